@@ -1,0 +1,74 @@
+import { expect, test } from '@playwright/test';
+import { refProbs } from '../tests/helpers/ref64';
+import { MODEL_BASE, referenceCheckpoint, FIXTURES } from './fixtures';
+import { checkTopTable, e2eState, expectLoaded, loadByUrl, openApp, predict, projectBackend, screenshot } from './helpers';
+import { join } from 'node:path';
+
+test('header names the backend that runs', async ({ page }, info) => {
+  await openApp(page, info);
+  const backend = page.getByTestId('backend');
+  await expect(backend).toContainText(projectBackend(info));
+  if (projectBackend(info) === 'webgpu') {
+    await expect(page.getByTestId('backend-detail')).toContainText('maxStorageBufferBindingSize');
+  }
+  await screenshot(page, info, 'start');
+});
+
+for (const dtype of ['int8', 'f32'] as const) {
+  test(`tiny GPT-2 by URL (${dtype}): top-10 matches the float64 reference`, async ({ page }, info) => {
+    await openApp(page, info);
+    await loadByUrl(page, `${MODEL_BASE}/gpt2/`, dtype);
+    await expectLoaded(page);
+    await expect(page.getByTestId('model-architecture')).toContainText('GPT2LMHeadModel');
+    await expect(page.getByTestId('model-dtype')).toContainText(dtype);
+
+    const { rows, ids, position } = await predict(page, 'The capital of France is');
+    checkTopTable(rows);
+    const ck = await referenceCheckpoint('gpt2');
+    const ref = refProbs('gpt2', ck.config, ck.tensors, ids, position);
+    const tol = dtype === 'int8' ? 1e-3 : 1e-4;
+    for (const r of rows) expect(Math.abs(r.prob - ref[r.id]), `token ${r.id} ${JSON.stringify(r.token)}`).toBeLessThanOrEqual(tol);
+    // the page's top-1 is the reference's top-1 up to near-ties
+    const refTop = Math.max(...ref);
+    expect(Math.abs(rows[0].prob - refTop)).toBeLessThanOrEqual(tol);
+    await screenshot(page, info, `gpt2-${dtype}`);
+  });
+}
+
+test('tiny BERT by URL: mask prediction matches the float64 reference', async ({ page }, info) => {
+  await openApp(page, info);
+  await loadByUrl(page, `${MODEL_BASE}/bert/`, 'int8');
+  await expectLoaded(page);
+  await expect(page.getByTestId('model-architecture')).toContainText('BertForMaskedLM');
+  const mask = (await page.getByTestId('mask-token').textContent())!.trim();
+  expect(mask).toBe('[MASK]');
+  // build the prompt with the insert button at the end of the text
+  const input = page.getByTestId('prompt-input');
+  await input.fill('the capital of france is ');
+  await input.press('End');
+  await page.getByTestId('insert-mask').click();
+  await expect(input).toHaveValue(`the capital of france is ${mask}`);
+  const { rows, ids, position } = await predict(page, `the capital of france is ${mask} .`);
+  checkTopTable(rows);
+  const ck = await referenceCheckpoint('bert');
+  const ref = refProbs('bert', ck.config, ck.tensors, ids, position);
+  for (const r of rows) expect(Math.abs(r.prob - ref[r.id]), `token ${r.id} ${JSON.stringify(r.token)}`).toBeLessThanOrEqual(1e-3);
+  await screenshot(page, info, 'bert-int8');
+});
+
+test('local folder via the folder input (sharded GPT-2)', async ({ page }, info) => {
+  await openApp(page, info);
+  await page.getByTestId('source-files').check();
+  await page.getByTestId('folder-input').setInputFiles(join(e2eState().root, 'gpt2-sharded'));
+  await expect(page.getByTestId('files-summary')).toContainText('model-00002-of-00002.safetensors');
+  await page.getByTestId('dtype-f32').check();
+  await page.getByTestId('load-button').click();
+  await expectLoaded(page);
+  const { rows, ids, position } = await predict(page, 'The capital of France is');
+  checkTopTable(rows);
+  const ck = await referenceCheckpoint('gpt2-sharded');
+  expect(FIXTURES['gpt2-sharded'].opts.seed).toBe(FIXTURES.gpt2.opts.seed);
+  const ref = refProbs('gpt2', ck.config, ck.tensors, ids, position);
+  for (const r of rows) expect(Math.abs(r.prob - ref[r.id])).toBeLessThanOrEqual(1e-4);
+  await screenshot(page, info, 'local-folder');
+});

@@ -1,0 +1,82 @@
+import { expect, type Page, type TestInfo } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { STATE_FILE } from './fixtures';
+
+export function e2eState(): { root: string; unreachablePort: number } {
+  return JSON.parse(readFileSync(STATE_FILE, 'utf8'));
+}
+
+/** The backend the current project runs on. */
+export function projectBackend(info: TestInfo): 'webgpu' | 'wasm' {
+  return info.project.name === 'wasm' ? 'wasm' : 'webgpu';
+}
+
+export async function openApp(page: Page, info: TestInfo): Promise<void> {
+  const backend = projectBackend(info);
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') console.log(`[browser ${m.type()}] ${m.text().slice(0, 400)}`);
+  });
+  page.on('pageerror', (e) => console.log(`[pageerror] ${e.message}`));
+  await page.goto(backend === 'wasm' ? '/?backend=wasm' : '/');
+  await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', backend, { timeout: 120_000 });
+}
+
+export async function loadByUrl(page: Page, url: string, dtype: 'int8' | 'f32' = 'int8'): Promise<void> {
+  await page.getByTestId('source-url').check();
+  await page.getByTestId('model-url').fill(url);
+  await page.getByTestId(`dtype-${dtype}`).check();
+  await page.getByTestId('load-button').click();
+}
+
+export async function expectLoaded(page: Page): Promise<void> {
+  await expect(page.getByTestId('model-info')).toBeVisible({ timeout: 150_000 });
+}
+
+export interface Row {
+  id: number;
+  prob: number;
+  token: string;
+}
+
+export async function predict(page: Page, prompt: string, target?: string): Promise<{ rows: Row[]; ids: number[]; position: number }> {
+  const input = page.getByTestId('prompt-input');
+  await input.fill(prompt);
+  if (target !== undefined) await page.getByTestId('target-input').fill(target);
+  // wait for a fresh table: remember the previous ids (if any)
+  const before = await page.getByTestId('probe-ids').getAttribute('data-ids').catch(() => null);
+  await page.getByTestId('predict-button').click();
+  await expect(page.getByTestId('top-row')).toHaveCount(10, { timeout: 120_000 });
+  await expect(page.getByTestId('predict-button')).toBeEnabled({ timeout: 120_000 });
+  if (before !== null) await expect(page.getByTestId('probe-ids')).not.toHaveAttribute('data-ids', before).catch(() => undefined);
+  const rows = await page.getByTestId('top-row').evaluateAll((els) =>
+    els.map((e) => ({ id: Number(e.getAttribute('data-id')), prob: Number(e.getAttribute('data-prob')), token: e.getAttribute('data-token') ?? '' })),
+  );
+  const details = page.getByTestId('probe-ids');
+  const ids = JSON.parse((await details.getAttribute('data-ids')) ?? '[]') as number[];
+  const position = Number(await details.getAttribute('data-position'));
+  return { rows, ids, position };
+}
+
+/** 10 rows, probabilities in (0, 1], sorted descending, summing to at most 1. */
+export function checkTopTable(rows: Row[]): void {
+  expect(rows).toHaveLength(10);
+  let sum = 0;
+  for (let i = 0; i < rows.length; i++) {
+    expect(rows[i].prob).toBeGreaterThan(0);
+    expect(rows[i].prob).toBeLessThanOrEqual(1);
+    if (i > 0) expect(rows[i].prob).toBeLessThanOrEqual(rows[i - 1].prob);
+    sum += rows[i].prob;
+  }
+  expect(sum).toBeLessThanOrEqual(1 + 1e-6);
+  expect(new Set(rows.map((r) => r.id)).size).toBe(10);
+}
+
+export async function screenshot(page: Page, info: TestInfo, name: string): Promise<void> {
+  const dir = join(process.cwd(), 'test-results', 'screenshots');
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `${info.project.name}-${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  await info.attach(name, { path, contentType: 'image/png' });
+}

@@ -1,0 +1,106 @@
+/**
+ * Headless CLI over the engine: `npm run -s kn -- <command> [options] --json`.
+ * Errors go to stderr with a non-zero exit code; results are one JSON object on stdout.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { KnError, loadModelArg } from '../engine/index';
+import { BUNDLED_DIR } from '../engine/source-node';
+import type { WeightDtype } from '../engine/types';
+import { int, parseArgs, str, type Args } from './args';
+import { nodeBackend } from './node-engine';
+
+const HELP = `kn — Knowledge Neuron Explorer CLI
+
+  kn probe --model <dir|url|hf:org/name[@rev]|bundled:name> --prompt "<text>" [--target "<text>"] [--top K] [--dtype f32|int8] --json
+  kn export --model <m> --out <dir> [--shard-mb N]      write our pre-quantized bundle (kn-int8)
+  kn data stats --json                                    RML-LAMA statistics
+  kn eval [--model <m>] [--relations P36,...] [--langs en,fr,...] [--limit N] --json
+  kn backend --json                                       which tfjs backend runs
+
+Without --model, the bundled causal demo model is used when it exists.`;
+
+export const DEFAULT_MODEL = 'bundled:demo-causal';
+
+export function defaultModelArg(a: Args): string {
+  const m = str(a, 'model');
+  if (m) return m;
+  if (existsSync(join(BUNDLED_DIR, 'demo-causal', 'kn-manifest.json'))) return DEFAULT_MODEL;
+  throw new KnError('bad-input', '--model is required (no bundled demo model is installed)');
+}
+
+function dtypeArg(a: Args): WeightDtype {
+  const d = str(a, 'dtype') ?? 'int8';
+  if (d !== 'f32' && d !== 'int8') throw new KnError('bad-input', `--dtype must be f32 or int8, got "${d}"`);
+  return d;
+}
+
+async function main(argv: string[]): Promise<unknown> {
+  const a = parseArgs(argv);
+  const cmd = a._[0];
+  if (!cmd || a.help || cmd === 'help') {
+    process.stdout.write(HELP + '\n');
+    return undefined;
+  }
+  switch (cmd) {
+    case 'backend':
+      return nodeBackend();
+    case 'probe': {
+      const prompt = str(a, 'prompt');
+      if (prompt === undefined) throw new KnError('bad-input', '--prompt is required');
+      const topK = int(a, 'top', 1, 1000, 10)!;
+      await nodeBackend();
+      const model = await loadModelArg(defaultModelArg(a), { dtype: dtypeArg(a) });
+      try {
+        const r = await model.probe(prompt, { target: str(a, 'target'), topK });
+        return {
+          ids: r.ids,
+          position: r.position,
+          top: r.top.map((t) => ({ id: t.id, token: t.token, prob: t.prob })),
+          ...(r.target ? { target: { text: r.target.text, id: r.target.id, prob: r.target.prob } } : {}),
+        };
+      } finally {
+        model.dispose();
+      }
+    }
+    case 'export': {
+      const out = str(a, 'out');
+      if (!out) throw new KnError('bad-input', '--out is required');
+      await nodeBackend();
+      const { exportKnBundle } = await import('./export');
+      const model = await loadModelArg(defaultModelArg(a), { dtype: 'int8' });
+      try {
+        return await exportKnBundle(model, str(a, 'model')!, out, (int(a, 'shard-mb', 1, 2048, 4) ?? 4) * 1024 * 1024);
+      } finally {
+        model.dispose();
+      }
+    }
+    case 'data': {
+      const { runDataCommand } = await import('./data-cmd');
+      return runDataCommand(argv.slice(1));
+    }
+    case 'eval': {
+      const { runEvalCommand } = await import('./data-cmd');
+      await nodeBackend();
+      const model = await loadModelArg(defaultModelArg(a), { dtype: dtypeArg(a) });
+      try {
+        return await runEvalCommand(argv.slice(1), model as never);
+      } finally {
+        model.dispose();
+      }
+    }
+    default:
+      throw new KnError('bad-input', `unknown command "${cmd}"; run "kn help"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (r) => {
+    if (r !== undefined) process.stdout.write(JSON.stringify(r) + '\n');
+  },
+  (e) => {
+    const code = e instanceof KnError ? e.code : 'internal';
+    process.stderr.write(`kn: error [${code}]: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(e instanceof KnError ? 2 : 1);
+  },
+);

@@ -1,0 +1,114 @@
+/** GPT2LMHeadModel (GPT-2, mGPT). Neuron: gelu(ln_2(h1)·W_fc + b_fc), the input of mlp.c_proj. */
+import * as tf from '@tensorflow/tfjs';
+import { KnError } from '../errors';
+import type { StoredTensor, WeightStore } from '../weights';
+import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
+import { attend, causalMask, extendKv, geluErf, geluTanh, layerNorm, linear, mergeHeads, splitHeads } from './ops';
+
+function parseConfig(raw: Record<string, unknown>): ArchConfig {
+  const hidden = positiveInt(raw, ['n_embd', 'hidden_size']);
+  const heads = positiveInt(raw, ['n_head', 'num_attention_heads']);
+  checkHeads(hidden, heads, heads);
+  const act = (raw.activation_function as string | undefined) ?? 'gelu_new';
+  if (!['gelu_new', 'gelu', 'gelu_pytorch_tanh', 'gelu_fast'].includes(act)) {
+    throw new KnError('bad-config', `config.json: activation_function "${act}" is not supported for GPT-2 (gelu_new, gelu)`);
+  }
+  return {
+    numLayers: positiveInt(raw, ['n_layer', 'num_hidden_layers']),
+    hidden,
+    ffn: raw.n_inner == null ? 4 * hidden : positiveInt(raw, 'n_inner'),
+    vocab: positiveInt(raw, 'vocab_size'),
+    maxPositions: positiveInt(raw, ['n_positions', 'n_ctx', 'max_position_embeddings']),
+    heads,
+    kvHeads: heads,
+    headDim: hidden / heads,
+    eps: num(raw, 'layer_norm_epsilon', 1e-5),
+    raw,
+  };
+}
+
+export const gpt2: FamilyDef = {
+  key: 'gpt2',
+  architectures: ['GPT2LMHeadModel', 'GPT2Model'],
+  kind: 'causal',
+  neuron: 'gelu(ln_2(h)·W_fc + b_fc): the input of mlp.c_proj (after the GELU)',
+  parseConfig,
+  canonical(n) {
+    const s = n.startsWith('transformer.') ? n.slice('transformer.'.length) : n;
+    if (/\.attn\.(masked_)?bias$/.test(s) || s === 'lm_head.weight') return null;
+    return s;
+  },
+  expected(c) {
+    const d = c.hidden, F = c.ffn;
+    const t: StoredTensor[] = [
+      { name: 'wte.weight', shape: [c.vocab, d], group: 'embed', axis: 0 },
+      { name: 'wpe.weight', shape: [c.maxPositions, d], group: 'embed', axis: 0 },
+      { name: 'ln_f.weight', shape: [d], group: 'head' },
+      { name: 'ln_f.bias', shape: [d], group: 'head' },
+    ];
+    for (let l = 0; l < c.numLayers; l++) {
+      const p = `h.${l}.`, g = `layer.${l}`;
+      t.push(
+        { name: p + 'ln_1.weight', shape: [d], group: g },
+        { name: p + 'ln_1.bias', shape: [d], group: g },
+        { name: p + 'attn.c_attn.weight', shape: [d, 3 * d], group: g, axis: 1 },
+        { name: p + 'attn.c_attn.bias', shape: [3 * d], group: g },
+        { name: p + 'attn.c_proj.weight', shape: [d, d], group: g, axis: 1 },
+        { name: p + 'attn.c_proj.bias', shape: [d], group: g },
+        { name: p + 'ln_2.weight', shape: [d], group: g },
+        { name: p + 'ln_2.bias', shape: [d], group: g },
+        { name: p + 'mlp.c_fc.weight', shape: [d, F], group: g, axis: 1 },
+        { name: p + 'mlp.c_fc.bias', shape: [F], group: g },
+        { name: p + 'mlp.c_proj.weight', shape: [F, d], group: g, axis: 1 },
+        { name: p + 'mlp.c_proj.bias', shape: [d], group: g },
+      );
+    }
+    return t;
+  },
+  outWeight: (l) => ({ name: `h.${l}.mlp.c_proj.weight`, neuronAxis: 0 }),
+  create(c, w: WeightStore): FamilyModel {
+    const act = (c.raw.activation_function as string) === 'gelu' ? geluErf : geluTanh;
+    const byLayerIdx = c.raw.scale_attn_by_inverse_layer_idx === true;
+    return {
+      embed(ids, offset = 0) {
+        return tf.tidy(() => {
+          const B = ids.length, T = ids[0].length;
+          if (offset + T > c.maxPositions) throw new KnError('bad-input', `the prompt has ${offset + T} tokens; the model's context is ${c.maxPositions}`);
+          const tok = w.rows('wte.weight', ids.flat());
+          const pos = w.rows('wpe.weight', Array.from({ length: T }, (_, i) => offset + i));
+          return tok.reshape([B, T, c.hidden]).add(pos).reshape([B * T, c.hidden]) as tf.Tensor2D;
+        });
+      },
+      attnHalf(l, h, B, T, o: AttnOptions = {}) {
+        const p = `h.${l}.`;
+        const res = tf.tidy(() => {
+          const x = layerNorm(h, w.vec(p + 'ln_1.weight'), w.vec(p + 'ln_1.bias'), c.eps);
+          const qkv = linear(x, w.mat(p + 'attn.c_attn.weight'), false, w.vec(p + 'attn.c_attn.bias'));
+          const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
+          const H = c.heads, dh = c.headDim;
+          const K = extendKv(o.past?.k, splitHeads(k, B, T, H, dh));
+          const V = extendKv(o.past?.v, splitHeads(v, B, T, H, dh));
+          const scale = 1 / Math.sqrt(dh) / (byLayerIdx ? l + 1 : 1);
+          const out = mergeHeads(attend(splitHeads(q, B, T, H, dh), K, V, scale, causalMask(T, K.shape[2], o.offset ?? 0)));
+          const h1 = h.add(linear(out, w.mat(p + 'attn.c_proj.weight'), false, w.vec(p + 'attn.c_proj.bias'))) as tf.Tensor2D;
+          return o.wantKv ? { h1, k: K, v: V } : { h1 };
+        });
+        return { h1: res.h1, kv: 'k' in res ? { k: res.k as tf.Tensor4D, v: res.v as tf.Tensor4D } : undefined };
+      },
+      ffnAct(l, h1) {
+        const p = `h.${l}.`;
+        return tf.tidy(() => {
+          const x = layerNorm(h1, w.vec(p + 'ln_2.weight'), w.vec(p + 'ln_2.bias'), c.eps);
+          return act(linear(x, w.mat(p + 'mlp.c_fc.weight'), false, w.vec(p + 'mlp.c_fc.bias'))) as tf.Tensor2D;
+        });
+      },
+      ffnOut(l, h1, a) {
+        const p = `h.${l}.`;
+        return tf.tidy(() => h1.add(linear(a, w.mat(p + 'mlp.c_proj.weight'), false, w.vec(p + 'mlp.c_proj.bias'))) as tf.Tensor2D);
+      },
+      logits(h) {
+        return tf.tidy(() => tf.matMul(layerNorm(h, w.vec('ln_f.weight'), w.vec('ln_f.bias'), c.eps), w.mat('wte.weight'), false, true));
+      },
+    };
+  },
+};

@@ -1,0 +1,192 @@
+/**
+ * LlamaForCausalLM and Qwen2ForCausalLM: RMSNorm, rotary positions (rotate_half convention, optional
+ * linear / llama3 rope scaling), grouped-query attention, q/k/v biases (Qwen2, or Llama attention_bias),
+ * tied or untied head. Neuron: silu(x·W_gate) ⊙ (x·W_up), the input of down_proj.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { KnError } from '../errors';
+import type { StoredTensor, WeightStore } from '../weights';
+import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
+import { attend, causalMask, extendKv, linear, mergeHeads, repeatKv, rmsNorm, silu, splitHeads } from './ops';
+
+function isQwen(raw: Record<string, unknown>) {
+  const a = (raw.architectures as string[] | undefined)?.[0] ?? '';
+  return a.startsWith('Qwen2') || raw.model_type === 'qwen2';
+}
+
+function parseConfig(raw: Record<string, unknown>): ArchConfig {
+  const hidden = positiveInt(raw, 'hidden_size');
+  const heads = positiveInt(raw, 'num_attention_heads');
+  const kvHeads = positiveInt(raw, 'num_key_value_heads', heads);
+  checkHeads(hidden, heads, kvHeads);
+  const headDim = raw.head_dim == null ? hidden / heads : positiveInt(raw, 'head_dim');
+  if (headDim % 2) throw new KnError('bad-config', `config.json: head_dim ${headDim} must be even for rotary embeddings`);
+  const act = (raw.hidden_act as string | undefined) ?? 'silu';
+  if (act !== 'silu') throw new KnError('bad-config', `config.json: hidden_act "${act}" is not supported (silu)`);
+  ropeInvFreq(raw, headDim); // validates rope_scaling
+  return {
+    numLayers: positiveInt(raw, 'num_hidden_layers'),
+    hidden,
+    ffn: positiveInt(raw, 'intermediate_size'),
+    vocab: positiveInt(raw, 'vocab_size'),
+    maxPositions: positiveInt(raw, 'max_position_embeddings', 2048),
+    heads,
+    kvHeads,
+    headDim,
+    eps: num(raw, 'rms_norm_eps', 1e-6),
+    raw,
+  };
+}
+
+/** inv_freq of the rotary embedding, with HF's linear and llama3 rope scaling rules. */
+export function ropeInvFreq(raw: Record<string, unknown>, dh: number): Float64Array {
+  const theta = num(raw, 'rope_theta', 10000);
+  const inv = new Float64Array(dh / 2);
+  for (let i = 0; i < dh / 2; i++) inv[i] = 1 / Math.pow(theta, (2 * i) / dh);
+  const rs = raw.rope_scaling as Record<string, unknown> | null | undefined;
+  if (!rs) return inv;
+  const type = (rs.rope_type ?? rs.type) as string;
+  if (type === 'default') return inv;
+  const factor = num(rs, 'factor');
+  if (type === 'linear') return inv.map((f) => f / factor);
+  if (type === 'llama3') {
+    const low = num(rs, 'low_freq_factor'), high = num(rs, 'high_freq_factor');
+    const old = num(rs, 'original_max_position_embeddings');
+    const lowWave = old / low, highWave = old / high;
+    return inv.map((f) => {
+      const wave = (2 * Math.PI) / f;
+      if (wave < highWave) return f;
+      if (wave > lowWave) return f / factor;
+      const smooth = (old / wave - low) / (high - low);
+      return (1 - smooth) * (f / factor) + smooth * f;
+    });
+  }
+  throw new KnError('bad-config', `config.json: rope_scaling type "${type}" is not supported (default, linear, llama3)`);
+}
+
+export const llama: FamilyDef = {
+  key: 'llama',
+  architectures: ['LlamaForCausalLM', 'Qwen2ForCausalLM'],
+  kind: 'causal',
+  neuron: 'silu(x·W_gate) ⊙ (x·W_up): the input of mlp.down_proj',
+  parseConfig,
+  canonical(n) {
+    const s = n.startsWith('model.') ? n.slice('model.'.length) : n;
+    if (s.endsWith('rotary_emb.inv_freq')) return null;
+    return s;
+  },
+  expected(c) {
+    const d = c.hidden, F = c.ffn, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim;
+    const qkvBias = isQwen(c.raw) || c.raw.attention_bias === true;
+    const oBias = !isQwen(c.raw) && c.raw.attention_bias === true;
+    const t: StoredTensor[] = [
+      { name: 'embed_tokens.weight', shape: [c.vocab, d], group: 'embed', axis: 0 },
+      { name: 'norm.weight', shape: [d], group: 'head' },
+    ];
+    if (!tied(c)) t.push({ name: 'lm_head.weight', shape: [c.vocab, d], group: 'head', axis: 0 });
+    for (let l = 0; l < c.numLayers; l++) {
+      const p = `layers.${l}.`, g = `layer.${l}`;
+      t.push(
+        { name: p + 'input_layernorm.weight', shape: [d], group: g },
+        { name: p + 'self_attn.q_proj.weight', shape: [qd, d], group: g, axis: 0 },
+        { name: p + 'self_attn.k_proj.weight', shape: [kvd, d], group: g, axis: 0 },
+        { name: p + 'self_attn.v_proj.weight', shape: [kvd, d], group: g, axis: 0 },
+        { name: p + 'self_attn.o_proj.weight', shape: [d, qd], group: g, axis: 0 },
+        { name: p + 'post_attention_layernorm.weight', shape: [d], group: g },
+        { name: p + 'mlp.gate_proj.weight', shape: [F, d], group: g, axis: 0 },
+        { name: p + 'mlp.up_proj.weight', shape: [F, d], group: g, axis: 0 },
+        { name: p + 'mlp.down_proj.weight', shape: [d, F], group: g, axis: 0 },
+      );
+      if (qkvBias) {
+        t.push(
+          { name: p + 'self_attn.q_proj.bias', shape: [qd], group: g },
+          { name: p + 'self_attn.k_proj.bias', shape: [kvd], group: g },
+          { name: p + 'self_attn.v_proj.bias', shape: [kvd], group: g },
+        );
+      }
+      if (oBias) t.push({ name: p + 'self_attn.o_proj.bias', shape: [d], group: g });
+    }
+    return t;
+  },
+  outWeight: (l) => ({ name: `layers.${l}.mlp.down_proj.weight`, neuronAxis: 1 }),
+  create(c, w: WeightStore): FamilyModel {
+    const inv = ropeInvFreq(c.raw, c.headDim);
+    const half = c.headDim / 2;
+    const ropeCache = new Map<string, { cos: Float32Array; sin: Float32Array }>();
+    const rope = (T: number, offset: number) => {
+      const key = `${T}:${offset}`;
+      let r = ropeCache.get(key);
+      if (!r) {
+        const cos = new Float32Array(T * c.headDim), sin = new Float32Array(T * c.headDim);
+        for (let t = 0; t < T; t++) {
+          for (let i = 0; i < half; i++) {
+            // HF computes the angle in float32: fp32(pos) * fp32(inv_freq)
+            const ang = Math.fround(Math.fround(offset + t) * Math.fround(inv[i]));
+            cos[t * c.headDim + i] = cos[t * c.headDim + i + half] = Math.cos(ang);
+            sin[t * c.headDim + i] = sin[t * c.headDim + i + half] = Math.sin(ang);
+          }
+        }
+        r = { cos, sin };
+        if (ropeCache.size > 64) ropeCache.clear();
+        ropeCache.set(key, r);
+      }
+      return { cos: tf.tensor2d(r.cos, [T, c.headDim]), sin: tf.tensor2d(r.sin, [T, c.headDim]) };
+    };
+    const applyRope = (x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D) => {
+      const [x1, x2] = tf.split(x, 2, 3);
+      const rot = tf.concat([x2.neg(), x1], 3);
+      return x.mul(cos).add(rot.mul(sin)) as tf.Tensor4D;
+    };
+    const has = (n: string) => w.has(n);
+    const headName = tied(c) ? 'embed_tokens.weight' : 'lm_head.weight';
+    return {
+      embed(ids, offset = 0) {
+        const T = ids[0].length;
+        if (offset + T > c.maxPositions) throw new KnError('bad-input', `the prompt has ${offset + T} tokens; the model's context is ${c.maxPositions}`);
+        return w.rows('embed_tokens.weight', ids.flat());
+      },
+      attnHalf(l, h, B, T, o: AttnOptions = {}) {
+        const p = `layers.${l}.self_attn.`;
+        const res = tf.tidy(() => {
+          const x = rmsNorm(h, w.vec(`layers.${l}.input_layernorm.weight`), c.eps);
+          const b = (n: string) => (has(p + n + '.bias') ? w.vec(p + n + '.bias') : undefined);
+          const q = linear(x, w.mat(p + 'q_proj.weight'), true, b('q_proj'));
+          const k = linear(x, w.mat(p + 'k_proj.weight'), true, b('k_proj'));
+          const v = linear(x, w.mat(p + 'v_proj.weight'), true, b('v_proj'));
+          const { cos, sin } = rope(T, o.offset ?? 0);
+          const qh = applyRope(splitHeads(q, B, T, c.heads, c.headDim), cos, sin);
+          const K = extendKv(o.past?.k, applyRope(splitHeads(k, B, T, c.kvHeads, c.headDim), cos, sin));
+          const V = extendKv(o.past?.v, splitHeads(v, B, T, c.kvHeads, c.headDim));
+          const rep = c.heads / c.kvHeads;
+          const att = attend(qh, repeatKv(K, rep), repeatKv(V, rep), 1 / Math.sqrt(c.headDim), causalMask(T, K.shape[2], o.offset ?? 0));
+          const out = linear(mergeHeads(att), w.mat(p + 'o_proj.weight'), true, b('o_proj'));
+          const h1 = h.add(out) as tf.Tensor2D;
+          return o.wantKv ? { h1, k: K, v: V } : { h1 };
+        });
+        return { h1: res.h1, kv: 'k' in res ? { k: res.k as tf.Tensor4D, v: res.v as tf.Tensor4D } : undefined };
+      },
+      ffnAct(l, h1) {
+        const p = `layers.${l}.`;
+        return tf.tidy(() => {
+          const x = rmsNorm(h1, w.vec(p + 'post_attention_layernorm.weight'), c.eps);
+          const gate = linear(x, w.mat(p + 'mlp.gate_proj.weight'), true);
+          const up = linear(x, w.mat(p + 'mlp.up_proj.weight'), true);
+          return silu(gate).mul(up) as tf.Tensor2D;
+        });
+      },
+      ffnOut(l, h1, a) {
+        return tf.tidy(() => h1.add(linear(a, w.mat(`layers.${l}.mlp.down_proj.weight`), true)) as tf.Tensor2D);
+      },
+      logits(h) {
+        return tf.tidy(() => tf.matMul(rmsNorm(h, w.vec('norm.weight'), c.eps), w.mat(headName), false, true));
+      },
+    };
+  },
+};
+
+function tied(c: ArchConfig): boolean {
+  const t = c.raw.tie_word_embeddings;
+  if (typeof t === 'boolean') return t;
+  return false; // LlamaConfig and Qwen2Config default to untied
+}
+export const isTied = tied;

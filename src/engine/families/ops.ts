@@ -1,0 +1,90 @@
+/** tfjs building blocks shared by the families. Hidden states are 2-D [B*T, d]. */
+import * as tf from '@tensorflow/tfjs';
+
+export function layerNorm(x: tf.Tensor2D, w: tf.Tensor1D, b: tf.Tensor1D, eps: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(w).add(b) as tf.Tensor2D;
+  });
+}
+
+export function rmsNorm(x: tf.Tensor2D, w: tf.Tensor1D, eps: number): tf.Tensor2D {
+  return tf.tidy(() => x.mul(tf.rsqrt(x.square().mean(-1, true).add(eps))).mul(w) as tf.Tensor2D);
+}
+
+/** GPT-2's gelu_new: the tanh approximation. */
+export function geluTanh(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const c = Math.sqrt(2 / Math.PI);
+    return x.mul(0.5).mul(tf.tanh(x.add(x.pow(3).mul(0.044715)).mul(c)).add(1));
+  });
+}
+
+/** Exact GELU: x·Φ(x) = 0.5·x·(1 + erf(x/√2)). */
+export function geluErf(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)));
+}
+
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => x.mul(tf.sigmoid(x)));
+}
+
+/** x·W for W stored as [in, out] (Conv1D) or [out, in] (nn.Linear, transposed=true), plus bias. */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, transposed: boolean, b?: tf.Tensor1D): tf.Tensor2D {
+  const y = tf.matMul(x, w, false, transposed);
+  return b ? (y.add(b) as tf.Tensor2D) : (y as tf.Tensor2D);
+}
+
+/** [B*T, H*dh] → [B, H, T, dh] */
+export function splitHeads(x: tf.Tensor2D, B: number, T: number, H: number, dh: number): tf.Tensor4D {
+  return x.reshape([B, T, H, dh]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+}
+
+/** [B, H, T, dh] → [B*T, H*dh] */
+export function mergeHeads(x: tf.Tensor4D): tf.Tensor2D {
+  const [B, H, T, dh] = x.shape;
+  return x.transpose([0, 2, 1, 3]).reshape([B * T, H * dh]) as tf.Tensor2D;
+}
+
+/** Repeat each of Hkv key/value heads H/Hkv times (grouped-query attention). */
+export function repeatKv(x: tf.Tensor4D, rep: number): tf.Tensor4D {
+  if (rep === 1) return x;
+  const [B, Hkv, T, dh] = x.shape;
+  return x.reshape([B, Hkv, 1, T, dh]).tile([1, 1, rep, 1, 1]).reshape([B, Hkv * rep, T, dh]) as tf.Tensor4D;
+}
+
+const maskCache = new Map<string, Float32Array>();
+/** Additive mask [Tq, Tk]: query i (absolute position offset+i) may see keys j ≤ offset+i. */
+export function causalMask(Tq: number, Tk: number, offset: number): tf.Tensor2D {
+  const key = `${Tq}:${Tk}:${offset}`;
+  let m = maskCache.get(key);
+  if (!m) {
+    m = new Float32Array(Tq * Tk);
+    for (let i = 0; i < Tq; i++) for (let j = 0; j < Tk; j++) m[i * Tk + j] = j <= offset + i ? 0 : -1e9;
+    if (maskCache.size > 64) maskCache.clear();
+    maskCache.set(key, m);
+  }
+  return tf.tensor2d(m, [Tq, Tk]);
+}
+
+/** softmax(q·kᵀ·scale + mask)·v with q [B,H,Tq,dh], k/v [B,H,Tk,dh]. */
+export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number, mask?: tf.Tensor2D): tf.Tensor4D {
+  return tf.tidy(() => {
+    let s = tf.matMul(q, k, false, true).mul(scale) as tf.Tensor4D;
+    if (mask) s = s.add(mask);
+    return tf.matMul(tf.softmax(s, -1), v) as tf.Tensor4D;
+  });
+}
+
+/** Broadcast a batch-1 past key/value [1,H,Tp,dh] to batch B and append the new entries. */
+export function extendKv(past: tf.Tensor4D | undefined, cur: tf.Tensor4D): tf.Tensor4D {
+  if (!past) return cur;
+  const B = cur.shape[0];
+  const p = past.shape[0] === B ? past : (past.tile([B, 1, 1, 1]) as tf.Tensor4D);
+  return tf.concat([p, cur], 2) as tf.Tensor4D;
+}
+
+export interface KV {
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+}

@@ -1,0 +1,98 @@
+/** A loaded model: tokenizer + weights + family forward pieces, and the probe. */
+import * as tf from '@tensorflow/tfjs';
+import { KnError } from './errors';
+import type { ArchConfig, FamilyDef, FamilyModel } from './families/family';
+import type { KnTokenizer } from './tokenizer';
+import type { ModelInfo, ProbeResult } from './types';
+import type { WeightStore } from './weights';
+
+export interface ProbeOptions {
+  target?: string;
+  topK?: number;
+}
+
+export class LoadedModel {
+  readonly fm: FamilyModel;
+  constructor(
+    readonly info: ModelInfo,
+    readonly family: FamilyDef,
+    readonly cfg: ArchConfig,
+    readonly tok: KnTokenizer,
+    readonly store: WeightStore,
+  ) {
+    this.fm = family.create(cfg, store);
+  }
+
+  /** Hidden states after block `upTo - 1` for a batch of equal-length sequences ([B*T, d]). */
+  hidden(ids: number[][], upTo = this.cfg.numLayers): tf.Tensor2D {
+    const B = ids.length, T = ids[0].length;
+    let h = this.fm.embed(ids);
+    for (let l = 0; l < upTo; l++) {
+      const next = tf.tidy(() => {
+        const { h1 } = this.fm.attnHalf(l, h, B, T);
+        return this.fm.ffnOut(l, h1, this.fm.ffnAct(l, h1));
+      });
+      h.dispose();
+      h = next;
+    }
+    return h;
+  }
+
+  /** Logits [B, vocab] at `position` of each sequence. */
+  logitsAt(ids: number[][], position: number): tf.Tensor2D {
+    const B = ids.length, T = ids[0].length;
+    const h = this.hidden(ids);
+    const out = tf.tidy(() => {
+      const rows = tf.gather(h, tf.tensor1d(Array.from({ length: B }, (_, b) => b * T + position), 'int32')) as tf.Tensor2D;
+      return this.fm.logits(rows);
+    });
+    h.dispose();
+    return out;
+  }
+
+  checkLength(n: number) {
+    if (n > this.cfg.maxPositions) {
+      throw new KnError('bad-input', `the prompt has ${n} tokens; the model's context is ${this.cfg.maxPositions} tokens`);
+    }
+  }
+
+  async probe(prompt: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
+    const q = this.tok.encodeQuery(prompt);
+    this.checkLength(q.ids.length);
+    const targetId = opts.target !== undefined ? this.tok.targetId(prompt, opts.target) : undefined;
+    const k = Math.max(1, Math.min(opts.topK ?? 10, this.cfg.vocab));
+    const probs = tf.tidy(() => tf.softmax(this.logitsAt([q.ids], q.position)).reshape([-1]));
+    const p = (await probs.data()) as Float32Array;
+    probs.dispose();
+    const order = topK(p, k);
+    const top = order.map((id) => ({ id, token: this.tok.display(id), prob: p[id] }));
+    const res: ProbeResult = { ids: q.ids, tokens: q.ids.map((i) => this.tok.token(i)), position: q.position, top };
+    if (targetId !== undefined) {
+      let rank = 0;
+      for (let i = 0; i < p.length; i++) if (p[i] > p[targetId]) rank++;
+      res.target = { text: opts.target!, id: targetId, token: this.tok.display(targetId), prob: p[targetId], rank };
+    }
+    return res;
+  }
+
+  dispose() {
+    this.store.dispose();
+  }
+}
+
+export function topK(p: ArrayLike<number>, k: number): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < p.length; i++) {
+    if (idx.length < k) {
+      idx.push(i);
+      if (idx.length === k) idx.sort((a, b) => p[b] - p[a] || a - b);
+    } else if (p[i] > p[idx[k - 1]]) {
+      let j = k - 1;
+      while (j > 0 && p[idx[j - 1]] < p[i]) j--;
+      idx.splice(j, 0, i);
+      idx.pop();
+    }
+  }
+  if (idx.length < k) idx.sort((a, b) => p[b] - p[a] || a - b);
+  return idx;
+}

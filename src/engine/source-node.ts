@@ -1,0 +1,45 @@
+/** Node-only model sources: a folder on disk, and the bundled models under public/models. */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KnError } from './errors';
+import { registerSourceFactory, type FileHandle, type ModelSource } from './source';
+
+export class FolderSource implements ModelSource {
+  readonly label: string;
+  constructor(readonly dir: string) {
+    this.label = resolve(dir);
+  }
+  async open(name: string): Promise<FileHandle | null> {
+    const p = join(this.dir, name);
+    let size: number;
+    try {
+      const s = await stat(p);
+      if (!s.isFile()) return null;
+      size = s.size;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        try {
+          await stat(this.dir);
+        } catch {
+          throw new KnError('missing-file', `${this.label}: folder does not exist`);
+        }
+        return null;
+      }
+      throw new KnError('unreachable', `${p}: ${(e as Error).message}`);
+    }
+    return { size, stream: Readable.toWeb(createReadStream(p)) as unknown as ReadableStream<Uint8Array> };
+  }
+}
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const BUNDLED_DIR = join(REPO_ROOT, 'public', 'models');
+
+registerSourceFactory('folder', (s) => new FolderSource((s as { path: string }).path));
+registerSourceFactory('bundled', (s) => {
+  const src = new FolderSource(join(BUNDLED_DIR, (s as { name: string }).name));
+  (src as { label: string }).label = `bundled:${(s as { name: string }).name}`;
+  return src;
+});

@@ -1,0 +1,71 @@
+/** Shared engine types: the contract between the engine, the worker, the CLI and the UI. */
+
+export type ModelKind = 'causal' | 'masked';
+export type WeightDtype = 'f32' | 'int8';
+
+/** Where a model comes from. `bundled` names a folder under public/models (served at /models/<name>/). */
+export type ModelSourceSpec =
+  | { type: 'hub'; repo: string; revision?: string }
+  | { type: 'url'; url: string }
+  | { type: 'folder'; path: string } // Node only
+  | { type: 'files'; files: File[] } // browser: picked or dropped folder
+  | { type: 'bundled'; name: string };
+
+export interface Progress {
+  /** what is happening, e.g. "model.safetensors" or "quantizing layer 3" */
+  stage: string;
+  loaded: number;
+  total: number; // 0 when unknown
+}
+export type ProgressFn = (p: Progress) => void;
+
+export interface LoadOptions {
+  dtype?: WeightDtype; // default int8
+  /** Max bytes of dequantized f32 weights kept on the device at once (int8 mode). */
+  deviceBudgetBytes?: number;
+  /** Refuse models whose f32 working set would exceed this (bytes). */
+  maxDeviceBytes?: number;
+  /** Refuse models with a single float32 tensor above this (e.g. WebGPU maxStorageBufferBindingSize). */
+  maxTensorBytes?: number;
+  onProgress?: ProgressFn;
+  signal?: AbortSignal;
+}
+
+export interface ModelInfo {
+  architecture: string; // e.g. GPT2LMHeadModel
+  family: string; // registry key: gpt2 | llama | bert
+  kind: ModelKind;
+  numLayers: number;
+  hiddenSize: number;
+  ffnSize: number; // neurons per layer
+  vocabSize: number;
+  maxPositions: number;
+  numParams: number;
+  dtype: WeightDtype;
+  /** bytes the weights occupy as held (int8 + scales + f32 norms/biases) */
+  weightBytes: number;
+  contentHash: string;
+  source: string;
+  maskToken?: string;
+}
+
+export interface TokenProb {
+  id: number;
+  token: string;
+  prob: number;
+}
+
+export interface ProbeResult {
+  ids: number[];
+  tokens: string[];
+  position: number;
+  top: TokenProb[];
+  target?: { text: string; id: number; token: string; prob: number; rank: number };
+}
+
+export interface BackendInfo {
+  name: string; // webgpu | wasm | webgl | cpu
+  /** why faster backends were not used, in order tried */
+  fallbacks: { name: string; reason: string }[];
+  detail?: string; // adapter description, limits
+}

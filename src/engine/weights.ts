@@ -1,0 +1,181 @@
+/**
+ * The model's weights as held in memory. f32 mode: every tensor lives on the device as float32.
+ * int8 mode: every 2-D matrix stays on the host as int8 + per-output-channel scales (≈1 byte/param);
+ * vectors (norms, biases) are float32 on the device. A matrix is dequantized into a device tensor when
+ * a layer needs it and kept in an LRU of layers bounded by `deviceBudgetBytes`; while a gradient is being
+ * taken the cache is pinned (the backward pass needs the forward's weights).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { dequantize, dequantizeRows, quantize, quantizedBytes, type QuantizedMatrix } from './quant';
+import type { WeightDtype } from './types';
+
+export interface StoredTensor {
+  name: string;
+  shape: number[];
+  group: string; // LRU unit: 'embed', 'layer.3', 'head', …
+  axis?: 0 | 1; // output-channel axis of a matrix
+}
+
+interface GroupEntry {
+  tensors: Map<string, tf.Tensor>;
+  bytes: number;
+  lastUse: number;
+}
+
+export class WeightStore {
+  private vectors = new Map<string, tf.Tensor1D>();
+  private deviceMats = new Map<string, tf.Tensor2D>(); // f32 mode
+  private hostMats = new Map<string, QuantizedMatrix>(); // int8 mode
+  private specs = new Map<string, StoredTensor>();
+  private cache = new Map<string, GroupEntry>();
+  private clock = 0;
+  private pins = 0;
+  cacheBytes = 0;
+  peakCacheBytes = 0;
+  hostBytes = 0;
+  vectorBytes = 0;
+  numParams = 0;
+
+  constructor(
+    readonly dtype: WeightDtype,
+    public deviceBudgetBytes = 256 * 1024 * 1024,
+  ) {}
+
+  /** Adds one tensor (float32 data in HF layout). Matrices are quantized now in int8 mode. */
+  add(spec: StoredTensor, data: Float32Array) {
+    this.specs.set(spec.name, spec);
+    this.numParams += data.length;
+    if (spec.shape.length === 1) {
+      this.vectors.set(spec.name, tf.keep(tf.tensor1d(data)));
+      this.vectorBytes += data.byteLength;
+      return;
+    }
+    const shape = spec.shape as [number, number];
+    if (this.dtype === 'f32') {
+      this.deviceMats.set(spec.name, tf.keep(tf.tensor2d(data, shape)));
+      this.vectorBytes += data.byteLength;
+    } else {
+      const q = quantize(data, shape, spec.axis ?? 0);
+      this.hostMats.set(spec.name, q);
+      this.hostBytes += quantizedBytes(q);
+    }
+  }
+
+  /** Adds an already-quantized matrix (our bundled shard format). */
+  addQuantized(spec: StoredTensor, q: QuantizedMatrix) {
+    this.specs.set(spec.name, spec);
+    this.numParams += q.q.length;
+    if (this.dtype === 'f32') {
+      this.deviceMats.set(spec.name, tf.keep(tf.tensor2d(dequantize(q), q.shape)));
+      this.vectorBytes += q.q.length * 4;
+    } else {
+      this.hostMats.set(spec.name, q);
+      this.hostBytes += quantizedBytes(q);
+    }
+  }
+
+  has(name: string) {
+    return this.specs.has(name);
+  }
+
+  vec(name: string): tf.Tensor1D {
+    const v = this.vectors.get(name);
+    if (!v) throw new Error(`internal: vector ${name} not loaded`);
+    return v;
+  }
+
+  mat(name: string): tf.Tensor2D {
+    const d = this.deviceMats.get(name);
+    if (d) return d;
+    const spec = this.specs.get(name);
+    const q = this.hostMats.get(name);
+    if (!spec || !q) throw new Error(`internal: matrix ${name} not loaded`);
+    let g = this.cache.get(spec.group);
+    if (!g) {
+      g = { tensors: new Map(), bytes: 0, lastUse: 0 };
+      this.cache.set(spec.group, g);
+    }
+    g.lastUse = ++this.clock;
+    let t = g.tensors.get(name) as tf.Tensor2D | undefined;
+    if (!t) {
+      const bytes = q.q.length * 4;
+      this.evict(bytes, spec.group);
+      t = tf.keep(tf.tensor2d(dequantize(q), q.shape));
+      g.tensors.set(name, t);
+      g.bytes += bytes;
+      this.cacheBytes += bytes;
+      this.peakCacheBytes = Math.max(this.peakCacheBytes, this.cacheBytes);
+    }
+    return t;
+  }
+
+  /** Rows of a [rows, d] matrix (embedding lookups) without putting the whole matrix on the device. */
+  rows(name: string, ids: number[]): tf.Tensor2D {
+    const d = this.deviceMats.get(name);
+    if (d) return tf.gather(d, tf.tensor1d(ids, 'int32')) as tf.Tensor2D;
+    const q = this.hostMats.get(name);
+    if (!q) throw new Error(`internal: matrix ${name} not loaded`);
+    return tf.tensor2d(dequantizeRows(q, ids), [ids.length, q.shape[1]]);
+  }
+
+  /** Host copy of a matrix as float32 (for export and edits). */
+  hostMatrix(name: string): { q?: QuantizedMatrix; f32?: Float32Array } {
+    const q = this.hostMats.get(name);
+    if (q) return { q };
+    const d = this.deviceMats.get(name);
+    if (d) return { f32: d.dataSync() as Float32Array };
+    const v = this.vectors.get(name);
+    if (v) return { f32: v.dataSync() as Float32Array };
+    throw new Error(`internal: ${name} not loaded`);
+  }
+
+  names(): StoredTensor[] {
+    return [...this.specs.values()];
+  }
+
+  pin() {
+    this.pins++;
+  }
+  unpin() {
+    this.pins = Math.max(0, this.pins - 1);
+    if (this.pins === 0) this.evict(0, '');
+  }
+
+  private evict(incoming: number, keepGroup: string) {
+    if (this.pins > 0) return;
+    while (this.cacheBytes + incoming > this.deviceBudgetBytes) {
+      let victim: string | undefined;
+      let oldest = Infinity;
+      for (const [k, g] of this.cache) {
+        if (k !== keepGroup && g.lastUse < oldest && g.bytes > 0) {
+          oldest = g.lastUse;
+          victim = k;
+        }
+      }
+      if (!victim) return;
+      const g = this.cache.get(victim)!;
+      for (const t of g.tensors.values()) t.dispose();
+      this.cacheBytes -= g.bytes;
+      this.cache.delete(victim);
+    }
+  }
+
+  /** Bytes the weights occupy as held (host int8 + scales, plus float32 device tensors). */
+  get heldBytes() {
+    return this.hostBytes + this.vectorBytes;
+  }
+  get deviceBytes() {
+    return this.vectorBytes + this.cacheBytes;
+  }
+
+  dispose() {
+    for (const v of this.vectors.values()) v.dispose();
+    for (const v of this.deviceMats.values()) v.dispose();
+    for (const g of this.cache.values()) for (const t of g.tensors.values()) t.dispose();
+    this.vectors.clear();
+    this.deviceMats.clear();
+    this.cache.clear();
+    this.hostMats.clear();
+    this.cacheBytes = 0;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Page-side handle on the engine worker. Wraps Comlink and turns the worker's `{code, message}`
+ * rejections back into KnError.
+ */
+import * as Comlink from 'comlink';
+import { KnError, toKnError } from '../engine/errors';
+import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
+import type { EngineWorkerApi, MemoryReport, WorkerEvent } from '../worker/api';
+
+export class EngineClient {
+  private worker: Worker;
+  private api: Comlink.Remote<EngineWorkerApi>;
+  /** rejects if the worker script fails to load or throws at top level (otherwise calls would hang) */
+  private failed: Promise<never>;
+
+  constructor() {
+    this.worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'kn-engine',
+    });
+    this.failed = new Promise<never>((_, reject) => {
+      this.worker.addEventListener('error', (ev) => {
+        ev.preventDefault();
+        reject(new KnError('backend', `the engine worker failed to start: ${ev.message || 'script error (see the browser console)'}`));
+      });
+    });
+    this.failed.catch(() => undefined);
+    this.api = Comlink.wrap<EngineWorkerApi>(this.worker);
+  }
+
+  private async call<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await Promise.race([f(), this.failed]);
+    } catch (e) {
+      throw toKnError(e);
+    }
+  }
+
+  init(prefer?: string[]): Promise<BackendInfo> {
+    return this.call(() => this.api.init(prefer));
+  }
+  subscribe(cb: (e: WorkerEvent) => void): Promise<void> {
+    return this.call(() => this.api.subscribe(Comlink.proxy(cb)));
+  }
+  load(spec: ModelSourceSpec, dtype: WeightDtype, onProgress?: (p: Progress) => void): Promise<ModelInfo> {
+    return this.call(() => this.api.load(spec, dtype, onProgress ? Comlink.proxy(onProgress) : undefined));
+  }
+  probe(prompt: string, target?: string, topK = 10): Promise<ProbeResult> {
+    return this.call(() => this.api.probe(prompt, target, topK));
+  }
+  cancel(): Promise<void> {
+    return this.call(() => this.api.cancel());
+  }
+  memory(): Promise<MemoryReport> {
+    return this.call(() => this.api.memory());
+  }
+  terminate(): void {
+    this.worker.terminate();
+  }
+}
+
+/** `?backend=wasm` or `?backend=webgl,cpu` forces the backend order. */
+export function preferFromUrl(search: string): string[] | undefined {
+  const v = new URLSearchParams(search).get('backend');
+  if (!v) return undefined;
+  const list = v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  return list.length ? list : undefined;
+}

@@ -1,0 +1,149 @@
+/// <reference lib="webworker" />
+/**
+ * Module Web Worker that owns tfjs and the loaded model; exposed to the page through Comlink.
+ * See api.ts for the contract.
+ */
+import * as Comlink from 'comlink';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type WasmPaths } from '../engine/backend';
+import { loadModel, type LoadedModel } from '../engine/index';
+import { KnError } from '../engine/errors';
+import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
+import type { EngineWorkerApi, MemoryReport, SerializedError, WorkerEvent } from './api';
+// The wasm binaries are served by Vite: in dev from node_modules, in a build as hashed assets.
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+
+const wasmPaths: WasmPaths = {
+  'tfjs-backend-wasm.wasm': new URL(wasmPlain, self.location.href).href,
+  'tfjs-backend-wasm-simd.wasm': new URL(wasmSimd, self.location.href).href,
+  'tfjs-backend-wasm-threaded-simd.wasm': new URL(wasmThreadedSimd, self.location.href).href,
+};
+
+let backend: BackendInfo | null = null;
+let model: LoadedModel | null = null;
+let loading: AbortController | null = null;
+const listeners: ((e: WorkerEvent) => void)[] = [];
+
+function emit(e: WorkerEvent): void {
+  for (const l of listeners) {
+    try {
+      l(e);
+    } catch {
+      /* page went away */
+    }
+  }
+}
+
+function serialize(e: unknown): SerializedError {
+  if (e instanceof KnError) return { code: e.code, message: e.message };
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e && typeof (e as { code: unknown }).code === 'string') {
+    return { code: (e as { code: string }).code, message: String((e as { message: unknown }).message) };
+  }
+  if (e instanceof DOMException && e.name === 'AbortError') return { code: 'cancelled', message: 'loading was cancelled' };
+  if (e instanceof Error) return { code: 'bad-input', message: e.message || e.name };
+  return { code: 'bad-input', message: String(e) };
+}
+
+async function guarded<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw serialize(e);
+  }
+}
+
+function disposeModel(): void {
+  if (model) {
+    try {
+      model.dispose();
+    } catch {
+      /* ignore */
+    }
+    model = null;
+  }
+}
+
+async function onDeviceLost(reason: string): Promise<void> {
+  // Tensors of the lost device are gone; drop the model and continue on wasm.
+  model = null;
+  try {
+    backend = await initBackend({ prefer: ['wasm', 'cpu'], wasmPaths });
+    backend = { ...backend, fallbacks: [{ name: 'webgpu', reason: `GPU device lost: ${reason}` }, ...backend.fallbacks] };
+  } catch (e) {
+    backend = { name: tf.getBackend() ?? 'none', fallbacks: [{ name: 'wasm', reason: serialize(e).message }] };
+  }
+  emit({ type: 'device-lost', message: `GPU device lost: ${reason}; falling back to ${backend.name}. Load the model again.`, backend });
+}
+
+const api: EngineWorkerApi = {
+  init: (prefer) =>
+    guarded(async () => {
+      backend = await initBackend({ prefer, wasmPaths, onDeviceLost: (r) => void onDeviceLost(r) });
+      return backend;
+    }),
+
+  subscribe: async (cb) => {
+    listeners.push(cb);
+  },
+
+  load: (spec: ModelSourceSpec, dtype: WeightDtype, onProgress?: (p: Progress) => void) =>
+    guarded(async (): Promise<ModelInfo> => {
+      if (!backend) backend = await initBackend({ wasmPaths, onDeviceLost: (r) => void onDeviceLost(r) });
+      loading?.abort();
+      const ctl = new AbortController();
+      loading = ctl;
+      // free the old model first: two models may not fit on the device together
+      disposeModel();
+      try {
+        let last = 0;
+        const m = await loadModel(spec, {
+          dtype,
+          signal: ctl.signal,
+          onProgress: onProgress
+            ? (p) => {
+                // throttle progress messages to ~20/s, but always pass stage changes and the end
+                const now = Date.now();
+                if (now - last > 50 || p.loaded === p.total) {
+                  last = now;
+                  void onProgress(p);
+                }
+              }
+            : undefined,
+        });
+        if (ctl.signal.aborted) {
+          m.dispose();
+          throw new KnError('cancelled', 'loading was cancelled');
+        }
+        model = m;
+        return m.info;
+      } catch (e) {
+        if (ctl.signal.aborted) throw new KnError('cancelled', 'loading was cancelled');
+        throw e;
+      } finally {
+        if (loading === ctl) loading = null;
+      }
+    }),
+
+  probe: (prompt, target, topK = 10) =>
+    guarded(async (): Promise<ProbeResult> => {
+      if (!model) throw new KnError('bad-input', 'no model is loaded');
+      return model.probe(prompt, { target: target || undefined, topK });
+    }),
+
+  cancel: async () => {
+    loading?.abort();
+  },
+
+  memory: async (): Promise<MemoryReport> => {
+    const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+    return { numBytes: m.numBytes, numTensors: m.numTensors, numBytesInGPU: m.numBytesInGPU };
+  },
+
+  unload: async () => {
+    disposeModel();
+  },
+};
+
+Comlink.expose(api);

@@ -1,0 +1,31 @@
+import { defineConfig } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+// The tfjs packages are pre-bundled together so that tfjs-core is one module instance shared by
+// @tensorflow/tfjs, the webgpu backend and the wasm backend (two copies = two backend registries).
+const TF_DEPS = [
+  '@tensorflow/tfjs',
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-backend-webgpu',
+  '@tensorflow/tfjs-backend-wasm',
+  'comlink',
+  '@huggingface/tokenizers',
+  '@huggingface/hub',
+];
+
+export default defineConfig({
+  plugins: [svelte()],
+  server: { port: 5173, strictPort: false },
+  preview: { port: 4173 },
+  worker: { format: 'es' },
+  // the worker is an entry too, so its deps are found by the first scan (no re-optimise + reload mid-run)
+  optimizeDeps: { include: TF_DEPS, entries: ['index.html', 'src/worker/engine.worker.ts'] },
+  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  // vitest (Node, wasm backend); e2e/ belongs to Playwright
+  test: {
+    include: ['tests/**/*.test.ts'],
+    exclude: ['e2e/**', 'node_modules/**'],
+    environment: 'node',
+    testTimeout: 60_000,
+  },
+} as import('vite').UserConfig);
