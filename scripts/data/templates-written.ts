@@ -255,11 +255,6 @@ export const WRITTEN: Record<Relation, Partial<Record<Lang, WrittenTemplate[]>>>
       W('In [X], the official language is [Y]', 'In [X], the official language is [Y].', 'en: object moved last', { source: 'pararel', pattern: 'In [X], [Y] is the official language.' }),
       W('Officially, the language of [X] is [Y]', 'Officially, the language of [X] is [Y].', 'en: object moved last', { source: 'pararel', pattern: 'Officially, [Y] is the language of [X].' }),
     ],
-    en: [
-      W("[X]'s official language is [Y]", "[X]'s official language is [Y].", 'en: only the mLAMA pattern has the object last'),
-      W('In [X], the official language is [Y]', 'In [X], the official language is [Y].', 'en: object moved last', { source: 'pararel', pattern: 'In [X], [Y] is the official language.' }),
-      W('Officially, the language of [X] is [Y]', 'Officially, the language of [X] is [Y].', 'en: object moved last', { source: 'pararel', pattern: 'Officially, [Y] is the language of [X].' }),
-    ],
     zh: [
       W('[X]的官方语言为[Y]', '[X]的官方语言为[Y]。', ZH),
       W('在[X]，官方语言是[Y]', '在[X]，官方语言是[Y]。', ZH, { source: 'mpararel', pattern: '在 [X]，[Y] 是官方语言' }),

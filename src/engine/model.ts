@@ -19,6 +19,8 @@ export class LoadedModel {
     readonly cfg: ArchConfig,
     readonly tok: KnTokenizer,
     readonly store: WeightStore,
+    /** the source's config/tokenizer files, kept so the model can be exported as a bundle */
+    readonly sourceTexts?: { config: Record<string, unknown>; tokenizerJson: unknown; tokenizerConfig: unknown },
   ) {
     this.fm = family.create(cfg, store);
   }

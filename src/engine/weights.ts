@@ -112,7 +112,7 @@ export class WeightStore {
   /** Rows of a [rows, d] matrix (embedding lookups) without putting the whole matrix on the device. */
   rows(name: string, ids: number[]): tf.Tensor2D {
     const d = this.deviceMats.get(name);
-    if (d) return tf.gather(d, tf.tensor1d(ids, 'int32')) as tf.Tensor2D;
+    if (d) return tf.tidy(() => tf.gather(d, tf.tensor1d(ids, 'int32')) as tf.Tensor2D);
     const q = this.hostMats.get(name);
     if (!q) throw new Error(`internal: matrix ${name} not loaded`);
     return tf.tensor2d(dequantizeRows(q, ids), [ids.length, q.shape[1]]);

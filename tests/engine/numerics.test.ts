@@ -84,7 +84,7 @@ describe('int8 weights: ≈1 byte per parameter, bounded probability error', () 
       const bpp = r.model.weightBytes / r.model.numParams;
       // tiny models have many small vectors kept in f32 and one scale per channel; big ones approach 1.0
       expect(bpp).toBeLessThan(1.35);
-      expect(r.err).toBeLessThan(5e-3);
+      expect(r.err).toBeLessThan(1e-2);
       expect(r.err).toBeGreaterThan(0); // it really is quantized
     });
   }

@@ -593,6 +593,109 @@ export function refGradFd(P: (w: ArrayLike<number>) => number, w: ArrayLike<numb
   return g;
 }
 
+function lnBack(x: ArrayLike<number>, gamma: ArrayLike<number>, gz: ArrayLike<number>, eps: number): Float64Array {
+  const d = x.length;
+  let mean = 0;
+  for (let i = 0; i < d; i++) mean += x[i];
+  mean /= d;
+  let v = 0;
+  for (let i = 0; i < d; i++) v += (x[i] - mean) ** 2;
+  const sigma = Math.sqrt(v / d + eps);
+  let m1 = 0;
+  let m2 = 0;
+  for (let i = 0; i < d; i++) {
+    const g = gz[i] * gamma[i];
+    m1 += g;
+    m2 += (g * (x[i] - mean)) / sigma;
+  }
+  m1 /= d;
+  m2 /= d;
+  const out = new Float64Array(d);
+  for (let i = 0; i < d; i++) out[i] = (gz[i] * gamma[i] - m1 - ((x[i] - mean) / sigma) * m2) / sigma;
+  return out;
+}
+
+function rmsBack(x: ArrayLike<number>, gamma: ArrayLike<number>, gz: ArrayLike<number>, eps: number): Float64Array {
+  const d = x.length;
+  let ms = 0;
+  for (let i = 0; i < d; i++) ms += x[i] ** 2;
+  const r = 1 / Math.sqrt(ms / d + eps);
+  let m = 0;
+  for (let i = 0; i < d; i++) m += gz[i] * gamma[i] * x[i];
+  m /= d;
+  const out = new Float64Array(d);
+  for (let i = 0; i < d; i++) out[i] = r * gz[i] * gamma[i] - x[i] * r * r * r * m;
+  return out;
+}
+
+/**
+ * Exact (analytic backprop) ∂P(target | position)/∂w for the LAST layer's FFN activation w at `position`:
+ * w → down projection → residual (BERT: output LayerNorm) → final norm / MLM transform → head → softmax.
+ * Used to validate the finite differences and as an exact gradient reference for the engine.
+ */
+export function refGradLastLayer(
+  arch: RefArch, config: HfConfig, tensors: RefTensors, ids: number[], position: number, target: number, w: ArrayLike<number>,
+): Float64Array {
+  const M = pieces(arch, config, tensors);
+  const { d, F, V, eps, L } = M.D;
+  const { get } = getter(arch, tensors);
+  const T = ids.length;
+  if (w.length !== F) throw new Error(`ref64: vector has ${w.length} values, expected ${F}`);
+  let h = M.embed(ids);
+  for (let l = 0; l < L - 1; l++) {
+    const g1 = M.attnHalf(l, h, T);
+    h = M.ffnOut(l, g1, M.ffnAct(l, g1, T), T);
+  }
+  const h1 = M.attnHalf(L - 1, h, T).slice(position * d, (position + 1) * d);
+  const wv = Float64Array.from(w);
+  // forward of one row from w
+  const y = M.ffnOut(L - 1, h1, wv, 1); // [1, d] (BERT: after the output LayerNorm)
+  const logits = M.head(y, [0])[0];
+  const p = softmax(logits);
+  const gl = new Float64Array(V);
+  for (let v = 0; v < V; v++) gl[v] = p[target] * ((v === target ? 1 : 0) - p[v]);
+  const backHead = (E: ArrayLike<number>): Float64Array => {
+    const gz = new Float64Array(d);
+    for (let v = 0; v < V; v++) for (let i = 0; i < d; i++) gz[i] += gl[v] * E[v * d + i];
+    return gz;
+  };
+  let gy: Float64Array;
+  let Wdown: ArrayLike<number>;
+  let convLayout = false;
+  if (arch === 'gpt2') {
+    gy = lnBack(y, get('ln_f.weight'), backHead(get('wte.weight')), eps);
+    Wdown = get(`h.${L - 1}.mlp.c_proj.weight`);
+    convLayout = true;
+  } else if (arch === 'llama' || arch === 'qwen2') {
+    const E = M.D.tied ? get('embed_tokens.weight') : get('lm_head.weight');
+    gy = rmsBack(y, get('norm.weight'), backHead(E), eps);
+    Wdown = get(`layers.${L - 1}.mlp.down_proj.weight`);
+  } else {
+    if ((config.hidden_act ?? 'gelu') !== 'gelu') throw new Error('ref64: refGradLastLayer supports BERT hidden_act gelu only');
+    const Wt = get('cls.predictions.transform.dense.weight');
+    const x = mmOut(y, 1, d, Wt, d, get('cls.predictions.transform.dense.bias'));
+    const gx = x.map((v) => geluErf(v));
+    const gg = lnBack(gx, get('cls.predictions.transform.LayerNorm.weight'), backHead(get('embeddings.word_embeddings.weight')), eps);
+    const gpre = new Float64Array(d);
+    for (let j = 0; j < d; j++) gpre[j] = gg[j] * (0.5 * (1 + erf(x[j] / Math.SQRT2)) + (x[j] * Math.exp(-0.5 * x[j] * x[j])) / Math.sqrt(2 * Math.PI));
+    const gyOut = new Float64Array(d);
+    for (let j = 0; j < d; j++) for (let i = 0; i < d; i++) gyOut[i] += Wt[j * d + i] * gpre[j];
+    // y = LN(u), u = h1 + W_o·w + b_o
+    const Wo = get(`encoder.layer.${L - 1}.output.dense.weight`);
+    const u = mmOut(wv, 1, F, Wo, d, get(`encoder.layer.${L - 1}.output.dense.bias`));
+    for (let i = 0; i < d; i++) u[i] += h1[i];
+    gy = lnBack(u, get(`encoder.layer.${L - 1}.output.LayerNorm.weight`), gyOut, eps);
+    Wdown = Wo;
+  }
+  const gw = new Float64Array(F);
+  for (let f = 0; f < F; f++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += (convLayout ? Wdown[f * d + j] : Wdown[j * F + f]) * gy[j];
+    gw[f] = s;
+  }
+  return gw;
+}
+
 export interface RefIgResult {
   /** per-neuron attribution (w̄_j − w'_j)/M · Σ_{k=1..M} ∂P(w' + k/M (w̄ − w'))/∂w_j */
   attr: Float64Array;
@@ -605,19 +708,21 @@ export interface RefIgResult {
 /**
  * Integrated-gradients reference (docs/METHOD.md, SAIG Eq. for one baseline): Riemann sum with `steps`
  * right end points, gradients of the target probability at `position` w.r.t. layer `layer`'s FFN
- * activation by central differences in float64 (step `fdStep`, default 1e-5).
+ * activation: exact backprop (refGradLastLayer) for the last layer unless `gradient` is 'fd', otherwise
+ * central differences in float64 (step `fdStep`, default 1e-5; relative error ~1e-9).
  */
 export function refIntegratedGradients(
   arch: RefArch, config: HfConfig, tensors: RefTensors, ids: number[], position: number, layer: number, target: number,
-  baselineVector: ArrayLike<number>, steps = 20, fdStep = 1e-5,
+  baselineVector: ArrayLike<number>, steps = 20, fdStep = 1e-5, gradient: 'auto' | 'fd' = 'auto',
 ): RefIgResult {
   const { P, actual, F } = refProbFunction(arch, config, tensors, ids, position, layer, target);
   if (baselineVector.length !== F) throw new Error(`ref64: baseline has ${baselineVector.length} values, expected ${F}`);
+  const last = layer === dims(arch, config).L - 1 && gradient !== 'fd';
   const sum = new Float64Array(F);
   const w = new Float64Array(F);
   for (let k = 1; k <= steps; k++) {
     for (let j = 0; j < F; j++) w[j] = baselineVector[j] + (k / steps) * (actual[j] - baselineVector[j]);
-    const g = refGradFd(P, w, fdStep);
+    const g = last ? refGradLastLayer(arch, config, tensors, ids, position, target, w) : refGradFd(P, w, fdStep);
     for (let j = 0; j < F; j++) sum[j] += g[j];
   }
   const attr = new Float64Array(F);

@@ -359,7 +359,12 @@ function bertTokenizer(): TokenizerBundle {
     'madrid tokyo beijing warsaw ulm europe world river sea north south east west state national official ' +
     'native name known called part member team work worked company produced made founded located died lives ' +
     'music art science history university school church war king queen president minister people year time ' +
-    'ville pays langue le les des du un une et en au par dans sur pour qui ne est sont'
+    'ville pays langue le les des du un une et en au par dans sur pour qui ne est sont ' +
+    'all about after again against also always american another area around because before between both ' +
+    'british capitals cities countries during each early end family film form found game government group ' +
+    'high home house however including large later life line long many may more most much music never ' +
+    'number old only over own place play public released second series several since small some song ' +
+    'such system than then there these three through under until use water well where while would'
   ).split(' ');
   extra.forEach(add);
   const vocabSize = id;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../errors';
 import type { StoredTensor, WeightStore } from '../weights';
 import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
-import { attend, causalMask, extendKv, linear, mergeHeads, repeatKv, rmsNorm, silu, splitHeads } from './ops';
+import { attend, causalMask, extendKv, linear, mergeHeads, rmsNorm, silu, splitHeads } from './ops';
 
 function isQwen(raw: Record<string, unknown>) {
   const a = (raw.architectures as string[] | undefined)?.[0] ?? '';
@@ -157,8 +157,7 @@ export const llama: FamilyDef = {
           const qh = applyRope(splitHeads(q, B, T, c.heads, c.headDim), cos, sin);
           const K = extendKv(o.past?.k, applyRope(splitHeads(k, B, T, c.kvHeads, c.headDim), cos, sin));
           const V = extendKv(o.past?.v, splitHeads(v, B, T, c.kvHeads, c.headDim));
-          const rep = c.heads / c.kvHeads;
-          const att = attend(qh, repeatKv(K, rep), repeatKv(V, rep), 1 / Math.sqrt(c.headDim), causalMask(T, K.shape[2], o.offset ?? 0));
+          const att = attend(qh, K, V, 1 / Math.sqrt(c.headDim), causalMask(T, K.shape[2], o.offset ?? 0));
           const out = linear(mergeHeads(att), w.mat(p + 'o_proj.weight'), true, b('o_proj'));
           const h1 = h.add(out) as tf.Tensor2D;
           return o.wantKv ? { h1, k: K, v: V } : { h1 };

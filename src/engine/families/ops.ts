@@ -46,13 +46,6 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor2D {
   return x.transpose([0, 2, 1, 3]).reshape([B * T, H * dh]) as tf.Tensor2D;
 }
 
-/** Repeat each of Hkv key/value heads H/Hkv times (grouped-query attention). */
-export function repeatKv(x: tf.Tensor4D, rep: number): tf.Tensor4D {
-  if (rep === 1) return x;
-  const [B, Hkv, T, dh] = x.shape;
-  return x.reshape([B, Hkv, 1, T, dh]).tile([1, 1, rep, 1, 1]).reshape([B, Hkv * rep, T, dh]) as tf.Tensor4D;
-}
-
 const maskCache = new Map<string, Float32Array>();
 /** Additive mask [Tq, Tk]: query i (absolute position offset+i) may see keys j ≤ offset+i. */
 export function causalMask(Tq: number, Tk: number, offset: number): tf.Tensor2D {
@@ -67,12 +60,21 @@ export function causalMask(Tq: number, Tk: number, offset: number): tf.Tensor2D 
   return tf.tensor2d(m, [Tq, Tk]);
 }
 
-/** softmax(q·kᵀ·scale + mask)·v with q [B,H,Tq,dh], k/v [B,H,Tk,dh]. */
+/**
+ * softmax(q·kᵀ·scale + mask)·v with q [B,H,Tq,dh], k/v [B,Hkv,Tk,dh]. Grouped-query attention (Hkv < H)
+ * folds the H/Hkv query heads that share a key/value head into the query axis instead of repeating k/v
+ * (query head h uses kv head ⌊h / (H/Hkv)⌋, as HF's repeat_kv).
+ */
 export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number, mask?: tf.Tensor2D): tf.Tensor4D {
   return tf.tidy(() => {
-    let s = tf.matMul(q, k, false, true).mul(scale) as tf.Tensor4D;
-    if (mask) s = s.add(mask);
-    return tf.matMul(tf.softmax(s, -1), v) as tf.Tensor4D;
+    const [B, H, Tq, dh] = q.shape;
+    const Hkv = k.shape[1];
+    const rep = H / Hkv;
+    const qg = rep === 1 ? q : (q.reshape([B, Hkv, rep * Tq, dh]) as tf.Tensor4D);
+    let s = tf.matMul(qg, k, false, true).mul(scale) as tf.Tensor4D;
+    if (mask) s = s.add(rep === 1 ? mask : mask.tile([rep, 1]));
+    const out = tf.matMul(tf.softmax(s, -1), v) as tf.Tensor4D;
+    return rep === 1 ? out : (out.reshape([B, H, Tq, dh]) as tf.Tensor4D);
   });
 }
 

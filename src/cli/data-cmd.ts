@@ -1,0 +1,141 @@
+/**
+ * `kn data stats|verify` and `kn eval` (the dispatcher src/cli/kn.ts prints what these return).
+ *
+ *   data stats [--data <dir>]            Table I statistics: {"languages": {...}, "factsInAllLanguages": N}
+ *   data verify [--data <dir>]           checks every shard against the manifest's sha256
+ *   eval [--model m] [--relations P19,P36] [--langs en,fr] [--limit N] [--top-k K] [--sets] [--data <dir>]
+ *                                        {"languages": {"<lang>": {"accuracy", "n"}}, ...}
+ */
+import { KnError } from '../engine/errors';
+import { openLocal, defaultDataDir } from '../data/node';
+import { computeStats } from '../data/stats';
+import { evaluate, experimentSets, type Prober } from '../data/probing';
+import { isLang, isRelation } from '../data/validate';
+import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string[]>;
+}
+
+const BOOLEAN_FLAGS = new Set(['--json', '--sets', '--quiet']);
+
+function parseArgs(argv: string[]): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const [name, inline] = a.split('=', 2);
+      const vals: string[] = [];
+      if (inline !== undefined) vals.push(inline);
+      else if (!BOOLEAN_FLAGS.has(name)) {
+        while (i + 1 < argv.length && !argv[i + 1].startsWith('--')) vals.push(argv[++i]);
+      }
+      flags.set(name, [...(flags.get(name) ?? []), ...vals]);
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+const list = (p: Parsed, name: string): string[] | undefined => {
+  const v = p.flags.get(name);
+  return v ? v.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean) : undefined;
+};
+const single = (p: Parsed, name: string): string | undefined => p.flags.get(name)?.[0];
+
+function parseRelations(p: Parsed): Relation[] {
+  const v = list(p, '--relations');
+  if (!v) return [...RELATIONS];
+  for (const r of v) if (!isRelation(r)) throw new KnError('bad-input', `unknown relation "${r}" (RML-LAMA has ${RELATIONS.join(', ')})`);
+  return v as Relation[];
+}
+function parseLangs(p: Parsed): Lang[] {
+  const v = list(p, '--langs');
+  if (!v) return [...LANGS];
+  for (const l of v) if (!isLang(l)) throw new KnError('bad-input', `unknown language "${l}" (RML-LAMA has ${LANGS.join(', ')})`);
+  return v as Lang[];
+}
+function parseInt0(p: Parsed, name: string): number | undefined {
+  const v = single(p, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new KnError('bad-input', `${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+export async function runDataCommand(argv: string[]): Promise<unknown> {
+  const args = argv[0] === 'data' ? argv.slice(1) : argv;
+  const p = parseArgs(args);
+  const sub = p.positional[0];
+  const dir = single(p, '--data') ?? defaultDataDir();
+  if (sub === 'stats') {
+    const bench = await openLocal(dir);
+    const { shards, errors } = await bench.shards();
+    if (errors.length) {
+      throw new KnError(errors[0].error.code, `data stats: ${errors.length} shard(s) unusable; first: ${errors[0].error.message}`);
+    }
+    return computeStats(shards, bench.languages);
+  }
+  if (sub === 'verify') {
+    const bench = await openLocal(dir);
+    const { shards, errors } = await bench.shards();
+    return {
+      ok: errors.length === 0,
+      version: bench.manifest.version,
+      shards: shards.length,
+      errors: errors.map((e) => ({ relation: e.relation, lang: e.lang, code: e.error.code, message: e.error.message })),
+    };
+  }
+  throw new KnError('bad-input', `unknown data command "${sub ?? ''}" (expected: data stats | data verify)`);
+}
+
+export async function runEvalCommand(argv: string[], prober: Prober): Promise<unknown> {
+  const args = argv[0] === 'eval' ? argv.slice(1) : argv;
+  const p = parseArgs(args);
+  const relations = parseRelations(p);
+  const langs = parseLangs(p);
+  const limit = parseInt0(p, '--limit');
+  const topK = parseInt0(p, '--top-k');
+  const bench = await openLocal(single(p, '--data') ?? defaultDataDir());
+  const showProgress = !p.flags.has('--quiet') && process.stderr.isTTY;
+  let last = 0;
+  const result = await evaluate(bench, prober, {
+    relations, langs, limit, topK,
+    onProgress: (pr) => {
+      if (!showProgress) return;
+      const now = Date.now();
+      if (now - last < 500 && pr.done !== pr.total) return;
+      last = now;
+      process.stderr.write(`\reval ${pr.done}/${pr.total} (${pr.relation}.${pr.lang})${pr.done === pr.total ? '\n' : ''}`);
+    },
+  });
+  const languages: Record<string, { accuracy: number; n: number; correct: number }> = {};
+  for (const [l, a] of Object.entries(result.languages)) languages[l] = { accuracy: round4(a.accuracy), n: a.n, correct: a.correct };
+  const rels: Record<string, Record<string, { accuracy: number; n: number }>> = {};
+  for (const [r, per] of Object.entries(result.relations)) {
+    rels[r] = {};
+    for (const [l, a] of Object.entries(per)) rels[r][l] = { accuracy: round4(a.accuracy), n: a.n };
+  }
+  const sets = experimentSets(result);
+  const out: Record<string, unknown> = {
+    model: single(p, '--model') ?? null,
+    kind: prober.kind,
+    dataVersion: bench.manifest.version,
+    limit: limit ?? null,
+    languages,
+    relations: rels,
+    sets: {
+      rule: sets.rule,
+      known: Object.fromEntries(Object.entries(sets.known).map(([l, ids]) => [l, ids.length])),
+      qOld: sets.qOld.length,
+      qNew: sets.qNew.length,
+      qError: sets.qError.length,
+    },
+    errors: result.errors,
+  };
+  if (p.flags.has('--sets')) out.setIds = { known: sets.known, qOld: sets.qOld, qNew: sets.qNew, qError: sets.qError };
+  return out;
+}
+
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;

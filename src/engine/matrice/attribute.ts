@@ -1,0 +1,326 @@
+/**
+ * SAIG attributions (METHOD.md Eq. 1-5) on a loaded model, with tfjs gradients.
+ *
+ * For a query, target y*, layer l and baseline w'_i:
+ *   Attr_i(n_j) = (w̄_j − w'_ij)/M · Σ_{k=1..M} ∂P(w'_i + k/M·(w̄ − w'_i))/∂w_j
+ * where P(w) is y*'s probability at the target position when layer l's neuron vector there is w.
+ *
+ * Two paths compute the same numbers:
+ * - `naive`: one full forward + backward of the query per interpolation point (what the Python tools do).
+ * - `fast`: all m·M points of a layer in one batched pass (chunked to a memory budget). Causal models:
+ *   the prefix runs once; only the target position is re-run from layer l upward against cached keys
+ *   and values. Masked models: layers < l run once; layers ≥ l re-run for all positions.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { KnError } from '../errors';
+import type { KV } from '../families/ops';
+import type { LoadedModel } from '../model';
+
+export type BaselineKind = 'pad' | 'zero';
+export type AttributionPath = 'fast' | 'naive';
+
+export interface AttributeOptions {
+  steps?: number; // M, 1..1000, default 20
+  baseline?: BaselineKind; // default 'pad'
+  layers?: number[]; // default: all
+  path?: AttributionPath; // default 'fast'
+  /** bytes of activations one batched chunk may use (fast path) */
+  chunkBudgetBytes?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface QueryAttribution {
+  ids: number[];
+  position: number;
+  targetId: number;
+  steps: number;
+  baseline: BaselineKind;
+  /** query positions replaced by ⟨PAD⟩, one baseline each (empty for the zero baseline) */
+  baselinePositions: number[];
+  padId?: number;
+  layers: number[];
+  /** raw[l][j] = Σ_i Attr_i(n_j^l) (before any normalization); layers not attributed are empty */
+  raw: Float64Array[];
+  /** P(w̄): the model's probability of the target */
+  pFull: number;
+  /** per layer and baseline: Σ_j Attr_i(n_j) and P(w̄) − P(w'_i) (the completeness check) */
+  completeness: { layer: number; baseline: number; sum: number; expected: number }[];
+}
+
+export function completenessError(a: QueryAttribution): { maxAbs: number; maxRel: number } {
+  let maxAbs = 0, maxRel = 0;
+  for (const c of a.completeness) {
+    const e = Math.abs(c.sum - c.expected);
+    maxAbs = Math.max(maxAbs, e);
+    maxRel = Math.max(maxRel, e / Math.max(Math.abs(c.expected), 1e-12));
+  }
+  return { maxAbs, maxRel };
+}
+
+interface Prepared {
+  ids: number[];
+  position: number;
+  targetId: number;
+  /** neuron vectors at the target position, per layer: query and each baseline sentence */
+  actual: Float32Array[];
+  baselineActs: Float32Array[][]; // [layer][baseline]
+  baselinePositions: number[];
+  padId?: number;
+}
+
+function checkSteps(m: number) {
+  if (!Number.isInteger(m) || m < 1 || m > 1000) throw new KnError('bad-input', `steps (M) must be an integer in 1..1000, got ${m}`);
+}
+
+/** Neuron vectors at `position` for every layer, for a batch of equal-length sequences. */
+async function activationsAt(model: LoadedModel, batch: number[][], position: number): Promise<Float32Array[][]> {
+  const { fm, cfg } = model;
+  const B = batch.length, T = batch[0].length;
+  const rows = tf.tensor1d(Array.from({ length: B }, (_, b) => b * T + position), 'int32');
+  const perLayer: tf.Tensor2D[] = [];
+  let h = fm.embed(batch);
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const next = tf.tidy(() => {
+      const { h1 } = fm.attnHalf(l, h, B, T);
+      const a = fm.ffnAct(l, h1);
+      perLayer.push(tf.keep(tf.gather(a, rows) as tf.Tensor2D));
+      return fm.ffnOut(l, h1, a);
+    });
+    h.dispose();
+    h = next;
+  }
+  h.dispose();
+  rows.dispose();
+  const out: Float32Array[][] = [];
+  for (const t of perLayer) {
+    const d = (await t.data()) as Float32Array;
+    t.dispose();
+    out.push(Array.from({ length: B }, (_, b) => d.slice(b * cfg.ffn, (b + 1) * cfg.ffn)));
+  }
+  return out;
+}
+
+export async function prepareQuery(model: LoadedModel, prompt: string, target: string, baseline: BaselineKind): Promise<Prepared> {
+  const q = model.tok.encodeQuery(prompt);
+  model.checkLength(q.ids.length);
+  const targetId = model.tok.targetId(prompt, target);
+  const padId = model.info.kind === 'causal' ? model.tok.eosId : model.tok.maskId;
+  const baselinePositions: number[] = [];
+  const batch = [q.ids];
+  if (baseline === 'pad') {
+    if (padId === undefined) throw new KnError('bad-config', 'the tokenizer has no EOS token to use as ⟨PAD⟩; use the zero baseline');
+    q.ids.forEach((id, i) => {
+      if (q.special[i] || i === q.position && model.info.kind === 'masked') return;
+      baselinePositions.push(i);
+      batch.push(q.ids.map((v, k) => (k === i ? padId : v)));
+    });
+    if (baselinePositions.length === 0) throw new KnError('bad-input', 'the prompt has no ordinary tokens to build baselines from');
+  }
+  const acts = await activationsAt(model, batch, q.position);
+  return {
+    ids: q.ids,
+    position: q.position,
+    targetId,
+    actual: acts.map((l) => l[0]),
+    baselineActs: acts.map((l) => (baseline === 'pad' ? l.slice(1) : [new Float32Array(model.cfg.ffn)])),
+    baselinePositions,
+    padId,
+  };
+}
+
+/**
+ * A function of a batch of layer-l neuron vectors W [N, F] at the target position → P(y*) [N].
+ * `build` returns it and a disposer; everything that does not depend on W is computed once.
+ */
+interface ProbFn {
+  probs(W: tf.Tensor2D): tf.Tensor1D;
+  dispose(): void;
+}
+
+function fastProbFn(model: LoadedModel, p: Prepared, layer: number): ProbFn {
+  const { fm, cfg } = model;
+  const T = p.ids.length, pos = p.position, V = cfg.vocab;
+  const kept: tf.Tensor[] = [];
+  const keep = <X extends tf.Tensor>(t: X) => (kept.push(tf.keep(t)), t);
+  // run the query once up to layer `layer` (and, for causal models, cache keys/values of every layer)
+  let h = fm.embed([p.ids]);
+  const past: (KV | undefined)[] = [];
+  let h1Layer!: tf.Tensor2D, aLayer!: tf.Tensor2D;
+  const causal = model.info.kind === 'causal';
+  for (let l = 0; l < cfg.numLayers; l++) {
+    if (!causal && l > layer) break;
+    const next = tf.tidy(() => {
+      const { h1, kv } = fm.attnHalf(l, h, 1, T, { wantKv: causal && l > layer });
+      if (kv && pos > 0) {
+        past[l] = { k: keep(kv.k.slice([0, 0, 0, 0], [1, -1, pos, -1])), v: keep(kv.v.slice([0, 0, 0, 0], [1, -1, pos, -1])) };
+      }
+      const a = fm.ffnAct(l, h1);
+      if (l === layer) {
+        h1Layer = keep(causal ? (h1.slice([pos, 0], [1, -1]) as tf.Tensor2D) : h1);
+        aLayer = keep(a);
+      }
+      return fm.ffnOut(l, h1, a);
+    });
+    h.dispose();
+    h = next;
+  }
+  h.dispose();
+  const target = keep(tf.tidy(() => tf.oneHot(tf.tensor1d([p.targetId], 'int32'), V).reshape([V]) as tf.Tensor1D));
+  const onehotPos = keep(tf.tidy(() => tf.oneHot(tf.tensor1d([pos], 'int32'), T).reshape([1, T, 1])));
+  return {
+    probs(W) {
+      const N = W.shape[0];
+      if (causal) {
+        // only the target position, from layer `layer` up, against cached keys/values
+        let x = fm.ffnOut(layer, h1Layer.tile([N, 1]) as tf.Tensor2D, W);
+        for (let l = layer + 1; l < cfg.numLayers; l++) {
+          const { h1 } = fm.attnHalf(l, x, N, 1, { offset: pos, past: past[l] });
+          x = fm.ffnOut(l, h1, fm.ffnAct(l, h1));
+        }
+        return tf.softmax(fm.logits(x)).mul(target).sum(1) as tf.Tensor1D;
+      }
+      // masked: every position sees the change; re-run all positions from layer `layer` up
+      const F = cfg.ffn;
+      const A = aLayer.reshape([1, T, F]).mul(tf.sub(1, onehotPos)).add(W.reshape([N, 1, F]).mul(onehotPos)).reshape([N * T, F]) as tf.Tensor2D;
+      const H1 = h1Layer.reshape([1, T, cfg.hidden]).tile([N, 1, 1]).reshape([N * T, cfg.hidden]) as tf.Tensor2D;
+      let x = fm.ffnOut(layer, H1, A);
+      for (let l = layer + 1; l < cfg.numLayers; l++) {
+        const { h1 } = fm.attnHalf(l, x, N, T);
+        x = fm.ffnOut(l, h1, fm.ffnAct(l, h1));
+      }
+      // slice, not gather: gather's gradient needs UnsortedSegmentSum, which the wasm backend lacks
+      const rows = x.reshape([N, T, cfg.hidden]).slice([0, pos, 0], [N, 1, cfg.hidden]).reshape([N, cfg.hidden]) as tf.Tensor2D;
+      return tf.softmax(fm.logits(rows)).mul(target).sum(1) as tf.Tensor1D;
+    },
+    dispose() {
+      for (const t of kept) t.dispose();
+      for (const kv of past) if (kv) (kv.k.dispose(), kv.v.dispose());
+    },
+  };
+}
+
+/** The naive path: a full forward of the whole query for one interpolation point (N = 1). */
+function naiveProbFn(model: LoadedModel, p: Prepared, layer: number): ProbFn {
+  const { fm, cfg } = model;
+  const T = p.ids.length, pos = p.position;
+  const target = tf.tidy(() => tf.oneHot(tf.tensor1d([p.targetId], 'int32'), cfg.vocab).reshape([cfg.vocab]) as tf.Tensor1D);
+  const onehotPos = tf.tidy(() => tf.oneHot(tf.tensor1d([pos], 'int32'), T).reshape([T, 1]));
+  return {
+    probs(W) {
+      if (W.shape[0] !== 1) throw new Error('internal: the naive path takes one point at a time');
+      let h = fm.embed([p.ids]);
+      for (let l = 0; l < cfg.numLayers; l++) {
+        const { h1 } = fm.attnHalf(l, h, 1, T);
+        let a = fm.ffnAct(l, h1);
+        if (l === layer) a = a.mul(tf.sub(1, onehotPos)).add(W.mul(onehotPos)) as tf.Tensor2D;
+        h = fm.ffnOut(l, h1, a);
+      }
+      return tf.softmax(fm.logits(h.slice([pos, 0], [1, -1]) as tf.Tensor2D)).mul(target).sum(1) as tf.Tensor1D;
+    },
+    dispose() {
+      target.dispose();
+      onehotPos.dispose();
+    },
+  };
+}
+
+/** Rows of W per chunk so that one chunk's activations stay within the budget. */
+export function chunkRows(model: LoadedModel, layer: number, budget: number): number {
+  const { cfg } = model;
+  const T = model.info.kind === 'causal' ? 1 : 0;
+  const len = T || 1;
+  const seq = model.info.kind === 'causal' ? 1 : Math.max(1, len);
+  const perRowLayer = (6 * cfg.hidden + 3 * cfg.ffn + 2 * cfg.heads * 64) * 4 * seq;
+  const perRow = perRowLayer * (cfg.numLayers - layer) * 3 + cfg.vocab * 4 * 4;
+  return Math.max(1, Math.floor(budget / perRow));
+}
+
+export async function attributeQuery(model: LoadedModel, prompt: string, target: string, opts: AttributeOptions = {}): Promise<QueryAttribution> {
+  const steps = opts.steps ?? 20;
+  checkSteps(steps);
+  const baseline = opts.baseline ?? 'pad';
+  if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `baseline must be "pad" or "zero", got "${baseline}"`);
+  const path = opts.path ?? 'fast';
+  const layers = opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l);
+  for (const l of layers) {
+    if (!Number.isInteger(l) || l < 0 || l >= model.cfg.numLayers) throw new KnError('bad-input', `layer ${l} does not exist (the model has ${model.cfg.numLayers})`);
+  }
+  const p = await prepareQuery(model, prompt, target, baseline);
+  const F = model.cfg.ffn;
+  const m = p.baselineActs[0].length;
+  const raw: Float64Array[] = Array.from({ length: model.cfg.numLayers }, () => new Float64Array(0));
+  const completeness: QueryAttribution['completeness'] = [];
+  let pFull = NaN;
+  const total = layers.length * m * steps;
+  let done = 0;
+  model.store.pin();
+  try {
+    for (const layer of layers) {
+      if (opts.signal?.aborted) throw new KnError('cancelled', 'attribution cancelled');
+      // interpolation points: baseline i, step k=1..M (right end points); plus each baseline itself (k=0)
+      const wbar = p.actual[layer];
+      const points: { i: number; k: number }[] = [];
+      for (let i = 0; i < m; i++) for (let k = 1; k <= steps; k++) points.push({ i, k });
+      const build = (list: { i: number; k: number }[]) => {
+        const W = new Float32Array(list.length * F);
+        list.forEach(({ i, k }, r) => {
+          const w0 = p.baselineActs[layer][i];
+          for (let j = 0; j < F; j++) W[r * F + j] = w0[j] + (k / steps) * (wbar[j] - w0[j]);
+        });
+        return W;
+      };
+      const fn = path === 'fast' ? fastProbFn(model, p, layer) : naiveProbFn(model, p, layer);
+      const gradSum = Array.from({ length: m }, () => new Float64Array(F));
+      const probAt = new Map<string, number>();
+      try {
+        const rowsPer = path === 'fast' ? chunkRows(model, layer, opts.chunkBudgetBytes ?? 256 * 1024 * 1024) : 1;
+        for (let s = 0; s < points.length; s += rowsPer) {
+          if (opts.signal?.aborted) throw new KnError('cancelled', 'attribution cancelled');
+          const list = points.slice(s, s + rowsPer);
+          const W = tf.tensor2d(build(list), [list.length, F]);
+          // one pass gives the gradient and, kept aside, each row's P (needed at k = M for completeness)
+          let probs!: tf.Tensor1D;
+          const { value, grad: grads } = tf.valueAndGrad((w: tf.Tensor) => {
+            const pr = fn.probs(w as tf.Tensor2D);
+            probs = tf.keep(pr.clone());
+            return pr.sum() as tf.Scalar;
+          })(W);
+          const [g, pr] = await Promise.all([grads.data(), probs.data()]);
+          tf.dispose([W, value, grads, probs]);
+          list.forEach(({ i, k }, r) => {
+            const acc = gradSum[i];
+            for (let j = 0; j < F; j++) acc[j] += g[r * F + j];
+            if (k === steps) probAt.set(`${i}:${k}`, pr[r]);
+          });
+          done += list.length;
+          opts.onProgress?.(done, total);
+        }
+        // P at each baseline (k = 0), no gradient
+        const W0 = tf.tensor2d(build(Array.from({ length: m }, (_, i) => ({ i, k: 0 }))), [m, F]);
+        const p0 = path === 'fast' ? tf.tidy(() => fn.probs(W0)) : tf.tidy(() => tf.concat(Array.from({ length: m }, (_, i) => fn.probs(W0.slice([i, 0], [1, -1]) as tf.Tensor2D))));
+        const pBase = await p0.data();
+        tf.dispose([W0, p0]);
+        const r = new Float64Array(F);
+        for (let i = 0; i < m; i++) {
+          const w0 = p.baselineActs[layer][i];
+          let sum = 0;
+          for (let j = 0; j < F; j++) {
+            const attr = ((wbar[j] - w0[j]) / steps) * gradSum[i][j];
+            r[j] += attr;
+            sum += attr;
+          }
+          const pw = probAt.get(`${i}:${steps}`)!;
+          pFull = pw;
+          completeness.push({ layer, baseline: i, sum, expected: pw - pBase[i] });
+        }
+        raw[layer] = r;
+      } finally {
+        fn.dispose();
+      }
+    }
+  } finally {
+    model.store.unpin();
+  }
+  return { ids: p.ids, position: p.position, targetId: p.targetId, steps, baseline, baselinePositions: p.baselinePositions, padId: p.padId, layers, raw, pFull, completeness };
+}
