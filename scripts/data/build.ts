@@ -108,7 +108,12 @@ export function buildTemplates(sourcesDir: string, rel: Relation, lang: Lang, dr
 
 interface FactRow { lineid: number; labels: Record<Lang, { subject: string; object: string }> }
 
-export function buildFacts(sourcesDir: string, rel: Relation, convert: (s: string) => string): { rows: FactRow[]; zhConverted: number } {
+export function buildFacts(
+  sourcesDir: string,
+  rel: Relation,
+  convert: (s: string) => string,
+  normalizeHans: (s: string) => string = (s) => s,
+): { rows: FactRow[]; zhConverted: number } {
   const byLang = new Map<Lang, Map<number, RawTuple>>();
   for (const lang of LANGS) {
     if (lang === 'zh') continue;
@@ -138,6 +143,7 @@ export function buildFacts(sourcesDir: string, rel: Relation, convert: (s: strin
       let subject = t.sub_label.normalize('NFC').trim();
       let object = t.obj_label.normalize('NFC').trim();
       if (conv) { subject = convert(subject); object = convert(object); }
+      else if (lang === 'zh') { subject = normalizeHans(subject); object = normalizeHans(object); }
       if (!subject || !object) { ok = false; break; }
       labels[lang] = { subject, object };
     }
@@ -155,13 +161,15 @@ export function sha256Hex(bytes: Uint8Array | string): string {
 export function buildRmlLama(opts: BuildOptions): BuildReport {
   const log = opts.log ?? (() => {});
   const convert = OpenCC.Converter(ZH_CONVERT as any) as (s: string) => string;
+  // a few mParaRel zh-hans labels still hold Traditional characters (e.g. 倫敦盧頓機場): character-level t -> cn
+  const normalizeHans = OpenCC.Converter({ from: 't', to: 'cn' } as any) as (s: string) => string;
   const dropped: BuildReport['dropped'] = [];
   const shards: ShardEntry[] = [];
   const files: string[] = [];
   const factsPerRelation: Record<string, number> = {};
   let zhConverted = 0;
   for (const rel of RELATIONS) {
-    const { rows, zhConverted: zc } = buildFacts(opts.sourcesDir, rel, convert);
+    const { rows, zhConverted: zc } = buildFacts(opts.sourcesDir, rel, convert, normalizeHans);
     zhConverted += zc;
     factsPerRelation[rel] = rows.length;
     for (const lang of LANGS) {

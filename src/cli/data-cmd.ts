@@ -9,7 +9,7 @@
 import { KnError } from '../engine/errors';
 import { openLocal, defaultDataDir } from '../data/node';
 import { computeStats } from '../data/stats';
-import { evaluate, experimentSets, type Prober } from '../data/probing';
+import { asProber, evaluate, experimentSets, type Prober } from '../data/probing';
 import { isLang, isRelation } from '../data/validate';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
 
@@ -90,7 +90,9 @@ export async function runDataCommand(argv: string[]): Promise<unknown> {
   throw new KnError('bad-input', `unknown data command "${sub ?? ''}" (expected: data stats | data verify)`);
 }
 
-export async function runEvalCommand(argv: string[], prober: Prober): Promise<unknown> {
+/** `prober`: a Prober, or an engine model (its kind and mask token are read from model.info). */
+export async function runEvalCommand(argv: string[], model: Prober | unknown): Promise<unknown> {
+  const prober = asProber(model);
   const args = argv[0] === 'eval' ? argv.slice(1) : argv;
   const p = parseArgs(args);
   const relations = parseRelations(p);

@@ -7,7 +7,7 @@ export { sha256Hex } from './hash';
 export { causalQuery, maskedQuery, shardQueries, queryLength, type Query } from './queries';
 export { computeStats, type BenchmarkStats, type LangStats } from './stats';
 export {
-  evaluate, experimentSets, summarize,
+  asProber, evaluate, experimentSets, summarize,
   type Prober, type ProbeOutput, type EvalOptions, type EvalResult, type EvalProgress, type QueryOutcome,
   type ExperimentSets, type KnownRule, type ShardSource,
 } from './probing';

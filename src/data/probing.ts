@@ -77,7 +77,24 @@ function checkAbort(signal?: AbortSignal) {
   if (signal?.aborted) throw new KnError('cancelled', 'RML-LAMA evaluation cancelled');
 }
 
+/**
+ * A Prober from either a Prober or an engine model (LoadedModel keeps kind and maskToken in `info`).
+ */
+export function asProber(x: unknown): Prober {
+  const o = x as { kind?: unknown; maskToken?: string; info?: { kind?: unknown; maskToken?: string }; probe?: unknown };
+  if (!o || typeof o.probe !== 'function') throw new KnError('bad-input', 'eval needs a model with a probe() method');
+  const kind = o.kind ?? o.info?.kind;
+  if (kind !== 'causal' && kind !== 'masked') throw new KnError('bad-input', `eval needs a causal or masked model, got kind ${String(kind)}`);
+  if (o.kind === kind) return o as Prober;
+  const maskToken = o.maskToken ?? o.info?.maskToken;
+  const probe = (o.probe as Prober['probe']).bind(o);
+  return maskToken === undefined ? { kind, probe } : { kind, maskToken, probe };
+}
+
 export async function evaluate(source: ShardSource, prober: Prober, opts: EvalOptions): Promise<EvalResult> {
+  if (prober.kind !== 'causal' && prober.kind !== 'masked') {
+    throw new KnError('bad-input', `prober kind must be causal or masked, got ${String(prober.kind)}`);
+  }
   if (prober.kind === 'masked' && !prober.maskToken) {
     throw new KnError('bad-input', 'masked-model prober has no maskToken');
   }

@@ -66,6 +66,6 @@ export const SOURCES: SourceInfo[] = [
 export const MANIFEST_NOTES: string[] = [
   'Rebuild of RML-LAMA (Cao et al., "One Mind, Many Tongues"); the paper\'s own data is not public.',
   'A fact is included only when it has subject and object labels in all 7 languages; fact id = <relation>:<LAMA TREx line id>.',
-  'zh labels: mParaRel zh-hans when present, else the Wikidata "zh" label converted to Simplified Chinese with opencc-js 1.4.2 (twp -> cn).',
+  'zh labels: mParaRel zh-hans when present (stray Traditional characters converted t -> cn), else the Wikidata "zh" label converted to Simplified Chinese with opencc-js 1.4.2 (twp -> cn).',
   'Templates with origin.source = "written" were written or rewritten by us (see docs/DATA.md); causal forms end with [Y] and the query is the text before it.',
 ];

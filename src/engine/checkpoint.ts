@@ -10,7 +10,7 @@ import type { ArchConfig, FamilyDef } from './families/family';
 import { Hash64, sha256Hex } from './hash';
 import { decodeTensor, validateManifest, type KnManifest } from './knformat';
 import { LoadedModel } from './model';
-import { readSafetensorsStream } from './safetensors';
+import { readAll, readSafetensorsStream } from './safetensors';
 import { readJson, type ModelSource } from './source';
 import { KnTokenizer } from './tokenizer';
 import type { LoadOptions, ModelInfo, Progress } from './types';
@@ -172,7 +172,7 @@ async function loadKnBundle(src: ModelSource, m: KnManifest, expected: StoredTen
     const s = m.shards[i];
     const h = await src.open(s.file, signal);
     if (!h) throw new KnError('missing-file', `${s.file}: not found in ${src.label} (listed in kn-manifest.json)`);
-    const buf = new Uint8Array(await new Response(h.stream).arrayBuffer());
+    const buf = await readAll(h.stream, s.file, h.size, signal);
     if (buf.byteLength !== s.bytes) {
       throw new KnError('truncated', `${s.file}: has ${buf.byteLength} bytes, kn-manifest.json says ${s.bytes}`);
     }

@@ -80,3 +80,19 @@ export function dequantizeRows(m: QuantizedMatrix, ids: ArrayLike<number>): Floa
 export function quantizedBytes(m: QuantizedMatrix): number {
   return m.q.byteLength + m.scales.byteLength;
 }
+
+/**
+ * Dequantizes into the [in, out] orientation used on the device (x·W without a transposed matmul,
+ * which is several times slower on the wasm backend): matrices with axis 0 ([out, in]: nn.Linear,
+ * embeddings) are transposed, Conv1D matrices (axis 1, already [in, out]) are not.
+ */
+export function dequantizeInOut(m: QuantizedMatrix): { data: Float32Array; shape: [number, number] } {
+  if (m.axis === 1) return { data: dequantize(m), shape: m.shape };
+  const [r, c] = m.shape;
+  const out = new Float32Array(r * c);
+  for (let i = 0; i < r; i++) {
+    const s = m.scales[i], o = i * c;
+    for (let j = 0; j < c; j++) out[j * r + i] = m.q[o + j] * s;
+  }
+  return { data: out, shape: [c, r] };
+}

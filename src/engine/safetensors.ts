@@ -56,12 +56,6 @@ export function parseHeader(file: string, json: string, headerBytes: number, fil
     if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end < begin) {
       throw new KnError('bad-header', `${file}: tensor "${name}" has invalid data_offsets [${begin}, ${end}]`);
     }
-    if (dataSize !== undefined && end > dataSize) {
-      throw new KnError(
-        'bad-header',
-        `${file}: header offsets of tensor "${name}" [${begin}, ${end}] lie outside the file (data block is ${dataSize} bytes)`,
-      );
-    }
     const bytes = DTYPE_BYTES[t.dtype];
     if (bytes === undefined) throw new KnError('bad-tensor', `${file}: tensor "${name}" has unknown dtype ${t.dtype}`);
     const n = shape.reduce((a, b) => a * b, 1);
@@ -74,6 +68,25 @@ export function parseHeader(file: string, json: string, headerBytes: number, fil
     tensors.push({ name, dtype: t.dtype, shape, begin, end });
   }
   tensors.sort((a, b) => a.begin - b.begin);
+  if (dataSize !== undefined) {
+    const outside = tensors.find((t) => t.end > dataSize);
+    if (outside) {
+      // tensors packed back to back from offset 0 whose data runs past the end: the file was cut short;
+      // otherwise the header itself points outside the file
+      const packed = tensors.every((t, i) => t.begin === (i === 0 ? 0 : tensors[i - 1].end));
+      if (packed) {
+        const cut = tensors.find((t) => t.end > dataSize)!;
+        throw new KnError(
+          'truncated',
+          `${file}: file is truncated: ${fileSize} bytes, but the header needs ${headerBytes + tensors[tensors.length - 1].end}; it ends inside tensor "${cut.name}"`,
+        );
+      }
+      throw new KnError(
+        'bad-header',
+        `${file}: header offsets of tensor "${outside.name}" [${outside.begin}, ${outside.end}] lie outside the file (data block is ${dataSize} bytes)`,
+      );
+    }
+  }
   for (let i = 1; i < tensors.length; i++) {
     if (tensors[i].begin < tensors[i - 1].end) {
       throw new KnError('bad-header', `${file}: tensors "${tensors[i - 1].name}" and "${tensors[i].name}" overlap in the data block`);
@@ -173,7 +186,7 @@ export async function readSafetensorsStream(stream: ReadableStream<Uint8Array>, 
   const need = async (n: number, what: () => string) => {
     while (q.size < n && !done) {
       if (opts.signal?.aborted) throw new KnError('cancelled', `${file}: loading cancelled`);
-      const r = await reader.read();
+      const r = await readChunk(reader, file, total, opts.size, opts.signal);
       if (r.done) done = true;
       else {
         q.push(r.value);
@@ -221,4 +234,46 @@ export async function readSafetensorsStream(stream: ReadableStream<Uint8Array>, 
   } finally {
     reader.cancel().catch(() => {});
   }
+}
+
+/** reader.read() with its failures (abort, a connection closed mid-body) turned into KnErrors. */
+export async function readChunk(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  file: string,
+  got: number,
+  size: number | undefined,
+  signal?: AbortSignal,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  try {
+    return await reader.read();
+  } catch (e) {
+    if (signal?.aborted) throw new KnError('cancelled', `${file}: loading cancelled`);
+    const why = e instanceof Error ? e.message : String(e);
+    throw new KnError('truncated', `${file}: download broke off after ${got}${size ? ` of ${size}` : ''} bytes (${why})`);
+  }
+}
+
+/** Reads a whole stream into memory, with the same error handling. */
+export async function readAll(stream: ReadableStream<Uint8Array>, file: string, size?: number, signal?: AbortSignal): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const parts: Uint8Array[] = [];
+  let got = 0;
+  try {
+    for (;;) {
+      if (signal?.aborted) throw new KnError('cancelled', `${file}: loading cancelled`);
+      const r = await readChunk(reader, file, got, size, signal);
+      if (r.done) break;
+      parts.push(r.value);
+      got += r.value.byteLength;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const out = new Uint8Array(got);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
 }

@@ -5,6 +5,7 @@
  */
 import { downloadFile } from '@huggingface/hub';
 import { KnError } from './errors';
+import { readAll } from './safetensors';
 import type { ModelSourceSpec } from './types';
 
 export interface FileHandle {
@@ -21,7 +22,7 @@ export interface ModelSource {
 export async function readText(src: ModelSource, name: string, signal?: AbortSignal): Promise<string | null> {
   const h = await src.open(name, signal);
   if (!h) return null;
-  return await new Response(h.stream).text();
+  return new TextDecoder().decode(await readAll(h.stream, name, h.size, signal));
 }
 
 export async function readJson<T = unknown>(src: ModelSource, name: string, signal?: AbortSignal): Promise<T | null> {

@@ -1,12 +1,13 @@
 /**
- * The model's weights as held in memory. f32 mode: every tensor lives on the device as float32.
+ * The model's weights as held in memory. On the device every matrix is in the [in, out] orientation
+ * (`mat()` returns W for x·W): HF's [out, in] matrices (axis 0) are transposed once when uploaded. f32 mode: every tensor lives on the device as float32.
  * int8 mode: every 2-D matrix stays on the host as int8 + per-output-channel scales (≈1 byte/param);
  * vectors (norms, biases) are float32 on the device. A matrix is dequantized into a device tensor when
  * a layer needs it and kept in an LRU of layers bounded by `deviceBudgetBytes`; while a gradient is being
  * taken the cache is pinned (the backward pass needs the forward's weights).
  */
 import * as tf from '@tensorflow/tfjs';
-import { dequantize, dequantizeRows, quantize, quantizedBytes, type QuantizedMatrix } from './quant';
+import { dequantize, dequantizeInOut, dequantizeRows, quantize, quantizedBytes, type QuantizedMatrix } from './quant';
 import type { WeightDtype } from './types';
 
 export interface StoredTensor {
@@ -52,7 +53,7 @@ export class WeightStore {
     }
     const shape = spec.shape as [number, number];
     if (this.dtype === 'f32') {
-      this.deviceMats.set(spec.name, tf.keep(tf.tensor2d(data, shape)));
+      this.deviceMats.set(spec.name, tf.keep(tf.tidy(() => inOut(tf.tensor2d(data, shape), spec.axis ?? 0))));
       this.vectorBytes += data.byteLength;
     } else {
       const q = quantize(data, shape, spec.axis ?? 0);
@@ -66,7 +67,7 @@ export class WeightStore {
     this.specs.set(spec.name, spec);
     this.numParams += q.q.length;
     if (this.dtype === 'f32') {
-      this.deviceMats.set(spec.name, tf.keep(tf.tensor2d(dequantize(q), q.shape)));
+      this.deviceMats.set(spec.name, tf.keep(tf.tidy(() => inOut(tf.tensor2d(dequantize(q), q.shape), q.axis))));
       this.vectorBytes += q.q.length * 4;
     } else {
       this.hostMats.set(spec.name, q);
@@ -100,7 +101,8 @@ export class WeightStore {
     if (!t) {
       const bytes = q.q.length * 4;
       this.evict(bytes, spec.group);
-      t = tf.keep(tf.tensor2d(dequantize(q), q.shape));
+      const d = dequantizeInOut(q);
+      t = tf.keep(tf.tensor2d(d.data, d.shape));
       g.tensors.set(name, t);
       g.bytes += bytes;
       this.cacheBytes += bytes;
@@ -112,7 +114,11 @@ export class WeightStore {
   /** Rows of a [rows, d] matrix (embedding lookups) without putting the whole matrix on the device. */
   rows(name: string, ids: number[]): tf.Tensor2D {
     const d = this.deviceMats.get(name);
-    if (d) return tf.tidy(() => tf.gather(d, tf.tensor1d(ids, 'int32')) as tf.Tensor2D);
+    if (d) {
+      const axis = this.specs.get(name)!.axis ?? 0;
+      // device copies of [rows, d] matrices are stored transposed: gather columns
+      return tf.tidy(() => (axis === 0 ? tf.gather(d, tf.tensor1d(ids, 'int32'), 1).transpose() : tf.gather(d, tf.tensor1d(ids, 'int32'))) as tf.Tensor2D);
+    }
     const q = this.hostMats.get(name);
     if (!q) throw new Error(`internal: matrix ${name} not loaded`);
     return tf.tensor2d(dequantizeRows(q, ids), [ids.length, q.shape[1]]);
@@ -123,7 +129,7 @@ export class WeightStore {
     const q = this.hostMats.get(name);
     if (q) return { q };
     const d = this.deviceMats.get(name);
-    if (d) return { f32: d.dataSync() as Float32Array };
+    if (d) return { f32: tf.tidy(() => inOut(d, this.specs.get(name)!.axis ?? 0)).dataSync() as Float32Array };
     const v = this.vectors.get(name);
     if (v) return { f32: v.dataSync() as Float32Array };
     throw new Error(`internal: ${name} not loaded`);
@@ -178,4 +184,9 @@ export class WeightStore {
     this.hostMats.clear();
     this.cacheBytes = 0;
   }
+}
+
+/** HF layout → [in, out] (and back: the transpose is its own inverse). */
+function inOut(t: tf.Tensor2D, axis: 0 | 1): tf.Tensor2D {
+  return axis === 0 ? (t.transpose() as tf.Tensor2D) : t;
 }

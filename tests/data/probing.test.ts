@@ -133,6 +133,13 @@ describe('CLI commands', () => {
     expect(out.languages.en).toMatchObject({ accuracy: expect.any(Number), n: expect.any(Number) });
     expect(out.languages.en.n).toBeGreaterThan(0);
     expect(out.model).toBe('fake');
+    // an engine model keeps kind and mask token in info
+    const f = fakeProber('masked');
+    const model = { info: { kind: 'masked', maskToken: '<mask>' }, probe: f.probe.bind(f) };
+    const m = (await runEvalCommand(['--relations', 'P36', '--langs', 'fi', '--limit', '1'], model)) as any;
+    expect(m.kind).toBe('masked');
+    expect(f.calls.every((c) => c.prompt.includes('<mask>'))).toBe(true);
+    await expect(runEvalCommand([], { info: {}, probe: f.probe })).rejects.toMatchObject({ code: 'bad-input' });
     await expect(runEvalCommand(['--langs', 'de'], fakeProber())).rejects.toMatchObject({ code: 'bad-input' });
     await expect(runEvalCommand(['--relations', 'P999'], fakeProber())).rejects.toMatchObject({ code: 'bad-input' });
     await expect(runEvalCommand(['--limit', '0'], fakeProber())).rejects.toMatchObject({ code: 'bad-input' });

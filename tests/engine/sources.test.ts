@@ -92,6 +92,18 @@ describe('every source loads the same model', () => {
     expectSame(ref, r);
   });
 
+  it('a hub repo that does not exist → missing-file naming config.json and the repo', async () => {
+    setHubUrl(server.url);
+    const e = await loadModel({ type: 'hub', repo: 'kn-test/no-such-repo' }).then(
+      () => null,
+      (x) => x,
+    );
+    expect(e).toBeInstanceOf(KnError);
+    expect(e.code).toBe('missing-file');
+    expect(e.message).toContain('config.json');
+    expect(e.message).toContain('hf:kn-test/no-such-repo@main');
+  });
+
   it('sharded checkpoint (model.safetensors.index.json + 3 BF16 shards) over URL equals the folder', async () => {
     const llama = await tiny('llama', { seed: 4, dtype: 'BF16', shards: 3 });
     const s = await start(llama.dir);
@@ -181,12 +193,14 @@ describe('progress and cancellation', () => {
   });
 
   it('cancel from onProgress (AbortSignal) → "cancelled", and every tensor made so far is freed', async () => {
+    // small, separated chunks so that bytes are still missing when the abort comes
+    const s = await start({ mounts: { '/': gpt2.dir }, chunkBytes: 8 * 1024, chunkDelayMs: 3 });
     const before = tf.memory().numTensors;
     const ac = new AbortController();
     const size = statSync(join(gpt2.dir, 'model.safetensors')).size;
     let sawBytes = 0;
     const err = await loadModel(
-      { type: 'url', url: `${server.url}/gpt2` },
+      { type: 'url', url: s.url },
       {
         dtype: 'f32',
         signal: ac.signal,
@@ -201,6 +215,7 @@ describe('progress and cancellation', () => {
       () => null,
       (e) => e,
     );
+    await stop(s);
     expect(err).toBeInstanceOf(KnError);
     expect(err.code).toBe('cancelled');
     expect(err.message).toMatch(/cancelled/);

@@ -96,27 +96,27 @@ export const bert: FamilyDef = {
       attnHalf(l, h, B, T, _o: AttnOptions = {}) {
         const p = `encoder.layer.${l}.attention.`;
         const h1 = tf.tidy(() => {
-          const lin = (m: string) => linear(h, w.mat(`${p}${m}.weight`), true, w.vec(`${p}${m}.bias`));
+          const lin = (m: string) => linear(h, w.mat(`${p}${m}.weight`), w.vec(`${p}${m}.bias`));
           const H = c.heads, dh = c.headDim;
           const att = attend(splitHeads(lin('self.query'), B, T, H, dh), splitHeads(lin('self.key'), B, T, H, dh), splitHeads(lin('self.value'), B, T, H, dh), 1 / Math.sqrt(dh));
-          const out = linear(mergeHeads(att), w.mat(p + 'output.dense.weight'), true, w.vec(p + 'output.dense.bias'));
+          const out = linear(mergeHeads(att), w.mat(p + 'output.dense.weight'), w.vec(p + 'output.dense.bias'));
           return ln(h.add(out) as tf.Tensor2D, p + 'output.LayerNorm');
         });
         return { h1 };
       },
       ffnAct(l, h1) {
         const p = `encoder.layer.${l}.intermediate.dense`;
-        return tf.tidy(() => act(linear(h1, w.mat(p + '.weight'), true, w.vec(p + '.bias'))) as tf.Tensor2D);
+        return tf.tidy(() => act(linear(h1, w.mat(p + '.weight'), w.vec(p + '.bias'))) as tf.Tensor2D);
       },
       ffnOut(l, h1, a) {
         const p = `encoder.layer.${l}.output.`;
-        return tf.tidy(() => ln(h1.add(linear(a, w.mat(p + 'dense.weight'), true, w.vec(p + 'dense.bias'))) as tf.Tensor2D, p + 'LayerNorm'));
+        return tf.tidy(() => ln(h1.add(linear(a, w.mat(p + 'dense.weight'), w.vec(p + 'dense.bias'))) as tf.Tensor2D, p + 'LayerNorm'));
       },
       logits(h) {
         return tf.tidy(() => {
-          const t = act(linear(h, w.mat('cls.predictions.transform.dense.weight'), true, w.vec('cls.predictions.transform.dense.bias'))) as tf.Tensor2D;
+          const t = act(linear(h, w.mat('cls.predictions.transform.dense.weight'), w.vec('cls.predictions.transform.dense.bias'))) as tf.Tensor2D;
           const n = ln(t, 'cls.predictions.transform.LayerNorm');
-          return tf.matMul(n, w.mat('embeddings.word_embeddings.weight'), false, true).add(w.vec('cls.predictions.bias')) as tf.Tensor2D;
+          return tf.matMul(n, w.mat('embeddings.word_embeddings.weight'), false, false).add(w.vec('cls.predictions.bias')) as tf.Tensor2D;
         });
       },
     };

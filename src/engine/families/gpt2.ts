@@ -83,14 +83,14 @@ export const gpt2: FamilyDef = {
         const p = `h.${l}.`;
         const res = tf.tidy(() => {
           const x = layerNorm(h, w.vec(p + 'ln_1.weight'), w.vec(p + 'ln_1.bias'), c.eps);
-          const qkv = linear(x, w.mat(p + 'attn.c_attn.weight'), false, w.vec(p + 'attn.c_attn.bias'));
+          const qkv = linear(x, w.mat(p + 'attn.c_attn.weight'), w.vec(p + 'attn.c_attn.bias'));
           const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
           const H = c.heads, dh = c.headDim;
           const K = extendKv(o.past?.k, splitHeads(k, B, T, H, dh));
           const V = extendKv(o.past?.v, splitHeads(v, B, T, H, dh));
           const scale = 1 / Math.sqrt(dh) / (byLayerIdx ? l + 1 : 1);
           const out = mergeHeads(attend(splitHeads(q, B, T, H, dh), K, V, scale, causalMask(T, K.shape[2], o.offset ?? 0)));
-          const h1 = h.add(linear(out, w.mat(p + 'attn.c_proj.weight'), false, w.vec(p + 'attn.c_proj.bias'))) as tf.Tensor2D;
+          const h1 = h.add(linear(out, w.mat(p + 'attn.c_proj.weight'), w.vec(p + 'attn.c_proj.bias'))) as tf.Tensor2D;
           return o.wantKv ? { h1, k: K, v: V } : { h1 };
         });
         return { h1: res.h1, kv: 'k' in res ? { k: res.k as tf.Tensor4D, v: res.v as tf.Tensor4D } : undefined };
@@ -99,15 +99,15 @@ export const gpt2: FamilyDef = {
         const p = `h.${l}.`;
         return tf.tidy(() => {
           const x = layerNorm(h1, w.vec(p + 'ln_2.weight'), w.vec(p + 'ln_2.bias'), c.eps);
-          return act(linear(x, w.mat(p + 'mlp.c_fc.weight'), false, w.vec(p + 'mlp.c_fc.bias'))) as tf.Tensor2D;
+          return act(linear(x, w.mat(p + 'mlp.c_fc.weight'), w.vec(p + 'mlp.c_fc.bias'))) as tf.Tensor2D;
         });
       },
       ffnOut(l, h1, a) {
         const p = `h.${l}.`;
-        return tf.tidy(() => h1.add(linear(a, w.mat(p + 'mlp.c_proj.weight'), false, w.vec(p + 'mlp.c_proj.bias'))) as tf.Tensor2D);
+        return tf.tidy(() => h1.add(linear(a, w.mat(p + 'mlp.c_proj.weight'), w.vec(p + 'mlp.c_proj.bias'))) as tf.Tensor2D);
       },
       logits(h) {
-        return tf.tidy(() => tf.matMul(layerNorm(h, w.vec('ln_f.weight'), w.vec('ln_f.bias'), c.eps), w.mat('wte.weight'), false, true));
+        return tf.tidy(() => tf.matMul(layerNorm(h, w.vec('ln_f.weight'), w.vec('ln_f.bias'), c.eps), w.mat('wte.weight'), false, false));
       },
     };
   },

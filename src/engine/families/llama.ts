@@ -150,15 +150,15 @@ export const llama: FamilyDef = {
         const res = tf.tidy(() => {
           const x = rmsNorm(h, w.vec(`layers.${l}.input_layernorm.weight`), c.eps);
           const b = (n: string) => (has(p + n + '.bias') ? w.vec(p + n + '.bias') : undefined);
-          const q = linear(x, w.mat(p + 'q_proj.weight'), true, b('q_proj'));
-          const k = linear(x, w.mat(p + 'k_proj.weight'), true, b('k_proj'));
-          const v = linear(x, w.mat(p + 'v_proj.weight'), true, b('v_proj'));
+          const q = linear(x, w.mat(p + 'q_proj.weight'), b('q_proj'));
+          const k = linear(x, w.mat(p + 'k_proj.weight'), b('k_proj'));
+          const v = linear(x, w.mat(p + 'v_proj.weight'), b('v_proj'));
           const { cos, sin } = rope(T, o.offset ?? 0);
           const qh = applyRope(splitHeads(q, B, T, c.heads, c.headDim), cos, sin);
           const K = extendKv(o.past?.k, applyRope(splitHeads(k, B, T, c.kvHeads, c.headDim), cos, sin));
           const V = extendKv(o.past?.v, splitHeads(v, B, T, c.kvHeads, c.headDim));
           const att = attend(qh, K, V, 1 / Math.sqrt(c.headDim), causalMask(T, K.shape[2], o.offset ?? 0));
-          const out = linear(mergeHeads(att), w.mat(p + 'o_proj.weight'), true, b('o_proj'));
+          const out = linear(mergeHeads(att), w.mat(p + 'o_proj.weight'), b('o_proj'));
           const h1 = h.add(out) as tf.Tensor2D;
           return o.wantKv ? { h1, k: K, v: V } : { h1 };
         });
@@ -168,16 +168,16 @@ export const llama: FamilyDef = {
         const p = `layers.${l}.`;
         return tf.tidy(() => {
           const x = rmsNorm(h1, w.vec(p + 'post_attention_layernorm.weight'), c.eps);
-          const gate = linear(x, w.mat(p + 'mlp.gate_proj.weight'), true);
-          const up = linear(x, w.mat(p + 'mlp.up_proj.weight'), true);
+          const gate = linear(x, w.mat(p + 'mlp.gate_proj.weight'));
+          const up = linear(x, w.mat(p + 'mlp.up_proj.weight'));
           return silu(gate).mul(up) as tf.Tensor2D;
         });
       },
       ffnOut(l, h1, a) {
-        return tf.tidy(() => h1.add(linear(a, w.mat(`layers.${l}.mlp.down_proj.weight`), true)) as tf.Tensor2D);
+        return tf.tidy(() => h1.add(linear(a, w.mat(`layers.${l}.mlp.down_proj.weight`))) as tf.Tensor2D);
       },
       logits(h) {
-        return tf.tidy(() => tf.matMul(rmsNorm(h, w.vec('norm.weight'), c.eps), w.mat(headName), false, true));
+        return tf.tidy(() => tf.matMul(rmsNorm(h, w.vec('norm.weight'), c.eps), w.mat(headName), false, false));
       },
     };
   },

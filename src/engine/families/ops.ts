@@ -29,9 +29,9 @@ export function silu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => x.mul(tf.sigmoid(x)));
 }
 
-/** x·W for W stored as [in, out] (Conv1D) or [out, in] (nn.Linear, transposed=true), plus bias. */
-export function linear(x: tf.Tensor2D, w: tf.Tensor2D, transposed: boolean, b?: tf.Tensor1D): tf.Tensor2D {
-  const y = tf.matMul(x, w, false, transposed);
+/** x·W + b, with W in the [in, out] orientation (WeightStore.mat). */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D {
+  const y = tf.matMul(x, w);
   return b ? (y.add(b) as tf.Tensor2D) : (y as tf.Tensor2D);
 }
 

@@ -1,0 +1,207 @@
+/**
+ * `npm run bench`: speed and memory figures, measured side by side in one run on one backend.
+ *  1. dense matmul GFLOP/s of the backend (the ceiling)
+ *  2. SAIG naive vs fast path on the same slice of work (one layer, zero baseline, M = 20) for a
+ *     10-token query on a GPT-2-small-shaped random checkpoint (12 layers, d 768, FFN 3072, vocab 50257),
+ *     and on a BERT-base-shaped one (masked); their ratio
+ *  3. the fast path's time for a whole query (all layers, SAIG ⟨PAD⟩ baselines, M = 20), its GFLOP/s and
+ *     its share of the matmul ceiling
+ *  4. int8 vs f32: bytes per parameter held, and the probability error
+ * Random checkpoints are written once under .cache/bench (HF layout, F32 safetensors).
+ */
+import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { nodeBackend } from '../src/cli/node-engine';
+import { FAMILIES } from '../src/engine/families/registry';
+import { loadModel } from '../src/engine/index';
+import { attributeQuery } from '../src/engine/matrice/attribute';
+import type { LoadedModel } from '../src/engine/model';
+import { tinyTokenizer } from '../tests/helpers/tiny-checkpoints';
+
+const CACHE = join(process.cwd(), '.cache', 'bench');
+const quick = process.argv.includes('--quick');
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function writeRandomCheckpoint(dir: string, arch: 'gpt2' | 'bert', config: Record<string, unknown>) {
+  if (existsSync(join(dir, 'model.safetensors'))) return;
+  mkdirSync(dir, { recursive: true });
+  const fam = FAMILIES.find((f) => f.key === arch)!;
+  const specs = fam.expected(fam.parseConfig(config));
+  const header: Record<string, unknown> = {};
+  let off = 0;
+  for (const s of specs) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    header[s.name] = { dtype: 'F32', shape: s.shape, data_offsets: [off, off + n * 4] };
+    off += n * 4;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const out = createWriteStream(join(dir, 'model.safetensors'));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  out.write(len);
+  out.write(json);
+  const r = rng(1234);
+  for (const s of specs) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const d = new Float32Array(n);
+    const isNormW = s.shape.length === 1 && /(ln_|LayerNorm|norm)[^.]*\.weight$|ln_f\.weight$/.test(s.name);
+    const std = s.shape.length === 1 ? 0.02 : 0.06;
+    for (let i = 0; i < n; i += 2) {
+      const u = Math.max(r(), 1e-12), v = r();
+      const m = Math.sqrt(-2 * Math.log(u));
+      d[i] = (isNormW ? 1 : 0) + std * m * Math.cos(2 * Math.PI * v);
+      if (i + 1 < n) d[i + 1] = (isNormW ? 1 : 0) + std * m * Math.sin(2 * Math.PI * v);
+    }
+    await new Promise<void>((res) => (out.write(Buffer.from(d.buffer)) ? res() : out.once('drain', () => res())));
+  }
+  await new Promise<void>((res) => out.end(() => res()));
+  const tok = tinyTokenizer(arch);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tok.json));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tok.config));
+}
+
+async function time<T>(f: () => Promise<T>): Promise<{ s: number; r: T }> {
+  const t0 = performance.now();
+  const r = await f();
+  return { s: (performance.now() - t0) / 1000, r };
+}
+
+async function matmulGflops(n = 1024, reps = 5): Promise<number> {
+  const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
+  (await tf.matMul(a, b).data());
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) {
+    const c = tf.matMul(a, b);
+    await c.data();
+    c.dispose();
+  }
+  const s = (performance.now() - t0) / 1000;
+  tf.dispose([a, b]);
+  return (2 * n * n * n * reps) / s / 1e9;
+}
+
+/** FLOPs of the fast path's gradient pass for one layer: forward + backward ≈ 3× forward. */
+function fastFlops(m: LoadedModel, layer: number, rows: number, T: number): number {
+  const c = m.cfg;
+  const seq = m.info.kind === 'causal' ? 1 : T;
+  const perTokLayer = 2 * (4 * c.hidden * c.hidden + 3 * c.hidden * c.ffn * (m.info.family === 'llama' ? 1 : 2 / 3)) + 4 * c.hidden * T;
+  const layers = c.numLayers - layer - 1;
+  const fwd = rows * (seq * (perTokLayer * layers + 2 * c.hidden * c.ffn) + 2 * c.hidden * c.vocab);
+  return 3 * fwd;
+}
+
+function queryOf(m: LoadedModel, words: string[], n: number): string {
+  // a prompt of exactly n tokens (the tiny tokenizers split these words predictably)
+  let p = '';
+  for (let i = 0; ; i++) {
+    const next = (p ? p + ' ' : '') + words[i % words.length];
+    const q = m.tok.encodeQuery(m.info.kind === 'masked' ? next + ' ' + m.tok.maskToken : next);
+    if (q.ids.length > n) return m.info.kind === 'masked' ? p + ' ' + m.tok.maskToken : p;
+    p = next;
+  }
+}
+
+async function benchModel(label: string, dir: string, target: string, layer: number) {
+  const m = await loadModel({ type: 'folder', path: dir }, { dtype: 'f32', deviceBudgetBytes: 2 ** 31 });
+  const words = m.info.kind === 'masked' ? ['the', 'capital', 'of', 'france', 'is', 'paris'] : ['The', 'capital', 'of', 'France', 'is', 'Paris'];
+  const prompt = queryOf(m, words, 10);
+  const T = m.tok.encodeQuery(prompt).ids.length;
+  const opts = { steps: 20, baseline: 'zero' as const, layers: [layer] };
+  await attributeQuery(m, prompt, target, { ...opts, steps: 2 }); // warm-up (kernels, caches)
+  const naive = await time(() => attributeQuery(m, prompt, target, { ...opts, path: 'naive' }));
+  const fast = await time(() => attributeQuery(m, prompt, target, opts));
+  let maxRel = 0;
+  const a = fast.r.raw[layer], b = naive.r.raw[layer];
+  let den = 0;
+  for (let j = 0; j < a.length; j++) den = Math.max(den, Math.abs(b[j]));
+  for (let j = 0; j < a.length; j++) maxRel = Math.max(maxRel, Math.abs(a[j] - b[j]) / den);
+  const row: Record<string, unknown> = {
+    model: label,
+    tokens: T,
+    layer,
+    naive_s: +naive.s.toFixed(3),
+    fast_s: +fast.s.toFixed(3),
+    ratio: +(naive.s / fast.s).toFixed(2),
+    fast_vs_naive_maxRelDiff: maxRel,
+  };
+  let whole: { s: number; r: Awaited<ReturnType<typeof attributeQuery>> } | undefined;
+  if (!quick) {
+    whole = await time(() => attributeQuery(m, prompt, target, { steps: 20, baseline: 'pad' }));
+    const mBase = whole.r.baselinePositions.length;
+    let flops = 0;
+    for (let l = 0; l < m.cfg.numLayers; l++) flops += fastFlops(m, l, mBase * 20, T);
+    row.whole_query_s = +whole.s.toFixed(2);
+    row.whole_query_baselines = mBase;
+    row.whole_query_gflops = +(flops / whole.s / 1e9).toFixed(2);
+  }
+  m.dispose();
+  return row;
+}
+
+async function int8Error(dir: string, prompts: string[]) {
+  const f = await loadModel({ type: 'folder', path: dir }, { dtype: 'f32' });
+  const q = await loadModel({ type: 'folder', path: dir }, { dtype: 'int8' });
+  let maxAbs = 0, maxRelTop = 0;
+  for (const p of prompts) {
+    const a = await f.probe(p, { topK: 10 }), b = await q.probe(p, { topK: 10 });
+    for (const t of a.top) {
+      const other = (await q.probe(p, { target: undefined, topK: f.cfg.vocab })).top.find((x) => x.id === t.id)!;
+      maxAbs = Math.max(maxAbs, Math.abs(other.prob - t.prob));
+      maxRelTop = Math.max(maxRelTop, Math.abs(other.prob - t.prob) / t.prob);
+    }
+    void b;
+  }
+  const out = {
+    params: q.info.numParams,
+    int8_bytes_per_param: +(q.info.weightBytes / q.info.numParams).toFixed(4),
+    f32_bytes_per_param: +(f.info.weightBytes / f.info.numParams).toFixed(4),
+    top10_prob_maxAbsErr: maxAbs,
+    top10_prob_maxRelErr: maxRelTop,
+  };
+  f.dispose();
+  q.dispose();
+  return out;
+}
+
+async function main() {
+  const backend = await nodeBackend();
+  console.error(`backend: ${backend.name}${backend.detail ? ` (${backend.detail})` : ''}`);
+  const gpt2Dir = join(CACHE, 'gpt2-small-shape');
+  const bertDir = join(CACHE, 'bert-base-shape');
+  await writeRandomCheckpoint(gpt2Dir, 'gpt2', {
+    architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', n_embd: 768, n_layer: 12, n_head: 12, n_inner: null,
+    n_positions: 1024, vocab_size: 50257, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new', bos_token_id: 530, eos_token_id: 530,
+  });
+  await writeRandomCheckpoint(bertDir, 'bert', {
+    architectures: ['BertForMaskedLM'], model_type: 'bert', hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12,
+    intermediate_size: 3072, max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12, hidden_act: 'gelu', vocab_size: 30522, pad_token_id: 0,
+  });
+  const gflops = await matmulGflops();
+  console.error(`dense matmul 1024³: ${gflops.toFixed(1)} GFLOP/s`);
+  const rows = [await benchModel('gpt2-small-shape (causal)', gpt2Dir, 'Paris', 0), await benchModel('bert-base-shape (masked)', bertDir, 'paris', 0)];
+  const demo = join(process.cwd(), 'public', 'models', 'demo-causal');
+  if (existsSync(join(demo, 'kn-manifest.json'))) rows.push(await benchModel('demo-causal (bundled)', demo, 'Paris', 0));
+  for (const r of rows) if (r.whole_query_gflops) r.share_of_matmul = +((r.whole_query_gflops as number) / gflops).toFixed(3);
+  const int8 = await int8Error(gpt2Dir, ['The capital of France is', 'Paris is the capital of']);
+  const result = { backend: backend.name, matmul_gflops: +gflops.toFixed(2), saig: rows, int8_gpt2_small_shape: int8, tfMemory: tf.memory().numTensors };
+  console.table(rows);
+  console.log(JSON.stringify(result, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
