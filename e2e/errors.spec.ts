@@ -45,3 +45,34 @@ test('unreachable URL: alert names the address; a valid model still loads', asyn
   await screenshot(page, info, 'error-unreachable');
   await thenValidModelLoads(page);
 });
+
+test('GPU device lost: the page says so, falls back to wasm, and a model loads again', async ({ page }, info) => {
+  test.skip(info.project.name !== 'webgpu', 'only meaningful on WebGPU');
+  await openApp(page, info);
+  await loadByUrl(page, `${MODEL_BASE}/gpt2/`, 'f32');
+  await expectLoaded(page);
+  // a real device loss cannot be provoked from JS; the worker's handler is driven directly
+  await page.evaluate(() => (globalThis as any).__knEngine.simulateDeviceLost('test reason'));
+  await expect(page.getByTestId('notice')).toContainText('GPU device lost: test reason; falling back to wasm');
+  await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'wasm');
+  await expect(page.getByTestId('backend-why')).toContainText('WebGPU unavailable: GPU device lost: test reason');
+  await expect(page.getByTestId('model-info')).toHaveCount(0);
+  await screenshot(page, info, 'device-lost');
+  await thenValidModelLoads(page);
+});
+
+test('progress shows stage and bytes; Cancel stops the load and the app keeps working', async ({ page }, info) => {
+  await openApp(page, info);
+  await loadByUrl(page, `${MODEL_BASE}/slow/gpt2/`, 'int8');
+  const progress = page.getByTestId('progress');
+  await expect(progress).toBeVisible();
+  await expect(progress).toContainText('model.safetensors', { timeout: 30_000 });
+  await expect(page.getByTestId('progress-bytes')).toContainText(/KiB \/ \d/);
+  await screenshot(page, info, 'progress');
+  await page.getByTestId('cancel-button').click();
+  await expect(page.getByTestId('notice')).toContainText('cancelled');
+  await expect(progress).toHaveCount(0);
+  await expect(page.getByTestId('model-info')).toHaveCount(0);
+  await expect(page.getByTestId('error-alert')).toHaveCount(0);
+  await thenValidModelLoads(page);
+});

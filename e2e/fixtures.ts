@@ -66,3 +66,41 @@ export function referenceCheckpoint(name: keyof typeof FIXTURES & string): Promi
 export async function listFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).sort();
 }
+
+/**
+ * What the int8 mode computes with: every 2-D matrix quantized symmetrically per output channel
+ * (scale = max|w| / 127, q = round(w / scale) ∈ [-127, 127]) and dequantized back, in float32.
+ * Output channels are rows ([out, in] nn.Linear and [vocab, d] embeddings) except GPT-2's Conv1D
+ * weights, stored [in, out]. Written here independently of src/engine/quant.ts.
+ * Comparing int8 output to the float64 reference on THESE weights isolates engine errors from the
+ * (legitimate) quantization error, which for a peaky tiny BERT is ~7e-3 in probability.
+ */
+export function int8Simulated(arch: string, tensors: Map<string, { shape: number[]; data: ArrayLike<number> }>) {
+  const conv1d = /(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
+  const out = new Map<string, { shape: number[]; data: Float64Array }>();
+  for (const [name, t] of tensors) {
+    if (t.shape.length !== 2) {
+      out.set(name, { shape: t.shape, data: Float64Array.from(t.data) });
+      continue;
+    }
+    const [r, c] = t.shape;
+    const colwise = arch === 'gpt2' && conv1d.test(name);
+    const channels = colwise ? c : r;
+    const maxAbs = new Float64Array(channels);
+    for (let i = 0; i < r; i++)
+      for (let j = 0; j < c; j++) {
+        const k = colwise ? j : i;
+        maxAbs[k] = Math.max(maxAbs[k], Math.abs(Math.fround(t.data[i * c + j])));
+      }
+    const scale = Array.from(maxAbs, (m) => (m > 0 ? Math.fround(m / 127) : 1));
+    const data = new Float64Array(r * c);
+    for (let i = 0; i < r; i++)
+      for (let j = 0; j < c; j++) {
+        const s = scale[colwise ? j : i];
+        const q = Math.max(-127, Math.min(127, Math.round(Math.fround(t.data[i * c + j]) / s)));
+        data[i * c + j] = Math.fround(q * s);
+      }
+    out.set(name, { shape: t.shape, data });
+  }
+  return out;
+}

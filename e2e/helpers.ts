@@ -31,7 +31,9 @@ export async function loadByUrl(page: Page, url: string, dtype: 'int8' | 'f32' =
 }
 
 export async function expectLoaded(page: Page): Promise<void> {
+  const t0 = Date.now();
   await expect(page.getByTestId('model-info')).toBeVisible({ timeout: 150_000 });
+  console.log(`  model loaded in ${Date.now() - t0} ms`);
 }
 
 export interface Row {
@@ -45,11 +47,16 @@ export async function predict(page: Page, prompt: string, target?: string): Prom
   await input.fill(prompt);
   if (target !== undefined) await page.getByTestId('target-input').fill(target);
   // wait for a fresh table: remember the previous ids (if any)
-  const before = await page.getByTestId('probe-ids').getAttribute('data-ids').catch(() => null);
+  const before = (await page.getByTestId('probe-ids').count()) ? await page.getByTestId('probe-ids').getAttribute('data-ids') : null;
+  const t0 = Date.now();
   await page.getByTestId('predict-button').click();
   await expect(page.getByTestId('top-row')).toHaveCount(10, { timeout: 120_000 });
   await expect(page.getByTestId('predict-button')).toBeEnabled({ timeout: 120_000 });
-  if (before !== null) await expect(page.getByTestId('probe-ids')).not.toHaveAttribute('data-ids', before).catch(() => undefined);
+  // same ids as last time is legitimate (same prompt); otherwise wait until the new result is shown
+  if (before !== null && before !== JSON.stringify(await page.getByTestId('probe-ids').getAttribute('data-ids'))) {
+    await expect(page.getByTestId('probe-ids')).not.toHaveAttribute('data-ids', before, { timeout: 5_000 }).catch(() => undefined);
+  }
+  console.log(`  predicted in ${Date.now() - t0} ms`);
   const rows = await page.getByTestId('top-row').evaluateAll((els) =>
     els.map((e) => ({ id: Number(e.getAttribute('data-id')), prob: Number(e.getAttribute('data-prob')), token: e.getAttribute('data-token') ?? '' })),
   );

@@ -1,6 +1,7 @@
 /**
  * A real local HTTP server for the e2e checkpoints: static files under `root`, CORS headers,
  * Content-Length, GET/HEAD/OPTIONS. No Range support (not required by the engine).
+ * `/slow/<path>` serves `<path>` throttled (4 KiB every 100 ms) so progress and Cancel can be seen.
  */
 import http from 'node:http';
 import { createReadStream } from 'node:fs';
@@ -30,7 +31,9 @@ export function startModelServer(root: string, port: number): Promise<http.Serve
       return;
     }
     const url = new URL(req.url ?? '/', 'http://x');
-    const file = normalize(join(base, decodeURIComponent(url.pathname)));
+    const slow = url.pathname.startsWith('/slow/');
+    const rel = slow ? url.pathname.slice('/slow'.length) : url.pathname;
+    const file = normalize(join(base, decodeURIComponent(rel)));
     if (!file.startsWith(base)) {
       res.writeHead(403).end('forbidden');
       return;
@@ -50,7 +53,18 @@ export function startModelServer(root: string, port: number): Promise<http.Serve
       res.end();
       return;
     }
-    createReadStream(file).pipe(res);
+    if (!slow) {
+      createReadStream(file).pipe(res);
+      return;
+    }
+    const stream = createReadStream(file, { highWaterMark: 4096 });
+    stream.on('data', (chunk) => {
+      stream.pause();
+      res.write(chunk);
+      setTimeout(() => stream.resume(), 100);
+    });
+    stream.on('end', () => res.end());
+    req.on('close', () => stream.destroy());
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

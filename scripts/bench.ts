@@ -114,14 +114,16 @@ function queryOf(m: LoadedModel, words: string[], n: number): string {
   }
 }
 
-async function benchModel(label: string, dir: string, target: string, layer: number) {
+async function benchModel(label: string, dir: string, target: string, layer: number, baseline: 'zero' | 'pad' = 'pad') {
   const m = await loadModel({ type: 'folder', path: dir }, { dtype: 'f32', deviceBudgetBytes: 2 ** 31 });
   const words = m.info.kind === 'masked' ? ['the', 'capital', 'of', 'france', 'is', 'paris'] : ['The', 'capital', 'of', 'France', 'is', 'Paris'];
   const prompt = queryOf(m, words, 10);
   const T = m.tok.encodeQuery(prompt).ids.length;
-  const opts = { steps: 20, baseline: 'zero' as const, layers: [layer] };
+  const opts = { steps: 20, baseline, layers: [layer] };
   await attributeQuery(m, prompt, target, { ...opts, steps: 2 }); // warm-up (kernels, caches)
+  console.error(`${label}: ${T} tokens, naive path…`);
   const naive = await time(() => attributeQuery(m, prompt, target, { ...opts, path: 'naive' }));
+  console.error(`${label}: fast path…`);
   const fast = await time(() => attributeQuery(m, prompt, target, opts));
   let maxRel = 0;
   const a = fast.r.raw[layer], b = naive.r.raw[layer];
@@ -132,6 +134,8 @@ async function benchModel(label: string, dir: string, target: string, layer: num
     model: label,
     tokens: T,
     layer,
+    baseline,
+    points: (baseline === 'zero' ? 1 : T - m.tok.encodeQuery(prompt).special.filter(Boolean).length - (m.info.kind === 'masked' ? 1 : 0)) * 20,
     naive_s: +naive.s.toFixed(3),
     fast_s: +fast.s.toFixed(3),
     ratio: +(naive.s / fast.s).toFixed(2),

@@ -164,7 +164,8 @@ async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<s
   return { detail };
 }
 
-function dropWebGPU(): void {
+/** Unregister our webgpu backend and destroy its device (after a device loss, or before re-init). */
+export function dropWebGPU(): void {
   if (gpuState) {
     gpuState.deliberatelyDestroyed = true;
     try {

@@ -32,6 +32,10 @@ export class EngineClient {
     try {
       return await Promise.race([f(), this.failed]);
     } catch (e) {
+      // DOMExceptions (e.g. DataCloneError) carry a numeric `code`: not a KnError
+      if (e instanceof DOMException || (e instanceof Error && !(e instanceof KnError))) {
+        throw new KnError('bad-input', `${e.name}: ${e.message}`);
+      }
       throw toKnError(e);
     }
   }
@@ -53,6 +57,10 @@ export class EngineClient {
   }
   memory(): Promise<MemoryReport> {
     return this.call(() => this.api.memory());
+  }
+  /** Test hook, see EngineWorkerApi.simulateDeviceLost. */
+  simulateDeviceLost(reason: string): Promise<void> {
+    return this.call(() => this.api.simulateDeviceLost(reason));
   }
   terminate(): void {
     this.worker.terminate();

@@ -66,7 +66,8 @@ export function specFromForm(f: SourceForm): ModelSourceSpec | string {
       }
     }
     case 'files':
-      return f.files.length ? { type: 'files', files: f.files } : 'pick or drop a model folder';
+      // copy: a Svelte $state proxy array cannot be structured-cloned to the worker
+      return f.files.length ? { type: 'files', files: Array.from(f.files) } : 'pick or drop a model folder';
   }
 }
 

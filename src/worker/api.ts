@@ -36,4 +36,6 @@ export interface EngineWorkerApi {
   memory(): Promise<MemoryReport>;
   /** Drop the loaded model. */
   unload(): Promise<void>;
+  /** Test hook: behave as if the WebGPU device had been lost (a real loss cannot be provoked from JS). */
+  simulateDeviceLost(reason: string): Promise<void>;
 }

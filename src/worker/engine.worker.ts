@@ -5,7 +5,7 @@
  */
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, type WasmPaths } from '../engine/backend';
+import { dropWebGPU, initBackend, type WasmPaths } from '../engine/backend';
 import { loadModel, type LoadedModel } from '../engine/index';
 import { KnError } from '../engine/errors';
 import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
@@ -67,7 +67,9 @@ function disposeModel(): void {
 
 async function onDeviceLost(reason: string): Promise<void> {
   // Tensors of the lost device are gone; drop the model and continue on wasm.
-  model = null;
+  loading?.abort();
+  disposeModel();
+  dropWebGPU();
   try {
     backend = await initBackend({ prefer: ['wasm', 'cpu'], wasmPaths });
     backend = { ...backend, fallbacks: [{ name: 'webgpu', reason: `GPU device lost: ${reason}` }, ...backend.fallbacks] };
@@ -143,6 +145,10 @@ const api: EngineWorkerApi = {
 
   unload: async () => {
     disposeModel();
+  },
+
+  simulateDeviceLost: async (reason) => {
+    await onDeviceLost(reason);
   },
 };
 

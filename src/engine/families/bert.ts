@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../errors';
 import type { StoredTensor, WeightStore } from '../weights';
 import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
-import { attend, geluErf, geluTanh, layerNorm, linear, mergeHeads, splitHeads } from './ops';
+import { attend, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, splitHeads } from './ops';
 
 function parseConfig(raw: Record<string, unknown>): ArchConfig {
   const hidden = positiveInt(raw, 'hidden_size');
@@ -116,7 +116,7 @@ export const bert: FamilyDef = {
         return tf.tidy(() => {
           const t = act(linear(h, w.mat('cls.predictions.transform.dense.weight'), w.vec('cls.predictions.transform.dense.bias'))) as tf.Tensor2D;
           const n = ln(t, 'cls.predictions.transform.LayerNorm');
-          return tf.matMul(n, w.mat('embeddings.word_embeddings.weight'), false, false).add(w.vec('cls.predictions.bias')) as tf.Tensor2D;
+          return matMulW(n, w.mat('embeddings.word_embeddings.weight')).add(w.vec('cls.predictions.bias')) as tf.Tensor2D;
         });
       },
     };

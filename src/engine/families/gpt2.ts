@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../errors';
 import type { StoredTensor, WeightStore } from '../weights';
 import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
-import { attend, causalMask, extendKv, geluErf, geluTanh, layerNorm, linear, mergeHeads, splitHeads } from './ops';
+import { attend, attendWithPast, causalMask, extendKv, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, splitHeads } from './ops';
 
 function parseConfig(raw: Record<string, unknown>): ArchConfig {
   const hidden = positiveInt(raw, ['n_embd', 'hidden_size']);
@@ -86,10 +86,15 @@ export const gpt2: FamilyDef = {
           const qkv = linear(x, w.mat(p + 'attn.c_attn.weight'), w.vec(p + 'attn.c_attn.bias'));
           const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
           const H = c.heads, dh = c.headDim;
-          const K = extendKv(o.past?.k, splitHeads(k, B, T, H, dh));
-          const V = extendKv(o.past?.v, splitHeads(v, B, T, H, dh));
           const scale = 1 / Math.sqrt(dh) / (byLayerIdx ? l + 1 : 1);
-          const out = mergeHeads(attend(splitHeads(q, B, T, H, dh), K, V, scale, causalMask(T, K.shape[2], o.offset ?? 0)));
+          const qh = splitHeads(q, B, T, H, dh), kh = splitHeads(k, B, T, H, dh), vh = splitHeads(v, B, T, H, dh);
+          if (o.past && !o.wantKv) {
+            const out = mergeHeads(attendWithPast(qh, kh, vh, o.past, scale));
+            return { h1: h.add(linear(out, w.mat(p + 'attn.c_proj.weight'), w.vec(p + 'attn.c_proj.bias'))) as tf.Tensor2D };
+          }
+          const K = extendKv(o.past?.k, kh);
+          const V = extendKv(o.past?.v, vh);
+          const out = mergeHeads(attend(qh, K, V, scale, causalMask(T, K.shape[2], o.offset ?? 0)));
           const h1 = h.add(linear(out, w.mat(p + 'attn.c_proj.weight'), w.vec(p + 'attn.c_proj.bias'))) as tf.Tensor2D;
           return o.wantKv ? { h1, k: K, v: V } : { h1 };
         });
@@ -107,7 +112,7 @@ export const gpt2: FamilyDef = {
         return tf.tidy(() => h1.add(linear(a, w.mat(p + 'mlp.c_proj.weight'), w.vec(p + 'mlp.c_proj.bias'))) as tf.Tensor2D);
       },
       logits(h) {
-        return tf.tidy(() => tf.matMul(layerNorm(h, w.vec('ln_f.weight'), w.vec('ln_f.bias'), c.eps), w.mat('wte.weight'), false, false));
+        return tf.tidy(() => matMulW(layerNorm(h, w.vec('ln_f.weight'), w.vec('ln_f.bias'), c.eps), w.mat('wte.weight')));
       },
     };
   },

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../errors';
 import type { StoredTensor, WeightStore } from '../weights';
 import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
-import { attend, causalMask, extendKv, linear, mergeHeads, rmsNorm, silu, splitHeads } from './ops';
+import { attend, attendWithPast, causalMask, extendKv, linear, matMulW, mergeHeads, rmsNorm, silu, splitHeads } from './ops';
 
 function isQwen(raw: Record<string, unknown>) {
   const a = (raw.architectures as string[] | undefined)?.[0] ?? '';
@@ -155,9 +155,16 @@ export const llama: FamilyDef = {
           const v = linear(x, w.mat(p + 'v_proj.weight'), b('v_proj'));
           const { cos, sin } = rope(T, o.offset ?? 0);
           const qh = applyRope(splitHeads(q, B, T, c.heads, c.headDim), cos, sin);
-          const K = extendKv(o.past?.k, applyRope(splitHeads(k, B, T, c.kvHeads, c.headDim), cos, sin));
-          const V = extendKv(o.past?.v, splitHeads(v, B, T, c.kvHeads, c.headDim));
-          const att = attend(qh, K, V, 1 / Math.sqrt(c.headDim), causalMask(T, K.shape[2], o.offset ?? 0));
+          const kh = applyRope(splitHeads(k, B, T, c.kvHeads, c.headDim), cos, sin);
+          const vh = splitHeads(v, B, T, c.kvHeads, c.headDim);
+          const scale = 1 / Math.sqrt(c.headDim);
+          if (o.past && !o.wantKv) {
+            const out = linear(mergeHeads(attendWithPast(qh, kh, vh, o.past, scale)), w.mat(p + 'o_proj.weight'), b('o_proj'));
+            return { h1: h.add(out) as tf.Tensor2D };
+          }
+          const K = extendKv(o.past?.k, kh);
+          const V = extendKv(o.past?.v, vh);
+          const att = attend(qh, K, V, scale, causalMask(T, K.shape[2], o.offset ?? 0));
           const out = linear(mergeHeads(att), w.mat(p + 'o_proj.weight'), b('o_proj'));
           const h1 = h.add(out) as tf.Tensor2D;
           return o.wantKv ? { h1, k: K, v: V } : { h1 };
@@ -177,7 +184,7 @@ export const llama: FamilyDef = {
         return tf.tidy(() => h1.add(linear(a, w.mat(`layers.${l}.mlp.down_proj.weight`))) as tf.Tensor2D);
       },
       logits(h) {
-        return tf.tidy(() => tf.matMul(rmsNorm(h, w.vec('norm.weight'), c.eps), w.mat(headName), false, false));
+        return tf.tidy(() => matMulW(rmsNorm(h, w.vec('norm.weight'), c.eps), w.mat(headName)));
       },
     };
   },

@@ -16,7 +16,7 @@ export function rmsNorm(x: tf.Tensor2D, w: tf.Tensor1D, eps: number): tf.Tensor2
 export function geluTanh(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const c = Math.sqrt(2 / Math.PI);
-    return x.mul(0.5).mul(tf.tanh(x.add(x.pow(3).mul(0.044715)).mul(c)).add(1));
+    return x.mul(0.5).mul(tf.tanh(x.add(x.mul(x).mul(x).mul(0.044715)).mul(c)).add(1));
   });
 }
 
@@ -29,10 +29,32 @@ export function silu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => x.mul(tf.sigmoid(x)));
 }
 
+let trainableWeights = false;
+/** Training needs gradients for the weights too; attribution treats them as constants (faster). */
+export function setTrainableWeights(on: boolean) {
+  trainableWeights = on;
+}
+
+/**
+ * x·W with W a weight matrix [in, out]. Its gradient with respect to x is computed as (W·dyᵀ)ᵀ rather
+ * than tfjs's default dy·Wᵀ: on the wasm backend a matmul with a transposed operand is 4-10× slower
+ * than a plain one (measured by `npm run bench`). W is a constant here (no gradient), unless
+ * setTrainableWeights(true).
+ */
+export function matMulW(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  if (trainableWeights) return tf.matMul(x, w);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const f = tf.customGrad(((xx: tf.Tensor) => ({
+    value: tf.matMul(xx as tf.Tensor2D, w),
+    gradFunc: (dy: tf.Tensor) => tf.matMul(w, dy.transpose()).transpose(),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor2D;
+}
+
 /** x·W + b, with W in the [in, out] orientation (WeightStore.mat). */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D {
-  const y = tf.matMul(x, w);
-  return b ? (y.add(b) as tf.Tensor2D) : (y as tf.Tensor2D);
+  const y = matMulW(x, w);
+  return b ? (y.add(b) as tf.Tensor2D) : y;
 }
 
 /** [B*T, H*dh] → [B, H, T, dh] */
@@ -75,6 +97,36 @@ export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: nu
     if (mask) s = s.add(rep === 1 ? mask : mask.tile([rep, 1]));
     const out = tf.matMul(tf.softmax(s, -1), v) as tf.Tensor4D;
     return rep === 1 ? out : (out.reshape([B, H, Tq, dh]) as tf.Tensor4D);
+  });
+}
+
+/**
+ * Attention of a batch of new rows against keys/values shared by the whole batch (the cached prefix of
+ * one query) plus their own: q [B,H,Tq,dh], kNew/vNew [B,Hkv,Tq,dh], past k/v [1,Hkv,Tp,dh]. The shared
+ * prefix is never copied B times (tile is slow): the batch is folded into the query axis instead.
+ */
+export function attendWithPast(q: tf.Tensor4D, kNew: tf.Tensor4D, vNew: tf.Tensor4D, past: KV, scale: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, Tq, dh] = q.shape;
+    const Hkv = kNew.shape[1];
+    const rep = H / Hkv;
+    const Tp = past.k.shape[2];
+    // scores against the shared prefix: [1, Hkv, rep·B·Tq, Tp] → [B, H, Tq, Tp]
+    const qFold = q.transpose([1, 0, 2, 3]).reshape([1, Hkv, rep * B * Tq, dh]);
+    const sPast = tf.matMul(qFold, past.k, false, true).mul(scale).reshape([H, B, Tq, Tp]).transpose([1, 0, 2, 3]);
+    // scores among the new rows (causal within them)
+    const qg = rep === 1 ? q : q.reshape([B, Hkv, rep * Tq, dh]);
+    let sNew = tf.matMul(qg, kNew, false, true).mul(scale);
+    if (Tq > 1) {
+      const m = causalMask(Tq, Tq, 0);
+      sNew = sNew.add(rep === 1 ? m : m.tile([rep, 1]));
+    }
+    sNew = sNew.reshape([B, H, Tq, Tq]);
+    const p = tf.softmax(tf.concat([sPast, sNew], 3), -1);
+    const [pPast, pNew] = tf.split(p, [Tp, Tq], 3);
+    const oPast = tf.matMul(pPast.transpose([1, 0, 2, 3]).reshape([1, Hkv, rep * B * Tq, Tp]), past.v).reshape([H, B, Tq, dh]).transpose([1, 0, 2, 3]);
+    const oNew = tf.matMul(rep === 1 ? pNew : pNew.reshape([B, Hkv, rep * Tq, Tq]), vNew).reshape([B, H, Tq, dh]);
+    return oPast.add(oNew) as tf.Tensor4D;
   });
 }
 

@@ -138,34 +138,57 @@ interface ProbFn {
   dispose(): void;
 }
 
-function fastProbFn(model: LoadedModel, p: Prepared, layer: number): ProbFn {
+/**
+ * Everything about the query itself that the fast path reuses for every layer: per layer, the
+ * post-attention state h1 (target row for causal models, all rows for masked ones), the neuron vectors,
+ * and, for causal models, the keys/values of the positions before the target.
+ */
+interface PrefixCache {
+  h1: tf.Tensor2D[];
+  act: tf.Tensor2D[];
+  past: (KV | undefined)[];
+  dispose(): void;
+}
+
+function buildPrefix(model: LoadedModel, p: Prepared): PrefixCache {
   const { fm, cfg } = model;
-  const T = p.ids.length, pos = p.position, V = cfg.vocab;
-  const kept: tf.Tensor[] = [];
-  const keep = <X extends tf.Tensor>(t: X) => (kept.push(tf.keep(t)), t);
-  // run the query once up to layer `layer` (and, for causal models, cache keys/values of every layer)
-  let h = fm.embed([p.ids]);
-  const past: (KV | undefined)[] = [];
-  let h1Layer!: tf.Tensor2D, aLayer!: tf.Tensor2D;
+  const T = p.ids.length, pos = p.position;
   const causal = model.info.kind === 'causal';
+  const h1s: tf.Tensor2D[] = [], acts: tf.Tensor2D[] = [], past: (KV | undefined)[] = [];
+  let h = fm.embed([p.ids]);
   for (let l = 0; l < cfg.numLayers; l++) {
-    if (!causal && l > layer) break;
     const next = tf.tidy(() => {
-      const { h1, kv } = fm.attnHalf(l, h, 1, T, { wantKv: causal && l > layer });
+      const { h1, kv } = fm.attnHalf(l, h, 1, T, { wantKv: causal });
       if (kv && pos > 0) {
-        past[l] = { k: keep(kv.k.slice([0, 0, 0, 0], [1, -1, pos, -1])), v: keep(kv.v.slice([0, 0, 0, 0], [1, -1, pos, -1])) };
+        past[l] = { k: tf.keep(kv.k.slice([0, 0, 0, 0], [1, -1, pos, -1])), v: tf.keep(kv.v.slice([0, 0, 0, 0], [1, -1, pos, -1])) };
       }
       const a = fm.ffnAct(l, h1);
-      if (l === layer) {
-        h1Layer = keep(causal ? (h1.slice([pos, 0], [1, -1]) as tf.Tensor2D) : h1);
-        aLayer = keep(a);
-      }
+      h1s.push(tf.keep(causal ? (h1.slice([pos, 0], [1, -1]) as tf.Tensor2D) : h1));
+      acts.push(tf.keep(a));
       return fm.ffnOut(l, h1, a);
     });
     h.dispose();
     h = next;
   }
   h.dispose();
+  return {
+    h1: h1s,
+    act: acts,
+    past,
+    dispose() {
+      tf.dispose([...h1s, ...acts]);
+      for (const kv of past) if (kv) tf.dispose([kv.k, kv.v]);
+    },
+  };
+}
+
+function fastProbFn(model: LoadedModel, p: Prepared, layer: number, cache: PrefixCache): ProbFn {
+  const { fm, cfg } = model;
+  const T = p.ids.length, pos = p.position, V = cfg.vocab;
+  const kept: tf.Tensor[] = [];
+  const keep = <X extends tf.Tensor>(t: X) => (kept.push(tf.keep(t)), t);
+  const causal = model.info.kind === 'causal';
+  const h1Layer = cache.h1[layer], aLayer = cache.act[layer], past = cache.past;
   const target = keep(tf.tidy(() => tf.oneHot(tf.tensor1d([p.targetId], 'int32'), V).reshape([V]) as tf.Tensor1D));
   const onehotPos = keep(tf.tidy(() => tf.oneHot(tf.tensor1d([pos], 'int32'), T).reshape([1, T, 1])));
   return {
@@ -195,12 +218,14 @@ function fastProbFn(model: LoadedModel, p: Prepared, layer: number): ProbFn {
     },
     dispose() {
       for (const t of kept) t.dispose();
-      for (const kv of past) if (kv) (kv.k.dispose(), kv.v.dispose());
     },
   };
 }
 
-/** The naive path: a full forward of the whole query for one interpolation point (N = 1). */
+/**
+ * The naive path, as the Python tools do it: for each interpolation point, one full forward of the whole
+ * query (every layer, every position, the LM head at every position) and one backward (N = 1).
+ */
 function naiveProbFn(model: LoadedModel, p: Prepared, layer: number): ProbFn {
   const { fm, cfg } = model;
   const T = p.ids.length, pos = p.position;
@@ -216,7 +241,9 @@ function naiveProbFn(model: LoadedModel, p: Prepared, layer: number): ProbFn {
         if (l === layer) a = a.mul(tf.sub(1, onehotPos)).add(W.mul(onehotPos)) as tf.Tensor2D;
         h = fm.ffnOut(l, h1, a);
       }
-      return tf.softmax(fm.logits(h.slice([pos, 0], [1, -1]) as tf.Tensor2D)).mul(target).sum(1) as tf.Tensor1D;
+      // like a Hugging Face forward, the LM head runs at every position; then the target position is read
+      const logits = fm.logits(h);
+      return tf.softmax(logits.slice([pos, 0], [1, -1])).mul(target).sum(1) as tf.Tensor1D;
     },
     dispose() {
       target.dispose();
@@ -225,15 +252,17 @@ function naiveProbFn(model: LoadedModel, p: Prepared, layer: number): ProbFn {
   };
 }
 
-/** Rows of W per chunk so that one chunk's activations stay within the budget. */
-export function chunkRows(model: LoadedModel, layer: number, budget: number): number {
+/**
+ * Interpolation points per chunk so that one chunk's live activations (forward values kept for the
+ * backward pass, ~12 vectors of d and ~6 of F per row and layer, plus the vocabulary-sized softmax)
+ * stay within the budget. Masked models re-run every position (T rows per point).
+ */
+export function chunkRows(model: LoadedModel, layer: number, budget: number, T: number): number {
   const { cfg } = model;
-  const T = model.info.kind === 'causal' ? 1 : 0;
-  const len = T || 1;
-  const seq = model.info.kind === 'causal' ? 1 : Math.max(1, len);
-  const perRowLayer = (6 * cfg.hidden + 3 * cfg.ffn + 2 * cfg.heads * 64) * 4 * seq;
-  const perRow = perRowLayer * (cfg.numLayers - layer) * 3 + cfg.vocab * 4 * 4;
-  return Math.max(1, Math.floor(budget / perRow));
+  const seq = model.info.kind === 'causal' ? 1 : T;
+  const perRowLayer = (12 * cfg.hidden + 6 * cfg.ffn + 4 * cfg.heads * T) * 4 * seq;
+  const perPoint = perRowLayer * (cfg.numLayers - layer) + cfg.vocab * 4 * 6;
+  return Math.max(1, Math.floor(budget / perPoint));
 }
 
 export async function attributeQuery(model: LoadedModel, prompt: string, target: string, opts: AttributeOptions = {}): Promise<QueryAttribution> {
@@ -255,6 +284,7 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
   const total = layers.length * m * steps;
   let done = 0;
   model.store.pin();
+  const cache = path === 'fast' ? buildPrefix(model, p) : undefined;
   try {
     for (const layer of layers) {
       if (opts.signal?.aborted) throw new KnError('cancelled', 'attribution cancelled');
@@ -270,11 +300,11 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
         });
         return W;
       };
-      const fn = path === 'fast' ? fastProbFn(model, p, layer) : naiveProbFn(model, p, layer);
+      const fn = path === 'fast' ? fastProbFn(model, p, layer, cache!) : naiveProbFn(model, p, layer);
       const gradSum = Array.from({ length: m }, () => new Float64Array(F));
       const probAt = new Map<string, number>();
       try {
-        const rowsPer = path === 'fast' ? chunkRows(model, layer, opts.chunkBudgetBytes ?? 256 * 1024 * 1024) : 1;
+        const rowsPer = path === 'fast' ? chunkRows(model, layer, opts.chunkBudgetBytes ?? 256 * 1024 * 1024, p.ids.length) : 1;
         for (let s = 0; s < points.length; s += rowsPer) {
           if (opts.signal?.aborted) throw new KnError('cancelled', 'attribution cancelled');
           const list = points.slice(s, s + rowsPer);
@@ -320,6 +350,7 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
       }
     }
   } finally {
+    cache?.dispose();
     model.store.unpin();
   }
   return { ids: p.ids, position: p.position, targetId: p.targetId, steps, baseline, baselinePositions: p.baselinePositions, padId: p.padId, layers, raw, pFull, completeness };
