@@ -13,6 +13,8 @@ import { nodeBackend } from './node-engine';
 const HELP = `kn — Knowledge Neuron Explorer CLI
 
   kn probe --model <dir|url|hf:org/name[@rev]|bundled:name> --prompt "<text>" [--target "<text>"] [--top K] [--dtype f32|int8] --json
+  kn attribute --model <m> --prompt "<text>" --target "<text>" [--steps M] [--baseline pad|zero] [--dtype f32|int8] --json
+  kn localize --model <m> --relation <P-id> --fact <id> [--method matrice|amig|random|no-uaq|no-ual] [--langs zh,en,...] [--tau T] [--steps M] --json
   kn export --model <m> --out <dir> [--shard-mb N]      write our pre-quantized bundle (kn-int8)
   kn data stats --json                                    RML-LAMA statistics
   kn eval [--model <m>] [--relations P36,...] [--langs en,fr,...] [--limit N] --json
@@ -36,7 +38,7 @@ function dtypeArg(a: Args): WeightDtype {
 }
 
 async function main(argv: string[]): Promise<unknown> {
-  const a = parseArgs(argv);
+  const a = parseArgs(argv, ['json', 'help', 'no-cache']);
   const cmd = a._[0];
   if (!cmd || a.help || cmd === 'help') {
     process.stdout.write(HELP + '\n');
@@ -59,6 +61,17 @@ async function main(argv: string[]): Promise<unknown> {
           top: r.top.map((t) => ({ id: t.id, token: t.token, prob: t.prob })),
           ...(r.target ? { target: { text: r.target.text, id: r.target.id, prob: r.target.prob } } : {}),
         };
+      } finally {
+        model.dispose();
+      }
+    }
+    case 'attribute':
+    case 'localize': {
+      const m = await import('./matrice-cmd');
+      await nodeBackend();
+      const model = await loadModelArg(defaultModelArg(a), { dtype: dtypeArg(a) });
+      try {
+        return cmd === 'attribute' ? await m.runAttribute(a, model) : await m.runLocalize(a, model);
       } finally {
         model.dispose();
       }

@@ -9,6 +9,7 @@ import type { WeightStore } from './weights';
 export interface ProbeOptions {
   target?: string;
   topK?: number;
+  intervention?: Intervention;
 }
 
 export class LoadedModel {
@@ -25,14 +26,21 @@ export class LoadedModel {
     this.fm = family.create(cfg, store);
   }
 
-  /** Hidden states after block `upTo - 1` for a batch of equal-length sequences ([B*T, d]). */
-  hidden(ids: number[][], upTo = this.cfg.numLayers): tf.Tensor2D {
+  /**
+   * Hidden states after block `upTo - 1` for a batch of equal-length sequences ([B*T, d]).
+   * `scale` multiplies neuron activations (after the activation function) per layer: a [T, ffn] factor
+   * tensor (1 where untouched) — how suppress (×0) and enhance (×2) are applied.
+   */
+  hidden(ids: number[][], upTo = this.cfg.numLayers, scale?: Map<number, tf.Tensor2D>): tf.Tensor2D {
     const B = ids.length, T = ids[0].length;
     let h = this.fm.embed(ids);
     for (let l = 0; l < upTo; l++) {
       const next = tf.tidy(() => {
         const { h1 } = this.fm.attnHalf(l, h, B, T);
-        return this.fm.ffnOut(l, h1, this.fm.ffnAct(l, h1));
+        let a = this.fm.ffnAct(l, h1);
+        const s = scale?.get(l);
+        if (s) a = a.reshape([B, T, this.cfg.ffn]).mul(s).reshape([B * T, this.cfg.ffn]) as tf.Tensor2D;
+        return this.fm.ffnOut(l, h1, a);
       });
       h.dispose();
       h = next;
@@ -41,9 +49,9 @@ export class LoadedModel {
   }
 
   /** Logits [B, vocab] at `position` of each sequence. */
-  logitsAt(ids: number[][], position: number): tf.Tensor2D {
+  logitsAt(ids: number[][], position: number, scale?: Map<number, tf.Tensor2D>): tf.Tensor2D {
     const B = ids.length, T = ids[0].length;
-    const h = this.hidden(ids);
+    const h = this.hidden(ids, this.cfg.numLayers, scale);
     const out = tf.tidy(() => {
       const rows = tf.gather(h, tf.tensor1d(Array.from({ length: B }, (_, b) => b * T + position), 'int32')) as tf.Tensor2D;
       return this.fm.logits(rows);
@@ -63,9 +71,11 @@ export class LoadedModel {
     this.checkLength(q.ids.length);
     const targetId = opts.target !== undefined ? this.tok.targetId(prompt, opts.target) : undefined;
     const k = Math.max(1, Math.min(opts.topK ?? 10, this.cfg.vocab));
-    const probs = tf.tidy(() => tf.softmax(this.logitsAt([q.ids], q.position)).reshape([-1]));
+    const scale = opts.intervention ? this.interventionScale(opts.intervention, q.ids.length, q.position) : undefined;
+    const probs = tf.tidy(() => tf.softmax(this.logitsAt([q.ids], q.position, scale)).reshape([-1]));
     const p = (await probs.data()) as Float32Array;
     probs.dispose();
+    if (scale) tf.dispose([...scale.values()]);
     const order = topK(p, k);
     const top = order.map((id) => ({ id, token: this.tok.display(id), prob: p[id] }));
     const res: ProbeResult = { ids: q.ids, tokens: q.ids.map((i) => this.tok.token(i)), position: q.position, top };
@@ -77,9 +87,41 @@ export class LoadedModel {
     return res;
   }
 
+  /** Per-layer [T, ffn] factors: `factor` for the chosen neurons at the target position (or every position). */
+  interventionScale(iv: Intervention, T: number, position: number): Map<number, tf.Tensor2D> {
+    const F = this.cfg.ffn;
+    const byLayer = new Map<number, number[]>();
+    for (const [l, j] of iv.neurons) {
+      if (!Number.isInteger(l) || l < 0 || l >= this.cfg.numLayers || !Number.isInteger(j) || j < 0 || j >= F) {
+        throw new KnError('bad-input', `neuron [${l}, ${j}] does not exist (layers 0..${this.cfg.numLayers - 1}, neurons 0..${F - 1})`);
+      }
+      if (!byLayer.has(l)) byLayer.set(l, []);
+      byLayer.get(l)!.push(j);
+    }
+    if (!Number.isFinite(iv.factor)) throw new KnError('bad-input', `the scale factor must be a finite number, got ${iv.factor}`);
+    const out = new Map<number, tf.Tensor2D>();
+    for (const [l, js] of byLayer) {
+      const m = new Float32Array(T * F).fill(1);
+      for (let t = 0; t < T; t++) {
+        if (iv.positions !== 'all' && t !== position) continue;
+        for (const j of js) m[t * F + j] = iv.factor;
+      }
+      out.set(l, tf.tensor2d(m, [T, F]));
+    }
+    return out;
+  }
+
   dispose() {
     this.store.dispose();
   }
+}
+
+/** Scale chosen neurons' activations: factor 0 suppresses, 2 enhances (METHOD.md, Manipulation). */
+export interface Intervention {
+  neurons: [number, number][];
+  factor: number;
+  /** where: the target position (default, as attribution does) or every position */
+  positions?: 'target' | 'all';
 }
 
 export function topK(p: ArrayLike<number>, k: number): number[] {

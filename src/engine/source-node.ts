@@ -43,3 +43,26 @@ registerSourceFactory('bundled', (s) => {
   (src as { label: string }).label = `bundled:${(s as { name: string }).name}`;
   return src;
 });
+
+/** A byte store in a folder (the Node twin of the browser's IndexedDB caches). */
+export class FolderStore {
+  constructor(readonly dir: string) {}
+  private path(key: string) {
+    return join(this.dir, key.replace(/[^\w.-]+/g, '_'));
+  }
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      return new Uint8Array(await readFile(this.path(key)));
+    } catch {
+      return undefined;
+    }
+  }
+  async set(key: string, bytes: Uint8Array): Promise<void> {
+    const { mkdir, writeFile, rename } = await import('node:fs/promises');
+    await mkdir(this.dir, { recursive: true });
+    const tmp = this.path(key) + '.tmp' + process.pid;
+    await writeFile(tmp, bytes);
+    await rename(tmp, this.path(key)); // never leave a half-written entry
+  }
+}

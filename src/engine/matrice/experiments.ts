@@ -1,0 +1,181 @@
+/**
+ * A fact across languages: attribute every query (cached), score with MaTrice or a baseline, and
+ * manipulate the selected neurons (suppress ×0, enhance ×2, any factor) to measure ΔP per language.
+ */
+import { KnError } from '../errors';
+import type { LoadedModel } from '../model';
+import { attributeQuery, completenessError, type AttributeOptions, type QueryAttribution } from './attribute';
+import { attributionKey, decodeAttribution, encodeAttribution, type BytesStore } from './cache';
+import {
+  deltaP,
+  resolveSettings,
+  scoreAmig,
+  scoreMatrice,
+  scoreNoUaL,
+  scoreNoUaQ,
+  scoreRandom,
+  type FactAttributions,
+  type MatriceSettings,
+  type NeuronId,
+} from './scoring';
+
+export interface QuerySpec {
+  lang: string;
+  prompt: string;
+  target: string;
+  templateId?: string;
+}
+
+export type Method = 'matrice' | 'amig' | 'random' | 'no-uaq' | 'no-ual';
+export const METHODS: Method[] = ['matrice', 'amig', 'random', 'no-uaq', 'no-ual'];
+
+export interface FactProgress {
+  queriesDone: number;
+  queriesTotal: number;
+  /** interpolation points done in the current query */
+  pointsDone: number;
+  pointsTotal: number;
+  cached: number;
+}
+
+export interface AttributeFactOptions extends Omit<AttributeOptions, 'onProgress'> {
+  store?: BytesStore;
+  onProgress?: (p: FactProgress) => void;
+}
+
+export interface AttributedQuery extends QuerySpec {
+  attribution: QueryAttribution;
+  cached: boolean;
+  completeness: { maxAbs: number; maxRel: number };
+}
+
+/** Attributes one query, reading and writing the cache. */
+export async function attributeCached(model: LoadedModel, q: QuerySpec, opts: AttributeFactOptions & { onPoints?: (d: number, t: number) => void } = {}) {
+  const steps = opts.steps ?? 20, baseline = opts.baseline ?? 'pad';
+  const layers = opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l);
+  const enc = model.tok.encodeQuery(q.prompt);
+  const targetId = model.tok.targetId(q.prompt, q.target);
+  const key = await attributionKey({ model: model.info.contentHash, ids: enc.ids, position: enc.position, targetId, steps, baseline, layers });
+  if (opts.store) {
+    const hit = await opts.store.get(key);
+    const dec = hit ? decodeAttribution(hit, model.cfg.numLayers) : null;
+    if (dec) return { attribution: dec, cached: true };
+  }
+  const fresh = await attributeQuery(model, q.prompt, q.target, { ...opts, steps, baseline, layers, onProgress: opts.onPoints });
+  // stored as float32: use the stored form now too, so a cached and a fresh run score identically
+  const bytes = encodeAttribution(fresh);
+  const attribution = decodeAttribution(bytes, model.cfg.numLayers)!;
+  if (opts.store) {
+    try {
+      await opts.store.set(key, bytes);
+    } catch {
+      /* a full or failing cache never fails the attribution */
+    }
+  }
+  return { attribution, cached: false };
+}
+
+/** Attributes every query of a fact; returns them with the FactAttributions the scorers take. */
+export async function attributeFact(model: LoadedModel, queries: QuerySpec[], opts: AttributeFactOptions = {}) {
+  if (queries.length === 0) throw new KnError('bad-input', 'the fact has no queries to attribute');
+  const out: AttributedQuery[] = [];
+  let cached = 0;
+  for (let i = 0; i < queries.length; i++) {
+    if (opts.signal?.aborted) throw new KnError('cancelled', 'localization cancelled');
+    const q = queries[i];
+    const r = await attributeCached(model, q, {
+      ...opts,
+      onPoints: (d, t) => opts.onProgress?.({ queriesDone: i, queriesTotal: queries.length, pointsDone: d, pointsTotal: t, cached }),
+    });
+    if (r.cached) cached++;
+    out.push({ ...q, attribution: r.attribution, cached: r.cached, completeness: completenessError(r.attribution) });
+    opts.onProgress?.({ queriesDone: i + 1, queriesTotal: queries.length, pointsDone: 0, pointsTotal: 0, cached });
+  }
+  return { queries: out, fa: toFactAttributions(model, out) };
+}
+
+export function toFactAttributions(model: LoadedModel, qs: AttributedQuery[]): FactAttributions {
+  const languages: FactAttributions['languages'] = {};
+  for (const q of qs) {
+    (languages[q.lang] ??= { queries: [] }).queries.push({ raw: q.attribution.raw, text: q.prompt });
+  }
+  return { numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn, languages };
+}
+
+export interface Selection {
+  method: Method;
+  neurons: NeuronId[];
+  /** the language-agnostic score S of each selected neuron (MaTrice, w/o UaQ), else null */
+  scores: (number | null)[];
+  threshold: number | null;
+}
+
+/** Selects neurons by one of the methods; re-scoring only, never a gradient. */
+export function selectNeurons(fa: FactAttributions, method: Method, settings: Partial<MatriceSettings> = {}, seed = 1): Selection {
+  const s = resolveSettings(settings);
+  if (method === 'matrice' || method === 'no-uaq') {
+    const r = method === 'matrice' ? scoreMatrice(fa, s) : scoreNoUaQ(fa, s);
+    return { method, neurons: r.selected, scores: r.selected.map(([l, j]) => r.S[l][j]), threshold: r.threshold };
+  }
+  if (method === 'amig' || method === 'no-ual') {
+    const r = method === 'amig' ? scoreAmig(fa, s) : scoreNoUaL(fa, s);
+    return { method, neurons: r.selected, scores: r.selected.map(() => null), threshold: null };
+  }
+  if (method === 'random') {
+    const r = scoreRandom(fa, s, seed);
+    return { method, neurons: r.selected, scores: r.selected.map(() => null), threshold: null };
+  }
+  throw new KnError('bad-input', `unknown method "${method}"; one of ${METHODS.join(', ')}`);
+}
+
+export interface ManipulationRow {
+  lang: string;
+  prompt: string;
+  target: string;
+  before: number;
+  after: number;
+  deltaP: number;
+  correctBefore: boolean;
+  correctAfter: boolean;
+  topAfter: { token: string; prob: number }[];
+}
+
+/** P(correct) of every query before and after scaling the neurons by `factor` (0 suppress, 2 enhance). */
+export async function manipulate(model: LoadedModel, queries: QuerySpec[], neurons: NeuronId[], factor: number, topK = 5): Promise<ManipulationRow[]> {
+  const rows: ManipulationRow[] = [];
+  for (const q of queries) {
+    const before = await model.probe(q.prompt, { target: q.target, topK });
+    const after = neurons.length ? await model.probe(q.prompt, { target: q.target, topK, intervention: { neurons, factor } }) : before;
+    rows.push({
+      lang: q.lang,
+      prompt: q.prompt,
+      target: q.target,
+      before: before.target!.prob,
+      after: after.target!.prob,
+      deltaP: deltaP(before.target!.prob, after.target!.prob),
+      correctBefore: before.target!.rank === 0,
+      correctAfter: after.target!.rank === 0,
+      topAfter: after.top.map((t) => ({ token: t.token, prob: t.prob })),
+    });
+  }
+  return rows;
+}
+
+/** Mean of each language's P(correct) and ΔP over its queries. */
+export function perLanguage(rows: ManipulationRow[]) {
+  const out: Record<string, { before: number; after: number; deltaP: number; n: number }> = {};
+  for (const r of rows) {
+    const o = (out[r.lang] ??= { before: 0, after: 0, deltaP: 0, n: 0 });
+    o.before += r.before;
+    o.after += r.after;
+    o.deltaP += Number.isFinite(r.deltaP) ? r.deltaP : 0;
+    o.n++;
+  }
+  for (const o of Object.values(out)) {
+    o.before /= o.n;
+    o.after /= o.n;
+    o.deltaP /= o.n;
+  }
+  return out;
+}
+
