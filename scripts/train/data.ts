@@ -119,6 +119,8 @@ export function corpusTexts(data: DemoData): string[] {
 export interface Example {
   ids: number[];
   labels: [number, number][];
+  /** base examples: the query's language (labels[0] is the target the engine checks) */
+  lang?: Lang;
 }
 
 /** Deterministic PRNG (mulberry32). */
@@ -211,7 +213,7 @@ export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' |
     for (const l of LANGS) {
       for (const tid of data.split.templates[f.relation][l].trained) {
         const ex = make(f.relation, l, tid, f.subject[l], f.object[l]);
-        if (ex) base.push(ex);
+        if (ex) base.push({ ...ex, lang: l });
       }
     }
   }
