@@ -31,6 +31,12 @@ export function defaultModelArg(a: Args): string {
   throw new KnError('bad-input', '--model is required (no bundled demo model is installed)');
 }
 
+/** Loads the --model (or the demo model), refusing up front what the backend cannot hold. */
+async function loadForCli(a: Args, dtype = dtypeArg(a)) {
+  const backend = await nodeBackend();
+  return loadModelArg(defaultModelArg(a), { dtype, maxDeviceBytes: backend.limits?.maxDeviceBytes, maxTensorBytes: backend.limits?.maxTensorBytes });
+}
+
 function dtypeArg(a: Args): WeightDtype {
   const d = str(a, 'dtype') ?? 'int8';
   if (d !== 'f32' && d !== 'int8') throw new KnError('bad-input', `--dtype must be f32 or int8, got "${d}"`);
@@ -51,8 +57,7 @@ async function main(argv: string[]): Promise<unknown> {
       const prompt = str(a, 'prompt');
       if (prompt === undefined) throw new KnError('bad-input', '--prompt is required');
       const topK = int(a, 'top', 1, 1000, 10)!;
-      await nodeBackend();
-      const model = await loadModelArg(defaultModelArg(a), { dtype: dtypeArg(a) });
+      const model = await loadForCli(a);
       try {
         const r = await model.probe(prompt, { target: str(a, 'target'), topK });
         return {
@@ -68,8 +73,7 @@ async function main(argv: string[]): Promise<unknown> {
     case 'attribute':
     case 'localize': {
       const m = await import('./matrice-cmd');
-      await nodeBackend();
-      const model = await loadModelArg(defaultModelArg(a), { dtype: dtypeArg(a) });
+      const model = await loadForCli(a);
       try {
         return cmd === 'attribute' ? await m.runAttribute(a, model) : await m.runLocalize(a, model);
       } finally {
@@ -81,7 +85,7 @@ async function main(argv: string[]): Promise<unknown> {
       if (!out) throw new KnError('bad-input', '--out is required');
       await nodeBackend();
       const { exportKnBundle } = await import('./export');
-      const model = await loadModelArg(defaultModelArg(a), { dtype: 'int8' });
+      const model = await loadForCli(a, 'int8');
       try {
         return await exportKnBundle(model, str(a, 'model')!, out, (int(a, 'shard-mb', 1, 2048, 4) ?? 4) * 1024 * 1024);
       } finally {
@@ -94,8 +98,7 @@ async function main(argv: string[]): Promise<unknown> {
     }
     case 'eval': {
       const { runEvalCommand } = await import('./data-cmd');
-      await nodeBackend();
-      const model = await loadModelArg(defaultModelArg(a), { dtype: dtypeArg(a) });
+      const model = await loadForCli(a);
       try {
         return await runEvalCommand(argv.slice(1), model as never);
       } finally {

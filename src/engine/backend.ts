@@ -96,7 +96,7 @@ interface GpuState {
 }
 let gpuState: GpuState | null = null;
 
-async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<string | { detail: string }> {
+async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<string | { detail: string; limits: BackendInfo['limits'] }> {
   const nav = (globalThis as { navigator?: Navigator }).navigator;
   if (!nav || !('gpu' in nav) || !nav.gpu) return 'navigator.gpu is missing';
   let adapter: GPUAdapter | null;
@@ -161,7 +161,7 @@ async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<s
     /* not registered */
   }
   tf.registerBackend('webgpu', async () => new WebGPUBackendCtor(device, info), 10);
-  return { detail };
+  return { detail, limits: { maxTensorBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize) } };
 }
 
 /** Unregister our webgpu backend and destroy its device (after a device loss, or before re-init). */
@@ -225,6 +225,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
 
   for (const name of order) {
     let detail: string | undefined;
+    let limits: BackendInfo['limits'];
     let reason: string | null = null;
     if (name === 'webgpu') {
       if (node) reason = 'WebGPU is not used in Node';
@@ -232,11 +233,15 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
         dropWebGPU();
         const r = await prepareWebGPU(opts.onDeviceLost);
         if (typeof r === 'string') reason = r;
-        else detail = r.detail;
+        else ({ detail, limits } = r);
       }
     } else if (name === 'wasm') {
       reason = await prepareWasm(opts.wasmPaths);
-      if (reason === null) detail = `SIMD ${String(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))}, threads off`;
+      if (reason === null) {
+        detail = `SIMD ${String(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))}, threads off`;
+        // wasm32: one linear memory of at most 4 GiB holds every tensor
+        limits = { maxDeviceBytes: 3.5 * 1024 ** 3 };
+      }
     } else if (name === 'webgl') {
       if (node) reason = 'WebGL is not available in Node';
       else if (typeof OffscreenCanvas === 'undefined' && typeof document === 'undefined') reason = 'no OffscreenCanvas in this context';
@@ -257,7 +262,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
           /* ignore */
         }
       }
-      return { name, fallbacks, detail };
+      return { name, fallbacks, detail, limits };
     }
     if (name === 'webgpu') dropWebGPU();
     fallbacks.push({ name, reason });

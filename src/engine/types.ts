@@ -68,4 +68,6 @@ export interface BackendInfo {
   /** why faster backends were not used, in order tried */
   fallbacks: { name: string; reason: string }[];
   detail?: string; // adapter description, limits
+  /** what loadModel should refuse up front (pass as LoadOptions.maxDeviceBytes / maxTensorBytes) */
+  limits?: { maxDeviceBytes?: number; maxTensorBytes?: number };
 }
