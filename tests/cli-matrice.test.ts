@@ -53,6 +53,6 @@ describe('CLI: attribute and localize', () => {
     const again = JSON.parse((await run(KN[0], args, { env })).stdout);
     expect(again.cachedQueries).toBe(again.queries);
     expect(again.neurons).toEqual(r.neurons);
-    await expect(run(KN[0], [...args.slice(0, 5), '--fact', '999999', '--json'], { env })).rejects.toMatchObject({ stderr: expect.stringMatching(/unknown fact id "P36:999999"/) });
+    await expect(run(KN[0], [...args.slice(0, 6), '--fact', '999999', '--json'], { env })).rejects.toMatchObject({ stderr: expect.stringMatching(/unknown fact id "P36:999999"/) });
   });
 });

@@ -43,12 +43,12 @@ export const SPECS: Record<'causal' | 'masked', DemoSpec> = {
   causal: {
     name: 'demo-causal', kind: 'causal', label: 'Demo GPT-2 (causal, 7 languages, trained on RML-LAMA)',
     model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 }, vocabSize: 3000, perRelation: 60,
-    batch: 64, steps: 7000, lr: 1.5e-3, warmup: 200, seed: 7,
+    batch: 64, steps: 5000, lr: 1.5e-3, warmup: 200, seed: 7,
   },
   masked: {
     name: 'demo-masked', kind: 'masked', label: 'Demo BERT (masked, 7 languages, trained on RML-LAMA)',
     model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 }, vocabSize: 3000, perRelation: 60,
-    batch: 64, steps: 7000, lr: 1.5e-3, warmup: 200, seed: 11,
+    batch: 64, steps: 5000, lr: 1.5e-3, warmup: 200, seed: 11,
   },
 };
 
@@ -209,7 +209,7 @@ export async function train(run: TrainRun, o: TrainOptions): Promise<{ done: boo
   const t0 = Date.now() - meta.elapsedMs;
   const runStart = Date.now();
   const cache = { epoch: -1, batches: [] as Example[][] };
-  const sample = run.builder.base.filter((_, i) => i % 7 === 0);
+  const sample = run.builder.base.filter((_, i) => i % 4 === 0);
   const every = o.checkpointEvery ?? 250, evalEvery = o.evalEvery ?? 500;
   let lossAvg = 0, nAvg = 0;
   while (meta.step < spec.steps) {
