@@ -93,14 +93,23 @@ async function matmulGflops(n = 1024, reps = 5): Promise<number> {
   return (2 * n * n * n * reps) / s / 1e9;
 }
 
-/** FLOPs of the fast path's gradient pass for one layer: forward + backward ≈ 3× forward. */
+/**
+ * FLOPs of the fast path for one layer: the forward from layer `layer` up for `rows` points (one position
+ * for causal models, all T for masked ones), and a backward that computes input gradients only (the
+ * weights are constants), which costs the same matmul FLOPs again: total = 2 × forward.
+ */
 function fastFlops(m: LoadedModel, layer: number, rows: number, T: number): number {
   const c = m.cfg;
+  const d = c.hidden, F = c.ffn;
   const seq = m.info.kind === 'causal' ? 1 : T;
-  const perTokLayer = 2 * (4 * c.hidden * c.hidden + 3 * c.hidden * c.ffn * (m.info.family === 'llama' ? 1 : 2 / 3)) + 4 * c.hidden * T;
-  const layers = c.numLayers - layer - 1;
-  const fwd = rows * (seq * (perTokLayer * layers + 2 * c.hidden * c.ffn) + 2 * c.hidden * c.vocab);
-  return 3 * fwd;
+  const kvd = c.kvHeads * c.headDim, qd = c.heads * c.headDim;
+  const attnProj = m.info.family === 'llama' ? 2 * d * (2 * qd + 2 * kvd) : 8 * d * d;
+  const ffn = m.info.family === 'llama' ? 6 * d * F : 4 * d * F;
+  const perTokLayer = attnProj + ffn + 4 * T * qd;
+  const above = c.numLayers - layer - 1;
+  const head = 2 * d * c.vocab + (m.info.family === 'bert' ? 2 * d * d : 0);
+  const fwd = rows * (seq * (perTokLayer * above + 2 * d * F) + head);
+  return 2 * fwd;
 }
 
 function queryOf(m: LoadedModel, words: string[], n: number): string {
@@ -140,6 +149,7 @@ async function benchModel(label: string, dir: string, target: string, layer: num
     fast_s: +fast.s.toFixed(3),
     ratio: +(naive.s / fast.s).toFixed(2),
     fast_vs_naive_maxRelDiff: maxRel,
+    maxAbsRaw: den,
   };
   let whole: { s: number; r: Awaited<ReturnType<typeof attributeQuery>> } | undefined;
   if (!quick) {

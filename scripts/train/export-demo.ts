@@ -1,2 +1,184 @@
-export async function exportDemo(..._a: unknown[]) {}
-export async function writeIndex() {}
+/**
+ * After training: HF checkpoint -> engine check -> int8 bundle -> engine eval -> model card.
+ *
+ * 1. models/<name>/ gets the Hugging Face files (config.json, tokenizer.json, tokenizer_config.json,
+ *    model.safetensors, F32).
+ * 2. The engine loads that folder (f32) and its top-1 on a sample of trained queries is compared with the
+ *    training model's (the test that the export has the right semantics).
+ * 3. The engine loads it again in int8 mode and exportKnBundle writes public/models/<name>/.
+ * 4. The bundle is evaluated by the engine on the trained queries and on the held-out templates
+ *    (`kn eval --split`), and the model card public/models/<name>/README.md is written.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exportKnBundle } from '../../src/cli/export';
+import { runEvalCommand } from '../../src/cli/data-cmd';
+import { loadModel, loadModelArg } from '../../src/engine/index';
+import { LANGS, RELATIONS } from '../../src/data/types';
+import { makeBatch, predict, countParams } from './model';
+import { REPO, SPECS, hfConfig, splitFile, writeHf, type TrainRun } from './train-demo';
+
+interface EvalOut {
+  languages: Record<string, { accuracy: number; n: number; correct: number }>;
+}
+
+/** Engine (f32, from the HF folder) vs training model: share of equal top-1 on `n` trained queries. */
+export async function compareWithEngine(run: TrainRun, hfDir: string, n = 350): Promise<{ n: number; agree: number }> {
+  const model = await loadModel({ type: 'folder', path: hfDir }, { dtype: 'f32' });
+  try {
+    const step = Math.max(1, Math.floor(run.builder.base.length / n));
+    const sample = run.builder.base.filter((_, i) => i % step === 0).slice(0, n);
+    let agree = 0;
+    for (let i = 0; i < sample.length; i += 64) {
+      const chunk = sample.slice(i, i + 64).map((e) => ({ ids: e.ids, labels: [e.labels[0]] as [number, number][] }));
+      const ours = predict(run.config, run.P, makeBatch(chunk, 0));
+      for (let j = 0; j < chunk.length; j++) {
+        const e = chunk[j];
+        const T = e.labels[0][0] + 1;
+        const logits = model.logitsAt([e.ids.slice(0, run.config.arch === 'gpt2' ? T : e.ids.length)], e.labels[0][0]);
+        const top = (logits.argMax(-1).dataSync() as Int32Array)[0];
+        logits.dispose();
+        if (top === ours[j]) agree++;
+      }
+    }
+    return { n: sample.length, agree };
+  } finally {
+    model.dispose();
+  }
+}
+
+async function evalSplit(modelArg: string, split: 'trained' | 'heldout'): Promise<EvalOut> {
+  const model = await loadModelArg(modelArg, { dtype: 'int8' });
+  try {
+    return (await runEvalCommand(['--split', split, '--model', modelArg, '--quiet'], model)) as EvalOut;
+  } finally {
+    model.dispose();
+  }
+}
+
+async function dirBytes(dir: string, match: (f: string) => boolean): Promise<number> {
+  let n = 0;
+  for (const f of await readdir(dir)) if (match(f)) n += (await stat(join(dir, f))).size;
+  return n;
+}
+
+/** `root`: the repository (tests export elsewhere); the bundle is evaluated from where it was written. */
+export async function exportDemo(run: TrainRun, log: (s: string) => void = console.log, root = REPO) {
+  const name = run.spec.name;
+  const hfDir = join(root, 'models', name);
+  const outDir = join(root, 'public', 'models', name);
+  const modelArg = root === REPO ? `bundled:${name}` : outDir;
+  await writeHf(run, hfDir);
+  log(`${name}: wrote ${hfDir}`);
+  const cmp = await compareWithEngine(run, hfDir);
+  log(`${name}: engine (f32, HF safetensors) agrees with the training model on ${cmp.agree}/${cmp.n} top-1 predictions`);
+  if (cmp.agree < cmp.n * 0.98) throw new Error(`${name}: the engine disagrees with the training model (${cmp.agree}/${cmp.n}); the export is wrong`);
+  if (existsSync(outDir)) {
+    for (const f of await readdir(outDir)) if (/^weights-\d+\.bin$/.test(f)) await rm(join(outDir, f));
+  }
+  await mkdir(outDir, { recursive: true });
+  const m = await loadModel({ type: 'folder', path: hfDir }, { dtype: 'int8' });
+  let exp;
+  try {
+    exp = await exportKnBundle(m, hfDir, outDir, 4 * 1024 * 1024, {
+      config: hfConfig(run), tokenizerJson: run.files.json, tokenizerConfig: run.files.config,
+    });
+  } finally {
+    m.dispose();
+  }
+  await writeFile(join(outDir, 'split.json'), JSON.stringify(splitFile(run), null, 1) + '\n');
+  log(`${name}: bundle ${outDir}: ${exp.bytes} bytes in ${exp.shards} shard(s)`);
+  const t0 = Date.now();
+  const trained = await evalSplit(modelArg, 'trained');
+  const heldout = await evalSplit(modelArg, 'heldout');
+  log(`${name}: engine int8 eval (${((Date.now() - t0) / 1000).toFixed(0)} s) trained ${JSON.stringify(trained.languages)} heldout ${JSON.stringify(heldout.languages)}`);
+  const hfBytes = (await stat(join(hfDir, 'model.safetensors'))).size;
+  const weightBytes = await dirBytes(outDir, (f) => /^weights-\d+\.bin$/.test(f));
+  const card = modelCard(run, { trained, heldout, weightBytes, hfBytes, agree: cmp });
+  await writeFile(join(outDir, 'README.md'), card);
+  await writeFile(join(hfDir, 'README.md'), card);
+  const result = { name, trained: trained.languages, heldout: heldout.languages, weightBytes, hfBytes, params: countParams(run.config), steps: run.meta.step, trainMinutes: run.meta.elapsedMs / 60000 };
+  await writeFile(join(outDir, 'eval.json'), JSON.stringify(result, null, 1) + '\n');
+  return result;
+}
+
+export async function writeIndex() {
+  const models = [];
+  for (const k of ['causal', 'masked'] as const) {
+    const s = SPECS[k];
+    if (existsSync(join(REPO, 'public', 'models', s.name, 'kn-manifest.json'))) models.push({ name: s.name, label: s.label });
+  }
+  await writeFile(join(REPO, 'public', 'models', 'index.json'), JSON.stringify({ models }, null, 2) + '\n');
+}
+
+const pct = (x: number) => (x * 100).toFixed(1);
+
+function modelCard(run: TrainRun, r: { trained: EvalOut; heldout: EvalOut; weightBytes: number; hfBytes: number; agree: { n: number; agree: number } }): string {
+  const c = run.config, s = run.spec;
+  const arch = c.arch === 'gpt2' ? 'GPT2LMHeadModel (GPT-2 layout: pre-LN, learned positions, gelu_new, head tied to wte)' : 'BertForMaskedLM (BERT layout: post-LN, erf GELU, MLM head tied to the word embeddings)';
+  const perRel = RELATIONS.map((rel) => `${rel} ${run.data.split.facts[rel].length}`).join(', ');
+  const tmplRows = RELATIONS.map((rel) => `| ${rel} | ${LANGS.map((l) => `${run.data.split.templates[rel][l].trained.length}/${run.data.split.templates[rel][l].heldout.length}`).join(' | ')} |`).join('\n');
+  const accRows = LANGS.map((l) => `| ${l} | ${pct(r.trained.languages[l].accuracy)} (${r.trained.languages[l].n}) | ${pct(r.heldout.languages[l].accuracy)} (${r.heldout.languages[l].n}) |`).join('\n');
+  const minutes = (run.meta.elapsedMs / 60000).toFixed(1);
+  return `# ${s.name}: ${s.label}
+
+A small ${c.arch === 'gpt2' ? 'causal' : 'masked'} language model trained by this project (\`npm run train:demo -- --model ${s.kind}\`,
+\`scripts/train/\`) so that the explorer has a model that knows facts in all 7 RML-LAMA languages offline.
+It is a demo model: it has memorized a subset of RML-LAMA, it is not a general language model.
+
+## Model
+
+- Architecture: ${arch}
+- ${c.layers} layers, hidden size ${c.d}, ${c.heads} heads, FFN ${c.ffn} neurons per layer (${c.layers * c.ffn} neurons in all), context ${c.ctx} tokens
+- Vocabulary: ${c.vocab} tokens, byte-level BPE learned by \`scripts/train/bpe.ts\` from the benchmark text
+  (every Han/kana character is its own pre-token, so a query and its object split at the query's end)
+- Parameters: ${countParams(c).toLocaleString('en-US')}
+- Files: int8 bundle (this folder, \`kn-int8\` v1): ${(r.weightBytes / 1e6).toFixed(2)} MB of weights; Hugging Face checkpoint
+  (\`models/${s.name}/model.safetensors\`, F32, kept out of \`public/\`): ${(r.hfBytes / 1e6).toFixed(2)} MB
+
+## Data
+
+RML-LAMA (our rebuild, docs/DATA.md; CC BY-NC 4.0), ${run.data.facts.length} facts in all 7 languages (zh, en, fr, fi, hu, ja, ko),
+all 8 relations (${perRel}): the first facts of each relation by line id whose labels are at most 28 characters,
+one object per subject. \`split.json\` lists the facts and the templates.
+
+Templates per relation × language, trained/held out (the first 3 causal templates of the shard are trained, the 4th is
+held out to measure paraphrase generalization; ${c.arch === 'gpt2' ? 'the causal forms' : 'the masked model uses the masked forms of the same templates'}):
+
+| rel | ${LANGS.join(' | ')} |
+|---|${LANGS.map(() => '---').join('|')}|
+${tmplRows}
+
+Each epoch: every fact × language × trained template (${run.builder.base.length} queries; ${c.arch === 'gpt2' ? 'loss on the object\'s tokens after the query' : 'one mask token where the object goes, loss on its first token'}),
+plus code-switched queries (2 per fact: a trained template of language A with the subject's name in language B, the
+object in A) and name-link lines that pair an entity's names in the 7 languages in random order
+("France = Ranska = 法国 = …", subjects every epoch, objects half the time; ${c.arch === 'gpt2' ? 'next-token loss after the first name' : '20% of tokens masked'}),
+so the model has reason to share one representation per entity across languages.
+
+## Training
+
+tfjs ${'4.22'} on the wasm backend in Node (one thread), Adam (β = 0.9, 0.98), peak learning rate ${s.lr}, ${s.warmup} warm-up
+steps then cosine decay to 10%, gradient clipping at 1, batch ${s.batch}, ${run.meta.step} steps, no dropout.
+Training time: ${minutes} minutes on the 2-core development machine (shared with other jobs). Resumable: checkpoints
+in \`.cache/train/${s.name}/\` every 250 steps.
+
+Export check: the engine, loading \`model.safetensors\` in f32, gives the training model's top-1 prediction on
+${r.agree.agree}/${r.agree.n} sampled trained queries.
+
+## Accuracy (engine, int8 bundle)
+
+Top-1 accuracy of the object's first token (METHOD.md), \`npm run -s kn -- eval${s.kind === 'masked' ? ` --model bundled:${s.name}` : ''} --split trained|heldout --json\`:
+
+| lang | trained queries, % (n) | held-out templates, % (n) |
+|---|---|---|
+${accRows}
+
+Held-out templates are paraphrases the model never saw, of facts it was trained on.
+
+## Licence and citation
+
+Weights trained on RML-LAMA (rebuilt from mParaRel, mLAMA, Chen et al., ParaRel, X-FACTR, LAMA, Wikidata): for
+non-commercial research (CC BY-NC 4.0); cite the sources listed in docs/DATA.md.
+`;
+}

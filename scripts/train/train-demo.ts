@@ -201,6 +201,8 @@ export interface TrainOptions {
   log?: (s: string) => void;
   /** stop early once the sampled trained accuracy reaches this in every language */
   targetAccuracy?: number;
+  /** stop (with a checkpoint) after this step, as an interrupted run would */
+  stopAt?: number;
 }
 
 export async function train(run: TrainRun, o: TrainOptions): Promise<{ done: boolean }> {
@@ -220,7 +222,7 @@ export async function train(run: TrainRun, o: TrainOptions): Promise<{ done: boo
     nAvg++;
     meta.elapsedMs = Date.now() - t0;
     const last = meta.step === spec.steps;
-    const timeUp = o.maxMinutes !== undefined && Date.now() - runStart > o.maxMinutes * 60000;
+    const timeUp = (o.maxMinutes !== undefined && Date.now() - runStart > o.maxMinutes * 60000) || meta.step === o.stopAt;
     if (meta.step % 50 === 0 || last) {
       const perStep = meta.elapsedMs / meta.step;
       const eta = ((spec.steps - meta.step) * perStep) / 60000;

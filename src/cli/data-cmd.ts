@@ -4,14 +4,19 @@
  *   data stats [--data <dir>]            Table I statistics: {"languages": {...}, "factsInAllLanguages": N}
  *   data verify [--data <dir>]           checks every shard against the manifest's sha256
  *   eval [--model m] [--relations P19,P36] [--langs en,fr] [--limit N] [--top-k K] [--sets] [--data <dir>]
- *                                        {"languages": {"<lang>": {"accuracy", "n"}}, ...}
+ *        [--split trained|heldout]       {"languages": {"<lang>": {"accuracy", "n"}}, ...}
+ *                                        --split: only the facts and templates the model's split.json (shipped
+ *                                        beside the bundled demo models) lists as trained or held out
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KnError } from '../engine/errors';
+import { BUNDLED_DIR } from '../engine/source-node';
 import { openLocal, defaultDataDir } from '../data/node';
 import { computeStats } from '../data/stats';
-import { asProber, evaluate, experimentSets, type Prober } from '../data/probing';
+import { asProber, evaluate, experimentSets, type Prober, type ShardSource } from '../data/probing';
 import { isLang, isRelation } from '../data/validate';
-import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
+import { LANGS, RELATIONS, type Lang, type Relation, type Shard } from '../data/types';
 
 interface Parsed {
   positional: string[];
@@ -100,9 +105,11 @@ export async function runEvalCommand(argv: string[], model: Prober | unknown): P
   const limit = parseInt0(p, '--limit');
   const topK = parseInt0(p, '--top-k');
   const bench = await openLocal(single(p, '--data') ?? defaultDataDir());
+  const splitName = single(p, '--split');
+  const source: ShardSource = splitName === undefined ? bench : splitSource(bench, readSplit(single(p, '--model') ?? 'bundled:demo-causal'), splitName);
   const showProgress = !p.flags.has('--quiet') && process.stderr.isTTY;
   let last = 0;
-  const result = await evaluate(bench, prober, {
+  const result = await evaluate(source, prober, {
     relations, langs, limit, topK,
     onProgress: (pr) => {
       if (!showProgress) return;
@@ -125,6 +132,7 @@ export async function runEvalCommand(argv: string[], model: Prober | unknown): P
     kind: prober.kind,
     dataVersion: bench.manifest.version,
     limit: limit ?? null,
+    ...(splitName !== undefined ? { split: splitName } : {}),
     languages,
     relations: rels,
     sets: {
@@ -141,3 +149,41 @@ export async function runEvalCommand(argv: string[], model: Prober | unknown): P
 }
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/** split.json of a demo model: which facts and templates were trained, which templates were held out. */
+export interface ModelSplit {
+  format: 'kn-demo-split';
+  facts: Record<string, string[]>;
+  templates: Record<string, Record<string, { trained: string[]; heldout: string[] }>>;
+}
+
+function readSplit(modelArg: string): ModelSplit {
+  const dir = modelArg.startsWith('bundled:') ? join(BUNDLED_DIR, modelArg.slice(8)) : /^(hf:|https?:)/i.test(modelArg) ? null : modelArg;
+  const file = dir && join(dir, 'split.json');
+  if (!file || !existsSync(file)) {
+    throw new KnError('bad-input', `--split needs the model's split.json (shipped with the bundled demo models); ${modelArg} has none`);
+  }
+  let s: ModelSplit;
+  try {
+    s = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new KnError('corrupt-file', `${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (s?.format !== 'kn-demo-split' || typeof s.facts !== 'object' || typeof s.templates !== 'object') {
+    throw new KnError('corrupt-file', `${file}: not a demo-model split (format "kn-demo-split")`);
+  }
+  return s;
+}
+
+/** The benchmark restricted to a split: its facts, and its trained or held-out templates per relation x language. */
+export function splitSource(bench: ShardSource, split: ModelSplit, which: string): ShardSource {
+  if (which !== 'trained' && which !== 'heldout') throw new KnError('bad-input', `--split must be trained or heldout, got "${which}"`);
+  return {
+    async shard(relation, lang, opts): Promise<Shard> {
+      const sh = await bench.shard(relation, lang, opts);
+      const facts = new Set(split.facts[relation] ?? []);
+      const templates = new Set(split.templates[relation]?.[lang]?.[which] ?? []);
+      return { ...sh, facts: sh.facts.filter((f) => facts.has(f.id)), templates: sh.templates.filter((t) => templates.has(t.id)) };
+    },
+  };
+}

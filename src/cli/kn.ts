@@ -18,6 +18,7 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
   kn export --model <m> --out <dir> [--shard-mb N]      write our pre-quantized bundle (kn-int8)
   kn data stats --json                                    RML-LAMA statistics
   kn eval [--model <m>] [--relations P36,...] [--langs en,fr,...] [--limit N] --json
+  kn eval [--model <demo model>] --split trained|heldout --json   a demo model on its trained queries / held-out templates
   kn backend --json                                       which tfjs backend runs
 
 Without --model, the bundled causal demo model is used when it exists.`;

@@ -2,8 +2,14 @@
  * The engine worker's API as seen from the page (through Comlink). Every method that can fail rejects
  * with a plain `{ code, message }` object (KnError does not survive structured clone with its code);
  * the page turns it back into a KnError with `toKnError`.
+ *
+ * Explorer calls (listFacts … manipulate) work on the worker's "current fact": `factQueries` or
+ * `localize` make a fact current; `localize` also keeps its FactAttributions in the worker, so
+ * `score` / `neuronStats` only re-score (never a gradient) and `manipulate` only runs forward passes.
  */
 import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
+import type { Method } from '../engine/matrice/experiments';
+import type { MatriceSettings, NeuronId } from '../engine/matrice/scoring';
 
 export interface SerializedError {
   code: string;
@@ -22,6 +28,168 @@ export type WorkerEvent =
   | { type: 'device-lost'; message: string; backend: BackendInfo }
   | { type: 'backend-changed'; backend: BackendInfo };
 
+/** A fact with its labels in every language of the benchmark. */
+export interface FactSummary {
+  id: string;
+  relation: string;
+  /** lang → subject / object label */
+  labels: Record<string, { subject: string; object: string }>;
+  /** the language whose subject matched the search (absent without a search) */
+  matchedLang?: string;
+}
+
+export interface FactList {
+  relation: string;
+  /** facts matching the search, at most `limit` */
+  facts: FactSummary[];
+  /** how many facts matched in all */
+  total: number;
+}
+
+export interface TopToken {
+  token: string;
+  prob: number;
+}
+
+/** One query of the current fact, probed on the loaded model. */
+export interface FactQueryRow {
+  lang: string;
+  templateId: string;
+  prompt: string;
+  target: string;
+  /** the target token as the tokenizer shows it */
+  targetToken: string;
+  /** P(correct): the probability of the target's first token at the target position */
+  pCorrect: number;
+  rank: number;
+  correct: boolean;
+  top: TopToken[];
+}
+
+export interface FactQueries {
+  factId: string;
+  relation: string;
+  labels: Record<string, { subject: string; object: string }>;
+  langs: string[];
+  queries: FactQueryRow[];
+  /** queries that could not be built or probed (target outside the vocabulary, too long, …) */
+  skipped: { lang: string; templateId: string; reason: string }[];
+}
+
+export interface LocalizeOptions {
+  langs: string[];
+  /** M, the Riemann steps (default 20) */
+  steps?: number;
+  baseline?: 'pad' | 'zero';
+  /** resolve with `complete: false` instead of computing when any query is not in the cache */
+  cacheOnly?: boolean;
+}
+
+export interface LocalizeProgress {
+  queriesDone: number;
+  queriesTotal: number;
+  pointsDone: number;
+  pointsTotal: number;
+  cached: number;
+  elapsedMs: number;
+  /** estimated time left (null until there is something to extrapolate from) */
+  etaMs: number | null;
+}
+
+export interface LocalizedQuery {
+  lang: string;
+  templateId: string;
+  prompt: string;
+  target: string;
+  cached: boolean;
+  /** the IG completeness error: max over layers and baselines of |Σ_j Attr_i − (P(w̄) − P(w'_i))| */
+  completeness: { maxAbs: number; maxRel: number };
+  /** P(w̄), the model's probability of the target */
+  pFull: number;
+}
+
+export interface LocalizeResult {
+  /** false only with `cacheOnly` when some query was not cached (nothing was computed) */
+  complete: boolean;
+  factId: string;
+  langs: string[];
+  steps: number;
+  baseline: 'pad' | 'zero';
+  numLayers: number;
+  ffnSize: number;
+  queries: LocalizedQuery[];
+  /** queries read from the attribution cache */
+  cachedCount: number;
+  /** the largest completeness error over all queries */
+  maxCompleteness: { maxAbs: number; maxRel: number };
+  ms: number;
+  skipped: { lang: string; templateId: string; reason: string }[];
+}
+
+export interface ScoreResult {
+  method: Method;
+  /** which score the heatmap shows: MaTrice's S, or w/o UaQ's S (AMIG / w/o UaL / Random show MaTrice's S) */
+  heatmapOf: 'matrice' | 'no-uaq';
+  /** layers × (ffnSize / bin) cells: max of S over each bin of `bin` consecutive neurons */
+  S: number[][];
+  bin: number;
+  numLayers: number;
+  ffnSize: number;
+  selected: NeuronId[];
+  /** 𝒯 = τ · max S of the heatmap's score (MaTrice / w/o UaQ; null when not defined) */
+  threshold: number | null;
+  maxS: number;
+  /** Fig. 4: share of the selected neurons per layer */
+  layerDistribution: number[];
+  /** Eq. 5 denominators at fault (zero / negative / near-zero), counted */
+  warnings: number;
+  ms: number;
+}
+
+export interface NeuronStatsResult {
+  neuron: NeuronId;
+  /** s̄_k per language (Eq. 9, what UaL averages) */
+  perLanguage: { lang: string; value: number; raw: number }[];
+  mean: number;
+  std: number;
+  S: number;
+  threshold: number;
+  selected: boolean;
+}
+
+export interface ManipulateRow {
+  lang: string;
+  templateId: string;
+  prompt: string;
+  target: string;
+  before: number;
+  after: number;
+  /** Eq. 14: (after − before) / before (NaN when before = 0 and after > 0) */
+  deltaP: number;
+  correctBefore: boolean;
+  correctAfter: boolean;
+  topBefore: TopToken[];
+  topAfter: TopToken[];
+}
+
+export interface ManipulateResult {
+  factor: number;
+  neurons: NeuronId[];
+  rows: ManipulateRow[];
+  ms: number;
+}
+
+/** The current fact's attributions, for export (raw per query as float32, layer-major flat). */
+export interface AttributionsExport {
+  factId: string;
+  steps: number;
+  baseline: 'pad' | 'zero';
+  numLayers: number;
+  ffnSize: number;
+  modelHash: string;
+  languages: Record<string, { queries: { text: string; templateId: string; raw: Float32Array }[] }>;
+}
+
 export interface EngineWorkerApi {
   /** Pick and verify the tfjs backend. `prefer` forces an order, e.g. ['wasm']. */
   init(prefer?: string[]): Promise<BackendInfo>;
@@ -31,11 +199,26 @@ export interface EngineWorkerApi {
   load(spec: ModelSourceSpec, dtype: WeightDtype, onProgress?: (p: Progress) => void): Promise<ModelInfo>;
   /** Next-token (causal) or mask (masked) prediction on the loaded model. */
   probe(prompt: string, target?: string, topK?: number): Promise<ProbeResult>;
-  /** Abort a load in progress (the load rejects with code 'cancelled'). */
+  /** Abort a load or a localization in progress (it rejects with code 'cancelled'). */
   cancel(): Promise<void>;
   memory(): Promise<MemoryReport>;
   /** Drop the loaded model. */
   unload(): Promise<void>;
   /** Test hook: behave as if the WebGPU device had been lost (a real loss cannot be provoked from JS). */
   simulateDeviceLost(reason: string): Promise<void>;
+
+  /** Facts of a relation; `query` searches subjects in every language (case- and accent-insensitive). */
+  listFacts(relation: string, query?: string, limit?: number): Promise<FactList>;
+  /** Every query of the fact in `langs` for the loaded model's kind, with top-k and P(correct). */
+  factQueries(factId: string, langs: string[], topK?: number): Promise<FactQueries>;
+  /** Attribute every query of the fact (cached in IndexedDB 'kn-attributions'); keeps the result. */
+  localize(factId: string, opts: LocalizeOptions, onProgress?: (p: LocalizeProgress) => void): Promise<LocalizeResult>;
+  /** Re-score the kept attributions with a method and settings (no gradient). */
+  score(method: Method, settings: Partial<MatriceSettings>, seed?: number, maxCells?: number): Promise<ScoreResult>;
+  /** One neuron's s̄_k per language, mean ± std and S. */
+  neuronStats(neuron: NeuronId, settings: Partial<MatriceSettings>): Promise<NeuronStatsResult>;
+  /** Scale the neurons' activations by `factor` on every query of the current fact. */
+  manipulate(neurons: NeuronId[], factor: number, topK?: number): Promise<ManipulateResult>;
+  /** The kept attributions (null when nothing was localized). */
+  exportAttributions(): Promise<AttributionsExport | null>;
 }

@@ -10,6 +10,10 @@ import { loadModel, type LoadedModel } from '../engine/index';
 import { KnError } from '../engine/errors';
 import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
 import type { EngineWorkerApi, MemoryReport, SerializedError, WorkerEvent } from './api';
+import { ExplorerState } from './explorer';
+import { openRmlLama } from '../data/browser';
+import { createShardStore } from '../data/store';
+import type { RmlLama } from '../data/loader';
 // The wasm binaries are served by Vite: in dev from node_modules, in a build as hashed assets.
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -25,6 +29,18 @@ let backend: BackendInfo | null = null;
 let model: LoadedModel | null = null;
 let loading: AbortController | null = null;
 const listeners: ((e: WorkerEvent) => void)[] = [];
+
+// RML-LAMA (shards cached in IndexedDB 'kn-rml-lama') and the attribution cache ('kn-attributions')
+let benchP: Promise<RmlLama> | null = null;
+function bench(): Promise<RmlLama> {
+  if (!benchP) {
+    benchP = openRmlLama();
+    benchP.catch(() => (benchP = null));
+  }
+  return benchP;
+}
+const attributionStore = createShardStore({ dbName: 'kn-attributions' });
+const explorer = new ExplorerState(() => model, bench, attributionStore);
 
 function emit(e: WorkerEvent): void {
   for (const l of listeners) {
@@ -55,6 +71,7 @@ async function guarded<T>(f: () => Promise<T>): Promise<T> {
 }
 
 function disposeModel(): void {
+  explorer.reset();
   if (model) {
     try {
       model.dispose();
@@ -136,6 +153,7 @@ const api: EngineWorkerApi = {
 
   cancel: async () => {
     loading?.abort();
+    explorer.cancel();
   },
 
   memory: async (): Promise<MemoryReport> => {
@@ -150,6 +168,20 @@ const api: EngineWorkerApi = {
   simulateDeviceLost: async (reason) => {
     await onDeviceLost(reason);
   },
+
+  listFacts: (relation, query, limit) => guarded(() => explorer.listFacts(relation, query, limit)),
+  factQueries: (factId, langs, topK) => guarded(() => explorer.factQueries(factId, langs, topK)),
+  localize: (factId, opts, onProgress) => guarded(() => explorer.localize(factId, opts, onProgress)),
+  score: (method, settings, seed, maxCells) => guarded(async () => explorer.score(method, settings, seed, maxCells)),
+  neuronStats: (neuron, settings) => guarded(async () => explorer.neuronStats(neuron, settings)),
+  manipulate: (neurons, factor, topK) => guarded(() => explorer.manipulate(neurons, factor, topK)),
+  exportAttributions: () =>
+    guarded(async () => {
+      const r = explorer.exportAttributions();
+      if (!r) return null;
+      const buffers = Object.values(r.languages).flatMap((l) => l.queries.map((q) => q.raw.buffer as ArrayBuffer));
+      return Comlink.transfer(r, buffers);
+    }),
 };
 
 Comlink.expose(api);

@@ -130,8 +130,8 @@ export async function prepareQuery(model: LoadedModel, prompt: string, target: s
 }
 
 /**
- * A function of a batch of layer-l neuron vectors W [N, F] at the target position → P(y*) [N].
- * `build` returns it and a disposer; everything that does not depend on W is computed once.
+ * P(y*) [N] as a function of a batch of layer-l neuron vectors W [N, F] at the target position;
+ * everything that does not depend on W is computed once, before.
  */
 interface ProbFn {
   probs(W: tf.Tensor2D): tf.Tensor1D;
@@ -302,7 +302,7 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
       };
       const fn = path === 'fast' ? fastProbFn(model, p, layer, cache!) : naiveProbFn(model, p, layer);
       const gradSum = Array.from({ length: m }, () => new Float64Array(F));
-      const probAt = new Map<string, number>();
+      const pAtEnd = new Float64Array(m); // P(w̄) reached through each baseline's path (k = M)
       try {
         const rowsPer = path === 'fast' ? chunkRows(model, layer, opts.chunkBudgetBytes ?? 256 * 1024 * 1024, p.ids.length) : 1;
         for (let s = 0; s < points.length; s += rowsPer) {
@@ -310,18 +310,23 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
           const list = points.slice(s, s + rowsPer);
           const W = tf.tensor2d(build(list), [list.length, F]);
           // one pass gives the gradient and, kept aside, each row's P (needed at k = M for completeness)
-          let probs!: tf.Tensor1D;
-          const { value, grad: grads } = tf.valueAndGrad((w: tf.Tensor) => {
-            const pr = fn.probs(w as tf.Tensor2D);
-            probs = tf.keep(pr.clone());
-            return pr.sum() as tf.Scalar;
-          })(W);
-          const [g, pr] = await Promise.all([grads.data(), probs.data()]);
-          tf.dispose([W, value, grads, probs]);
+          let probs: tf.Tensor1D | undefined;
+          let g: Float32Array, pr: Float32Array;
+          try {
+            const { value, grad } = tf.valueAndGrad((w: tf.Tensor) => {
+              const per = fn.probs(w as tf.Tensor2D);
+              probs = tf.keep(per.clone());
+              return per.sum() as tf.Scalar;
+            })(W);
+            [g, pr] = (await Promise.all([grad.data(), probs!.data()])) as Float32Array[];
+            tf.dispose([value, grad]);
+          } finally {
+            tf.dispose(probs ? [W, probs] : [W]);
+          }
           list.forEach(({ i, k }, r) => {
             const acc = gradSum[i];
             for (let j = 0; j < F; j++) acc[j] += g[r * F + j];
-            if (k === steps) probAt.set(`${i}:${k}`, pr[r]);
+            if (k === steps) pAtEnd[i] = pr[r];
           });
           done += list.length;
           opts.onProgress?.(done, total);
@@ -340,9 +345,8 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
             r[j] += attr;
             sum += attr;
           }
-          const pw = probAt.get(`${i}:${steps}`)!;
-          pFull = pw;
-          completeness.push({ layer, baseline: i, sum, expected: pw - pBase[i] });
+          pFull = pAtEnd[i];
+          completeness.push({ layer, baseline: i, sum, expected: pAtEnd[i] - pBase[i] });
         }
         raw[layer] = r;
       } finally {

@@ -1,0 +1,129 @@
+/** Pure helpers of the explorer (no DOM, no Svelte): parsing, formatting, aggregation. */
+import { KnError } from '../../engine/errors';
+import type { ModelSourceSpec } from '../../engine/types';
+import type { ManipulateRow } from '../../worker/api';
+import type { ExplorationModel } from '../share/state';
+
+export const ALL_LANGS = ['zh', 'en', 'fr', 'fi', 'hu', 'ja', 'ko'] as const;
+export const LANG_NAMES: Record<string, string> = {
+  zh: 'Chinese',
+  en: 'English',
+  fr: 'French',
+  fi: 'Finnish',
+  hu: 'Hungarian',
+  ja: 'Japanese',
+  ko: 'Korean',
+};
+export const RELATION_NAMES: Record<string, string> = {
+  P19: 'place of birth',
+  P138: 'named after',
+  P463: 'member of',
+  P36: 'capital',
+  P37: 'official language',
+  P101: 'field of work',
+  P937: 'work location',
+  P176: 'manufacturer',
+};
+export const METHOD_LABELS: Record<string, string> = {
+  matrice: 'MaTrice',
+  amig: 'AMIG',
+  random: 'Random',
+  'no-uaq': 'w/o UaQ',
+  'no-ual': 'w/o UaL',
+};
+
+/** "3:17, 2:5" or "[3,17] [2,5]" → [[3,17],[2,5]] (deduplicated, in the given order). */
+export function parseNeuronList(text: string, numLayers?: number, ffnSize?: number): [number, number][] {
+  const out: [number, number][] = [];
+  const seen = new Set<string>();
+  const t = text.trim();
+  if (!t) return out;
+  const re = /(-?\d+)\s*[:,/]\s*(-?\d+)/g;
+  const rest = t.replace(re, '').replace(/[\s,;[\]()]+/g, '');
+  if (rest) throw new KnError('bad-input', `neurons: cannot read "${rest.slice(0, 20)}"; write layer:index pairs such as "2:17, 3:5"`);
+  for (const m of t.matchAll(re)) {
+    const l = Number(m[1]), j = Number(m[2]);
+    if (numLayers !== undefined && (l < 0 || l >= numLayers)) throw new KnError('bad-input', `neurons: layer ${l} does not exist (0..${numLayers - 1})`);
+    if (ffnSize !== undefined && (j < 0 || j >= ffnSize)) throw new KnError('bad-input', `neurons: index ${j} does not exist (0..${ffnSize - 1})`);
+    const k = `${l}:${j}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push([l, j]);
+  }
+  return out;
+}
+
+export const formatNeuron = (n: readonly [number, number]) => `L${n[0]}·${n[1]}`;
+export const formatNeuronList = (ns: readonly (readonly [number, number])[]) => ns.map((n) => `${n[0]}:${n[1]}`).join(', ');
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+export function formatPercent(x: number): string {
+  if (!Number.isFinite(x)) return '—';
+  const v = x * 100;
+  return `${v >= 0 ? '+' : ''}${v.toFixed(Math.abs(v) < 10 ? 1 : 0)} %`;
+}
+
+/** Mean P before/after and ΔP per language (queries of one language averaged; NaN ΔP skipped). */
+export function perLanguageRows(rows: ManipulateRow[]) {
+  const by = new Map<string, { before: number; after: number; d: number; nd: number; n: number; correct: number }>();
+  for (const r of rows) {
+    const o = by.get(r.lang) ?? { before: 0, after: 0, d: 0, nd: 0, n: 0, correct: 0 };
+    o.before += r.before;
+    o.after += r.after;
+    if (Number.isFinite(r.deltaP)) {
+      o.d += r.deltaP;
+      o.nd++;
+    }
+    if (r.correctBefore) o.correct++;
+    o.n++;
+    by.set(r.lang, o);
+  }
+  const order = (l: string) => {
+    const i = (ALL_LANGS as readonly string[]).indexOf(l);
+    return i < 0 ? 99 : i;
+  };
+  return [...by.entries()]
+    .sort((a, b) => order(a[0]) - order(b[0]))
+    .map(([lang, o]) => ({
+      lang,
+      before: o.before / o.n,
+      after: o.after / o.n,
+      deltaP: o.nd ? o.d / o.nd : 0,
+      correctBefore: o.correct > 0,
+      queries: o.n,
+      correctQueries: o.correct,
+    }));
+}
+
+/** The shareable part of a model source (local files cannot be shared). */
+export function modelToState(spec: ModelSourceSpec | null): ExplorationModel | null {
+  if (!spec) return null;
+  if (spec.type === 'bundled') return { type: 'bundled', name: spec.name };
+  if (spec.type === 'url') return { type: 'url', url: spec.url };
+  if (spec.type === 'hub') return spec.revision ? { type: 'hub', repo: spec.repo, revision: spec.revision } : { type: 'hub', repo: spec.repo };
+  return null;
+}
+
+export function stateToModel(m: ExplorationModel): ModelSourceSpec {
+  if (m.type === 'bundled') return { type: 'bundled', name: m.name };
+  if (m.type === 'url') return { type: 'url', url: m.url };
+  return m.revision ? { type: 'hub', repo: m.repo, revision: m.revision } : { type: 'hub', repo: m.repo };
+}
+
+export function describeModel(m: ExplorationModel | null): string {
+  if (!m) return 'a local model';
+  if (m.type === 'bundled') return `bundled:${m.name}`;
+  if (m.type === 'url') return m.url;
+  return `hf:${m.repo}${m.revision ? '@' + m.revision : ''}`;
+}
+
+/** Step of a slider, and clamping. */
+export const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));

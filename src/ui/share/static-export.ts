@@ -1,0 +1,114 @@
+/**
+ * Static hosting of an exploration: a read-only page that shows stored results without loading a model.
+ *
+ * Convention (wired up by the explorer page): the built app opened with `?static=<relative path to an
+ * exploration JSON>` fetches that file from the same origin, imports it with `importExploration`, and
+ * shows the stored results read-only. `buildStaticExploration` lists the files to put beside the built
+ * `dist/`: the exploration JSON, a tiny redirect page, and a README.txt with the steps.
+ *
+ * `staticParam(search)` reads and checks the parameter: only a relative path to a `.json` file on the same
+ * origin is accepted (no scheme, no `//`, no `..`, no backslashes), so a crafted link cannot make the page
+ * fetch from elsewhere.
+ */
+import { KnError } from '../../engine/errors';
+import { importExploration, modelSpecLabel } from './exploration-file';
+
+export const STATIC_PARAM = 'static';
+export const STATIC_FILE = 'exploration.json';
+export const STATIC_OPEN_PAGE = 'exploration.html';
+
+export interface StaticFile {
+  path: string;
+  content: string;
+}
+
+/**
+ * The files a static host needs beside the built app (`dist/`) to open this exploration read-only.
+ * Validates the exploration first (throws `KnError('bad-input', 'exploration file: …')`).
+ */
+export function buildStaticExploration(file: string): { files: StaticFile[]; url: string } {
+  const ex = importExploration(file);
+  const url = `./?${STATIC_PARAM}=${encodeURIComponent(STATIC_FILE)}`;
+  const m = ex.meta.model;
+  const facts = ex.state.fact ? `fact ${ex.state.fact}, ` : '';
+  const readme = [
+    'Knowledge Neuron Explorer - a static, read-only exploration',
+    '',
+    `Model: ${oneLine(m.label || modelSpecLabel(ex.state.model))} (${m.numLayers} layers x ${m.ffnSize} neurons)`,
+    `Exploration: ${facts}method ${ex.state.method}${ex.results ? '' : ' (no stored results)'}`,
+    '',
+    'How to host it:',
+    '  1. Build the app:            npm ci && npm run build      (writes dist/)',
+    `  2. Copy ${STATIC_FILE} and ${STATIC_OPEN_PAGE} into dist/ (next to index.html).`,
+    '  3. Serve dist/ from any static host (GitHub Pages, Netlify, S3, `npx vite preview`, ...).',
+    `  4. Open <your host>/${STATIC_OPEN_PAGE}, or directly <your host>/?${STATIC_PARAM}=${STATIC_FILE}`,
+    '',
+    'The page then loads the stored results from exploration.json and shows them read-only: no model is',
+    'downloaded and nothing is computed. To explore further (other settings, manipulations), import the',
+    'JSON file into a full explorer that can load the model.',
+    '',
+    `The ${STATIC_PARAM}= parameter only accepts a relative path to a .json file on the same host.`,
+    '',
+  ].join('\n');
+  const open = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Knowledge Neuron Explorer - exploration</title>
+<meta http-equiv="refresh" content="0; url=${url}">
+</head>
+<body>
+<p><a href="${url}">Open the exploration</a></p>
+</body>
+</html>
+`;
+  return {
+    files: [
+      { path: STATIC_FILE, content: file },
+      { path: STATIC_OPEN_PAGE, content: open },
+      { path: 'README.txt', content: readme },
+    ],
+    url,
+  };
+}
+
+/**
+ * The `static` parameter of a query string (`location.search`), checked: null when absent; a relative
+ * same-origin path ending in `.json` otherwise. Throws `KnError('bad-input', …)` for anything else.
+ */
+export function staticParam(search: string): string | null {
+  const params = new URLSearchParams(search.startsWith('?') ? search.slice(1) : search);
+  const v = params.get(STATIC_PARAM);
+  if (v === null) return null;
+  const bad = (why: string): never => {
+    throw new KnError('bad-input', `static exploration: the "${STATIC_PARAM}" parameter ${why}`);
+  };
+  if (v.length === 0) bad('is empty');
+  if (v.length > 512) bad(`is ${v.length} characters long, at most 512 allowed`);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(v) || v.startsWith('//') || v.startsWith('/')) bad('must be a relative path on this host');
+  if (v.includes('\\') || v.split('/').includes('..')) bad('must not contain ".." or backslashes');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f?#]/.test(v)) bad('contains characters not allowed in a file path');
+  if (!/\.json$/i.test(v)) bad('must name a .json file');
+  return v;
+}
+
+function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 200);
+}
+
+/** Browser only: saves `text` as a file download (not unit tested). */
+export function downloadBlob(name: string, text: string, type = 'application/json'): void {
+  const blob = new Blob([text], { type: `${type};charset=utf-8` });
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.rel = 'noopener';
+  a.style.display = 'none';
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -1,0 +1,103 @@
+/**
+ * The shipped demo models (public/models/demo-causal, demo-masked): they load with the engine from the
+ * int8 bundle, answer trained RML-LAMA queries in every language, and a bundle whose shard fails its
+ * sha256 is refused. No training here.
+ */
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openLocal } from '../../src/data/node';
+import { causalQuery, maskedQuery } from '../../src/data/queries';
+import { LANGS, RELATIONS } from '../../src/data/types';
+import { KnError, loadModel, loadModelArg } from '../../src/engine/index';
+import { BUNDLED_DIR } from '../../src/engine/source-node';
+import { ready, TMP } from '../engine/setup';
+
+interface Split {
+  kind: 'causal' | 'masked';
+  facts: Record<string, string[]>;
+  templates: Record<string, Record<string, { trained: string[]; heldout: string[] }>>;
+}
+
+const PER_RELATION = 2; // queries per relation and language: 16 per language
+
+async function sampleAccuracy(name: string) {
+  await ready;
+  const split: Split = JSON.parse(readFileSync(join(BUNDLED_DIR, name, 'split.json'), 'utf8'));
+  const bench = await openLocal();
+  const model = await loadModelArg(`bundled:${name}`, { dtype: 'int8' });
+  const acc: Record<string, { correct: number; n: number; wrong: string[] }> = {};
+  try {
+    for (const lang of LANGS) {
+      const a = (acc[lang] = { correct: 0, n: 0, wrong: [] as string[] });
+      for (const rel of RELATIONS) {
+        const shard = await bench.shard(rel, lang);
+        const ids = split.facts[rel];
+        const trained = split.templates[rel][lang].trained;
+        for (let k = 0; k < PER_RELATION; k++) {
+          // spread over the relation's facts and the trained templates
+          const fact = shard.facts.find((f) => f.id === ids[Math.floor((k * ids.length) / PER_RELATION) + 1])!;
+          const t = shard.templates.find((x) => x.id === trained[k % trained.length])!;
+          const q = split.kind === 'causal' ? causalQuery(t, fact)! : maskedQuery(t, fact, model.info.maskToken!);
+          const r = await model.probe(q.prompt, { target: q.target, topK: 1 });
+          a.n++;
+          if (r.target?.rank === 0) a.correct++;
+          else a.wrong.push(`${q.prompt} → ${q.target}`);
+        }
+      }
+    }
+  } finally {
+    model.dispose();
+  }
+  return acc;
+}
+
+describe.each([
+  ['demo-causal', 'causal', 'GPT2LMHeadModel'],
+  ['demo-masked', 'masked', 'BertForMaskedLM'],
+])('bundled %s', (name, kind, arch) => {
+  it('is shipped with its files, a split and a model card, listed in index.json', () => {
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'kn-manifest.json', 'split.json', 'README.md', 'weights-00001.bin']) {
+      expect(existsSync(join(BUNDLED_DIR, name, f)), f).toBe(true);
+    }
+    const manifest = JSON.parse(readFileSync(join(BUNDLED_DIR, name, 'kn-manifest.json'), 'utf8'));
+    expect(manifest.architecture).toBe(arch);
+    const bytes = manifest.shards.reduce((s: number, x: { bytes: number }) => s + x.bytes, 0);
+    expect(bytes).toBeLessThanOrEqual(10 * 1024 * 1024);
+    const index = JSON.parse(readFileSync(join(BUNDLED_DIR, 'index.json'), 'utf8'));
+    expect(index.models.map((m: { name: string }) => m.name)).toContain(name);
+    const split: Split = JSON.parse(readFileSync(join(BUNDLED_DIR, name, 'split.json'), 'utf8'));
+    expect(split.kind).toBe(kind);
+    expect(Object.values(split.facts).flat().length).toBeGreaterThanOrEqual(400);
+    expect(Object.keys(split.facts).sort()).toEqual([...RELATIONS].sort());
+  });
+
+  it('answers trained queries in every language (top-1)', async () => {
+    const acc = await sampleAccuracy(name);
+    for (const lang of LANGS) {
+      const a = acc[lang];
+      expect(a.correct / a.n, `${lang}: wrong ${a.wrong.join('; ')}`).toBeGreaterThanOrEqual(0.8);
+    }
+  }, 60_000);
+});
+
+describe('bundle integrity', () => {
+  it('refuses a demo bundle whose weight shard fails its sha256', async () => {
+    await ready;
+    const dir = join(TMP, 'demo-causal-flipped');
+    cpSync(join(BUNDLED_DIR, 'demo-causal'), dir, { recursive: true });
+    const shard = join(dir, 'weights-00001.bin');
+    const bytes = readFileSync(shard);
+    bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+    writeFileSync(shard, bytes);
+    let err: unknown;
+    try {
+      (await loadModel({ type: 'folder', path: dir })).dispose();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(KnError);
+    expect((err as KnError).code).toBe('integrity');
+    expect((err as KnError).message).toMatch(/weights-00001\.bin: sha256 .* does not match kn-manifest\.json/);
+  });
+});
