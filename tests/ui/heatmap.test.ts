@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import { createRng } from '../../src/engine/matrice/rng';
+import {
+  argmaxCell,
+  binBounds,
+  binOf,
+  clampView,
+  colorLUT,
+  fullView,
+  heatmapSummary,
+  lutIndex,
+  makeColorScale,
+  maxZoom,
+  moveCursor,
+  panToInclude,
+  poolColumns,
+  pooledToRGBA,
+  relativeLuminance,
+  scoreDomain,
+  selectedInRange,
+  transformToView,
+  viewToTransform,
+  visibleRange,
+  zoomView,
+} from '../../src/ui/plots/heatmap';
+
+function randomScores(L: number, N: number, seed: number): Float64Array[] {
+  const r = createRng(seed);
+  return Array.from({ length: L }, () => Float64Array.from({ length: N }, () => r.nextFloat() * 2 - 0.5));
+}
+
+describe('heatmap binning', () => {
+  it('bins partition [first, last) into non-empty contiguous ranges, and binOf inverts them', () => {
+    for (const [first, last, bins] of [
+      [0, 3072, 800],
+      [0, 3, 2],
+      [17, 1000, 983],
+      [5, 12, 7],
+      [0, 3072, 1],
+      [100, 3072, 777],
+    ]) {
+      let prev = first;
+      for (let i = 0; i < bins; i++) {
+        const [lo, hi] = binBounds(first, last, bins, i);
+        expect(lo).toBe(prev);
+        expect(hi).toBeGreaterThan(lo);
+        for (let j = lo; j < hi; j++) expect(binOf(j, first, last, bins)).toBe(i);
+        prev = hi;
+      }
+      expect(prev).toBe(last);
+    }
+  });
+
+  it('max-pools each column to the maximum of its neurons (and remembers which one)', () => {
+    const L = 12;
+    const N = 3072;
+    const S = randomScores(L, N, 1);
+    const p = poolColumns(S, 0, N, 800);
+    expect(p.columns).toBe(800);
+    expect(p.values.length).toBe(L * 800);
+    for (let l = 0; l < L; l++) {
+      for (let c = 0; c < 800; c++) {
+        const [lo, hi] = binBounds(0, N, 800, c);
+        let m = -Infinity;
+        for (let j = lo; j < hi; j++) m = Math.max(m, S[l][j]);
+        expect(p.values[l * 800 + c]).toBe(m);
+        const a = p.argmax[l * 800 + c];
+        expect(a).toBeGreaterThanOrEqual(lo);
+        expect(a).toBeLessThan(hi);
+        expect(S[l][a]).toBe(m);
+      }
+    }
+    // the global maximum survives pooling at any zoom level
+    const [ml, mj] = argmaxCell(S);
+    for (const cols of [1, 7, 300, 3072]) {
+      const q = poolColumns(S, 0, N, cols);
+      expect(Math.max(...q.values.subarray(ml * q.columns, (ml + 1) * q.columns))).toBe(S[ml][mj]);
+    }
+  });
+
+  it('uses one column per neuron when the range is narrower than the pixels, and pools a sub-range', () => {
+    const S = randomScores(3, 100, 2);
+    const p = poolColumns(S, 40, 60, 800);
+    expect(p.columns).toBe(20);
+    for (let l = 0; l < 3; l++) for (let c = 0; c < 20; c++) {
+      expect(p.values[l * 20 + c]).toBe(S[l][40 + c]);
+      expect(p.argmax[l * 20 + c]).toBe(40 + c);
+    }
+  });
+
+  it('skips non-finite scores; an all-NaN bin is NaN', () => {
+    const row = Float64Array.from([NaN, 1, NaN, NaN, -Infinity, 2, Infinity, 0.5]);
+    const p = poolColumns([row], 0, 8, 4);
+    expect(Array.from(p.values)).toStrictEqual([1, NaN, 2, 0.5]);
+    expect(Array.from(p.argmax)).toStrictEqual([1, 2, 5, 7]);
+  });
+
+  it('is fast for 12 × 3072', () => {
+    const S = randomScores(12, 3072, 3);
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) poolColumns(S, 0, 3072, 1200);
+    expect((performance.now() - t0) / 20).toBeLessThan(50);
+  });
+});
+
+describe('heatmap view and zoom', () => {
+  it('view ↔ d3-zoom transform round-trip', () => {
+    const N = 3072;
+    const w = 900;
+    for (const v of [fullView(N), { start: 100, end: 164 }, { start: 3000.5, end: 3072 }]) {
+      const t = viewToTransform(v, N, w);
+      const back = transformToView(t.k, t.x, N, w);
+      expect(back.start).toBeCloseTo(v.start, 9);
+      expect(back.end).toBeCloseTo(v.end, 9);
+    }
+    expect(viewToTransform(fullView(N), N, w)).toStrictEqual({ k: 1, x: -0 });
+    expect(maxZoom(N, w, 24)).toBeCloseTo((N * 24) / w);
+  });
+
+  it('zooms around a point, clamps to the domain, and pans to include a neuron', () => {
+    const N = 1000;
+    const v = zoomView(fullView(N), 4, 500, N);
+    expect(v).toStrictEqual({ start: 375, end: 625 });
+    expect(zoomView(v, 0.01, 500, N)).toStrictEqual(fullView(N));
+    expect(zoomView(fullView(N), 1e9, 0, N, 8)).toStrictEqual({ start: 0, end: 8 });
+    expect(clampView({ start: -50, end: 50 }, N)).toStrictEqual({ start: 0, end: 100 });
+    expect(clampView({ start: 990, end: 1100 }, N)).toStrictEqual({ start: 890, end: 1000 });
+    expect(panToInclude(v, 800, N)).toStrictEqual({ start: 551, end: 801 });
+    expect(panToInclude(v, 10, N)).toStrictEqual({ start: 10, end: 260 });
+    expect(panToInclude(v, 400, N)).toBe(v);
+    expect(visibleRange({ start: 10.5, end: 20.2 }, N)).toStrictEqual([10, 21]);
+    expect(visibleRange(fullView(N), N)).toStrictEqual([0, 1000]);
+  });
+});
+
+describe('heatmap colour', () => {
+  it('domain covers the finite scores and is never degenerate', () => {
+    expect(scoreDomain([Float64Array.from([0.5, -0.25, NaN]), Float64Array.from([Infinity, 2])])).toStrictEqual([-0.25, 2]);
+    expect(scoreDomain([Float64Array.from([NaN])])).toStrictEqual([0, 1]);
+    expect(scoreDomain([[0, 0]])).toStrictEqual([0, 1]);
+    expect(scoreDomain([[3, 3]])).toStrictEqual([0, 3]);
+    expect(scoreDomain([[-2, -2]])).toStrictEqual([-2, 0]);
+  });
+
+  it('the colour scale is monotonic in lightness (viridis) and clamped', () => {
+    const scale = makeColorScale([-1, 3]);
+    let prev = -1;
+    for (let i = 0; i <= 100; i++) {
+      const y = relativeLuminance(scale(-1 + (4 * i) / 100));
+      expect(y).toBeGreaterThan(prev);
+      prev = y;
+    }
+    expect(scale(-5)).toBe(scale(-1));
+    expect(scale(9)).toBe(scale(3));
+    const lut = colorLUT([-1, 3]);
+    let prevL = -1;
+    for (let i = 0; i < 256; i++) {
+      const y = relativeLuminance(`rgb(${lut[4 * i]},${lut[4 * i + 1]},${lut[4 * i + 2]})`);
+      expect(y).toBeGreaterThanOrEqual(prevL);
+      prevL = y;
+    }
+    expect(lutIndex(-1, [-1, 3])).toBe(0);
+    expect(lutIndex(3, [-1, 3])).toBe(255);
+    expect(lutIndex(100, [-1, 3])).toBe(255);
+    expect(lutIndex(NaN, [-1, 3])).toBe(-1);
+  });
+
+  it('writes RGBA with the highest layer on the first row; NaN is transparent', () => {
+    const p = poolColumns([Float64Array.from([0, NaN]), Float64Array.from([1, 1])], 0, 2, 2);
+    const lut = colorLUT([0, 1]);
+    const px = pooledToRGBA(p, [0, 1], lut);
+    expect(px.length).toBe(2 * 2 * 4);
+    expect(Array.from(px.subarray(0, 4))).toStrictEqual(Array.from(lut.subarray(255 * 4, 256 * 4))); // layer 1, col 0
+    expect(Array.from(px.subarray(8, 12))).toStrictEqual(Array.from(lut.subarray(0, 4))); // layer 0, col 0
+    expect(px[15]).toBe(0); // layer 0, col 1 NaN
+  });
+});
+
+describe('heatmap cursor and text', () => {
+  const ctx = { numLayers: 12, ffnSize: 3072, step: 4, page: 500 };
+  it('moves by arrows, Shift+arrows, Home/End, PageUp/PageDown and clamps', () => {
+    expect(moveCursor([5, 10], 'ArrowRight', ctx)).toStrictEqual([5, 11]);
+    expect(moveCursor([5, 10], 'ArrowRight', ctx, true)).toStrictEqual([5, 14]);
+    expect(moveCursor([5, 10], 'ArrowLeft', ctx, true)).toStrictEqual([5, 6]);
+    expect(moveCursor([5, 0], 'ArrowLeft', ctx)).toStrictEqual([5, 0]);
+    expect(moveCursor([5, 10], 'ArrowUp', ctx)).toStrictEqual([6, 10]);
+    expect(moveCursor([11, 10], 'ArrowUp', ctx)).toStrictEqual([11, 10]);
+    expect(moveCursor([0, 10], 'ArrowDown', ctx)).toStrictEqual([0, 10]);
+    expect(moveCursor([5, 10], 'End', ctx)).toStrictEqual([5, 3071]);
+    expect(moveCursor([5, 10], 'Home', ctx)).toStrictEqual([5, 0]);
+    expect(moveCursor([5, 10], 'PageDown', ctx)).toStrictEqual([5, 510]);
+    expect(moveCursor([5, 10], 'PageUp', ctx)).toStrictEqual([5, 0]);
+    expect(moveCursor([5, 10], 'Enter', ctx)).toBeNull();
+    expect(moveCursor([5, 10], 'a', ctx)).toBeNull();
+  });
+
+  it('filters the selected neurons in view and summarises', () => {
+    const sel: [number, number][] = [
+      [1, 5],
+      [1, 5],
+      [2, 50],
+      [20, 6],
+      [0, 9],
+    ];
+    expect(selectedInRange(sel, 0, 10, 3)).toStrictEqual([
+      [1, 5],
+      [0, 9],
+    ]);
+    const S = [Float64Array.from([0, -0.5, 0.25]), Float64Array.from([0.125, 0.75, 0])];
+    const text = heatmapSummary(S, [[1, 1]]);
+    expect(text).toContain('2 layers × 3 neurons');
+    expect(text).toContain('from −0.5 to 0.75');
+    expect(text).toContain('maximum is at layer 1, neuron 1');
+    expect(text).toContain('1 neuron selected, in layer 1.');
+    expect(heatmapSummary([], [])).toBe('Heatmap: no scores yet.');
+  });
+});
