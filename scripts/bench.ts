@@ -17,21 +17,10 @@ import { FAMILIES } from '../src/engine/families/registry';
 import { loadModel } from '../src/engine/index';
 import { attributeQuery } from '../src/engine/matrice/attribute';
 import type { LoadedModel } from '../src/engine/model';
-import { tinyTokenizer } from '../tests/helpers/tiny-checkpoints';
+import { Rng, tinyTokenizer } from '../tests/helpers/tiny-checkpoints';
 
 const CACHE = join(process.cwd(), '.cache', 'bench');
 const quick = process.argv.includes('--quick');
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function writeRandomCheckpoint(dir: string, arch: 'gpt2' | 'bert', config: Record<string, unknown>) {
   if (existsSync(join(dir, 'model.safetensors'))) return;
@@ -52,18 +41,13 @@ async function writeRandomCheckpoint(dir: string, arch: 'gpt2' | 'bert', config:
   len.writeBigUInt64LE(BigInt(json.length));
   out.write(len);
   out.write(json);
-  const r = rng(1234);
+  const r = new Rng(1234);
   for (const s of specs) {
     const n = s.shape.reduce((a, b) => a * b, 1);
     const d = new Float32Array(n);
     const isNormW = s.shape.length === 1 && /(ln_|LayerNorm|norm)[^.]*\.weight$|ln_f\.weight$/.test(s.name);
     const std = s.shape.length === 1 ? 0.02 : 0.06;
-    for (let i = 0; i < n; i += 2) {
-      const u = Math.max(r(), 1e-12), v = r();
-      const m = Math.sqrt(-2 * Math.log(u));
-      d[i] = (isNormW ? 1 : 0) + std * m * Math.cos(2 * Math.PI * v);
-      if (i + 1 < n) d[i + 1] = (isNormW ? 1 : 0) + std * m * Math.sin(2 * Math.PI * v);
-    }
+    for (let i = 0; i < n; i++) d[i] = (isNormW ? 1 : 0) + std * r.normal();
     await new Promise<void>((res) => (out.write(Buffer.from(d.buffer)) ? res() : out.once('drain', () => res())));
   }
   await new Promise<void>((res) => out.end(() => res()));
