@@ -13,14 +13,25 @@ export function projectBackend(info: TestInfo): 'webgpu' | 'wasm' {
   return info.project.name === 'wasm' ? 'wasm' : 'webgpu';
 }
 
-export async function openApp(page: Page, info: TestInfo): Promise<void> {
+/**
+ * Opens the app on the project's backend. The bundled demo model is not loaded automatically
+ * (`autoload=0`) unless `opts.autoload`; `opts.hash` opens a share link.
+ */
+export async function openApp(page: Page, info: TestInfo, opts: { autoload?: boolean; hash?: string; params?: Record<string, string> } = {}): Promise<void> {
   const backend = projectBackend(info);
   page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') console.log(`[browser ${m.type()}] ${m.text().slice(0, 400)}`);
+    if (m.type() === 'error' || m.type() === 'warning' || m.text().startsWith('[kn]')) console.log(`[browser ${m.type()}] ${m.text().slice(0, 400)}`);
   });
   page.on('pageerror', (e) => console.log(`[pageerror] ${e.message}`));
-  await page.goto(backend === 'wasm' ? '/?backend=wasm' : '/');
+  await page.goto(appUrl(info, opts));
   await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', backend, { timeout: 120_000 });
+}
+
+export function appUrl(info: TestInfo, opts: { autoload?: boolean; hash?: string; params?: Record<string, string> } = {}): string {
+  const q = new URLSearchParams(opts.params ?? {});
+  if (projectBackend(info) === 'wasm') q.set('backend', 'wasm');
+  if (!opts.autoload) q.set('autoload', '0');
+  return `/?${q.toString()}${opts.hash ?? ''}`;
 }
 
 export async function loadByUrl(page: Page, url: string, dtype: 'int8' | 'f32' = 'int8'): Promise<void> {

@@ -77,7 +77,7 @@ describe('chart helpers', () => {
     const s = neuronLanguagesSummary(pl, 0.5667, 0.3);
     expect(s).toContain('3 languages');
     expect(s).toContain('highest en 0.9, lowest ja 0.1');
-    expect(s).toContain('Outside mean ± std: ja');
+    expect(s).toContain('Outside mean ± std: en, ja.');
   });
 
   it('probability groups: before + one after per series, aggregated per language', () => {

@@ -1,3 +1,4 @@
+import { lab } from 'd3';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/engine/matrice/rng';
 import {
@@ -152,13 +153,12 @@ describe('heatmap colour', () => {
     }
     expect(scale(-5)).toBe(scale(-1));
     expect(scale(9)).toBe(scale(3));
+    // the 8-bit LUT: CIELAB lightness never drops by more than rounding noise, and rises every 8 entries
     const lut = colorLUT([-1, 3]);
-    let prevL = -1;
-    for (let i = 0; i < 256; i++) {
-      const y = relativeLuminance(`rgb(${lut[4 * i]},${lut[4 * i + 1]},${lut[4 * i + 2]})`);
-      expect(y).toBeGreaterThanOrEqual(prevL);
-      prevL = y;
-    }
+    const L = Array.from({ length: 256 }, (_, i) => lab(`rgb(${lut[4 * i]},${lut[4 * i + 1]},${lut[4 * i + 2]})`).l);
+    for (let i = 1; i < 256; i++) expect(L[i]).toBeGreaterThan(L[i - 1] - 0.1);
+    for (let i = 8; i < 256; i += 8) expect(L[i]).toBeGreaterThan(L[i - 8]);
+    expect(L[255] - L[0]).toBeGreaterThan(60);
     expect(lutIndex(-1, [-1, 3])).toBe(0);
     expect(lutIndex(3, [-1, 3])).toBe(255);
     expect(lutIndex(100, [-1, 3])).toBe(255);

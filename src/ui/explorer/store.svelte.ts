@@ -22,6 +22,7 @@ import type {
 } from '../../worker/api';
 import { fetchBundledModels, type BundledModel } from '../sources';
 import { decodeState, encodeState, type ExplorationState, type ExplorationModel } from '../share/state';
+import { staticParam } from '../share/static-export';
 import { ExplorerClient } from './client';
 import { importExploration, layerShares, type ExplorationMeta, type ExplorationResults, type ImportedExploration } from '../share/exploration-file';
 import type { ProbRow } from '../plots/charts';
@@ -197,7 +198,12 @@ export class Explorer {
     })();
     const params = new URLSearchParams(search);
     const autoload = params.get('autoload') !== '0';
-    const staticUrl = params.get('exploration');
+    let staticUrl: string | null = null;
+    try {
+      staticUrl = staticParam(search);
+    } catch (e) {
+      this.showError(e, 'Could not open the static exploration');
+    }
     void (async () => {
       this.bundled = await fetchBundledModels();
       this.bundledLoaded = true;
@@ -723,7 +729,7 @@ export class Explorer {
     await this.applyState(st, { compute: false });
   }
 
-  /** `?exploration=<url>`: a static exploration next to the page (or anywhere CORS allows). */
+  /** `?static=<relative path>.json`: a static exploration beside the page (same origin only). */
   async openStaticUrl(url: string) {
     try {
       const res = await fetch(new URL(url, location.href).href);

@@ -182,6 +182,8 @@ export interface ProbBar {
   /** 'before', or the series name */
   label: string;
   kind: 'before' | 'after';
+  /** position in the group: 0 = before, 1 + i = after of series i */
+  slot: number;
   value: number;
   deltaP?: number;
   color: string;
@@ -207,7 +209,7 @@ export function probGroups(rows: ProbRow[], series?: ProbSeries[]): ProbGroup[] 
   return langs.map((lang) => {
     const first = agg.find((a) => a.byLang.has(lang))!.byLang.get(lang)!;
     const bars: ProbBar[] = [
-      { key: `${lang}:before`, lang, label: 'before', kind: 'before', value: first.before, color: BEFORE_COLOR, dash: '' },
+      { key: `${lang}:before`, lang, label: 'before', kind: 'before', slot: 0, value: first.before, color: BEFORE_COLOR, dash: '' },
     ];
     agg.forEach((a, i) => {
       const r = a.byLang.get(lang);
@@ -217,6 +219,7 @@ export function probGroups(rows: ProbRow[], series?: ProbSeries[]): ProbGroup[] 
         lang,
         label: a.name,
         kind: 'after',
+        slot: 1 + i,
         value: r.after,
         deltaP: r.deltaP,
         color: seriesColor(i),

@@ -1,0 +1,222 @@
+/**
+ * The explorer end to end: model → fact → localize → see → toggle → share, on the bundled demo model
+ * when public/models lists it (else the tiny GPT-2 served by the e2e model server).
+ */
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { importExploration } from '../src/ui/share/exploration-file';
+import { MODEL_BASE } from './fixtures';
+import { appUrl, e2eState, expectLoaded, loadByUrl, openApp, projectBackend, screenshot } from './helpers';
+
+const FACT = 'P36:0';
+const LANGS = ['en', 'fr', 'fi'];
+const STEPS = 4;
+
+function demoAvailable(): boolean {
+  const p = join(process.cwd(), 'public', 'models', 'index.json');
+  return existsSync(p) && readFileSync(p, 'utf8').includes('demo-causal') && existsSync(join(process.cwd(), 'public', 'models', 'demo-causal'));
+}
+
+async function openWithModel(page: Page, info: TestInfo) {
+  if (demoAvailable()) {
+    await openApp(page, info, { autoload: true });
+    await expectLoaded(page);
+    console.log('  model: bundled:demo-causal');
+  } else {
+    await openApp(page, info);
+    await loadByUrl(page, `${MODEL_BASE}/gpt2/`, 'int8');
+    await expectLoaded(page);
+    console.log('  model: tiny GPT-2 (demo model not present)');
+  }
+}
+
+async function chooseFact(page: Page) {
+  await page.getByTestId('relation-select').selectOption('P36');
+  await page.getByTestId('fact-search').fill('Azerb');
+  const item = page.locator(`[data-testid="fact-item"][data-fact-id="${FACT}"]`);
+  await expect(item).toBeVisible();
+  await item.click();
+  await expect(page.getByTestId('fact-queries')).toHaveAttribute('data-fact-id', FACT);
+  await expect(page.getByTestId('query-row').first()).toBeVisible();
+}
+
+async function localize(page: Page) {
+  await page.getByTestId('tab-localize').click();
+  for (const l of ['zh', 'en', 'fr', 'fi', 'hu', 'ja', 'ko']) await page.getByTestId(`lang-${l}`).setChecked(LANGS.includes(l));
+  await page.getByTestId('steps-input').fill(String(STEPS));
+  const t0 = Date.now();
+  await page.getByTestId('localize-button').click();
+  const summary = page.getByTestId('localize-summary');
+  await expect(summary).toBeVisible({ timeout: 150_000 });
+  const ms = Date.now() - t0;
+  await expect(page.getByTestId('selection-summary')).toBeVisible();
+  return { ms, summary };
+}
+
+async function langRows(page: Page) {
+  return page.getByTestId('lang-row').evaluateAll((els) =>
+    els.map((e) => ({
+      lang: e.getAttribute('data-lang')!,
+      before: Number(e.getAttribute('data-before')),
+      after: Number(e.getAttribute('data-after')),
+      knew: e.getAttribute('data-knew') === 'true',
+    })),
+  );
+}
+
+async function waitToggle(page: Page, factor: number) {
+  const s = page.getByTestId('toggle-summary');
+  await expect(s).toHaveAttribute('data-factor', String(factor));
+  await expect(s).not.toContainText('updating', { timeout: 60_000 });
+  await expect(s).not.toHaveAttribute('data-ms', '');
+  return Number(await s.getAttribute('data-ms'));
+}
+
+test('explorer: localize a fact, see it, suppress it, reload from the cache, share and export', async ({ page }, info) => {
+  test.setTimeout(300_000);
+  await openWithModel(page, info);
+  await chooseFact(page);
+  await screenshot(page, info, 'explorer-1-facts');
+
+  // 2. localize (few steps, three languages)
+  const { ms: locMs, summary } = await localize(page);
+  const nQueries = Number(await summary.getAttribute('data-queries'));
+  expect(nQueries).toBeGreaterThan(0);
+  console.log(`  localize: ${nQueries} queries, ${await summary.getAttribute('data-ms')} ms in the worker, ${locMs} ms click → view [${projectBackend(info)}]`);
+  await expect(page.getByTestId('completeness')).toContainText('completeness error');
+  const count = Number(await page.getByTestId('selection-summary').getAttribute('data-count'));
+  expect(count).toBeGreaterThan(0);
+
+  // 3. see: the heatmap, the layer bars, one neuron across languages; sliders re-score
+  await expect(page.getByTestId('heatmap-card')).toBeVisible();
+  await expect(page.getByTestId('neuron-stats')).toBeVisible();
+  await page.getByTestId('slider-tau').fill('0.5');
+  await expect(page.getByTestId('selection-summary')).toContainText('0.5 ×');
+  const count05 = Number(await page.getByTestId('selection-summary').getAttribute('data-count'));
+  expect(count05).toBeLessThanOrEqual(count);
+  await page.getByTestId('slider-tau').fill('0.2');
+  await expect(page.getByTestId('selection-summary')).toHaveAttribute('data-count', String(count));
+  await screenshot(page, info, 'explorer-2-localize');
+
+  // 4. toggle: suppress the selected neurons
+  await page.getByTestId('tab-toggle').click();
+  await page.getByTestId('suppress-button').click();
+  const supMs = await waitToggle(page, 0);
+  const rows = await langRows(page);
+  expect(rows.map((r) => r.lang).sort()).toEqual([...LANGS].sort());
+  const knew = rows.filter((r) => r.knew);
+  console.log(`  suppress: ${supMs} ms; ${rows.map((r) => `${r.lang} ${r.before.toFixed(4)}→${r.after.toFixed(4)}${r.knew ? ' (knew)' : ''}`).join(', ')}`);
+  // P(correct) falls in every language that knew the fact (and, with none, in most languages)
+  for (const r of knew) expect(r.after, `${r.lang}`).toBeLessThan(r.before);
+  // the trained demo model knows this fact in some language; the random tiny model knows nothing, and
+  // there only the change itself is checked
+  if (demoAvailable()) expect(knew.length).toBeGreaterThan(0);
+  else expect(rows.some((r) => r.after !== r.before)).toBe(true);
+  await page.getByTestId('enhance-button').click();
+  const enhMs = await waitToggle(page, 2);
+  console.log(`  live toggle update: enhance ${enhMs} ms (suppress ${supMs} ms)`);
+  await page.getByTestId('suppress-button').click();
+  await waitToggle(page, 0);
+  await page.getByTestId('compare-toggle').check();
+  await expect(page.getByTestId('prob-bars-wrap')).toBeVisible();
+  await expect(page.getByTestId('prob-bars-wrap')).toContainText('AMIG', { timeout: 60_000 });
+  await screenshot(page, info, 'explorer-3-toggle');
+  await page.getByTestId('compare-toggle').uncheck();
+
+  // 5. share: the link holds the state
+  await page.getByTestId('tab-share').click();
+  const link = await page.getByTestId('share-link').inputValue();
+  expect(link).toContain('#s=');
+  await screenshot(page, info, 'explorer-4-share');
+
+  // export an exploration file
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-button').click()]);
+  const filePath = join(e2eState().root, `exploration-${info.project.name}.json`);
+  await download.saveAs(filePath);
+  const text = readFileSync(filePath, 'utf8');
+  const parsed = importExploration(text);
+  expect(parsed.state.fact).toBe(FACT);
+  expect(parsed.results?.selections.matrice?.neurons.length).toBe(count);
+  // and a static exploration (exploration.json + exploration.html + README.txt)
+  const [staticDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('static-export-button').click()]);
+  expect(staticDl.suggestedFilename()).toBe('exploration.json');
+  const staticText = readFileSync(await staticDl.path(), 'utf8');
+  await expect(page.getByTestId('export-note')).toContainText('exploration.html');
+
+  // reopen the link in a fresh page: same view, attributions from the cache (no recomputation)
+  const hash = new URL(link).hash;
+  const t0 = Date.now();
+  await page.goto(appUrl(info, { hash }));
+  await expect(page.getByTestId('toggle-summary')).toHaveAttribute('data-factor', '0', { timeout: 150_000 });
+  const s2 = page.getByTestId('toggle-summary');
+  await expect(s2).not.toHaveAttribute('data-ms', '', { timeout: 60_000 });
+  console.log(`  link reopened (model load + cached localize + toggle) in ${Date.now() - t0} ms`);
+  await page.getByTestId('tab-localize').click();
+  const sum2 = page.getByTestId('localize-summary');
+  await expect(sum2).toHaveAttribute('data-queries', String(nQueries));
+  await expect(sum2).toHaveAttribute('data-cached', String(nQueries));
+  console.log(`  cached localize: ${await sum2.getAttribute('data-ms')} ms in the worker`);
+  await expect(page.getByTestId('selection-summary')).toHaveAttribute('data-count', String(count));
+  await screenshot(page, info, 'explorer-5-reopened');
+
+  // import the exported file: the same results, read-only
+  await page.getByTestId('tab-share').click();
+  await page.getByTestId('import-input').setInputFiles(filePath);
+  await expect(page.getByTestId('static-banner')).toBeVisible();
+  await page.getByTestId('tab-localize').click();
+  await expect(page.getByTestId('selection-summary')).toHaveAttribute('data-count', String(count));
+
+  // the static exploration, served by a static host beside the app, opens without a model
+  await page.route('**/exploration.json', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: staticText }));
+  await page.goto(appUrl(info, { params: { static: 'exploration.json' } }));
+  await expect(page.getByTestId('static-banner')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('selection-summary')).toHaveAttribute('data-count', String(count));
+  await expect(page.getByTestId('model-info')).toHaveCount(0);
+  await page.getByTestId('tab-toggle').click();
+  await expect(page.getByTestId('lang-row')).toHaveCount(LANGS.length);
+  await screenshot(page, info, 'explorer-6-static');
+});
+
+test('explorer: a malformed link and a malformed file give clear errors; help is reachable by keyboard', async ({ page }, info) => {
+  test.skip(info.project.name === 'wasm', 'no compute involved: once is enough');
+  await openApp(page, info, { hash: '#s=%%%not-base64' });
+  const alert = page.getByTestId('error-alert');
+  await expect(alert).toBeVisible();
+  await expect(alert).toContainText('This link cannot be opened');
+  await expect(page.getByTestId('error-message')).toContainText('link:');
+  console.log('  malformed link ->', await page.getByTestId('error-message').textContent());
+  await screenshot(page, info, 'explorer-bad-link');
+  await page.getByRole('button', { name: 'Dismiss error' }).click();
+
+  // a payload that decodes but carries markup: refused, and never rendered as HTML
+  await page.getByTestId('tab-share').click();
+  await page.getByTestId('import-input').setInputFiles({
+    name: 'bad.json',
+    mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify({ format: 'kn-exploration', version: 2, state: { v: 1 }, model: '<img src=x onerror=alert(1)>' })),
+  });
+  await expect(alert).toBeVisible();
+  await expect(alert).toContainText('Could not import bad.json');
+  await expect(page.getByTestId('error-message')).toContainText('exploration file:');
+  expect(await page.locator('img[src="x"]').count()).toBe(0);
+  console.log('  malformed file ->', await page.getByTestId('error-message').textContent());
+  await page.getByTestId('import-input').setInputFiles({ name: 'notjson.json', mimeType: 'application/json', buffer: Buffer.from('{ nope') });
+  await expect(page.getByTestId('error-message')).toContainText('not valid JSON');
+  await screenshot(page, info, 'explorer-bad-file');
+
+  // tabs by keyboard, help from every view
+  await page.getByTestId('tab-share').focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByTestId('tab-data')).toBeFocused();
+  await expect(page.getByTestId('tab-data')).toHaveAttribute('aria-selected', 'true');
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByTestId('tab-localize')).toHaveAttribute('aria-selected', 'true');
+  await page.getByTestId('help-button').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('teach-panel')).toBeVisible();
+  await expect(page.getByTestId('teach-panel')).toContainText('Integrated gradients');
+  await screenshot(page, info, 'explorer-teach');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('teach-panel')).toHaveCount(0);
+});
