@@ -146,6 +146,7 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
 
   // reopen the link in a fresh page: same view, attributions from the cache (no recomputation)
   const hash = new URL(link).hash;
+  await page.goto('about:blank');
   const t0 = Date.now();
   await page.goto(appUrl(info, { hash }));
   await expect(page.getByTestId('toggle-summary')).toHaveAttribute('data-factor', '0', { timeout: 150_000 });
@@ -168,6 +169,7 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   await expect(page.getByTestId('selection-summary')).toHaveAttribute('data-count', String(count));
 
   // the static exploration, served by a static host beside the app, opens without a model
+  await page.goto('about:blank');
   await page.route('**/exploration.json', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: staticText }));
   await page.goto(appUrl(info, { params: { static: 'exploration.json' } }));
   await expect(page.getByTestId('static-banner')).toBeVisible({ timeout: 60_000 });

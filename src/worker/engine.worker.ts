@@ -119,6 +119,9 @@ const api: EngineWorkerApi = {
         let last = 0;
         const m = await loadModel(spec, {
           dtype,
+          // refuse up front what this backend cannot hold (WebGPU buffer limit, wasm's 4 GiB memory)
+          maxDeviceBytes: backend.limits?.maxDeviceBytes,
+          maxTensorBytes: backend.limits?.maxTensorBytes,
           signal: ctl.signal,
           onProgress: onProgress
             ? (p) => {

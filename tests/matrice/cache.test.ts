@@ -30,6 +30,15 @@ describe('attribution cache', () => {
       expect((await attributeCached(m, q, { steps: 5, store })).cached).toBe(false); // M is part of the key
       expect((await attributeCached(m, q, { steps: 4, baseline: 'zero', store })).cached).toBe(false);
       expect(store.size).toBe(3);
+      // the same weights held as int8 attribute (slightly) differently: a separate entry
+      const m8 = await loadModel({ type: 'folder', path: ck.dir }, { dtype: 'int8' });
+      try {
+        expect((await attributeCached(m8, q, { steps: 4, store })).cached).toBe(false);
+        expect((await attributeCached(m8, q, { steps: 4, store })).cached).toBe(true);
+      } finally {
+        m8.dispose();
+      }
+      expect(store.size).toBe(4);
       // damage every entry: they are recomputed, never used
       const keys = [...(store as unknown as { m: Map<string, Uint8Array> }).m.keys()];
       for (const k of keys) await store.set(k, new Uint8Array([1, 2, 3]));

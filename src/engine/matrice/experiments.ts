@@ -55,7 +55,7 @@ export async function attributeCached(model: LoadedModel, q: QuerySpec, opts: At
   const layers = opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l);
   const enc = model.tok.encodeQuery(q.prompt);
   const targetId = model.tok.targetId(q.prompt, q.target);
-  const key = await attributionKey({ model: model.info.contentHash, ids: enc.ids, position: enc.position, targetId, steps, baseline, layers });
+  const key = await attributionKey({ model: `${model.info.contentHash}:${model.info.dtype}`, ids: enc.ids, position: enc.position, targetId, steps, baseline, layers });
   if (opts.store) {
     const hit = await opts.store.get(key);
     const dec = hit ? decodeAttribution(hit, model.cfg.numLayers) : null;
