@@ -8,8 +8,8 @@ import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, We
 import type { EngineWorkerApi, MemoryReport, WorkerEvent } from '../worker/api';
 
 export class EngineClient {
-  private worker: Worker;
-  private api: Comlink.Remote<EngineWorkerApi>;
+  protected worker: Worker;
+  protected api: Comlink.Remote<EngineWorkerApi>;
   /** rejects if the worker script fails to load or throws at top level (otherwise calls would hang) */
   private failed: Promise<never>;
 
@@ -28,7 +28,7 @@ export class EngineClient {
     this.api = Comlink.wrap<EngineWorkerApi>(this.worker);
   }
 
-  private async call<T>(f: () => Promise<T>): Promise<T> {
+  protected async call<T>(f: () => Promise<T>): Promise<T> {
     try {
       return await Promise.race([f(), this.failed]);
     } catch (e) {
