@@ -6,8 +6,8 @@
 import { KnError } from '../engine/errors';
 import type { LoadedModel } from '../engine/model';
 import { completenessError } from '../engine/matrice/attribute';
-import { attributionKey, type BytesStore } from '../engine/matrice/cache';
-import { attributeFact, METHODS, selectNeurons, type AttributedQuery, type Method, type QuerySpec } from '../engine/matrice/experiments';
+import type { BytesStore } from '../engine/matrice/cache';
+import { attributeFact, METHODS, queryCacheKey, selectNeurons, type AttributedQuery, type Method, type QuerySpec } from '../engine/matrice/experiments';
 import {
   deltaP,
   layerDistribution,
@@ -209,11 +209,8 @@ export class ExplorerState {
 
   private async allCached(model: LoadedModel, queries: QuerySpec[], steps: number, baseline: string): Promise<boolean> {
     if (!this.store) return false;
-    const layers = Array.from({ length: model.cfg.numLayers }, (_, l) => l);
     for (const q of queries) {
-      const enc = model.tok.encodeQuery(q.prompt);
-      const targetId = model.tok.targetId(q.prompt, q.target);
-      const key = await attributionKey({ model: model.info.contentHash, ids: enc.ids, position: enc.position, targetId, steps, baseline, layers });
+      const key = await queryCacheKey(model, q, { steps, baseline: baseline as 'pad' | 'zero' });
       if (!(await this.store.get(key))) return false;
     }
     return true;

@@ -49,13 +49,25 @@ export interface AttributedQuery extends QuerySpec {
   completeness: { maxAbs: number; maxRel: number };
 }
 
+/** The cache key of a query's attribution: the weights as held (content hash and dtype), ids, target, settings. */
+export function queryCacheKey(model: LoadedModel, q: QuerySpec, opts: Pick<AttributeOptions, 'steps' | 'baseline' | 'layers'> = {}): Promise<string> {
+  const enc = model.tok.encodeQuery(q.prompt);
+  return attributionKey({
+    model: `${model.info.contentHash}:${model.info.dtype}`,
+    ids: enc.ids,
+    position: enc.position,
+    targetId: model.tok.targetId(q.prompt, q.target),
+    steps: opts.steps ?? 20,
+    baseline: opts.baseline ?? 'pad',
+    layers: opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l),
+  });
+}
+
 /** Attributes one query, reading and writing the cache. */
 export async function attributeCached(model: LoadedModel, q: QuerySpec, opts: AttributeFactOptions & { onPoints?: (d: number, t: number) => void } = {}) {
   const steps = opts.steps ?? 20, baseline = opts.baseline ?? 'pad';
   const layers = opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l);
-  const enc = model.tok.encodeQuery(q.prompt);
-  const targetId = model.tok.targetId(q.prompt, q.target);
-  const key = await attributionKey({ model: `${model.info.contentHash}:${model.info.dtype}`, ids: enc.ids, position: enc.position, targetId, steps, baseline, layers });
+  const key = await queryCacheKey(model, q, { steps, baseline, layers });
   if (opts.store) {
     const hit = await opts.store.get(key);
     const dec = hit ? decodeAttribution(hit, model.cfg.numLayers) : null;
