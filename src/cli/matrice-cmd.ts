@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { KnError } from '../engine/errors';
 import { attributeQuery, completenessError } from '../engine/matrice/attribute';
 import { attributeFact, manipulate, METHODS, perLanguage, selectNeurons, type Method, type QuerySpec } from '../engine/matrice/experiments';
-import { normalizePerLayer } from '../engine/matrice/scoring';
+import { normalizePerLayer, type AttrNorm, type LangNorm } from '../engine/matrice/scoring';
 import type { LoadedModel } from '../engine/model';
 import { FolderStore, REPO_ROOT } from '../engine/source-node';
 import { causalQuery, maskedQuery } from '../data/queries';
@@ -86,7 +86,8 @@ export async function runLocalize(a: Args, model: LoadedModel) {
   const t0 = performance.now();
   const { queries: attributed, fa } = await attributeFact(model, queries, { steps, baseline: baselineArg(a), store });
   const seconds = (performance.now() - t0) / 1000;
-  const sel = selectNeurons(fa, method, { tau }, int(a, 'seed', 0, 2 ** 31, 1));
+  const settings = { tau, norm: (str(a, 'norm') ?? 'language') as LangNorm, attrNorm: (str(a, 'attr-norm') ?? 'layer') as AttrNorm };
+  const sel = selectNeurons(fa, method, settings, int(a, 'seed', 0, 2 ** 31, 1));
   const suppress = perLanguage(await manipulate(model, queries, sel.neurons, 0));
   const enhance = perLanguage(await manipulate(model, queries, sel.neurons, 2));
   const languages: Record<string, unknown> = {};
@@ -104,6 +105,8 @@ export async function runLocalize(a: Args, model: LoadedModel) {
     fact: factId,
     method,
     tau,
+    norm: settings.norm,
+    attrNorm: settings.attrNorm,
     steps,
     neurons: sel.neurons,
     scores: sel.scores,

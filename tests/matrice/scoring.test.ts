@@ -817,3 +817,20 @@ describe('helpers', () => {
     expect(intersectNeuronSets([], 3)).toEqual([]);
   });
 });
+
+describe("UaL with the 'scale' normalization (zero stays zero)", () => {
+  it('divides each language by its largest |score| and leaves zero-score neurons at S = 0', () => {
+    // language A: [[2, 0, -1]], language B: [[4, 0, 4]] (1 layer × 3 neurons)
+    // scale: A / 2 = [1, 0, -0.5]; B / 4 = [1, 0, 1]
+    // S = mean − std: n0: 1 − 0 = 1; n1: 0 − 0 = 0; n2: mean 0.25, std 0.75 → −0.5
+    const A = [Float64Array.from([2, 0, -1])];
+    const B = [Float64Array.from([4, 0, 4])];
+    const r = ual([A, B], { norm: 'scale' });
+    expect(Array.from(r.S[0])).toEqual([1, 0, -0.5]);
+    // min-max of the same input lifts the zero neuron: A → [1, 1/3, 0], B → [1, 0, 1]
+    const mm = ual([A, B], { norm: 'language' });
+    expect(mm.S[0][1]).toBeCloseTo(1 / 6 - 1 / 6, 12); // mean 1/6, std 1/6
+    expect(mm.normalized[0][0][1]).toBeCloseTo(1 / 3, 12);
+    expect(() => resolveSettings({ norm: 'scale' })).not.toThrow();
+  });
+});

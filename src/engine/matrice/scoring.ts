@@ -40,8 +40,13 @@ export { createRng, sampleWithoutReplacement, type Rng, type Seed } from './rng'
 
 /** Eq. 5 normalization of a query's raw scores: per layer (paper), over all layers, or none (raw). */
 export type AttrNorm = 'layer' | 'global' | 'none';
-/** Eq. 9 min-max: each language's vector over all neurons (default), or each neuron across languages. */
-export type LangNorm = 'language' | 'neuron';
+/**
+ * Eq. 9: min-max of each language's vector over all neurons (default), min-max of each neuron across
+ * languages (the literal reading), or 'scale': each language's vector divided by its largest |score|,
+ * which removes the per-language scale like the default but keeps a zero score at zero (with signed IG
+ * scores, min-max lifts the many near-zero neurons to a common level that can sit above τ·max S).
+ */
+export type LangNorm = 'language' | 'neuron' | 'scale';
 
 export interface MatriceSettings {
   /** UaQ weight of the mean across queries (Eq. 8) */
@@ -76,8 +81,8 @@ export function resolveSettings(s: Partial<MatriceSettings> = {}): MatriceSettin
       throw new KnError('bad-input', `matrice: setting ${k} must be a finite number, got ${String(r[k])}`);
     }
   }
-  if (r.norm !== 'language' && r.norm !== 'neuron') {
-    throw new KnError('bad-input', `matrice: setting norm must be 'language' or 'neuron', got ${String(r.norm)}`);
+  if (r.norm !== 'language' && r.norm !== 'neuron' && r.norm !== 'scale') {
+    throw new KnError('bad-input', `matrice: setting norm must be 'language', 'neuron' or 'scale', got ${String(r.norm)}`);
   }
   if (r.attrNorm !== 'layer' && r.attrNorm !== 'global' && r.attrNorm !== 'none') {
     throw new KnError(
@@ -306,6 +311,13 @@ export function normalizeAcrossLanguages(perLanguage: LayerScores[], norm: LangN
         }
         return o;
       });
+    });
+  }
+  if (norm === 'scale') {
+    return perLanguage.map((s) => {
+      let mx = 0;
+      for (const r of s) for (const v of r) if (Number.isFinite(v) && Math.abs(v) > mx) mx = Math.abs(v);
+      return s.map((r) => Float64Array.from(r, (v) => (!Number.isFinite(v) ? NaN : mx > 0 ? v / mx : 0)));
     });
   }
   if (norm === 'neuron') {

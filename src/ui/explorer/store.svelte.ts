@@ -39,7 +39,7 @@ export interface Settings {
   beta1: number;
   beta2: number;
   tau: number;
-  norm: 'language' | 'neuron';
+  norm: 'language' | 'neuron' | 'scale';
   attrNorm: 'layer' | 'global' | 'none';
 }
 

@@ -27,7 +27,7 @@ export interface ExplorationSettings {
   beta1: number;
   beta2: number;
   tau: number;
-  norm: 'language' | 'neuron';
+  norm: 'language' | 'neuron' | 'scale';
   attrNorm: 'layer' | 'global' | 'none';
 }
 
@@ -230,7 +230,7 @@ export function validateSettings(v: unknown, c: Checker, path: string): Explorat
     beta1: c.number(o.beta1, join(path, 'beta1'), -w, w),
     beta2: c.number(o.beta2, join(path, 'beta2'), -w, w),
     tau: c.number(o.tau, join(path, 'tau'), 0, 1),
-    norm: c.oneOf(o.norm, join(path, 'norm'), ['language', 'neuron'] as const),
+    norm: c.oneOf(o.norm, join(path, 'norm'), ['language', 'neuron', 'scale'] as const),
     attrNorm: c.oneOf(o.attrNorm, join(path, 'attrNorm'), ['layer', 'global', 'none'] as const),
   };
 }
