@@ -6,7 +6,9 @@
  * own. Chinese and Japanese have no spaces, so GPT-2's pattern would make a whole sentence one "word"
  * and merges could cross the boundary between a query and its object; one piece per character keeps
  * `encode(prompt + object)` split exactly at the prompt's end (what the engine's targetId expects).
- * Merges are learned by plain pair counting over the pre-tokenized words (weighted by frequency).
+ * Merges: first seeded ones that make every character seen at least `minCount` times one token, and a space
+ * followed by a word's first character one token (so the first token of an object is never a lone UTF-8 lead
+ * byte or a lone space); then plain pair counting over the pre-tokenized words (weighted by frequency).
  */
 
 /** Oniguruma-compatible (HF Rust) pattern; @huggingface/tokenizers rewrites \p{Han} to \p{Script=Han}. */
@@ -35,6 +37,22 @@ export const BYTE_TO_UNICODE: string[] = (() => {
 })();
 
 const enc = new TextEncoder();
+const UNICODE_TO_BYTE = new Map(BYTE_TO_UNICODE.map((c, b) => [c, b]));
+
+/** BPE encoding of one word's symbols with merges in rank order (what the tokenizer does). */
+function applyMerges(sym: string[], rank: Map<string, number>): string[] {
+  if (sym.length < 2) return sym;
+  let s = [...sym];
+  for (;;) {
+    let best = -1, bestRank = Infinity;
+    for (let i = 0; i + 1 < s.length; i++) {
+      const r = rank.get(s[i] + '\u0000' + s[i + 1]);
+      if (r !== undefined && r < bestRank) (bestRank = r), (best = i);
+    }
+    if (best < 0) return s;
+    s = [...s.slice(0, best), s[best] + s[best + 1], ...s.slice(best + 2)];
+  }
+}
 
 export function preTokenize(text: string): string[] {
   return (text.match(JS_PATTERN) ?? []).map((w) => Array.from(enc.encode(w), (b) => BYTE_TO_UNICODE[b]).join(''));
@@ -55,6 +73,38 @@ export function trainBpe(texts: Iterable<string>, vocabSize: number, minCount = 
     .map(([w, n]) => ({ sym: [...w], n }));
   const symbols = [...BYTE_TO_UNICODE];
   const merges: [string, string][] = [];
+  const known = new Set(symbols);
+  const addMerge = (a: string, b: string) => {
+    if (known.has(a + b)) return;
+    merges.push([a, b]);
+    symbols.push(a + b);
+    known.add(a + b);
+  };
+  // Seed merges (ranked first): every character seen `minCount` times becomes one symbol, and so does a space
+  // followed by a word's first character. Without them, rare CJK/Hangul characters stay split into bytes and the
+  // first token of an object can be a bare lead byte or a bare space, which tells nothing about the answer.
+  const charCount = new Map<string, number>();
+  const initialCount = new Map<string, number>();
+  for (const [w, n] of counts) {
+    const chars = [...new TextDecoder().decode(Uint8Array.from([...w].map((c) => UNICODE_TO_BYTE.get(c)!)))];
+    for (const ch of chars) charCount.set(ch, (charCount.get(ch) ?? 0) + n);
+    if (chars[0] === ' ' && chars.length > 1) initialCount.set(chars[1], (initialCount.get(chars[1]) ?? 0) + n);
+  }
+  const byFreq = (m: Map<string, number>) => [...m.entries()].filter(([, n]) => n >= minCount).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const charSym = new Map<string, string>();
+  for (const [ch] of byFreq(charCount)) {
+    const bytes = Array.from(enc.encode(ch), (b) => BYTE_TO_UNICODE[b]);
+    let acc = bytes[0];
+    for (let i = 1; i < bytes.length; i++) {
+      addMerge(acc, bytes[i]);
+      acc += bytes[i];
+    }
+    charSym.set(ch, acc);
+  }
+  const space = BYTE_TO_UNICODE[32];
+  for (const [ch] of byFreq(initialCount)) if (charSym.has(ch)) addMerge(space, charSym.get(ch)!);
+  const rank = new Map(merges.map(([a, b], i) => [a + '\u0000' + b, i]));
+  for (const w of words) w.sym = applyMerges(w.sym, rank);
   while (symbols.length < vocabSize) {
     const pairs = new Map<string, number>();
     for (const { sym, n } of words) {

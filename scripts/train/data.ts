@@ -111,6 +111,8 @@ export function corpusTexts(data: DemoData): string[] {
     }
     out.push(LANGS.map((l) => f.subject[l]).join(' = '));
     out.push(LANGS.map((l) => f.object[l]).join(' = '));
+    // bare labels: a masked model's target is the object tokenized on its own (no leading space)
+    for (let k = 0; k < 3; k++) for (const l of LANGS) out.push(f.subject[l], f.object[l]);
   }
   return out;
 }

@@ -37,17 +37,19 @@ export interface DemoSpec {
   lr: number;
   warmup: number;
   seed: number;
+  /** steps given on the command line (a finished early-stopped run is then trained further) */
+  explicitSteps?: boolean;
 }
 
 export const SPECS: Record<'causal' | 'masked', DemoSpec> = {
   causal: {
     name: 'demo-causal', kind: 'causal', label: 'Demo GPT-2 (causal, 7 languages, trained on RML-LAMA)',
-    model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 }, vocabSize: 3000, perRelation: 60,
+    model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 }, vocabSize: 6000, perRelation: 60,
     batch: 64, steps: 5000, lr: 1.5e-3, warmup: 200, seed: 7,
   },
   masked: {
     name: 'demo-masked', kind: 'masked', label: 'Demo BERT (masked, 7 languages, trained on RML-LAMA)',
-    model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 }, vocabSize: 3000, perRelation: 60,
+    model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 }, vocabSize: 6000, perRelation: 60,
     batch: 64, steps: 5000, lr: 1.5e-3, warmup: 200, seed: 11,
   },
 };
@@ -142,6 +144,8 @@ export async function prepare(spec: DemoSpec, ckptDir: string, fresh: boolean, l
   if (!fresh) {
     const m = await loadCheckpoint(ckptDir, P, S);
     if (m) {
+      // an early-stopped run ends where it stopped (unless the caller asks for more steps with --steps)
+      if (m.spec.steps < spec.steps && m.step >= m.spec.steps && !spec.explicitSteps) spec.steps = m.spec.steps;
       meta = { ...m, spec };
       log(`${spec.name}: resumed from ${ckptDir} at step ${m.step}`);
     }
@@ -336,10 +340,9 @@ async function main() {
   const { exportDemo, writeIndex } = await import('./export-demo');
   for (const k of which === 'both' ? (['causal', 'masked'] as const) : [which as 'causal' | 'masked']) {
     const spec = { ...SPECS[k] };
-    if (f.steps) spec.steps = Number(f.steps);
+    if (f.steps) Object.assign(spec, { steps: Number(f.steps), explicitSteps: true });
     const ckptDir = join(REPO, '.cache', 'train', spec.name);
     const run = await prepare(spec, ckptDir, f.fresh === true);
-    if (run.meta.spec.steps && !f.steps) spec.steps = run.meta.spec.steps;
     console.log(`${spec.name}: ${run.data.facts.length} facts, ${run.builder.base.length} trained queries, vocab ${run.config.vocab}, ${countParams(run.config)} params`);
     const { done } = await train(run, {
       ckptDir,

@@ -41,6 +41,10 @@ describe('train:demo (tiny)', () => {
         expect(tok.decode(tok.encode(text).ids)).toBe(text);
         const pre = tok.encode(q.prompt).ids, full = tok.encode(text).ids;
         expect(full.slice(0, pre.length), text).toEqual(pre);
+        // the object's first token is a whole character (never a lone UTF-8 byte) and not a bare space
+        const first = run.tok.display(run.tok.targetId(q.prompt, q.target));
+        expect(first, text).not.toContain('\uFFFD');
+        expect(first.trim().length, text).toBeGreaterThan(0);
         n++;
       }
     }
