@@ -368,9 +368,11 @@ export class ExplorerState {
     const model = this.model();
     const ns = neurons.map((n) => [n[0], n[1]] as NeuronId);
     const rows: ManipulateResult['rows'] = [];
-    for (const q of c.queries) {
+    // all queries in a few batched forwards (grouped by length), not one forward per query
+    const afters = ns.length ? await model.probeMany(c.queries, { topK, intervention: { neurons: ns, factor } }) : null;
+    for (const [i, q] of c.queries.entries()) {
       const b = await this.before(c, q, topK);
-      const a = ns.length ? await model.probe(q.prompt, { target: q.target, topK, intervention: { neurons: ns, factor } }) : null;
+      const a = afters ? afters[i] : null;
       const after = a ? a.target!.prob : b.prob;
       rows.push({
         lang: q.lang,

@@ -89,3 +89,34 @@ describe('int8 weights: ≈1 byte per parameter, bounded probability error', () 
     });
   }
 });
+
+describe('probeMany: batched probes equal one-by-one probes', () => {
+  it('queries of different lengths, with and without an intervention', async () => {
+    await ready;
+    const ck = await tiny('gpt2', { seed: 9 });
+    const m = await loadModel({ type: 'folder', path: ck.dir }, { dtype: 'f32' });
+    try {
+      const qs = [
+        { prompt: 'The capital of France is', target: 'Paris' },
+        { prompt: 'The capital of Spain is', target: 'Madrid' },
+        { prompt: 'Paris is the capital of', target: 'France' },
+        { prompt: 'The capital is', target: 'Paris' },
+      ];
+      for (const intervention of [undefined, { neurons: [[0, 3], [1, 7], [1, 100]] as [number, number][], factor: 0 }]) {
+        const many = await m.probeMany(qs, { topK: 5, intervention });
+        for (let i = 0; i < qs.length; i++) {
+          const one = await m.probe(qs[i].prompt, { target: qs[i].target, topK: 5, intervention });
+          expect(many[i].ids).toEqual(one.ids);
+          expect(many[i].top.map((t) => t.id)).toEqual(one.top.map((t) => t.id));
+          expect(Math.abs(many[i].target!.prob - one.target!.prob)).toBeLessThan(1e-6);
+          expect(many[i].target!.rank).toBe(one.target!.rank);
+        }
+      }
+      // the intervention really changes something
+      const a = await m.probeMany(qs, {}), b = await m.probeMany(qs, { intervention: { neurons: [[0, 3], [1, 7]], factor: 0 } });
+      expect(a.some((r, i) => Math.abs(r.target!.prob - b[i].target!.prob) > 1e-7)).toBe(true);
+    } finally {
+      m.dispose();
+    }
+  });
+});

@@ -155,9 +155,10 @@ export interface ManipulationRow {
 /** P(correct) of every query before and after scaling the neurons by `factor` (0 suppress, 2 enhance). */
 export async function manipulate(model: LoadedModel, queries: QuerySpec[], neurons: NeuronId[], factor: number, topK = 5): Promise<ManipulationRow[]> {
   const rows: ManipulationRow[] = [];
-  for (const q of queries) {
-    const before = await model.probe(q.prompt, { target: q.target, topK });
-    const after = neurons.length ? await model.probe(q.prompt, { target: q.target, topK, intervention: { neurons, factor } }) : before;
+  const befores = await model.probeMany(queries, { topK });
+  const afters = neurons.length ? await model.probeMany(queries, { topK, intervention: { neurons, factor } }) : befores;
+  for (let i = 0; i < queries.length; i++) {
+    const q = queries[i], before = befores[i], after = afters[i];
     rows.push({
       lang: q.lang,
       prompt: q.prompt,
