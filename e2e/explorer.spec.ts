@@ -97,6 +97,15 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   expect(count05).toBeLessThanOrEqual(count);
   await page.getByTestId('slider-tau').fill('0.2');
   await expect(page.getByTestId('selection-summary')).toHaveAttribute('data-count', String(count));
+  // a selection of most neurons is flagged; the zero-preserving Eq. 9 alternative re-scores without gradients
+  const warned = await page.getByTestId('degenerate-selection').isVisible();
+  await page.getByTestId('norm-scale').check();
+  await expect(page.getByTestId('selection-summary')).not.toHaveAttribute('data-count', String(count));
+  const countScale = Number(await page.getByTestId('selection-summary').getAttribute('data-count'));
+  console.log(`  selected: ${count} (default Eq. 9, warning shown: ${warned}), ${countScale} (scale)`);
+  if (warned) expect(countScale).toBeLessThan(count);
+  await page.getByTestId('norm-language').check();
+  await expect(page.getByTestId('selection-summary')).toHaveAttribute('data-count', String(count));
   await screenshot(page, info, 'explorer-2-localize');
 
   // 4. toggle: suppress the selected neurons
