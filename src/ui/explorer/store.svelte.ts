@@ -33,15 +33,7 @@ export type ToggleSet = 'selected' | 'one' | 'manual';
 
 export const DEFAULT_MODEL = 'demo-causal';
 
-export interface Settings {
-  alpha1: number;
-  alpha2: number;
-  beta1: number;
-  beta2: number;
-  tau: number;
-  norm: 'language' | 'neuron' | 'scale';
-  attrNorm: 'layer' | 'global' | 'none';
-}
+export type Settings = MatriceSettings;
 
 export const defaultSettings = (): Settings => ({ alpha1: 1, alpha2: 1, beta1: 1, beta2: 1, tau: 0.2, norm: 'language', attrNorm: 'layer' });
 

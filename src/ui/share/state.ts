@@ -11,6 +11,7 @@
  * validation, so the app can never produce a link it cannot open.
  */
 import { KnError } from '../../engine/errors';
+import type { MatriceSettings } from '../../engine/matrice/scoring';
 import { Checker, LANG_PATTERN, describe, join } from './validate';
 
 export type ExplorationMethod = 'matrice' | 'amig' | 'random' | 'no-uaq' | 'no-ual';
@@ -21,15 +22,8 @@ export type ExplorationModel =
   | { type: 'url'; url: string }
   | { type: 'hub'; repo: string; revision?: string };
 
-export interface ExplorationSettings {
-  alpha1: number;
-  alpha2: number;
-  beta1: number;
-  beta2: number;
-  tau: number;
-  norm: 'language' | 'neuron' | 'scale';
-  attrNorm: 'layer' | 'global' | 'none';
-}
+/** The engine's MaTrice settings, as a link carries them. */
+export type ExplorationSettings = MatriceSettings;
 
 export interface ExplorationToggles {
   /** 'selected': the method's selection; 'manual': the neurons listed here */
