@@ -8,7 +8,7 @@
  * `score` / `neuronStats` only re-score (never a gradient) and `manipulate` only runs forward passes.
  */
 import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
-import type { Method } from '../engine/matrice/experiments';
+import type { ManipulationRow, Method } from '../engine/matrice/experiments';
 import type { MatriceSettings, NeuronId } from '../engine/matrice/scoring';
 
 export interface SerializedError {
@@ -157,19 +157,10 @@ export interface NeuronStatsResult {
   selected: boolean;
 }
 
-export interface ManipulateRow {
-  lang: string;
+/** The engine's manipulation row, plus the template and the top-k before the change. */
+export interface ManipulateRow extends ManipulationRow {
   templateId: string;
-  prompt: string;
-  target: string;
-  before: number;
-  after: number;
-  /** Eq. 14: (after − before) / before (NaN when before = 0 and after > 0) */
-  deltaP: number;
-  correctBefore: boolean;
-  correctAfter: boolean;
   topBefore: TopToken[];
-  topAfter: TopToken[];
 }
 
 export interface ManipulateResult {

@@ -174,21 +174,4 @@ export async function manipulate(model: LoadedModel, queries: QuerySpec[], neuro
   return rows;
 }
 
-/** Mean of each language's P(correct) and ΔP over its queries. */
-export function perLanguage(rows: ManipulationRow[]) {
-  const out: Record<string, { before: number; after: number; deltaP: number; n: number }> = {};
-  for (const r of rows) {
-    const o = (out[r.lang] ??= { before: 0, after: 0, deltaP: 0, n: 0 });
-    o.before += r.before;
-    o.after += r.after;
-    o.deltaP += Number.isFinite(r.deltaP) ? r.deltaP : 0;
-    o.n++;
-  }
-  for (const o of Object.values(out)) {
-    o.before /= o.n;
-    o.after /= o.n;
-    o.deltaP /= o.n;
-  }
-  return out;
-}
-
+export { perLanguage, type LanguageSummary } from './scoring';

@@ -778,3 +778,36 @@ export function toJSONable(value: unknown): Jsonable {
   }
   throw new KnError('bad-input', `matrice: cannot serialize a ${typeof value}`);
 }
+
+export interface LanguageSummary {
+  /** mean P(correct) before and after over the language's queries */
+  before: number;
+  after: number;
+  /** mean ΔP (Eq. 14) over the queries where it is defined; NaN when none is */
+  deltaP: number;
+  /** queries, and how many of them the model got right before */
+  n: number;
+  correctBefore: number;
+}
+
+/** Per language (in first-seen order): means of P(correct) and ΔP over its queries. */
+export function perLanguage(rows: readonly { lang: string; before: number; after: number; deltaP: number; correctBefore: boolean }[]): Record<string, LanguageSummary> {
+  const acc: Record<string, LanguageSummary & { nd: number }> = {};
+  for (const r of rows) {
+    const o = (acc[r.lang] ??= { before: 0, after: 0, deltaP: 0, n: 0, correctBefore: 0, nd: 0 });
+    o.before += r.before;
+    o.after += r.after;
+    if (Number.isFinite(r.deltaP)) {
+      o.deltaP += r.deltaP;
+      o.nd++;
+    }
+    if (r.correctBefore) o.correctBefore++;
+    o.n++;
+  }
+  const out: Record<string, LanguageSummary> = {};
+  for (const [lang, o] of Object.entries(acc)) {
+    out[lang] = { before: o.before / o.n, after: o.after / o.n, deltaP: o.nd ? o.deltaP / o.nd : NaN, n: o.n, correctBefore: o.correctBefore };
+  }
+  return out;
+}
+

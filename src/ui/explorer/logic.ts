@@ -2,6 +2,7 @@
 import { KnError } from '../../engine/errors';
 import type { ModelSourceSpec } from '../../engine/types';
 import type { ManipulateRow } from '../../worker/api';
+import { perLanguage } from '../../engine/matrice/scoring';
 import type { ExplorationModel } from '../share/state';
 
 export const ALL_LANGS = ['zh', 'en', 'fr', 'fi', 'hu', 'ja', 'ko'] as const;
@@ -71,35 +72,22 @@ export function formatPercent(x: number): string {
   return `${v >= 0 ? '+' : ''}${v.toFixed(Math.abs(v) < 10 ? 1 : 0)} %`;
 }
 
-/** Mean P before/after and ΔP per language (queries of one language averaged; NaN ΔP skipped). */
+/** Mean P before/after and ΔP per language (engine `perLanguage`), in the app's language order. */
 export function perLanguageRows(rows: ManipulateRow[]) {
-  const by = new Map<string, { before: number; after: number; d: number; nd: number; n: number; correct: number }>();
-  for (const r of rows) {
-    const o = by.get(r.lang) ?? { before: 0, after: 0, d: 0, nd: 0, n: 0, correct: 0 };
-    o.before += r.before;
-    o.after += r.after;
-    if (Number.isFinite(r.deltaP)) {
-      o.d += r.deltaP;
-      o.nd++;
-    }
-    if (r.correctBefore) o.correct++;
-    o.n++;
-    by.set(r.lang, o);
-  }
   const order = (l: string) => {
     const i = (ALL_LANGS as readonly string[]).indexOf(l);
     return i < 0 ? 99 : i;
   };
-  return [...by.entries()]
+  return Object.entries(perLanguage(rows))
     .sort((a, b) => order(a[0]) - order(b[0]))
     .map(([lang, o]) => ({
       lang,
-      before: o.before / o.n,
-      after: o.after / o.n,
-      deltaP: o.nd ? o.d / o.nd : 0,
-      correctBefore: o.correct > 0,
+      before: o.before,
+      after: o.after,
+      deltaP: Number.isFinite(o.deltaP) ? o.deltaP : 0,
+      correctBefore: o.correctBefore > 0,
       queries: o.n,
-      correctQueries: o.correct,
+      correctQueries: o.correctBefore,
     }));
 }
 

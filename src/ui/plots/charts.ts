@@ -3,6 +3,7 @@
  * unit-tested in tests/ui/charts.test.ts. Every text they produce is plain text (rendered with Svelte's
  * text interpolation, never as HTML).
  */
+import { perLanguage } from '../../engine/matrice/scoring';
 
 /** Okabe-Ito (colour-blind safe), in the order used for series; matches the variables in app.css. */
 export const OKABE_ITO = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#f0e442'] as const;
@@ -235,26 +236,8 @@ export function probGroups(rows: ProbRow[], series?: ProbSeries[]): ProbGroup[] 
  * every query of the language was correct before. Languages keep their first-seen order.
  */
 export function aggregateByLanguage(rows: ProbRow[]): ProbRow[] {
-  const acc = new Map<string, { b: number; a: number; d: number; nd: number; n: number; ok: boolean }>();
-  for (const r of rows) {
-    let e = acc.get(r.lang);
-    if (!e) acc.set(r.lang, (e = { b: 0, a: 0, d: 0, nd: 0, n: 0, ok: true }));
-    e.b += r.before;
-    e.a += r.after;
-    if (Number.isFinite(r.deltaP)) {
-      e.d += r.deltaP;
-      e.nd++;
-    }
-    e.n++;
-    e.ok &&= r.correctBefore;
-  }
-  return [...acc].map(([lang, e]) => ({
-    lang,
-    before: e.b / e.n,
-    after: e.a / e.n,
-    deltaP: e.nd ? e.d / e.nd : NaN,
-    correctBefore: e.ok,
-  }));
+  // "correct before" only when every query of the language was
+  return Object.entries(perLanguage(rows)).map(([lang, o]) => ({ lang, before: o.before, after: o.after, deltaP: o.deltaP, correctBefore: o.correctBefore === o.n }));
 }
 
 export function probMax(groups: ProbGroup[]): number {
