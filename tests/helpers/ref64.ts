@@ -671,13 +671,17 @@ export function refGradLastLayer(
     gy = rmsBack(y, get('norm.weight'), backHead(E), eps);
     Wdown = get(`layers.${L - 1}.mlp.down_proj.weight`);
   } else {
-    if ((config.hidden_act ?? 'gelu') !== 'gelu') throw new Error('ref64: refGradLastLayer supports BERT hidden_act gelu only');
+    const hact = config.hidden_act ?? 'gelu';
+    if (hact !== 'gelu' && hact !== 'relu') throw new Error('ref64: refGradLastLayer supports BERT hidden_act gelu and relu only');
     const Wt = get('cls.predictions.transform.dense.weight');
     const x = mmOut(y, 1, d, Wt, d, get('cls.predictions.transform.dense.bias'));
-    const gx = x.map((v) => geluErf(v));
+    const gx = x.map((v) => (hact === 'relu' ? Math.max(0, v) : geluErf(v)));
     const gg = lnBack(gx, get('cls.predictions.transform.LayerNorm.weight'), backHead(get('embeddings.word_embeddings.weight')), eps);
     const gpre = new Float64Array(d);
-    for (let j = 0; j < d; j++) gpre[j] = gg[j] * (0.5 * (1 + erf(x[j] / Math.SQRT2)) + (x[j] * Math.exp(-0.5 * x[j] * x[j])) / Math.sqrt(2 * Math.PI));
+    for (let j = 0; j < d; j++) {
+      const dact = hact === 'relu' ? (x[j] > 0 ? 1 : 0) : 0.5 * (1 + erf(x[j] / Math.SQRT2)) + (x[j] * Math.exp(-0.5 * x[j] * x[j])) / Math.sqrt(2 * Math.PI);
+      gpre[j] = gg[j] * dact;
+    }
     const gyOut = new Float64Array(d);
     for (let j = 0; j < d; j++) for (let i = 0; i < d; i++) gyOut[i] += Wt[j * d + i] * gpre[j];
     // y = LN(u), u = h1 + W_o·w + b_o

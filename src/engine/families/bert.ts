@@ -1,19 +1,20 @@
 /**
  * BertForMaskedLM (BERT, mBERT): post-LN encoder, exact-erf GELU, MLM head tied to the word embeddings.
- * Neuron: gelu(intermediate.dense(h1)), the input of output.dense.
+ * Neuron: act(intermediate.dense(h1)), the input of output.dense; act is HF's hidden_act (gelu = erf, gelu_new =
+ * tanh approximation, relu), used by the MLM head's transform too, as in HF.
  */
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../errors';
 import type { StoredTensor, WeightStore } from '../weights';
 import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
-import { attend, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, splitHeads } from './ops';
+import { attend, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, relu, splitHeads } from './ops';
 
 function parseConfig(raw: Record<string, unknown>): ArchConfig {
   const hidden = positiveInt(raw, 'hidden_size');
   const heads = positiveInt(raw, 'num_attention_heads');
   checkHeads(hidden, heads, heads);
   const act = (raw.hidden_act as string | undefined) ?? 'gelu';
-  if (!['gelu', 'gelu_new'].includes(act)) throw new KnError('bad-config', `config.json: hidden_act "${act}" is not supported for BERT (gelu)`);
+  if (!['gelu', 'gelu_new', 'relu'].includes(act)) throw new KnError('bad-config', `config.json: hidden_act "${act}" is not supported for BERT (gelu, gelu_new, relu)`);
   const pet = (raw.position_embedding_type as string | undefined) ?? 'absolute';
   if (pet !== 'absolute') throw new KnError('bad-config', `config.json: position_embedding_type "${pet}" is not supported (absolute)`);
   return {
@@ -34,7 +35,7 @@ export const bert: FamilyDef = {
   key: 'bert',
   architectures: ['BertForMaskedLM'],
   kind: 'masked',
-  neuron: 'gelu(intermediate.dense(h1)): the input of output.dense',
+  neuron: 'act(intermediate.dense(h1)): the input of output.dense (after the activation, GELU or ReLU)',
   parseConfig,
   canonical(n) {
     let s = n.startsWith('bert.') ? n.slice('bert.'.length) : n;
@@ -79,7 +80,8 @@ export const bert: FamilyDef = {
   },
   outWeight: (l) => ({ name: `encoder.layer.${l}.output.dense.weight`, neuronAxis: 1 }),
   create(c, w: WeightStore): FamilyModel {
-    const act = (c.raw.hidden_act as string) === 'gelu_new' ? geluTanh : geluErf;
+    const name = (c.raw.hidden_act as string | undefined) ?? 'gelu';
+    const act = name === 'gelu_new' ? geluTanh : name === 'relu' ? relu : geluErf;
     const ln = (x: tf.Tensor2D, p: string) => layerNorm(x, w.vec(p + '.weight'), w.vec(p + '.bias'), c.eps);
     return {
       embed(ids, offset = 0) {

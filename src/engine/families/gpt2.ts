@@ -1,17 +1,20 @@
-/** GPT2LMHeadModel (GPT-2, mGPT). Neuron: gelu(ln_2(h1)·W_fc + b_fc), the input of mlp.c_proj. */
+/**
+ * GPT2LMHeadModel (GPT-2, mGPT). Neuron: act(ln_2(h1)·W_fc + b_fc), the input of mlp.c_proj; act is HF's
+ * activation_function: gelu_new (default) / gelu_pytorch_tanh / gelu_fast (tanh approximation), gelu (erf), relu.
+ */
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../errors';
 import type { StoredTensor, WeightStore } from '../weights';
 import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
-import { attend, attendWithPast, causalMask, extendKv, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, splitHeads } from './ops';
+import { attend, attendWithPast, causalMask, extendKv, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, relu, splitHeads } from './ops';
 
 function parseConfig(raw: Record<string, unknown>): ArchConfig {
   const hidden = positiveInt(raw, ['n_embd', 'hidden_size']);
   const heads = positiveInt(raw, ['n_head', 'num_attention_heads']);
   checkHeads(hidden, heads, heads);
   const act = (raw.activation_function as string | undefined) ?? 'gelu_new';
-  if (!['gelu_new', 'gelu', 'gelu_pytorch_tanh', 'gelu_fast'].includes(act)) {
-    throw new KnError('bad-config', `config.json: activation_function "${act}" is not supported for GPT-2 (gelu_new, gelu)`);
+  if (!['gelu_new', 'gelu', 'gelu_pytorch_tanh', 'gelu_fast', 'relu'].includes(act)) {
+    throw new KnError('bad-config', `config.json: activation_function "${act}" is not supported for GPT-2 (gelu_new, gelu, relu)`);
   }
   return {
     numLayers: positiveInt(raw, ['n_layer', 'num_hidden_layers']),
@@ -31,7 +34,7 @@ export const gpt2: FamilyDef = {
   key: 'gpt2',
   architectures: ['GPT2LMHeadModel', 'GPT2Model'],
   kind: 'causal',
-  neuron: 'gelu(ln_2(h)·W_fc + b_fc): the input of mlp.c_proj (after the GELU)',
+  neuron: 'act(ln_2(h)·W_fc + b_fc): the input of mlp.c_proj (after the activation, GELU or ReLU)',
   parseConfig,
   canonical(n) {
     const s = n.startsWith('transformer.') ? n.slice('transformer.'.length) : n;
@@ -67,7 +70,8 @@ export const gpt2: FamilyDef = {
   },
   outWeight: (l) => ({ name: `h.${l}.mlp.c_proj.weight`, neuronAxis: 0 }),
   create(c, w: WeightStore): FamilyModel {
-    const act = (c.raw.activation_function as string) === 'gelu' ? geluErf : geluTanh;
+    const name = (c.raw.activation_function as string | undefined) ?? 'gelu_new';
+    const act = name === 'gelu' ? geluErf : name === 'relu' ? relu : geluTanh;
     const byLayerIdx = c.raw.scale_attn_by_inverse_layer_idx === true;
     return {
       embed(ids, offset = 0) {

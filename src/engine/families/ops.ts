@@ -25,6 +25,11 @@ export function geluErf(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)));
 }
 
+/** ReLU: max(0, x) (HF "relu"). */
+export function relu(x: tf.Tensor): tf.Tensor {
+  return tf.relu(x);
+}
+
 export function silu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => x.mul(tf.sigmoid(x)));
 }
