@@ -1,6 +1,6 @@
 /**
  * npm run data:build [-- --sources <dir>] [--out <dir>]
- * Turns the raw public sources (../shared/data/rml-sources) into the RML-LAMA shards under
+ * Turns the raw public sources (data/rml-sources, see its PROVENANCE.md and LICENSES.md) into the RML-LAMA shards under
  * public/data/rml-lama (manifest.json + v1/<relation>.<lang>.json). Deterministic.
  */
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ const opt = (name: string, dflt: string) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] ? resolve(args[i + 1]) : dflt;
 };
-const sourcesDir = opt('--sources', resolve(repo, '../shared/data/rml-sources'));
+const sourcesDir = opt('--sources', resolve(repo, 'data/rml-sources'));
 const outDir = opt('--out', resolve(repo, 'public/data/rml-lama'));
 
 try {

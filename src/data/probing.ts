@@ -1,6 +1,6 @@
 /**
  * Probing a model on RML-LAMA: accuracy per relation and language over all queries, and the fact/query
- * sets the experiments need (METHOD.md): facts known per language, Q_error (wrong queries in fi/hu/ja/ko),
+ * sets the experiments need (docs/METHOD.md): facts known per language, Q_error (wrong queries in fi/hu/ja/ko),
  * Q_new (facts known in no language), Q_old (facts known in every evaluated language).
  *
  * A query is correct when the target (the first token of the object, as the prober tokenizes it) is the

@@ -158,7 +158,7 @@ export class LoadedModel {
   }
 }
 
-/** Scale chosen neurons' activations: factor 0 suppresses, 2 enhances (METHOD.md, Manipulation). */
+/** Scale chosen neurons' activations: factor 0 suppresses, 2 enhances (docs/METHOD.md, Manipulation). */
 export interface Intervention {
   neurons: [number, number][];
   factor: number;

@@ -1,6 +1,6 @@
 /**
  * Tokenization through @huggingface/tokenizers (tokenizer.json + tokenizer_config.json), with the
- * query/target conventions of METHOD.md: causal targets are the first token of the object tokenized as
+ * query/target conventions of docs/METHOD.md: causal targets are the first token of the object tokenized as
  * a continuation of the query; masked queries carry exactly one mask token.
  */
 import { Tokenizer } from '@huggingface/tokenizers';

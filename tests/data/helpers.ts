@@ -6,7 +6,8 @@ import type { FetchLike } from '../../src/data/loader';
 
 export const REPO = resolve(__dirname, '../..');
 export const DATA_DIR = join(REPO, 'public/data/rml-lama');
-export const SOURCES_DIR = resolve(REPO, '../shared/data/rml-sources');
+/** the raw public sources `npm run data:build` reads (committed, with PROVENANCE.md and LICENSES.md) */
+export const SOURCES_DIR = join(REPO, 'data/rml-sources');
 
 /** a private copy of the committed data that a test may damage */
 export function copyData(): string {

@@ -1,5 +1,5 @@
 /**
- * MaTrice scoring arithmetic (METHOD.md Eq. 5-14). Every expected number below is worked out by hand in
+ * MaTrice scoring arithmetic (docs/METHOD.md Eq. 5-14). Every expected number below is worked out by hand in
  * the comments (2 layers x 3 neurons, 2-3 languages, 2-3 queries); none is produced by the code under test.
  */
 import { describe, expect, it } from 'vitest';

@@ -29,7 +29,7 @@ export interface ExplorationToggles {
   /** 'selected': the method's selection; 'manual': the neurons listed here */
   set: 'selected' | 'manual';
   neurons: [number, number][];
-  /** activation scale: 0 suppresses, 2 enhances (METHOD.md "Manipulation") */
+  /** activation scale: 0 suppresses, 2 enhances (docs/METHOD.md "Manipulation") */
   factor: number;
 }
 
