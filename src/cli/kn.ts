@@ -19,6 +19,10 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
   kn data stats --json                                    RML-LAMA statistics
   kn eval [--model <m>] [--relations P36,...] [--langs en,fr,...] [--limit N] --json
   kn eval [--model <demo model>] --split trained|heldout --json   a demo model on its trained queries / held-out templates
+  kn experiment manipulate [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,no-uaq,no-ual] [--split dev|test] [--seed S] [--steps M] [--shard k/n] --out <dir>
+  kn experiment readings [--model <m>] [--facts N] [--split dev] --out <dir>   every Eq. 9 × Eq. 5 reading of MaTrice
+  kn experiment report <dir> [--out <dir>] [--json]       Fig. 5, Table II, Fig. 4, selection sizes, knock-out: Markdown, CSV, SVG
+  kn experiment merge <shard dir>... --out <dir>          join --shard outputs
   kn backend --json                                       which tfjs backend runs
 
 Without --model, the bundled causal demo model is used when it exists.`;
@@ -105,6 +109,20 @@ async function main(argv: string[]): Promise<unknown> {
       } finally {
         model.dispose();
       }
+    }
+    case 'experiment': {
+      const x = await import('./experiment-cmd');
+      const sub = argv[1];
+      const rest = argv.slice(2);
+      if (sub === 'manipulate' || sub === 'readings') {
+        return x.runExperiment(sub, rest, async (m, dtype) => {
+          const args: Args = { _: [], ...(m ? { model: m } : {}), ...(dtype ? { dtype } : {}) };
+          return { model: await loadForCli(args), arg: defaultModelArg(args) };
+        });
+      }
+      if (sub === 'report') return x.runReport(rest);
+      if (sub === 'merge') return x.runMerge(rest);
+      throw new KnError('bad-input', `unknown experiment "${sub ?? ''}"; one of manipulate, readings, report, merge`);
     }
     default:
       throw new KnError('bad-input', `unknown command "${cmd}"; run "kn help"`);

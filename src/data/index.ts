@@ -4,7 +4,7 @@ export { RmlLama, type FetchLike, type FetchResponseLike, type RmlLamaOptions, t
 export { createShardStore, FallbackShardStore, IdbShardStore, MemoryShardStore, shardKey, type ShardStore } from './store';
 export { validateManifest, validateShard, isLang, isRelation } from './validate';
 export { sha256Hex } from './hash';
-export { causalQuery, maskedQuery, shardQueries, queryLength, type Query } from './queries';
+export { causalQuery, maskedQuery, shardQueries, factTemplateQueries, queryLength, type Query } from './queries';
 export { computeStats, type BenchmarkStats, type LangStats } from './stats';
 export {
   asProber, evaluate, experimentSets, summarize,

@@ -51,3 +51,23 @@ export function queryLength(text: string, lang: Lang): number {
   if (lang === 'zh' || lang === 'ja' || lang === 'ko') return [...text.replace(/\s+/g, '')].length;
   return text.trim().split(/\s+/).filter(Boolean).length;
 }
+
+/**
+ * The queries of one fact in one language for a model kind: the shard's object-last templates (causal: the
+ * text before the object; masked: the same templates with the object masked), so both kinds ask the same
+ * paraphrases. The one rule used by the CLI, the worker and the experiment runner.
+ */
+export function factTemplateQueries(
+  shard: Shard,
+  fact: Fact,
+  kind: 'causal' | 'masked',
+  maskToken = '[MASK]',
+): { templateId: string; prompt: string; target: string }[] {
+  const out: { templateId: string; prompt: string; target: string }[] = [];
+  for (const t of shard.templates) {
+    if (!t.causal) continue;
+    const q = kind === 'causal' ? causalQuery(t, fact) : maskedQuery(t, fact, maskToken);
+    if (q) out.push({ templateId: t.id, ...q });
+  }
+  return out;
+}

@@ -17,6 +17,7 @@ import {
   type FactAttributions,
   type MatriceSettings,
   type NeuronId,
+  type Seed,
 } from './scoring';
 
 export interface QuerySpec {
@@ -123,7 +124,7 @@ export interface Selection {
 }
 
 /** Selects neurons by one of the methods; re-scoring only, never a gradient. */
-export function selectNeurons(fa: FactAttributions, method: Method, settings: Partial<MatriceSettings> = {}, seed = 1): Selection {
+export function selectNeurons(fa: FactAttributions, method: Method, settings: Partial<MatriceSettings> = {}, seed: Seed = 1): Selection {
   const s = resolveSettings(settings);
   if (method === 'matrice' || method === 'no-uaq') {
     const r = method === 'matrice' ? scoreMatrice(fa, s) : scoreNoUaQ(fa, s);

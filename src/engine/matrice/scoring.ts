@@ -69,8 +69,9 @@ export const DEFAULT_SETTINGS: Readonly<MatriceSettings> = Object.freeze({
   beta1: 1,
   beta2: 1,
   tau: 0.2,
-  norm: 'language',
-  attrNorm: 'layer',
+  // docs/METHOD.md: Eq. 9 'scale' (zero stays zero) and no Eq. 5 division are the defaults
+  norm: 'scale',
+  attrNorm: 'none',
 });
 
 /** Defaults filled in and every field validated (finite numbers, known modes); throws `bad-input`. */
@@ -783,31 +784,45 @@ export interface LanguageSummary {
   /** mean P(correct) before and after over the language's queries */
   before: number;
   after: number;
-  /** mean ΔP (Eq. 14) over the queries where it is defined; NaN when none is */
+  /**
+   * mean ΔP (Eq. 14) over the queries the model **knew** before (target top-1), docs/METHOD.md; NaN when
+   * the language has no known query (never averaged as 0)
+   */
   deltaP: number;
-  /** queries, and how many of them the model got right before */
+  /** mean P after / mean P before over the known queries − 1 (the ratio of mean probabilities); NaN when none */
+  ratio: number;
+  /** queries, and how many of them the model got right (top-1) before */
   n: number;
   correctBefore: number;
 }
 
-/** Per language (in first-seen order): means of P(correct) and ΔP over its queries. */
+/** Per language (in first-seen order): mean P(correct) over all queries; ΔP and the ratio over the known ones. */
 export function perLanguage(rows: readonly { lang: string; before: number; after: number; deltaP: number; correctBefore: boolean }[]): Record<string, LanguageSummary> {
-  const acc: Record<string, LanguageSummary & { nd: number }> = {};
+  const acc: Record<string, { before: number; after: number; d: number; nd: number; kb: number; ka: number; n: number; known: number }> = {};
   for (const r of rows) {
-    const o = (acc[r.lang] ??= { before: 0, after: 0, deltaP: 0, n: 0, correctBefore: 0, nd: 0 });
+    const o = (acc[r.lang] ??= { before: 0, after: 0, d: 0, nd: 0, kb: 0, ka: 0, n: 0, known: 0 });
     o.before += r.before;
     o.after += r.after;
+    o.n++;
+    if (!r.correctBefore) continue;
+    o.known++;
+    o.kb += r.before;
+    o.ka += r.after;
     if (Number.isFinite(r.deltaP)) {
-      o.deltaP += r.deltaP;
+      o.d += r.deltaP;
       o.nd++;
     }
-    if (r.correctBefore) o.correctBefore++;
-    o.n++;
   }
   const out: Record<string, LanguageSummary> = {};
   for (const [lang, o] of Object.entries(acc)) {
-    out[lang] = { before: o.before / o.n, after: o.after / o.n, deltaP: o.nd ? o.deltaP / o.nd : NaN, n: o.n, correctBefore: o.correctBefore };
+    out[lang] = {
+      before: o.before / o.n,
+      after: o.after / o.n,
+      deltaP: o.nd ? o.d / o.nd : NaN,
+      ratio: o.known && o.kb > 0 ? o.ka / o.kb - 1 : NaN,
+      n: o.n,
+      correctBefore: o.known,
+    };
   }
   return out;
 }
-

@@ -1,0 +1,308 @@
+/**
+ * The manipulation experiment at benchmark scale (paper Fig. 4, Fig. 5, Table II, plus a knock-out curve):
+ * pick facts the model knows (seeded, stratified by relation), localize each once, select with every
+ * method from the same attributions, suppress and enhance, and hand one row per fact to a sink (NDJSON
+ * in Node, IndexedDB in the browser). Environment-free: no file system, no DOM.
+ */
+import type { RmlLama } from '../../data/loader';
+import { RELATIONS, type Lang, type Relation } from '../../data/types';
+import { KnError } from '../errors';
+import type { LoadedModel } from '../model';
+import type { BytesStore } from '../matrice/cache';
+import { METHODS, type Method } from '../matrice/experiments';
+import { createRng, resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../matrice/scoring';
+import { FactSession } from '../session';
+
+export const ROW_VERSION = 1;
+export const KNOCKOUT_K = [1, 2, 4, 8, 16, 32, 64];
+export const DEFAULT_METHODS = ['matrice', 'amig', 'random', 'no-uaq', 'no-ual'];
+
+/** A method and the Eq. 5 / Eq. 9 reading it runs under: `matrice` or `matrice@language/layer` (norm/attrNorm). */
+export interface MethodSpec {
+  key: string;
+  method: Method;
+  settings: Partial<MatriceSettings>;
+}
+
+const NORMS = ['language', 'neuron', 'scale'] as const;
+const ATTR_NORMS = ['layer', 'global', 'none'] as const;
+
+export function parseMethodSpec(s: string): MethodSpec {
+  const [m, reading] = s.trim().split('@');
+  if (!METHODS.includes(m as Method)) throw new KnError('bad-input', `unknown method "${m}"; one of ${METHODS.join(', ')} (optionally @<norm>/<attr-norm>)`);
+  if (reading === undefined) return { key: m, method: m as Method, settings: {} };
+  const [norm, attrNorm] = reading.split('/');
+  if (!(NORMS as readonly string[]).includes(norm) || !(ATTR_NORMS as readonly string[]).includes(attrNorm)) {
+    throw new KnError('bad-input', `method "${s}": the reading must be <${NORMS.join('|')}>/<${ATTR_NORMS.join('|')}>`);
+  }
+  return { key: `${m}@${norm}/${attrNorm}`, method: m as Method, settings: { norm: norm as MatriceSettings['norm'], attrNorm: attrNorm as MatriceSettings['attrNorm'] } };
+}
+
+/** Every Eq. 9 × Eq. 5 reading of MaTrice, each with its Random of the same size. */
+export function readingSpecs(): MethodSpec[] {
+  const out: MethodSpec[] = [];
+  for (const n of NORMS) for (const a of ATTR_NORMS) out.push(parseMethodSpec(`matrice@${n}/${a}`), parseMethodSpec(`random@${n}/${a}`));
+  return out;
+}
+
+export interface ExperimentMeta {
+  v: number;
+  experiment: 'manipulate';
+  model: { id: string; contentHash: string; dtype: string; kind: string; numLayers: number; ffnSize: number };
+  settings: MatriceSettings;
+  steps: number;
+  baseline: 'pad' | 'zero';
+  seed: number;
+  langs: Lang[];
+  methods: string[];
+  knockout: number[];
+  /** the picked facts, in run order (the same for every shard) */
+  facts: string[];
+  /** what was asked for */
+  request: { facts: number; relations: Relation[]; split: string | null; minKnownLangs: number };
+  shard: { k: number; n: number } | null;
+}
+
+/** Query-level record: P before and whether the target was top-1. */
+export interface RowQuery {
+  lang: Lang;
+  template: string;
+  before: number;
+  known: boolean;
+}
+
+export interface FactRow {
+  v: number;
+  fact: string;
+  /** position in meta.facts */
+  index: number;
+  relation: Relation;
+  queries: RowQuery[];
+  /** per method key: its neurons and P(correct) after suppress (×0) / enhance (×2), aligned with `queries` */
+  methods: Record<string, { neurons: NeuronId[]; suppress: number[]; enhance: number[] }>;
+  /** each language's own (Dai-style) neurons and P after suppressing them, aligned with that language's queries */
+  perLanguage: Partial<Record<Lang, { neurons: NeuronId[]; suppress: number[] }>>;
+  /** P after suppressing the top-k neurons by S and k random ones, per k of meta.knockout, aligned with `queries` */
+  knockout: { top: number[][]; random: number[][] };
+  /** max |Σ attr − (P(w̄) − P(w'))| relative to P(w̄) over the fact's queries (IG completeness) */
+  completeness: number;
+}
+
+export interface FactTiming {
+  fact: string;
+  ms: number;
+}
+
+/** Where rows go: NDJSON files in Node, IndexedDB in the page. */
+export interface RowSink {
+  /** facts already finished (a re-run skips them) */
+  finished(): Promise<Set<string>>;
+  write(row: FactRow, timing: FactTiming): Promise<void>;
+}
+
+export interface RunProgress {
+  phase: 'pick' | 'run';
+  done: number;
+  total: number;
+  skipped: number;
+  fact?: string;
+  elapsedMs: number;
+  /** estimated time left; null until one fact is done */
+  etaMs: number | null;
+}
+
+/** Probabilities in rows: 6 significant digits (deterministic, small files). */
+const p6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : 0);
+
+/** `k/n` (1-based) → {k, n}; refuses anything else. */
+export function parseShard(s: string): { k: number; n: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(s.trim());
+  const k = m ? Number(m[1]) : NaN, n = m ? Number(m[2]) : NaN;
+  if (!m || n < 1 || k < 1 || k > n) throw new KnError('bad-input', `--shard must be k/n with 1 ≤ k ≤ n (e.g. 2/3), got "${s}"`);
+  return { k, n };
+}
+
+/** The facts of shard k/n: every n-th of the picked list, starting at k − 1. */
+export function shardIndices(total: number, shard: { k: number; n: number } | null): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < total; i++) if (!shard || i % shard.n === shard.k - 1) out.push(i);
+  return out;
+}
+
+export interface PickOptions {
+  facts: number;
+  relations?: readonly Relation[];
+  langs: readonly Lang[];
+  seed: number;
+  /** restrict to these fact ids (e.g. a model's test split) */
+  candidates?: readonly string[];
+  /** a fact is known when at least this many languages are (default min(4, langs)) */
+  minKnownLangs?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { probed: number; picked: number }) => void;
+}
+
+/**
+ * Seeded, stratified sample of facts the model knows: each relation's facts in a seeded random order,
+ * taken round-robin over relations, a fact kept when at least `minKnownLangs` of its languages are known
+ * (FactSession.knownLanguages), until `facts` are kept or the candidates run out.
+ */
+export async function pickFacts(model: LoadedModel, bench: RmlLama, o: PickOptions): Promise<string[]> {
+  const relations = o.relations?.length ? o.relations : RELATIONS;
+  const minKnown = o.minKnownLangs ?? Math.min(4, o.langs.length);
+  const allowed = o.candidates ? new Set(o.candidates) : null;
+  const queues: string[][] = [];
+  for (const r of relations) {
+    const shard = await bench.shard(r, o.langs[0]);
+    const ids = shard.facts.map((f) => f.id).filter((id) => !allowed || allowed.has(id));
+    const order = sampleWithoutReplacement(ids.length, ids.length, `${o.seed}:${r}`);
+    queues.push(order.map((i) => ids[i]));
+  }
+  const picked: string[] = [];
+  let probed = 0;
+  while (picked.length < o.facts && queues.some((q) => q.length)) {
+    for (const q of queues) {
+      if (picked.length >= o.facts) break;
+      const id = q.shift();
+      if (!id) continue;
+      if (o.signal?.aborted) throw new KnError('cancelled', 'experiment cancelled');
+      let s: FactSession;
+      try {
+        s = await FactSession.open(model, bench, id, o.langs, { topK: 1 });
+      } catch (e) {
+        if (e instanceof KnError && e.code === 'bad-input') continue; // a fact missing in a language
+        throw e;
+      }
+      probed++;
+      if (s.knownLanguages().length >= minKnown) picked.push(id);
+      o.onProgress?.({ probed, picked: picked.length });
+    }
+  }
+  if (picked.length === 0) {
+    throw new KnError('bad-input', `the model knows none of the ${probed} facts tried (a fact counts when ≥ ${minKnown} of ${o.langs.join(', ')} are answered top-1 on at least half of their queries)`);
+  }
+  return picked;
+}
+
+export interface RunOptions {
+  model: LoadedModel;
+  bench: RmlLama;
+  meta: ExperimentMeta;
+  methods: MethodSpec[];
+  sink: RowSink;
+  /** attribution cache */
+  store?: BytesStore;
+  signal?: AbortSignal;
+  onProgress?: (p: RunProgress) => void;
+}
+
+/** One fact: localize once, every method from the same attributions, suppress/enhance, knock-out. */
+export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId: string, index: number): Promise<FactRow> {
+  const { model, bench, meta } = o;
+  const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
+  const attributed = await s.localize({ steps: meta.steps, baseline: meta.baseline, store: o.store, signal: o.signal });
+  const queries: RowQuery[] = s.queries.map((q) => ({ lang: q.lang, template: q.templateId, before: p6(q.before), known: q.known }));
+  const probs = async (neurons: NeuronId[], factor: number, langs?: Lang[]) => (await s.manipulate(neurons, factor, { langs, topK: 1 })).rows.map((r) => p6(r.after));
+  const methods: FactRow['methods'] = {};
+  for (const m of o.methods) {
+    const settings = { ...meta.settings, ...m.settings };
+    const sel = s.select(m.method, settings, `${meta.seed}:${factId}`);
+    methods[m.key] = { neurons: sel.neurons, suppress: await probs(sel.neurons, 0), enhance: await probs(sel.neurons, 2) };
+  }
+  const perLanguage: FactRow['perLanguage'] = {};
+  for (const [lang, neurons] of Object.entries(s.selectPerLanguage(meta.settings)) as [Lang, NeuronId[]][]) {
+    perLanguage[lang] = { neurons, suppress: await probs(neurons, 0, [lang]) };
+  }
+  // knock-out: top-k by S (ties by position) against k random neurons, nested sets
+  const S = scoreMatrice(s.fa!, meta.settings).S;
+  const F = model.cfg.ffn, L = model.cfg.numLayers;
+  const kMax = Math.min(Math.max(...meta.knockout), L * F);
+  const flat: { i: number; v: number }[] = [];
+  S.forEach((row, l) => row.forEach((v, j) => flat.push({ i: l * F + j, v: Number.isFinite(v) ? v : -Infinity })));
+  flat.sort((a, b) => b.v - a.v || a.i - b.i);
+  const top = flat.slice(0, kMax).map((x) => [Math.floor(x.i / F), x.i % F] as NeuronId);
+  const rnd = sampleWithoutReplacement(kMax, L * F, `${meta.seed}:${factId}:knockout`).map((i) => [Math.floor(i / F), i % F] as NeuronId);
+  const knockout: FactRow['knockout'] = { top: [], random: [] };
+  for (const k of meta.knockout) {
+    knockout.top.push(await probs(top.slice(0, k), 0));
+    knockout.random.push(await probs(rnd.slice(0, k), 0));
+  }
+  let completeness = 0;
+  for (const q of attributed) if (Number.isFinite(q.completeness.maxRel)) completeness = Math.max(completeness, q.completeness.maxRel);
+  return { v: ROW_VERSION, fact: factId, index, relation: s.relation, queries, methods, perLanguage, knockout, completeness: p6(completeness) };
+}
+
+/** Runs the facts of the meta's shard that the sink has not finished; resumable, cancellable between facts. */
+export async function runManipulation(o: RunOptions): Promise<{ written: number; skipped: number }> {
+  const { meta } = o;
+  const todo = shardIndices(meta.facts.length, meta.shard);
+  const finished = await o.sink.finished();
+  const pending = todo.filter((i) => !finished.has(meta.facts[i]));
+  const skipped = todo.length - pending.length;
+  const t0 = performance.now();
+  let written = 0;
+  for (const i of pending) {
+    if (o.signal?.aborted) throw new KnError('cancelled', `experiment cancelled after ${written} facts (finished facts are kept; run again to resume)`);
+    const fact = meta.facts[i];
+    const elapsedMs = performance.now() - t0;
+    o.onProgress?.({ phase: 'run', done: written, total: pending.length, skipped, fact, elapsedMs, etaMs: written ? (elapsedMs / written) * (pending.length - written) : null });
+    const f0 = performance.now();
+    let row: FactRow;
+    try {
+      row = await runFact(o, fact, i);
+    } catch (e) {
+      if (o.signal?.aborted) throw new KnError('cancelled', `experiment cancelled after ${written} facts (finished facts are kept; run again to resume)`);
+      throw e;
+    }
+    // a fact is written whole or not at all
+    await o.sink.write(row, { fact, ms: Math.round(performance.now() - f0) });
+    written++;
+  }
+  const elapsedMs = performance.now() - t0;
+  o.onProgress?.({ phase: 'run', done: written, total: pending.length, skipped, elapsedMs, etaMs: 0 });
+  return { written, skipped };
+}
+
+/** The meta of a run; `facts` filled by pickFacts. */
+export function makeMeta(p: Omit<ExperimentMeta, 'v' | 'experiment' | 'settings' | 'knockout'> & { settings?: Partial<MatriceSettings>; knockout?: number[] }): ExperimentMeta {
+  return { v: ROW_VERSION, experiment: 'manipulate', ...p, settings: resolveSettings(p.settings ?? {}), knockout: p.knockout ?? KNOCKOUT_K };
+}
+
+/** The fields two runs must share to be merged or resumed into one; the first that differs, or null. */
+export function metaMismatch(a: ExperimentMeta, b: ExperimentMeta, ignoreShard = false): string | null {
+  const fields: (keyof ExperimentMeta)[] = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'seed', 'langs', 'methods', 'knockout', 'facts', 'request'];
+  if (!ignoreShard) fields.push('shard');
+  // the model is the same when its weights are (the path or URL it was loaded from may differ)
+  const strip = (m: ExperimentMeta) => ({ ...m, model: { ...m.model, id: undefined } });
+  const [sa, sb] = [strip(a), strip(b)];
+  for (const f of fields) {
+    const x = sa[f], y = sb[f];
+    if (JSON.stringify(x) !== JSON.stringify(y)) {
+      if (f === 'model' || f === 'settings' || f === 'request') {
+        const xo = (x ?? {}) as Record<string, unknown>, yo = (y ?? {}) as Record<string, unknown>;
+        for (const k of new Set([...Object.keys(xo), ...Object.keys(yo)])) {
+          if (JSON.stringify(xo[k]) !== JSON.stringify(yo[k])) return `${f}.${k} (${JSON.stringify(xo[k])} vs ${JSON.stringify(yo[k])})`;
+        }
+      }
+      const show = (v: unknown) => { const t = JSON.stringify(v) ?? 'undefined'; return t.length > 80 ? t.slice(0, 77) + '…' : t; };
+      return `${f} (${show(x)} vs ${show(y)})`;
+    }
+  }
+  return null;
+}
+
+/** Checks a parsed NDJSON row has the shape the report reads; returns an error message or null. */
+export function rowProblem(r: unknown, meta: ExperimentMeta): string | null {
+  if (!r || typeof r !== 'object') return 'not an object';
+  const o = r as Partial<FactRow>;
+  if (o.v !== ROW_VERSION) return `row version ${String(o.v)} (expected ${ROW_VERSION})`;
+  if (typeof o.fact !== 'string' || !meta.facts.includes(o.fact)) return `fact ${JSON.stringify(o.fact)} is not in this run's fact list`;
+  if (!Array.isArray(o.queries) || !o.methods || typeof o.methods !== 'object' || !o.knockout) return 'missing queries, methods or knockout';
+  const n = o.queries.length;
+  for (const k of meta.methods) {
+    const m = o.methods[k];
+    if (!m || !Array.isArray(m.suppress) || m.suppress.length !== n || !Array.isArray(m.enhance) || m.enhance.length !== n || !Array.isArray(m.neurons)) return `method ${k} missing or misaligned`;
+  }
+  if (!Array.isArray(o.knockout.top) || o.knockout.top.length !== meta.knockout.length) return 'knockout misaligned';
+  return null;
+}

@@ -1,0 +1,244 @@
+/**
+ * One fact across languages, the one implementation the CLI, the worker and the experiment runner share:
+ * its queries (over-long or untokenizable ones skipped with the reason), the "before" probes (batched),
+ * localize (attributions cached per query, then every method re-scores them without a gradient), and
+ * manipulations with ΔP per language over the queries the model knew (docs/METHOD.md "Manipulation").
+ */
+import type { RmlLama } from '../data/loader';
+import { factTemplateQueries } from '../data/queries';
+import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
+import { KnError } from './errors';
+import type { LoadedModel } from './model';
+import {
+  attributeFact,
+  METHODS,
+  selectNeurons,
+  type AttributedQuery,
+  type AttributeFactOptions,
+  type Method,
+  type QuerySpec,
+  type Selection,
+} from './matrice/experiments';
+import {
+  deltaP,
+  perLanguage,
+  scoreNoUaL,
+  type FactAttributions,
+  type LanguageSummary,
+  type MatriceSettings,
+  type NeuronId,
+} from './matrice/scoring';
+
+export interface TopToken {
+  id: number;
+  token: string;
+  prob: number;
+}
+
+export interface FactQuery extends QuerySpec {
+  lang: Lang;
+  templateId: string;
+}
+
+export interface SessionQuery extends FactQuery {
+  /** the target's first token as the model reads it */
+  targetToken: string;
+  /** P(correct) and its rank without intervention; known = rank 0 (top-1) */
+  before: number;
+  rank: number;
+  known: boolean;
+  top: TopToken[];
+}
+
+export interface SkippedQuery {
+  lang: Lang;
+  templateId: string;
+  reason: string;
+}
+
+/** A language counts as known for a fact when at least half of its queries are top-1 correct. */
+export const KNOWN_LANGUAGE_SHARE = 0.5;
+
+export function checkLangs(langs: readonly string[]): Lang[] {
+  if (!Array.isArray(langs) || langs.length === 0) throw new KnError('bad-input', 'choose at least one language');
+  for (const l of langs) if (!(LANGS as readonly string[]).includes(l)) throw new KnError('bad-input', `unknown language "${l}"; one of ${LANGS.join(', ')}`);
+  return [...new Set(langs)] as Lang[];
+}
+
+/** `P36:0` → its relation; refuses anything else with the expected form. */
+export function parseFactId(id: string): Relation {
+  const m = /^(P\d+):(\d+)$/.exec(String(id));
+  if (!m || !(RELATIONS as readonly string[]).includes(m[1])) {
+    throw new KnError('bad-input', `unknown fact id "${id}" (expected <relation>:<lineid>, e.g. P36:0, with a relation of ${RELATIONS.join(', ')})`);
+  }
+  return m[1] as Relation;
+}
+
+/** The fact's queries in each language for this model; queries the model cannot take are skipped with the reason. */
+export async function buildFactQueries(model: LoadedModel, bench: RmlLama, factId: string, langs: readonly Lang[]) {
+  const relation = parseFactId(factId);
+  const labels: Partial<Record<Lang, { subject: string; object: string }>> = {};
+  const queries: FactQuery[] = [];
+  const skipped: SkippedQuery[] = [];
+  for (const lang of langs) {
+    const fact = await bench.fact(factId, lang);
+    labels[lang] = { subject: fact.subject, object: fact.object };
+    const shard = await bench.shard(relation, lang);
+    for (const q of factTemplateQueries(shard, fact, model.info.kind, model.tok.maskToken ?? '[MASK]')) {
+      try {
+        model.checkLength(model.tok.encodeQuery(q.prompt).ids.length);
+        model.tok.targetId(q.prompt, q.target);
+        queries.push({ lang, ...q });
+      } catch (e) {
+        skipped.push({ lang, templateId: q.templateId, reason: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+  return { relation, labels, queries, skipped };
+}
+
+export interface ManipulationRow {
+  lang: Lang;
+  templateId: string;
+  prompt: string;
+  target: string;
+  before: number;
+  after: number;
+  /** Eq. 14 for this query (NaN when P before is 0) */
+  deltaP: number;
+  correctBefore: boolean;
+  correctAfter: boolean;
+  topBefore: TopToken[];
+  topAfter: TopToken[];
+}
+
+export interface ManipulationResult {
+  factor: number;
+  neurons: NeuronId[];
+  rows: ManipulationRow[];
+  /** per language: mean P before/after; ΔP and the ratio over the known queries (NaN when none) */
+  languages: Record<string, LanguageSummary>;
+}
+
+export interface OpenOptions {
+  /** top predictions kept per query (default 5) */
+  topK?: number;
+}
+
+export class FactSession {
+  attributed: AttributedQuery[] | null = null;
+  fa: FactAttributions | null = null;
+  steps: number | null = null;
+  baseline: 'pad' | 'zero' | null = null;
+
+  private constructor(
+    readonly model: LoadedModel,
+    readonly factId: string,
+    readonly relation: Relation,
+    readonly langs: Lang[],
+    readonly labels: Partial<Record<Lang, { subject: string; object: string }>>,
+    readonly queries: SessionQuery[],
+    readonly skipped: SkippedQuery[],
+    readonly topK: number,
+  ) {}
+
+  /** Builds the fact's queries and probes them all once (batched), without intervention. */
+  static async open(model: LoadedModel, bench: RmlLama, factId: string, langs: readonly string[], opts: OpenOptions = {}): Promise<FactSession> {
+    const ls = checkLangs(langs);
+    const topK = opts.topK ?? 5;
+    const built = await buildFactQueries(model, bench, factId, ls);
+    const probes = built.queries.length ? await model.probeMany(built.queries, { topK }) : [];
+    const queries: SessionQuery[] = built.queries.map((q, i) => {
+      const t = probes[i].target!;
+      return {
+        ...q,
+        targetToken: t.token,
+        before: t.prob,
+        rank: t.rank,
+        known: t.rank === 0,
+        top: probes[i].top.map((x) => ({ id: x.id, token: x.token, prob: x.prob })),
+      };
+    });
+    return new FactSession(model, factId, built.relation, ls, built.labels, queries, built.skipped, topK);
+  }
+
+  /** Languages with at least KNOWN_LANGUAGE_SHARE of their queries top-1 correct. */
+  knownLanguages(): Lang[] {
+    return this.langs.filter((l) => {
+      const qs = this.queries.filter((q) => q.lang === l);
+      return qs.length > 0 && qs.filter((q) => q.known).length >= KNOWN_LANGUAGE_SHARE * qs.length;
+    });
+  }
+
+  get localized(): boolean {
+    return this.fa !== null;
+  }
+
+  /** Attributes every query (cache first); the scores stay in the session for every method. */
+  async localize(opts: AttributeFactOptions = {}) {
+    if (this.queries.length === 0) throw new KnError('bad-input', `fact ${this.factId} has no usable query in ${this.langs.join(', ')} for this model`);
+    const steps = opts.steps ?? 20;
+    if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new KnError('bad-input', `steps (M) must be an integer in 1..1000, got ${steps}`);
+    const baseline = opts.baseline ?? 'pad';
+    if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `baseline must be pad or zero, got "${String(baseline)}"`);
+    const r = await attributeFact(this.model, this.queries, { ...opts, steps, baseline });
+    if (opts.signal?.aborted) throw new KnError('cancelled', 'localization cancelled');
+    this.attributed = r.queries;
+    this.fa = r.fa;
+    this.steps = steps;
+    this.baseline = baseline;
+    return r.queries;
+  }
+
+  private requireFa(): FactAttributions {
+    if (!this.fa) throw new KnError('bad-input', 'localize the fact first');
+    return this.fa;
+  }
+
+  /** The neurons of a method (re-scoring only, never a gradient). */
+  select(method: Method, settings: Partial<MatriceSettings> = {}, seed: number | string = 1): Selection {
+    if (!METHODS.includes(method)) throw new KnError('bad-input', `unknown method "${method}"; one of ${METHODS.join(', ')}`);
+    return selectNeurons(this.requireFa(), method, settings, seed);
+  }
+
+  /**
+   * Each language's own knowledge neurons (Dai-style: UaQ over that language's queries, the same dynamic
+   * threshold), beside the language-agnostic set.
+   */
+  selectPerLanguage(settings: Partial<MatriceSettings> = {}): Partial<Record<Lang, NeuronId[]>> {
+    return scoreNoUaL(this.requireFa(), settings).perLanguageSelected as Partial<Record<Lang, NeuronId[]>>;
+  }
+
+  /** P(correct) of every query with the neurons scaled by `factor` (0 suppress, 2 enhance); batched. */
+  async manipulate(neurons: NeuronId[], factor: number, opts: { langs?: readonly Lang[]; topK?: number } = {}): Promise<ManipulationResult> {
+    if (!Number.isFinite(factor)) throw new KnError('bad-input', `the scale factor must be a finite number, got ${factor}`);
+    const ns = neurons.map((n) => [n[0], n[1]] as NeuronId);
+    const { numLayers, ffn } = this.model.cfg;
+    for (const [l, j] of ns) {
+      if (!Number.isInteger(l) || !Number.isInteger(j) || l < 0 || l >= numLayers || j < 0 || j >= ffn) {
+        throw new KnError('bad-input', `neuron ${l}:${j} does not exist in this model (${numLayers} layers × ${ffn} neurons)`);
+      }
+    }
+    const qs = opts.langs ? this.queries.filter((q) => opts.langs!.includes(q.lang)) : this.queries;
+    const topK = opts.topK ?? this.topK;
+    const afters = ns.length && qs.length ? await this.model.probeMany(qs, { topK, intervention: { neurons: ns, factor } }) : null;
+    const rows: ManipulationRow[] = qs.map((q, i) => {
+      const a = afters?.[i].target;
+      const after = a ? a.prob : q.before;
+      return {
+        lang: q.lang,
+        templateId: q.templateId,
+        prompt: q.prompt,
+        target: q.target,
+        before: q.before,
+        after,
+        deltaP: deltaP(q.before, after),
+        correctBefore: q.known,
+        correctAfter: a ? a.rank === 0 : q.known,
+        topBefore: q.top.slice(0, topK),
+        topAfter: afters ? afters[i].top.map((x) => ({ id: x.id, token: x.token, prob: x.prob })) : q.top.slice(0, topK),
+      };
+    });
+    return { factor, neurons: ns, rows, languages: perLanguage(rows) };
+  }
+}
