@@ -39,13 +39,17 @@ function parseConfig(raw: Record<string, unknown>): ArchConfig {
 }
 
 /** inv_freq of the rotary embedding, with HF's linear and llama3 rope scaling rules. */
-export function ropeInvFreq(raw: Record<string, unknown>, dh: number): Float64Array {
-  const theta = num(raw, 'rope_theta', 10000);
+export function ropeInvFreq(raw: Record<string, unknown>, dh: number, layerType?: string): Float64Array {
+  // transformers ≥ 5 writes `rope_parameters` ({rope_type, rope_theta, factor, …}, or one such object per
+  // layer type for Gemma 3); older configs have `rope_theta` and `rope_scaling`
+  let rp = raw.rope_parameters as Record<string, unknown> | null | undefined;
+  if (rp && layerType && rp[layerType] && typeof rp[layerType] === 'object') rp = rp[layerType] as Record<string, unknown>;
+  const theta = rp ? num(rp, 'rope_theta', num(raw, 'rope_theta', 10000)) : num(raw, 'rope_theta', 10000);
   const inv = new Float64Array(dh / 2);
   for (let i = 0; i < dh / 2; i++) inv[i] = 1 / Math.pow(theta, (2 * i) / dh);
-  const rs = raw.rope_scaling as Record<string, unknown> | null | undefined;
+  const rs = (rp ?? raw.rope_scaling) as Record<string, unknown> | null | undefined;
   if (!rs) return inv;
-  const type = (rs.rope_type ?? rs.type) as string;
+  const type = (rs.rope_type ?? rs.type ?? 'default') as string;
   if (type === 'default') return inv;
   const factor = num(rs, 'factor');
   if (type === 'linear') return inv.map((f) => f / factor);
