@@ -2,7 +2,10 @@
  * Training data for the demo models, from RML-LAMA (public/data/rml-lama).
  *
  * - Facts: the first `perRelation` facts of every relation (by line id) whose labels are short enough,
- *   with one object per subject; every fact in all 7 languages.
+ *   with one object per subject; every fact in all 7 languages. With `minRelations` (v2: 2), only facts
+ *   whose subject (English label) has a fact in at least that many relations are kept, so an entity's
+ *   representation serves several facts. Trained facts are split into `devFacts` (≈ 25 %, per relation,
+ *   seeded: for choosing the recipe) and `testFacts` (the rest: never used to choose it).
  * - Templates: per relation x language, the first 3 causal templates are trained and the 4th is held out
  *   (paraphrase generalization). The masked model uses the masked forms of the same templates.
  * - Examples per epoch: every fact x language x trained template; code-switched queries (a template of
@@ -36,6 +39,18 @@ export interface DemoSplit {
   kind: 'causal' | 'masked';
   facts: Record<string, string[]>;
   templates: Record<string, Record<string, TemplateSplit>>;
+  /** disjoint subsets of the trained facts: dev (≈ 25 %, for choosing the recipe) and test (the rest) */
+  devFacts?: string[];
+  testFacts?: string[];
+}
+
+export interface DataOptions {
+  perRelation?: number;
+  trainedPerLang?: number;
+  /** keep only facts whose subject has facts in at least this many relations (1 = all) */
+  minRelations?: number;
+  /** share of each relation's facts put in devFacts (default 0.25) */
+  devShare?: number;
 }
 
 export interface DemoData {
@@ -46,17 +61,36 @@ export interface DemoData {
 
 export const MAX_LABEL_CHARS = 28;
 
-export async function loadDemoData(perRelation = 60, trainedPerLang = 3): Promise<DemoData> {
+/** The fixed seed of the dev/test fact split (the same for both models and every recipe). */
+export const DEV_SPLIT_SEED = 20260;
+
+export async function loadDemoData(opts: DataOptions | number = {}, trainedPerLangArg = 3): Promise<DemoData> {
+  const o: DataOptions = typeof opts === 'number' ? { perRelation: opts, trainedPerLang: trainedPerLangArg } : opts;
+  const perRelation = o.perRelation ?? 60, trainedPerLang = o.trainedPerLang ?? 3, minRelations = o.minRelations ?? 1;
   const bench = await openLocal();
   const shards = new Map<string, Shard>();
   const facts: DemoFact[] = [];
   const split: DemoData['split'] = { format: 'kn-demo-split', version: 1, facts: {}, templates: {} };
+  const labelOk = (rel: string, i: number) => {
+    for (const l of LANGS) {
+      const f = shards.get(`${rel}.${l}`)!.facts[i];
+      if (f.subject.length > MAX_LABEL_CHARS || f.object.length > MAX_LABEL_CHARS || f.subject.includes('=')) return false;
+    }
+    return true;
+  };
+  // subjects (English label) per relation, among the facts whose labels are usable
+  const relsOf = new Map<string, Set<string>>();
+  for (const rel of RELATIONS) {
+    for (const l of LANGS) shards.set(`${rel}.${l}`, await bench.shard(rel, l));
+    const en = shards.get(`${rel}.en`)!;
+    en.facts.forEach((f, i) => {
+      if (!labelOk(rel, i)) return;
+      (relsOf.get(f.subject) ?? relsOf.set(f.subject, new Set()).get(f.subject)!).add(rel);
+    });
+  }
   for (const rel of RELATIONS) {
     const per = {} as Record<Lang, Shard>;
-    for (const l of LANGS) {
-      per[l] = await bench.shard(rel, l);
-      shards.set(`${rel}.${l}`, per[l]);
-    }
+    for (const l of LANGS) per[l] = shards.get(`${rel}.${l}`)!;
     const seen = new Set<string>();
     const chosen: string[] = [];
     for (let i = 0; i < per.en.facts.length && chosen.length < perRelation; i++) {
@@ -70,6 +104,7 @@ export async function loadDemoData(perRelation = 60, trainedPerLang = 3): Promis
         object[l] = f.object;
         if (f.subject.length > MAX_LABEL_CHARS || f.object.length > MAX_LABEL_CHARS || f.subject.includes('=')) ok = false;
       }
+      if (ok && (relsOf.get(subject.en)?.size ?? 0) < minRelations) ok = false;
       if (!ok || seen.has(subject.en)) continue;
       seen.add(subject.en);
       chosen.push(per.en.facts[i].id);
@@ -85,6 +120,16 @@ export async function loadDemoData(perRelation = 60, trainedPerLang = 3): Promis
         heldout: [causal[trainedPerLang].id],
       };
     }
+  }
+  // dev/test: per relation, a seeded shuffle; the first ≈ devShare go to dev
+  const r = rng(DEV_SPLIT_SEED);
+  split.devFacts = [];
+  split.testFacts = [];
+  for (const rel of RELATIONS) {
+    const ids = shuffle([...split.facts[rel]], r);
+    const nDev = Math.round(ids.length * (o.devShare ?? 0.25));
+    split.devFacts.push(...ids.slice(0, nDev));
+    split.testFacts.push(...ids.slice(nDev));
   }
   return { facts, shards, split };
 }
@@ -192,6 +237,16 @@ export function nameLineExample(tok: KnTokenizer, names: string[], kind: 'causal
   return labels.length ? { ids: out, labels } : null;
 }
 
+/** What goes into an epoch besides the base queries (v1 values as defaults). */
+export interface MixOptions {
+  /** code-switched queries per fact (template + object in A, subject in B) */
+  codeSwitch?: number;
+  /** share of the objects whose name-link line is in an epoch (v1 0.5, v2 1) */
+  objectLineShare?: number;
+  /** "name A = name B" lines per entity (subjects and objects) per epoch, random language pairs (v1 0) */
+  pairLines?: number;
+}
+
 export interface ExampleBuilder {
   /** the fixed examples (facts x languages x trained templates), built once */
   base: Example[];
@@ -199,7 +254,8 @@ export interface ExampleBuilder {
   epoch(e: number): Example[];
 }
 
-export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' | 'masked', maxLen: number, seed = 1234): ExampleBuilder {
+export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' | 'masked', maxLen: number, seed = 1234, mix: MixOptions = {}): ExampleBuilder {
+  const codeSwitch = mix.codeSwitch ?? 2, objectShare = mix.objectLineShare ?? 0.5, pairLines = mix.pairLines ?? 0;
   const mask = tok.maskToken ?? '[MASK]';
   const make = (rel: string, tl: Lang, tid: string, subject: string, object: string): Example | null => {
     const t = template(data, rel, tl, tid);
@@ -226,6 +282,16 @@ export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' |
     objectsByRel.set(f.relation, m);
   }
   const objectNames = [...new Map([...objectsByRel.values()].flatMap((m) => [...m.entries()])).values()];
+  const subjectNames = [...new Map(data.facts.map((f) => [f.subject.en, f.subject] as const)).values()];
+  const pairs = (names: Record<Lang, string>, r: () => number, out: Example[]) => {
+    for (let k = 0; k < pairLines; k++) {
+      const a = LANGS[Math.floor(r() * LANGS.length)];
+      let b = LANGS[Math.floor(r() * LANGS.length)];
+      if (b === a) b = LANGS[(LANGS.indexOf(a) + 1) % LANGS.length];
+      const ex = nameLineExample(tok, [names[a], names[b]], kind, r, maxLen);
+      if (ex) out.push(ex);
+    }
+  };
   return {
     base,
     epoch(e: number) {
@@ -233,7 +299,7 @@ export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' |
       const out = [...base];
       for (const f of data.facts) {
         // two code-switched queries per fact: template + object in A, subject in B
-        for (let k = 0; k < 2; k++) {
+        for (let k = 0; k < codeSwitch; k++) {
           const a = LANGS[Math.floor(r() * LANGS.length)];
           let b = LANGS[Math.floor(r() * LANGS.length)];
           if (b === a) b = LANGS[(LANGS.indexOf(a) + 1) % LANGS.length];
@@ -245,9 +311,13 @@ export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' |
         if (ex) out.push(ex);
       }
       for (const o of objectNames) {
-        if (r() < 0.5) continue;
+        if (objectShare < 1 && r() < 1 - objectShare) continue;
         const ex = nameLineExample(tok, shuffle(LANGS.map((l) => o[l]), r), kind, r, maxLen);
         if (ex) out.push(ex);
+      }
+      if (pairLines > 0) {
+        for (const n of subjectNames) pairs(n, r, out);
+        for (const o of objectNames) pairs(o, r, out);
       }
       return shuffle(out, r);
     },

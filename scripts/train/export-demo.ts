@@ -17,7 +17,7 @@ import { runEvalCommand } from '../../src/cli/data-cmd';
 import { loadModel, loadModelArg } from '../../src/engine/index';
 import { LANGS, RELATIONS } from '../../src/data/types';
 import { makeBatch, predict, countParams } from './model';
-import { REPO, SPECS, hfConfig, splitFile, writeHf, type TrainRun } from './train-demo';
+import { RECIPES, REPO, SPECS, hfConfig, splitFile, writeHf, type TrainRun } from './train-demo';
 
 interface EvalOut {
   languages: Record<string, { accuracy: number; n: number; correct: number }>;
@@ -117,17 +117,33 @@ const pct = (x: number) => (x * 100).toFixed(1);
 
 function modelCard(run: TrainRun, r: { trained: EvalOut; heldout: EvalOut; weightBytes: number; hfBytes: number; agree: { n: number; agree: number } }): string {
   const c = run.config, s = run.spec;
-  const arch = c.arch === 'gpt2' ? 'GPT2LMHeadModel (GPT-2 layout: pre-LN, learned positions, gelu_new, head tied to wte)' : 'BertForMaskedLM (BERT layout: post-LN, erf GELU, MLM head tied to the word embeddings)';
-  const perRel = RELATIONS.map((rel) => `${rel} ${run.data.split.facts[rel].length}`).join(', ');
-  const tmplRows = RELATIONS.map((rel) => `| ${rel} | ${LANGS.map((l) => `${run.data.split.templates[rel][l].trained.length}/${run.data.split.templates[rel][l].heldout.length}`).join(' | ')} |`).join('\n');
+  const rc = s.recipe ?? RECIPES.v1;
+  const relu = c.act === 'relu';
+  const attnNote = c.attnLayers !== undefined
+    ? `; self-attention only in layer${c.attnLayers > 1 ? `s 0-${c.attnLayers - 1}` : ' 0'} (the other layers' attention weights and biases are zero, so the checkpoint is a standard HF model that computes the same thing)`
+    : '';
+  const arch = c.arch === 'gpt2'
+    ? `GPT2LMHeadModel (GPT-2 layout: pre-LN, learned positions, ${relu ? 'ReLU FFN (`activation_function: "relu"`)' : 'gelu_new'}, head tied to wte${attnNote})`
+    : `BertForMaskedLM (BERT layout: post-LN, ${relu ? 'ReLU FFN and MLM-head transform (`hidden_act: "relu"`)' : 'erf GELU'}, MLM head tied to the word embeddings${attnNote})`;
+  const rels = RELATIONS.filter((rel) => run.data.split.facts[rel].length > 0);
+  const missing = RELATIONS.filter((rel) => run.data.split.facts[rel].length === 0);
+  const perRel = rels.map((rel) => `${rel} ${run.data.split.facts[rel].length}`).join(', ');
+  const tmplRows = rels.map((rel) => `| ${rel} | ${LANGS.map((l) => `${run.data.split.templates[rel][l].trained.length}/${run.data.split.templates[rel][l].heldout.length}`).join(' | ')} |`).join('\n');
   const accRows = LANGS.map((l) => `| ${l} | ${pct(r.trained.languages[l].accuracy)} (${r.trained.languages[l].n}) | ${pct(r.heldout.languages[l].accuracy)} (${r.heldout.languages[l].n}) |`).join('\n');
-  const relRows = RELATIONS.map((rel) => `| ${rel} | ${LANGS.map((l) => pct(r.heldout.relations[rel][l].accuracy)).join(' | ')} |`).join('\n');
+  const relRows = rels.map((rel) => `| ${rel} | ${LANGS.map((l) => (r.heldout.relations[rel]?.[l] ? pct(r.heldout.relations[rel][l].accuracy) : '–')).join(' | ')} |`).join('\n');
+  const dev = run.data.split.devFacts ?? [], test = run.data.split.testFacts ?? [];
   const minutes = (run.meta.elapsedMs / 60000).toFixed(1);
   return `# ${s.name}: ${s.label}
 
 A small ${c.arch === 'gpt2' ? 'causal' : 'masked'} language model trained by this project (\`npm run train:demo -- --model ${s.kind}\`,
 \`scripts/train/\`) so that the explorer has a model that knows facts in all 7 RML-LAMA languages offline.
 It is a demo model: it has memorized a subset of RML-LAMA, it is not a general language model.
+
+**It was trained to be interpretable.** The recipe below (ReLU FFN with an L1 penalty on its activations,
+attention only in the first layer, label smoothing, dense cross-language name links) was chosen so that a fact
+lives in a few FFN neurons shared by the 7 languages, which the explorer can then find and switch off. Real
+LLMs are messier: their facts are spread over many more neurons, mixed with other features (superposition),
+and much of a fact is carried per language or by attention; expect smaller and noisier effects there.
 
 ## Model
 
@@ -145,8 +161,12 @@ It is a demo model: it has memorized a subset of RML-LAMA, it is not a general l
 ## Data
 
 RML-LAMA (our rebuild, docs/DATA.md; CC BY-NC 4.0), ${run.data.facts.length} facts in all 7 languages (zh, en, fr, fi, hu, ja, ko),
-all 8 relations (${perRel}): the first facts of each relation by line id whose labels are at most 28 characters,
-one object per subject. \`split.json\` lists the facts and the templates.
+${rels.length} relations (${perRel}): ${rc.minRelations > 1
+    ? `every fact whose labels are at most 28 characters and whose subject has facts in at least ${rc.minRelations} relations (so one entity representation serves several facts; that is why countries, P36 capital and P37 official language, dominate${missing.length ? `, and ${missing.join(', ')} has no such subject` : ''})`
+    : 'the first facts of each relation by line id whose labels are at most 28 characters'},
+one object per subject and relation. \`split.json\` lists the facts and the templates, and splits the trained facts
+into \`devFacts\` (${dev.length}, ≈ 25 % per relation, seeded: used to choose the recipe) and \`testFacts\` (${test.length}: never used
+to choose it; the experiment report uses them).
 
 Templates per relation × language, trained/held out (the first 3 causal templates of the shard are trained, the 4th is
 held out to measure paraphrase generalization; ${c.arch === 'gpt2' ? 'the causal forms' : 'the masked model uses the masked forms of the same templates'}):
@@ -156,10 +176,18 @@ held out to measure paraphrase generalization; ${c.arch === 'gpt2' ? 'the causal
 ${tmplRows}
 
 Each epoch: every fact × language × trained template (${run.builder.base.length} queries; ${c.arch === 'gpt2' ? 'loss on the object\'s tokens after the query' : 'one mask token where the object goes, loss on its first token'}),
-plus code-switched queries (2 per fact: a trained template of language A with the subject's name in language B, the
-object in A) and name-link lines that pair an entity's names in the 7 languages in random order
-("France = Ranska = 法国 = …", subjects every epoch, objects half the time; ${c.arch === 'gpt2' ? 'next-token loss after the first name' : '20% of tokens masked'}),
-so the model has reason to share one representation per entity across languages.
+plus code-switched queries (${rc.codeSwitch} per fact: a trained template of language A with the subject's name in language B, the
+object in A), name-link lines that pair an entity's names in the 7 languages in random order
+("France = Ranska = 法国 = …", subjects every epoch, objects ${rc.objectLineShare >= 1 ? 'every epoch' : `${Math.round(rc.objectLineShare * 100)} % of the time`})${rc.pairLines ? `, and ${rc.pairLines} "name A = name B" lines per entity (subjects and objects) in random language pairs` : ''}
+(${c.arch === 'gpt2' ? 'next-token loss after the first name' : '20% of tokens masked'}), so the model has reason to share one representation per entity across languages.
+
+Recipe (\`RECIPES.v2\` in \`scripts/train/train-demo.ts\`; every item is a flag, e.g. \`--label-smoothing 0\`, \`--act gelu\`,
+\`--attn-layers all\`, \`--recipe v1\`, for ablations): FFN activation ${rc.act}; attention in ${rc.attnLayers === undefined ? 'every layer' : `the first ${rc.attnLayers} layer(s) only`};
+label smoothing ${rc.labelSmoothing}; L1 penalty ${rc.l1} × Σ over layers of the mean |activation| at the loss positions; subjects with facts in
+≥ ${rc.minRelations} relation(s); ${rc.codeSwitch} code-switched queries per fact; object name-link lines ${rc.objectLineShare >= 1 ? 'every epoch' : `${rc.objectLineShare} of the time`};
+${rc.pairLines} pair lines per entity. Why: ../shared/notes/demo-model-study.md (a PyTorch study on the same data: saturated training
+hides the facts from attribution; label smoothing, sparse ReLU activations, one attention layer and dense name links put them
+in a few last-position FFN neurons shared across languages).
 
 ## Training
 
@@ -167,7 +195,7 @@ tfjs ${'4.22'} on the wasm backend in Node (one thread), Adam (β = 0.9, 0.98), 
 steps then cosine decay to 10%, gradient clipping at 1, batch ${s.batch}, ${run.meta.step} steps, no dropout.
 Training stops early once a sample of the trained queries (every 4th) is at ≥ 99% top-1 in every language (checked
 every 500 steps). Training time: ${minutes} minutes of wall-clock time on the 2-core development machine (both demo
-models trained at the same time, next to other jobs; target ≤ 60). Resumable: checkpoints (weights, Adam moments, step;
+models trained at the same time, next to other agents' jobs). Resumable: checkpoints (weights, Adam moments, step;
 the data order is a function of the seed and the epoch) in \`.cache/train/${s.name}/\` every 250 steps.
 
 Export check: the engine, loading \`model.safetensors\` in f32, gives the training model's top-1 prediction on
@@ -193,6 +221,13 @@ near 0 while the trained templates of the same facts score 100%. In Korean (and 
 degree) the word right before the object is a whole token (\`Ġ도시는\`); when a held-out template ends with a word
 the model never saw at the end of a query, the causal model has nothing to go on, so causal Korean held-out accuracy
 is low while the masked model, which also sees the words after the object, does much better.
+
+## Knowledge neurons (dev facts)
+
+<!-- dev-measure:start -->
+Not measured yet: \`npx tsx scripts/train/measure-demo.ts --model bundled:${s.name} --card public/models/${s.name}/README.md\`
+fills this section.
+<!-- dev-measure:end -->
 
 ## Licence and citation
 

@@ -3,8 +3,8 @@
  * BertForMaskedLM, so that the engine (a separate implementation) loading the saved safetensors gives
  * the same predictions.
  *
- * GPT-2: learned positions, pre-LN, Conv1D weights [in, out], gelu_new, final ln_f, head tied to wte.
- * BERT: word + position + token-type(0) embeddings -> LayerNorm, post-LN blocks, exact-erf GELU, MLM
+ * GPT-2: learned positions, pre-LN, Conv1D weights [in, out], gelu_new (or relu), final ln_f, head tied to wte.
+ * BERT: word + position + token-type(0) embeddings -> LayerNorm, post-LN blocks, exact-erf GELU (or relu), MLM
  * head (dense -> gelu -> LayerNorm -> tied word embeddings + cls.predictions.bias). nn.Linear weights
  * are kept here as [in, out] (no transposed matmul in the hot path) and transposed to HF's [out, in]
  * when saved.
@@ -22,6 +22,16 @@ export interface TrainConfig {
   heads: number;
   ffn: number;
   ctx: number;
+  /** FFN (and BERT MLM-head) activation: HF gelu_new / gelu (default) or relu */
+  act?: 'gelu' | 'relu';
+  /**
+   * Self-attention only in the first `attnLayers` layers (default: all). The other layers' attention
+   * weights and biases stay zero (frozen), so the saved checkpoint is a valid HF model that computes the
+   * same thing: GPT-2 adds c_proj(0) = 0 to the residual; BERT's attention output is 0 and only its
+   * LayerNorm acts. Above the last attention layer every position is independent, so training computes
+   * the rest at the label rows only.
+   */
+  attnLayers?: number;
 }
 
 export type Params = Map<string, tf.Variable>;
@@ -32,7 +42,12 @@ export interface ParamSpec {
   shape: number[];
   init: 'normal' | 'zeros' | 'ones' | 'proj';
   linear?: boolean;
+  /** kept at its initial value (zero attention above cfg.attnLayers) */
+  frozen?: boolean;
 }
+
+/** is `l` a layer without attention? */
+export const noAttn = (c: TrainConfig, l: number) => c.attnLayers !== undefined && l >= c.attnLayers;
 
 export function paramSpecs(c: TrainConfig): ParamSpec[] {
   const { d, ffn: F, vocab: V, ctx } = c;
@@ -51,7 +66,7 @@ export function paramSpecs(c: TrainConfig): ParamSpec[] {
       );
     }
     s.push({ name: 'transformer.ln_f.weight', shape: [d], init: 'ones' }, { name: 'transformer.ln_f.bias', shape: [d], init: 'zeros' });
-    return s;
+    return freezeAttention(c, s);
   }
   const e = 'bert.embeddings.';
   s.push(
@@ -79,7 +94,28 @@ export function paramSpecs(c: TrainConfig): ParamSpec[] {
     { name: 'cls.predictions.transform.LayerNorm.bias', shape: [d], init: 'zeros' },
     { name: 'cls.predictions.bias', shape: [V], init: 'zeros' },
   );
+  return freezeAttention(c, s);
+}
+
+/** attention weights/biases of the layers without attention: zero and frozen */
+function freezeAttention(c: TrainConfig, s: ParamSpec[]): ParamSpec[] {
+  const re = c.arch === 'gpt2' ? /^transformer\.h\.(\d+)\.attn\./ : /^bert\.encoder\.layer\.(\d+)\.attention\.(self|output\.dense)/;
+  for (const p of s) {
+    const m = re.exec(p.name);
+    if (m && noAttn(c, Number(m[1]))) {
+      p.init = 'zeros';
+      p.frozen = true;
+    }
+    // GPT-2: ln_1 only feeds the attention; it stays at its initial value (ones, zeros) where there is none
+    const n = /^transformer\.h\.(\d+)\.ln_1\./.exec(p.name);
+    if (n && noAttn(c, Number(n[1]))) p.frozen = true;
+  }
   return s;
+}
+
+/** names of the parameters the optimizer updates */
+export function trainableNames(c: TrainConfig): string[] {
+  return paramSpecs(c).filter((s) => !s.frozen).map((s) => s.name);
 }
 
 let uid = 0;
@@ -202,27 +238,46 @@ function maskFor(c: TrainConfig, b: Batch): tf.Tensor {
   return tf.tensor4d(m, [B, 1, T, T]);
 }
 
-/** Hidden states at the label rows, after the final norm / MLM transform: [N, d]. */
-function hiddenAtRows(c: TrainConfig, P: Params, b: Batch): tf.Tensor2D {
+function relu(x: tf.Tensor): tf.Tensor {
+  return tf.relu(x);
+}
+
+/**
+ * Hidden states at the label rows, after the final norm / MLM transform: [N, d]; `acts` collects the FFN
+ * activations (after the activation function) of every layer at the label rows when given.
+ */
+function hiddenAtRows(c: TrainConfig, P: Params, b: Batch, acts?: tf.Tensor2D[]): tf.Tensor2D {
   const g = (n: string) => P.get(n)!;
+  const relu_ = c.act === 'relu';
+  const actG = relu_ ? relu : geluTanh, actB = relu_ ? relu : geluErf;
+  // rows are gathered as soon as positions stop interacting (after the last attention layer's attention)
+  const lastAttn = c.attnLayers === undefined ? c.layers - 1 : c.attnLayers - 1;
   const { B, T } = b;
   const mask = maskFor(c, b);
   const posIdx = new Int32Array(B * T);
   for (let i = 0; i < B * T; i++) posIdx[i] = i % T;
   if (c.arch === 'gpt2') {
     let h = gatherRows(g('transformer.wte.weight') as tf.Tensor2D, b.ids).add(gatherRows(g('transformer.wpe.weight') as tf.Tensor2D, posIdx)) as tf.Tensor2D;
+    let gathered = false;
     for (let l = 0; l < c.layers; l++) {
       const p = `transformer.h.${l}.`;
-      const x = ln(h, g(p + 'ln_1.weight'), g(p + 'ln_1.bias'), 1e-5);
-      const qkv = mm(x, g(p + 'attn.c_attn.weight') as tf.Tensor2D).add(g(p + 'attn.c_attn.bias')) as tf.Tensor2D;
-      const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
-      const a = attention(q, k, v, B, T, c.heads, mask);
-      h = h.add(mm(a, g(p + 'attn.c_proj.weight') as tf.Tensor2D).add(g(p + 'attn.c_proj.bias'))) as tf.Tensor2D;
+      if (!noAttn(c, l)) {
+        const x = ln(h, g(p + 'ln_1.weight'), g(p + 'ln_1.bias'), 1e-5);
+        const qkv = mm(x, g(p + 'attn.c_attn.weight') as tf.Tensor2D).add(g(p + 'attn.c_attn.bias')) as tf.Tensor2D;
+        const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
+        const a = attention(q, k, v, B, T, c.heads, mask);
+        h = h.add(mm(a, g(p + 'attn.c_proj.weight') as tf.Tensor2D).add(g(p + 'attn.c_proj.bias'))) as tf.Tensor2D;
+      } // else: c_attn and c_proj are zero, the block adds 0 to the residual
+      if (l === lastAttn && !gathered) {
+        h = gatherRows(h, b.rows);
+        gathered = true;
+      }
       const x2 = ln(h, g(p + 'ln_2.weight'), g(p + 'ln_2.bias'), 1e-5);
-      const act = geluTanh(mm(x2, g(p + 'mlp.c_fc.weight') as tf.Tensor2D).add(g(p + 'mlp.c_fc.bias'))) as tf.Tensor2D;
+      const act = actG(mm(x2, g(p + 'mlp.c_fc.weight') as tf.Tensor2D).add(g(p + 'mlp.c_fc.bias'))) as tf.Tensor2D;
+      if (acts) acts.push(gathered ? act : gatherRows(act, b.rows));
       h = h.add(mm(act, g(p + 'mlp.c_proj.weight') as tf.Tensor2D).add(g(p + 'mlp.c_proj.bias'))) as tf.Tensor2D;
     }
-    const sel = gatherRows(h, b.rows);
+    const sel = gathered ? h : gatherRows(h, b.rows);
     return ln(sel, g('transformer.ln_f.weight'), g('transformer.ln_f.bias'), 1e-5);
   }
   const e = 'bert.embeddings.';
@@ -232,30 +287,53 @@ function hiddenAtRows(c: TrainConfig, P: Params, b: Batch): tf.Tensor2D {
     .add(g(e + 'token_type_embeddings.weight').slice([0, 0], [1, c.d])) as tf.Tensor2D;
   h = ln(h, g(e + 'LayerNorm.weight'), g(e + 'LayerNorm.bias'), eps);
   const lin = (x: tf.Tensor2D, n: string) => mm(x, g(n + '.weight') as tf.Tensor2D).add(g(n + '.bias')) as tf.Tensor2D;
+  let gathered = false;
   for (let l = 0; l < c.layers; l++) {
     const p = `bert.encoder.layer.${l}.`;
-    const a = attention(lin(h, p + 'attention.self.query'), lin(h, p + 'attention.self.key'), lin(h, p + 'attention.self.value'), B, T, c.heads, mask);
-    h = ln(h.add(lin(a, p + 'attention.output.dense')) as tf.Tensor2D, g(p + 'attention.output.LayerNorm.weight'), g(p + 'attention.output.LayerNorm.bias'), eps);
-    const act = geluErf(lin(h, p + 'intermediate.dense')) as tf.Tensor2D;
+    if (!noAttn(c, l)) {
+      const a = attention(lin(h, p + 'attention.self.query'), lin(h, p + 'attention.self.key'), lin(h, p + 'attention.self.value'), B, T, c.heads, mask);
+      h = ln(h.add(lin(a, p + 'attention.output.dense')) as tf.Tensor2D, g(p + 'attention.output.LayerNorm.weight'), g(p + 'attention.output.LayerNorm.bias'), eps);
+    } else {
+      // zero attention weights and biases: the attention output is 0 and only its LayerNorm acts
+      h = ln(h, g(p + 'attention.output.LayerNorm.weight'), g(p + 'attention.output.LayerNorm.bias'), eps);
+    }
+    if (l === lastAttn && !gathered) {
+      h = gatherRows(h, b.rows);
+      gathered = true;
+    }
+    const act = actB(lin(h, p + 'intermediate.dense')) as tf.Tensor2D;
+    if (acts) acts.push(gathered ? act : gatherRows(act, b.rows));
     h = ln(h.add(lin(act, p + 'output.dense')) as tf.Tensor2D, g(p + 'output.LayerNorm.weight'), g(p + 'output.LayerNorm.bias'), eps);
   }
-  const sel = gatherRows(h, b.rows);
-  const t = geluErf(lin(sel, 'cls.predictions.transform.dense')) as tf.Tensor2D;
+  const sel = gathered ? h : gatherRows(h, b.rows);
+  const t = actB(lin(sel, 'cls.predictions.transform.dense')) as tf.Tensor2D;
   return ln(t, g('cls.predictions.transform.LayerNorm.weight'), g('cls.predictions.transform.LayerNorm.bias'), eps);
 }
 
 /** Logits at the label rows: [N, V]. */
-export function logitsAtRows(c: TrainConfig, P: Params, b: Batch): tf.Tensor2D {
-  const h = hiddenAtRows(c, P, b);
+export function logitsAtRows(c: TrainConfig, P: Params, b: Batch, acts?: tf.Tensor2D[]): tf.Tensor2D {
+  const h = hiddenAtRows(c, P, b, acts);
   if (c.arch === 'gpt2') return mm(h, P.get('transformer.wte.weight')!.transpose() as tf.Tensor2D);
   return mm(h, P.get('bert.embeddings.word_embeddings.weight')!.transpose() as tf.Tensor2D).add(P.get('cls.predictions.bias')!) as tf.Tensor2D;
 }
 
-export function lossOf(c: TrainConfig, P: Params, b: Batch): tf.Scalar {
-  const logits = logitsAtRows(c, P, b);
+export interface LossOptions {
+  /** label smoothing ε: the target distribution is (1 − ε)·one-hot + ε/V (PyTorch's) */
+  labelSmoothing?: number;
+  /** weight of the L1 penalty on the FFN activations at the label rows: l1 · Σ_layers mean |a| */
+  l1?: number;
+}
+
+export function lossOf(c: TrainConfig, P: Params, b: Batch, o: LossOptions = {}): tf.Scalar {
+  const acts: tf.Tensor2D[] | undefined = o.l1 ? [] : undefined;
+  const logits = logitsAtRows(c, P, b, acts);
   const logp = tf.logSoftmax(logits, -1);
-  const oh = tf.oneHot(tf.tensor1d(b.labels, 'int32'), c.vocab);
-  return logp.mul(oh).sum().neg().div(b.labels.length) as tf.Scalar;
+  const eps = o.labelSmoothing ?? 0;
+  let target = tf.oneHot(tf.tensor1d(b.labels, 'int32'), c.vocab) as tf.Tensor;
+  if (eps > 0) target = target.mul(1 - eps).add(eps / c.vocab);
+  let loss = logp.mul(target).sum().neg().div(b.labels.length) as tf.Scalar;
+  if (acts && acts.length) loss = loss.add(tf.addN(acts.map((a) => a.abs().mean())).mul(o.l1!)) as tf.Scalar;
+  return loss;
 }
 
 /** Top-1 prediction at every label row. */
@@ -287,13 +365,16 @@ export interface StepOptions {
   eps?: number;
   clip?: number;
   weightDecay?: number;
+  labelSmoothing?: number;
+  l1?: number;
 }
 
 /** One optimizer step; returns the loss. */
 export function trainStep(c: TrainConfig, P: Params, S: AdamState, b: Batch, o: StepOptions): number {
   const b1 = o.beta1 ?? 0.9, b2 = o.beta2 ?? 0.98, eps = o.eps ?? 1e-8, clip = o.clip ?? 1;
-  const names = [...P.keys()];
-  const { value, grads } = tf.variableGrads(() => lossOf(c, P, b), names.map((n) => P.get(n)!));
+  const trainable = new Set(trainableNames(c));
+  const names = [...P.keys()].filter((n) => trainable.has(n));
+  const { value, grads } = tf.variableGrads(() => lossOf(c, P, b, { labelSmoothing: o.labelSmoothing, l1: o.l1 }), names.map((n) => P.get(n)!));
   const loss = value.dataSync()[0];
   S.step++;
   tf.tidy(() => {

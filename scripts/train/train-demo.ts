@@ -1,5 +1,8 @@
 /**
  * `npm run train:demo [-- --model causal|masked] [--steps N] [--max-minutes M] [--fresh] [--no-export]`
+ *   recipe (defaults: v2, see RECIPES): [--recipe v1|v2] [--act gelu|relu] [--attn-layers N|all]
+ *   [--label-smoothing E] [--l1 W] [--min-relations K] [--pair-lines N] [--object-lines S] [--code-switch N]
+ *   [--tag T] (checkpoints in .cache/train/<name>-<T>/, for ablations; implies --no-export unless --export)
  *
  * Trains the bundled demo models on RML-LAMA in Node (tfjs wasm backend), resumable from checkpoints in
  * .cache/train/<name>/, then writes
@@ -25,11 +28,40 @@ import type { BpeModel } from './bpe';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
+/**
+ * What makes facts live in a few FFN neurons shared across languages (../shared/notes/demo-model-study.md,
+ * recipe V3): every field can be switched on the command line, so an ablation says what it changed.
+ */
+export interface Recipe {
+  /** FFN activation */
+  act: 'gelu' | 'relu';
+  /** self-attention in the first N layers only (undefined: every layer) */
+  attnLayers?: number;
+  /** label smoothing ε of the cross-entropy */
+  labelSmoothing: number;
+  /** L1 weight on the FFN activations at the loss positions (Σ over layers of the mean |a|) */
+  l1: number;
+  /** keep only facts whose subject has facts in ≥ this many relations */
+  minRelations: number;
+  /** code-switched queries per fact per epoch */
+  codeSwitch: number;
+  /** share of the objects whose 7-language name-link line is in an epoch */
+  objectLineShare: number;
+  /** "name A = name B" lines per entity per epoch */
+  pairLines: number;
+}
+
+export const RECIPES: Record<'v1' | 'v2', Recipe> = {
+  v1: { act: 'gelu', labelSmoothing: 0, l1: 0, minRelations: 1, codeSwitch: 2, objectLineShare: 0.5, pairLines: 0 },
+  v2: { act: 'relu', attnLayers: 1, labelSmoothing: 0.2, l1: 0.01, minRelations: 2, codeSwitch: 2, objectLineShare: 1, pairLines: 4 },
+};
+
 export interface DemoSpec {
   name: 'demo-causal' | 'demo-masked';
   kind: 'causal' | 'masked';
   label: string;
-  model: Omit<TrainConfig, 'vocab' | 'arch'>;
+  model: Omit<TrainConfig, 'vocab' | 'arch' | 'act' | 'attnLayers'>;
+  recipe?: Recipe;
   vocabSize: number;
   perRelation: number;
   batch: number;
@@ -44,13 +76,13 @@ export interface DemoSpec {
 export const SPECS: Record<'causal' | 'masked', DemoSpec> = {
   causal: {
     name: 'demo-causal', kind: 'causal', label: 'Demo GPT-2 (causal, 7 languages, trained on RML-LAMA)',
-    model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 }, vocabSize: 6000, perRelation: 60,
-    batch: 64, steps: 5000, lr: 1.5e-3, warmup: 200, seed: 7,
+    model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 }, vocabSize: 6000, perRelation: 1000,
+    batch: 64, steps: 5000, lr: 1.5e-3, warmup: 200, seed: 7, recipe: RECIPES.v2,
   },
   masked: {
     name: 'demo-masked', kind: 'masked', label: 'Demo BERT (masked, 7 languages, trained on RML-LAMA)',
-    model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 }, vocabSize: 6000, perRelation: 60,
-    batch: 64, steps: 5000, lr: 1.5e-3, warmup: 200, seed: 11,
+    model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 }, vocabSize: 6000, perRelation: 1000,
+    batch: 64, steps: 5000, lr: 1.5e-3, warmup: 200, seed: 11, recipe: RECIPES.v2,
   },
 };
 
@@ -126,7 +158,8 @@ export interface TrainRun {
 }
 
 export async function prepare(spec: DemoSpec, ckptDir: string, fresh: boolean, log = console.log): Promise<TrainRun> {
-  const data = await loadDemoData(spec.perRelation);
+  const recipe = spec.recipe ?? RECIPES.v1;
+  const data = await loadDemoData({ perRelation: spec.perRelation, minRelations: recipe.minRelations });
   let bpe: BpeModel;
   const bpePath = join(ckptDir, 'bpe.json');
   if (!fresh && existsSync(bpePath)) bpe = JSON.parse(await readFile(bpePath, 'utf8'));
@@ -137,7 +170,10 @@ export async function prepare(spec: DemoSpec, ckptDir: string, fresh: boolean, l
   }
   const files = spec.kind === 'causal' ? causalTokenizer(bpe) : maskedTokenizer(bpe);
   const tok = knTokenizer(files, spec.kind);
-  const config: TrainConfig = { arch: spec.kind === 'causal' ? 'gpt2' : 'bert', vocab: tok.vocabSize, ...spec.model };
+  const config: TrainConfig = {
+    arch: spec.kind === 'causal' ? 'gpt2' : 'bert', vocab: tok.vocabSize, ...spec.model, act: recipe.act,
+    ...(recipe.attnLayers !== undefined && recipe.attnLayers < spec.model.layers ? { attnLayers: recipe.attnLayers } : {}),
+  };
   const P = initParams(config, spec.seed);
   const S = adamInit(P);
   let meta: CkptMeta = { step: 0, elapsedMs: 0, spec, config, tensors: [], log: [] };
@@ -150,7 +186,9 @@ export async function prepare(spec: DemoSpec, ckptDir: string, fresh: boolean, l
       log(`${spec.name}: resumed from ${ckptDir} at step ${m.step}`);
     }
   }
-  const builder = buildExamples(data, tok, spec.kind, config.ctx, spec.seed);
+  const builder = buildExamples(data, tok, spec.kind, config.ctx, spec.seed, {
+    codeSwitch: recipe.codeSwitch, objectLineShare: recipe.objectLineShare, pairLines: recipe.pairLines,
+  });
   return { spec, config, data, bpe, files, tok, P, S, meta, builder };
 }
 
@@ -220,7 +258,8 @@ export async function train(run: TrainRun, o: TrainOptions): Promise<{ done: boo
   let lossAvg = 0, nAvg = 0;
   while (meta.step < spec.steps) {
     const batch = makeBatch(batchAt(run, meta.step, cache), 0);
-    const loss = trainStep(config, P, S, batch, { lr: lrAt(spec, meta.step) });
+    const recipe = spec.recipe ?? RECIPES.v1;
+    const loss = trainStep(config, P, S, batch, { lr: lrAt(spec, meta.step), labelSmoothing: recipe.labelSmoothing, l1: recipe.l1 });
     meta.step++;
     lossAvg += loss;
     nAvg++;
@@ -262,14 +301,14 @@ export function hfConfig(run: TrainRun): Record<string, unknown> {
   if (c.arch === 'gpt2') {
     return {
       architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: c.vocab, n_positions: c.ctx, n_ctx: c.ctx,
-      n_embd: c.d, n_layer: c.layers, n_head: c.heads, n_inner: c.ffn, activation_function: 'gelu_new',
+      n_embd: c.d, n_layer: c.layers, n_head: c.heads, n_inner: c.ffn, activation_function: c.act === 'relu' ? 'relu' : 'gelu_new',
       layer_norm_epsilon: 1e-5, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, initializer_range: 0.02,
       scale_attn_weights: true, tie_word_embeddings: true, bos_token_id: 0, eos_token_id: 0, torch_dtype: 'float32',
     };
   }
   return {
     architectures: ['BertForMaskedLM'], model_type: 'bert', vocab_size: c.vocab, hidden_size: c.d, num_hidden_layers: c.layers,
-    num_attention_heads: c.heads, intermediate_size: c.ffn, hidden_act: 'gelu', max_position_embeddings: c.ctx,
+    num_attention_heads: c.heads, intermediate_size: c.ffn, hidden_act: c.act === 'relu' ? 'relu' : 'gelu', max_position_embeddings: c.ctx,
     type_vocab_size: 2, layer_norm_eps: 1e-12, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0,
     initializer_range: 0.02, position_embedding_type: 'absolute', pad_token_id: 0, tie_word_embeddings: true, torch_dtype: 'float32',
   };
@@ -338,10 +377,15 @@ async function main() {
   if (!['causal', 'masked', 'both'].includes(which)) throw new Error('--model must be causal, masked or both');
   await nodeBackend();
   const { exportDemo, writeIndex } = await import('./export-demo');
+  const tag = typeof f.tag === 'string' ? f.tag : undefined;
+  const noExport = f['no-export'] === true || (tag !== undefined && f.export !== true);
   for (const k of which === 'both' ? (['causal', 'masked'] as const) : [which as 'causal' | 'masked']) {
     const spec = { ...SPECS[k] };
     if (f.steps) Object.assign(spec, { steps: Number(f.steps), explicitSteps: true });
-    const ckptDir = join(REPO, '.cache', 'train', spec.name);
+    spec.recipe = recipeFromFlags(f, spec.recipe ?? RECIPES.v1);
+    if (f.recipe === 'v1') spec.perRelation = 60; // v1's fact selection
+    const ckptDir = join(REPO, '.cache', 'train', tag ? `${spec.name}-${tag}` : spec.name);
+    console.log(`${spec.name}: recipe ${JSON.stringify(spec.recipe)}`);
     const run = await prepare(spec, ckptDir, f.fresh === true);
     console.log(`${spec.name}: ${run.data.facts.length} facts, ${run.builder.base.length} trained queries, vocab ${run.config.vocab}, ${countParams(run.config)} params`);
     const { done } = await train(run, {
@@ -350,10 +394,31 @@ async function main() {
       targetAccuracy: f['target-accuracy'] ? Number(f['target-accuracy']) : 0.99,
     });
     if (!done) continue;
-    if (f['no-export'] === true) continue;
+    if (noExport) continue;
     await exportDemo(run, console.log);
   }
-  if (f['no-export'] !== true) await writeIndex();
+  if (!noExport) await writeIndex();
+}
+
+export function recipeFromFlags(f: Record<string, string | true>, base: Recipe): Recipe {
+  const r: Recipe = { ...(f.recipe === 'v1' ? RECIPES.v1 : f.recipe === 'v2' ? RECIPES.v2 : base) };
+  const num = (k: string) => {
+    const v = Number(f[k]);
+    if (!Number.isFinite(v)) throw new Error(`--${k} needs a number`);
+    return v;
+  };
+  if (f.act !== undefined) {
+    if (f.act !== 'gelu' && f.act !== 'relu') throw new Error('--act must be gelu or relu');
+    r.act = f.act;
+  }
+  if (f['attn-layers'] !== undefined) r.attnLayers = f['attn-layers'] === 'all' ? undefined : num('attn-layers');
+  if (f['label-smoothing'] !== undefined) r.labelSmoothing = num('label-smoothing');
+  if (f.l1 !== undefined) r.l1 = num('l1');
+  if (f['min-relations'] !== undefined) r.minRelations = num('min-relations');
+  if (f['code-switch'] !== undefined) r.codeSwitch = num('code-switch');
+  if (f['object-lines'] !== undefined) r.objectLineShare = num('object-lines');
+  if (f['pair-lines'] !== undefined) r.pairLines = num('pair-lines');
+  return r;
 }
 
 const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);

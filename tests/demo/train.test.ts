@@ -16,7 +16,7 @@ import { ready, TMP } from '../engine/setup';
 
 const tinySpec = (kind: 'causal' | 'masked'): DemoSpec => ({
   ...SPECS[kind],
-  model: { d: 16, layers: 1, heads: 2, ffn: 32, ctx: 64 },
+  model: { d: 16, layers: 2, heads: 2, ffn: 32, ctx: 64 }, // 2 layers: the v2 recipe's attention-free layer 1 is exported too
   vocabSize: 300,
   perRelation: 2,
   batch: 16,
