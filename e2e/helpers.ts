@@ -41,9 +41,9 @@ export async function loadByUrl(page: Page, url: string, dtype: 'int8' | 'f32' =
   await page.getByTestId('load-button').click();
 }
 
-export async function expectLoaded(page: Page): Promise<void> {
+export async function expectLoaded(page: Page, timeout = 150_000): Promise<void> {
   const t0 = Date.now();
-  await expect(page.getByTestId('model-info')).toBeVisible({ timeout: 150_000 });
+  await expect(page.getByTestId('model-info')).toBeVisible({ timeout });
   console.log(`  model loaded in ${Date.now() - t0} ms`);
 }
 
