@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { dequantize, dequantizeInOut, dequantizeRows, quantize, quantizedBytes, type QuantizedMatrix } from './quant';
+import { KnError } from './errors';
 import type { WeightDtype } from './types';
 
 export interface StoredTensor {
@@ -29,6 +30,8 @@ export class WeightStore {
   private hostMats = new Map<string, QuantizedMatrix>(); // int8 mode
   private specs = new Map<string, StoredTensor>();
   private cache = new Map<string, GroupEntry>();
+  /** int8 mode: edited slices (rows or columns in HF layout) kept in float32 over the untouched int8 bytes */
+  private overlays = new Map<string, { axis: 0 | 1; slices: Map<number, Float32Array> }>();
   private clock = 0;
   private pins = 0;
   cacheBytes = 0;
@@ -101,7 +104,7 @@ export class WeightStore {
     if (!t) {
       const bytes = q.q.length * 4;
       this.evict(bytes, spec.group);
-      const d = dequantizeInOut(q);
+      const d = this.dequantizeEdited(name, q);
       t = tf.keep(tf.tensor2d(d.data, d.shape));
       g.tensors.set(name, t);
       g.bytes += bytes;
@@ -121,18 +124,128 @@ export class WeightStore {
     }
     const q = this.hostMats.get(name);
     if (!q) throw new Error(`internal: matrix ${name} not loaded`);
-    return tf.tensor2d(dequantizeRows(q, ids), [ids.length, q.shape[1]]);
+    const out = dequantizeRows(q, ids);
+    const ov = this.overlays.get(name);
+    if (ov) {
+      const c = q.shape[1];
+      ids.forEach((i, k) => {
+        if (ov.axis === 0) {
+          const v = ov.slices.get(i);
+          if (v) out.set(v, k * c);
+        } else for (const [j, v] of ov.slices) out[k * c + j] = v[i];
+      });
+    }
+    return tf.tensor2d(out, [ids.length, q.shape[1]]);
   }
 
   /** Host copy of a matrix as float32 (for export and edits). */
   hostMatrix(name: string): { q?: QuantizedMatrix; f32?: Float32Array } {
     const q = this.hostMats.get(name);
-    if (q) return { q };
+    // an edited int8 matrix is handed out as float32 with its edits (an export keeps them)
+    if (q) return this.overlays.has(name) ? { f32: this.hostEdited(name, q) } : { q };
     const d = this.deviceMats.get(name);
     if (d) return { f32: tf.tidy(() => inOut(d, this.specs.get(name)!.axis ?? 0)).dataSync() as Float32Array };
     const v = this.vectors.get(name);
     if (v) return { f32: v.dataSync() as Float32Array };
     throw new Error(`internal: ${name} not loaded`);
+  }
+
+  /** int8 → float32 in HF layout with the edited slices applied. */
+  private hostEdited(name: string, q: QuantizedMatrix): Float32Array {
+    const data = dequantize(q);
+    const ov = this.overlays.get(name);
+    if (ov) for (const [i, v] of ov.slices) writeSlice(data, q.shape, ov.axis, i, v);
+    return data;
+  }
+
+  /** Device orientation ([in, out]) of an int8 matrix with its edits. */
+  private dequantizeEdited(name: string, q: QuantizedMatrix): { data: Float32Array; shape: [number, number] } {
+    if (!this.overlays.has(name)) return dequantizeInOut(q);
+    const data = this.hostEdited(name, q);
+    if (q.axis === 1) return { data, shape: q.shape };
+    const [r, c] = q.shape;
+    const out = new Float32Array(r * c);
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = data[i * c + j];
+    return { data: out, shape: [c, r] };
+  }
+
+  /**
+   * The float32 values the model computes with for slice `index` along `axis` of a matrix in HF layout
+   * (axis 0: row `index`, axis 1: column `index`), edits included.
+   */
+  readSlice(name: string, axis: 0 | 1, index: number): Float32Array {
+    const spec = this.specs.get(name);
+    if (!spec || spec.shape.length !== 2) throw new Error(`internal: matrix ${name} not loaded`);
+    const shape = spec.shape as [number, number];
+    if (!Number.isInteger(index) || index < 0 || index >= shape[axis]) throw new Error(`internal: ${name} has no slice ${index} along axis ${axis}`);
+    const q = this.hostMats.get(name);
+    if (q) {
+      const ov = this.overlays.get(name);
+      if (ov && ov.axis === axis && ov.slices.has(index)) return ov.slices.get(index)!.slice();
+      return readSlice(this.hostEdited(name, q), shape, axis, index);
+    }
+    return readSlice(this.hostMatrix(name).f32!, shape, axis, index);
+  }
+
+  /** int8 mode: the edited slices of a matrix (index → float32 values), or undefined when none. */
+  overlay(name: string): { axis: 0 | 1; slices: ReadonlyMap<number, Float32Array> } | undefined {
+    return this.overlays.get(name);
+  }
+
+  /**
+   * Replaces slices of a matrix (HF layout; `values` null drops an int8 overlay, back to the int8 bytes).
+   * f32 mode: written into the device tensor (exact float32). int8 mode: the int8 bytes and scales are
+   * never touched; the slices are kept as float32 overlays that every dequantization applies. The
+   * device tensor cached for the matrix is dropped, so the next forward uses the new values. Refused
+   * while the cache is pinned (a gradient in flight needs the weights it started with).
+   */
+  writeSlices(name: string, axis: 0 | 1, entries: { index: number; values: Float32Array | null }[]) {
+    if (this.pins > 0) throw new KnError('bad-input', `cannot change ${name} while an attribution or training step runs; wait for it or cancel it`);
+    const spec = this.specs.get(name);
+    if (!spec || spec.shape.length !== 2) throw new Error(`internal: matrix ${name} not loaded`);
+    const shape = spec.shape as [number, number];
+    const len = shape[1 - axis];
+    for (const e of entries) {
+      if (!Number.isInteger(e.index) || e.index < 0 || e.index >= shape[axis]) throw new Error(`internal: ${name} has no slice ${e.index} along axis ${axis}`);
+      if (e.values && e.values.length !== len) throw new Error(`internal: slice of ${name} needs ${len} values, got ${e.values.length}`);
+    }
+    const q = this.hostMats.get(name);
+    if (q) {
+      let ov = this.overlays.get(name);
+      if (ov && ov.axis !== axis) throw new Error(`internal: ${name} already has edits along axis ${ov.axis}`);
+      if (!ov) ov = { axis, slices: new Map() };
+      for (const e of entries) {
+        if (e.values) ov.slices.set(e.index, Float32Array.from(e.values));
+        else ov.slices.delete(e.index);
+      }
+      if (ov.slices.size) this.overlays.set(name, ov);
+      else this.overlays.delete(name);
+      this.dropCached(name);
+      return;
+    }
+    const d = this.deviceMats.get(name);
+    if (!d) throw new Error(`internal: matrix ${name} not loaded`);
+    const data = this.hostMatrix(name).f32!;
+    for (const e of entries) {
+      if (!e.values) throw new Error(`internal: ${name} is float32; an undo writes the old values back`);
+      writeSlice(data, shape, axis, e.index, e.values);
+    }
+    const t = tf.keep(tf.tidy(() => inOut(tf.tensor2d(data, shape), spec.axis ?? 0)));
+    d.dispose();
+    this.deviceMats.set(name, t);
+  }
+
+  /** Drops the cached device tensor of one matrix (after an edit). */
+  private dropCached(name: string) {
+    const spec = this.specs.get(name);
+    const g = spec && this.cache.get(spec.group);
+    const t = g?.tensors.get(name);
+    if (!g || !t) return;
+    const bytes = t.size * 4;
+    t.dispose();
+    g.tensors.delete(name);
+    g.bytes -= bytes;
+    this.cacheBytes -= bytes;
   }
 
   names(): StoredTensor[] {
@@ -182,8 +295,23 @@ export class WeightStore {
     this.deviceMats.clear();
     this.cache.clear();
     this.hostMats.clear();
+    this.overlays.clear();
     this.cacheBytes = 0;
   }
+}
+
+function readSlice(data: Float32Array, shape: [number, number], axis: 0 | 1, index: number): Float32Array {
+  const [r, c] = shape;
+  if (axis === 0) return data.slice(index * c, (index + 1) * c);
+  const out = new Float32Array(r);
+  for (let i = 0; i < r; i++) out[i] = data[i * c + index];
+  return out;
+}
+
+function writeSlice(data: Float32Array, shape: [number, number], axis: 0 | 1, index: number, v: Float32Array) {
+  const [r, c] = shape;
+  if (axis === 0) data.set(v, index * c);
+  else for (let i = 0; i < r; i++) data[i * c + index] = v[i];
 }
 
 /** HF layout → [in, out] (and back: the transpose is its own inverse). */
