@@ -2,12 +2,12 @@
 import { join } from 'node:path';
 import { KnError } from '../engine/errors';
 import { attributeQuery, completenessError } from '../engine/matrice/attribute';
-import { attributeFact, manipulate, METHODS, perLanguage, selectNeurons, type Method, type QuerySpec } from '../engine/matrice/experiments';
-import { normalizePerLayer, type AttrNorm, type LangNorm } from '../engine/matrice/scoring';
+import { METHODS, type Method } from '../engine/matrice/experiments';
+import { normalizePerLayer, resolveSettings, type AttrNorm, type LangNorm } from '../engine/matrice/scoring';
+import { FactSession } from '../engine/session';
 import type { LoadedModel } from '../engine/model';
 import { FolderStore, REPO_ROOT } from '../engine/source-node';
-import { causalQuery, maskedQuery } from '../data/queries';
-import { LANGS, type Lang, type Relation } from '../data/types';
+import { LANGS, type Lang } from '../data/types';
 import { openLocal } from '../data/node';
 import { int, str, type Args } from './args';
 
@@ -49,22 +49,6 @@ export async function runAttribute(a: Args, model: LoadedModel) {
   };
 }
 
-export async function factQueries(model: LoadedModel, relation: string, factArg: string, langs: Lang[]): Promise<QuerySpec[]> {
-  const rml = await openLocal();
-  const id = factArg.includes(':') ? factArg : `${relation}:${factArg}`;
-  if (relation && !id.startsWith(relation + ':')) throw new KnError('bad-input', `fact "${factArg}" is not in relation ${relation}`);
-  const out: QuerySpec[] = [];
-  for (const lang of langs) {
-    const fact = await rml.fact(id, lang);
-    const shard = await rml.shard(id.split(':')[0] as Relation, lang);
-    for (const t of shard.templates) {
-      const q = model.info.kind === 'causal' ? causalQuery(t, fact) : t.causal ? maskedQuery(t, fact, model.tok.maskToken!) : null;
-      if (q) out.push({ lang, templateId: t.id, ...q });
-    }
-  }
-  return out;
-}
-
 export function langsArg(a: Args): Lang[] {
   const v = str(a, 'langs');
   if (!v) return [...LANGS];
@@ -73,38 +57,46 @@ export function langsArg(a: Args): Lang[] {
   return ls as Lang[];
 }
 
+const nullIfNaN = (x: number) => (Number.isFinite(x) ? x : null);
+
 export async function runLocalize(a: Args, model: LoadedModel) {
   const relation = str(a, 'relation'), fact = str(a, 'fact');
   if (!fact) throw new KnError('bad-input', '--fact is required (e.g. --relation P36 --fact 0, or --fact P36:0)');
   const method = (str(a, 'method') ?? 'matrice') as Method;
   if (!METHODS.includes(method)) throw new KnError('bad-input', `--method must be one of ${METHODS.join(', ')}, got "${method}"`);
-  const tau = num(a, 'tau', 0, 1, 0.2)!;
   const factId = fact.includes(':') ? fact : `${relation}:${fact}`;
-  const queries = await factQueries(model, relation ?? '', fact, langsArg(a));
+  if (relation && !factId.startsWith(relation + ':')) throw new KnError('bad-input', `fact "${fact}" is not in relation ${relation}`);
+  const settings = resolveSettings({
+    tau: num(a, 'tau', 0, 1),
+    ...(str(a, 'norm') ? { norm: str(a, 'norm') as LangNorm } : {}),
+    ...(str(a, 'attr-norm') ? { attrNorm: str(a, 'attr-norm') as AttrNorm } : {}),
+  });
   const steps = int(a, 'steps', 1, 1000, 20)!;
+  const session = await FactSession.open(model, await openLocal(), factId, langsArg(a));
   const store = a['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE);
   const t0 = performance.now();
-  const { queries: attributed, fa } = await attributeFact(model, queries, { steps, baseline: baselineArg(a), store });
+  const attributed = await session.localize({ steps, baseline: baselineArg(a), store });
   const seconds = (performance.now() - t0) / 1000;
-  const settings = { tau, norm: (str(a, 'norm') ?? 'language') as LangNorm, attrNorm: (str(a, 'attr-norm') ?? 'layer') as AttrNorm };
-  const sel = selectNeurons(fa, method, settings, int(a, 'seed', 0, 2 ** 31, 1));
-  const suppress = perLanguage(await manipulate(model, queries, sel.neurons, 0));
-  const enhance = perLanguage(await manipulate(model, queries, sel.neurons, 2));
+  const sel = session.select(method, settings, int(a, 'seed', 0, 2 ** 31, 1));
+  const suppress = (await session.manipulate(sel.neurons, 0)).languages;
+  const enhance = (await session.manipulate(sel.neurons, 2)).languages;
   const languages: Record<string, unknown> = {};
   for (const l of Object.keys(suppress)) {
     languages[l] = {
       queries: suppress[l].n,
+      known: suppress[l].correctBefore,
       before: suppress[l].before,
       suppressed: suppress[l].after,
       enhanced: enhance[l].after,
-      deltaP_suppress: suppress[l].deltaP,
-      deltaP_enhance: enhance[l].deltaP,
+      // docs/METHOD.md: mean ΔP over the queries the model knew before; null when it knew none
+      deltaP_suppress: nullIfNaN(suppress[l].deltaP),
+      deltaP_enhance: nullIfNaN(enhance[l].deltaP),
     };
   }
   return {
     fact: factId,
     method,
-    tau,
+    tau: settings.tau,
     norm: settings.norm,
     attrNorm: settings.attrNorm,
     steps,
@@ -113,6 +105,7 @@ export async function runLocalize(a: Args, model: LoadedModel) {
     threshold: sel.threshold,
     languages,
     queries: attributed.length,
+    skipped: session.skipped,
     cachedQueries: attributed.filter((q) => q.cached).length,
     seconds: Math.round(seconds * 100) / 100,
     maxCompletenessError: Math.max(...attributed.map((q) => q.completeness.maxAbs)),

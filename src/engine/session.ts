@@ -15,12 +15,14 @@ import {
   selectNeurons,
   type AttributedQuery,
   type AttributeFactOptions,
+  manipulate,
+  type ManipulationRow,
   type Method,
   type QuerySpec,
   type Selection,
+  type TopToken,
 } from './matrice/experiments';
 import {
-  deltaP,
   perLanguage,
   scoreNoUaL,
   type FactAttributions,
@@ -28,12 +30,6 @@ import {
   type MatriceSettings,
   type NeuronId,
 } from './matrice/scoring';
-
-export interface TopToken {
-  id: number;
-  token: string;
-  prob: number;
-}
 
 export interface FactQuery extends QuerySpec {
   lang: Lang;
@@ -95,21 +91,6 @@ export async function buildFactQueries(model: LoadedModel, bench: RmlLama, factI
     }
   }
   return { relation, labels, queries, skipped };
-}
-
-export interface ManipulationRow {
-  lang: Lang;
-  templateId: string;
-  prompt: string;
-  target: string;
-  before: number;
-  after: number;
-  /** Eq. 14 for this query (NaN when P before is 0) */
-  deltaP: number;
-  correctBefore: boolean;
-  correctAfter: boolean;
-  topBefore: TopToken[];
-  topAfter: TopToken[];
 }
 
 export interface ManipulationResult {
@@ -211,34 +192,9 @@ export class FactSession {
 
   /** P(correct) of every query with the neurons scaled by `factor` (0 suppress, 2 enhance); batched. */
   async manipulate(neurons: NeuronId[], factor: number, opts: { langs?: readonly Lang[]; topK?: number } = {}): Promise<ManipulationResult> {
-    if (!Number.isFinite(factor)) throw new KnError('bad-input', `the scale factor must be a finite number, got ${factor}`);
     const ns = neurons.map((n) => [n[0], n[1]] as NeuronId);
-    const { numLayers, ffn } = this.model.cfg;
-    for (const [l, j] of ns) {
-      if (!Number.isInteger(l) || !Number.isInteger(j) || l < 0 || l >= numLayers || j < 0 || j >= ffn) {
-        throw new KnError('bad-input', `neuron ${l}:${j} does not exist in this model (${numLayers} layers × ${ffn} neurons)`);
-      }
-    }
     const qs = opts.langs ? this.queries.filter((q) => opts.langs!.includes(q.lang)) : this.queries;
-    const topK = opts.topK ?? this.topK;
-    const afters = ns.length && qs.length ? await this.model.probeMany(qs, { topK, intervention: { neurons: ns, factor } }) : null;
-    const rows: ManipulationRow[] = qs.map((q, i) => {
-      const a = afters?.[i].target;
-      const after = a ? a.prob : q.before;
-      return {
-        lang: q.lang,
-        templateId: q.templateId,
-        prompt: q.prompt,
-        target: q.target,
-        before: q.before,
-        after,
-        deltaP: deltaP(q.before, after),
-        correctBefore: q.known,
-        correctAfter: a ? a.rank === 0 : q.known,
-        topBefore: q.top.slice(0, topK),
-        topAfter: afters ? afters[i].top.map((x) => ({ id: x.id, token: x.token, prob: x.prob })) : q.top.slice(0, topK),
-      };
-    });
+    const rows = await manipulate(this.model, qs, ns, factor, opts.topK ?? this.topK, qs);
     return { factor, neurons: ns, rows, languages: perLanguage(rows) };
   }
 }

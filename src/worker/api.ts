@@ -8,8 +8,9 @@
  * `score` / `neuronStats` only re-score (never a gradient) and `manipulate` only runs forward passes.
  */
 import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
-import type { ManipulationRow, Method } from '../engine/matrice/experiments';
-import type { MatriceSettings, NeuronId } from '../engine/matrice/scoring';
+import type { ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from './experiments';
+import type { ManipulationRow, Method, TopToken } from '../engine/matrice/experiments';
+import type { LanguageSummary, MatriceSettings, NeuronId } from '../engine/matrice/scoring';
 
 export interface SerializedError {
   code: string;
@@ -46,10 +47,7 @@ export interface FactList {
   total: number;
 }
 
-export interface TopToken {
-  token: string;
-  prob: number;
-}
+export type { TopToken } from '../engine/matrice/experiments';
 
 /** One query of the current fact, probed on the loaded model. */
 export interface FactQueryRow {
@@ -157,16 +155,17 @@ export interface NeuronStatsResult {
   selected: boolean;
 }
 
-/** The engine's manipulation row, plus the template and the top-k before the change. */
+/** The engine's manipulation row of a fact's query (its template is always known). */
 export interface ManipulateRow extends ManipulationRow {
   templateId: string;
-  topBefore: TopToken[];
 }
 
 export interface ManipulateResult {
   factor: number;
   neurons: NeuronId[];
   rows: ManipulateRow[];
+  /** per language: mean P before/after; ΔP and the ratio over the known queries (NaN when none), engine `perLanguage` */
+  languages: Record<string, LanguageSummary>;
   ms: number;
 }
 
@@ -212,4 +211,12 @@ export interface EngineWorkerApi {
   manipulate(neurons: NeuronId[], factor: number, topK?: number): Promise<ManipulateResult>;
   /** The kept attributions (null when nothing was localized). */
   exportAttributions(): Promise<AttributionsExport | null>;
+
+  /** Experiments view (worker/experiments.ts): run or resume a benchmark-scale experiment, rows in IndexedDB 'kn-experiments'. */
+  experimentRun(req: ExperimentRequest, onProgress?: (p: ExperimentProgress) => void): Promise<ExperimentRunResult>;
+  /** Stop the running experiment after the current step; finished facts are kept. */
+  experimentCancel(): Promise<void>;
+  experimentList(): Promise<{ runs: SavedExperiment[]; storage: 'indexeddb' | 'memory'; storageNote: string | null }>;
+  experimentReport(id: string): Promise<ExperimentReport>;
+  experimentDelete(id: string): Promise<void>;
 }

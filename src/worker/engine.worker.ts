@@ -11,6 +11,7 @@ import { KnError } from '../engine/errors';
 import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
 import type { EngineWorkerApi, MemoryReport, SerializedError, WorkerEvent } from './api';
 import { ExplorerState } from './explorer';
+import { ExperimentRunner, createRecordStore } from './experiments';
 import { openRmlLama } from '../data/browser';
 import { createShardStore } from '../data/store';
 import type { RmlLama } from '../data/loader';
@@ -41,6 +42,8 @@ function bench(): Promise<RmlLama> {
 }
 const attributionStore = createShardStore({ dbName: 'kn-attributions' });
 const explorer = new ExplorerState(() => model, bench, attributionStore);
+const experimentStore = createRecordStore();
+const experiments = new ExperimentRunner(() => model, bench, experimentStore.store, attributionStore);
 
 function emit(e: WorkerEvent): void {
   for (const l of listeners) {
@@ -72,6 +75,7 @@ async function guarded<T>(f: () => Promise<T>): Promise<T> {
 
 function disposeModel(): void {
   explorer.reset();
+  experiments.cancel();
   if (model) {
     try {
       model.dispose();
@@ -185,6 +189,11 @@ const api: EngineWorkerApi = {
       const buffers = Object.values(r.languages).flatMap((l) => l.queries.map((q) => q.raw.buffer as ArrayBuffer));
       return Comlink.transfer(r, buffers);
     }),
+  experimentRun: (req, onProgress) => guarded(() => experiments.run(req, onProgress)),
+  experimentCancel: async () => experiments.cancel(),
+  experimentList: () => guarded(async () => ({ runs: await experiments.list(), storage: experiments.store.kind, storageNote: experimentStore.reason })),
+  experimentReport: (id) => guarded(() => experiments.report(id)),
+  experimentDelete: (id) => guarded(() => experiments.delete(id)),
 };
 
 Comlink.expose(api);

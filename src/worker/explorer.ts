@@ -1,15 +1,14 @@
 /**
- * The explorer's worker-side state: the benchmark, the current fact, its attributions (kept after
- * `localize`), and the cached "before" probabilities for live manipulation. Pure engine calls, no DOM:
- * runs in the Web Worker (and in Node for tests, with a memory store and a local benchmark).
+ * The explorer's worker-side state: a thin wrapper over the engine's FactSession (src/engine/session.ts)
+ * for the current fact: its queries and "before" probes, the attributions kept after `localize`, scoring
+ * and manipulation. No DOM: runs in the Web Worker (and in Node for tests, with a memory store).
  */
 import { KnError } from '../engine/errors';
 import type { LoadedModel } from '../engine/model';
 import { completenessError } from '../engine/matrice/attribute';
 import type { BytesStore } from '../engine/matrice/cache';
-import { attributeFact, METHODS, queryCacheKey, selectNeurons, type AttributedQuery, type Method, type QuerySpec } from '../engine/matrice/experiments';
+import { METHODS, queryCacheKey, selectNeurons, type Method, type QuerySpec } from '../engine/matrice/experiments';
 import {
-  deltaP,
   layerDistribution,
   neuronStats as engineNeuronStats,
   resolveSettings,
@@ -20,57 +19,29 @@ import {
   type MatriceSettings,
   type NeuronId,
 } from '../engine/matrice/scoring';
+import { checkLangs, FactSession } from '../engine/session';
 import type { RmlLama } from '../data/loader';
-import { causalQuery, maskedQuery } from '../data/queries';
-import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
+import { LANGS, RELATIONS, type Relation } from '../data/types';
 import type {
   AttributionsExport,
   FactList,
   FactQueries,
-  FactQueryRow,
   LocalizeOptions,
   LocalizeProgress,
   LocalizeResult,
   ManipulateResult,
   NeuronStatsResult,
   ScoreResult,
-  TopToken,
 } from './api';
-
-interface QueryWithId extends QuerySpec {
-  templateId: string;
-}
 
 interface Current {
   modelHash: string;
-  factId: string;
-  langs: string[];
-  queries: QueryWithId[];
-  /** per query: P(correct), rank and top-k without intervention, keyed by prompt + target */
-  before: Map<string, { prob: number; rank: number; top: TopToken[]; topK: number }>;
-  attributed?: AttributedQuery[];
-  fa?: FactAttributions;
-  steps?: number;
-  baseline?: 'pad' | 'zero';
+  session: FactSession;
   /** MaTrice result of the last settings (neuronStats reuses it) */
   matrice?: { key: string; r: MatriceResult };
 }
 
 const fold = (s: string) => s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
-
-function checkLangs(langs: string[]): Lang[] {
-  if (!Array.isArray(langs) || langs.length === 0) throw new KnError('bad-input', 'choose at least one language');
-  for (const l of langs) if (!(LANGS as readonly string[]).includes(l)) throw new KnError('bad-input', `unknown language "${l}"; one of ${LANGS.join(', ')}`);
-  return [...new Set(langs)] as Lang[];
-}
-
-function parseFactId(id: string): Relation {
-  const m = /^(P\d+):(\d+)$/.exec(String(id));
-  if (!m || !(RELATIONS as readonly string[]).includes(m[1])) {
-    throw new KnError('bad-input', `unknown fact id "${id}" (expected <relation>:<lineid>, e.g. P36:0, with a relation of ${RELATIONS.join(', ')})`);
-  }
-  return m[1] as Relation;
-}
 
 export class ExplorerState {
   private cur: Current | null = null;
@@ -130,111 +101,53 @@ export class ExplorerState {
     return { relation, facts, total };
   }
 
-  /** The fact's queries for the model's kind (causal: object-last templates; masked: the same templates' masked form). */
-  private async buildQueries(factId: string, langs: Lang[]) {
+  /** The session of the fact in these languages on the loaded model (reused while they stay the same). */
+  private async session(factId: string, langs: string[], topK = 5): Promise<Current> {
     const model = this.model();
-    const relation = parseFactId(factId);
-    const b = await this.bench();
-    const labels: Record<string, { subject: string; object: string }> = {};
-    const queries: QueryWithId[] = [];
-    const skipped: FactQueries['skipped'] = [];
-    for (const lang of langs) {
-      const fact = await b.fact(factId, lang);
-      labels[lang] = { subject: fact.subject, object: fact.object };
-      const shard = await b.shard(relation, lang);
-      for (const t of shard.templates) {
-        if (!t.causal) continue; // the same templates for both kinds: object-last ones
-        const q = model.info.kind === 'causal' ? causalQuery(t, fact) : maskedQuery(t, fact, model.tok.maskToken ?? '[MASK]');
-        if (!q) continue;
-        try {
-          const enc = model.tok.encodeQuery(q.prompt);
-          model.checkLength(enc.ids.length);
-          model.tok.targetId(q.prompt, q.target);
-          queries.push({ lang, templateId: t.id, prompt: q.prompt, target: q.target });
-        } catch (e) {
-          skipped.push({ lang, templateId: t.id, reason: e instanceof Error ? e.message : String(e) });
-        }
-      }
-    }
-    return { relation, labels, queries, skipped };
-  }
-
-  private ensureCurrent(factId: string, langs: string[], queries: QueryWithId[]): Current {
-    const hash = this.model().info.contentHash;
+    const ls = checkLangs(langs);
     const c = this.cur;
-    const same =
-      c &&
-      c.modelHash === hash &&
-      c.factId === factId &&
-      c.queries.length === queries.length &&
-      c.queries.every((q, i) => q.prompt === queries[i].prompt && q.target === queries[i].target);
-    if (same) return c!;
-    this.cur = { modelHash: hash, factId, langs, queries, before: new Map() };
+    if (c && c.modelHash === model.info.contentHash && c.session.factId === factId && c.session.langs.join() === ls.join() && c.session.topK >= topK) return c;
+    this.cur = { modelHash: model.info.contentHash, session: await FactSession.open(model, await this.bench(), factId, ls, { topK: Math.max(5, topK) }) };
     return this.cur;
   }
 
-  private async before(c: Current, q: QuerySpec, topK: number) {
-    const key = `${q.prompt}\u0000${q.target}`;
-    const hit = c.before.get(key);
-    if (hit && hit.topK >= topK) return hit;
-    const r = await this.model().probe(q.prompt, { target: q.target, topK });
-    const v = { prob: r.target!.prob, rank: r.target!.rank, top: r.top.map((t) => ({ token: t.token, prob: t.prob })), topK };
-    c.before.set(key, v);
-    return v;
-  }
-
   async factQueries(factId: string, langs: string[], topK = 5): Promise<FactQueries> {
-    const ls = checkLangs(langs);
-    const built = await this.buildQueries(factId, ls);
-    const c = this.ensureCurrent(factId, ls, built.queries);
-    const model = this.model();
-    const rows: FactQueryRow[] = [];
-    for (const q of built.queries) {
-      const b = await this.before(c, q, topK);
-      const targetId = model.tok.targetId(q.prompt, q.target);
-      rows.push({
+    const { session: s } = await this.session(factId, langs, topK);
+    return {
+      factId,
+      relation: s.relation,
+      labels: s.labels as FactQueries['labels'],
+      langs: s.langs,
+      queries: s.queries.map((q) => ({
         lang: q.lang,
         templateId: q.templateId,
         prompt: q.prompt,
         target: q.target,
-        targetToken: model.tok.display(targetId),
-        pCorrect: b.prob,
-        rank: b.rank,
-        correct: b.rank === 0,
-        top: b.top.slice(0, topK),
-      });
-    }
-    return { factId, relation: built.relation, labels: built.labels, langs: ls, queries: rows, skipped: built.skipped };
+        targetToken: q.targetToken,
+        pCorrect: q.before,
+        rank: q.rank,
+        correct: q.known,
+        top: q.top.slice(0, topK),
+      })),
+      skipped: s.skipped,
+    };
   }
 
-  private async allCached(model: LoadedModel, queries: QuerySpec[], steps: number, baseline: string): Promise<boolean> {
+  private async allCached(model: LoadedModel, queries: QuerySpec[], steps: number, baseline: 'pad' | 'zero'): Promise<boolean> {
     if (!this.store) return false;
-    for (const q of queries) {
-      const key = await queryCacheKey(model, q, { steps, baseline: baseline as 'pad' | 'zero' });
-      if (!(await this.store.get(key))) return false;
-    }
+    for (const q of queries) if (!(await this.store.get(await queryCacheKey(model, q, { steps, baseline })))) return false;
     return true;
   }
 
   async localize(factId: string, opts: LocalizeOptions, onProgress?: (p: LocalizeProgress) => void): Promise<LocalizeResult> {
     const model = this.model();
-    const ls = checkLangs(opts.langs);
+    const c = await this.session(factId, opts.langs);
+    const s = c.session;
     const steps = opts.steps ?? 20;
-    if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new KnError('bad-input', `steps (M) must be an integer in 1..1000, got ${steps}`);
     const baseline = opts.baseline ?? 'pad';
-    if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `baseline must be pad or zero, got "${baseline}"`);
-    const built = await this.buildQueries(factId, ls);
-    if (built.queries.length === 0) throw new KnError('bad-input', `fact ${factId} has no usable query in ${ls.join(', ')} for this model`);
-    const base = {
-      factId,
-      langs: ls,
-      steps,
-      baseline,
-      numLayers: model.cfg.numLayers,
-      ffnSize: model.cfg.ffn,
-      skipped: built.skipped,
-    };
-    if (opts.cacheOnly && !(await this.allCached(model, built.queries, steps, baseline))) {
+    const base = { factId, langs: s.langs, steps, baseline, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn, skipped: s.skipped };
+    if (s.queries.length === 0) throw new KnError('bad-input', `fact ${factId} has no usable query in ${s.langs.join(', ')} for this model`);
+    if (opts.cacheOnly && !(await this.allCached(model, s.queries, steps, baseline))) {
       return { ...base, complete: false, queries: [], cachedCount: 0, maxCompleteness: { maxAbs: 0, maxRel: 0 }, ms: 0 };
     }
     this.localizing?.abort();
@@ -243,7 +156,7 @@ export class ExplorerState {
     const t0 = performance.now();
     let last = 0;
     try {
-      const { queries, fa } = await attributeFact(model, built.queries, {
+      const queries = await s.localize({
         steps,
         baseline,
         store: this.store,
@@ -260,12 +173,6 @@ export class ExplorerState {
           void onProgress({ ...p, elapsedMs, etaMs });
         },
       });
-      if (ctl.signal.aborted) throw new KnError('cancelled', 'localization cancelled');
-      const c = this.ensureCurrent(factId, ls, built.queries);
-      c.attributed = queries;
-      c.fa = fa;
-      c.steps = steps;
-      c.baseline = baseline;
       c.matrice = undefined;
       let maxAbs = 0, maxRel = 0;
       for (const q of queries) {
@@ -298,8 +205,8 @@ export class ExplorerState {
 
   private localized(): Current & { fa: FactAttributions } {
     const c = this.cur;
-    if (!c || !c.fa || c.modelHash !== this.getModel()?.info.contentHash) throw new KnError('bad-input', 'localize a fact first');
-    return c as Current & { fa: FactAttributions };
+    if (!c || !c.session.fa || c.modelHash !== this.getModel()?.info.contentHash) throw new KnError('bad-input', 'localize a fact first');
+    return Object.assign(c, { fa: c.session.fa });
   }
 
   private matriceFor(c: Current & { fa: FactAttributions }, s: MatriceSettings): MatriceResult {
@@ -364,48 +271,26 @@ export class ExplorerState {
     const t0 = performance.now();
     const c = this.cur;
     if (!c || c.modelHash !== this.getModel()?.info.contentHash) throw new KnError('bad-input', 'choose a fact first');
-    if (!Number.isFinite(factor)) throw new KnError('bad-input', `the scale factor must be a finite number, got ${factor}`);
-    const model = this.model();
-    const ns = neurons.map((n) => [n[0], n[1]] as NeuronId);
-    const rows: ManipulateResult['rows'] = [];
-    // all queries in a few batched forwards (grouped by length), not one forward per query
-    const afters = ns.length ? await model.probeMany(c.queries, { topK, intervention: { neurons: ns, factor } }) : null;
-    for (const [i, q] of c.queries.entries()) {
-      const b = await this.before(c, q, topK);
-      const a = afters ? afters[i] : null;
-      const after = a ? a.target!.prob : b.prob;
-      rows.push({
-        lang: q.lang,
-        templateId: q.templateId,
-        prompt: q.prompt,
-        target: q.target,
-        before: b.prob,
-        after,
-        deltaP: deltaP(b.prob, after),
-        correctBefore: b.rank === 0,
-        correctAfter: a ? a.target!.rank === 0 : b.rank === 0,
-        topBefore: b.top.slice(0, topK),
-        topAfter: a ? a.top.map((t) => ({ token: t.token, prob: t.prob })) : b.top.slice(0, topK),
-      });
-    }
-    return { factor, neurons: ns, rows, ms: performance.now() - t0 };
+    const r = await c.session.manipulate(neurons, factor, { topK });
+    return { factor: r.factor, neurons: r.neurons, rows: r.rows as ManipulateResult['rows'], languages: r.languages, ms: performance.now() - t0 };
   }
 
   exportAttributions(): AttributionsExport | null {
     const c = this.cur;
-    if (!c?.fa || !c.attributed) return null;
+    const s = c?.session;
+    if (!c || !s?.fa || !s.attributed) return null;
     const languages: AttributionsExport['languages'] = {};
-    const F = c.fa.ffnSize;
-    for (const q of c.attributed) {
-      const flat = new Float32Array(c.fa.numLayers * F);
+    const F = s.fa.ffnSize;
+    for (const q of s.attributed) {
+      const flat = new Float32Array(s.fa.numLayers * F);
       q.attribution.raw.forEach((r, l) => flat.set(r, l * F));
       (languages[q.lang] ??= { queries: [] }).queries.push({ text: q.prompt, templateId: q.templateId ?? '', raw: flat });
     }
     return {
-      factId: c.factId,
-      steps: c.steps ?? 20,
-      baseline: c.baseline ?? 'pad',
-      numLayers: c.fa.numLayers,
+      factId: s.factId,
+      steps: s.steps ?? 20,
+      baseline: s.baseline ?? 'pad',
+      numLayers: s.fa.numLayers,
       ffnSize: F,
       modelHash: c.modelHash,
       languages,

@@ -37,6 +37,10 @@ import {
 } from '../../src/engine/matrice/scoring';
 import { KnError } from '../../src/engine/errors';
 
+/** The hand computations below follow the paper's formulas (Eq. 5 per layer, Eq. 9 min-max per language), not the product's defaults. */
+const PAPER = { norm: 'language', attrNorm: 'layer' } as const;
+const PAPER_DEFAULTS = { ...DEFAULT_SETTINGS, ...PAPER };
+
 const L = (rows: number[][]): LayerScores => rows.map((r) => Float64Array.from(r));
 const plain = (s: LayerScores): number[][] => s.map((r) => Array.from(r));
 
@@ -255,7 +259,7 @@ describe('UaL (Eq. 9-11)', () => {
     // A: min 0 max 4 -> [[0,.25,.5],[.75,1,1]]
     // B: min 0 max 20 -> [[.5,0,.25],[0,0,1]]
     // C: min 1 max 5 -> [[0,.5,0],[0,0,1]]
-    const { S, normalized } = ual([A, B, C]);
+    const { S, normalized } = ual([A, B, C], { norm: 'language' });
     expectClose(normalized[0], [
       [0, 0.25, 0.5],
       [0.75, 1, 1],
@@ -350,7 +354,7 @@ describe('UaL (Eq. 9-11)', () => {
   it('beta weights', () => {
     // β1=2, β2=0 on the 'language' normalized maps: S = 2·mean
     // (0,0) 2/6, (0,1) .5, (0,2) .5, (1,0) .5, (1,1) 2/3, (1,2) 2
-    expectClose(ual([A, B, C], { beta1: 2, beta2: 0 }).S, [
+    expectClose(ual([A, B, C], { norm: 'language', beta1: 2, beta2: 0 }).S, [
       [1 / 3, 0.5, 0.5],
       [0.5, 2 / 3, 2],
     ]);
@@ -474,7 +478,7 @@ function fixture(): FactAttributions {
 describe('full pipelines over stored attributions', () => {
   it('MaTrice with default settings', () => {
     const fa = fixture();
-    const r = scoreMatrice(fa, DEFAULT_SETTINGS);
+    const r = scoreMatrice(fa, PAPER_DEFAULTS);
     expect(r.languages).toEqual(['en', 'zh']);
     // UaQ with α=(1,1) and two queries = min of the two:
     //   s_en = [[.25,.5,.25],[0,.25,.5]]   s_zh = [[.25,.25,0],[0,0,.75]]
@@ -509,7 +513,7 @@ describe('full pipelines over stored attributions', () => {
     ]);
     expect(r.warnings).toEqual([]);
     // omitted settings = defaults
-    expect(scoreMatrice(fa).selected).toEqual(r.selected);
+    expect(scoreMatrice(fa, PAPER).selected).toEqual(r.selected);
   });
 
   it('re-scoring with new α, β, τ (no gradients) gives the hand-computed selection', () => {
@@ -519,7 +523,7 @@ describe('full pipelines over stored attributions', () => {
     //   s_en = [[.25,.5,.25],[.125,.375,.5]] -> min .125, range .375 -> [[1/3,1,1/3],[0,2/3,1]]
     //   s_zh = [[.25,.5,.25],[.125,.125,.75]] -> min .125, range .625 -> [[.2,.6,.2],[0,0,1]]
     // β=(1,0): S = mean = [[.2666667,.8,.2666667],[0,1/3,1]]; τ=.3 -> 𝒯=.3 -> (0,1),(1,1),(1,2)
-    const r = scoreMatrice(fa, { alpha1: 1, alpha2: 0, beta1: 1, beta2: 0, tau: 0.3 });
+    const r = scoreMatrice(fa, { ...PAPER, alpha1: 1, alpha2: 0, beta1: 1, beta2: 0, tau: 0.3 });
     expectClose(r.S, [
       [0.2666667, 0.8, 0.2666667],
       [0, 1 / 3, 1],
@@ -533,14 +537,14 @@ describe('full pipelines over stored attributions', () => {
     // stored attributions untouched
     expect(plain(fa.languages.en.queries[0].raw)).toEqual(before);
     // τ alone: default α/β with τ=.5 -> 𝒯=.5 -> (1,2) only
-    expect(scoreMatrice(fa, { tau: 0.5 }).selected).toEqual([[1, 2]]);
+    expect(scoreMatrice(fa, { ...PAPER, tau: 0.5 }).selected).toEqual([[1, 2]]);
   });
 
   it('w/o UaQ uses the first query of each language', () => {
     // en q1 Eq.5 [[.25,.5,.25],[.25,.25,.5]] min .25 max .5 -> [[0,1,0],[0,0,1]]
     // zh q1 Eq.5 [[.25,.25,.5],[.25,0,.75]] min 0 max .75 -> [[1/3,1/3,2/3],[1/3,0,1]]
     // S = min = [[0,1/3,0],[0,0,1]] -> 𝒯 .2 -> (0,1),(1,2)
-    const r = scoreNoUaQ(fixture(), DEFAULT_SETTINGS);
+    const r = scoreNoUaQ(fixture(), PAPER_DEFAULTS);
     expectClose(r.S, [
       [0, 1 / 3, 0],
       [0, 0, 1],
@@ -554,7 +558,7 @@ describe('full pipelines over stored attributions', () => {
   it('w/o UaL: UaQ per language, select per language, intersect', () => {
     // s_en = [[.25,.5,.25],[0,.25,.5]]  τ=.5: 𝒯=.25 -> (0,1),(1,2)
     // s_zh = [[.25,.25,0],[0,0,.75]]    τ=.5: 𝒯=.375 -> (1,2)
-    const r = scoreNoUaL(fixture(), { tau: 0.5 });
+    const r = scoreNoUaL(fixture(), { ...PAPER, tau: 0.5 });
     expect(r.perLanguageThreshold.en).toBeCloseTo(0.25, 12);
     expect(r.perLanguageThreshold.zh).toBeCloseTo(0.375, 12);
     expect(r.perLanguageSelected.en).toEqual([
@@ -564,7 +568,7 @@ describe('full pipelines over stored attributions', () => {
     expect(r.perLanguageSelected.zh).toEqual([[1, 2]]);
     expect(r.selected).toEqual([[1, 2]]);
     // τ=.2: en 𝒯=.1 -> (0,0),(0,1),(0,2),(1,1),(1,2); zh 𝒯=.15 -> (0,0),(0,1),(1,2)
-    const d = scoreNoUaL(fixture());
+    const d = scoreNoUaL(fixture(), PAPER);
     expect(d.perLanguageSelected.en).toEqual([
       [0, 0],
       [0, 1],
@@ -581,7 +585,7 @@ describe('full pipelines over stored attributions', () => {
 
   it('AMIG on the fixture: first query, per-language threshold, intersection', () => {
     // en q1 Eq.5 max .5, τ=.2 -> 𝒯=.1: all six; zh q1 max .75 -> 𝒯=.15: all but (1,1)=0
-    const r = scoreAmig(fixture());
+    const r = scoreAmig(fixture(), PAPER);
     expect(r.perLanguageSelected.en.length).toBe(6);
     expect(r.selected).toEqual([
       [0, 0],
@@ -591,7 +595,7 @@ describe('full pipelines over stored attributions', () => {
       [1, 2],
     ]);
     // τ=.5: en 𝒯=.25 -> (0,1),(1,2); zh 𝒯=.375 -> (0,2),(1,2); ∩ = (1,2)
-    const h = scoreAmig(fixture(), { tau: 0.5 });
+    const h = scoreAmig(fixture(), { ...PAPER, tau: 0.5 });
     expect(h.perLanguageSelected.zh).toEqual([
       [0, 2],
       [1, 2],
@@ -619,7 +623,7 @@ describe('full pipelines over stored attributions', () => {
         fr: { queries: [{ raw: L([[3, 0, 4], [1, 4, 0]]) }] },
       },
     };
-    const r = scoreAmig(fa, { attrNorm: 'none', tau: 0.5 });
+    const r = scoreAmig(fa, { ...PAPER, attrNorm: 'none', tau: 0.5 });
     expect(r.languages).toEqual(['de', 'fr', 'ja']);
     expect(r.perLanguageSelected.ja).toEqual([
       [0, 2],
@@ -637,21 +641,21 @@ describe('full pipelines over stored attributions', () => {
       [1, -1, 0],
       [1, 1, 2],
     ]);
-    const r = scoreMatrice(fa);
+    const r = scoreMatrice(fa, PAPER);
     expect(r.warnings).toEqual([{ layer: 0, kind: 'zero', denominator: 0, language: 'en', query: 1 }]);
     const bad = fixture();
     bad.languages.zh.queries[1].raw = L([[1, 2]]);
-    expect(() => scoreMatrice(bad)).toThrow(/zh query 1/);
+    expect(() => scoreMatrice(bad, PAPER)).toThrow(/zh query 1/);
     const empty = fixture();
     empty.languages.zh.queries = [];
-    expect(() => scoreMatrice(empty)).toThrow(/zh has no query/);
+    expect(() => scoreMatrice(empty, PAPER)).toThrow(/zh has no query/);
     expect(() => resolveSettings({ norm: 'x' as never })).toThrow(KnError);
     expect(() => resolveSettings({ alpha1: NaN })).toThrow(/alpha1/);
   });
 
   it('identical inputs give identical (JSON) results', () => {
-    const a = JSON.stringify(toJSONable(scoreMatrice(fixture(), { norm: 'neuron' })));
-    const b = JSON.stringify(toJSONable(scoreMatrice(fixture(), { norm: 'neuron' })));
+    const a = JSON.stringify(toJSONable(scoreMatrice(fixture(), { ...PAPER, norm: 'neuron' })));
+    const b = JSON.stringify(toJSONable(scoreMatrice(fixture(), { ...PAPER, norm: 'neuron' })));
     expect(a).toBe(b);
     // neuron mode with two languages: per neuron the larger s_k -> 1, the smaller (or a tie) -> 0,
     // so with β=(1,1) S = min = 0 everywhere -> max S = 0 -> nothing selected
@@ -707,11 +711,11 @@ describe('Random baseline', () => {
 
   it('scoreRandom draws as many neurons as MaTrice selected', () => {
     const fa = fixture();
-    const r = scoreRandom(fa, DEFAULT_SETTINGS, 42);
+    const r = scoreRandom(fa, PAPER_DEFAULTS, 42);
     expect(r.count).toBe(3);
     expect(r.selected.length).toBe(3);
-    expect(scoreRandom(fa, DEFAULT_SETTINGS, 42)).toEqual(r);
-    expect(scoreRandom(fa, { tau: 0.5 }, 42).count).toBe(1);
+    expect(scoreRandom(fa, PAPER_DEFAULTS, 42)).toEqual(r);
+    expect(scoreRandom(fa, { ...PAPER, tau: 0.5 }, 42).count).toBe(1);
   });
 });
 
@@ -730,7 +734,7 @@ describe('helpers', () => {
     expect(d).toEqual([0.25, 0.5, 0.25, 0]);
     expect(d.reduce((a, b) => a + b, 0)).toBe(1);
     // MaTrice fixture selection (0,0),(0,1),(1,2) -> [2/3, 1/3]
-    const m = layerDistribution(scoreMatrice(fixture()).selected, 2);
+    const m = layerDistribution(scoreMatrice(fixture(), PAPER).selected, 2);
     expect(m[0]).toBeCloseTo(2 / 3, 12);
     expect(m[1]).toBeCloseTo(1 / 3, 12);
     expect(m[0] + m[1]).toBeCloseTo(1, 12);
@@ -741,7 +745,7 @@ describe('helpers', () => {
   it('neuronStats', () => {
     const fa = fixture();
     // (1,2): s_en .5, s_zh .75; normalized 1, 1 -> mean 1, std 0, S 1, selected
-    const a = neuronStats(fa, DEFAULT_SETTINGS, [1, 2]);
+    const a = neuronStats(fa, PAPER_DEFAULTS, [1, 2]);
     expect(a.perLanguage.en.s).toBeCloseTo(0.5, 12);
     expect(a.perLanguage.zh.s).toBeCloseTo(0.75, 12);
     expect(a.perLanguage.zh.normalized).toBeCloseTo(1, 12);
@@ -752,13 +756,13 @@ describe('helpers', () => {
     expect(a.S).toBeCloseTo(1, 12);
     expect(a.selected).toBe(true);
     // (0,2): s .25, 0 -> normalized .5, 0 -> mean .25 std .25 -> S 0, not selected
-    const b = neuronStats(fa, DEFAULT_SETTINGS, [0, 2]);
+    const b = neuronStats(fa, PAPER_DEFAULTS, [0, 2]);
     expect(b.perLanguage.en.normalized).toBeCloseTo(0.5, 12);
     expect(b.mean).toBeCloseTo(0.25, 12);
     expect(b.std).toBeCloseTo(0.25, 12);
     expect(b.S).toBeCloseTo(0, 12);
     expect(b.selected).toBe(false);
-    expect(() => neuronStats(fa, DEFAULT_SETTINGS, [2, 0])).toThrow(KnError);
+    expect(() => neuronStats(fa, PAPER_DEFAULTS, [2, 0])).toThrow(KnError);
   });
 
   it('deltaP (Eq. 14)', () => {

@@ -141,38 +141,75 @@ export function selectNeurons(fa: FactAttributions, method: Method, settings: Pa
   throw new KnError('bad-input', `unknown method "${method}"; one of ${METHODS.join(', ')}`);
 }
 
+export interface TopToken {
+  id: number;
+  token: string;
+  prob: number;
+}
+
+/** A query's probe without intervention: P(correct), its rank (0 = top-1) and the top predictions. */
+export interface BeforeProbe {
+  before: number;
+  rank: number;
+  top: TopToken[];
+}
+
 export interface ManipulationRow {
   lang: string;
+  templateId?: string;
   prompt: string;
   target: string;
   before: number;
   after: number;
+  /** Eq. 14 for this query (NaN when P before is 0) */
   deltaP: number;
   correctBefore: boolean;
   correctAfter: boolean;
-  topAfter: { token: string; prob: number }[];
+  topBefore: TopToken[];
+  topAfter: TopToken[];
 }
 
-/** P(correct) of every query before and after scaling the neurons by `factor` (0 suppress, 2 enhance). */
-export async function manipulate(model: LoadedModel, queries: QuerySpec[], neurons: NeuronId[], factor: number, topK = 5): Promise<ManipulationRow[]> {
-  const rows: ManipulationRow[] = [];
-  const befores = await model.probeMany(queries, { topK });
-  const afters = neurons.length ? await model.probeMany(queries, { topK, intervention: { neurons, factor } }) : befores;
-  for (let i = 0; i < queries.length; i++) {
-    const q = queries[i], before = befores[i], after = afters[i];
-    rows.push({
+const tops = (r: { top: TopToken[] }, k: number) => r.top.slice(0, k).map((t) => ({ id: t.id, token: t.token, prob: t.prob }));
+
+/**
+ * P(correct) of every query before and after scaling the neurons by `factor` (0 suppress, 2 enhance), in
+ * batched forwards. `befores` (aligned with `queries`) skips the probes without intervention.
+ */
+export async function manipulate(
+  model: LoadedModel,
+  queries: QuerySpec[],
+  neurons: NeuronId[],
+  factor: number,
+  topK = 5,
+  befores?: BeforeProbe[],
+): Promise<ManipulationRow[]> {
+  if (!Number.isFinite(factor)) throw new KnError('bad-input', `the scale factor must be a finite number, got ${factor}`);
+  const { numLayers, ffn } = model.cfg;
+  for (const [l, j] of neurons) {
+    if (!Number.isInteger(l) || !Number.isInteger(j) || l < 0 || l >= numLayers || j < 0 || j >= ffn) {
+      throw new KnError('bad-input', `neuron ${l}:${j} does not exist in this model (${numLayers} layers × ${ffn} neurons)`);
+    }
+  }
+  const b: BeforeProbe[] =
+    befores ?? (await model.probeMany(queries, { topK })).map((r) => ({ before: r.target!.prob, rank: r.target!.rank, top: tops(r, topK) }));
+  const afters = neurons.length && queries.length ? await model.probeMany(queries, { topK, intervention: { neurons, factor } }) : null;
+  return queries.map((q, i) => {
+    const a = afters?.[i].target;
+    const after = a ? a.prob : b[i].before;
+    return {
       lang: q.lang,
+      ...(q.templateId !== undefined ? { templateId: q.templateId } : {}),
       prompt: q.prompt,
       target: q.target,
-      before: before.target!.prob,
-      after: after.target!.prob,
-      deltaP: deltaP(before.target!.prob, after.target!.prob),
-      correctBefore: before.target!.rank === 0,
-      correctAfter: after.target!.rank === 0,
-      topAfter: after.top.map((t) => ({ token: t.token, prob: t.prob })),
-    });
-  }
-  return rows;
+      before: b[i].before,
+      after,
+      deltaP: deltaP(b[i].before, after),
+      correctBefore: b[i].rank === 0,
+      correctAfter: a ? a.rank === 0 : b[i].rank === 0,
+      topBefore: b[i].top.slice(0, topK),
+      topAfter: afters ? tops(afters[i], topK) : b[i].top.slice(0, topK),
+    };
+  });
 }
 
 export { perLanguage, type LanguageSummary } from './scoring';

@@ -19,6 +19,7 @@ import type {
   NeuronStatsResult,
   ScoreResult,
 } from '../../worker/api';
+import type { ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
 
 /** Plain copies: Svelte $state proxies cannot be structured-cloned to the worker. */
 const plain = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)));
@@ -44,5 +45,22 @@ export class ExplorerClient extends EngineClient {
   }
   exportAttributions(): Promise<AttributionsExport | null> {
     return this.call(() => this.api.exportAttributions());
+  }
+
+  // the Experiments view (worker/experiments.ts)
+  experimentRun(req: ExperimentRequest, onProgress?: (p: ExperimentProgress) => void) {
+    return this.call(() => this.api.experimentRun(plain(req), onProgress ? Comlink.proxy(onProgress) : undefined));
+  }
+  experimentCancel() {
+    return this.call(() => this.api.experimentCancel());
+  }
+  experimentList() {
+    return this.call(() => this.api.experimentList());
+  }
+  experimentReport(id: string) {
+    return this.call(() => this.api.experimentReport(id));
+  }
+  experimentDelete(id: string) {
+    return this.call(() => this.api.experimentDelete(id));
   }
 }

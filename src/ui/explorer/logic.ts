@@ -72,7 +72,10 @@ export function formatPercent(x: number): string {
   return `${v >= 0 ? '+' : ''}${v.toFixed(Math.abs(v) < 10 ? 1 : 0)} %`;
 }
 
-/** Mean P before/after and ΔP per language (engine `perLanguage`), in the app's language order. */
+/**
+ * Mean P before/after per language and ΔP over the queries the model knew (engine `perLanguage`,
+ * docs/METHOD.md), in the app's language order. deltaP is NaN when the language has no known query.
+ */
 export function perLanguageRows(rows: ManipulateRow[]) {
   const order = (l: string) => {
     const i = (ALL_LANGS as readonly string[]).indexOf(l);
@@ -84,11 +87,22 @@ export function perLanguageRows(rows: ManipulateRow[]) {
       lang,
       before: o.before,
       after: o.after,
-      deltaP: Number.isFinite(o.deltaP) ? o.deltaP : 0,
+      deltaP: o.deltaP,
       correctBefore: o.correctBefore > 0,
       queries: o.n,
       correctQueries: o.correctBefore,
     }));
+}
+
+/**
+ * How a ΔP cell reads: "no known query" instead of a number when the language had none; an arrow only
+ * when the change does not round to 0 at the shown precision.
+ */
+export function deltaCell(d: number): { text: string; arrow: '' | '▲' | '▼'; dir: 'up' | 'down' | 'none' } {
+  if (!Number.isFinite(d)) return { text: 'no known query', arrow: '', dir: 'none' };
+  const text = formatPercent(d);
+  if (/^[+-]0\.0 %$/.test(text)) return { text: '0.0 %', arrow: '', dir: 'none' };
+  return d < 0 ? { text, arrow: '▼', dir: 'down' } : { text, arrow: '▲', dir: 'up' };
 }
 
 /** The shareable part of a model source (local files cannot be shared). */

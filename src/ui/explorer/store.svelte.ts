@@ -7,7 +7,7 @@
  */
 import { KnError, toKnError } from '../../engine/errors';
 import type { Method } from '../../engine/matrice/experiments';
-import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
+import { DEFAULT_SETTINGS, type MatriceSettings, type NeuronId } from '../../engine/matrice/scoring';
 import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../../engine/types';
 import type {
   AttributionsExport,
@@ -28,14 +28,14 @@ import { importExploration, layerShares, type ExplorationMeta, type ExplorationR
 import type { ProbRow } from '../plots/charts';
 import { ALL_LANGS, describeModel, modelToState, parseNeuronList, perLanguageRows, stateToModel } from './logic';
 
-export type View = 'data' | 'localize' | 'toggle' | 'share';
+export type View = 'data' | 'localize' | 'toggle' | 'share' | 'experiments';
 export type ToggleSet = 'selected' | 'one' | 'manual';
 
 export const DEFAULT_MODEL = 'demo-causal';
 
 export type Settings = MatriceSettings;
 
-export const defaultSettings = (): Settings => ({ alpha1: 1, alpha2: 1, beta1: 1, beta2: 1, tau: 0.2, norm: 'language', attrNorm: 'layer' });
+export const defaultSettings = (): Settings => ({ ...DEFAULT_SETTINGS });
 
 /** A read-only exploration (a static export, or an imported file): stored results, no model. */
 export interface StaticView {

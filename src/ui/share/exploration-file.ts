@@ -21,7 +21,7 @@
  *   { format: 'kn-exploration', version: 1,
  *     state: { model, fact?, langs?, method, settings: { alpha1, alpha2, beta1, beta2, tau, norm?, attrNorm? }, steps },
  *     numLayers, ffnSize, modelLabel?, selected: [l, j][] }
- *   Migration: state gets v: 1, baseline 'pad' and the default norm/attrNorm; the model's meta is
+ *   Migration: state gets v: 1, baseline 'pad' and the norm/attrNorm of v1's day ('language'/'layer'); the model's meta is
  *   { label: modelLabel or the model spec, contentHash: '', architecture: '', numLayers, ffnSize }; the
  *   selection becomes results.selections[state.method] with unknown scores, and its layer distribution is
  *   recomputed.
@@ -482,7 +482,8 @@ function migrateV1(v: unknown, c: Checker): Omit<ImportedExploration, 'fromVersi
     ...(s.fact !== undefined ? { fact: s.fact } : {}),
     ...(s.langs !== undefined ? { langs: s.langs } : {}),
     method: s.method,
-    settings: { norm: d.settings.norm, attrNorm: d.settings.attrNorm, ...settingsV1 },
+    // a v1 file was computed under the defaults of its day (Eq. 9 min-max per language, Eq. 5 per layer): keep them
+    settings: { norm: 'language', attrNorm: 'layer', ...settingsV1 },
     steps: s.steps,
     baseline: 'pad',
   };

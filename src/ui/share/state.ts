@@ -11,7 +11,7 @@
  * validation, so the app can never produce a link it cannot open.
  */
 import { KnError } from '../../engine/errors';
-import type { MatriceSettings } from '../../engine/matrice/scoring';
+import { DEFAULT_SETTINGS, type MatriceSettings } from '../../engine/matrice/scoring';
 import { Checker, LANG_PATTERN, describe, join } from './validate';
 
 export type ExplorationMethod = 'matrice' | 'amig' | 'random' | 'no-uaq' | 'no-ual';
@@ -72,7 +72,7 @@ export function defaultState(): ExplorationState {
     v: 1,
     model: { type: 'bundled', name: 'demo' },
     method: 'matrice',
-    settings: { alpha1: 1, alpha2: 1, beta1: 1, beta2: 1, tau: 0.2, norm: 'language', attrNorm: 'layer' },
+    settings: { ...DEFAULT_SETTINGS },
     steps: 20,
     baseline: 'pad',
   };

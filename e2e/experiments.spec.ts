@@ -1,0 +1,106 @@
+/**
+ * The Experiments view end to end (wasm project only: a benchmark-scale run on SwiftShader WebGPU would
+ * take minutes per fact): a tiny manipulation run on the bundled causal demo model (2 facts, en + fr,
+ * M = 2, every method), cancelled after the first fact, the page reloaded, the run resumed from
+ * IndexedDB, the report's Fig. 5 table and charts shown, the report exported as JSON and opened back
+ * read-only. Saves docs/screenshots/experiments.png.
+ *
+ * Measured on the 2-core dev machine shared with other jobs (2026-11-29), wasm: model load 1-3 s, first
+ * fact (picking + localize + 5 methods + knock-out) 5-8 s, second fact 3-6 s, whole test about 30 s.
+ * Every wait is at least 5× that: load 120 s, a fact 120 s, the test 420 s.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expectLoaded, openApp } from './helpers';
+
+const TIMEOUTS = { load: 120_000, fact: 120_000, test: 420_000 };
+const LANGS = ['en', 'fr'];
+
+function demoAvailable(): boolean {
+  const p = join(process.cwd(), 'public', 'models', 'index.json');
+  return existsSync(p) && readFileSync(p, 'utf8').includes('demo-causal');
+}
+
+async function fillForm(page: Page) {
+  await page.getByTestId('xp-facts').fill('2');
+  await page.getByTestId('xp-steps').fill('2');
+  await page.getByTestId('xp-seed').fill('1');
+  for (const l of ['zh', 'en', 'fr', 'fi', 'hu', 'ja', 'ko']) await page.getByTestId(`xp-lang-${l}`).setChecked(LANGS.includes(l));
+}
+
+test('experiments: run, cancel, reload and resume, report with Fig. 5, export and reopen read-only', async ({ page }, info) => {
+  test.skip(info.project.name !== 'wasm', 'the benchmark-scale run is checked on the wasm backend only');
+  test.skip(!demoAvailable(), 'needs the bundled demo model (public/models/demo-causal)');
+  test.setTimeout(TIMEOUTS.test);
+  const t0 = Date.now();
+  const lap = (what: string, since: number) => console.log(`  ${what}: ${Date.now() - since} ms`);
+
+  await openApp(page, info, { autoload: true });
+  await expectLoaded(page, TIMEOUTS.load);
+  await page.getByTestId('tab-experiments').click();
+  await expect(page.getByTestId('experiments-panel')).toBeVisible();
+  await expect(page.getByTestId('xp-model')).toHaveValue('bundled:demo-causal');
+  await fillForm(page);
+
+  // run; cancel as soon as the first fact is finished
+  let t = Date.now();
+  await page.getByTestId('xp-run').click();
+  const progress = page.getByTestId('xp-progress');
+  await expect(progress).toBeVisible();
+  await expect(progress).toHaveAttribute('data-total', '2', { timeout: TIMEOUTS.fact });
+  await expect(progress).toHaveAttribute('data-done', '1', { timeout: TIMEOUTS.fact });
+  lap('first fact', t);
+  await expect(progress).toContainText(/1 \/ 2 facts · .* elapsed · about .* left/);
+  await page.getByTestId('xp-cancel').click();
+  await expect(page.getByTestId('xp-notice')).toContainText('cancelled: 1 of 2 facts are finished and kept', { timeout: TIMEOUTS.fact });
+  await expect(page.getByTestId('xp-run-row')).toHaveAttribute('data-done', '1');
+  // the partial report is already there
+  await expect(page.getByTestId('experiment-report')).toHaveAttribute('data-facts', '1');
+
+  // reload: the saved run is still there; its settings go back in the form and Run resumes it
+  t = Date.now();
+  await page.reload();
+  await expectLoaded(page, TIMEOUTS.load);
+  await page.getByTestId('tab-experiments').click();
+  const saved = page.getByTestId('xp-run-row');
+  await expect(saved).toHaveCount(1);
+  await expect(saved).toHaveAttribute('data-done', '1');
+  await expect(saved).toHaveAttribute('data-total', '2');
+  await page.getByTestId('xp-use').click();
+  await expect(page.getByTestId('xp-facts')).toHaveValue('2');
+  await expect(page.getByTestId('xp-lang-zh')).not.toBeChecked();
+  await page.getByTestId('xp-run').click();
+  await expect(page.getByTestId('xp-notice')).toContainText('2 facts finished (1 now, 1 in an earlier session)', { timeout: TIMEOUTS.fact });
+  lap('reload + resume', t);
+  await expect(saved).toHaveAttribute('data-done', '2');
+
+  // the report: Fig. 5 per language and method, the other tables, the charts
+  const report = page.getByTestId('experiment-report');
+  await expect(report).toHaveAttribute('data-facts', '2');
+  const fig5 = page.getByTestId('table-fig5-suppress');
+  await expect(fig5.locator('thead th')).toHaveText(['method', 'en', 'fr', 'mean']);
+  await expect(fig5.locator('tbody th')).toHaveText(['MaTrice', 'AMIG', 'Random', 'w/o UaQ', 'w/o UaL']);
+  await expect(fig5.locator('tbody td').first()).toHaveText(/^-?\d+\.\d %( ± \d+\.\d)?$|^—$/);
+  for (const id of ['fig5-enhance', 'selection', 'fig4', 'table2', 'own-vs-shared', 'knockout']) await expect(page.getByTestId(`table-${id}`)).toBeVisible();
+  await expect(page.getByTestId('chart-fig5-suppress').locator('svg')).toBeVisible();
+  await expect(page.getByTestId('report-command')).toContainText('--facts 2 --langs en,fr');
+  const shots = join(process.cwd(), 'docs', 'screenshots');
+  await mkdir(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, 'experiments.png'), fullPage: true });
+
+  // export the report file and open it back, read-only
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
+  expect(dl.suggestedFilename()).toBe('experiment-report.json');
+  const file = join(info.outputDir, 'experiment-report.json');
+  await dl.saveAs(file);
+  const doc = JSON.parse(readFileSync(file, 'utf8'));
+  expect(doc.format).toBe('kn-experiment-report');
+  expect(doc.summary.facts).toBe(2);
+  expect(Object.keys(doc.summary.methods.matrice.languages)).toEqual(LANGS);
+  await page.getByTestId('xp-open-input').setInputFiles(file);
+  await expect(page.getByTestId('experiment-report')).toContainText('Read-only: opened from a report file');
+  await expect(page.getByTestId('table-fig5-suppress').locator('tbody tr')).toHaveCount(5);
+  lap('whole test', t0);
+});

@@ -1,0 +1,370 @@
+/**
+ * The Experiments view's logic, framework-free: the form → request, progress text, the report's tables
+ * (the same cells as the CLI's report.md, built from the Summary), the downloads, and the shareable
+ * report file (`kn-experiment-report`, opened read-only with `?report=<file>.json` or by import).
+ *
+ * A report file trusts nothing: it is validated field by field and rebuilt from the checked values only,
+ * so the SVG charts regenerated from it hold numbers and escaped text.
+ */
+import { KnError } from '../../engine/errors';
+import type { ExperimentMeta } from '../../engine/runner/manipulate';
+import { methodLabel, reportFiles, type MethodSummary, type Summary } from '../../engine/runner/report';
+import { LANGS } from '../../data/types';
+import type { ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
+import { Checker, MAX_LAYERS } from '../share/validate';
+import { staticParam } from '../share/static-export';
+
+// ------------------------------------------------------------------------------------------- form
+
+export const EXPERIMENTS = [
+  { id: 'manipulate', label: 'Manipulation (Fig. 5, Table II, Fig. 4, knock-out)', available: true },
+  { id: 'readings', label: 'Readings (every Eq. 5 × Eq. 9 reading; CLI: kn experiment readings)', available: false },
+] as const;
+
+export const ALL_METHODS = ['matrice', 'amig', 'random', 'no-uaq', 'no-ual'] as const;
+
+export interface ExperimentForm {
+  experiment: 'manipulate';
+  facts: number;
+  langs: string[];
+  methods: string[];
+  seed: number;
+  steps: number;
+}
+
+export const defaultForm = (): ExperimentForm => ({ experiment: 'manipulate', facts: 20, langs: [...LANGS], methods: [...ALL_METHODS], seed: 1, steps: 20 });
+
+/** The request the worker runs; throws KnError('bad-input') naming the field at fault. */
+export function formToRequest(f: ExperimentForm, modelLabel: string): ExperimentRequest {
+  const int = (v: number, name: string, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new KnError('bad-input', `${name} must be an integer in ${lo}..${hi}, got ${Number.isFinite(v) ? v : 'nothing'}`);
+    return v;
+  };
+  if (!f.langs.length) throw new KnError('bad-input', 'choose at least one language');
+  if (!f.methods.length) throw new KnError('bad-input', 'choose at least one method');
+  return {
+    experiment: f.experiment,
+    modelLabel,
+    facts: int(f.facts, 'number of facts', 1, 10000),
+    langs: LANGS.filter((l) => f.langs.includes(l)),
+    methods: ALL_METHODS.filter((m) => f.methods.includes(m)),
+    seed: int(f.seed, 'seed', 0, 2 ** 31 - 1),
+    steps: int(f.steps, 'M', 1, 1000),
+  };
+}
+
+/** A saved run's settings back in the form (to resume it). */
+export function metaToForm(m: ExperimentMeta): ExperimentForm {
+  return {
+    experiment: 'manipulate',
+    facts: m.request.facts,
+    langs: [...m.langs],
+    methods: m.methods.filter((k) => (ALL_METHODS as readonly string[]).includes(k)),
+    seed: m.seed,
+    steps: m.steps,
+  };
+}
+
+// ------------------------------------------------------------------------------------------- progress
+
+export const duration = (ms: number) => {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+};
+
+/** The progress bar's value (0..1) and its line: facts done / total, elapsed, time left. */
+export function progressView(p: ExperimentProgress | null): { fraction: number; text: string } {
+  if (!p) return { fraction: 0, text: 'starting…' };
+  if (p.phase === 'pick') {
+    return { fraction: p.total ? Math.min(1, (p.picked ?? 0) / p.total) : 0, text: `picking facts the model knows: ${p.picked ?? 0} of ${p.total} kept, ${p.probed ?? 0} probed · ${duration(p.elapsedMs)} elapsed` };
+  }
+  const done = Math.min(p.runDone, p.runTotal);
+  const parts = [`${done} / ${p.runTotal} facts`];
+  if (p.skipped) parts.push(`${p.skipped} from an earlier session`);
+  parts.push(`${duration(p.elapsedMs)} elapsed`);
+  parts.push(p.etaMs === null ? 'time left: after the first fact' : `about ${duration(p.etaMs)} left`);
+  if (p.fact && done < p.runTotal) parts.push(`now ${p.fact}`);
+  return { fraction: p.runTotal ? done / p.runTotal : 0, text: parts.join(' · ') };
+}
+
+// ------------------------------------------------------------------------------------------- tables
+
+export interface ReportTable {
+  id: string;
+  title: string;
+  head: string[];
+  rows: string[][];
+  /** the SVG of reportFiles that belongs to the table */
+  chart?: string;
+}
+
+const pct = (x: number | null, ci?: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)} %` + (ci != null ? ` ± ${(ci * 100).toFixed(1)}` : ''));
+const num = (x: number | null, d = 3) => (x === null ? '—' : x.toFixed(d));
+
+/** The tables of report.md, cell for cell (tests check they equal the Markdown's). */
+export function summaryTables(s: Summary): ReportTable[] {
+  const keys = Object.keys(s.methods);
+  const langs = Object.keys(s.methods[keys[0]]?.languages ?? {});
+  const out: ReportTable[] = [];
+  for (const op of ['suppress', 'enhance'] as const) {
+    out.push({
+      id: `fig5-${op}`,
+      title: `Fig. 5: ${op === 'suppress' ? 'suppress (×0)' : 'enhance (×2)'}, ΔP per language (mean ± 95 % interval over facts)`,
+      head: ['method', ...langs, 'mean'],
+      rows: keys.map((k) => [methodLabel(k), ...langs.map((l) => pct(s.methods[k].languages[l][op], s.methods[k].languages[l][`${op}Ci95`])), pct(s.methods[k].mean[op])]),
+      chart: `fig5-${op}.svg`,
+    });
+  }
+  out.push({
+    id: 'selection',
+    title: 'Selection sizes',
+    head: ['method', 'median', 'mean', 'empty selections'],
+    rows: keys.map((k) => [methodLabel(k), String(s.methods[k].selectedMedian), s.methods[k].selectedMean.toFixed(1), `${s.methods[k].empty} of ${s.facts}`]),
+  });
+  const L = s.methods[keys[0]]?.layers.length ?? 0;
+  out.push({
+    id: 'fig4',
+    title: 'Fig. 4: share of selected neurons per layer',
+    head: ['method', ...Array.from({ length: L }, (_, l) => `L${l}`)],
+    rows: keys.map((k) => [methodLabel(k), ...s.methods[k].layers.map((x) => pct(x))]),
+    chart: 'fig4-layers.svg',
+  });
+  if (Object.keys(s.tableII).length) {
+    out.push({
+      id: 'table2',
+      title: 'Table II: each method as a fraction of MaTrice (per language, then averaged)',
+      head: ['method', 'suppress', 'enhance', 'average'],
+      rows: Object.entries(s.tableII).map(([k, v]) => [methodLabel(k), num(v.suppress), num(v.enhance), num(v.average)]),
+    });
+  }
+  out.push({
+    id: 'own-vs-shared',
+    title: "Each language's own neurons against the shared set",
+    head: ['language', 'own set median size', 'ΔP suppress own set', 'ΔP suppress MaTrice', 'shared'],
+    rows: langs.map((l) => [l, String(s.perLanguageSets[l]?.selectedMedian ?? 0), pct(s.perLanguageSets[l]?.suppress ?? null, s.perLanguageSets[l]?.suppressCi95), pct(s.methods.matrice?.languages[l].suppress ?? null), pct(s.perLanguageSets[l]?.sharedWithMatrice ?? null)]),
+    chart: 'own-vs-shared.svg',
+  });
+  out.push({
+    id: 'knockout',
+    title: 'Knock-out: suppress the top-k neurons by S against k random neurons (ΔP over all known queries)',
+    head: ['k', ...s.knockout.k.map(String)],
+    rows: [['top-k by S', ...s.knockout.top.map((x) => pct(x))], ['random k', ...s.knockout.random.map((x) => pct(x))], ...langs.map((l) => [`top-k, ${l}`, ...s.knockout.topByLanguage[l].map((x) => pct(x))])],
+    chart: 'knockout.svg',
+  });
+  return out;
+}
+
+/** The line that reproduces a run in the CLI (as `kn experiment report` prints it). */
+export function reproduceCommand(m: ExperimentMeta): string {
+  const parts = [`npm run -s kn -- experiment manipulate --model ${m.model.id}`, `--facts ${m.request.facts}`];
+  if (m.request.relations.length) parts.push(`--relations ${m.request.relations.join(',')}`);
+  parts.push(`--langs ${m.langs.join(',')}`, `--methods ${m.methods.join(',')}`);
+  parts.push(`--seed ${m.seed} --steps ${m.steps} --tau ${m.settings.tau} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}${m.model.dtype === 'f32' ? ' --dtype f32' : ''} --out <dir>`);
+  return parts.join(' ');
+}
+
+// ------------------------------------------------------------------------------------------- report file
+
+export const REPORT_FORMAT = 'kn-experiment-report';
+export const REPORT_VERSION = 1;
+export const REPORT_PARAM = 'report';
+export const REPORT_FILE = 'experiment-report.json';
+export const REPORT_OPEN_PAGE = 'experiment-report.html';
+const MAX_FILE_CHARS = 16 * 1024 * 1024;
+
+export interface ReportDoc {
+  format: typeof REPORT_FORMAT;
+  version: number;
+  createdWith: string;
+  /** the CLI line that reproduces the run (text only) */
+  command: string;
+  /** facts picked for the run (the report may cover fewer while it runs) */
+  total: number;
+  summary: Summary;
+}
+
+export function exportReport(summary: Summary, command: string, total: number): string {
+  const doc: ReportDoc = { format: REPORT_FORMAT, version: REPORT_VERSION, createdWith: 'knowledge-neuron-explorer 0.1.0', command, total, summary };
+  return JSON.stringify(doc, null, 1) + '\n';
+}
+
+const METHOD_KEY = /^(matrice|amig|random|no-uaq|no-ual)(@(language|neuron|scale)\/(layer|global|none))?$/;
+const LANG_KEY = new RegExp(`^(${LANGS.join('|')})$`);
+
+/** Parses and checks a report file; the Summary is rebuilt from checked values only. */
+export function importReport(text: string): ReportDoc {
+  const c = new Checker('report file');
+  if (typeof text !== 'string') c.fail('file', 'is not text');
+  if (text.length > MAX_FILE_CHARS) c.fail('file', `is ${text.length} characters long, at most ${MAX_FILE_CHARS} allowed`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new KnError('bad-input', `report file: not valid JSON (${e instanceof Error ? e.message.slice(0, 80) : String(e)})`);
+  }
+  const o = c.object(raw, '', ['format', 'version', 'createdWith', 'command', 'total', 'summary'], ['format', 'version', 'summary'], 'file');
+  if (o.format !== REPORT_FORMAT) c.fail('format', `must be "${REPORT_FORMAT}", got ${typeof o.format === 'string' ? `"${o.format.slice(0, 40)}"` : typeof o.format}`);
+  c.integer(o.version, 'version', 1, REPORT_VERSION);
+  const createdWith = o.createdWith === undefined ? '' : c.string(o.createdWith, 'createdWith', 200);
+  const command = o.command === undefined ? '' : c.string(o.command, 'command', 4000);
+  const s = c.object(o.summary, 'summary', ['experiment', 'model', 'facts', 'settings', 'methods', 'perLanguageSets', 'tableII', 'knockout', 'completenessMedian', 'timing', 'problems'], ['experiment', 'model', 'facts', 'settings', 'methods', 'perLanguageSets', 'tableII', 'knockout', 'timing']);
+  if (s.experiment !== 'manipulate') c.fail('summary.experiment', 'must be "manipulate"');
+  const nn = (v: unknown, p: string) => (v === null ? null : c.number(v, p));
+  const facts = c.integer(s.facts, 'summary.facts', 0, 10_000_000);
+  const total = o.total === undefined ? facts : c.integer(o.total, 'total', 0, 10_000_000);
+  const st = c.object(s.settings, 'summary.settings', ['alpha1', 'alpha2', 'beta1', 'beta2', 'tau', 'norm', 'attrNorm', 'steps', 'baseline', 'seed', 'langs'], ['tau', 'norm', 'attrNorm', 'steps', 'baseline', 'seed', 'langs']);
+  const langs = c.array(st.langs, 'summary.settings.langs', LANGS.length, 1).map((l, i) => c.string(l, `summary.settings.langs[${i}]`, 8, { pattern: LANG_KEY, what: `one of ${LANGS.join(', ')}` }));
+  const settings: Summary['settings'] = {
+    alpha1: st.alpha1 === undefined ? 1 : c.number(st.alpha1, 'summary.settings.alpha1'),
+    alpha2: st.alpha2 === undefined ? 1 : c.number(st.alpha2, 'summary.settings.alpha2'),
+    beta1: st.beta1 === undefined ? 1 : c.number(st.beta1, 'summary.settings.beta1'),
+    beta2: st.beta2 === undefined ? 1 : c.number(st.beta2, 'summary.settings.beta2'),
+    tau: c.number(st.tau, 'summary.settings.tau', 0, 1),
+    norm: c.oneOf(st.norm, 'summary.settings.norm', ['language', 'neuron', 'scale'] as const),
+    attrNorm: c.oneOf(st.attrNorm, 'summary.settings.attrNorm', ['layer', 'global', 'none'] as const),
+    steps: c.integer(st.steps, 'summary.settings.steps', 1, 100000),
+    baseline: c.oneOf(st.baseline, 'summary.settings.baseline', ['pad', 'zero'] as const),
+    seed: c.integer(st.seed, 'summary.settings.seed', 0, 2 ** 53),
+    langs,
+  } as Summary['settings'];
+  const shown = LANGS.filter((l) => langs.includes(l)) as string[];
+  const sameKeys = (obj: Record<string, unknown>, path: string) => {
+    const k = Object.keys(obj);
+    if (k.length !== shown.length || !shown.every((l) => k.includes(l))) c.fail(path, `must have one entry per language of summary.settings.langs (${shown.join(', ')})`);
+  };
+  const mo = c.object(s.methods, 'summary.methods', null);
+  const mkeys = Object.keys(mo);
+  if (!mkeys.length || mkeys.length > 64) c.fail('summary.methods', 'must hold 1..64 methods');
+  let layersLen = -1;
+  const methods: Record<string, MethodSummary> = {};
+  for (const k of mkeys) {
+    const p = `summary.methods.${k.slice(0, 40)}`;
+    if (!METHOD_KEY.test(k)) c.fail(p, 'is not a method (matrice, amig, random, no-uaq, no-ual, optionally @<norm>/<attr-norm>)');
+    const m = c.object(mo[k], p, ['selectedMedian', 'selectedMean', 'empty', 'layers', 'languages', 'mean'], ['selectedMedian', 'selectedMean', 'empty', 'layers', 'languages', 'mean']);
+    const layers = c.array(m.layers, `${p}.layers`, MAX_LAYERS, 1).map((x, i) => c.number(x, `${p}.layers[${i}]`, 0, 1));
+    if (layersLen >= 0 && layers.length !== layersLen) c.fail(`${p}.layers`, `has ${layers.length} layers, the other methods ${layersLen}`);
+    layersLen = layers.length;
+    const lo = c.object(m.languages, `${p}.languages`, null);
+    sameKeys(lo, `${p}.languages`);
+    const languages: MethodSummary['languages'] = {};
+    for (const l of shown) {
+      const q = `${p}.languages.${l}`;
+      const v = c.object(lo[l], q, ['known', 'suppress', 'enhance', 'suppressCi95', 'enhanceCi95', 'facts'], ['known', 'suppress', 'enhance', 'suppressCi95', 'enhanceCi95', 'facts']);
+      languages[l] = {
+        known: c.integer(v.known, `${q}.known`, 0, 1e9),
+        suppress: nn(v.suppress, `${q}.suppress`),
+        enhance: nn(v.enhance, `${q}.enhance`),
+        suppressCi95: nn(v.suppressCi95, `${q}.suppressCi95`),
+        enhanceCi95: nn(v.enhanceCi95, `${q}.enhanceCi95`),
+        facts: c.integer(v.facts, `${q}.facts`, 0, 1e9),
+      };
+    }
+    const mean = c.object(m.mean, `${p}.mean`, ['suppress', 'enhance'], ['suppress', 'enhance']);
+    methods[k] = {
+      selectedMedian: c.number(m.selectedMedian, `${p}.selectedMedian`, 0),
+      selectedMean: c.number(m.selectedMean, `${p}.selectedMean`, 0),
+      empty: c.integer(m.empty, `${p}.empty`, 0, 1e9),
+      layers,
+      languages,
+      mean: { suppress: nn(mean.suppress, `${p}.mean.suppress`), enhance: nn(mean.enhance, `${p}.mean.enhance`) },
+    };
+  }
+  const po = c.object(s.perLanguageSets, 'summary.perLanguageSets', null);
+  sameKeys(po, 'summary.perLanguageSets');
+  const perLanguageSets: Summary['perLanguageSets'] = {};
+  for (const l of shown) {
+    const q = `summary.perLanguageSets.${l}`;
+    const v = c.object(po[l], q, ['selectedMedian', 'suppress', 'suppressCi95', 'sharedWithMatrice'], ['selectedMedian', 'suppress', 'suppressCi95', 'sharedWithMatrice']);
+    perLanguageSets[l] = { selectedMedian: c.number(v.selectedMedian, `${q}.selectedMedian`, 0), suppress: nn(v.suppress, `${q}.suppress`), suppressCi95: nn(v.suppressCi95, `${q}.suppressCi95`), sharedWithMatrice: nn(v.sharedWithMatrice, `${q}.sharedWithMatrice`) };
+  }
+  const to = c.object(s.tableII, 'summary.tableII', null);
+  const tableII: Summary['tableII'] = {};
+  for (const k of Object.keys(to)) {
+    const q = `summary.tableII.${k.slice(0, 40)}`;
+    if (!mkeys.includes(k)) c.fail(q, 'is not one of summary.methods');
+    const v = c.object(to[k], q, ['suppress', 'enhance', 'average'], ['suppress', 'enhance', 'average']);
+    tableII[k] = { suppress: nn(v.suppress, `${q}.suppress`), enhance: nn(v.enhance, `${q}.enhance`), average: nn(v.average, `${q}.average`) };
+  }
+  const ko = c.object(s.knockout, 'summary.knockout', ['k', 'top', 'random', 'topByLanguage'], ['k', 'top', 'random', 'topByLanguage']);
+  const kk = c.array(ko.k, 'summary.knockout.k', 64).map((x, i) => c.integer(x, `summary.knockout.k[${i}]`, 1, 1e9));
+  const series = (v: unknown, p: string) => {
+    const a = c.array(v, p, kk.length, kk.length);
+    return a.map((x, i) => nn(x, `${p}[${i}]`));
+  };
+  const tbl = c.object(ko.topByLanguage, 'summary.knockout.topByLanguage', null);
+  sameKeys(tbl, 'summary.knockout.topByLanguage');
+  const knockout: Summary['knockout'] = { k: kk, top: series(ko.top, 'summary.knockout.top'), random: series(ko.random, 'summary.knockout.random'), topByLanguage: {} };
+  for (const l of shown) knockout.topByLanguage[l] = series(tbl[l], `summary.knockout.topByLanguage.${l}`);
+  const ti = c.object(s.timing, 'summary.timing', ['facts', 'msPerFactMedian', 'msPerFactMean'], ['facts']);
+  const summary: Summary = {
+    experiment: 'manipulate',
+    model: c.string(s.model, 'summary.model', 1024),
+    facts,
+    settings,
+    methods,
+    perLanguageSets,
+    tableII,
+    knockout,
+    completenessMedian: s.completenessMedian === undefined ? null : nn(s.completenessMedian, 'summary.completenessMedian'),
+    timing: { facts: c.integer(ti.facts, 'summary.timing.facts', 0, 1e9), msPerFactMedian: nn(ti.msPerFactMedian ?? null, 'summary.timing.msPerFactMedian'), msPerFactMean: nn(ti.msPerFactMean ?? null, 'summary.timing.msPerFactMean') },
+    problems: s.problems === undefined ? [] : c.array(s.problems, 'summary.problems', 1000).map((x, i) => c.string(x, `summary.problems[${i}]`, 2000)),
+  };
+  return { format: REPORT_FORMAT, version: REPORT_VERSION, createdWith, command, total, summary };
+}
+
+/** Every download of a report: report.md, the CSVs, the SVGs and the report file (JSON). */
+export function reportDownloads(doc: ReportDoc): Record<string, string> {
+  return { ...reportFiles(doc.summary, doc.command || undefined), [REPORT_FILE]: exportReport(doc.summary, doc.command, doc.total) };
+}
+
+/** The `report` parameter of a query string: null, or a checked relative same-origin .json path. */
+export function reportParam(search: string): string | null {
+  const v = new URLSearchParams(search.startsWith('?') ? search.slice(1) : search).get(REPORT_PARAM);
+  if (v === null) return null;
+  try {
+    return staticParam(`static=${encodeURIComponent(v)}`);
+  } catch (e) {
+    throw new KnError('bad-input', (e instanceof Error ? e.message : String(e)).replace('static exploration: the "static" parameter', `experiment report: the "${REPORT_PARAM}" parameter`));
+  }
+}
+
+/** The files a static host needs beside the built app (dist/) to show the report read-only. */
+export function buildStaticReport(doc: ReportDoc): { files: { path: string; content: string }[]; url: string } {
+  const url = `./?${REPORT_PARAM}=${encodeURIComponent(REPORT_FILE)}&autoload=0`;
+  const s = doc.summary;
+  const readme = [
+    'Knowledge Neuron Explorer - a static, read-only experiment report',
+    '',
+    `Model: ${s.model.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 200)}; ${s.facts} facts; languages ${s.settings.langs.join(', ')}; methods ${Object.keys(s.methods).join(', ')}`,
+    '',
+    'How to host it:',
+    '  1. Build the app:            npm ci && npm run build      (writes dist/)',
+    `  2. Copy ${REPORT_FILE} and ${REPORT_OPEN_PAGE} into dist/ (next to index.html).`,
+    '  3. Serve dist/ from any static host (GitHub Pages, Netlify, S3, `npx vite preview`, ...).',
+    `  4. Open <your host>/${REPORT_OPEN_PAGE}, or directly <your host>/?${REPORT_PARAM}=${REPORT_FILE}&autoload=0`,
+    '',
+    'The page shows the tables and charts of the report read-only: no model is downloaded and nothing is',
+    `computed. The same report opens in any explorer with "Open report file" in the Experiments view.`,
+    '',
+  ].join('\n');
+  const open = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Knowledge Neuron Explorer - experiment report</title>
+<meta http-equiv="refresh" content="0; url=${url.replace(/&/g, '&amp;')}">
+</head>
+<body>
+<p><a href="${url.replace(/&/g, '&amp;')}">Open the experiment report</a></p>
+</body>
+</html>
+`;
+  return {
+    files: [
+      { path: REPORT_FILE, content: exportReport(doc.summary, doc.command, doc.total) },
+      { path: REPORT_OPEN_PAGE, content: open },
+      { path: 'README.txt', content: readme },
+    ],
+    url,
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The Experiments view's state and its calls to the worker (through the explorer's client). The logic
+ * lives in logic.ts; this class only holds what the view shows.
+ */
+import { KnError, toKnError } from '../../engine/errors';
+import type { ExperimentProgress, ExperimentRunResult, SavedExperiment } from '../../worker/experiments';
+import type { Explorer } from '../explorer/store.svelte';
+import { describeModel, modelToState } from '../explorer/logic';
+import { defaultForm, formToRequest, importReport, metaToForm, reportParam, reproduceCommand, type ExperimentForm, type ReportDoc } from './logic';
+
+export class Experiments {
+  form: ExperimentForm = $state(defaultForm());
+  running = $state(false);
+  cancelling = $state(false);
+  progress: ExperimentProgress | null = $state.raw(null);
+  result: ExperimentRunResult | null = $state.raw(null);
+  runs: SavedExperiment[] = $state.raw([]);
+  storageNote: string | null = $state(null);
+  /** the report shown: of a saved run (id) or read-only from a file (id null) */
+  report: ReportDoc | null = $state.raw(null);
+  reportId: string | null = $state(null);
+  reportDone = $state(0);
+  readOnly = $state(false);
+  error: KnError | null = $state(null);
+  notice = $state('');
+
+  constructor(readonly ex: Explorer) {}
+
+  /** How the loaded model is named in a run (its source, e.g. bundled:demo-causal). */
+  modelLabel(): string {
+    const st = modelToState(this.ex.modelSpec);
+    return st ? describeModel(st) : (this.ex.info?.contentHash.slice(0, 12) ?? 'model');
+  }
+
+  /** Opens `?report=<file>.json` read-only (true when the page was opened for a report). */
+  start(search: string): boolean {
+    let url: string | null;
+    try {
+      url = reportParam(search);
+    } catch (e) {
+      this.error = toKnError(e);
+      return true;
+    }
+    if (!url) return false;
+    void (async () => {
+      try {
+        const r = await fetch(url);
+        if (!r.ok) throw new KnError('missing-file', `experiment report: ${url} could not be fetched (HTTP ${r.status})`);
+        this.openFile(await r.text());
+      } catch (e) {
+        this.error = toKnError(e);
+      }
+    })();
+    return true;
+  }
+
+  openFile(text: string) {
+    this.error = null;
+    try {
+      this.report = importReport(text);
+      this.reportId = null;
+      this.reportDone = this.report.summary.facts;
+      this.readOnly = true;
+    } catch (e) {
+      this.error = toKnError(e);
+    }
+  }
+
+  async refresh() {
+    const c = this.ex.client;
+    if (!c) return;
+    try {
+      const r = await c.experimentList();
+      this.runs = r.runs;
+      this.storageNote = r.storage === 'memory' ? `IndexedDB is not available (${r.storageNote ?? 'unknown reason'}): rows are kept in memory only and a reload loses them.` : null;
+    } catch (e) {
+      this.error = toKnError(e);
+    }
+  }
+
+  async run() {
+    const c = this.ex.client;
+    if (!c || this.running) return;
+    this.error = null;
+    this.notice = '';
+    this.result = null;
+    this.progress = null;
+    let req;
+    try {
+      if (!this.ex.info) throw new KnError('bad-input', 'no model is loaded; load one in "1 · Model & facts" first');
+      req = formToRequest(this.form, this.modelLabel());
+    } catch (e) {
+      this.error = toKnError(e);
+      return;
+    }
+    this.running = true;
+    const t0 = performance.now();
+    try {
+      const r = await c.experimentRun(req, (p) => {
+        this.progress = p;
+      });
+      this.result = r;
+      console.info(`[kn] experiment ${r.id} ${r.status}: ${r.written} facts written, ${r.skipped} resumed, in ${Math.round(performance.now() - t0)} ms`);
+      this.notice = r.message + (r.differsFrom ? ` New run ${r.id}: the saved run ${r.differsFrom.id} differs in ${r.differsFrom.field}, so their rows are kept apart.` : '');
+      await this.refresh();
+      if (r.written + r.skipped > 0) await this.open(r.id);
+    } catch (e) {
+      this.error = toKnError(e);
+    } finally {
+      this.running = false;
+      this.cancelling = false;
+    }
+  }
+
+  async cancel() {
+    this.cancelling = true;
+    await this.ex.client?.experimentCancel();
+  }
+
+  async open(id: string) {
+    const c = this.ex.client;
+    if (!c) return;
+    try {
+      const r = await c.experimentReport(id);
+      this.report = { format: 'kn-experiment-report', version: 1, createdWith: '', command: reproduceCommand(r.meta), total: r.total, summary: r.summary };
+      this.reportId = id;
+      this.reportDone = r.done;
+      this.readOnly = false;
+    } catch (e) {
+      this.error = toKnError(e);
+    }
+  }
+
+  /** Puts a saved run's settings in the form: Run then resumes it (on the same model). */
+  useSettings(run: SavedExperiment) {
+    this.form = metaToForm(run.meta);
+    this.notice = `The form holds the settings of ${run.id}; Run resumes it${run.meta.model.contentHash !== this.ex.info?.contentHash ? ` once its model (${run.meta.model.id}) is loaded — the loaded model differs in model.contentHash` : ''}.`;
+  }
+
+  async remove(id: string) {
+    try {
+      await this.ex.client?.experimentDelete(id);
+      if (this.reportId === id) {
+        this.report = null;
+        this.reportId = null;
+      }
+      await this.refresh();
+    } catch (e) {
+      this.error = toKnError(e);
+    }
+  }
+}

@@ -1,0 +1,436 @@
+/**
+ * The Experiments view's worker side: the benchmark-scale manipulation runner (src/engine/runner) with
+ * its rows kept in IndexedDB, so a reload resumes the run and a different model or settings never mixes
+ * into it.
+ *
+ * One idb-keyval store ('kn-experiments' / 'runs'), keyed by the experiment id:
+ *   run:<id>             { meta, createdAt, updatedAt }     (meta.facts = the picked facts, in run order)
+ *   row:<id>:<fact id>   { row, timing }                     (one whole fact, written after the fact)
+ * The id is a hash of everything in the meta that makes two runs comparable (experimentId): the same form
+ * on the same model resumes, anything else starts a new run, and the view says which field differs from
+ * the last saved run. Pure engine calls and a key-value store: runs in the worker and in Node (tests,
+ * with the in-memory twin).
+ */
+import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval';
+import type { RmlLama } from '../data/loader';
+import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
+import { KnError } from '../engine/errors';
+import type { BytesStore } from '../engine/matrice/cache';
+import type { MatriceSettings } from '../engine/matrice/scoring';
+import type { LoadedModel } from '../engine/model';
+import {
+  DEFAULT_METHODS,
+  makeMeta,
+  metaMismatch,
+  parseMethodSpec,
+  pickFacts,
+  rowProblem,
+  runManipulation,
+  type ExperimentMeta,
+  type FactRow,
+  type FactTiming,
+  type RowSink,
+  type RunProgress,
+} from '../engine/runner/manipulate';
+import { summarize, type Summary } from '../engine/runner/report';
+
+// ------------------------------------------------------------------------------------------- store
+
+/** A JSON-value key-value store: IndexedDB in the page, memory in tests (and where IndexedDB fails). */
+export interface RecordStore {
+  readonly kind: 'indexeddb' | 'memory';
+  get<T = unknown>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+  keys(): Promise<string[]>;
+}
+
+export class MemoryRecordStore implements RecordStore {
+  readonly kind = 'memory' as const;
+  readonly map = new Map<string, unknown>();
+  async get<T>(key: string) {
+    const v = this.map.get(key);
+    // a copy, as IndexedDB's structured clone gives
+    return (v === undefined ? undefined : structuredClone(v)) as T | undefined;
+  }
+  async set(key: string, value: unknown) {
+    this.map.set(key, structuredClone(value));
+  }
+  async delete(key: string) {
+    this.map.delete(key);
+  }
+  async keys() {
+    return [...this.map.keys()];
+  }
+}
+
+export class IdbRecordStore implements RecordStore {
+  readonly kind = 'indexeddb' as const;
+  private store: UseStore;
+  constructor(dbName = 'kn-experiments', storeName = 'runs') {
+    if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available');
+    this.store = createStore(dbName, storeName);
+  }
+  get<T>(key: string) {
+    return get<T>(key, this.store);
+  }
+  set(key: string, value: unknown) {
+    return set(key, value, this.store);
+  }
+  delete(key: string) {
+    return del(key, this.store);
+  }
+  async keys() {
+    return (await keys(this.store)).map(String);
+  }
+}
+
+/** IndexedDB when it works, otherwise memory (the view says the rows will not survive a reload). */
+export function createRecordStore(): { store: RecordStore; reason: string | null } {
+  try {
+    return { store: new IdbRecordStore(), reason: null };
+  } catch (e) {
+    return { store: new MemoryRecordStore(), reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+const runKey = (id: string) => `run:${id}`;
+const rowPrefix = (id: string) => `row:${id}:`;
+
+interface RunRecord {
+  meta: ExperimentMeta;
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface RowRecord {
+  row: FactRow;
+  timing: FactTiming;
+}
+
+/** Hex sha256 (Web Crypto: the worker and Node ≥ 20). */
+async function sha256(text: string): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Canonical JSON: object keys sorted, so the id does not depend on the order fields were set in. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v as object)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * The experiment id: a hash of the meta without the picked facts (they follow from the rest), the shard
+ * and the model's label (the same weights loaded from another URL are the same model) — the fields
+ * metaMismatch compares.
+ */
+export async function experimentId(meta: ExperimentMeta): Promise<string> {
+  const { facts: _facts, shard: _shard, ...rest } = meta;
+  void _facts;
+  void _shard;
+  const h = await sha256(canonical({ ...rest, model: { ...rest.model, id: undefined } }));
+  return `${meta.experiment}-${h.slice(0, 16)}`;
+}
+
+/** The sink of one run: a whole fact per IndexedDB write (nothing half-written), resumable. */
+export class IdbRowSink implements RowSink {
+  /** rows written by this sink (since it was made) */
+  written = 0;
+  constructor(
+    readonly store: RecordStore,
+    readonly id: string,
+    readonly meta: ExperimentMeta,
+  ) {}
+
+  /** The run's rows that read back whole and belong to it; the others are skipped and reported. */
+  async read(): Promise<{ rows: FactRow[]; timings: FactTiming[]; problems: string[] }> {
+    const rows: FactRow[] = [], timings: FactTiming[] = [], problems: string[] = [];
+    const byFact = new Map<string, FactTiming>();
+    const prefix = rowPrefix(this.id);
+    for (const k of (await this.store.keys()).filter((k) => k.startsWith(prefix)).sort()) {
+      let rec: RowRecord | undefined;
+      try {
+        rec = await this.store.get<RowRecord>(k);
+      } catch (e) {
+        problems.push(`${k}: unreadable (${e instanceof Error ? e.message : String(e)}); skipped`);
+        continue;
+      }
+      const p = rec && typeof rec === 'object' ? rowProblem(rec.row, this.meta) : 'not a row record';
+      if (p) {
+        problems.push(`${k}: ${p}; skipped`);
+        continue;
+      }
+      if (rec!.row.fact !== k.slice(prefix.length)) {
+        problems.push(`${k}: holds fact ${rec!.row.fact}; skipped`);
+        continue;
+      }
+      rows.push(rec!.row);
+      const t = rec!.timing;
+      if (t && t.fact === rec!.row.fact && Number.isFinite(t.ms)) byFact.set(t.fact, t);
+    }
+    rows.sort((a, b) => a.index - b.index);
+    for (const r of rows) if (byFact.has(r.fact)) timings.push(byFact.get(r.fact)!);
+    return { rows, timings, problems };
+  }
+
+  async finished() {
+    return new Set((await this.read()).rows.map((r) => r.fact));
+  }
+
+  async write(row: FactRow, timing: FactTiming) {
+    await this.store.set(rowPrefix(this.id) + row.fact, { row, timing } satisfies RowRecord);
+    const rec = await this.store.get<RunRecord>(runKey(this.id));
+    if (rec) await this.store.set(runKey(this.id), { ...rec, updatedAt: Date.now() });
+    this.written++;
+  }
+}
+
+// ------------------------------------------------------------------------------------------- API types
+
+/** The experiments the view offers; 'readings' has its slot (the engine's readingSpecs), not yet its UI. */
+export type ExperimentKind = 'manipulate';
+
+/** What the Experiments view asks for. */
+export interface ExperimentRequest {
+  experiment: ExperimentKind;
+  /** how the page names the loaded model (e.g. bundled:demo-causal); not part of the id */
+  modelLabel: string;
+  facts: number;
+  langs: string[];
+  methods: string[];
+  seed: number;
+  /** M, the Riemann steps */
+  steps: number;
+  baseline?: 'pad' | 'zero';
+  relations?: string[];
+  settings?: Partial<MatriceSettings>;
+}
+
+export interface ExperimentProgress extends RunProgress {
+  id: string;
+  /** facts of the whole run (picked), and how many are finished including earlier sessions */
+  runTotal: number;
+  runDone: number;
+  /** phase 'pick': candidates probed and kept so far */
+  probed?: number;
+  picked?: number;
+}
+
+export interface SavedExperiment {
+  id: string;
+  meta: ExperimentMeta;
+  /** facts finished */
+  done: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ExperimentRunResult {
+  id: string;
+  status: 'done' | 'cancelled';
+  /** true when the run existed before (rows of an earlier session were kept) */
+  resumed: boolean;
+  /** for a new run: the most recent saved run and the first field in which it differs */
+  differsFrom: { id: string; field: string } | null;
+  written: number;
+  skipped: number;
+  total: number;
+  message: string;
+}
+
+export interface ExperimentReport {
+  id: string;
+  meta: ExperimentMeta;
+  summary: Summary;
+  done: number;
+  total: number;
+}
+
+// ------------------------------------------------------------------------------------------- runner
+
+function checkRequest(r: ExperimentRequest): void {
+  if (!r || typeof r !== 'object') throw new KnError('bad-input', 'experiment: no request');
+  if (r.experiment !== 'manipulate') throw new KnError('bad-input', `experiment "${String(r.experiment)}" is not available in the page (manipulate is)`);
+  if (!Number.isInteger(r.facts) || r.facts < 1 || r.facts > 100000) throw new KnError('bad-input', `number of facts must be an integer in 1..100000, got ${r.facts}`);
+  if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > 2 ** 31 - 1) throw new KnError('bad-input', `seed must be an integer in 0..${2 ** 31 - 1}, got ${r.seed}`);
+  if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > 1000) throw new KnError('bad-input', `M (steps) must be an integer in 1..1000, got ${r.steps}`);
+  if (!Array.isArray(r.langs) || !r.langs.length) throw new KnError('bad-input', 'choose at least one language');
+  for (const l of r.langs) if (!(LANGS as readonly string[]).includes(l)) throw new KnError('bad-input', `unknown language "${l}"; one of ${LANGS.join(', ')}`);
+  if (!Array.isArray(r.methods) || !r.methods.length) throw new KnError('bad-input', 'choose at least one method');
+  for (const rel of r.relations ?? []) if (!(RELATIONS as readonly string[]).includes(rel)) throw new KnError('bad-input', `unknown relation "${rel}"; one of ${RELATIONS.join(', ')}`);
+}
+
+/** The meta a request makes on a model (facts still empty). */
+export function requestMeta(model: LoadedModel, r: ExperimentRequest): ExperimentMeta {
+  checkRequest(r);
+  const specs = [...new Set(r.methods)].map(parseMethodSpec);
+  // the report compares every method with MaTrice: it is always run
+  if (!specs.some((s) => s.key === 'matrice')) specs.unshift(parseMethodSpec('matrice'));
+  const langs = LANGS.filter((l) => r.langs.includes(l)) as Lang[];
+  return makeMeta({
+    model: { id: r.modelLabel || model.info.contentHash.slice(0, 12), contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
+    settings: r.settings ?? {},
+    steps: r.steps,
+    baseline: r.baseline ?? 'pad',
+    seed: r.seed,
+    langs,
+    methods: specs.map((s) => s.key),
+    facts: [],
+    request: { facts: r.facts, relations: (r.relations ?? []) as Relation[], split: null, minKnownLangs: Math.min(4, langs.length) },
+    shard: null,
+  });
+}
+
+export class ExperimentRunner {
+  private running: AbortController | null = null;
+
+  constructor(
+    private getModel: () => LoadedModel | null,
+    private bench: () => Promise<RmlLama>,
+    readonly store: RecordStore,
+    private attributionStore?: BytesStore,
+  ) {}
+
+  get busy() {
+    return this.running !== null;
+  }
+
+  cancel(): void {
+    this.running?.abort();
+  }
+
+  async list(): Promise<SavedExperiment[]> {
+    const all = await this.store.keys();
+    const out: SavedExperiment[] = [];
+    for (const k of all) {
+      if (!k.startsWith('run:')) continue;
+      const id = k.slice(4);
+      const rec = await this.store.get<RunRecord>(k).catch(() => undefined);
+      if (!rec?.meta || !Array.isArray(rec.meta.facts)) continue;
+      const done = (await new IdbRowSink(this.store, id, rec.meta).finished()).size;
+      out.push({ id, meta: rec.meta, done, createdAt: rec.createdAt, updatedAt: rec.updatedAt });
+    }
+    return out.sort((a, b) => b.updatedAt - a.updatedAt);
+  }
+
+  async delete(id: string): Promise<void> {
+    if (this.running && this.runningId === id) throw new KnError('bad-input', `experiment ${id} is running; cancel it first`);
+    for (const k of await this.store.keys()) if (k === runKey(id) || k.startsWith(rowPrefix(id))) await this.store.delete(k);
+  }
+
+  private runningId: string | null = null;
+
+  /** Summary of a saved run (its finished facts so far). */
+  async report(id: string): Promise<ExperimentReport> {
+    const rec = await this.store.get<RunRecord>(runKey(id));
+    if (!rec?.meta) throw new KnError('bad-input', `no saved experiment ${id}`);
+    const { rows, timings, problems } = await new IdbRowSink(this.store, id, rec.meta).read();
+    if (!rows.length) throw new KnError('bad-input', `experiment ${id} has no finished fact yet${problems.length ? ` (${problems.length} unreadable rows: ${problems[0]})` : ''}`);
+    const missing = rec.meta.facts.length - rows.length;
+    if (missing > 0) problems.push(`${missing} of ${rec.meta.facts.length} picked facts are not finished yet (the report covers ${rows.length})`);
+    return { id, meta: rec.meta, summary: summarize(rec.meta, rows, timings, problems), done: rows.length, total: rec.meta.facts.length };
+  }
+
+  /** Runs (or resumes) the experiment of a request on the loaded model. Cancel: resolves with status 'cancelled'. */
+  async run(r: ExperimentRequest, onProgress?: (p: ExperimentProgress) => void): Promise<ExperimentRunResult> {
+    const model = this.getModel();
+    if (!model) throw new KnError('bad-input', 'no model is loaded; load one in "Model & facts" first');
+    if (this.running) throw new KnError('bad-input', 'an experiment is already running');
+    const base = requestMeta(model, r);
+    const id = await experimentId(base);
+    const ctl = new AbortController();
+    this.running = ctl;
+    this.runningId = id;
+    const t0 = performance.now();
+    try {
+      const bench = await this.bench();
+      const rec = await this.store.get<RunRecord>(runKey(id));
+      let meta: ExperimentMeta;
+      let differsFrom: ExperimentRunResult['differsFrom'] = null;
+      const resumed = !!rec;
+      if (rec) {
+        const diff = rec.meta ? metaMismatch({ ...rec.meta, facts: [] }, base) : 'meta (missing)';
+        if (diff) throw new KnError('bad-input', `the saved experiment ${id} holds results of another run: ${diff} differs; delete it or change the settings`);
+        meta = rec.meta;
+      } else {
+        const last = (await this.list())[0];
+        if (last) {
+          const d = metaMismatch({ ...last.meta, facts: [] }, base);
+          if (d) differsFrom = { id: last.id, field: d };
+        }
+        const facts = await pickFacts(model, bench, {
+          facts: r.facts,
+          relations: base.request.relations,
+          langs: base.langs,
+          seed: base.seed,
+          signal: ctl.signal,
+          onProgress: (p) =>
+            onProgress?.({ id, phase: 'pick', done: p.picked, total: r.facts, skipped: 0, elapsedMs: performance.now() - t0, etaMs: null, runTotal: r.facts, runDone: 0, probed: p.probed, picked: p.picked }),
+        });
+        meta = { ...base, facts };
+        const now = Date.now();
+        await this.store.set(runKey(id), { meta, createdAt: now, updatedAt: now } satisfies RunRecord);
+      }
+      const sink = new IdbRowSink(this.store, id, meta);
+      const before = (await sink.finished()).size;
+      let written = 0, skipped = 0;
+      try {
+        const res = await runManipulation({
+          model,
+          bench,
+          meta,
+          methods: meta.methods.map(parseMethodSpec),
+          sink,
+          store: this.attributionStore,
+          signal: ctl.signal,
+          onProgress: (p) => onProgress?.({ ...p, id, runTotal: meta.facts.length, runDone: p.skipped + p.done }),
+        });
+        written = res.written;
+        skipped = res.skipped;
+      } catch (e) {
+        if (e instanceof KnError && e.code === 'cancelled') {
+          return {
+            id,
+            status: 'cancelled',
+            resumed,
+            differsFrom,
+            written: sink.written,
+            skipped: before,
+            total: meta.facts.length,
+            message: `cancelled: ${before + sink.written} of ${meta.facts.length} facts are finished and kept; Run again with the same settings to resume`,
+          };
+        }
+        throw e;
+      }
+      return {
+        id,
+        status: 'done',
+        resumed,
+        differsFrom,
+        written,
+        skipped,
+        total: meta.facts.length,
+        message: `${meta.facts.length} facts finished (${written} now${skipped ? `, ${skipped} in an earlier session` : ''})${meta.facts.length < r.facts ? `; only ${meta.facts.length} facts known by the model were found (asked for ${r.facts})` : ''}`,
+      };
+    } catch (e) {
+      if (e instanceof KnError && e.code === 'cancelled') {
+        // cancelled while picking facts: nothing was stored
+        return { id, status: 'cancelled', resumed: false, differsFrom: null, written: 0, skipped: 0, total: 0, message: 'cancelled while picking facts; nothing was saved' };
+      }
+      throw e;
+    } finally {
+      this.running = null;
+      this.runningId = null;
+    }
+  }
+}
+
+export { DEFAULT_METHODS };
