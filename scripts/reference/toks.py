@@ -2,8 +2,8 @@
 
 - bytebpe:   byte-level BPE (GPT-2 / mGPT, BLOOM, Qwen2/3, LLaMA-3)
 - wordpiece: BERT WordPiece, cased, with the BERT normalizer's Chinese-character splitting (mBERT)
-- unigram:   SentencePiece Unigram with Metaspace, <s> … </s>, <mask> with lstrip (XLM-R)
-- spbpe:     SentencePiece BPE with byte fallback, ▁ normalizer, <s> BOS (LLaMA-2; Gemma has the same model)
+- unigram:   SentencePiece Unigram (trained by sentencepiece, nmt_nfkc), converted by transformers as XLM-R
+- spbpe:     SentencePiece BPE with byte fallback (trained by sentencepiece), converted by transformers as LLaMA-2
 """
 import json
 import os
@@ -39,52 +39,45 @@ def train(kind, texts, vocab_size):
             single='[CLS] $A [SEP]', pair='[CLS] $A [SEP] $B:1 [SEP]:1',
             special_tokens=[('[CLS]', tok.token_to_id('[CLS]')), ('[SEP]', tok.token_to_id('[SEP]'))])
         special = dict(unk_token='[UNK]', sep_token='[SEP]', pad_token='[PAD]', cls_token='[CLS]', mask_token='[MASK]')
-    elif kind == 'unigram':
-        tok = Tokenizer(models.Unigram())
-        tok.normalizer = normalizers.Sequence([normalizers.Nmt(), normalizers.NFKC(), normalizers.Replace(Regex(' {2,}'), ' ')])
-        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement='▁', prepend_scheme='always')
-        tok.decoder = decoders.Metaspace(replacement='▁', prepend_scheme='always')
-        sp = ['<s>', '<pad>', '</s>', '<unk>']
-        tr = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=sp, unk_token='<unk>', show_progress=False)
-        tok.train_from_iterator(texts, tr)
-        tok.add_special_tokens([AddedToken('<mask>', lstrip=True, rstrip=False, normalized=False, special=True)])
-        tok.post_processor = processors.TemplateProcessing(
-            single='<s> $A </s>', pair='<s> $A </s> </s> $B </s>',
-            special_tokens=[('<s>', tok.token_to_id('<s>')), ('</s>', tok.token_to_id('</s>'))])
-        special = dict(bos_token='<s>', eos_token='</s>', unk_token='<unk>', sep_token='</s>', pad_token='<pad>', cls_token='<s>', mask_token='<mask>')
-    elif kind == 'spbpe':
-        norm = normalizers.Sequence([normalizers.Prepend('▁'), normalizers.Replace(' ', '▁')])
-        base = Tokenizer(models.BPE(unk_token='<unk>', byte_fallback=True, fuse_unk=True))
-        base.normalizer = norm
-        nbytes = 256
-        tr = trainers.BpeTrainer(vocab_size=max(vocab_size - nbytes, 64), special_tokens=['<unk>', '<s>', '</s>'],
-                                 limit_alphabet=min(1000, vocab_size // 4), show_progress=False)
-        base.train_from_iterator(texts, tr)
-        # SentencePiece layout: <unk> <s> </s>, then the 256 byte pieces <0x00>…<0xFF>, then the pieces
-        j = json.loads(base.to_str())
-        old = j['model']['vocab']
-        vocab = {'<unk>': 0, '<s>': 1, '</s>': 2}
-        for b in range(256):
-            vocab[f'<0x{b:02X}>'] = 3 + b
-        for t, i in sorted(old.items(), key=lambda kv: kv[1]):
-            if t not in vocab:
-                vocab[t] = len(vocab)
-        j['model']['vocab'] = vocab
-        for a in j['added_tokens']:
-            a['id'] = vocab[a['content']]
-        tok = Tokenizer.from_str(json.dumps(j))
-        tok.decoder = decoders.Sequence([decoders.Replace('▁', ' '), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(' ', 1, 0)])
-        tok.post_processor = processors.TemplateProcessing(single='<s> $A', pair='<s> $A <s> $B', special_tokens=[('<s>', 1)])
-        special = dict(bos_token='<s>', eos_token='</s>', unk_token='<unk>')
+    elif kind in ('unigram', 'spbpe'):
+        # trained with SentencePiece itself and converted by transformers, as XLM-R's and LLaMA-2's
+        # tokenizer.json were (Precompiled nmt_nfkc charsmap for Unigram; ▁ normalizer + byte fallback for BPE)
+        return train_spm(kind, texts, vocab_size), None
     else:
         raise ValueError(kind)
     return tok, special
 
 
+def train_spm(kind, texts, vocab_size):
+    import tempfile
+
+    import sentencepiece as spm
+    from transformers import LlamaTokenizer, XLMRobertaTokenizer
+
+    with tempfile.TemporaryDirectory() as d:
+        prefix = os.path.join(d, 'spm')
+        if kind == 'unigram':
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(texts), model_prefix=prefix, vocab_size=vocab_size, model_type='unigram',
+                character_coverage=0.9995, normalization_rule_name='nmt_nfkc', num_threads=1, minloglevel=2,
+                hard_vocab_limit=False)
+            kw = XLMRobertaTokenizer._convert_from_sentencepiece(prefix + '.model', {})
+            kw['mask_token'] = AddedToken('<mask>', lstrip=True, rstrip=False, normalized=False, special=True)
+            return XLMRobertaTokenizer(**kw)
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(texts), model_prefix=prefix, vocab_size=vocab_size, model_type='bpe',
+            byte_fallback=True, split_digits=True, normalization_rule_name='identity', remove_extra_whitespaces=False,
+            allow_whitespace_only_pieces=True, character_coverage=0.9995, num_threads=1, minloglevel=2,
+            hard_vocab_limit=False)
+        kw = LlamaTokenizer._convert_from_sentencepiece(prefix + '.model', {})
+        kw['add_bos_token'] = True
+        return LlamaTokenizer(**kw)
+
+
 def save(tok, special, out):
     """tokenizer.json + tokenizer_config.json as transformers writes them."""
     os.makedirs(out, exist_ok=True)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, **special)
+    fast = tok if special is None else PreTrainedTokenizerFast(tokenizer_object=tok, **special)
     fast.save_pretrained(out)
     for extra in ('special_tokens_map.json', 'chat_template.jinja'):
         p = os.path.join(out, extra)

@@ -41,7 +41,7 @@ export interface FamilyModel {
 }
 
 export interface FamilyDef {
-  key: 'gpt2' | 'llama' | 'bert';
+  key: 'gpt2' | 'llama' | 'bert' | 'xlmr' | 'bloom' | 'gemma';
   architectures: string[];
   kind: ModelKind;
   /** what a neuron is, in words (METHOD.md "Objects") */

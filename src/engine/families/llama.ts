@@ -1,7 +1,8 @@
 /**
- * LlamaForCausalLM and Qwen2ForCausalLM: RMSNorm, rotary positions (rotate_half convention, optional
+ * LlamaForCausalLM, Qwen2ForCausalLM and Qwen3ForCausalLM: RMSNorm, rotary positions (rotate_half convention, optional
  * linear / llama3 rope scaling), grouped-query attention, q/k/v biases (Qwen2, or Llama attention_bias),
- * tied or untied head. Neuron: silu(x·W_gate) ⊙ (x·W_up), the input of down_proj.
+ * tied or untied head; Qwen3 adds an RMSNorm of each query and key head before the rotary embedding
+ * (q_norm, k_norm). Neuron: silu(x·W_gate) ⊙ (x·W_up), the input of down_proj.
  */
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../errors';
@@ -12,6 +13,11 @@ import { attend, attendWithPast, causalMask, extendKv, linear, matMulW, mergeHea
 function isQwen(raw: Record<string, unknown>) {
   const a = (raw.architectures as string[] | undefined)?.[0] ?? '';
   return a.startsWith('Qwen2') || raw.model_type === 'qwen2';
+}
+
+function isQwen3(raw: Record<string, unknown>) {
+  const a = (raw.architectures as string[] | undefined)?.[0] ?? '';
+  return a.startsWith('Qwen3') || raw.model_type === 'qwen3';
 }
 
 function parseConfig(raw: Record<string, unknown>): ArchConfig {
@@ -70,7 +76,7 @@ export function ropeInvFreq(raw: Record<string, unknown>, dh: number, layerType?
 
 export const llama: FamilyDef = {
   key: 'llama',
-  architectures: ['LlamaForCausalLM', 'Qwen2ForCausalLM'],
+  architectures: ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM'],
   kind: 'causal',
   neuron: 'silu(x·W_gate) ⊙ (x·W_up): the input of mlp.down_proj',
   parseConfig,
@@ -109,6 +115,9 @@ export const llama: FamilyDef = {
         );
       }
       if (oBias) t.push({ name: p + 'self_attn.o_proj.bias', shape: [d], group: g });
+      if (isQwen3(c.raw)) {
+        t.push({ name: p + 'self_attn.q_norm.weight', shape: [c.headDim], group: g }, { name: p + 'self_attn.k_norm.weight', shape: [c.headDim], group: g });
+      }
     }
     return t;
   },
@@ -142,6 +151,12 @@ export const llama: FamilyDef = {
       return x.mul(cos).add(rot.mul(sin)) as tf.Tensor4D;
     };
     const has = (n: string) => w.has(n);
+    // Qwen3: RMSNorm over each head's dimensions (q_norm / k_norm), before the rotary embedding
+    const headNorm = (x: tf.Tensor4D, name: string): tf.Tensor4D => {
+      if (!has(name)) return x;
+      const [B, H, T, dh] = x.shape;
+      return rmsNorm(x.reshape([B * H * T, dh]) as tf.Tensor2D, w.vec(name), c.eps).reshape([B, H, T, dh]) as tf.Tensor4D;
+    };
     const headName = tied(c) ? 'embed_tokens.weight' : 'lm_head.weight';
     return {
       embed(ids, offset = 0) {
@@ -158,8 +173,8 @@ export const llama: FamilyDef = {
           const k = linear(x, w.mat(p + 'k_proj.weight'), b('k_proj'));
           const v = linear(x, w.mat(p + 'v_proj.weight'), b('v_proj'));
           const { cos, sin } = rope(T, o.offset ?? 0);
-          const qh = applyRope(splitHeads(q, B, T, c.heads, c.headDim), cos, sin);
-          const kh = applyRope(splitHeads(k, B, T, c.kvHeads, c.headDim), cos, sin);
+          const qh = applyRope(headNorm(splitHeads(q, B, T, c.heads, c.headDim), p + 'q_norm.weight'), cos, sin);
+          const kh = applyRope(headNorm(splitHeads(k, B, T, c.kvHeads, c.headDim), p + 'k_norm.weight'), cos, sin);
           const vh = splitHeads(v, B, T, c.kvHeads, c.headDim);
           const scale = 1 / Math.sqrt(c.headDim);
           if (o.past && !o.wantKv) {
