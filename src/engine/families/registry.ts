@@ -1,11 +1,13 @@
 /** The architecture registry: one entry per architecture family. */
 import { KnError } from '../errors';
 import { bert } from './bert';
+import { bloom } from './bloom';
 import type { FamilyDef } from './family';
 import { gpt2 } from './gpt2';
 import { llama } from './llama';
+import { xlmr } from './xlmr';
 
-export const FAMILIES: FamilyDef[] = [gpt2, llama, bert];
+export const FAMILIES: FamilyDef[] = [gpt2, llama, bert, xlmr, bloom];
 
 export function supportedArchitectures(): string[] {
   return FAMILIES.flatMap((f) => f.architectures);
