@@ -12,8 +12,36 @@ test('header names the backend that runs', async ({ page }, info) => {
   await expect(backend).toContainText(projectBackend(info));
   if (projectBackend(info) === 'webgpu') {
     await expect(page.getByTestId('backend-detail')).toContainText('maxStorageBufferBindingSize');
+    console.log('  backend detail:', await page.getByTestId('backend-detail').textContent());
   }
   await screenshot(page, info, 'start');
+});
+
+test('a software WebGPU adapter: the page picks wasm, says why, and one click switches; an unknown ?backend= is refused', async ({ page }, info) => {
+  test.skip(projectBackend(info) === 'wasm', 'about choosing WebGPU; once is enough');
+  // no ?backend=: the default choice (Chromium runs WebGPU on SwiftShader here, see playwright.config.ts)
+  await page.goto('/?autoload=0');
+  const chip = page.getByTestId('backend');
+  await expect(chip).toHaveAttribute('data-backend', 'wasm', { timeout: 120_000 });
+  await expect(page.getByTestId('backend-why')).toContainText('WebGPU passed over: the WebGPU adapter is a software renderer (SwiftShader); wasm is faster on it');
+  const sw = page.getByTestId('backend-switch');
+  await expect(sw).toHaveText('Use WebGPU anyway');
+  await screenshot(page, info, 'backend-software-default');
+  await sw.click();
+  await expect(page).toHaveURL(/[?&]backend=webgpu/);
+  await expect(chip).toHaveAttribute('data-backend', 'webgpu', { timeout: 120_000 });
+  await expect(chip).toHaveAttribute('data-software', 'SwiftShader');
+  await expect(page.getByTestId('backend-why')).toContainText('WebGPU on a software adapter (SwiftShader): slower than wasm here');
+  await expect(page.getByTestId('backend-switch')).toHaveText('Use wasm');
+  // a name that is no backend: refused with the list, not run on cpu
+  await page.goto('/?autoload=0&backend=gpu');
+  await expect(page.getByTestId('error-alert')).toContainText('Could not start the compute backend');
+  await expect(page.getByTestId('error-message')).toContainText('unknown backend "gpu"; the names are webgpu, wasm, webgl, cpu');
+  await expect(chip).toHaveAttribute('data-backend', '');
+  await screenshot(page, info, 'backend-unknown-name');
+  await page.getByTestId('backend-default').click();
+  await expect(chip).toHaveAttribute('data-backend', 'wasm', { timeout: 120_000 });
+  expect(new URL(page.url()).searchParams.get('backend')).toBeNull();
 });
 
 for (const dtype of ['int8', 'f32'] as const) {

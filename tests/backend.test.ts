@@ -2,7 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, describeBackend } from '../src/engine/backend';
+import { initBackend, describeBackend, softwareAdapter, deferSoftwareWebGPU, checkBackendNames, BROWSER_ORDER } from '../src/engine/backend';
+import { KnError } from '../src/engine/errors';
 
 const require = createRequire(import.meta.url);
 const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep;
@@ -18,13 +19,47 @@ describe('initBackend (Node)', () => {
     expect(describeBackend(info)).toBe('wasm');
   });
 
+  it('refuses an unknown backend name with the list of names instead of running on cpu', async () => {
+    const err = await initBackend({ prefer: ['wasm', 'nonsense'] }).catch((e) => e);
+    expect(err).toBeInstanceOf(KnError);
+    expect(err.code).toBe('bad-input');
+    expect(err.message).toContain('"nonsense"');
+    expect(err.message).toContain('webgpu, wasm, webgl, cpu');
+  });
+
   it('records why a forced backend was skipped and falls back to cpu', async () => {
-    const info = await initBackend({ prefer: ['webgpu', 'nonsense'] });
+    const info = await initBackend({ prefer: ['webgpu'] });
     expect(info.name).toBe('cpu');
-    expect(info.fallbacks.map((f) => f.name)).toEqual(['webgpu', 'nonsense']);
+    expect(info.fallbacks.map((f) => f.name)).toEqual(['webgpu']);
     expect(info.fallbacks[0].reason).toMatch(/Node/);
     expect(describeBackend(info)).toMatch(/^cpu — WebGPU unavailable: /);
     // back to wasm for whoever runs next in this worker
     expect((await initBackend({ prefer: ['wasm'], wasmPaths: wasmDir })).name).toBe('wasm');
+  });
+});
+
+describe('choosing between WebGPU and wasm', () => {
+  it('recognises software WebGPU adapters from their info or isFallbackAdapter', () => {
+    // what Chromium reports with --use-webgpu-adapter=swiftshader
+    expect(softwareAdapter({ vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader Device (Subzero)' })).toBe('SwiftShader');
+    expect(softwareAdapter({ vendor: 'mesa', device: 'llvmpipe (LLVM 15.0.6, 256 bits)' })).toBe('llvmpipe');
+    expect(softwareAdapter({ vendor: 'microsoft', description: 'Microsoft Basic Render Driver' })).toBe('WARP');
+    expect(softwareAdapter({ vendor: 'intel', architecture: 'gen-12lp', isFallbackAdapter: true })).toBe('fallback adapter');
+    // hardware adapters
+    expect(softwareAdapter({ vendor: 'nvidia', architecture: 'ampere', description: 'NVIDIA GeForce RTX 3060' })).toBeNull();
+    expect(softwareAdapter({ vendor: 'apple', architecture: 'metal-3' })).toBeNull();
+    expect(softwareAdapter({})).toBeNull();
+  });
+
+  it('tries a software WebGPU adapter again only after wasm, still before WebGL and cpu', () => {
+    expect(deferSoftwareWebGPU(BROWSER_ORDER, 0)).toEqual(['webgpu', 'wasm', 'webgpu', 'webgl', 'cpu']);
+    // nothing after it to prefer: unchanged (the adapter is used as it is)
+    expect(deferSoftwareWebGPU(['webgpu', 'cpu'], 0)).toEqual(['webgpu', 'cpu']);
+    expect(deferSoftwareWebGPU(['wasm', 'webgpu', 'cpu'], 1)).toEqual(['wasm', 'webgpu', 'cpu']);
+  });
+
+  it('checks backend names (case and spaces forgiven)', () => {
+    expect(checkBackendNames([' WASM', 'cpu'])).toEqual(['wasm', 'cpu']);
+    expect(() => checkBackendNames(['gpu'])).toThrow(/^unknown backend "gpu"; the names are webgpu, wasm, webgl, cpu \(\?backend= in the page, KN_BACKEND in the CLI/);
   });
 });

@@ -5,6 +5,13 @@
  * Every candidate is confirmed with a tiny real op (2x2 matmul compared to the exact result),
  * because `tf.setBackend` may "succeed" on a backend that cannot actually compute.
  *
+ * A software WebGPU adapter (SwiftShader, llvmpipe, WARP, or one that says `isFallbackAdapter`) emulates
+ * the GPU on the CPU and is far slower than wasm (measured on the demo model: localize 10 min 45 s
+ * against 20 s, a toggle 5 s against 0.15 s). With the default order such an adapter is tried again
+ * only after wasm (`deferSoftwareWebGPU`), and the skipped entry is marked `usable`, so the page can
+ * offer it with one click; asked for by name (`prefer: ['webgpu']`) it is used, and `software` says so.
+ * Names other than webgpu, wasm, webgl and cpu are refused (`checkBackendNames`).
+ *
  * WebGPU: we request the adapter ourselves and create the device with the adapter's limits
  * (storage-binding size, buffer size, workgroup storage...), then register our own `webgpu`
  * factory with a higher priority than the package default. `device.lost` is surfaced through
@@ -32,6 +39,61 @@ export interface InitBackendOptions {
 
 export const BROWSER_ORDER = ['webgpu', 'wasm', 'webgl', 'cpu'];
 export const NODE_ORDER = ['wasm', 'cpu'];
+/** every backend name `prefer` / `?backend=` / KN_BACKEND accepts */
+export const BACKEND_NAMES: readonly string[] = BROWSER_ORDER;
+
+/** Lower-cased, trimmed names; an unknown one is refused with the list of names (never mapped to cpu). */
+export function checkBackendNames(names: readonly string[]): string[] {
+  const out = names.map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const bad = out.filter((n) => !BACKEND_NAMES.includes(n));
+  if (bad.length) {
+    throw new KnError(
+      'bad-input',
+      `unknown backend ${bad.map((b) => `"${b}"`).join(', ')}; the names are ${BACKEND_NAMES.join(', ')} (?backend= in the page, KN_BACKEND in the CLI: one name, or a comma-separated order to try)`,
+    );
+  }
+  return out;
+}
+
+/** What a WebGPU adapter says about itself (GPUAdapterInfo, plus the adapter's isFallbackAdapter). */
+export interface AdapterFacts {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+
+const SOFTWARE_RENDERERS: [RegExp, string][] = [
+  [/swift\s*shader/i, 'SwiftShader'],
+  [/llvmpipe/i, 'llvmpipe'],
+  [/lavapipe/i, 'lavapipe'],
+  [/\bwarp\b|basic render driver/i, 'WARP'],
+  [/\bsoftware\b/i, 'a software renderer'],
+];
+
+/**
+ * Null for a hardware adapter; for a software one (the browser's fallback adapter, or a known CPU
+ * renderer named in the adapter info) a short description: "SwiftShader", "fallback adapter".
+ */
+export function softwareAdapter(facts: AdapterFacts): string | null {
+  const text = [facts.vendor, facts.architecture, facts.device, facts.description].filter(Boolean).join(' ');
+  for (const [re, name] of SOFTWARE_RENDERERS) if (re.test(text)) return name;
+  if (facts.isFallbackAdapter) return 'fallback adapter';
+  return null;
+}
+
+/**
+ * The order to go on with after the WebGPU adapter at `order[i]` turned out to be software: webgpu is
+ * tried again right after wasm (so it still beats webgl and cpu when wasm fails); unchanged when wasm is
+ * not among the later candidates.
+ */
+export function deferSoftwareWebGPU(order: readonly string[], i: number): string[] {
+  const rest = order.slice(i + 1);
+  const w = rest.indexOf('wasm');
+  if (w < 0) return [...order];
+  return [...order.slice(0, i + 1), ...rest.slice(0, w + 1), 'webgpu', ...rest.slice(w + 1)];
+}
 
 export function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
@@ -96,7 +158,7 @@ interface GpuState {
 }
 let gpuState: GpuState | null = null;
 
-async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<string | { detail: string; limits: BackendInfo['limits'] }> {
+async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<string | { detail: string; limits: BackendInfo['limits']; software: string | null }> {
   const nav = (globalThis as { navigator?: Navigator }).navigator;
   if (!nav || !('gpu' in nav) || !nav.gpu) return 'navigator.gpu is missing';
   let adapter: GPUAdapter | null;
@@ -145,7 +207,12 @@ async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<s
   const desc = info
     ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ')
     : 'adapter info unavailable';
-  const detail = `${desc || 'unknown adapter'}; maxStorageBufferBindingSize ${mib(device.limits.maxStorageBufferBindingSize)}, maxBufferSize ${mib(device.limits.maxBufferSize)}`;
+  const software = softwareAdapter({
+    ...(info ? { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description } : {}),
+    // isFallbackAdapter: on the adapter (older spec) or on its info (current spec)
+    isFallbackAdapter: !!((adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter || (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
+  });
+  const detail = `${desc || 'unknown adapter'}${software ? ` (software: ${software})` : ''}; maxStorageBufferBindingSize ${mib(device.limits.maxStorageBufferBindingSize)}, maxBufferSize ${mib(device.limits.maxBufferSize)}`;
 
   const state: GpuState = { device, detail, deliberatelyDestroyed: false };
   gpuState = state;
@@ -161,7 +228,7 @@ async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<s
     /* not registered */
   }
   tf.registerBackend('webgpu', async () => new WebGPUBackendCtor(device, info), 10);
-  return { detail, limits: { maxTensorBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize) } };
+  return { detail, software, limits: { maxTensorBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize) } };
 }
 
 /** Unregister our webgpu backend and destroy its device (after a device loss, or before re-init). */
@@ -217,15 +284,17 @@ async function prepareWasm(wasmPaths?: WasmPaths): Promise<string | null> {
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
   const node = isNode();
-  const order = (opts.prefer && opts.prefer.length ? [...opts.prefer] : node ? [...NODE_ORDER] : [...BROWSER_ORDER]).map(
-    (s) => s.trim().toLowerCase(),
-  );
+  const explicit = !!(opts.prefer && opts.prefer.length);
+  let order = explicit ? checkBackendNames(opts.prefer!) : node ? [...NODE_ORDER] : [...BROWSER_ORDER];
   if (!order.includes('cpu')) order.push('cpu');
-  const fallbacks: { name: string; reason: string }[] = [];
+  const fallbacks: BackendInfo['fallbacks'] = [];
+  let deferred = false;
 
-  for (const name of order) {
+  for (let i = 0; i < order.length; i++) {
+    const name = order[i];
     let detail: string | undefined;
     let limits: BackendInfo['limits'];
+    let software: string | null = null;
     let reason: string | null = null;
     if (name === 'webgpu') {
       if (node) reason = 'WebGPU is not used in Node';
@@ -233,7 +302,18 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
         dropWebGPU();
         const r = await prepareWebGPU(opts.onDeviceLost);
         if (typeof r === 'string') reason = r;
-        else ({ detail, limits } = r);
+        else ({ detail, limits, software } = r);
+        if (software && !explicit && !deferred) {
+          const next = deferSoftwareWebGPU(order, i);
+          if (next.length > order.length) {
+            // a CPU emulation of a GPU: wasm first, this adapter only if wasm fails
+            dropWebGPU();
+            deferred = true;
+            order = next;
+            fallbacks.push({ name, reason: `the WebGPU adapter is a software renderer (${software}); wasm is faster on it`, usable: true });
+            continue;
+          }
+        }
       }
     } else if (name === 'wasm') {
       reason = await prepareWasm(opts.wasmPaths);
@@ -245,8 +325,6 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     } else if (name === 'webgl') {
       if (node) reason = 'WebGL is not available in Node';
       else if (typeof OffscreenCanvas === 'undefined' && typeof document === 'undefined') reason = 'no OffscreenCanvas in this context';
-    } else if (name !== 'cpu') {
-      reason = `unknown backend "${name}"`;
     }
 
     if (reason === null && !tf.findBackendFactory(name)) reason = `backend ${name} is not registered`;
@@ -262,7 +340,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
           /* ignore */
         }
       }
-      return { name, fallbacks, detail, limits };
+      return { name, fallbacks: deferred && name === 'webgpu' ? fallbacks.filter((f) => f.name !== 'webgpu') : fallbacks, detail, limits, ...(software ? { software } : {}) };
     }
     if (name === 'webgpu') dropWebGPU();
     fallbacks.push({ name, reason });

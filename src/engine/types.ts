@@ -65,8 +65,13 @@ export interface ProbeResult {
 
 export interface BackendInfo {
   name: string; // webgpu | wasm | webgl | cpu
-  /** why faster backends were not used, in order tried */
-  fallbacks: { name: string; reason: string }[];
+  /**
+   * why faster backends were not used, in order tried; `usable`: it works but was passed over because
+   * another is faster here (a software WebGPU adapter), so the page offers it with one click
+   */
+  fallbacks: { name: string; reason: string; usable?: boolean }[];
+  /** set when the running WebGPU backend is a software adapter ("SwiftShader"): slower than wasm */
+  software?: string;
   detail?: string; // adapter description, limits
   /** what loadModel should refuse up front (pass as LoadOptions.maxDeviceBytes / maxTensorBytes) */
   limits?: { maxDeviceBytes?: number; maxTensorBytes?: number };

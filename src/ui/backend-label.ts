@@ -2,8 +2,41 @@ import type { BackendInfo } from '../engine/types';
 
 const NICE: Record<string, string> = { webgpu: 'WebGPU', wasm: 'wasm', webgl: 'WebGL', cpu: 'cpu' };
 
-/** { name: "wasm", why: "WebGPU unavailable: no WebGPU adapter" } — why is empty when nothing faster failed. */
-export function describeBackendShort(info: BackendInfo): { name: string; why: string } {
-  const why = info.fallbacks.map((f) => `${NICE[f.name] ?? f.name} unavailable: ${f.reason}`).join('; ');
-  return { name: info.name, why };
+export interface BackendLabel {
+  name: string;
+  /** why this backend and not a faster-looking one; empty when there is nothing to say */
+  why: string;
+  /** the one-click alternative, or null */
+  switchTo: { backend: string; label: string } | null;
+}
+
+/**
+ * What the backend chip says: the backend that runs, why (faster ones unavailable, a software WebGPU
+ * adapter passed over or, asked for by name, running), and which backend one click switches to.
+ * `webgpuPresent`: the browser has `navigator.gpu` (WebGPU may then be worth a try when it was not tried).
+ */
+export function describeBackendShort(info: BackendInfo, opts: { webgpuPresent?: boolean } = {}): BackendLabel {
+  const parts: string[] = [];
+  if (info.software) parts.push(`WebGPU on a software adapter (${info.software}): slower than wasm here`);
+  for (const f of info.fallbacks) parts.push(f.usable ? `WebGPU passed over: ${f.reason}` : `${NICE[f.name] ?? f.name} unavailable: ${f.reason}`);
+  let switchTo: BackendLabel['switchTo'] = null;
+  if (info.name === 'webgpu') switchTo = { backend: 'wasm', label: 'Use wasm' };
+  else {
+    const gpu = info.fallbacks.find((f) => f.name === 'webgpu');
+    if (gpu?.usable) switchTo = { backend: 'webgpu', label: 'Use WebGPU anyway' };
+    else if (!gpu && opts.webgpuPresent) switchTo = { backend: 'webgpu', label: 'Try WebGPU' };
+    else if (info.name !== 'wasm' && !info.fallbacks.some((f) => f.name === 'wasm')) switchTo = { backend: 'wasm', label: 'Try wasm' };
+  }
+  return { name: info.name, why: parts.join('; '), switchTo };
+}
+
+/**
+ * The address that restarts the page on `backend` (null: the default order), keeping every other
+ * parameter and the hash (which holds the exploration's state, so nothing is lost but the loaded model).
+ */
+export function backendSwitchUrl(href: string, backend: string | null): string {
+  const u = new URL(href);
+  if (backend) u.searchParams.set('backend', backend);
+  else u.searchParams.delete('backend');
+  return u.toString();
 }
