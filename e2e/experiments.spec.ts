@@ -2,12 +2,14 @@
  * The Experiments view end to end (wasm project only: a benchmark-scale run on SwiftShader WebGPU would
  * take minutes per fact): a tiny manipulation run on the bundled causal demo model (2 facts, en + fr,
  * M = 2, every method), cancelled after the first fact, the page reloaded, the run resumed from
- * IndexedDB, the report's Fig. 5 table and charts shown, the report exported as JSON and opened back
- * read-only. Saves docs/screenshots/experiments.png.
+ * IndexedDB, the report's Fig. 5 table and charts shown, another seed kept as a separate run (the page
+ * names the field that differs), the report exported as JSON and opened back read-only (file import and
+ * `?report=`). Saves docs/screenshots/experiments.png.
  *
- * Measured on the 2-core dev machine shared with other jobs (2026-11-29), wasm: model load 1-3 s, first
- * fact (picking + localize + 5 methods + knock-out) 5-8 s, second fact 3-6 s, whole test about 30 s.
- * Every wait is at least 5× that: load 120 s, a fact 120 s, the test 420 s.
+ * Measured on the 2-core dev machine shared with four other agents' jobs (2026-11-29, two runs), wasm:
+ * model load 0.1-0.5 s; picking + the first fact (localize, 5 methods, knock-out) 3.1-3.5 s; reload +
+ * resume of the second fact 3.8-4.1 s; the separate 2-fact run with seed 2 6.9 s; whole test 12-20 s.
+ * Every wait is far above 5× that: load 120 s, a fact 120 s (the 2-fact run 240 s), the test 420 s.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { existsSync, readFileSync } from 'node:fs';
@@ -68,10 +70,9 @@ test('experiments: run, cancel, reload and resume, report with Fig. 5, export an
   await expect(saved).toHaveCount(1);
   await expect(saved).toHaveAttribute('data-done', '1');
   await expect(saved).toHaveAttribute('data-total', '2');
-  await page.getByTestId('xp-use').click();
+  await page.getByTestId('xp-resume').click();
   await expect(page.getByTestId('xp-facts')).toHaveValue('2');
   await expect(page.getByTestId('xp-lang-zh')).not.toBeChecked();
-  await page.getByTestId('xp-run').click();
   await expect(page.getByTestId('xp-notice')).toContainText('2 facts finished (1 now, 1 in an earlier session)', { timeout: TIMEOUTS.fact });
   lap('reload + resume', t);
   await expect(saved).toHaveAttribute('data-done', '2');
@@ -90,6 +91,14 @@ test('experiments: run, cancel, reload and resume, report with Fig. 5, export an
   await mkdir(shots, { recursive: true });
   await page.screenshot({ path: join(shots, 'experiments.png'), fullPage: true });
 
+  // other settings: a separate run, and the page says which field differs from the saved one
+  await page.getByTestId('xp-seed').fill('2');
+  await page.getByTestId('xp-run').click();
+  await expect(page.getByTestId('xp-notice')).toContainText(/the saved run manipulate-[0-9a-f]+ differs in seed \(1 vs 2\)/, { timeout: 2 * TIMEOUTS.fact });
+  await expect(page.getByTestId('xp-run-row')).toHaveCount(2);
+  await page.getByTestId('xp-run-row').filter({ hasText: '1 · 2' }).getByTestId('xp-open').click();
+  await expect(page.getByTestId('experiment-report')).toHaveAttribute('data-facts', '2');
+
   // export the report file and open it back, read-only
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
   expect(dl.suggestedFilename()).toBe('experiment-report.json');
@@ -102,5 +111,14 @@ test('experiments: run, cancel, reload and resume, report with Fig. 5, export an
   await page.getByTestId('xp-open-input').setInputFiles(file);
   await expect(page.getByTestId('experiment-report')).toContainText('Read-only: opened from a report file');
   await expect(page.getByTestId('table-fig5-suppress').locator('tbody tr')).toHaveCount(5);
+
+  // the same file shared as a static report: ?report=<file> opens it read-only, without a model
+  const body = readFileSync(file, 'utf8');
+  await page.route('**/shared/experiment-report.json', (r) => r.fulfill({ body, contentType: 'application/json' }));
+  await page.goto('/?report=shared/experiment-report.json&autoload=0&backend=wasm');
+  await expect(page.getByTestId('view-experiments')).toBeVisible();
+  await expect(page.getByTestId('experiment-report')).toContainText('Read-only: opened from a report file');
+  await expect(page.getByTestId('table-fig5-suppress').locator('tbody tr')).toHaveCount(5);
+  await expect(page.getByTestId('model-info')).toHaveCount(0);
   lap('whole test', t0);
 });

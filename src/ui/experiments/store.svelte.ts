@@ -137,6 +137,12 @@ export class Experiments {
     this.notice = `The form holds the settings of ${run.id}; Run resumes it${run.meta.model.contentHash !== this.ex.info?.contentHash ? ` once its model (${run.meta.model.id}) is loaded — the loaded model differs in model.contentHash` : ''}.`;
   }
 
+  /** Runs the remaining facts of a saved run (its settings go back in the form). */
+  async resume(run: SavedExperiment) {
+    this.useSettings(run);
+    await this.run();
+  }
+
   async remove(id: string) {
     try {
       await this.ex.client?.experimentDelete(id);
