@@ -20,7 +20,7 @@ import { ready } from '../engine/setup';
 const DIR = join(__dirname, '..', 'fixtures', 'reference', 'models');
 
 /** the families checked here (a fixture folder each) */
-export const REFERENCE_FAMILIES = ['gpt2', 'llama', 'qwen2', 'qwen3', 'bloom', 'bert', 'xlmr'];
+export const REFERENCE_FAMILIES = ['gpt2', 'llama', 'qwen2', 'qwen3', 'bloom', 'gemma2', 'gemma3', 'bert', 'xlmr'];
 
 interface Expected {
   family: string;

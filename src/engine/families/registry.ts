@@ -3,11 +3,12 @@ import { KnError } from '../errors';
 import { bert } from './bert';
 import { bloom } from './bloom';
 import type { FamilyDef } from './family';
+import { gemma } from './gemma';
 import { gpt2 } from './gpt2';
 import { llama } from './llama';
 import { xlmr } from './xlmr';
 
-export const FAMILIES: FamilyDef[] = [gpt2, llama, bert, xlmr, bloom];
+export const FAMILIES: FamilyDef[] = [gpt2, llama, bert, xlmr, bloom, gemma];
 
 export function supportedArchitectures(): string[] {
   return FAMILIES.flatMap((f) => f.architectures);
