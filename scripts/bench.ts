@@ -7,6 +7,9 @@
  *  3. the fast path's time for a whole query (all layers, SAIG ⟨PAD⟩ baselines, M = 20), its GFLOP/s and
  *     its share of the matmul ceiling
  *  4. int8 vs f32: bytes per parameter held, and the probability error
+ *  5. the manipulation experiment per fact on the bundled demo models (all 7 languages, every method,
+ *     M = 20, knock-out): wall time per fact with fresh attributions and with cached ones (the
+ *     manipulations alone), and the projected time for 100 facts (issue target: ≤ 15 min on 2 cores)
  * Random checkpoints are written once under .cache/bench (HF layout, F32 safetensors).
  */
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +24,8 @@ import { Rng, tinyTokenizer } from '../tests/helpers/tiny-checkpoints';
 
 const CACHE = join(process.cwd(), '.cache', 'bench');
 const quick = process.argv.includes('--quick');
+/** `--experiment`: only section 5 (the per-fact time of the manipulation experiment) */
+const experimentOnly = process.argv.includes('--experiment');
 
 async function writeRandomCheckpoint(dir: string, arch: 'gpt2' | 'bert', config: Record<string, unknown>) {
   if (existsSync(join(dir, 'model.safetensors'))) return;
@@ -174,9 +179,54 @@ async function int8Error(dir: string, prompts: string[]) {
   return out;
 }
 
+async function benchExperiment(name: string, facts = 3) {
+  const dir = join(process.cwd(), 'public', 'models', name);
+  if (!existsSync(join(dir, 'kn-manifest.json'))) return null;
+  const { openLocal } = await import('../src/data/node');
+  const { loadModelArg } = await import('../src/engine/index');
+  const { MemoryBytesStore } = await import('../src/engine/matrice/cache');
+  const { DEFAULT_METHODS, makeMeta, parseMethodSpec, pickFacts, runFact } = await import('../src/engine/runner/manipulate');
+  const { LANGS } = await import('../src/data/types');
+  const m = await loadModelArg(`bundled:${name}`, { dtype: 'int8' });
+  const bench = await openLocal();
+  const langs = [...LANGS];
+  const picked = await pickFacts(m, bench, { facts, langs, seed: 1 });
+  const meta = makeMeta({
+    model: { id: name, contentHash: m.info.contentHash, dtype: m.info.dtype, kind: m.info.kind, numLayers: m.cfg.numLayers, ffnSize: m.cfg.ffn },
+    steps: 20, baseline: 'pad', seed: 1, langs, methods: DEFAULT_METHODS, facts: picked, request: { facts, relations: [], split: null, minKnownLangs: 4 }, shard: null,
+  });
+  const methods = DEFAULT_METHODS.map(parseMethodSpec);
+  const store = new MemoryBytesStore();
+  let fresh = 0, cached = 0, queries = 0;
+  for (const [i, f] of picked.entries()) {
+    const a = await time(() => runFact({ model: m, bench, meta, methods, store }, f, i));
+    const b = await time(() => runFact({ model: m, bench, meta, methods, store }, f, i));
+    fresh += a.s;
+    cached += b.s;
+    queries += a.r.queries.length;
+  }
+  m.dispose();
+  const n = picked.length;
+  return {
+    model: name,
+    facts: n,
+    queries_per_fact: +(queries / n).toFixed(1),
+    s_per_fact: +(fresh / n).toFixed(2),
+    s_per_fact_cached_attributions: +(cached / n).toFixed(2),
+    attribution_share: +(1 - cached / fresh).toFixed(3),
+    projected_min_100_facts: +((fresh / n) * 100 / 60).toFixed(1),
+  };
+}
+
 async function main() {
   const backend = await nodeBackend();
   console.error(`backend: ${backend.name}${backend.detail ? ` (${backend.detail})` : ''}`);
+  if (experimentOnly) {
+    const experiment = [await benchExperiment('demo-causal'), await benchExperiment('demo-masked')].filter((x) => x !== null);
+    console.table(experiment);
+    console.log(JSON.stringify({ backend: backend.name, experiment_per_fact: experiment }, null, 2));
+    return;
+  }
   const gpt2Dir = join(CACHE, 'gpt2-small-shape');
   const bertDir = join(CACHE, 'bert-base-shape');
   await writeRandomCheckpoint(gpt2Dir, 'gpt2', {
@@ -194,8 +244,10 @@ async function main() {
   if (existsSync(join(demo, 'kn-manifest.json'))) rows.push(await benchModel('demo-causal (bundled)', demo, 'Paris', 0));
   for (const r of rows) if (r.whole_query_gflops) r.share_of_matmul = +((r.whole_query_gflops as number) / gflops).toFixed(3);
   const int8 = await int8Error(gpt2Dir, ['The capital of France is', 'Paris is the capital of']);
-  const result = { backend: backend.name, matmul_gflops: +gflops.toFixed(2), saig: rows, int8_gpt2_small_shape: int8, tfMemory: tf.memory().numTensors };
+  const experiment = quick ? [] : [await benchExperiment('demo-causal'), await benchExperiment('demo-masked')].filter((x) => x !== null);
+  const result = { backend: backend.name, matmul_gflops: +gflops.toFixed(2), saig: rows, int8_gpt2_small_shape: int8, experiment_per_fact: experiment, tfMemory: tf.memory().numTensors };
   console.table(rows);
+  if (experiment.length) console.table(experiment);
   console.log(JSON.stringify(result, null, 2));
 }
 
