@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { MODEL_BASE, TRUNCATED_SHARD } from './fixtures';
-import { checkTopTable, e2eState, expectLoaded, loadByUrl, openApp, predict, screenshot } from './helpers';
+import { appUrl, checkTopTable, e2eState, expectLoaded, loadByUrl, openApp, predict, projectBackend, screenshot } from './helpers';
+import { defaultState, encodeState } from '../src/ui/share/state';
 
 async function expectAlert(page: import('@playwright/test').Page, ...parts: (string | RegExp)[]) {
   const alert = page.getByTestId('error-alert');
@@ -75,4 +76,35 @@ test('progress shows stage and bytes; Cancel stops the load and the app keeps wo
   await expect(page.getByTestId('model-info')).toHaveCount(0);
   await expect(page.getByTestId('error-alert')).toHaveCount(0);
   await thenValidModelLoads(page);
+});
+
+test('missing files say "not found"; a foreign ?static= is refused with its reason; Share without a model says so', async ({ page }, info) => {
+  test.skip(projectBackend(info) === 'wasm', 'no compute involved: once is enough');
+  // a link to a bundled model that does not exist: the server answers its HTML page with HTTP 200
+  await openApp(page, info, { hash: encodeState({ ...defaultState(), model: { type: 'bundled', name: 'nope' } }) });
+  await expectAlert(page, 'config.json: not found in bundled:nope');
+  await expect(page.getByTestId('error-alert')).toHaveAttribute('data-code', 'missing-file');
+  await expect(page.getByTestId('error-message')).not.toContainText('JSON');
+  console.log('  bundled:nope ->', await page.getByTestId('error-message').textContent());
+
+  // ?static= naming a file that is not there
+  await page.goto(appUrl(info, { params: { static: 'nope.json' } }));
+  await expectAlert(page, "static exploration nope.json: not found (the server answered with a web page, not the file); put nope.json beside the app's index.html");
+  await screenshot(page, info, 'error-static-not-found');
+
+  // ?static= on another origin: refused, the reason shown, and it stays (the demo model does not autoload over it)
+  await page.goto(appUrl(info, { autoload: true, params: { static: 'https://evil.example/x.json' } }));
+  const alert = await expectAlert(page, 'must be a relative path on this host', 'cannot make it fetch data from elsewhere');
+  await expect(alert).toContainText('Static exploration refused');
+  await page.waitForTimeout(2_000); // the bundled list is fetched meanwhile; nothing may replace the alert
+  await expect(alert).toBeVisible();
+  await expect(page.getByTestId('model-info')).toHaveCount(0);
+  await screenshot(page, info, 'error-static-foreign');
+
+  // the Share view with no model loaded
+  await page.goto(appUrl(info));
+  await page.getByTestId('tab-share').click();
+  await expect(page.getByTestId('link-error')).toContainText('No model is loaded yet');
+  await expect(page.getByTestId('link-error')).not.toContainText('local files');
+  await screenshot(page, info, 'share-no-model');
 });

@@ -5,6 +5,7 @@
  */
 import { downloadFile } from '@huggingface/hub';
 import { KnError } from './errors';
+import { isHtmlFallback } from './http';
 import { readAll } from './safetensors';
 import type { ModelSourceSpec } from './types';
 
@@ -49,8 +50,12 @@ export class UrlSource implements ModelSource {
       if (signal?.aborted) throw new KnError('cancelled', `${name}: loading cancelled`);
       throw new KnError('unreachable', `${url}: unreachable (${(e as Error).message || String(e)})`);
     }
-    if (res.status === 404) return null;
+    if (res.status === 404 || res.status === 410) return null;
     if (!res.ok || !res.body) throw new KnError('unreachable', `${url}: HTTP ${res.status} ${res.statusText}`);
+    if (isHtmlFallback(name, res.headers.get('content-type'))) {
+      await res.body.cancel().catch(() => undefined);
+      return null; // "not found", not a JSON syntax error about '<'
+    }
     const len = res.headers.get('content-length');
     const encoded = res.headers.get('content-encoding');
     // with content-encoding, content-length counts compressed bytes: do not trust it as the file size

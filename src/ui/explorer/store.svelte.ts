@@ -22,7 +22,7 @@ import type {
 } from '../../worker/api';
 import { fetchBundledModels, type BundledModel } from '../sources';
 import { decodeState, encodeState, type ExplorationState, type ExplorationModel } from '../share/state';
-import { staticParam } from '../share/static-export';
+import { fetchStaticExploration, staticParam } from '../share/static-export';
 import { ExplorerClient } from './client';
 import { importExploration, layerShares, type ExplorationMeta, type ExplorationResults, type ImportedExploration } from '../share/exploration-file';
 import type { ProbRow } from '../plots/charts';
@@ -191,14 +191,18 @@ export class Explorer {
     const params = new URLSearchParams(search);
     const autoload = params.get('autoload') !== '0';
     let staticUrl: string | null = null;
+    let staticRefused = false;
     try {
       staticUrl = staticParam(search);
     } catch (e) {
-      this.showError(e, 'Could not open the static exploration');
+      this.showError(e, 'Static exploration refused');
+      staticRefused = true;
     }
     void (async () => {
       this.bundled = await fetchBundledModels();
       this.bundledLoaded = true;
+      // a refused ?static= stays on screen: no link or default model replaces it
+      if (staticRefused) return;
       if (staticUrl) {
         await this.openStaticUrl(staticUrl);
         return;
@@ -724,9 +728,7 @@ export class Explorer {
   /** `?static=<relative path>.json`: a static exploration beside the page (same origin only). */
   async openStaticUrl(url: string) {
     try {
-      const res = await fetch(new URL(url, location.href).href);
-      if (!res.ok) throw new KnError('missing-file', `static exploration ${url}: HTTP ${res.status}`);
-      const im = importExploration(await res.text());
+      const im = importExploration(await fetchStaticExploration(url, location.href));
       this.openStatic(im, url.split('/').pop() || url);
       return true;
     } catch (e) {

@@ -11,6 +11,7 @@
  * fetch from elsewhere.
  */
 import { KnError } from '../../engine/errors';
+import { isHtmlFallback } from '../../engine/http';
 import { importExploration, modelSpecLabel } from './exploration-file';
 
 export const STATIC_PARAM = 'static';
@@ -85,12 +86,41 @@ export function staticParam(search: string): string | null {
   };
   if (v.length === 0) bad('is empty');
   if (v.length > 512) bad(`is ${v.length} characters long, at most 512 allowed`);
-  if (/^[a-z][a-z0-9+.-]*:/i.test(v) || v.startsWith('//') || v.startsWith('/')) bad('must be a relative path on this host');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(v) || v.startsWith('//') || v.startsWith('/')) {
+    bad(
+      `must be a relative path on this host, and "${oneLine(v).slice(0, 80)}" is not: the page only opens explorations from its own host (beside index.html), so that a link cannot make it fetch data from elsewhere`,
+    );
+  }
   if (v.includes('\\') || v.split('/').includes('..')) bad('must not contain ".." or backslashes');
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f?#]/.test(v)) bad('contains characters not allowed in a file path');
   if (!/\.json$/i.test(v)) bad('must name a .json file');
   return v;
+}
+
+type FetchResponse = Pick<Response, 'ok' | 'status' | 'statusText' | 'text'> & { headers: { get(name: string): string | null } };
+
+/**
+ * Fetches the static exploration `path` (already checked by `staticParam`) relative to the page `base`.
+ * A missing file is reported as not found, also when the server answers with its HTML page instead (what
+ * single-page hosts and the dev server do for any unknown path), not as a JSON syntax error.
+ */
+export async function fetchStaticExploration(path: string, base: string, fetchImpl: (url: string) => Promise<FetchResponse> = fetch): Promise<string> {
+  const url = new URL(path, base);
+  if (url.origin !== new URL(base).origin) throw new KnError('bad-input', `static exploration ${path}: not on this host`);
+  let res: FetchResponse;
+  try {
+    res = await fetchImpl(url.href);
+  } catch (e) {
+    throw new KnError('unreachable', `static exploration ${path}: unreachable (${(e as Error).message || String(e)})`);
+  }
+  const where = `put ${path} beside the app's index.html`;
+  if (res.status === 404 || res.status === 410) throw new KnError('missing-file', `static exploration ${path}: not found (HTTP ${res.status}); ${where}`);
+  if (!res.ok) throw new KnError('unreachable', `static exploration ${path}: HTTP ${res.status} ${res.statusText}`.trim());
+  if (isHtmlFallback(path, res.headers.get('content-type'))) {
+    throw new KnError('missing-file', `static exploration ${path}: not found (the server answered with a web page, not the file); ${where}`);
+  }
+  return res.text();
 }
 
 function oneLine(s: string): string {
