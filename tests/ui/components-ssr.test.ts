@@ -16,6 +16,14 @@ describe('plot components render (SSR)', () => {
     expect(body).toContain(', selected');
     expect(body).toContain('role="application"');
     expect((body.match(/data-testid="heatmap-mark"/g) ?? []).length).toBe(2);
+    // a large selection: a hatched layer, no rings
+    const many: [number, number][] = [];
+    for (let l = 0; l < 12; l++) for (let j = 0; j < 3072; j += 7) many.push([l, j]);
+    const big = render(Heatmap, { props: { scores, selected: many } }).body;
+    expect(big).not.toContain('data-testid="heatmap-mark"');
+    expect(big).toContain('data-testid="heatmap-selection-layer"');
+    expect(big).toContain(`data-count="${many.length}"`);
+    expect(big).toContain('drawn as a hatched layer');
     const empty = render(Heatmap, { props: { scores: [], selected: [] } }).body;
     expect(empty).toContain('no scores yet');
   });

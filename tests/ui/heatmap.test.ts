@@ -24,6 +24,7 @@ import {
   visibleRange,
   zoomView,
 } from '../../src/ui/plots/heatmap';
+import * as heat from '../../src/ui/plots/heatmap';
 
 function randomScores(L: number, N: number, seed: number): Float64Array[] {
   const r = createRng(seed);
@@ -213,5 +214,36 @@ describe('heatmap cursor and text', () => {
     expect(text).toContain('maximum is at layer 1, neuron 1');
     expect(text).toContain('1 neuron selected, in layer 1.');
     expect(heatmapSummary([], [])).toBe('Heatmap: no scores yet.');
+  });
+});
+
+describe('heatmap: a large selection as a layer', () => {
+  it('merges adjacent selected columns into runs per layer, counting each neuron once', () => {
+    const { selectionRuns } = heat;
+    // one neuron per column (no pooling)
+    const runs = selectionRuns([[1, 2], [1, 3], [1, 3], [1, 4], [1, 7], [0, 0], [5, 1], [1, 99]], 0, 10, 10, 2);
+    expect(runs).toEqual([
+      { layer: 0, start: 0, end: 1, count: 1 },
+      { layer: 1, start: 2, end: 5, count: 3 },
+      { layer: 1, start: 7, end: 8, count: 1 },
+    ]);
+    // pooled: 100 neurons in 10 columns of 10; neurons 5 and 12 sit in columns 0 and 1 → one run [0, 20)
+    expect(selectionRuns([[0, 5], [0, 12], [0, 55]], 0, 100, 10, 1)).toEqual([
+      { layer: 0, start: 0, end: 20, count: 2 },
+      { layer: 0, start: 50, end: 60, count: 1 },
+    ]);
+    // the view [40, 60): only what is inside
+    expect(selectionRuns([[0, 5], [0, 55]], 40, 60, 20, 1)).toEqual([{ layer: 0, start: 55, end: 56, count: 1 }]);
+    expect(selectionRuns([], 0, 10, 10, 1)).toEqual([]);
+  });
+
+  it('a selection of 2,044 of 2,048 neurons becomes a few runs, not 2,044 rings', () => {
+    const { selectionRuns } = heat;
+    const sel: [number, number][] = [];
+    for (let l = 0; l < 4; l++) for (let j = 0; j < 512; j++) if (!(l === 2 && j % 128 === 0)) sel.push([l, j]);
+    const runs = selectionRuns(sel, 0, 512, 512, 4);
+    expect(runs.reduce((a, r) => a + r.count, 0)).toBe(2044);
+    expect(runs.length).toBe(3 + 4); // layers 0, 1, 3 one run each; layer 2 cut by 4 holes into 4 runs
+    expect(sel.length).toBeGreaterThan(heat.MAX_RINGS);
   });
 });

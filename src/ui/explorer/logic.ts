@@ -129,3 +129,82 @@ export function describeModel(m: ExplorationModel | null): string {
 
 /** Step of a slider, and clamping. */
 export const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
+
+/** What the page says about a selection that is degenerate: most neurons, or none. */
+export interface SelectionAdvice {
+  kind: 'most' | 'none';
+  /** one sentence: what happened */
+  what: string;
+  /** why it happens */
+  why: string;
+  /** what to try, most useful first */
+  tries: string[];
+}
+
+/** A selection of more than this share of all neurons is flagged as barely more specific than Random. */
+export const MOST_SELECTED_SHARE = 0.5;
+
+/**
+ * The warning shown beside a selection (Localize and Toggle both show it, where the user acts on the
+ * set): null when the selection is neither most of the neurons nor empty.
+ */
+export function selectionAdvice(a: {
+  method: string;
+  selected: number;
+  numLayers: number;
+  ffnSize: number;
+  /** max of the heatmap's S (MaTrice or w/o UaQ); NaN / −∞ when unknown */
+  maxS: number;
+  tau: number;
+  norm: 'language' | 'neuron' | 'scale';
+}): SelectionAdvice | null {
+  const total = a.numLayers * a.ffnSize;
+  if (!(total > 0)) return null;
+  const label = METHOD_LABELS[a.method] ?? a.method;
+  if (a.selected > MOST_SELECTED_SHARE * total) {
+    const minmax = a.norm !== 'scale';
+    return {
+      kind: 'most',
+      what: `${label} selects ${a.selected} of ${total} neurons (${Math.round((100 * a.selected) / total)} %): more than half of all neurons pass the threshold.`,
+      why: minmax
+        ? 'With signed IG scores, the Eq. 9 min-max lifts the many near-zero neurons to one common level above τ·max S, so this set is barely more specific than Random.'
+        : 'Most scores are close to the strongest one, so τ·max S separates little; this set is barely more specific than Random.',
+      tries: minmax
+        ? ['the "each language ÷ its max |score|" normalization (Eq. 9, zero stays zero)', 'a higher τ']
+        : ['a higher τ', 'larger α2 / β2 (penalize disagreement between queries / languages)'],
+    };
+  }
+  if (a.selected > 0) return null;
+  if (a.method === 'amig' || a.method === 'no-ual') {
+    return {
+      kind: 'none',
+      what: `${label} selects no neuron: no neuron passes the threshold in every language at once.`,
+      why: `${label} keeps only the neurons selected in each language separately (an intersection), so one language without a strong neuron empties it.`,
+      tries: ['fewer languages (those where the model answers correctly, see Model & facts)', 'a lower τ', 'MaTrice, which weighs the languages instead of intersecting them'],
+    };
+  }
+  const none = !(a.maxS > 0);
+  const what =
+    a.method === 'random'
+      ? 'Random selects no neuron: it draws as many neurons as MaTrice selects, and MaTrice selects none.'
+      : `${label} selects no neuron.`;
+  if (none) {
+    return {
+      kind: 'none',
+      what,
+      why: `Every language-agnostic score S is ≤ 0${Number.isFinite(a.maxS) ? ` (max S = ${Number(a.maxS.toPrecision(3))})` : ''}: no neuron carries positive evidence for the answer in all languages, and the threshold τ·max S only admits neurons above a positive maximum. This is typical when the model does not know the fact, or when the languages disagree so much that the std penalties (α2, β2) outweigh the means.`,
+      tries: [
+        'check in Model & facts which languages the model answers correctly, and localize only those',
+        'smaller α2 / β2 (less penalty for disagreement between queries / languages)',
+        'AMIG or w/o UaL, to see each language\'s own neurons',
+        'another fact the model knows',
+      ],
+    };
+  }
+  return {
+    kind: 'none',
+    what,
+    why: `The threshold τ·max S = ${a.tau} × ${Number(a.maxS.toPrecision(3))} is at or above the largest score, and only scores strictly above it are selected.`,
+    tries: ['a τ below 1'],
+  };
+}

@@ -288,6 +288,49 @@ export function selectedInRange(selected: [number, number][], first: number, las
   return out;
 }
 
+/** Above this many selected neurons in view, the heatmap shades them as one layer instead of one ring each. */
+export const MAX_RINGS = 200;
+
+export interface SelectionRun {
+  layer: number;
+  /** neuron range [start, end) covered (whole pixel columns when pooled) */
+  start: number;
+  end: number;
+  /** selected neurons inside it */
+  count: number;
+}
+
+/**
+ * A large selection as a layer: per layer, the runs of adjacent columns (of `columns` over [first, last),
+ * as poolColumns bins them) that hold at least one selected neuron. Duplicates count once; neurons out of
+ * range are ignored. Sorted by layer, then start.
+ */
+export function selectionRuns(selected: [number, number][], first: number, last: number, columns: number, numLayers: number): SelectionRun[] {
+  if (columns <= 0 || last <= first) return [];
+  const counts = new Map<number, Int32Array>();
+  for (const [l, j] of selectedInRange(selected, first, last, numLayers)) {
+    let row = counts.get(l);
+    if (!row) counts.set(l, (row = new Int32Array(columns)));
+    row[binOf(j, first, last, columns)]++;
+  }
+  const runs: SelectionRun[] = [];
+  for (const l of [...counts.keys()].sort((a, b) => a - b)) {
+    const row = counts.get(l)!;
+    let c = 0;
+    while (c < columns) {
+      if (!row[c]) {
+        c++;
+        continue;
+      }
+      const c0 = c;
+      let count = 0;
+      while (c < columns && row[c]) count += row[c++];
+      runs.push({ layer: l, start: binBounds(first, last, columns, c0)[0], end: binBounds(first, last, columns, c - 1)[1], count });
+    }
+  }
+  return runs;
+}
+
 /** Legend ticks' positions as fractions (0 … 1) of the legend width. */
 export function legendStops(n = 11): { offset: number; t: number }[] {
   return Array.from({ length: n }, (_, i) => ({ offset: i / (n - 1), t: i / (n - 1) }));
