@@ -1,0 +1,510 @@
+/**
+ * What language-agnostic neurons are for, at benchmark scale (docs/METHOD.md "Experiments"):
+ *
+ * - **edit** (Tables III-IV): per fact, localize once with all languages, select with every method, then
+ *   edit from English only (erase: zero the neurons' write vectors; update: w − λ1·E(o) + λ2·E(o′) with
+ *   the English objects' first tokens) and evaluate in every language: reliability on the edited query
+ *   (the language's first template), generality on its paraphrases (the other templates), locality on
+ *   the queries of other facts (share whose top-1 prediction does not change). Every edit is undone
+ *   before the next (byte-exact, src/engine/edit.ts).
+ * - **enhance** (Fig. 6): Q_error = the fact's queries in fi, hu, ja, ko that the model gets wrong; double
+ *   the neurons' activations (×2 at the target position, as in the manipulation experiment) and count how
+ *   many of them become right, per relation and language.
+ *
+ * Same conventions as the manipulation runner (runner/manipulate.ts): seeded stratified facts, one row
+ * per fact to a sink (NDJSON in Node), resumable, shards. Environment-free.
+ */
+import type { RmlLama } from '../../data/loader';
+import { LANGS, LOW_RESOURCE_LANGS, RELATIONS, type Lang, type Relation } from '../../data/types';
+import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, objectToken, type AppliedEdit } from '../edit';
+import { KnError } from '../errors';
+import type { LoadedModel } from '../model';
+import type { BytesStore } from '../matrice/cache';
+import type { Method } from '../matrice/experiments';
+import { resolveSettings, sampleWithoutReplacement, type MatriceSettings, type NeuronId } from '../matrice/scoring';
+import { buildFactQueries, FactSession } from '../session';
+import { parseShard, shardIndices } from './manipulate';
+
+export { parseShard, shardIndices };
+
+export const EDIT_ROW_VERSION = 1;
+export const EDIT_METHODS = ['matrice', 'amig', 'random', 'layer'] as const;
+export const ENHANCE_METHODS = ['matrice', 'amig', 'random'] as const;
+export type EditMethod = (typeof EDIT_METHODS)[number];
+export type EditExperiment = 'edit' | 'enhance';
+/** the language the edit is made from (the objects' tokens, the edited query) */
+export const EDIT_LANG: Lang = 'en';
+
+export interface EditMeta {
+  v: number;
+  experiment: EditExperiment;
+  model: { id: string; contentHash: string; dtype: string; kind: string; numLayers: number; ffnSize: number };
+  settings: MatriceSettings;
+  steps: number;
+  baseline: 'pad' | 'zero';
+  seed: number;
+  langs: Lang[];
+  methods: string[];
+  /** edit: λ and the number of other facts whose queries measure locality */
+  edit: { lang: Lang; lambda1: number; lambda2: number; unrelatedFacts: number } | null;
+  /** enhance: the languages of Q_error and the factor */
+  enhance: { langs: Lang[]; factor: number } | null;
+  facts: string[];
+  request: { facts: number; relations: Relation[]; split: string | null; minKnownLangs: number };
+  shard: { k: number; n: number } | null;
+}
+
+export interface EditQueryRec {
+  lang: Lang;
+  template: string;
+  /** edited = the language's first template (the one edited in English); paraphrase = the others */
+  role: 'edited' | 'paraphrase';
+  known: boolean;
+  /** the new object's first token id in this query's language (null: not tokenizable) */
+  newId: number | null;
+}
+
+export interface EditOpResult {
+  /** per query: is the old object still top-1 (0/1) */
+  oldTop: number[];
+  /** update only, per query: is the new object top-1 (0/1) */
+  newTop?: number[];
+  /** per query: P(old object) after */
+  pOld: number[];
+  /** per language: [unrelated queries whose top-1 is unchanged, unrelated queries] */
+  locality: Partial<Record<Lang, [number, number]>>;
+  /** wall times: applying the edit, probing the fact's queries in every language, the unrelated queries, undo */
+  ms: { edit: number; fact: number; unrelated: number; undo: number };
+  notes?: string[];
+}
+
+export interface EditMethodResult {
+  neurons: NeuronId[];
+  /** "all neurons of the layer": the layer holding most of MaTrice's neurons (neurons left empty) */
+  layer?: number;
+  size: number;
+  erase: EditOpResult | null;
+  update: EditOpResult | null;
+  /** why the method was not run (e.g. an empty selection) */
+  skipped?: string;
+}
+
+export interface EditRow {
+  v: number;
+  experiment: 'edit';
+  fact: string;
+  index: number;
+  relation: Relation;
+  /** the English query the edit is made from */
+  editPrompt: string;
+  oldObject: { en: string; token: string };
+  newObject: { fact: string; labels: Partial<Record<Lang, string>>; token: string; notes: string[] };
+  queries: EditQueryRec[];
+  unrelated: { facts: string[]; queries: Partial<Record<Lang, number>> };
+  methods: Record<string, EditMethodResult>;
+  /** int8 models: what re-quantizing MaTrice's updated slices in place would have cost */
+  requantization: AppliedEdit['requantization'] | null;
+}
+
+export interface EnhanceRow {
+  v: number;
+  experiment: 'enhance';
+  fact: string;
+  index: number;
+  relation: Relation;
+  /** the fact's queries in the Q_error languages; `known` = top-1 before (Q_error = the others) */
+  queries: { lang: Lang; template: string; known: boolean; before: number }[];
+  /** per method: neurons and, per query, top-1 after doubling them (0/1) and P after */
+  methods: Record<string, { neurons: NeuronId[]; correct: number[]; after: number[] }>;
+}
+
+export type AnyRow = EditRow | EnhanceRow;
+
+export interface RowTiming {
+  fact: string;
+  ms: number;
+}
+
+export interface EditSink<R> {
+  finished(): Promise<Set<string>>;
+  write(row: R, timing: RowTiming): Promise<void>;
+}
+
+export interface EditProgress {
+  done: number;
+  total: number;
+  skipped: number;
+  fact?: string;
+  elapsedMs: number;
+  etaMs: number | null;
+}
+
+const p6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : 0);
+const ms1 = (x: number) => Math.round(x * 10) / 10;
+
+export function parseEditMethods(s: string | undefined, kind: EditExperiment): string[] {
+  const all: readonly string[] = kind === 'edit' ? EDIT_METHODS : ENHANCE_METHODS;
+  if (s === undefined) return [...all];
+  const ms = s.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const m of ms) if (!all.includes(m)) throw new KnError('bad-input', `unknown method "${m}" for ${kind}; one of ${all.join(', ')}`);
+  if (new Set(ms).size !== ms.length) throw new KnError('bad-input', '--methods lists a method twice');
+  if (!ms.length) throw new KnError('bad-input', '--methods is empty');
+  return ms;
+}
+
+export function makeEditMeta(
+  p: Omit<EditMeta, 'v' | 'settings' | 'edit' | 'enhance'> & { settings?: Partial<MatriceSettings>; lambda1?: number; lambda2?: number; unrelatedFacts?: number },
+): EditMeta {
+  const { lambda1, lambda2, unrelatedFacts, settings, ...rest } = p;
+  const low = LOW_RESOURCE_LANGS.filter((l) => p.langs.includes(l));
+  if (p.experiment === 'edit' && !p.langs.includes(EDIT_LANG)) throw new KnError('bad-input', `the edit is made from English: --langs must include ${EDIT_LANG}`);
+  if (p.experiment === 'enhance' && !low.length) throw new KnError('bad-input', `enhancement measures Q_error in ${LOW_RESOURCE_LANGS.join(', ')}: --langs must include at least one of them`);
+  return {
+    v: EDIT_ROW_VERSION,
+    ...rest,
+    settings: resolveSettings(settings ?? {}),
+    edit: p.experiment === 'edit' ? { lang: EDIT_LANG, lambda1: checkLambda('λ1', lambda1 ?? DEFAULT_LAMBDA1), lambda2: checkLambda('λ2', lambda2 ?? DEFAULT_LAMBDA2), unrelatedFacts: unrelatedFacts ?? 5 } : null,
+    enhance: p.experiment === 'enhance' ? { langs: low, factor: 2 } : null,
+  };
+}
+
+export interface EditPickOptions {
+  kind: EditExperiment;
+  facts: number;
+  relations?: readonly Relation[];
+  langs: readonly Lang[];
+  seed: number;
+  candidates?: readonly string[];
+  minKnownLangs?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { probed: number; picked: number }) => void;
+}
+
+/**
+ * Seeded, stratified facts (the manipulation runner's order: each relation's facts shuffled with
+ * `${seed}:${relation}`, taken round-robin). Edit: facts known in ≥ minKnownLangs languages and in
+ * English (its edited query top-1). Enhance: known in ≥ minKnownLangs languages and with at least one
+ * wrong query in the low-resource languages (Q_error not empty).
+ */
+export async function pickEditFacts(model: LoadedModel, bench: RmlLama, o: EditPickOptions): Promise<string[]> {
+  const relations = o.relations?.length ? o.relations : RELATIONS;
+  const minKnown = o.minKnownLangs ?? Math.min(4, o.langs.length);
+  const allowed = o.candidates ? new Set(o.candidates) : null;
+  const queues: string[][] = [];
+  for (const r of relations) {
+    const shard = await bench.shard(r, o.langs[0]);
+    const ids = shard.facts.map((f) => f.id).filter((id) => !allowed || allowed.has(id));
+    const order = sampleWithoutReplacement(ids.length, ids.length, `${o.seed}:${r}`);
+    queues.push(order.map((i) => ids[i]));
+  }
+  const low = LOW_RESOURCE_LANGS.filter((l) => o.langs.includes(l));
+  const picked: string[] = [];
+  let probed = 0;
+  while (picked.length < o.facts && queues.some((q) => q.length)) {
+    for (const q of queues) {
+      if (picked.length >= o.facts) break;
+      const id = q.shift();
+      if (!id) continue;
+      if (o.signal?.aborted) throw new KnError('cancelled', 'experiment cancelled');
+      let s: FactSession;
+      try {
+        s = await FactSession.open(model, bench, id, o.langs, { topK: 1 });
+      } catch (e) {
+        if (e instanceof KnError && e.code === 'bad-input') continue;
+        throw e;
+      }
+      probed++;
+      const known = s.knownLanguages().length >= minKnown;
+      const ok =
+        o.kind === 'edit'
+          ? known && s.queries.find((x) => x.lang === EDIT_LANG)?.known === true
+          : known && s.queries.some((x) => low.includes(x.lang) && !x.known);
+      if (ok) picked.push(id);
+      o.onProgress?.({ probed, picked: picked.length });
+    }
+  }
+  if (!picked.length) {
+    throw new KnError(
+      'bad-input',
+      o.kind === 'edit'
+        ? `none of the ${probed} facts tried is known in ≥ ${minKnown} languages with its English query answered`
+        : `none of the ${probed} facts tried is known in ≥ ${minKnown} languages with a wrong query in ${low.join(', ')} (Q_error is empty)`,
+    );
+  }
+  return picked;
+}
+
+export interface EditRunOptions<R> {
+  model: LoadedModel;
+  bench: RmlLama;
+  meta: EditMeta;
+  sink: EditSink<R>;
+  store?: BytesStore;
+  signal?: AbortSignal;
+  onProgress?: (p: EditProgress) => void;
+}
+
+/** The new object o′: another fact of the same relation whose object differs in every language and starts with another token. */
+async function pickNewObject(model: LoadedModel, bench: RmlLama, s: FactSession, seed: number, prompts: Partial<Record<Lang, string>>) {
+  const shard = await bench.shard(s.relation, EDIT_LANG);
+  const order = sampleWithoutReplacement(shard.facts.length, shard.facts.length, `${seed}:${s.factId}:new-object`);
+  const enPrompt = prompts[EDIT_LANG]!;
+  const oldId = model.tok.targetId(enPrompt, s.labels[EDIT_LANG]!.object);
+  // prefer an object that is one token in English (the update writes its first token only); else the first that works
+  let fallback: { fact: string; labels: Partial<Record<Lang, string>> } | null = null;
+  for (const i of order) {
+    const f = shard.facts[i];
+    if (f.id === s.factId) continue;
+    const labels: Partial<Record<Lang, string>> = {};
+    let ok = true;
+    for (const l of s.langs) {
+      try {
+        const fl = await bench.fact(f.id, l);
+        if (fl.object === s.labels[l]!.object) ok = false;
+        labels[l] = fl.object;
+      } catch {
+        ok = false;
+      }
+      if (!ok) break;
+    }
+    if (!ok) continue;
+    let single = false;
+    try {
+      const t = objectToken(model, enPrompt, labels[EDIT_LANG]!);
+      if (t.id === oldId) continue;
+      single = t.parts.length === 1;
+    } catch {
+      continue;
+    }
+    if (single) return { fact: f.id, labels };
+    fallback ??= { fact: f.id, labels };
+  }
+  if (fallback) return fallback;
+  throw new KnError('bad-input', `fact ${s.factId}: no other fact of ${s.relation} has an object that differs in every language`);
+}
+
+/** Unrelated queries of other facts with their top-1 before, cached per fact for the whole run. */
+type Unrelated = { lang: Lang; prompt: string; top: number }[];
+
+async function unrelatedQueries(model: LoadedModel, bench: RmlLama, meta: EditMeta, factId: string, cache: Map<string, Unrelated>) {
+  const others = meta.facts.filter((f) => f !== factId);
+  const n = Math.min(meta.edit!.unrelatedFacts, others.length);
+  const ids = sampleWithoutReplacement(n, others.length, `${meta.seed}:${factId}:unrelated`).map((i) => others[i]);
+  const out: Unrelated = [];
+  for (const id of ids) {
+    let qs = cache.get(id);
+    if (!qs) {
+      const built = await buildFactQueries(model, bench, id, meta.langs);
+      const probes = built.queries.length ? await model.probeMany(built.queries.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
+      qs = built.queries.map((q, i) => ({ lang: q.lang, prompt: q.prompt, top: probes[i].top[0].id }));
+      cache.set(id, qs);
+    }
+    out.push(...qs);
+  }
+  return { ids, queries: out };
+}
+
+/** One fact of the edit experiment. */
+export async function runEditFact(o: Omit<EditRunOptions<EditRow>, 'sink' | 'onProgress'>, factId: string, index: number, cache = new Map<string, Unrelated>()): Promise<EditRow> {
+  const { model, bench, meta } = o;
+  const E = meta.edit!;
+  const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
+  await s.localize({ steps: meta.steps, baseline: meta.baseline, store: o.store, signal: o.signal });
+  const firstOf: Partial<Record<Lang, string>> = {};
+  for (const q of s.queries) firstOf[q.lang] ??= q.prompt;
+  if (!firstOf[EDIT_LANG]) throw new KnError('bad-input', `fact ${factId} has no English query for this model`);
+  const enPrompt = firstOf[EDIT_LANG]!;
+  const neu = await pickNewObject(model, bench, s, meta.seed, firstOf);
+  const newIds = s.queries.map((q) => {
+    try {
+      return model.tok.targetId(q.prompt, neu.labels[q.lang]!);
+    } catch {
+      return null;
+    }
+  });
+  const oldIds = s.queries.map((q) => model.tok.targetId(q.prompt, q.target));
+  const queries: EditQueryRec[] = s.queries.map((q, i) => ({ lang: q.lang, template: q.templateId, role: firstOf[q.lang] === q.prompt ? 'edited' : 'paraphrase', known: q.known, newId: newIds[i] }));
+  const un = await unrelatedQueries(model, bench, meta, factId, cache);
+  const unrelatedCount: Partial<Record<Lang, number>> = {};
+  for (const q of un.queries) unrelatedCount[q.lang] = (unrelatedCount[q.lang] ?? 0) + 1;
+
+  const editor = new ModelEditor(model);
+  const evaluate = async (make: () => AppliedEdit, update: boolean): Promise<EditOpResult> => {
+    const t0 = performance.now();
+    const edit = make();
+    const t1 = performance.now();
+    try {
+      const pr = await model.probeMany(s.queries, { topK: 1 });
+      const t2 = performance.now();
+      const ur = un.queries.length ? await model.probeMany(un.queries.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
+      const t3 = performance.now();
+      const locality: EditOpResult['locality'] = {};
+      un.queries.forEach((q, i) => {
+        const c = (locality[q.lang] ??= [0, 0]);
+        c[1]++;
+        if (ur[i].top[0].id === q.top) c[0]++;
+      });
+      const res: EditOpResult = {
+        oldTop: pr.map((r, i) => (r.top[0].id === oldIds[i] ? 1 : 0)),
+        pOld: pr.map((r) => p6(r.target!.prob)),
+        locality,
+        ms: { edit: ms1(t1 - t0), fact: ms1(t2 - t1), unrelated: ms1(t3 - t2), undo: 0 },
+      };
+      if (update) res.newTop = pr.map((r, i) => (newIds[i] !== null && r.top[0].id === newIds[i] ? 1 : 0));
+      if (edit.notes.length) res.notes = edit.notes;
+      return res;
+    } finally {
+      const u0 = performance.now();
+      editor.undoAll();
+      const undoMs = performance.now() - u0;
+      lastUndo = ms1(undoMs);
+    }
+  };
+  let lastUndo = 0;
+  const methods: Record<string, EditMethodResult> = {};
+  const matrice = s.select('matrice', meta.settings, `${meta.seed}:${factId}`).neurons;
+  let requantization: EditRow['requantization'] = null;
+  let newToken = '';
+  let newNotes: string[] = [];
+  for (const key of meta.methods) {
+    let neurons: NeuronId[];
+    let layer: number | undefined;
+    if (key === 'layer') {
+      if (!matrice.length) {
+        methods[key] = { neurons: [], size: 0, erase: null, update: null, skipped: 'MaTrice selected no neuron, so there is no layer to edit' };
+        continue;
+      }
+      const count = new Array(model.cfg.numLayers).fill(0);
+      for (const [l] of matrice) count[l]++;
+      layer = count.indexOf(Math.max(...count));
+      neurons = Array.from({ length: model.cfg.ffn }, (_, j) => [layer!, j] as NeuronId);
+    } else {
+      neurons = key === 'matrice' ? matrice : s.select(key as Method, meta.settings, `${meta.seed}:${factId}`).neurons;
+    }
+    if (!neurons.length) {
+      methods[key] = { neurons: [], size: 0, erase: null, update: null, skipped: 'empty selection' };
+      continue;
+    }
+    const erase = await evaluate(() => editor.erase(neurons), false);
+    erase.ms.undo = lastUndo;
+    let applied: AppliedEdit | null = null;
+    const update = await evaluate(() => {
+      applied = editor.update(neurons, { prompt: enPrompt, oldObject: s.labels[EDIT_LANG]!.object, newObject: neu.labels[EDIT_LANG]!, lambda1: E.lambda1, lambda2: E.lambda2 });
+      return applied;
+    }, true);
+    update.ms.undo = lastUndo;
+    const a = applied as AppliedEdit | null;
+    if (a) {
+      newToken = a.newObject!.token;
+      newNotes = a.notes;
+      if (key === 'matrice') requantization = a.requantization ?? null;
+    }
+    methods[key] = { neurons: key === 'layer' ? [] : neurons, ...(layer !== undefined ? { layer } : {}), size: neurons.length, erase, update };
+  }
+  return {
+    v: EDIT_ROW_VERSION,
+    experiment: 'edit',
+    fact: factId,
+    index,
+    relation: s.relation,
+    editPrompt: enPrompt,
+    oldObject: { en: s.labels[EDIT_LANG]!.object, token: model.tok.display(model.tok.targetId(enPrompt, s.labels[EDIT_LANG]!.object)) },
+    newObject: { fact: neu.fact, labels: neu.labels, token: newToken, notes: newNotes },
+    queries,
+    unrelated: { facts: un.ids, queries: unrelatedCount },
+    methods,
+    requantization,
+  };
+}
+
+/** One fact of the enhancement experiment. */
+export async function runEnhanceFact(o: Omit<EditRunOptions<EnhanceRow>, 'sink' | 'onProgress'>, factId: string, index: number): Promise<EnhanceRow> {
+  const { model, bench, meta } = o;
+  const X = meta.enhance!;
+  const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
+  await s.localize({ steps: meta.steps, baseline: meta.baseline, store: o.store, signal: o.signal });
+  const langs = X.langs;
+  const queries = s.queries.filter((q) => langs.includes(q.lang)).map((q) => ({ lang: q.lang, template: q.templateId, known: q.known, before: p6(q.before) }));
+  const methods: EnhanceRow['methods'] = {};
+  for (const key of meta.methods) {
+    const neurons = s.select(key as Method, meta.settings, `${meta.seed}:${factId}`).neurons;
+    const r = neurons.length ? await s.manipulate(neurons, X.factor, { langs, topK: 1 }) : null;
+    methods[key] = {
+      neurons,
+      correct: r ? r.rows.map((x) => (x.correctAfter ? 1 : 0)) : queries.map((q) => (q.known ? 1 : 0)),
+      after: r ? r.rows.map((x) => p6(x.after)) : queries.map((q) => q.before),
+    };
+  }
+  return { v: EDIT_ROW_VERSION, experiment: 'enhance', fact: factId, index, relation: s.relation, queries, methods };
+}
+
+/** Runs the facts of the meta's shard that the sink has not finished; resumable, cancellable between facts. */
+export async function runEditExperiment(o: EditRunOptions<AnyRow>): Promise<{ written: number; skipped: number }> {
+  const { meta } = o;
+  const todo = shardIndices(meta.facts.length, meta.shard);
+  const finished = await o.sink.finished();
+  const pending = todo.filter((i) => !finished.has(meta.facts[i]));
+  const skipped = todo.length - pending.length;
+  const cache = new Map<string, Unrelated>();
+  const t0 = performance.now();
+  let written = 0;
+  const cancelled = () => new KnError('cancelled', `experiment cancelled after ${written} facts (finished facts are kept; run again to resume)`);
+  for (const i of pending) {
+    if (o.signal?.aborted) throw cancelled();
+    const fact = meta.facts[i];
+    const elapsedMs = performance.now() - t0;
+    o.onProgress?.({ done: written, total: pending.length, skipped, fact, elapsedMs, etaMs: written ? (elapsedMs / written) * (pending.length - written) : null });
+    const f0 = performance.now();
+    let row: AnyRow;
+    try {
+      row = meta.experiment === 'edit' ? await runEditFact(o, fact, i, cache) : await runEnhanceFact(o, fact, i);
+    } catch (e) {
+      if (o.signal?.aborted) throw cancelled();
+      throw e;
+    }
+    await o.sink.write(row, { fact, ms: Math.round(performance.now() - f0) });
+    written++;
+  }
+  o.onProgress?.({ done: written, total: pending.length, skipped, elapsedMs: performance.now() - t0, etaMs: 0 });
+  return { written, skipped };
+}
+
+/** The fields two runs must share to be resumed or merged into one; the first that differs, or null. */
+export function editMetaMismatch(a: EditMeta, b: EditMeta, ignoreShard = false): string | null {
+  const fields: (keyof EditMeta)[] = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'seed', 'langs', 'methods', 'edit', 'enhance', 'facts', 'request'];
+  if (!ignoreShard) fields.push('shard');
+  const strip = (m: EditMeta) => ({ ...m, model: { ...m.model, id: undefined } });
+  const [sa, sb] = [strip(a), strip(b)];
+  for (const f of fields) {
+    const x = JSON.stringify(sa[f]), y = JSON.stringify(sb[f]);
+    if (x !== y) return `${f} (${(x ?? 'undefined').slice(0, 80)} vs ${(y ?? 'undefined').slice(0, 80)})`;
+  }
+  return null;
+}
+
+/** Checks a parsed NDJSON row has the shape the report reads; an error message or null. */
+export function editRowProblem(r: unknown, meta: EditMeta): string | null {
+  if (!r || typeof r !== 'object') return 'not an object';
+  const o = r as { v?: unknown; experiment?: unknown; fact?: unknown; queries?: unknown[]; methods?: unknown };
+  if (o.v !== EDIT_ROW_VERSION) return `row version ${String(o.v)} (expected ${EDIT_ROW_VERSION})`;
+  if (o.experiment !== meta.experiment) return `a ${String(o.experiment)} row in a ${meta.experiment} run`;
+  if (typeof o.fact !== 'string' || !meta.facts.includes(o.fact)) return `fact ${JSON.stringify(o.fact)} is not in this run's fact list`;
+  if (!Array.isArray(o.queries) || !o.methods || typeof o.methods !== 'object') return 'missing queries or methods';
+  const n = o.queries.length;
+  for (const k of meta.methods) {
+    const m = (o.methods as Record<string, unknown>)[k] as Record<string, unknown> | undefined;
+    if (!m) return `method ${k} missing`;
+    if (meta.experiment === 'enhance') {
+      if (!Array.isArray(m.correct) || m.correct.length !== n) return `method ${k} misaligned`;
+    } else {
+      for (const op of ['erase', 'update'] as const) {
+        const x = m[op] as EditOpResult | null | undefined;
+        if (x === undefined) return `method ${k}: ${op} missing`;
+        if (x && (!Array.isArray(x.oldTop) || x.oldTop.length !== n || typeof x.locality !== 'object')) return `method ${k}: ${op} misaligned`;
+      }
+    }
+  }
+  return null;
+}
+
+export const isLang = (l: string): l is Lang => (LANGS as readonly string[]).includes(l);
