@@ -41,6 +41,16 @@ export interface MethodSummary {
   mean: { suppress: number | null; enhance: number | null };
 }
 
+export interface Reading {
+  reading: string;
+  selectedMedian: number;
+  selectedShare: number;
+  empty: number;
+  suppress: number | null;
+  enhance: number | null;
+  randomSuppress: number | null;
+}
+
 export interface Summary {
   experiment: 'manipulate';
   model: string;
@@ -52,6 +62,13 @@ export interface Summary {
   /** Table II: each ablation as a fraction of MaTrice, per language then averaged */
   tableII: Record<string, { suppress: number | null; enhance: number | null; average: number | null }>;
   knockout: { k: number[]; top: (number | null)[]; random: (number | null)[]; topByLanguage: Record<string, (number | null)[]> };
+  /**
+   * `kn experiment readings`: MaTrice under each Eq. 9 / Eq. 5 reading beside its Random, and the reading that
+   * localizes best: the most negative mean suppression ΔP among readings whose median selection is at most
+   * 1 % of the neurons and never empty on more than half of the facts (null when none qualifies)
+   */
+  readings?: Reading[];
+  bestReading?: string | null;
   completenessMedian: number | null;
   timing: { facts: number; msPerFactMedian: number | null; msPerFactMean: number | null };
   problems: string[];
@@ -174,6 +191,16 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
     knockout.random.push(stat(rows.map((r) => factDeltaP(r, r.knockout.random[ki]))).mean);
   });
   for (const lang of langs) knockout.topByLanguage[lang] = meta.knockout.map((_, ki) => stat(rows.map((r) => factLanguageDeltaP(r, r.knockout.top[ki], lang))).mean);
+  const total = meta.model.numLayers * meta.model.ffnSize;
+  const readings: Reading[] = meta.methods
+    .filter((k) => k.startsWith('matrice@'))
+    .map((k) => {
+      const reading = k.slice('matrice@'.length);
+      const m = methods[k], r = methods[`random@${reading}`];
+      return { reading, selectedMedian: m.selectedMedian, selectedShare: m.selectedMedian / total, empty: m.empty, suppress: m.mean.suppress, enhance: m.mean.enhance, randomSuppress: r?.mean.suppress ?? null };
+    });
+  const ok = readings.filter((r) => r.selectedShare <= 0.01 && r.empty <= rows.length / 2 && r.suppress !== null);
+  const bestReading = ok.length ? ok.reduce((a, b) => (b.suppress! < a.suppress! ? b : a)).reading : null;
   const ms = timings.map((t) => t.ms);
   return {
     experiment: 'manipulate',
@@ -184,6 +211,8 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
     perLanguageSets,
     tableII,
     knockout,
+    readings,
+    bestReading,
     completenessMedian: median(rows.map((r) => r.completeness)),
     timing: { facts: ms.length, msPerFactMedian: median(ms), msPerFactMean: ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : null },
     problems,
@@ -248,6 +277,17 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
     md.push(table(['method', 'suppress', 'enhance', 'average'], Object.entries(s.tableII).map(([k, v]) => [methodLabel(k), num(v.suppress), num(v.enhance), num(v.average)])));
     md.push('');
   }
+  if (s.readings?.length) {
+    md.push('## Readings of Eq. 9 × Eq. 5', '');
+    md.push('MaTrice under each reading (Eq. 9 normalization / Eq. 5 normalization), from the same attributions, beside a Random set of the same size; mean ΔP over the languages.', '');
+    md.push(
+      table(
+        ['reading', 'median selection', 'share of neurons', 'empty', 'ΔP suppress', 'ΔP enhance', 'Random ΔP suppress'],
+        s.readings.map((r) => [r.reading + (r.reading === s.bestReading ? ' (best)' : ''), String(r.selectedMedian), pct(r.selectedShare), `${r.empty} of ${s.facts}`, pct(r.suppress), pct(r.enhance), pct(r.randomSuppress)]),
+      ),
+    );
+    md.push('', s.bestReading ? `Best reading (the largest suppression among those selecting at most 1 % of the neurons, empty on at most half of the facts): **${s.bestReading}**.` : 'No reading selects at most 1 % of the neurons with a measurable suppression.', '');
+  }
   md.push("## Each language's own neurons against the shared set", '');
   md.push('Per language: the neurons selected from that language alone (UaQ + the same threshold, Dai-style), suppressed on its own queries, beside MaTrice\'s language-agnostic set; "shared" = the share of MaTrice\'s set that is also in the language\'s own set.', '');
   md.push(
@@ -273,6 +313,7 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
   files['selection.csv'] = csv(['method', 'median', 'mean', 'empty', ...Array.from({ length: L }, (_, l) => `layer${l}`)], keys.map((k) => [k, s.methods[k].selectedMedian, s.methods[k].selectedMean, s.methods[k].empty, ...s.methods[k].layers]));
   files['knockout.csv'] = csv(['k', 'top', 'random', ...langs.map((l) => `top_${l}`)], s.knockout.k.map((k, i) => [k, s.knockout.top[i], s.knockout.random[i], ...langs.map((l) => s.knockout.topByLanguage[l][i])]));
   files['own-vs-shared.csv'] = csv(['language', 'own_median', 'own_suppress', 'matrice_suppress', 'shared'], langs.map((l) => [l, s.perLanguageSets[l]?.selectedMedian ?? 0, s.perLanguageSets[l]?.suppress ?? null, s.methods.matrice?.languages[l].suppress ?? null, s.perLanguageSets[l]?.sharedWithMatrice ?? null]));
+  if (s.readings?.length) files['readings.csv'] = csv(['reading', 'median', 'share', 'empty', 'suppress', 'enhance', 'random_suppress'], s.readings.map((r) => [r.reading, r.selectedMedian, r.selectedShare, r.empty, r.suppress, r.enhance, r.randomSuppress]));
   if (Object.keys(s.tableII).length) files['table2.csv'] = csv(['method', 'suppress', 'enhance', 'average'], Object.entries(s.tableII).map(([k, v]) => [k, v.suppress, v.enhance, v.average]));
 
   for (const op of ['suppress', 'enhance'] as const) {
