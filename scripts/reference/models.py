@@ -10,9 +10,11 @@ raw scores for one layer (METHOD.md Eq. 1-4 with the engine's conventions: ⟨PA
 ordinary query token replaced by EOS (causal) / the mask token (masked), right end points k = 1..M).
 Everything is computed in float64 from the stored (F16-rounded) weights.
 """
+import gzip
 import json
 import math
 import os
+import shutil
 import sys
 
 import torch
@@ -105,7 +107,7 @@ def small_tokenizer(kind, out):
                 for t in s['templates']:
                     texts.append(t['masked'].replace('[X]', f['subject']).replace('[Y]', f['object']))
     sizes = {'bytebpe': 400, 'spbpe': 420, 'wordpiece': 400, 'unigram': 400}
-    tok, special = toks.train(kind, texts, sizes[kind])
+    tok, special = toks.train(kind, texts, sizes[kind], small=True)
     return toks.save(tok, special, out)
 
 
@@ -183,6 +185,7 @@ def r(x, n=10):
 def family_fixture(fam, out, seed=1234):
     arch, _ = None, None
     kind_tok = TOK_KIND[fam]
+    shutil.rmtree(out, ignore_errors=True)
     tk = small_tokenizer(kind_tok, out)
     arch, mkcfg = fam_specs(len(tk), tk)[fam]
     cfg = mkcfg()
@@ -196,6 +199,11 @@ def family_fixture(fam, out, seed=1234):
         p = os.path.join(out, extra)
         if os.path.exists(p):
             os.remove(p)
+    # a SentencePiece charsmap makes tokenizer.json large: keep it gzip'd (the test unpacks it)
+    tj = os.path.join(out, 'tokenizer.json')
+    if os.path.getsize(tj) > 64 * 1024:
+        with open(tj, 'rb') as f, open(tj + '.gz', 'wb') as g:
+            g.write(gzip.compress(f.read(), compresslevel=9, mtime=0))
     # the reference: the stored weights, float64
     model = getattr(T, arch).from_pretrained(out, attn_implementation='eager', dtype=torch.float64)
     model.eval()
@@ -250,6 +258,8 @@ def family_fixture(fam, out, seed=1234):
         ))
     exp = dict(family=fam, architecture=arch, kind=mkind, tokenizer=kind_tok, versions=dict(
         torch=torch.__version__.split('+')[0], transformers=T.__version__), queries=res)
+    if os.path.exists(tj + '.gz'):
+        os.remove(tj)
     with open(os.path.join(out, 'expected.json'), 'w', encoding='utf-8') as f:
         json.dump(exp, f, ensure_ascii=False, indent=1)
         f.write('\n')

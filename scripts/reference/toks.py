@@ -16,7 +16,8 @@ KIND_OF = {'bytebpe': 'causal', 'spbpe': 'causal', 'wordpiece': 'masked', 'unigr
 MASK = {'wordpiece': '[MASK]', 'unigram': '<mask>'}
 
 
-def train(kind, texts, vocab_size):
+def train(kind, texts, vocab_size, small=False):
+    """small: a fixture-sized tokenizer (Unigram without the 240 KB nmt_nfkc charsmap)"""
     texts = list(texts)
     if kind == 'bytebpe':
         tok = Tokenizer(models.BPE())
@@ -42,13 +43,13 @@ def train(kind, texts, vocab_size):
     elif kind in ('unigram', 'spbpe'):
         # trained with SentencePiece itself and converted by transformers, as XLM-R's and LLaMA-2's
         # tokenizer.json were (Precompiled nmt_nfkc charsmap for Unigram; ▁ normalizer + byte fallback for BPE)
-        return train_spm(kind, texts, vocab_size), None
+        return train_spm(kind, texts, vocab_size, small), None
     else:
         raise ValueError(kind)
     return tok, special
 
 
-def train_spm(kind, texts, vocab_size):
+def train_spm(kind, texts, vocab_size, small=False):
     import tempfile
 
     import sentencepiece as spm
@@ -59,7 +60,7 @@ def train_spm(kind, texts, vocab_size):
         if kind == 'unigram':
             spm.SentencePieceTrainer.train(
                 sentence_iterator=iter(texts), model_prefix=prefix, vocab_size=vocab_size, model_type='unigram',
-                character_coverage=0.9995, normalization_rule_name='nmt_nfkc', num_threads=1, minloglevel=2,
+                character_coverage=0.9995, normalization_rule_name='identity' if small else 'nmt_nfkc', num_threads=1, minloglevel=2,
                 hard_vocab_limit=False)
             kw = XLMRobertaTokenizer._convert_from_sentencepiece(prefix + '.model', {})
             kw['mask_token'] = AddedToken('<mask>', lstrip=True, rstrip=False, normalized=False, special=True)

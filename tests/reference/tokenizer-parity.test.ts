@@ -31,6 +31,7 @@ interface Expected {
   kind: string;
   modelKind: 'causal' | 'masked';
   queries: number;
+  specialIds: number[];
   languages: Record<string, Record<string, [number, string]>>;
 }
 
@@ -66,6 +67,8 @@ describe('tokenizer parity with transformers on every RML-LAMA query', () => {
       const tokJson = JSON.parse(gunzipSync(readFileSync(join(dir, 'tokenizer.json.gz'))).toString('utf8'));
       const tokCfg = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'));
       const tok = new KnTokenizer(tokJson, tokCfg, exp.modelKind, {});
+      // the special tokens (never replaced by a baseline, flagged in the query) are transformers' all_special_ids
+      expect([...tok.specialIds].sort((a, b) => a - b)).toEqual(exp.specialIds);
       // the full dump, when present: one line per query, in the same order
       const dumpPath = join(DUMP, `${kind}.jsonl.gz`);
       const dump = existsSync(dumpPath) ? gunzipSync(readFileSync(dumpPath)).toString('utf8').split('\n').filter(Boolean) : undefined;
