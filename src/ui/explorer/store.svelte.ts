@@ -26,6 +26,7 @@ import { fetchStaticExploration, staticParam } from '../share/static-export';
 import { ExplorerClient } from './client';
 import { importExploration, layerShares, type ExplorationMeta, type ExplorationResults, type ImportedExploration } from '../share/exploration-file';
 import type { ProbRow } from '../plots/charts';
+import { liveFactView, storedFactView, type FactView } from './facts';
 import { ALL_LANGS, describeModel, modelToState, parseNeuronList, perLanguageRows, stateToModel } from './logic';
 
 export type View = 'data' | 'localize' | 'toggle' | 'share' | 'experiments';
@@ -116,6 +117,8 @@ export class Explorer {
   staticView: StaticView | null = $state.raw(null);
   /** stored per-language P(correct) before/after of a read-only exploration */
   staticRows: ProbRow[] = $state.raw([]);
+  /** what the Data view shows of the fact: the live probe, or only what an imported file stores */
+  factView: FactView | null = $derived(this.staticView ? storedFactView(this.staticView.imported) : this.facts ? liveFactView(this.facts) : null);
 
   private seq = { facts: 0, fact: 0, score: 0, stats: 0, manip: 0, compare: 0 };
   private ready: Promise<unknown> = Promise.resolve();
@@ -573,16 +576,20 @@ export class Explorer {
     }
     if (!this.loc || !this.client) return { state, meta };
     const settings = { ...this.settings } as MatriceSettings;
-    const before = new Map<string, number>();
-    for (const q of this.facts?.queries ?? []) before.set(`${q.prompt}\u0000${q.target}`, q.pCorrect);
+    const before = new Map<string, { p: number; correct: boolean }>();
+    for (const q of this.facts?.queries ?? []) before.set(`${q.prompt}\u0000${q.target}`, { p: q.pCorrect, correct: q.correct });
     const results: ExplorationResults = {
-      queries: this.loc.queries.map((q) => ({
-        lang: q.lang,
-        prompt: q.prompt,
-        target: q.target,
-        before: before.get(`${q.prompt}\u0000${q.target}`) ?? q.pFull,
-        completeness: q.completeness.maxAbs,
-      })),
+      queries: this.loc.queries.map((q) => {
+        const probed = before.get(`${q.prompt}\u0000${q.target}`);
+        return {
+          lang: q.lang,
+          prompt: q.prompt,
+          target: q.target,
+          before: probed?.p ?? q.pFull,
+          ...(probed ? { correct: probed.correct } : {}),
+          completeness: q.completeness.maxAbs,
+        };
+      }),
       selections: {},
       layerDistribution: this.score?.layerDistribution ?? new Array(this.loc.numLayers).fill(0),
       manipulations: {},
@@ -624,24 +631,8 @@ export class Explorer {
     this.factId = state.fact ?? meta.fact?.id ?? null;
     const qs = results?.queries ?? [];
     const langs = [...new Set(qs.map((q) => q.lang))];
-    this.facts = {
-      factId: this.factId ?? '',
-      relation: meta.fact?.relation ?? (this.factId?.split(':')[0] ?? ''),
-      labels: meta.fact?.labels ?? {},
-      langs,
-      queries: qs.map((q, i) => ({
-        lang: q.lang,
-        templateId: String(i),
-        prompt: q.prompt,
-        target: q.target,
-        targetToken: q.target,
-        pCorrect: q.before,
-        rank: -1,
-        correct: false,
-        top: [],
-      })),
-      skipped: [],
-    };
+    // the file's queries are shown by factView (facts.ts); nothing is made up for what it does not store
+    this.facts = null;
     const comp = qs.map((q) => (q.completeness !== undefined && Number.isFinite(q.completeness) ? Math.abs(q.completeness) : 0));
     this.loc = results
       ? {

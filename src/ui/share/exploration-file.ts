@@ -8,7 +8,7 @@
  *     model: { label, contentHash, architecture, numLayers, ffnSize },
  *     fact?: { id?, relation?, labels: { [lang]: { subject, object } } },
  *     results?: {
- *       queries: [{ lang, prompt, target, before, completeness? }],
+ *       queries: [{ lang, prompt, target, before, correct?, completeness? }],   (correct: top-1 before; absent in older files)
  *       selections: { [method]: { neurons: [l, j][], scores: (number|null)[], threshold: number|null } },
  *       S?: { encoding: 'dense', digits, values: (number|null)[][] }                 (layers × neurons)
  *         | { encoding: 'sparse', digits, fill, entries: [l, j, value][] }          (top-k only; the rest = fill)
@@ -91,6 +91,8 @@ export interface ExplorationQuery {
   target: string;
   /** P(correct) before any manipulation */
   before: number;
+  /** whether the model answered it top-1 before any change (absent in files that did not store it) */
+  correct?: boolean;
   /** the completeness error of the attribution (Σ Attr − (P(w̄) − P(w'))); NaN when unknown */
   completeness?: number;
 }
@@ -160,6 +162,7 @@ export function exportExploration(
     const r: Record<string, unknown> = {
       queries: results.queries.map((q) => {
         const o: Record<string, unknown> = { lang: q.lang, prompt: q.prompt, target: q.target, before: q.before };
+        if (q.correct !== undefined) o.correct = q.correct;
         if (q.completeness !== undefined) o.completeness = nanToNull(q.completeness);
         return o;
       }),
@@ -346,13 +349,14 @@ function parseResults(v: unknown, c: Checker, path: string, model: ExplorationMo
   const qp = join(path, 'queries');
   const queries = c.array(o.queries, qp, FILE_LIMITS.maxQueries).map((q, i) => {
     const p = join(qp, i);
-    const e = c.object(q, p, ['lang', 'prompt', 'target', 'before', 'completeness'], ['lang', 'prompt', 'target', 'before']);
+    const e = c.object(q, p, ['lang', 'prompt', 'target', 'before', 'correct', 'completeness'], ['lang', 'prompt', 'target', 'before']);
     const out: ExplorationQuery = {
       lang: c.string(e.lang, join(p, 'lang'), 16, { pattern: LANG_PATTERN, what: 'a language code such as "en"' }),
       prompt: c.string(e.prompt, join(p, 'prompt'), FILE_LIMITS.maxPrompt),
       target: c.string(e.target, join(p, 'target'), FILE_LIMITS.maxLabel),
       before: c.number(e.before, join(p, 'before'), 0, 1),
     };
+    if (e.correct !== undefined) out.correct = c.boolean(e.correct, join(p, 'correct'));
     if (e.completeness !== undefined) out.completeness = c.numberOrNaN(e.completeness, join(p, 'completeness'));
     return out;
   });
