@@ -6,7 +6,8 @@ import type { LoadOptions, ModelSourceSpec } from './types';
 
 export { KnError, toKnError } from './errors';
 export { LoadedModel } from './model';
-export { parseModelArg, describeSpec } from './source';
+export { parseModelArg } from './source';
+export { HUB_REPO_PATTERN, isHubRepoId, modelLabel } from './model-id';
 export type * from './types';
 
 export async function loadModel(spec: ModelSourceSpec | ModelSource, opts: LoadOptions = {}): Promise<LoadedModel> {

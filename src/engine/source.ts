@@ -6,6 +6,7 @@
 import { downloadFile } from '@huggingface/hub';
 import { KnError } from './errors';
 import { isHtmlFallback } from './http';
+import { isHubRepoId } from './model-id';
 import { readAll } from './safetensors';
 import type { ModelSourceSpec } from './types';
 
@@ -157,7 +158,7 @@ export function parseModelArg(s: string): ModelSourceSpec {
   if (!t) throw new KnError('bad-input', 'no model given');
   if (t.startsWith('hf:')) {
     const [repo, revision] = t.slice(3).split('@');
-    if (!/^[\w.-]+(\/[\w.-]+)?$/.test(repo)) throw new KnError('bad-input', `"${repo}" is not a Hugging Face repo id`);
+    if (!isHubRepoId(repo)) throw new KnError('bad-input', `"${repo}" is not a Hugging Face repo id (org/name)`);
     return { type: 'hub', repo, revision: revision || 'main' };
   }
   if (/^https?:\/\//i.test(t)) {
@@ -170,19 +171,4 @@ export function parseModelArg(s: string): ModelSourceSpec {
   }
   if (t.startsWith('bundled:')) return { type: 'bundled', name: t.slice(8) };
   return { type: 'folder', path: t };
-}
-
-export function describeSpec(spec: ModelSourceSpec): string {
-  switch (spec.type) {
-    case 'hub':
-      return `hf:${spec.repo}@${spec.revision || 'main'}`;
-    case 'url':
-      return spec.url;
-    case 'folder':
-      return spec.path;
-    case 'bundled':
-      return `bundled:${spec.name}`;
-    case 'files':
-      return 'local files';
-  }
 }

@@ -1,4 +1,5 @@
 /** Model source choices -> ModelSourceSpec, plus helpers to collect files from a dropped folder. */
+import { isHubRepoId } from '../engine/model-id';
 import type { ModelSourceSpec } from '../engine/types';
 
 export type SourceKind = 'bundled' | 'hub' | 'url' | 'files';
@@ -52,7 +53,7 @@ export function specFromForm(f: SourceForm): ModelSourceSpec | string {
         revision ??= repo.slice(at + 1) || undefined;
         repo = repo.slice(0, at);
       }
-      if (!/^[\w.-]+(\/[\w.-]+)?$/.test(repo)) return 'enter a Hugging Face repo id like "openai-community/gpt2"';
+      if (!isHubRepoId(repo)) return 'enter a Hugging Face repo id like "openai-community/gpt2"';
       return revision ? { type: 'hub', repo, revision } : { type: 'hub', repo };
     }
     case 'url': {

@@ -7,7 +7,6 @@ import {
   FILE_LIMITS,
   exportExploration,
   importExploration,
-  layerShares,
   roundSignificant,
   type ExplorationMeta,
   type ExplorationResults,
@@ -274,14 +273,9 @@ describe('exploration file: invalid files', () => {
     const huge = ' '.repeat(FILE_LIMITS.maxChars + 1);
     expectBad(() => importExploration(huge), /too large \(\d+ characters, at most \d+ allowed\)/);
   });
-  it('layerShares agrees with the engine', () => {
-    const n: [number, number][] = [
-      [0, 1],
-      [0, 1],
-      [2, 3],
-      [2, 4],
-    ];
-    expect(layerShares(n, 3)).toStrictEqual(layerDistribution(n, 3));
-    expect(layerShares([], 3)).toStrictEqual([0, 0, 0]);
+  it('a v1 file\'s layer distribution is the engine\'s layerDistribution', () => {
+    const v1 = { format: 'kn-exploration', version: 1, state: { model: { type: 'bundled', name: 'demo' }, method: 'matrice', settings: { alpha1: 1, alpha2: 1, beta1: 1, beta2: 1, tau: 0.2 }, steps: 20 }, numLayers: 3, ffnSize: 8, selected: [[0, 1], [0, 1], [2, 3], [2, 4]] };
+    const im = importExploration(JSON.stringify(v1));
+    expect(im.results!.layerDistribution).toStrictEqual(layerDistribution([[0, 1], [2, 3], [2, 4]], 3));
   });
 });

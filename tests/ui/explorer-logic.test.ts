@@ -43,3 +43,62 @@ describe('selectionAdvice: the most-neurons and no-neuron warnings', () => {
     expect(selectionAdvice({ ...base, method: 'random', selected: 0, maxS: -1 })!.what).toContain('MaTrice selects none');
   });
 });
+
+describe('one source each (issue 14 item 10)', async () => {
+  const { LANGS } = await import('../../src/data/types');
+  const { METHODS, METHOD_LABELS: ENGINE_LABELS } = await import('../../src/engine/matrice/methods');
+  const { METHODS: EXPERIMENT_METHODS } = await import('../../src/engine/matrice/experiments');
+  const { ALL_LANGS, METHOD_LABELS, describeModel } = await import('../../src/ui/explorer/logic');
+  const { EXPLORATION_METHODS, defaultState, validateModel } = await import('../../src/ui/share/state');
+  const { Checker } = await import('../../src/ui/share/validate');
+  const { DEFAULT_SETTINGS } = await import('../../src/engine/matrice/scoring');
+  const { defaultSettings } = await import('../../src/ui/explorer/settings');
+  const { isHubRepoId, modelLabel } = await import('../../src/engine/model-id');
+  const { parseModelArg } = await import('../../src/engine/source');
+  const { specFromForm } = await import('../../src/ui/sources');
+
+  it('languages, methods and labels are the engine\'s and the data\'s', () => {
+    expect(ALL_LANGS).toBe(LANGS);
+    expect(EXPLORATION_METHODS).toBe(METHODS);
+    expect(EXPERIMENT_METHODS).toBe(METHODS);
+    expect(METHOD_LABELS).toBe(ENGINE_LABELS);
+    expect(Object.keys(METHOD_LABELS)).toEqual([...METHODS]);
+  });
+
+  it('default settings are the engine\'s DEFAULT_SETTINGS (store and links)', () => {
+    expect(defaultSettings()).toStrictEqual({ ...DEFAULT_SETTINGS });
+    expect(defaultState().settings).toStrictEqual({ ...DEFAULT_SETTINGS });
+  });
+
+  it('one model label and one hub repo-id rule for the CLI, the model form and links', () => {
+    expect(describeModel({ type: 'hub', repo: 'org/name', revision: 'v1' })).toBe(modelLabel({ type: 'hub', repo: 'org/name', revision: 'v1' }));
+    expect(describeModel({ type: 'hub', repo: 'gpt2' })).toBe('hf:gpt2');
+    expect(describeModel({ type: 'bundled', name: 'demo' })).toBe('bundled:demo');
+    expect(describeModel(null)).toBe('a local model');
+    const form = (hubRepo: string) => specFromForm({ kind: 'hub', bundled: '', hubRepo, hubRevision: '', url: '', files: [] });
+    const link = (repo: string) => {
+      try {
+        validateModel({ type: 'hub', repo }, new Checker('link'), 'model');
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const cli = (repo: string) => {
+      try {
+        parseModelArg(`hf:${repo}`);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const repo of ['gpt2', 'openai-community/gpt2', 'org/name.v2', '_x/y', '-x', 'a/b/c', 'a/../b', 'a b', '', 'org/.hidden']) {
+      const ok = isHubRepoId(repo);
+      expect(typeof form(repo) !== 'string', `form ${repo}`).toBe(ok);
+      expect(link(repo), `link ${repo}`).toBe(ok);
+      expect(cli(repo), `cli ${repo}`).toBe(ok);
+    }
+    expect(isHubRepoId('openai-community/gpt2')).toBe(true);
+    expect(isHubRepoId('a/../b')).toBe(false);
+  });
+});

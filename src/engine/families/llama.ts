@@ -214,4 +214,3 @@ function tied(c: ArchConfig): boolean {
   if (typeof t === 'boolean') return t;
   return false; // LlamaConfig and Qwen2Config default to untied
 }
-export const isTied = tied;

@@ -34,20 +34,12 @@ export function silu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => x.mul(tf.sigmoid(x)));
 }
 
-let trainableWeights = false;
-/** Training needs gradients for the weights too; attribution treats them as constants (faster). */
-export function setTrainableWeights(on: boolean) {
-  trainableWeights = on;
-}
-
 /**
  * x·W with W a weight matrix [in, out]. Its gradient with respect to x is computed as (W·dyᵀ)ᵀ rather
  * than tfjs's default dy·Wᵀ: on the wasm backend a matmul with a transposed operand is 4-10× slower
- * than a plain one (measured by `npm run bench`). W is a constant here (no gradient), unless
- * setTrainableWeights(true).
+ * than a plain one (measured by `npm run bench`). W is a constant here (no gradient).
  */
 export function matMulW(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  if (trainableWeights) return tf.matMul(x, w);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const f = tf.customGrad(((xx: tf.Tensor) => ({
     value: tf.matMul(xx as tf.Tensor2D, w),

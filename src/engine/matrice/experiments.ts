@@ -27,8 +27,8 @@ export interface QuerySpec {
   templateId?: string;
 }
 
-export type Method = 'matrice' | 'amig' | 'random' | 'no-uaq' | 'no-ual';
-export const METHODS: Method[] = ['matrice', 'amig', 'random', 'no-uaq', 'no-ual'];
+export { METHODS, METHOD_LABELS, methodLabel, type Method } from './methods';
+import { METHODS, type Method } from './methods';
 
 export interface FactProgress {
   queriesDone: number;

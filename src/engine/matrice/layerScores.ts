@@ -25,15 +25,6 @@ function checkDim(name: string, v: number): void {
   }
 }
 
-/** A zero score map of the given shape. */
-export function zerosLayerScores(numLayers: number, ffnSize: number): LayerScores {
-  checkDim('numLayers', numLayers);
-  checkDim('ffnSize', ffnSize);
-  const out: LayerScores = [];
-  for (let l = 0; l < numLayers; l++) out.push(new Float64Array(ffnSize));
-  return out;
-}
-
 /** Shape of a score map; throws `bad-input` (naming `what`) when it is empty or ragged. */
 export function shapeOf(scores: LayerScores, what = 'scores'): ScoreShape {
   if (!Array.isArray(scores) || scores.length === 0) {
@@ -99,11 +90,6 @@ export function fromNested(rows: ArrayLike<ArrayLike<number>>): LayerScores {
   for (let l = 0; l < rows.length; l++) out.push(Float64Array.from(rows[l]));
   shapeOf(out);
   return out;
-}
-
-/** Deep copy. */
-export function cloneLayerScores(scores: LayerScores): LayerScores {
-  return scores.map((r) => new Float64Array(r));
 }
 
 /**

@@ -1,11 +1,15 @@
 /** Pure helpers of the explorer (no DOM, no Svelte): parsing, formatting, aggregation. */
 import { KnError } from '../../engine/errors';
+import { modelLabel } from '../../engine/model-id';
+import { METHOD_LABELS as ENGINE_METHOD_LABELS } from '../../engine/matrice/methods';
+import { LANGS } from '../../data/types';
 import type { ModelSourceSpec } from '../../engine/types';
 import type { ManipulateRow } from '../../worker/api';
 import { perLanguage } from '../../engine/matrice/scoring';
 import type { ExplorationModel } from '../share/state';
 
-export const ALL_LANGS = ['zh', 'en', 'fr', 'fi', 'hu', 'ja', 'ko'] as const;
+/** The benchmark's languages in the app's order (one list: data/types.ts). */
+export const ALL_LANGS = LANGS;
 export const LANG_NAMES: Record<string, string> = {
   zh: 'Chinese',
   en: 'English',
@@ -25,13 +29,8 @@ export const RELATION_NAMES: Record<string, string> = {
   P937: 'work location',
   P176: 'manufacturer',
 };
-export const METHOD_LABELS: Record<string, string> = {
-  matrice: 'MaTrice',
-  amig: 'AMIG',
-  random: 'Random',
-  'no-uaq': 'w/o UaQ',
-  'no-ual': 'w/o UaL',
-};
+/** The methods' display names (one map: engine/matrice/methods.ts). */
+export const METHOD_LABELS: Readonly<Record<string, string>> = ENGINE_METHOD_LABELS;
 
 /** "3:17, 2:5" or "[3,17] [2,5]" → [[3,17],[2,5]] (deduplicated, in the given order). */
 export function parseNeuronList(text: string, numLayers?: number, ffnSize?: number): [number, number][] {
@@ -121,10 +120,7 @@ export function stateToModel(m: ExplorationModel): ModelSourceSpec {
 }
 
 export function describeModel(m: ExplorationModel | null): string {
-  if (!m) return 'a local model';
-  if (m.type === 'bundled') return `bundled:${m.name}`;
-  if (m.type === 'url') return m.url;
-  return `hf:${m.repo}${m.revision ? '@' + m.revision : ''}`;
+  return m ? modelLabel(m) : 'a local model';
 }
 
 /** Step of a slider, and clamping. */

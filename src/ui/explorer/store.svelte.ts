@@ -6,8 +6,10 @@
  * dropped, so moving a slider quickly never shows an older result after a newer one.
  */
 import { KnError, toKnError } from '../../engine/errors';
-import type { Method } from '../../engine/matrice/experiments';
-import { DEFAULT_SETTINGS, type MatriceSettings, type NeuronId } from '../../engine/matrice/scoring';
+import { METHODS, METHOD_LABELS, type Method } from '../../engine/matrice/methods';
+import { layerDistribution } from '../../engine/matrice/scoring';
+import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
+import { DEFAULT_BASELINE, DEFAULT_MODEL, DEFAULT_STEPS, defaultSettings, type Settings } from './settings';
 import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../../engine/types';
 import type {
   AttributionsExport,
@@ -24,7 +26,7 @@ import { fetchBundledModels, type BundledModel } from '../sources';
 import { decodeState, encodeState, type ExplorationState, type ExplorationModel } from '../share/state';
 import { fetchStaticExploration, staticParam } from '../share/static-export';
 import { ExplorerClient } from './client';
-import { importExploration, layerShares, type ExplorationMeta, type ExplorationResults, type ImportedExploration } from '../share/exploration-file';
+import { importExploration, type ExplorationMeta, type ExplorationResults, type ImportedExploration } from '../share/exploration-file';
 import type { ProbRow } from '../plots/charts';
 import { liveFactView, storedFactView, type FactView } from './facts';
 import { ALL_LANGS, describeModel, modelToState, parseNeuronList, perLanguageRows, stateToModel } from './logic';
@@ -32,11 +34,7 @@ import { ALL_LANGS, describeModel, modelToState, parseNeuronList, perLanguageRow
 export type View = 'data' | 'localize' | 'toggle' | 'share' | 'experiments';
 export type ToggleSet = 'selected' | 'one' | 'manual';
 
-export const DEFAULT_MODEL = 'demo-causal';
-
-export type Settings = MatriceSettings;
-
-export const defaultSettings = (): Settings => ({ ...DEFAULT_SETTINGS });
+export { DEFAULT_MODEL, defaultSettings, type Settings } from './settings';
 
 /** A read-only exploration (a static export, or an imported file): stored results, no model. */
 export interface StaticView {
@@ -85,8 +83,8 @@ export class Explorer {
 
   // localize
   langs: string[] = $state([...ALL_LANGS]);
-  steps = $state(20);
-  baseline: 'pad' | 'zero' = $state('pad');
+  steps = $state(DEFAULT_STEPS);
+  baseline: 'pad' | 'zero' = $state(DEFAULT_BASELINE);
   localizing = $state(false);
   locProgress: LocalizeProgress | null = $state(null);
   loc: LocalizeResult | null = $state(null);
@@ -438,7 +436,7 @@ export class Explorer {
       for (const method of ['matrice', 'amig', 'random'] as Method[]) {
         const sc = await this.client!.score(method, settings, this.seed);
         const r = await this.client!.manipulate(sc.selected, this.factor, 5);
-        out.push({ name: method === 'matrice' ? 'MaTrice' : method === 'amig' ? 'AMIG' : 'Random', method, neurons: sc.selected, result: r });
+        out.push({ name: METHOD_LABELS[method], method, neurons: sc.selected, result: r });
       }
       if (s === this.seq.compare) this.compareSeries = out;
     } catch (e) {
@@ -594,8 +592,7 @@ export class Explorer {
       layerDistribution: this.score?.layerDistribution ?? new Array(this.loc.numLayers).fill(0),
       manipulations: {},
     };
-    const methods: Method[] = ['matrice', 'amig', 'random', 'no-uaq', 'no-ual'];
-    for (const m of methods) {
+    for (const m of METHODS) {
       const sc = await this.client.score(m, settings, this.seed);
       const exact = sc.bin === 1;
       results.selections[m] = {
@@ -686,7 +683,7 @@ export class Explorer {
       selected: sel.neurons.map((n) => [n[0], n[1]]),
       threshold: sel.threshold,
       maxS,
-      layerDistribution: layerShares(sel.neurons, numLayers),
+      layerDistribution: layerDistribution(sel.neurons, numLayers),
       warnings: 0,
       ms: 0,
     };

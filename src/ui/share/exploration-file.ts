@@ -32,6 +32,8 @@
  * ever be rendered as text.
  */
 import { KnError } from '../../engine/errors';
+import { modelLabel } from '../../engine/model-id';
+import { layerDistribution } from '../../engine/matrice/scoring';
 import type { ProbRow } from '../plots/charts';
 import { Checker, LANG_PATTERN, MAX_FFN, MAX_LAYERS, describe, join } from './validate';
 import {
@@ -493,39 +495,19 @@ function migrateV1(v: unknown, c: Checker): Omit<ImportedExploration, 'fromVersi
   };
   const state = validateState(candidate, c, sp);
   if (s.langs !== undefined) validateLangs(s.langs, c, join(sp, 'langs'));
-  const modelLabel =
-    o.modelLabel !== undefined ? c.string(o.modelLabel, 'modelLabel', FILE_LIMITS.maxLabel) : modelSpecLabel(validateModel(s.model, c, join(sp, 'model')));
+  const label =
+    o.modelLabel !== undefined ? c.string(o.modelLabel, 'modelLabel', FILE_LIMITS.maxLabel) : modelLabel(validateModel(s.model, c, join(sp, 'model')));
   const neurons = c
     .array(o.selected, 'selected', FILE_LIMITS.maxSelected)
     .map((n, i) => c.neuron(n, join('selected', i), numLayers, ffnSize));
   const meta: ExplorationMeta = {
     createdWith: 'kn-exploration v1 (migrated)',
-    model: { label: modelLabel, contentHash: '', architecture: '', numLayers, ffnSize },
+    model: { label, contentHash: '', architecture: '', numLayers, ffnSize },
   };
   const results: ExplorationResults = {
     queries: [],
     selections: { [state.method]: { neurons, scores: neurons.map(() => null), threshold: null } },
-    layerDistribution: layerShares(neurons, numLayers),
+    layerDistribution: layerDistribution(neurons, numLayers),
   };
   return { state, meta, results };
-}
-
-/** Share of distinct neurons per layer (all 0 for an empty list), as the engine's layerDistribution. */
-export function layerShares(neurons: [number, number][], numLayers: number): number[] {
-  const seen = new Set<string>();
-  const counts = new Array<number>(numLayers).fill(0);
-  for (const [l, j] of neurons) {
-    const k = `${l}:${j}`;
-    if (seen.has(k) || l < 0 || l >= numLayers) continue;
-    seen.add(k);
-    counts[l]++;
-  }
-  return counts.map((x) => (seen.size ? x / seen.size : 0));
-}
-
-/** "bundled:demo", "hf:org/name@rev", or the URL. */
-export function modelSpecLabel(m: ExplorationModel): string {
-  if (m.type === 'bundled') return `bundled:${m.name}`;
-  if (m.type === 'hub') return `hf:${m.repo}${m.revision ? `@${m.revision}` : ''}`;
-  return m.url;
 }

@@ -11,11 +11,15 @@
  * validation, so the app can never produce a link it cannot open.
  */
 import { KnError } from '../../engine/errors';
-import { DEFAULT_SETTINGS, type MatriceSettings } from '../../engine/matrice/scoring';
+import type { MatriceSettings } from '../../engine/matrice/scoring';
+import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings } from '../explorer/settings';
+import { HUB_REPO_PATTERN } from '../../engine/model-id';
+import { METHODS, type Method } from '../../engine/matrice/methods';
 import { Checker, LANG_PATTERN, describe, join } from './validate';
 
-export type ExplorationMethod = 'matrice' | 'amig' | 'random' | 'no-uaq' | 'no-ual';
-export const EXPLORATION_METHODS: readonly ExplorationMethod[] = ['matrice', 'amig', 'random', 'no-uaq', 'no-ual'];
+/** The engine's methods (engine/matrice/methods.ts), as links and files name them. */
+export type ExplorationMethod = Method;
+export const EXPLORATION_METHODS: readonly ExplorationMethod[] = METHODS;
 
 export type ExplorationModel =
   | { type: 'bundled'; name: string }
@@ -72,9 +76,9 @@ export function defaultState(): ExplorationState {
     v: 1,
     model: { type: 'bundled', name: 'demo' },
     method: 'matrice',
-    settings: { ...DEFAULT_SETTINGS },
-    steps: 20,
-    baseline: 'pad',
+    settings: defaultSettings(),
+    steps: DEFAULT_STEPS,
+    baseline: DEFAULT_BASELINE,
   };
 }
 
@@ -156,7 +160,6 @@ export function validateState(v: unknown, c: Checker, path: string): Exploration
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
-const REPO_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
 const REVISION_PATTERN = /^[A-Za-z0-9._/-]+$/;
 
 export function validateModel(v: unknown, c: Checker, path: string): ExplorationModel {
@@ -187,7 +190,7 @@ export function validateModel(v: unknown, c: Checker, path: string): Exploration
   }
   const o = c.object(v, path, ['type', 'repo', 'revision'], ['repo']);
   const repo = c.string(o.repo, join(path, 'repo'), STATE_LIMITS.maxNameLength, {
-    pattern: REPO_PATTERN,
+    pattern: HUB_REPO_PATTERN,
     what: 'a Hugging Face repo id such as "org/name"',
   });
   if (repo.includes('..')) c.fail(join(path, 'repo'), 'must not contain ".."');

@@ -12,7 +12,8 @@
  */
 import { KnError } from '../../engine/errors';
 import { isHtmlFallback } from '../../engine/http';
-import { importExploration, modelSpecLabel } from './exploration-file';
+import { modelLabel } from '../../engine/model-id';
+import { importExploration } from './exploration-file';
 
 export const STATIC_PARAM = 'static';
 export const STATIC_FILE = 'exploration.json';
@@ -35,7 +36,7 @@ export function buildStaticExploration(file: string): { files: StaticFile[]; url
   const readme = [
     'Knowledge Neuron Explorer - a static, read-only exploration',
     '',
-    `Model: ${oneLine(m.label || modelSpecLabel(ex.state.model))} (${m.numLayers} layers x ${m.ffnSize} neurons)`,
+    `Model: ${oneLine(m.label || modelLabel(ex.state.model))} (${m.numLayers} layers x ${m.ffnSize} neurons)`,
     `Exploration: ${facts}method ${ex.state.method}${ex.results ? '' : ' (no stored results)'}`,
     '',
     'How to host it:',
