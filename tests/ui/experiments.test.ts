@@ -21,7 +21,7 @@ import {
   progressView,
   reportDownloads,
   reportParam,
-  summaryTables,
+  reportBlocks,
 } from '../../src/ui/experiments/logic';
 import { ready } from '../engine/setup';
 
@@ -169,23 +169,40 @@ describe('Experiments view logic', () => {
   const rows = [row('P36:0', 0), row('P36:1', 1, 0.5), row('P19:2', 2, 0.2)];
   const summary = summarize(m, rows, [{ fact: 'P36:0', ms: 1000 }], []);
 
-  it("renders report.md's tables cell for cell from the Summary", () => {
-    const md = reportFiles(summary)['report.md'];
-    const mdTables: string[][][] = [];
-    let cur: string[][] | null = null;
-    for (const line of md.split('\n')) {
-      if (line.startsWith('|')) {
-        if (/^\|(---\|)+$/.test(line)) continue;
-        const cells = line.slice(2, -2).split(' | ');
-        if (!cur) mdTables.push((cur = []));
-        cur.push(cells);
-      } else cur = null;
-    }
-    const tables = summaryTables(summary);
-    expect(tables.map((t) => t.id)).toEqual(['fig5-suppress', 'fig5-enhance', 'selection', 'fig4', 'table2', 'own-vs-shared', 'knockout']);
-    expect(tables.map((t) => [t.head, ...t.rows])).toEqual(mdTables);
-    expect(tables[0].rows[0][0]).toBe('MaTrice');
-    for (const t of tables) if (t.chart) expect(reportFiles(summary)[t.chart]).toMatch(/^<svg /);
+  it("turns the CLI's report.md into text, tables and charts (the page shows what the CLI writes)", () => {
+    const files = reportFiles(summary, 'npm run -s kn -- experiment manipulate --facts 3');
+    const blocks = reportBlocks(files['report.md']);
+    const tables = blocks.filter((b) => b.type === 'table');
+    expect(tables.map((t) => t.id)).toEqual(['fig5-suppress', 'fig5-enhance', 'selection', 'fig4-layers', 'table2', 'own-vs-shared', 'knockout']);
+    const fig5 = tables[0] as Extract<(typeof blocks)[number], { type: 'table' }>;
+    expect(fig5.head).toEqual(['method', 'en', 'fr', 'mean']);
+    expect(fig5.rows.map((r) => r[0])).toEqual(['MaTrice', 'AMIG', 'Random']);
+    expect(fig5.rows[0][1]).toMatch(/^-?\d+\.\d %( ± \d+\.\d)?$/);
+    const charts = blocks.filter((b) => b.type === 'chart').map((b) => (b as { file: string }).file);
+    expect(charts).toEqual(['fig5-suppress.svg', 'fig5-enhance.svg', 'fig4-layers.svg', 'own-vs-shared.svg', 'knockout.svg']);
+    for (const f of charts) expect(files[f]).toMatch(/^<svg /);
+    expect(blocks[0]).toEqual({ type: 'title', text: 'Manipulation experiment: bundled:tiny' });
+    const reproduce = blocks.find((b) => b.type === 'p' && b.parts[0].text.startsWith('Reproduce'));
+    expect(reproduce).toEqual({ type: 'p', parts: [{ text: 'Reproduce: ' }, { text: 'npm run -s kn -- experiment manipulate --facts 3', code: true }] });
+    // the rows of every table equal the Markdown's lines
+    const mdRows = files['report.md'].split('\n').filter((l) => l.startsWith('|') && !/^\|(---\|)+$/.test(l));
+    expect(tables.flatMap((t) => [t.head, ...t.rows]).map((r) => `| ${r.join(' | ')} |`)).toEqual(mdRows);
+  });
+
+  it('shows the readings table and accepts its fields in a report file', () => {
+    const rm = meta({ methods: ['matrice@scale/none', 'random@scale/none', 'matrice@language/layer', 'random@language/layer'] });
+    const rrows = [0, 1].map((i) => {
+      const r = row(rm.facts[i], i);
+      r.methods = { 'matrice@scale/none': r.methods.matrice, 'random@scale/none': r.methods.random, 'matrice@language/layer': r.methods.amig, 'random@language/layer': r.methods.random };
+      return r;
+    });
+    const rs = summarize(rm, rrows);
+    expect(rs.readings?.length).toBe(2);
+    const doc = importReport(exportReport(rs, '', 2));
+    expect(doc.summary.readings).toEqual(rs.readings);
+    expect(doc.summary.bestReading).toEqual(rs.bestReading);
+    const blocks = reportBlocks(reportFiles(doc.summary)['report.md']);
+    expect(blocks.some((b) => b.type === 'table' && b.id === 'readings')).toBe(true);
   });
 
   it('exports a report file that imports back to the same Summary and downloads every format', () => {
@@ -216,6 +233,9 @@ describe('Experiments view logic', () => {
     expect(bad((o) => delete o.summary.knockout.topByLanguage.fr)).toThrow(/topByLanguage must have one entry per language/);
     expect(bad((o) => (o.summary.knockout.top = [0.1]))).toThrow(/summary\.knockout\.top has 1 entries, at least 2/);
     expect(bad((o) => (o.summary.extra = 1))).toThrow(/unknown field "extra"/);
+    expect(bad((o) => (o.summary.model = 'x\n| fake | table |'))).toThrow(/summary\.model must be one line/);
+    expect(bad((o) => (o.command = 'a`b'))).toThrow(/command must be one line without backquotes/);
+    expect(bad((o) => (o.summary.readings = [{ reading: '<x>' }]))).toThrow(/summary\.readings\[0\]/);
     // text stays text: a model name with markup is kept as given (the view renders it as text)
     expect(importReport(JSON.stringify({ ...good, summary: { ...good.summary, model: '<b>x</b>' } })).summary.model).toBe('<b>x</b>');
   });

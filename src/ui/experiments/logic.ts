@@ -8,7 +8,7 @@
  */
 import { KnError } from '../../engine/errors';
 import type { ExperimentMeta } from '../../engine/runner/manipulate';
-import { methodLabel, reportFiles, type MethodSummary, type Summary } from '../../engine/runner/report';
+import { reportFiles, type MethodSummary, type Reading, type Summary } from '../../engine/runner/report';
 import { LANGS } from '../../data/types';
 import type { ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
 import { Checker, MAX_LAYERS } from '../share/validate';
@@ -87,70 +87,97 @@ export function progressView(p: ExperimentProgress | null): { fraction: number; 
   return { fraction: p.runTotal ? done / p.runTotal : 0, text: parts.join(' · ') };
 }
 
-// ------------------------------------------------------------------------------------------- tables
+// ------------------------------------------------------------------------------------------- report blocks
 
-export interface ReportTable {
-  id: string;
-  title: string;
-  head: string[];
-  rows: string[][];
-  /** the SVG of reportFiles that belongs to the table */
-  chart?: string;
+/** A piece of inline text: plain, or code (`…` in the Markdown). */
+export interface Inline {
+  text: string;
+  code?: boolean;
 }
 
-const pct = (x: number | null, ci?: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)} %` + (ci != null ? ` ± ${(ci * 100).toFixed(1)}` : ''));
-const num = (x: number | null, d = 3) => (x === null ? '—' : x.toFixed(d));
+export type ReportBlock =
+  | { type: 'title'; text: string }
+  | { type: 'h2' | 'h3'; text: string }
+  | { type: 'p'; parts: Inline[] }
+  | { type: 'list'; items: string[] }
+  | { type: 'table'; id: string; head: string[]; rows: string[][] }
+  | { type: 'chart'; id: string; file: string; alt: string };
 
-/** The tables of report.md, cell for cell (tests check they equal the Markdown's). */
-export function summaryTables(s: Summary): ReportTable[] {
-  const keys = Object.keys(s.methods);
-  const langs = Object.keys(s.methods[keys[0]]?.languages ?? {});
-  const out: ReportTable[] = [];
-  for (const op of ['suppress', 'enhance'] as const) {
-    out.push({
-      id: `fig5-${op}`,
-      title: `Fig. 5: ${op === 'suppress' ? 'suppress (×0)' : 'enhance (×2)'}, ΔP per language (mean ± 95 % interval over facts)`,
-      head: ['method', ...langs, 'mean'],
-      rows: keys.map((k) => [methodLabel(k), ...langs.map((l) => pct(s.methods[k].languages[l][op], s.methods[k].languages[l][`${op}Ci95`])), pct(s.methods[k].mean[op])]),
-      chart: `fig5-${op}.svg`,
-    });
+const inline = (t: string): Inline[] =>
+  t
+    .replace(/\*\*/g, '')
+    .split('`')
+    .map((x, i) => ({ text: x, ...(i % 2 ? { code: true } : {}) }))
+    .filter((x) => x.text.length > 0);
+
+const TABLE_IDS: [RegExp, string][] = [
+  [/^Selection sizes/, 'selection'],
+  [/^Table II/, 'table2'],
+  [/^Readings/, 'readings'],
+];
+
+/**
+ * The CLI's report.md as blocks the page renders as text and HTML tables (never as HTML): so the page
+ * always shows exactly what `kn experiment report` writes. A table's id is the chart that follows it
+ * (fig5-suppress, fig4-layers, own-vs-shared, knockout …) or its section (selection, table2, readings).
+ */
+export function reportBlocks(md: string): ReportBlock[] {
+  const out: ReportBlock[] = [];
+  const lines = md.split('\n');
+  let heading = '';
+  let para: string[] = [];
+  const flush = () => {
+    if (para.length) out.push({ type: 'p', parts: inline(para.join(' ')) });
+    para = [];
+  };
+  const cells = (l: string) => l.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (!l.trim()) {
+      flush();
+      continue;
+    }
+    let m: RegExpExecArray | null;
+    if ((m = /^(#{1,3}) (.*)$/.exec(l))) {
+      flush();
+      const level = m[1].length;
+      heading = m[2];
+      out.push({ type: level === 1 ? 'title' : level === 2 ? 'h2' : 'h3', text: m[2].replace(/\*\*|`/g, '') });
+      continue;
+    }
+    if ((m = /^!\[([^\]]*)\]\(([A-Za-z0-9_.-]+\.svg)\)$/.exec(l.trim()))) {
+      flush();
+      const file = m[2];
+      const id = file.replace(/\.svg$/, '');
+      // the table right before the chart takes the chart's name
+      const prev = out[out.length - 1];
+      if (prev?.type === 'table' && prev.id.startsWith('table-at-')) prev.id = id;
+      out.push({ type: 'chart', id, file, alt: m[1] });
+      continue;
+    }
+    if (l.startsWith('|')) {
+      flush();
+      const head = cells(l);
+      const rows: string[][] = [];
+      i++;
+      if (i < lines.length && /^\|(\s*:?-+:?\s*\|)+$/.test(lines[i].trim())) i++;
+      for (; i < lines.length && lines[i].startsWith('|'); i++) rows.push(cells(lines[i]));
+      i--;
+      const named = TABLE_IDS.find(([re]) => re.test(heading));
+      const nextChart = lines.slice(i + 1).find((x) => x.trim())?.trim().match(/^!\[[^\]]*\]\(([A-Za-z0-9_.-]+)\.svg\)$/);
+      out.push({ type: 'table', id: nextChart ? nextChart[1] : named ? named[1] : `table-at-${out.length}`, head, rows });
+      continue;
+    }
+    if (l.startsWith('- ')) {
+      flush();
+      const prev = out[out.length - 1];
+      if (prev?.type === 'list') prev.items.push(l.slice(2));
+      else out.push({ type: 'list', items: [l.slice(2)] });
+      continue;
+    }
+    para.push(l.trim());
   }
-  out.push({
-    id: 'selection',
-    title: 'Selection sizes',
-    head: ['method', 'median', 'mean', 'empty selections'],
-    rows: keys.map((k) => [methodLabel(k), String(s.methods[k].selectedMedian), s.methods[k].selectedMean.toFixed(1), `${s.methods[k].empty} of ${s.facts}`]),
-  });
-  const L = s.methods[keys[0]]?.layers.length ?? 0;
-  out.push({
-    id: 'fig4',
-    title: 'Fig. 4: share of selected neurons per layer',
-    head: ['method', ...Array.from({ length: L }, (_, l) => `L${l}`)],
-    rows: keys.map((k) => [methodLabel(k), ...s.methods[k].layers.map((x) => pct(x))]),
-    chart: 'fig4-layers.svg',
-  });
-  if (Object.keys(s.tableII).length) {
-    out.push({
-      id: 'table2',
-      title: 'Table II: each method as a fraction of MaTrice (per language, then averaged)',
-      head: ['method', 'suppress', 'enhance', 'average'],
-      rows: Object.entries(s.tableII).map(([k, v]) => [methodLabel(k), num(v.suppress), num(v.enhance), num(v.average)]),
-    });
-  }
-  out.push({
-    id: 'own-vs-shared',
-    title: "Each language's own neurons against the shared set",
-    head: ['language', 'own set median size', 'ΔP suppress own set', 'ΔP suppress MaTrice', 'shared'],
-    rows: langs.map((l) => [l, String(s.perLanguageSets[l]?.selectedMedian ?? 0), pct(s.perLanguageSets[l]?.suppress ?? null, s.perLanguageSets[l]?.suppressCi95), pct(s.methods.matrice?.languages[l].suppress ?? null), pct(s.perLanguageSets[l]?.sharedWithMatrice ?? null)]),
-    chart: 'own-vs-shared.svg',
-  });
-  out.push({
-    id: 'knockout',
-    title: 'Knock-out: suppress the top-k neurons by S against k random neurons (ΔP over all known queries)',
-    head: ['k', ...s.knockout.k.map(String)],
-    rows: [['top-k by S', ...s.knockout.top.map((x) => pct(x))], ['random k', ...s.knockout.random.map((x) => pct(x))], ...langs.map((l) => [`top-k, ${l}`, ...s.knockout.topByLanguage[l].map((x) => pct(x))])],
-    chart: 'knockout.svg',
-  });
+  flush();
   return out;
 }
 
@@ -188,6 +215,7 @@ export function exportReport(summary: Summary, command: string, total: number): 
   return JSON.stringify(doc, null, 1) + '\n';
 }
 
+const READING = /^(language|neuron|scale)\/(layer|global|none)$/;
 const METHOD_KEY = /^(matrice|amig|random|no-uaq|no-ual)(@(language|neuron|scale)\/(layer|global|none))?$/;
 const LANG_KEY = new RegExp(`^(${LANGS.join('|')})$`);
 
@@ -206,8 +234,10 @@ export function importReport(text: string): ReportDoc {
   if (o.format !== REPORT_FORMAT) c.fail('format', `must be "${REPORT_FORMAT}", got ${typeof o.format === 'string' ? `"${o.format.slice(0, 40)}"` : typeof o.format}`);
   c.integer(o.version, 'version', 1, REPORT_VERSION);
   const createdWith = o.createdWith === undefined ? '' : c.string(o.createdWith, 'createdWith', 200);
-  const command = o.command === undefined ? '' : c.string(o.command, 'command', 4000);
-  const s = c.object(o.summary, 'summary', ['experiment', 'model', 'facts', 'settings', 'methods', 'perLanguageSets', 'tableII', 'knockout', 'completenessMedian', 'timing', 'problems'], ['experiment', 'model', 'facts', 'settings', 'methods', 'perLanguageSets', 'tableII', 'knockout', 'timing']);
+  // one line each: these strings go into report.md
+  const line = { pattern: /^[^\n\r`]*$/, what: 'one line without backquotes' };
+  const command = o.command === undefined ? '' : c.string(o.command, 'command', 4000, line);
+  const s = c.object(o.summary, 'summary', ['experiment', 'model', 'facts', 'settings', 'methods', 'perLanguageSets', 'tableII', 'knockout', 'readings', 'bestReading', 'completenessMedian', 'timing', 'problems'], ['experiment', 'model', 'facts', 'settings', 'methods', 'perLanguageSets', 'tableII', 'knockout', 'timing']);
   if (s.experiment !== 'manipulate') c.fail('summary.experiment', 'must be "manipulate"');
   const nn = (v: unknown, p: string) => (v === null ? null : c.number(v, p));
   const facts = c.integer(s.facts, 'summary.facts', 0, 10_000_000);
@@ -298,7 +328,7 @@ export function importReport(text: string): ReportDoc {
   const ti = c.object(s.timing, 'summary.timing', ['facts', 'msPerFactMedian', 'msPerFactMean'], ['facts']);
   const summary: Summary = {
     experiment: 'manipulate',
-    model: c.string(s.model, 'summary.model', 1024),
+    model: c.string(s.model, 'summary.model', 1024, line),
     facts,
     settings,
     methods,
@@ -307,8 +337,24 @@ export function importReport(text: string): ReportDoc {
     knockout,
     completenessMedian: s.completenessMedian === undefined ? null : nn(s.completenessMedian, 'summary.completenessMedian'),
     timing: { facts: c.integer(ti.facts, 'summary.timing.facts', 0, 1e9), msPerFactMedian: nn(ti.msPerFactMedian ?? null, 'summary.timing.msPerFactMedian'), msPerFactMean: nn(ti.msPerFactMean ?? null, 'summary.timing.msPerFactMean') },
-    problems: s.problems === undefined ? [] : c.array(s.problems, 'summary.problems', 1000).map((x, i) => c.string(x, `summary.problems[${i}]`, 2000)),
+    problems: s.problems === undefined ? [] : c.array(s.problems, 'summary.problems', 1000).map((x, i) => c.string(x, `summary.problems[${i}]`, 2000, { pattern: /^[^\n\r]*$/, what: 'one line' })),
   };
+  if (s.readings !== undefined) {
+    summary.readings = c.array(s.readings, 'summary.readings', 64).map((x, i): Reading => {
+      const q = `summary.readings[${i}]`;
+      const v = c.object(x, q, ['reading', 'selectedMedian', 'selectedShare', 'empty', 'suppress', 'enhance', 'randomSuppress'], ['reading', 'selectedMedian', 'selectedShare', 'empty', 'suppress', 'enhance', 'randomSuppress']);
+      return {
+        reading: c.string(v.reading, `${q}.reading`, 40, { pattern: READING, what: '<norm>/<attr-norm>' }),
+        selectedMedian: c.number(v.selectedMedian, `${q}.selectedMedian`, 0),
+        selectedShare: c.number(v.selectedShare, `${q}.selectedShare`, 0, 1),
+        empty: c.integer(v.empty, `${q}.empty`, 0, 1e9),
+        suppress: nn(v.suppress, `${q}.suppress`),
+        enhance: nn(v.enhance, `${q}.enhance`),
+        randomSuppress: nn(v.randomSuppress, `${q}.randomSuppress`),
+      };
+    });
+  }
+  if (s.bestReading !== undefined) summary.bestReading = s.bestReading === null ? null : c.string(s.bestReading, 'summary.bestReading', 40, { pattern: READING, what: '<norm>/<attr-norm>' });
   return { format: REPORT_FORMAT, version: REPORT_VERSION, createdWith, command, total, summary };
 }
 

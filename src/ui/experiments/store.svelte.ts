@@ -56,6 +56,7 @@ export class Experiments {
 
   openFile(text: string) {
     this.error = null;
+    ++this.openSeq;
     try {
       this.report = importReport(text);
       this.reportId = null;
@@ -96,8 +97,15 @@ export class Experiments {
     this.running = true;
     const t0 = performance.now();
     try {
+      let shown = 0;
       const r = await c.experimentRun(req, (p) => {
         this.progress = p;
+        // the report and the saved runs follow the run: refreshed after every finished fact
+        if (p.phase === 'run' && p.runDone > shown) {
+          shown = p.runDone;
+          void this.open(p.id);
+          void this.refresh();
+        }
       });
       this.result = r;
       console.info(`[kn] experiment ${r.id} ${r.status}: ${r.written} facts written, ${r.skipped} resumed, in ${Math.round(performance.now() - t0)} ms`);
@@ -117,17 +125,21 @@ export class Experiments {
     await this.ex.client?.experimentCancel();
   }
 
+  private openSeq = 0;
+
   async open(id: string) {
     const c = this.ex.client;
     if (!c) return;
+    const seq = ++this.openSeq;
     try {
       const r = await c.experimentReport(id);
+      if (seq !== this.openSeq) return; // a newer request wins
       this.report = { format: 'kn-experiment-report', version: 1, createdWith: '', command: reproduceCommand(r.meta), total: r.total, summary: r.summary };
       this.reportId = id;
       this.reportDone = r.done;
       this.readOnly = false;
     } catch (e) {
-      this.error = toKnError(e);
+      if (seq === this.openSeq) this.error = toKnError(e);
     }
   }
 
