@@ -36,6 +36,12 @@ def train(kind, texts, vocab_size, small=False):
         sp = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
         tr = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=sp, show_progress=False)
         tok.train_from_iterator(texts, tr)
+        # the trainer numbers the ## alphabet in hash-map order: renumber (WordPiece does not depend on ids)
+        # so that a regenerated tokenizer is byte-identical
+        j = json.loads(tok.to_str())
+        rest = sorted((t for t in j['model']['vocab'] if t not in sp), key=lambda t: (t.startswith('##'), len(t), t))
+        j['model']['vocab'] = {t: i for i, t in enumerate(sp + rest)}
+        tok = Tokenizer.from_str(json.dumps(j))
         tok.post_processor = processors.TemplateProcessing(
             single='[CLS] $A [SEP]', pair='[CLS] $A [SEP] $B:1 [SEP]:1',
             special_tokens=[('[CLS]', tok.token_to_id('[CLS]')), ('[SEP]', tok.token_to_id('[SEP]'))])

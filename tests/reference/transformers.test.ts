@@ -99,6 +99,14 @@ async function gradAt(m: LoadedModel, ids: number[], pos: number, layer: number,
   return d;
 }
 
+/** the worst error of each kind per family (printed after each family; the closing note reports them) */
+const worst: Record<string, Record<string, number>> = {};
+const note = (fam: string, what: string, v: number) => {
+  worst[fam] ??= {};
+  worst[fam][what] = Math.max(worst[fam][what] ?? 0, v);
+  return v;
+};
+
 const ONLY = process.env.REF_FAMILIES?.split(',');
 for (const fam of REFERENCE_FAMILIES.filter((f) => !ONLY || ONLY.includes(f))) {
   const dir = join(DIR, fam);
@@ -118,6 +126,7 @@ for (const fam of REFERENCE_FAMILIES.filter((f) => !ONLY || ONLY.includes(f))) {
     });
     afterAll(() => {
       m?.dispose();
+      console.log(`worst error vs transformers, ${fam}: ${JSON.stringify(worst[fam])}`);
       if (folder !== dir) rmSync(folder, { recursive: true, force: true });
     });
 
@@ -134,13 +143,13 @@ for (const fam of REFERENCE_FAMILIES.filter((f) => !ONLY || ONLY.includes(f))) {
     it('top-k probabilities at the target position (≤ 1e-5) and activations of every layer (≤ 1e-5 relative)', async () => {
       for (const q of exp.queries) {
         const p = await fullProbs(m, q.ids, q.position);
-        for (const [id, pr] of q.top) expect(Math.abs(p[id] - pr), `${q.prompt}: P(${id})`).toBeLessThan(1e-5);
-        expect(Math.abs(p[q.targetId] - q.targetProb)).toBeLessThan(1e-5);
+        for (const [id, pr] of q.top) expect(note(fam, 'prob', Math.abs(p[id] - pr)), `${q.prompt}: P(${id})`).toBeLessThan(1e-5);
+        expect(note(fam, 'prob', Math.abs(p[q.targetId] - q.targetProb))).toBeLessThan(1e-5);
         const pr = await m.probe(q.prompt, { target: q.target, topK: q.top.length });
         expect(pr.top[0].id).toBe(q.top[0][0]);
         const acts = await activations(m, q.ids, q.position);
         expect(acts.length).toBe(q.acts.length);
-        acts.forEach((a, l) => expect(relErr(a, q.acts[l]), `${q.prompt}: layer ${l}`).toBeLessThan(1e-5));
+        acts.forEach((a, l) => expect(note(fam, 'actRel', relErr(a, q.acts[l])), `${q.prompt}: layer ${l}`).toBeLessThan(1e-5));
       }
     });
 
@@ -150,7 +159,7 @@ for (const fam of REFERENCE_FAMILIES.filter((f) => !ONLY || ONLY.includes(f))) {
       for (let l = 0; l < m.cfg.numLayers; l++) {
         const g = await gradAt(m, q.ids, q.position, l, q.targetId, acts[l]);
         const mine = q.grad.neurons.map((j) => g[j]);
-        expect(relErr(mine, q.grad.values[l]), `layer ${l}`).toBeLessThan(1e-4);
+        expect(note(fam, 'gradRel', relErr(mine, q.grad.values[l])), `layer ${l}`).toBeLessThan(1e-4);
       }
     });
 
@@ -161,7 +170,7 @@ for (const fam of REFERENCE_FAMILIES.filter((f) => !ONLY || ONLY.includes(f))) {
           const a = await attributeQuery(m, q.prompt, q.target, { steps: q.ig.steps, baseline: 'pad', layers: [q.ig.layer], path });
           expect(a.baselinePositions).toEqual(q.ig.baselinePositions);
           expect(a.padId).toBe(q.ig.padId);
-          expect(relErr(a.raw[q.ig.layer], q.ig.raw), `${path}: ${q.prompt}`).toBeLessThan(1e-3);
+          expect(note(fam, `ig${path === 'fast' ? 'Fast' : 'Naive'}Rel`, relErr(a.raw[q.ig.layer], q.ig.raw)), `${path}: ${q.prompt}`).toBeLessThan(1e-3);
         }
       }
     });
@@ -173,9 +182,9 @@ for (const fam of REFERENCE_FAMILIES.filter((f) => !ONLY || ONLY.includes(f))) {
         const p = await fullProbs(m8, q.ids, q.position);
         let err = 0;
         for (const [id, pr] of q.top) err = Math.max(err, Math.abs(p[id] - pr));
-        expect(err).toBeLessThan(1e-2);
+        expect(note(fam, 'int8Prob', err)).toBeLessThan(1e-2);
         const a = await attributeQuery(m8, q.prompt, q.target, { steps: q.ig.steps, baseline: 'pad', layers: [q.ig.layer] });
-        expect(relErr(a.raw[q.ig.layer], q.ig.raw)).toBeLessThan(0.3);
+        expect(note(fam, 'int8IgRel', relErr(a.raw[q.ig.layer], q.ig.raw))).toBeLessThan(0.3);
       } finally {
         m8.dispose();
       }
