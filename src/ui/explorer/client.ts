@@ -12,6 +12,7 @@ import type {
   AttributionsExport,
   FactList,
   FactQueries,
+  LanguageSetsResult,
   LocalizeOptions,
   LocalizeProgress,
   LocalizeResult,
@@ -42,6 +43,10 @@ export class ExplorerClient extends EngineClient {
   }
   manipulate(neurons: NeuronId[], factor: number, topK?: number): Promise<ManipulateResult> {
     return this.call(() => this.api.manipulate(plain(neurons), factor, topK));
+  }
+
+  languageSets(settings: Partial<MatriceSettings>, factor = 0): Promise<LanguageSetsResult> {
+    return this.call(() => this.api.languageSets(plain(settings), factor));
   }
   exportAttributions(): Promise<AttributionsExport | null> {
     return this.call(() => this.api.exportAttributions());
