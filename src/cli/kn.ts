@@ -9,6 +9,7 @@ import { BUNDLED_DIR } from '../engine/source-node';
 import type { WeightDtype } from '../engine/types';
 import { int, parseArgs, str, type Args } from './args';
 import { nodeBackend } from './node-engine';
+import { EDIT_HELP } from './edit-cmd';
 
 const HELP = `kn — Knowledge Neuron Explorer CLI
 
@@ -23,6 +24,7 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
   kn experiment readings [--model <m>] [--facts N] [--split dev] --out <dir>   every Eq. 9 × Eq. 5 reading of MaTrice
   kn experiment report <dir> [--out <dir>] [--json]       Fig. 5, Table II, Fig. 4, selection sizes, knock-out: Markdown, CSV, SVG
   kn experiment merge <shard dir>... --out <dir>          join --shard outputs
+${EDIT_HELP}
   kn backend --json                                       which tfjs backend runs
 
 Without --model, the bundled causal demo model is used when it exists.`;
@@ -49,7 +51,8 @@ function dtypeArg(a: Args): WeightDtype {
 }
 
 async function main(argv: string[]): Promise<unknown> {
-  const a = parseArgs(argv, ['json', 'help', 'no-cache']);
+  // data, eval and experiment parse their own options; kn reads only --model, --dtype and --help there
+  const a = parseArgs(argv, { strict: !['data', 'eval', 'experiment'].includes(argv[0]) });
   const cmd = a._[0];
   if (!cmd || a.help || cmd === 'help') {
     process.stdout.write(HELP + '\n');
@@ -114,15 +117,17 @@ async function main(argv: string[]): Promise<unknown> {
       const x = await import('./experiment-cmd');
       const sub = argv[1];
       const rest = argv.slice(2);
-      if (sub === 'manipulate' || sub === 'readings') {
-        return x.runExperiment(sub, rest, async (m, dtype) => {
-          const args: Args = { _: [], ...(m ? { model: m } : {}), ...(dtype ? { dtype } : {}) };
-          return { model: await loadForCli(args), arg: defaultModelArg(args) };
-        });
-      }
-      if (sub === 'report') return x.runReport(rest);
-      if (sub === 'merge') return x.runMerge(rest);
-      throw new KnError('bad-input', `unknown experiment "${sub ?? ''}"; one of manipulate, readings, report, merge`);
+      const e = await import('./edit-cmd');
+      const load = async (m: string | undefined, dtype: string | undefined) => {
+        const args: Args = { _: [], ...(m ? { model: m } : {}), ...(dtype ? { dtype } : {}) };
+        return { model: await loadForCli(args), arg: defaultModelArg(args) };
+      };
+      if (sub === 'manipulate' || sub === 'readings') return x.runExperiment(sub, rest, load);
+      if (sub === 'edit' || sub === 'enhance') return e.runEditCommand(sub, rest, load);
+      // report and merge read the kind of experiment from the results folder
+      if (sub === 'report') return (await e.isEditResults(rest)) ? e.runEditReport(rest) : x.runReport(rest);
+      if (sub === 'merge') return (await e.isEditResults(rest)) ? e.runEditMerge(rest) : x.runMerge(rest);
+      throw new KnError('bad-input', `unknown experiment "${sub ?? ''}"; one of manipulate, readings, edit, enhance, report, merge`);
     }
     default:
       throw new KnError('bad-input', `unknown command "${cmd}"; run "kn help"`);
