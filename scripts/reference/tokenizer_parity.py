@@ -52,7 +52,8 @@ def main(kinds):
                 dump.write(json.dumps([lang, tid_, fact, prompt, target, ids, pos, tid], ensure_ascii=False) + '\n')
                 n += 1
         exp = {'kind': kind, 'modelKind': mk, 'vocab': len(tk), 'queries': n, 'languages': {}}
-        exp['specialIds'] = sorted(tk.all_special_ids)
+        # special: transformers' named special tokens and every added token flagged special
+        exp['specialIds'] = sorted(set(tk.all_special_ids) | {i for i, t in tk.added_tokens_decoder.items() if t.special})
         for lang in common.LANGS:
             exp['languages'][lang] = {t: [len(v), hashlib.sha1('\n'.join(v).encode()).hexdigest()[:16]]
                                       for t, v in sorted(groups.get(lang, {}).items())}

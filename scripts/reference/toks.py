@@ -1,6 +1,7 @@
 """Real tokenizer.json files of the four kinds multilingual models use, trained with HF `tokenizers`.
 
 - bytebpe:   byte-level BPE (GPT-2 / mGPT, BLOOM, Qwen2/3, LLaMA-3)
+- bpeqwen:   byte-level BPE with the NFC normalizer and the Split regex pre-tokenizer of Qwen2/3 and LLaMA-3
 - wordpiece: BERT WordPiece, cased, with the BERT normalizer's Chinese-character splitting (mBERT)
 - unigram:   SentencePiece Unigram (trained by sentencepiece, nmt_nfkc), converted by transformers as XLM-R
 - spbpe:     SentencePiece BPE with byte fallback (trained by sentencepiece), converted by transformers as LLaMA-2
@@ -11,8 +12,10 @@ import os
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
-KINDS = ['bytebpe', 'wordpiece', 'unigram', 'spbpe']
-KIND_OF = {'bytebpe': 'causal', 'spbpe': 'causal', 'wordpiece': 'masked', 'unigram': 'masked'}
+KINDS = ['bytebpe', 'bpeqwen', 'wordpiece', 'unigram', 'spbpe']
+KIND_OF = {'bytebpe': 'causal', 'bpeqwen': 'causal', 'spbpe': 'causal', 'wordpiece': 'masked', 'unigram': 'masked'}
+# Qwen2's pre-tokenizer regex (tokenizer.json of Qwen/Qwen2.5-0.5B)
+QWEN_SPLIT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 MASK = {'wordpiece': '[MASK]', 'unigram': '<mask>'}
 
 
@@ -28,6 +31,18 @@ def train(kind, texts, vocab_size, small=False):
                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
         tok.train_from_iterator(texts, tr)
         special = dict(bos_token='<|endoftext|>', eos_token='<|endoftext|>', unk_token='<|endoftext|>')
+    elif kind == 'bpeqwen':
+        tok = Tokenizer(models.BPE())
+        tok.normalizer = normalizers.NFC()
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(QWEN_SPLIT), behavior='isolated', invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)])
+        tok.decoder = decoders.ByteLevel()
+        tok.post_processor = processors.ByteLevel(trim_offsets=False)
+        tr = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=['<|endoftext|>', '<|im_start|>', '<|im_end|>'],
+                                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+        tok.train_from_iterator(texts, tr)
+        special = dict(eos_token='<|endoftext|>', pad_token='<|endoftext|>')
     elif kind == 'wordpiece':
         tok = Tokenizer(models.WordPiece(unk_token='[UNK]'))
         tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)
