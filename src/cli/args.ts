@@ -1,27 +1,81 @@
-/** Tiny argv parser: --flag value, --flag=value, --bool; positionals. */
+/**
+ * Command-line options, parsed by `node:util` parseArgs for every kn command (kn.ts, matrice-cmd.ts,
+ * data-cmd.ts): `--flag value`, `--flag=value`, `--bool`, positionals. Unknown options and a missing value
+ * are refused as `KnError('bad-input')` naming the option.
+ */
+import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import { KnError } from '../engine/errors';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
 export interface Args {
   _: string[];
-  [k: string]: string | boolean | string[];
+  [k: string]: string | boolean | string[] | undefined;
 }
 
-export function parseArgs(argv: string[], booleans: string[] = ['json', 'help']): Args {
+export interface ParseOptions {
+  /** refuse unknown options (default true); false treats them as booleans (a dispatcher that only reads a few) */
+  strict?: boolean;
+  /**
+   * list options (declared `multiple`) that also take the plain words after them, up to the next option:
+   * `--langs en ja` = `--langs en,ja` = `--langs en --langs ja`
+   */
+  lists?: readonly string[];
+}
+
+export function parseOptions(argv: string[], options: OptionSpec, opts: ParseOptions = {}): Args {
+  let r: ReturnType<typeof nodeParseArgs>;
+  try {
+    r = nodeParseArgs({ args: argv, options, allowPositionals: true, strict: opts.strict ?? true, tokens: true });
+  } catch (e) {
+    throw new KnError('bad-input', e instanceof Error ? e.message : String(e));
+  }
   const out: Args = { _: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      if (eq > 0) out[key] = a.slice(eq + 1);
-      else if (booleans.includes(key)) out[key] = true;
-      else {
-        if (i + 1 >= argv.length) throw new KnError('bad-input', `--${key} needs a value`);
-        out[key] = argv[++i];
-      }
-    } else out._.push(a);
+  for (const [k, v] of Object.entries(r.values)) out[k] = v as Args[string];
+  // list options are rebuilt from the tokens, in order, with the plain words that follow `--list value`
+  const lists = new Set(opts.lists ?? []);
+  for (const name of lists) if (out[name] !== undefined) out[name] = [];
+  let list: string | null = null;
+  for (const t of r.tokens ?? []) {
+    if (t.kind === 'option') {
+      const isList = lists.has(t.name) && t.value !== undefined;
+      if (isList) (out[t.name] as string[]).push(t.value!);
+      list = isList && !t.inlineValue ? t.name : null;
+    } else if (t.kind === 'positional') {
+      if (list) (out[list] as string[]).push(t.value);
+      else out._.push(t.value);
+    } else list = null;
   }
   return out;
+}
+
+/** The options of the commands kn.ts parses itself (probe, attribute, localize, export) and the dispatcher's. */
+export const KN_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  'no-cache': { type: 'boolean' },
+  model: { type: 'string' },
+  dtype: { type: 'string' },
+  prompt: { type: 'string' },
+  target: { type: 'string' },
+  top: { type: 'string' },
+  out: { type: 'string' },
+  'shard-mb': { type: 'string' },
+  steps: { type: 'string' },
+  baseline: { type: 'string' },
+  relation: { type: 'string' },
+  fact: { type: 'string' },
+  method: { type: 'string' },
+  langs: { type: 'string' },
+  tau: { type: 'string' },
+  norm: { type: 'string' },
+  'attr-norm': { type: 'string' },
+  seed: { type: 'string' },
+} as const satisfies OptionSpec;
+
+/** kn's own options; `strict: false` for commands that parse the rest themselves (data, eval, experiment). */
+export function parseArgs(argv: string[], opts: ParseOptions = {}): Args {
+  return parseOptions(argv, KN_OPTIONS, opts);
 }
 
 export function str(a: Args, k: string): string | undefined {

@@ -17,46 +17,41 @@ import { computeStats } from '../data/stats';
 import { asProber, evaluate, experimentSets, type Prober, type ShardSource } from '../data/probing';
 import { isLang, isRelation } from '../data/validate';
 import { LANGS, RELATIONS, type Lang, type Relation, type Shard } from '../data/types';
+import { parseOptions, str, type Args, type OptionSpec } from './args';
 
-interface Parsed {
-  positional: string[];
-  flags: Map<string, string[]>;
-}
+const OPTIONS = {
+  data: { type: 'string' },
+  model: { type: 'string' },
+  dtype: { type: 'string' },
+  split: { type: 'string' },
+  relations: { type: 'string', multiple: true },
+  langs: { type: 'string', multiple: true },
+  limit: { type: 'string' },
+  'top-k': { type: 'string' },
+  json: { type: 'boolean' },
+  sets: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionSpec;
 
-const BOOLEAN_FLAGS = new Set(['--json', '--sets', '--quiet']);
+type Parsed = Args;
+const parse = (argv: string[]): Parsed => parseOptions(argv, OPTIONS, { lists: ['relations', 'langs'] });
 
-function parseArgs(argv: string[]): Parsed {
-  const positional: string[] = [];
-  const flags = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const [name, inline] = a.split('=', 2);
-      const vals: string[] = [];
-      if (inline !== undefined) vals.push(inline);
-      else if (!BOOLEAN_FLAGS.has(name)) {
-        while (i + 1 < argv.length && !argv[i + 1].startsWith('--')) vals.push(argv[++i]);
-      }
-      flags.set(name, [...(flags.get(name) ?? []), ...vals]);
-    } else positional.push(a);
-  }
-  return { positional, flags };
-}
-
+/** A list option: repeated, comma-separated, or words after it (`--langs en,fr ja`). */
 const list = (p: Parsed, name: string): string[] | undefined => {
-  const v = p.flags.get(name);
-  return v ? v.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean) : undefined;
+  const v = p[name];
+  return Array.isArray(v) ? v.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean) : undefined;
 };
-const single = (p: Parsed, name: string): string | undefined => p.flags.get(name)?.[0];
+const single = (p: Parsed, name: string): string | undefined => str(p, name);
 
 function parseRelations(p: Parsed): Relation[] {
-  const v = list(p, '--relations');
+  const v = list(p, 'relations');
   if (!v) return [...RELATIONS];
   for (const r of v) if (!isRelation(r)) throw new KnError('bad-input', `unknown relation "${r}" (RML-LAMA has ${RELATIONS.join(', ')})`);
   return v as Relation[];
 }
 function parseLangs(p: Parsed): Lang[] {
-  const v = list(p, '--langs');
+  const v = list(p, 'langs');
   if (!v) return [...LANGS];
   for (const l of v) if (!isLang(l)) throw new KnError('bad-input', `unknown language "${l}" (RML-LAMA has ${LANGS.join(', ')})`);
   return v as Lang[];
@@ -65,15 +60,15 @@ function parseInt0(p: Parsed, name: string): number | undefined {
   const v = single(p, name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new KnError('bad-input', `${name} must be a positive integer, got "${v}"`);
+  if (!Number.isInteger(n) || n < 1) throw new KnError('bad-input', `--${name} must be a positive integer, got "${v}"`);
   return n;
 }
 
 export async function runDataCommand(argv: string[]): Promise<unknown> {
   const args = argv[0] === 'data' ? argv.slice(1) : argv;
-  const p = parseArgs(args);
-  const sub = p.positional[0];
-  const dir = single(p, '--data') ?? defaultDataDir();
+  const p = parse(args);
+  const sub = p._[0];
+  const dir = single(p, 'data') ?? defaultDataDir();
   if (sub === 'stats') {
     const bench = await openLocal(dir);
     const { shards, errors } = await bench.shards();
@@ -99,15 +94,15 @@ export async function runDataCommand(argv: string[]): Promise<unknown> {
 export async function runEvalCommand(argv: string[], model: Prober | unknown): Promise<unknown> {
   const prober = asProber(model);
   const args = argv[0] === 'eval' ? argv.slice(1) : argv;
-  const p = parseArgs(args);
+  const p = parse(args);
   const relations = parseRelations(p);
   const langs = parseLangs(p);
-  const limit = parseInt0(p, '--limit');
-  const topK = parseInt0(p, '--top-k');
-  const bench = await openLocal(single(p, '--data') ?? defaultDataDir());
-  const splitName = single(p, '--split');
-  const source: ShardSource = splitName === undefined ? bench : splitSource(bench, readSplit(single(p, '--model') ?? 'bundled:demo-causal'), splitName);
-  const showProgress = !p.flags.has('--quiet') && process.stderr.isTTY;
+  const limit = parseInt0(p, 'limit');
+  const topK = parseInt0(p, 'top-k');
+  const bench = await openLocal(single(p, 'data') ?? defaultDataDir());
+  const splitName = single(p, 'split');
+  const source: ShardSource = splitName === undefined ? bench : splitSource(bench, readSplit(single(p, 'model') ?? 'bundled:demo-causal'), splitName);
+  const showProgress = !p.quiet && process.stderr.isTTY;
   let last = 0;
   const result = await evaluate(source, prober, {
     relations, langs, limit, topK,
@@ -128,7 +123,7 @@ export async function runEvalCommand(argv: string[], model: Prober | unknown): P
   }
   const sets = experimentSets(result);
   const out: Record<string, unknown> = {
-    model: single(p, '--model') ?? null,
+    model: single(p, 'model') ?? null,
     kind: prober.kind,
     dataVersion: bench.manifest.version,
     limit: limit ?? null,
@@ -144,7 +139,7 @@ export async function runEvalCommand(argv: string[], model: Prober | unknown): P
     },
     errors: result.errors,
   };
-  if (p.flags.has('--sets')) out.setIds = { known: sets.known, qOld: sets.qOld, qNew: sets.qNew, qError: sets.qError };
+  if (p.sets) out.setIds = { known: sets.known, qOld: sets.qOld, qNew: sets.qNew, qError: sets.qError };
   return out;
 }
 
