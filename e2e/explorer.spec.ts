@@ -202,7 +202,7 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   // 5. share: the link holds the state
   await page.getByTestId('tab-share').click();
   const link = await page.getByTestId('share-link').inputValue();
-  expect(link).toContain('#s=');
+  expect(link).toContain('#z='); // compressed (old #s= links still open)
   await screenshot(page, info, 'explorer-4-share');
 
   // export an exploration file

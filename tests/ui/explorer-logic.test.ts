@@ -50,7 +50,6 @@ describe('one source each (issue 14 item 10)', async () => {
   const { METHODS: EXPERIMENT_METHODS } = await import('../../src/engine/matrice/experiments');
   const { ALL_LANGS, METHOD_LABELS, describeModel } = await import('../../src/ui/explorer/logic');
   const { EXPLORATION_METHODS, defaultState, validateModel } = await import('../../src/ui/share/state');
-  const { Checker } = await import('../../src/ui/share/validate');
   const { DEFAULT_SETTINGS } = await import('../../src/engine/matrice/scoring');
   const { defaultSettings } = await import('../../src/ui/explorer/settings');
   const { isHubRepoId, modelLabel } = await import('../../src/engine/model-id');
@@ -78,7 +77,7 @@ describe('one source each (issue 14 item 10)', async () => {
     const form = (hubRepo: string) => specFromForm({ kind: 'hub', bundled: '', hubRepo, hubRevision: '', url: '', files: [] });
     const link = (repo: string) => {
       try {
-        validateModel({ type: 'hub', repo }, new Checker('link'), 'model');
+        validateModel({ type: 'hub', repo }, 'link');
         return true;
       } catch {
         return false;

@@ -9,8 +9,10 @@ import {
   decodeState,
   defaultState,
   encodeState,
+  encodeStateUncompressed,
   type ExplorationState,
 } from '../../src/ui/share/state';
+import { deflateSync } from 'fflate';
 
 function pick<T>(r: Rng, xs: readonly T[]): T {
   return xs[r.nextInt(xs.length)];
@@ -86,8 +88,7 @@ describe('share link state', () => {
     for (let i = 0; i < 300; i++) {
       const s = randomState(r);
       const hash = encodeState(s);
-      expect(hash.startsWith('#s=')).toBe(true);
-      expect(hash).toMatch(/^#s=[A-Za-z0-9_-]+$/);
+      expect(hash).toMatch(/^#z=[A-Za-z0-9_-]+$/);
       expect(decodeState(hash)).toStrictEqual(s);
       // canonical: encoding the decoded state gives the same link
       expect(encodeState(decodeState(hash))).toBe(hash);
@@ -115,6 +116,31 @@ describe('share link state', () => {
     expect(decodeState(h)).toStrictEqual(s);
   });
 
+  it('links are compressed (z=), and the uncompressed links of earlier versions (s=) still open', () => {
+    const r = createRng('state-compat');
+    for (let i = 0; i < 50; i++) {
+      const s = randomState(r);
+      const old = encodeStateUncompressed(s);
+      expect(old).toMatch(/^#s=[A-Za-z0-9_-]+$/);
+      expect(decodeState(old)).toStrictEqual(s);
+      expect(decodeState(encodeState(s))).toStrictEqual(s);
+    }
+    // a link written by the previous version, verbatim
+    const v0 = '#s=eyJ2IjoxLCJtb2RlbCI6eyJ0eXBlIjoiYnVuZGxlZCIsIm5hbWUiOiJkZW1vIn0sIm1ldGhvZCI6Im1hdHJpY2UiLCJzZXR0aW5ncyI6eyJhbHBoYTEiOjEsImFscGhhMiI6MSwiYmV0YTEiOjEsImJldGEyIjoxLCJ0YXUiOjAuMiwibm9ybSI6InNjYWxlIiwiYXR0ck5vcm0iOiJub25lIn0sInN0ZXBzIjoyMCwiYmFzZWxpbmUiOiJwYWQifQ';
+    expect(decodeState(v0)).toStrictEqual({ v: 1, model: { type: 'bundled', name: 'demo' }, method: 'matrice', settings: { alpha1: 1, alpha2: 1, beta1: 1, beta2: 1, tau: 0.2, norm: 'scale', attrNorm: 'none' }, steps: 20, baseline: 'pad' });
+    // many toggled neurons: the compressed link is much shorter
+    const big = defaultState();
+    big.toggles = { set: 'manual', neurons: Array.from({ length: 2000 }, (_, i) => [i % 4, i % 512] as [number, number]), factor: 0 };
+    expect(encodeState(big).length).toBeLessThan(encodeStateUncompressed(big).length / 4);
+  });
+
+  it('refuses compressed links that are not DEFLATE or inflate beyond the limit, naming z', () => {
+    expectBad(() => decodeState(`#z=${base64urlEncode(Uint8Array.from([1, 2, 3, 4, 5]))}`), /link: z is not valid compressed data/);
+    const bomb = deflateSync(new Uint8Array(STATE_LIMITS.maxStateBytes + 10).fill(32), { level: 9 });
+    expectBad(() => decodeState(`#z=${base64urlEncode(bomb)}`), /link: z decompresses to more than \d+ bytes/);
+    expectBad(() => decodeState(`#z=${base64urlEncode(deflateSync(new TextEncoder().encode('{"v":2}')))}`), /link: v must be 1/);
+  });
+
   it('base64url is the RFC 4648 §5 alphabet and round-trips all byte lengths', () => {
     const r = createRng(7);
     for (let n = 0; n < 70; n++) {
@@ -127,7 +153,7 @@ describe('share link state', () => {
 
   describe('rejects malformed links with a message naming the field', () => {
     it('no s= parameter / empty', () => {
-      expectBad(() => decodeState(''), /link: hash has no "s=" parameter/);
+      expectBad(() => decodeState(''), /link: hash has no "z=" or "s=" parameter/);
       expectBad(() => decodeState('#x=1'), /"s="/);
       expectBad(() => decodeState('#s='), /link: s is empty/);
     });

@@ -26,26 +26,18 @@
  *   selection becomes results.selections[state.method] with unknown scores, and its layer distribution is
  *   recomputed.
  *
- * Import trusts nothing: size, JSON, the format tag, the version, every field (types, ranges, shapes
- * consistent with numLayers × ffnSize, string lengths, no control characters, no unknown fields). All
- * refusals are `KnError('bad-input', 'exploration file: <what is wrong>')`. Strings from a file must only
+ * Import trusts nothing: size, JSON, the format tag, the version, every field against one valibot schema
+ * (schema.ts: types, ranges, string lengths, no control characters, no unknown fields), then the shapes
+ * against the model's numLayers × ffnSize. All refusals are `KnError('bad-input', 'exploration file: <what is wrong>')`. Strings from a file must only
  * ever be rendered as text.
  */
 import { KnError } from '../../engine/errors';
 import { modelLabel } from '../../engine/model-id';
 import { layerDistribution } from '../../engine/matrice/scoring';
 import type { ProbRow } from '../plots/charts';
-import { Checker, LANG_PATTERN, MAX_FFN, MAX_LAYERS, describe, join } from './validate';
-import {
-  EXPLORATION_METHODS,
-  type ExplorationMethod,
-  type ExplorationModel,
-  type ExplorationState,
-  defaultState,
-  validateLangs,
-  validateModel,
-  validateState,
-} from './state';
+import * as v from 'valibot';
+import { MAX_FFN, MAX_LAYERS, arr, bool, byLang, describe, fail, fields, int, lang, neuron, num, numOrNaN, obj, parse, pathOf, str, tag, tagged, type Schema } from './schema';
+import { EXPLORATION_METHODS, type ExplorationMethod, type ExplorationState, langsSchema, stateSchema, validateModel, validateState } from './state';
 
 export const EXPLORATION_FORMAT = 'kn-exploration';
 export const EXPLORATION_VERSION = 2;
@@ -156,10 +148,10 @@ export function exportExploration(
     format: EXPLORATION_FORMAT,
     version: EXPLORATION_VERSION,
     createdWith: meta.createdWith ?? CREATED_WITH,
-    state: validateState(state, new Checker('exploration file'), 'state'),
-    model: parseModelMeta(meta.model, new Checker('exploration file'), 'model'),
+    state: validateState(state, WHERE, 'state'),
+    model: parse(modelMetaSchema, meta.model, WHERE, 'model'),
   };
-  if (meta.fact !== undefined) file.fact = parseFact(meta.fact, new Checker('exploration file'), 'fact');
+  if (meta.fact !== undefined) file.fact = parse(factSchema, meta.fact, WHERE, 'fact');
   if (results !== undefined) {
     const r: Record<string, unknown> = {
       queries: results.queries.map((q) => {
@@ -198,7 +190,7 @@ export function exportExploration(
   }
   const text = JSON.stringify(file);
   // what we write must be what we can read
-  parseV2(JSON.parse(text), new Checker('exploration file'));
+  parseV2(JSON.parse(text));
   if (text.length > FILE_LIMITS.maxChars) {
     throw new KnError(
       'bad-input',
@@ -249,8 +241,7 @@ function encodeS(S: number[][], digits: number, topK?: number): SWire {
 
 /** Parses and validates an exploration file (version 2, or version 1 migrated). Throws `bad-input`. */
 export function importExploration(text: string): ImportedExploration {
-  const c: Checker = new Checker('exploration file');
-  if (typeof text !== 'string') c.fail('content', `must be text, got ${describe(text)}`);
+  if (typeof text !== 'string') fail(WHERE, 'content', `must be text, got ${describe(text)}`);
   if (text.length > FILE_LIMITS.maxChars) {
     throw new KnError(
       'bad-input',
@@ -282,206 +273,179 @@ export function importExploration(text: string): ImportedExploration {
       `exploration file: version ${o.version} is newer than this explorer reads (up to ${EXPLORATION_VERSION}); update the explorer`,
     );
   }
-  if (o.version === 1) return { ...migrateV1(o, c), fromVersion: 1 };
-  return { ...parseV2(o, c), fromVersion: 2 };
+  if (o.version === 1) return { ...migrateV1(o), fromVersion: 1 };
+  return { ...parseV2(o), fromVersion: 2 };
 }
 
-function parseV2(v: unknown, c: Checker): Omit<ImportedExploration, 'fromVersion'> {
-  const o = c.object(
-    v,
-    '',
-    ['format', 'version', 'createdWith', 'state', 'model', 'fact', 'results'],
-    ['format', 'version', 'createdWith', 'state', 'model'],
-    'file',
-  );
-  const createdWith = c.string(o.createdWith, 'createdWith', 256);
-  const state = validateState(o.state, c, 'state');
-  const model = parseModelMeta(o.model, c, 'model');
-  const meta: ExplorationMeta = { createdWith, model };
-  if (o.fact !== undefined) meta.fact = parseFact(o.fact, c, 'fact');
-  const out: Omit<ImportedExploration, 'fromVersion'> = { state, meta };
-  if (o.results !== undefined) out.results = parseResults(o.results, c, 'results', model);
+const WHERE = 'exploration file';
+
+// ---------------------------------------------------------------------------------------------------
+// the schema (valibot, via schema.ts); then the shapes against the model (checkAgainstModel)
+
+const modelMetaSchema: Schema<ExplorationModelMeta> = v.pipe(
+  obj({
+    label: str(FILE_LIMITS.maxLabel),
+    contentHash: str(256),
+    architecture: str(256),
+    numLayers: int(1, MAX_LAYERS),
+    ffnSize: int(1, MAX_FFN),
+  }),
+  v.check(
+    (m) => m.numLayers * m.ffnSize <= FILE_LIMITS.maxScores,
+    (i) => `numLayers × ffnSize = ${i.input.numLayers * i.input.ffnSize} is above ${FILE_LIMITS.maxScores}`,
+  ),
+);
+
+const factSchema: Schema<ExplorationFact> = obj({
+  id: v.optional(str(256)),
+  relation: v.optional(str(256)),
+  labels: byLang(obj({ subject: str(FILE_LIMITS.maxLabel), object: str(FILE_LIMITS.maxLabel) })),
+});
+
+const querySchema: Schema<ExplorationQuery> = obj({
+  lang: lang(),
+  prompt: str(FILE_LIMITS.maxPrompt),
+  target: str(FILE_LIMITS.maxLabel),
+  before: num(0, 1),
+  correct: v.optional(bool()),
+  completeness: v.optional(numOrNaN()),
+});
+
+const selectionSchema: Schema<StoredSelection> = obj({
+  neurons: arr(neuron(), FILE_LIMITS.maxSelected),
+  scores: arr(v.nullable(num()), FILE_LIMITS.maxSelected),
+  threshold: v.nullable(num()),
+});
+
+export const probRowSchema: Schema<ProbRow> = obj({
+  lang: lang(),
+  before: num(0, 1),
+  after: num(0, 1),
+  deltaP: numOrNaN(),
+  correctBefore: bool(),
+});
+
+/** One optional entry per method. */
+const perMethod = <T>(s: Schema<T>) =>
+  obj(Object.fromEntries(EXPLORATION_METHODS.map((m) => [m, v.optional(s)]))) as unknown as Schema<Partial<Record<ExplorationMethod, T>>>;
+
+const sparseEntry = v.pipe(
+  v.custom<unknown[]>((x) => Array.isArray(x) && x.length === 3, (i) => `must be [layer, index, value], got ${describe(i.input)}`),
+  v.strictTuple([int(0, MAX_LAYERS - 1), int(0, MAX_FFN - 1), numOrNaN()]),
+);
+
+const sSchema: Schema<SRead> = tagged('encoding', [
+  fields({ encoding: tag('dense'), digits: int(1, 17), values: arr(arr(numOrNaN(), MAX_FFN), MAX_LAYERS) }),
+  fields({ encoding: tag('sparse'), digits: int(1, 17), fill: numOrNaN(), entries: arr(sparseEntry, FILE_LIMITS.maxScores) }),
+]);
+
+type SRead =
+  | { encoding: 'dense'; digits: number; values: number[][] }
+  | { encoding: 'sparse'; digits: number; fill: number; entries: [number, number, number][] };
+
+const resultsSchema = obj({
+  queries: arr(querySchema, FILE_LIMITS.maxQueries),
+  selections: perMethod(selectionSchema),
+  S: v.optional(sSchema),
+  layerDistribution: arr(num(0, 1), MAX_LAYERS),
+  manipulations: v.optional(perMethod(arr(probRowSchema, FILE_LIMITS.maxRows))),
+});
+
+const fileSchema = obj({
+  format: v.literal(EXPLORATION_FORMAT),
+  version: v.literal(EXPLORATION_VERSION),
+  createdWith: str(256),
+  state: stateSchema,
+  model: modelMetaSchema,
+  fact: v.optional(factSchema),
+  results: v.optional(resultsSchema),
+});
+
+function parseV2(x: unknown): Omit<ImportedExploration, 'fromVersion'> {
+  const f = parse(fileSchema, x, WHERE, '', 'file');
+  const meta: ExplorationMeta = { createdWith: f.createdWith, model: f.model };
+  if (f.fact !== undefined) meta.fact = f.fact;
+  const out: Omit<ImportedExploration, 'fromVersion'> = { state: f.state, meta };
+  if (f.results !== undefined) {
+    const { S, ...r } = f.results;
+    checkAgainstModel(r, f.model);
+    out.results = { ...r, ...(S !== undefined ? { S: readS(S, f.model) } : {}) };
+  }
   return out;
 }
 
-function parseModelMeta(v: unknown, c: Checker, path: string): ExplorationModelMeta {
-  const keys = ['label', 'contentHash', 'architecture', 'numLayers', 'ffnSize'] as const;
-  const o = c.object(v, path, keys, keys);
-  const m: ExplorationModelMeta = {
-    label: c.string(o.label, join(path, 'label'), FILE_LIMITS.maxLabel),
-    contentHash: c.string(o.contentHash, join(path, 'contentHash'), 256),
-    architecture: c.string(o.architecture, join(path, 'architecture'), 256),
-    numLayers: c.integer(o.numLayers, join(path, 'numLayers'), 1, MAX_LAYERS),
-    ffnSize: c.integer(o.ffnSize, join(path, 'ffnSize'), 1, MAX_FFN),
-  };
-  if (m.numLayers * m.ffnSize > FILE_LIMITS.maxScores) {
-    c.fail(path, `numLayers × ffnSize = ${m.numLayers * m.ffnSize} is above ${FILE_LIMITS.maxScores}`);
+/** What the schema cannot see: the neurons, S and the layer distribution against the model's shape. */
+function checkAgainstModel(r: Omit<ExplorationResults, 'S'>, model: ExplorationModelMeta) {
+  for (const [m, sel] of Object.entries(r.selections)) {
+    if (!sel) continue;
+    const p = pathOf('results.selections', [m]);
+    sel.neurons.forEach((n, i) => checkNeuron(n, pathOf(p, ['neurons', i]), model));
+    if (sel.scores.length !== sel.neurons.length) fail(WHERE, `${p}.scores`, `has ${sel.scores.length} entries for ${sel.neurons.length} neurons`);
   }
-  return m;
+  const dp = 'results.layerDistribution';
+  if (r.layerDistribution.length !== model.numLayers) fail(WHERE, dp, `has ${r.layerDistribution.length} entries for ${model.numLayers} layers`);
+  const total = r.layerDistribution.reduce((a, b) => a + b, 0);
+  if (total !== 0 && Math.abs(total - 1) > 1e-6) fail(WHERE, dp, `must sum to 1 (or be all 0), sums to ${total}`);
 }
 
-function parseFact(v: unknown, c: Checker, path: string): ExplorationFact {
-  const o = c.object(v, path, ['id', 'relation', 'labels'], ['labels']);
-  const f = {} as ExplorationFact;
-  if (o.id !== undefined) f.id = c.string(o.id, join(path, 'id'), 256);
-  if (o.relation !== undefined) f.relation = c.string(o.relation, join(path, 'relation'), 256);
-  f.labels = {};
-  const labels = c.object(o.labels, join(path, 'labels'), null);
-  const keys = Object.keys(labels);
-  if (keys.length > 64) c.fail(join(path, 'labels'), `has ${keys.length} languages, at most 64 allowed`);
-  for (const lang of keys) {
-    const p = join(join(path, 'labels'), lang);
-    c.string(lang, `${join(path, 'labels')} key`, 16, { pattern: LANG_PATTERN, what: 'a language code such as "en"' });
-    const e = c.object(labels[lang], p, ['subject', 'object'], ['subject', 'object']);
-    f.labels[lang] = {
-      subject: c.string(e.subject, join(p, 'subject'), FILE_LIMITS.maxLabel),
-      object: c.string(e.object, join(p, 'object'), FILE_LIMITS.maxLabel),
-    };
-  }
-  return f;
+function checkNeuron([l, j]: readonly number[], path: string, model: ExplorationModelMeta) {
+  if (l >= model.numLayers) fail(WHERE, path, `layer ${l} is out of range (the model has ${model.numLayers} layers)`);
+  if (j >= model.ffnSize) fail(WHERE, path, `neuron index ${j} is out of range (${model.ffnSize} neurons per layer)`);
 }
 
-function parseResults(v: unknown, c: Checker, path: string, model: ExplorationModelMeta): ExplorationResults {
-  const o = c.object(
-    v,
-    path,
-    ['queries', 'selections', 'S', 'layerDistribution', 'manipulations'],
-    ['queries', 'selections', 'layerDistribution'],
-  );
-  const qp = join(path, 'queries');
-  const queries = c.array(o.queries, qp, FILE_LIMITS.maxQueries).map((q, i) => {
-    const p = join(qp, i);
-    const e = c.object(q, p, ['lang', 'prompt', 'target', 'before', 'correct', 'completeness'], ['lang', 'prompt', 'target', 'before']);
-    const out: ExplorationQuery = {
-      lang: c.string(e.lang, join(p, 'lang'), 16, { pattern: LANG_PATTERN, what: 'a language code such as "en"' }),
-      prompt: c.string(e.prompt, join(p, 'prompt'), FILE_LIMITS.maxPrompt),
-      target: c.string(e.target, join(p, 'target'), FILE_LIMITS.maxLabel),
-      before: c.number(e.before, join(p, 'before'), 0, 1),
-    };
-    if (e.correct !== undefined) out.correct = c.boolean(e.correct, join(p, 'correct'));
-    if (e.completeness !== undefined) out.completeness = c.numberOrNaN(e.completeness, join(p, 'completeness'));
-    return out;
-  });
-
-  const sp = join(path, 'selections');
-  const sel = c.object(o.selections, sp, EXPLORATION_METHODS);
-  const selections: Partial<Record<ExplorationMethod, StoredSelection>> = {};
-  for (const m of EXPLORATION_METHODS) {
-    if (sel[m] === undefined) continue;
-    const p = join(sp, m);
-    const e = c.object(sel[m], p, ['neurons', 'scores', 'threshold'], ['neurons', 'scores', 'threshold']);
-    const neurons = c
-      .array(e.neurons, join(p, 'neurons'), FILE_LIMITS.maxSelected)
-      .map((n, i) => c.neuron(n, join(join(p, 'neurons'), i), model.numLayers, model.ffnSize));
-    const scores = c
-      .array(e.scores, join(p, 'scores'), FILE_LIMITS.maxSelected)
-      .map((x, i) => (x === null ? null : c.number(x, join(join(p, 'scores'), i))));
-    if (scores.length !== neurons.length) {
-      c.fail(join(p, 'scores'), `has ${scores.length} entries for ${neurons.length} neurons`);
-    }
-    const threshold = e.threshold === null ? null : c.number(e.threshold, join(p, 'threshold'));
-    selections[m] = { neurons, scores, threshold };
-  }
-
-  const res: ExplorationResults = { queries, selections, layerDistribution: [] };
-  if (o.S !== undefined) res.S = parseS(o.S, c, join(path, 'S'), model);
-  const dp = join(path, 'layerDistribution');
-  const dist = c.array(o.layerDistribution, dp, MAX_LAYERS);
-  if (dist.length !== model.numLayers) c.fail(dp, `has ${dist.length} entries for ${model.numLayers} layers`);
-  res.layerDistribution = dist.map((x, i) => c.number(x, join(dp, i), 0, 1));
-  const total = res.layerDistribution.reduce((a, b) => a + b, 0);
-  if (total !== 0 && Math.abs(total - 1) > 1e-6) c.fail(dp, `must sum to 1 (or be all 0), sums to ${total}`);
-
-  if (o.manipulations !== undefined) {
-    const mp = join(path, 'manipulations');
-    const man = c.object(o.manipulations, mp, EXPLORATION_METHODS);
-    const manipulations: Partial<Record<ExplorationMethod, ProbRow[]>> = {};
-    for (const m of EXPLORATION_METHODS) {
-      if (man[m] === undefined) continue;
-      manipulations[m] = parseProbRows(man[m], c, join(mp, m));
-    }
-    res.manipulations = manipulations;
-  }
-  return res;
-}
-
-export function parseProbRows(v: unknown, c: Checker, path: string): ProbRow[] {
-  return c.array(v, path, FILE_LIMITS.maxRows).map((r, i) => {
-    const p = join(path, i);
-    const keys = ['lang', 'before', 'after', 'deltaP', 'correctBefore'] as const;
-    const e = c.object(r, p, keys, keys.filter((k) => k !== 'deltaP'));
-    if (!('deltaP' in e)) c.fail(join(p, 'deltaP'), 'is missing');
-    return {
-      lang: c.string(e.lang, join(p, 'lang'), 16, { pattern: LANG_PATTERN, what: 'a language code such as "en"' }),
-      before: c.number(e.before, join(p, 'before'), 0, 1),
-      after: c.number(e.after, join(p, 'after'), 0, 1),
-      deltaP: c.numberOrNaN(e.deltaP, join(p, 'deltaP')),
-      correctBefore: c.boolean(e.correctBefore, join(p, 'correctBefore')),
-    };
-  });
-}
-
-function parseS(v: unknown, c: Checker, path: string, model: ExplorationModelMeta): number[][] {
+function readS(s: SRead, model: ExplorationModelMeta): number[][] {
   const { numLayers, ffnSize } = model;
-  const base = c.object(v, path, ['encoding', 'digits', 'values', 'fill', 'entries'], ['encoding', 'digits']);
-  const enc = c.oneOf(base.encoding, join(path, 'encoding'), ['dense', 'sparse'] as const);
-  c.integer(base.digits, join(path, 'digits'), 1, 17);
-  if (enc === 'dense') {
-    const o = c.object(v, path, ['encoding', 'digits', 'values'], ['values']);
-    const rows = c.array(o.values, join(path, 'values'), MAX_LAYERS);
-    if (rows.length !== numLayers) c.fail(join(path, 'values'), `has ${rows.length} layers, the model has ${numLayers}`);
-    return rows.map((row, l) => {
-      const p = join(join(path, 'values'), l);
-      if (!Array.isArray(row)) c.fail(p, `must be an array, got ${describe(row)}`);
-      if (row.length !== ffnSize) c.fail(p, `has ${row.length} neurons, the model has ${ffnSize} per layer`);
-      const out = new Array<number>(ffnSize);
-      for (let j = 0; j < ffnSize; j++) {
-        const x = row[j];
-        if (x === null) out[j] = NaN;
-        else if (typeof x === 'number' && Number.isFinite(x)) out[j] = x;
-        else c.fail(join(p, j), `must be a finite number or null, got ${describe(x)}`);
-      }
-      return out;
+  if (s.encoding === 'dense') {
+    const p = 'results.S.values';
+    if (s.values.length !== numLayers) fail(WHERE, p, `has ${s.values.length} layers, the model has ${numLayers}`);
+    s.values.forEach((row, l) => {
+      if (row.length !== ffnSize) fail(WHERE, pathOf(p, [l]), `has ${row.length} neurons, the model has ${ffnSize} per layer`);
     });
+    return s.values;
   }
-  const o = c.object(v, path, ['encoding', 'digits', 'fill', 'entries'], ['fill', 'entries']);
-  const fill = c.numberOrNaN(o.fill, join(path, 'fill'));
+  if (s.entries.length > numLayers * ffnSize) fail(WHERE, 'results.S.entries', `has ${s.entries.length} entries, at most ${numLayers * ffnSize} allowed`);
   const out: number[][] = [];
-  for (let l = 0; l < numLayers; l++) out.push(new Array<number>(ffnSize).fill(fill));
-  const ep = join(path, 'entries');
-  const entries = c.array(o.entries, ep, numLayers * ffnSize);
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i];
-    const p = join(ep, i);
-    if (!Array.isArray(e) || e.length !== 3) c.fail(p, `must be [layer, index, value], got ${describe(e)}`);
-    const [l, j] = c.neuron([e[0], e[1]], p, numLayers, ffnSize);
-    out[l][j] = c.numberOrNaN(e[2], join(p, 2));
-  }
+  for (let l = 0; l < numLayers; l++) out.push(new Array<number>(ffnSize).fill(s.fill));
+  s.entries.forEach(([l, j, x], i) => {
+    checkNeuron([l, j], pathOf('results.S.entries', [i]), model);
+    out[l][j] = x;
+  });
   return out;
 }
 
 // ---------------------------------------------------------------------------------------------------
 // version 1
 
-function migrateV1(v: unknown, c: Checker): Omit<ImportedExploration, 'fromVersion'> {
-  const o = c.object(
-    v,
-    '',
-    ['format', 'version', 'state', 'numLayers', 'ffnSize', 'modelLabel', 'selected'],
-    ['format', 'version', 'state', 'numLayers', 'ffnSize', 'selected'],
-    'file',
-  );
-  const sp = 'state';
-  const s = c.object(o.state, sp, ['model', 'fact', 'langs', 'method', 'settings', 'steps'], ['model', 'method', 'settings', 'steps']);
-  const numLayers = c.integer(o.numLayers, 'numLayers', 1, MAX_LAYERS);
-  const ffnSize = c.integer(o.ffnSize, 'ffnSize', 1, MAX_FFN);
-  const settingsV1 = c.object(
-    s.settings,
-    join(sp, 'settings'),
-    ['alpha1', 'alpha2', 'beta1', 'beta2', 'tau', 'norm', 'attrNorm'],
-    ['alpha1', 'alpha2', 'beta1', 'beta2', 'tau'],
-  );
-  const d = defaultState();
+const anyValue = v.custom<unknown>((x) => x !== undefined);
+
+const v1Schema = obj({
+  format: v.literal(EXPLORATION_FORMAT),
+  version: v.literal(1),
+  state: obj({
+    model: anyValue,
+    fact: v.optional(anyValue),
+    langs: v.optional(anyValue),
+    method: anyValue,
+    settings: obj({
+      alpha1: anyValue,
+      alpha2: anyValue,
+      beta1: anyValue,
+      beta2: anyValue,
+      tau: anyValue,
+      norm: v.optional(anyValue),
+      attrNorm: v.optional(anyValue),
+    }),
+    steps: anyValue,
+  }),
+  numLayers: int(1, MAX_LAYERS),
+  ffnSize: int(1, MAX_FFN),
+  modelLabel: v.optional(str(FILE_LIMITS.maxLabel)),
+  selected: arr(neuron(), FILE_LIMITS.maxSelected),
+});
+
+function migrateV1(x: unknown): Omit<ImportedExploration, 'fromVersion'> {
+  const o = parse(v1Schema, x, WHERE, '', 'file');
+  const s = o.state;
   const candidate: Record<string, unknown> = {
     v: 1,
     model: s.model,
@@ -489,21 +453,20 @@ function migrateV1(v: unknown, c: Checker): Omit<ImportedExploration, 'fromVersi
     ...(s.langs !== undefined ? { langs: s.langs } : {}),
     method: s.method,
     // a v1 file was computed under the defaults of its day (Eq. 9 min-max per language, Eq. 5 per layer): keep them
-    settings: { norm: 'language', attrNorm: 'layer', ...settingsV1 },
+    settings: { norm: 'language', attrNorm: 'layer', ...s.settings },
     steps: s.steps,
     baseline: 'pad',
   };
-  const state = validateState(candidate, c, sp);
-  if (s.langs !== undefined) validateLangs(s.langs, c, join(sp, 'langs'));
-  const label =
-    o.modelLabel !== undefined ? c.string(o.modelLabel, 'modelLabel', FILE_LIMITS.maxLabel) : modelLabel(validateModel(s.model, c, join(sp, 'model')));
-  const neurons = c
-    .array(o.selected, 'selected', FILE_LIMITS.maxSelected)
-    .map((n, i) => c.neuron(n, join('selected', i), numLayers, ffnSize));
+  const state = validateState(candidate, WHERE, 'state');
+  if (s.langs !== undefined) parse(langsSchema, s.langs, WHERE, 'state.langs');
+  const label = o.modelLabel ?? modelLabel(validateModel(s.model, WHERE, 'state.model'));
+  const { numLayers, ffnSize } = o;
   const meta: ExplorationMeta = {
     createdWith: 'kn-exploration v1 (migrated)',
     model: { label, contentHash: '', architecture: '', numLayers, ffnSize },
   };
+  o.selected.forEach((n, i) => checkNeuron(n, pathOf('selected', [i]), meta.model));
+  const neurons = o.selected.map(([l, j]) => [l, j] as [number, number]);
   const results: ExplorationResults = {
     queries: [],
     selections: { [state.method]: { neurons, scores: neurons.map(() => null), threshold: null } },

@@ -1,12 +1,14 @@
 /**
  * The explorer's shareable state and its URL form.
  *
- * Link format: `#s=<base64url(UTF-8 JSON)>` (RFC 4648 §5 alphabet, no padding). The JSON is the state
- * with its keys in a fixed order and absent optional fields left out, so `encodeState` is canonical and
+ * Link format: `#z=<base64url(raw DEFLATE(UTF-8 JSON))>` (fflate; RFC 4648 §5 alphabet, no padding); the
+ * uncompressed `#s=<base64url(UTF-8 JSON)>` of earlier versions still opens. The JSON is the state with
+ * its keys in a fixed order and absent optional fields left out, so `encodeState` is canonical and
  * `decodeState(encodeState(s))` deep-equals `s` exactly (numbers survive JSON exactly).
  *
- * `decodeState` trusts nothing: it checks the link length, the base64url alphabet, the JSON, and every
- * field of the state (types, ranges, known enums, no unknown fields), and throws
+ * `decodeState` trusts nothing: it checks the link length, the base64url alphabet, the inflated size, the
+ * JSON, and every field of the state against one valibot schema (schema.ts: types, ranges, known enums, no
+ * unknown fields), and throws
  * `KnError('bad-input', 'link: <field> <problem>')` on anything malformed. `encodeState` runs the same
  * validation, so the app can never produce a link it cannot open.
  */
@@ -15,7 +17,9 @@ import type { MatriceSettings } from '../../engine/matrice/scoring';
 import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings } from '../explorer/settings';
 import { HUB_REPO_PATTERN } from '../../engine/model-id';
 import { METHODS, type Method } from '../../engine/matrice/methods';
-import { Checker, LANG_PATTERN, describe, join } from './validate';
+import * as v from 'valibot';
+import { deflateSync, inflateSync } from 'fflate';
+import { arr, bool, clip, describe, fail, fields, int, lang, neuron, num, obj, oneOf, parse, str, tag, tagged, type Schema } from './schema';
 
 /** The engine's methods (engine/matrice/methods.ts), as links and files name them. */
 export type ExplorationMethod = Method;
@@ -54,7 +58,7 @@ export interface ExplorationState {
 
 /** Limits enforced on links (and on the state inside exploration files). */
 export const STATE_LIMITS = Object.freeze({
-  /** characters of the whole hash, `#s=…` included */
+  /** characters of the whole hash, `#z=…` included */
   maxLinkLength: 262_144,
   maxToggledNeurons: 10_000,
   maxLangs: 64,
@@ -67,9 +71,14 @@ export const STATE_LIMITS = Object.freeze({
   maxFactor: 10,
   /** |α|, |β| bound: generous, but keeps the scores finite */
   maxWeight: 1e6,
+  /** bytes of a compressed link's JSON once inflated */
+  maxStateBytes: 4 * 1024 * 1024,
 });
 
+/** the uncompressed link of earlier versions, still read */
 const HASH_KEY = 's';
+/** the compressed link (raw DEFLATE) written now */
+const ZIP_KEY = 'z';
 
 export function defaultState(): ExplorationState {
   return {
@@ -82,10 +91,14 @@ export function defaultState(): ExplorationState {
   };
 }
 
-/** `#s=…` for `location.hash`. Throws `bad-input` (naming the field) if the state is invalid. */
+/**
+ * `#z=…` for `location.hash`: the canonical JSON, deflated (fflate, raw DEFLATE) and base64url-encoded.
+ * Throws `bad-input` (naming the field) if the state is invalid.
+ */
 export function encodeState(s: ExplorationState): string {
-  const canonical = validateState(s, new Checker('state'), '');
-  const hash = `#${HASH_KEY}=${base64urlEncode(new TextEncoder().encode(JSON.stringify(canonical)))}`;
+  const canonical = validateState(s, 'state');
+  const json = new TextEncoder().encode(JSON.stringify(canonical));
+  const hash = `#${ZIP_KEY}=${base64urlEncode(deflateSync(json, { level: 9 }))}`;
   if (hash.length > STATE_LIMITS.maxLinkLength) {
     throw new KnError(
       'bad-input',
@@ -95,151 +108,152 @@ export function encodeState(s: ExplorationState): string {
   return hash;
 }
 
+/** The uncompressed form `#s=<base64url(JSON)>` of earlier versions (still read by decodeState). */
+export function encodeStateUncompressed(s: ExplorationState): string {
+  return `#${HASH_KEY}=${base64urlEncode(new TextEncoder().encode(JSON.stringify(validateState(s, 'state'))))}`;
+}
+
 /**
- * Reads a state from `location.hash` (with or without the leading `#`; a whole URL works too). Other
- * `&`-separated parameters in the hash are ignored. Throws `KnError('bad-input', 'link: …')`.
+ * Reads a state from `location.hash` (with or without the leading `#`; a whole URL works too): `z=`
+ * (compressed) or `s=` (the uncompressed links of earlier versions). Other `&`-separated parameters in
+ * the hash are ignored. Throws `KnError('bad-input', 'link: …')`.
  */
 export function decodeState(hash: string): ExplorationState {
-  const c: Checker = new Checker('link');
-  if (typeof hash !== 'string') c.fail('hash', `must be a string, got ${describe(hash)}`);
+  const where = 'link';
+  if (typeof hash !== 'string') fail(where, 'hash', `must be a string, got ${describe(hash)}`);
   if (hash.length > STATE_LIMITS.maxLinkLength) {
-    c.fail('hash', `is ${hash.length} characters long, at most ${STATE_LIMITS.maxLinkLength} allowed`);
+    fail(where, 'hash', `is ${hash.length} characters long, at most ${STATE_LIMITS.maxLinkLength} allowed`);
   }
   const at = hash.indexOf('#');
   const h = at >= 0 ? hash.slice(at + 1) : hash;
-  const part = h.split('&').find((p) => p.startsWith(`${HASH_KEY}=`));
-  if (part === undefined) c.fail('hash', `has no "${HASH_KEY}=" parameter`);
-  const payload = part.slice(HASH_KEY.length + 1);
-  if (payload.length === 0) c.fail(HASH_KEY, 'is empty');
+  const parts = h.split('&');
+  const part = parts.find((p) => p.startsWith(`${ZIP_KEY}=`) || p.startsWith(`${HASH_KEY}=`));
+  if (part === undefined) fail(where, 'hash', `has no "${ZIP_KEY}=" or "${HASH_KEY}=" parameter`);
+  const key = part.slice(0, part.indexOf('='));
+  const payload = part.slice(key.length + 1);
+  if (payload.length === 0) fail(where, key, 'is empty');
   let bytes: Uint8Array;
   try {
     bytes = base64urlDecode(payload);
   } catch (e) {
-    c.fail(HASH_KEY, `is not valid base64url (${(e as Error).message})`);
+    fail(where, key, `is not valid base64url (${(e as Error).message})`);
+  }
+  if (key === ZIP_KEY) {
+    let out: Uint8Array;
+    try {
+      // one byte more than allowed: a longer output (a "zip bomb") is cut there and refused below
+      out = inflateSync(bytes, { out: new Uint8Array(STATE_LIMITS.maxStateBytes + 1) });
+    } catch (e) {
+      fail(where, key, `is not valid compressed data (${(e as Error).message})`);
+    }
+    if (out.length > STATE_LIMITS.maxStateBytes) fail(where, key, `decompresses to more than ${STATE_LIMITS.maxStateBytes} bytes`);
+    bytes = out;
   }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    c.fail(HASH_KEY, 'is not valid UTF-8');
+    fail(where, key, 'is not valid UTF-8');
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    c.fail(HASH_KEY, `is not valid JSON (${(e as Error).message})`);
+    fail(where, key, `is not valid JSON (${(e as Error).message})`);
   }
-  return validateState(json, c, '');
+  return parse(stateSchema, json, where);
 }
 
 /**
  * Validates an untrusted value as an ExplorationState and returns a fresh canonical copy (fixed key order,
- * absent optionals omitted). `path` prefixes field names in messages (e.g. "state" inside a file).
+ * absent optionals omitted). `where` names the container in messages ("link", "exploration file"), `root`
+ * prefixes field names (e.g. "state" inside a file).
  */
-export function validateState(v: unknown, c: Checker, path: string): ExplorationState {
-  const o = c.object(
-    v,
-    path,
-    ['v', 'model', 'fact', 'langs', 'method', 'settings', 'steps', 'baseline', 'toggles', 'compare'],
-    ['v', 'model', 'method', 'settings', 'steps', 'baseline'],
-  );
-  if (o.v !== 1) c.fail(join(path, 'v'), `must be 1 (the only state version), got ${describe(o.v)}`);
-  // rebuild in canonical key order
-  const res = { v: 1, model: validateModel(o.model, c, join(path, 'model')) } as ExplorationState;
-  if (o.fact !== undefined) {
-    res.fact = c.string(o.fact, join(path, 'fact'), STATE_LIMITS.maxFactLength, { nonEmpty: true });
-  }
-  if (o.langs !== undefined) res.langs = validateLangs(o.langs, c, join(path, 'langs'));
-  res.method = c.oneOf(o.method, join(path, 'method'), EXPLORATION_METHODS);
-  res.settings = validateSettings(o.settings, c, join(path, 'settings'));
-  res.steps = c.integer(o.steps, join(path, 'steps'), STATE_LIMITS.minSteps, STATE_LIMITS.maxSteps);
-  res.baseline = c.oneOf(o.baseline, join(path, 'baseline'), ['pad', 'zero'] as const);
-  if (o.toggles !== undefined) res.toggles = validateToggles(o.toggles, c, join(path, 'toggles'));
-  if (o.compare !== undefined) res.compare = c.boolean(o.compare, join(path, 'compare'));
-  return res;
+export function validateState(x: unknown, where: string, root = ''): ExplorationState {
+  return parse(stateSchema, x, where, root);
 }
+
+export function validateModel(x: unknown, where: string, root = 'model'): ExplorationModel {
+  return parse(modelSchema, x, where, root);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// the schema (valibot, via schema.ts)
 
 const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 const REVISION_PATTERN = /^[A-Za-z0-9._/-]+$/;
+const noDotDot = v.check((x: string) => !x.includes('..'), 'must not contain ".."');
 
-export function validateModel(v: unknown, c: Checker, path: string): ExplorationModel {
-  const base = c.object(v, path, null, ['type']);
-  const type = c.oneOf(base.type, join(path, 'type'), ['bundled', 'url', 'hub'] as const);
-  if (type === 'bundled') {
-    const o = c.object(v, path, ['type', 'name'], ['name']);
-    const name = c.string(o.name, join(path, 'name'), STATE_LIMITS.maxNameLength, {
-      pattern: NAME_PATTERN,
-      what: 'a folder name of letters, digits, ".", "_" and "-"',
+export const modelSchema: Schema<ExplorationModel> = tagged('type', [
+  fields({
+    type: tag('bundled'),
+    name: v.pipe(str(STATE_LIMITS.maxNameLength, { pattern: NAME_PATTERN, what: 'a folder name of letters, digits, ".", "_" and "-"' }), noDotDot),
+  }),
+  fields({
+    type: tag('url'),
+    url: v.pipe(
+      str(STATE_LIMITS.maxUrlLength, { nonEmpty: true }),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        let parsed: URL;
+        try {
+          parsed = new URL(dataset.value);
+        } catch {
+          addIssue({ message: `is not an absolute URL: "${clip(dataset.value, 60)}"` });
+          return;
+        }
+        if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') addIssue({ message: `must be an http(s) URL, got the scheme ${parsed.protocol}` });
+      }),
+    ),
+  }),
+  fields({
+    type: tag('hub'),
+    repo: v.pipe(str(STATE_LIMITS.maxNameLength, { pattern: HUB_REPO_PATTERN, what: 'a Hugging Face repo id such as "org/name"' }), noDotDot),
+    revision: v.optional(v.pipe(str(STATE_LIMITS.maxNameLength, { pattern: REVISION_PATTERN, what: 'a branch, tag or commit' }), noDotDot)),
+  }),
+]);
+
+export const langsSchema = v.pipe(
+  arr(lang(), STATE_LIMITS.maxLangs),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const seen = new Set<string>();
+    dataset.value.forEach((l, i) => {
+      if (seen.has(l)) addIssue({ message: `repeats the language "${l}"`, path: [{ type: 'array', origin: 'value', input: dataset.value, key: i, value: l }] });
+      seen.add(l);
     });
-    if (name.includes('..')) c.fail(join(path, 'name'), 'must not contain ".."');
-    return { type, name };
-  }
-  if (type === 'url') {
-    const o = c.object(v, path, ['type', 'url'], ['url']);
-    const url = c.string(o.url, join(path, 'url'), STATE_LIMITS.maxUrlLength, { nonEmpty: true });
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      c.fail(join(path, 'url'), `is not an absolute URL: "${url.slice(0, 60)}"`);
-    }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-      c.fail(join(path, 'url'), `must be an http(s) URL, got the scheme ${parsed.protocol}`);
-    }
-    return { type, url };
-  }
-  const o = c.object(v, path, ['type', 'repo', 'revision'], ['repo']);
-  const repo = c.string(o.repo, join(path, 'repo'), STATE_LIMITS.maxNameLength, {
-    pattern: HUB_REPO_PATTERN,
-    what: 'a Hugging Face repo id such as "org/name"',
-  });
-  if (repo.includes('..')) c.fail(join(path, 'repo'), 'must not contain ".."');
-  const m: ExplorationModel = { type, repo };
-  if (o.revision !== undefined) {
-    const revision = c.string(o.revision, join(path, 'revision'), STATE_LIMITS.maxNameLength, {
-      pattern: REVISION_PATTERN,
-      what: 'a branch, tag or commit',
-    });
-    if (revision.includes('..')) c.fail(join(path, 'revision'), 'must not contain ".."');
-    m.revision = revision;
-  }
-  return m;
-}
+  }),
+);
 
-export function validateLangs(v: unknown, c: Checker, path: string): string[] {
-  const arr = c.array(v, path, STATE_LIMITS.maxLangs);
-  const seen = new Set<string>();
-  return arr.map((x, i) => {
-    const lang = c.string(x, join(path, i), 16, { pattern: LANG_PATTERN, what: 'a language code such as "en"' });
-    if (seen.has(lang)) c.fail(join(path, i), `repeats the language "${lang}"`);
-    seen.add(lang);
-    return lang;
-  });
-}
+const w = STATE_LIMITS.maxWeight;
+export const settingsSchema: Schema<ExplorationSettings> = obj({
+  alpha1: num(-w, w),
+  alpha2: num(-w, w),
+  beta1: num(-w, w),
+  beta2: num(-w, w),
+  tau: num(0, 1),
+  norm: oneOf(['language', 'neuron', 'scale'] as const),
+  attrNorm: oneOf(['layer', 'global', 'none'] as const),
+});
 
-export function validateSettings(v: unknown, c: Checker, path: string): ExplorationSettings {
-  const keys = ['alpha1', 'alpha2', 'beta1', 'beta2', 'tau', 'norm', 'attrNorm'] as const;
-  const o = c.object(v, path, keys, keys);
-  const w = STATE_LIMITS.maxWeight;
-  return {
-    alpha1: c.number(o.alpha1, join(path, 'alpha1'), -w, w),
-    alpha2: c.number(o.alpha2, join(path, 'alpha2'), -w, w),
-    beta1: c.number(o.beta1, join(path, 'beta1'), -w, w),
-    beta2: c.number(o.beta2, join(path, 'beta2'), -w, w),
-    tau: c.number(o.tau, join(path, 'tau'), 0, 1),
-    norm: c.oneOf(o.norm, join(path, 'norm'), ['language', 'neuron', 'scale'] as const),
-    attrNorm: c.oneOf(o.attrNorm, join(path, 'attrNorm'), ['layer', 'global', 'none'] as const),
-  };
-}
+export const togglesSchema: Schema<ExplorationToggles> = obj({
+  set: oneOf(['selected', 'manual'] as const),
+  neurons: arr(neuron(), STATE_LIMITS.maxToggledNeurons),
+  factor: num(STATE_LIMITS.minFactor, STATE_LIMITS.maxFactor),
+});
 
-export function validateToggles(v: unknown, c: Checker, path: string): ExplorationToggles {
-  const o = c.object(v, path, ['set', 'neurons', 'factor'], ['set', 'neurons', 'factor']);
-  const set = c.oneOf(o.set, join(path, 'set'), ['selected', 'manual'] as const);
-  const arr = c.array(o.neurons, join(path, 'neurons'), STATE_LIMITS.maxToggledNeurons);
-  const neurons = arr.map((n, i) => c.neuron(n, join(join(path, 'neurons'), i)));
-  const factor = c.number(o.factor, join(path, 'factor'), STATE_LIMITS.minFactor, STATE_LIMITS.maxFactor);
-  return { set, neurons, factor };
-}
+export const stateSchema: Schema<ExplorationState> = obj({
+  v: v.literal(1, (i) => `must be 1 (the only state version), got ${describe(i.input)}`),
+  model: modelSchema,
+  fact: v.optional(str(STATE_LIMITS.maxFactLength, { nonEmpty: true })),
+  langs: v.optional(langsSchema),
+  method: oneOf(EXPLORATION_METHODS),
+  settings: settingsSchema,
+  steps: int(STATE_LIMITS.minSteps, STATE_LIMITS.maxSteps),
+  baseline: oneOf(['pad', 'zero'] as const),
+  toggles: v.optional(togglesSchema),
+  compare: v.optional(bool()),
+}) as Schema<ExplorationState>;
 
 // ---------------------------------------------------------------------------------------------------
 // base64url (RFC 4648 §5), strict: only the URL-safe alphabet, no padding required, none of "+/" allowed
