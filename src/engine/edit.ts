@@ -24,7 +24,7 @@ import type { LoadedModel } from './model';
 import type { NeuronId } from './matrice/scoring';
 import { continuation } from './tokenizer';
 
-export type EditKind = 'erase' | 'update';
+export type EditKind = 'erase' | 'update' | 'inject';
 
 export const DEFAULT_LAMBDA1 = 1;
 export const DEFAULT_LAMBDA2 = 8;
@@ -90,6 +90,8 @@ interface SliceBackup {
 
 interface StackEntry {
   edit: AppliedEdit;
+  /** content digest of a patch's deltas (erase/update are described by their neurons, λ and tokens) */
+  digest?: string;
   backups: SliceBackup[];
   hashBefore: string;
 }
@@ -218,6 +220,38 @@ export class ModelEditor {
     );
   }
 
+  /**
+   * Adds deltas to slices of any matrices (HF layout; what injection bakes in after training), as one
+   * reversible edit.
+   */
+  patch(kind: EditKind, neurons: readonly NeuronId[], changes: { name: string; axis: 0 | 1; index: number; delta: Float32Array }[], extra: Partial<AppliedEdit> = {}): AppliedEdit {
+    const t0 = performance.now();
+    const store = this.model.store;
+    const int8 = store.dtype === 'int8';
+    const backups: SliceBackup[] = [];
+    const byName = new Map<string, { axis: 0 | 1; entries: { index: number; values: Float32Array }[] }>();
+    for (const c of changes) {
+      const w = store.readSlice(c.name, c.axis, c.index);
+      backups.push({ name: c.name, axis: c.axis, index: c.index, prev: int8 ? (store.overlay(c.name)?.slices.get(c.index)?.slice() ?? null) : w.slice() });
+      const v = new Float32Array(w.length);
+      for (let i = 0; i < w.length; i++) {
+        v[i] = w[i] + c.delta[i];
+        if (!Number.isFinite(v[i])) throw new KnError('bad-input', `the change makes ${c.name} non-finite`);
+      }
+      if (!byName.has(c.name)) byName.set(c.name, { axis: c.axis, entries: [] });
+      byName.get(c.name)!.entries.push({ index: c.index, values: v });
+    }
+    for (const [name, w] of byName) store.writeSlices(name, w.axis, w.entries);
+    const hashBefore = this.model.info.contentHash;
+    const edit: AppliedEdit = { id: `${kind}-${++this.counter}`, kind, neurons: [...neurons], notes: [], ...extra, precision: int8 ? 'int8 + float32 overlay' : 'f32', ms: 0 };
+    const h = new Hash64();
+    for (const c of changes) h.text(`${c.name}:${c.axis}:${c.index}`).bytes(new Uint8Array(c.delta.buffer, c.delta.byteOffset, c.delta.byteLength));
+    this.stack.push({ edit, backups, hashBefore, digest: h.hex() });
+    this.rehash();
+    edit.ms = performance.now() - t0;
+    return edit;
+  }
+
   private apply(kind: EditKind, ns: NeuronId[], fn: (w: Float32Array) => Float32Array | null, notes: string[], extra: Partial<AppliedEdit>): AppliedEdit {
     const t0 = performance.now();
     const store = this.model.store;
@@ -311,7 +345,7 @@ export class ModelEditor {
 
   private rehash() {
     const base = this.stack[0]?.hashBefore ?? this.model.info.contentHash;
-    const desc = JSON.stringify(this.stack.map((s) => [s.edit.kind, s.edit.neurons, s.edit.lambda1, s.edit.lambda2, s.edit.oldObject?.id, s.edit.newObject?.id]));
+    const desc = JSON.stringify(this.stack.map((s) => [s.edit.kind, s.edit.neurons, s.edit.lambda1, s.edit.lambda2, s.edit.oldObject?.id, s.edit.newObject?.id, s.digest ?? null]));
     (this.model.info as { contentHash: string }).contentHash = `${base}+edit:${new Hash64().text(desc).hex()}`;
   }
 }

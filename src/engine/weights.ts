@@ -32,6 +32,8 @@ export class WeightStore {
   private cache = new Map<string, GroupEntry>();
   /** int8 mode: edited slices (rows or columns in HF layout) kept in float32 over the untouched int8 bytes */
   private overlays = new Map<string, { axis: 0 | 1; slices: Map<number, Float32Array> }>();
+  /** training: a matrix computed from its stored value (W + a trainable delta), in the device orientation */
+  private overrides = new Map<string, (w: tf.Tensor2D) => tf.Tensor2D>();
   private clock = 0;
   private pins = 0;
   cacheBytes = 0;
@@ -89,6 +91,22 @@ export class WeightStore {
   }
 
   mat(name: string): tf.Tensor2D {
+    const o = this.overrides.get(name);
+    if (o) return o(this.storedMat(name));
+    return this.storedMat(name);
+  }
+
+  /**
+   * Training hook: while set, `mat(name)` returns `fn(W)` (device orientation [in, out]) instead of W, so a
+   * gradient can flow into a delta; null removes it. The stored weights never change through this.
+   */
+  setOverride(name: string, fn: ((w: tf.Tensor2D) => tf.Tensor2D) | null) {
+    if (!this.specs.has(name)) throw new Error(`internal: matrix ${name} not loaded`);
+    if (fn) this.overrides.set(name, fn);
+    else this.overrides.delete(name);
+  }
+
+  private storedMat(name: string): tf.Tensor2D {
     const d = this.deviceMats.get(name);
     if (d) return d;
     const spec = this.specs.get(name);

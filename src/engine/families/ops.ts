@@ -39,7 +39,11 @@ export function silu(x: tf.Tensor): tf.Tensor {
  * than tfjs's default dy·Wᵀ: on the wasm backend a matmul with a transposed operand is 4-10× slower
  * than a plain one (measured by `npm run bench`). W is a constant here (no gradient).
  */
+/** Set while weights are trained (src/engine/inject.ts): matMulW then lets the gradient reach W too. */
+export const weightGrad = { on: false };
+
 export function matMulW(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  if (weightGrad.on) return tf.matMul(x, w);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const f = tf.customGrad(((xx: tf.Tensor) => ({
     value: tf.matMul(xx as tf.Tensor2D, w),
