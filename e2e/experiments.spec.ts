@@ -6,10 +6,11 @@
  * names the field that differs), the report exported as JSON and opened back read-only (file import and
  * `?report=`). Saves docs/screenshots/experiments.png.
  *
- * Measured on the 2-core dev machine shared with four other agents' jobs (2026-11-29, three runs), wasm:
+ * Measured on the 2-core dev machine shared with four other agents' jobs (2026-11-29, four runs), wasm:
  * model load 0.1-1.3 s; picking + the first fact (localize, 5 methods, knock-out) 3.1-8.4 s; reload +
- * resume of the second fact 3.8-8.5 s; the separate 2-fact run with seed 2 6.9-14.3 s; whole test
- * 12-39 s. Every wait is at least 5× that: load 120 s, a fact 120 s (the 2-fact run 240 s), the test 420 s.
+ * resume of the second fact 3.8-16 s; the separate 2-fact run with seed 2 6.9-17.9 s; whole test
+ * 12-47 s. Every wait is at least 5× the slowest: load 120 s, a fact 120 s (the 2-fact run 240 s), the
+ * test 420 s.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { existsSync, readFileSync } from 'node:fs';

@@ -24,6 +24,7 @@ import {
   metaMismatch,
   parseMethodSpec,
   pickFacts,
+  readingSpecs,
   rowProblem,
   runManipulation,
   type ExperimentMeta,
@@ -127,6 +128,9 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** A readings run: every method is a reading (`matrice@scale/none` …), as `kn experiment readings` writes. */
+export const isReadings = (m: ExperimentMeta) => m.methods.length > 0 && m.methods.every((k) => k.includes('@'));
+
 /**
  * The experiment id: a hash of the meta without the picked facts (they follow from the rest), the shard
  * and the model's label (the same weights loaded from another URL are the same model) — the fields
@@ -137,7 +141,7 @@ export async function experimentId(meta: ExperimentMeta): Promise<string> {
   void _facts;
   void _shard;
   const h = await sha256(canonical({ ...rest, model: { ...rest.model, id: undefined } }));
-  return `${meta.experiment}-${h.slice(0, 16)}`;
+  return `${isReadings(meta) ? 'readings' : meta.experiment}-${h.slice(0, 16)}`;
 }
 
 /** The sink of one run: a whole fact per IndexedDB write (nothing half-written), resumable. */
@@ -195,8 +199,8 @@ export class IdbRowSink implements RowSink {
 
 // ------------------------------------------------------------------------------------------- API types
 
-/** The experiments the view offers; 'readings' has its slot (the engine's readingSpecs), not yet its UI. */
-export type ExperimentKind = 'manipulate';
+/** The experiments the view offers: the manipulation (Fig. 5 …) and the readings table (every Eq. 9 × Eq. 5 reading). */
+export type ExperimentKind = 'manipulate' | 'readings';
 
 /** What the Experiments view asks for. */
 export interface ExperimentRequest {
@@ -258,22 +262,23 @@ export interface ExperimentReport {
 
 function checkRequest(r: ExperimentRequest): void {
   if (!r || typeof r !== 'object') throw new KnError('bad-input', 'experiment: no request');
-  if (r.experiment !== 'manipulate') throw new KnError('bad-input', `experiment "${String(r.experiment)}" is not available in the page (manipulate is)`);
+  if (r.experiment !== 'manipulate' && r.experiment !== 'readings') throw new KnError('bad-input', `unknown experiment "${String(r.experiment)}" (manipulate or readings)`);
   if (!Number.isInteger(r.facts) || r.facts < 1 || r.facts > 100000) throw new KnError('bad-input', `number of facts must be an integer in 1..100000, got ${r.facts}`);
   if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > 2 ** 31 - 1) throw new KnError('bad-input', `seed must be an integer in 0..${2 ** 31 - 1}, got ${r.seed}`);
   if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > 1000) throw new KnError('bad-input', `M (steps) must be an integer in 1..1000, got ${r.steps}`);
   if (!Array.isArray(r.langs) || !r.langs.length) throw new KnError('bad-input', 'choose at least one language');
   for (const l of r.langs) if (!(LANGS as readonly string[]).includes(l)) throw new KnError('bad-input', `unknown language "${l}"; one of ${LANGS.join(', ')}`);
-  if (!Array.isArray(r.methods) || !r.methods.length) throw new KnError('bad-input', 'choose at least one method');
+  if (r.experiment === 'manipulate' && (!Array.isArray(r.methods) || !r.methods.length)) throw new KnError('bad-input', 'choose at least one method');
   for (const rel of r.relations ?? []) if (!(RELATIONS as readonly string[]).includes(rel)) throw new KnError('bad-input', `unknown relation "${rel}"; one of ${RELATIONS.join(', ')}`);
 }
 
 /** The meta a request makes on a model (facts still empty). */
 export function requestMeta(model: LoadedModel, r: ExperimentRequest): ExperimentMeta {
   checkRequest(r);
-  const specs = [...new Set(r.methods)].map(parseMethodSpec);
-  // the report compares every method with MaTrice: it is always run
-  if (!specs.some((s) => s.key === 'matrice')) specs.unshift(parseMethodSpec('matrice'));
+  // readings: MaTrice under every Eq. 9 × Eq. 5 reading, each beside its Random (as `kn experiment readings`)
+  const specs = r.experiment === 'readings' ? readingSpecs() : [...new Set(r.methods)].map(parseMethodSpec);
+  // the manipulation report compares every method with MaTrice: it is always run
+  if (r.experiment === 'manipulate' && !specs.some((s) => s.key === 'matrice')) specs.unshift(parseMethodSpec('matrice'));
   const langs = LANGS.filter((l) => r.langs.includes(l)) as Lang[];
   return makeMeta({
     model: { id: r.modelLabel || model.info.contentHash.slice(0, 12), contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },

@@ -10,7 +10,7 @@ import { KnError, loadModelArg } from '../../src/engine/index';
 import type { LoadedModel } from '../../src/engine/model';
 import { makeMeta, type ExperimentMeta, type FactRow } from '../../src/engine/runner/manipulate';
 import { reportFiles, summarize } from '../../src/engine/runner/report';
-import { ExperimentRunner, IdbRowSink, MemoryRecordStore, experimentId, type ExperimentProgress } from '../../src/worker/experiments';
+import { ExperimentRunner, IdbRowSink, MemoryRecordStore, experimentId, requestMeta, type ExperimentProgress } from '../../src/worker/experiments';
 import {
   buildStaticReport,
   defaultForm,
@@ -21,6 +21,7 @@ import {
   progressView,
   reportDownloads,
   reportParam,
+  reproduceCommand,
   reportBlocks,
 } from '../../src/ui/experiments/logic';
 import { ready } from '../engine/setup';
@@ -97,10 +98,11 @@ describe('IdbRowSink (memory twin of IndexedDB)', () => {
   });
 });
 
+// measured on the shared 2-core machine: 11-55 s for the whole runner test (load average 4-13); budget 600 s
 describe('ExperimentRunner on the bundled causal model', () => {
   const request = { experiment: 'manipulate' as const, modelLabel: 'bundled:demo-causal', facts: 2, langs: ['en', 'fr'], methods: ['matrice', 'random'], seed: 1, steps: 2 };
 
-  it('cancels between facts keeping finished ones, resumes, keeps other settings apart and refuses a foreign saved run', { timeout: 300_000 }, async () => {
+  it('cancels between facts keeping finished ones, resumes, keeps other settings apart and refuses a foreign saved run', { timeout: 600_000 }, async () => {
     await ready;
     const model: LoadedModel = await loadModelArg('bundled:demo-causal', { dtype: 'int8' });
     try {
@@ -149,6 +151,15 @@ describe('ExperimentRunner on the bundled causal model', () => {
       const e = await runner.run(request).catch((x) => x);
       expect(e).toBeInstanceOf(KnError);
       expect(e.message).toMatch(/model\.contentHash \("someone-else" vs /);
+
+      // the readings experiment on the same runner: one fact, every reading, the readings table in the report
+      const rr = await runner.run({ ...request, experiment: 'readings', facts: 1 });
+      expect(rr).toMatchObject({ status: 'done', written: 1 });
+      expect(rr.id).toMatch(/^readings-/);
+      const rrep = await runner.report(rr.id);
+      expect(rrep.summary.readings).toHaveLength(9);
+      expect(reportBlocks(reportFiles(rrep.summary)['report.md']).some((b) => b.type === 'table' && b.id === 'readings')).toBe(true);
+      await runner.delete(rr.id);
 
       await runner.delete(r3.id);
       expect((await runner.list()).map((r) => r.id)).toEqual([r1.id]);
@@ -246,6 +257,19 @@ describe('Experiments view logic', () => {
     expect(() => formToRequest({ ...f, facts: 0 }, 'x')).toThrow(/number of facts must be an integer in 1\.\.10000/);
     expect(() => formToRequest({ ...f, langs: [] }, 'x')).toThrow(/at least one language/);
     expect(metaToForm(m)).toEqual({ experiment: 'manipulate', facts: 3, langs: ['en', 'fr'], methods: ['matrice', 'amig', 'random'], seed: 1, steps: 2 });
+  });
+
+  it('offers the readings experiment: every Eq. 9 × Eq. 5 reading of MaTrice beside Random, as kn experiment readings', async () => {
+    const req = formToRequest({ ...defaultForm(), experiment: 'readings', facts: 5, methods: [] }, 'bundled:demo-causal');
+    expect(req).toMatchObject({ experiment: 'readings', methods: [] });
+    const fake = { info: { contentHash: 'h', dtype: 'int8', kind: 'causal' }, cfg: { numLayers: 4, ffn: 512 } } as unknown as LoadedModel;
+    const rm = requestMeta(fake, req);
+    expect(rm.methods).toHaveLength(18);
+    expect(rm.methods.slice(0, 2)).toEqual(['matrice@language/layer', 'random@language/layer']);
+    expect(await experimentId(rm)).toMatch(/^readings-/);
+    expect(metaToForm(rm).experiment).toBe('readings');
+    expect(reproduceCommand(rm)).toMatch(/^npm run -s kn -- experiment readings --model bundled:demo-causal --facts 5 --langs zh,en,fr,fi,hu,ja,ko --seed 1 --steps 20 /);
+    expect(reproduceCommand(meta())).toContain('experiment manipulate --model bundled:tiny --facts 3 --langs en,fr --methods matrice,amig,random');
   });
 
   it('shows progress as facts done / total, elapsed and time left', () => {

@@ -11,20 +11,24 @@ import type { ExperimentMeta } from '../../engine/runner/manipulate';
 import { reportFiles, type MethodSummary, type Reading, type Summary } from '../../engine/runner/report';
 import { LANGS } from '../../data/types';
 import type { ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
-import { Checker, MAX_LAYERS } from '../share/validate';
+import { Checker } from './check';
 import { staticParam } from '../share/static-export';
 
 // ------------------------------------------------------------------------------------------- form
 
 export const EXPERIMENTS = [
-  { id: 'manipulate', label: 'Manipulation (Fig. 5, Table II, Fig. 4, knock-out)', available: true },
-  { id: 'readings', label: 'Readings (every Eq. 5 × Eq. 9 reading; CLI: kn experiment readings)', available: false },
+  { id: 'manipulate', label: 'Manipulation (Fig. 5, Table II, Fig. 4, knock-out)' },
+  { id: 'readings', label: 'Readings (MaTrice under every Eq. 9 × Eq. 5 reading, beside Random)' },
 ] as const;
+export type ExperimentId = (typeof EXPERIMENTS)[number]['id'];
+
+/** A readings run: every method is a reading (`matrice@scale/none` …); the twin of worker/experiments.ts's, kept here so the page bundle does not pull in the engine. */
+export const isReadings = (m: ExperimentMeta) => m.methods.length > 0 && m.methods.every((k) => k.includes('@'));
 
 export const ALL_METHODS = ['matrice', 'amig', 'random', 'no-uaq', 'no-ual'] as const;
 
 export interface ExperimentForm {
-  experiment: 'manipulate';
+  experiment: ExperimentId;
   facts: number;
   langs: string[];
   methods: string[];
@@ -41,13 +45,14 @@ export function formToRequest(f: ExperimentForm, modelLabel: string): Experiment
     return v;
   };
   if (!f.langs.length) throw new KnError('bad-input', 'choose at least one language');
-  if (!f.methods.length) throw new KnError('bad-input', 'choose at least one method');
+  if (f.experiment === 'manipulate' && !f.methods.length) throw new KnError('bad-input', 'choose at least one method');
   return {
     experiment: f.experiment,
     modelLabel,
     facts: int(f.facts, 'number of facts', 1, 10000),
     langs: LANGS.filter((l) => f.langs.includes(l)),
-    methods: ALL_METHODS.filter((m) => f.methods.includes(m)),
+    // readings run their own fixed set (every reading of MaTrice and Random)
+    methods: f.experiment === 'readings' ? [] : ALL_METHODS.filter((m) => f.methods.includes(m)),
     seed: int(f.seed, 'seed', 0, 2 ** 31 - 1),
     steps: int(f.steps, 'M', 1, 1000),
   };
@@ -55,11 +60,12 @@ export function formToRequest(f: ExperimentForm, modelLabel: string): Experiment
 
 /** A saved run's settings back in the form (to resume it). */
 export function metaToForm(m: ExperimentMeta): ExperimentForm {
+  const readings = isReadings(m);
   return {
-    experiment: 'manipulate',
+    experiment: readings ? 'readings' : 'manipulate',
     facts: m.request.facts,
     langs: [...m.langs],
-    methods: m.methods.filter((k) => (ALL_METHODS as readonly string[]).includes(k)),
+    methods: readings ? [...ALL_METHODS] : m.methods.filter((k) => (ALL_METHODS as readonly string[]).includes(k)),
     seed: m.seed,
     steps: m.steps,
   };
@@ -183,9 +189,12 @@ export function reportBlocks(md: string): ReportBlock[] {
 
 /** The line that reproduces a run in the CLI (as `kn experiment report` prints it). */
 export function reproduceCommand(m: ExperimentMeta): string {
-  const parts = [`npm run -s kn -- experiment manipulate --model ${m.model.id}`, `--facts ${m.request.facts}`];
+  const readings = isReadings(m);
+  const parts = [`npm run -s kn -- experiment ${readings ? 'readings' : 'manipulate'} --model ${m.model.id}`, `--facts ${m.request.facts}`];
+  if (m.request.split) parts.push(`--split ${m.request.split}`);
   if (m.request.relations.length) parts.push(`--relations ${m.request.relations.join(',')}`);
-  parts.push(`--langs ${m.langs.join(',')}`, `--methods ${m.methods.join(',')}`);
+  parts.push(`--langs ${m.langs.join(',')}`);
+  if (!readings) parts.push(`--methods ${m.methods.join(',')}`);
   parts.push(`--seed ${m.seed} --steps ${m.steps} --tau ${m.settings.tau} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}${m.model.dtype === 'f32' ? ' --dtype f32' : ''} --out <dir>`);
   return parts.join(' ');
 }
@@ -215,6 +224,7 @@ export function exportReport(summary: Summary, command: string, total: number): 
   return JSON.stringify(doc, null, 1) + '\n';
 }
 
+const MAX_LAYERS = 1024;
 const READING = /^(language|neuron|scale)\/(layer|global|none)$/;
 const METHOD_KEY = /^(matrice|amig|random|no-uaq|no-ual)(@(language|neuron|scale)\/(layer|global|none))?$/;
 const LANG_KEY = new RegExp(`^(${LANGS.join('|')})$`);
