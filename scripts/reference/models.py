@@ -81,7 +81,7 @@ def fam_specs(V, tk):
 
 
 TOK_KIND = {'gpt2': 'bytebpe', 'llama': 'spbpe', 'qwen2': 'bpeqwen', 'qwen3': 'bpeqwen', 'bloom': 'bytebpe',
-            'gemma2': 'spbpe', 'gemma3': 'spbpe', 'bert': 'wordpiece', 'xlmr': 'unigram'}
+            'gemma2': 'spgemma', 'gemma3': 'spgemma', 'bert': 'wordpiece', 'xlmr': 'unigram'}
 FAMILIES = list(TOK_KIND)
 
 
@@ -106,7 +106,7 @@ def small_tokenizer(kind, out):
             for f in s['facts']:
                 for t in s['templates']:
                     texts.append(t['masked'].replace('[X]', f['subject']).replace('[Y]', f['object']))
-    sizes = {'bytebpe': 400, 'bpeqwen': 400, 'spbpe': 420, 'wordpiece': 400, 'unigram': 400}
+    sizes = {'bytebpe': 400, 'bpeqwen': 400, 'spgemma': 420, 'spbpe': 420, 'wordpiece': 400, 'unigram': 400}
     tok, special = toks.train(kind, texts, sizes[kind], small=True)
     return toks.save(tok, special, out)
 

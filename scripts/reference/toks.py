@@ -5,6 +5,7 @@
 - wordpiece: BERT WordPiece, cased, with the BERT normalizer's Chinese-character splitting (mBERT)
 - unigram:   SentencePiece Unigram (trained by sentencepiece, nmt_nfkc), converted by transformers as XLM-R
 - spbpe:     SentencePiece BPE with byte fallback (trained by sentencepiece), converted by transformers as LLaMA-2
+- spgemma:   the same, Gemma's layout (<pad> <eos> <bos> <unk> <mask>, no dummy prefix), converted as Gemma
 """
 import json
 import os
@@ -12,8 +13,8 @@ import os
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
-KINDS = ['bytebpe', 'bpeqwen', 'wordpiece', 'unigram', 'spbpe']
-KIND_OF = {'bytebpe': 'causal', 'bpeqwen': 'causal', 'spbpe': 'causal', 'wordpiece': 'masked', 'unigram': 'masked'}
+KINDS = ['bytebpe', 'bpeqwen', 'wordpiece', 'unigram', 'spbpe', 'spgemma']
+KIND_OF = {'bytebpe': 'causal', 'bpeqwen': 'causal', 'spbpe': 'causal', 'wordpiece': 'masked', 'unigram': 'masked', 'spgemma': 'causal'}
 # Qwen2's pre-tokenizer regex (tokenizer.json of Qwen/Qwen2.5-0.5B)
 QWEN_SPLIT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 MASK = {'wordpiece': '[MASK]', 'unigram': '<mask>'}
@@ -61,7 +62,7 @@ def train(kind, texts, vocab_size, small=False):
             single='[CLS] $A [SEP]', pair='[CLS] $A [SEP] $B:1 [SEP]:1',
             special_tokens=[('[CLS]', tok.token_to_id('[CLS]')), ('[SEP]', tok.token_to_id('[SEP]'))])
         special = dict(unk_token='[UNK]', sep_token='[SEP]', pad_token='[PAD]', cls_token='[CLS]', mask_token='[MASK]')
-    elif kind in ('unigram', 'spbpe'):
+    elif kind in ('unigram', 'spbpe', 'spgemma'):
         # trained with SentencePiece itself and converted by transformers, as XLM-R's and LLaMA-2's
         # tokenizer.json were (Precompiled nmt_nfkc charsmap for Unigram; ▁ normalizer + byte fallback for BPE)
         return train_spm(kind, texts, vocab_size, small), None
@@ -74,7 +75,7 @@ def train_spm(kind, texts, vocab_size, small=False):
     import tempfile
 
     import sentencepiece as spm
-    from transformers import LlamaTokenizer, XLMRobertaTokenizer
+    from transformers import GemmaTokenizer, LlamaTokenizer, XLMRobertaTokenizer
 
     with tempfile.TemporaryDirectory() as d:
         prefix = os.path.join(d, 'spm')
@@ -86,6 +87,16 @@ def train_spm(kind, texts, vocab_size, small=False):
             kw = XLMRobertaTokenizer._convert_from_sentencepiece(prefix + '.model', {})
             kw['mask_token'] = AddedToken('<mask>', lstrip=True, rstrip=False, normalized=False, special=True)
             return XLMRobertaTokenizer(**kw)
+        if kind == 'spgemma':
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(texts), model_prefix=prefix, vocab_size=vocab_size, model_type='bpe',
+                byte_fallback=True, split_digits=True, normalization_rule_name='identity', remove_extra_whitespaces=False,
+                add_dummy_prefix=False, allow_whitespace_only_pieces=True, character_coverage=0.9995, num_threads=1,
+                minloglevel=2, hard_vocab_limit=False, pad_id=0, eos_id=1, bos_id=2, unk_id=3,
+                pad_piece='<pad>', eos_piece='<eos>', bos_piece='<bos>', unk_piece='<unk>', user_defined_symbols=['<mask>'])
+            kw = GemmaTokenizer._convert_from_sentencepiece(prefix + '.model', {})
+            kw['add_bos_token'] = True
+            return GemmaTokenizer(**kw)
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(texts), model_prefix=prefix, vocab_size=vocab_size, model_type='bpe',
             byte_fallback=True, split_digits=True, normalization_rule_name='identity', remove_extra_whitespaces=False,

@@ -24,7 +24,7 @@ const ROOT = join(__dirname, '..', '..');
 const FIX = join(ROOT, 'tests', 'fixtures', 'reference', 'tokenizers');
 const DUMP = join(ROOT, '.cache', 'reference', 'tokenizers');
 const DATA = join(ROOT, 'public', 'data', 'rml-lama');
-const KINDS = ['bytebpe', 'bpeqwen', 'wordpiece', 'unigram', 'spbpe'];
+const KINDS = ['bytebpe', 'bpeqwen', 'wordpiece', 'unigram', 'spbpe', 'spgemma'];
 const LANGS = ['zh', 'en', 'fr', 'fi', 'hu', 'ja', 'ko'];
 
 interface Expected {
