@@ -53,6 +53,39 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return num / Math.max(den, 1e-30);
 }
 
+/**
+ * transformers ≥ 5 writes `rope_parameters` (and Gemma's `layer_types`); the checkpoints on the hub mostly
+ * have the older keys. The same model in the older form, or null when the config has nothing to convert.
+ */
+function legacyConfig(cfg: Record<string, any>): Record<string, any> | null {
+  const c = { ...cfg };
+  const rp = c.rope_parameters;
+  const gemma = c.model_type === 'gemma2' || c.model_type === 'gemma3_text';
+  if (!rp && !gemma) return null;
+  delete c.rope_parameters;
+  const split = (r: Record<string, unknown>) => {
+    const { rope_theta, ...rest } = r;
+    return { theta: rope_theta, scaling: rest.rope_type && rest.rope_type !== 'default' ? rest : undefined };
+  };
+  if (rp?.full_attention) {
+    const full = split(rp.full_attention), local = split(rp.sliding_attention);
+    c.rope_theta = full.theta;
+    c.rope_local_base_freq = local.theta;
+    if (full.scaling) c.rope_scaling = full.scaling;
+  } else if (rp) {
+    const r = split(rp);
+    c.rope_theta = r.theta;
+    if (r.scaling) c.rope_scaling = r.scaling;
+  }
+  if (gemma && Array.isArray(c.layer_types)) {
+    // the fixtures alternate sliding / full, which is Gemma 2's fixed pattern and Gemma 3's pattern 2
+    expect(c.layer_types).toEqual(c.layer_types.map((_: string, i: number) => ((i + 1) % 2 ? 'sliding_attention' : 'full_attention')));
+    delete c.layer_types;
+    if (c.model_type === 'gemma3_text') c.sliding_window_pattern = 2;
+  }
+  return c;
+}
+
 async function fullProbs(m: LoadedModel, ids: number[], pos: number): Promise<Float32Array> {
   const t = tf.tidy(() => tf.softmax(m.logitsAt([ids], pos)).reshape([-1]));
   const p = (await t.data()) as Float32Array;
@@ -182,6 +215,28 @@ for (const fam of REFERENCE_FAMILIES.filter((f) => !ONLY || ONLY.includes(f))) {
       const fast = await attributeQuery(m, q.prompt, q.target, { ...opts, path: 'fast' });
       const naive = await attributeQuery(m, q.prompt, q.target, { ...opts, path: 'naive' });
       for (let l = 0; l < m.cfg.numLayers; l++) expect(note(fam, 'fastVsNaiveRel', relErr(fast.raw[l], naive.raw[l])), `layer ${l}`).toBeLessThan(1e-4);
+    });
+
+    it('the same checkpoint with a transformers 4 style config (rope_theta / rope_scaling / rope_local_base_freq, no layer_types)', async (ctx) => {
+      const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      const old = legacyConfig(cfg);
+      if (!old) return ctx.skip();
+      const tmp = mkdtempSync(join(tmpdir(), `kn-ref-legacy-${fam}-`));
+      try {
+        cpSync(folder, tmp, { recursive: true });
+        writeFileSync(join(tmp, 'config.json'), JSON.stringify(old));
+        const ml = await loadModel({ type: 'folder', path: tmp }, { dtype: 'f32' });
+        try {
+          for (const q of exp.queries) {
+            const p = await fullProbs(ml, q.ids, q.position);
+            for (const [id, pr] of q.top) expect(Math.abs(p[id] - pr)).toBeLessThan(1e-5);
+          }
+        } finally {
+          ml.dispose();
+        }
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
     });
 
     it('int8 weights: top-k probabilities within 3e-2, attributions within 30 % (relative to the largest)', async () => {
