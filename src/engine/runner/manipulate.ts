@@ -84,7 +84,7 @@ export interface FactRow {
   perLanguage: Partial<Record<Lang, { neurons: NeuronId[]; suppress: number[] }>>;
   /** P after suppressing the top-k neurons by S and k random ones, per k of meta.knockout, aligned with `queries` */
   knockout: { top: number[][]; random: number[][] };
-  /** max |Σ attr − (P(w̄) − P(w'))| relative to P(w̄) over the fact's queries (IG completeness) */
+  /** IG completeness: max over the fact's queries, layers and baselines of |Σ attr − (P(w̄) − P(w'))| / P(w̄) */
   completeness: number;
 }
 
@@ -227,8 +227,12 @@ export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId
     knockout.top.push(await probs(top.slice(0, k), 0));
     knockout.random.push(await probs(rnd.slice(0, k), 0));
   }
+  // relative to the query's P(correct), not to P(w̄) − P(w'): a baseline that barely moves P makes that ratio explode
   let completeness = 0;
-  for (const q of attributed) if (Number.isFinite(q.completeness.maxRel)) completeness = Math.max(completeness, q.completeness.maxRel);
+  for (const q of attributed) {
+    const r = q.completeness.maxAbs / Math.max(q.attribution.pFull, 1e-12);
+    if (Number.isFinite(r)) completeness = Math.max(completeness, r);
+  }
   return { v: ROW_VERSION, fact: factId, index, relation: s.relation, queries, methods, perLanguage, knockout, completeness: p6(completeness) };
 }
 

@@ -204,3 +204,28 @@ export function selectionAdvice(a: {
     tries: ['a τ below 1'],
   };
 }
+
+/** Above this share of P(correct), the IG completeness error is flagged (the Riemann sum is too coarse). */
+export const COMPLETENESS_FLAG = 0.05;
+
+/**
+ * The IG completeness error as a user reads it: the largest |Σ attr − (P(w̄) − P(w'))| over queries, layers
+ * and baselines, relative to that query's P(correct) (not to P(w̄) − P(w'), which is ~0 for a baseline
+ * that barely moves P and makes the ratio explode), flagged above COMPLETENESS_FLAG with what to do.
+ */
+export function completenessView(queries: readonly { completeness: { maxAbs: number }; pFull: number }[], steps: number) {
+  let maxAbs = 0, rel = 0;
+  for (const q of queries) {
+    maxAbs = Math.max(maxAbs, q.completeness.maxAbs);
+    const r = q.completeness.maxAbs / Math.max(q.pFull, 1e-12);
+    if (Number.isFinite(r)) rel = Math.max(rel, r);
+  }
+  const large = rel > COMPLETENESS_FLAG;
+  return {
+    maxAbs,
+    relToP: rel,
+    large,
+    text: `IG completeness error ≤ ${maxAbs.toExponential(2)} (${(rel * 100).toFixed(rel < 0.1 ? 2 : 0)} % of the query's P(correct))`,
+    advice: large ? `large: the Riemann sum with M = ${steps} is too coarse for some query; localize again with more steps (e.g. M = ${Math.min(1000, steps * 4)})` : '',
+  };
+}
