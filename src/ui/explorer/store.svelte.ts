@@ -1,55 +1,40 @@
 /**
- * The explorer store: everything the page shows and every call to the worker. Views read its fields
- * and call its methods; nothing else talks to the worker.
- *
- * Live updates use "latest wins": each kind of request carries a sequence number and a stale answer is
- * dropped, so moving a slider quickly never shows an older result after a newer one.
+ * The explorer: everything the page shows and every call to the worker. It holds three stores, the model
+ * (model.svelte.ts), the facts (facts.svelte.ts) and the analysis (analysis.svelte.ts: localize, score,
+ * toggles), and itself the page (view, errors, help), the share link and read-only explorations. Views
+ * read its fields (forwarded to the stores, so `ex.info`, `ex.settings` … stay one name each) and call
+ * its methods; nothing else talks to the worker. The stores' logic is in model.ts, facts.ts and
+ * analysis.ts beside them.
  */
 import { KnError, toKnError } from '../../engine/errors';
-import { METHODS, METHOD_LABELS, type Method } from '../../engine/matrice/methods';
-import { layerDistribution } from '../../engine/matrice/scoring';
+import { METHODS, type Method } from '../../engine/matrice/methods';
 import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
-import { DEFAULT_BASELINE, DEFAULT_MODEL, DEFAULT_STEPS, defaultSettings, type Settings } from './settings';
 import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../../engine/types';
-import type {
-  AttributionsExport,
-  FactList,
-  FactQueries,
-  LocalizeProgress,
-  LocalizeResult,
-  ManipulateResult,
-  MemoryReport,
-  NeuronStatsResult,
-  ScoreResult,
-} from '../../worker/api';
-import { fetchBundledModels, type BundledModel } from '../sources';
-import { decodeState, encodeState, type ExplorationState, type ExplorationModel } from '../share/state';
-import { fetchStaticExploration, staticParam } from '../share/static-export';
-import { ExplorerClient } from './client';
-import { importExploration, type ExplorationMeta, type ExplorationResults, type ImportedExploration } from '../share/exploration-file';
+import type { AttributionsExport, FactList, FactQueries, LocalizeProgress, LocalizeResult, ManipulateResult, MemoryReport, NeuronStatsResult, ScoreResult } from '../../worker/api';
 import type { ProbRow } from '../plots/charts';
+import { fetchBundledModels, type BundledModel } from '../sources';
+import { importExploration, type ExplorationMeta, type ExplorationResults, type ImportedExploration } from '../share/exploration-file';
+import { decodeState, encodeState, type ExplorationState } from '../share/state';
+import { fetchStaticExploration, staticParam } from '../share/static-export';
+import { AnalysisStore, type CompareSeries } from './analysis.svelte';
+import { storedLocalize, togglesFromState, togglesState, type ToggleSet } from './analysis';
+import { ExplorerClient } from './client';
+import { FactsStore } from './facts.svelte';
 import { liveFactView, storedFactView, type FactView } from './facts';
-import { ALL_LANGS, describeModel, modelToState, parseNeuronList, perLanguageRows, stateToModel } from './logic';
-
-export type View = 'data' | 'localize' | 'toggle' | 'share' | 'experiments';
-export type ToggleSet = 'selected' | 'one' | 'manual';
+import type { StaticView, StoreHost } from './host';
+import { modelToState, perLanguageRows, stateToModel } from './logic';
+import { ModelStore } from './model.svelte';
+import { isLoaded, modelMeta } from './model';
+import { DEFAULT_MODEL, type Settings } from './settings';
 
 export { DEFAULT_MODEL, defaultSettings, type Settings } from './settings';
+export type { CompareSeries } from './analysis.svelte';
+export type { ToggleSet } from './analysis';
+export type { StaticView } from './host';
 
-/** A read-only exploration (a static export, or an imported file): stored results, no model. */
-export interface StaticView {
-  title: string;
-  imported: ImportedExploration;
-}
+export type View = 'data' | 'localize' | 'toggle' | 'share' | 'experiments';
 
-export interface CompareSeries {
-  name: string;
-  method: Method;
-  neurons: NeuronId[];
-  result: ManipulateResult;
-}
-
-export class Explorer {
+export class Explorer implements StoreHost {
   client: ExplorerClient | null = null;
   backend: BackendInfo | null = $state(null);
   backendError: KnError | null = $state(null);
@@ -60,99 +45,23 @@ export class Explorer {
   helpOpen = $state(false);
   helpTopic = $state('overview');
 
-  // model
-  bundled: BundledModel[] = $state([]);
-  bundledLoaded = $state(false);
-  loading = $state(false);
-  progress: Progress | null = $state(null);
-  info: ModelInfo | null = $state(null);
-  memory: MemoryReport | null = $state(null);
-  modelSpec: ModelSourceSpec | null = $state.raw(null);
-  dtype: WeightDtype = $state('int8');
-  probing = $state(false);
-  probeResult: ProbeResult | null = $state(null);
-
-  // benchmark
-  relation = $state('P36');
-  search = $state('');
-  factList: FactList | null = $state(null);
-  factsBusy = $state(false);
-  factId: string | null = $state(null);
-  facts: FactQueries | null = $state(null);
-  factBusy = $state(false);
-
-  // localize
-  langs: string[] = $state([...ALL_LANGS]);
-  steps = $state(DEFAULT_STEPS);
-  baseline: 'pad' | 'zero' = $state(DEFAULT_BASELINE);
-  localizing = $state(false);
-  locProgress: LocalizeProgress | null = $state(null);
-  loc: LocalizeResult | null = $state(null);
-  /** the link asked for a fact whose attributions are not cached */
-  needsLocalize = $state(false);
-
-  // scoring
-  method: Method = $state('matrice');
-  settings: Settings = $state(defaultSettings());
-  seed = $state(1);
-  score: ScoreResult | null = $state.raw(null);
-  scoreMs: number | null = $state(null);
-  neuron: NeuronId | null = $state(null);
-  stats: NeuronStatsResult | null = $state(null);
-
-  // toggles
-  toggleSet: ToggleSet = $state('selected');
-  manualText = $state('');
-  factor = $state(0);
-  manip: ManipulateResult | null = $state.raw(null);
-  manipBusy = $state(false);
-  /** wall time of the last toggle update, from the request to the data in the page */
-  toggleMs: number | null = $state(null);
-  compare = $state(false);
-  compareSeries: CompareSeries[] = $state.raw([]);
+  readonly model = new ModelStore(this);
+  readonly factStore = new FactsStore(this);
+  readonly analysis = new AnalysisStore(this);
 
   // static
   staticView: StaticView | null = $state.raw(null);
-  /** stored per-language P(correct) before/after of a read-only exploration */
-  staticRows: ProbRow[] = $state.raw([]);
-  /** what the Data view shows of the fact: the live probe, or only what an imported file stores */
-  factView: FactView | null = $derived(this.staticView ? storedFactView(this.staticView.imported) : this.facts ? liveFactView(this.facts) : null);
+  /** what the Data view shows of the fact: the live probe, or only what an imported file stores (facts.ts) */
+  factView: FactView | null = $derived(this.staticView ? storedFactView(this.staticView.imported) : this.factStore.facts ? liveFactView(this.factStore.facts) : null);
 
-  private seq = { facts: 0, fact: 0, score: 0, stats: 0, manip: 0, compare: 0 };
+  restoring = false;
   private ready: Promise<unknown> = Promise.resolve();
-  private restoring = false;
 
   get readOnly() {
     return this.staticView !== null;
   }
   get hasModel() {
-    return this.info !== null;
-  }
-
-  /** The neurons the toggle panel acts on. */
-  get toggleNeurons(): NeuronId[] {
-    if (this.toggleSet === 'selected') return this.score?.selected ?? [];
-    if (this.toggleSet === 'one') return this.neuron ? [this.neuron] : [];
-    try {
-      return parseNeuronList(this.manualText, this.numLayers ?? undefined, this.ffnSize ?? undefined);
-    } catch {
-      return [];
-    }
-  }
-  get manualError(): string {
-    if (this.toggleSet !== 'manual') return '';
-    try {
-      parseNeuronList(this.manualText, this.numLayers ?? undefined, this.ffnSize ?? undefined);
-      return '';
-    } catch (e) {
-      return toKnError(e).message;
-    }
-  }
-  get numLayers(): number | null {
-    return this.loc?.numLayers ?? this.info?.numLayers ?? null;
-  }
-  get ffnSize(): number | null {
-    return this.loc?.ffnSize ?? this.info?.ffnSize ?? null;
+    return this.model.info !== null;
   }
 
   showError(e: unknown, title = 'Error') {
@@ -164,6 +73,70 @@ export class Explorer {
     this.error = err;
     this.errorTitle = title;
   }
+
+  // ------------------------------------------------------------------------------------------------
+  // the stores' fields under their one name (views bind to these)
+
+  // model
+  get bundled(): BundledModel[] { return this.model.bundled; }
+  get bundledLoaded() { return this.model.bundledLoaded; }
+  get loading() { return this.model.loading; }
+  get progress(): Progress | null { return this.model.progress; }
+  get info(): ModelInfo | null { return this.model.info; }
+  get memory(): MemoryReport | null { return this.model.memory; }
+  get modelSpec(): ModelSourceSpec | null { return this.model.spec; }
+  get dtype(): WeightDtype { return this.model.dtype; }
+  get probing() { return this.model.probing; }
+  get probeResult(): ProbeResult | null { return this.model.probeResult; }
+  // facts
+  get relation() { return this.factStore.relation; }
+  set relation(v: string) { this.factStore.relation = v; }
+  get search() { return this.factStore.search; }
+  set search(v: string) { this.factStore.search = v; }
+  get factList(): FactList | null { return this.factStore.list; }
+  get factsBusy() { return this.factStore.listBusy; }
+  get factId(): string | null { return this.factStore.factId; }
+  get facts(): FactQueries | null { return this.factStore.facts; }
+  get factBusy() { return this.factStore.factBusy; }
+  // analysis
+  get langs(): string[] { return this.analysis.langs; }
+  set langs(v: string[]) { this.analysis.langs = v; }
+  get steps() { return this.analysis.steps; }
+  set steps(v: number) { this.analysis.steps = v; }
+  get baseline(): 'pad' | 'zero' { return this.analysis.baseline; }
+  set baseline(v: 'pad' | 'zero') { this.analysis.baseline = v; }
+  get localizing() { return this.analysis.localizing; }
+  get locProgress(): LocalizeProgress | null { return this.analysis.locProgress; }
+  get loc(): LocalizeResult | null { return this.analysis.loc; }
+  get needsLocalize() { return this.analysis.needsLocalize; }
+  get method(): Method { return this.analysis.method; }
+  set method(v: Method) { this.analysis.method = v; }
+  get settings(): Settings { return this.analysis.settings; }
+  set settings(v: Settings) { this.analysis.settings = v; }
+  get seed() { return this.analysis.seed; }
+  set seed(v: number) { this.analysis.seed = v; }
+  get score(): ScoreResult | null { return this.analysis.score; }
+  get scoreMs(): number | null { return this.analysis.scoreMs; }
+  get neuron(): NeuronId | null { return this.analysis.neuron; }
+  get stats(): NeuronStatsResult | null { return this.analysis.stats; }
+  get toggleSet(): ToggleSet { return this.analysis.toggleSet; }
+  set toggleSet(v: ToggleSet) { this.analysis.toggleSet = v; }
+  get manualText() { return this.analysis.manualText; }
+  set manualText(v: string) { this.analysis.manualText = v; }
+  get factor() { return this.analysis.factor; }
+  set factor(v: number) { this.analysis.factor = v; }
+  get manip(): ManipulateResult | null { return this.analysis.manip; }
+  get manipBusy() { return this.analysis.manipBusy; }
+  get toggleMs(): number | null { return this.analysis.toggleMs; }
+  get compare() { return this.analysis.compare; }
+  set compare(v: boolean) { this.analysis.compare = v; }
+  get compareSeries(): CompareSeries[] { return this.analysis.compareSeries; }
+  set compareSeries(v: CompareSeries[]) { this.analysis.compareSeries = v; }
+  get staticRows(): ProbRow[] { return this.analysis.staticRows; }
+  get toggleNeurons(): NeuronId[] { return this.analysis.toggleNeurons; }
+  get manualError(): string { return this.analysis.manualError; }
+  get numLayers(): number | null { return this.analysis.numLayers; }
+  get ffnSize(): number | null { return this.analysis.ffnSize; }
 
   // ------------------------------------------------------------------------------------------------
   // start
@@ -178,9 +151,7 @@ export class Explorer {
           this.backend = e.backend;
           if (e.type === 'device-lost') {
             this.notice = e.message;
-            this.info = null;
-            this.probeResult = null;
-            this.memory = null;
+            this.model.unload();
             this.clearFact();
           }
         });
@@ -200,8 +171,8 @@ export class Explorer {
       staticRefused = true;
     }
     void (async () => {
-      this.bundled = await fetchBundledModels();
-      this.bundledLoaded = true;
+      this.model.bundled = await fetchBundledModels();
+      this.model.bundledLoaded = true;
       // a refused ?static= stays on screen: no link or default model replaces it
       if (staticRefused) return;
       if (staticUrl) {
@@ -212,7 +183,7 @@ export class Explorer {
         await this.openLink(hash);
         return;
       }
-      if (autoload && this.bundled.some((m) => m.name === DEFAULT_MODEL)) {
+      if (autoload && this.model.bundled.some((m) => m.name === DEFAULT_MODEL)) {
         await this.load({ type: 'bundled', name: DEFAULT_MODEL }, 'int8');
       }
     })();
@@ -220,32 +191,17 @@ export class Explorer {
   }
 
   // ------------------------------------------------------------------------------------------------
-  // model
+  // model, facts and analysis (the stores do the work)
 
   async load(spec: ModelSourceSpec, dtype: WeightDtype) {
-    if (!this.client) return;
+    if (!this.client) return false;
     await this.ready;
     this.error = null;
     this.notice = '';
-    this.loading = true;
-    this.progress = null;
-    this.info = null;
-    this.probeResult = null;
-    this.memory = null;
     this.staticView = null;
     this.clearFact();
-    this.modelSpec = spec;
-    this.dtype = dtype;
-    try {
-      this.info = await this.client.load(spec, dtype, (p) => (this.progress = p));
-      this.memory = await this.client.memory().catch(() => null);
-    } catch (e) {
-      this.showError(e, 'Could not load the model');
-      return false;
-    } finally {
-      this.loading = false;
-      this.progress = null;
-    }
+    const ok = await this.model.load(spec, dtype);
+    if (!ok) return false;
     this.updateHash();
     if (!this.restoring) void this.listFacts();
     return true;
@@ -255,193 +211,39 @@ export class Explorer {
     await this.client?.cancel();
   }
 
-  async probe(prompt: string, target: string) {
-    if (!this.client) return;
-    this.error = null;
-    this.probing = true;
-    try {
-      this.probeResult = await this.client.probe(prompt, target || undefined, 10);
-      this.memory = await this.client.memory().catch(() => this.memory);
-    } catch (e) {
-      this.showError(e);
-    } finally {
-      this.probing = false;
-    }
+  probe(prompt: string, target: string) {
+    return this.model.probe(prompt, target);
   }
 
-  // ------------------------------------------------------------------------------------------------
-  // benchmark
-
-  async listFacts() {
-    if (!this.client) return;
-    const s = ++this.seq.facts;
-    this.factsBusy = true;
-    try {
-      const r = await this.client.listFacts(this.relation, this.search, 50);
-      if (s === this.seq.facts) this.factList = r;
-    } catch (e) {
-      if (s === this.seq.facts) this.showError(e, 'Could not read the benchmark');
-    } finally {
-      if (s === this.seq.facts) this.factsBusy = false;
-    }
+  listFacts() {
+    return this.factStore.listFacts();
   }
 
   clearFact() {
-    this.factId = null;
-    this.facts = null;
-    this.loc = null;
-    this.locProgress = null;
-    this.score = null;
-    this.stats = null;
-    this.neuron = null;
-    this.manip = null;
-    this.compareSeries = [];
-    this.needsLocalize = false;
+    this.factStore.clear();
+    this.analysis.clear();
   }
 
   async selectFact(id: string) {
     if (!this.client || !this.info) return;
-    const s = ++this.seq.fact;
     this.clearFact();
-    this.factId = id;
-    this.factBusy = true;
-    this.error = null;
-    try {
-      const r = await this.client.factQueries(id, [...ALL_LANGS], 5);
-      if (s !== this.seq.fact) return;
-      this.facts = r;
-      this.updateHash();
-    } catch (e) {
-      if (s === this.seq.fact) this.showError(e, `Could not read fact ${id}`);
-    } finally {
-      if (s === this.seq.fact) this.factBusy = false;
-    }
+    if (await this.factStore.select(id)) this.updateHash();
   }
 
-  // ------------------------------------------------------------------------------------------------
-  // localize
-
-  async localize(opts: { cacheOnly?: boolean } = {}) {
-    if (!this.client || !this.factId || this.localizing) return;
-    this.error = null;
-    this.notice = '';
-    this.localizing = true;
-    this.locProgress = null;
-    const t0 = performance.now();
-    try {
-      const r = await this.client.localize(
-        this.factId,
-        { langs: [...this.langs], steps: this.steps, baseline: this.baseline, cacheOnly: opts.cacheOnly },
-        (p) => (this.locProgress = p),
-      );
-      if (!r.complete) {
-        this.needsLocalize = true;
-        return false;
-      }
-      this.needsLocalize = false;
-      this.loc = r;
-      console.info(`[kn] localize ${r.factId}: ${r.queries.length} queries (${r.cachedCount} cached) in ${Math.round(performance.now() - t0)} ms`);
-      this.manip = null;
-      this.compareSeries = [];
-      await this.rescore();
-      this.updateHash();
-      return true;
-    } catch (e) {
-      this.showError(e, 'Localization failed');
-      return false;
-    } finally {
-      this.localizing = false;
-    }
+  localize(opts: { cacheOnly?: boolean } = {}) {
+    return this.analysis.localize(opts);
   }
-
-  // ------------------------------------------------------------------------------------------------
-  // scoring (instant: no gradient)
-
-  async rescore() {
-    if (!this.loc) return;
-    const s = ++this.seq.score;
-    const t0 = performance.now();
-    try {
-      const settings = { ...this.settings } as MatriceSettings;
-      if (this.staticView) {
-        this.score = this.staticScore();
-        this.stats = null;
-        this.applyToggles();
-        return;
-      }
-      const r = await this.client!.score(this.method, settings, this.seed);
-      if (s !== this.seq.score) return;
-      this.score = r;
-      this.scoreMs = performance.now() - t0;
-      if (this.neuron) void this.loadStats(this.neuron);
-      else if (r.selected.length) void this.loadStats(r.selected[0]);
-      this.updateHash();
-      void this.applyToggles();
-    } catch (e) {
-      if (s === this.seq.score) this.showError(e, 'Scoring failed');
-    }
+  rescore() {
+    return this.analysis.rescore();
   }
-
-  async loadStats(n: NeuronId) {
-    const s = ++this.seq.stats;
-    this.neuron = [n[0], n[1]];
-    try {
-      if (this.staticView) return;
-      const settings = { ...this.settings } as MatriceSettings;
-      const r = await this.client!.neuronStats(n, settings);
-      if (s === this.seq.stats) this.stats = r;
-    } catch (e) {
-      if (s === this.seq.stats) this.showError(e);
-    }
-    if (this.toggleSet === 'one') void this.applyToggles();
+  loadStats(n: NeuronId) {
+    return this.analysis.loadStats(n);
   }
-
-  // ------------------------------------------------------------------------------------------------
-  // toggles (live)
-
-  async applyToggles() {
-    if (!this.loc) return;
-    if (this.manualError) return;
-    const neurons = this.toggleNeurons.map((n) => [n[0], n[1]] as NeuronId);
-    const factor = this.factor;
-    if (this.staticView) {
-      this.manip = null;
-      this.staticRows = this.staticView.imported.results?.manipulations?.[this.method] ?? [];
-      return;
-    }
-    const s = ++this.seq.manip;
-    this.manipBusy = true;
-    const t0 = performance.now();
-    try {
-      const r = await this.client!.manipulate(neurons, factor, 5);
-      if (s !== this.seq.manip) return;
-      this.manip = r;
-      this.toggleMs = performance.now() - t0;
-      this.updateHash();
-      if (this.compare) void this.runCompare();
-    } catch (e) {
-      if (s === this.seq.manip) this.showError(e, 'Manipulation failed');
-    } finally {
-      if (s === this.seq.manip) this.manipBusy = false;
-    }
+  applyToggles() {
+    return this.analysis.applyToggles();
   }
-
-  /** MaTrice, AMIG and Random sets with the same factor, side by side. */
-  async runCompare() {
-    if (!this.loc || this.staticView) return;
-    const s = ++this.seq.compare;
-    const settings = { ...this.settings } as MatriceSettings;
-    const out: CompareSeries[] = [];
-    try {
-      for (const method of ['matrice', 'amig', 'random'] as Method[]) {
-        const sc = await this.client!.score(method, settings, this.seed);
-        const r = await this.client!.manipulate(sc.selected, this.factor, 5);
-        out.push({ name: METHOD_LABELS[method], method, neurons: sc.selected, result: r });
-      }
-      if (s === this.seq.compare) this.compareSeries = out;
-    } catch (e) {
-      if (s === this.seq.compare) this.showError(e, 'Comparison failed');
-    }
+  runCompare() {
+    return this.analysis.runCompare();
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -450,24 +252,17 @@ export class Explorer {
   exploration(): ExplorationState | null {
     const model = modelToState(this.modelSpec);
     if (!model) return null;
-    const st: ExplorationState = {
-      v: 1,
-      model,
-      method: this.method,
-      settings: { ...this.settings },
-      steps: this.steps,
-      baseline: this.baseline,
-    };
+    const a = this.analysis;
+    const st: ExplorationState = { v: 1, model, method: a.method, settings: { ...a.settings }, steps: a.steps, baseline: a.baseline };
     if (this.factId) st.fact = this.factId;
-    st.langs = [...this.langs];
-    if (this.loc) {
-      st.toggles = {
-        set: this.toggleSet === 'selected' ? 'selected' : 'manual',
-        neurons: this.toggleSet === 'selected' ? [] : this.toggleNeurons.map((n) => [n[0], n[1]]),
-        factor: this.factor,
-      };
+    st.langs = [...a.langs];
+    if (a.loc) {
+      st.toggles = togglesState(
+        { set: a.toggleSet, selected: a.score?.selected ?? [], neuron: a.neuron, manualText: a.manualText, numLayers: a.numLayers ?? undefined, ffnSize: a.ffnSize ?? undefined },
+        a.factor,
+      );
     }
-    if (this.compare) st.compare = true;
+    if (a.compare) st.compare = true;
     return st;
   }
 
@@ -501,28 +296,33 @@ export class Explorer {
     return this.applyState(st);
   }
 
+  /** The settings and toggles a state names, into the analysis store. */
+  private takeSettings(st: ExplorationState) {
+    const a = this.analysis;
+    a.method = st.method;
+    a.settings = { ...st.settings };
+    a.steps = st.steps;
+    a.baseline = st.baseline;
+    if (st.langs?.length) a.langs = [...st.langs];
+    if (st.toggles) {
+      const t = togglesFromState(st.toggles);
+      a.factor = t.factor;
+      a.toggleSet = t.set;
+      a.manualText = t.manualText;
+    }
+  }
+
   async applyState(st: ExplorationState, opts: { compute?: boolean } = {}) {
     this.restoring = true;
     try {
-      this.method = st.method;
-      this.settings = { ...st.settings };
-      this.steps = st.steps;
-      this.baseline = st.baseline;
-      if (st.langs?.length) this.langs = [...st.langs];
-      this.compare = !!st.compare;
-      if (st.toggles) {
-        this.factor = st.toggles.factor;
-        this.toggleSet = st.toggles.set === 'selected' ? 'selected' : 'manual';
-        this.manualText = st.toggles.neurons.map((n) => `${n[0]}:${n[1]}`).join(', ');
-      }
-      const spec = stateToModel(st.model);
-      const same = this.info && JSON.stringify(modelToState(this.modelSpec)) === JSON.stringify(st.model);
-      if (!same) {
-        const ok = await this.load(spec, this.dtype);
+      this.takeSettings(st);
+      this.analysis.compare = !!st.compare;
+      if (!isLoaded(this.modelSpec, this.info, st.model)) {
+        const ok = await this.load(stateToModel(st.model), this.dtype);
         if (!ok) return false;
       }
       if (st.fact) {
-        this.relation = st.fact.split(':')[0] || this.relation;
+        this.factStore.relation = st.fact.split(':')[0] || this.factStore.relation;
         await this.selectFact(st.fact);
         if (!this.facts) return false;
         const done = await this.localize({ cacheOnly: !opts.compute });
@@ -544,18 +344,6 @@ export class Explorer {
   // ------------------------------------------------------------------------------------------------
   // exploration files and read-only views
 
-  /** The model's identity for an exploration file. */
-  private modelMeta() {
-    const st = modelToState(this.modelSpec);
-    return {
-      label: st ? describeModel(st) : (this.info?.source ?? 'local files'),
-      contentHash: this.info?.contentHash ?? '',
-      architecture: this.info?.architecture ?? '',
-      numLayers: this.loc?.numLayers ?? this.info?.numLayers ?? 1,
-      ffnSize: this.loc?.ffnSize ?? this.info?.ffnSize ?? 1,
-    };
-  }
-
   /**
    * Everything the exploration file stores: the state, the model's identity, the fact, and the results
    * (queries, every method's selection, S, the layer distribution, the manipulation of each method).
@@ -565,19 +353,32 @@ export class Explorer {
       const im = this.staticView.imported;
       return { state: im.state, meta: im.meta, results: im.results };
     }
-    const state = this.exploration() ?? ({ ...defaultStateFor(this), model: { type: 'url', url: 'https://example.invalid/local-files/' } } as ExplorationState);
-    const meta: ExplorationMeta = { model: this.modelMeta() };
-    if (this.facts) {
+    const a = this.analysis;
+    const state =
+      this.exploration() ??
+      ({
+        v: 1,
+        method: a.method,
+        settings: { ...a.settings },
+        steps: a.steps,
+        baseline: a.baseline,
+        ...(this.factId ? { fact: this.factId } : {}),
+        langs: [...a.langs],
+        model: { type: 'url', url: 'https://example.invalid/local-files/' },
+      } as ExplorationState);
+    const meta: ExplorationMeta = { model: modelMeta(this.modelSpec, this.info, a.loc) };
+    const facts = this.facts;
+    if (facts) {
       const labels: Record<string, { subject: string; object: string }> = {};
-      for (const [k, v] of Object.entries(this.facts.labels)) labels[k] = { subject: v.subject, object: v.object };
-      meta.fact = { id: this.facts.factId, relation: this.facts.relation, labels };
+      for (const [k, x] of Object.entries(facts.labels)) labels[k] = { subject: x.subject, object: x.object };
+      meta.fact = { id: facts.factId, relation: facts.relation, labels };
     }
-    if (!this.loc || !this.client) return { state, meta };
-    const settings = { ...this.settings } as MatriceSettings;
+    if (!a.loc || !this.client) return { state, meta };
+    const settings = { ...a.settings } as MatriceSettings;
     const before = new Map<string, { p: number; correct: boolean }>();
-    for (const q of this.facts?.queries ?? []) before.set(`${q.prompt}\u0000${q.target}`, { p: q.pCorrect, correct: q.correct });
+    for (const q of facts?.queries ?? []) before.set(`${q.prompt}\u0000${q.target}`, { p: q.pCorrect, correct: q.correct });
     const results: ExplorationResults = {
-      queries: this.loc.queries.map((q) => {
+      queries: a.loc.queries.map((q) => {
         const probed = before.get(`${q.prompt}\u0000${q.target}`);
         return {
           lang: q.lang,
@@ -589,104 +390,39 @@ export class Explorer {
         };
       }),
       selections: {},
-      layerDistribution: this.score?.layerDistribution ?? new Array(this.loc.numLayers).fill(0),
+      layerDistribution: a.score?.layerDistribution ?? new Array(a.loc.numLayers).fill(0),
       manipulations: {},
     };
     for (const m of METHODS) {
-      const sc = await this.client.score(m, settings, this.seed);
+      const sc = await this.client.score(m, settings, a.seed);
       const exact = sc.bin === 1;
       results.selections[m] = {
         neurons: sc.selected.map((n) => [n[0], n[1]]),
         scores: sc.selected.map((n) => (exact && (m === 'matrice' || m === 'no-uaq') ? sc.S[n[0]][n[1]] : null)),
         threshold: m === 'matrice' || m === 'no-uaq' ? sc.threshold : null,
       };
-      if (m === this.method && exact) results.S = sc.S;
-      if (m === 'matrice' || m === 'amig' || m === 'random' || m === this.method) {
-        const r = await this.client.manipulate(sc.selected, this.factor, 5);
+      if (m === a.method && exact) results.S = sc.S;
+      if (m === 'matrice' || m === 'amig' || m === 'random' || m === a.method) {
+        const r = await this.client.manipulate(sc.selected, a.factor, 5);
         results.manipulations![m] = perLanguageRows(r.rows).map((x) => ({ lang: x.lang, before: x.before, after: x.after, deltaP: x.deltaP, correctBefore: x.correctBefore }));
       }
     }
-    if (!results.S && this.score && this.score.bin === 1) results.S = this.score.S;
+    if (!results.S && a.score && a.score.bin === 1) results.S = a.score.S;
     return { state, meta, results };
   }
 
   /** Opens an exploration read-only: its stored results, without a model. */
   openStatic(imported: ImportedExploration, title: string) {
-    const { state, meta, results } = imported;
+    const { state, meta } = imported;
     this.clearFact();
     this.staticView = { title, imported };
-    this.method = state.method;
-    this.settings = { ...state.settings };
-    this.steps = state.steps;
-    this.baseline = state.baseline;
-    if (state.langs) this.langs = [...state.langs];
-    if (state.toggles) {
-      this.factor = state.toggles.factor;
-      this.toggleSet = state.toggles.set === 'selected' ? 'selected' : 'manual';
-      this.manualText = state.toggles.neurons.map((n) => `${n[0]}:${n[1]}`).join(', ');
-    }
-    this.factId = state.fact ?? meta.fact?.id ?? null;
-    const qs = results?.queries ?? [];
-    const langs = [...new Set(qs.map((q) => q.lang))];
+    this.takeSettings(state);
     // the file's queries are shown by factView (facts.ts); nothing is made up for what it does not store
-    this.facts = null;
-    const comp = qs.map((q) => (q.completeness !== undefined && Number.isFinite(q.completeness) ? Math.abs(q.completeness) : 0));
-    this.loc = results
-      ? {
-          complete: true,
-          factId: this.factId ?? '',
-          langs,
-          steps: state.steps,
-          baseline: state.baseline,
-          numLayers: meta.model.numLayers,
-          ffnSize: meta.model.ffnSize,
-          queries: qs.map((q, i) => ({
-            lang: q.lang,
-            templateId: String(i),
-            prompt: q.prompt,
-            target: q.target,
-            cached: true,
-            completeness: { maxAbs: comp[i], maxRel: 0 },
-            pFull: q.before,
-          })),
-          cachedCount: qs.length,
-          maxCompleteness: { maxAbs: comp.length ? Math.max(...comp) : 0, maxRel: 0 },
-          ms: 0,
-          skipped: [],
-        }
-      : null;
-    this.compare = false;
+    this.factStore.factId = state.fact ?? meta.fact?.id ?? null;
+    this.analysis.loc = storedLocalize(imported);
+    this.analysis.compare = false;
     void this.rescore();
     this.view = this.loc ? 'localize' : 'data';
-  }
-
-  private staticScore(): ScoreResult | null {
-    const im = this.staticView!.imported;
-    const r = im.results;
-    if (!r) return null;
-    const sel = r.selections[this.method];
-    const { numLayers, ffnSize } = im.meta.model;
-    if (!sel) {
-      this.notice = `This exploration stores no ${this.method} selection.`;
-      return null;
-    }
-    let maxS = -Infinity;
-    const S = r.S ? r.S.map((row) => row.map((v) => (Number.isFinite(v) ? v : 0))) : [];
-    for (const row of S) for (const v of row) if (v > maxS) maxS = v;
-    return {
-      method: this.method,
-      heatmapOf: this.method === 'no-uaq' ? 'no-uaq' : 'matrice',
-      S,
-      bin: 1,
-      numLayers,
-      ffnSize,
-      selected: sel.neurons.map((n) => [n[0], n[1]]),
-      threshold: sel.threshold,
-      maxS,
-      layerDistribution: layerDistribution(sel.neurons, numLayers),
-      warnings: 0,
-      ms: 0,
-    };
   }
 
   /** An exploration file chosen by the user: shown read-only; `reopenLive` recomputes with its model. */
@@ -708,7 +444,7 @@ export class Explorer {
     const st = this.staticView?.imported.state;
     if (!st) return;
     this.staticView = null;
-    this.staticRows = [];
+    this.analysis.staticRows = [];
     this.clearFact();
     await this.applyState(st, { compute: false });
   }
@@ -724,9 +460,4 @@ export class Explorer {
       return false;
     }
   }
-}
-
-
-function defaultStateFor(ex: Explorer): Omit<ExplorationState, 'model'> {
-  return { v: 1, method: ex.method, settings: { ...ex.settings }, steps: ex.steps, baseline: ex.baseline, ...(ex.factId ? { fact: ex.factId } : {}), langs: [...ex.langs] };
 }

@@ -1,0 +1,232 @@
+/**
+ * The analysis store: localize the current fact (attributions in the worker), re-score them with a method
+ * and settings (instant, no gradient), one neuron across languages, and the live toggles (suppress,
+ * enhance, any factor; MaTrice / AMIG / Random side by side). "Latest wins": each kind of request carries
+ * a sequence number and a stale answer is dropped. Logic in analysis.ts.
+ */
+import { METHODS, METHOD_LABELS, type Method } from '../../engine/matrice/methods';
+import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
+import type { LocalizeProgress, LocalizeResult, ManipulateResult, NeuronStatsResult, ScoreResult } from '../../worker/api';
+import type { ProbRow } from '../plots/charts';
+import { manualError, storedScore, toggleNeurons, type ToggleInput, type ToggleSet } from './analysis';
+import type { StoreHost } from './host';
+import { ALL_LANGS } from './logic';
+import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings, type Settings } from './settings';
+
+export interface CompareSeries {
+  name: string;
+  method: Method;
+  neurons: NeuronId[];
+  result: ManipulateResult;
+}
+
+/** The methods compared side by side in the Toggle view. */
+export const COMPARED: readonly Method[] = METHODS.filter((m) => m === 'matrice' || m === 'amig' || m === 'random');
+
+export class AnalysisStore {
+  // localize
+  langs: string[] = $state([...ALL_LANGS]);
+  steps = $state(DEFAULT_STEPS);
+  baseline: 'pad' | 'zero' = $state(DEFAULT_BASELINE);
+  localizing = $state(false);
+  locProgress: LocalizeProgress | null = $state(null);
+  loc: LocalizeResult | null = $state(null);
+  /** the link asked for a fact whose attributions are not cached */
+  needsLocalize = $state(false);
+
+  // scoring
+  method: Method = $state('matrice');
+  settings: Settings = $state(defaultSettings());
+  seed = $state(1);
+  score: ScoreResult | null = $state.raw(null);
+  scoreMs: number | null = $state(null);
+  neuron: NeuronId | null = $state(null);
+  stats: NeuronStatsResult | null = $state(null);
+
+  // toggles
+  toggleSet: ToggleSet = $state('selected');
+  manualText = $state('');
+  factor = $state(0);
+  manip: ManipulateResult | null = $state.raw(null);
+  manipBusy = $state(false);
+  /** wall time of the last toggle update, from the request to the data in the page */
+  toggleMs: number | null = $state(null);
+  compare = $state(false);
+  compareSeries: CompareSeries[] = $state.raw([]);
+  /** stored per-language P(correct) before/after of a read-only exploration */
+  staticRows: ProbRow[] = $state.raw([]);
+
+  private seq = { score: 0, stats: 0, manip: 0, compare: 0 };
+
+  constructor(private readonly host: StoreHost) {}
+
+  get numLayers(): number | null {
+    return this.loc?.numLayers ?? this.host.info?.numLayers ?? null;
+  }
+  get ffnSize(): number | null {
+    return this.loc?.ffnSize ?? this.host.info?.ffnSize ?? null;
+  }
+  private get toggleInput(): ToggleInput {
+    return {
+      set: this.toggleSet,
+      selected: this.score?.selected ?? [],
+      neuron: this.neuron,
+      manualText: this.manualText,
+      numLayers: this.numLayers ?? undefined,
+      ffnSize: this.ffnSize ?? undefined,
+    };
+  }
+  /** The neurons the Toggle view acts on. */
+  get toggleNeurons(): NeuronId[] {
+    return toggleNeurons(this.toggleInput);
+  }
+  get manualError(): string {
+    return manualError(this.toggleInput);
+  }
+
+  /** Forgets the fact's results (a new fact, a new model). */
+  clear() {
+    this.loc = null;
+    this.locProgress = null;
+    this.score = null;
+    this.stats = null;
+    this.neuron = null;
+    this.manip = null;
+    this.compareSeries = [];
+    this.needsLocalize = false;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // localize
+
+  /** Attributes every query of the current fact; `cacheOnly` only reads the cache (a link being opened). */
+  async localize(opts: { cacheOnly?: boolean } = {}): Promise<boolean> {
+    const client = this.host.client;
+    const factId = this.host.factId;
+    if (!client || !factId || this.localizing) return false;
+    this.host.error = null;
+    this.host.notice = '';
+    this.localizing = true;
+    this.locProgress = null;
+    const t0 = performance.now();
+    try {
+      const r = await client.localize(
+        factId,
+        { langs: [...this.langs], steps: this.steps, baseline: this.baseline, cacheOnly: opts.cacheOnly },
+        (p) => (this.locProgress = p),
+      );
+      if (!r.complete) {
+        this.needsLocalize = true;
+        return false;
+      }
+      this.needsLocalize = false;
+      this.loc = r;
+      console.info(`[kn] localize ${r.factId}: ${r.queries.length} queries (${r.cachedCount} cached) in ${Math.round(performance.now() - t0)} ms`);
+      this.manip = null;
+      this.compareSeries = [];
+      await this.rescore();
+      this.host.updateHash();
+      return true;
+    } catch (e) {
+      this.host.showError(e, 'Localization failed');
+      return false;
+    } finally {
+      this.localizing = false;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // scoring (instant: no gradient)
+
+  async rescore() {
+    if (!this.loc) return;
+    const s = ++this.seq.score;
+    const t0 = performance.now();
+    try {
+      const settings = { ...this.settings } as MatriceSettings;
+      const sv = this.host.staticView;
+      if (sv) {
+        const { score, missing } = storedScore(sv.imported, this.method);
+        if (missing) this.host.notice = `This exploration stores no ${this.method} selection.`;
+        this.score = score;
+        this.stats = null;
+        void this.applyToggles();
+        return;
+      }
+      const r = await this.host.client!.score(this.method, settings, this.seed);
+      if (s !== this.seq.score) return;
+      this.score = r;
+      this.scoreMs = performance.now() - t0;
+      if (this.neuron) void this.loadStats(this.neuron);
+      else if (r.selected.length) void this.loadStats(r.selected[0]);
+      this.host.updateHash();
+      void this.applyToggles();
+    } catch (e) {
+      if (s === this.seq.score) this.host.showError(e, 'Scoring failed');
+    }
+  }
+
+  async loadStats(n: NeuronId) {
+    const s = ++this.seq.stats;
+    this.neuron = [n[0], n[1]];
+    try {
+      if (this.host.staticView) return;
+      const settings = { ...this.settings } as MatriceSettings;
+      const r = await this.host.client!.neuronStats(n, settings);
+      if (s === this.seq.stats) this.stats = r;
+    } catch (e) {
+      if (s === this.seq.stats) this.host.showError(e);
+    }
+    if (this.toggleSet === 'one') void this.applyToggles();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // toggles (live)
+
+  async applyToggles() {
+    if (!this.loc) return;
+    if (this.manualError) return;
+    const neurons = this.toggleNeurons;
+    const factor = this.factor;
+    const sv = this.host.staticView;
+    if (sv) {
+      this.manip = null;
+      this.staticRows = sv.imported.results?.manipulations?.[this.method] ?? [];
+      return;
+    }
+    const s = ++this.seq.manip;
+    this.manipBusy = true;
+    const t0 = performance.now();
+    try {
+      const r = await this.host.client!.manipulate(neurons, factor, 5);
+      if (s !== this.seq.manip) return;
+      this.manip = r;
+      this.toggleMs = performance.now() - t0;
+      this.host.updateHash();
+      if (this.compare) void this.runCompare();
+    } catch (e) {
+      if (s === this.seq.manip) this.host.showError(e, 'Manipulation failed');
+    } finally {
+      if (s === this.seq.manip) this.manipBusy = false;
+    }
+  }
+
+  /** MaTrice, AMIG and Random sets with the same factor, side by side. */
+  async runCompare() {
+    if (!this.loc || this.host.staticView) return;
+    const client = this.host.client!;
+    const s = ++this.seq.compare;
+    const settings = { ...this.settings } as MatriceSettings;
+    const out: CompareSeries[] = [];
+    try {
+      for (const method of COMPARED) {
+        const sc = await client.score(method, settings, this.seed);
+        const r = await client.manipulate(sc.selected, this.factor, 5);
+        out.push({ name: METHOD_LABELS[method], method, neurons: sc.selected, result: r });
+      }
+      if (s === this.seq.compare) this.compareSeries = out;
+    } catch (e) {
+      if (s === this.seq.compare) this.host.showError(e, 'Comparison failed');
+    }
+  }
+}
