@@ -51,12 +51,16 @@ const RUN_OPTIONS = {
   lambda1: { type: 'string' },
   lambda2: { type: 'string' },
   unrelated: { type: 'string' },
+  'train-steps': { type: 'string' },
+  lr: { type: 'string' },
+  old: { type: 'string' },
   'no-cache': { type: 'boolean' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
 } as const;
 
 export const EDIT_HELP = `  kn experiment edit [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,layer] [--lambda1 1] [--lambda2 8] [--unrelated 5] [--split dev|test] [--seed S] [--steps M] [--shard k/n] --out <dir>   Tables III-IV: erase / update from English, reliability, generality, locality per language
+  kn experiment inject [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods direct,random,amig,matrice] [--train-steps 40] [--lr 0.01] [--old 10] [--seed S] [--steps M] [--shard k/n] --out <dir>   Table V: train only the neurons on an unknown fact's English queries; accuracy on Q_new per language and on Q_old
   kn experiment enhance [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods matrice,amig,random] [--seed S] [--steps M] [--shard k/n] --out <dir>   Fig. 6: accuracy on Q_error (fi, hu, ja, ko) after doubling the neurons`;
 
 function parse<T extends Options>(argv: string[], options: T) {
@@ -118,7 +122,7 @@ export async function resultsKind(dir: string | undefined): Promise<string | nul
 export async function isEditResults(argv: string[]): Promise<boolean> {
   const dirs = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && argv[i - 1] === '--out'));
   const k = await resultsKind(dirs[0]);
-  return k === 'edit' || k === 'enhance';
+  return k === 'edit' || k === 'enhance' || k === 'inject';
 }
 
 export async function readEditMeta(dir: string): Promise<EditMeta> {
@@ -126,7 +130,7 @@ export async function readEditMeta(dir: string): Promise<EditMeta> {
   if (!existsSync(p)) throw new KnError('missing-file', `${dir} is not an experiment results folder (no meta.json)`);
   try {
     const m = JSON.parse(await readFile(p, 'utf8')) as EditMeta;
-    if ((m.experiment !== 'edit' && m.experiment !== 'enhance') || !Array.isArray(m.facts) || !m.model) throw new Error('not an edit or enhancement experiment');
+    if (!['edit', 'enhance', 'inject'].includes(m.experiment) || !Array.isArray(m.facts) || !m.model) throw new Error('not an edit, enhancement or injection experiment');
     return m;
   } catch (e) {
     throw new KnError('corrupt-file', `${p}: ${e instanceof Error ? e.message : String(e)}`);
@@ -213,11 +217,16 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   for (const r of relations) if (!(RELATIONS as readonly string[]).includes(r)) throw new KnError('bad-input', `unknown relation "${r}"; one of ${RELATIONS.join(', ')}`);
   const methods = parseEditMethods(v.methods, kind);
   const shard = v.shard ? parseShard(v.shard) : null;
-  const nFacts = intOpt(v.facts, 'facts', 1, 100000, kind === 'edit' ? 50 : 100);
+  const nFacts = intOpt(v.facts, 'facts', 1, 100000, kind === 'edit' ? 50 : kind === 'inject' ? 20 : 100);
   const seed = intOpt(v.seed, 'seed', 0, 2 ** 31 - 1, 1);
   const steps = intOpt(v.steps, 'steps', 1, 1000, 20);
   const unrelatedFacts = intOpt(v.unrelated, 'unrelated', 0, 100, 5);
-  if (kind === 'enhance' && (v.lambda1 !== undefined || v.lambda2 !== undefined || v.unrelated !== undefined)) throw new KnError('bad-input', '--lambda1, --lambda2 and --unrelated belong to `experiment edit`');
+  if (kind !== 'edit' && (v.lambda1 !== undefined || v.lambda2 !== undefined || v.unrelated !== undefined)) throw new KnError('bad-input', '--lambda1, --lambda2 and --unrelated belong to `experiment edit`');
+  if (kind !== 'inject' && (v['train-steps'] !== undefined || v.lr !== undefined || v.old !== undefined)) throw new KnError('bad-input', '--train-steps, --lr and --old belong to `experiment inject`');
+  const injectSteps = intOpt(v['train-steps'], 'train-steps', 1, 1000, 40);
+  const nOld = intOpt(v.old, 'old', 1, 1000, 10);
+  const lr = numOpt(v.lr, 'lr');
+  if (lr !== undefined && !(lr > 0 && lr <= 10)) throw new KnError('bad-input', `--lr must be a number in (0, 10], got "${v.lr}"`);
   const baseline = (v.baseline ?? 'pad') as 'pad' | 'zero';
   if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `--baseline must be pad or zero, got "${v.baseline}"`);
   const tau = numOpt(v.tau, 'tau');
@@ -225,7 +234,7 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   const lambda1 = numOpt(v.lambda1, 'lambda1'), lambda2 = numOpt(v.lambda2, 'lambda2');
   const minKnownLangs = Math.min(4, langs.length);
   // validates λ and languages before the model loads
-  const probe = makeEditMeta({ experiment: kind, model: { id: '', contentHash: '', dtype: '', kind: '', numLayers: 0, ffnSize: 0 }, steps, baseline, seed, langs, methods, facts: [], request: { facts: nFacts, relations, split: v.split ?? null, minKnownLangs }, shard, lambda1, lambda2, unrelatedFacts });
+  const probe = makeEditMeta({ experiment: kind, model: { id: '', contentHash: '', dtype: '', kind: '', numLayers: 0, ffnSize: 0 }, steps, baseline, seed, langs, methods, facts: [], request: { facts: nFacts, relations, split: v.split ?? null, minKnownLangs }, shard, lambda1, lambda2, unrelatedFacts, injectSteps, lr });
   void probe;
   const { model, arg } = await load(v.model, v.dtype);
   const print = progressPrinter(!!v.quiet);
@@ -252,17 +261,20 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
       lambda1,
       lambda2,
       unrelatedFacts,
+      injectSteps,
+      lr,
     });
     await mkdir(out, { recursive: true });
     let meta: EditMeta;
     if (existsSync(join(out, 'meta.json'))) {
       const old = await readEditMeta(out);
-      const diff = editMetaMismatch({ ...old, facts: [] }, base);
+      const diff = editMetaMismatch({ ...old, facts: [], ...(old.inject ? { inject: { ...old.inject, oldFacts: [] } } : {}) }, base);
       if (diff) throw new KnError('bad-input', `${out} holds results of another run: ${diff} differs; choose another --out or the same settings`);
       meta = old;
       print(`kn: resuming ${out} (${meta.facts.length} facts picked before)`, true);
     } else {
       const t0 = Date.now();
+      const oldPick = kind === 'inject' ? { want: nOld, facts: [] as string[] } : undefined;
       const facts = await pickEditFacts(model, await openLocal(), {
         kind,
         facts: nFacts,
@@ -271,11 +283,12 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
         seed,
         candidates,
         minKnownLangs,
+        old: oldPick,
         signal: ctl.signal,
         onProgress: (p) => print(`kn: picking facts: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
       });
       if (facts.length < nFacts) print(`kn: only ${facts.length} suitable facts found (asked for ${nFacts})`, true);
-      meta = { ...base, facts };
+      meta = { ...base, facts, ...(base.inject ? { inject: { ...base.inject, oldFacts: oldPick!.facts } } : {}) };
       await writeAtomic(join(out, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
     }
     const r = await runEditExperiment({
@@ -302,6 +315,7 @@ export function reproduceEditCommand(m: EditMeta): string {
   if (m.request.relations.length) parts.push(`--relations ${m.request.relations.join(',')}`);
   parts.push(`--langs ${m.langs.join(',')} --methods ${m.methods.join(',')}`);
   if (m.edit) parts.push(`--lambda1 ${m.edit.lambda1} --lambda2 ${m.edit.lambda2} --unrelated ${m.edit.unrelatedFacts}`);
+  if (m.inject) parts.push(`--train-steps ${m.inject.steps} --lr ${m.inject.lr} --old ${m.inject.oldFacts.length}`);
   parts.push(`--seed ${m.seed} --steps ${m.steps} --tau ${m.settings.tau} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}`);
   if (m.model.dtype && m.model.dtype !== 'int8') parts.push(`--dtype ${m.model.dtype}`);
   parts.push('--out <dir>');

@@ -34,14 +34,14 @@ export function silu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => x.mul(tf.sigmoid(x)));
 }
 
+/** Set while weights are trained (src/engine/inject.ts): matMulW then lets the gradient reach W too. */
+export const weightGrad = { on: false };
+
 /**
  * x·W with W a weight matrix [in, out]. Its gradient with respect to x is computed as (W·dyᵀ)ᵀ rather
  * than tfjs's default dy·Wᵀ: on the wasm backend a matmul with a transposed operand is 4-10× slower
  * than a plain one (measured by `npm run bench`). W is a constant here (no gradient).
  */
-/** Set while weights are trained (src/engine/inject.ts): matMulW then lets the gradient reach W too. */
-export const weightGrad = { on: false };
-
 export function matMulW(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   if (weightGrad.on) return tf.matMul(x, w);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

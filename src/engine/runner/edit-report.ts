@@ -10,13 +10,14 @@
  * - locality: queries of other facts whose top-1 prediction did not change.
  */
 import type { Lang } from '../../data/types';
-import type { EditMeta, EditOpResult, EditRow, EnhanceRow, RowTiming } from './edit';
+import type { EditMeta, EditOpResult, EditRow, EnhanceRow, InjectRow, RowTiming } from './edit';
 import { median, methodLabel as baseLabel, type ReportFiles } from './report';
 import { barChart } from './svg';
 
 const LANG_ORDER = ['zh', 'en', 'fr', 'fi', 'hu', 'ja', 'ko'];
 const sortLangs = (ls: readonly string[]) => [...ls].sort((a, b) => LANG_ORDER.indexOf(a) - LANG_ORDER.indexOf(b));
-export const editMethodLabel = (k: string) => (k === 'layer' ? 'All neurons of the layer' : baseLabel(k));
+const EXTRA: Record<string, string> = { layer: 'All neurons of the layer', direct: 'Direct (all FFN weights)' };
+export const editMethodLabel = (k: string) => EXTRA[k] ?? baseLabel(k);
 
 export interface EditCell {
   reliability: number | null;
@@ -81,7 +82,26 @@ export interface EnhanceSummary {
   problems: string[];
 }
 
-export type AnySummary = EditSummary | EnhanceSummary;
+export interface InjectCell {
+  /** accuracy (top-1) on the new fact's queries in this language (Q_new), and on the known facts' queries (Q_old) */
+  new: number | null;
+  old: number | null;
+  n: { new: number; old: number };
+}
+
+export interface InjectSummary {
+  experiment: 'inject';
+  model: string;
+  facts: number;
+  settings: EditMeta['settings'] & { steps: number; baseline: string; seed: number; langs: string[]; trainLang: string; trainSteps: number; lr: number; oldFacts: number };
+  /** before any training */
+  before: { languages: Record<string, InjectCell>; mean: { new: number | null; old: number | null; average: number | null } };
+  methods: Record<string, { languages: Record<string, InjectCell>; mean: { new: number | null; old: number | null; average: number | null }; sizeMedian: number | null; stepsMedian: number | null; trainMsMedian: number | null; converged: number; stopped: number; skipped: number }>;
+  timing: { facts: number; msPerFactMedian: number | null };
+  problems: string[];
+}
+
+export type AnySummary = EditSummary | EnhanceSummary | InjectSummary;
 
 const share = (a: number, n: number) => (n ? a / n : null);
 const meanOf = (xs: (number | null)[]) => {
@@ -197,6 +217,103 @@ export function summarizeEnhance(meta: EditMeta, rows: EnhanceRow[], timings: Ro
     timing: { facts: ms.length, msPerFactMedian: median(ms) },
     problems,
   };
+}
+
+function injectCell(rows: InjectRow[], lang: string, newOf: (r: InjectRow) => number[] | null, oldOf: (r: InjectRow) => Partial<Record<string, [number, number]>> | null): InjectCell {
+  let nr = 0, nn = 0, or = 0, on = 0;
+  for (const r of rows) {
+    const c = newOf(r);
+    if (c) r.queries.forEach((q, i) => q.lang === lang && (nn++, (nr += c[i])));
+    const o = oldOf(r)?.[lang];
+    if (o) (or += o[0]), (on += o[1]);
+  }
+  return { new: share(nr, nn), old: share(or, on), n: { new: nn, old: on } };
+}
+
+export function summarizeInject(meta: EditMeta, rows: InjectRow[], timings: RowTiming[] = [], problems: string[] = []): InjectSummary {
+  const langs = sortLangs(meta.langs);
+  const mean = (cells: Record<string, InjectCell>) => {
+    const n = meanOf(langs.map((l) => cells[l].new)), o = meanOf(langs.map((l) => cells[l].old));
+    return { new: n, old: o, average: meanOf([n, o]) };
+  };
+  const beforeCells: Record<string, InjectCell> = {};
+  for (const l of langs) beforeCells[l] = injectCell(rows, l, (r) => r.queries.map((q) => q.correctBefore), (r) => r.oldBefore);
+  const methods: InjectSummary['methods'] = {};
+  for (const key of meta.methods) {
+    const cells: Record<string, InjectCell> = {};
+    const ran = rows.filter((r) => r.methods[key] && !r.methods[key].skipped);
+    for (const l of langs) cells[l] = injectCell(rows, l, (r) => r.methods[key]?.newCorrect ?? null, (r) => r.methods[key]?.old ?? null);
+    methods[key] = {
+      languages: cells,
+      mean: mean(cells),
+      sizeMedian: median(ran.map((r) => r.methods[key].size)),
+      stepsMedian: median(ran.map((r) => r.methods[key].steps)),
+      trainMsMedian: median(ran.map((r) => r.methods[key].ms)),
+      converged: ran.filter((r) => r.methods[key].converged).length,
+      stopped: ran.filter((r) => r.methods[key].stopped).length,
+      skipped: rows.length - ran.length,
+    };
+  }
+  const J = meta.inject!;
+  const ms = timings.map((t) => t.ms);
+  return {
+    experiment: 'inject',
+    model: meta.model.id,
+    facts: rows.length,
+    settings: { ...meta.settings, steps: meta.steps, baseline: meta.baseline, seed: meta.seed, langs: meta.langs, trainLang: J.lang, trainSteps: J.steps, lr: J.lr, oldFacts: J.oldFacts.length },
+    before: { languages: beforeCells, mean: mean(beforeCells) },
+    methods,
+    timing: { facts: ms.length, msPerFactMedian: median(ms) },
+    problems,
+  };
+}
+
+export function injectReportFiles(s: InjectSummary, command?: string): ReportFiles {
+  const keys = Object.keys(s.methods);
+  const langs = Object.keys(s.before.languages);
+  const F = s.settings;
+  const files: ReportFiles = {};
+  const row = (label: string, c: { languages: Record<string, InjectCell>; mean: { new: number | null; old: number | null; average: number | null } }) => [
+    label,
+    ...langs.flatMap((l) => [pct(c.languages[l].new), pct(c.languages[l].old)]),
+    pct(c.mean.new),
+    pct(c.mean.old),
+    pct(c.mean.average),
+  ];
+  const md: string[] = [
+    `# Knowledge injection (Table V): ${s.model}`,
+    '',
+    command ? `Reproduce: \`${command}\`\n` : '',
+    `${s.facts} facts the model does not know (no language known, no ${F.trainLang} query answered). Per fact and method, only the chosen parameters are trained (Adam, lr ${F.lr}, at most ${F.trainSteps} steps, ` +
+      `stopping once every training query is answered) on the fact's **${F.trainLang}** queries only, then the fact's queries in every language are asked (Q_new: accuracy in ${F.trainLang} is the training fit, elsewhere it is transfer) ` +
+      `together with the queries of ${F.oldFacts} known facts (Q_old), and the training is undone. Neurons: localized with all languages on the unknown fact (τ = ${F.tau}, Eq. 9 \`${F.norm}\`, M = ${F.steps}). ` +
+      `Direct = every FFN weight of every layer; the others train each chosen neuron's input weights and its write vector.`,
+    '',
+    '## Table V: accuracy on Q_new and Q_old per language',
+    '',
+    table(['method', ...langs.flatMap((l) => [`${l} new`, `${l} old`]), 'new', 'old', 'mean'], [row('before', s.before), ...keys.map((k) => row(editMethodLabel(k), s.methods[k]))]),
+    '',
+    '![Table V](table5.svg)',
+    '',
+    '## Training',
+    '',
+    table(['method', 'parameters: neurons (median)', 'steps (median)', 'time (median)', 'converged', 'stopped', 'skipped (empty selection)'], keys.map((k) => { const m = s.methods[k]; return [editMethodLabel(k), String(m.sizeMedian ?? '—'), String(m.stepsMedian ?? '—'), m.trainMsMedian === null ? '—' : `${(m.trainMsMedian / 1000).toFixed(2)} s`, String(m.converged), String(m.stopped), String(m.skipped)]; })),
+    '',
+    `Wall time per fact (localization and every method): median ${s.timing.msPerFactMedian === null ? '—' : (s.timing.msPerFactMedian / 1000).toFixed(1) + ' s'} over ${s.timing.facts} facts.`,
+  ];
+  if (s.problems.length) md.push('', '### Problems', '', ...s.problems.map((p) => `- ${p}`));
+  files['report.md'] = md.join('\n').replace(/\n{3,}/g, '\n\n') + '\n';
+  files['table5.csv'] = csv(
+    ['method', 'language', 'new', 'old', 'new_queries', 'old_queries'],
+    [['before', s.before] as const, ...keys.map((k) => [k, s.methods[k]] as const)].flatMap(([k, c]) => langs.map((l) => [k, l, c.languages[l].new, c.languages[l].old, c.languages[l].n.new, c.languages[l].n.old])),
+  );
+  files['table5.svg'] = barChart({
+    title: `Injection from ${F.trainLang}: accuracy on the new fact (Q_new) per language`,
+    groups: langs,
+    series: [{ name: 'before', values: langs.map((l) => s.before.languages[l].new) }, ...keys.map((k) => ({ name: editMethodLabel(k), values: langs.map((l) => s.methods[k].languages[l].new) }))],
+    percent: true,
+  });
+  return files;
 }
 
 // ------------------------------------------------------------------------------------ text and files
@@ -333,10 +450,14 @@ export function enhanceReportFiles(s: EnhanceSummary, command?: string): ReportF
 }
 
 /** The summary and report files of an edit or enhancement run (what `kn experiment report` writes). */
-export function reportFor(meta: EditMeta, rows: (EditRow | EnhanceRow)[], timings: RowTiming[] = [], problems: string[] = [], command?: string): { summary: AnySummary; files: ReportFiles } {
+export function reportFor(meta: EditMeta, rows: (EditRow | EnhanceRow | InjectRow)[], timings: RowTiming[] = [], problems: string[] = [], command?: string): { summary: AnySummary; files: ReportFiles } {
   if (meta.experiment === 'edit') {
     const summary = summarizeEdit(meta, rows as EditRow[], timings, problems);
     return { summary, files: editReportFiles(summary, command) };
+  }
+  if (meta.experiment === 'inject') {
+    const summary = summarizeInject(meta, rows as InjectRow[], timings, problems);
+    return { summary, files: injectReportFiles(summary, command) };
   }
   const summary = summarizeEnhance(meta, rows as EnhanceRow[], timings, problems);
   return { summary, files: enhanceReportFiles(summary, command) };

@@ -18,6 +18,7 @@ import type { RmlLama } from '../../data/loader';
 import { LANGS, LOW_RESOURCE_LANGS, RELATIONS, type Lang, type Relation } from '../../data/types';
 import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, objectToken, type AppliedEdit } from '../edit';
 import { KnError } from '../errors';
+import { injectFact } from '../inject';
 import type { LoadedModel } from '../model';
 import type { BytesStore } from '../matrice/cache';
 import type { Method } from '../matrice/experiments';
@@ -30,8 +31,9 @@ export { parseShard, shardIndices };
 export const EDIT_ROW_VERSION = 1;
 export const EDIT_METHODS = ['matrice', 'amig', 'random', 'layer'] as const;
 export const ENHANCE_METHODS = ['matrice', 'amig', 'random'] as const;
+export const INJECT_METHODS = ['direct', 'random', 'amig', 'matrice'] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number];
-export type EditExperiment = 'edit' | 'enhance';
+export type EditExperiment = 'edit' | 'enhance' | 'inject';
 /** the language the edit is made from (the objects' tokens, the edited query) */
 export const EDIT_LANG: Lang = 'en';
 
@@ -49,6 +51,8 @@ export interface EditMeta {
   edit: { lang: Lang; lambda1: number; lambda2: number; unrelatedFacts: number } | null;
   /** enhance: the languages of Q_error and the factor */
   enhance: { langs: Lang[]; factor: number } | null;
+  /** inject: the training language, optimizer settings, and the known facts whose queries are Q_old */
+  inject?: { lang: Lang; steps: number; lr: number; oldFacts: string[] } | null;
   facts: string[];
   request: { facts: number; relations: Relation[]; split: string | null; minKnownLangs: number };
   shard: { k: number; n: number } | null;
@@ -118,7 +122,20 @@ export interface EnhanceRow {
   methods: Record<string, { neurons: NeuronId[]; correct: number[]; after: number[] }>;
 }
 
-export type AnyRow = EditRow | EnhanceRow;
+export interface InjectRow {
+  v: number;
+  experiment: 'inject';
+  fact: string;
+  index: number;
+  relation: Relation;
+  /** the new fact's queries (Q_new) in every language; right before = top-1 before training */
+  queries: { lang: Lang; template: string; correctBefore: number }[];
+  /** Q_old before any training: per language [right, queries] */
+  oldBefore: Partial<Record<Lang, [number, number]>>;
+  methods: Record<string, { size: number; neurons: NeuronId[]; steps: number; converged: boolean; stopped: string | null; ms: number; newCorrect: number[]; old: Partial<Record<Lang, [number, number]>>; skipped?: string }>;
+}
+
+export type AnyRow = EditRow | EnhanceRow | InjectRow;
 
 export interface RowTiming {
   fact: string;
@@ -143,7 +160,7 @@ const p6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : 0);
 const ms1 = (x: number) => Math.round(x * 10) / 10;
 
 export function parseEditMethods(s: string | undefined, kind: EditExperiment): string[] {
-  const all: readonly string[] = kind === 'edit' ? EDIT_METHODS : ENHANCE_METHODS;
+  const all: readonly string[] = kind === 'edit' ? EDIT_METHODS : kind === 'inject' ? INJECT_METHODS : ENHANCE_METHODS;
   if (s === undefined) return [...all];
   const ms = s.split(',').map((x) => x.trim()).filter(Boolean);
   for (const m of ms) if (!all.includes(m)) throw new KnError('bad-input', `unknown method "${m}" for ${kind}; one of ${all.join(', ')}`);
@@ -153,11 +170,11 @@ export function parseEditMethods(s: string | undefined, kind: EditExperiment): s
 }
 
 export function makeEditMeta(
-  p: Omit<EditMeta, 'v' | 'settings' | 'edit' | 'enhance'> & { settings?: Partial<MatriceSettings>; lambda1?: number; lambda2?: number; unrelatedFacts?: number },
+  p: Omit<EditMeta, 'v' | 'settings' | 'edit' | 'enhance' | 'inject'> & { settings?: Partial<MatriceSettings>; lambda1?: number; lambda2?: number; unrelatedFacts?: number; injectSteps?: number; lr?: number },
 ): EditMeta {
-  const { lambda1, lambda2, unrelatedFacts, settings, ...rest } = p;
+  const { lambda1, lambda2, unrelatedFacts, settings, injectSteps, lr, ...rest } = p;
   const low = LOW_RESOURCE_LANGS.filter((l) => p.langs.includes(l));
-  if (p.experiment === 'edit' && !p.langs.includes(EDIT_LANG)) throw new KnError('bad-input', `the edit is made from English: --langs must include ${EDIT_LANG}`);
+  if (p.experiment !== 'enhance' && !p.langs.includes(EDIT_LANG)) throw new KnError('bad-input', `the edit is made from English: --langs must include ${EDIT_LANG}`);
   if (p.experiment === 'enhance' && !low.length) throw new KnError('bad-input', `enhancement measures Q_error in ${LOW_RESOURCE_LANGS.join(', ')}: --langs must include at least one of them`);
   return {
     v: EDIT_ROW_VERSION,
@@ -165,6 +182,7 @@ export function makeEditMeta(
     settings: resolveSettings(settings ?? {}),
     edit: p.experiment === 'edit' ? { lang: EDIT_LANG, lambda1: checkLambda('λ1', lambda1 ?? DEFAULT_LAMBDA1), lambda2: checkLambda('λ2', lambda2 ?? DEFAULT_LAMBDA2), unrelatedFacts: unrelatedFacts ?? 5 } : null,
     enhance: p.experiment === 'enhance' ? { langs: low, factor: 2 } : null,
+    inject: p.experiment === 'inject' ? { lang: EDIT_LANG, steps: injectSteps ?? 40, lr: lr ?? 0.01, oldFacts: [] } : null,
   };
 }
 
@@ -178,6 +196,8 @@ export interface EditPickOptions {
   minKnownLangs?: number;
   signal?: AbortSignal;
   onProgress?: (p: { probed: number; picked: number }) => void;
+  /** inject: known facts collected on the way for Q_old (filled up to `oldFacts`) */
+  old?: { want: number; facts: string[] };
 }
 
 /**
@@ -200,9 +220,9 @@ export async function pickEditFacts(model: LoadedModel, bench: RmlLama, o: EditP
   const low = LOW_RESOURCE_LANGS.filter((l) => o.langs.includes(l));
   const picked: string[] = [];
   let probed = 0;
-  while (picked.length < o.facts && queues.some((q) => q.length)) {
+  while ((picked.length < o.facts || (o.old && o.old.facts.length < o.old.want)) && queues.some((q) => q.length)) {
     for (const q of queues) {
-      if (picked.length >= o.facts) break;
+      if (picked.length >= o.facts && !(o.old && o.old.facts.length < o.old.want)) break;
       const id = q.shift();
       if (!id) continue;
       if (o.signal?.aborted) throw new KnError('cancelled', 'experiment cancelled');
@@ -215,18 +235,28 @@ export async function pickEditFacts(model: LoadedModel, bench: RmlLama, o: EditP
       }
       probed++;
       const known = s.knownLanguages().length >= minKnown;
+      if (o.kind === 'inject') {
+        if (known && o.old && o.old.facts.length < o.old.want) o.old.facts.push(id);
+        // Q_new: the model knows the fact in no language, and none of its English queries
+        const unknown = s.knownLanguages().length === 0 && s.queries.some((x) => x.lang === EDIT_LANG) && !s.queries.some((x) => x.lang === EDIT_LANG && x.known);
+        if (unknown && picked.length < o.facts) picked.push(id);
+        o.onProgress?.({ probed, picked: picked.length });
+        continue;
+      }
       const ok =
         o.kind === 'edit'
           ? known && s.queries.find((x) => x.lang === EDIT_LANG)?.known === true
           : known && s.queries.some((x) => low.includes(x.lang) && !x.known);
-      if (ok) picked.push(id);
+      if (ok && picked.length < o.facts) picked.push(id);
       o.onProgress?.({ probed, picked: picked.length });
     }
   }
   if (!picked.length) {
     throw new KnError(
       'bad-input',
-      o.kind === 'edit'
+      o.kind === 'inject'
+        ? `none of the ${probed} facts tried is unknown to the model (no language known, no English query answered)`
+        : o.kind === 'edit'
         ? `none of the ${probed} facts tried is known in ≥ ${minKnown} languages with its English query answered`
         : `none of the ${probed} facts tried is known in ≥ ${minKnown} languages with a wrong query in ${low.join(', ')} (Q_error is empty)`,
     );
@@ -438,6 +468,77 @@ export async function runEnhanceFact(o: Omit<EditRunOptions<EnhanceRow>, 'sink' 
   return { v: EDIT_ROW_VERSION, experiment: 'enhance', fact: factId, index, relation: s.relation, queries, methods };
 }
 
+type OldQueries = { lang: Lang; prompt: string; target: number; right: boolean }[];
+
+async function oldQueries(model: LoadedModel, bench: RmlLama, meta: EditMeta, cache: Map<string, OldQueries>): Promise<OldQueries> {
+  const hit = cache.get('');
+  if (hit) return hit;
+  const out: OldQueries = [];
+  for (const id of meta.inject!.oldFacts) {
+    const built = await buildFactQueries(model, bench, id, meta.langs);
+    const probes = built.queries.length ? await model.probeMany(built.queries, { topK: 1 }) : [];
+    built.queries.forEach((q, i) => out.push({ lang: q.lang, prompt: q.prompt, target: probes[i].target!.id, right: probes[i].target!.rank === 0 }));
+  }
+  cache.set('', out);
+  return out;
+}
+
+/** One fact of the injection experiment: train on its English queries, test Q_new in every language and Q_old. */
+export async function runInjectFact(o: Omit<EditRunOptions<InjectRow>, 'sink' | 'onProgress'>, factId: string, index: number, cache = new Map<string, OldQueries>()): Promise<InjectRow> {
+  const { model, bench, meta } = o;
+  const J = meta.inject!;
+  const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
+  await s.localize({ steps: meta.steps, baseline: meta.baseline, store: o.store, signal: o.signal });
+  const train = s.queries.filter((q) => q.lang === J.lang).map((q) => ({ prompt: q.prompt, target: q.target }));
+  if (!train.length) throw new KnError('bad-input', `fact ${factId} has no ${J.lang} query to train on`);
+  const old = await oldQueries(model, bench, meta, cache);
+  const count = (rights: boolean[]) => {
+    const c: Partial<Record<Lang, [number, number]>> = {};
+    old.forEach((q, i) => {
+      const x = (c[q.lang] ??= [0, 0]);
+      x[1]++;
+      if (rights[i]) x[0]++;
+    });
+    return c;
+  };
+  const editor = new ModelEditor(model);
+  const methods: InjectRow['methods'] = {};
+  for (const key of meta.methods) {
+    const neurons: NeuronId[] | 'all' = key === 'direct' ? 'all' : s.select(key as Method, meta.settings, `${meta.seed}:${factId}`).neurons;
+    if (neurons !== 'all' && !neurons.length) {
+      methods[key] = { size: 0, neurons: [], steps: 0, converged: false, stopped: null, ms: 0, newCorrect: s.queries.map(() => 0), old: count(old.map((q) => q.right)), skipped: 'empty selection' };
+      continue;
+    }
+    const r = await injectFact(editor, { neurons, queries: train, steps: J.steps, lr: J.lr, signal: o.signal });
+    try {
+      const pn = await model.probeMany(s.queries, { topK: 1 });
+      const po = old.length ? await model.probeMany(old.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
+      methods[key] = {
+        size: neurons === 'all' ? model.cfg.numLayers * model.cfg.ffn : neurons.length,
+        neurons: neurons === 'all' ? [] : neurons,
+        steps: r.steps,
+        converged: r.converged,
+        stopped: r.stopped,
+        ms: ms1(r.ms),
+        newCorrect: pn.map((x) => (x.target!.rank === 0 ? 1 : 0)),
+        old: count(po.map((x, i) => x.top[0].id === old[i].target)),
+      };
+    } finally {
+      editor.undoAll();
+    }
+  }
+  return {
+    v: EDIT_ROW_VERSION,
+    experiment: 'inject',
+    fact: factId,
+    index,
+    relation: s.relation,
+    queries: s.queries.map((q) => ({ lang: q.lang, template: q.templateId, correctBefore: q.known ? 1 : 0 })),
+    oldBefore: count(old.map((q) => q.right)),
+    methods,
+  };
+}
+
 /** Runs the facts of the meta's shard that the sink has not finished; resumable, cancellable between facts. */
 export async function runEditExperiment(o: EditRunOptions<AnyRow>): Promise<{ written: number; skipped: number }> {
   const { meta } = o;
@@ -446,6 +547,7 @@ export async function runEditExperiment(o: EditRunOptions<AnyRow>): Promise<{ wr
   const pending = todo.filter((i) => !finished.has(meta.facts[i]));
   const skipped = todo.length - pending.length;
   const cache = new Map<string, Unrelated>();
+  const oldCache = new Map<string, OldQueries>();
   const t0 = performance.now();
   let written = 0;
   const cancelled = () => new KnError('cancelled', `experiment cancelled after ${written} facts (finished facts are kept; run again to resume)`);
@@ -457,7 +559,7 @@ export async function runEditExperiment(o: EditRunOptions<AnyRow>): Promise<{ wr
     const f0 = performance.now();
     let row: AnyRow;
     try {
-      row = meta.experiment === 'edit' ? await runEditFact(o, fact, i, cache) : await runEnhanceFact(o, fact, i);
+      row = meta.experiment === 'edit' ? await runEditFact(o, fact, i, cache) : meta.experiment === 'inject' ? await runInjectFact(o, fact, i, oldCache) : await runEnhanceFact(o, fact, i);
     } catch (e) {
       if (o.signal?.aborted) throw cancelled();
       throw e;
@@ -471,7 +573,7 @@ export async function runEditExperiment(o: EditRunOptions<AnyRow>): Promise<{ wr
 
 /** The fields two runs must share to be resumed or merged into one; the first that differs, or null. */
 export function editMetaMismatch(a: EditMeta, b: EditMeta, ignoreShard = false): string | null {
-  const fields: (keyof EditMeta)[] = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'seed', 'langs', 'methods', 'edit', 'enhance', 'facts', 'request'];
+  const fields: (keyof EditMeta)[] = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'seed', 'langs', 'methods', 'edit', 'enhance', 'inject', 'facts', 'request'];
   if (!ignoreShard) fields.push('shard');
   const strip = (m: EditMeta) => ({ ...m, model: { ...m.model, id: undefined } });
   const [sa, sb] = [strip(a), strip(b)];
@@ -496,6 +598,8 @@ export function editRowProblem(r: unknown, meta: EditMeta): string | null {
     if (!m) return `method ${k} missing`;
     if (meta.experiment === 'enhance') {
       if (!Array.isArray(m.correct) || m.correct.length !== n) return `method ${k} misaligned`;
+    } else if (meta.experiment === 'inject') {
+      if (!Array.isArray(m.newCorrect) || m.newCorrect.length !== n || typeof m.old !== 'object') return `method ${k} misaligned`;
     } else {
       for (const op of ['erase', 'update'] as const) {
         const x = m[op] as EditOpResult | null | undefined;
