@@ -34,8 +34,8 @@ export default defineConfig({
   workers: 1,
   fullyParallel: false,
   retries: 0,
-  // Measured (2-core machine, load average 8-13 from other jobs): every test but the explorer's takes
-  // 2-8 s on either project, single steps (load, predict) 0.1-4 s; the explorer test sets its own,
+  // Measured (2-core machine, load average 8-18 from other jobs): every test but the explorer's takes
+  // 2-10 s on either project, single steps (load, predict) 0.1-4 s; the explorer test sets its own,
   // longer budget from its measured times (e2e/explorer.spec.ts). Budgets stay ≥ 5× the measured time.
   timeout: 180_000,
   expect: { timeout: 60_000 },

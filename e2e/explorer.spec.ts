@@ -17,19 +17,20 @@ const FACT = 'P36:0';
  * the e2e model server with two languages and M = 2; the realistic run (the trained demo model, three
  * languages, M = 4) is the wasm project's.
  *
- * Measured on the 2-core dev machine while other jobs kept its load average at 8-13 (2026-11-29), the
+ * Measured on the 2-core dev machine while other jobs kept its load average at 8-18 (2026-11-29), the
  * first test below took, click → view (webgpu on SwiftShader / wasm):
- *   open + model load           1.5-2.7 s  / 1.5-2.2 s
- *   localize                    12.8-16.2 s (8 queries, fi+hu, M = 2, zero baseline, tiny GPT-2)
- *                               / 5.3-6.0 s (16 queries, en+fr+fi, M = 4, pad baselines, demo model)
- *   first toggle (suppress)     4.5-7.3 s  / 0.1-0.2 s;  later toggles 0.5-1.0 s / 0.1 s
- *   MaTrice / AMIG / Random     2.0-2.6 s  / 0.3 s
- *   reopen the link (cached)    7.8-11.5 s / 1.6-1.9 s
- *   whole test                  49-71 s    / 23-26 s
+ *   open + model load           1.5-2.9 s  / 1.5-2.2 s
+ *   localize                    12.8-29.0 s (8 queries, fi+hu, M = 2, zero baseline, tiny GPT-2)
+ *                               / 3.2-6.0 s (16 queries, en+fr+fi, M = 4, pad baselines, demo model)
+ *   first toggle (suppress)     4.2-7.5 s  / 0.03-0.2 s;  later toggles 0.5-3.0 s / 0.03-0.14 s
+ *   MaTrice / AMIG / Random     2.0-6.4 s  / 0.03-0.3 s
+ *   language sets               2.4-4.1 s  / 0.5-0.7 s
+ *   reopen the link (cached)    (wasm only) / 1.5-2.7 s
+ *   whole test                  49-82 s    / 19-26 s
  * (The same test on the demo model with three languages and M = 4 took 150 s and more on WebGPU.)
- * Every wait is at least 5× its measured time (TIMEOUTS below): load 120 s, localize 150 s, toggle 60 s,
- * reopen 150 s, the test 420 s. The other specs' steps take 2-8 s per test on both projects, against
- * the config's 180 s per test and 60 s per expect.
+ * Every wait is at least 5× its measured maximum (TIMEOUTS below): load 120 s, localize 180 s, toggle
+ * 60 s, reopen 150 s, the test 480 s. The other specs' steps take 2-10 s per test on both projects,
+ * against the config's 180 s per test and 60 s per expect.
  */
 interface Plan {
   model: 'demo' | 'tiny';
@@ -42,7 +43,7 @@ const PLANS: Record<'webgpu' | 'wasm', Plan> = {
   wasm: { model: 'demo', langs: ['en', 'fr', 'fi'], steps: 4, baseline: 'pad' },
 };
 /** ms; see the measured times above */
-const TIMEOUTS = { load: 120_000, localize: 150_000, toggle: 60_000, reopen: 150_000, test: 420_000 };
+const TIMEOUTS = { load: 120_000, localize: 180_000, toggle: 60_000, reopen: 150_000, test: 480_000 };
 
 function plan(info: TestInfo): Plan {
   const p = PLANS[projectBackend(info)];
@@ -218,6 +219,13 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   expect(staticDl.suggestedFilename()).toBe('exploration.json');
   const staticText = readFileSync(await staticDl.path(), 'utf8');
   await expect(page.getByTestId('export-note')).toContainText('exploration.html');
+  if (projectBackend(info) === 'webgpu') {
+    // reopening the link, importing the file and the static view read stored results and re-run only what
+    // the steps above ran already (a fresh page on SwiftShader also recompiles every shader: 8-36 s), so
+    // the wasm project checks them
+    console.log(`  [time] whole test: ${Date.now() - tTest} ms`);
+    return;
+  }
 
   // reopen the link in a fresh page: same view, attributions from the cache (no recomputation)
   const hash = new URL(link).hash;
@@ -284,7 +292,7 @@ test('explorer: a malformed link and a malformed file give clear errors; help is
   await screenshot(page, info, 'explorer-bad-file');
 
   // tabs by keyboard, help from every view
-  await page.getByTestId('tab-share').focus();
+  await page.getByRole('tab').last().focus(); // ArrowRight on the last tab wraps to the first
   await page.keyboard.press('ArrowRight');
   await expect(page.getByTestId('tab-data')).toBeFocused();
   await expect(page.getByTestId('tab-data')).toHaveAttribute('aria-selected', 'true');

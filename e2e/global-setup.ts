@@ -12,6 +12,9 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
   const unreachablePort = await closedPort();
   await mkdir(dirname(STATE_FILE), { recursive: true });
   await writeFile(STATE_FILE, JSON.stringify({ root, unreachablePort }, null, 2));
+  // the workers read this run's state from the environment (Playwright hands global setup's env to them),
+  // so a second run in the same checkout that rewrites STATE_FILE cannot point this one elsewhere
+  process.env.KN_E2E_STATE = JSON.stringify({ root, unreachablePort });
   return async () => {
     await new Promise<void>((r) => server.close(() => r()));
     await rm(root, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { STATE_FILE } from './fixtures';
 
 export function e2eState(): { root: string; unreachablePort: number } {
-  return JSON.parse(readFileSync(STATE_FILE, 'utf8'));
+  return JSON.parse(process.env.KN_E2E_STATE ?? readFileSync(STATE_FILE, 'utf8'));
 }
 
 /** The backend the current project runs on. */
