@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isEditResults, runEditCommand, runEditMerge, runEditReport } from '../src/cli/edit-cmd';
 import { loadModelArg } from '../src/engine/index';
-import type { EditSummary, EnhanceSummary } from '../src/engine/runner/edit-report';
+import type { EditSummary, EnhanceSummary, InjectSummary } from '../src/engine/runner/edit-report';
 import { ready, TMP } from './engine/setup';
 
 const load = async (m: string | undefined, dtype: string | undefined) => {
@@ -91,5 +91,22 @@ describe('kn experiment enhance', () => {
     for (const c of cells) expect(c.before).toBe(0);
     expect(existsSync(join(dir, 'report', 'fig6.svg'))).toBe(true);
     expect(readFileSync(join(dir, 'report', 'fig6.csv'), 'utf8').split('\n')[0]).toBe('method,relation,language,q_error,before,after,known_kept');
+  }, 300_000);
+});
+
+describe('kn experiment inject', () => {
+  it('trains on an unknown fact and reports {new, old} accuracy per method and language', async () => {
+    const dir = join(TMP, 'inject');
+    const r = await runEditCommand('inject', ['--facts', '1', '--steps', '4', '--langs', 'en,fr,fi,ja', '--methods', 'direct,matrice', '--train-steps', '3', '--old', '2', '--no-cache', '--quiet', '--out', dir], load);
+    expect(r).toMatchObject({ experiment: 'inject', written: 1 });
+    const s = (await runEditReport([dir, '--json'])) as InjectSummary;
+    expect(s.experiment).toBe('inject');
+    expect(s.settings.oldFacts).toBe(2);
+    for (const k of ['direct', 'matrice']) for (const l of ['en', 'fr', 'fi', 'ja']) expect(Object.keys(s.methods[k].languages[l])).toEqual(['new', 'old', 'n']);
+    for (const l of ['en', 'fr', 'fi', 'ja']) expect(s.before.languages[l].new).toBe(0); // unknown facts
+    expect(s.before.languages.en.n.old).toBeGreaterThan(0);
+    expect(s.methods.direct.stepsMedian).toBeGreaterThan(0);
+    expect(existsSync(join(dir, 'report', 'table5.csv'))).toBe(true);
+    await expect(runEditCommand('inject', ['--lr', '0', '--out', dir], load)).rejects.toThrow(/--lr must be a number in \(0, 10\]/);
   }, 300_000);
 });
