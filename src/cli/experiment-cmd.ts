@@ -46,6 +46,10 @@ const RUN_OPTIONS = {
   steps: { type: 'string' },
   baseline: { type: 'string' },
   tau: { type: 'string' },
+  alpha1: { type: 'string' },
+  alpha2: { type: 'string' },
+  beta1: { type: 'string' },
+  beta2: { type: 'string' },
   norm: { type: 'string' },
   'attr-norm': { type: 'string' },
   split: { type: 'string' },
@@ -207,6 +211,13 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `--baseline must be pad or zero, got "${v.baseline}"`);
   const tau = v.tau === undefined ? undefined : Number(v.tau);
   if (tau !== undefined && !(Number.isFinite(tau) && tau >= 0 && tau <= 1)) throw new KnError('bad-input', `--tau must be a number in 0..1, got "${v.tau}"`);
+  const weights: Record<string, number> = {};
+  for (const k of ['alpha1', 'alpha2', 'beta1', 'beta2'] as const) {
+    if (v[k] === undefined) continue;
+    const n = Number(v[k]);
+    if (!Number.isFinite(n) || Math.abs(n) > 1e6) throw new KnError('bad-input', `--${k} must be a finite number, got "${v[k]}"`);
+    weights[k] = n;
+  }
   const { model, arg } = await load(v.model, v.dtype);
   const print = progressPrinter(!!v.quiet);
   const ctl = new AbortController();
@@ -219,7 +230,7 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
     const candidates = await splitCandidates(arg, v.split);
     const base = makeMeta({
       model: { id: arg, contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
-      settings: { ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) },
+      settings: { ...weights, ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) },
       steps,
       baseline,
       seed,
@@ -300,7 +311,8 @@ export function reproduceCommand(m: ExperimentMeta): string {
   if (m.request.relations.length) parts.push(`--relations ${m.request.relations.join(',')}`);
   parts.push(`--langs ${m.langs.join(',')}`);
   if (!readings) parts.push(`--methods ${m.methods.join(',')}`);
-  parts.push(`--seed ${m.seed} --steps ${m.steps} --tau ${m.settings.tau} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm} --out <dir>`);
+  const w = (['alpha1', 'alpha2', 'beta1', 'beta2'] as const).filter((k) => m.settings[k] !== 1).map((k) => `--${k} ${m.settings[k]}`);
+  parts.push(`--seed ${m.seed} --steps ${m.steps}${m.baseline !== 'pad' ? ` --baseline ${m.baseline}` : ''} --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm} --out <dir>`);
   return parts.join(' ');
 }
 

@@ -27,21 +27,36 @@ export interface MethodSpec {
 const NORMS = ['language', 'neuron', 'scale'] as const;
 const ATTR_NORMS = ['layer', 'global', 'none'] as const;
 
+/**
+ * `matrice`, or `matrice@<norm>/<attr-norm>[/a<α2>][/b<β2>]` (an Eq. 9 / Eq. 5 reading, optionally with the
+ * UaQ / UaL std weights), e.g. `matrice@scale/none/b0`.
+ */
 export function parseMethodSpec(s: string): MethodSpec {
   const [m, reading] = s.trim().split('@');
   if (!METHODS.includes(m as Method)) throw new KnError('bad-input', `unknown method "${m}"; one of ${METHODS.join(', ')} (optionally @<norm>/<attr-norm>)`);
   if (reading === undefined) return { key: m, method: m as Method, settings: {} };
-  const [norm, attrNorm] = reading.split('/');
+  const [norm, attrNorm, ...weights] = reading.split('/');
   if (!(NORMS as readonly string[]).includes(norm) || !(ATTR_NORMS as readonly string[]).includes(attrNorm)) {
-    throw new KnError('bad-input', `method "${s}": the reading must be <${NORMS.join('|')}>/<${ATTR_NORMS.join('|')}>`);
+    throw new KnError('bad-input', `method "${s}": the reading must be <${NORMS.join('|')}>/<${ATTR_NORMS.join('|')}>[/a<α2>][/b<β2>]`);
   }
-  return { key: `${m}@${norm}/${attrNorm}`, method: m as Method, settings: { norm: norm as MatriceSettings['norm'], attrNorm: attrNorm as MatriceSettings['attrNorm'] } };
+  const settings: Partial<MatriceSettings> = { norm: norm as MatriceSettings['norm'], attrNorm: attrNorm as MatriceSettings['attrNorm'] };
+  for (const w of weights) {
+    const x = Number(w.slice(1));
+    if (!/^[ab]-?\d+(\.\d+)?$/.test(w) || !Number.isFinite(x)) throw new KnError('bad-input', `method "${s}": "${w}" must be a<α2> or b<β2>, e.g. b0.5`);
+    settings[w[0] === 'a' ? 'alpha2' : 'beta2'] = x;
+  }
+  return { key: `${m}@${reading}`, method: m as Method, settings };
 }
 
-/** Every Eq. 9 × Eq. 5 reading of MaTrice, each with its Random of the same size. */
+/**
+ * Every Eq. 9 × Eq. 5 reading of MaTrice, then, on the default reading, the std weights of UaQ (α2) and UaL
+ * (β2) lowered; each with its Random of the same size. All from the same attributions.
+ */
 export function readingSpecs(): MethodSpec[] {
   const out: MethodSpec[] = [];
-  for (const n of NORMS) for (const a of ATTR_NORMS) out.push(parseMethodSpec(`matrice@${n}/${a}`), parseMethodSpec(`random@${n}/${a}`));
+  const add = (r: string) => out.push(parseMethodSpec(`matrice@${r}`), parseMethodSpec(`random@${r}`));
+  for (const n of NORMS) for (const a of ATTR_NORMS) add(`${n}/${a}`);
+  for (const w of ['a0', 'b0.5', 'b0', 'a0/b0']) add(`scale/none/${w}`);
   return out;
 }
 

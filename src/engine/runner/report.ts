@@ -279,7 +279,7 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
   }
   if (s.readings?.length) {
     md.push('## Readings of Eq. 9 × Eq. 5', '');
-    md.push('MaTrice under each reading (Eq. 9 normalization / Eq. 5 normalization), from the same attributions, beside a Random set of the same size; mean ΔP over the languages.', '');
+    md.push('MaTrice under each reading (Eq. 9 normalization / Eq. 5 normalization; `a0` = α2 = 0, no std penalty across queries; `b0.5`, `b0` = β2 = 0.5, 0, less or no std penalty across languages), from the same attributions, beside a Random set of the same size; mean ΔP over the languages.', '');
     md.push(
       table(
         ['reading', 'median selection', 'share of neurons', 'empty', 'ΔP suppress', 'ΔP enhance', 'Random ΔP suppress'],
