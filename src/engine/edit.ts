@@ -230,8 +230,14 @@ export class ModelEditor {
     const int8 = store.dtype === 'int8';
     const backups: SliceBackup[] = [];
     const byName = new Map<string, { axis: 0 | 1; entries: { index: number; values: Float32Array }[] }>();
+    const current = new Map<string, Map<number, Float32Array>>();
+    for (const name of new Set(changes.map((c) => c.name))) {
+      const cs = changes.filter((c) => c.name === name);
+      const ws = store.readSlices(name, cs[0].axis, cs.map((c) => c.index));
+      current.set(name, new Map(cs.map((c, i) => [c.index, ws[i]])));
+    }
     for (const c of changes) {
-      const w = store.readSlice(c.name, c.axis, c.index);
+      const w = current.get(c.name)!.get(c.index)!;
       backups.push({ name: c.name, axis: c.axis, index: c.index, prev: int8 ? (store.overlay(c.name)?.slices.get(c.index)?.slice() ?? null) : w.slice() });
       const v = new Float32Array(w.length);
       for (let i = 0; i < w.length; i++) {
@@ -268,8 +274,9 @@ export class ModelEditor {
       const { name, neuronAxis } = this.model.family.outWeight(l);
       const host = int8 ? store.hostMatrix(name) : null;
       const entries: { index: number; values: Float32Array }[] = [];
-      for (const j of js) {
-        const w = store.readSlice(name, neuronAxis, j);
+      const ws = store.readSlices(name, neuronAxis, js);
+      for (const [k, j] of js.entries()) {
+        const w = ws[k];
         const prev = int8 ? (store.overlay(name)?.slices.get(j)?.slice() ?? null) : w.slice();
         backups.push({ name, axis: neuronAxis, index: j, prev });
         const v = fn(w) ?? new Float32Array(w.length);

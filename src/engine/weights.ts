@@ -192,17 +192,31 @@ export class WeightStore {
    * (axis 0: row `index`, axis 1: column `index`), edits included.
    */
   readSlice(name: string, axis: 0 | 1, index: number): Float32Array {
+    return this.readSlices(name, axis, [index])[0];
+  }
+
+  /** Several slices of one matrix (the host copy is made once). */
+  readSlices(name: string, axis: 0 | 1, indices: readonly number[]): Float32Array[] {
     const spec = this.specs.get(name);
     if (!spec || spec.shape.length !== 2) throw new Error(`internal: matrix ${name} not loaded`);
     const shape = spec.shape as [number, number];
-    if (!Number.isInteger(index) || index < 0 || index >= shape[axis]) throw new Error(`internal: ${name} has no slice ${index} along axis ${axis}`);
+    for (const index of indices) if (!Number.isInteger(index) || index < 0 || index >= shape[axis]) throw new Error(`internal: ${name} has no slice ${index} along axis ${axis}`);
     const q = this.hostMats.get(name);
-    if (q) {
-      const ov = this.overlays.get(name);
+    const ov = q ? this.overlays.get(name) : undefined;
+    let host: Float32Array | null = null;
+    return indices.map((index) => {
       if (ov && ov.axis === axis && ov.slices.has(index)) return ov.slices.get(index)!.slice();
-      return readSlice(this.hostEdited(name, q), shape, axis, index);
-    }
-    return readSlice(this.hostMatrix(name).f32!, shape, axis, index);
+      if (q && (!ov || ov.axis === axis)) {
+        // straight from the int8 bytes
+        const [r, c] = shape;
+        const out = new Float32Array(axis === 0 ? c : r);
+        if (axis === 0) for (let j = 0; j < c; j++) out[j] = q.q[index * c + j] * (q.axis === 0 ? q.scales[index] : q.scales[j]);
+        else for (let i = 0; i < r; i++) out[i] = q.q[i * c + index] * (q.axis === 0 ? q.scales[i] : q.scales[index]);
+        return out;
+      }
+      host ??= q ? this.hostEdited(name, q) : this.hostMatrix(name).f32!;
+      return readSlice(host, shape, axis, index);
+    });
   }
 
   /** int8 mode: the edited slices of a matrix (index → float32 values), or undefined when none. */
