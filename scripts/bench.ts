@@ -193,7 +193,7 @@ async function benchExperiment(name: string, facts = 3) {
   const picked = await pickFacts(m, bench, { facts, langs, seed: 1 });
   const meta = makeMeta({
     model: { id: name, contentHash: m.info.contentHash, dtype: m.info.dtype, kind: m.info.kind, numLayers: m.cfg.numLayers, ffnSize: m.cfg.ffn },
-    steps: 20, baseline: 'pad', seed: 1, langs, methods: DEFAULT_METHODS, facts: picked, request: { facts, relations: [], split: null, minKnownLangs: 4 }, shard: null,
+    steps: 20, baseline: 'pad', seed: 1, langs, methods: [...DEFAULT_METHODS], facts: picked, request: { facts, relations: [], split: null, minKnownLangs: 4 }, shard: null,
   });
   const methods = DEFAULT_METHODS.map(parseMethodSpec);
   const store = new MemoryBytesStore();

@@ -15,7 +15,8 @@ import { FactSession } from '../session';
 
 export const ROW_VERSION = 1;
 export const KNOCKOUT_K = [1, 2, 4, 8, 16, 32, 64];
-export const DEFAULT_METHODS = ['matrice', 'amig', 'random', 'no-uaq', 'no-ual'];
+/** every method, MaTrice first */
+export const DEFAULT_METHODS: readonly string[] = METHODS;
 
 /** A method and the Eq. 5 / Eq. 9 reading it runs under: `matrice` or `matrice@language/layer` (norm/attrNorm). */
 export interface MethodSpec {

@@ -6,7 +6,8 @@
  * the mean Eq. 14 over the queries the model knew (top-1) before; a language with no known query is left
  * out of that fact's mean, never counted as 0.
  */
-import type { Lang } from '../../data/types';
+import { LANGS, type Lang } from '../../data/types';
+import { methodLabel as baseLabel } from '../matrice/methods';
 import { deltaP } from '../matrice/scoring';
 import type { ExperimentMeta, FactRow, FactTiming } from './manipulate';
 import { barChart, lineChart } from './svg';
@@ -74,7 +75,6 @@ export interface Summary {
   problems: string[];
 }
 
-const LANG_ORDER = ['zh', 'en', 'fr', 'fi', 'hu', 'ja', 'ko'];
 
 export function stat(xs: number[]): Stat {
   const v = xs.filter(Number.isFinite);
@@ -128,7 +128,7 @@ function factDeltaP(row: FactRow, after: number[]): number {
 }
 
 export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTiming[] = [], problems: string[] = []): Summary {
-  const langs = [...meta.langs].sort((a, b) => LANG_ORDER.indexOf(a) - LANG_ORDER.indexOf(b));
+  const langs = [...meta.langs].sort((a, b) => (LANGS as readonly string[]).indexOf(a) - (LANGS as readonly string[]).indexOf(b));
   const L = meta.model.numLayers;
   const methods: Record<string, MethodSummary> = {};
   for (const key of meta.methods) {
@@ -221,10 +221,10 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
 
 // ------------------------------------------------------------------------------------ text and files
 
-const LABELS: Record<string, string> = { matrice: 'MaTrice', amig: 'AMIG', random: 'Random', 'no-uaq': 'w/o UaQ', 'no-ual': 'w/o UaL' };
+/** A method key as people read it: `matrice@scale/none/b0` → "MaTrice [scale/none/b0]". */
 export const methodLabel = (k: string) => {
   const [m, r] = k.split('@');
-  return (LABELS[m] ?? m) + (r ? ` [${r}]` : '');
+  return baseLabel(m) + (r ? ` [${r}]` : '');
 };
 const pct = (x: number | null, ci?: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)} %` + (ci != null ? ` ± ${(ci * 100).toFixed(1)}` : ''));
 const num = (x: number | null, d = 3) => (x === null ? '—' : x.toFixed(d));
