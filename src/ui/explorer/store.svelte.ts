@@ -13,6 +13,7 @@ import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, We
 import type { AttributionsExport, FactList, FactQueries, LocalizeProgress, LocalizeResult, ManipulateResult, MemoryReport, NeuronStatsResult, ScoreResult } from '../../worker/api';
 import type { ProbRow } from '../plots/charts';
 import { fetchBundledModels, type BundledModel } from '../sources';
+import { fetchHeadline } from '../headline';
 import { importExploration, type ExplorationMeta, type ExplorationResults, type ImportedExploration } from '../share/exploration-file';
 import { decodeState, encodeState, type ExplorationState } from '../share/state';
 import { fetchStaticExploration, staticParam } from '../share/static-export';
@@ -184,7 +185,7 @@ export class Explorer implements StoreHost {
         return;
       }
       if (autoload && this.model.bundled.some((m) => m.name === DEFAULT_MODEL)) {
-        await this.load({ type: 'bundled', name: DEFAULT_MODEL }, 'int8');
+        if (await this.load({ type: 'bundled', name: DEFAULT_MODEL }, 'int8')) await this.openFeaturedFact(DEFAULT_MODEL);
       }
     })();
     return () => c.terminate();
@@ -209,6 +210,20 @@ export class Explorer implements StoreHost {
 
   async cancel() {
     await this.client?.cancel();
+  }
+
+  /**
+   * A first visit opens the demo model on the fact where switching off its shared neurons is clearest
+   * (public/models/<name>/experiment.json, measured on these very weights), so the class sees the effect.
+   */
+  async openFeaturedFact(name: string) {
+    const h = await fetchHeadline(name);
+    const f = h?.featuredFact;
+    if (!f || !this.info || h.contentHash !== this.info.contentHash || this.factId) return;
+    this.factStore.relation = f.id.split(':')[0];
+    void this.listFacts();
+    await this.selectFact(f.id);
+    this.notice = `Opened on ${f.id}: on this model, switching off its ${f.neurons} shared neurons changes P(correct) by ${Math.round(f.suppress * 100)} % on average over ${f.languages} languages (the model card has the experiment).`;
   }
 
   probe(prompt: string, target: string) {
