@@ -361,9 +361,10 @@ export async function runEditFact(o: Omit<EditRunOptions<EditRow>, 'sink' | 'onP
   const editor = new ModelEditor(model);
   const evaluate = async (make: () => AppliedEdit, update: boolean): Promise<EditOpResult> => {
     const t0 = performance.now();
-    const edit = make();
-    const t1 = performance.now();
+    let res: EditOpResult;
     try {
+      const edit = make();
+      const t1 = performance.now();
       const pr = await model.probeMany(s.queries, { topK: 1 });
       const t2 = performance.now();
       const ur = un.queries.length ? await model.probeMany(un.queries.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
@@ -374,7 +375,7 @@ export async function runEditFact(o: Omit<EditRunOptions<EditRow>, 'sink' | 'onP
         c[1]++;
         if (ur[i].top[0].id === q.top) c[0]++;
       });
-      const res: EditOpResult = {
+      res = {
         oldTop: pr.map((r, i) => (r.top[0].id === oldIds[i] ? 1 : 0)),
         pOld: pr.map((r) => p6(r.target!.prob)),
         locality,
@@ -382,15 +383,15 @@ export async function runEditFact(o: Omit<EditRunOptions<EditRow>, 'sink' | 'onP
       };
       if (update) res.newTop = pr.map((r, i) => (newIds[i] !== null && r.top[0].id === newIds[i] ? 1 : 0));
       if (edit.notes.length) res.notes = edit.notes;
-      return res;
     } finally {
       const u0 = performance.now();
       editor.undoAll();
-      const undoMs = performance.now() - u0;
-      lastUndo = ms1(undoMs);
+      undoMs = performance.now() - u0;
     }
+    res.ms.undo = ms1(undoMs);
+    return res;
   };
-  let lastUndo = 0;
+  let undoMs = 0;
   const methods: Record<string, EditMethodResult> = {};
   const matrice = s.select('matrice', meta.settings, `${meta.seed}:${factId}`).neurons;
   let requantization: EditRow['requantization'] = null;
@@ -416,13 +417,11 @@ export async function runEditFact(o: Omit<EditRunOptions<EditRow>, 'sink' | 'onP
       continue;
     }
     const erase = await evaluate(() => editor.erase(neurons), false);
-    erase.ms.undo = lastUndo;
     let applied: AppliedEdit | null = null;
     const update = await evaluate(() => {
       applied = editor.update(neurons, { prompt: enPrompt, oldObject: s.labels[EDIT_LANG]!.object, newObject: neu.labels[EDIT_LANG]!, lambda1: E.lambda1, lambda2: E.lambda2 });
       return applied;
     }, true);
-    update.ms.undo = lastUndo;
     const a = applied as AppliedEdit | null;
     if (a) {
       newToken = a.newObject!.token;
