@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import { KnError, loadModelArg } from '../../src/engine/index';
 import type { LoadedModel } from '../../src/engine/model';
-import { makeMeta, type ExperimentMeta, type FactRow } from '../../src/engine/runner/manipulate';
+import { makeMeta, readingSpecs, type ExperimentMeta, type FactRow } from '../../src/engine/runner/manipulate';
 import { reportFiles, summarize } from '../../src/engine/runner/report';
 import { ExperimentRunner, IdbRowSink, MemoryRecordStore, experimentId, requestMeta, type ExperimentProgress } from '../../src/worker/experiments';
 import {
@@ -157,7 +157,8 @@ describe('ExperimentRunner on the bundled causal model', () => {
       expect(rr).toMatchObject({ status: 'done', written: 1 });
       expect(rr.id).toMatch(/^readings-/);
       const rrep = await runner.report(rr.id);
-      expect(rrep.summary.readings).toHaveLength(9);
+      // every Eq. 9 × Eq. 5 reading plus the lowered std weights on the default reading
+      expect(rrep.summary.readings).toHaveLength(readingSpecs().filter((x) => x.method === 'matrice').length);
       expect(reportBlocks(reportFiles(rrep.summary)['report.md']).some((b) => b.type === 'table' && b.id === 'readings')).toBe(true);
       await runner.delete(rr.id);
 
@@ -264,7 +265,7 @@ describe('Experiments view logic', () => {
     expect(req).toMatchObject({ experiment: 'readings', methods: [] });
     const fake = { info: { contentHash: 'h', dtype: 'int8', kind: 'causal' }, cfg: { numLayers: 4, ffn: 512 } } as unknown as LoadedModel;
     const rm = requestMeta(fake, req);
-    expect(rm.methods).toHaveLength(18);
+    expect(rm.methods).toEqual(readingSpecs().map((x) => x.key));
     expect(rm.methods.slice(0, 2)).toEqual(['matrice@language/layer', 'random@language/layer']);
     expect(await experimentId(rm)).toMatch(/^readings-/);
     expect(metaToForm(rm).experiment).toBe('readings');
