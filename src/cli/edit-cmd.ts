@@ -54,13 +54,14 @@ const RUN_OPTIONS = {
   'train-steps': { type: 'string' },
   lr: { type: 'string' },
   old: { type: 'string' },
+  k: { type: 'string' },
   'no-cache': { type: 'boolean' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
 } as const;
 
 export const EDIT_HELP = `  kn experiment edit [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,layer] [--lambda1 1] [--lambda2 8] [--unrelated 5] [--split dev|test] [--seed S] [--steps M] [--shard k/n] --out <dir>   Tables III-IV: erase / update from English, reliability, generality, locality per language
-  kn experiment inject [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods direct,random,amig,matrice] [--train-steps 40] [--lr 0.01] [--old 10] [--seed S] [--steps M] [--shard k/n] --out <dir>   Table V: train only the neurons on an unknown fact's English queries; accuracy on Q_new per language and on Q_old
+  kn experiment inject [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods direct,random,amig,matrice] [--train-steps 40] [--lr 0.01] [--old 10] [--k 10] [--seed S] [--steps M] [--shard k/n] --out <dir>   Table V: train only the neurons (MaTrice: top-k by S; Random: k) on an unknown fact's English queries; accuracy on Q_new per language and on Q_old
   kn experiment enhance [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods matrice,amig,random] [--seed S] [--steps M] [--shard k/n] --out <dir>   Fig. 6: accuracy on Q_error (fi, hu, ja, ko) after doubling the neurons`;
 
 function parse<T extends Options>(argv: string[], options: T) {
@@ -222,7 +223,8 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   const steps = intOpt(v.steps, 'steps', 1, 1000, 20);
   const unrelatedFacts = intOpt(v.unrelated, 'unrelated', 0, 100, 5);
   if (kind !== 'edit' && (v.lambda1 !== undefined || v.lambda2 !== undefined || v.unrelated !== undefined)) throw new KnError('bad-input', '--lambda1, --lambda2 and --unrelated belong to `experiment edit`');
-  if (kind !== 'inject' && (v['train-steps'] !== undefined || v.lr !== undefined || v.old !== undefined)) throw new KnError('bad-input', '--train-steps, --lr and --old belong to `experiment inject`');
+  if (kind !== 'inject' && (v['train-steps'] !== undefined || v.lr !== undefined || v.old !== undefined || v.k !== undefined)) throw new KnError('bad-input', '--train-steps, --lr, --old and --k belong to `experiment inject`');
+  const injectK = intOpt(v.k, 'k', 1, 100000, 10);
   const injectSteps = intOpt(v['train-steps'], 'train-steps', 1, 1000, 40);
   const nOld = intOpt(v.old, 'old', 1, 1000, 10);
   const lr = numOpt(v.lr, 'lr');
@@ -234,7 +236,7 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   const lambda1 = numOpt(v.lambda1, 'lambda1'), lambda2 = numOpt(v.lambda2, 'lambda2');
   const minKnownLangs = Math.min(4, langs.length);
   // validates λ and languages before the model loads
-  const probe = makeEditMeta({ experiment: kind, model: { id: '', contentHash: '', dtype: '', kind: '', numLayers: 0, ffnSize: 0 }, steps, baseline, seed, langs, methods, facts: [], request: { facts: nFacts, relations, split: v.split ?? null, minKnownLangs }, shard, lambda1, lambda2, unrelatedFacts, injectSteps, lr });
+  const probe = makeEditMeta({ experiment: kind, model: { id: '', contentHash: '', dtype: '', kind: '', numLayers: 0, ffnSize: 0 }, steps, baseline, seed, langs, methods, facts: [], request: { facts: nFacts, relations, split: v.split ?? null, minKnownLangs }, shard, lambda1, lambda2, unrelatedFacts, injectSteps, lr, injectK });
   void probe;
   const { model, arg } = await load(v.model, v.dtype);
   const print = progressPrinter(!!v.quiet);
@@ -263,6 +265,7 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
       unrelatedFacts,
       injectSteps,
       lr,
+      injectK,
     });
     await mkdir(out, { recursive: true });
     let meta: EditMeta;
@@ -315,7 +318,7 @@ export function reproduceEditCommand(m: EditMeta): string {
   if (m.request.relations.length) parts.push(`--relations ${m.request.relations.join(',')}`);
   parts.push(`--langs ${m.langs.join(',')} --methods ${m.methods.join(',')}`);
   if (m.edit) parts.push(`--lambda1 ${m.edit.lambda1} --lambda2 ${m.edit.lambda2} --unrelated ${m.edit.unrelatedFacts}`);
-  if (m.inject) parts.push(`--train-steps ${m.inject.steps} --lr ${m.inject.lr} --old ${m.inject.oldFacts.length}`);
+  if (m.inject) parts.push(`--train-steps ${m.inject.steps} --lr ${m.inject.lr} --old ${m.inject.oldFacts.length} --k ${m.inject.k}`);
   parts.push(`--seed ${m.seed} --steps ${m.steps} --tau ${m.settings.tau} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}`);
   if (m.model.dtype && m.model.dtype !== 'int8') parts.push(`--dtype ${m.model.dtype}`);
   parts.push('--out <dir>');

@@ -93,7 +93,7 @@ export interface InjectSummary {
   experiment: 'inject';
   model: string;
   facts: number;
-  settings: EditMeta['settings'] & { steps: number; baseline: string; seed: number; langs: string[]; trainLang: string; trainSteps: number; lr: number; oldFacts: number };
+  settings: EditMeta['settings'] & { steps: number; baseline: string; seed: number; langs: string[]; trainLang: string; trainSteps: number; lr: number; oldFacts: number; k: number };
   /** before any training */
   before: { languages: Record<string, InjectCell>; mean: { new: number | null; old: number | null; average: number | null } };
   methods: Record<string, { languages: Record<string, InjectCell>; mean: { new: number | null; old: number | null; average: number | null }; sizeMedian: number | null; stepsMedian: number | null; trainMsMedian: number | null; converged: number; stopped: number; skipped: number }>;
@@ -260,7 +260,7 @@ export function summarizeInject(meta: EditMeta, rows: InjectRow[], timings: RowT
     experiment: 'inject',
     model: meta.model.id,
     facts: rows.length,
-    settings: { ...meta.settings, steps: meta.steps, baseline: meta.baseline, seed: meta.seed, langs: meta.langs, trainLang: J.lang, trainSteps: J.steps, lr: J.lr, oldFacts: J.oldFacts.length },
+    settings: { ...meta.settings, steps: meta.steps, baseline: meta.baseline, seed: meta.seed, langs: meta.langs, trainLang: J.lang, trainSteps: J.steps, lr: J.lr, oldFacts: J.oldFacts.length, k: J.k },
     before: { languages: beforeCells, mean: mean(beforeCells) },
     methods,
     timing: { facts: ms.length, msPerFactMedian: median(ms) },
@@ -287,7 +287,8 @@ export function injectReportFiles(s: InjectSummary, command?: string): ReportFil
     `${s.facts} facts the model does not know (no language known, no ${F.trainLang} query answered). Per fact and method, only the chosen parameters are trained (Adam, lr ${F.lr}, at most ${F.trainSteps} steps, ` +
       `stopping once every training query is answered) on the fact's **${F.trainLang}** queries only, then the fact's queries in every language are asked (Q_new: accuracy in ${F.trainLang} is the training fit, elsewhere it is transfer) ` +
       `together with the queries of ${F.oldFacts} known facts (Q_old), and the training is undone. Neurons: localized with all languages on the unknown fact (τ = ${F.tau}, Eq. 9 \`${F.norm}\`, M = ${F.steps}). ` +
-      `Direct = every FFN weight of every layer; the others train each chosen neuron's input weights and its write vector.`,
+      `Direct = every FFN weight of every layer; the others train each chosen neuron's input weights and its write vector: MaTrice its ${F.k} neurons with the largest S ` +
+      `(a fact the model does not know has near-zero attributions, so the thresholded selection is mostly empty), Random ${F.k} random neurons, AMIG its own selection.`,
     '',
     '## Table V: accuracy on Q_new and Q_old per language',
     '',

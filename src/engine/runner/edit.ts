@@ -22,7 +22,7 @@ import { injectFact } from '../inject';
 import type { LoadedModel } from '../model';
 import type { BytesStore } from '../matrice/cache';
 import type { Method } from '../matrice/experiments';
-import { resolveSettings, sampleWithoutReplacement, type MatriceSettings, type NeuronId } from '../matrice/scoring';
+import { resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../matrice/scoring';
 import { buildFactQueries, FactSession } from '../session';
 import { parseShard, shardIndices } from './manipulate';
 
@@ -52,7 +52,7 @@ export interface EditMeta {
   /** enhance: the languages of Q_error and the factor */
   enhance: { langs: Lang[]; factor: number } | null;
   /** inject: the training language, optimizer settings, and the known facts whose queries are Q_old */
-  inject?: { lang: Lang; steps: number; lr: number; oldFacts: string[] } | null;
+  inject?: { lang: Lang; steps: number; lr: number; oldFacts: string[]; k: number } | null;
   facts: string[];
   request: { facts: number; relations: Relation[]; split: string | null; minKnownLangs: number };
   shard: { k: number; n: number } | null;
@@ -170,9 +170,9 @@ export function parseEditMethods(s: string | undefined, kind: EditExperiment): s
 }
 
 export function makeEditMeta(
-  p: Omit<EditMeta, 'v' | 'settings' | 'edit' | 'enhance' | 'inject'> & { settings?: Partial<MatriceSettings>; lambda1?: number; lambda2?: number; unrelatedFacts?: number; injectSteps?: number; lr?: number },
+  p: Omit<EditMeta, 'v' | 'settings' | 'edit' | 'enhance' | 'inject'> & { settings?: Partial<MatriceSettings>; lambda1?: number; lambda2?: number; unrelatedFacts?: number; injectSteps?: number; lr?: number; injectK?: number },
 ): EditMeta {
-  const { lambda1, lambda2, unrelatedFacts, settings, injectSteps, lr, ...rest } = p;
+  const { lambda1, lambda2, unrelatedFacts, settings, injectSteps, lr, injectK, ...rest } = p;
   const low = LOW_RESOURCE_LANGS.filter((l) => p.langs.includes(l));
   if (p.experiment !== 'enhance' && !p.langs.includes(EDIT_LANG)) throw new KnError('bad-input', `the edit is made from English: --langs must include ${EDIT_LANG}`);
   if (p.experiment === 'enhance' && !low.length) throw new KnError('bad-input', `enhancement measures Q_error in ${LOW_RESOURCE_LANGS.join(', ')}: --langs must include at least one of them`);
@@ -182,7 +182,7 @@ export function makeEditMeta(
     settings: resolveSettings(settings ?? {}),
     edit: p.experiment === 'edit' ? { lang: EDIT_LANG, lambda1: checkLambda('λ1', lambda1 ?? DEFAULT_LAMBDA1), lambda2: checkLambda('λ2', lambda2 ?? DEFAULT_LAMBDA2), unrelatedFacts: unrelatedFacts ?? 5 } : null,
     enhance: p.experiment === 'enhance' ? { langs: low, factor: 2 } : null,
-    inject: p.experiment === 'inject' ? { lang: EDIT_LANG, steps: injectSteps ?? 40, lr: lr ?? 0.01, oldFacts: [] } : null,
+    inject: p.experiment === 'inject' ? { lang: EDIT_LANG, steps: injectSteps ?? 40, lr: lr ?? 0.01, oldFacts: [], k: injectK ?? 10 } : null,
   };
 }
 
@@ -467,6 +467,14 @@ export async function runEnhanceFact(o: Omit<EditRunOptions<EnhanceRow>, 'sink' 
   return { v: EDIT_ROW_VERSION, experiment: 'enhance', fact: factId, index, relation: s.relation, queries, methods };
 }
 
+/** The k neurons with the largest S (ties by position). */
+export function topByS(S: ArrayLike<number>[], k: number): NeuronId[] {
+  const flat: { l: number; j: number; v: number }[] = [];
+  S.forEach((row, l) => Array.from(row).forEach((v, j) => flat.push({ l, j, v: Number.isFinite(v) ? v : -Infinity })));
+  flat.sort((a, b) => b.v - a.v || a.l - b.l || a.j - b.j);
+  return flat.slice(0, k).map((x) => [x.l, x.j] as NeuronId);
+}
+
 type OldQueries = { lang: Lang; prompt: string; target: number; right: boolean }[];
 
 async function oldQueries(model: LoadedModel, bench: RmlLama, meta: EditMeta, cache: Map<string, OldQueries>): Promise<OldQueries> {
@@ -501,9 +509,16 @@ export async function runInjectFact(o: Omit<EditRunOptions<InjectRow>, 'sink' | 
     return c;
   };
   const editor = new ModelEditor(model);
+  const L = model.cfg.numLayers, F = model.cfg.ffn;
   const methods: InjectRow['methods'] = {};
   for (const key of meta.methods) {
-    const neurons: NeuronId[] | 'all' = key === 'direct' ? 'all' : s.select(key as Method, meta.settings, `${meta.seed}:${factId}`).neurons;
+    // a fact the model does not know has near-zero attributions, and the thresholded selection is then
+    // mostly empty: MaTrice trains its top-k neurons by S, Random k random neurons, AMIG its own selection
+    let neurons: NeuronId[] | 'all';
+    if (key === 'direct') neurons = 'all';
+    else if (key === 'matrice') neurons = topByS(scoreMatrice(s.fa!, meta.settings).S, J.k);
+    else if (key === 'random') neurons = sampleWithoutReplacement(J.k, L * F, `${meta.seed}:${factId}:inject`).map((i) => [Math.floor(i / F), i % F] as NeuronId);
+    else neurons = s.select(key as Method, meta.settings, `${meta.seed}:${factId}`).neurons;
     if (neurons !== 'all' && !neurons.length) {
       methods[key] = { size: 0, neurons: [], steps: 0, converged: false, stopped: null, ms: 0, newCorrect: s.queries.map(() => 0), old: count(old.map((q) => q.right)), skipped: 'empty selection' };
       continue;
