@@ -15,7 +15,7 @@ import {
   selectNeurons,
   type AttributedQuery,
   type AttributeFactOptions,
-  manipulate,
+  manipulateMany,
   type ManipulationRow,
   type Method,
   type QuerySpec,
@@ -192,9 +192,17 @@ export class FactSession {
 
   /** P(correct) of every query with the neurons scaled by `factor` (0 suppress, 2 enhance); batched. */
   async manipulate(neurons: NeuronId[], factor: number, opts: { langs?: readonly Lang[]; topK?: number } = {}): Promise<ManipulationResult> {
-    const ns = neurons.map((n) => [n[0], n[1]] as NeuronId);
-    const qs = opts.langs ? this.queries.filter((q) => opts.langs!.includes(q.lang)) : this.queries;
-    const rows = await manipulate(this.model, qs, ns, factor, opts.topK ?? this.topK, qs);
-    return { factor, neurons: ns, rows, languages: perLanguage(rows) };
+    return (await this.manipulateMany([{ neurons, factor, langs: opts.langs }], opts.topK))[0];
+  }
+
+  /** Many manipulations at once (one batched forward per query length for all of them); out[k] for list[k]. */
+  async manipulateMany(list: { neurons: NeuronId[]; factor: number; langs?: readonly Lang[] }[], topK = this.topK): Promise<ManipulationResult[]> {
+    const norm = list.map((m) => ({ neurons: m.neurons.map((n) => [n[0], n[1]] as NeuronId), factor: m.factor }));
+    const all = await manipulateMany(this.model, this.queries, norm, topK, this.queries);
+    return all.map((rows, k) => {
+      const ls = list[k].langs;
+      const r = ls ? rows.filter((x) => ls.includes(x.lang as Lang)) : rows;
+      return { factor: norm[k].factor, neurons: norm[k].neurons, rows: r, languages: perLanguage(r) };
+    });
   }
 }

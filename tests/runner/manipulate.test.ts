@@ -70,6 +70,26 @@ describe('FactSession', () => {
     for (const l of s.knownLanguages()) expect(qs(l).filter((q) => q.known).length).toBeGreaterThanOrEqual(KNOWN_LANGUAGE_SHARE * qs(l).length);
   }, LONG);
 
+  it('many manipulations in one batched pass equal one probeMany per manipulation', async () => {
+    const s = await FactSession.open(model, bench, candidates[1], [...LANGS]);
+    const list = [
+      { neurons: [[0, 3], [1, 4]] as [number, number][], factor: 0 },
+      { neurons: [[2, 5]] as [number, number][], factor: 2 },
+      { neurons: [] as [number, number][], factor: 0 },
+      { neurons: [[3, 1], [0, 3]] as [number, number][], factor: 0.5, langs: ['fr'] as const },
+    ];
+    const many = await s.manipulateMany(list.map((x) => ({ ...x, langs: x.langs ? [...x.langs] : undefined })), 3);
+    for (const [k, m] of list.entries()) {
+      const qs = s.queries.filter((q) => !m.langs || (m.langs as readonly string[]).includes(q.lang));
+      const one = m.neurons.length ? await model.probeMany(qs, { topK: 3, intervention: { neurons: m.neurons, factor: m.factor } }) : null;
+      expect(many[k].rows.map((r) => r.prompt)).toEqual(qs.map((q) => q.prompt));
+      many[k].rows.forEach((r, i) => {
+        expect(Math.abs(r.after - (one ? one[i].target!.prob : qs[i].before))).toBeLessThan(1e-6);
+        if (one) expect(r.topAfter.map((t) => t.id)).toEqual(one[i].top.map((t) => t.id));
+      });
+    }
+  }, LONG);
+
   it('refuses a neuron the model lacks, naming it', async () => {
     const s = await FactSession.open(model, bench, candidates[0], ['en']);
     await expect(s.manipulate([[model.cfg.numLayers, 0]], 0)).rejects.toThrow(/neuron 4:0 does not exist|does not exist in this model/);

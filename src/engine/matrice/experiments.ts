@@ -4,6 +4,7 @@
  */
 import { KnError } from '../errors';
 import type { LoadedModel } from '../model';
+import type { ProbeResult } from '../types';
 import { attributeQuery, completenessError, type AttributeOptions, type QueryAttribution } from './attribute';
 import { attributionKey, decodeAttribution, encodeAttribution, type BytesStore } from './cache';
 import {
@@ -183,33 +184,55 @@ export async function manipulate(
   topK = 5,
   befores?: BeforeProbe[],
 ): Promise<ManipulationRow[]> {
-  if (!Number.isFinite(factor)) throw new KnError('bad-input', `the scale factor must be a finite number, got ${factor}`);
+  return (await manipulateMany(model, queries, [{ neurons, factor }], topK, befores))[0];
+}
+
+/**
+ * Several manipulations of the same queries (out[k] for list[k]), all in one batched forward per query
+ * length (LoadedModel.probeInterventions): a fact's suppress / enhance / knock-out runs cost a few forwards.
+ */
+export async function manipulateMany(
+  model: LoadedModel,
+  queries: QuerySpec[],
+  list: { neurons: NeuronId[]; factor: number }[],
+  topK = 5,
+  befores?: BeforeProbe[],
+): Promise<ManipulationRow[][]> {
   const { numLayers, ffn } = model.cfg;
-  for (const [l, j] of neurons) {
-    if (!Number.isInteger(l) || !Number.isInteger(j) || l < 0 || l >= numLayers || j < 0 || j >= ffn) {
-      throw new KnError('bad-input', `neuron ${l}:${j} does not exist in this model (${numLayers} layers × ${ffn} neurons)`);
+  for (const { neurons, factor } of list) {
+    if (!Number.isFinite(factor)) throw new KnError('bad-input', `the scale factor must be a finite number, got ${factor}`);
+    for (const [l, j] of neurons) {
+      if (!Number.isInteger(l) || !Number.isInteger(j) || l < 0 || l >= numLayers || j < 0 || j >= ffn) {
+        throw new KnError('bad-input', `neuron ${l}:${j} does not exist in this model (${numLayers} layers × ${ffn} neurons)`);
+      }
     }
   }
   const b: BeforeProbe[] =
     befores ?? (await model.probeMany(queries, { topK })).map((r) => ({ before: r.target!.prob, rank: r.target!.rank, top: tops(r, topK) }));
-  const afters = neurons.length && queries.length ? await model.probeMany(queries, { topK, intervention: { neurons, factor } }) : null;
-  return queries.map((q, i) => {
-    const a = afters?.[i].target;
-    const after = a ? a.prob : b[i].before;
-    return {
-      lang: q.lang,
-      ...(q.templateId !== undefined ? { templateId: q.templateId } : {}),
-      prompt: q.prompt,
-      target: q.target,
-      before: b[i].before,
-      after,
-      deltaP: deltaP(b[i].before, after),
-      correctBefore: b[i].rank === 0,
-      correctAfter: a ? a.rank === 0 : b[i].rank === 0,
-      topBefore: b[i].top.slice(0, topK),
-      topAfter: afters ? tops(afters[i], topK) : b[i].top.slice(0, topK),
-    };
-  });
+  // only the non-empty manipulations need a forward; an empty set changes nothing
+  const live = list.map((m, k) => ({ m, k })).filter((x) => x.m.neurons.length > 0);
+  const probed = live.length && queries.length ? await model.probeInterventions(queries, live.map((x) => ({ neurons: x.m.neurons, factor: x.m.factor })), { topK }) : [];
+  const afters: (ProbeResult[] | null)[] = list.map(() => null);
+  live.forEach((x, n) => (afters[x.k] = probed[n]));
+  return list.map((_, k) =>
+    queries.map((q, i) => {
+      const a = afters[k]?.[i];
+      const after = a ? a.target!.prob : b[i].before;
+      return {
+        lang: q.lang,
+        ...(q.templateId !== undefined ? { templateId: q.templateId } : {}),
+        prompt: q.prompt,
+        target: q.target,
+        before: b[i].before,
+        after,
+        deltaP: deltaP(b[i].before, after),
+        correctBefore: b[i].rank === 0,
+        correctAfter: a ? a.target!.rank === 0 : b[i].rank === 0,
+        topBefore: b[i].top.slice(0, topK),
+        topAfter: a ? tops(a, topK) : b[i].top.slice(0, topK),
+      };
+    }),
+  );
 }
 
 export { perLanguage, type LanguageSummary } from './scoring';

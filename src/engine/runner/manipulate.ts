@@ -218,17 +218,17 @@ export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId
   const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
   const attributed = await s.localize({ steps: meta.steps, baseline: meta.baseline, store: o.store, signal: o.signal });
   const queries: RowQuery[] = s.queries.map((q) => ({ lang: q.lang, template: q.templateId, before: p6(q.before), known: q.known }));
-  const probs = async (neurons: NeuronId[], factor: number, langs?: Lang[]) => (await s.manipulate(neurons, factor, { langs, topK: 1 })).rows.map((r) => p6(r.after));
-  const methods: FactRow['methods'] = {};
+  // every manipulation of the fact, then all of them in one batched pass (FactSession.manipulateMany)
+  const jobs: { neurons: NeuronId[]; factor: number; langs?: Lang[] }[] = [];
+  const job = (neurons: NeuronId[], factor: number, langs?: Lang[]) => jobs.push({ neurons, factor, langs }) - 1;
+  const plan: { key: string; neurons: NeuronId[]; sup: number; enh: number }[] = [];
   for (const m of o.methods) {
     const settings = { ...meta.settings, ...m.settings };
     const sel = s.select(m.method, settings, `${meta.seed}:${factId}`);
-    methods[m.key] = { neurons: sel.neurons, suppress: await probs(sel.neurons, 0), enhance: await probs(sel.neurons, 2) };
+    plan.push({ key: m.key, neurons: sel.neurons, sup: job(sel.neurons, 0), enh: job(sel.neurons, 2) });
   }
-  const perLanguage: FactRow['perLanguage'] = {};
-  for (const [lang, neurons] of Object.entries(s.selectPerLanguage(meta.settings)) as [Lang, NeuronId[]][]) {
-    perLanguage[lang] = { neurons, suppress: await probs(neurons, 0, [lang]) };
-  }
+  const own = Object.entries(s.selectPerLanguage(meta.settings)) as [Lang, NeuronId[]][];
+  const ownJobs = own.map(([lang, neurons]) => ({ lang, neurons, j: job(neurons, 0, [lang]) }));
   // knock-out: top-k by S (ties by position) against k random neurons, nested sets
   const S = scoreMatrice(s.fa!, meta.settings).S;
   const F = model.cfg.ffn, L = model.cfg.numLayers;
@@ -238,11 +238,14 @@ export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId
   flat.sort((a, b) => b.v - a.v || a.i - b.i);
   const top = flat.slice(0, kMax).map((x) => [Math.floor(x.i / F), x.i % F] as NeuronId);
   const rnd = sampleWithoutReplacement(kMax, L * F, `${meta.seed}:${factId}:knockout`).map((i) => [Math.floor(i / F), i % F] as NeuronId);
-  const knockout: FactRow['knockout'] = { top: [], random: [] };
-  for (const k of meta.knockout) {
-    knockout.top.push(await probs(top.slice(0, k), 0));
-    knockout.random.push(await probs(rnd.slice(0, k), 0));
-  }
+  const koJobs = meta.knockout.map((k) => ({ top: job(top.slice(0, k), 0), random: job(rnd.slice(0, k), 0) }));
+  const res = await s.manipulateMany(jobs, 1);
+  const probs = (j: number) => res[j].rows.map((r) => p6(r.after));
+  const methods: FactRow['methods'] = {};
+  for (const x of plan) methods[x.key] = { neurons: x.neurons, suppress: probs(x.sup), enhance: probs(x.enh) };
+  const perLanguage: FactRow['perLanguage'] = {};
+  for (const x of ownJobs) perLanguage[x.lang] = { neurons: x.neurons, suppress: probs(x.j) };
+  const knockout: FactRow['knockout'] = { top: koJobs.map((x) => probs(x.top)), random: koJobs.map((x) => probs(x.random)) };
   // relative to the query's P(correct), not to P(w̄) − P(w'): a baseline that barely moves P makes that ratio explode
   let completeness = 0;
   for (const q of attributed) {
