@@ -191,6 +191,8 @@ function fastProbFn(model: LoadedModel, p: Prepared, layer: number, cache: Prefi
   const h1Layer = cache.h1[layer], aLayer = cache.act[layer], past = cache.past;
   const target = keep(tf.tidy(() => tf.oneHot(tf.tensor1d([p.targetId], 'int32'), V).reshape([V]) as tf.Tensor1D));
   const onehotPos = keep(tf.tidy(() => tf.oneHot(tf.tensor1d([pos], 'int32'), T).reshape([1, T, 1])));
+  // masked: the block output of layer `layer` for the query itself (every row but the target's is reused)
+  const outLayer = causal ? null : keep(tf.tidy(() => fm.ffnOut(layer, h1Layer, aLayer)));
   return {
     probs(W) {
       const N = W.shape[0];
@@ -203,18 +205,20 @@ function fastProbFn(model: LoadedModel, p: Prepared, layer: number, cache: Prefi
         }
         return tf.softmax(fm.logits(x)).mul(target).sum(1) as tf.Tensor1D;
       }
-      // masked: every position sees the change; re-run all positions from layer `layer` up
-      const F = cfg.ffn;
-      const A = aLayer.reshape([1, T, F]).mul(tf.sub(1, onehotPos)).add(W.reshape([N, 1, F]).mul(onehotPos)).reshape([N * T, F]) as tf.Tensor2D;
-      const H1 = h1Layer.reshape([1, T, cfg.hidden]).tile([N, 1, 1]).reshape([N * T, cfg.hidden]) as tf.Tensor2D;
-      let x = fm.ffnOut(layer, H1, A);
-      for (let l = layer + 1; l < cfg.numLayers; l++) {
+      // masked: every position sees the change from layer `layer` + 1 on. The FFN is position-wise, so at
+      // layer `layer` only the target row changes (the other rows are the cached block output), and in the
+      // last layer only the target row's FFN is read; everything in between re-runs all positions.
+      const d = cfg.hidden, last = cfg.numLayers - 1;
+      const rowAt = (x: tf.Tensor2D) => x.reshape([N, T, d]).slice([0, pos, 0], [N, 1, d]).reshape([N, d]) as tf.Tensor2D; // slice, not gather: gather's gradient needs UnsortedSegmentSum, which wasm lacks
+      const row = fm.ffnOut(layer, h1Layer.slice([pos, 0], [1, -1]).tile([N, 1]) as tf.Tensor2D, W);
+      if (layer === last) return tf.softmax(fm.logits(row)).mul(target).sum(1) as tf.Tensor1D;
+      let x = outLayer!.reshape([1, T, d]).mul(tf.sub(1, onehotPos)).add(row.reshape([N, 1, d]).mul(onehotPos)).reshape([N * T, d]) as tf.Tensor2D;
+      for (let l = layer + 1; l < last; l++) {
         const { h1 } = fm.attnHalf(l, x, N, T);
         x = fm.ffnOut(l, h1, fm.ffnAct(l, h1));
       }
-      // slice, not gather: gather's gradient needs UnsortedSegmentSum, which the wasm backend lacks
-      const rows = x.reshape([N, T, cfg.hidden]).slice([0, pos, 0], [N, 1, cfg.hidden]).reshape([N, cfg.hidden]) as tf.Tensor2D;
-      return tf.softmax(fm.logits(rows)).mul(target).sum(1) as tf.Tensor1D;
+      const h1 = rowAt(fm.attnHalf(last, x, N, T).h1);
+      return tf.softmax(fm.logits(fm.ffnOut(last, h1, fm.ffnAct(last, h1)))).mul(target).sum(1) as tf.Tensor1D;
     },
     dispose() {
       for (const t of kept) t.dispose();
