@@ -319,8 +319,9 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
       reason = await prepareWasm(opts.wasmPaths);
       if (reason === null) {
         detail = `SIMD ${String(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))}, threads off`;
-        // wasm32: one linear memory of at most 4 GiB holds every tensor
-        limits = { maxDeviceBytes: 3.5 * 1024 ** 3 };
+        // wasm32: one linear memory holds every tensor; it may grow to 4 GiB, but tfjs-wasm kernels crashed
+        // ("memory access out of bounds") once tensors lay above 2 GiB (Qwen2.5-0.5B / BLOOM-560m attribution, measured)
+        limits = { maxDeviceBytes: 2 * 1024 ** 3 };
       }
     } else if (name === 'webgl') {
       if (node) reason = 'WebGL is not available in Node';

@@ -72,7 +72,9 @@ export async function loadFromSource(src: ModelSource, opts: LoadOptions = {}): 
     maskToken: tok.maskToken,
   };
   progress({ stage: 'ready', loaded: 1, total: 1 });
-  return new LoadedModel(info, family, cfg, tok, store, { config, tokenizerJson: tokJson, tokenizerConfig: tokCfg });
+  const model = new LoadedModel(info, family, cfg, tok, store, { config, tokenizerJson: tokJson, tokenizerConfig: tokCfg });
+  model.maxDeviceBytes = opts.maxDeviceBytes;
+  return model;
 }
 
 function checkFits(expected: StoredTensor[], numParams: number, dtype: string, opts: LoadOptions) {

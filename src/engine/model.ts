@@ -14,6 +14,8 @@ export interface ProbeOptions {
 
 export class LoadedModel {
   readonly fm: FamilyModel;
+  /** the device memory the backend allows (from load), checked before an attribution pins its weights */
+  maxDeviceBytes?: number;
   constructor(
     readonly info: ModelInfo,
     readonly family: FamilyDef,

@@ -284,6 +284,17 @@ export class WeightStore {
     return [...this.specs.values()];
   }
 
+  /** Float32 bytes of the matrices of these groups not yet on the device (what pinning them all would add). */
+  pendingBytes(groups: (g: string) => boolean): number {
+    let n = 0;
+    for (const spec of this.specs.values()) {
+      if (spec.shape.length !== 2 || !groups(spec.group) || this.deviceMats.has(spec.name)) continue;
+      if (this.cache.get(spec.group)?.tensors.has(spec.name)) continue;
+      n += spec.shape[0] * spec.shape[1] * 4;
+    }
+    return n;
+  }
+
   pin() {
     this.pins++;
   }

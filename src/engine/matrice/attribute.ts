@@ -269,6 +269,25 @@ export function chunkRows(model: LoadedModel, layer: number, budget: number, T: 
   return Math.max(1, Math.floor(budget / perPoint));
 }
 
+/**
+ * An attribution keeps the float32 weights of every layer from the lowest attributed one up (and the head)
+ * on the device until it ends: int8 matrices are dequantized then and cannot be evicted mid-gradient. Refuse
+ * up front, with the numbers, what the backend cannot hold, instead of crashing it.
+ */
+export function checkResident(model: LoadedModel, lowest: number, chunkBytes: number) {
+  const limit = model.maxDeviceBytes;
+  if (limit === undefined) return;
+  const groups = (g: string) => !g.startsWith('layer.') || Number(g.slice(6)) >= lowest;
+  const need = model.store.pendingBytes(groups) + model.store.deviceBytes + chunkBytes;
+  if (need > limit) {
+    const GiB = 1024 ** 3;
+    throw new KnError(
+      'too-large',
+      `attributing layers ${lowest}..${model.cfg.numLayers - 1} keeps ${(need / GiB).toFixed(2)} GiB on the device at once (those layers' weights as float32, the head and a ${(chunkBytes / 1024 ** 2).toFixed(0)} MiB work budget); this backend allows ${(limit / GiB).toFixed(2)} GiB. Attribute fewer, higher layers, or use a GPU backend with more memory.`,
+    );
+  }
+}
+
 export async function attributeQuery(model: LoadedModel, prompt: string, target: string, opts: AttributeOptions = {}): Promise<QueryAttribution> {
   const steps = opts.steps ?? 20;
   checkSteps(steps);
@@ -287,6 +306,7 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
   let pFull = NaN;
   const total = layers.length * m * steps;
   let done = 0;
+  checkResident(model, Math.min(...layers), opts.chunkBudgetBytes ?? 256 * 1024 * 1024);
   model.store.pin();
   const cache = path === 'fast' ? buildPrefix(model, p) : undefined;
   try {
