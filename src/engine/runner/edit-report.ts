@@ -287,8 +287,8 @@ export function injectReportFiles(s: InjectSummary, command?: string): ReportFil
     `${s.facts} facts the model does not know (no language known, no ${F.trainLang} query answered). Per fact and method, only the chosen parameters are trained (Adam, lr ${F.lr}, at most ${F.trainSteps} steps, ` +
       `stopping once every training query is answered) on the fact's **${F.trainLang}** queries only, then the fact's queries in every language are asked (Q_new: accuracy in ${F.trainLang} is the training fit, elsewhere it is transfer) ` +
       `together with the queries of ${F.oldFacts} known facts (Q_old), and the training is undone. Neurons: localized with all languages on the unknown fact (τ = ${F.tau}, Eq. 9 \`${F.norm}\`, M = ${F.steps}). ` +
-      `Direct = every FFN weight of every layer; the others train each chosen neuron's input weights and its write vector: MaTrice its ${F.k} neurons with the largest S ` +
-      `(a fact the model does not know has near-zero attributions, so the thresholded selection is mostly empty), Random ${F.k} random neurons, AMIG its own selection.`,
+      `Direct = every FFN weight of every layer; the others train each chosen neuron's input weights and its write vector: MaTrice its ${F.k} neurons with the largest S ≠ 0 ` +
+      `(a fact the model does not know has S ≤ 0 everywhere, so the thresholded selection is empty; S = 0 marks a neuron that is off on every query), Random ${F.k} random neurons, AMIG its own selection.`,
     '',
     '## Table V: accuracy on Q_new and Q_old per language',
     '',

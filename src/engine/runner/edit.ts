@@ -467,10 +467,14 @@ export async function runEnhanceFact(o: Omit<EditRunOptions<EnhanceRow>, 'sink' 
   return { v: EDIT_ROW_VERSION, experiment: 'enhance', fact: factId, index, relation: s.relation, queries, methods };
 }
 
-/** The k neurons with the largest S (ties by position). */
+/**
+ * The k neurons with the largest S (ties by position), among those with S ≠ 0: a neuron whose
+ * attribution is exactly 0 on every query (a ReLU unit that is off at the target) cannot be trained
+ * through, and for a fact the model does not know S is ≤ 0 everywhere, so the zeros would come first.
+ */
 export function topByS(S: ArrayLike<number>[], k: number): NeuronId[] {
   const flat: { l: number; j: number; v: number }[] = [];
-  S.forEach((row, l) => Array.from(row).forEach((v, j) => flat.push({ l, j, v: Number.isFinite(v) ? v : -Infinity })));
+  S.forEach((row, l) => Array.from(row).forEach((v, j) => Number.isFinite(v) && v !== 0 && flat.push({ l, j, v })));
   flat.sort((a, b) => b.v - a.v || a.l - b.l || a.j - b.j);
   return flat.slice(0, k).map((x) => [x.l, x.j] as NeuronId);
 }
@@ -512,8 +516,8 @@ export async function runInjectFact(o: Omit<EditRunOptions<InjectRow>, 'sink' | 
   const L = model.cfg.numLayers, F = model.cfg.ffn;
   const methods: InjectRow['methods'] = {};
   for (const key of meta.methods) {
-    // a fact the model does not know has near-zero attributions, and the thresholded selection is then
-    // mostly empty: MaTrice trains its top-k neurons by S, Random k random neurons, AMIG its own selection
+    // a fact the model does not know has S ≤ 0 everywhere, and the thresholded selection is empty:
+    // MaTrice trains its top-k neurons by S (S ≠ 0), Random k random neurons, AMIG its own selection
     let neurons: NeuronId[] | 'all';
     if (key === 'direct') neurons = 'all';
     else if (key === 'matrice') neurons = topByS(scoreMatrice(s.fa!, meta.settings).S, J.k);
