@@ -245,7 +245,13 @@ export interface MixOptions {
   objectLineShare?: number;
   /** "name A = name B" lines per entity (subjects and objects) per epoch, random language pairs (v1 0) */
   pairLines?: number;
+  /** extra pair lines per entity with one side in zh/ja/ko (the languages whose share is weakest) */
+  cjkPairLines?: number;
+  /** extra code-switched queries per fact with the template or the subject in zh/ja/ko */
+  cjkCodeSwitch?: number;
 }
+
+const CJK: Lang[] = ['zh', 'ja', 'ko'];
 
 export interface ExampleBuilder {
   /** the fixed examples (facts x languages x trained templates), built once */
@@ -256,6 +262,19 @@ export interface ExampleBuilder {
 
 export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' | 'masked', maxLen: number, seed = 1234, mix: MixOptions = {}): ExampleBuilder {
   const codeSwitch = mix.codeSwitch ?? 2, objectShare = mix.objectLineShare ?? 0.5, pairLines = mix.pairLines ?? 0;
+  const cjkPairs = mix.cjkPairLines ?? 0, cjkSwitch = mix.cjkCodeSwitch ?? 0;
+  /** two different languages; with `cjk`, one of them (either side, at random) is zh, ja or ko */
+  const langPair = (r: () => number, cjk: boolean): [Lang, Lang] => {
+    let a = LANGS[Math.floor(r() * LANGS.length)];
+    let b = LANGS[Math.floor(r() * LANGS.length)];
+    if (cjk) {
+      const c = CJK[Math.floor(r() * CJK.length)];
+      if (r() < 0.5) a = c;
+      else b = c;
+    }
+    if (b === a) b = LANGS[(LANGS.indexOf(a) + 1) % LANGS.length];
+    return [a, b];
+  };
   const mask = tok.maskToken ?? '[MASK]';
   const make = (rel: string, tl: Lang, tid: string, subject: string, object: string): Example | null => {
     const t = template(data, rel, tl, tid);
@@ -284,10 +303,8 @@ export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' |
   const objectNames = [...new Map([...objectsByRel.values()].flatMap((m) => [...m.entries()])).values()];
   const subjectNames = [...new Map(data.facts.map((f) => [f.subject.en, f.subject] as const)).values()];
   const pairs = (names: Record<Lang, string>, r: () => number, out: Example[]) => {
-    for (let k = 0; k < pairLines; k++) {
-      const a = LANGS[Math.floor(r() * LANGS.length)];
-      let b = LANGS[Math.floor(r() * LANGS.length)];
-      if (b === a) b = LANGS[(LANGS.indexOf(a) + 1) % LANGS.length];
+    for (let k = 0; k < pairLines + cjkPairs; k++) {
+      const [a, b] = langPair(r, k >= pairLines);
       const ex = nameLineExample(tok, [names[a], names[b]], kind, r, maxLen);
       if (ex) out.push(ex);
     }
@@ -299,10 +316,14 @@ export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' |
       const out = [...base];
       for (const f of data.facts) {
         // two code-switched queries per fact: template + object in A, subject in B
-        for (let k = 0; k < codeSwitch; k++) {
-          const a = LANGS[Math.floor(r() * LANGS.length)];
-          let b = LANGS[Math.floor(r() * LANGS.length)];
-          if (b === a) b = LANGS[(LANGS.indexOf(a) + 1) % LANGS.length];
+        for (let k = 0; k < codeSwitch + cjkSwitch; k++) {
+          let a: Lang, b: Lang;
+          if (k < codeSwitch) {
+            // v1/v2 order of random draws (kept so a v2 run is reproducible)
+            a = LANGS[Math.floor(r() * LANGS.length)];
+            b = LANGS[Math.floor(r() * LANGS.length)];
+            if (b === a) b = LANGS[(LANGS.indexOf(a) + 1) % LANGS.length];
+          } else [a, b] = langPair(r, true);
           const ts = data.split.templates[f.relation][a].trained;
           const ex = make(f.relation, a, ts[Math.floor(r() * ts.length)], f.subject[b], f.object[a]);
           if (ex) out.push(ex);
@@ -315,7 +336,7 @@ export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' |
         const ex = nameLineExample(tok, shuffle(LANGS.map((l) => o[l]), r), kind, r, maxLen);
         if (ex) out.push(ex);
       }
-      if (pairLines > 0) {
+      if (pairLines + cjkPairs > 0) {
         for (const n of subjectNames) pairs(n, r, out);
         for (const o of objectNames) pairs(o, r, out);
       }

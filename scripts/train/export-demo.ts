@@ -118,6 +118,7 @@ const pct = (x: number) => (x * 100).toFixed(1);
 function modelCard(run: TrainRun, r: { trained: EvalOut; heldout: EvalOut; weightBytes: number; hfBytes: number; agree: { n: number; agree: number } }): string {
   const c = run.config, s = run.spec;
   const rc = s.recipe ?? RECIPES.v1;
+  const recipeName = Object.entries(RECIPES).find(([, r]) => JSON.stringify(r) === JSON.stringify(rc))?.[0] ?? 'custom';
   const relu = c.act === 'relu';
   const attnNote = c.attnLayers !== undefined
     ? `; self-attention only in layer${c.attnLayers > 1 ? `s 0-${c.attnLayers - 1}` : ' 0'} (the other layers' attention weights and biases are zero, so the checkpoint is a standard HF model that computes the same thing)`
@@ -178,14 +179,14 @@ ${tmplRows}
 Each epoch: every fact × language × trained template (${run.builder.base.length} queries; ${c.arch === 'gpt2' ? 'loss on the object\'s tokens after the query' : 'one mask token where the object goes, loss on its first token'}),
 plus code-switched queries (${rc.codeSwitch} per fact: a trained template of language A with the subject's name in language B, the
 object in A), name-link lines that pair an entity's names in the 7 languages in random order
-("France = Ranska = 法国 = …", subjects every epoch, objects ${rc.objectLineShare >= 1 ? 'every epoch' : `${Math.round(rc.objectLineShare * 100)} % of the time`})${rc.pairLines ? `, and ${rc.pairLines} "name A = name B" lines per entity (subjects and objects) in random language pairs` : ''}
+("France = Ranska = 法国 = …", subjects every epoch, objects ${rc.objectLineShare >= 1 ? 'every epoch' : `${Math.round(rc.objectLineShare * 100)} % of the time`})${rc.pairLines ? `, and ${rc.pairLines} "name A = name B" lines per entity (subjects and objects) in random language pairs` : ''}${rc.cjkPairLines || rc.cjkCodeSwitch ? `; for zh, ja and ko, the languages whose share was weakest, ${rc.cjkPairLines ?? 0} more pair lines per entity and ${rc.cjkCodeSwitch ?? 0} more code-switched queries per fact with one side in zh, ja or ko` : ''}
 (${c.arch === 'gpt2' ? 'next-token loss after the first name' : '20% of tokens masked'}), so the model has reason to share one representation per entity across languages.
 
-Recipe (\`RECIPES.v2\` in \`scripts/train/train-demo.ts\`; every item is a flag, e.g. \`--label-smoothing 0\`, \`--act gelu\`,
+Recipe (\`RECIPES.${recipeName}\` in \`scripts/train/train-demo.ts\`; every item is a flag, e.g. \`--label-smoothing 0\`, \`--act gelu\`,
 \`--attn-layers all\`, \`--recipe v1\`, for ablations): FFN activation ${rc.act}; attention in ${rc.attnLayers === undefined ? 'every layer' : `the first ${rc.attnLayers} layer(s) only`};
 label smoothing ${rc.labelSmoothing}; L1 penalty ${rc.l1} × Σ over layers of the mean |activation| at the loss positions; subjects with facts in
 ≥ ${rc.minRelations} relation(s); ${rc.codeSwitch} code-switched queries per fact; object name-link lines ${rc.objectLineShare >= 1 ? 'every epoch' : `${rc.objectLineShare} of the time`};
-${rc.pairLines} pair lines per entity. Why: ../shared/notes/demo-model-study.md (a PyTorch study on the same data: saturated training
+${rc.pairLines} pair lines per entity${rc.cjkPairLines || rc.cjkCodeSwitch ? `; ${rc.cjkPairLines ?? 0} extra zh/ja/ko pair lines per entity and ${rc.cjkCodeSwitch ?? 0} extra zh/ja/ko code-switched queries per fact (\`--cjk-pair-lines\`, \`--cjk-code-switch\`; on the dev facts they raised the causal model's MaTrice suppression from −0.105 to −0.150 mean of 7, zh −0.06 → −0.16, ko −0.04 → −0.11)` : ''}. Why: ../shared/notes/demo-model-study.md (a PyTorch study on the same data: saturated training
 hides the facts from attribution; label smoothing, sparse ReLU activations, one attention layer and dense name links put them
 in a few last-position FFN neurons shared across languages).
 
@@ -196,7 +197,7 @@ steps then cosine decay to 10%, gradient clipping at 1, batch ${s.batch}, ${run.
 Training stops early once a sample of the trained queries (every 4th) is at ≥ 99% top-1 in every language (checked
 every 500 steps). Training time: ${minutes} minutes of wall-clock time on the 2-core development machine (both demo
 models trained at the same time, next to other agents' jobs). Resumable: checkpoints (weights, Adam moments, step;
-the data order is a function of the seed and the epoch) in \`.cache/train/${s.name}/\` every 250 steps.
+the data order is a function of the seed and the epoch) in \`.cache/train/${s.name}/\` every 250 steps.${run.meta.notes?.length ? `\nTraining history: ${run.meta.notes.join('; ')}.` : ''}
 
 Export check: the engine, loading \`model.safetensors\` in f32, gives the training model's top-1 prediction on
 ${r.agree.agree}/${r.agree.n} sampled trained queries.

@@ -3,6 +3,8 @@
  *
  *   npx tsx scripts/train/measure-demo.ts --model bundled:demo-causal|<HF folder> [--facts N] [--json out.json]
  *   npx tsx scripts/train/measure-demo.ts --ckpt .cache/train/demo-causal[-tag] --kind causal|masked [...]
+ *   [--card public/models/<name>/README.md]   write the result into the model card's dev-measure section
+ *   npx tsx scripts/train/measure-demo.ts --from-json saved.json --card <README.md>   (no measuring)
  *
  * For each dev fact (split.json `devFacts`, evenly spaced when --facts N is given; never `testFacts`):
  * every trained template × 7 languages as queries, SAIG attributions (engine, pad baselines, M = 20, all
@@ -62,6 +64,11 @@ const median = (xs: number[]) => {
 
 async function main() {
   const f = flags(process.argv.slice(2));
+  if (f['from-json'] && f.card) {
+    // re-render a model card's section from a saved measurement (e.g. after a re-export rewrote the card)
+    writeCard(f.card, JSON.parse(readFileSync(f['from-json'], 'utf8')));
+    return;
+  }
   await nodeBackend();
   const { model, split, label } = await open(f);
   if (f.split && f.split !== 'dev') throw new Error('this script measures the dev facts only (test facts are never used to choose the recipe)');

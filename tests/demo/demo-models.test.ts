@@ -19,6 +19,8 @@ interface Split {
   kind: 'causal' | 'masked';
   facts: Record<string, string[]>;
   templates: Record<string, Record<string, { trained: string[]; heldout: string[] }>>;
+  devFacts: string[];
+  testFacts: string[];
 }
 
 const PER_RELATION = 2; // queries per relation and language: 16 per language
@@ -33,12 +35,13 @@ async function sampleAccuracy(name: string) {
     for (const lang of LANGS) {
       const a = (acc[lang] = { correct: 0, n: 0, wrong: [] as string[] });
       for (const rel of RELATIONS) {
-        const shard = await bench.shard(rel, lang);
         const ids = split.facts[rel];
+        if (!ids.length) continue; // v2 keeps only subjects with facts in ≥ 2 relations: P176 has none
+        const shard = await bench.shard(rel, lang);
         const trained = split.templates[rel][lang].trained;
         for (let k = 0; k < PER_RELATION; k++) {
           // spread over the relation's facts and the trained templates
-          const fact = shard.facts.find((f) => f.id === ids[Math.floor((k * ids.length) / PER_RELATION) + 1])!;
+          const fact = shard.facts.find((f) => f.id === ids[(Math.floor((k * ids.length) / PER_RELATION) + 1) % ids.length])!;
           const t = shard.templates.find((x) => x.id === trained[k % trained.length])!;
           const q = split.kind === 'causal' ? causalQuery(t, fact)! : maskedQuery(t, fact, model.info.maskToken!);
           const r = await model.probe(q.prompt, { target: q.target, topK: 1 });
@@ -70,8 +73,42 @@ describe.each([
     expect(index.models.map((m: { name: string }) => m.name)).toContain(name);
     const split: Split = JSON.parse(readFileSync(join(BUNDLED_DIR, name, 'split.json'), 'utf8'));
     expect(split.kind).toBe(kind);
-    expect(Object.values(split.facts).flat().length).toBeGreaterThanOrEqual(400);
+    const all = Object.values(split.facts).flat();
+    expect(all.length).toBeGreaterThanOrEqual(300);
     expect(Object.keys(split.facts).sort()).toEqual([...RELATIONS].sort());
+    expect(Object.values(split.facts).filter((ids) => ids.length > 0).length).toBeGreaterThanOrEqual(6);
+    // dev (≈ 25 %, for choosing the recipe) and test (≥ 100, never used to choose it): disjoint, covering every trained fact
+    const dev = new Set(split.devFacts), test = new Set(split.testFacts);
+    expect(dev.size).toBe(split.devFacts.length);
+    expect(test.size).toBe(split.testFacts.length);
+    expect(split.devFacts.filter((id) => test.has(id))).toEqual([]);
+    expect([...dev, ...test].sort()).toEqual([...all].sort());
+    expect(test.size).toBeGreaterThanOrEqual(100);
+    expect(dev.size / all.length).toBeGreaterThan(0.2);
+    expect(dev.size / all.length).toBeLessThan(0.3);
+  });
+
+  it('has a ReLU FFN and attention only in layer 0 (zero attention weights above), as its model card says', () => {
+    const config = JSON.parse(readFileSync(join(BUNDLED_DIR, name, 'config.json'), 'utf8'));
+    expect(kind === 'causal' ? config.activation_function : config.hidden_act).toBe('relu');
+    const card = readFileSync(join(BUNDLED_DIR, name, 'README.md'), 'utf8');
+    expect(card).toMatch(/trained to be interpretable/);
+    expect(card).toMatch(/Real\s+LLMs are messier/);
+    // the Hugging Face checkpoint: attention weights and biases are zero in every layer but the first
+    const buf = readFileSync(join(BUNDLED_DIR, '..', '..', 'models', name, 'model.safetensors'));
+    const hlen = Number(buf.readBigUInt64LE(0));
+    const header = JSON.parse(buf.subarray(8, 8 + hlen).toString('utf8'));
+    const attn = Object.keys(header).filter((k) => (kind === 'causal' ? /\.h\.\d+\.attn\.c_/ : /\.layer\.\d+\.attention\.(self|output\.dense)/).test(k));
+    expect(attn.length).toBeGreaterThan(0);
+    for (const k of attn) {
+      const layer = Number(/\.(\d+)\./.exec(k)![1]);
+      const [a, b] = header[k].data_offsets as [number, number];
+      const v = new Float32Array(buf.buffer.slice(buf.byteOffset + 8 + hlen + a, buf.byteOffset + 8 + hlen + b));
+      const maxAbs = v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      if (layer === 0) {
+        if (k.endsWith('weight')) expect(maxAbs, k).toBeGreaterThan(0);
+      } else expect(maxAbs, k).toBe(0);
+    }
   });
 
   it('answers trained queries in every language (top-1)', async () => {
