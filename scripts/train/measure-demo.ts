@@ -167,6 +167,11 @@ ${row('Random, enhance', 'random:enhance')}
 MaTrice selects a median of ${sel.matrice.median} neurons per fact (${sel.matrice.medianPct} % of the FFN neurons; ${sel.matrice.empty} of ${sel.matrice.n} facts
 with an empty selection); each language's own set: median ${sel['per-language'].median}. Layers of the MaTrice neurons:
 ${o.matriceLayers.map((c, l) => `layer ${l} ${layers ? Math.round((c / layers) * 100) : 0} %`).join(', ')}.
+
+Against the targets of issue 10 (suppression floor: mean ΔP ≤ −0.2 over the 7 languages and ≤ −0.1 in each; Random |mean| ≤ 0.05;
+median selection ≤ 1 %, never empty): mean ${fmt(o.deltaP['matrice:suppress']?.mean)} (${(o.deltaP['matrice:suppress']?.mean ?? 0) <= -0.2 ? 'met' : 'missed'}),
+${LANGS.filter((l) => (o.deltaP['matrice:suppress']?.[l] ?? 0) <= -0.1).length} of 7 languages ≤ −0.1, Random ${fmt(o.deltaP['random:suppress']?.mean)},
+${sel.matrice.empty} empty selection(s). Most of each fact is carried by per-language neurons (compare the per-language row): ${(o.deltaP['matrice:suppress']?.mean ?? 0) <= -0.05 ? 'the shared core is real but small' : 'a shared core is hardly measurable in this model'}${sel.matrice.empty > o.facts / 4 ? ', and for many facts MaTrice finds no neuron shared by all languages' : ''}.
 <!-- dev-measure:end -->`;
   writeFileSync(path, card.slice(0, a) + text + card.slice(b + '<!-- dev-measure:end -->'.length));
 }
