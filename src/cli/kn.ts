@@ -123,11 +123,11 @@ async function main(argv: string[]): Promise<unknown> {
         return { model: await loadForCli(args), arg: defaultModelArg(args) };
       };
       if (sub === 'manipulate' || sub === 'readings') return x.runExperiment(sub, rest, load);
-      if (sub === 'edit' || sub === 'enhance') return e.runEditCommand(sub, rest, load);
+      if (sub === 'edit' || sub === 'enhance' || sub === 'inject') return e.runEditCommand(sub, rest, load);
       // report and merge read the kind of experiment from the results folder
       if (sub === 'report') return (await e.isEditResults(rest)) ? e.runEditReport(rest) : x.runReport(rest);
       if (sub === 'merge') return (await e.isEditResults(rest)) ? e.runEditMerge(rest) : x.runMerge(rest);
-      throw new KnError('bad-input', `unknown experiment "${sub ?? ''}"; one of manipulate, readings, edit, enhance, report, merge`);
+      throw new KnError('bad-input', `unknown experiment "${sub ?? ''}"; one of manipulate, readings, edit, enhance, inject, report, merge`);
     }
     default:
       throw new KnError('bad-input', `unknown command "${cmd}"; run "kn help"`);
