@@ -76,6 +76,11 @@ export interface Summary {
 }
 
 
+/** The key of MaTrice under the run's settings: 'matrice', else the readings run's `matrice@<norm>/<attrNorm>`. */
+export function matriceKey(methods: readonly string[], settings: { norm: string; attrNorm: string }): string {
+  return methods.includes('matrice') ? 'matrice' : `matrice@${settings.norm}/${settings.attrNorm}`;
+}
+
 export function stat(xs: number[]): Stat {
   const v = xs.filter(Number.isFinite);
   if (!v.length) return { mean: null, ci95: null, n: 0 };
@@ -152,6 +157,8 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
       mean: { suppress: meanOf(langs.map((l) => languages[l].suppress)), enhance: meanOf(langs.map((l) => languages[l].enhance)) },
     };
   }
+  // MaTrice under the run's own settings: 'matrice', or in a readings run the default reading's key
+  const mkey = matriceKey(meta.methods, meta.settings);
   const perLanguageSets: Summary['perLanguageSets'] = {};
   for (const lang of langs) {
     const own = rows.filter((r) => r.perLanguage[lang as Lang]);
@@ -162,10 +169,10 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
       }),
     );
     const shared = own
-      .filter((r) => r.methods.matrice?.neurons.length && r.perLanguage[lang as Lang]!.neurons.length)
+      .filter((r) => r.methods[mkey]?.neurons.length && r.perLanguage[lang as Lang]!.neurons.length)
       .map((r) => {
         const mine = new Set(r.perLanguage[lang as Lang]!.neurons.map((n) => n.join(':')));
-        return r.methods.matrice.neurons.filter((n) => mine.has(n.join(':'))).length / r.methods.matrice.neurons.length;
+        return r.methods[mkey].neurons.filter((n) => mine.has(n.join(':'))).length / r.methods[mkey].neurons.length;
       });
     perLanguageSets[lang] = { selectedMedian: median(own.map((r) => r.perLanguage[lang as Lang]!.neurons.length)) ?? 0, suppress: d.mean, suppressCi95: d.ci95, sharedWithMatrice: meanOf(shared) };
   }
@@ -293,7 +300,7 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
   md.push(
     table(
       ['language', 'own set median size', 'ΔP suppress own set', 'ΔP suppress MaTrice', 'shared'],
-      langs.map((l) => [l, String(s.perLanguageSets[l]?.selectedMedian ?? 0), pct(s.perLanguageSets[l]?.suppress ?? null, s.perLanguageSets[l]?.suppressCi95), pct(s.methods.matrice?.languages[l].suppress ?? null), pct(s.perLanguageSets[l]?.sharedWithMatrice ?? null)]),
+      langs.map((l) => [l, String(s.perLanguageSets[l]?.selectedMedian ?? 0), pct(s.perLanguageSets[l]?.suppress ?? null, s.perLanguageSets[l]?.suppressCi95), pct(s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null), pct(s.perLanguageSets[l]?.sharedWithMatrice ?? null)]),
     ),
   );
   md.push('', '![own vs shared](own-vs-shared.svg)', '');
@@ -312,7 +319,7 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
   );
   files['selection.csv'] = csv(['method', 'median', 'mean', 'empty', ...Array.from({ length: L }, (_, l) => `layer${l}`)], keys.map((k) => [k, s.methods[k].selectedMedian, s.methods[k].selectedMean, s.methods[k].empty, ...s.methods[k].layers]));
   files['knockout.csv'] = csv(['k', 'top', 'random', ...langs.map((l) => `top_${l}`)], s.knockout.k.map((k, i) => [k, s.knockout.top[i], s.knockout.random[i], ...langs.map((l) => s.knockout.topByLanguage[l][i])]));
-  files['own-vs-shared.csv'] = csv(['language', 'own_median', 'own_suppress', 'matrice_suppress', 'shared'], langs.map((l) => [l, s.perLanguageSets[l]?.selectedMedian ?? 0, s.perLanguageSets[l]?.suppress ?? null, s.methods.matrice?.languages[l].suppress ?? null, s.perLanguageSets[l]?.sharedWithMatrice ?? null]));
+  files['own-vs-shared.csv'] = csv(['language', 'own_median', 'own_suppress', 'matrice_suppress', 'shared'], langs.map((l) => [l, s.perLanguageSets[l]?.selectedMedian ?? 0, s.perLanguageSets[l]?.suppress ?? null, s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null, s.perLanguageSets[l]?.sharedWithMatrice ?? null]));
   if (s.readings?.length) files['readings.csv'] = csv(['reading', 'median', 'share', 'empty', 'suppress', 'enhance', 'random_suppress'], s.readings.map((r) => [r.reading, r.selectedMedian, r.selectedShare, r.empty, r.suppress, r.enhance, r.randomSuppress]));
   if (Object.keys(s.tableII).length) files['table2.csv'] = csv(['method', 'suppress', 'enhance', 'average'], Object.entries(s.tableII).map(([k, v]) => [k, v.suppress, v.enhance, v.average]));
 
@@ -335,7 +342,7 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
     groups: langs,
     series: [
       { name: 'own (per-language) set', values: langs.map((l) => s.perLanguageSets[l]?.suppress ?? null), errors: langs.map((l) => s.perLanguageSets[l]?.suppressCi95 ?? null) },
-      { name: 'MaTrice (shared)', values: langs.map((l) => s.methods.matrice?.languages[l].suppress ?? null), errors: langs.map((l) => s.methods.matrice?.languages[l].suppressCi95 ?? null) },
+      { name: 'MaTrice (shared)', values: langs.map((l) => s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null), errors: langs.map((l) => s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppressCi95 ?? null) },
     ],
     percent: true,
   });

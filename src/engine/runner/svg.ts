@@ -44,7 +44,7 @@ function legend(names: string[], x: number, y: number): string[] {
 /** Grouped bars (groups on x, one bar per series) with optional ± whiskers; null values are drawn as "n/a". */
 export function barChart(o: { title: string; groups: string[]; series: BarSeries[]; percent?: boolean; width?: number; height?: number }): string {
   const w = o.width ?? 760, h = o.height ?? 340;
-  const m = { l: 56, r: 150, t: 28, b: 36 };
+  const m = { l: 56, r: 180, t: 28, b: 36 };
   const vals: number[] = [0];
   for (const s of o.series)
     s.values.forEach((v, i) => {
@@ -82,7 +82,7 @@ export function barChart(o: { title: string; groups: string[]; series: BarSeries
 /** Lines over numeric x (log2 scale when x spans more than a factor 8). */
 export function lineChart(o: { title: string; x: number[]; xLabel: string; series: { name: string; values: (number | null)[] }[]; percent?: boolean; width?: number; height?: number }): string {
   const w = o.width ?? 760, h = o.height ?? 320;
-  const m = { l: 56, r: 150, t: 28, b: 44 };
+  const m = { l: 56, r: 180, t: 28, b: 44 };
   const vals = [0, ...o.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)))];
   const y = scaleLinear().domain([Math.min(...vals), Math.max(...vals)]).nice().range([h - m.b, m.t]);
   const log = Math.max(...o.x) / Math.max(1e-9, Math.min(...o.x)) > 8;
