@@ -30,7 +30,7 @@ import type { BpeModel } from './bpe';
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**
- * What makes facts live in a few FFN neurons shared across languages (../shared/notes/demo-model-study.md,
+ * What makes facts live in a few FFN neurons shared across languages (docs/notes/demo-model-study.md,
  * recipe V3): every field can be switched on the command line, so an ablation says what it changed.
  */
 export interface Recipe {
