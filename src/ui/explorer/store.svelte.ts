@@ -329,6 +329,8 @@ export class Explorer implements StoreHost {
 
   async applyState(st: ExplorationState, opts: { compute?: boolean } = {}) {
     this.restoring = true;
+    // a restore moves to the fact's view only if the user has not picked another view while it loaded
+    const viewAtStart = this.view;
     try {
       this.takeSettings(st);
       this.analysis.compare = !!st.compare;
@@ -341,8 +343,7 @@ export class Explorer implements StoreHost {
         await this.selectFact(st.fact);
         if (!this.facts) return false;
         const done = await this.localize({ cacheOnly: !opts.compute });
-        if (done) this.view = st.toggles ? 'toggle' : 'localize';
-        else this.view = 'localize';
+        if (this.view === viewAtStart) this.view = done && st.toggles ? 'toggle' : 'localize';
       }
       return true;
     } finally {
