@@ -5,11 +5,11 @@
 #                      so `npm run -s kn -- experiment report docs/experiments/<model>` rebuilds the report
 #   <model>-readings/  every Eq. 9 × Eq. 5 reading (and lowered UaQ/UaL std weights) on R dev-split facts
 #   public/models/<model>/experiment.json   the headline numbers the page shows, and the fact it opens on
-# Usage: bash scripts/experiment-docs.sh [demo-causal|demo-masked ...]   (N=100 R=20 by default)
+# Usage: bash scripts/experiment-docs.sh [demo-causal|demo-masked ...]   (N=100; R=20 causal, 10 masked by default)
+# (docs/ was made this way; the masked test run as --shard 1/2 and 2/2 at once, merged: the same rows byte for byte)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100}
-R=${R:-20}
 MODELS=("$@")
 [ ${#MODELS[@]} -gt 0 ] || MODELS=(demo-causal demo-masked)
 for m in "${MODELS[@]}"; do
@@ -20,6 +20,9 @@ for m in "${MODELS[@]}"; do
   cp "$out/meta.json" "$out/rows.ndjson" "$out/timing.ndjson" "docs/experiments/$m/"
   npm run -s headline -- "$out" "$m"
   rd=runs/$m-readings
+  R=${R:-$([ "$m" = demo-masked ] && echo 10 || echo 20)}
   npm run -s kn -- experiment readings --model "bundled:$m" --facts "$R" --split dev --out "$rd"
   npm run -s kn -- experiment report "$rd" --out "docs/experiments/$m-readings" --json > /dev/null
+  cp "$rd/meta.json" "docs/experiments/$m-readings/"
+  unset R
 done
