@@ -15,7 +15,7 @@
  * per fact to a sink (NDJSON in Node), resumable, shards. Environment-free.
  */
 import type { RmlLama } from '../../data/loader';
-import { LANGS, LOW_RESOURCE_LANGS, RELATIONS, type Lang, type Relation } from '../../data/types';
+import { LANGS, LOW_RESOURCE_LANGS, type Lang, type Relation } from '../../data/types';
 import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, objectToken, type AppliedEdit } from '../edit';
 import { KnError } from '../errors';
 import { injectFact } from '../inject';
@@ -24,6 +24,7 @@ import type { BytesStore } from '../matrice/cache';
 import type { Method } from '../matrice/experiments';
 import { resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../matrice/scoring';
 import { buildFactQueries, FactSession } from '../session';
+import { candidateSessions } from './manipulate';
 import { parseShard, shardIndices } from './manipulate';
 
 export { parseShard, shardIndices };
@@ -207,49 +208,29 @@ export interface EditPickOptions {
  * wrong query in the low-resource languages (Q_error not empty).
  */
 export async function pickEditFacts(model: LoadedModel, bench: RmlLama, o: EditPickOptions): Promise<string[]> {
-  const relations = o.relations?.length ? o.relations : RELATIONS;
   const minKnown = o.minKnownLangs ?? Math.min(4, o.langs.length);
-  const allowed = o.candidates ? new Set(o.candidates) : null;
-  const queues: string[][] = [];
-  for (const r of relations) {
-    const shard = await bench.shard(r, o.langs[0]);
-    const ids = shard.facts.map((f) => f.id).filter((id) => !allowed || allowed.has(id));
-    const order = sampleWithoutReplacement(ids.length, ids.length, `${o.seed}:${r}`);
-    queues.push(order.map((i) => ids[i]));
-  }
   const low = LOW_RESOURCE_LANGS.filter((l) => o.langs.includes(l));
   const picked: string[] = [];
   let probed = 0;
-  while ((picked.length < o.facts || (o.old && o.old.facts.length < o.old.want)) && queues.some((q) => q.length)) {
-    for (const q of queues) {
-      if (picked.length >= o.facts && !(o.old && o.old.facts.length < o.old.want)) break;
-      const id = q.shift();
-      if (!id) continue;
-      if (o.signal?.aborted) throw new KnError('cancelled', 'experiment cancelled');
-      let s: FactSession;
-      try {
-        s = await FactSession.open(model, bench, id, o.langs, { topK: 1 });
-      } catch (e) {
-        if (e instanceof KnError && e.code === 'bad-input') continue;
-        throw e;
-      }
-      probed++;
-      const known = s.knownLanguages().length >= minKnown;
-      if (o.kind === 'inject') {
-        if (known && o.old && o.old.facts.length < o.old.want) o.old.facts.push(id);
-        // Q_new: the model knows the fact in no language, and none of its English queries
-        const unknown = s.knownLanguages().length === 0 && s.queries.some((x) => x.lang === EDIT_LANG) && !s.queries.some((x) => x.lang === EDIT_LANG && x.known);
-        if (unknown && picked.length < o.facts) picked.push(id);
-        o.onProgress?.({ probed, picked: picked.length });
-        continue;
-      }
+  const more = () => picked.length < o.facts || (o.old !== undefined && o.old.facts.length < o.old.want);
+  if (more()) for await (const s of candidateSessions(model, bench, o)) {
+    const id = s.factId;
+    probed++;
+    const known = s.knownLanguages().length >= minKnown;
+    if (o.kind === 'inject') {
+      if (known && o.old && o.old.facts.length < o.old.want) o.old.facts.push(id);
+      // Q_new: the model knows the fact in no language, and none of its English queries
+      const unknown = s.knownLanguages().length === 0 && s.queries.some((x) => x.lang === EDIT_LANG) && !s.queries.some((x) => x.lang === EDIT_LANG && x.known);
+      if (unknown && picked.length < o.facts) picked.push(id);
+    } else {
       const ok =
         o.kind === 'edit'
           ? known && s.queries.find((x) => x.lang === EDIT_LANG)?.known === true
           : known && s.queries.some((x) => low.includes(x.lang) && !x.known);
       if (ok && picked.length < o.facts) picked.push(id);
-      o.onProgress?.({ probed, picked: picked.length });
     }
+    o.onProgress?.({ probed, picked: picked.length });
+    if (!more()) break;
   }
   if (!picked.length) {
     throw new KnError(

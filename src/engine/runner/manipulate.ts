@@ -159,13 +159,16 @@ export interface PickOptions {
 }
 
 /**
- * Seeded, stratified sample of facts the model knows: each relation's facts in a seeded random order,
- * taken round-robin over relations, a fact kept when at least `minKnownLangs` of its languages are known
- * (FactSession.knownLanguages), until `facts` are kept or the candidates run out.
+ * The candidate facts in the runners' one order, each opened as a FactSession (probed once): each
+ * relation's facts shuffled with `${seed}:${relation}`, taken round-robin over relations (stratified). A fact
+ * missing in a language is passed over. The consumer stops when it has what it needs.
  */
-export async function pickFacts(model: LoadedModel, bench: RmlLama, o: PickOptions): Promise<string[]> {
+export async function* candidateSessions(
+  model: LoadedModel,
+  bench: RmlLama,
+  o: { relations?: readonly Relation[]; langs: readonly Lang[]; seed: number; candidates?: readonly string[]; signal?: AbortSignal },
+): AsyncGenerator<FactSession> {
   const relations = o.relations?.length ? o.relations : RELATIONS;
-  const minKnown = o.minKnownLangs ?? Math.min(4, o.langs.length);
   const allowed = o.candidates ? new Set(o.candidates) : null;
   const queues: string[][] = [];
   for (const r of relations) {
@@ -174,24 +177,36 @@ export async function pickFacts(model: LoadedModel, bench: RmlLama, o: PickOptio
     const order = sampleWithoutReplacement(ids.length, ids.length, `${o.seed}:${r}`);
     queues.push(order.map((i) => ids[i]));
   }
-  const picked: string[] = [];
-  let probed = 0;
-  while (picked.length < o.facts && queues.some((q) => q.length)) {
+  while (queues.some((q) => q.length)) {
     for (const q of queues) {
-      if (picked.length >= o.facts) break;
       const id = q.shift();
       if (!id) continue;
       if (o.signal?.aborted) throw new KnError('cancelled', 'experiment cancelled');
-      let s: FactSession;
       try {
-        s = await FactSession.open(model, bench, id, o.langs, { topK: 1 });
+        yield await FactSession.open(model, bench, id, o.langs, { topK: 1 });
       } catch (e) {
         if (e instanceof KnError && e.code === 'bad-input') continue; // a fact missing in a language
         throw e;
       }
+    }
+  }
+}
+
+/**
+ * Seeded, stratified sample of facts the model knows (candidateSessions' order), a fact kept when at least
+ * `minKnownLangs` of its languages are known (FactSession.knownLanguages), until `facts` are kept or the
+ * candidates run out.
+ */
+export async function pickFacts(model: LoadedModel, bench: RmlLama, o: PickOptions): Promise<string[]> {
+  const minKnown = o.minKnownLangs ?? Math.min(4, o.langs.length);
+  const picked: string[] = [];
+  let probed = 0;
+  if (o.facts > 0) {
+    for await (const s of candidateSessions(model, bench, o)) {
       probed++;
-      if (s.knownLanguages().length >= minKnown) picked.push(id);
+      if (s.knownLanguages().length >= minKnown) picked.push(s.factId);
       o.onProgress?.({ probed, picked: picked.length });
+      if (picked.length >= o.facts) break;
     }
   }
   if (picked.length === 0) {
