@@ -96,40 +96,8 @@ export class LoadedModel {
    * a GPU). Results come back in input order.
    */
   async probeMany(queries: { prompt: string; target?: string }[], opts: Omit<ProbeOptions, 'target'> = {}): Promise<ProbeResult[]> {
-    const enc = queries.map((q) => {
-      const e = this.tok.encodeQuery(q.prompt);
-      this.checkLength(e.ids.length);
-      return { ...e, targetId: q.target !== undefined ? this.tok.targetId(q.prompt, q.target) : undefined };
-    });
-    const groups = new Map<string, number[]>();
-    enc.forEach((e, i) => {
-      const key = `${e.ids.length}:${e.position}`;
-      if (!groups.has(key)) groups.set(key, []);
-      groups.get(key)!.push(i);
-    });
-    const k = Math.max(1, Math.min(opts.topK ?? 10, this.cfg.vocab));
-    const out: ProbeResult[] = new Array(queries.length);
-    for (const idx of groups.values()) {
-      const { ids, position } = enc[idx[0]];
-      const scale = opts.intervention ? this.interventionScale(opts.intervention, ids.length, position) : undefined;
-      const probs = tf.tidy(() => tf.softmax(this.logitsAt(idx.map((i) => enc[i].ids), position, scale)));
-      const all = (await probs.data()) as Float32Array;
-      probs.dispose();
-      if (scale) tf.dispose([...scale.values()]);
-      const V = this.cfg.vocab;
-      idx.forEach((i, b) => {
-        const p = all.subarray(b * V, (b + 1) * V);
-        const e = enc[i];
-        const res: ProbeResult = { ids: e.ids, tokens: e.ids.map((t) => this.tok.token(t)), position: e.position, top: topK(p, k).map((id) => ({ id, token: this.tok.display(id), prob: p[id] })) };
-        if (e.targetId !== undefined) {
-          let rank = 0;
-          for (let j = 0; j < p.length; j++) if (p[j] > p[e.targetId]) rank++;
-          res.target = { text: queries[i].target!, id: e.targetId, token: this.tok.display(e.targetId), prob: p[e.targetId], rank };
-        }
-        out[i] = res;
-      });
-    }
-    return out;
+    // one intervention (or none: no neuron scaled) through the batched path
+    return (await this.probeInterventions(queries, [opts.intervention ?? { neurons: [], factor: 1 }], { topK: opts.topK }))[0];
   }
 
   /**

@@ -70,7 +70,7 @@ describe('FactSession', () => {
     for (const l of s.knownLanguages()) expect(qs(l).filter((q) => q.known).length).toBeGreaterThanOrEqual(KNOWN_LANGUAGE_SHARE * qs(l).length);
   }, LONG);
 
-  it('many manipulations in one batched pass equal one probeMany per manipulation', async () => {
+  it('many manipulations in one batched pass equal single-query probes', async () => {
     const s = await FactSession.open(model, bench, candidates[1], [...LANGS]);
     const list = [
       { neurons: [[0, 3], [1, 4]] as [number, number][], factor: 0 },
@@ -81,7 +81,8 @@ describe('FactSession', () => {
     const many = await s.manipulateMany(list.map((x) => ({ ...x, langs: x.langs ? [...x.langs] : undefined })), 3);
     for (const [k, m] of list.entries()) {
       const qs = s.queries.filter((q) => !m.langs || (m.langs as readonly string[]).includes(q.lang));
-      const one = m.neurons.length ? await model.probeMany(qs, { topK: 3, intervention: { neurons: m.neurons, factor: m.factor } }) : null;
+      // each query alone (model.probe: no batching), the path the batched one must equal
+      const one = m.neurons.length ? await Promise.all(qs.map((q) => model.probe(q.prompt, { target: q.target, topK: 3, intervention: { neurons: m.neurons, factor: m.factor } }))) : null;
       expect(many[k].rows.map((r) => r.prompt)).toEqual(qs.map((q) => q.prompt));
       many[k].rows.forEach((r, i) => {
         expect(Math.abs(r.after - (one ? one[i].target!.prob : qs[i].before))).toBeLessThan(1e-6);

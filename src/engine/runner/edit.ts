@@ -24,7 +24,7 @@ import type { BytesStore } from '../matrice/cache';
 import type { Method } from '../matrice/experiments';
 import { resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../matrice/scoring';
 import { buildFactQueries, FactSession } from '../session';
-import { candidateSessions } from './manipulate';
+import { candidateSessions, p6, type FactTiming, type RowSink, type RunProgress } from './manipulate';
 import { parseShard, shardIndices } from './manipulate';
 
 export { parseShard, shardIndices };
@@ -138,26 +138,11 @@ export interface InjectRow {
 
 export type AnyRow = EditRow | EnhanceRow | InjectRow;
 
-export interface RowTiming {
-  fact: string;
-  ms: number;
-}
+/** the runners' shared shapes (src/engine/runner/manipulate.ts) */
+export type RowTiming = FactTiming;
+export type EditSink<R> = RowSink<R>;
+export type EditProgress = Omit<RunProgress, 'phase'>;
 
-export interface EditSink<R> {
-  finished(): Promise<Set<string>>;
-  write(row: R, timing: RowTiming): Promise<void>;
-}
-
-export interface EditProgress {
-  done: number;
-  total: number;
-  skipped: number;
-  fact?: string;
-  elapsedMs: number;
-  etaMs: number | null;
-}
-
-const p6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : 0);
 const ms1 = (x: number) => Math.round(x * 10) / 10;
 
 export function parseEditMethods(s: string | undefined, kind: EditExperiment): string[] {

@@ -110,10 +110,11 @@ export interface FactTiming {
 }
 
 /** Where rows go: NDJSON files in Node, IndexedDB in the page. */
-export interface RowSink {
+/** Where a runner's rows go (NDJSON files in Node, IndexedDB in the page); every runner uses it. */
+export interface RowSink<R = FactRow> {
   /** facts already finished (a re-run skips them) */
   finished(): Promise<Set<string>>;
-  write(row: FactRow, timing: FactTiming): Promise<void>;
+  write(row: R, timing: FactTiming): Promise<void>;
 }
 
 export interface RunProgress {
@@ -128,7 +129,7 @@ export interface RunProgress {
 }
 
 /** Probabilities in rows: 6 significant digits (deterministic, small files). */
-const p6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : 0);
+export const p6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : 0);
 
 /** `k/n` (1-based) → {k, n}; refuses anything else. */
 export function parseShard(s: string): { k: number; n: number } {
