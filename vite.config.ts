@@ -20,7 +20,8 @@ export default defineConfig({
   worker: { format: 'es' },
   // the worker is an entry too, so its deps are found by the first scan (no re-optimise + reload mid-run)
   optimizeDeps: { include: TF_DEPS, entries: ['index.html', 'src/worker/engine.worker.ts'] },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  // gpu.html: the engine harness that e2e/int8-webgpu.spec.ts and `npm run bench -- --backend webgpu` drive
+  build: { target: 'es2022', chunkSizeWarningLimit: 4096, rollupOptions: { input: { main: 'index.html', gpu: 'gpu.html' } } },
   // vitest (Node, wasm backend); e2e/ belongs to Playwright
   test: {
     include: ['tests/**/*.test.ts'],

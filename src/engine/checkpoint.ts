@@ -15,6 +15,8 @@ import { readJson, type ModelSource } from './source';
 import { KnTokenizer } from './tokenizer';
 import type { LoadOptions, ModelInfo, Progress } from './types';
 import { WeightStore, type StoredTensor } from './weights';
+import { packedBytes, packedKernelsAvailable, registerInt8Kernels } from './int8-webgpu';
+import * as tf from '@tensorflow/tfjs';
 
 const GiB = 1024 ** 3;
 
@@ -43,9 +45,11 @@ export async function loadFromSource(src: ModelSource, opts: LoadOptions = {}): 
   const expected = family.expected(cfg);
   const dtype = opts.dtype ?? 'int8';
   const numParams = expected.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
-  checkFits(expected, numParams, dtype, opts);
+  const packed = usePacked(dtype, opts);
+  if (packed) checkFitsPacked(expected, numParams, opts);
+  else checkFits(expected, numParams, dtype, opts);
 
-  const store = new WeightStore(dtype, opts.deviceBudgetBytes);
+  const store = new WeightStore(dtype, opts.deviceBudgetBytes, { packed });
   const hash = new Hash64().text(JSON.stringify(config));
   try {
     const manifest = await readJson<unknown>(src, 'kn-manifest.json', signal);
@@ -67,6 +71,7 @@ export async function loadFromSource(src: ModelSource, opts: LoadOptions = {}): 
     numParams: store.numParams,
     dtype,
     weightBytes: store.heldBytes,
+    deviceWeights: dtype === 'f32' ? 'f32' : packed ? 'packed-int8' : 'dequantized-lru',
     contentHash: hash.hex(),
     source: src.label,
     maskToken: tok.maskToken,
@@ -75,6 +80,55 @@ export async function loadFromSource(src: ModelSource, opts: LoadOptions = {}): 
   const model = new LoadedModel(info, family, cfg, tok, store, { config, tokenizerJson: tokJson, tokenizerConfig: tokCfg });
   model.maxDeviceBytes = opts.maxDeviceBytes;
   return model;
+}
+
+/** Whether int8 matrices go to the device packed (WebGPU) or dequantized into the LRU. */
+function usePacked(dtype: string, opts: LoadOptions): boolean {
+  const mode = opts.deviceWeights ?? 'auto';
+  if (mode !== 'auto' && mode !== 'packed' && mode !== 'lru') {
+    throw new KnError('bad-input', `deviceWeights must be "auto", "packed" or "lru", got "${String(mode)}"`);
+  }
+  if (dtype !== 'int8' || mode === 'lru') return false;
+  if (!packedKernelsAvailable()) {
+    if (mode === 'packed') throw new KnError('bad-input', `packed int8 weights need the WebGPU backend; this one is ${tf.getBackend()} (use deviceWeights "lru" or "auto")`);
+    return false;
+  }
+  registerInt8Kernels();
+  return true;
+}
+
+/**
+ * Packed mode: every matrix packed (1 byte per parameter, a scale per output channel) plus the float32
+ * vectors must fit the device, and the largest packed matrix one storage buffer; refused before anything
+ * is uploaded, with the numbers.
+ */
+function checkFitsPacked(expected: StoredTensor[], numParams: number, opts: LoadOptions) {
+  let need = 0;
+  let largest: StoredTensor | undefined, largestBytes = 0;
+  for (const t of expected) {
+    if (t.shape.length === 2) {
+      const b = packedBytes(t.shape, t.axis ?? 0);
+      need += b;
+      const words = b - t.shape[(t.axis ?? 0)] * 4; // the int32 words (the scales are a buffer of their own)
+      if (words > largestBytes) {
+        largestBytes = words;
+        largest = t;
+      }
+    } else need += t.shape.reduce((a, b) => a * b, 1) * 4;
+  }
+  const MiB = 1024 ** 2;
+  if (opts.maxTensorBytes !== undefined && largest && largestBytes > opts.maxTensorBytes) {
+    throw new KnError(
+      'too-large',
+      `tensor "${largest.name}" needs ${(largestBytes / MiB).toFixed(1)} MiB as packed int8, above this device's ${(opts.maxTensorBytes / MiB).toFixed(1)} MiB buffer limit (maxStorageBufferBindingSize / maxBufferSize); nothing was uploaded`,
+    );
+  }
+  if (opts.maxDeviceBytes !== undefined && need > opts.maxDeviceBytes) {
+    throw new KnError(
+      'too-large',
+      `the model has ${(numParams / 1e6).toFixed(1)}M parameters and needs ${(need / GiB).toFixed(2)} GiB of device memory as packed int8 (1 byte per parameter, a float32 scale per output channel, float32 norms and biases); this device allows ${(opts.maxDeviceBytes / GiB).toFixed(2)} GiB; nothing was uploaded`,
+    );
+  }
 }
 
 function checkFits(expected: StoredTensor[], numParams: number, dtype: string, opts: LoadOptions) {

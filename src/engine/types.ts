@@ -2,6 +2,7 @@
 
 export type ModelKind = 'causal' | 'masked';
 export type WeightDtype = 'f32' | 'int8';
+export type DeviceWeights = 'auto' | 'packed' | 'lru';
 
 /** Where a model comes from. `bundled` names a folder under public/models (served at /models/<name>/). */
 export type ModelSourceSpec =
@@ -27,6 +28,12 @@ export interface LoadOptions {
   maxDeviceBytes?: number;
   /** Refuse models with a single float32 tensor above this (e.g. WebGPU maxStorageBufferBindingSize). */
   maxTensorBytes?: number;
+  /**
+   * int8 mode, how matrices reach the device: 'packed' keeps the int8 bytes on the device (WebGPU kernels
+   * that dequantize in the shader, src/engine/int8-webgpu.ts); 'lru' dequantizes each layer into float32
+   * device tensors in an LRU (`deviceBudgetBytes`); 'auto' (default): packed on WebGPU, lru elsewhere.
+   */
+  deviceWeights?: DeviceWeights;
   onProgress?: ProgressFn;
   signal?: AbortSignal;
 }
@@ -44,6 +51,8 @@ export interface ModelInfo {
   dtype: WeightDtype;
   /** bytes the weights occupy as held (int8 + scales + f32 norms/biases) */
   weightBytes: number;
+  /** how the matrices reach the matmuls: packed int8 on the device, dequantized into an LRU, or float32 */
+  deviceWeights?: 'packed-int8' | 'dequantized-lru' | 'f32';
   contentHash: string;
   source: string;
   maskToken?: string;

@@ -2,13 +2,21 @@
  * The model's weights as held in memory. On the device every matrix is in the [in, out] orientation
  * (`mat()` returns W for x·W): HF's [out, in] matrices (axis 0) are transposed once when uploaded. f32 mode: every tensor lives on the device as float32.
  * int8 mode: every 2-D matrix stays on the host as int8 + per-output-channel scales (≈1 byte/param);
- * vectors (norms, biases) are float32 on the device. A matrix is dequantized into a device tensor when
- * a layer needs it and kept in an LRU of layers bounded by `deviceBudgetBytes`; while a gradient is being
- * taken the cache is pinned (the backward pass needs the forward's weights).
+ * vectors (norms, biases) are float32 on the device. How a matrix reaches the device:
+ * - packed (`devicePacked`, WebGPU): the int8 bytes themselves, four to an int32 word, with the scales
+ *   (src/engine/int8-webgpu.ts), uploaded the first time `mat()` asks for the matrix and kept for the
+ *   model's life (≈1 byte/param on the device); the matmuls dequantize in the shader. A matrix with edited
+ *   slices (float32 overlays), one under a training override, and every matrix while `weightGrad.on`
+ *   take the dequantized path below instead (exact float32 values, edits included).
+ * - dequantized (the LRU path: wasm, WebGL, cpu, or packed turned off): dequantized into a float32 device
+ *   tensor when a layer needs it and kept in an LRU of layers bounded by `deviceBudgetBytes`; while a
+ *   gradient is being taken the cache is pinned (the backward pass needs the forward's weights).
  */
 import * as tf from '@tensorflow/tfjs';
 import { dequantize, dequantizeInOut, dequantizeRows, quantize, quantizedBytes, type QuantizedMatrix } from './quant';
 import { KnError } from './errors';
+import { weightGrad, type WeightMat } from './families/ops';
+import { packedBytes, uploadPacked, type PackedWeight } from './int8-webgpu';
 import type { WeightDtype } from './types';
 
 export interface StoredTensor {
@@ -34,6 +42,8 @@ export class WeightStore {
   private overlays = new Map<string, { axis: 0 | 1; slices: Map<number, Float32Array> }>();
   /** training: a matrix computed from its stored value (W + a trainable delta), in the device orientation */
   private overrides = new Map<string, (w: tf.Tensor2D) => tf.Tensor2D>();
+  /** packed mode: int8 matrices on the device as uploaded (src/engine/int8-webgpu.ts) */
+  private packed = new Map<string, PackedWeight>();
   private clock = 0;
   private pins = 0;
   cacheBytes = 0;
@@ -41,11 +51,18 @@ export class WeightStore {
   hostBytes = 0;
   vectorBytes = 0;
   numParams = 0;
+  /** packed mode: device bytes of the packed matrices uploaded so far (int32 words + scales) */
+  packedBytes = 0;
+  /** int8 matrices go to the device packed (WebGPU kernels) instead of dequantized into the LRU */
+  readonly devicePacked: boolean;
 
   constructor(
     readonly dtype: WeightDtype,
     public deviceBudgetBytes = 256 * 1024 * 1024,
-  ) {}
+    opts: { packed?: boolean } = {},
+  ) {
+    this.devicePacked = dtype === 'int8' && !!opts.packed;
+  }
 
   /** Adds one tensor (float32 data in HF layout). Matrices are quantized now in int8 mode. */
   add(spec: StoredTensor, data: Float32Array) {
@@ -90,10 +107,34 @@ export class WeightStore {
     return v;
   }
 
-  mat(name: string): tf.Tensor2D {
+  mat(name: string): WeightMat {
     const o = this.overrides.get(name);
     if (o) return o(this.storedMat(name));
+    if (this.devicePacked && !weightGrad.on && !this.overlays.has(name)) {
+      const p = this.packedMat(name);
+      if (p) return p;
+    }
     return this.storedMat(name);
+  }
+
+  /** Packed mode: the matrix as packed int8 on the device, uploaded on first use (null if not int8). */
+  private packedMat(name: string): PackedWeight | null {
+    let p = this.packed.get(name);
+    if (p) return p;
+    const q = this.hostMats.get(name);
+    if (!q) return null;
+    // called inside the families' tidy scopes: kept, disposed with the store
+    p = uploadPacked(q);
+    tf.keep(p.p);
+    tf.keep(p.s);
+    this.packed.set(name, p);
+    this.packedBytes += packedBytes(q.shape, q.axis);
+    return p;
+  }
+
+  /** How a matrix reaches the matmuls now: 'packed', 'f32' (dequantized or float32 model). */
+  matPath(name: string): 'packed' | 'f32' {
+    return this.devicePacked && !weightGrad.on && !this.overlays.has(name) && !this.overrides.has(name) && this.hostMats.has(name) ? 'packed' : 'f32';
   }
 
   /**
@@ -284,11 +325,18 @@ export class WeightStore {
     return [...this.specs.values()];
   }
 
-  /** Float32 bytes of the matrices of these groups not yet on the device (what pinning them all would add). */
+  /**
+   * Bytes the matrices of these groups would add on the device if all were used now (what pinning them all
+   * would add): float32 for the dequantized path, the packed size for packed matrices not yet uploaded.
+   */
   pendingBytes(groups: (g: string) => boolean): number {
     let n = 0;
     for (const spec of this.specs.values()) {
       if (spec.shape.length !== 2 || !groups(spec.group) || this.deviceMats.has(spec.name)) continue;
+      if (this.devicePacked && !this.overlays.has(spec.name)) {
+        if (!this.packed.has(spec.name)) n += packedBytes(spec.shape, spec.axis ?? 0);
+        continue;
+      }
       if (this.cache.get(spec.group)?.tensors.has(spec.name)) continue;
       n += spec.shape[0] * spec.shape[1] * 4;
     }
@@ -327,13 +375,16 @@ export class WeightStore {
     return this.hostBytes + this.vectorBytes;
   }
   get deviceBytes() {
-    return this.vectorBytes + this.cacheBytes;
+    return this.vectorBytes + this.cacheBytes + this.packedBytes;
   }
 
   dispose() {
     for (const v of this.vectors.values()) v.dispose();
     for (const v of this.deviceMats.values()) v.dispose();
     for (const g of this.cache.values()) for (const t of g.tensors.values()) t.dispose();
+    for (const p of this.packed.values()) tf.dispose([p.p, p.s]);
+    this.packed.clear();
+    this.packedBytes = 0;
     this.vectors.clear();
     this.deviceMats.clear();
     this.cache.clear();

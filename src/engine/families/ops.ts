@@ -1,5 +1,9 @@
 /** tfjs building blocks shared by the families. Hidden states are 2-D [B*T, d]. */
 import * as tf from '@tensorflow/tfjs';
+import { isPacked, packedMatMul, type PackedWeight } from '../int8-webgpu';
+
+/** A weight matrix as WeightStore.mat hands it out: float32 [in, out], or packed int8 on WebGPU. */
+export type WeightMat = tf.Tensor2D | PackedWeight;
 
 export function layerNorm(x: tf.Tensor2D, w: tf.Tensor1D, b: tf.Tensor1D, eps: number): tf.Tensor2D {
   return tf.tidy(() => {
@@ -41,8 +45,14 @@ export const weightGrad = { on: false };
  * x·W with W a weight matrix [in, out]. Its gradient with respect to x is computed as (W·dyᵀ)ᵀ rather
  * than tfjs's default dy·Wᵀ: on the wasm backend a matmul with a transposed operand is 4-10× slower
  * than a plain one (measured by `npm run bench`). W is a constant here (no gradient).
+ * A packed int8 W (WebGPU, src/engine/int8-webgpu.ts) runs through the int8 kernels, forward and input
+ * gradient; WeightStore never hands one out while `weightGrad.on` (training needs float32 weights).
  */
-export function matMulW(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+export function matMulW(x: tf.Tensor2D, w: WeightMat): tf.Tensor2D {
+  if (isPacked(w)) {
+    if (weightGrad.on) throw new Error('internal: a packed int8 weight reached a trained matmul');
+    return packedMatMul(x, w);
+  }
   if (weightGrad.on) return tf.matMul(x, w);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const f = tf.customGrad(((xx: tf.Tensor) => ({
@@ -53,7 +63,7 @@ export function matMulW(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** x·W + b, with W in the [in, out] orientation (WeightStore.mat). */
-export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D {
+export function linear(x: tf.Tensor2D, w: WeightMat, b?: tf.Tensor1D): tf.Tensor2D {
   const y = matMulW(x, w);
   return b ? (y.add(b) as tf.Tensor2D) : y;
 }
