@@ -70,14 +70,54 @@ export function parseFactId(id: string): Relation {
   return m[1] as Relation;
 }
 
+/**
+ * A fact that is not in the benchmark (the page's "teach a new fact"): a relation and, per language, the
+ * subject and object to put into that relation's templates. Languages without labels are skipped.
+ */
+export interface CustomFact {
+  relation: Relation;
+  labels: Partial<Record<Lang, { subject: string; object: string }>>;
+}
+
+/** The id a custom fact's session carries (never a benchmark id: those are `P<n>:<line>`). */
+export function customFactId(f: CustomFact): string {
+  const first = Object.values(f.labels)[0];
+  return `new:${f.relation}:${first?.subject ?? ''}→${first?.object ?? ''}`;
+}
+
+const MAX_LABEL = 200;
+
+/** Checks a custom fact's relation and labels (typed by a user: refused with the field named). */
+export function checkCustomFact(f: CustomFact): CustomFact {
+  if (!f || typeof f !== 'object') throw new KnError('bad-input', 'a new fact needs a relation and labels');
+  if (!(RELATIONS as readonly string[]).includes(f.relation)) throw new KnError('bad-input', `unknown relation "${String(f.relation)}"; one of ${RELATIONS.join(', ')}`);
+  const labels: CustomFact['labels'] = {};
+  for (const [lang, x] of Object.entries(f.labels ?? {})) {
+    checkLangs([lang]);
+    const subject = typeof x?.subject === 'string' ? x.subject.trim() : '';
+    const object = typeof x?.object === 'string' ? x.object.trim() : '';
+    if (!subject || !object) throw new KnError('bad-input', `the new fact's ${lang} ${subject ? 'object' : 'subject'} is empty`);
+    if (subject.length > MAX_LABEL || object.length > MAX_LABEL) throw new KnError('bad-input', `the new fact's ${lang} labels must be at most ${MAX_LABEL} characters`);
+    labels[lang as Lang] = { subject, object };
+  }
+  if (!Object.keys(labels).length) throw new KnError('bad-input', 'the new fact needs a subject and an object in at least one language');
+  return { relation: f.relation, labels };
+}
+
 /** The fact's queries in each language for this model; queries the model cannot take are skipped with the reason. */
-export async function buildFactQueries(model: LoadedModel, bench: RmlLama, factId: string, langs: readonly Lang[]) {
-  const relation = parseFactId(factId);
+export async function buildFactQueries(model: LoadedModel, bench: RmlLama, fact: string | CustomFact, langs: readonly Lang[]) {
+  const custom = typeof fact === 'string' ? null : checkCustomFact(fact);
+  const relation = custom ? custom.relation : parseFactId(fact as string);
+  const factId = custom ? customFactId(custom) : (fact as string);
   const labels: Partial<Record<Lang, { subject: string; object: string }>> = {};
   const queries: FactQuery[] = [];
   const skipped: SkippedQuery[] = [];
   for (const lang of langs) {
-    const fact = await bench.fact(factId, lang);
+    if (custom && !custom.labels[lang]) {
+      skipped.push({ lang, templateId: '*', reason: `the new fact has no ${lang} subject and object` });
+      continue;
+    }
+    const fact = custom ? { id: factId, ...custom.labels[lang]! } : await bench.fact(factId, lang);
     labels[lang] = { subject: fact.subject, object: fact.object };
     const shard = await bench.shard(relation, lang);
     for (const q of factTemplateQueries(shard, fact, model.info.kind, model.tok.maskToken ?? '[MASK]')) {
@@ -90,7 +130,7 @@ export async function buildFactQueries(model: LoadedModel, bench: RmlLama, factI
       }
     }
   }
-  return { relation, labels, queries, skipped };
+  return { factId, relation, labels, queries, skipped };
 }
 
 export interface ManipulationResult {
@@ -124,10 +164,11 @@ export class FactSession {
   ) {}
 
   /** Builds the fact's queries and probes them all once (batched), without intervention. */
-  static async open(model: LoadedModel, bench: RmlLama, factId: string, langs: readonly string[], opts: OpenOptions = {}): Promise<FactSession> {
+  static async open(model: LoadedModel, bench: RmlLama, fact: string | CustomFact, langs: readonly string[], opts: OpenOptions = {}): Promise<FactSession> {
     const ls = checkLangs(langs);
     const topK = opts.topK ?? 5;
-    const built = await buildFactQueries(model, bench, factId, ls);
+    const built = await buildFactQueries(model, bench, fact, ls);
+    const factId = built.factId;
     const probes = built.queries.length ? await model.probeMany(built.queries, { topK }) : [];
     const queries: SessionQuery[] = built.queries.map((q, i) => {
       const t = probes[i].target!;

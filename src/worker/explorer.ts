@@ -35,7 +35,11 @@ import type {
   ScoreResult,
 } from './api';
 
+/** A model's content hash without the suffix edits add (src/engine/edit.ts): attributions stay valid across edits. */
+export const baseHash = (h: string) => h.split('+edit:')[0];
+
 interface Current {
+  /** the model's content hash when the session's probes were taken (edits change it) */
   modelHash: string;
   session: FactSession;
   /** MaTrice result of the last settings (neuronStats reuses it) */
@@ -47,6 +51,7 @@ const fold = (s: string) => s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCa
 export class ExplorerState {
   private cur: Current | null = null;
   private localizing: AbortController | null = null;
+  private pending = 0;
 
   constructor(
     private getModel: () => LoadedModel | null,
@@ -68,6 +73,22 @@ export class ExplorerState {
 
   cancel(): void {
     this.localizing?.abort();
+  }
+
+  /** an attribution is running */
+  get busy(): boolean {
+    return this.localizing !== null || this.pending > 0;
+  }
+
+  /**
+   * The current fact's session on the model as it is now: after an edit (or its undo) the queries are
+   * probed again, and the attributions, made before the edit, stay (they describe the loaded weights).
+   */
+  async current(): Promise<FactSession> {
+    const c = this.cur;
+    const model = this.getModel();
+    if (!c || !model || baseHash(c.modelHash) !== baseHash(model.info.contentHash)) throw new KnError('bad-input', 'choose a fact first');
+    return (await this.session(c.session.factId, c.session.langs, c.session.topK)).session;
   }
 
   async listFacts(relation: string, query = '', limit = 50): Promise<FactList> {
@@ -107,8 +128,17 @@ export class ExplorerState {
     const model = this.model();
     const ls = checkLangs(langs);
     const c = this.cur;
-    if (c && c.modelHash === model.info.contentHash && c.session.factId === factId && c.session.langs.join() === ls.join() && c.session.topK >= topK) return c;
-    this.cur = { modelHash: model.info.contentHash, session: await FactSession.open(model, await this.bench(), factId, ls, { topK: Math.max(5, topK) }) };
+    const same = c && c.session.factId === factId && c.session.langs.join() === ls.join() && c.session.topK >= topK;
+    if (same && c.modelHash === model.info.contentHash) return c;
+    const session = await FactSession.open(model, await this.bench(), factId, ls, { topK: Math.max(5, topK, same ? c.session.topK : 0) });
+    if (same && baseHash(c.modelHash) === baseHash(model.info.contentHash) && c.session.fa) {
+      // edited (or undone) since: new probes, the same attributions (of the loaded weights)
+      session.attributed = c.session.attributed;
+      session.fa = c.session.fa;
+      session.steps = c.session.steps;
+      session.baseline = c.session.baseline;
+    }
+    this.cur = { modelHash: model.info.contentHash, session, matrice: same && c.session.fa ? c.matrice : undefined };
     return this.cur;
   }
 
@@ -141,6 +171,16 @@ export class ExplorerState {
   }
 
   async localize(factId: string, opts: LocalizeOptions, onProgress?: (p: LocalizeProgress) => void): Promise<LocalizeResult> {
+    // busy from the call on (edits are refused while it runs), not only once the gradients start
+    this.pending++;
+    try {
+      return await this.localizeNow(factId, opts, onProgress);
+    } finally {
+      this.pending--;
+    }
+  }
+
+  private async localizeNow(factId: string, opts: LocalizeOptions, onProgress?: (p: LocalizeProgress) => void): Promise<LocalizeResult> {
     const model = this.model();
     const c = await this.session(factId, opts.langs);
     const s = c.session;
@@ -148,6 +188,9 @@ export class ExplorerState {
     const baseline = opts.baseline ?? 'pad';
     const base = { factId, langs: s.langs, steps, baseline, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn, skipped: s.skipped };
     if (s.queries.length === 0) throw new KnError('bad-input', `fact ${factId} has no usable query in ${s.langs.join(', ')} for this model`);
+    if (model.info.contentHash !== baseHash(model.info.contentHash)) {
+      throw new KnError('bad-input', 'the model has edits applied: undo them (Edit view) before localizing, so that the neurons are found on the loaded weights');
+    }
     if (opts.cacheOnly && !(await this.allCached(model, s.queries, steps, baseline))) {
       return { ...base, complete: false, queries: [], cachedCount: 0, maxCompleteness: { maxAbs: 0, maxRel: 0 }, ms: 0 };
     }
@@ -206,7 +249,8 @@ export class ExplorerState {
 
   private localized(): Current & { fa: FactAttributions } {
     const c = this.cur;
-    if (!c || !c.session.fa || c.modelHash !== this.getModel()?.info.contentHash) throw new KnError('bad-input', 'localize a fact first');
+    const m = this.getModel();
+    if (!c || !c.session.fa || !m || baseHash(c.modelHash) !== baseHash(m.info.contentHash)) throw new KnError('bad-input', 'localize a fact first');
     return Object.assign(c, { fa: c.session.fa });
   }
 
@@ -270,9 +314,8 @@ export class ExplorerState {
 
   async manipulate(neurons: NeuronId[], factor: number, topK = 5): Promise<ManipulateResult> {
     const t0 = performance.now();
-    const c = this.cur;
-    if (!c || c.modelHash !== this.getModel()?.info.contentHash) throw new KnError('bad-input', 'choose a fact first');
-    const r = await c.session.manipulate(neurons, factor, { topK });
+    const session = await this.current();
+    const r = await session.manipulate(neurons, factor, { topK });
     return { factor: r.factor, neurons: r.neurons, rows: r.rows as ManipulateResult['rows'], languages: r.languages, ms: performance.now() - t0 };
   }
 
@@ -282,6 +325,7 @@ export class ExplorerState {
    */
   async languageSets(settings: Partial<MatriceSettings>, factor = 0): Promise<LanguageSetsResult> {
     const t0 = performance.now();
+    await this.current();
     const c = this.localized();
     const s = resolveSettings(settings);
     const shared = this.matriceFor(c, s).selected;

@@ -74,7 +74,7 @@ function checkSteps(m: number) {
 }
 
 /** Neuron vectors at `position` for every layer, for a batch of equal-length sequences. */
-async function activationsAt(model: LoadedModel, batch: number[][], position: number): Promise<Float32Array[][]> {
+export async function activationsAt(model: LoadedModel, batch: number[][], position: number): Promise<Float32Array[][]> {
   const { fm, cfg } = model;
   const B = batch.length, T = batch[0].length;
   const rows = tf.tensor1d(Array.from({ length: B }, (_, b) => b * T + position), 'int32');

@@ -109,7 +109,8 @@ const meanOf = (xs: (number | null)[]) => {
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
 };
 
-function cell(rows: EditRow[], get: (r: EditRow) => EditOpResult | null, lang: string, update: boolean): EditCell {
+/** Reliability, generality and locality of one language, pooled over rows (a fact's queries and one edit's result each). */
+export function editCell<R extends Pick<EditRow, 'queries'>>(rows: readonly R[], get: (r: R) => Pick<EditOpResult, 'oldTop' | 'newTop' | 'locality'> | null, lang: string, update: boolean): EditCell {
   let rel = 0, nRel = 0, gen = 0, nGen = 0, loc = 0, nLoc = 0;
   for (const r of rows) {
     const op = get(r);
@@ -134,7 +135,7 @@ export function summarizeEdit(meta: EditMeta, rows: EditRow[], timings: RowTimin
   for (const key of meta.methods) {
     for (const [op, out] of [['erase', erase], ['update', update]] as const) {
       const languages: Record<string, EditCell> = {};
-      for (const l of langs) languages[l] = cell(rows, (r) => r.methods[key]?.[op] ?? null, l, op === 'update');
+      for (const l of langs) languages[l] = editCell(rows, (r) => r.methods[key]?.[op] ?? null, l, op === 'update');
       out[key] = {
         languages,
         mean: {

@@ -24,6 +24,7 @@ import type { BytesStore } from '../matrice/cache';
 import type { Method } from '../matrice/experiments';
 import { resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../matrice/scoring';
 import { buildFactQueries, FactSession } from '../session';
+import { activationsAt } from '../matrice/attribute';
 import { candidateSessions, p6, type FactTiming, type RowSink, type RunProgress } from './manipulate';
 import { parseShard, shardIndices } from './manipulate';
 
@@ -300,6 +301,39 @@ async function unrelatedQueries(model: LoadedModel, bench: RmlLama, meta: EditMe
   return { ids, queries: out };
 }
 
+/**
+ * What an applied edit does (the one evaluation the runner and the page share): the fact's queries probed
+ * on the edited model (is the old object still top-1, P(old), with `newIds` is the new object top-1) and
+ * the unrelated queries (locality per language: top-1 unchanged). The probes come back for display.
+ */
+export async function probeEditOp(
+  model: LoadedModel,
+  queries: readonly { prompt: string; target: string }[],
+  oldIds: readonly number[],
+  newIds: readonly (number | null)[] | null,
+  unrelated: readonly { lang: Lang; prompt: string; top: number }[],
+  topK = 1,
+) {
+  const t0 = performance.now();
+  const fact = queries.length ? await model.probeMany([...queries], { topK }) : [];
+  const t1 = performance.now();
+  const other = unrelated.length ? await model.probeMany(unrelated.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
+  const t2 = performance.now();
+  const locality: EditOpResult['locality'] = {};
+  unrelated.forEach((q, i) => {
+    const c = (locality[q.lang] ??= [0, 0]);
+    c[1]++;
+    if (other[i].top[0].id === q.top) c[0]++;
+  });
+  const op: Omit<EditOpResult, 'ms'> = {
+    oldTop: fact.map((r, i) => (r.top[0].id === oldIds[i] ? 1 : 0)),
+    pOld: fact.map((r) => p6(r.target!.prob)),
+    locality,
+  };
+  if (newIds) op.newTop = fact.map((r, i) => (newIds[i] !== null && r.top[0].id === newIds[i] ? 1 : 0));
+  return { op, fact, unrelated: other, ms: { fact: t1 - t0, unrelated: t2 - t1 } };
+}
+
 /** One fact of the edit experiment. */
 export async function runEditFact(o: Omit<EditRunOptions<EditRow>, 'sink' | 'onProgress'>, factId: string, index: number, cache = new Map<string, Unrelated>()): Promise<EditRow> {
   const { model, bench, meta } = o;
@@ -331,23 +365,8 @@ export async function runEditFact(o: Omit<EditRunOptions<EditRow>, 'sink' | 'onP
     try {
       const edit = make();
       const t1 = performance.now();
-      const pr = await model.probeMany(s.queries, { topK: 1 });
-      const t2 = performance.now();
-      const ur = un.queries.length ? await model.probeMany(un.queries.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
-      const t3 = performance.now();
-      const locality: EditOpResult['locality'] = {};
-      un.queries.forEach((q, i) => {
-        const c = (locality[q.lang] ??= [0, 0]);
-        c[1]++;
-        if (ur[i].top[0].id === q.top) c[0]++;
-      });
-      res = {
-        oldTop: pr.map((r, i) => (r.top[0].id === oldIds[i] ? 1 : 0)),
-        pOld: pr.map((r) => p6(r.target!.prob)),
-        locality,
-        ms: { edit: ms1(t1 - t0), fact: ms1(t2 - t1), unrelated: ms1(t3 - t2), undo: 0 },
-      };
-      if (update) res.newTop = pr.map((r, i) => (newIds[i] !== null && r.top[0].id === newIds[i] ? 1 : 0));
+      const p = await probeEditOp(model, s.queries, oldIds, update ? newIds : null, un.queries);
+      res = { ...p.op, ms: { edit: ms1(t1 - t0), fact: ms1(p.ms.fact), unrelated: ms1(p.ms.unrelated), undo: 0 } };
       if (edit.notes.length) res.notes = edit.notes;
     } finally {
       const u0 = performance.now();
@@ -445,6 +464,23 @@ export function topByS(S: ArrayLike<number>[], k: number): NeuronId[] {
   return flat.slice(0, k).map((x) => [x.l, x.j] as NeuronId);
 }
 
+/**
+ * The neurons injection trains for MaTrice: the k largest S among the neurons that fire (activation ≠ 0 at
+ * the target position) on at least half of the training queries. Gradient reaches a neuron's parameters
+ * only through its activation: on ReLU FFNs (the demo models) most neurons with S ≠ 0 are off on the
+ * training language's queries (S comes from the other languages), and training them learns nothing.
+ */
+export async function injectionNeurons(model: LoadedModel, S: ArrayLike<number>[], train: readonly { prompt: string }[], k: number): Promise<NeuronId[]> {
+  const fires = S.map((row) => new Uint16Array(row.length));
+  for (const q of train) {
+    const e = model.tok.encodeQuery(q.prompt);
+    const acts = await activationsAt(model, [e.ids], e.position);
+    acts.forEach((row, l) => row[0].forEach((v, j) => v !== 0 && fires[l][j]++));
+  }
+  const masked = S.map((row, l) => Float32Array.from(row as ArrayLike<number>, (v, j) => (2 * fires[l][j] >= train.length ? v : 0)));
+  return topByS(masked, k);
+}
+
 type OldQueries = { lang: Lang; prompt: string; target: number; right: boolean }[];
 
 async function oldQueries(model: LoadedModel, bench: RmlLama, meta: EditMeta, cache: Map<string, OldQueries>): Promise<OldQueries> {
@@ -486,7 +522,7 @@ export async function runInjectFact(o: Omit<EditRunOptions<InjectRow>, 'sink' | 
     // MaTrice trains its top-k neurons by S (S ≠ 0), Random k random neurons, AMIG its own selection
     let neurons: NeuronId[] | 'all';
     if (key === 'direct') neurons = 'all';
-    else if (key === 'matrice') neurons = topByS(scoreMatrice(s.fa!, meta.settings).S, J.k);
+    else if (key === 'matrice') neurons = await injectionNeurons(model, scoreMatrice(s.fa!, meta.settings).S, train, J.k);
     else if (key === 'random') neurons = sampleWithoutReplacement(J.k, L * F, `${meta.seed}:${factId}:inject`).map((i) => [Math.floor(i / F), i % F] as NeuronId);
     else neurons = s.select(key as Method, meta.settings, `${meta.seed}:${factId}`).neurons;
     if (neurons !== 'all' && !neurons.length) {

@@ -19,6 +19,10 @@ import type {
   ManipulateResult,
   NeuronStatsResult,
   ScoreResult,
+  EditRequest,
+  EditSpec,
+  TeachProgress,
+  TeachRequest,
 } from '../../worker/api';
 import type { ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
 
@@ -50,6 +54,26 @@ export class ExplorerClient extends EngineClient {
   }
   exportAttributions(): Promise<AttributionsExport | null> {
     return this.call(() => this.api.exportAttributions());
+  }
+
+  // edits (worker/edits.ts)
+  editApply(req: EditRequest) {
+    return this.call(() => this.api.editApply(plain(req)));
+  }
+  editReplay(spec: EditSpec) {
+    return this.call(() => this.api.editReplay(plain(spec)));
+  }
+  editUndo(id?: string, all = false) {
+    return this.call(() => this.api.editUndo(id, all));
+  }
+  editList() {
+    return this.call(() => this.api.editList());
+  }
+  teach(req: TeachRequest, onProgress?: (p: TeachProgress) => void) {
+    return this.call(() => this.api.teach(plain(req), onProgress ? Comlink.proxy(onProgress) : undefined));
+  }
+  teachCancel() {
+    return this.call(() => this.api.teachCancel());
   }
 
   // the Experiments view (worker/experiments.ts)

@@ -1,0 +1,506 @@
+/**
+ * The page's edits (worker side, no DOM; runs in Node for tests): "Edit in English" and "Teach a new
+ * fact" on the loaded model, a thin wrapper over the engine (ModelEditor, injectFact, FactSession and the
+ * runner's evaluation `probeEditOp` / `editCell`, so the page and `kn experiment edit|inject` count
+ * reliability, generality and locality the same way).
+ *
+ * - edit: erase or update the chosen neurons of the current fact from its English query, then probe the
+ *   fact's queries in every language (the edited query = each language's first template, paraphrases =
+ *   the others) and a few unrelated facts (first template per language): before/after per query and
+ *   reliability / generality / locality per language.
+ * - teach: a benchmark fact the model does not know, or one the user types (subject and object in one
+ *   language, put into that relation's templates in every language the user gives labels for): localize
+ *   it in all its languages, train only the top-k neurons by S on the training language's queries (Adam,
+ *   progress, cancel; a diverging run restores the weights), and probe every language after.
+ *
+ * Every applied edit carries its `spec`, which the share link and the exploration file store and
+ * `replay` re-applies; edits stack and undo last-in first-out, byte-exact (src/engine/edit.ts).
+ */
+import { KnError } from '../engine/errors';
+import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, type AppliedEdit } from '../engine/edit';
+import { injectFact } from '../engine/inject';
+import type { LoadedModel } from '../engine/model';
+import type { BytesStore } from '../engine/matrice/cache';
+import { resolveSettings, scoreMatrice, type MatriceSettings, type NeuronId } from '../engine/matrice/scoring';
+import { editCell, type EditCell } from '../engine/runner/edit-report';
+import { injectionNeurons, probeEditOp, type EditQueryRec } from '../engine/runner/edit';
+import { buildFactQueries, checkLangs, FactSession, parseFactId, type CustomFact } from '../engine/session';
+import type { RmlLama } from '../data/loader';
+import { LANGS, RELATIONS, type Lang } from '../data/types';
+import type { ExplorerState } from './explorer';
+
+/** The language edits are made from (the paper edits with English). */
+export const EDIT_FROM: Lang = 'en';
+/** Unrelated facts whose queries measure locality (their first template in every language). */
+export const UNRELATED_FACTS = 3;
+export const TEACH_DEFAULTS = Object.freeze({ k: 10, trainSteps: 40, lr: 0.01, steps: 20 });
+
+/** What the share link and the exploration file keep of an edit: enough to make it again. */
+export type EditSpec =
+  | { kind: 'erase'; fact: string; neurons: NeuronId[] }
+  | { kind: 'update'; fact: string; neurons: NeuronId[]; newObject: string; lambda1: number; lambda2: number }
+  | { kind: 'inject'; fact: string | TypedFact; neurons: NeuronId[]; lang: string; trainSteps: number; lr: number };
+
+/** A fact the user typed: one language's subject and object for a relation. */
+export interface TypedFact {
+  relation: string;
+  lang: string;
+  subject: string;
+  object: string;
+}
+
+export interface EditRequest {
+  kind: 'erase' | 'update';
+  neurons: NeuronId[];
+  /** update: the new object, as the English query should answer it */
+  newObject?: string;
+  lambda1?: number;
+  lambda2?: number;
+}
+
+export interface TokenAt {
+  token: string;
+  prob: number;
+}
+
+export interface EditQueryView {
+  lang: string;
+  templateId: string;
+  prompt: string;
+  role: 'edited' | 'paraphrase';
+  /** the model answered the old object top-1 before the edit */
+  known: boolean;
+  before: { pOld: number; top: TokenAt };
+  after: { pOld: number; top: TokenAt };
+  /** after the edit: the old object is still top-1 / (update) the new object is top-1 */
+  oldTop: boolean;
+  newTop?: boolean;
+}
+
+export interface UnrelatedView {
+  lang: string;
+  factId: string;
+  prompt: string;
+  before: string;
+  after: string;
+  same: boolean;
+}
+
+/** An applied edit, as the page lists it. */
+export interface ActiveEdit {
+  id: string;
+  kind: AppliedEdit['kind'];
+  label: string;
+  neurons: number;
+  notes: string[];
+  precision: AppliedEdit['precision'];
+  spec: EditSpec;
+}
+
+export interface EditView {
+  active: ActiveEdit;
+  factId: string;
+  editPrompt: string;
+  oldObject: string;
+  newObject?: string;
+  queries: EditQueryView[];
+  unrelated: UnrelatedView[];
+  /** per language: reliability / generality / locality (shares with their counts, editCell) */
+  languages: Record<string, EditCell>;
+  /** the int8 model's float32 overlay vs re-quantizing in place (src/engine/edit.ts) */
+  requantization?: AppliedEdit['requantization'];
+  ms: { edit: number; evaluate: number; total: number };
+}
+
+export interface TeachRequest {
+  /** a benchmark fact id, or a typed fact */
+  fact: string | TypedFact;
+  /** the languages to localize in and to check after (default: all 7) */
+  langs?: string[];
+  /** the language whose queries are trained on (default: the typed fact's language, else English) */
+  trainLang?: string;
+  /** neurons trained: the top-k by S (default 10) */
+  k?: number;
+  trainSteps?: number;
+  lr?: number;
+  /** IG steps M of the localization (default 20) */
+  steps?: number;
+  settings?: Partial<MatriceSettings>;
+  /** train these neurons instead of localizing (a link's replay) */
+  neurons?: NeuronId[];
+}
+
+export interface TeachProgress {
+  phase: 'localize' | 'train' | 'evaluate';
+  done: number;
+  total: number;
+  loss?: number;
+  correct?: number;
+  elapsedMs: number;
+}
+
+export interface TeachQueryView {
+  lang: string;
+  templateId: string;
+  prompt: string;
+  target: string;
+  before: { p: number; correct: boolean; top: string };
+  after: { p: number; correct: boolean; top: string };
+  trained: boolean;
+}
+
+export interface TeachView {
+  active: ActiveEdit | null;
+  /** why nothing was changed (cancel, divergence), else null */
+  stopped: string | null;
+  converged: boolean;
+  factId: string;
+  labels: Partial<Record<Lang, { subject: string; object: string }>>;
+  trainLang: string;
+  neurons: NeuronId[];
+  queries: TeachQueryView[];
+  /** per language: [correct, total] before and after */
+  languages: Record<string, { before: [number, number]; after: [number, number] }>;
+  /** queries of unrelated facts whose top-1 is unchanged after the training: [same, total] */
+  old: [number, number];
+  notes: string[];
+  skipped: { lang: string; templateId: string; reason: string }[];
+  losses: number[];
+  ms: { localize: number; train: number; evaluate: number; total: number };
+}
+
+type Unrelated = { lang: Lang; prompt: string; top: number; token: string; factId: string }[];
+
+const neuronsLabel = (n: number) => `${n} neuron${n === 1 ? '' : 's'}`;
+
+export function describeSpec(s: EditSpec): string {
+  const fact = typeof s.fact === 'string' ? s.fact : `${s.fact.subject} → ${s.fact.object} (${s.fact.relation}, ${s.fact.lang})`;
+  if (s.kind === 'erase') return `erase ${neuronsLabel(s.neurons.length)} of ${fact} (from English)`;
+  if (s.kind === 'update') return `update ${neuronsLabel(s.neurons.length)} of ${fact} to "${s.newObject}" (from English, λ1 = ${s.lambda1}, λ2 = ${s.lambda2})`;
+  return `teach ${fact}: ${neuronsLabel(s.neurons.length)} trained on ${s.lang}`;
+}
+
+function typedToCustom(t: TypedFact, langs: readonly Lang[]): CustomFact {
+  if (!t || typeof t !== 'object') throw new KnError('bad-input', 'a typed fact needs a relation, a language, a subject and an object');
+  if (!(RELATIONS as readonly string[]).includes(t.relation)) throw new KnError('bad-input', `unknown relation "${String(t.relation)}"; one of ${RELATIONS.join(', ')}`);
+  checkLangs([t.lang]);
+  // the typed names go into every language's templates (names are mostly written alike; the page says so)
+  const labels: CustomFact['labels'] = {};
+  for (const l of langs) labels[l] = { subject: String(t.subject ?? ''), object: String(t.object ?? '') };
+  labels[t.lang as Lang] = { subject: String(t.subject ?? ''), object: String(t.object ?? '') };
+  return { relation: t.relation as CustomFact['relation'], labels };
+}
+
+export class EditState {
+  private editor: ModelEditor | null = null;
+  private specs = new Map<string, EditSpec>();
+  private unrelatedCache = new Map<string, Unrelated>();
+  private teaching: AbortController | null = null;
+
+  constructor(
+    private getModel: () => LoadedModel | null,
+    private bench: () => Promise<RmlLama>,
+    private explorer: ExplorerState,
+    private store: BytesStore | undefined,
+    /** another long job holds the model (the Experiments view) */
+    private otherBusy: () => string | null = () => null,
+  ) {}
+
+  private model(): LoadedModel {
+    const m = this.getModel();
+    if (!m) throw new KnError('bad-input', 'no model is loaded');
+    return m;
+  }
+
+  private ed(): ModelEditor {
+    const m = this.model();
+    if (!this.editor || this.editor.model !== m) {
+      this.editor = new ModelEditor(m);
+      this.specs.clear();
+      this.unrelatedCache.clear();
+    }
+    return this.editor;
+  }
+
+  /** Drop the editor (a new model was loaded or the device was lost: its edits went with the weights). */
+  reset(): void {
+    this.teaching?.abort();
+    this.editor = null;
+    this.specs.clear();
+    this.unrelatedCache.clear();
+  }
+
+  get busy(): boolean {
+    return this.teaching !== null;
+  }
+
+  cancel(): void {
+    this.teaching?.abort();
+  }
+
+  private checkIdle(what: string) {
+    if (this.explorer.busy) throw new KnError('bad-input', `cannot ${what} while an attribution runs; wait for it or cancel it`);
+    if (this.teaching) throw new KnError('bad-input', `cannot ${what} while a fact is being taught; wait for it or cancel it`);
+    const other = this.otherBusy();
+    if (other) throw new KnError('bad-input', `cannot ${what} while ${other}`);
+  }
+
+  list(): ActiveEdit[] {
+    if (!this.editor || this.editor.model !== this.getModel()) return [];
+    return this.editor.edits.map((e) => this.active(e));
+  }
+
+  private active(e: AppliedEdit): ActiveEdit {
+    const spec = this.specs.get(e.id)!;
+    return { id: e.id, kind: e.kind, label: describeSpec(spec), neurons: e.neurons.length, notes: e.notes, precision: e.precision, spec };
+  }
+
+  undo(id?: string): ActiveEdit[] {
+    this.checkIdle('undo an edit');
+    const ed = this.ed();
+    const e = ed.undo(id);
+    if (e) this.specs.delete(e.id);
+    return this.list();
+  }
+
+  undoAll(): ActiveEdit[] {
+    this.checkIdle('undo the edits');
+    this.ed().undoAll();
+    this.specs.clear();
+    return this.list();
+  }
+
+  /** A few other facts' queries (first template per language) with their top-1 on the model as it is. */
+  private async unrelated(factId: string, langs: readonly Lang[]): Promise<Unrelated> {
+    const model = this.model();
+    const key = `${model.info.contentHash}|${factId}|${langs.join()}`;
+    const hit = this.unrelatedCache.get(key);
+    if (hit) return hit;
+    const b = await this.bench();
+    const own = factId.startsWith('new:') ? factId.split(':')[1] : parseFactId(factId);
+    const others = RELATIONS.filter((r) => r !== own);
+    let h = 0;
+    for (const ch of factId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+    const out: Unrelated = [];
+    for (let i = 0; i < UNRELATED_FACTS && others.length; i++) {
+      const rel = others[(h + i * 3) % others.length];
+      const shard = await b.shard(rel, EDIT_FROM);
+      const id = shard.facts[(h >>> 3) % shard.facts.length].id;
+      const built = await buildFactQueries(model, b, id, langs);
+      const first = new Map<string, (typeof built.queries)[number]>();
+      for (const q of built.queries) if (!first.has(q.lang)) first.set(q.lang, q);
+      const qs = [...first.values()];
+      const pr = qs.length ? await model.probeMany(qs.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
+      qs.forEach((q, k) => out.push({ lang: q.lang, prompt: q.prompt, top: pr[k].top[0].id, token: pr[k].top[0].token, factId: id }));
+    }
+    this.unrelatedCache.set(key, out);
+    return out;
+  }
+
+  /** Erase or update the neurons from the current fact's English query and show what changed in every language. */
+  async edit(req: EditRequest): Promise<EditView> {
+    const t0 = performance.now();
+    this.checkIdle('edit');
+    const ed = this.ed();
+    const model = this.model();
+    if (!req || (req.kind !== 'erase' && req.kind !== 'update')) throw new KnError('bad-input', `an edit is "erase" or "update", got ${JSON.stringify(req?.kind)}`);
+    if (!Array.isArray(req.neurons) || req.neurons.length === 0) throw new KnError('bad-input', 'choose the neurons to edit first (localize, then pick a method)');
+    const s = await this.explorer.current();
+    const en = s.queries.find((q) => q.lang === EDIT_FROM);
+    if (!en) throw new KnError('bad-input', `fact ${s.factId} has no English query for this model, so it cannot be edited from English`);
+    const oldObject = s.labels[EDIT_FROM]!.object;
+    const first = new Map<string, string>();
+    for (const q of s.queries) if (!first.has(q.lang)) first.set(q.lang, q.prompt);
+    const oldIds = s.queries.map((q) => model.tok.targetId(q.prompt, q.target));
+    let newIds: (number | null)[] | null = null;
+    let spec: EditSpec;
+    let make: () => AppliedEdit;
+    if (req.kind === 'update') {
+      const newObject = typeof req.newObject === 'string' ? req.newObject.trim() : '';
+      if (!newObject) throw new KnError('bad-input', 'an update needs the new object (type it or pick a token)');
+      const lambda1 = checkLambda('λ1', req.lambda1 ?? DEFAULT_LAMBDA1);
+      const lambda2 = checkLambda('λ2', req.lambda2 ?? DEFAULT_LAMBDA2);
+      newIds = s.queries.map((q) => {
+        try {
+          return model.tok.targetId(q.prompt, newObject);
+        } catch {
+          return null;
+        }
+      });
+      spec = { kind: 'update', fact: s.factId, neurons: req.neurons.map((n) => [n[0], n[1]]), newObject, lambda1, lambda2 };
+      make = () => ed.update(req.neurons, { prompt: en.prompt, oldObject, newObject, lambda1, lambda2 });
+    } else {
+      spec = { kind: 'erase', fact: s.factId, neurons: req.neurons.map((n) => [n[0], n[1]]) };
+      make = () => ed.erase(req.neurons);
+    }
+    const un = await this.unrelated(s.factId, s.langs);
+    const before = s.queries;
+    const edit = make();
+    this.specs.set(edit.id, spec);
+    const t1 = performance.now();
+    try {
+      const p = await probeEditOp(model, s.queries, oldIds, newIds, un);
+      const recs: EditQueryRec[] = s.queries.map((q, i) => ({ lang: q.lang, template: q.templateId, role: first.get(q.lang) === q.prompt ? 'edited' : 'paraphrase', known: q.known, newId: newIds ? newIds[i] : null }));
+      const languages: Record<string, EditCell> = {};
+      for (const l of s.langs) languages[l] = editCell([{ queries: recs }], () => p.op, l, req.kind === 'update');
+      const queries: EditQueryView[] = s.queries.map((q, i) => ({
+        lang: q.lang,
+        templateId: q.templateId,
+        prompt: q.prompt,
+        role: recs[i].role,
+        known: q.known,
+        before: { pOld: before[i].before, top: { token: before[i].top[0]?.token ?? '', prob: before[i].top[0]?.prob ?? 0 } },
+        after: { pOld: p.fact[i].target!.prob, top: { token: p.fact[i].top[0].token, prob: p.fact[i].top[0].prob } },
+        oldTop: p.op.oldTop[i] === 1,
+        ...(p.op.newTop ? { newTop: p.op.newTop[i] === 1 } : {}),
+      }));
+      const unrelated: UnrelatedView[] = un.map((q, i) => ({ lang: q.lang, factId: q.factId, prompt: q.prompt, before: q.token, after: p.unrelated[i].top[0].token, same: p.unrelated[i].top[0].id === q.top }));
+      const t2 = performance.now();
+      return {
+        active: this.active(edit),
+        factId: s.factId,
+        editPrompt: en.prompt,
+        oldObject,
+        ...(req.kind === 'update' ? { newObject: (spec as { newObject: string }).newObject } : {}),
+        queries,
+        unrelated,
+        languages,
+        ...(edit.requantization ? { requantization: edit.requantization } : {}),
+        ms: { edit: edit.ms, evaluate: t2 - t1, total: t2 - t0 },
+      };
+    } catch (e) {
+      ed.undo(edit.id);
+      this.specs.delete(edit.id);
+      throw e;
+    }
+  }
+
+  /**
+   * Re-applies an erase or update a link or a file names (on a benchmark fact, from its English query).
+   * Injections are replayed with `teach({ neurons })` instead (they train again).
+   */
+  async replay(spec: EditSpec): Promise<ActiveEdit> {
+    this.checkIdle('apply an edit');
+    const ed = this.ed();
+    const model = this.model();
+    if (spec.kind === 'inject') throw new KnError('bad-input', 'a taught fact is replayed by teaching it again');
+    const L = model.cfg.numLayers, F = model.cfg.ffn;
+    for (const [l, j] of spec.neurons) {
+      if (l >= L || j >= F) throw new KnError('bad-input', `the edit names neuron [${l}, ${j}], which this model does not have (${L} layers × ${F} neurons): the exploration was made with another model`);
+    }
+    let edit: AppliedEdit;
+    if (spec.kind === 'erase') edit = ed.erase(spec.neurons);
+    else {
+      const built = await buildFactQueries(model, await this.bench(), spec.fact, [EDIT_FROM]);
+      const en = built.queries[0];
+      if (!en) throw new KnError('bad-input', `fact ${spec.fact} has no English query for this model`);
+      edit = ed.update(spec.neurons, { prompt: en.prompt, oldObject: built.labels[EDIT_FROM]!.object, newObject: spec.newObject, lambda1: spec.lambda1, lambda2: spec.lambda2 });
+    }
+    this.specs.set(edit.id, { ...spec, neurons: spec.neurons.map((n) => [n[0], n[1]]) });
+    return this.active(edit);
+  }
+
+  /** Localize a fact the model does not know, train only its top-k neurons, and show every language after. */
+  async teach(req: TeachRequest, onProgress?: (p: TeachProgress) => void): Promise<TeachView> {
+    this.checkIdle('teach a fact');
+    const ed = this.ed();
+    const model = this.model();
+    const t0 = performance.now();
+    const langs = checkLangs(req.langs ?? [...LANGS]);
+    const typed = typeof req.fact === 'string' ? null : req.fact;
+    const trainLang = checkLangs([req.trainLang ?? typed?.lang ?? EDIT_FROM])[0];
+    const k = req.k ?? TEACH_DEFAULTS.k;
+    if (!Number.isInteger(k) || k < 1 || k > model.cfg.numLayers * model.cfg.ffn) throw new KnError('bad-input', `k (neurons to train) must be an integer in 1..${model.cfg.numLayers * model.cfg.ffn}, got ${k}`);
+    const trainSteps = req.trainSteps ?? TEACH_DEFAULTS.trainSteps;
+    const lr = req.lr ?? TEACH_DEFAULTS.lr;
+    const fact: string | CustomFact = typed ? typedToCustom(typed, langs) : (req.fact as string);
+    const ctl = new AbortController();
+    this.teaching = ctl;
+    const notes: string[] = [];
+    if (typed) notes.push(`"${typed.subject}" and "${typed.object}" are put into every language's templates as typed (they are not translated)`);
+    const progress = (p: Omit<TeachProgress, 'elapsedMs'>) => void onProgress?.({ ...p, elapsedMs: performance.now() - t0 });
+    try {
+      const s = await FactSession.open(model, await this.bench(), fact, langs, { topK: 1 });
+      const train = s.queries.filter((q) => q.lang === trainLang);
+      if (!train.length) throw new KnError('bad-input', `the fact has no usable ${trainLang} query for this model${s.skipped.length ? ` (${s.skipped.find((x) => x.lang === trainLang)?.reason ?? 'skipped'})` : ''}`);
+      if (train.every((q) => q.known)) notes.push(`the model already answers every ${trainLang} query of this fact; teaching it changes little`);
+      let neurons: NeuronId[];
+      const tl = performance.now();
+      if (req.neurons?.length) {
+        const L = model.cfg.numLayers, F = model.cfg.ffn;
+        for (const [l, j] of req.neurons) if (!(l < L && j < F)) throw new KnError('bad-input', `neuron [${l}, ${j}] does not exist in this model (${L} layers × ${F} neurons)`);
+        neurons = req.neurons.map((n) => [n[0], n[1]]);
+      } else {
+        await s.localize({
+          steps: req.steps ?? TEACH_DEFAULTS.steps,
+          baseline: 'pad',
+          store: this.store,
+          signal: ctl.signal,
+          onProgress: (p) => progress({ phase: 'localize', done: p.queriesDone + (p.pointsTotal ? p.pointsDone / p.pointsTotal : 0), total: p.queriesTotal }),
+        });
+        // a fact the model does not know has S ≤ 0 and an empty thresholded selection: the top-k by S among
+        // the neurons that fire on the training queries (as `kn experiment inject`)
+        neurons = await injectionNeurons(model, scoreMatrice(s.fa!, resolveSettings(req.settings ?? {})).S, train, k);
+        if (!neurons.length) throw new KnError('bad-input', 'no neuron has a non-zero score for this fact, so there is nothing to train');
+      }
+      const localizeMs = performance.now() - tl;
+      const un = await this.unrelated(s.factId, langs);
+      const tt = performance.now();
+      const r = await injectFact(ed, {
+        neurons,
+        queries: train.map((q) => ({ prompt: q.prompt, target: q.target })),
+        steps: trainSteps,
+        lr,
+        signal: ctl.signal,
+        onProgress: (p) => progress({ phase: 'train', done: p.step, total: p.steps, loss: p.loss, correct: p.correct }),
+      });
+      const trainMs = performance.now() - tt;
+      const te = performance.now();
+      progress({ phase: 'evaluate', done: 0, total: 1 });
+      const after = await model.probeMany(s.queries, { topK: 1 });
+      const ua = un.length ? await model.probeMany(un.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
+      const evaluateMs = performance.now() - te;
+      const spec: EditSpec = { kind: 'inject', fact: typed ? { ...typed } : s.factId, neurons, lang: trainLang, trainSteps, lr };
+      if (r.edit) this.specs.set(r.edit.id, spec);
+      const languages: TeachView['languages'] = {};
+      const queries: TeachQueryView[] = s.queries.map((q, i) => {
+        const c = (languages[q.lang] ??= { before: [0, 0], after: [0, 0] });
+        const ok = after[i].target!.rank === 0;
+        c.before[1]++;
+        c.after[1]++;
+        if (q.known) c.before[0]++;
+        if (ok) c.after[0]++;
+        return {
+          lang: q.lang,
+          templateId: q.templateId,
+          prompt: q.prompt,
+          target: q.target,
+          before: { p: q.before, correct: q.known, top: q.top[0]?.token ?? '' },
+          after: { p: after[i].target!.prob, correct: ok, top: after[i].top[0].token },
+          trained: q.lang === trainLang,
+        };
+      });
+      return {
+        active: r.edit ? this.active(r.edit) : null,
+        stopped: r.stopped,
+        converged: r.converged,
+        factId: s.factId,
+        labels: s.labels,
+        trainLang,
+        neurons,
+        queries,
+        languages,
+        old: [ua.filter((x, i) => x.top[0].id === un[i].top).length, un.length],
+        notes,
+        skipped: s.skipped,
+        losses: r.losses,
+        ms: { localize: localizeMs, train: trainMs, evaluate: evaluateMs, total: performance.now() - t0 },
+      };
+    } catch (e) {
+      if (ctl.signal.aborted) throw new KnError('cancelled', 'teaching was cancelled; the weights are unchanged');
+      throw e;
+    } finally {
+      if (this.teaching === ctl) this.teaching = null;
+    }
+  }
+}
