@@ -11,6 +11,9 @@ import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, We
 import type { ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from './experiments';
 import type { ManipulationRow, Method, TopToken } from '../engine/matrice/experiments';
 import type { LanguageSummary, MatriceSettings, NeuronId } from '../engine/matrice/scoring';
+import type { ActiveEdit, EditRequest, EditSpec, EditView, TeachProgress, TeachRequest, TeachView } from './edits';
+
+export type { ActiveEdit, EditRequest, EditSpec, EditView, TeachProgress, TeachRequest, TeachView } from './edits';
 
 export interface SerializedError {
   code: string;
@@ -230,6 +233,17 @@ export interface EngineWorkerApi {
   languageSets(settings: Partial<MatriceSettings>, factor?: number): Promise<LanguageSetsResult>;
   /** The kept attributions (null when nothing was localized). */
   exportAttributions(): Promise<AttributionsExport | null>;
+
+  /** Edit the current fact from English (erase / update the neurons) and evaluate it in every language (worker/edits.ts). */
+  editApply(req: EditRequest): Promise<EditView>;
+  /** Re-apply an erase / update a link or file names. */
+  editReplay(spec: EditSpec): Promise<ActiveEdit>;
+  /** Undo the last edit (or check that `id` is the last), or with `all` every edit; returns the edits left. */
+  editUndo(id?: string, all?: boolean): Promise<ActiveEdit[]>;
+  editList(): Promise<ActiveEdit[]>;
+  /** Teach a fact the model does not know: localize, train only its top-k neurons, evaluate every language. */
+  teach(req: TeachRequest, onProgress?: (p: TeachProgress) => void): Promise<TeachView>;
+  teachCancel(): Promise<void>;
 
   /** Experiments view (worker/experiments.ts): run or resume a benchmark-scale experiment, rows in IndexedDB 'kn-experiments'. */
   experimentRun(req: ExperimentRequest, onProgress?: (p: ExperimentProgress) => void): Promise<ExperimentRunResult>;

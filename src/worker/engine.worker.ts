@@ -11,6 +11,7 @@ import { KnError } from '../engine/errors';
 import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
 import type { EngineWorkerApi, MemoryReport, SerializedError, WorkerEvent } from './api';
 import { ExplorerState } from './explorer';
+import { EditState } from './edits';
 import { ExperimentRunner, createRecordStore } from './experiments';
 import { openRmlLama } from '../data/browser';
 import { createShardStore } from '../data/store';
@@ -44,6 +45,7 @@ const attributionStore = createShardStore({ dbName: 'kn-attributions' });
 const explorer = new ExplorerState(() => model, bench, attributionStore);
 const experimentStore = createRecordStore();
 const experiments = new ExperimentRunner(() => model, bench, experimentStore.store, attributionStore);
+const edits = new EditState(() => model, bench, explorer, attributionStore, () => (experiments.busy ? 'an experiment runs (Experiments view)' : null));
 
 function emit(e: WorkerEvent): void {
   for (const l of listeners) {
@@ -75,6 +77,7 @@ async function guarded<T>(f: () => Promise<T>): Promise<T> {
 
 function disposeModel(): void {
   explorer.reset();
+  edits.reset();
   experiments.cancel();
   if (model) {
     try {
@@ -161,6 +164,7 @@ const api: EngineWorkerApi = {
   cancel: async () => {
     loading?.abort();
     explorer.cancel();
+    edits.cancel();
   },
 
   memory: async (): Promise<MemoryReport> => {
@@ -190,7 +194,19 @@ const api: EngineWorkerApi = {
       const buffers = Object.values(r.languages).flatMap((l) => l.queries.map((q) => q.raw.buffer as ArrayBuffer));
       return Comlink.transfer(r, buffers);
     }),
-  experimentRun: (req, onProgress) => guarded(() => experiments.run(req, onProgress)),
+  editApply: (req) => guarded(() => edits.edit(req)),
+  editReplay: (spec) => guarded(() => edits.replay(spec)),
+  editUndo: (id, all) => guarded(async () => (all ? edits.undoAll() : edits.undo(id))),
+  editList: () => guarded(async () => edits.list()),
+  teach: (req, onProgress) => guarded(() => edits.teach(req, onProgress)),
+  teachCancel: async () => edits.cancel(),
+  experimentRun: (req, onProgress) =>
+    guarded(async () => {
+      const n = edits.list().length;
+      if (n) throw new KnError('bad-input', `the model has ${n} edit${n === 1 ? '' : 's'} applied: undo ${n === 1 ? 'it' : 'them'} (Edit view) before running an experiment on the loaded weights`);
+      if (edits.busy) throw new KnError('bad-input', 'a fact is being taught; wait for it or cancel it');
+      return experiments.run(req, onProgress);
+    }),
   experimentCancel: async () => experiments.cancel(),
   experimentList: () => guarded(async () => ({ runs: await experiments.list(), storage: experiments.store.kind, storageNote: experimentStore.reason })),
   experimentReport: (id) => guarded(() => experiments.report(id)),
