@@ -28,6 +28,7 @@ import { buildFactQueries, checkLangs, FactSession, parseFactId, type CustomFact
 import type { RmlLama } from '../data/loader';
 import { LANGS, RELATIONS, type Lang } from '../data/types';
 import type { ExplorerState } from './explorer';
+import { describeSpec, type EditSpec, type TypedFact } from './edit-spec';
 
 /** The language edits are made from (the paper edits with English). */
 export const EDIT_FROM: Lang = 'en';
@@ -35,19 +36,7 @@ export const EDIT_FROM: Lang = 'en';
 export const UNRELATED_FACTS = 3;
 export const TEACH_DEFAULTS = Object.freeze({ k: 10, trainSteps: 40, lr: 0.01, steps: 20 });
 
-/** What the share link and the exploration file keep of an edit: enough to make it again. */
-export type EditSpec =
-  | { kind: 'erase'; fact: string; neurons: NeuronId[] }
-  | { kind: 'update'; fact: string; neurons: NeuronId[]; newObject: string; lambda1: number; lambda2: number }
-  | { kind: 'inject'; fact: string | TypedFact; neurons: NeuronId[]; lang: string; trainSteps: number; lr: number };
-
-/** A fact the user typed: one language's subject and object for a relation. */
-export interface TypedFact {
-  relation: string;
-  lang: string;
-  subject: string;
-  object: string;
-}
+export type { EditSpec, TypedFact } from './edit-spec';
 
 export interface EditRequest {
   kind: 'erase' | 'update';
@@ -170,15 +159,6 @@ export interface TeachView {
 }
 
 type Unrelated = { lang: Lang; prompt: string; top: number; token: string; factId: string }[];
-
-const neuronsLabel = (n: number) => `${n} neuron${n === 1 ? '' : 's'}`;
-
-export function describeSpec(s: EditSpec): string {
-  const fact = typeof s.fact === 'string' ? s.fact : `${s.fact.subject} → ${s.fact.object} (${s.fact.relation}, ${s.fact.lang})`;
-  if (s.kind === 'erase') return `erase ${neuronsLabel(s.neurons.length)} of ${fact} (from English)`;
-  if (s.kind === 'update') return `update ${neuronsLabel(s.neurons.length)} of ${fact} to "${s.newObject}" (from English, λ1 = ${s.lambda1}, λ2 = ${s.lambda2})`;
-  return `teach ${fact}: ${neuronsLabel(s.neurons.length)} trained on ${s.lang}`;
-}
 
 function typedToCustom(t: TypedFact, langs: readonly Lang[]): CustomFact {
   if (!t || typeof t !== 'object') throw new KnError('bad-input', 'a typed fact needs a relation, a language, a subject and an object');

@@ -39,6 +39,20 @@ export class FactsStore {
     this.facts = null;
   }
 
+  /** Probes the chosen fact again (the model was edited), keeping the old answers on screen meanwhile. */
+  async refresh() {
+    const client = this.host.client;
+    const id = this.factId;
+    if (!client || !id) return;
+    const s = ++this.seq.fact;
+    try {
+      const r = await client.factQueries(id, [...ALL_LANGS], 5);
+      if (s === this.seq.fact) this.facts = r;
+    } catch (e) {
+      if (s === this.seq.fact) this.host.showError(e, `Could not read fact ${id}`);
+    }
+  }
+
   /** Probes every query of the fact in every language; false when it failed or a newer choice won. */
   async select(id: string): Promise<boolean> {
     const client = this.host.client;

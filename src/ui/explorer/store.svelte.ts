@@ -18,6 +18,7 @@ import { importExploration, type ExplorationMeta, type ExplorationResults, type 
 import { decodeState, encodeState, type ExplorationState } from '../share/state';
 import { fetchStaticExploration, staticParam } from '../share/static-export';
 import { AnalysisStore, type CompareSeries } from './analysis.svelte';
+import { EditsStore, type EditsHost } from './edits.svelte';
 import { storedLocalize, togglesFromState, togglesState, type ToggleSet } from './analysis';
 import { ExplorerClient } from './client';
 import { FactsStore } from './facts.svelte';
@@ -33,9 +34,9 @@ export type { CompareSeries } from './analysis.svelte';
 export type { ToggleSet } from './analysis';
 export type { StaticView } from './host';
 
-export type View = 'data' | 'localize' | 'toggle' | 'share' | 'experiments';
+export type View = 'data' | 'localize' | 'toggle' | 'edit' | 'share' | 'experiments';
 
-export class Explorer implements StoreHost {
+export class Explorer implements StoreHost, EditsHost {
   client: ExplorerClient | null = null;
   backend: BackendInfo | null = $state(null);
   backendError: KnError | null = $state(null);
@@ -49,6 +50,7 @@ export class Explorer implements StoreHost {
   readonly model = new ModelStore(this);
   readonly factStore = new FactsStore(this);
   readonly analysis = new AnalysisStore(this);
+  readonly edits = new EditsStore(this);
 
   // static
   staticView: StaticView | null = $state.raw(null);
@@ -151,7 +153,9 @@ export class Explorer implements StoreHost {
         await c.subscribe((e) => {
           this.backend = e.backend;
           if (e.type === 'device-lost') {
-            this.notice = e.message;
+            const edited = this.edits.active.length;
+            this.notice = edited ? `${e.message} The ${edited} edit${edited === 1 ? ' was' : 's were'} lost with the device's weights.` : e.message;
+            this.edits.reset();
             this.model.unload();
             this.clearFact();
           }
@@ -201,6 +205,8 @@ export class Explorer implements StoreHost {
     this.notice = '';
     this.staticView = null;
     this.clearFact();
+    // a new model starts unedited (the worker drops the old model and its edits)
+    this.edits.reset();
     const ok = await this.model.load(spec, dtype);
     if (!ok) return false;
     this.updateHash();
@@ -245,6 +251,14 @@ export class Explorer implements StoreHost {
     if (await this.factStore.select(id)) this.updateHash();
   }
 
+  /** The model's predictions changed (an edit, its undo): probe the fact again, redo the live toggles. */
+  async modelChanged() {
+    if (this.staticView) return;
+    await this.factStore.refresh();
+    this.analysis.compareSeries = [];
+    if (this.analysis.loc) void this.analysis.applyToggles();
+  }
+
   localize(opts: { cacheOnly?: boolean } = {}) {
     return this.analysis.localize(opts);
   }
@@ -278,6 +292,8 @@ export class Explorer implements StoreHost {
       );
     }
     if (a.compare) st.compare = true;
+    const edits = this.edits.specs;
+    if (edits.length) st.edits = edits;
     return st;
   }
 
@@ -337,14 +353,22 @@ export class Explorer implements StoreHost {
       if (!isLoaded(this.modelSpec, this.info, st.model)) {
         const ok = await this.load(stateToModel(st.model), this.dtype);
         if (!ok) return false;
+      } else if (this.edits.active.length && this.client) {
+        // the same model, edited by this page: the state's edits replace them (localize needs the loaded weights)
+        await this.client.editUndo(undefined, true);
+        this.edits.reset();
       }
       if (st.fact) {
         this.factStore.relation = st.fact.split(':')[0] || this.factStore.relation;
         await this.selectFact(st.fact);
-        if (!this.facts) return false;
+        if (!this.facts) {
+          this.edits.pending = st.edits ? [...st.edits] : [];
+          return false;
+        }
         const done = await this.localize({ cacheOnly: !opts.compute });
         if (this.view === viewAtStart) this.view = done && st.toggles ? 'toggle' : 'localize';
       }
+      await this.edits.restore(st.edits);
       return true;
     } finally {
       this.restoring = false;

@@ -17,6 +17,7 @@ import type { MatriceSettings } from '../../engine/matrice/scoring';
 import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings } from '../explorer/settings';
 import { HUB_REPO_PATTERN } from '../../engine/model-id';
 import { METHODS, type Method } from '../../engine/matrice/methods';
+import type { EditSpec } from '../../worker/edit-spec';
 import * as v from 'valibot';
 import { deflateSync, inflateSync } from 'fflate';
 import { arr, bool, clip, describe, fail, fields, int, lang, neuron, num, obj, oneOf, parse, str, tag, tagged, type Schema } from './schema';
@@ -41,6 +42,12 @@ export interface ExplorationToggles {
   factor: number;
 }
 
+/**
+ * An edit of the model the exploration was made with (src/worker/edits.ts EditSpec): erase / update from
+ * English, or a taught fact (its neurons trained again on restore, only when the user asks).
+ */
+export type ExplorationEdit = EditSpec;
+
 export interface ExplorationState {
   v: 1;
   model: ExplorationModel;
@@ -54,6 +61,8 @@ export interface ExplorationState {
   baseline: 'pad' | 'zero';
   toggles?: ExplorationToggles;
   compare?: boolean;
+  /** edits of the model, oldest first (a reload re-applies erase/update and asks before re-teaching) */
+  edits?: ExplorationEdit[];
 }
 
 /** Limits enforced on links (and on the state inside exploration files). */
@@ -71,6 +80,11 @@ export const STATE_LIMITS = Object.freeze({
   maxFactor: 10,
   /** |α|, |β| bound: generous, but keeps the scores finite */
   maxWeight: 1e6,
+  maxEdits: 32,
+  maxEditNeurons: 4096,
+  maxLabelLength: 200,
+  /** the engine's λ range (src/engine/edit.ts LAMBDA_MAX) */
+  maxLambda: 50,
   /** bytes of a compressed link's JSON once inflated */
   maxStateBytes: 4 * 1024 * 1024,
 });
@@ -242,6 +256,29 @@ export const togglesSchema: Schema<ExplorationToggles> = obj({
   factor: num(STATE_LIMITS.minFactor, STATE_LIMITS.maxFactor),
 });
 
+const factIdSchema = str(STATE_LIMITS.maxFactLength, { nonEmpty: true });
+const editNeurons = arr(neuron(), STATE_LIMITS.maxEditNeurons);
+const label = str(STATE_LIMITS.maxLabelLength, { nonEmpty: true });
+export const editSchema: Schema<ExplorationEdit> = tagged('kind', [
+  fields({ kind: tag('erase'), fact: factIdSchema, neurons: editNeurons }),
+  fields({
+    kind: tag('update'),
+    fact: factIdSchema,
+    neurons: editNeurons,
+    newObject: label,
+    lambda1: num(0, STATE_LIMITS.maxLambda),
+    lambda2: num(0, STATE_LIMITS.maxLambda),
+  }),
+  fields({
+    kind: tag('inject'),
+    fact: v.union([factIdSchema, obj({ relation: str(16, { nonEmpty: true }), lang: lang(), subject: label, object: label })], (i) => `must be a fact id or a typed fact {relation, lang, subject, object}, got ${describe(i.input)}`),
+    neurons: editNeurons,
+    lang: lang(),
+    trainSteps: int(1, 1000),
+    lr: v.pipe(num(0, 10), v.check((x: number) => x > 0, 'must be above 0')),
+  }),
+]);
+
 export const stateSchema: Schema<ExplorationState> = obj({
   v: v.literal(1, (i) => `must be 1 (the only state version), got ${describe(i.input)}`),
   model: modelSchema,
@@ -253,6 +290,7 @@ export const stateSchema: Schema<ExplorationState> = obj({
   baseline: oneOf(['pad', 'zero'] as const),
   toggles: v.optional(togglesSchema),
   compare: v.optional(bool()),
+  edits: v.optional(arr(editSchema, STATE_LIMITS.maxEdits)),
 }) as Schema<ExplorationState>;
 
 // ---------------------------------------------------------------------------------------------------

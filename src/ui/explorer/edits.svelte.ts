@@ -1,0 +1,184 @@
+/**
+ * The edits store: "Edit in English" and "Teach a new fact" (worker/edits.ts), the list of applied edits
+ * with undo, and the edits a link or file names (re-applied or waiting, never silently kept or dropped).
+ * After any change the fact's queries are probed again, and the Toggle view's results (made on the model
+ * as it was) are dropped. Logic in edits.ts.
+ */
+import { toKnError } from '../../engine/errors';
+import type { NeuronId } from '../../engine/matrice/scoring';
+import type { ActiveEdit, EditView, TeachProgress, TeachView } from '../../worker/api';
+import type { TypedFact } from '../../worker/edit-spec';
+import type { ExplorationEdit } from '../share/state';
+import { restorePlan } from './edits';
+import type { StoreHost } from './host';
+
+export interface EditsHost extends StoreHost {
+  /** the neurons the Toggle view acts on (the method's selection, a manual list, one neuron) */
+  readonly toggleNeurons: NeuronId[];
+  /** the model's predictions changed: probe the fact again, drop stale toggle results */
+  modelChanged(): Promise<void>;
+}
+
+export class EditsStore {
+  active: ActiveEdit[] = $state.raw([]);
+  /** edits a link or file named that are not applied yet (from the first taught fact on) */
+  pending: ExplorationEdit[] = $state.raw([]);
+  kind: 'erase' | 'update' = $state('erase');
+  newObject = $state('');
+  lambda1 = $state(1);
+  lambda2 = $state(8);
+  busy = $state(false);
+  result: EditView | null = $state.raw(null);
+
+  // teach
+  teachMode: 'fact' | 'typed' = $state('fact');
+  typed: TypedFact = $state({ relation: 'P36', lang: 'en', subject: '', object: '' });
+  k = $state(10);
+  trainSteps = $state(40);
+  lr = $state(0.01);
+  teaching = $state(false);
+  teachProgress: TeachProgress | null = $state(null);
+  teachResult: TeachView | null = $state.raw(null);
+  /** the taught run localizes (false: replaying a link's neurons) */
+  teachLocalizes = $state(true);
+
+  constructor(private readonly host: EditsHost) {}
+
+  /** A new model (or a lost device): its edits went with the weights. */
+  reset() {
+    this.active = [];
+    this.pending = [];
+    this.result = null;
+    this.teachResult = null;
+    this.teachProgress = null;
+    this.busy = false;
+    this.teaching = false;
+  }
+
+  /** the specs the link and the file keep: applied ones, then the waiting ones */
+  get specs(): ExplorationEdit[] {
+    return [...this.active.map((a) => a.spec as ExplorationEdit), ...this.pending];
+  }
+
+  private async changed(list: ActiveEdit[]) {
+    this.active = list;
+    await this.host.modelChanged();
+    this.host.updateHash();
+  }
+
+  async apply() {
+    const c = this.host.client;
+    if (!c || this.busy) return;
+    this.busy = true;
+    this.host.error = null;
+    try {
+      const r = await c.editApply({
+        kind: this.kind,
+        neurons: this.host.toggleNeurons,
+        ...(this.kind === 'update' ? { newObject: this.newObject, lambda1: Number(this.lambda1), lambda2: Number(this.lambda2) } : {}),
+      });
+      this.result = r;
+      await this.changed(await c.editList());
+    } catch (e) {
+      this.host.showError(e, 'The edit was not made');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async undo(all = false) {
+    const c = this.host.client;
+    if (!c || this.busy) return;
+    this.busy = true;
+    try {
+      const left = await c.editUndo(undefined, all);
+      this.result = null;
+      this.teachResult = null;
+      await this.changed(left);
+    } catch (e) {
+      this.host.showError(e, 'Could not undo');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async teach(neurons?: NeuronId[]) {
+    const c = this.host.client;
+    if (!c || this.teaching || this.busy) return;
+    const fact = this.teachMode === 'typed' ? { ...this.typed } : this.host.factId;
+    if (!fact) {
+      this.host.showError(new Error('choose a fact the model does not know, or type one'), 'Nothing to teach');
+      return;
+    }
+    await this.runTeach({ fact, k: Number(this.k), trainSteps: Number(this.trainSteps), lr: Number(this.lr), ...(neurons ? { neurons } : {}) });
+  }
+
+  private async runTeach(req: Parameters<NonNullable<EditsHost['client']>['teach']>[0]): Promise<boolean> {
+    const c = this.host.client!;
+    this.teaching = true;
+    this.teachLocalizes = !req.neurons;
+    this.teachProgress = null;
+    this.teachResult = null;
+    this.host.error = null;
+    try {
+      const r = await c.teach(req, (p) => (this.teachProgress = p));
+      this.teachResult = r;
+      if (r.active) await this.changed(await c.editList());
+      return r.active !== null;
+    } catch (e) {
+      const err = toKnError(e);
+      if (err.code === 'cancelled') this.host.notice = err.message;
+      else this.host.showError(err, 'The fact was not taught');
+      return false;
+    } finally {
+      this.teaching = false;
+    }
+  }
+
+  async cancelTeach() {
+    await this.host.client?.teachCancel();
+  }
+
+  /** A link's or file's edits: erase/update now (in order), taught facts wait for `applyPending`. */
+  async restore(edits: readonly ExplorationEdit[] | undefined) {
+    const c = this.host.client;
+    this.pending = [];
+    if (!c || !edits?.length) return;
+    const plan = restorePlan(edits);
+    try {
+      for (const e of plan.replay) await c.editReplay(e);
+      this.pending = plan.pending;
+    } catch (e) {
+      // what was not applied stays visible as pending, and the error says why
+      this.pending = edits.slice((await c.editList()).length) as ExplorationEdit[];
+      this.host.showError(e, "The link's edits could not all be applied");
+    }
+    this.active = await c.editList();
+    if (this.active.length) await this.host.modelChanged();
+  }
+
+  /** Apply the waiting edits in order (taught facts train again on their stored neurons). */
+  async applyPending() {
+    const c = this.host.client;
+    if (!c) return;
+    while (this.pending.length) {
+      const e = this.pending[0];
+      try {
+        if (e.kind === 'inject') {
+          const ok = await this.runTeach({ fact: e.fact, neurons: e.neurons, trainLang: e.lang, trainSteps: e.trainSteps, lr: e.lr });
+          if (!ok) return;
+        } else await c.editReplay(e);
+      } catch (err) {
+        this.host.showError(err, 'The edit could not be applied');
+        return;
+      }
+      this.pending = this.pending.slice(1);
+      await this.changed(await c.editList());
+    }
+  }
+
+  dropPending() {
+    this.pending = [];
+    this.host.updateHash();
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The Edit view's logic (pure, unit-tested): the per-language rows of an English edit (before/after of the
+ * edited query, reliability / generality / locality), what a taught fact did in each language in words,
+ * the progress line, the new-object suggestions, and how a link's edits are restored (erase/update re-applied
+ * at once, a taught fact and everything after it only when the user asks: it trains again).
+ */
+import type { ActiveEdit, EditSpec, EditView, TeachProgress, TeachView } from '../../worker/api';
+import type { ExplorationEdit } from '../share/state';
+import { ALL_LANGS } from './logic';
+import { describeSpec } from '../../worker/edit-spec';
+
+const LANG_NAMES: Record<string, string> = { zh: 'Chinese', en: 'English', fr: 'French', fi: 'Finnish', hu: 'Hungarian', ja: 'Japanese', ko: 'Korean' };
+export const langName = (l: string) => LANG_NAMES[l] ?? l;
+
+const order = (ls: readonly string[]) => [...ls].sort((a, b) => (ALL_LANGS as readonly string[]).indexOf(a) - (ALL_LANGS as readonly string[]).indexOf(b));
+
+export interface EditLangRow {
+  lang: string;
+  /** the language's edited query (its first template) before → after */
+  edited: { prompt: string; before: string; after: string; pBefore: number; pAfter: number; success: boolean; known: boolean } | null;
+  paraphrases: { success: number; total: number };
+  reliability: number | null;
+  generality: number | null;
+  locality: number | null;
+  unrelated: { same: number; total: number };
+}
+
+/** One row per language of an edit's result (the view's languages, in the app's order). */
+export function editRows(v: EditView): EditLangRow[] {
+  const update = v.newObject !== undefined;
+  const ok = (q: EditView['queries'][number]) => (update ? q.newTop === true : !q.oldTop);
+  return order(Object.keys(v.languages)).map((lang) => {
+    const qs = v.queries.filter((q) => q.lang === lang);
+    const e = qs.find((q) => q.role === 'edited');
+    const para = qs.filter((q) => q.role === 'paraphrase' && q.known);
+    const un = v.unrelated.filter((u) => u.lang === lang);
+    const c = v.languages[lang];
+    return {
+      lang,
+      edited: e ? { prompt: e.prompt, before: e.before.top.token, after: e.after.top.token, pBefore: e.before.pOld, pAfter: e.after.pOld, success: ok(e), known: e.known } : null,
+      paraphrases: { success: para.filter(ok).length, total: para.length },
+      reliability: c.reliability,
+      generality: c.generality,
+      locality: c.locality,
+      unrelated: { same: un.filter((u) => u.same).length, total: un.length },
+    };
+  });
+}
+
+/** The headline of an edit's result, in words. */
+export function editHeadline(v: EditView): string {
+  const rows = editRows(v);
+  const what = v.newObject !== undefined ? `now answers "${v.newObject}"` : `no longer answers "${v.oldObject}"`;
+  const yes = rows.filter((r) => r.edited?.known && r.edited.success).map((r) => r.lang);
+  const no = rows.filter((r) => r.edited?.known && !r.edited.success).map((r) => r.lang);
+  const unknown = rows.filter((r) => r.edited && !r.edited.known).map((r) => r.lang);
+  const parts = [`Edited from English (${v.active.neurons} neuron${v.active.neurons === 1 ? '' : 's'}). The edited query ${what} in ${yes.length ? yes.join(', ') : 'no language'}`];
+  if (no.length) parts.push(`not in ${no.join(', ')}`);
+  let s = parts.join('; ') + '.';
+  if (unknown.length) s += ` Not counted (the model did not know it before): ${unknown.join(', ')}.`;
+  const un = rows.reduce((a, r) => [a[0] + r.unrelated.same, a[1] + r.unrelated.total], [0, 0]);
+  if (un[1]) s += ` Unrelated facts keep their answer on ${un[0]} of ${un[1]} queries.`;
+  return s;
+}
+
+/** What teaching did, per language, in words (including "not" and why nothing changed). */
+export function teachVerdict(t: TeachView): string {
+  if (t.stopped) return `Training stopped: ${t.stopped}.`;
+  const langs = order(Object.keys(t.languages));
+  const other = langs.filter((l) => l !== t.trainLang);
+  const tr = t.languages[t.trainLang];
+  const gained = other.filter((l) => t.languages[l].after[0] > t.languages[l].before[0]);
+  const not = other.filter((l) => t.languages[l].after[0] <= t.languages[l].before[0]);
+  const frac = (l: string) => `${t.languages[l].after[0]}/${t.languages[l].after[1]}`;
+  let s = tr ? `Trained on ${langName(t.trainLang)}: ${frac(t.trainLang)} of its queries now right${t.converged ? '' : ' (did not converge)'}.` : '';
+  s += gained.length ? ` Carried over to ${gained.map((l) => `${l} ${frac(l)}`).join(', ')}.` : ' It did not carry over to any other language.';
+  if (gained.length && not.length) s += ` Not to ${not.join(', ')}.`;
+  s += ` Unrelated facts keep their answer on ${t.old[0]} of ${t.old[1]} queries.`;
+  return s.trim();
+}
+
+export function teachProgressText(p: TeachProgress | null): string {
+  if (!p) return '';
+  const s = (p.elapsedMs / 1000).toFixed(1);
+  if (p.phase === 'localize') return `Localizing the new fact: ${Math.floor(p.done)} of ${p.total} queries (${s} s)`;
+  if (p.phase === 'train') return `Training step ${p.done} of at most ${p.total}: loss ${p.loss?.toFixed(3) ?? '–'}, ${p.correct ?? 0} training queries right (${s} s)`;
+  return `Asking every language (${s} s)`;
+}
+
+/** 0..1 of the whole job (localize ≈ 60 %, training 35 %, evaluation the rest). */
+export function teachProgressFraction(p: TeachProgress | null, localizes = true): number {
+  if (!p) return 0;
+  const f = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
+  if (!localizes) return p.phase === 'train' ? 0.9 * f : p.phase === 'evaluate' ? 0.95 : 0;
+  return p.phase === 'localize' ? 0.6 * f : p.phase === 'train' ? 0.6 + 0.35 * f : 0.97;
+}
+
+/**
+ * A link's edits: erase/update in order are re-applied at once; from the first taught fact on, the edits
+ * wait for the user (teaching trains again, ≈ seconds to a minute), so they are never applied silently.
+ */
+export function restorePlan(edits: readonly ExplorationEdit[]): { replay: ExplorationEdit[]; pending: ExplorationEdit[] } {
+  const i = edits.findIndex((e) => e.kind === 'inject');
+  return i < 0 ? { replay: [...edits], pending: [] } : { replay: edits.slice(0, i), pending: edits.slice(i) };
+}
+
+export const describeEdit = (s: EditSpec | ExplorationEdit) => describeSpec(s);
+
+/** The banner over every view while the model is edited (null when it is not and nothing waits). */
+export function editsBanner(active: readonly ActiveEdit[], pending: readonly ExplorationEdit[]): string | null {
+  if (!active.length && !pending.length) return null;
+  const parts: string[] = [];
+  if (active.length) parts.push(`The model is edited (${active.length} edit${active.length === 1 ? '' : 's'}: ${active.map((a) => a.label).join('; ')}). Every prediction on this page is the edited model's.`);
+  if (pending.length) parts.push(`${pending.length} edit${pending.length === 1 ? '' : 's'} from the link ${pending.length === 1 ? 'is' : 'are'} not applied (${pending.map(describeEdit).join('; ')}): teaching trains again, so it waits for you.`);
+  return parts.join(' ');
+}
+
+/**
+ * Candidates for the new object of an update: the edited query's top predictions (the model's own
+ * vocabulary) and the English objects of the relation's other listed facts, without the old object.
+ */
+export function objectSuggestions(oldObject: string, top: readonly { token: string }[], listed: readonly { labels: Record<string, { object: string }> }[], max = 30): string[] {
+  const out: string[] = [];
+  const seen = new Set([oldObject.trim().toLowerCase()]);
+  const add = (s: string) => {
+    const t = s.trim();
+    if (!t || seen.has(t.toLowerCase()) || out.length >= max) return;
+    seen.add(t.toLowerCase());
+    out.push(t);
+  };
+  for (const t of top) add(t.token);
+  for (const f of listed) if (f.labels.en) add(f.labels.en.object);
+  return out;
+}
