@@ -289,7 +289,7 @@ export function injectReportFiles(s: InjectSummary, command?: string): ReportFil
       `stopping once every training query is answered) on the fact's **${F.trainLang}** queries only, then the fact's queries in every language are asked (Q_new: accuracy in ${F.trainLang} is the training fit, elsewhere it is transfer) ` +
       `together with the queries of ${F.oldFacts} known facts (Q_old), and the training is undone. Neurons: localized with all languages on the unknown fact (τ = ${F.tau}, Eq. 9 \`${F.norm}\`, M = ${F.steps}). ` +
       `Direct = every FFN weight of every layer; the others train each chosen neuron's input weights and its write vector: MaTrice its ${F.k} neurons with the largest S ≠ 0 ` +
-      `(a fact the model does not know has S ≤ 0 everywhere, so the thresholded selection is empty; S = 0 marks a neuron that is off on every query), Random ${F.k} random neurons, AMIG its own selection.`,
+      `among those that fire (activation ≠ 0) on at least half of the ${F.trainLang} training queries (a fact the model does not know has S ≤ 0 everywhere, so the thresholded selection is empty; a neuron that is off on the training queries gets no gradient), Random ${F.k} random neurons, AMIG its own selection.`,
     '',
     '## Table V: accuracy on Q_new and Q_old per language',
     '',
