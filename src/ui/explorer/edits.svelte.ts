@@ -15,6 +15,9 @@ import type { StoreHost } from './host';
 export interface EditsHost extends StoreHost {
   /** the neurons the Toggle view acts on (the method's selection, a manual list, one neuron) */
   readonly toggleNeurons: NeuronId[];
+  /** the Localize view's languages and Riemann steps M (teaching localizes with them) */
+  readonly langs: string[];
+  readonly steps: number;
   /** the model's predictions changed: probe the fact again, drop stale toggle results */
   modelChanged(): Promise<void>;
 }
@@ -110,7 +113,10 @@ export class EditsStore {
       this.host.showError(new Error('choose a fact the model does not know, or type one'), 'Nothing to teach');
       return;
     }
-    await this.runTeach({ fact, k: Number(this.k), trainSteps: Number(this.trainSteps), lr: Number(this.lr), ...(neurons ? { neurons } : {}) });
+    const langs = [...this.host.langs];
+    const trainLang = this.teachMode === 'typed' ? this.typed.lang : langs.includes('en') ? 'en' : langs[0];
+    if (!langs.includes(trainLang)) langs.push(trainLang);
+    await this.runTeach({ fact, langs, trainLang, steps: this.host.steps, k: Number(this.k), trainSteps: Number(this.trainSteps), lr: Number(this.lr), ...(neurons ? { neurons } : {}) });
   }
 
   private async runTeach(req: Parameters<NonNullable<EditsHost['client']>['teach']>[0]): Promise<boolean> {
