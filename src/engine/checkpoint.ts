@@ -116,19 +116,26 @@ function checkFitsPacked(expected: StoredTensor[], numParams: number, opts: Load
       }
     } else need += t.shape.reduce((a, b) => a * b, 1) * 4;
   }
-  const MiB = 1024 ** 2;
   if (opts.maxTensorBytes !== undefined && largest && largestBytes > opts.maxTensorBytes) {
     throw new KnError(
       'too-large',
-      `tensor "${largest.name}" needs ${(largestBytes / MiB).toFixed(1)} MiB as packed int8, above this device's ${(opts.maxTensorBytes / MiB).toFixed(1)} MiB buffer limit (maxStorageBufferBindingSize / maxBufferSize); nothing was uploaded`,
+      `tensor "${largest.name}" needs ${fmtBytes(largestBytes)} as packed int8, above this device's ${fmtBytes(opts.maxTensorBytes)} buffer limit (maxStorageBufferBindingSize / maxBufferSize); nothing was uploaded`,
     );
   }
   if (opts.maxDeviceBytes !== undefined && need > opts.maxDeviceBytes) {
     throw new KnError(
       'too-large',
-      `the model has ${(numParams / 1e6).toFixed(1)}M parameters and needs ${(need / GiB).toFixed(2)} GiB of device memory as packed int8 (1 byte per parameter, a float32 scale per output channel, float32 norms and biases); this device allows ${(opts.maxDeviceBytes / GiB).toFixed(2)} GiB; nothing was uploaded`,
+      `the model has ${numParams.toLocaleString('en-US')} parameters and needs ${fmtBytes(need)} of device memory as packed int8 (1 byte per parameter, a float32 scale per output channel, float32 norms and biases); this device allows ${fmtBytes(opts.maxDeviceBytes)}; nothing was uploaded`,
     );
   }
+}
+
+/** 1023 B, 6.3 KiB, 130.2 MiB, 1.25 GiB */
+function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < GiB) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / GiB).toFixed(2)} GiB`;
 }
 
 function checkFits(expected: StoredTensor[], numParams: number, dtype: string, opts: LoadOptions) {

@@ -97,7 +97,11 @@ interface Program {
   getUserCode: () => string;
 }
 
-/** y[m, n] = s[n] · Σ_k x[m, k]·q[n, k]; inputs A = x [M, K], P [N, K4], S [N]. */
+/**
+ * y[m, n] = Σ_k x[m, k]·(q[n, k]·s[n]); inputs A = x [M, K], P [N, K4], S [N]. Each weight is dequantized
+ * to the same float32 the host's dequantize() gives (q·s, one rounding) and the products are summed one at a
+ * time in ascending k, as tfjs's own matmul does on the dequantized matrix, so both paths round alike.
+ */
 function forwardProgram(M: number, N: number): Program {
   return {
     variableNames: ['A', 'P', 'S'],
@@ -125,6 +129,8 @@ function forwardProgram(M: number, N: number): Program {
     let n0 = i32(workgroupId.x) * ${TILE};
     let col = n0 + tx;
     var acc = 0.0;
+    var sc = 0.0;
+    if (col < N) { sc = S[col]; }
     let tiles = (K4 + ${TILE - 1}) / ${TILE};
     for (var t = 0; t < tiles; t = t + 1) {
       let kw = t * ${TILE} + tx;
@@ -136,16 +142,21 @@ function forwardProgram(M: number, N: number): Program {
       Ps[ty][tx] = w;
       workgroupBarrier();
       for (var kk = 0; kk < ${TILE}; kk = kk + 1) {
-        acc = acc + dot(As[ty][kk], unpack4(Ps[tx][kk]));
+        let a = As[ty][kk];
+        let w = unpack4(Ps[tx][kk]) * sc;
+        acc = acc + a.x * w.x;
+        acc = acc + a.y * w.y;
+        acc = acc + a.z * w.z;
+        acc = acc + a.w * w.w;
       }
       workgroupBarrier();
     }
-    if (row < M && col < N) { result[row * N + col] = acc * S[col]; }
+    if (row < M && col < N) { result[row * N + col] = acc; }
   }`,
   };
 }
 
-/** dx[m, k] = Σ_n dy[m, n]·s[n]·q[n, k]; inputs D = dy [M, N], P [N, K4], S [N]; each thread 4 k's. */
+/** dx[m, k] = Σ_n dy[m, n]·(q[n, k]·s[n]) in ascending n; inputs D = dy [M, N], P [N, K4], S [N]; each thread 4 k's. */
 function gradXProgram(M: number, K: number, K4: number): Program {
   return {
     variableNames: ['D', 'P', 'S'],
@@ -157,6 +168,7 @@ function gradXProgram(M: number, K: number, K4: number): Program {
     getUserCode: () => `
   var<workgroup> Ds : array<array<f32, ${TILE}>, ${TILE}>;
   var<workgroup> Ps : array<array<i32, ${TILE}>, ${TILE}>;
+  var<workgroup> Ss : array<f32, ${TILE}>;
   ${UNPACK}
   fn main() {
     let tx = i32(localId.x);
@@ -172,15 +184,20 @@ function gradXProgram(M: number, K: number, K4: number): Program {
     for (var t = 0; t < tiles; t = t + 1) {
       let nd = t * ${TILE} + tx;
       var d = 0.0;
-      if (row < M && nd < N) { d = D[row * N + nd] * S[nd]; }
+      if (row < M && nd < N) { d = D[row * N + nd]; }
       Ds[ty][tx] = d;
+      if (ty == 0) {
+        var sv = 0.0;
+        if (nd < N) { sv = S[nd]; }
+        Ss[tx] = sv;
+      }
       let np = t * ${TILE} + ty;
       var w = 0;
       if (np < N && kw < K4) { w = P[np * K4 + kw]; }
       Ps[ty][tx] = w;
       workgroupBarrier();
       for (var nn = 0; nn < ${TILE}; nn = nn + 1) {
-        acc = acc + Ds[ty][nn] * unpack4(Ps[nn][tx]);
+        acc = acc + Ds[ty][nn] * (unpack4(Ps[nn][tx]) * Ss[nn]);
       }
       workgroupBarrier();
     }
