@@ -39,7 +39,7 @@ function plan(info: TestInfo): Plan {
   if (projectBackend(info) === 'wasm' && demo) {
     return { model: { type: 'bundled', name: 'demo-causal' }, fact: 'P138:53', teach: 'P36:4', langs: ALL, steps: 4, baseline: 'pad', k: 10, trainSteps: 40 };
   }
-  return { model: { type: 'url', url: `${MODEL_BASE}/gpt2/` }, fact: 'P36:0', teach: 'P36:1', langs: ['en', 'fi'], steps: 2, baseline: 'zero', k: 2, trainSteps: 3 };
+  return { model: { type: 'url', url: `${MODEL_BASE}/gpt2/` }, fact: 'P36:0', teach: 'P36:0', langs: ['en', 'fi'], steps: 2, baseline: 'zero', k: 2, trainSteps: 3 };
 }
 
 const link = (p: Plan, fact: string) => encodeState({ ...defaultState(), model: p.model, fact, langs: p.langs, steps: p.steps, baseline: p.baseline });
@@ -89,6 +89,7 @@ test('edit in English: every language, in the link, re-applied on reload with a 
   await screenshot(page, info, 'edit-erase');
 
   // the edit is in the link; the fact's predictions on the page are the edited model's
+  await expect.poll(async () => decodeState(await page.evaluate(() => location.hash)).edits?.length ?? 0, { timeout: T.edit }).toBe(1);
   const st = decodeState(await page.evaluate(() => location.hash));
   expect(st.edits).toEqual([{ kind: 'erase', fact: p.fact, neurons: expect.any(Array) }]);
   expect(st.edits![0].neurons.length).toBe(count);
@@ -168,7 +169,7 @@ test('teach a fact the model does not know: progress, cancel, then the answer in
   await screenshot(page, info, 'teach');
   if ((await res.getAttribute('data-stopped')) === '') {
     await expect(page.getByTestId('edits-banner')).toContainText(`teach ${p.teach}`);
-    expect(decodeState(await page.evaluate(() => location.hash)).edits?.[0]).toMatchObject({ kind: 'inject', fact: p.teach });
+    await expect.poll(async () => decodeState(await page.evaluate(() => location.hash)).edits?.[0], { timeout: T.edit }).toMatchObject({ kind: 'inject', fact: p.teach });
     await page.getByTestId('undo-edit').click();
     await expect(page.getByTestId('active-edit')).toHaveCount(0, { timeout: T.edit });
   }

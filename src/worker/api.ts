@@ -241,6 +241,8 @@ export interface EngineWorkerApi {
   /** Undo the last edit (or check that `id` is the last), or with `all` every edit; returns the edits left. */
   editUndo(id?: string, all?: boolean): Promise<ActiveEdit[]>;
   editList(): Promise<ActiveEdit[]>;
+  /** Get the current fact's unrelated queries ready, so the first edit answers as fast as the next. */
+  editPrepare(): Promise<void>;
   /** Teach a fact the model does not know: localize, train only its top-k neurons, evaluate every language. */
   teach(req: TeachRequest, onProgress?: (p: TeachProgress) => void): Promise<TeachView>;
   teachCancel(): Promise<void>;

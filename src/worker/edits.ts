@@ -176,6 +176,7 @@ export class EditState {
   private specs = new Map<string, EditSpec>();
   private unrelatedCache = new Map<string, Unrelated>();
   private teaching: AbortController | null = null;
+  private prep: Promise<void> | null = null;
 
   constructor(
     private getModel: () => LoadedModel | null,
@@ -235,16 +236,18 @@ export class EditState {
     return { id: e.id, kind: e.kind, label: describeSpec(spec), neurons: e.neurons.length, notes: e.notes, precision: e.precision, spec };
   }
 
-  undo(id?: string): ActiveEdit[] {
+  async undo(id?: string): Promise<ActiveEdit[]> {
     this.checkIdle('undo an edit');
+    await this.settled();
     const ed = this.ed();
     const e = ed.undo(id);
     if (e) this.specs.delete(e.id);
     return this.list();
   }
 
-  undoAll(): ActiveEdit[] {
+  async undoAll(): Promise<ActiveEdit[]> {
     this.checkIdle('undo the edits');
+    await this.settled();
     this.ed().undoAll();
     this.specs.clear();
     return this.list();
@@ -277,10 +280,26 @@ export class EditState {
     return out;
   }
 
+  /** Builds the unrelated queries of the current fact ahead of the first edit (the Edit view calls it on open). */
+  async prepare(): Promise<void> {
+    if (this.explorer.busy || this.teaching || this.prep) return;
+    this.prep = (async () => {
+      const s = await this.explorer.current().catch(() => null);
+      if (s) await this.unrelated(s.factId, s.langs);
+    })().finally(() => (this.prep = null));
+    await this.prep;
+  }
+
+  /** An edit waits for a running `prepare`: its probes must see the model before the edit. */
+  private async settled() {
+    if (this.prep) await this.prep.catch(() => undefined);
+  }
+
   /** Erase or update the neurons from the current fact's English query and show what changed in every language. */
   async edit(req: EditRequest): Promise<EditView> {
     const t0 = performance.now();
     this.checkIdle('edit');
+    await this.settled();
     const ed = this.ed();
     const model = this.model();
     if (!req || (req.kind !== 'erase' && req.kind !== 'update')) throw new KnError('bad-input', `an edit is "erase" or "update", got ${JSON.stringify(req?.kind)}`);
@@ -361,6 +380,7 @@ export class EditState {
    */
   async replay(spec: EditSpec): Promise<ActiveEdit> {
     this.checkIdle('apply an edit');
+    await this.settled();
     const ed = this.ed();
     const model = this.model();
     if (spec.kind === 'inject') throw new KnError('bad-input', 'a taught fact is replayed by teaching it again');
@@ -383,6 +403,7 @@ export class EditState {
   /** Localize a fact the model does not know, train only its top-k neurons, and show every language after. */
   async teach(req: TeachRequest, onProgress?: (p: TeachProgress) => void): Promise<TeachView> {
     this.checkIdle('teach a fact');
+    await this.settled();
     const ed = this.ed();
     const model = this.model();
     const t0 = performance.now();

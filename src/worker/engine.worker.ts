@@ -198,6 +198,7 @@ const api: EngineWorkerApi = {
   editReplay: (spec) => guarded(() => edits.replay(spec)),
   editUndo: (id, all) => guarded(async () => (all ? edits.undoAll() : edits.undo(id))),
   editList: () => guarded(async () => edits.list()),
+  editPrepare: () => guarded(() => edits.prepare()),
   teach: (req, onProgress) => guarded(() => edits.teach(req, onProgress)),
   teachCancel: async () => edits.cancel(),
   experimentRun: (req, onProgress) =>

@@ -55,6 +55,7 @@ describe('edits in the page (worker side)', () => {
     const neurons = explorer.score('matrice', {}).selected;
     expect(neurons.length).toBeGreaterThan(0);
 
+    await edits.prepare();
     const v = await edits.edit({ kind: 'erase', neurons });
     expect(v.active.spec).toEqual({ kind: 'erase', fact: FACT, neurons });
     expect(v.active.precision).toBe('int8 + float32 overlay');
@@ -76,7 +77,7 @@ describe('edits in the page (worker side)', () => {
     expect(explorer.score('matrice', {}).selected).toEqual(neurons);
     await expect(explorer.localize(FACT, { langs: LANGS, steps: 4 })).rejects.toThrow(/edits applied/);
 
-    expect(edits.undo()).toEqual([]);
+    expect(await edits.undo()).toEqual([]);
     expect(probs(await explorer.factQueries(FACT, LANGS))).toEqual(probs(before));
 
     // no edit while an attribution runs (nothing cached: it really computes)
@@ -89,7 +90,7 @@ describe('edits in the page (worker side)', () => {
     const r = await edits.replay(v.active.spec);
     expect(r.label).toMatch(/^erase \d+ neurons? of P138:53/);
     expect(probs(await explorer.factQueries(FACT, LANGS))).toEqual(probs(during));
-    edits.undoAll();
+    await edits.undoAll();
     await expect(edits.replay({ kind: 'erase', fact: FACT, neurons: [[model.cfg.numLayers, 0]] })).rejects.toThrow(/does not have .*another model/);
     expect(edits.list()).toEqual([]);
   });
@@ -107,7 +108,7 @@ describe('edits in the page (worker side)', () => {
     expect(v.active.spec).toMatchObject({ kind: 'update', newObject: 'Paris', lambda1: 1, lambda2: 8 });
     for (const l of LANGS) expect(v.languages[l]).toMatchObject(recount(v, l, true));
     expect(v.queries.every((q) => typeof q.newTop === 'boolean')).toBe(true);
-    edits.undo(v.active.id);
+    await edits.undo(v.active.id);
     expect(probs(await explorer.factQueries(FACT, LANGS))).toEqual(probs(before));
   });
 
@@ -133,7 +134,7 @@ describe('edits in the page (worker side)', () => {
         `; unrelated top-1 kept ${t.old[0]}/${t.old[1]}`,
     );
     expect(edits.list().map((e) => e.kind)).toEqual(['inject']);
-    edits.undo();
+    await edits.undo();
     expect(probs(await explorer.factQueries(unknown, LANGS))).toEqual(before);
 
     // a divergent learning rate: nothing is kept, the weights are as loaded
@@ -141,7 +142,7 @@ describe('edits in the page (worker side)', () => {
     if (d.stopped) {
       expect(d.stopped).toMatch(/diverged/);
       expect(d.active).toBeNull();
-    } else edits.undo();
+    } else await edits.undo();
     expect(edits.list()).toEqual([]);
     expect(probs(await explorer.factQueries(unknown, LANGS))).toEqual(before);
 
@@ -158,7 +159,7 @@ describe('edits in the page (worker side)', () => {
     expect(typed.notes.join(' ')).toMatch(/not translated/);
     expect(typed.factId).toMatch(/^new:P36:/);
     expect(Object.keys(typed.languages).sort()).toEqual(['en', 'fr']);
-    if (typed.active) edits.undo();
+    if (typed.active) await edits.undo();
     await expect(edits.teach({ fact: { relation: 'P999', lang: 'en', subject: 'x', object: 'y' } })).rejects.toThrow(/unknown relation "P999"/);
     await expect(edits.teach({ fact: { relation: 'P36', lang: 'en', subject: '', object: 'y' }, langs: ['en'] })).rejects.toThrow(/subject is empty/);
     expect(model.info.contentHash).not.toMatch(/\+edit:/);

@@ -66,6 +66,9 @@ export class ExplorerClient extends EngineClient {
   editUndo(id?: string, all = false) {
     return this.call(() => this.api.editUndo(id, all));
   }
+  editPrepare() {
+    return this.call(() => this.api.editPrepare());
+  }
   editList() {
     return this.call(() => this.api.editList());
   }

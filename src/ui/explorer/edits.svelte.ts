@@ -65,8 +65,8 @@ export class EditsStore {
 
   private async changed(list: ActiveEdit[]) {
     this.active = list;
-    await this.host.modelChanged();
     this.host.updateHash();
+    await this.host.modelChanged();
   }
 
   async apply() {
