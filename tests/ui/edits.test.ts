@@ -100,8 +100,11 @@ describe('what the Edit view shows', () => {
 
   it('says where the edit took, where not, and what was not counted', () => {
     expect(editHeadline(view())).toBe(
-      'Edited from English (3 neurons). The edited query no longer answers "Beijing" in en; not in zh. Not counted (the model did not know it before): ja. Unrelated facts keep their answer on 1 of 2 queries.',
+      'Edited from English (3 neurons). The edited query no longer answers "Beijing" in en; not in zh. P("Beijing") on it: 80 % → 35 % on average. Not counted (the model did not know it before): ja. Unrelated facts keep their answer on 1 of 2 queries.',
     );
+    const none = view();
+    none.queries = none.queries.map((q) => ({ ...q, oldTop: true, after: { ...q.after, pOld: 0.6 } }));
+    expect(editHeadline(none)).toMatch(/^Edited from English \(3 neurons\)\. The edited query still answers "Beijing" in every language it knew \(zh, en\)\. P\("Beijing"\) on it: 80 % → 60 % on average\./);
   });
 
   it('says in which languages a taught fact arrived, and when training stopped', () => {

@@ -126,6 +126,7 @@ export class EditsStore {
     this.teachProgress = null;
     this.teachResult = null;
     this.host.error = null;
+    this.host.notice = '';
     try {
       const r = await c.teach(req, (p) => (this.teachProgress = p));
       this.teachResult = r;

@@ -47,18 +47,28 @@ export function editRows(v: EditView): EditLangRow[] {
   });
 }
 
-/** The headline of an edit's result, in words. */
+/** The headline of an edit's result, in words (where it took, where not, what P(old) did). */
 export function editHeadline(v: EditView): string {
   const rows = editRows(v);
-  const what = v.newObject !== undefined ? `now answers "${v.newObject}"` : `no longer answers "${v.oldObject}"`;
-  const yes = rows.filter((r) => r.edited?.known && r.edited.success).map((r) => r.lang);
-  const no = rows.filter((r) => r.edited?.known && !r.edited.success).map((r) => r.lang);
+  const update = v.newObject !== undefined;
+  const what = update ? `now answers "${v.newObject}"` : `no longer answers "${v.oldObject}"`;
+  const counted = rows.filter((r) => r.edited?.known);
+  const yes = counted.filter((r) => r.edited!.success).map((r) => r.lang);
+  const no = counted.filter((r) => !r.edited!.success).map((r) => r.lang);
   const unknown = rows.filter((r) => r.edited && !r.edited.known).map((r) => r.lang);
-  const parts = [`Edited from English (${v.active.neurons} neuron${v.active.neurons === 1 ? '' : 's'}). The edited query ${what} in ${yes.length ? yes.join(', ') : 'no language'}`];
-  if (no.length) parts.push(`not in ${no.join(', ')}`);
-  let s = parts.join('; ') + '.';
+  const n = v.active.neurons;
+  let s = `Edited from English (${n} neuron${n === 1 ? '' : 's'}). `;
+  if (!counted.length) s += 'The model knew the edited query in no language, so nothing is counted.';
+  else if (!no.length) s += `The edited query ${what} in every language it knew (${yes.join(', ')}).`;
+  else if (!yes.length) s += `The edited query still answers ${update ? `"${v.oldObject}" rather than "${v.newObject}"` : `"${v.oldObject}"`} in every language it knew (${no.join(', ')}).`;
+  else s += `The edited query ${what} in ${yes.join(', ')}; not in ${no.join(', ')}.`;
+  if (counted.length) {
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const b = mean(counted.map((r) => r.edited!.pBefore)), a = mean(counted.map((r) => r.edited!.pAfter));
+    s += ` P("${v.oldObject}") on it: ${Math.round(b * 100)} % → ${Math.round(a * 100)} % on average.`;
+  }
   if (unknown.length) s += ` Not counted (the model did not know it before): ${unknown.join(', ')}.`;
-  const un = rows.reduce((a, r) => [a[0] + r.unrelated.same, a[1] + r.unrelated.total], [0, 0]);
+  const un = rows.reduce((acc, r) => [acc[0] + r.unrelated.same, acc[1] + r.unrelated.total], [0, 0]);
   if (un[1]) s += ` Unrelated facts keep their answer on ${un[0]} of ${un[1]} queries.`;
   return s;
 }
