@@ -71,7 +71,9 @@ describe('edits in the page (worker side)', () => {
     expect(mean(v.queries.map((q) => q.after.pOld))).toBeLessThan(mean(v.queries.map((q) => q.before.pOld)));
     console.log(
       `edit in the page (Node): erase ${neurons.length} neurons of ${FACT}: ${v.ms.total.toFixed(0)} ms (edit ${v.ms.edit.toFixed(1)} ms, evaluation ${v.ms.evaluate.toFixed(0)} ms); reliability ` +
-        LANGS.map((l) => `${l} ${v.languages[l].reliability ?? '–'}`).join(', '),
+        LANGS.map((l) => `${l} ${v.languages[l].reliability ?? '–'}`).join(', ') +
+        '; P(old) of the edited query ' +
+        v.queries.filter((q) => q.role === 'edited').map((q) => `${q.lang} ${(q.before.pOld * 100).toFixed(0)} % → ${(q.after.pOld * 100).toFixed(0)} %`).join(', '),
     );
     // manipulations now start from the edited model; attributions are kept (made on the loaded weights)
     expect(explorer.score('matrice', {}).selected).toEqual(neurons);
