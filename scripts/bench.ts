@@ -11,6 +11,16 @@
  *     M = 20, knock-out): wall time per fact with fresh attributions and with cached ones (the
  *     manipulations alone), and the projected time for 100 facts (issue target: ≤ 15 min on 2 cores)
  * Random checkpoints are written once under .cache/bench (HF layout, F32 safetensors).
+ *
+ * `--backend webgpu`: the same measurements on WebGPU, in Chromium (Playwright, /usr/bin/chromium or
+ * CHROMIUM_PATH) on the engine harness gpu.html (src/gpu/harness.ts, served by a Vite dev server; the
+ * checkpoints by a local file server): the adapter and its limits, the dense matmul ceiling and the packed
+ * int8 kernel, naive vs fast and the whole query for f32, int8 dequantized (LRU) and int8 packed weights,
+ * and device bytes per parameter with every layer resident (tf.memory().numBytesInGPU) for GPT-2-small
+ * and Qwen2.5-0.5B shapes. Default adapter: SwiftShader (the CI flags). `--gpu` (`npm run bench:gpu`):
+ * the flags a real adapter needs in headless Chromium. `--json`: one JSON object on stdout, tables on
+ * stderr. `--steps M` (default 20; 2 on a software adapter), `--tokens T` (query length, default 10; 5 on
+ * a software adapter), `--quick` (no whole query, GPT-2 only).
  */
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,14 +30,20 @@ import { FAMILIES } from '../src/engine/families/registry';
 import { loadModel } from '../src/engine/index';
 import { attributeQuery } from '../src/engine/matrice/attribute';
 import type { LoadedModel } from '../src/engine/model';
+import { BERT_BASE_CONFIG, GPT2_SMALL_CONFIG, fastFlops, matmulGflops, queryOf, time } from '../src/gpu/bench';
 import { Rng, tinyTokenizer } from '../tests/helpers/tiny-checkpoints';
 
 const CACHE = join(process.cwd(), '.cache', 'bench');
 const quick = process.argv.includes('--quick');
+/** the value after `name` on the command line (`--backend webgpu`), or undefined */
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
 /** `--experiment`: only section 5 (the per-fact time of the manipulation experiment) */
 const experimentOnly = process.argv.includes('--experiment');
 
-async function writeRandomCheckpoint(dir: string, arch: 'gpt2' | 'bert', config: Record<string, unknown>) {
+export async function writeRandomCheckpoint(dir: string, arch: 'gpt2' | 'bert', config: Record<string, unknown>) {
   if (existsSync(join(dir, 'model.safetensors'))) return;
   mkdirSync(dir, { recursive: true });
   const fam = FAMILIES.find((f) => f.key === arch)!;
@@ -60,56 +76,6 @@ async function writeRandomCheckpoint(dir: string, arch: 'gpt2' | 'bert', config:
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tok.json));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tok.config));
-}
-
-async function time<T>(f: () => Promise<T>): Promise<{ s: number; r: T }> {
-  const t0 = performance.now();
-  const r = await f();
-  return { s: (performance.now() - t0) / 1000, r };
-}
-
-async function matmulGflops(n = 1024, reps = 5): Promise<number> {
-  const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
-  (await tf.matMul(a, b).data());
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) {
-    const c = tf.matMul(a, b);
-    await c.data();
-    c.dispose();
-  }
-  const s = (performance.now() - t0) / 1000;
-  tf.dispose([a, b]);
-  return (2 * n * n * n * reps) / s / 1e9;
-}
-
-/**
- * FLOPs of the fast path for one layer: the forward from layer `layer` up for `rows` points (one position
- * for causal models, all T for masked ones), and a backward that computes input gradients only (the
- * weights are constants), which costs the same matmul FLOPs again: total = 2 × forward.
- */
-function fastFlops(m: LoadedModel, layer: number, rows: number, T: number): number {
-  const c = m.cfg;
-  const d = c.hidden, F = c.ffn;
-  const seq = m.info.kind === 'causal' ? 1 : T;
-  const kvd = c.kvHeads * c.headDim, qd = c.heads * c.headDim;
-  const attnProj = m.info.family === 'llama' ? 2 * d * (2 * qd + 2 * kvd) : 8 * d * d;
-  const ffn = m.info.family === 'llama' ? 6 * d * F : 4 * d * F;
-  const perTokLayer = attnProj + ffn + 4 * T * qd;
-  const above = c.numLayers - layer - 1;
-  const head = 2 * d * c.vocab + (m.info.family === 'bert' ? 2 * d * d : 0);
-  const fwd = rows * (seq * (perTokLayer * above + 2 * d * F) + head);
-  return 2 * fwd;
-}
-
-function queryOf(m: LoadedModel, words: string[], n: number): string {
-  // a prompt of exactly n tokens (the tiny tokenizers split these words predictably)
-  let p = '';
-  for (let i = 0; ; i++) {
-    const next = (p ? p + ' ' : '') + words[i % words.length];
-    const q = m.tok.encodeQuery(m.info.kind === 'masked' ? next + ' ' + m.tok.maskToken : next);
-    if (q.ids.length > n) return m.info.kind === 'masked' ? p + ' ' + m.tok.maskToken : p;
-    p = next;
-  }
 }
 
 async function benchModel(label: string, dir: string, target: string, layer: number, baseline: 'zero' | 'pad' = 'pad') {
@@ -219,6 +185,11 @@ async function benchExperiment(name: string, facts = 3) {
 }
 
 async function main() {
+  if (arg('--backend') === 'webgpu') {
+    const { benchWebGPU } = await import('./bench-webgpu');
+    return benchWebGPU({ gpu: process.argv.includes('--gpu'), json: process.argv.includes('--json'), quick, steps: arg('--steps') ? Number(arg('--steps')) : undefined, tokens: arg('--tokens') ? Number(arg('--tokens')) : undefined, writeRandomCheckpoint });
+  }
+  if (arg('--backend') !== undefined && arg('--backend') !== 'wasm') throw new Error(`--backend takes wasm (Node, the default) or webgpu (Chromium), got ${arg('--backend')}`);
   const backend = await nodeBackend();
   console.error(`backend: ${backend.name}${backend.detail ? ` (${backend.detail})` : ''}`);
   if (experimentOnly) {
@@ -229,14 +200,8 @@ async function main() {
   }
   const gpt2Dir = join(CACHE, 'gpt2-small-shape');
   const bertDir = join(CACHE, 'bert-base-shape');
-  await writeRandomCheckpoint(gpt2Dir, 'gpt2', {
-    architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', n_embd: 768, n_layer: 12, n_head: 12, n_inner: null,
-    n_positions: 1024, vocab_size: 50257, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new', bos_token_id: 530, eos_token_id: 530,
-  });
-  await writeRandomCheckpoint(bertDir, 'bert', {
-    architectures: ['BertForMaskedLM'], model_type: 'bert', hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12,
-    intermediate_size: 3072, max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12, hidden_act: 'gelu', vocab_size: 30522, pad_token_id: 0,
-  });
+  await writeRandomCheckpoint(gpt2Dir, 'gpt2', GPT2_SMALL_CONFIG);
+  await writeRandomCheckpoint(bertDir, 'bert', BERT_BASE_CONFIG);
   const gflops = await matmulGflops();
   console.error(`dense matmul 1024³: ${gflops.toFixed(1)} GFLOP/s`);
   const rows = [await benchModel('gpt2-small-shape (causal)', gpt2Dir, 'Paris', 0), await benchModel('bert-base-shape (masked)', bertDir, 'paris', 0)];

@@ -234,3 +234,56 @@ export async function residentBytes(name: string, config: Record<string, unknown
     store.dispose();
   }
 }
+
+export interface PageBenchParams {
+  /** models for the SAIG rows: a base URL each (HF layout or a kn-int8 bundle) */
+  models: { label: string; url: string; target: string; layer: number }[];
+  /** weight modes compared on each model */
+  modes: ('f32' | 'int8-dequantized' | 'int8-packed')[];
+  steps: number;
+  /** query length in tokens (10 unless given) */
+  tokens?: number;
+  whole: boolean;
+  /** the configs whose resident device bytes per parameter are measured (packed; `lruToo`: also dequantized) */
+  resident: { name: string; config: Record<string, unknown>; lruToo?: boolean }[];
+}
+
+/**
+ * The WebGPU bench, run in the page (gpu.html) by `npm run bench -- --backend webgpu`: the dense matmul
+ * ceiling and the packed int8 kernel's rate, naive vs fast and the whole query per model and weight mode,
+ * and device bytes per parameter with every layer resident. Progress goes to console.log ('[bench] …').
+ */
+export async function runPageBench(p: PageBenchParams, load: (url: string, opts: import('../engine/types').LoadOptions) => Promise<LoadedModel>) {
+  const log = (s: string) => console.log(`[bench] ${s}`);
+  const gflops = await matmulGflops();
+  log(`dense f32 matmul 1024³: ${gflops.toFixed(2)} GFLOP/s`);
+  const int8Gflops = await int8MatmulGflops();
+  log(`packed int8 matmul 1024³: ${int8Gflops.toFixed(2)} GFLOP/s`);
+  const resident: ResidentReport[] = [];
+  for (const r of p.resident) {
+    for (const packed of r.lruToo ? [true, false] : [true]) {
+      const rep = await residentBytes(r.name, r.config, packed);
+      log(`${r.name} ${rep.weights}: ${rep.device_bytes_per_param} device bytes/param (${rep.params} params, forward ${rep.forward_s} s)`);
+      resident.push(rep);
+    }
+  }
+  const saig: Record<string, unknown>[] = [];
+  for (const m of p.models) {
+    for (const mode of p.modes) {
+      const gpu = () => (tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number }).numBytesInGPU ?? NaN;
+      const before = gpu();
+      const model = await load(m.url, mode === 'f32' ? { dtype: 'f32' } : { dtype: 'int8', deviceWeights: mode === 'int8-packed' ? 'packed' : 'lru' });
+      try {
+        log(`${m.label} ${mode}: naive vs fast${p.whole ? ', whole query' : ''}…`);
+        const row = await benchSaig(m.label, mode, model, { target: m.target, layer: m.layer, steps: p.steps, whole: p.whole, tokens: p.tokens });
+        row.device_bytes_per_param = +((gpu() - before) / model.info.numParams).toFixed(3);
+        if (typeof row.whole_query_gflops === 'number') row.share_of_matmul = +(row.whole_query_gflops / gflops).toFixed(3);
+        log(JSON.stringify(row));
+        saig.push(row);
+      } finally {
+        model.dispose();
+      }
+    }
+  }
+  return { matmul_gflops: +gflops.toFixed(3), int8_matmul_gflops: +int8Gflops.toFixed(3), resident, saig, numTensorsAfter: tf.memory().numTensors };
+}

@@ -46,6 +46,8 @@ const kn = {
   adapterReport,
   memory,
   init: (prefer: string[]) => initBackend({ prefer }),
+  /** the WebGPU bench (scripts/bench.ts --backend webgpu) */
+  runBench: (p: bench.PageBenchParams) => bench.runPageBench(p, (url, opts) => loadModel({ type: 'url', url }, opts)),
   /** loads a model by base URL; returns its id and info */
   async load(url: string, opts: Pick<LoadOptions, 'dtype' | 'deviceWeights' | 'maxTensorBytes' | 'maxDeviceBytes' | 'deviceBudgetBytes'>) {
     const m = await loadModel({ type: 'url', url }, opts);
