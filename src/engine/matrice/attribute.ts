@@ -270,8 +270,9 @@ export function chunkRows(model: LoadedModel, layer: number, budget: number, T: 
 }
 
 /**
- * An attribution keeps the float32 weights of every layer from the lowest attributed one up (and the head)
- * on the device until it ends: int8 matrices are dequantized then and cannot be evicted mid-gradient. Refuse
+ * An attribution keeps the weights of every layer from the lowest attributed one up (and the head) on the
+ * device until it ends: int8 matrices on the LRU path are dequantized then and cannot be evicted mid-gradient
+ * (packed int8 matrices on WebGPU count their packed size, WeightStore.pendingBytes). Refuse
  * up front, with the numbers, what the backend cannot hold, instead of crashing it.
  */
 export function checkResident(model: LoadedModel, lowest: number, chunkBytes: number) {
@@ -283,7 +284,7 @@ export function checkResident(model: LoadedModel, lowest: number, chunkBytes: nu
     const GiB = 1024 ** 3;
     throw new KnError(
       'too-large',
-      `attributing layers ${lowest}..${model.cfg.numLayers - 1} keeps ${(need / GiB).toFixed(2)} GiB on the device at once (those layers' weights as float32, the head and a ${(chunkBytes / 1024 ** 2).toFixed(0)} MiB work budget); this backend allows ${(limit / GiB).toFixed(2)} GiB. Attribute fewer, higher layers, or use a GPU backend with more memory.`,
+      `attributing layers ${lowest}..${model.cfg.numLayers - 1} keeps ${(need / GiB).toFixed(2)} GiB on the device at once (those layers' weights as float32, or as packed int8 on WebGPU, the head and a ${(chunkBytes / 1024 ** 2).toFixed(0)} MiB work budget); this backend allows ${(limit / GiB).toFixed(2)} GiB. Attribute fewer, higher layers, or use a GPU backend with more memory.`,
     );
   }
 }
