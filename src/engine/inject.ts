@@ -112,7 +112,9 @@ export async function injectFact(editor: ModelEditor, o: InjectOptions): Promise
       const devShape: [number, number] = (spec.axis ?? 0) === 0 ? [c, r] : [r, c]; // [in, out]
       const k = js ? js.length : F;
       const shape: [number, number] = side === 'in' ? [devShape[0], k] : [k, devShape[1]];
-      const v = tf.variable(tf.zeros(shape), true);
+      const zeros = tf.zeros(shape);
+      const v = tf.variable(zeros, true);
+      zeros.dispose(); // the variable holds its own reference to the data
       const hfAxis = (side === 'in' ? spec.axis ?? 0 : 1 - (spec.axis ?? 0)) as 0 | 1;
       params.push({ name, side, js, v, hfAxis });
       let sel: tf.Tensor2D | null = null;
@@ -151,15 +153,18 @@ export async function injectFact(editor: ModelEditor, o: InjectOptions): Promise
     const rows = tf.matMul(tf.tensor2d(pick, [B, B * T]), h) as tf.Tensor2D;
     return model.fm.logits(rows);
   };
-  const correctNow = () =>
-    tf.tidy(() => {
-      let ok = 0;
-      for (const g of groups.values()) {
-        const top = forward(g.map((e) => e.ids), g[0].position).argMax(1).dataSync();
-        g.forEach((e, i) => (ok += top[i] === e.target ? 1 : 0));
-      }
-      return ok;
-    });
+  // read back asynchronously: a synchronous read (dataSync) between training steps lost the WebGPU device
+  // on SwiftShader (Chromium 156) at the next step
+  const correctNow = async () => {
+    let ok = 0;
+    for (const g of groups.values()) {
+      const topT = tf.tidy(() => forward(g.map((e) => e.ids), g[0].position).argMax(1));
+      const top = await topT.data();
+      topT.dispose();
+      g.forEach((e, i) => (ok += top[i] === e.target ? 1 : 0));
+    }
+    return ok;
+  };
   store.pin();
   weightGrad.on = true;
   let step = 0;
@@ -190,7 +195,7 @@ export async function injectFact(editor: ModelEditor, o: InjectOptions): Promise
         stopped = `training diverged at step ${step + 1} (loss ${losses[0].toFixed(3)} → ${Number.isFinite(loss) ? loss.toFixed(3) : String(loss)}); nothing was changed — try a smaller learning rate than ${lr}`;
         break;
       }
-      const ok = correctNow();
+      const ok = await correctNow();
       lastOk = ok;
       o.onProgress?.({ step: step + 1, steps, loss, correct: ok, total });
       if (ok === total && o.untilCorrect !== false) {
@@ -211,7 +216,7 @@ export async function injectFact(editor: ModelEditor, o: InjectOptions): Promise
     if (!stopped) {
       const changes: { name: string; axis: 0 | 1; index: number; delta: Float32Array }[] = [];
       for (const p of params) {
-        const d = p.v.dataSync() as Float32Array;
+        const d = (await p.v.data()) as Float32Array;
         const [r, c] = p.v.shape as [number, number];
         const js = p.js ?? Array.from({ length: F }, (_, j) => j);
         js.forEach((j, i) => {

@@ -203,7 +203,13 @@ export class WeightStore {
     // an edited int8 matrix is handed out as float32 with its edits (an export keeps them)
     if (q) return this.overlays.has(name) ? { f32: this.hostEdited(name, q) } : { q };
     const d = this.deviceMats.get(name);
-    if (d) return { f32: tf.tidy(() => inOut(d, this.specs.get(name)!.axis ?? 0)).dataSync() as Float32Array };
+    if (d) {
+      // the transposed copy leaves the tidy scope: dispose it here (d itself is the model's)
+      const t = tf.tidy(() => inOut(d, this.specs.get(name)!.axis ?? 0));
+      const f32 = t.dataSync() as Float32Array;
+      if (t !== d) t.dispose();
+      return { f32 };
+    }
     const v = this.vectors.get(name);
     if (v) return { f32: v.dataSync() as Float32Array };
     throw new Error(`internal: ${name} not loaded`);

@@ -5,6 +5,7 @@
  * changes nothing and says why.
  */
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { ModelEditor } from '../../src/engine/edit';
 import { loadModel } from '../../src/engine/index';
@@ -35,6 +36,7 @@ describe('injection', () => {
         const china = LANGS.map((l) => ({ lang: l, prompt: `${SUBJECT[l]} r${l}1`, target: 'beijing' }));
         const before = bytes(m);
         const b = await m.probeMany([...japan, ...china], { topK: 1 });
+        const tensorsBefore = tf.memory().numTensors;
         for (const r of b.slice(0, 7)) expect(r.top[0].token).toBe('tokyo');
         const ed = new ModelEditor(m);
         const r = await injectFact(ed, { neurons: JAPAN_NEURONS.map((j) => [0, j]), queries: [{ prompt: 'japan ren0', target: 'seoul' }], steps: 60, lr: 0.05 });
@@ -48,8 +50,10 @@ describe('injection', () => {
         a.slice(7).forEach((x) => expect(x.top[0].token).toBe('beijing'));
         ed.undo();
         expect(bytes(m)).toEqual(before);
-        const c = await m.probeMany(japan, { topK: 1 });
+        const c = await m.probeMany([...japan, ...china], { topK: 1 });
         c.forEach((x, i) => expect(x.target!.prob).toBe(b[i].target!.prob));
+        // nothing of the training stays behind (variables, optimizer slots, one-hot selectors)
+        expect(tf.memory().numTensors).toBe(tensorsBefore);
       } finally {
         m.dispose();
       }
