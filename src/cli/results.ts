@@ -1,0 +1,266 @@
+/**
+ * The results folder every `kn experiment` shares (manipulate, readings, edit, enhance, inject):
+ *
+ *   <out>/meta.json      what was run (model hash, settings, seed, languages, methods, the picked facts, shard)
+ *   <out>/rows.ndjson    one line per finished fact (written whole, after the fact; a re-run skips them)
+ *   <out>/timing.ndjson  wall time per fact (kept apart so rows are byte-identical across machines/shards)
+ *
+ * and the option parsing, progress lines and split lists their commands share. Each experiment brings its
+ * own meta check and row check; reading, appending and merging are written once here.
+ */
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { KnError } from '../engine/errors';
+import type { RowSink } from '../engine/runner/manipulate';
+import { BUNDLED_DIR } from '../engine/source-node';
+
+export type CliOptions = NonNullable<ParseArgsConfig['options']>;
+
+/** The options every `kn experiment` run command takes (each adds its own). */
+export const EXPERIMENT_OPTIONS = {
+  model: { type: 'string' },
+  facts: { type: 'string' },
+  relations: { type: 'string' },
+  langs: { type: 'string' },
+  methods: { type: 'string' },
+  seed: { type: 'string' },
+  steps: { type: 'string' },
+  baseline: { type: 'string' },
+  tau: { type: 'string' },
+  norm: { type: 'string' },
+  'attr-norm': { type: 'string' },
+  split: { type: 'string' },
+  shard: { type: 'string' },
+  out: { type: 'string' },
+  dtype: { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+} as const;
+
+/** node:util parseArgs, strict, with its complaints as bad-input errors. */
+export function parseCli<T extends CliOptions>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new KnError('bad-input', e instanceof Error ? e.message : String(e));
+  }
+}
+
+export function intOpt(v: string | undefined, name: string, lo: number, hi: number, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new KnError('bad-input', `--${name} must be an integer in ${lo}..${hi}, got "${v}"`);
+  return n;
+}
+
+export function numOpt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || v.trim() === '') throw new KnError('bad-input', `--${name} must be a number, got "${v}"`);
+  return n;
+}
+
+export async function writeAtomic(path: string, text: string) {
+  await writeFile(path + '.tmp', text);
+  await rename(path + '.tmp', path);
+}
+
+export const dur = (ms: number) => {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+};
+
+/** Progress lines on stderr, at most one every 2 s unless forced (the last one). */
+export function progressPrinter(quiet: boolean) {
+  let last = 0;
+  return (line: string, force = false) => {
+    if (quiet) return;
+    const now = Date.now();
+    if (!force && now - last < 2000) return;
+    last = now;
+    process.stderr.write(line + '\n');
+  };
+}
+
+/** A bundled demo model's dev or test facts (its split.json), for `--split`. */
+export async function splitCandidates(modelArg: string, split: string | undefined): Promise<string[] | undefined> {
+  if (!split) return undefined;
+  if (split !== 'dev' && split !== 'test') throw new KnError('bad-input', `--split must be dev or test, got "${split}"`);
+  const m = /^bundled:(.+)$/.exec(modelArg);
+  const path = m ? join(BUNDLED_DIR, m[1], 'split.json') : join(modelArg, 'split.json');
+  if (!existsSync(path)) throw new KnError('bad-input', `--split ${split} needs the model's split.json (a bundled demo model); not found at ${path}`);
+  const j = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  const ids = j[split === 'dev' ? 'devFacts' : 'testFacts'];
+  if (!Array.isArray(ids) || !ids.length) throw new KnError('bad-input', `${path} has no ${split === 'dev' ? 'devFacts' : 'testFacts'} list`);
+  return ids.map(String);
+}
+
+/** The experiment a results folder holds ('manipulate', 'edit', …), or null without a readable meta.json. */
+export async function resultsKind(dir: string | undefined): Promise<string | null> {
+  if (!dir || !existsSync(join(dir, 'meta.json'))) return null;
+  try {
+    return String((JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as { experiment?: unknown }).experiment ?? '');
+  } catch {
+    return null;
+  }
+}
+
+/** A results folder's meta.json; `problem` says why it is not the expected experiment (null: it is). */
+export async function readResultsMeta<M>(dir: string, problem: (m: M) => string | null): Promise<M> {
+  const p = join(dir, 'meta.json');
+  if (!existsSync(p)) throw new KnError('missing-file', `${dir} is not an experiment results folder (no meta.json)`);
+  try {
+    const m = JSON.parse(await readFile(p, 'utf8')) as M;
+    const why = problem(m);
+    if (why) throw new Error(why);
+    return m;
+  } catch (e) {
+    throw new KnError('corrupt-file', `${p}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+export interface ResultRows<R, T> {
+  rows: R[];
+  timings: T[];
+  problems: string[];
+}
+
+/**
+ * The NDJSON rows of a results folder, by index; corrupt, foreign (`problem` says why) or repeated lines are
+ * skipped and reported, never fatal. Timings are kept for the rows read.
+ */
+export async function readResultRows<R extends { fact: string; index: number }, T extends { fact: string; ms: number }>(
+  dir: string,
+  problem: (r: unknown) => string | null,
+): Promise<ResultRows<R, T>> {
+  const problems: string[] = [];
+  const rows: R[] = [];
+  const seen = new Set<string>();
+  const path = join(dir, 'rows.ndjson');
+  const text = existsSync(path) ? await readFile(path, 'utf8') : '';
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let r: unknown;
+    try {
+      r = JSON.parse(line);
+    } catch (e) {
+      return void problems.push(`${path} line ${i + 1}: not valid JSON (${e instanceof Error ? e.message.slice(0, 60) : e}); skipped`);
+    }
+    const p = problem(r);
+    if (p) return void problems.push(`${path} line ${i + 1}: ${p}; skipped`);
+    const row = r as R;
+    if (seen.has(row.fact)) return void problems.push(`${path} line ${i + 1}: fact ${row.fact} repeated; the first is kept`);
+    seen.add(row.fact);
+    rows.push(row);
+  });
+  const timings: T[] = [];
+  if (existsSync(join(dir, 'timing.ndjson'))) {
+    for (const line of (await readFile(join(dir, 'timing.ndjson'), 'utf8')).split('\n')) {
+      try {
+        const t = JSON.parse(line) as T;
+        if (typeof t.fact === 'string' && Number.isFinite(t.ms) && seen.has(t.fact)) timings.push(t);
+      } catch {
+        /* timings are informative only */
+      }
+    }
+  }
+  rows.sort((a, b) => a.index - b.index);
+  return { rows, timings, problems };
+}
+
+/** NDJSON sink: appends a whole line per fact; a torn last line (a killed run) is fenced off, not glued to. */
+export class NdjsonRowSink<R extends { fact: string; index: number }, T extends { fact: string; ms: number }> implements RowSink<R> {
+  constructor(
+    readonly dir: string,
+    private readonly problem: (r: unknown) => string | null,
+  ) {}
+  async finished() {
+    return new Set((await readResultRows<R, T>(this.dir, this.problem)).rows.map((r) => r.fact));
+  }
+  async write(row: R, timing: T) {
+    const p = join(this.dir, 'rows.ndjson');
+    let prefix = '';
+    if (existsSync(p)) {
+      const t = await readFile(p, 'utf8');
+      if (t.length && !t.endsWith('\n')) prefix = '\n';
+    }
+    await appendFile(p, prefix + JSON.stringify(row) + '\n');
+    await appendFile(join(this.dir, 'timing.ndjson'), JSON.stringify(timing) + '\n');
+  }
+}
+
+/** What `report` and `merge` need of one kind of experiment (manipulation, or edit / enhance / inject). */
+export interface ResultsKind<M extends { facts: string[]; shard: { k: number; n: number } | null }, R extends { fact: string; index: number }, T extends { fact: string; ms: number }> {
+  readMeta(dir: string): Promise<M>;
+  readRows(dir: string, meta: M): Promise<ResultRows<R, T>>;
+  /** the first field two shards' metas differ in (the shard itself ignored), or null */
+  mismatch(a: M, b: M): string | null;
+  report(meta: M, rows: R[], timings: T[], problems: string[]): { summary: unknown; files: Record<string, string> };
+}
+
+/** `kn experiment report <dir> [--out <dir>] [--json]`: report.md, CSV, SVG and summary.json. */
+export async function runReportCommand<M extends { facts: string[]; shard: { k: number; n: number } | null }, R extends { fact: string; index: number }, T extends { fact: string; ms: number }>(
+  argv: string[],
+  kind: ResultsKind<M, R, T>,
+) {
+  const { values: v, positionals } = parseCli(argv, { json: { type: 'boolean' }, out: { type: 'string' } } as const);
+  const dir = positionals[0];
+  if (!dir) throw new KnError('bad-input', 'usage: kn experiment report <results dir> [--out <dir>] [--json]');
+  const meta = await kind.readMeta(dir);
+  const { rows, timings, problems } = await kind.readRows(dir, meta);
+  if (!rows.length) throw new KnError('bad-input', `${dir} has no finished fact yet${problems.length ? ` (${problems.length} unreadable lines: ${problems[0]})` : ''}`);
+  const missing = meta.shard ? 0 : meta.facts.length - rows.length;
+  if (missing > 0) problems.push(`${missing} of ${meta.facts.length} picked facts are not finished yet (the report covers ${rows.length})`);
+  for (const p of problems) process.stderr.write(`kn: ${p}\n`);
+  const { summary, files } = kind.report(meta, rows, timings, problems);
+  const outDir = v.out ?? join(dir, 'report');
+  await mkdir(outDir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) await writeFile(join(outDir, name), text);
+  await writeFile(join(outDir, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
+  if (v.json) return summary;
+  process.stdout.write(files['report.md']);
+  return undefined;
+}
+
+/** `kn experiment merge <shard dir> … --out <dir>`: the shards' rows by fact index, byte for byte as one run. */
+export async function runMergeCommand<M extends { facts: string[]; shard: { k: number; n: number } | null }, R extends { fact: string; index: number }, T extends { fact: string; ms: number }>(
+  argv: string[],
+  kind: ResultsKind<M, R, T>,
+) {
+  const { values: v, positionals } = parseCli(argv, { out: { type: 'string' }, json: { type: 'boolean' } } as const);
+  if (!v.out || positionals.length < 1) throw new KnError('bad-input', 'usage: kn experiment merge <shard dir> <shard dir> … --out <dir>');
+  const metas = await Promise.all(positionals.map((d) => kind.readMeta(d)));
+  for (let i = 1; i < metas.length; i++) {
+    const d = kind.mismatch(metas[0], metas[i]);
+    if (d) throw new KnError('bad-input', `cannot merge ${positionals[i]} with ${positionals[0]}: ${d} differs`);
+  }
+  const n = metas[0].shard?.n ?? 1;
+  const ks = new Set<number>();
+  metas.forEach((m, i) => {
+    const s = m.shard;
+    if (!s) throw new KnError('bad-input', `${positionals[i]} is not a shard (run with --shard k/n)`);
+    if (s.n !== n) throw new KnError('bad-input', `${positionals[i]} is shard ${s.k}/${s.n}, the others are of ${n}`);
+    if (ks.has(s.k)) throw new KnError('bad-input', `shard ${s.k}/${n} is given twice`);
+    ks.add(s.k);
+  });
+  const missing = Array.from({ length: n }, (_, i) => i + 1).filter((k) => !ks.has(k));
+  if (existsSync(join(v.out, 'rows.ndjson'))) throw new KnError('bad-input', `${v.out} already holds rows; merge into a new folder`);
+  const all: R[] = [], timings: T[] = [], problems: string[] = [];
+  for (const [i, d] of positionals.entries()) {
+    const r = await kind.readRows(d, metas[i]);
+    all.push(...r.rows);
+    timings.push(...r.timings);
+    problems.push(...r.problems);
+  }
+  all.sort((a, b) => a.index - b.index);
+  await mkdir(v.out, { recursive: true });
+  await writeAtomic(join(v.out, 'rows.ndjson'), all.map((r) => JSON.stringify(r) + '\n').join(''));
+  await writeFile(join(v.out, 'timing.ndjson'), timings.map((t) => JSON.stringify(t) + '\n').join(''));
+  await writeAtomic(join(v.out, 'meta.json'), JSON.stringify({ ...metas[0], shard: null }, null, 1) + '\n');
+  for (const p of problems) process.stderr.write(`kn: ${p}\n`);
+  if (missing.length) process.stderr.write(`kn: shards ${missing.map((k) => `${k}/${n}`).join(', ')} are missing; the merged folder lacks their facts\n`);
+  return { out: v.out, facts: all.length, of: metas[0].facts.length, shards: [...ks].sort(), missing, problems: problems.length };
+}
