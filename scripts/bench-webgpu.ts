@@ -39,6 +39,10 @@ export interface WebGPUBenchOptions {
   gpu: boolean;
   json: boolean;
   quick: boolean;
+  /** comma-separated model labels to keep (gpt2-small-shape, bert-base-shape, demo-causal) */
+  models?: string;
+  /** stop after printing the adapter and its limits */
+  adapterOnly?: boolean;
   steps?: number;
   tokens?: number;
   writeRandomCheckpoint: (dir: string, arch: 'gpt2' | 'bert', config: Record<string, unknown>) => Promise<void>;
@@ -48,7 +52,7 @@ export async function benchWebGPU(o: WebGPUBenchOptions): Promise<void> {
   const err = (s: string) => process.stderr.write(s + '\n');
   const cache = join(process.cwd(), '.cache', 'bench');
   await o.writeRandomCheckpoint(join(cache, 'gpt2-small-shape'), 'gpt2', GPT2_SMALL_CONFIG);
-  if (!o.quick) await o.writeRandomCheckpoint(join(cache, 'bert-base-shape'), 'bert', BERT_BASE_CONFIG);
+  if (!o.quick && (!o.models || o.models.includes('bert'))) await o.writeRandomCheckpoint(join(cache, 'bert-base-shape'), 'bert', BERT_BASE_CONFIG);
   const modelPort = await freePort();
   const files = await startModelServer(cache, modelPort);
   const appPort = await freePort();
@@ -76,6 +80,10 @@ export async function benchWebGPU(o: WebGPUBenchOptions): Promise<void> {
     err(`adapter: ${JSON.stringify(adapter.info)}${software ? ` — a software adapter (${software}): speeds mean little` : ''}`);
     err(`limits: ${Object.entries(adapter.limits).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     if (o.gpu && software) err(`warning: --gpu asked for a hardware adapter but Chromium gave ${software}; check the GPU driver (Vulkan) and the flags above`);
+    if (o.adapterOnly) {
+      if (o.json) console.log(JSON.stringify({ backend: 'webgpu', adapter: { ...adapter.info, software: software ?? null }, limits: adapter.limits, features: adapter.features, chromium_flags: flags }, null, 2));
+      return;
+    }
     const backend = await page.evaluate(() => (globalThis as unknown as { kn: { init(p: string[]): Promise<{ name: string; detail?: string }> } }).kn.init(['webgpu']));
     if (backend.name !== 'webgpu') throw new Error(`the page could not start tfjs on WebGPU: ${JSON.stringify(backend)}`);
     // a software adapter runs ~0.5 GFLOP/s: a shorter query and M = 2 keep the run within minutes
@@ -97,6 +105,11 @@ export async function benchWebGPU(o: WebGPUBenchOptions): Promise<void> {
         { name: 'qwen2.5-0.5b-shape', config: QWEN25_05B_CONFIG },
       ],
     };
+    if (o.models) {
+      const keep = o.models.split(',').map((x) => x.trim());
+      params.models = params.models.filter((m) => keep.some((k) => m.label.startsWith(k)));
+      if (!params.models.length) throw new Error(`--models ${o.models}: none of gpt2-small-shape, bert-base-shape, demo-causal`);
+    }
     err(`settings: M = ${steps} steps, ${tokens}-token queries, ${params.whole ? 'whole query too' : 'no whole query'}, models ${params.models.map((m) => m.label).join(', ')}`);
     const r = await page.evaluate((p) => (globalThis as unknown as { kn: { runBench(p: PageBenchParams): Promise<Record<string, unknown>> } }).kn.runBench(p), params);
     const resident = r.resident as { config: string; weights: string; device_bytes_per_param: number }[];
