@@ -194,6 +194,7 @@ test.describe('packed int8 on WebGPU', () => {
     await openApp(page, info);
     await loadByUrl(page, `${MODEL_BASE}/gpt2/`, 'int8');
     await expectLoaded(page);
+    await expect(page.getByTestId('model-device-weights')).toHaveAttribute('data-mode', 'packed-int8');
     checkTopTable((await predict(page, 'The capital of France is')).rows);
     // the worker holds the model packed: its device memory is ≈ 1 byte per parameter, far below float32's 4
     const mem = await page.evaluate(() => (globalThis as any).__knEngine.memory());
@@ -208,6 +209,17 @@ test.describe('packed int8 on WebGPU', () => {
     await expect(page.getByTestId('model-info')).toHaveCount(0);
     await loadByUrl(page, `${MODEL_BASE}/gpt2/`, 'int8');
     await expectLoaded(page);
+    await expect(page.getByTestId('model-device-weights')).toHaveAttribute('data-mode', 'dequantized-lru');
     checkTopTable((await predict(page, 'The capital of France is')).rows);
+  });
+
+  test('?weights=lru asks the page for the float32 (LRU) path on WebGPU; a bad value is refused by name', async ({ page }, info) => {
+    await openApp(page, info, { params: { weights: 'lru' } });
+    await loadByUrl(page, `${MODEL_BASE}/gpt2/`, 'int8');
+    await expectLoaded(page);
+    await expect(page.getByTestId('model-device-weights')).toHaveAttribute('data-mode', 'dequantized-lru');
+    checkTopTable((await predict(page, 'The capital of France is')).rows);
+    await page.goto(`/?backend=webgpu&autoload=0&weights=int4`);
+    await expect(page.getByRole('alert')).toContainText('weights must be auto, packed or lru, got "int4"');
   });
 });

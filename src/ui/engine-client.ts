@@ -4,7 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import { KnError, toKnError } from '../engine/errors';
-import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
+import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
 import type { EngineWorkerApi, MemoryReport, WorkerEvent } from '../worker/api';
 
 export class EngineClient {
@@ -40,8 +40,8 @@ export class EngineClient {
     }
   }
 
-  init(prefer?: string[]): Promise<BackendInfo> {
-    return this.call(() => this.api.init(prefer));
+  init(prefer?: string[], deviceWeights?: DeviceWeights): Promise<BackendInfo> {
+    return this.call(() => this.api.init(prefer, deviceWeights ? { deviceWeights } : undefined));
   }
   subscribe(cb: (e: WorkerEvent) => void): Promise<void> {
     return this.call(() => this.api.subscribe(Comlink.proxy(cb)));
@@ -68,6 +68,12 @@ export class EngineClient {
 }
 
 /** `?backend=wasm` or `?backend=webgl,cpu` forces the backend order. */
+/** `?weights=auto|packed|lru`: how int8 matrices reach the device (docs/PERFORMANCE.md); the worker refuses other values. */
+export function weightsFromUrl(search: string): DeviceWeights | undefined {
+  const v = new URLSearchParams(search).get('weights');
+  return v ? (v.trim().toLowerCase() as DeviceWeights) : undefined;
+}
+
 export function preferFromUrl(search: string): string[] | undefined {
   const v = new URLSearchParams(search).get('backend');
   if (!v) return undefined;

@@ -7,7 +7,7 @@
  * `localize` make a fact current; `localize` also keeps its FactAttributions in the worker, so
  * `score` / `neuronStats` only re-score (never a gradient) and `manipulate` only runs forward passes.
  */
-import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
+import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
 import type { ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from './experiments';
 import type { ManipulationRow, Method, TopToken } from '../engine/matrice/experiments';
 import type { LanguageSummary, MatriceSettings, NeuronId } from '../engine/matrice/scoring';
@@ -202,7 +202,7 @@ export interface AttributionsExport {
 
 export interface EngineWorkerApi {
   /** Pick and verify the tfjs backend. `prefer` forces an order, e.g. ['wasm']. */
-  init(prefer?: string[]): Promise<BackendInfo>;
+  init(prefer?: string[], opts?: { deviceWeights?: DeviceWeights }): Promise<BackendInfo>;
   /** Register a listener for asynchronous events (device lost ...). Pass a Comlink.proxy. */
   subscribe(cb: (e: WorkerEvent) => void): Promise<void>;
   /** Load a model (replacing the current one). `onProgress` must be a Comlink.proxy. */

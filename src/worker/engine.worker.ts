@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { dropWebGPU, initBackend, type WasmPaths } from '../engine/backend';
 import { loadModel, type LoadedModel } from '../engine/index';
 import { KnError } from '../engine/errors';
-import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
+import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
 import type { EngineWorkerApi, MemoryReport, SerializedError, WorkerEvent } from './api';
 import { ExplorerState } from './explorer';
 import { EditState } from './edits';
@@ -30,6 +30,8 @@ const wasmPaths: WasmPaths = {
 let backend: BackendInfo | null = null;
 let model: LoadedModel | null = null;
 let loading: AbortController | null = null;
+/** how int8 matrices reach the device (the page's ?weights=; default auto: packed on WebGPU) */
+let deviceWeights: DeviceWeights | undefined;
 const listeners: ((e: WorkerEvent) => void)[] = [];
 
 // RML-LAMA (shards cached in IndexedDB 'kn-rml-lama') and the attribution cache ('kn-attributions')
@@ -104,8 +106,11 @@ async function onDeviceLost(reason: string): Promise<void> {
 }
 
 const api: EngineWorkerApi = {
-  init: (prefer) =>
+  init: (prefer, opts) =>
     guarded(async () => {
+      const dw = opts?.deviceWeights;
+      if (dw !== undefined && dw !== 'auto' && dw !== 'packed' && dw !== 'lru') throw new KnError('bad-input', `weights must be auto, packed or lru, got "${String(dw)}"`);
+      deviceWeights = dw;
       backend = await initBackend({ prefer, wasmPaths, onDeviceLost: (r) => void onDeviceLost(r) });
       return backend;
     }),
@@ -129,6 +134,8 @@ const api: EngineWorkerApi = {
           // refuse up front what this backend cannot hold (WebGPU buffer limit, wasm's 4 GiB memory)
           maxDeviceBytes: backend.limits?.maxDeviceBytes,
           maxTensorBytes: backend.limits?.maxTensorBytes,
+          // after a lost device the model is on wasm: 'packed' would be refused there
+          deviceWeights: deviceWeights === 'packed' && backend.name !== 'webgpu' ? 'auto' : deviceWeights,
           signal: ctl.signal,
           onProgress: onProgress
             ? (p) => {

@@ -21,6 +21,7 @@ import { AnalysisStore, type CompareSeries } from './analysis.svelte';
 import { EditsStore, type EditsHost } from './edits.svelte';
 import { storedLocalize, togglesFromState, togglesState, type ToggleSet } from './analysis';
 import { ExplorerClient } from './client';
+import { weightsFromUrl } from '../engine-client';
 import { FactsStore } from './facts.svelte';
 import { liveFactView, storedFactView, type FactView } from './facts';
 import type { StaticView, StoreHost } from './host';
@@ -160,7 +161,7 @@ export class Explorer implements StoreHost, EditsHost {
             this.clearFact();
           }
         });
-        this.backend = await c.init(prefer);
+        this.backend = await c.init(prefer, weightsFromUrl(search));
       } catch (e) {
         this.backendError = toKnError(e);
       }
