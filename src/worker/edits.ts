@@ -311,7 +311,7 @@ export class EditState {
     const first = new Map<string, string>();
     for (const q of s.queries) if (!first.has(q.lang)) first.set(q.lang, q.prompt);
     const oldIds = s.queries.map((q) => model.tok.targetId(q.prompt, q.target));
-    let newIds: (number | null)[] | null = null;
+    let newIds: (number[] | null)[] | null = null;
     let spec: EditSpec;
     let make: () => AppliedEdit;
     if (req.kind === 'update') {
@@ -319,12 +319,19 @@ export class EditState {
       if (!newObject) throw new KnError('bad-input', 'an update needs the new object (type it or pick a token)');
       const lambda1 = checkLambda('λ1', req.lambda1 ?? DEFAULT_LAMBDA1);
       const lambda2 = checkLambda('λ2', req.lambda2 ?? DEFAULT_LAMBDA2);
-      newIds = s.queries.map((q) => {
+      // the update writes the English query's first token of the new object; in another language the object
+      // may be tokenized otherwise after its query (no leading space in zh/ja): either answer counts
+      const id = (prompt: string) => {
         try {
-          return model.tok.targetId(q.prompt, newObject);
+          return model.tok.targetId(prompt, newObject);
         } catch {
           return null;
         }
+      };
+      const enId = id(en.prompt);
+      newIds = s.queries.map((q) => {
+        const ids = [id(q.prompt), enId].filter((x): x is number => x !== null);
+        return ids.length ? [...new Set(ids)] : null;
       });
       spec = { kind: 'update', fact: s.factId, neurons: req.neurons.map((n) => [n[0], n[1]]), newObject, lambda1, lambda2 };
       make = () => ed.update(req.neurons, { prompt: en.prompt, oldObject, newObject, lambda1, lambda2 });
@@ -339,7 +346,7 @@ export class EditState {
     const t1 = performance.now();
     try {
       const p = await probeEditOp(model, s.queries, oldIds, newIds, un);
-      const recs: EditQueryRec[] = s.queries.map((q, i) => ({ lang: q.lang, template: q.templateId, role: first.get(q.lang) === q.prompt ? 'edited' : 'paraphrase', known: q.known, newId: newIds ? newIds[i] : null }));
+      const recs: EditQueryRec[] = s.queries.map((q, i) => ({ lang: q.lang, template: q.templateId, role: first.get(q.lang) === q.prompt ? 'edited' : 'paraphrase', known: q.known, newId: newIds?.[i]?.[0] ?? null }));
       const languages: Record<string, EditCell> = {};
       for (const l of s.langs) languages[l] = editCell([{ queries: recs }], () => p.op, l, req.kind === 'update');
       const queries: EditQueryView[] = s.queries.map((q, i) => ({

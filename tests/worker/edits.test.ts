@@ -110,6 +110,11 @@ describe('edits in the page (worker side)', () => {
     expect(v.active.spec).toMatchObject({ kind: 'update', newObject: 'Paris', lambda1: 1, lambda2: 8 });
     for (const l of LANGS) expect(v.languages[l]).toMatchObject(recount(v, l, true));
     expect(v.queries.every((q) => typeof q.newTop === 'boolean')).toBe(true);
+    // the update writes English " Paris": a zh or ja query answering it counts, though "Paris" follows those prompts without a space
+    const paris = v.queries.filter((q) => q.after.top.token.trim() === 'Paris');
+    expect(paris.some((q) => q.lang === 'zh' || q.lang === 'ja')).toBe(true);
+    for (const q of paris) expect(q.newTop, `${q.lang} ${q.prompt}`).toBe(true);
+    for (const q of v.queries.filter((x) => x.after.top.token.trim() !== 'Paris')) expect(q.newTop).toBe(false);
     await edits.undo(v.active.id);
     expect(probs(await explorer.factQueries(FACT, LANGS))).toEqual(probs(before));
   });

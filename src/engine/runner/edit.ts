@@ -310,7 +310,8 @@ export async function probeEditOp(
   model: LoadedModel,
   queries: readonly { prompt: string; target: string }[],
   oldIds: readonly number[],
-  newIds: readonly (number | null)[] | null,
+  /** per query, the new object's token id(s) that count as the update taking effect (null: none) */
+  newIds: readonly (number | readonly number[] | null)[] | null,
   unrelated: readonly { lang: Lang; prompt: string; top: number }[],
   topK = 1,
 ) {
@@ -330,7 +331,8 @@ export async function probeEditOp(
     pOld: fact.map((r) => p6(r.target!.prob)),
     locality,
   };
-  if (newIds) op.newTop = fact.map((r, i) => (newIds[i] !== null && r.top[0].id === newIds[i] ? 1 : 0));
+  const hit = (id: number, n: number | readonly number[] | null) => (n === null ? false : typeof n === 'number' ? id === n : n.includes(id));
+  if (newIds) op.newTop = fact.map((r, i) => (hit(r.top[0].id, newIds[i]) ? 1 : 0));
   return { op, fact, unrelated: other, ms: { fact: t1 - t0, unrelated: t2 - t1 } };
 }
 
