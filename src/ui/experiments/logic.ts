@@ -11,7 +11,8 @@ import type { ExperimentMeta } from '../../engine/runner/manipulate';
 import { reportFiles, type MethodSummary, type Reading, type Summary } from '../../engine/runner/report';
 import { LANGS } from '../../data/types';
 import type { ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
-import { Checker } from './check';
+import * as v from 'valibot';
+import { arr, fail, int, keyed, num, obj, oneOf, parse, str } from '../share/schema';
 import { staticParam } from '../share/static-export';
 
 // ------------------------------------------------------------------------------------------- form
@@ -228,145 +229,136 @@ const MAX_LAYERS = 1024;
 const READING = /^(language|neuron|scale)\/(layer|global|none)$/;
 const METHOD_KEY = /^(matrice|amig|random|no-uaq|no-ual)(@(language|neuron|scale)\/(layer|global|none))?$/;
 const LANG_KEY = new RegExp(`^(${LANGS.join('|')})$`);
+const WHERE = 'report file';
 
 /** Parses and checks a report file; the Summary is rebuilt from checked values only. */
 export function importReport(text: string): ReportDoc {
-  const c = new Checker('report file');
-  if (typeof text !== 'string') c.fail('file', 'is not text');
-  if (text.length > MAX_FILE_CHARS) c.fail('file', `is ${text.length} characters long, at most ${MAX_FILE_CHARS} allowed`);
+  if (typeof text !== 'string') fail(WHERE, 'file', 'is not text');
+  if (text.length > MAX_FILE_CHARS) fail(WHERE, 'file', `is ${text.length} characters long, at most ${MAX_FILE_CHARS} allowed`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
     throw new KnError('bad-input', `report file: not valid JSON (${e instanceof Error ? e.message.slice(0, 80) : String(e)})`);
   }
-  const o = c.object(raw, '', ['format', 'version', 'createdWith', 'command', 'total', 'summary'], ['format', 'version', 'summary'], 'file');
-  if (o.format !== REPORT_FORMAT) c.fail('format', `must be "${REPORT_FORMAT}", got ${typeof o.format === 'string' ? `"${o.format.slice(0, 40)}"` : typeof o.format}`);
-  c.integer(o.version, 'version', 1, REPORT_VERSION);
-  const createdWith = o.createdWith === undefined ? '' : c.string(o.createdWith, 'createdWith', 200);
-  // one line each: these strings go into report.md
-  const line = { pattern: /^[^\n\r`]*$/, what: 'one line without backquotes' };
-  const command = o.command === undefined ? '' : c.string(o.command, 'command', 4000, line);
-  const s = c.object(o.summary, 'summary', ['experiment', 'model', 'facts', 'settings', 'methods', 'perLanguageSets', 'tableII', 'knockout', 'readings', 'bestReading', 'completenessMedian', 'timing', 'problems'], ['experiment', 'model', 'facts', 'settings', 'methods', 'perLanguageSets', 'tableII', 'knockout', 'timing']);
-  if (s.experiment !== 'manipulate') c.fail('summary.experiment', 'must be "manipulate"');
-  const nn = (v: unknown, p: string) => (v === null ? null : c.number(v, p));
-  const facts = c.integer(s.facts, 'summary.facts', 0, 10_000_000);
-  const total = o.total === undefined ? facts : c.integer(o.total, 'total', 0, 10_000_000);
-  const st = c.object(s.settings, 'summary.settings', ['alpha1', 'alpha2', 'beta1', 'beta2', 'tau', 'norm', 'attrNorm', 'steps', 'baseline', 'seed', 'langs'], ['tau', 'norm', 'attrNorm', 'steps', 'baseline', 'seed', 'langs']);
-  const langs = c.array(st.langs, 'summary.settings.langs', LANGS.length, 1).map((l, i) => c.string(l, `summary.settings.langs[${i}]`, 8, { pattern: LANG_KEY, what: `one of ${LANGS.join(', ')}` }));
-  const settings: Summary['settings'] = {
-    alpha1: st.alpha1 === undefined ? 1 : c.number(st.alpha1, 'summary.settings.alpha1'),
-    alpha2: st.alpha2 === undefined ? 1 : c.number(st.alpha2, 'summary.settings.alpha2'),
-    beta1: st.beta1 === undefined ? 1 : c.number(st.beta1, 'summary.settings.beta1'),
-    beta2: st.beta2 === undefined ? 1 : c.number(st.beta2, 'summary.settings.beta2'),
-    tau: c.number(st.tau, 'summary.settings.tau', 0, 1),
-    norm: c.oneOf(st.norm, 'summary.settings.norm', ['language', 'neuron', 'scale'] as const),
-    attrNorm: c.oneOf(st.attrNorm, 'summary.settings.attrNorm', ['layer', 'global', 'none'] as const),
-    steps: c.integer(st.steps, 'summary.settings.steps', 1, 100000),
-    baseline: c.oneOf(st.baseline, 'summary.settings.baseline', ['pad', 'zero'] as const),
-    seed: c.integer(st.seed, 'summary.settings.seed', 0, 2 ** 53),
-    langs,
-  } as Summary['settings'];
-  const shown = LANGS.filter((l) => langs.includes(l)) as string[];
-  const sameKeys = (obj: Record<string, unknown>, path: string) => {
-    const k = Object.keys(obj);
-    if (k.length !== shown.length || !shown.every((l) => k.includes(l))) c.fail(path, `must have one entry per language of summary.settings.langs (${shown.join(', ')})`);
-  };
-  const mo = c.object(s.methods, 'summary.methods', null);
-  const mkeys = Object.keys(mo);
-  if (!mkeys.length || mkeys.length > 64) c.fail('summary.methods', 'must hold 1..64 methods');
-  let layersLen = -1;
-  const methods: Record<string, MethodSummary> = {};
-  for (const k of mkeys) {
-    const p = `summary.methods.${k.slice(0, 40)}`;
-    if (!METHOD_KEY.test(k)) c.fail(p, 'is not a method (matrice, amig, random, no-uaq, no-ual, optionally @<norm>/<attr-norm>)');
-    const m = c.object(mo[k], p, ['selectedMedian', 'selectedMean', 'empty', 'layers', 'languages', 'mean'], ['selectedMedian', 'selectedMean', 'empty', 'layers', 'languages', 'mean']);
-    const layers = c.array(m.layers, `${p}.layers`, MAX_LAYERS, 1).map((x, i) => c.number(x, `${p}.layers[${i}]`, 0, 1));
-    if (layersLen >= 0 && layers.length !== layersLen) c.fail(`${p}.layers`, `has ${layers.length} layers, the other methods ${layersLen}`);
-    layersLen = layers.length;
-    const lo = c.object(m.languages, `${p}.languages`, null);
-    sameKeys(lo, `${p}.languages`);
-    const languages: MethodSummary['languages'] = {};
-    for (const l of shown) {
-      const q = `${p}.languages.${l}`;
-      const v = c.object(lo[l], q, ['known', 'suppress', 'enhance', 'suppressCi95', 'enhanceCi95', 'facts'], ['known', 'suppress', 'enhance', 'suppressCi95', 'enhanceCi95', 'facts']);
-      languages[l] = {
-        known: c.integer(v.known, `${q}.known`, 0, 1e9),
-        suppress: nn(v.suppress, `${q}.suppress`),
-        enhance: nn(v.enhance, `${q}.enhance`),
-        suppressCi95: nn(v.suppressCi95, `${q}.suppressCi95`),
-        enhanceCi95: nn(v.enhanceCi95, `${q}.enhanceCi95`),
-        facts: c.integer(v.facts, `${q}.facts`, 0, 1e9),
-      };
-    }
-    const mean = c.object(m.mean, `${p}.mean`, ['suppress', 'enhance'], ['suppress', 'enhance']);
-    methods[k] = {
-      selectedMedian: c.number(m.selectedMedian, `${p}.selectedMedian`, 0),
-      selectedMean: c.number(m.selectedMean, `${p}.selectedMean`, 0),
-      empty: c.integer(m.empty, `${p}.empty`, 0, 1e9),
-      layers,
-      languages,
-      mean: { suppress: nn(mean.suppress, `${p}.mean.suppress`), enhance: nn(mean.enhance, `${p}.mean.enhance`) },
-    };
-  }
-  const po = c.object(s.perLanguageSets, 'summary.perLanguageSets', null);
-  sameKeys(po, 'summary.perLanguageSets');
-  const perLanguageSets: Summary['perLanguageSets'] = {};
-  for (const l of shown) {
-    const q = `summary.perLanguageSets.${l}`;
-    const v = c.object(po[l], q, ['selectedMedian', 'suppress', 'suppressCi95', 'sharedWithMatrice'], ['selectedMedian', 'suppress', 'suppressCi95', 'sharedWithMatrice']);
-    perLanguageSets[l] = { selectedMedian: c.number(v.selectedMedian, `${q}.selectedMedian`, 0), suppress: nn(v.suppress, `${q}.suppress`), suppressCi95: nn(v.suppressCi95, `${q}.suppressCi95`), sharedWithMatrice: nn(v.sharedWithMatrice, `${q}.sharedWithMatrice`) };
-  }
-  const to = c.object(s.tableII, 'summary.tableII', null);
-  const tableII: Summary['tableII'] = {};
-  for (const k of Object.keys(to)) {
-    const q = `summary.tableII.${k.slice(0, 40)}`;
-    if (!mkeys.includes(k)) c.fail(q, 'is not one of summary.methods');
-    const v = c.object(to[k], q, ['suppress', 'enhance', 'average'], ['suppress', 'enhance', 'average']);
-    tableII[k] = { suppress: nn(v.suppress, `${q}.suppress`), enhance: nn(v.enhance, `${q}.enhance`), average: nn(v.average, `${q}.average`) };
-  }
-  const ko = c.object(s.knockout, 'summary.knockout', ['k', 'top', 'random', 'topByLanguage'], ['k', 'top', 'random', 'topByLanguage']);
-  const kk = c.array(ko.k, 'summary.knockout.k', 64).map((x, i) => c.integer(x, `summary.knockout.k[${i}]`, 1, 1e9));
-  const series = (v: unknown, p: string) => {
-    const a = c.array(v, p, kk.length, kk.length);
-    return a.map((x, i) => nn(x, `${p}[${i}]`));
-  };
-  const tbl = c.object(ko.topByLanguage, 'summary.knockout.topByLanguage', null);
-  sameKeys(tbl, 'summary.knockout.topByLanguage');
-  const knockout: Summary['knockout'] = { k: kk, top: series(ko.top, 'summary.knockout.top'), random: series(ko.random, 'summary.knockout.random'), topByLanguage: {} };
-  for (const l of shown) knockout.topByLanguage[l] = series(tbl[l], `summary.knockout.topByLanguage.${l}`);
-  const ti = c.object(s.timing, 'summary.timing', ['facts', 'msPerFactMedian', 'msPerFactMean'], ['facts']);
-  const summary: Summary = {
-    experiment: 'manipulate',
-    model: c.string(s.model, 'summary.model', 1024, line),
-    facts,
-    settings,
-    methods,
-    perLanguageSets,
-    tableII,
-    knockout,
-    completenessMedian: s.completenessMedian === undefined ? null : nn(s.completenessMedian, 'summary.completenessMedian'),
-    timing: { facts: c.integer(ti.facts, 'summary.timing.facts', 0, 1e9), msPerFactMedian: nn(ti.msPerFactMedian ?? null, 'summary.timing.msPerFactMedian'), msPerFactMean: nn(ti.msPerFactMean ?? null, 'summary.timing.msPerFactMean') },
-    problems: s.problems === undefined ? [] : c.array(s.problems, 'summary.problems', 1000).map((x, i) => c.string(x, `summary.problems[${i}]`, 2000, { pattern: /^[^\n\r]*$/, what: 'one line' })),
-  };
-  if (s.readings !== undefined) {
-    summary.readings = c.array(s.readings, 'summary.readings', 64).map((x, i): Reading => {
-      const q = `summary.readings[${i}]`;
-      const v = c.object(x, q, ['reading', 'selectedMedian', 'selectedShare', 'empty', 'suppress', 'enhance', 'randomSuppress'], ['reading', 'selectedMedian', 'selectedShare', 'empty', 'suppress', 'enhance', 'randomSuppress']);
-      return {
-        reading: c.string(v.reading, `${q}.reading`, 40, { pattern: READING, what: '<norm>/<attr-norm>' }),
-        selectedMedian: c.number(v.selectedMedian, `${q}.selectedMedian`, 0),
-        selectedShare: c.number(v.selectedShare, `${q}.selectedShare`, 0, 1),
-        empty: c.integer(v.empty, `${q}.empty`, 0, 1e9),
-        suppress: nn(v.suppress, `${q}.suppress`),
-        enhance: nn(v.enhance, `${q}.enhance`),
-        randomSuppress: nn(v.randomSuppress, `${q}.randomSuppress`),
-      };
-    });
-  }
-  if (s.bestReading !== undefined) summary.bestReading = s.bestReading === null ? null : c.string(s.bestReading, 'summary.bestReading', 40, { pattern: READING, what: '<norm>/<attr-norm>' });
-  return { format: REPORT_FORMAT, version: REPORT_VERSION, createdWith, command, total, summary };
+  const doc = parse(reportSchema, raw, WHERE, '', 'file');
+  // the Summary's own key order (readings and bestReading last, only when the file has them)
+  const { readings, bestReading, ...rest } = doc.summary;
+  const summary: Summary = rest;
+  if (readings !== undefined) summary.readings = readings;
+  if (bestReading !== undefined) summary.bestReading = bestReading;
+  return { format: REPORT_FORMAT, version: REPORT_VERSION, createdWith: doc.createdWith, command: doc.command, total: doc.total ?? summary.facts, summary };
 }
+
+// the report file's schema (valibot, via share/schema.ts)
+
+/** one line each: these strings go into report.md */
+const line = { pattern: /^[^\n\r`]*$/, what: 'one line without backquotes' };
+const nn = () => v.nullable(num());
+const isObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+const reading = () => str(40, { pattern: READING, what: '<norm>/<attr-norm>' });
+
+/**
+ * What the summary's cross-field checks compare against, read from the raw summary: the languages shown
+ * (summary.settings.langs in LANGS order), the method keys, the knockout's k count. Each is only used by
+ * fields after the one it comes from, which the schema checks first (and stops at when invalid).
+ */
+function summaryContext(s: unknown) {
+  const o = isObject(s) ? s : {};
+  const langs = isObject(o.settings) && Array.isArray(o.settings.langs) ? (o.settings.langs as unknown[]) : [];
+  return {
+    shown: LANGS.filter((l) => langs.includes(l)) as string[],
+    methods: isObject(o.methods) ? Object.keys(o.methods) : [],
+    kLen: isObject(o.knockout) && Array.isArray(o.knockout.k) ? o.knockout.k.length : 0,
+  };
+}
+
+function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContext>) {
+  /** one entry per shown language, in LANGS order */
+  const perLang = <const S extends v.GenericSchema>(value: S) =>
+    v.pipe(
+      keyed(value, (keys) =>
+        keys.length !== shown.length || !shown.every((l) => keys.includes(l))
+          ? `must have one entry per language of summary.settings.langs (${shown.join(', ')})`
+          : undefined,
+      ),
+      v.transform((o) => Object.fromEntries(shown.map((l) => [l, o[l]])) as Record<string, v.InferOutput<S>>),
+    );
+  const series = arr(nn(), kLen, kLen);
+  const method = obj({
+    selectedMedian: num(0),
+    selectedMean: num(0),
+    empty: int(0, 1e9),
+    layers: arr(num(0, 1), MAX_LAYERS, 1),
+    languages: perLang(
+      obj({ known: int(0, 1e9), suppress: nn(), enhance: nn(), suppressCi95: nn(), enhanceCi95: nn(), facts: int(0, 1e9) }),
+    ),
+    mean: obj({ suppress: nn(), enhance: nn() }),
+  });
+  return obj({
+    experiment: v.literal('manipulate', 'must be "manipulate"'),
+    model: str(1024, line),
+    facts: int(0, 10_000_000),
+    settings: obj({
+      alpha1: v.optional(num(), 1),
+      alpha2: v.optional(num(), 1),
+      beta1: v.optional(num(), 1),
+      beta2: v.optional(num(), 1),
+      tau: num(0, 1),
+      norm: oneOf(['language', 'neuron', 'scale'] as const),
+      attrNorm: oneOf(['layer', 'global', 'none'] as const),
+      steps: int(1, 100000),
+      baseline: oneOf(['pad', 'zero'] as const),
+      seed: int(0, 2 ** 53),
+      langs: arr(str(8, { pattern: LANG_KEY, what: `one of ${LANGS.join(', ')}` }), LANGS.length, 1),
+    }),
+    methods: v.pipe(
+      keyed(method, (keys) => {
+        if (!keys.length || keys.length > 64) return 'must hold 1..64 methods';
+        const k = keys.find((x) => !METHOD_KEY.test(x));
+        return k === undefined ? undefined : { key: k.slice(0, 40), problem: 'is not a method (matrice, amig, random, no-uaq, no-ual, optionally @<norm>/<attr-norm>)' };
+      }),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        const all = Object.entries(dataset.value);
+        const n = all[0][1].layers.length;
+        const odd = all.find(([, m]) => m.layers.length !== n);
+        if (odd) {
+          const [k, m] = odd;
+          addIssue({
+            message: `has ${m.layers.length} layers, the other methods ${n}`,
+            path: [{ type: 'object', origin: 'value', input: dataset.value, key: k.slice(0, 40), value: m }, { type: 'object', origin: 'value', input: m, key: 'layers', value: m.layers }],
+          });
+        }
+      }),
+    ),
+    perLanguageSets: perLang(obj({ selectedMedian: num(0), suppress: nn(), suppressCi95: nn(), sharedWithMatrice: nn() })),
+    tableII: keyed(obj({ suppress: nn(), enhance: nn(), average: nn() }), (keys) => {
+      const k = keys.find((x) => !methods.includes(x));
+      return k === undefined ? undefined : { key: k.slice(0, 40), problem: 'is not one of summary.methods' };
+    }),
+    knockout: obj({ k: arr(int(1, 1e9), 64), top: series, random: series, topByLanguage: perLang(series) }),
+    readings: v.optional(
+      arr(
+        obj({ reading: reading(), selectedMedian: num(0), selectedShare: num(0, 1), empty: int(0, 1e9), suppress: nn(), enhance: nn(), randomSuppress: nn() }),
+        64,
+      ),
+    ),
+    bestReading: v.optional(v.nullable(reading())),
+    completenessMedian: v.optional(nn(), null),
+    timing: obj({ facts: int(0, 1e9), msPerFactMedian: v.optional(nn(), null), msPerFactMean: v.optional(nn(), null) }),
+    problems: v.optional(arr(str(2000, { pattern: /^[^\n\r]*$/, what: 'one line' }), 1000), () => []),
+  });
+}
+
+const reportSchema = obj({
+  format: v.literal(REPORT_FORMAT, (i) => `must be "${REPORT_FORMAT}", got ${typeof i.input === 'string' ? `"${i.input.slice(0, 40)}"` : typeof i.input}`),
+  version: int(1, REPORT_VERSION),
+  createdWith: v.optional(str(200), ''),
+  command: v.optional(str(4000, line), ''),
+  total: v.optional(int(0, 10_000_000)),
+  summary: v.lazy((s) => summarySchema(summaryContext(s))),
+});
 
 /** Every download of a report: report.md, the CSVs, the SVGs and the report file (JSON). */
 export function reportDownloads(doc: ReportDoc): Record<string, string> {

@@ -153,11 +153,12 @@ export function oneOf<const T extends readonly string[]>(values: T) {
   return v.picklist(values, (i) => `must be one of ${values.map((x) => `"${x}"`).join(', ')}, got ${describe(i.input)}`);
 }
 
-/** An array of at most `max` items. */
-export function arr<const S extends v.GenericSchema>(item: S, max: number) {
+/** An array of at most `max` (and at least `min`) items. */
+export function arr<const S extends v.GenericSchema>(item: S, max: number, min = 0) {
   return v.pipe(
     v.custom<unknown[]>(Array.isArray, (i) => `must be an array, got ${describe(i.input)}`),
     v.maxLength(max, (i) => `has ${i.input.length} entries, at most ${max} allowed`),
+    v.minLength(min, (i) => `has ${i.input.length} entries, at least ${min} needed`),
     v.array(item),
   );
 }
@@ -191,6 +192,25 @@ export function byLang<const S extends v.GenericSchema>(value: S, max = 64) {
       (o) => Object.keys(o).every((k) => LANG_PATTERN.test(k) && k.length <= 16),
       (i) => `key must be a language code such as "en", got "${clip(Object.keys(i.input).find((k) => !LANG_PATTERN.test(k) || k.length > 16) ?? '')}"`,
     ),
+    v.record(v.string(), value),
+  );
+}
+
+/**
+ * A plain object of `value`s under any keys, which `vetKeys` sees first, raw (valibot's record drops
+ * "__proto__" and friends silently; vet them here): it returns nothing, a problem of the whole object, or
+ * a problem of one field (`key`, as the message should name it).
+ */
+export function keyed<const S extends v.GenericSchema>(value: S, vetKeys: (keys: string[]) => string | { key: string; problem: string } | undefined) {
+  return v.pipe(
+    v.custom<Record<string, unknown>>(isPlainObject, notObject),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const bad = vetKeys(Object.keys(dataset.value));
+      if (bad === undefined) return;
+      if (typeof bad === 'string') addIssue({ message: bad });
+      else addIssue({ message: bad.problem, path: [{ type: 'object', origin: 'value', input: dataset.value, key: bad.key, value: undefined }] });
+    }),
     v.record(v.string(), value),
   );
 }
