@@ -15,9 +15,10 @@
  * test 600 s.
  */
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeState, defaultState, encodeState, type ExplorationState } from '../src/ui/share/state';
+import { exportExploration } from '../src/ui/share/exploration-file';
 import { MODEL_BASE } from './fixtures';
 import { expectLoaded, openApp, projectBackend, screenshot } from './helpers';
 
@@ -208,4 +209,14 @@ test("a link's taught fact waits for the user, and an edit naming neurons the mo
   await expect(page.getByRole('alert').filter({ hasText: 'another model' })).toBeVisible({ timeout: T.load });
   await expect(page.getByTestId('edits-banner')).toHaveAttribute('data-pending', '1');
   await expect(page.getByTestId('edits-banner')).toHaveAttribute('data-active', '0');
+
+  // an exploration file made on an edited model, opened read-only: the banner says so
+  const file = join(info.outputDir, 'edited-exploration.json');
+  mkdirSync(info.outputDir, { recursive: true });
+  const edits: ExplorationState['edits'] = [{ kind: 'erase', fact: p.fact, neurons: [[0, 3], [1, 5]] }];
+  writeFileSync(file, exportExploration({ ...st, edits }, { model: { label: 'bundled:demo-causal', contentHash: 'h', architecture: 'GPT2LMHeadModel', numLayers: 4, ffnSize: 512 } }));
+  await page.getByTestId('tab-share').click();
+  await page.getByTestId('import-input').setInputFiles(file);
+  await expect(page.getByTestId('static-banner')).toBeVisible();
+  await expect(page.getByTestId('static-edits')).toContainText(`made on an edited model: erase 2 neurons of ${p.fact} (from English)`);
 });
