@@ -20,6 +20,13 @@ import { BERT_BASE_CONFIG, GPT2_SMALL_CONFIG, QWEN25_05B_CONFIG, type PageBenchP
 import { softwareAdapter } from '../src/engine/backend';
 
 /** what the e2e tests use: SwiftShader's WebGPU adapter on a machine without a GPU */
+const MODES = ['f32', 'int8-dequantized', 'int8-packed'] as const;
+function parseModes(v: string): PageBenchParams['modes'] {
+  const ms = v.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const m of ms) if (!(MODES as readonly string[]).includes(m)) throw new Error(`--modes: unknown mode "${m}"; one of ${MODES.join(', ')}`);
+  return ms as PageBenchParams['modes'];
+}
+
 export const SWIFTSHADER_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader', '--no-sandbox'];
 /** a hardware adapter in headless Chromium on Linux: Vulkan without a window surface, no blocklist */
 export const GPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--use-vulkan', '--disable-vulkan-surface', '--ignore-gpu-blocklist', '--enable-gpu', '--no-sandbox'];
@@ -41,6 +48,8 @@ export interface WebGPUBenchOptions {
   quick: boolean;
   /** comma-separated model labels to keep (gpt2-small-shape, bert-base-shape, demo-causal) */
   models?: string;
+  /** `--modes f32,int8-dequantized,int8-packed`: the weight modes of the SAIG rows (default all three) */
+  modes?: string;
   /** stop after printing the adapter and its limits */
   adapterOnly?: boolean;
   steps?: number;
@@ -96,7 +105,7 @@ export async function benchWebGPU(o: WebGPUBenchOptions): Promise<void> {
         ...(o.quick ? [] : [{ label: 'bert-base-shape (masked)', url: `http://127.0.0.1:${modelPort}/bert-base-shape/`, target: 'paris', layer: 0 }]),
         ...(demo && !o.quick ? [{ label: 'demo-causal (bundled)', url: `http://127.0.0.1:${appPort}/models/demo-causal/`, target: 'Paris', layer: 0 }] : []),
       ],
-      modes: ['f32', 'int8-dequantized', 'int8-packed'],
+      modes: o.modes ? parseModes(o.modes) : ['f32', 'int8-dequantized', 'int8-packed'],
       steps,
       tokens,
       whole: !o.quick,

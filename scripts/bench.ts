@@ -21,7 +21,7 @@
  * the flags a real adapter needs in headless Chromium. `--json`: one JSON object on stdout, tables on
  * stderr. `--steps M` (default 20; 2 on a software adapter), `--tokens T` (query length, default 10; 5 on
  * a software adapter), `--quick` (no whole query, GPT-2 only), `--adapter-only` (the adapter and its limits),
- * `--models gpt2-small-shape,bert-base-shape,demo-causal` (the SAIG rows to run).
+ * `--models gpt2-small-shape,bert-base-shape,demo-causal` (the SAIG rows to run), `--modes f32,int8-dequantized,int8-packed`.
  */
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -188,7 +188,7 @@ async function benchExperiment(name: string, facts = 3) {
 async function main() {
   if (arg('--backend') === 'webgpu') {
     const { benchWebGPU } = await import('./bench-webgpu');
-    return benchWebGPU({ gpu: process.argv.includes('--gpu'), json: process.argv.includes('--json'), quick, adapterOnly: process.argv.includes('--adapter-only'), models: arg('--models'), steps: arg('--steps') ? Number(arg('--steps')) : undefined, tokens: arg('--tokens') ? Number(arg('--tokens')) : undefined, writeRandomCheckpoint });
+    return benchWebGPU({ gpu: process.argv.includes('--gpu'), json: process.argv.includes('--json'), quick, adapterOnly: process.argv.includes('--adapter-only'), models: arg('--models'), modes: arg('--modes'), steps: arg('--steps') ? Number(arg('--steps')) : undefined, tokens: arg('--tokens') ? Number(arg('--tokens')) : undefined, writeRandomCheckpoint });
   }
   if (arg('--backend') !== undefined && arg('--backend') !== 'wasm') throw new Error(`--backend takes wasm (Node, the default) or webgpu (Chromium), got ${arg('--backend')}`);
   const backend = await nodeBackend();
