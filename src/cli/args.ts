@@ -23,13 +23,22 @@ export interface ParseOptions {
   lists?: readonly string[];
 }
 
-export function parseOptions(argv: string[], options: OptionSpec, opts: ParseOptions = {}): Args {
-  let r: ReturnType<typeof nodeParseArgs>;
+/** node:util's complaints (unknown option, missing value) as `KnError('bad-input')`. */
+function refused<R>(parse: () => R): R {
   try {
-    r = nodeParseArgs({ args: argv, options, allowPositionals: true, strict: opts.strict ?? true, tokens: true });
+    return parse();
   } catch (e) {
     throw new KnError('bad-input', e instanceof Error ? e.message : String(e));
   }
+}
+
+/** node:util parseArgs, strict, with typed values (the experiment commands). */
+export function parseCli<T extends OptionSpec>(argv: string[], options: T) {
+  return refused(() => nodeParseArgs({ args: argv, options, allowPositionals: true, strict: true }));
+}
+
+export function parseOptions(argv: string[], options: OptionSpec, opts: ParseOptions = {}): Args {
+  const r = refused(() => nodeParseArgs({ args: argv, options, allowPositionals: true, strict: opts.strict ?? true, tokens: true }));
   const out: Args = { _: [] };
   for (const [k, v] of Object.entries(r.values)) out[k] = v as Args[string];
   // list options are rebuilt from the tokens, in order, with the plain words that follow `--list value`
@@ -83,10 +92,22 @@ export function str(a: Args, k: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function int(a: Args, k: string, min: number, max: number, fallback?: number): number | undefined {
-  const v = str(a, k);
+/** `--name` as an integer in lo..hi (absent: the fallback); anything else is refused naming the option. */
+export function intOpt<F extends number | undefined>(v: string | undefined, name: string, lo: number, hi: number, fallback: F): number | F {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new KnError('bad-input', `--${k} must be an integer in ${min}..${max}, got "${v}"`);
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new KnError('bad-input', `--${name} must be an integer in ${lo}..${hi}, got "${v}"`);
   return n;
+}
+
+/** `--name` as a finite number (absent: undefined). */
+export function numOpt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || v.trim() === '') throw new KnError('bad-input', `--${name} must be a number, got "${v}"`);
+  return n;
+}
+
+export function int(a: Args, k: string, min: number, max: number, fallback?: number): number | undefined {
+  return intOpt(str(a, k), k, min, max, fallback);
 }

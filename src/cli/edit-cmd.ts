@@ -26,8 +26,9 @@ import {
 } from '../engine/runner/edit';
 import { reportFor } from '../engine/runner/edit-report';
 import { FolderStore } from '../engine/source-node';
+import { intOpt, numOpt, parseCli } from './args';
 import { ATTRIBUTION_CACHE, langsArg } from './matrice-cmd';
-import { dur, EXPERIMENT_OPTIONS, intOpt, NdjsonRowSink, numOpt, parseCli, progressPrinter, readResultRows, readResultsMeta, resultsKind, runMergeCommand, runReportCommand, splitCandidates, writeAtomic, type ResultRows, type ResultsKind } from './results';
+import { dur, EXPERIMENT_OPTIONS, NdjsonRowSink, progressPrinter, readResultRows, readResultsMeta, resultsKind, runMergeCommand, runReportCommand, splitCandidates, writeAtomic, type ResultRows, type ResultsKind } from './results';
 
 const RUN_OPTIONS = {
   ...EXPERIMENT_OPTIONS,

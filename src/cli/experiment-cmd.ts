@@ -30,8 +30,9 @@ import {
 } from '../engine/runner/manipulate';
 import { reportFiles, summarize } from '../engine/runner/report';
 import { FolderStore } from '../engine/source-node';
+import { intOpt, numOpt, parseCli } from './args';
 import { ATTRIBUTION_CACHE, langsArg } from './matrice-cmd';
-import { dur, EXPERIMENT_OPTIONS, intOpt, NdjsonRowSink, parseCli, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, splitCandidates, writeAtomic, type ResultRows, type ResultsKind } from './results';
+import { dur, EXPERIMENT_OPTIONS, NdjsonRowSink, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, splitCandidates, writeAtomic, type ResultRows, type ResultsKind } from './results';
 
 const RUN_OPTIONS = {
   ...EXPERIMENT_OPTIONS,

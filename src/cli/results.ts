@@ -11,12 +11,11 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KnError } from '../engine/errors';
+import { parseCli } from './args';
 import type { RowSink } from '../engine/runner/manipulate';
 import { BUNDLED_DIR } from '../engine/source-node';
 
-export type CliOptions = NonNullable<ParseArgsConfig['options']>;
 
 /** The options every `kn experiment` run command takes (each adds its own). */
 export const EXPERIMENT_OPTIONS = {
@@ -39,29 +38,6 @@ export const EXPERIMENT_OPTIONS = {
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
 } as const;
-
-/** node:util parseArgs, strict, with its complaints as bad-input errors. */
-export function parseCli<T extends CliOptions>(argv: string[], options: T) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new KnError('bad-input', e instanceof Error ? e.message : String(e));
-  }
-}
-
-export function intOpt(v: string | undefined, name: string, lo: number, hi: number, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < lo || n > hi) throw new KnError('bad-input', `--${name} must be an integer in ${lo}..${hi}, got "${v}"`);
-  return n;
-}
-
-export function numOpt(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || v.trim() === '') throw new KnError('bad-input', `--${name} must be a number, got "${v}"`);
-  return n;
-}
 
 export async function writeAtomic(path: string, text: string) {
   await writeFile(path + '.tmp', text);
