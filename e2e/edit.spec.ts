@@ -63,6 +63,7 @@ async function localized(page: Page) {
 }
 
 test('edit in English: every language, in the link, re-applied on reload with a banner, undone exactly', async ({ page }, info) => {
+  test.skip(projectBackend(info) === 'webgpu', 'the page flow is the same on every backend (wasm runs it); an edited packed-int8 matrix on WebGPU is checked in tests/webgpu/');
   test.setTimeout(T.test);
   const p = plan(info);
   await openApp(page, info, { hash: link(p, p.fact) });
@@ -135,6 +136,36 @@ test('edit in English: every language, in the link, re-applied on reload with a 
   await expect.poll(() => probs(page), { timeout: T.edit }).toEqual(before);
 });
 
+async function cancelBothOrders(page: Page, p: Plan) {
+  const hold = (point: 'teach-commit' | 'teach-done' | null) => page.evaluate((p) => (globalThis as any).__knEngine.teachHold(p), point);
+  // 1. before the last check: Cancel wins and nothing is kept (the training had finished and is undone)
+  await hold('teach-commit');
+  await page.getByTestId('teach-start').click();
+  await expect(page.getByTestId('teach-progress')).toHaveAttribute('data-phase', 'evaluate', { timeout: T.teach });
+  await page.getByTestId('teach-cancel').click();
+  await expect(page.getByTestId('teach-progress')).toHaveCount(0, { timeout: T.teach });
+  await expect(page.getByTestId('notice')).toContainText('teaching was cancelled; the weights are unchanged');
+  await expect(page.getByTestId('active-edit')).toHaveCount(0);
+  await expect(page.getByTestId('edits-banner')).toHaveCount(0);
+  // (the weights are exactly as loaded: tests/worker/edits.test.ts compares every probability; here the
+  // test's end compares the page's probabilities with those before the first teach)
+  // 2. after it (the worker has reported the evaluation done and passed the check): the fact is taught,
+  // and the page says Cancel came too late and points to Undo
+  await hold('teach-done');
+  await page.getByTestId('teach-start').click();
+  await expect(page.getByTestId('teach-progress')).toHaveAttribute('data-done', '1', { timeout: T.teach });
+  await expect(page.getByTestId('teach-progress')).toHaveAttribute('data-phase', 'evaluate');
+  await page.getByTestId('teach-cancel').click();
+  await expect(page.getByTestId('teach-result')).toBeVisible({ timeout: T.teach });
+  if ((await page.getByTestId('teach-result').getAttribute('data-stopped')) === '') {
+    await expect(page.getByTestId('notice')).toContainText('had already finished when Cancel arrived');
+    await expect(page.getByTestId('edits-banner')).toContainText(`teach ${p.teach}`);
+    await page.getByTestId('undo-edit').click();
+    await expect(page.getByTestId('active-edit')).toHaveCount(0, { timeout: T.edit });
+  }
+  await hold(null);
+}
+
 test('teach a fact the model does not know: progress, cancel, then the answer in every language (or not)', async ({ page }, info) => {
   test.setTimeout(T.test);
   const p = plan(info);
@@ -147,17 +178,15 @@ test('teach a fact the model does not know: progress, cancel, then the answer in
   await page.getByTestId('teach-k').fill(String(p.k));
   await page.getByTestId('teach-steps').fill(String(p.trainSteps));
 
-  // Cancel: nothing is kept
-  await page.getByTestId('teach-start').click();
-  await expect(page.getByTestId('teach-progress')).toBeVisible({ timeout: T.edit });
-  await page.getByTestId('teach-cancel').click();
-  await expect(page.getByTestId('teach-progress')).toHaveCount(0, { timeout: T.teach });
-  await expect(page.getByTestId('active-edit')).toHaveCount(0);
-  await expect(page.getByTestId('edits-banner')).toHaveCount(0);
+  // A cancel on either side of the teach's last step, held there by the worker's test seam (teachHold) so
+  // that the order is fixed, not left to the machine's speed. On wasm only: the order logic does not depend on
+  // the backend, and a teach on SwiftShader takes ≈ 45 s.
+  if (projectBackend(info) === 'wasm') await cancelBothOrders(page, p);
 
   const t0 = Date.now();
   await page.getByTestId('teach-start').click();
-  await expect(page.getByTestId('teach-progress')).toHaveAttribute('data-phase', /localize|train/, { timeout: T.edit });
+  // on wasm the teaches above cached the localization, so this one may pass its phases too fast to watch
+  if (projectBackend(info) === 'webgpu') await expect(page.getByTestId('teach-progress')).toHaveAttribute('data-phase', /localize|train/, { timeout: T.edit });
   const res = page.getByTestId('teach-result');
   await expect(res).toBeVisible({ timeout: T.teach });
   console.log(`  [time] teach ${p.teach}: click → result ${Date.now() - t0} ms; worker ${await res.getAttribute('data-ms')} ms`);

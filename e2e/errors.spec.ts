@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { join } from 'node:path';
 import { MODEL_BASE, TRUNCATED_SHARD } from './fixtures';
 import { appUrl, checkTopTable, e2eState, expectLoaded, loadByUrl, openApp, predict, projectBackend, screenshot } from './helpers';
 import { defaultState, encodeState } from '../src/ui/share/state';
@@ -40,11 +41,81 @@ test('unreachable URL: alert names the address; a valid model still loads', asyn
   await openApp(page, info);
   const port = e2eState().unreachablePort;
   await loadByUrl(page, `http://127.0.0.1:${port}/nothing-here/`);
-  await expectAlert(page, `127.0.0.1:${port}`);
+  await expectAlert(page, `http://127.0.0.1:${port}/nothing-here/config.json: unreachable (`);
   await expect(page.getByTestId('error-alert')).toHaveAttribute('data-code', 'unreachable');
+  await expect(page.getByTestId('error-message')).not.toContainText('CORS');
   console.log('unreachable ->', await page.getByTestId('error-message').textContent());
   await screenshot(page, info, 'error-unreachable');
   await thenValidModelLoads(page);
+});
+
+test('a server without CORS headers: the alert says the server answered and names the header to add', async ({ page }, info) => {
+  await openApp(page, info);
+  const url = `${MODEL_BASE}/nocors/gpt2/`;
+  await loadByUrl(page, url);
+  await expectAlert(
+    page,
+    `${url}config.json: the server answered, but without CORS permission for this page (no Access-Control-Allow-Origin header)`,
+    'serve the model with the header "Access-Control-Allow-Origin: *"',
+  );
+  await expect(page.getByTestId('error-alert')).toHaveAttribute('data-code', 'cors');
+  await expect(page.getByTestId('error-message')).not.toContainText('unreachable');
+  console.log('no CORS ->', await page.getByTestId('error-message').textContent());
+  await screenshot(page, info, 'error-cors');
+  await thenValidModelLoads(page);
+});
+
+test('a failed load keeps the loaded model: a truncated folder picked over the demo model', async ({ page }, info) => {
+  test.skip(projectBackend(info) === 'webgpu', 'the model slot does not depend on the backend (tests/worker/model-slot.test.ts); the demo model on SwiftShader takes a minute');
+  await openApp(page, info, { autoload: true });
+  await expectLoaded(page);
+  await expect(page.getByTestId('model-source')).toContainText('bundled:demo-causal');
+  // the demo model opens on its featured fact
+  await expect(page.getByTestId('fact-summary')).toBeVisible({ timeout: 120_000 });
+  const factShown = await page.getByTestId('fact-summary').textContent();
+  const { rows: before } = await predict(page, 'The capital of Azerbaijan is');
+
+  await page.getByTestId('source-files').check();
+  await page.getByTestId('folder-input').setInputFiles(join(e2eState().root, 'gpt2-truncated'));
+  await page.getByTestId('load-button').click();
+  const alert = await expectAlert(page, TRUNCATED_SHARD);
+  await expect(alert).toContainText('Could not load gpt2-truncated');
+  await expect(page.getByTestId('notice')).toContainText('bundled:demo-causal is still loaded: its facts, results and edits are as they were.');
+  await screenshot(page, info, 'error-kept-model');
+  // the demo model, its fact and its predictions are as they were
+  await expect(page.getByTestId('model-info')).toBeVisible();
+  await expect(page.getByTestId('model-source')).toContainText('bundled:demo-causal');
+  await expect(page.getByTestId('fact-summary')).toHaveText(factShown ?? '');
+  const { rows: after } = await predict(page, 'The capital of Azerbaijan is');
+  expect(after).toEqual(before);
+  await page.getByTestId('tab-localize').click();
+  await expect(page.getByTestId('view-localize')).toBeVisible();
+  await expect(page.getByTestId('view-localize')).not.toContainText('Choose a fact in');
+});
+
+test('?backend=nonsense: the page names the value and the accepted names, and loads and computes nothing', async ({ page }, info) => {
+  test.skip(projectBackend(info) === 'webgpu', 'no compute involved: once is enough');
+  // autoload is on: without the refusal the demo model would load now
+  await page.goto('/?backend=nonsense');
+  const backendAlert = page.getByTestId('error-alert').filter({ hasText: 'Could not start the compute backend' });
+  await expect(backendAlert).toBeVisible({ timeout: 120_000 });
+  await expect(backendAlert.getByTestId('error-message')).toHaveText(
+    'unknown backend "nonsense"; the names are webgpu, wasm, webgl, cpu (?backend= in the page: one name, or a comma-separated order to try)',
+  );
+  await expect(page.getByTestId('backend')).toContainText('no backend');
+  await expect(page.getByTestId('source-bundled')).toBeChecked({ timeout: 30_000 }); // the bundled list has arrived
+  await page.waitForTimeout(2_000);
+  await expect(page.getByTestId('model-info')).toHaveCount(0);
+  await expect(page.getByTestId('progress')).toHaveCount(0);
+  // asked to load, it refuses and says why
+  await page.getByTestId('load-button').click();
+  const loadAlert = page.getByTestId('error-alert').filter({ hasText: 'Could not load bundled:demo-causal' });
+  await expect(loadAlert).toBeVisible();
+  await expect(loadAlert).toHaveAttribute('data-code', 'backend');
+  await expect(loadAlert.getByTestId('error-message')).toContainText('no model loads while the compute backend is not started: unknown backend "nonsense"');
+  await page.waitForTimeout(1_000);
+  await expect(page.getByTestId('model-info')).toHaveCount(0);
+  await screenshot(page, info, 'backend-nonsense');
 });
 
 test('GPU device lost: the page says so, falls back to wasm, and a model loads again', async ({ page }, info) => {

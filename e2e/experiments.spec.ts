@@ -4,7 +4,7 @@
  * M = 2, every method), cancelled after the first fact (or a later one, if it finished before the click), the page reloaded, the run resumed from
  * IndexedDB, the report's Fig. 5 table and charts shown, another seed kept as a separate run (the page
  * names the field that differs), the report exported as JSON and opened back read-only (file import and
- * `?report=`). Saves docs/screenshots/experiments.png.
+ * `?report=`). Screenshot: test-results/screenshots/wasm-experiments.png.
  *
  * Measured on the 2-core dev machine shared with four other agents' jobs (2026-11-29, four runs), wasm:
  * model load 0.1-1.3 s; picking + the first fact (localize, 5 methods, knock-out) 3.1-8.4 s; reload +
@@ -14,9 +14,8 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expectLoaded, openApp } from './helpers';
+import { expectLoaded, openApp, screenshot } from './helpers';
 
 const TIMEOUTS = { load: 120_000, fact: 120_000, test: 420_000 };
 const LANGS = ['en', 'fr'];
@@ -95,9 +94,9 @@ test('experiments: run, cancel, reload and resume, report with Fig. 5, export an
   for (const id of ['fig5-enhance', 'selection', 'fig4-layers', 'table2', 'own-vs-shared', 'knockout']) await expect(page.getByTestId(`table-${id}`)).toBeVisible();
   await expect(page.getByTestId('chart-fig5-suppress').locator('svg')).toBeVisible();
   await expect(report.locator('code').filter({ hasText: 'kn -- experiment manipulate' })).toContainText(`--facts ${FACTS} --langs en,fr`);
-  const shots = join(process.cwd(), 'docs', 'screenshots');
-  await mkdir(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, 'experiments.png'), fullPage: true });
+  // into test-results/ like every screenshot (no test writes into tracked files; docs/screenshots/ is
+  // refreshed by hand from there)
+  await screenshot(page, info, 'experiments');
 
   // other settings: a separate run, and the page says which field differs from the saved one
   await page.getByTestId('xp-seed').fill('2');

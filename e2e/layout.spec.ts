@@ -14,14 +14,25 @@ async function box(l: Locator) {
   return b!;
 }
 
-/** the element hit at the centre of `l` is `l` itself or inside it (nothing covers it) */
+/**
+ * Nothing covers `l`: the element hit at its centre is `l` itself or inside it. The box and the hit test are
+ * taken in one step in the page (a layout change between two round trips, e.g. the fact list filling in
+ * after the model loads, moved the box under another element on a busy machine), and polled until the
+ * layout has settled; a real cover never goes away, and the failure names what is on top.
+ */
 async function expectUncovered(page: Page, l: Locator) {
-  const b = await box(l);
-  const hit = await l.evaluate((el, p) => {
-    const top = document.elementFromPoint(p.x, p.y);
-    return !!top && (top === el || el.contains(top));
-  }, { x: b.x + b.width / 2, y: b.y + b.height / 2 });
-  expect(hit).toBe(true);
+  await expect
+    .poll(
+      () =>
+        l.evaluate((el) => {
+          const r = el.getBoundingClientRect();
+          const top = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+          if (top && (top === el || el.contains(top))) return 'uncovered';
+          return `covered by ${top ? `<${top.tagName.toLowerCase()}${top.id ? `#${top.id}` : ''} class="${top.className}" data-testid="${top.getAttribute('data-testid') ?? ''}">` : 'nothing (outside the viewport)'}`;
+        }),
+      { timeout: 30_000 },
+    )
+    .toBe('uncovered');
 }
 
 test('1024 px: help beside the model form, close button in view, fact tables aligned, CJK glyphs', async ({ page }, info) => {

@@ -2,6 +2,8 @@
  * A real local HTTP server for the e2e checkpoints: static files under `root`, CORS headers,
  * Content-Length, GET/HEAD/OPTIONS. No Range support (not required by the engine).
  * `/slow/<path>` serves `<path>` throttled (4 KiB every 100 ms) so progress and Cancel can be seen.
+ * `/nocors/<path>` serves `<path>` without any CORS header, as most static servers do by default: the
+ * browser then withholds the answer from a page on another origin (e2e/errors.spec.ts).
  */
 import http from 'node:http';
 import { createReadStream } from 'node:fs';
@@ -17,10 +19,15 @@ const TYPES: Record<string, string> = {
 export function startModelServer(root: string, port: number): Promise<http.Server> {
   const base = normalize(root + sep);
   const server = http.createServer(async (req, res) => {
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
-    res.setHeader('Access-Control-Allow-Headers', '*');
-    res.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Type, ETag');
+    let url = new URL(req.url ?? '/', 'http://x');
+    const noCors = url.pathname.startsWith('/nocors/');
+    if (noCors) url = new URL(url.pathname.slice('/nocors'.length) + url.search, 'http://x');
+    else {
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', '*');
+      res.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Type, ETag');
+    }
     res.setHeader('Cache-Control', 'no-store');
     if (req.method === 'OPTIONS') {
       res.writeHead(204).end();
@@ -30,7 +37,6 @@ export function startModelServer(root: string, port: number): Promise<http.Serve
       res.writeHead(405).end();
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://x');
     const slow = url.pathname.startsWith('/slow/');
     const rel = slow ? url.pathname.slice('/slow'.length) : url.pathname;
     const file = normalize(join(base, decodeURIComponent(rel)));

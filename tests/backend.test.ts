@@ -2,7 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, describeBackend, softwareAdapter, deferSoftwareWebGPU, checkBackendNames, BROWSER_ORDER } from '../src/engine/backend';
+import { initBackend, describeBackend, softwareAdapter, deferSoftwareWebGPU, checkBackendNames, BROWSER_ORDER, CLI_BACKEND_NAMES } from '../src/engine/backend';
+import { cliBackendOrder } from '../src/cli/node-engine';
 import { KnError } from '../src/engine/errors';
 
 const require = createRequire(import.meta.url);
@@ -60,6 +61,29 @@ describe('choosing between WebGPU and wasm', () => {
 
   it('checks backend names (case and spaces forgiven)', () => {
     expect(checkBackendNames([' WASM', 'cpu'])).toEqual(['wasm', 'cpu']);
-    expect(() => checkBackendNames(['gpu'])).toThrow(/^unknown backend "gpu"; the names are webgpu, wasm, webgl, cpu \(\?backend= in the page, KN_BACKEND in the CLI/);
+    expect(() => checkBackendNames(['gpu'])).toThrow(/^unknown backend "gpu"; the names are webgpu, wasm, webgl, cpu \(\?backend= in the page: one name, or a comma-separated order to try\)$/);
+  });
+
+  it("the CLI's one rule (--backend, else KN_BACKEND): wasm and cpu, anything else refused with that list", () => {
+    expect(CLI_BACKEND_NAMES).toEqual(['wasm', 'cpu']);
+    expect(cliBackendOrder(undefined, undefined)).toEqual(['wasm']);
+    expect(cliBackendOrder(undefined, '')).toEqual(['wasm']);
+    expect(cliBackendOrder(' CPU, wasm', 'nonsense')).toEqual(['cpu', 'wasm']); // the flag wins over KN_BACKEND
+    expect(cliBackendOrder(undefined, 'cpu')).toEqual(['cpu']);
+    const refused = (flag: string | undefined, env?: string) => {
+      try {
+        cliBackendOrder(flag, env);
+      } catch (e) {
+        return [(e as KnError).code, (e as KnError).message];
+      }
+      return null;
+    };
+    expect(refused('nonsense')).toEqual(['bad-input', 'unknown backend "nonsense"; the names are wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try)']);
+    expect(refused(undefined, 'nonsense')).toEqual(['bad-input', 'unknown backend "nonsense"; the names are wasm, cpu (KN_BACKEND in the CLI: one name, or a comma-separated order to try)']);
+    expect(refused('wasm,webgpu')).toEqual([
+      'bad-input',
+      `unknown backend "webgpu"; the names are wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try); webgpu runs only in the browser (the page's ?backend=)`,
+    ]);
+    expect(refused(' , ')).toEqual(['bad-input', '--backend needs a backend name: wasm, cpu (or a comma-separated order to try)']);
   });
 });

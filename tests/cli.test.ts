@@ -1,7 +1,8 @@
 /**
  * The headless CLI (`tsx src/cli/kn.ts`), spawned as a child process: `probe --json` prints exactly one
  * JSON object on stdout; errors go to stderr as `kn: error [code]: message` with a non-zero exit code.
- * Six spawns in all (each costs about a second).
+ * Bad values (--backend, bundled:<name>, negative numbers) are refused with our messages, before any
+ * work. Thirteen spawns in all (each costs about a second).
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -153,6 +154,38 @@ describe('kn probe --json', () => {
     expect(d).toBeLessThan(5e-3);
     expect(d).toBeGreaterThan(0);
     expect(f.target!.prob).not.toBe(full.target!.prob);
+  });
+});
+
+describe('kn refuses bad values naming them and what is accepted', () => {
+  /** one refusal: exit 2, nothing on stdout, exactly `kn: error [code]: message` */
+  function refused(r: Run, code: string, message: string) {
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`kn: error [${code}]: ${message}\n`);
+    expect(r.code).toBe(2);
+  }
+  const BACKEND = (bad: string, extra = '') => `unknown backend "${bad}"; the names are wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try)${extra}`;
+
+  it('--backend: one rule for every command (backend, probe, experiment), and a good name is used', { timeout: 180_000 }, async () => {
+    refused(await kn('backend', '--backend', 'nonsense', '--json'), 'bad-input', BACKEND('nonsense'));
+    refused(await kn('probe', '--backend', 'webgl', '--prompt', PROMPT, '--json'), 'bad-input', BACKEND('webgl', "; webgl runs only in the browser (the page's ?backend=)"));
+    refused(await kn('experiment', 'manipulate', '--facts', '1', '--backend=nonsense', '--out', join(TMP, 'never-written')), 'bad-input', BACKEND('nonsense'));
+    expect(existsSync(join(TMP, 'never-written'))).toBe(false);
+    expect(oneJson(await kn('backend', '--backend', 'cpu', '--json'))).toMatchObject({ name: 'cpu' });
+    const r = await kn('probe', '--model', gpt2.dir, '--backend', 'cpu', '--prompt', PROMPT, '--top', '3', '--json');
+    expect(oneJson(r).top.length).toBe(3);
+  });
+
+  it('--model bundled:<no such name> lists the bundled models', { timeout: 180_000 }, async () => {
+    refused(await kn('probe', '--model', 'bundled:nope', '--prompt', PROMPT, '--json'), 'missing-file', 'no bundled model is named "nope"; the bundled models are demo-causal, demo-masked (bundled:<name>)');
+  });
+
+  it('a negative number reaches the option\'s range check (no "argument is ambiguous")', { timeout: 180_000 }, async () => {
+    refused(await kn('experiment', 'manipulate', '--facts', '-2', '--out', join(TMP, 'never-written')), 'bad-input', '--facts must be an integer in 1..100000, got "-2"');
+    refused(await kn('experiment', 'edit', '--facts', '5', '--unrelated', '-1', '--out', join(TMP, 'never-written')), 'bad-input', '--unrelated must be an integer in 0..100, got "-1"');
+    refused(await kn('probe', '--model', gpt2.dir, '--prompt', PROMPT, '--top', '-3', '--json'), 'bad-input', '--top must be an integer in 1..1000, got "-3"');
+    refused(await kn('eval', '--limit', '-5', '--json'), 'bad-input', '--limit must be a positive integer, got "-5"');
+    expect(existsSync(join(TMP, 'never-written'))).toBe(false);
   });
 });
 

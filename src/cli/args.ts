@@ -1,7 +1,9 @@
 /**
  * Command-line options, parsed by `node:util` parseArgs for every kn command (kn.ts, matrice-cmd.ts,
  * data-cmd.ts): `--flag value`, `--flag=value`, `--bool`, positionals. Unknown options and a missing value
- * are refused as `KnError('bad-input')` naming the option.
+ * are refused as `KnError('bad-input')` naming the option. A negative number after an option that takes a
+ * value (`--facts -2`) is that option's value, so it reaches the option's own range check (intOpt, numOpt)
+ * instead of node:util's "argument is ambiguous".
  */
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import { KnError } from '../engine/errors';
@@ -32,13 +34,63 @@ function refused<R>(parse: () => R): R {
   }
 }
 
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/**
+ * `--opt -2` (and `-o -2`) as `--opt=-2` for every option of `options` that takes a value: node:util
+ * would read "-2" as an option and refuse `--opt` as ambiguous. Words after `--` are left alone.
+ */
+export function joinNegativeValues(argv: readonly string[], options: OptionSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const long = /^--([^=]+)$/.exec(a)?.[1];
+    const name = long ?? (/^-([^-])$/.test(a) ? Object.keys(options).find((k) => options[k].short === a[1]) : undefined);
+    const next = argv[i + 1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/**
+ * Takes every `--name value` / `--name=value` out of argv (the last one wins), for an option the
+ * dispatcher reads for every command (kn.ts: --backend) before the command parses the rest. A missing
+ * value is refused naming the option.
+ */
+export function takeOption(argv: readonly string[], name: string): { value: string | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let value: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (a === `--${name}`) {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new KnError('bad-input', `--${name} needs a value (--${name} <value>)`);
+      value = next;
+      i++;
+    } else if (a.startsWith(`--${name}=`)) value = a.slice(name.length + 3);
+    else rest.push(a);
+  }
+  return { value, rest };
+}
+
 /** node:util parseArgs, strict, with typed values (the experiment commands). */
 export function parseCli<T extends OptionSpec>(argv: string[], options: T) {
-  return refused(() => nodeParseArgs({ args: argv, options, allowPositionals: true, strict: true }));
+  return refused(() => nodeParseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: true }));
 }
 
 export function parseOptions(argv: string[], options: OptionSpec, opts: ParseOptions = {}): Args {
-  const r = refused(() => nodeParseArgs({ args: argv, options, allowPositionals: true, strict: opts.strict ?? true, tokens: true }));
+  const r = refused(() => nodeParseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: opts.strict ?? true, tokens: true }));
   const out: Args = { _: [] };
   for (const [k, v] of Object.entries(r.values)) out[k] = v as Args[string];
   // list options are rebuilt from the tokens, in order, with the plain words that follow `--list value`

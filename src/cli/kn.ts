@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { KnError, loadModelArg } from '../engine/index';
 import { BUNDLED_DIR } from '../engine/source-node';
 import type { WeightDtype } from '../engine/types';
-import { int, parseArgs, str, type Args } from './args';
-import { nodeBackend } from './node-engine';
+import { int, parseArgs, str, takeOption, type Args } from './args';
+import { cliBackendOrder, nodeBackend, useBackend } from './node-engine';
 import { EDIT_HELP } from './edit-cmd';
 
 const HELP = `kn — Knowledge Neuron Explorer CLI
@@ -16,6 +16,7 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
   kn probe --model <dir|url|hf:org/name[@rev]|bundled:name> --prompt "<text>" [--target "<text>"] [--top K] [--dtype f32|int8] --json
   kn attribute --model <m> --prompt "<text>" --target "<text>" [--steps M] [--baseline pad|zero] [--dtype f32|int8] --json
   kn localize --model <m> --relation <P-id> --fact <id> [--method matrice|amig|random|no-uaq|no-ual] [--langs zh,en,...] [--tau T] [--norm language|neuron|scale] [--attr-norm layer|global|none] [--steps M] --json
+  kn fact [--model <m>] --fact <P-id:line> [--langs zh,en,...] --json   probe a fact's queries: known in k of 7 languages
   kn export --model <m> --out <dir> [--shard-mb N]      write our pre-quantized bundle (kn-int8)
   kn data stats --json                                    RML-LAMA statistics
   kn eval [--model <m>] [--relations P36,...] [--langs en,fr,...] [--limit N] --json
@@ -25,7 +26,10 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
   kn experiment report <dir> [--out <dir>] [--json]       Fig. 5, Table II, Fig. 4, selection sizes, knock-out: Markdown, CSV, SVG
   kn experiment merge <shard dir>... --out <dir>          join --shard outputs
 ${EDIT_HELP}
-  kn backend --json                                       which tfjs backend runs
+  kn backend [--backend wasm|cpu] --json                 which tfjs backend runs
+
+Every command takes --backend wasm|cpu (or a comma-separated order; KN_BACKEND when it is not given): the
+tfjs backend, wasm by default.
 
 Without --model, the bundled causal demo model is used when it exists.`;
 
@@ -50,7 +54,10 @@ function dtypeArg(a: Args): WeightDtype {
   return d;
 }
 
-async function main(argv: string[]): Promise<unknown> {
+async function main(args: string[]): Promise<unknown> {
+  // --backend (else KN_BACKEND): one rule for every command (node-engine.ts), checked before anything runs
+  const { value: backendFlag, rest: argv } = takeOption(args, 'backend');
+  useBackend(cliBackendOrder(backendFlag));
   // data, eval and experiment parse their own options; kn reads only --model, --dtype and --help there
   const a = parseArgs(argv, { strict: !['data', 'eval', 'experiment'].includes(argv[0]) });
   const cmd = a._[0];
@@ -84,6 +91,15 @@ async function main(argv: string[]): Promise<unknown> {
       const model = await loadForCli(a);
       try {
         return cmd === 'attribute' ? await m.runAttribute(a, model) : await m.runLocalize(a, model);
+      } finally {
+        model.dispose();
+      }
+    }
+    case 'fact': {
+      const { runFact } = await import('./fact-cmd');
+      const model = await loadForCli(a);
+      try {
+        return await runFact(a, model);
       } finally {
         model.dispose();
       }

@@ -7,7 +7,7 @@ export { sha256Hex } from './hash';
 export { causalQuery, maskedQuery, shardQueries, factTemplateQueries, queryLength, type Query } from './queries';
 export { computeStats, type BenchmarkStats, type LangStats } from './stats';
 export {
-  asProber, evaluate, experimentSets, summarize,
+  asProber, evaluate, experimentSets, isKnownLanguage, summarize, KNOWN_LANGUAGE_SHARE, KNOWN_RULE,
   type Prober, type ProbeOutput, type EvalOptions, type EvalResult, type EvalProgress, type QueryOutcome,
-  type ExperimentSets, type KnownRule, type ShardSource,
+  type ExperimentSets, type ShardSource,
 } from './probing';

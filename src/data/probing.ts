@@ -1,6 +1,6 @@
 /**
  * Probing a model on RML-LAMA: accuracy per relation and language over all queries, and the fact/query
- * sets the experiments need (docs/METHOD.md): facts known per language, Q_error (wrong queries in fi/hu/ja/ko),
+ * sets the experiments need (docs/METHOD.md): facts known per language (isKnownLanguage, the one rule), Q_error (wrong queries in fi/hu/ja/ko),
  * Q_new (facts known in no language), Q_old (facts known in every evaluated language).
  *
  * A query is correct when the target (the first token of the object, as the prober tokenizes it) is the
@@ -178,10 +178,19 @@ export function summarize(
 }
 
 /**
- * When is a fact "known" in a language: 'any' = at least one of its queries is correct (default),
- * 'majority' = more than half, 'all' = every query.
+ * The project's one "known language" rule: a fact is known in a language when at least half of that
+ * language's queries are answered top-1 correctly (and it has at least one query). FactSession
+ * (src/engine/session.ts), the experiment runners, `kn eval`'s sets and the page's fact list all use it.
  */
-export type KnownRule = 'any' | 'majority' | 'all';
+export const KNOWN_LANGUAGE_SHARE = 0.5;
+
+/** The rule in words, as `kn eval` reports it beside the sets. */
+export const KNOWN_RULE = 'a language is known when at least half of its queries are answered top-1 correctly';
+
+/** Whether `correct` top-1 answers out of `total` queries make the language known (KNOWN_LANGUAGE_SHARE). */
+export function isKnownLanguage(correct: number, total: number): boolean {
+  return total > 0 && correct >= KNOWN_LANGUAGE_SHARE * total;
+}
 
 function factTallies(result: EvalResult): Map<string, Map<string, [number, number]>> {
   const m = new Map<string, Map<string, [number, number]>>();
@@ -196,12 +205,6 @@ function factTallies(result: EvalResult): Map<string, Map<string, [number, numbe
   return m;
 }
 
-function isKnown([c, n]: [number, number], rule: KnownRule): boolean {
-  if (rule === 'all') return n > 0 && c === n;
-  if (rule === 'majority') return c * 2 > n;
-  return c > 0;
-}
-
 const byId = (a: string, b: string) => {
   const [ra, la] = a.split(':');
   const [rb, lb] = b.split(':');
@@ -209,8 +212,9 @@ const byId = (a: string, b: string) => {
 };
 
 export interface ExperimentSets {
-  rule: KnownRule;
-  /** facts known per language */
+  /** the known-language rule (KNOWN_RULE) */
+  rule: string;
+  /** facts known per language (isKnownLanguage) */
   known: Record<string, string[]>;
   /** facts known in every evaluated language */
   qOld: string[];
@@ -220,7 +224,7 @@ export interface ExperimentSets {
   qError: QueryOutcome[];
 }
 
-export function experimentSets(result: EvalResult, rule: KnownRule = 'any', lowResource: readonly Lang[] = LOW_RESOURCE_LANGS): ExperimentSets {
+export function experimentSets(result: EvalResult, lowResource: readonly Lang[] = LOW_RESOURCE_LANGS): ExperimentSets {
   const langs = Object.keys(result.languages);
   const tallies = factTallies(result);
   const known: Record<string, string[]> = {};
@@ -230,7 +234,7 @@ export function experimentSets(result: EvalResult, rule: KnownRule = 'any', lowR
   for (const [fact, per] of tallies) {
     let k = 0;
     for (const [l, t] of per) {
-      if (isKnown(t, rule)) {
+      if (isKnownLanguage(t[0], t[1])) {
         k++;
         (known[l] ??= []).push(fact);
       }
@@ -244,5 +248,5 @@ export function experimentSets(result: EvalResult, rule: KnownRule = 'any', lowR
   qNew.sort(byId);
   const lr = new Set<string>(lowResource);
   const qError = result.outcomes.filter((o) => !o.correct && lr.has(o.lang));
-  return { rule, known, qOld, qNew, qError };
+  return { rule: KNOWN_RULE, known, qOld, qNew, qError };
 }

@@ -39,17 +39,24 @@ export interface InitBackendOptions {
 
 export const BROWSER_ORDER = ['webgpu', 'wasm', 'webgl', 'cpu'];
 export const NODE_ORDER = ['wasm', 'cpu'];
-/** every backend name `prefer` / `?backend=` / KN_BACKEND accepts */
+/** every backend name `prefer` / `?backend=` accepts */
 export const BACKEND_NAMES: readonly string[] = BROWSER_ORDER;
+/** the names the CLI's --backend / KN_BACKEND accept (src/cli/node-engine.ts): WebGPU and WebGL exist only in a browser */
+export const CLI_BACKEND_NAMES: readonly string[] = NODE_ORDER;
 
-/** Lower-cased, trimmed names; an unknown one is refused with the list of names (never mapped to cpu). */
-export function checkBackendNames(names: readonly string[]): string[] {
+/**
+ * Lower-cased, trimmed names; one not in `accepted` is refused with the list of names (never mapped to
+ * cpu). `how` says where the names came from (the page's ?backend=, the CLI's --backend).
+ */
+export function checkBackendNames(names: readonly string[], accepted: readonly string[] = BACKEND_NAMES, how = '?backend= in the page'): string[] {
   const out = names.map((s) => s.trim().toLowerCase()).filter(Boolean);
-  const bad = out.filter((n) => !BACKEND_NAMES.includes(n));
+  const bad = out.filter((n) => !accepted.includes(n));
   if (bad.length) {
+    const browserOnly = bad.filter((b) => BACKEND_NAMES.includes(b));
     throw new KnError(
       'bad-input',
-      `unknown backend ${bad.map((b) => `"${b}"`).join(', ')}; the names are ${BACKEND_NAMES.join(', ')} (?backend= in the page, KN_BACKEND in the CLI: one name, or a comma-separated order to try)`,
+      `unknown backend ${bad.map((b) => `"${b}"`).join(', ')}; the names are ${accepted.join(', ')} (${how}: one name, or a comma-separated order to try)` +
+        (browserOnly.length ? `; ${browserOnly.join(' and ')} run${browserOnly.length === 1 ? 's' : ''} only in the browser (the page's ?backend=)` : ''),
     );
   }
   return out;
@@ -297,7 +304,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     let software: string | null = null;
     let reason: string | null = null;
     if (name === 'webgpu') {
-      if (node) reason = 'WebGPU is not used in Node';
+      // Node has WebGPU once Dawn's bindings (npm webgpu) set navigator.gpu (src/cli/node-webgpu.ts)
+      if (node && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) reason = "WebGPU in Node needs Dawn's bindings (npm webgpu), installed by asking for the backend by name";
       else {
         dropWebGPU();
         const r = await prepareWebGPU(opts.onDeviceLost);

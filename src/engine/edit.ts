@@ -105,9 +105,13 @@ export function inputEmbeddingName(model: LoadedModel): string {
   return m.name;
 }
 
-/** The object's token as the model is asked for it after `prompt`, with all its parts. */
-export function objectToken(model: LoadedModel, prompt: string, object: string): ObjectToken {
-  const id = model.tok.targetId(prompt, object);
+/**
+ * The object's token as the model is asked for it after `prompt`, with all its parts. `whole`: the object
+ * is written into the model (an update's new object), so a first token that is only whitespace or a byte
+ * piece is refused (KnTokenizer.wholeTargetId).
+ */
+export function objectToken(model: LoadedModel, prompt: string, object: string, whole = false): ObjectToken {
+  const id = whole ? model.tok.wholeTargetId(prompt, object) : model.tok.targetId(prompt, object);
   let parts: number[];
   if (model.info.kind === 'causal') {
     const { prompt: p, cont } = continuation(prompt, object);
@@ -191,7 +195,7 @@ export class ModelEditor {
     if (lambda1 === 0 && lambda2 === 0) throw new KnError('bad-input', 'λ1 = λ2 = 0 changes nothing; the paper uses λ1 = 1, λ2 = 8');
     if (typeof o.prompt !== 'string' || !o.prompt.trim()) throw new KnError('bad-input', 'an update needs the query its objects continue');
     const old = objectToken(this.model, o.prompt, o.oldObject);
-    const neu = objectToken(this.model, o.prompt, o.newObject);
+    const neu = objectToken(this.model, o.prompt, o.newObject, true);
     const notes: string[] = [];
     for (const [role, t] of [['old object', old], ['new object', neu]] as const) {
       if (t.parts.length > 1) {

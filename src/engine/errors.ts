@@ -11,6 +11,7 @@ export type KnErrorCode =
   | 'bad-config'
   | 'unsupported-architecture'
   | 'unreachable'
+  | 'cors'
   | 'too-large'
   | 'bad-input'
   | 'integrity'

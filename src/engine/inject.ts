@@ -93,7 +93,8 @@ export async function injectFact(editor: ModelEditor, o: InjectOptions): Promise
   const enc = o.queries.map((q) => {
     const e = model.tok.encodeQuery(q.prompt);
     model.checkLength(e.ids.length);
-    return { ...e, target: model.tok.targetId(q.prompt, q.target) };
+    // what is trained must be a real token of the object (not a bare space or a byte piece: tokenizer.ts)
+    return { ...e, target: model.tok.wholeTargetId(q.prompt, q.target) };
   });
   const groups = new Map<string, typeof enc>();
   for (const e of enc) {
@@ -211,6 +212,8 @@ export async function injectFact(editor: ModelEditor, o: InjectOptions): Promise
     opt.dispose();
     tf.dispose(onehots);
   }
+  // a cancel read after the last step still wins: nothing is baked in
+  if (!stopped && o.signal?.aborted) stopped = 'cancelled; the weights are unchanged';
   let edit: AppliedEdit | null = null;
   try {
     if (!stopped) {

@@ -5,6 +5,7 @@
  * manipulations with ΔP per language over the queries the model knew (docs/METHOD.md "Manipulation").
  */
 import type { RmlLama } from '../data/loader';
+import { isKnownLanguage, KNOWN_LANGUAGE_SHARE } from '../data/probing';
 import { factTemplateQueries } from '../data/queries';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
 import { KnError } from './errors';
@@ -52,8 +53,8 @@ export interface SkippedQuery {
   reason: string;
 }
 
-/** A language counts as known for a fact when at least half of its queries are top-1 correct. */
-export const KNOWN_LANGUAGE_SHARE = 0.5;
+/** A language counts as known for a fact by the project's one rule (src/data/probing.ts isKnownLanguage). */
+export { KNOWN_LANGUAGE_SHARE };
 
 export function checkLangs(langs: readonly string[]): Lang[] {
   if (!Array.isArray(langs) || langs.length === 0) throw new KnError('bad-input', 'choose at least one language');
@@ -104,8 +105,12 @@ export function checkCustomFact(f: CustomFact): CustomFact {
   return { relation: f.relation, labels };
 }
 
-/** The fact's queries in each language for this model; queries the model cannot take are skipped with the reason. */
-export async function buildFactQueries(model: LoadedModel, bench: RmlLama, fact: string | CustomFact, langs: readonly Lang[]) {
+/**
+ * The fact's queries in each language for this model; queries the model cannot take are skipped with the
+ * reason. `wholeTargets` (a fact that is taught): also those whose target's first token is only whitespace
+ * or a byte piece (KnTokenizer.wholeTargetId), which would count as right for any object starting alike.
+ */
+export async function buildFactQueries(model: LoadedModel, bench: RmlLama, fact: string | CustomFact, langs: readonly Lang[], wholeTargets = false) {
   const custom = typeof fact === 'string' ? null : checkCustomFact(fact);
   const relation = custom ? custom.relation : parseFactId(fact as string);
   const factId = custom ? customFactId(custom) : (fact as string);
@@ -123,7 +128,8 @@ export async function buildFactQueries(model: LoadedModel, bench: RmlLama, fact:
     for (const q of factTemplateQueries(shard, fact, model.info.kind, model.tok.maskToken ?? '[MASK]')) {
       try {
         model.checkLength(model.tok.encodeQuery(q.prompt).ids.length);
-        model.tok.targetId(q.prompt, q.target);
+        if (wholeTargets) model.tok.wholeTargetId(q.prompt, q.target);
+        else model.tok.targetId(q.prompt, q.target);
         queries.push({ lang, ...q });
       } catch (e) {
         skipped.push({ lang, templateId: q.templateId, reason: e instanceof Error ? e.message : String(e) });
@@ -141,9 +147,24 @@ export interface ManipulationResult {
   languages: Record<string, LanguageSummary>;
 }
 
+/** Which languages of a fact the model knows: "known in k of n", k = known.length, n = langs.length. */
+export interface FactKnown {
+  factId: string;
+  langs: Lang[];
+  known: Lang[];
+  perLanguage: Partial<Record<Lang, { queries: number; correct: number; known: boolean }>>;
+}
+
+/** Probes a fact's queries (top-1 only) and says in which languages the model knows it. */
+export async function probeFactKnown(model: LoadedModel, bench: RmlLama, factId: string, langs: readonly string[]): Promise<FactKnown> {
+  return (await FactSession.open(model, bench, factId, langs, { topK: 1 })).knownSummary();
+}
+
 export interface OpenOptions {
   /** top predictions kept per query (default 5) */
   topK?: number;
+  /** skip queries whose target's first token is only whitespace or a byte piece (buildFactQueries) */
+  wholeTargets?: boolean;
 }
 
 export class FactSession {
@@ -167,7 +188,7 @@ export class FactSession {
   static async open(model: LoadedModel, bench: RmlLama, fact: string | CustomFact, langs: readonly string[], opts: OpenOptions = {}): Promise<FactSession> {
     const ls = checkLangs(langs);
     const topK = opts.topK ?? 5;
-    const built = await buildFactQueries(model, bench, fact, ls);
+    const built = await buildFactQueries(model, bench, fact, ls, opts.wholeTargets === true);
     const factId = built.factId;
     const probes = built.queries.length ? await model.probeMany(built.queries, { topK }) : [];
     const queries: SessionQuery[] = built.queries.map((q, i) => {
@@ -184,12 +205,23 @@ export class FactSession {
     return new FactSession(model, factId, built.relation, ls, built.labels, queries, built.skipped, topK);
   }
 
-  /** Languages with at least KNOWN_LANGUAGE_SHARE of their queries top-1 correct. */
+  /** Languages with at least KNOWN_LANGUAGE_SHARE of their queries top-1 correct (isKnownLanguage). */
   knownLanguages(): Lang[] {
     return this.langs.filter((l) => {
       const qs = this.queries.filter((q) => q.lang === l);
-      return qs.length > 0 && qs.filter((q) => q.known).length >= KNOWN_LANGUAGE_SHARE * qs.length;
+      return isKnownLanguage(qs.filter((q) => q.known).length, qs.length);
     });
+  }
+
+  /** Per language: queries, top-1 correct ones, and whether the language is known (isKnownLanguage). */
+  knownSummary(): FactKnown {
+    const perLanguage: FactKnown['perLanguage'] = {};
+    for (const l of this.langs) {
+      const qs = this.queries.filter((q) => q.lang === l);
+      const correct = qs.filter((q) => q.known).length;
+      perLanguage[l] = { queries: qs.length, correct, known: isKnownLanguage(correct, qs.length) };
+    }
+    return { factId: this.factId, langs: [...this.langs], known: this.knownLanguages(), perLanguage };
   }
 
   get localized(): boolean {

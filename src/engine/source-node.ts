@@ -1,10 +1,11 @@
 /** Node-only model sources: a folder on disk, and the bundled models under public/models. */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KnError } from './errors';
+import { parseBundledIndex } from './model-id';
 import { registerSourceFactory, type FileHandle, type ModelSource } from './source';
 
 export class FolderSource implements ModelSource {
@@ -38,9 +39,33 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export const BUNDLED_DIR = join(REPO_ROOT, 'public', 'models');
 
 registerSourceFactory('folder', (s) => new FolderSource((s as { path: string }).path));
+/** The names public/models/index.json lists (the page's list of bundled models), in its order. */
+export function bundledModelNames(dir = BUNDLED_DIR): string[] {
+  try {
+    return parseBundledIndex(JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'))).map((m) => m.name);
+  } catch {
+    return [];
+  }
+}
+
+/** A bundled model's folder; a name that is none (no such folder, or a path) is refused with the list of names. */
+export function bundledDir(name: string, dir = BUNDLED_DIR): string {
+  const p = join(dir, name);
+  const isModel = /^[\w.-]+$/.test(name) && !/^\.+$/.test(name) && existsSync(p) && statSync(p).isDirectory();
+  if (!isModel) {
+    const names = bundledModelNames(dir);
+    throw new KnError(
+      'missing-file',
+      `no bundled model is named "${name}"; the bundled models are ${names.length ? names.join(', ') : '(none: public/models/index.json lists none)'} (bundled:<name>)`,
+    );
+  }
+  return p;
+}
+
 registerSourceFactory('bundled', (s) => {
-  const src = new FolderSource(join(BUNDLED_DIR, (s as { name: string }).name));
-  (src as { label: string }).label = `bundled:${(s as { name: string }).name}`;
+  const name = (s as { name: string }).name;
+  const src = new FolderSource(bundledDir(name));
+  (src as { label: string }).label = `bundled:${name}`;
   return src;
 });
 

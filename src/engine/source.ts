@@ -5,8 +5,8 @@
  */
 import { downloadFile } from '@huggingface/hub';
 import { KnError } from './errors';
-import { isHtmlFallback } from './http';
-import { isHubRepoId } from './model-id';
+import { fetchFailure, isHtmlFallback } from './http';
+import { filesLabel, isHubRepoId } from './model-id';
 import { readAll } from './safetensors';
 import type { ModelSourceSpec } from './types';
 
@@ -49,7 +49,7 @@ export class UrlSource implements ModelSource {
       res = await fetch(url, { signal });
     } catch (e) {
       if (signal?.aborted) throw new KnError('cancelled', `${name}: loading cancelled`);
-      throw new KnError('unreachable', `${url}: unreachable (${(e as Error).message || String(e)})`);
+      throw await fetchFailure(url, e, { signal }); // 'unreachable', or 'cors' when the server answered without CORS headers
     }
     if (res.status === 404 || res.status === 410) return null;
     if (!res.ok || !res.body) throw new KnError('unreachable', `${url}: HTTP ${res.status} ${res.statusText}`);
@@ -107,8 +107,7 @@ export class FilesSource implements ModelSource {
       this.byName.set(name, f);
       if (!this.byName.has(f.name)) this.byName.set(f.name, f);
     }
-    const first = files[0] as (File & { webkitRelativePath?: string }) | undefined;
-    this.label = first?.webkitRelativePath?.split('/')[0] || 'local files';
+    this.label = filesLabel(files);
   }
   async open(name: string): Promise<FileHandle | null> {
     const f = this.byName.get(name);

@@ -119,4 +119,34 @@ export class KnTokenizer {
     if (id === this.unkId) throw new KnError('bad-input', `the target "${target}" is not in the vocabulary (it tokenizes to ${this.token(id)})`);
     return id;
   }
+
+  /**
+   * Why token `id` cannot stand for an object that is trained or written into the model, or null when it
+   * can: a token that decodes to whitespace only (a bare space) or to no whole character (a byte-fallback
+   * or incomplete UTF-8 byte piece, which decodes to U+FFFD) is shared by every object that starts the same
+   * way, so a model taught it would "know" them all.
+   */
+  tokenProblem(id: number): string | null {
+    const text = this.display(id);
+    if (!text.trim()) return `only whitespace (${JSON.stringify(text)}, id ${id})`;
+    if (text.includes('\uFFFD')) return `an incomplete piece of a character's UTF-8 bytes (${JSON.stringify(this.token(id))}, id ${id}), not a whole character`;
+    return null;
+  }
+
+  /**
+   * The target's first token (targetId) for what is trained or written (teach, an update's new object, the
+   * CLI's injection): refused when that token is only whitespace or a byte piece (tokenProblem), naming the
+   * object and its first token. The one place this rule lives.
+   */
+  wholeTargetId(prompt: string, target: string): number {
+    const id = this.targetId(prompt, target);
+    const why = this.tokenProblem(id);
+    if (why) {
+      throw new KnError(
+        'bad-input',
+        `the object "${target.trim()}" cannot be taught or written into this model: its first token here is ${why}, so every object that starts the same way would count as right; use an object whose first token is part of a word`,
+      );
+    }
+    return id;
+  }
 }

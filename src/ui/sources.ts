@@ -1,30 +1,16 @@
 /** Model source choices -> ModelSourceSpec, plus helpers to collect files from a dropped folder. */
-import { isHubRepoId } from '../engine/model-id';
+import { isHubRepoId, parseBundledIndex, type BundledModel } from '../engine/model-id';
 import type { ModelSourceSpec } from '../engine/types';
 
+export type { BundledModel } from '../engine/model-id';
 export type SourceKind = 'bundled' | 'hub' | 'url' | 'files';
 
-export interface BundledModel {
-  name: string;
-  label: string;
-}
-
-/** Reads /models/index.json if present. Accepts ["name", ...], [{name, label?}], or {models: [...]}. */
+/** Reads /models/index.json if present (its shapes: parseBundledIndex). */
 export async function fetchBundledModels(base = import.meta.env.BASE_URL ?? '/'): Promise<BundledModel[]> {
   try {
     const res = await fetch(`${base.replace(/\/?$/, '/')}models/index.json`, { cache: 'no-cache' });
     if (!res.ok || !(res.headers.get('content-type') ?? '').includes('json')) return [];
-    const j: unknown = await res.json();
-    const arr = Array.isArray(j) ? j : j && typeof j === 'object' && Array.isArray((j as { models?: unknown }).models) ? (j as { models: unknown[] }).models : [];
-    const out: BundledModel[] = [];
-    for (const m of arr) {
-      if (typeof m === 'string') out.push({ name: m, label: m });
-      else if (m && typeof m === 'object' && typeof (m as { name?: unknown }).name === 'string') {
-        const o = m as { name: string; label?: string; description?: string };
-        out.push({ name: o.name, label: o.label ?? (o.description ? `${o.name} — ${o.description}` : o.name) });
-      }
-    }
-    return out;
+    return parseBundledIndex(await res.json());
   } catch {
     return [];
   }

@@ -11,9 +11,9 @@ import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResul
 import type { ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from './experiments';
 import type { ManipulationRow, Method, TopToken } from '../engine/matrice/experiments';
 import type { LanguageSummary, MatriceSettings, NeuronId } from '../engine/matrice/scoring';
-import type { ActiveEdit, EditRequest, EditSpec, EditView, TeachProgress, TeachRequest, TeachView } from './edits';
+import type { ActiveEdit, EditRequest, EditSpec, EditView, TeachCancelOutcome, TeachHoldPoint, TeachProgress, TeachRequest, TeachView } from './edits';
 
-export type { ActiveEdit, EditRequest, EditSpec, EditView, TeachProgress, TeachRequest, TeachView } from './edits';
+export type { ActiveEdit, EditRequest, EditSpec, EditView, TeachCancelOutcome, TeachHoldPoint, TeachProgress, TeachRequest, TeachView } from './edits';
 
 export interface SerializedError {
   code: string;
@@ -38,8 +38,23 @@ export interface FactSummary {
   relation: string;
   /** lang → subject / object label */
   labels: Record<string, { subject: string; object: string }>;
-  /** the language whose subject matched the search (absent without a search) */
+  /** the language whose subject or object matched the search (absent without a search) */
   matchedLang?: string;
+  /** which label matched in that language */
+  matchedField?: 'subject' | 'object';
+}
+
+/**
+ * In how many languages the loaded model knows a fact (the one rule, src/data/probing.ts isKnownLanguage:
+ * at least half of a language's queries answered top-1 correctly); null when it was not probed (the worker
+ * was busy with an attribution or an edit: only cached answers are given then).
+ */
+export interface FactKnownHint {
+  factId: string;
+  /** the known languages (k = known.length), null when not probed */
+  known: string[] | null;
+  /** the languages asked */
+  langs: string[];
 }
 
 export interface FactList {
@@ -119,8 +134,10 @@ export interface LocalizeResult {
   numLayers: number;
   ffnSize: number;
   queries: LocalizedQuery[];
-  /** queries read from the attribution cache */
+  /** queries read from the attribution cache (with `complete: false`: those of `queriesTotal` that are cached) */
   cachedCount: number;
+  /** with `complete: false`: how many queries localizing attributes (cachedCount of them are read from the cache) */
+  queriesTotal?: number;
   /** the largest completeness error over all queries */
   maxCompleteness: { maxAbs: number; maxRel: number };
   ms: number;
@@ -217,8 +234,10 @@ export interface EngineWorkerApi {
   /** Test hook: behave as if the WebGPU device had been lost (a real loss cannot be provoked from JS). */
   simulateDeviceLost(reason: string): Promise<void>;
 
-  /** Facts of a relation; `query` searches subjects in every language (case- and accent-insensitive). */
+  /** Facts of a relation; `query` searches subjects and objects in every language (case- and accent-insensitive). */
   listFacts(relation: string, query?: string, limit?: number): Promise<FactList>;
+  /** For each fact, the languages of `langs` the loaded model knows (probed top-1, cached per model content hash). */
+  factsKnown(factIds: string[], langs: string[]): Promise<FactKnownHint[]>;
   /** Every query of the fact in `langs` for the loaded model's kind, with top-k and P(correct). */
   factQueries(factId: string, langs: string[], topK?: number): Promise<FactQueries>;
   /** Attribute every query of the fact (cached in IndexedDB 'kn-attributions'); keeps the result. */
@@ -245,7 +264,10 @@ export interface EngineWorkerApi {
   editPrepare(): Promise<void>;
   /** Teach a fact the model does not know: localize, train only its top-k neurons, evaluate every language. */
   teach(req: TeachRequest, onProgress?: (p: TeachProgress) => void): Promise<TeachView>;
-  teachCancel(): Promise<void>;
+  /** 'cancelled': the teach stops and nothing is kept; 'finished': it had passed its last step (the fact is taught); 'idle' */
+  teachCancel(): Promise<TeachCancelOutcome>;
+  /** Test seam: park the next teaches at a point of their last step (EditState.setHold); null removes it. */
+  teachHold(point: TeachHoldPoint | null): Promise<void>;
 
   /** Experiments view (worker/experiments.ts): run or resume a benchmark-scale experiment, rows in IndexedDB 'kn-experiments'. */
   experimentRun(req: ExperimentRequest, onProgress?: (p: ExperimentProgress) => void): Promise<ExperimentRunResult>;

@@ -35,6 +35,11 @@ export const EDIT_FROM: Lang = 'en';
 /** Unrelated facts whose queries measure locality (their first template in every language). */
 export const UNRELATED_FACTS = 3;
 export const TEACH_DEFAULTS = Object.freeze({ k: 10, trainSteps: 40, lr: 0.01, steps: 20 });
+/** where the test seam `setHold` parks a teach (see EditState.setHold) */
+export const TEACH_HOLD_POINTS = ['teach-commit', 'teach-done'] as const;
+export type TeachHoldPoint = (typeof TEACH_HOLD_POINTS)[number];
+/** what a cancel found: a teach it stopped, a teach that had already finished, or nothing running */
+export type TeachCancelOutcome = 'cancelled' | 'finished' | 'idle';
 
 export type { EditSpec, TypedFact } from './edit-spec';
 
@@ -164,10 +169,11 @@ function typedToCustom(t: TypedFact, langs: readonly Lang[]): CustomFact {
   if (!t || typeof t !== 'object') throw new KnError('bad-input', 'a typed fact needs a relation, a language, a subject and an object');
   if (!(RELATIONS as readonly string[]).includes(t.relation)) throw new KnError('bad-input', `unknown relation "${String(t.relation)}"; one of ${RELATIONS.join(', ')}`);
   checkLangs([t.lang]);
-  // the typed names go into every language's templates (names are mostly written alike; the page says so)
-  const labels: CustomFact['labels'] = {};
-  for (const l of langs) labels[l] = { subject: String(t.subject ?? ''), object: String(t.object ?? '') };
-  labels[t.lang as Lang] = { subject: String(t.subject ?? ''), object: String(t.object ?? '') };
+  // the typed names go into every language's templates (names are mostly written alike; the page says so);
+  // the typed language first, so that a missing subject or object is named in the language it was typed in
+  const label = { subject: String(t.subject ?? ''), object: String(t.object ?? '') };
+  const labels: CustomFact['labels'] = { [t.lang as Lang]: label };
+  for (const l of langs) labels[l] ??= { ...label };
   return { relation: t.relation as CustomFact['relation'], labels };
 }
 
@@ -177,6 +183,9 @@ export class EditState {
   private unrelatedCache = new Map<string, Unrelated>();
   private teaching: AbortController | null = null;
   private prep: Promise<void> | null = null;
+  /** test seam (`teachHold`): where a teach waits, and what releases a teach parked after its last check */
+  private hold: TeachHoldPoint | null = null;
+  private releaseDone: (() => void) | null = null;
 
   constructor(
     private getModel: () => LoadedModel | null,
@@ -215,8 +224,41 @@ export class EditState {
     return this.teaching !== null;
   }
 
-  cancel(): void {
-    this.teaching?.abort();
+  /**
+   * Cancel a teach. Cancel wins until the teach's last step: a cancel that the worker reads before the
+   * taught weights are handed back undoes the training and the teach rejects with 'cancelled' ('cancelled').
+   * One that arrives after that finds the fact taught: 'finished' (the page says so and offers Undo), or
+   * 'idle' when no teach ran.
+   */
+  cancel(): TeachCancelOutcome {
+    if (this.teaching && !this.teaching.signal.aborted) {
+      this.teaching.abort();
+      return 'cancelled';
+    }
+    if (this.releaseDone) {
+      this.releaseDone();
+      return 'finished';
+    }
+    return 'idle';
+  }
+
+  /**
+   * Test seam: park the next teaches at a point of their last step, so that tests can put a cancel on
+   * either side of it deterministically. 'teach-commit': after training and the evaluation, before the
+   * last cancel check (a cancel releases it and wins). 'teach-done': after that check, before the
+   * result is returned (a cancel releases it and comes too late). null: no hold (the default).
+   */
+  setHold(point: TeachHoldPoint | null): void {
+    if (point !== null && !TEACH_HOLD_POINTS.includes(point)) throw new KnError('bad-input', `unknown hold point "${String(point)}"; one of ${TEACH_HOLD_POINTS.join(', ')}`);
+    this.hold = point;
+  }
+
+  private async parkAt(point: TeachHoldPoint, ctl: AbortController): Promise<void> {
+    if (this.hold !== point) return;
+    if (point === 'teach-commit') {
+      if (ctl.signal.aborted) return;
+      await new Promise<void>((r) => ctl.signal.addEventListener('abort', () => r(), { once: true }));
+    } else await new Promise<void>((r) => (this.releaseDone = r)).finally(() => (this.releaseDone = null));
   }
 
   private checkIdle(what: string) {
@@ -424,11 +466,12 @@ export class EditState {
     const fact: string | CustomFact = typed ? typedToCustom(typed, langs) : (req.fact as string);
     const ctl = new AbortController();
     this.teaching = ctl;
+    let pendingEdit: AppliedEdit | null = null;
     const notes: string[] = [];
     if (typed) notes.push(`"${typed.subject}" and "${typed.object}" are put into every language's templates as typed (they are not translated)`);
     const progress = (p: Omit<TeachProgress, 'elapsedMs'>) => void onProgress?.({ ...p, elapsedMs: performance.now() - t0 });
     try {
-      const s = await FactSession.open(model, await this.bench(), fact, langs, { topK: 1 });
+      const s = await FactSession.open(model, await this.bench(), fact, langs, { topK: 1, wholeTargets: true });
       const train = s.queries.filter((q) => q.lang === trainLang);
       if (!train.length) throw new KnError('bad-input', `the fact has no usable ${trainLang} query for this model${s.skipped.length ? ` (${s.skipped.find((x) => x.lang === trainLang)?.reason ?? 'skipped'})` : ''}`);
       if (train.every((q) => q.known)) notes.push(`the model already answers every ${trainLang} query of this fact; teaching it changes little`);
@@ -462,14 +505,23 @@ export class EditState {
         signal: ctl.signal,
         onProgress: (p) => progress({ phase: 'train', done: p.step, total: p.steps, loss: p.loss, correct: p.correct }),
       });
+      pendingEdit = r.edit;
       const trainMs = performance.now() - tt;
       const te = performance.now();
       progress({ phase: 'evaluate', done: 0, total: 1 });
       const after = await model.probeMany(s.queries, { topK: 1 });
       const ua = un.length ? await model.probeMany(un.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
       const evaluateMs = performance.now() - te;
+      // reported before the last check; everything from here to the check runs without reading a message
+      progress({ phase: 'evaluate', done: 1, total: 1 });
+      // the last step: a cancel read up to here wins (the training is undone); after it, the fact is taught
+      await this.parkAt('teach-commit', ctl);
+      if (ctl.signal.aborted) throw new KnError('cancelled', 'teaching was cancelled; the weights are unchanged');
+      pendingEdit = null;
+      this.teaching = null;
       const spec: EditSpec = { kind: 'inject', fact: typed ? { ...typed } : s.factId, neurons, lang: trainLang, trainSteps, lr };
       if (r.edit) this.specs.set(r.edit.id, spec);
+      await this.parkAt('teach-done', ctl);
       const languages: TeachView['languages'] = {};
       const queries: TeachQueryView[] = s.queries.map((q, i) => {
         const c = (languages[q.lang] ??= { before: [0, 0], after: [0, 0] });
@@ -505,6 +557,8 @@ export class EditState {
         ms: { localize: localizeMs, train: trainMs, evaluate: evaluateMs, total: performance.now() - t0 },
       };
     } catch (e) {
+      // trained but not handed back (a cancel at the last step, or a failure in the evaluation): undone
+      if (pendingEdit) ed.undo(pendingEdit.id);
       if (ctl.signal.aborted) throw new KnError('cancelled', 'teaching was cancelled; the weights are unchanged');
       throw e;
     } finally {

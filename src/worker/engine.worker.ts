@@ -12,6 +12,7 @@ import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResul
 import type { EngineWorkerApi, MemoryReport, SerializedError, WorkerEvent } from './api';
 import { ExplorerState } from './explorer';
 import { EditState } from './edits';
+import { ModelSlot } from './model-slot';
 import { ExperimentRunner, createRecordStore } from './experiments';
 import { openRmlLama } from '../data/browser';
 import { createShardStore } from '../data/store';
@@ -28,8 +29,8 @@ const wasmPaths: WasmPaths = {
 };
 
 let backend: BackendInfo | null = null;
-let model: LoadedModel | null = null;
-let loading: AbortController | null = null;
+/** why init() refused (a bad ?backend= name): no model loads on a default backend behind the page's back */
+let initError: unknown = null;
 /** how int8 matrices reach the device (the page's ?weights=; default auto: packed on WebGPU) */
 let deviceWeights: DeviceWeights | undefined;
 const listeners: ((e: WorkerEvent) => void)[] = [];
@@ -44,10 +45,17 @@ function bench(): Promise<RmlLama> {
   return benchP;
 }
 const attributionStore = createShardStore({ dbName: 'kn-attributions' });
-const explorer = new ExplorerState(() => model, bench, attributionStore);
+// a new model replaces the loaded one only once it has loaded (model-slot.ts); then what was computed on the old one goes
+const slot = new ModelSlot(() => {
+  explorer.reset();
+  edits.reset();
+  experiments.cancel();
+});
+const model = (): LoadedModel | null => slot.current;
+const explorer = new ExplorerState(model, bench, attributionStore);
 const experimentStore = createRecordStore();
-const experiments = new ExperimentRunner(() => model, bench, experimentStore.store, attributionStore);
-const edits = new EditState(() => model, bench, explorer, attributionStore, () => (experiments.busy ? 'an experiment runs (Experiments view)' : null));
+const experiments = new ExperimentRunner(model, bench, experimentStore.store, attributionStore);
+const edits = new EditState(model, bench, explorer, attributionStore, () => (experiments.busy ? 'an experiment runs (Experiments view)' : null));
 
 function emit(e: WorkerEvent): void {
   for (const l of listeners) {
@@ -77,24 +85,10 @@ async function guarded<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-function disposeModel(): void {
-  explorer.reset();
-  edits.reset();
-  experiments.cancel();
-  if (model) {
-    try {
-      model.dispose();
-    } catch {
-      /* ignore */
-    }
-    model = null;
-  }
-}
-
 async function onDeviceLost(reason: string): Promise<void> {
   // Tensors of the lost device are gone; drop the model and continue on wasm.
-  loading?.abort();
-  disposeModel();
+  slot.cancel();
+  slot.unload();
   dropWebGPU();
   try {
     backend = await initBackend({ prefer: ['wasm', 'cpu'], wasmPaths });
@@ -111,7 +105,13 @@ const api: EngineWorkerApi = {
       const dw = opts?.deviceWeights;
       if (dw !== undefined && dw !== 'auto' && dw !== 'packed' && dw !== 'lru') throw new KnError('bad-input', `weights must be auto, packed or lru, got "${String(dw)}"`);
       deviceWeights = dw;
-      backend = await initBackend({ prefer, wasmPaths, onDeviceLost: (r) => void onDeviceLost(r) });
+      try {
+        backend = await initBackend({ prefer, wasmPaths, onDeviceLost: (r) => void onDeviceLost(r) });
+        initError = null;
+      } catch (e) {
+        initError = e;
+        throw e;
+      }
       return backend;
     }),
 
@@ -121,22 +121,21 @@ const api: EngineWorkerApi = {
 
   load: (spec: ModelSourceSpec, dtype: WeightDtype, onProgress?: (p: Progress) => void) =>
     guarded(async (): Promise<ModelInfo> => {
+      // a refused init (e.g. ?backend=nonsense) stays refused: the page says why, nothing loads or computes
+      if (initError) throw initError;
       if (!backend) backend = await initBackend({ wasmPaths, onDeviceLost: (r) => void onDeviceLost(r) });
-      loading?.abort();
-      const ctl = new AbortController();
-      loading = ctl;
-      // free the old model first: two models may not fit on the device together
-      disposeModel();
-      try {
-        let last = 0;
-        const m = await loadModel(spec, {
+      const b = backend;
+      let last = 0;
+      // the loaded model stays until this one has loaded (a failed or cancelled load keeps it)
+      const m = await slot.replace((signal) =>
+        loadModel(spec, {
           dtype,
           // refuse up front what this backend cannot hold (WebGPU buffer limit, wasm's 4 GiB memory)
-          maxDeviceBytes: backend.limits?.maxDeviceBytes,
-          maxTensorBytes: backend.limits?.maxTensorBytes,
+          maxDeviceBytes: b.limits?.maxDeviceBytes,
+          maxTensorBytes: b.limits?.maxTensorBytes,
           // after a lost device the model is on wasm: 'packed' would be refused there
-          deviceWeights: deviceWeights === 'packed' && backend.name !== 'webgpu' ? 'auto' : deviceWeights,
-          signal: ctl.signal,
+          deviceWeights: deviceWeights === 'packed' && b.name !== 'webgpu' ? 'auto' : deviceWeights,
+          signal,
           onProgress: onProgress
             ? (p) => {
                 // throttle progress messages to ~20/s, but always pass stage changes and the end
@@ -147,29 +146,20 @@ const api: EngineWorkerApi = {
                 }
               }
             : undefined,
-        });
-        if (ctl.signal.aborted) {
-          m.dispose();
-          throw new KnError('cancelled', 'loading was cancelled');
-        }
-        model = m;
-        return m.info;
-      } catch (e) {
-        if (ctl.signal.aborted) throw new KnError('cancelled', 'loading was cancelled');
-        throw e;
-      } finally {
-        if (loading === ctl) loading = null;
-      }
+        }),
+      );
+      return m.info;
     }),
 
   probe: (prompt, target, topK = 10) =>
     guarded(async (): Promise<ProbeResult> => {
-      if (!model) throw new KnError('bad-input', 'no model is loaded');
-      return model.probe(prompt, { target: target || undefined, topK });
+      const m = slot.current;
+      if (!m) throw new KnError('bad-input', 'no model is loaded');
+      return m.probe(prompt, { target: target || undefined, topK });
     }),
 
   cancel: async () => {
-    loading?.abort();
+    slot.cancel();
     explorer.cancel();
     edits.cancel();
   },
@@ -180,7 +170,7 @@ const api: EngineWorkerApi = {
   },
 
   unload: async () => {
-    disposeModel();
+    slot.unload();
   },
 
   simulateDeviceLost: async (reason) => {
@@ -188,6 +178,7 @@ const api: EngineWorkerApi = {
   },
 
   listFacts: (relation, query, limit) => guarded(() => explorer.listFacts(relation, query, limit)),
+  factsKnown: (factIds, langs) => guarded(() => explorer.factsKnown(factIds, langs, { cachedOnly: edits.busy || experiments.busy })),
   factQueries: (factId, langs, topK) => guarded(() => explorer.factQueries(factId, langs, topK)),
   localize: (factId, opts, onProgress) => guarded(() => explorer.localize(factId, opts, onProgress)),
   score: (method, settings, seed, maxCells) => guarded(async () => explorer.score(method, settings, seed, maxCells)),
@@ -208,6 +199,7 @@ const api: EngineWorkerApi = {
   editPrepare: () => guarded(() => edits.prepare()),
   teach: (req, onProgress) => guarded(() => edits.teach(req, onProgress)),
   teachCancel: async () => edits.cancel(),
+  teachHold: (point) => guarded(async () => edits.setHold(point)),
   experimentRun: (req, onProgress) =>
     guarded(async () => {
       const n = edits.list().length;

@@ -3,6 +3,7 @@
  * for the current fact: its queries and "before" probes, the attributions kept after `localize`, scoring
  * and manipulation. No DOM: runs in the Web Worker (and in Node for tests, with a memory store).
  */
+import { Estimator } from '../engine/estimate';
 import { KnError } from '../engine/errors';
 import type { LoadedModel } from '../engine/model';
 import { completenessError } from '../engine/matrice/attribute';
@@ -19,11 +20,12 @@ import {
   type MatriceSettings,
   type NeuronId,
 } from '../engine/matrice/scoring';
-import { checkLangs, FactSession } from '../engine/session';
+import { checkLangs, FactSession, parseFactId, probeFactKnown } from '../engine/session';
 import type { RmlLama } from '../data/loader';
 import { LANGS, RELATIONS, type Relation } from '../data/types';
 import type {
   AttributionsExport,
+  FactKnownHint,
   FactList,
   FactQueries,
   LanguageSetsResult,
@@ -48,10 +50,32 @@ interface Current {
 
 const fold = (s: string) => s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
 
+/**
+ * The fact list's search: the first language (in the order given) whose subject or object contains the
+ * query, case- and accent-insensitively ("北京" finds ⟨中华人民共和国, 北京市⟩ by its zh object, "pekin" by the
+ * fr "Pékin"); null when no label matches. An empty query matches nothing here (the caller lists every fact).
+ */
+export function searchMatch(labels: readonly { lang: string; subject: string; object: string }[], query: string): { lang: string; field: 'subject' | 'object' } | null {
+  const q = fold(query.trim());
+  if (!q) return null;
+  for (const l of labels) {
+    if (fold(l.subject).includes(q)) return { lang: l.lang, field: 'subject' };
+    if (fold(l.object).includes(q)) return { lang: l.lang, field: 'object' };
+  }
+  return null;
+}
+
+/** At most this many facts per factsKnown call (the page asks for the visible ones in small batches). */
+export const MAX_KNOWN_BATCH = 50;
+/** Known-language answers kept per model (a relation has at most a few thousand facts). */
+const KNOWN_CACHE_LIMIT = 20_000;
+
 export class ExplorerState {
   private cur: Current | null = null;
   private localizing: AbortController | null = null;
   private pending = 0;
+  /** model content hash + langs + fact id → the known languages (factsKnown) */
+  private knownCache = new Map<string, string[]>();
 
   constructor(
     private getModel: () => LoadedModel | null,
@@ -69,6 +93,7 @@ export class ExplorerState {
   reset(): void {
     this.localizing?.abort();
     this.cur = null;
+    this.knownCache.clear();
   }
 
   cancel(): void {
@@ -95,32 +120,50 @@ export class ExplorerState {
     if (!(RELATIONS as readonly string[]).includes(relation)) throw new KnError('bad-input', `unknown relation "${relation}"; one of ${RELATIONS.join(', ')}`);
     const b = await this.bench();
     const shards = await Promise.all(LANGS.map((l) => b.shard(relation as Relation, l)));
-    const q = fold(query.trim());
+    const searching = query.trim() !== '';
     const facts: FactList['facts'] = [];
     let total = 0;
     const base = shards[0].facts;
     for (let i = 0; i < base.length; i++) {
-      let matchedLang: string | undefined;
-      if (q) {
-        for (const s of shards) {
-          const f = s.facts[i];
-          if (f && fold(f.subject).includes(q)) {
-            matchedLang = s.lang;
-            break;
-          }
-        }
-        if (!matchedLang) continue;
+      const all: { lang: string; subject: string; object: string }[] = [];
+      for (const s of shards) {
+        const f = s.facts[i];
+        if (f && f.id === base[i].id) all.push({ lang: s.lang, subject: f.subject, object: f.object });
       }
+      const m = searching ? searchMatch(all, query) : null;
+      if (searching && !m) continue;
       total++;
       if (facts.length >= limit) continue;
       const labels: Record<string, { subject: string; object: string }> = {};
-      for (const s of shards) {
-        const f = s.facts[i];
-        if (f && f.id === base[i].id) labels[s.lang] = { subject: f.subject, object: f.object };
-      }
-      facts.push({ id: base[i].id, relation, labels, ...(matchedLang ? { matchedLang } : {}) });
+      for (const l of all) labels[l.lang] = { subject: l.subject, object: l.object };
+      facts.push({ id: base[i].id, relation, labels, ...(m ? { matchedLang: m.lang, matchedField: m.field } : {}) });
     }
     return { relation, facts, total };
+  }
+
+  /**
+   * In which of `langs` the loaded model knows each fact (probed top-1 once per model content hash, then
+   * cached). While an attribution runs, or with `cachedOnly` (the page's edits are busy), only cached
+   * answers are given and the rest come back with `known: null`, to be asked again later.
+   */
+  async factsKnown(factIds: string[], langs: string[], opts: { cachedOnly?: boolean } = {}): Promise<FactKnownHint[]> {
+    if (!Array.isArray(factIds) || factIds.length > MAX_KNOWN_BATCH) throw new KnError('bad-input', `factsKnown takes at most ${MAX_KNOWN_BATCH} fact ids per call`);
+    const model = this.model();
+    const ls = checkLangs(langs);
+    for (const id of factIds) parseFactId(id);
+    const out: FactKnownHint[] = [];
+    for (const factId of factIds) {
+      const key = `${model.info.contentHash}\u0000${ls.join()}\u0000${factId}`;
+      let known = this.knownCache.get(key) ?? null;
+      if (!known && !opts.cachedOnly && !this.busy) {
+        known = (await probeFactKnown(model, await this.bench(), factId, ls)).known;
+        if (this.getModel() !== model) throw new KnError('bad-input', 'the model changed while its facts were probed');
+        if (this.knownCache.size >= KNOWN_CACHE_LIMIT) this.knownCache.clear();
+        this.knownCache.set(key, known);
+      }
+      out.push({ factId, known: known ? [...known] : null, langs: ls });
+    }
+    return out;
   }
 
   /** The session of the fact in these languages on the loaded model (reused while they stay the same). */
@@ -164,10 +207,12 @@ export class ExplorerState {
     };
   }
 
-  private async allCached(model: LoadedModel, queries: QuerySpec[], steps: number, baseline: 'pad' | 'zero'): Promise<boolean> {
-    if (!this.store) return false;
-    for (const q of queries) if (!(await this.store.get(await queryCacheKey(model, q, { steps, baseline })))) return false;
-    return true;
+  /** How many of the queries have their attribution in the cache (localizing reads those and computes the rest). */
+  private async countCached(model: LoadedModel, queries: QuerySpec[], steps: number, baseline: 'pad' | 'zero'): Promise<number> {
+    if (!this.store) return 0;
+    let n = 0;
+    for (const q of queries) if (await this.store.get(await queryCacheKey(model, q, { steps, baseline }))) n++;
+    return n;
   }
 
   async localize(factId: string, opts: LocalizeOptions, onProgress?: (p: LocalizeProgress) => void): Promise<LocalizeResult> {
@@ -191,14 +236,16 @@ export class ExplorerState {
     if (model.info.contentHash !== baseHash(model.info.contentHash)) {
       throw new KnError('bad-input', 'the model has edits applied: undo them (Edit view) before localizing, so that the neurons are found on the loaded weights');
     }
-    if (opts.cacheOnly && !(await this.allCached(model, s.queries, steps, baseline))) {
-      return { ...base, complete: false, queries: [], cachedCount: 0, maxCompleteness: { maxAbs: 0, maxRel: 0 }, ms: 0 };
+    if (opts.cacheOnly) {
+      const cached = await this.countCached(model, s.queries, steps, baseline);
+      if (cached < s.queries.length) return { ...base, complete: false, queries: [], cachedCount: cached, queriesTotal: s.queries.length, maxCompleteness: { maxAbs: 0, maxRel: 0 }, ms: 0 };
     }
     this.localizing?.abort();
     const ctl = new AbortController();
     this.localizing = ctl;
     const t0 = performance.now();
     let last = 0;
+    const est = new Estimator();
     try {
       const queries = await s.localize({
         steps,
@@ -212,8 +259,8 @@ export class ExplorerState {
           if (now - last < 100 && !done) return;
           last = now;
           const elapsedMs = now - t0;
-          const frac = (p.queriesDone + (p.pointsTotal > 0 ? p.pointsDone / p.pointsTotal : 0)) / p.queriesTotal;
-          const etaMs = frac > 0.02 ? (elapsedMs / frac) * (1 - frac) : null;
+          // measured per finished query (cache reads are no measurement), null before the first (estimate.ts)
+          const etaMs = est.update({ elapsedMs, finished: p.queriesDone, total: p.queriesTotal, instant: p.cached });
           void onProgress({ ...p, elapsedMs, etaMs });
         },
       });

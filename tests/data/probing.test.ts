@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KnError } from '../../src/engine/errors';
 import { openLocal } from '../../src/data/node';
-import { evaluate, experimentSets, type Prober, type ShardSource } from '../../src/data/probing';
+import { evaluate, experimentSets, isKnownLanguage, KNOWN_LANGUAGE_SHARE, KNOWN_RULE, type Prober, type ShardSource } from '../../src/data/probing';
 import { shardQueries } from '../../src/data/queries';
 import { runDataCommand, runEvalCommand } from '../../src/cli/data-cmd';
 import type { Lang, Relation, Shard } from '../../src/data/types';
@@ -89,7 +89,29 @@ describe('probing', () => {
     expect(sets.qError.map((o) => `${o.factId}.${o.lang}.${o.templateId}`).sort()).toEqual(
       ['P36:1.fi.a', 'P36:1.fi.b', 'P36:1.ja.a', 'P36:1.ja.b', 'P36:2.fi.a', 'P36:2.fi.b', 'P36:2.ja.a', 'P36:2.ja.b'],
     );
-    expect(experimentSets(res, 'all').known.en).toEqual(['P36:0']);
+    expect(sets.rule).toBe(KNOWN_RULE);
+  });
+
+  it("counts a language as known by the session's rule: at least half of its queries top-1 (not 'any', not 'more than half')", async () => {
+    const facts = [0, 1, 2, 3].map((i) => ({ id: `P36:${i}`, subject: `s${i}`, object: 'o' }));
+    const tpl = (id: string) => ({ id, causal: `[X] ${id} [Y]`, masked: `[X] ${id} [Y].`, origin: { source: 'written' as const, note: 't' } });
+    const shard: Shard = { formatVersion: 1, version: 't', relation: 'P36', lang: 'en', facts, templates: ['a', 'b', 'c', 'd'].map(tpl) };
+    // fact i is answered top-1 on its first i of the 4 templates: 0/4, 1/4, 2/4, 3/4
+    const right: Record<string, string[]> = { s0: [], s1: ['a'], s2: ['a', 'b'], s3: ['a', 'b', 'c'] };
+    const prober: Prober = {
+      kind: 'causal',
+      async probe(prompt) {
+        const [subj, t] = prompt.split(' ');
+        return { target: { id: 0, prob: 0.5, rank: right[subj].includes(t) ? 0 : 1 }, top: [] };
+      },
+    };
+    const res = await evaluate({ shard: async () => shard }, prober, { relations: ['P36'], langs: ['en'] });
+    expect(res.outcomes.length).toBe(16);
+    // 1 of 4 is not known (the old default 'any' said it was); 2 of 4 is (the old 'majority' said it was not)
+    expect(experimentSets(res).known.en).toEqual(['P36:2', 'P36:3']);
+    expect(experimentSets(res).qNew).toEqual(['P36:0', 'P36:1']);
+    expect([[0, 4], [1, 4], [2, 4], [3, 4], [1, 3], [1, 2], [1, 1], [0, 0]].map(([c, n]) => isKnownLanguage(c, n))).toEqual([false, false, true, true, false, true, true, false]);
+    expect(KNOWN_LANGUAGE_SHARE).toBe(0.5);
   });
 
   it('keeps going when one shard or one query fails, and stops on abort', async () => {

@@ -50,7 +50,7 @@ describe('chart helpers', () => {
 
   it('layer series', () => {
     const single = layerSeries([0, 0.25, 0.75, NaN], 'MaTrice');
-    expect(single).toStrictEqual([{ name: 'MaTrice', distribution: [0, 0.25, 0.75, 0] }]);
+    expect(single).toStrictEqual([{ name: 'MaTrice', distribution: [0, 0.25, 0.75, 0], color: seriesColor(0) }]);
     const multi = layerSeries([1], undefined, [
       { name: 'MaTrice', distribution: [0, 1] },
       { name: 'AMIG', distribution: [0.5, 0.25, 0.25] },

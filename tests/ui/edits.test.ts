@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeState, defaultState, encodeState, type ExplorationEdit, type ExplorationState } from '../../src/ui/share/state';
-import { editHeadline, editRows, editsBanner, objectSuggestions, restorePlan, teachProgressFraction, teachProgressText, teachVerdict } from '../../src/ui/explorer/edits';
+import { editHeadline, editRows, editsBanner, lateCancelNotice, objectSuggestions, restorePlan, teachProgressFraction, teachProgressText, teachVerdict } from '../../src/ui/explorer/edits';
 import { exportExploration, importExploration } from '../../src/ui/share/exploration-file';
 import type { EditView, TeachView } from '../../src/worker/api';
 
@@ -137,5 +137,16 @@ describe('what the Edit view shows', () => {
       { labels: { fr: { object: 'Londres' } } },
     ]);
     expect(s).toEqual(['Tokyo', 'Paris']);
+  });
+});
+
+describe('a Cancel that reaches the worker after the teach finished', () => {
+  it('says the fact was taught and how to undo it, only when it was kept', () => {
+    const active = { id: 'e1' } as unknown as TeachView['active'];
+    expect(lateCancelNotice(true, { active, factId: 'P36:4' })).toBe('Teaching P36:4 had already finished when Cancel arrived, so the fact is taught; "Undo the last edit" removes it.');
+    // the cancel won (no result), or the teach kept nothing (diverged), or no cancel came late
+    expect(lateCancelNotice(true, null)).toBeNull();
+    expect(lateCancelNotice(true, { active: null, factId: 'P36:4' })).toBeNull();
+    expect(lateCancelNotice(false, { active, factId: 'P36:4' })).toBeNull();
   });
 });

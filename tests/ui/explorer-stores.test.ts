@@ -5,7 +5,7 @@ import { manualError, storedLocalize, storedScore, toggleNeurons, togglesFromSta
 import { AnalysisStore } from '../../src/ui/explorer/analysis.svelte';
 import { FactsStore } from '../../src/ui/explorer/facts.svelte';
 import type { StoreHost } from '../../src/ui/explorer/host';
-import { isLoaded, modelMeta } from '../../src/ui/explorer/model';
+import { failedLoad, isLoaded, modelMeta } from '../../src/ui/explorer/model';
 import { ModelStore } from '../../src/ui/explorer/model.svelte';
 import { exportExploration, importExploration } from '../../src/ui/share/exploration-file';
 import { defaultState } from '../../src/ui/share/state';
@@ -84,6 +84,7 @@ function host(client: Record<string, unknown>, extra: Partial<StoreHost> = {}) {
     info: { numLayers: 2, ffnSize: 4 } as never,
     factId: 'P36:0',
     staticView: null,
+    backend: null,
     restoring: false,
     notice: '',
     error: null as unknown,
@@ -122,13 +123,43 @@ describe('the explorer stores', () => {
     expect(f.listBusy).toBe(false);
   });
 
-  it('model: a failed load shows the error and leaves no model', async () => {
-    const h = host({ load: async () => Promise.reject(new KnError('missing-file', 'config.json: not found')), memory: async () => null });
+  it('model: a failed load shows the error naming the source and keeps the model that was loaded', async () => {
+    const demo = { source: 'bundled:demo-causal', contentHash: 'c1', numLayers: 4, ffnSize: 512 };
+    const answers: (() => Promise<unknown>)[] = [async () => demo, async () => Promise.reject(new KnError('truncated', 'model-00002-of-00002.safetensors: truncated'))];
+    const h = host({ load: () => answers.shift()!(), memory: async () => ({ numBytes: 7, numTensors: 3 }) });
     const m = new ModelStore(h);
-    expect(await m.load({ type: 'bundled', name: 'nope' }, 'int8')).toBe(false);
-    expect(m.info).toBeNull();
+    // with nothing loaded, a failure leaves nothing loaded and says nothing is kept
+    const none = new ModelStore(host({ load: async () => Promise.reject(new KnError('missing-file', 'config.json: not found in bundled:nope')) }));
+    expect(await none.load({ type: 'bundled', name: 'nope' }, 'int8')).toBe(false);
+    expect(none.info).toBeNull();
+    expect(none.loading).toBe(false);
+
+    expect(await m.load({ type: 'bundled', name: 'demo-causal' }, 'int8')).toBe(true);
+    m.probeResult = { top: [] } as never;
+    const truncated = { type: 'url', url: 'http://127.0.0.1:9/gpt2-truncated/' } as const;
+    expect(await m.load(truncated, 'f32')).toBe(false);
+    expect(m.info).toBe(demo);
+    expect(m.spec).toEqual({ type: 'bundled', name: 'demo-causal' });
+    expect(m.dtype).toBe('int8');
+    expect(m.memory).toEqual({ numBytes: 7, numTensors: 3 });
+    expect(m.probeResult).toEqual({ top: [] });
     expect(m.loading).toBe(false);
-    expect(h.errors[0][1]).toBe('Could not load the model');
+    expect(h.errors.map(([e, t]) => [(e as KnError).code, t])).toEqual([['truncated', 'Could not load http://127.0.0.1:9/gpt2-truncated/']]);
+    expect(h.notice).toBe('bundled:demo-causal is still loaded: its facts, results and edits are as they were.');
+  });
+
+  it('model: what a failed load says (failedLoad)', () => {
+    const demo = { type: 'bundled', name: 'demo-causal' } as const;
+    const picked = { type: 'files', files: [{ webkitRelativePath: 'my-gpt2/config.json' }, { webkitRelativePath: 'my-gpt2/model.safetensors' }] } as never;
+    expect(failedLoad(picked, new KnError('truncated', 'x'), demo)).toEqual({
+      title: 'Could not load my-gpt2',
+      kept: 'bundled:demo-causal is still loaded: its facts, results and edits are as they were.',
+    });
+    expect(failedLoad({ type: 'hub', repo: 'org/m', revision: 'v2' }, new KnError('cancelled', 'loading was cancelled'), demo)).toEqual({
+      title: 'Could not load hf:org/m@v2',
+      kept: 'bundled:demo-causal is still loaded.',
+    });
+    expect(failedLoad({ type: 'files', files: [] }, new Error('x'), null)).toEqual({ title: 'Could not load local files', kept: null });
   });
 
   it('analysis: a read-only exploration re-scores from the file, with no worker call', async () => {

@@ -6,6 +6,7 @@ import {
   binBounds,
   binOf,
   clampView,
+  colorDomain,
   colorLUT,
   fullView,
   heatmapSummary,
@@ -144,35 +145,97 @@ describe('heatmap colour', () => {
     expect(scoreDomain([[-2, -2]])).toStrictEqual([-2, 0]);
   });
 
-  it('the colour scale is monotonic in lightness (viridis) and clamped', () => {
-    const scale = makeColorScale([-1, 3]);
-    let prev = -1;
+  it('the colour scale diverges around 0: white at 0, darker with |S| on each side (red above, blue below), clamped', () => {
+    const d: [number, number] = [-1, 3];
+    const scale = makeColorScale(d);
+    const Lab = (x: number) => lab(scale(x));
+    expect(Lab(0).l).toBeGreaterThan(90); // near white
+    let prev = Infinity;
     for (let i = 0; i <= 100; i++) {
-      const y = relativeLuminance(scale(-1 + (4 * i) / 100));
-      expect(y).toBeGreaterThan(prev);
+      const y = Lab((3 * i) / 100).l;
+      expect(y).toBeLessThan(prev + 0.5); // ColorBrewer's spline: within 0.5 L* (invisible) of monotonic near 0
       prev = y;
     }
+    prev = Infinity;
+    for (let i = 0; i <= 100; i++) {
+      const y = Lab(-i / 100).l;
+      expect(y).toBeLessThan(prev + 0.5); // ColorBrewer's spline: within 0.5 L* (invisible) of monotonic near 0
+      prev = y;
+    }
+    expect(Lab(3).a).toBeGreaterThan(30); // red: positive a*
+    expect(Lab(-1).b).toBeLessThan(-20); // blue: negative b*
     expect(scale(-5)).toBe(scale(-1));
     expect(scale(9)).toBe(scale(3));
-    // the 8-bit LUT: CIELAB lightness never drops by more than rounding noise, and rises every 8 entries
-    const lut = colorLUT([-1, 3]);
+    const lut = colorLUT();
     const L = Array.from({ length: 256 }, (_, i) => lab(`rgb(${lut[4 * i]},${lut[4 * i + 1]},${lut[4 * i + 2]})`).l);
-    for (let i = 1; i < 256; i++) expect(L[i]).toBeGreaterThan(L[i - 1] - 0.1);
-    for (let i = 8; i < 256; i += 8) expect(L[i]).toBeGreaterThan(L[i - 8]);
-    expect(L[255] - L[0]).toBeGreaterThan(60);
-    expect(lutIndex(-1, [-1, 3])).toBe(0);
-    expect(lutIndex(3, [-1, 3])).toBe(255);
-    expect(lutIndex(100, [-1, 3])).toBe(255);
-    expect(lutIndex(NaN, [-1, 3])).toBe(-1);
+    for (let i = 129; i < 256; i++) expect(L[i]).toBeLessThan(L[i - 1] + 0.5);
+    for (let i = 1; i < 127; i++) expect(L[i]).toBeGreaterThan(L[i - 1] - 0.5);
+    expect(L[128] - L[255]).toBeGreaterThan(50);
+    expect(L[128] - L[0]).toBeGreaterThan(50);
+    expect(lutIndex(-1, d)).toBe(0);
+    expect(lutIndex(0, d)).toBe(128);
+    expect(lutIndex(3, d)).toBe(255);
+    expect(lutIndex(100, d)).toBe(255);
+    expect(lutIndex(-100, d)).toBe(0);
+    expect(lutIndex(NaN, d)).toBe(-1);
+  });
+
+  it('the domain: red up to max S, blue down to the 99th percentile of the negative |S|, one-sided and empty cases', () => {
+    expect(colorDomain([Float64Array.from([0.5, -0.25, NaN]), Float64Array.from([Infinity, 2])])).toStrictEqual([-0.25, 2]);
+    expect(colorDomain([[0, 0]])).toStrictEqual([-1, 1]);
+    expect(colorDomain([[NaN]])).toStrictEqual([-1, 1]);
+    expect(colorDomain([[0, 0.4, 0.1]])).toStrictEqual([-0.4, 0.4]);
+    expect(colorDomain([[-2, 0]])).toStrictEqual([-2, 2]);
+    // 1000 negatives −0.001 … −1 (step 0.001): the 99th percentile is −0.99, not the outlier
+    const neg = Float64Array.from({ length: 1000 }, (_, i) => -(i + 1) / 1000);
+    const [lo, hi] = colorDomain([neg, Float64Array.from([0.05])]);
+    expect(lo).toBeCloseTo(-0.99, 12);
+    expect(hi).toBe(0.05);
+    expect(heat.quantile(Float64Array.from([5, 1, 3, 2, 4]), 0.5)).toBe(3);
+    expect(heat.NEGATIVE_QUANTILE).toBe(0.99);
+  });
+
+  it('shows the selected neurons of a fact like the issue\'s (S from −0.998 to 0.086): each one visibly coloured, the strongest darkest', () => {
+    // thousands of near-zero scores, a few large negatives, and a handful of small positives the threshold selects
+    const r = createRng(7);
+    const S = Array.from({ length: 4 }, () => Float64Array.from({ length: 512 }, () => (r.nextFloat() - 0.5) * 0.004));
+    S[0][3] = -0.998;
+    S[1][9] = -0.6;
+    const chosen = [0.086, 0.05, 0.03, 0.02];
+    chosen.forEach((v, i) => (S[2][100 + i] = v));
+    const tau = 0.2;
+    const threshold = tau * 0.086;
+    const d = colorDomain(S);
+    expect(d[1]).toBe(0.086);
+    const lut = colorLUT();
+    const rgb = (x: number) => { const i = lutIndex(x, d); return `rgb(${lut[4 * i]},${lut[4 * i + 1]},${lut[4 * i + 2]})`; };
+    const dE = (a: string, b: string) => { const p = lab(a), q = lab(b); return Math.hypot(p.l - q.l, p.a - q.a, p.b - q.b); };
+    // every selected neuron (S > 𝒯) differs from a zero cell by a clearly visible CIELAB ΔE (> 15), the max by far more
+    for (const v of chosen) {
+      expect(v).toBeGreaterThan(threshold);
+      expect(dE(rgb(v), rgb(0)), `S = ${v}`).toBeGreaterThan(15);
+    }
+    expect(dE(rgb(0.086), rgb(0))).toBeGreaterThan(50);
+    for (let i = 1; i < chosen.length; i++) expect(lab(rgb(chosen[i - 1])).l).toBeLessThan(lab(rgb(chosen[i])).l);
+    // the old min-max viridis scale over [−0.998, 0.086] gave them colours a few LUT steps from zero
+    const old = (x: number) => Math.round(((x - -0.998) / (0.086 - -0.998)) * 255);
+    expect(old(0.02) - old(0)).toBeLessThan(6);
+    expect(lutIndex(0.02, d) - lutIndex(0, d)).toBeGreaterThan(25);
+    // the legend marks 𝒯 where its colour is
+    const ticks = heat.legendTicks(d, threshold);
+    expect(ticks.map((t) => t.value)).toEqual([d[0], 0, 0.086, threshold]);
+    expect(ticks[3]).toMatchObject({ threshold: true, offset: 0.5 + 0.5 * tau });
+    expect(heat.legendTicks(d, null).length).toBe(3);
+    expect(heat.legendTicks(d, 5).length).toBe(3);
   });
 
   it('writes RGBA with the highest layer on the first row; NaN is transparent', () => {
     const p = poolColumns([Float64Array.from([0, NaN]), Float64Array.from([1, 1])], 0, 2, 2);
-    const lut = colorLUT([0, 1]);
-    const px = pooledToRGBA(p, [0, 1], lut);
+    const lut = colorLUT();
+    const px = pooledToRGBA(p, [-1, 1], lut);
     expect(px.length).toBe(2 * 2 * 4);
-    expect(Array.from(px.subarray(0, 4))).toStrictEqual(Array.from(lut.subarray(255 * 4, 256 * 4))); // layer 1, col 0
-    expect(Array.from(px.subarray(8, 12))).toStrictEqual(Array.from(lut.subarray(0, 4))); // layer 0, col 0
+    expect(Array.from(px.subarray(0, 4))).toStrictEqual(Array.from(lut.subarray(255 * 4, 256 * 4))); // layer 1, col 0: S = 1
+    expect(Array.from(px.subarray(8, 12))).toStrictEqual(Array.from(lut.subarray(128 * 4, 129 * 4))); // layer 0, col 0: S = 0
     expect(px[15]).toBe(0); // layer 0, col 1 NaN
   });
 });

@@ -155,9 +155,7 @@ describe('edits in the page (worker side)', () => {
 
     // cancel during training: cancelled, nothing kept
     const ctl = edits.teach({ fact: unknown, neurons: t.neurons, trainSteps: 200, lr: 0.001 }, (p) => p.phase === 'train' && p.done >= 2 && edits.cancel());
-    const c = await ctl;
-    expect(c.stopped).toMatch(/cancelled/);
-    expect(c.active).toBeNull();
+    await expect(ctl).rejects.toThrow(/teaching was cancelled; the weights are unchanged/);
     expect(edits.list()).toEqual([]);
     expect(probs(await explorer.factQueries(unknown, LANGS))).toEqual(before);
 
@@ -170,5 +168,45 @@ describe('edits in the page (worker side)', () => {
     await expect(edits.teach({ fact: { relation: 'P999', lang: 'en', subject: 'x', object: 'y' } })).rejects.toThrow(/unknown relation "P999"/);
     await expect(edits.teach({ fact: { relation: 'P36', lang: 'en', subject: '', object: 'y' }, langs: ['en'] })).rejects.toThrow(/subject is empty/);
     expect(model.info.contentHash).not.toMatch(/\+edit:/);
+  });
+
+  it('a cancel at the last step of a teach: before the last check it wins and nothing is kept, after it the fact is taught', async () => {
+    const { explorer, edits } = await setup();
+    const unknown = 'P36:4';
+    const before = probs(await explorer.factQueries(unknown, LANGS));
+    // the neurons teach picks for it (localized on English at M = 2), trained again below
+    const first = await edits.teach({ fact: unknown, langs: ['en'], steps: 2, trainSteps: 1 });
+    const neurons = first.neurons;
+    if (first.active) await edits.undo();
+    let evaluated!: () => void;
+
+    // order 1: the teach is parked after training and evaluation, before its last cancel check; a cancel
+    // there wins: the training (which converged and was applied) is undone
+    edits.setHold('teach-commit');
+    const reached = new Promise<void>((r) => (evaluated = r));
+    const t1 = edits.teach({ fact: unknown, langs: ['en', 'fr'], neurons, trainSteps: 3 }, (p) => p.phase === 'evaluate' && evaluated());
+    await reached;
+    // the evaluation runs after the 'evaluate' progress; the teach is still ours to cancel
+    expect(edits.busy).toBe(true);
+    expect(edits.cancel()).toBe('cancelled');
+    await expect(t1).rejects.toThrow(/teaching was cancelled; the weights are unchanged/);
+    expect(edits.list()).toEqual([]);
+    expect(probs(await explorer.factQueries(unknown, LANGS))).toEqual(before);
+
+    // order 2: parked after the last check; the fact is taught, and a cancel now says it came too late
+    edits.setHold('teach-done');
+    const t2 = edits.teach({ fact: unknown, langs: ['en', 'fr'], neurons, trainSteps: 3 });
+    await expect.poll(() => edits.list().length, { timeout: 120_000, interval: 50 }).toBe(1);
+    expect(edits.busy).toBe(false);
+    expect(edits.cancel()).toBe('finished');
+    const r2 = await t2;
+    expect(r2.active?.spec).toMatchObject({ kind: 'inject', fact: unknown });
+    expect(edits.list().map((e) => e.kind)).toEqual(['inject']);
+    expect(probs(await explorer.factQueries(unknown, LANGS))).not.toEqual(before);
+    expect(edits.cancel()).toBe('idle');
+    edits.setHold(null);
+    await edits.undo();
+    expect(probs(await explorer.factQueries(unknown, LANGS))).toEqual(before);
+    expect(() => edits.setHold('nowhere' as never)).toThrow(/unknown hold point "nowhere"/);
   });
 });

@@ -13,6 +13,7 @@ import type { Lang } from '../../data/types';
 import type { EditMeta, EditOpResult, EditRow, EnhanceRow, InjectRow, RowTiming } from './edit';
 import { median, methodLabel as baseLabel, type ReportFiles } from './report';
 import { barChart } from './svg';
+import { BEFORE_COLOR, methodColors } from '../matrice/methods';
 
 const LANG_ORDER = ['zh', 'en', 'fr', 'fi', 'hu', 'ja', 'ko'];
 const sortLangs = (ls: readonly string[]) => [...ls].sort((a, b) => LANG_ORDER.indexOf(a) - LANG_ORDER.indexOf(b));
@@ -271,6 +272,7 @@ export function summarizeInject(meta: EditMeta, rows: InjectRow[], timings: RowT
 
 export function injectReportFiles(s: InjectSummary, command?: string): ReportFiles {
   const keys = Object.keys(s.methods);
+  const colors = methodColors(keys); // one colour per method in every figure
   const langs = Object.keys(s.before.languages);
   const F = s.settings;
   const files: ReportFiles = {};
@@ -312,7 +314,7 @@ export function injectReportFiles(s: InjectSummary, command?: string): ReportFil
   files['table5.svg'] = barChart({
     title: `Injection from ${F.trainLang}: accuracy on the new fact (Q_new) per language`,
     groups: langs,
-    series: [{ name: 'before', values: langs.map((l) => s.before.languages[l].new) }, ...keys.map((k) => ({ name: editMethodLabel(k), values: langs.map((l) => s.methods[k].languages[l].new) }))],
+    series: [{ name: 'before', values: langs.map((l) => s.before.languages[l].new), color: BEFORE_COLOR }, ...keys.map((k) => ({ name: editMethodLabel(k), values: langs.map((l) => s.methods[k].languages[l].new), color: colors[k] }))],
     percent: true,
   });
   return files;
@@ -333,6 +335,7 @@ const METRICS = ['reliability', 'generality', 'locality'] as const;
 export function editReportFiles(s: EditSummary, command?: string): ReportFiles {
   const langs = Object.keys(Object.values(s.erase)[0]?.languages ?? {});
   const keys = Object.keys(s.erase);
+  const colors = methodColors(keys); // one colour per method in every figure
   const F = s.settings;
   const files: ReportFiles = {};
   const md: string[] = [
@@ -356,7 +359,7 @@ export function editReportFiles(s: EditSummary, command?: string): ReportFiles {
       files[`${tab}-${m}.svg`] = barChart({
         title: `${title}: ${m} per language (edit made from English)`,
         groups: langs,
-        series: keys.map((k) => ({ name: editMethodLabel(k), values: langs.map((l) => s[op][k].languages[l][m]) })),
+        series: keys.map((k) => ({ name: editMethodLabel(k), values: langs.map((l) => s[op][k].languages[l][m]), color: colors[k] })),
         percent: true,
       });
     }
@@ -394,6 +397,7 @@ export function editReportFiles(s: EditSummary, command?: string): ReportFiles {
 
 export function enhanceReportFiles(s: EnhanceSummary, command?: string): ReportFiles {
   const keys = Object.keys(s.methods);
+  const colors = methodColors(keys); // one colour per method in every figure
   const langs = Object.keys(s.methods[keys[0]]?.languages ?? {});
   const relations = Object.keys(s.methods[keys[0]]?.relations ?? {});
   const F = s.settings;
@@ -434,12 +438,13 @@ export function enhanceReportFiles(s: EnhanceSummary, command?: string): ReportF
       ...relations.flatMap((r) => langs.map((l) => { const c = s.methods[k].relations[r][l]; return [k, r, l, c.qError, c.before, c.after, c.knownKept]; })),
     ]),
   );
-  files['fig6.svg'] = barChart({ title: `Accuracy gained on Q_error by doubling the neurons, per language (${s.facts} facts)`, groups: langs, series: keys.map((k) => ({ name: editMethodLabel(k), values: langs.map((l) => s.methods[k].languages[l].after) })), percent: true });
+  files['fig6.svg'] = barChart({ title: `Accuracy gained on Q_error by doubling the neurons, per language (${s.facts} facts)`, groups: langs, series: keys.map((k) => ({ name: editMethodLabel(k), values: langs.map((l) => s.methods[k].languages[l].after), color: colors[k] })), percent: true });
   files['fig6-relations.svg'] = barChart({
     title: 'Accuracy gained on Q_error per relation (languages pooled)',
     groups: relations,
     series: keys.map((k) => ({
       name: editMethodLabel(k),
+      color: colors[k],
       values: relations.map((r) => {
         const cs = langs.map((l) => s.methods[k].relations[r][l]);
         const n = cs.reduce((a, c) => a + c.qError, 0);

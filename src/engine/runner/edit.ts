@@ -14,6 +14,7 @@
  * Same conventions as the manipulation runner (runner/manipulate.ts): seeded stratified facts, one row
  * per fact to a sink (NDJSON in Node), resumable, shards. Environment-free.
  */
+import { timeLeftMs } from '../estimate';
 import type { RmlLama } from '../../data/loader';
 import { LANGS, LOW_RESOURCE_LANGS, type Lang, type Relation } from '../../data/types';
 import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, objectToken, type AppliedEdit } from '../edit';
@@ -267,7 +268,7 @@ async function pickNewObject(model: LoadedModel, bench: RmlLama, s: FactSession,
     if (!ok) continue;
     let single = false;
     try {
-      const t = objectToken(model, enPrompt, labels[EDIT_LANG]!);
+      const t = objectToken(model, enPrompt, labels[EDIT_LANG]!, true);
       if (t.id === oldId) continue;
       single = t.parts.length === 1;
     } catch {
@@ -504,7 +505,10 @@ export async function runInjectFact(o: Omit<EditRunOptions<InjectRow>, 'sink' | 
   const J = meta.inject!;
   const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
   await s.localize({ steps: meta.steps, baseline: meta.baseline, store: o.store, signal: o.signal });
-  const train = s.queries.filter((q) => q.lang === J.lang).map((q) => ({ prompt: q.prompt, target: q.target }));
+  // a query whose target's first token is a bare space or a byte piece is not trained on (wholeTargetId)
+  const all = s.queries.filter((q) => q.lang === J.lang);
+  const train = all.filter((q) => model.tok.tokenProblem(model.tok.targetId(q.prompt, q.target)) === null).map((q) => ({ prompt: q.prompt, target: q.target }));
+  if (!train.length && all.length) model.tok.wholeTargetId(all[0].prompt, all[0].target);
   if (!train.length) throw new KnError('bad-input', `fact ${factId} has no ${J.lang} query to train on`);
   const old = await oldQueries(model, bench, meta, cache);
   const count = (rights: boolean[]) => {
@@ -577,7 +581,7 @@ export async function runEditExperiment(o: EditRunOptions<AnyRow>): Promise<{ wr
     if (o.signal?.aborted) throw cancelled();
     const fact = meta.facts[i];
     const elapsedMs = performance.now() - t0;
-    o.onProgress?.({ done: written, total: pending.length, skipped, fact, elapsedMs, etaMs: written ? (elapsedMs / written) * (pending.length - written) : null });
+    o.onProgress?.({ done: written, total: pending.length, skipped, fact, elapsedMs, etaMs: timeLeftMs({ elapsedMs, finished: written, total: pending.length }) });
     const f0 = performance.now();
     let row: AnyRow;
     try {

@@ -4,6 +4,7 @@
  * method from the same attributions, suppress and enhance, and hand one row per fact to a sink (NDJSON
  * in Node, IndexedDB in the browser). Environment-free: no file system, no DOM.
  */
+import { timeLeftMs } from '../estimate';
 import type { RmlLama } from '../../data/loader';
 import { RELATIONS, type Lang, type Relation } from '../../data/types';
 import { KnError } from '../errors';
@@ -284,7 +285,7 @@ export async function runManipulation(o: RunOptions): Promise<{ written: number;
     if (o.signal?.aborted) throw new KnError('cancelled', `experiment cancelled after ${written} facts (finished facts are kept; run again to resume)`);
     const fact = meta.facts[i];
     const elapsedMs = performance.now() - t0;
-    o.onProgress?.({ phase: 'run', done: written, total: pending.length, skipped, fact, elapsedMs, etaMs: written ? (elapsedMs / written) * (pending.length - written) : null });
+    o.onProgress?.({ phase: 'run', done: written, total: pending.length, skipped, fact, elapsedMs, etaMs: timeLeftMs({ elapsedMs, finished: written, total: pending.length }) });
     const f0 = performance.now();
     let row: FactRow;
     try {

@@ -7,7 +7,7 @@
  * out of that fact's mean, never counted as 0.
  */
 import { LANGS, type Lang } from '../../data/types';
-import { methodLabel as baseLabel } from '../matrice/methods';
+import { METHOD_COLORS, methodColors, methodLabel as baseLabel } from '../matrice/methods';
 import { deltaP } from '../matrice/scoring';
 import type { ExperimentMeta, FactRow, FactTiming } from './manipulate';
 import { barChart, lineChart } from './svg';
@@ -254,6 +254,8 @@ export interface ReportFiles {
 export function reportFiles(s: Summary, command?: string): ReportFiles {
   const langs = Object.keys(Object.values(s.methods)[0]?.languages ?? {});
   const keys = Object.keys(s.methods);
+  // one colour per method in every figure of the report (matrice/methods.ts)
+  const colors = methodColors([...keys, 'own']);
   const files: ReportFiles = {};
   const F = s.settings;
   const md: string[] = [
@@ -327,22 +329,23 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
     files[`fig5-${op}.svg`] = barChart({
       title: `ΔP after ${op === 'suppress' ? 'suppressing (×0)' : 'enhancing (×2)'} the selected neurons, per language (mean ± 95 % CI over ${s.facts} facts)`,
       groups: langs,
-      series: keys.map((k) => ({ name: methodLabel(k), values: langs.map((l) => s.methods[k].languages[l][op]), errors: langs.map((l) => s.methods[k].languages[l][`${op}Ci95`]) })),
+      series: keys.map((k) => ({ name: methodLabel(k), values: langs.map((l) => s.methods[k].languages[l][op]), errors: langs.map((l) => s.methods[k].languages[l][`${op}Ci95`]), color: colors[k] })),
       percent: true,
     });
   }
   files['fig4-layers.svg'] = barChart({
     title: 'Share of the selected neurons per layer (Fig. 4)',
     groups: Array.from({ length: L }, (_, l) => `layer ${l}`),
-    series: keys.filter((k) => !k.startsWith('random')).map((k) => ({ name: methodLabel(k), values: s.methods[k].layers })),
+    // every method, Random too (its spread over the layers is the reference the others are read against)
+    series: keys.map((k) => ({ name: methodLabel(k), values: s.methods[k].layers, color: colors[k] })),
     percent: true,
   });
   files['own-vs-shared.svg'] = barChart({
     title: "ΔP on a language's queries: its own neurons against the shared (MaTrice) set",
     groups: langs,
     series: [
-      { name: 'own (per-language) set', values: langs.map((l) => s.perLanguageSets[l]?.suppress ?? null), errors: langs.map((l) => s.perLanguageSets[l]?.suppressCi95 ?? null) },
-      { name: 'MaTrice (shared)', values: langs.map((l) => s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null), errors: langs.map((l) => s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppressCi95 ?? null) },
+      { name: 'own (per-language) set', values: langs.map((l) => s.perLanguageSets[l]?.suppress ?? null), errors: langs.map((l) => s.perLanguageSets[l]?.suppressCi95 ?? null), color: colors.own },
+      { name: 'MaTrice (shared)', values: langs.map((l) => s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null), errors: langs.map((l) => s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppressCi95 ?? null), color: colors[matriceKey(keys, s.settings)] },
     ],
     percent: true,
   });
@@ -350,7 +353,7 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
     title: 'Knock-out: ΔP while suppressing the top-k neurons by S, against k random neurons',
     x: s.knockout.k,
     xLabel: 'k (neurons suppressed)',
-    series: [{ name: 'top-k by S', values: s.knockout.top }, { name: 'k random', values: s.knockout.random }],
+    series: [{ name: 'top-k by S', values: s.knockout.top, color: colors[matriceKey(keys, s.settings)] }, { name: 'k random', values: s.knockout.random, color: METHOD_COLORS.random }],
     percent: true,
   });
   return files;

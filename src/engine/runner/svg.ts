@@ -15,7 +15,12 @@ export interface BarSeries {
   name: string;
   values: (number | null)[];
   errors?: (number | null)[];
+  /** the series' colour (a method's: matrice/methods.ts methodColors); else PALETTE by position */
+  color?: string;
 }
+
+/** The colour of series `i`: its own, else PALETTE by position. */
+export const seriesFill = (s: { color?: string }, i: number) => s.color ?? PALETTE[i % PALETTE.length];
 
 function frame(w: number, h: number, title: string, body: string[]): string {
   return [
@@ -37,8 +42,8 @@ function yAxis(y: ReturnType<typeof scaleLinear<number, number>>, x0: number, x1
   return out;
 }
 
-function legend(names: string[], x: number, y: number): string[] {
-  return names.map((n, i) => `<rect x="${x}" y="${y + i * 15}" width="10" height="10" fill="${PALETTE[i % PALETTE.length]}"/><text x="${x + 14}" y="${y + i * 15 + 9}">${esc(n)}</text>`);
+function legend(series: { name: string; color?: string }[], x: number, y: number): string[] {
+  return series.map((s, i) => `<rect x="${x}" y="${y + i * 15}" width="10" height="10" fill="${seriesFill(s, i)}"/><text x="${x + 14}" y="${y + i * 15 + 9}">${esc(s.name)}</text>`);
 }
 
 /** Grouped bars (groups on x, one bar per series) with optional ± whiskers; null values are drawn as "n/a". */
@@ -67,7 +72,7 @@ export function barChart(o: { title: string; groups: string[]; series: BarSeries
         return;
       }
       const y0 = y(0), yv = y(v);
-      body.push(`<rect x="${f(bx)}" y="${f(Math.min(y0, yv))}" width="${f(bw)}" height="${f(Math.max(0.5, Math.abs(yv - y0)))}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${s.name}, ${g}: ${fmt(v, o.percent)}`)}</title></rect>`);
+      body.push(`<rect x="${f(bx)}" y="${f(Math.min(y0, yv))}" width="${f(bw)}" height="${f(Math.max(0.5, Math.abs(yv - y0)))}" fill="${seriesFill(s, si)}"><title>${esc(`${s.name}, ${g}: ${fmt(v, o.percent)}`)}</title></rect>`);
       const e = s.errors?.[gi];
       if (e !== null && e !== undefined && Number.isFinite(e) && e > 0) {
         const cx = f(bx + bw / 2);
@@ -75,12 +80,12 @@ export function barChart(o: { title: string; groups: string[]; series: BarSeries
       }
     });
   });
-  body.push(...legend(o.series.map((s) => s.name), w - m.r + 12, m.t + 4));
+  body.push(...legend(o.series, w - m.r + 12, m.t + 4));
   return frame(w, h, o.title, body);
 }
 
 /** Lines over numeric x (log2 scale when x spans more than a factor 8). */
-export function lineChart(o: { title: string; x: number[]; xLabel: string; series: { name: string; values: (number | null)[] }[]; percent?: boolean; width?: number; height?: number }): string {
+export function lineChart(o: { title: string; x: number[]; xLabel: string; series: { name: string; values: (number | null)[]; color?: string }[]; percent?: boolean; width?: number; height?: number }): string {
   const w = o.width ?? 760, h = o.height ?? 320;
   const m = { l: 56, r: 180, t: 28, b: 44 };
   const vals = [0, ...o.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)))];
@@ -92,7 +97,7 @@ export function lineChart(o: { title: string; x: number[]; xLabel: string; serie
   for (const v of o.x) body.push(`<text x="${f(x(tx(v)))}" y="${h - m.b + 14}" text-anchor="middle">${v}</text>`);
   body.push(`<text x="${(m.l + w - m.r) / 2}" y="${h - 8}" text-anchor="middle" fill="#444">${esc(o.xLabel)}</text>`);
   o.series.forEach((s, si) => {
-    const c = PALETTE[si % PALETTE.length];
+    const c = seriesFill(s, si);
     const pts = s.values.map((v, i) => (v === null || !Number.isFinite(v) ? null : [x(tx(o.x[i])), y(v)] as const)).filter((p): p is readonly [number, number] => p !== null);
     if (pts.length) body.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts.map((p) => `${f(p[0])},${f(p[1])}`).join(' ')}"/>`);
     s.values.forEach((v, i) => {
@@ -100,6 +105,6 @@ export function lineChart(o: { title: string; x: number[]; xLabel: string; serie
       body.push(`<circle cx="${f(x(tx(o.x[i])))}" cy="${f(y(v))}" r="3" fill="${c}"><title>${esc(`${s.name}, k = ${o.x[i]}: ${fmt(v, o.percent)}`)}</title></circle>`);
     });
   });
-  body.push(...legend(o.series.map((s) => s.name), w - m.r + 12, m.t + 4));
+  body.push(...legend(o.series, w - m.r + 12, m.t + 4));
   return frame(w, h, o.title, body);
 }

@@ -19,7 +19,7 @@ import { staticParam } from '../share/static-export';
 
 export const EXPERIMENTS = [
   { id: 'manipulate', label: 'Manipulation (Fig. 5, Table II, Fig. 4, knock-out)' },
-  { id: 'readings', label: 'Readings (MaTrice under every Eq. 9 × Eq. 5 reading, beside Random)' },
+  { id: 'readings', label: 'Readings (each Eq. 9 × Eq. 5 reading)' },
 ] as const;
 export type ExperimentId = (typeof EXPERIMENTS)[number]['id'];
 
@@ -56,6 +56,39 @@ export function formToRequest(f: ExperimentForm, modelLabel: string): Experiment
     methods: f.experiment === 'readings' ? [] : ALL_METHODS.filter((m) => f.methods.includes(m)),
     seed: int(f.seed, 'seed', 0, 2 ** 31 - 1),
     steps: int(f.steps, 'M', 1, 1000),
+  };
+}
+
+/** Where the page keeps the form across reloads (localStorage): Run again after a reload resumes the stored run. */
+export const FORM_STORAGE_KEY = 'kn-experiment-form';
+
+/** The form as stored (storedForm reads it back). */
+export const formText = (f: ExperimentForm): string => JSON.stringify({ experiment: f.experiment, facts: f.facts, langs: f.langs, methods: f.methods, seed: f.seed, steps: f.steps });
+
+/**
+ * The stored form back (formText), field by field: a field that is missing or not valid (another
+ * version, an edited value) takes its default, the others are kept; nothing stored gives the defaults.
+ */
+export function storedForm(text: string | null | undefined): ExperimentForm {
+  const d = defaultForm();
+  if (!text) return d;
+  let o: Record<string, unknown>;
+  try {
+    const x = JSON.parse(text);
+    if (!x || typeof x !== 'object' || Array.isArray(x)) return d;
+    o = x as Record<string, unknown>;
+  } catch {
+    return d;
+  }
+  const intIn = (v: unknown, lo: number, hi: number, dflt: number) => (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? v : dflt);
+  const subset = (v: unknown, all: readonly string[], dflt: string[]) => (Array.isArray(v) && v.every((x) => all.includes(x)) ? all.filter((x) => v.includes(x)) : dflt);
+  return {
+    experiment: EXPERIMENTS.some((e) => e.id === o.experiment) ? (o.experiment as ExperimentId) : d.experiment,
+    facts: intIn(o.facts, 1, 10000, d.facts),
+    langs: subset(o.langs, LANGS, d.langs),
+    methods: subset(o.methods, ALL_METHODS, d.methods),
+    seed: intIn(o.seed, 0, 2 ** 31 - 1, d.seed),
+    steps: intIn(o.steps, 1, 1000, d.steps),
   };
 }
 

@@ -6,13 +6,26 @@ import { KnError, toKnError } from '../../engine/errors';
 import type { ExperimentProgress, ExperimentRunResult, SavedExperiment } from '../../worker/experiments';
 import type { Explorer } from '../explorer/store.svelte';
 import { describeModel, modelToState } from '../explorer/logic';
-import { defaultForm, formToRequest, importReport, metaToForm, reportParam, reproduceCommand, type ExperimentForm, type ReportDoc } from './logic';
+import { FORM_STORAGE_KEY, defaultForm, formText, formToRequest, importReport, metaToForm, reportParam, reproduceCommand, storedForm, type ExperimentForm, type ReportDoc } from './logic';
+
+type FormStorage = Pick<Storage, 'getItem' | 'setItem'>;
+
+/** localStorage, or null where there is none (Node) or it refuses (private windows, sandboxes) */
+function pageStorage(): FormStorage | null {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null;
+  }
+}
 
 export class Experiments {
   form: ExperimentForm = $state(defaultForm());
   running = $state(false);
   cancelling = $state(false);
   progress: ExperimentProgress | null = $state.raw(null);
+  /** ms per fact measured by the last run on this page (predicts the next one: long-job.ts) */
+  factMs: number | null = $state(null);
   result: ExperimentRunResult | null = $state.raw(null);
   runs: SavedExperiment[] = $state.raw([]);
   storageNote: string | null = $state(null);
@@ -24,7 +37,28 @@ export class Experiments {
   error: KnError | null = $state(null);
   notice = $state('');
 
-  constructor(readonly ex: Explorer) {}
+  /** `storage`: where the form is kept across reloads (the page's localStorage) */
+  constructor(
+    readonly ex: Explorer,
+    private readonly storage: FormStorage | null = pageStorage(),
+  ) {
+    let text: string | null = null;
+    try {
+      text = storage?.getItem(FORM_STORAGE_KEY) ?? null;
+    } catch {
+      /* unreadable storage: the defaults */
+    }
+    this.form = storedForm(text);
+  }
+
+  /** Keeps the form across reloads (called whenever it changes, and when a run starts). */
+  saveForm() {
+    try {
+      this.storage?.setItem(FORM_STORAGE_KEY, formText(this.form));
+    } catch {
+      /* a full or refused storage: the form is kept for this page only */
+    }
+  }
 
   /** How the loaded model is named in a run (its source, e.g. bundled:demo-causal). */
   modelLabel(): string {
@@ -90,6 +124,7 @@ export class Experiments {
     try {
       if (!this.ex.info) throw new KnError('bad-input', 'no model is loaded; load one in "1 · Model & facts" first');
       req = formToRequest(this.form, this.modelLabel());
+      this.saveForm();
     } catch (e) {
       this.error = toKnError(e);
       return;
@@ -100,6 +135,7 @@ export class Experiments {
       let shown = 0;
       const r = await c.experimentRun(req, (p) => {
         this.progress = p;
+        if (p.phase === 'run' && p.done > 0) this.factMs = p.elapsedMs / p.done;
         // the report and the saved runs follow the run: refreshed after every finished fact
         if (p.phase === 'run' && p.runDone > shown) {
           shown = p.runDone;
@@ -117,6 +153,8 @@ export class Experiments {
     } finally {
       this.running = false;
       this.cancelling = false;
+      // done, cancelled or failed: no progress and no time left stays on screen (the notice says how it ended)
+      this.progress = null;
     }
   }
 
@@ -146,6 +184,7 @@ export class Experiments {
   /** Puts a saved run's settings in the form: Run then resumes it (on the same model). */
   useSettings(run: SavedExperiment) {
     this.form = metaToForm(run.meta);
+    this.saveForm();
     this.notice = `The form holds the settings of ${run.id}; Run resumes it${run.meta.model.contentHash !== this.ex.info?.contentHash ? ` once its model (${run.meta.model.id}) is loaded — the loaded model differs in model.contentHash` : ''}.`;
   }
 

@@ -31,8 +31,12 @@ export class AnalysisStore {
   localizing = $state(false);
   locProgress: LocalizeProgress | null = $state(null);
   loc: LocalizeResult | null = $state(null);
-  /** the link asked for a fact whose attributions are not cached */
+  /** the link asked for a fact whose attributions are not (all) cached */
   needsLocalize = $state(false);
+  /** ms per computed query, measured by the last localize on this page (predicts the next one: long-job.ts) */
+  queryMs: number | null = $state(null);
+  /** then: how many of its queries are cached (localizing resumes from them) */
+  cachedQueries: { cached: number; total: number } | null = $state(null);
 
   // scoring
   method: Method = $state('matrice');
@@ -94,6 +98,7 @@ export class AnalysisStore {
     this.manip = null;
     this.compareSeries = [];
     this.needsLocalize = false;
+    this.cachedQueries = null;
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -117,10 +122,14 @@ export class AnalysisStore {
       );
       if (!r.complete) {
         this.needsLocalize = true;
+        this.cachedQueries = { cached: r.cachedCount, total: r.queriesTotal ?? 0 };
         return false;
       }
       this.needsLocalize = false;
+      this.cachedQueries = null;
       this.loc = r;
+      const computed = r.queries.length - r.cachedCount;
+      if (computed > 0) this.queryMs = r.ms / computed;
       console.info(`[kn] localize ${r.factId}: ${r.queries.length} queries (${r.cachedCount} cached) in ${Math.round(performance.now() - t0)} ms`);
       this.manip = null;
       this.compareSeries = [];
@@ -132,6 +141,8 @@ export class AnalysisStore {
       return false;
     } finally {
       this.localizing = false;
+      // finished, cancelled or failed: no estimate stays behind
+      this.locProgress = null;
     }
   }
 
@@ -185,8 +196,9 @@ export class AnalysisStore {
 
   async applyToggles() {
     if (!this.loc) return;
-    if (this.manualError) return;
     const neurons = this.toggleNeurons;
+    // a list that does not parse, or names no neuron the model has, changes nothing; ids it has are used
+    if (this.manualError && !neurons.length) return;
     const factor = this.factor;
     const sv = this.host.staticView;
     if (sv) {

@@ -9,7 +9,7 @@ import { layerDistribution, type NeuronId } from '../../engine/matrice/scoring';
 import type { LocalizeResult, ScoreResult } from '../../worker/api';
 import type { ImportedExploration } from '../share/exploration-file';
 import type { ExplorationToggles } from '../share/state';
-import { parseNeuronList } from './logic';
+import { invalidNeuronsText, parseNeuronList, readNeuronList } from './logic';
 
 export type ToggleSet = 'selected' | 'one' | 'manual';
 
@@ -24,7 +24,7 @@ export interface ToggleInput {
   ffnSize?: number;
 }
 
-/** The neurons the Toggle view acts on ([] while the hand-made list does not parse). */
+/** The neurons the Toggle view acts on: a hand-made list's ids the model has ([] while it does not parse). */
 export function toggleNeurons(t: ToggleInput): NeuronId[] {
   if (t.set === 'selected') return t.selected.map((n) => [n[0], n[1]]);
   if (t.set === 'one') return t.neuron ? [[t.neuron[0], t.neuron[1]]] : [];
@@ -35,12 +35,14 @@ export function toggleNeurons(t: ToggleInput): NeuronId[] {
   }
 }
 
-/** Why the hand-made list does not parse ('' when it does, or when the set is not 'manual'). */
+/**
+ * What is wrong with the hand-made list ('' when nothing is, or when the set is not 'manual'): why it does
+ * not parse, or which ids the model does not have (left out; the others are still used).
+ */
 export function manualError(t: Pick<ToggleInput, 'set' | 'manualText' | 'numLayers' | 'ffnSize'>): string {
   if (t.set !== 'manual') return '';
   try {
-    parseNeuronList(t.manualText, t.numLayers, t.ffnSize);
-    return '';
+    return invalidNeuronsText(readNeuronList(t.manualText, t.numLayers, t.ffnSize));
   } catch (e) {
     return toKnError(e).message;
   }
@@ -116,4 +118,14 @@ export function storedScore(im: ImportedExploration, method: Method): { score: S
       ms: 0,
     },
   };
+}
+
+/**
+ * What the Localize view says when a link's fact is not fully in the attribution cache (a reload during a
+ * localize, another device): how many of its queries are cached, and that Localize computes only the rest.
+ */
+export function needsLocalizeText(c: { cached: number; total: number } | null): string {
+  if (!c || c.total <= 0 || c.cached <= 0) return "The link's attributions are not cached on this device: press Localize to compute them.";
+  const left = c.total - c.cached;
+  return `${c.cached} of ${c.total} queries are already attributed on this device (cached); press Localize to compute the other ${left}: it resumes from the cached ones.`;
 }

@@ -10,6 +10,7 @@ import type { Method } from '../../engine/matrice/experiments';
 import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
 import type {
   AttributionsExport,
+  FactKnownHint,
   FactList,
   FactQueries,
   LanguageSetsResult,
@@ -21,6 +22,7 @@ import type {
   ScoreResult,
   EditRequest,
   EditSpec,
+  TeachHoldPoint,
   TeachProgress,
   TeachRequest,
 } from '../../worker/api';
@@ -32,6 +34,9 @@ const plain = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v
 export class ExplorerClient extends EngineClient {
   listFacts(relation: string, query?: string, limit?: number): Promise<FactList> {
     return this.call(() => this.api.listFacts(relation, query, limit));
+  }
+  factsKnown(factIds: string[], langs: string[]): Promise<FactKnownHint[]> {
+    return this.call(() => this.api.factsKnown(plain(factIds), plain(langs)));
   }
   factQueries(factId: string, langs: string[], topK?: number): Promise<FactQueries> {
     return this.call(() => this.api.factQueries(factId, plain(langs), topK));
@@ -74,6 +79,10 @@ export class ExplorerClient extends EngineClient {
   }
   teach(req: TeachRequest, onProgress?: (p: TeachProgress) => void) {
     return this.call(() => this.api.teach(plain(req), onProgress ? Comlink.proxy(onProgress) : undefined));
+  }
+  /** Test seam: see EngineWorkerApi.teachHold (e2e/edit.spec.ts puts a cancel on either side of a teach's last step). */
+  teachHold(point: TeachHoldPoint | null) {
+    return this.call(() => this.api.teachHold(point));
   }
   teachCancel() {
     return this.call(() => this.api.teachCancel());

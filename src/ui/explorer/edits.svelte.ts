@@ -9,7 +9,8 @@ import type { NeuronId } from '../../engine/matrice/scoring';
 import type { ActiveEdit, EditView, TeachProgress, TeachView } from '../../worker/api';
 import type { TypedFact } from '../../worker/edit-spec';
 import type { ExplorationEdit } from '../share/state';
-import { restorePlan } from './edits';
+import { Estimator } from '../../engine/estimate';
+import { editCost, factRight, keepCosts, lateCancelNotice, restorePlan, teachEstimate, type EditCost } from './edits';
 import type { StoreHost } from './host';
 
 export interface EditsHost extends StoreHost {
@@ -20,6 +21,8 @@ export interface EditsHost extends StoreHost {
   readonly steps: number;
   /** the model's predictions changed: probe the fact again, drop stale toggle results */
   modelChanged(): Promise<void>;
+  /** the open fact's queries as last probed (what each edit cost is counted on) */
+  readonly facts: { factId: string; queries: readonly { correct: boolean }[] } | null;
 }
 
 export class EditsStore {
@@ -32,6 +35,8 @@ export class EditsStore {
   lambda2 = $state(8);
   busy = $state(false);
   result: EditView | null = $state.raw(null);
+  /** per applied edit (by id): the open fact's queries right before → after it (edits.ts EditCost) */
+  costs: Record<string, EditCost> = $state.raw({});
 
   // teach
   teachMode: 'fact' | 'typed' = $state('fact');
@@ -40,16 +45,33 @@ export class EditsStore {
   trainSteps = $state(40);
   lr = $state(0.01);
   teaching = $state(false);
-  teachProgress: TeachProgress | null = $state(null);
+  private progressNow: TeachProgress | null = $state(null);
+  private etaNow: number | null = $state(null);
+  private readonly estimator = new Estimator();
+  /** the teach's last progress; setting it feeds the estimate (null starts a new one) */
+  get teachProgress(): TeachProgress | null {
+    return this.progressNow;
+  }
+  set teachProgress(p: TeachProgress | null) {
+    this.progressNow = p;
+    this.etaNow = teachEstimate(this.estimator, p);
+  }
+  /** the phase's time left while a teach runs (null: not measured yet, or no teach: nothing stale stays) */
+  get teachEtaMs(): number | null {
+    return this.teaching ? this.etaNow : null;
+  }
   teachResult: TeachView | null = $state.raw(null);
   /** the taught run localizes (false: replaying a link's neurons) */
   teachLocalizes = $state(true);
+  /** the worker answered Cancel with 'finished' or 'idle' while this page was still waiting for the teach */
+  private cancelTooLate = false;
 
   constructor(private readonly host: EditsHost) {}
 
   /** A new model (or a lost device): its edits went with the weights. */
   reset() {
     this.active = [];
+    this.costs = {};
     this.pending = [];
     this.result = null;
     this.teachResult = null;
@@ -63,10 +85,18 @@ export class EditsStore {
     return [...this.active.map((a) => a.spec as ExplorationEdit), ...this.pending];
   }
 
+  /**
+   * The worker's edits changed (one applied, or undone): the fact is probed again, and an edit that was
+   * added gets its cost, counted on the fact as the page probed it before (the worker has applied the
+   * edit, the page has not probed since) and after.
+   */
   private async changed(list: ActiveEdit[]) {
+    const previous = this.active;
+    const before = factRight(this.host.facts);
     this.active = list;
     this.host.updateHash();
     await this.host.modelChanged();
+    this.costs = keepCosts(this.costs, previous, list, editCost(before, factRight(this.host.facts)));
   }
 
   async apply() {
@@ -125,11 +155,13 @@ export class EditsStore {
     this.teachLocalizes = !req.neurons;
     this.teachProgress = null;
     this.teachResult = null;
+    this.cancelTooLate = false;
     this.host.error = null;
     this.host.notice = '';
     try {
       const r = await c.teach(req, (p) => (this.teachProgress = p));
       this.teachResult = r;
+      this.noteLateCancel();
       if (r.active) await this.changed(await c.editList());
       return r.active !== null;
     } catch (e) {
@@ -143,7 +175,17 @@ export class EditsStore {
   }
 
   async cancelTeach() {
-    await this.host.client?.teachCancel();
+    const c = this.host.client;
+    if (!c || !this.teaching) return;
+    const outcome = await c.teachCancel();
+    // the reply and the teach's result may reach the page in either order
+    if (outcome !== 'cancelled') this.cancelTooLate = true;
+    this.noteLateCancel();
+  }
+
+  private noteLateCancel() {
+    const n = lateCancelNotice(this.cancelTooLate, this.teachResult);
+    if (n) this.host.notice = n;
   }
 
   /** A link's or file's edits: erase/update now (in order), taught facts wait for `applyPending`. */
@@ -153,15 +195,20 @@ export class EditsStore {
     if (!c || !edits?.length) return;
     const plan = restorePlan(edits);
     try {
-      for (const e of plan.replay) await c.editReplay(e);
+      // one at a time, each probed after, so that every edit shows what it cost
+      for (const e of plan.replay) {
+        await c.editReplay(e);
+        await this.changed(await c.editList());
+      }
       this.pending = plan.pending;
     } catch (e) {
       // what was not applied stays visible as pending, and the error says why
       this.pending = edits.slice((await c.editList()).length) as ExplorationEdit[];
       this.host.showError(e, "The link's edits could not all be applied");
     }
-    this.active = await c.editList();
-    if (this.active.length) await this.host.modelChanged();
+    // one that was applied but not yet counted (a failure between its replay and its probe)
+    const list = await c.editList();
+    if (list.map((a) => a.id).join() !== this.active.map((a) => a.id).join()) await this.changed(list);
   }
 
   /** Apply the waiting edits in order (taught facts train again on their stored neurons). */

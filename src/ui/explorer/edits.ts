@@ -8,6 +8,8 @@ import type { ActiveEdit, EditSpec, EditView, TeachProgress, TeachView } from '.
 import type { ExplorationEdit } from '../share/state';
 import { ALL_LANGS } from './logic';
 import { describeSpec } from '../../worker/edit-spec';
+import type { Estimator } from '../../engine/estimate';
+import { timeLeftText } from '../long-job';
 
 const LANG_NAMES: Record<string, string> = { zh: 'Chinese', en: 'English', fr: 'French', fi: 'Finnish', hu: 'Hungarian', ja: 'Japanese', ko: 'Korean' };
 export const langName = (l: string) => LANG_NAMES[l] ?? l;
@@ -89,12 +91,27 @@ export function teachVerdict(t: TeachView): string {
   return s.trim();
 }
 
-export function teachProgressText(p: TeachProgress | null): string {
+/**
+ * The teach progress line; `etaMs` (teachEstimate, engine/estimate.ts): the phase's time left, null while
+ * nothing of the phase was measured ("estimating…"), undefined to say nothing of it.
+ */
+export function teachProgressText(p: TeachProgress | null, etaMs?: number | null): string {
   if (!p) return '';
   const s = (p.elapsedMs / 1000).toFixed(1);
-  if (p.phase === 'localize') return `Localizing the new fact: ${Math.floor(p.done)} of ${p.total} queries (${s} s)`;
-  if (p.phase === 'train') return `Training step ${p.done} of at most ${p.total}: loss ${p.loss?.toFixed(3) ?? '–'}, ${p.correct ?? 0} training queries right (${s} s)`;
+  const left = etaMs === undefined ? '' : `; ${p.phase === 'train' && etaMs !== null ? 'at most ' : ''}${timeLeftText(etaMs)}`;
+  if (p.phase === 'localize') return `Localizing the new fact: ${Math.floor(p.done)} of ${p.total} queries (${s} s${left})`;
+  if (p.phase === 'train') return `Training step ${p.done} of at most ${p.total}: loss ${p.loss?.toFixed(3) ?? '–'}, ${p.correct ?? 0} training queries right (${s} s${left})`;
   return `Asking every language (${s} s)`;
+}
+
+/** Feeds a teach's progress to its estimator: per phase, queries (localize) or steps (train) finished. */
+export function teachEstimate(est: Estimator, p: TeachProgress | null): number | null {
+  if (!p) {
+    est.clear();
+    return null;
+  }
+  if (p.phase === 'evaluate') return null;
+  return est.update({ phase: p.phase, elapsedMs: p.elapsedMs, finished: Math.floor(p.done), total: p.total });
 }
 
 /** 0..1 of the whole job (localize ≈ 60 %, training 35 %, evaluation the rest). */
@@ -116,13 +133,66 @@ export function restorePlan(edits: readonly ExplorationEdit[]): { replay: Explor
 
 export const describeEdit = (s: EditSpec | ExplorationEdit) => describeSpec(s);
 
-/** The banner over every view while the model is edited (null when it is not and nothing waits). */
-export function editsBanner(active: readonly ActiveEdit[], pending: readonly ExplorationEdit[]): string | null {
+/** How many of a fact's queries the model answers top-1, as the page probed them. */
+export interface FactRight {
+  factId: string;
+  right: number;
+  total: number;
+}
+
+/** What an edit cost: the fact open when it was applied, and its queries answered right before → after it. */
+export interface EditCost {
+  factId: string;
+  before: number;
+  after: number;
+  total: number;
+}
+
+export function factRight(f: { factId: string; queries: readonly { correct: boolean }[] } | null | undefined): FactRight | null {
+  return f ? { factId: f.factId, right: f.queries.filter((q) => q.correct).length, total: f.queries.length } : null;
+}
+
+/** The cost of one edit from the fact's probes before and after it (null: no fact open, or another one after). */
+export function editCost(before: FactRight | null, after: FactRight | null): EditCost | null {
+  if (!before || !after || before.factId !== after.factId || before.total !== after.total) return null;
+  return { factId: before.factId, before: before.right, after: after.right, total: before.total };
+}
+
+/**
+ * The costs kept for the applied edits: the known ones of edits still applied, and `cost` for the one
+ * edit that `list` adds to `previous` (an undo removes its edit's cost).
+ */
+export function keepCosts(costs: Readonly<Record<string, EditCost>>, previous: readonly { id: string }[], list: readonly { id: string }[], cost: EditCost | null): Record<string, EditCost> {
+  const out: Record<string, EditCost> = {};
+  for (const a of list) if (costs[a.id]) out[a.id] = costs[a.id];
+  const added = list.filter((a) => !previous.some((p) => p.id === a.id));
+  if (cost && added.length === 1) out[added[0].id] = cost;
+  return out;
+}
+
+/** "P138:53 53 → 45 of 54 queries right" */
+export const costText = (c: EditCost) => `${c.factId} ${c.before} → ${c.after} of ${c.total} queries right`;
+
+/** One applied edit as the banner and the Edit view list it: its label and, when measured, what it cost. */
+export const editLine = (a: Pick<ActiveEdit, 'id' | 'label'>, costs: Readonly<Record<string, EditCost>> = {}) => (costs[a.id] ? `${a.label} — ${costText(costs[a.id])}` : a.label);
+
+/** The banner over every view while the model is edited (null when it is not and nothing waits): every edit and its cost. */
+export function editsBanner(active: readonly ActiveEdit[], pending: readonly ExplorationEdit[], costs: Readonly<Record<string, EditCost>> = {}): string | null {
   if (!active.length && !pending.length) return null;
   const parts: string[] = [];
-  if (active.length) parts.push(`The model is edited (${active.length} edit${active.length === 1 ? '' : 's'}: ${active.map((a) => a.label).join('; ')}). Every prediction on this page is the edited model's.`);
+  if (active.length) {
+    const n = active.length === 1 ? '1 edit' : `${active.length} edits, stacked in this order`;
+    parts.push(`The model is edited (${n}: ${active.map((a) => editLine(a, costs)).join('; ')}). Every prediction on this page is the edited model's.`);
+  }
   if (pending.length) parts.push(`${pending.length} edit${pending.length === 1 ? '' : 's'} from the link ${pending.length === 1 ? 'is' : 'are'} not applied (${pending.map(describeEdit).join('; ')}): teaching trains again, so it waits for you.`);
   return parts.join(' ');
+}
+
+/** The warning beside Erase/Update and Teach when edits are applied already: a new one stacks on them. */
+export function stackWarning(active: readonly ActiveEdit[]): string | null {
+  if (!active.length) return null;
+  const n = active.length;
+  return `${n === 1 ? '1 edit is' : `${n} edits are`} applied already (${active.map((a) => a.label).join('; ')}): a new edit stacks on ${n === 1 ? 'it' : 'them'}. It is made and measured on the edited model, and the effects add up; undo first to start from the loaded model.`;
 }
 
 /**
@@ -141,4 +211,14 @@ export function objectSuggestions(oldObject: string, top: readonly { token: stri
   for (const t of top) add(t.token);
   for (const f of listed) if (f.labels.en) add(f.labels.en.object);
   return out;
+}
+
+/**
+ * A Cancel that reached the worker after a teach's last step (the worker said 'finished' or 'idle') does
+ * not undo it: the page says the fact was taught first and that Undo removes it. null when there is
+ * nothing to say (no late cancel, or the teach has not answered yet, or it kept nothing).
+ */
+export function lateCancelNotice(cancelTooLate: boolean, result: Pick<TeachView, 'active' | 'factId'> | null): string | null {
+  if (!cancelTooLate || !result?.active) return null;
+  return `Teaching ${result.factId} had already finished when Cancel arrived, so the fact is taught; "Undo the last edit" removes it.`;
 }

@@ -129,3 +129,59 @@ export function factSummary(v: FactView): string {
 export function groupSummary(g: FactGroup): string {
   return g.correct === null ? `${g.rows.length} quer${g.rows.length === 1 ? 'y' : 'ies'}` : `${g.correct}/${g.rows.length} correct`;
 }
+
+/** The fact list asks the worker for this many facts' known languages per call, in list order. */
+export const KNOWN_BATCH = 5;
+
+/**
+ * Hints are asked for the facts on screen, not the whole list: the first KNOWN_FIRST after a list arrives,
+ * and KNOWN_MORE further each time the list is scrolled to its end (each fact is ≈ 32 probes, so 50 at once
+ * kept the worker busy for the user's next click, for a minute on a software WebGPU adapter). On a software
+ * adapter none are asked until the user asks (knownAuto).
+ */
+export const KNOWN_FIRST = 10;
+export const KNOWN_MORE = 10;
+
+/** Whether the list's hints are asked by themselves on this backend (not on a software WebGPU adapter). */
+export function knownAuto(backend: { software?: string | null } | null): boolean {
+  return !backend?.software;
+}
+
+/** The fact list's box is scrolled to (within a line of) its end. */
+export function scrolledToEnd(el: { scrollTop: number; clientHeight: number; scrollHeight: number }): boolean {
+  return el.scrollTop + el.clientHeight >= el.scrollHeight - 24;
+}
+
+/** How many listed facts get hints after the list was scrolled: at least `now`, to the end + KNOWN_MORE. */
+export function knownUpTo(now: number, scrolledToEnd: boolean, listed: number): number {
+  return Math.min(listed, scrolledToEnd ? Math.max(now, 0) + KNOWN_MORE : now);
+}
+
+/** While the worker is busy (an attribution, an edit, an experiment), the hints are asked again after this long. */
+export const KNOWN_RETRY_MS = 2000;
+
+/** The listed facts whose known languages are still to be asked (not answered, or answered `null`: busy). */
+export function knownPending(ids: readonly string[], known: Readonly<Record<string, string[] | null>>): string[] {
+  return ids.filter((id) => !known[id]);
+}
+
+/** `ids` cut into the worker calls, KNOWN_BATCH each. */
+export function knownBatches(ids: readonly string[], size = KNOWN_BATCH): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size));
+  return out;
+}
+
+/**
+ * The hint beside a listed fact, before it is clicked: "known in k of n" languages (the worker's probe, the
+ * one rule of src/data/probing.ts), or what is still unknown about it.
+ */
+export function knownHint(known: readonly string[] | null | undefined, langs: number): { k: number | null; text: string; title: string } {
+  if (!known) return { k: null, text: '…', title: 'not probed yet' };
+  const k = known.length;
+  return {
+    k,
+    text: `known in ${k} of ${langs}`,
+    title: k ? `the model answers at least half of the queries top-1 correctly in ${known.join(', ')}` : 'the model answers fewer than half of the queries correctly in every language',
+  };
+}

@@ -1,5 +1,5 @@
 /** What the explorer's model, facts and analysis stores need from the explorer that holds them. */
-import type { ModelInfo } from '../../engine/types';
+import type { BackendInfo, ModelInfo } from '../../engine/types';
 import type { ImportedExploration } from '../share/exploration-file';
 import type { ExplorerClient } from './client';
 
@@ -12,6 +12,8 @@ export interface StaticView {
 export interface StoreHost {
   readonly client: ExplorerClient | null;
   readonly info: ModelInfo | null;
+  /** the backend the worker computes on (null before it started) */
+  readonly backend: BackendInfo | null;
   readonly factId: string | null;
   readonly staticView: StaticView | null;
   /** a link is being opened: no hash updates, no fact list */

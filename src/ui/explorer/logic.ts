@@ -32,9 +32,20 @@ export const RELATION_NAMES: Record<string, string> = {
 /** The methods' display names (one map: engine/matrice/methods.ts). */
 export const METHOD_LABELS: Readonly<Record<string, string>> = ENGINE_METHOD_LABELS;
 
-/** "3:17, 2:5" or "[3,17] [2,5]" → [[3,17],[2,5]] (deduplicated, in the given order). */
-export function parseNeuronList(text: string, numLayers?: number, ffnSize?: number): [number, number][] {
-  const out: [number, number][] = [];
+/** A neuron list as read: the ids the model has, and the ones it has not, each named with why. */
+export interface NeuronListRead {
+  neurons: [number, number][];
+  /** e.g. "9:1 (layer 9 does not exist: 0..3)", in the given order */
+  invalid: string[];
+}
+
+/**
+ * "3:17, 2:5" or "[3,17] [2,5]" → the pairs (deduplicated, in the given order). An id outside the model
+ * (numLayers × ffnSize) is left out and named in `invalid`, the others are kept; text that is not a list
+ * of pairs is refused (KnError).
+ */
+export function readNeuronList(text: string, numLayers?: number, ffnSize?: number): NeuronListRead {
+  const out: NeuronListRead = { neurons: [], invalid: [] };
   const seen = new Set<string>();
   const t = text.trim();
   if (!t) return out;
@@ -43,14 +54,26 @@ export function parseNeuronList(text: string, numLayers?: number, ffnSize?: numb
   if (rest) throw new KnError('bad-input', `neurons: cannot read "${rest.slice(0, 20)}"; write layer:index pairs such as "2:17, 3:5"`);
   for (const m of t.matchAll(re)) {
     const l = Number(m[1]), j = Number(m[2]);
-    if (numLayers !== undefined && (l < 0 || l >= numLayers)) throw new KnError('bad-input', `neurons: layer ${l} does not exist (0..${numLayers - 1})`);
-    if (ffnSize !== undefined && (j < 0 || j >= ffnSize)) throw new KnError('bad-input', `neurons: index ${j} does not exist (0..${ffnSize - 1})`);
     const k = `${l}:${j}`;
     if (seen.has(k)) continue;
     seen.add(k);
-    out.push([l, j]);
+    if (numLayers !== undefined && (l < 0 || l >= numLayers)) out.invalid.push(`${k} (layer ${l} does not exist: 0..${numLayers - 1})`);
+    else if (ffnSize !== undefined && (j < 0 || j >= ffnSize)) out.invalid.push(`${k} (index ${j} does not exist: 0..${ffnSize - 1})`);
+    else out.neurons.push([l, j]);
   }
   return out;
+}
+
+/** The ids of a neuron list that the model has (readNeuronList; the others are left out). */
+export function parseNeuronList(text: string, numLayers?: number, ffnSize?: number): [number, number][] {
+  return readNeuronList(text, numLayers, ffnSize).neurons;
+}
+
+/** What the page says of the ids a list names that the model does not have ('' when there are none). */
+export function invalidNeuronsText(r: NeuronListRead): string {
+  if (!r.invalid.length) return '';
+  const kept = r.neurons.length;
+  return `neurons: left out ${r.invalid.join(', ')}; ${kept ? `using the other ${kept === 1 ? 'one' : kept}` : 'no neuron left to use'}`;
 }
 
 export const formatNeuron = (n: readonly [number, number]) => `L${n[0]}·${n[1]}`;

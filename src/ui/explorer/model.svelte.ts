@@ -6,6 +6,7 @@ import type { ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } f
 import type { MemoryReport } from '../../worker/api';
 import type { BundledModel } from '../sources';
 import type { StoreHost } from './host';
+import { failedLoad } from './model';
 
 export class ModelStore {
   bundled: BundledModel[] = $state([]);
@@ -28,21 +29,28 @@ export class ModelStore {
     this.memory = null;
   }
 
-  /** Loads a model; false (with the error shown) when it fails. */
+  /**
+   * Loads a model; false (with the error shown) when it fails. The worker keeps the loaded model until
+   * the new one has loaded, and so does this store: a failed or cancelled load leaves source, info and
+   * memory as they were (model.ts failedLoad says so on the page).
+   */
   async load(spec: ModelSourceSpec, dtype: WeightDtype): Promise<boolean> {
     const client = this.host.client;
     if (!client) return false;
     this.loading = true;
     this.progress = null;
-    this.unload();
-    this.spec = spec;
-    this.dtype = dtype;
     try {
-      this.info = await client.load(spec, dtype, (p) => (this.progress = p));
+      const info = await client.load(spec, dtype, (p) => (this.progress = p));
+      this.unload();
+      this.spec = spec;
+      this.dtype = dtype;
+      this.info = info;
       this.memory = await client.memory().catch(() => null);
       return true;
     } catch (e) {
-      this.host.showError(e, 'Could not load the model');
+      const f = failedLoad(spec, e, this.info ? this.spec : null);
+      this.host.showError(e, f.title);
+      if (f.kept) this.host.notice = this.host.notice ? `${this.host.notice} ${f.kept}` : f.kept;
       return false;
     } finally {
       this.loading = false;

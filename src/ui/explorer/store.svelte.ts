@@ -7,6 +7,7 @@
  * analysis.ts beside them.
  */
 import { KnError, toKnError } from '../../engine/errors';
+import { modelLabel } from '../../engine/model-id';
 import { METHODS, type Method } from '../../engine/matrice/methods';
 import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
 import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../../engine/types';
@@ -14,7 +15,7 @@ import type { AttributionsExport, FactList, FactQueries, LocalizeProgress, Local
 import type { ProbRow } from '../plots/charts';
 import { fetchBundledModels, type BundledModel } from '../sources';
 import { fetchHeadline } from '../headline';
-import { importExploration, type ExplorationMeta, type ExplorationResults, type ImportedExploration } from '../share/exploration-file';
+import { importExploration, modelMismatchNote, type ExplorationMeta, type ExplorationResults, type ImportedExploration } from '../share/exploration-file';
 import { decodeState, encodeState, type ExplorationState } from '../share/state';
 import { fetchStaticExploration, staticParam } from '../share/static-export';
 import { AnalysisStore, type CompareSeries } from './analysis.svelte';
@@ -99,6 +100,10 @@ export class Explorer implements StoreHost, EditsHost {
   set search(v: string) { this.factStore.search = v; }
   get factList(): FactList | null { return this.factStore.list; }
   get factsBusy() { return this.factStore.listBusy; }
+  get factsKnown(): Record<string, string[] | null> { return this.factStore.known; }
+  get factsKnownError() { return this.factStore.knownError; }
+  get factsKnownLimit() { return this.factStore.knownLimit; }
+  moreKnown(scrolledToEnd: boolean) { this.factStore.moreKnown(scrolledToEnd); }
   get factId(): string | null { return this.factStore.factId; }
   get facts(): FactQueries | null { return this.factStore.facts; }
   get factBusy() { return this.factStore.factBusy; }
@@ -145,8 +150,9 @@ export class Explorer implements StoreHost, EditsHost {
   // ------------------------------------------------------------------------------------------------
   // start
 
-  start(search: string, hash: string, prefer?: string[]) {
-    const c = new ExplorerClient();
+  /** `client`: the worker's client (a test passes a fake; the page makes the real one) */
+  start(search: string, hash: string, prefer?: string[], client?: ExplorerClient) {
+    const c = client ?? new ExplorerClient();
     this.client = c;
     (globalThis as { __knEngine?: ExplorerClient }).__knEngine = c;
     this.ready = (async () => {
@@ -185,6 +191,9 @@ export class Explorer implements StoreHost, EditsHost {
         await this.openStaticUrl(staticUrl);
         return;
       }
+      // a refused backend (?backend=nonsense) stays on screen: no link or default model loads behind it
+      await this.ready;
+      if (this.backendError) return;
       if (hash && hash.length > 1) {
         await this.openLink(hash);
         return;
@@ -202,14 +211,20 @@ export class Explorer implements StoreHost, EditsHost {
   async load(spec: ModelSourceSpec, dtype: WeightDtype) {
     if (!this.client) return false;
     await this.ready;
+    if (this.backendError) {
+      // the worker would not load either: nothing loads or computes until the page starts on a backend
+      this.showError(new KnError('backend', `no model loads while the compute backend is not started: ${this.backendError.message}`), `Could not load ${modelLabel(spec)}`);
+      return false;
+    }
     this.error = null;
     this.notice = '';
-    this.staticView = null;
-    this.clearFact();
-    // a new model starts unedited (the worker drops the old model and its edits)
-    this.edits.reset();
+    // the loaded model, its fact, results and edits stay until the new model has loaded (a failed load keeps them)
     const ok = await this.model.load(spec, dtype);
     if (!ok) return false;
+    // the worker dropped the old model and its edits: the new one starts unedited, on no fact
+    this.staticView = null;
+    this.clearFact();
+    this.edits.reset();
     this.updateHash();
     if (!this.restoring) void this.listFacts();
     return true;
@@ -255,7 +270,7 @@ export class Explorer implements StoreHost, EditsHost {
   /** The model's predictions changed (an edit, its undo): probe the fact again, redo the live toggles. */
   async modelChanged() {
     if (this.staticView) return;
-    await this.factStore.refresh();
+    await this.factStore.modelChanged();
     this.analysis.compareSeries = [];
     if (this.analysis.loc) void this.analysis.applyToggles();
   }
@@ -476,8 +491,11 @@ export class Explorer implements StoreHost, EditsHost {
       return false;
     }
     this.error = null;
+    // the loaded model, named before the read-only view replaces what the page shows
+    const loaded = this.info ? modelMeta(this.modelSpec, this.info) : null;
     this.openStatic(im, name);
-    this.notice = im.fromVersion < 2 ? `${name} was written by an older version (${im.fromVersion}) and was converted.` : '';
+    const notes = [im.fromVersion < 2 ? `${name} was written by an older version (${im.fromVersion}) and was converted.` : '', modelMismatchNote(im.meta.model, loaded) ?? ''];
+    this.notice = notes.filter(Boolean).join(' ');
     return true;
   }
 

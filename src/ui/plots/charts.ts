@@ -7,8 +7,9 @@ import { perLanguage } from '../../engine/matrice/scoring';
 
 /** Okabe-Ito (colour-blind safe), in the order used for series; matches the variables in app.css. */
 export const OKABE_ITO = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#f0e442'] as const;
-/** Neutral colour for "before" bars (distinct from every series colour in lightness and hue). */
-export const BEFORE_COLOR = '#999999';
+/** Neutral colour for "before" bars (distinct from every series colour in lightness and hue): the one in matrice/methods.ts. */
+export { BEFORE_COLOR } from '../../engine/matrice/methods';
+import { BEFORE_COLOR } from '../../engine/matrice/methods';
 
 export function seriesColor(i: number): string {
   return OKABE_ITO[((i % OKABE_ITO.length) + OKABE_ITO.length) % OKABE_ITO.length];
@@ -83,12 +84,14 @@ export function moveIndex(i: number, key: string, n: number): number | null {
 export interface LayerSeries {
   name: string;
   distribution: number[];
+  /** the series' colour (a method's, engine/matrice/methods.ts METHOD_COLORS); else Okabe-Ito by position */
+  color?: string;
 }
 
-/** The series to draw: `series` when non-empty, else one series from `distribution`. */
-export function layerSeries(distribution: number[], label: string | undefined, series?: LayerSeries[]): LayerSeries[] {
-  if (series && series.length) return series.map((s) => ({ name: s.name, distribution: sanitize(s.distribution) }));
-  return [{ name: label ?? 'selected neurons', distribution: sanitize(distribution) }];
+/** The series to draw: `series` when non-empty, else one series from `distribution` (in `color`, when given). */
+export function layerSeries(distribution: number[], label: string | undefined, series?: LayerSeries[], color?: string): LayerSeries[] {
+  if (series && series.length) return series.map((s, i) => ({ name: s.name, distribution: sanitize(s.distribution), color: s.color ?? seriesColor(i) }));
+  return [{ name: label ?? 'selected neurons', distribution: sanitize(distribution), color: color ?? seriesColor(0) }];
 }
 
 function sanitize(d: ArrayLike<number>): number[] {
@@ -175,7 +178,12 @@ export interface ProbRow {
 export interface ProbSeries {
   name: string;
   rows: ProbRow[];
+  /** the series' colour (a method's, engine/matrice/methods.ts METHOD_COLORS); else Okabe-Ito by position */
+  color?: string;
 }
+
+/** The colour each series is drawn in: its own, else Okabe-Ito by position. */
+export const probSeriesColors = (series: ProbSeries[] | undefined): string[] => (series && series.length ? series.map((s, i) => s.color ?? seriesColor(i)) : [seriesColor(0)]);
 
 export interface ProbBar {
   key: string;
@@ -204,6 +212,7 @@ export interface ProbGroup {
  */
 export function probGroups(rows: ProbRow[], series?: ProbSeries[]): ProbGroup[] {
   const all: ProbSeries[] = series && series.length ? series : [{ name: 'after', rows }];
+  const colors = probSeriesColors(all);
   const agg = all.map((s) => ({ name: s.name, byLang: new Map(aggregateByLanguage(s.rows).map((r) => [r.lang, r])) }));
   const langs: string[] = [];
   for (const s of all) for (const r of s.rows) if (!langs.includes(r.lang)) langs.push(r.lang);
@@ -223,7 +232,7 @@ export function probGroups(rows: ProbRow[], series?: ProbSeries[]): ProbGroup[] 
         slot: 1 + i,
         value: r.after,
         deltaP: r.deltaP,
-        color: seriesColor(i),
+        color: colors[i],
         dash: SERIES_PATTERNS[i % SERIES_PATTERNS.length],
       });
     });

@@ -1,12 +1,12 @@
 /**
  * The math behind Heatmap.svelte, pure and unit-tested (tests/ui/heatmap.test.ts): the visible neuron
  * window (view) and its link to a d3-zoom transform, the binning of neurons into pixel columns with
- * max-pooling, the colour domain and lookup table, cursor movement by keyboard, and the text summary.
+ * max-pooling, the diverging colour domain (colorDomain) and lookup table, cursor movement by keyboard, and the text summary.
  *
  * Coordinates: neurons on x, a continuous axis where neuron j occupies [j, j + 1); layers on y, layer 0
  * at the bottom (ArrowUp goes to a higher layer). A view is the continuous window [start, end) ⊆ [0, N].
  */
-import { color as d3color, interpolateViridis, scaleSequential, type ScaleSequential } from 'd3';
+import { color as d3color, interpolateRdBu } from 'd3';
 
 export interface HeatView {
   start: number;
@@ -147,17 +147,67 @@ export function scoreDomain(scores: ArrayLike<number>[]): [number, number] {
   return [lo, hi];
 }
 
-/** Viridis (perceptually uniform, colour-blind safe, lightness increasing with the value), clamped. */
-export function makeColorScale(domain: [number, number]): ScaleSequential<string> {
-  return scaleSequential(interpolateViridis).domain(domain).clamp(true);
+/**
+ * The colour scale's ends [lo, hi], lo < 0 < hi: a diverging scale around S = 0 (blue below, white at 0,
+ * red above), each side stretched to its own end, so that the neurons that matter are never washed out by
+ * the other sign. hi is the largest positive score itself: the selection keeps S > τ·max S, so the selected
+ * neurons take the top 1 − τ of the red ramp and the strongest is the darkest red. lo is the
+ * NEGATIVE_QUANTILE quantile of the negative scores' magnitudes (a robust end: one outlier far below zero
+ * does not turn every other negative cell white); lower scores are clamped. With one sign only, the other
+ * side mirrors it; with no non-zero score, [−1, 1].
+ */
+export type ColorDomain = [number, number];
+
+/** The quantile of |S| over the negative cells where the blue side ends (lower scores clamp to it). */
+export const NEGATIVE_QUANTILE = 0.99;
+
+/** The q-quantile (nearest rank, 0 < q ≤ 1) of the values; 0 for none. */
+export function quantile(values: Float64Array, q: number): number {
+  if (!values.length) return 0;
+  const v = Float64Array.from(values).sort();
+  return v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))];
 }
 
-/** A 256-entry RGBA lookup table of the colour scale over the domain. */
-export function colorLUT(domain: [number, number], n = 256): Uint8ClampedArray {
-  const scale = makeColorScale(domain);
+export function colorDomain(scores: ArrayLike<number>[], q = NEGATIVE_QUANTILE): ColorDomain {
+  let hi = 0;
+  let n = 0;
+  for (const row of scores) for (let j = 0; j < row.length; j++) if (Number.isFinite(row[j]) && row[j] < 0) n++;
+  const neg = new Float64Array(n);
+  n = 0;
+  for (const row of scores) {
+    for (let j = 0; j < row.length; j++) {
+      const x = row[j];
+      if (!Number.isFinite(x)) continue;
+      if (x > hi) hi = x;
+      if (x < 0) neg[n++] = -x;
+    }
+  }
+  const lo = quantile(neg, q);
+  if (hi === 0 && lo === 0) return [-1, 1];
+  if (hi === 0) return [-lo, lo];
+  if (lo === 0) return [-hi, hi];
+  return [-lo, hi];
+}
+
+/** Where a score falls on the colour ramp: 0 (lo and below) … 0.5 (zero) … 1 (hi and above); NaN if not finite. */
+export function colorT(x: number, d: ColorDomain): number {
+  if (!Number.isFinite(x)) return NaN;
+  return x < 0 ? 0.5 - 0.5 * Math.min(1, x / d[0]) : 0.5 + 0.5 * Math.min(1, x / d[1]);
+}
+
+/** The diverging ramp: blue (negative) … white (0) … red (positive), ColorBrewer RdBu (colour-blind safe). */
+export const diverging = (t: number) => interpolateRdBu(1 - t);
+
+/** The colour of a score (clamped to the domain). */
+export function makeColorScale(d: ColorDomain): (x: number) => string {
+  return (x: number) => diverging(Number.isFinite(x) ? colorT(x, d) : 0.5);
+}
+
+/** A 256-entry RGBA lookup table of the ramp (entry i is t = i / (n − 1)). */
+export function colorLUT(n = 256): Uint8ClampedArray {
   const lut = new Uint8ClampedArray(n * 4);
   for (let i = 0; i < n; i++) {
-    const c = d3color(scale(domain[0] + ((domain[1] - domain[0]) * i) / (n - 1)))!.rgb();
+    const c = d3color(diverging(i / (n - 1)))!.rgb();
     lut[4 * i] = c.r;
     lut[4 * i + 1] = c.g;
     lut[4 * i + 2] = c.b;
@@ -167,17 +217,26 @@ export function colorLUT(domain: [number, number], n = 256): Uint8ClampedArray {
 }
 
 /** The LUT index of a value (clamped; -1 for non-finite). */
-export function lutIndex(x: number, domain: [number, number], n = 256): number {
-  if (!Number.isFinite(x)) return -1;
-  const t = (x - domain[0]) / (domain[1] - domain[0]);
+export function lutIndex(x: number, d: ColorDomain, n = 256): number {
+  const t = colorT(x, d);
+  if (Number.isNaN(t)) return -1;
   return Math.max(0, Math.min(n - 1, Math.round(t * (n - 1))));
+}
+
+/** The legend's ticks: its two ends, zero and (when given and inside) the selection threshold 𝒯, at their offsets (0 … 1). */
+export function legendTicks(d: ColorDomain, threshold?: number | null): { value: number; offset: number; threshold: boolean }[] {
+  const out = [d[0], 0, d[1]].map((value) => ({ value, offset: colorT(value, d), threshold: false }));
+  if (threshold !== null && threshold !== undefined && Number.isFinite(threshold) && threshold > d[0] && threshold < d[1]) {
+    out.push({ value: threshold, offset: colorT(threshold, d), threshold: true });
+  }
+  return out;
 }
 
 /**
  * RGBA pixels (columns × numLayers, row 0 = the highest layer, as drawn) of pooled values; non-finite
  * values are transparent.
  */
-export function pooledToRGBA(p: Pooled, domain: [number, number], lut: Uint8ClampedArray): Uint8ClampedArray {
+export function pooledToRGBA(p: Pooled, domain: ColorDomain, lut: Uint8ClampedArray): Uint8ClampedArray {
   const n = lut.length / 4;
   const out = new Uint8ClampedArray(p.columns * p.numLayers * 4);
   for (let l = 0; l < p.numLayers; l++) {
@@ -331,7 +390,7 @@ export function selectionRuns(selected: [number, number][], first: number, last:
   return runs;
 }
 
-/** Legend ticks' positions as fractions (0 … 1) of the legend width. */
+/** The legend gradient's stops (offset = t on the ramp, 0 … 1). */
 export function legendStops(n = 11): { offset: number; t: number }[] {
   return Array.from({ length: n }, (_, i) => ({ offset: i / (n - 1), t: i / (n - 1) }));
 }

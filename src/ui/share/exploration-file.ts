@@ -127,6 +127,21 @@ type SWire =
   | { encoding: 'dense'; digits: number; values: (number | null)[][] }
   | { encoding: 'sparse'; digits: number; fill: number | null; entries: [number, number, number | null][] };
 
+/**
+ * The note shown when an exploration file opens beside a loaded model that is not the one it was made
+ * with (null when it is the same model, or when no model is loaded): both models named. Same model: the
+ * same content hash when both are known, else the same label and shape (files of version 1 store no hash).
+ */
+export function modelMismatchNote(file: ExplorationModelMeta, loaded: ExplorationModelMeta | null): string | null {
+  if (!loaded) return null;
+  const same =
+    file.contentHash && loaded.contentHash
+      ? file.contentHash === loaded.contentHash
+      : file.label === loaded.label && file.numLayers === loaded.numLayers && file.ffnSize === loaded.ffnSize;
+  if (same) return null;
+  return `This exploration was made with ${file.label} (${file.numLayers} layers × ${file.ffnSize} neurons), not with the loaded model ${loaded.label} (${loaded.numLayers} × ${loaded.ffnSize}): what it shows are ${file.label}'s results, and reopening it live loads ${file.label}.`;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // export
 
