@@ -28,8 +28,8 @@ export default defineConfig({
     exclude: ['e2e/**', 'node_modules/**'],
     environment: 'node',
     // vitest's default is one worker per CPU but one (1 on this 2-core machine): the tests are CPU-bound
-    // (single-threaded wasm per process), so two files at a time halve the unit run (measured 350 → see
-    // docs/PERFORMANCE.md "The test suite")
+    // (single-threaded wasm per process), so two files run at a time (measured: 351 s → 246 s for the unit
+    // tests, `time npx vitest run`; docs/PERFORMANCE.md "The test suite")
     maxWorkers: 2,
     // the longest single test takes 13 s on an idle 2-core machine (tokenizer parity, unigram) and about twice
     // that beside a CPU load: every budget is ≥ 5× the slowest under load (the WebGPU ones set their own)

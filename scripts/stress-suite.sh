@@ -10,7 +10,8 @@
 # the branch (STRESS_BRANCH, default main) of this checkout into a temporary folder, so nothing uncommitted
 # and nothing left by an earlier run takes part; CI=1 as in CI. A run also fails when the suite leaves a
 # tracked file modified (no test may write into the repository). Logs: $STRESS_OUT (default
-# /tmp/kn-stress-<time>)/run-<i>.log; the table is also written to $STRESS_OUT/summary.txt.
+# /tmp/kn-stress-<time>)/run-<i>.log (a failed run's test-results/ beside it); the table is also written to
+# $STRESS_OUT/summary.txt.
 set -uo pipefail
 N="${1:-3}"
 [[ "$N" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [N]   (N: how many runs, a positive integer; got '$N')" >&2; exit 2; }
@@ -56,6 +57,8 @@ for i in $(seq 1 "$N"); do
   dirty="$(git -C "$dir/repo" status --porcelain --untracked-files=no)"
   if [ -n "$dirty" ]; then note="tracked files modified: $(echo "$dirty" | tr '\n' ' ')"; rc=1; fi
   if [ "$rc" -ne 0 ]; then
+    # what Playwright kept of the failure (screenshots, traces) outlives the clone
+    [ -d "$dir/repo/test-results" ] && cp -r "$dir/repo/test-results" "$out/run-$i-test-results"
     failed="$(grep -E '^\s+[0-9]+\) \[|✘|FAIL ' "$log" | head -3 | tr -s ' ' | tr '\n' ';')"
     note="${note:+$note; }${failed:-exit $rc, see $log}"
   fi
