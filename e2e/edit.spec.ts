@@ -48,9 +48,13 @@ function plan(info: TestInfo): Plan {
 
 const link = (p: Plan, fact: string, steps = p.steps) => encodeState({ ...defaultState(), model: p.model, fact, langs: p.langs, steps, baseline: p.baseline });
 
+/**
+ * The fact's P(correct) per query, read from the Data view's rows (their attributes, on screen or not: a
+ * link's restore may move the page to Localize at any moment after the fact is shown).
+ */
 async function probs(page: Page): Promise<number[]> {
   if ((await page.getByTestId('tab-data').getAttribute('aria-selected')) !== 'true') await page.getByTestId('tab-data').click();
-  await expect(page.getByTestId('query-row').first()).toBeVisible();
+  await expect(page.getByTestId('query-row').first()).toBeAttached();
   return page.getByTestId('query-row').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-p'))));
 }
 
