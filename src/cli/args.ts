@@ -131,6 +131,10 @@ export const KN_OPTIONS = {
   tau: { type: 'string' },
   norm: { type: 'string' },
   'attr-norm': { type: 'string' },
+  alpha1: { type: 'string' },
+  alpha2: { type: 'string' },
+  beta1: { type: 'string' },
+  beta2: { type: 'string' },
   seed: { type: 'string' },
 } as const satisfies OptionSpec;
 

@@ -15,7 +15,7 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
 
   kn probe --model <dir|url|hf:org/name[@rev]|bundled:name> --prompt "<text>" [--target "<text>"] [--top K] [--dtype f32|int8] --json
   kn attribute --model <m> --prompt "<text>" --target "<text>" [--steps M] [--baseline pad|zero] [--dtype f32|int8] --json
-  kn localize --model <m> --relation <P-id> --fact <id> [--method matrice|amig|random|no-uaq|no-ual] [--langs zh,en,...] [--tau T] [--norm language|neuron|scale] [--attr-norm layer|global|none] [--steps M] --json
+  kn localize --model <m> --relation <P-id> --fact <id> [--method matrice|amig|random|no-uaq|no-ual] [--langs zh,en,...] [--tau T] [--alpha1 A1] [--alpha2 A2] [--beta1 B1] [--beta2 B2] [--norm language|neuron|scale] [--attr-norm layer|global|none] [--steps M] --json
   kn fact [--model <m>] --fact <P-id:line> [--langs zh,en,...] --json   probe a fact's queries: known in k of 7 languages
   kn export --model <m> --out <dir> [--shard-mb N]      write our pre-quantized bundle (kn-int8)
   kn data stats --json                                    RML-LAMA statistics

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { KnError } from '../engine/errors';
 import { attributeQuery, completenessError } from '../engine/matrice/attribute';
 import { METHODS, type Method } from '../engine/matrice/experiments';
-import { normalizePerLayer, resolveSettings, type AttrNorm, type LangNorm } from '../engine/matrice/scoring';
+import { coverageMean, languageCoverage, normalizePerLayer, resolveSettings, type AttrNorm, type LangNorm, type NeuronId } from '../engine/matrice/scoring';
 import { FactSession } from '../engine/session';
 import type { LoadedModel } from '../engine/model';
 import { FolderStore, REPO_ROOT } from '../engine/source-node';
@@ -68,6 +68,10 @@ export async function runLocalize(a: Args, model: LoadedModel) {
   if (relation && !factId.startsWith(relation + ':')) throw new KnError('bad-input', `fact "${fact}" is not in relation ${relation}`);
   const settings = resolveSettings({
     tau: num(a, 'tau', 0, 1),
+    alpha1: num(a, 'alpha1', -1e6, 1e6),
+    alpha2: num(a, 'alpha2', -1e6, 1e6),
+    beta1: num(a, 'beta1', -1e6, 1e6),
+    beta2: num(a, 'beta2', -1e6, 1e6),
     ...(str(a, 'norm') ? { norm: str(a, 'norm') as LangNorm } : {}),
     ...(str(a, 'attr-norm') ? { attrNorm: str(a, 'attr-norm') as AttrNorm } : {}),
   });
@@ -78,6 +82,8 @@ export async function runLocalize(a: Args, model: LoadedModel) {
   const attributed = await session.localize({ steps, baseline: baselineArg(a), store });
   const seconds = (performance.now() - t0) / 1000;
   const sel = session.select(method, settings, int(a, 'seed', 0, 2 ** 31, 1));
+  // how language-agnostic the set is: per neuron, the languages whose own selection (same settings) holds it
+  const coverage = languageCoverage(sel.neurons, session.selectPerLanguage(settings) as Record<string, NeuronId[]>);
   const suppress = (await session.manipulate(sel.neurons, 0)).languages;
   const enhance = (await session.manipulate(sel.neurons, 2)).languages;
   const languages: Record<string, unknown> = {};
@@ -91,17 +97,25 @@ export async function runLocalize(a: Args, model: LoadedModel) {
       // docs/METHOD.md: mean ΔP over the queries the model knew before; null when it knew none
       deltaP_suppress: nullIfNaN(suppress[l].deltaP),
       deltaP_enhance: nullIfNaN(enhance[l].deltaP),
+      // share of the known queries whose top-1 answer is no longer the target once suppressed
+      flipRate: nullIfNaN(suppress[l].flipRate),
     };
   }
   return {
     fact: factId,
     method,
     tau: settings.tau,
+    alpha1: settings.alpha1,
+    alpha2: settings.alpha2,
+    beta1: settings.beta1,
+    beta2: settings.beta2,
     norm: settings.norm,
     attrNorm: settings.attrNorm,
     steps,
     neurons: sel.neurons,
     scores: sel.scores,
+    coverage,
+    coverageMean: coverageMean(coverage),
     threshold: sel.threshold,
     languages,
     queries: attributed.length,

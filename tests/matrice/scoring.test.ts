@@ -12,7 +12,10 @@ import {
   deltaP,
   fromFlat,
   fromNested,
+  coverageMean,
   intersectNeuronSets,
+  languageCoverage,
+  perLanguage,
   layerDistribution,
   layerScoresFromJSON,
   layerScoresToJSON,
@@ -581,6 +584,26 @@ describe('full pipelines over stored attributions', () => {
       [0, 1],
       [1, 2],
     ]);
+  });
+
+  it('coverage: per selected neuron, the languages whose own selection holds it (hand-worked on the fixture)', () => {
+    // own sets at τ = .2 (above): en {(0,0),(0,1),(0,2),(1,1),(1,2)}, zh {(0,0),(0,1),(1,2)}
+    const own = scoreNoUaL(fixture(), PAPER).perLanguageSelected;
+    // (0,2): en only -> 1; (1,2): en and zh -> 2; (1,0): neither -> 0
+    const c = languageCoverage([[0, 2], [1, 2], [1, 0]], own);
+    expect(c).toEqual([1, 2, 0]);
+    expect(coverageMean(c)).toBeCloseTo(1, 12);
+    expect(coverageMean([])).toBeNull();
+    expect(languageCoverage([[0, 0]], { en: [[0, 0]], zh: [[0, 0]], fr: [[0, 1]] })).toEqual([2]);
+  });
+
+  it('flip rate: share of the known queries whose target is no longer top-1 after', () => {
+    const row = (lang: string, correctBefore: boolean, correctAfter: boolean) => ({ lang, before: 0.5, after: 0.2, deltaP: -0.6, correctBefore, correctAfter });
+    // en: 3 known, 2 flipped; an unknown query that stays wrong does not count; fr: 1 known, none flipped
+    const r = perLanguage([row('en', true, false), row('en', true, false), row('en', true, true), row('en', false, false), row('fr', true, true)]);
+    expect(r.en.flipRate).toBeCloseTo(2 / 3, 12);
+    expect(r.fr.flipRate).toBe(0);
+    expect(Number.isNaN(perLanguage([row('ko', false, false)]).ko.flipRate)).toBe(true);
   });
 
   it('AMIG on the fixture: first query, per-language threshold, intersection', () => {

@@ -216,6 +216,26 @@ describe('report', () => {
     }
     // Random draws as many neurons as MaTrice, per fact
     for (const r of rows) expect(r.methods.random.neurons.length).toBe(r.methods.matrice.neurons.length);
+    // coverage: per MaTrice neuron, the languages whose own set (same settings) holds it, pooled over neurons
+    const counts = (rows as FactRow[]).flatMap((r) => r.methods.matrice.neurons.map((n) => LANGS.filter((l) => r.perLanguage[l]?.neurons.some((o) => o[0] === n[0] && o[1] === n[1])).length));
+    if (counts.length) expect(s.methods.matrice.coverageMean).toBeCloseTo(counts.reduce((a, b) => a + b, 0) / counts.length, 12);
+    else expect(s.methods.matrice.coverageMean).toBeNull();
+    // flip rate: each known query probed alone with MaTrice's set at ×0; flipped when the target is no longer top-1
+    const sessionQueries = new Map<string, FactSession>();
+    for (const lang of LANGS) {
+      let known = 0, flipped = 0;
+      for (const r of rows as FactRow[]) {
+        const sess = sessionQueries.get(r.fact) ?? (await FactSession.open(model, bench, r.fact, [...LANGS]));
+        sessionQueries.set(r.fact, sess);
+        for (const [i, q] of sess.queries.entries()) {
+          if (q.lang !== lang || !r.queries[i].known) continue;
+          known++;
+          const a = await model.probe(q.prompt, { target: q.target, topK: 1, intervention: { neurons: r.methods.matrice.neurons, factor: 0 } });
+          if (a.target!.rank !== 0) flipped++;
+        }
+      }
+      expect(s.methods.matrice.languages[lang].flipRate).toBe(known ? flipped / known : null);
+    }
     const files = (await import('../../src/engine/runner/report')).reportFiles(s, 'cmd');
     for (const f of ['report.md', 'fig5.csv', 'knockout.csv', 'fig5-suppress.svg', 'fig4-layers.svg', 'knockout.svg', 'own-vs-shared.svg']) expect(files[f]?.length).toBeGreaterThan(50);
     expect(files['fig5-suppress.svg']).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);

@@ -421,6 +421,32 @@ export function intersectNeuronSets(sets: NeuronId[][], ffnSize: number): Neuron
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Coverage: how language-agnostic a selection is (docs/METHOD.md "Coverage")
+
+/**
+ * For each neuron of `selected` (in its order), the number of languages whose own selection
+ * (`perLanguageSelected`, e.g. `scoreNoUaL(...).perLanguageSelected`: UaQ over that language's queries alone,
+ * the same τ and Eq. 5 reading) contains it: 0 (no language's own set) … number of languages (every one).
+ */
+export function languageCoverage(selected: readonly NeuronId[], perLanguageSelected: Readonly<Record<string, readonly NeuronId[]>>): number[] {
+  const sets = Object.values(perLanguageSelected).map((ns) => new Set(ns.map((n) => `${n[0]}:${n[1]}`)));
+  return selected.map((n) => {
+    const k = `${n[0]}:${n[1]}`;
+    let c = 0;
+    for (const s of sets) if (s.has(k)) c++;
+    return c;
+  });
+}
+
+/** Mean of coverage counts pooled over neurons (every selected neuron counts once); null for none. */
+export function coverageMean(counts: readonly number[]): number | null {
+  if (counts.length === 0) return null;
+  let s = 0;
+  for (const c of counts) s += c;
+  return s / counts.length;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Stored attributions and the full pipelines
 
 export interface QueryAttribution {
@@ -794,13 +820,18 @@ export interface LanguageSummary {
   /** queries, and how many of them the model got right (top-1) before */
   n: number;
   correctBefore: number;
+  /**
+   * share of the known queries whose top-1 answer is no longer the target afterwards (the answer a class sees
+   * disappear); NaN when none was known. Only for rows that say `correctAfter`; else NaN.
+   */
+  flipRate: number;
 }
 
 /** Per language (in first-seen order): mean P(correct) over all queries; ΔP and the ratio over the known ones. */
-export function perLanguage(rows: readonly { lang: string; before: number; after: number; deltaP: number; correctBefore: boolean }[]): Record<string, LanguageSummary> {
-  const acc: Record<string, { before: number; after: number; d: number; nd: number; kb: number; ka: number; n: number; known: number }> = {};
+export function perLanguage(rows: readonly { lang: string; before: number; after: number; deltaP: number; correctBefore: boolean; correctAfter?: boolean }[]): Record<string, LanguageSummary> {
+  const acc: Record<string, { before: number; after: number; d: number; nd: number; kb: number; ka: number; n: number; known: number; flips: number; told: number }> = {};
   for (const r of rows) {
-    const o = (acc[r.lang] ??= { before: 0, after: 0, d: 0, nd: 0, kb: 0, ka: 0, n: 0, known: 0 });
+    const o = (acc[r.lang] ??= { before: 0, after: 0, d: 0, nd: 0, kb: 0, ka: 0, n: 0, known: 0, flips: 0, told: 0 });
     o.before += r.before;
     o.after += r.after;
     o.n++;
@@ -808,6 +839,10 @@ export function perLanguage(rows: readonly { lang: string; before: number; after
     o.known++;
     o.kb += r.before;
     o.ka += r.after;
+    if (typeof r.correctAfter === 'boolean') {
+      o.told++;
+      if (!r.correctAfter) o.flips++;
+    }
     if (Number.isFinite(r.deltaP)) {
       o.d += r.deltaP;
       o.nd++;
@@ -822,6 +857,7 @@ export function perLanguage(rows: readonly { lang: string; before: number; after
       ratio: o.known && o.kb > 0 ? o.ka / o.kb - 1 : NaN,
       n: o.n,
       correctBefore: o.known,
+      flipRate: o.known && o.told === o.known ? o.flips / o.known : NaN,
     };
   }
   return out;

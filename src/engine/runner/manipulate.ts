@@ -11,7 +11,7 @@ import { KnError } from '../errors';
 import type { LoadedModel } from '../model';
 import type { BytesStore } from '../matrice/cache';
 import { METHODS, type Method } from '../matrice/experiments';
-import { createRng, resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../matrice/scoring';
+import { createRng, languageCoverage, resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../matrice/scoring';
 import { FactSession } from '../session';
 
 export const ROW_VERSION = 1;
@@ -95,10 +95,15 @@ export interface FactRow {
   index: number;
   relation: Relation;
   queries: RowQuery[];
-  /** per method key: its neurons and P(correct) after suppress (×0) / enhance (×2), aligned with `queries` */
-  methods: Record<string, { neurons: NeuronId[]; suppress: number[]; enhance: number[] }>;
+  /**
+   * per method key: its neurons and P(correct) after suppress (×0) / enhance (×2), aligned with `queries`;
+   * `coverage` (aligned with `neurons`): in how many languages' own selections each neuron is (languageCoverage,
+   * under the method's settings); `suppressTop1` (aligned with `queries`): whether the target is still top-1
+   * after suppression. Both absent in rows written before they existed (the report then says "—").
+   */
+  methods: Record<string, { neurons: NeuronId[]; suppress: number[]; enhance: number[]; coverage?: number[]; suppressTop1?: boolean[] }>;
   /** each language's own (Dai-style) neurons and P after suppressing them, aligned with that language's queries */
-  perLanguage: Partial<Record<Lang, { neurons: NeuronId[]; suppress: number[] }>>;
+  perLanguage: Partial<Record<Lang, { neurons: NeuronId[]; suppress: number[]; suppressTop1?: boolean[] }>>;
   /** P after suppressing the top-k neurons by S and k random ones, per k of meta.knockout, aligned with `queries` */
   knockout: { top: number[][]; random: number[][] };
   /** IG completeness: max over the fact's queries, layers and baselines of |Σ attr − (P(w̄) − P(w'))| / P(w̄) */
@@ -238,11 +243,12 @@ export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId
   // every manipulation of the fact, then all of them in one batched pass (FactSession.manipulateMany)
   const jobs: { neurons: NeuronId[]; factor: number; langs?: Lang[] }[] = [];
   const job = (neurons: NeuronId[], factor: number, langs?: Lang[]) => jobs.push({ neurons, factor, langs }) - 1;
-  const plan: { key: string; neurons: NeuronId[]; sup: number; enh: number }[] = [];
+  const plan: { key: string; neurons: NeuronId[]; coverage: number[]; sup: number; enh: number }[] = [];
   for (const m of o.methods) {
     const settings = { ...meta.settings, ...m.settings };
     const sel = s.select(m.method, settings, `${meta.seed}:${factId}`);
-    plan.push({ key: m.key, neurons: sel.neurons, sup: job(sel.neurons, 0), enh: job(sel.neurons, 2) });
+    const coverage = languageCoverage(sel.neurons, s.selectPerLanguage(settings) as Record<string, NeuronId[]>);
+    plan.push({ key: m.key, neurons: sel.neurons, coverage, sup: job(sel.neurons, 0), enh: job(sel.neurons, 2) });
   }
   const own = Object.entries(s.selectPerLanguage(meta.settings)) as [Lang, NeuronId[]][];
   const ownJobs = own.map(([lang, neurons]) => ({ lang, neurons, j: job(neurons, 0, [lang]) }));
@@ -258,10 +264,11 @@ export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId
   const koJobs = meta.knockout.map((k) => ({ top: job(top.slice(0, k), 0), random: job(rnd.slice(0, k), 0) }));
   const res = await s.manipulateMany(jobs, 1);
   const probs = (j: number) => res[j].rows.map((r) => p6(r.after));
+  const top1 = (j: number) => res[j].rows.map((r) => r.correctAfter);
   const methods: FactRow['methods'] = {};
-  for (const x of plan) methods[x.key] = { neurons: x.neurons, suppress: probs(x.sup), enhance: probs(x.enh) };
+  for (const x of plan) methods[x.key] = { neurons: x.neurons, suppress: probs(x.sup), enhance: probs(x.enh), coverage: x.coverage, suppressTop1: top1(x.sup) };
   const perLanguage: FactRow['perLanguage'] = {};
-  for (const x of ownJobs) perLanguage[x.lang] = { neurons: x.neurons, suppress: probs(x.j) };
+  for (const x of ownJobs) perLanguage[x.lang] = { neurons: x.neurons, suppress: probs(x.j), suppressTop1: top1(x.j) };
   const knockout: FactRow['knockout'] = { top: koJobs.map((x) => probs(x.top)), random: koJobs.map((x) => probs(x.random)) };
   // relative to the query's P(correct), not to P(w̄) − P(w'): a baseline that barely moves P makes that ratio explode
   let completeness = 0;
@@ -342,6 +349,8 @@ export function rowProblem(r: unknown, meta: ExperimentMeta): string | null {
   for (const k of meta.methods) {
     const m = o.methods[k];
     if (!m || !Array.isArray(m.suppress) || m.suppress.length !== n || !Array.isArray(m.enhance) || m.enhance.length !== n || !Array.isArray(m.neurons)) return `method ${k} missing or misaligned`;
+    if (m.coverage !== undefined && (!Array.isArray(m.coverage) || m.coverage.length !== m.neurons.length)) return `method ${k}: coverage misaligned with its neurons`;
+    if (m.suppressTop1 !== undefined && (!Array.isArray(m.suppressTop1) || m.suppressTop1.length !== n)) return `method ${k}: suppressTop1 misaligned with the queries`;
   }
   if (!Array.isArray(o.knockout.top) || o.knockout.top.length !== meta.knockout.length) return 'knockout misaligned';
   return null;

@@ -23,6 +23,11 @@ export interface Stat {
 
 export interface MethodLanguage {
   known: number;
+  /**
+   * share of the known queries (pooled over facts) whose top-1 answer is no longer the target after suppression;
+   * null when no known query, or rows written before top-1 was recorded
+   */
+  flipRate: number | null;
   suppress: number | null;
   enhance: number | null;
   suppressCi95: number | null;
@@ -37,6 +42,12 @@ export interface MethodSummary {
   empty: number;
   /** share of selected neurons per layer (Fig. 4), pooled over facts */
   layers: number[];
+  /**
+   * how language-agnostic the selection is: for each selected neuron, the number of languages whose own selection
+   * contains it (0..languages), averaged over all selected neurons of all facts; null when nothing was selected or
+   * the rows predate coverage
+   */
+  coverageMean: number | null;
   languages: Record<string, MethodLanguage>;
   /** mean over languages of the per-language means (languages with no known query left out) */
   mean: { suppress: number | null; enhance: number | null };
@@ -59,7 +70,7 @@ export interface Summary {
   settings: ExperimentMeta['settings'] & { steps: number; baseline: string; seed: number; langs: string[] };
   methods: Record<string, MethodSummary>;
   /** each language's own neurons: size, ΔP suppress on its own queries, overlap with MaTrice's set */
-  perLanguageSets: Record<string, { selectedMedian: number; suppress: number | null; suppressCi95: number | null; sharedWithMatrice: number | null }>;
+  perLanguageSets: Record<string, { selectedMedian: number; suppress: number | null; suppressCi95: number | null; flipRate: number | null; sharedWithMatrice: number | null }>;
   /** Table II: each ablation as a fraction of MaTrice, per language then averaged */
   tableII: Record<string, { suppress: number | null; enhance: number | null; average: number | null }>;
   knockout: { k: number[]; top: (number | null)[]; random: (number | null)[]; topByLanguage: Record<string, (number | null)[]> };
@@ -118,6 +129,27 @@ export function factLanguageDeltaP(row: FactRow, after: number[], lang: string, 
   return n ? s / n : NaN;
 }
 
+/**
+ * Pooled over facts: the share of `lang`'s known queries whose target is no longer top-1 after (`top1Of(row)`,
+ * aligned with the row's queries, or with `indicesOf(row)` when given); null when there is no such query or a
+ * row has no top-1 record.
+ */
+export function flipRate(rows: readonly FactRow[], lang: string, top1Of: (r: FactRow) => boolean[] | undefined, indicesOf?: (r: FactRow) => number[]): number | null {
+  let known = 0, flipped = 0;
+  for (const r of rows) {
+    const idx = indicesOf ? indicesOf(r) : r.queries.map((_, i) => i);
+    const t = top1Of(r);
+    const mine = idx.map((qi, k) => ({ q: r.queries[qi], k })).filter((x) => x.q.lang === lang && x.q.known);
+    if (!mine.length) continue;
+    if (!t) return null;
+    for (const x of mine) {
+      known++;
+      if (!t[indicesOf ? x.k : idx[x.k]]) flipped++;
+    }
+  }
+  return known ? flipped / known : null;
+}
+
 /** Mean ΔP over all known queries of the fact (every language). */
 function factDeltaP(row: FactRow, after: number[]): number {
   let s = 0, n = 0;
@@ -146,13 +178,14 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
       const sup = stat(rows.map((r) => factLanguageDeltaP(r, r.methods[key].suppress, lang)));
       const enh = stat(rows.map((r) => factLanguageDeltaP(r, r.methods[key].enhance, lang)));
       const known = rows.reduce((a, r) => a + r.queries.filter((q) => q.lang === lang && q.known).length, 0);
-      languages[lang] = { known, suppress: sup.mean, enhance: enh.mean, suppressCi95: sup.ci95, enhanceCi95: enh.ci95, facts: sup.n };
+      languages[lang] = { known, flipRate: flipRate(rows, lang, (r) => r.methods[key].suppressTop1), suppress: sup.mean, enhance: enh.mean, suppressCi95: sup.ci95, enhanceCi95: enh.ci95, facts: sup.n };
     }
     methods[key] = {
       selectedMedian: median(sizes) ?? 0,
       selectedMean: sizes.length ? sizes.reduce((a, b) => a + b, 0) / sizes.length : 0,
       empty: sizes.filter((s) => s === 0).length,
       layers: layerCount.map((c) => (total ? c / total : 0)),
+      coverageMean: rows.some((r) => r.methods[key].neurons.length && !r.methods[key].coverage) ? null : meanOf(rows.flatMap((r) => r.methods[key].coverage ?? [])),
       languages,
       mean: { suppress: meanOf(langs.map((l) => languages[l].suppress)), enhance: meanOf(langs.map((l) => languages[l].enhance)) },
     };
@@ -174,7 +207,9 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
         const mine = new Set(r.perLanguage[lang as Lang]!.neurons.map((n) => n.join(':')));
         return r.methods[mkey].neurons.filter((n) => mine.has(n.join(':'))).length / r.methods[mkey].neurons.length;
       });
-    perLanguageSets[lang] = { selectedMedian: median(own.map((r) => r.perLanguage[lang as Lang]!.neurons.length)) ?? 0, suppress: d.mean, suppressCi95: d.ci95, sharedWithMatrice: meanOf(shared) };
+    const ownIdx = (r: FactRow) => r.queries.map((q, i) => (q.lang === lang ? i : -1)).filter((i) => i >= 0);
+    const ownFlip = flipRate(own, lang, (r) => r.perLanguage[lang as Lang]!.suppressTop1, ownIdx);
+    perLanguageSets[lang] = { selectedMedian: median(own.map((r) => r.perLanguage[lang as Lang]!.neurons.length)) ?? 0, suppress: d.mean, suppressCi95: d.ci95, flipRate: ownFlip, sharedWithMatrice: meanOf(shared) };
   }
   const tableII: Summary['tableII'] = {};
   const base = meta.methods.find((m) => m === 'matrice');
@@ -275,8 +310,13 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
     md.push('', `![${op}](fig5-${op}.svg)`, '');
   }
   md.push('Known queries per language (MaTrice row; the same for every method): ' + langs.map((l) => `${l} ${s.methods[keys[0]]?.languages[l].known ?? 0}`).join(', '), '');
-  md.push('## Selection sizes', '');
-  md.push(table(['method', 'median', 'mean', 'empty selections'], keys.map((k) => [methodLabel(k), String(s.methods[k].selectedMedian), s.methods[k].selectedMean.toFixed(1), `${s.methods[k].empty} of ${s.facts}`])));
+  md.push('### Answers that disappear: flip rate after suppression', '');
+  md.push('The share of the known queries (pooled over facts) whose top-1 answer is no longer the correct one once the neurons are suppressed.', '');
+  md.push(table(['method', ...langs], keys.map((k) => [methodLabel(k), ...langs.map((l) => pct(s.methods[k].languages[l].flipRate))])));
+  md.push('');
+  md.push('## Selection sizes and coverage', '');
+  md.push(`Coverage: for each selected neuron, in how many languages' own selections (that language's queries alone, the same τ and readings) it also is, 0 to ${langs.length}, averaged over every selected neuron of every fact: ${langs.length} means every neuron is each language's own too (language-agnostic), 1 that it belongs to one language.`, '');
+  md.push(table(['method', 'median', 'mean', 'empty selections', 'coverage (of ' + langs.length + ')'], keys.map((k) => [methodLabel(k), String(s.methods[k].selectedMedian), s.methods[k].selectedMean.toFixed(1), `${s.methods[k].empty} of ${s.facts}`, num(s.methods[k].coverageMean, 2)])));
   md.push('', '## Fig. 4: share of selected neurons per layer', '');
   const L = s.methods[keys[0]]?.layers.length ?? 0;
   md.push(table(['method', ...Array.from({ length: L }, (_, l) => `L${l}`)], keys.map((k) => [methodLabel(k), ...s.methods[k].layers.map((x) => pct(x))])));
@@ -301,8 +341,8 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
   md.push('Per language: the neurons selected from that language alone (UaQ + the same threshold, Dai-style), suppressed on its own queries, beside MaTrice\'s language-agnostic set; "shared" = the share of MaTrice\'s set that is also in the language\'s own set.', '');
   md.push(
     table(
-      ['language', 'own set median size', 'ΔP suppress own set', 'ΔP suppress MaTrice', 'shared'],
-      langs.map((l) => [l, String(s.perLanguageSets[l]?.selectedMedian ?? 0), pct(s.perLanguageSets[l]?.suppress ?? null, s.perLanguageSets[l]?.suppressCi95), pct(s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null), pct(s.perLanguageSets[l]?.sharedWithMatrice ?? null)]),
+      ['language', 'own set median size', 'ΔP suppress own set', 'flip rate own set', 'ΔP suppress MaTrice', 'flip rate MaTrice', 'shared'],
+      langs.map((l) => [l, String(s.perLanguageSets[l]?.selectedMedian ?? 0), pct(s.perLanguageSets[l]?.suppress ?? null, s.perLanguageSets[l]?.suppressCi95), pct(s.perLanguageSets[l]?.flipRate ?? null), pct(s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null), pct(s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].flipRate ?? null), pct(s.perLanguageSets[l]?.sharedWithMatrice ?? null)]),
     ),
   );
   md.push('', '![own vs shared](own-vs-shared.svg)', '');
@@ -316,10 +356,10 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
   files['report.md'] = md.join('\n').replace(/\n{3,}/g, '\n\n') + '\n';
 
   files['fig5.csv'] = csv(
-    ['method', 'language', 'known_queries', 'facts', 'suppress', 'suppress_ci95', 'enhance', 'enhance_ci95'],
-    keys.flatMap((k) => langs.map((l) => { const v = s.methods[k].languages[l]; return [k, l, v.known, v.facts, v.suppress, v.suppressCi95, v.enhance, v.enhanceCi95]; })),
+    ['method', 'language', 'known_queries', 'facts', 'suppress', 'suppress_ci95', 'enhance', 'enhance_ci95', 'flip_rate'],
+    keys.flatMap((k) => langs.map((l) => { const v = s.methods[k].languages[l]; return [k, l, v.known, v.facts, v.suppress, v.suppressCi95, v.enhance, v.enhanceCi95, v.flipRate]; })),
   );
-  files['selection.csv'] = csv(['method', 'median', 'mean', 'empty', ...Array.from({ length: L }, (_, l) => `layer${l}`)], keys.map((k) => [k, s.methods[k].selectedMedian, s.methods[k].selectedMean, s.methods[k].empty, ...s.methods[k].layers]));
+  files['selection.csv'] = csv(['method', 'median', 'mean', 'empty', 'coverage_mean', ...Array.from({ length: L }, (_, l) => `layer${l}`)], keys.map((k) => [k, s.methods[k].selectedMedian, s.methods[k].selectedMean, s.methods[k].empty, s.methods[k].coverageMean, ...s.methods[k].layers]));
   files['knockout.csv'] = csv(['k', 'top', 'random', ...langs.map((l) => `top_${l}`)], s.knockout.k.map((k, i) => [k, s.knockout.top[i], s.knockout.random[i], ...langs.map((l) => s.knockout.topByLanguage[l][i])]));
   files['own-vs-shared.csv'] = csv(['language', 'own_median', 'own_suppress', 'matrice_suppress', 'shared'], langs.map((l) => [l, s.perLanguageSets[l]?.selectedMedian ?? 0, s.perLanguageSets[l]?.suppress ?? null, s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null, s.perLanguageSets[l]?.sharedWithMatrice ?? null]));
   if (s.readings?.length) files['readings.csv'] = csv(['reading', 'median', 'share', 'empty', 'suppress', 'enhance', 'random_suppress'], s.readings.map((r) => [r.reading, r.selectedMedian, r.selectedShare, r.empty, r.suppress, r.enhance, r.randomSuppress]));

@@ -259,8 +259,8 @@ export function exportReport(summary: Summary, command: string, total: number): 
 }
 
 const MAX_LAYERS = 1024;
-const READING = /^(language|neuron|scale)\/(layer|global|none)$/;
-const METHOD_KEY = /^(matrice|amig|random|no-uaq|no-ual)(@(language|neuron|scale)\/(layer|global|none))?$/;
+const READING = /^(language|neuron|scale)\/(layer|global|none)(\/[ab]-?\d+(\.\d+)?)*$/;
+const METHOD_KEY = /^(matrice|amig|random|no-uaq|no-ual)(@(language|neuron|scale)\/(layer|global|none)(\/[ab]-?\d+(\.\d+)?)*)?$/;
 const LANG_KEY = new RegExp(`^(${LANGS.join('|')})$`);
 const WHERE = 'report file';
 
@@ -323,8 +323,9 @@ function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContex
     selectedMean: num(0),
     empty: int(0, 1e9),
     layers: arr(num(0, 1), MAX_LAYERS, 1),
+    coverageMean: v.optional(v.nullable(num(0, LANGS.length)), null),
     languages: perLang(
-      obj({ known: int(0, 1e9), suppress: nn(), enhance: nn(), suppressCi95: nn(), enhanceCi95: nn(), facts: int(0, 1e9) }),
+      obj({ known: int(0, 1e9), flipRate: v.optional(v.nullable(num(0, 1)), null), suppress: nn(), enhance: nn(), suppressCi95: nn(), enhanceCi95: nn(), facts: int(0, 1e9) }),
     ),
     mean: obj({ suppress: nn(), enhance: nn() }),
   });
@@ -365,7 +366,7 @@ function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContex
         }
       }),
     ),
-    perLanguageSets: perLang(obj({ selectedMedian: num(0), suppress: nn(), suppressCi95: nn(), sharedWithMatrice: nn() })),
+    perLanguageSets: perLang(obj({ selectedMedian: num(0), suppress: nn(), suppressCi95: nn(), flipRate: v.optional(v.nullable(num(0, 1)), null), sharedWithMatrice: nn() })),
     tableII: keyed(obj({ suppress: nn(), enhance: nn(), average: nn() }), (keys) => {
       const k = keys.find((x) => !methods.includes(x));
       return k === undefined ? undefined : { key: k.slice(0, 40), problem: 'is not one of summary.methods' };
