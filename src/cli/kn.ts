@@ -23,6 +23,8 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
   kn eval [--model <demo model>] --split trained|heldout --json   a demo model on its trained queries / held-out templates
   kn experiment manipulate [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,no-uaq,no-ual] [--split dev|test] [--seed S] [--steps M] [--shard k/n] --out <dir>
   kn experiment readings [--model <m>] [--facts N] [--split dev] --out <dir>   every Eq. 9 × Eq. 5 reading of MaTrice
+  kn experiment calibrate [--model <m>] [--split dev] [--facts N] [--grid-alpha2 0,0.5,1] [--grid-beta2 0,0.25,0.5,0.75,1] [--grid-tau 0.1,0.2,0.3] --out <dir>
+                                                          choose α2, β2, τ on dev facts by the rule of docs/METHOD.md
   kn experiment report <dir> [--out <dir>] [--json]       Fig. 5, Table II, Fig. 4, selection sizes, knock-out: Markdown, CSV, SVG
   kn experiment merge <shard dir>... --out <dir>          join --shard outputs
 ${EDIT_HELP}
@@ -140,10 +142,12 @@ async function main(args: string[]): Promise<unknown> {
       };
       if (sub === 'manipulate' || sub === 'readings') return x.runExperiment(sub, rest, load);
       if (sub === 'edit' || sub === 'enhance' || sub === 'inject') return e.runEditCommand(sub, rest, load);
+      if (sub === 'calibrate') return (await import('./calibrate-cmd')).runCalibrate(rest, load);
       // report and merge read the kind of experiment from the results folder
+      if (sub === 'report' && (await (await import('./results')).resultsKind(rest.find((x) => !x.startsWith('-')))) === 'calibrate') return (await import('./calibrate-cmd')).runCalibrationReport(rest);
       if (sub === 'report') return (await e.isEditResults(rest)) ? e.runEditReport(rest) : x.runReport(rest);
       if (sub === 'merge') return (await e.isEditResults(rest)) ? e.runEditMerge(rest) : x.runMerge(rest);
-      throw new KnError('bad-input', `unknown experiment "${sub ?? ''}"; one of manipulate, readings, edit, enhance, inject, report, merge`);
+      throw new KnError('bad-input', `unknown experiment "${sub ?? ''}"; one of manipulate, readings, calibrate, edit, enhance, inject, report, merge`);
     }
     default:
       throw new KnError('bad-input', `unknown command "${cmd}"; run "kn help"`);

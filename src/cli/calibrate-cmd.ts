@@ -1,0 +1,157 @@
+/**
+ * `kn experiment calibrate [--model <m>] [--split dev] [--facts N] [--grid-alpha2 0,0.5,1] [--grid-beta2 …]
+ * [--grid-tau …] --out <dir>`: the grid of engine/runner/calibrate.ts over dev facts the model knows, in the
+ * results folder every experiment shares (meta.json, rows.ndjson, timing.ndjson; a re-run resumes), then
+ * <out>/report/: report.md (frontier table, the rule, the chosen setting), frontier.csv, frontier.svg and
+ * calibration.json (the block a model card carries).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openLocal } from '../data/node';
+import { KnError } from '../engine/errors';
+import type { LoadedModel } from '../engine/model';
+import { resolveSettings } from '../engine/matrice/scoring';
+import { calibrationFiles, calibrationRowProblem, CALIBRATION_VERSION, parseGrid, runCalibration, summarizeCalibration, type CalibrationMeta, type CalibrationRow } from '../engine/runner/calibrate';
+import { pickFacts, type FactTiming } from '../engine/runner/manipulate';
+import { FolderStore } from '../engine/source-node';
+import { intOpt, parseCli } from './args';
+import { ATTRIBUTION_CACHE, langsArg } from './matrice-cmd';
+import { dur, NdjsonRowSink, progressPrinter, readResultRows, readResultsMeta, runReportCommand, splitCandidates, writeAtomic, type ResultsKind } from './results';
+
+const OPTIONS = {
+  model: { type: 'string' },
+  dtype: { type: 'string' },
+  facts: { type: 'string' },
+  langs: { type: 'string' },
+  split: { type: 'string' },
+  seed: { type: 'string' },
+  steps: { type: 'string' },
+  baseline: { type: 'string' },
+  norm: { type: 'string' },
+  'attr-norm': { type: 'string' },
+  'grid-alpha2': { type: 'string' },
+  'grid-beta2': { type: 'string' },
+  'grid-tau': { type: 'string' },
+  out: { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+} as const;
+
+export const readCalibrationMeta = (dir: string) =>
+  readResultsMeta<CalibrationMeta>(dir, (m) => (m.experiment !== 'calibrate' || !Array.isArray(m.facts) || !m.grid ? 'not a calibration run' : null));
+
+const readRows = (dir: string, meta: CalibrationMeta) => readResultRows<CalibrationRow, FactTiming>(dir, (r) => calibrationRowProblem(r, meta));
+
+/** The command line that reproduces a calibration. */
+export function calibrateCommand(m: CalibrationMeta): string {
+  const g = m.grid;
+  return [
+    `npm run -s kn -- experiment calibrate --model ${m.model.id} --facts ${m.request.facts}`,
+    m.request.split ? `--split ${m.request.split}` : '',
+    `--langs ${m.langs.join(',')} --seed ${m.seed} --steps ${m.steps}${m.baseline !== 'pad' ? ` --baseline ${m.baseline}` : ''}`,
+    `--grid-alpha2 ${g.alpha2.join(',')} --grid-beta2 ${g.beta2.join(',')} --grid-tau ${g.tau.join(',')} --out <dir>`,
+  ].filter(Boolean).join(' ');
+}
+
+/** The first field two calibration metas differ in, or null (the model's path may differ, not its weights). */
+function mismatch(a: CalibrationMeta, b: CalibrationMeta): string | null {
+  for (const f of ['v', 'model', 'base', 'grid', 'steps', 'baseline', 'seed', 'langs', 'request'] as const) {
+    const x = f === 'model' ? { ...a.model, id: undefined } : a[f];
+    const y = f === 'model' ? { ...b.model, id: undefined } : b[f];
+    if (JSON.stringify(x) !== JSON.stringify(y)) return `${f} (${JSON.stringify(x).slice(0, 80)} vs ${JSON.stringify(y).slice(0, 80)})`;
+  }
+  return null;
+}
+
+const KIND: ResultsKind<CalibrationMeta, CalibrationRow, FactTiming> = {
+  readMeta: readCalibrationMeta,
+  readRows,
+  mismatch,
+  report: (meta, rows, _t, problems) => {
+    const summary = summarizeCalibration(meta, rows, problems);
+    return { summary, files: calibrationFiles(meta, summary, calibrateCommand(meta)) };
+  },
+};
+
+export const runCalibrationReport = (argv: string[]) => runReportCommand(argv, KIND);
+
+export async function runCalibrate(argv: string[], load: (arg: string | undefined, dtype: string | undefined) => Promise<{ model: LoadedModel; arg: string }>) {
+  const { values: v } = parseCli(argv, OPTIONS);
+  const out = v.out;
+  if (!out) throw new KnError('bad-input', '--out <dir> is required (the results folder; a re-run resumes it)');
+  if (v.split === 'test') throw new KnError('bad-input', '--split test: calibration never sees the test split (it judges the chosen settings); use --split dev');
+  const grid = parseGrid({ alpha2: v['grid-alpha2'], beta2: v['grid-beta2'], tau: v['grid-tau'] });
+  const langs = langsArg({ _: [], ...(v.langs ? { langs: v.langs } : {}) });
+  const nFacts = intOpt(v.facts, 'facts', 1, 100000, 20);
+  const seed = intOpt(v.seed, 'seed', 0, 2 ** 31 - 1, 1);
+  const steps = intOpt(v.steps, 'steps', 1, 1000, 20);
+  const baseline = (v.baseline ?? 'pad') as 'pad' | 'zero';
+  if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `--baseline must be pad or zero, got "${v.baseline}"`);
+  const base = resolveSettings({ ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) });
+  const { model, arg } = await load(v.model, v.dtype);
+  const print = progressPrinter(!!v.quiet);
+  const ctl = new AbortController();
+  const onSigint = () => {
+    print('kn: cancelling; finished facts are kept (run again to resume)', true);
+    ctl.abort();
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    // a bundled model calibrates on its dev split unless told otherwise
+    const split = v.split ?? (/^bundled:/.test(arg) ? 'dev' : undefined);
+    const candidates = await splitCandidates(arg, split);
+    const fresh: CalibrationMeta = {
+      v: CALIBRATION_VERSION,
+      experiment: 'calibrate',
+      model: { id: arg, contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
+      base,
+      grid,
+      steps,
+      baseline,
+      seed,
+      langs,
+      facts: [],
+      request: { facts: nFacts, split: split ?? null, minKnownLangs: Math.min(4, langs.length) },
+      shard: null,
+    };
+    await mkdir(out, { recursive: true });
+    let meta: CalibrationMeta;
+    if (existsSync(join(out, 'meta.json'))) {
+      const old = await readCalibrationMeta(out);
+      const diff = mismatch(old, fresh);
+      if (diff) throw new KnError('bad-input', `${out} holds another calibration: ${diff} differs; choose another --out or the same settings`);
+      meta = old;
+      print(`kn: resuming ${out} (${meta.facts.length} facts picked before)`, true);
+    } else {
+      const t0 = Date.now();
+      const facts = await pickFacts(model, await openLocal(), {
+        facts: nFacts, langs, seed, candidates, signal: ctl.signal,
+        onProgress: (p) => print(`kn: picking facts the model knows: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
+      });
+      if (facts.length < nFacts) print(`kn: only ${facts.length} known facts found (asked for ${nFacts})`, true);
+      meta = { ...fresh, facts };
+      await writeAtomic(join(out, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
+    }
+    const r = await runCalibration({
+      model,
+      bench: await openLocal(),
+      meta,
+      sink: new NdjsonRowSink<CalibrationRow, FactTiming>(out, (x) => calibrationRowProblem(x, meta)),
+      store: v['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE),
+      signal: ctl.signal,
+      onProgress: (p) => print(`kn: calibrating fact ${Math.min(p.done + 1, p.total)}/${p.total}${p.skipped ? ` (+${p.skipped} done before)` : ''}${p.fact ? ' ' + p.fact : ''} · ${dur(p.elapsedMs)} elapsed${p.etaMs !== null ? ` · about ${dur(p.etaMs)} left` : ''}`, p.etaMs === 0),
+    });
+    const { rows, problems } = await readRows(out, meta);
+    const summary = summarizeCalibration(meta, rows, problems);
+    const files = calibrationFiles(meta, summary, calibrateCommand(meta));
+    await mkdir(join(out, 'report'), { recursive: true });
+    for (const [name, text] of Object.entries(files)) await writeFile(join(out, 'report', name), text);
+    await writeFile(join(out, 'report', 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
+    return { out, facts: rows.length, written: r.written, skipped: r.skipped, chosen: summary.chosen, report: join(out, 'report', 'report.md') };
+  } finally {
+    process.off('SIGINT', onSigint);
+    model.dispose();
+  }
+}
