@@ -30,6 +30,7 @@ import {
 } from '../engine/runner/manipulate';
 import { reportFiles, summarize } from '../engine/runner/report';
 import { FolderStore } from '../engine/source-node';
+import { modelDefaults } from '../engine/calibration';
 import { intOpt, numOpt, parseCli } from './args';
 import { ATTRIBUTION_CACHE, langsArg } from './matrice-cmd';
 import { dur, EXPERIMENT_OPTIONS, NdjsonRowSink, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, splitCandidates, writeAtomic, type ResultRows, type ResultsKind } from './results';
@@ -91,6 +92,7 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   }
   const { model, arg } = await load(v.model, v.dtype);
   const print = progressPrinter(!!v.quiet);
+  print(`kn: ${modelDefaults(model.info).note}`, true);
   const ctl = new AbortController();
   const onSigint = () => {
     print('kn: cancelling after the current fact is abandoned; finished facts are kept', true);
@@ -101,7 +103,8 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
     const candidates = await splitCandidates(arg, v.split);
     const base = makeMeta({
       model: { id: arg, contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
-      settings: { ...weights, ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) },
+      // the model's calibrated settings (calibration.json) unless flags say otherwise; the meta records them all
+      settings: { ...modelDefaults(model.info).settings, ...weights, ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) },
       steps,
       baseline,
       seed,

@@ -5,6 +5,7 @@ import { attributeQuery, completenessError } from '../engine/matrice/attribute';
 import { METHODS, type Method } from '../engine/matrice/experiments';
 import { coverageMean, languageCoverage, normalizePerLayer, resolveSettings, type AttrNorm, type LangNorm, type NeuronId } from '../engine/matrice/scoring';
 import { FactSession } from '../engine/session';
+import { modelDefaults } from '../engine/calibration';
 import type { LoadedModel } from '../engine/model';
 import { FolderStore, REPO_ROOT } from '../engine/source-node';
 import { LANGS, type Lang } from '../data/types';
@@ -57,6 +58,9 @@ export function langsArg(a: Args): Lang[] {
   return ls as Lang[];
 }
 
+/** The fields that were given (a flag left out keeps the model's default, not METHOD's). */
+const definedOnly = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
 const nullIfNaN = (x: number) => (Number.isFinite(x) ? x : null);
 
 export async function runLocalize(a: Args, model: LoadedModel) {
@@ -66,7 +70,11 @@ export async function runLocalize(a: Args, model: LoadedModel) {
   if (!METHODS.includes(method)) throw new KnError('bad-input', `--method must be one of ${METHODS.join(', ')}, got "${method}"`);
   const factId = fact.includes(':') ? fact : `${relation}:${fact}`;
   if (relation && !factId.startsWith(relation + ':')) throw new KnError('bad-input', `fact "${fact}" is not in relation ${relation}`);
+  // the model's calibrated settings when its folder has them (calibration.json), else METHOD's; flags override
+  const defaults = modelDefaults(model.info);
   const settings = resolveSettings({
+    ...defaults.settings,
+    ...definedOnly({
     tau: num(a, 'tau', 0, 1),
     alpha1: num(a, 'alpha1', -1e6, 1e6),
     alpha2: num(a, 'alpha2', -1e6, 1e6),
@@ -74,6 +82,7 @@ export async function runLocalize(a: Args, model: LoadedModel) {
     beta2: num(a, 'beta2', -1e6, 1e6),
     ...(str(a, 'norm') ? { norm: str(a, 'norm') as LangNorm } : {}),
     ...(str(a, 'attr-norm') ? { attrNorm: str(a, 'attr-norm') as AttrNorm } : {}),
+  }),
   });
   const steps = int(a, 'steps', 1, 1000, 20)!;
   const session = await FactSession.open(model, await openLocal(), factId, langsArg(a));
@@ -104,6 +113,7 @@ export async function runLocalize(a: Args, model: LoadedModel) {
   return {
     fact: factId,
     method,
+    defaults: { source: defaults.source, note: defaults.note },
     tau: settings.tau,
     alpha1: settings.alpha1,
     alpha2: settings.alpha2,

@@ -11,7 +11,8 @@ import { Hash64, sha256Hex } from './hash';
 import { decodeTensor, validateManifest, type KnManifest } from './knformat';
 import { LoadedModel } from './model';
 import { readAll, readSafetensorsStream } from './safetensors';
-import { readJson, type ModelSource } from './source';
+import { readJson, readText, type ModelSource } from './source';
+import { CALIBRATION_FILE, parseCalibration } from './calibration';
 import { KnTokenizer } from './tokenizer';
 import type { LoadOptions, ModelInfo, Progress } from './types';
 import { WeightStore, type StoredTensor } from './weights';
@@ -76,6 +77,17 @@ export async function loadFromSource(src: ModelSource, opts: LoadOptions = {}): 
     source: src.label,
     maskToken: tok.maskToken,
   };
+  // the folder's calibrated MaTrice settings: a malformed or foreign block is refused, never fatal
+  try {
+    const text = await readText(src, CALIBRATION_FILE, signal);
+    if (text !== null) info.calibration = parseCalibration(text, info.contentHash);
+  } catch (e) {
+    if (e instanceof KnError && e.code === 'cancelled') {
+      store.dispose();
+      throw e;
+    }
+    info.calibrationProblem = e instanceof Error ? e.message : String(e);
+  }
   progress({ stage: 'ready', loaded: 1, total: 1 });
   const model = new LoadedModel(info, family, cfg, tok, store, { config, tokenizerJson: tokJson, tokenizerConfig: tokCfg });
   model.maxDeviceBytes = opts.maxDeviceBytes;

@@ -56,6 +56,10 @@ export interface ModelInfo {
   contentHash: string;
   source: string;
   maskToken?: string;
+  /** the model folder's calibration.json, checked (engine/calibration.ts): the MaTrice defaults for this model */
+  calibration?: import('./calibration').CalibrationInfo;
+  /** why the folder's calibration.json was refused (the model loads with METHOD's defaults) */
+  calibrationProblem?: string;
 }
 
 export interface TokenProb {
