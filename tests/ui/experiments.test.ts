@@ -185,7 +185,7 @@ describe('Experiments view logic', () => {
     const files = reportFiles(summary, 'npm run -s kn -- experiment manipulate --facts 3');
     const blocks = reportBlocks(files['report.md']);
     const tables = blocks.filter((b) => b.type === 'table');
-    expect(tables.map((t) => t.id)).toEqual(['fig5-suppress', 'fig5-enhance', 'selection', 'fig4-layers', 'table2', 'own-vs-shared', 'knockout']);
+    expect(tables.map((t) => t.id)).toEqual(['fig5-suppress', 'fig5-enhance', 'flip-rate', 'selection', 'fig4-layers', 'table2', 'own-vs-shared', 'knockout']);
     const fig5 = tables[0] as Extract<(typeof blocks)[number], { type: 'table' }>;
     expect(fig5.head).toEqual(['method', 'en', 'fr', 'mean']);
     expect(fig5.rows.map((r) => r[0])).toEqual(['MaTrice', 'AMIG', 'Random']);

@@ -152,6 +152,7 @@ const inline = (t: string): Inline[] =>
 
 const TABLE_IDS: [RegExp, string][] = [
   [/^Selection sizes/, 'selection'],
+  [/^Answers that disappear/, 'flip-rate'],
   [/^Table II/, 'table2'],
   [/^Readings/, 'readings'],
 ];
