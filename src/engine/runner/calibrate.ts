@@ -14,7 +14,7 @@ import type { LoadedModel } from '../model';
 import type { BytesStore } from '../matrice/cache';
 import { languageCoverage, randomNeurons, resolveSettings, scoreMatrice, scoreNoUaL, type MatriceSettings, type NeuronId } from '../matrice/scoring';
 import { FactSession } from '../session';
-import { factLanguageDeltaP, flipRate, median, stat } from './report';
+import { factLanguageDeltaP, flipRate, meanOf, median, stat } from './report';
 import { p6, shardIndices, type FactTiming, type RowQuery, type RowSink, type RunProgress } from './manipulate';
 import { lineChart } from './svg';
 
@@ -230,11 +230,6 @@ export function choose(points: FrontierPoint[], langCount: number): FrontierPoin
   if (!ok.length) return null;
   return ok.reduce((best, p) => (p.suppress! < best.suppress! - 1e-12 || (Math.abs(p.suppress! - best.suppress!) <= 1e-12 && p.beta2 > best.beta2) ? p : best));
 }
-
-const meanOf = (xs: (number | null)[]) => {
-  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
-  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
-};
 
 export function summarizeCalibration(meta: CalibrationMeta, rows: CalibrationRow[], problems: string[] = []): CalibrationSummary {
   const langs = meta.langs;

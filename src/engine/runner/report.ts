@@ -108,7 +108,8 @@ export function median(xs: number[]): number | null {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-const meanOf = (xs: (number | null)[]) => {
+/** Mean of the finite values; null when there is none. */
+export const meanOf = (xs: (number | null)[]) => {
   const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
 };
