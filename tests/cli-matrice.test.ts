@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { writeTinyCheckpoint } from './helpers/tiny-checkpoints';
+import { DEFAULT_QUADRATURE, QUADRATURES } from '../src/engine/matrice/attribute';
 
 const run = promisify(execFile);
 const KN = ['node_modules/.bin/tsx', 'src/cli/kn.ts'];
@@ -28,6 +29,14 @@ describe('CLI: attribute and localize', () => {
       expect(r.scores[l][5]).toBeCloseTo(r.raw[l][5] / sum, 5);
     }
     await expect(run(KN[0], [KN[1], 'attribute', '--model', join(dir, 'm'), '--prompt', 'The capital of France is', '--target', 'Paris', '--steps', '0', '--json'])).rejects.toMatchObject({ stderr: expect.stringMatching(/kn: error \[bad-input\].*1\.\.1000/) });
+    // --quadrature: recorded; an unknown value refused naming the option and the allowed values
+    const gl = JSON.parse((await run(KN[0], [KN[1], 'attribute', '--model', join(dir, 'm'), '--prompt', 'The capital of France is', '--target', 'Paris', '--steps', '4', '--quadrature', 'gauss-legendre', '--dtype', 'f32', '--json'])).stdout);
+    expect(gl.quadrature).toBe('gauss-legendre');
+    expect(r.quadrature).toBe(DEFAULT_QUADRATURE);
+    expect(gl.completeness.maxAbs).toBeLessThan(r.completeness.maxAbs);
+    await expect(run(KN[0], [KN[1], 'attribute', '--model', join(dir, 'm'), '--prompt', 'The capital of France is', '--target', 'Paris', '--quadrature', 'simpson', '--json'])).rejects.toMatchObject({
+      stderr: expect.stringContaining(`kn: error [bad-input]: --quadrature must be one of ${QUADRATURES.join(', ')}, got "simpson"`),
+    });
   });
 
   it('localize: selected neurons, scores, and P(correct) before / suppressed / enhanced per language', async () => {

@@ -32,7 +32,8 @@ import { reportFiles, summarize } from '../engine/runner/report';
 import { FolderStore } from '../engine/source-node';
 import { modelDefaults } from '../engine/calibration';
 import { intOpt, numOpt, parseCli } from './args';
-import { ATTRIBUTION_CACHE, langsArg } from './matrice-cmd';
+import { DEFAULT_QUADRATURE, LEGACY_QUADRATURE } from '../engine/matrice/attribute';
+import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
 import { dur, EXPERIMENT_OPTIONS, NdjsonRowSink, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, splitCandidates, writeAtomic, type ResultRows, type ResultsKind } from './results';
 
 const RUN_OPTIONS = {
@@ -41,6 +42,7 @@ const RUN_OPTIONS = {
   alpha2: { type: 'string' },
   beta1: { type: 'string' },
   beta2: { type: 'string' },
+  quadrature: { type: 'string' },
 } as const;
 
 // ------------------------------------------------------------------------------------------- files (results.ts)
@@ -81,6 +83,7 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   const steps = intOpt(v.steps, 'steps', 1, 1000, 20);
   const baseline = (v.baseline ?? 'pad') as 'pad' | 'zero';
   if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `--baseline must be pad or zero, got "${v.baseline}"`);
+  const quadrature = quadratureArg(v.quadrature);
   const tau = v.tau === undefined ? undefined : Number(v.tau);
   if (tau !== undefined && !(Number.isFinite(tau) && tau >= 0 && tau <= 1)) throw new KnError('bad-input', `--tau must be a number in 0..1, got "${v.tau}"`);
   const weights: Record<string, number> = {};
@@ -107,6 +110,7 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
       settings: { ...modelDefaults(model.info).settings, ...weights, ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) },
       steps,
       baseline,
+      quadrature,
       seed,
       langs,
       methods: specs.map((s) => s.key),
@@ -177,7 +181,8 @@ export function reproduceCommand(m: ExperimentMeta): string {
   parts.push(`--langs ${m.langs.join(',')}`);
   if (!readings) parts.push(`--methods ${m.methods.join(',')}`);
   const w = (['alpha1', 'alpha2', 'beta1', 'beta2'] as const).filter((k) => m.settings[k] !== 1).map((k) => `--${k} ${m.settings[k]}`);
-  parts.push(`--seed ${m.seed} --steps ${m.steps}${m.baseline !== 'pad' ? ` --baseline ${m.baseline}` : ''} --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm} --out <dir>`);
+  const q = m.quadrature ?? LEGACY_QUADRATURE;
+  parts.push(`--seed ${m.seed} --steps ${m.steps}${m.baseline !== 'pad' ? ` --baseline ${m.baseline}` : ''}${q !== DEFAULT_QUADRATURE ? ` --quadrature ${q}` : ''} --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm} --out <dir>`);
   return parts.join(' ');
 }
 

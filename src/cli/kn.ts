@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KnError, loadModelArg } from '../engine/index';
 import { BUNDLED_DIR } from '../engine/source-node';
+import { QUADRATURES } from '../engine/matrice/attribute';
+import { COMPLETENESS_FLAG, RECHECK } from '../engine/session';
 import type { WeightDtype } from '../engine/types';
 import { int, parseArgs, str, takeOption, type Args } from './args';
 import { cliBackendOrder, nodeBackend, useBackend } from './node-engine';
@@ -14,15 +16,16 @@ import { EDIT_HELP } from './edit-cmd';
 const HELP = `kn — Knowledge Neuron Explorer CLI
 
   kn probe --model <dir|url|hf:org/name[@rev]|bundled:name> --prompt "<text>" [--target "<text>"] [--top K] [--dtype f32|int8] --json
-  kn attribute --model <m> --prompt "<text>" --target "<text>" [--steps M] [--baseline pad|zero] [--dtype f32|int8] --json
-  kn localize --model <m> --relation <P-id> --fact <id> [--method matrice|amig|random|no-uaq|no-ual] [--langs zh,en,...] [--tau T] [--alpha1 A1] [--alpha2 A2] [--beta1 B1] [--beta2 B2] [--norm language|neuron|scale] [--attr-norm layer|global|none] [--steps M] --json
+  kn attribute --model <m> --prompt "<text>" --target "<text>" [--steps M] [--baseline pad|zero] [--quadrature ${QUADRATURES.join('|')}] [--dtype f32|int8] --json
+  kn localize --model <m> --relation <P-id> --fact <id> [--method matrice|amig|random|no-uaq|no-ual] [--langs zh,en,...] [--tau T] [--alpha1 A1] [--alpha2 A2] [--beta1 B1] [--beta2 B2] [--norm language|neuron|scale] [--attr-norm layer|global|none] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--no-recheck] --json
+      (queries whose IG completeness error is above ${COMPLETENESS_FLAG * 100} % of P are re-attributed with ${RECHECK.quadrature} M = ${RECHECK.steps} to check the selection; --no-recheck skips it)
   kn fact [--model <m>] --fact <P-id:line> [--langs zh,en,...] --json   probe a fact's queries: known in k of 7 languages
   kn export --model <m> --out <dir> [--shard-mb N]      write our pre-quantized bundle (kn-int8)
   kn data stats --json                                    RML-LAMA statistics
   kn eval [--model <m>] [--relations P36,...] [--langs en,fr,...] [--limit N] --json
   kn eval [--model <demo model>] --split trained|heldout --json   a demo model on its trained queries / held-out templates
-  kn experiment manipulate [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,no-uaq,no-ual] [--split dev|test] [--seed S] [--steps M] [--shard k/n] --out <dir>
-  kn experiment readings [--model <m>] [--facts N] [--split dev] --out <dir>   every Eq. 9 × Eq. 5 reading of MaTrice
+  kn experiment manipulate [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,no-uaq,no-ual] [--split dev|test] [--seed S] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n] --out <dir>
+  kn experiment readings [--model <m>] [--facts N] [--split dev] [--quadrature ${QUADRATURES.join('|')}] --out <dir>   every Eq. 9 × Eq. 5 reading of MaTrice
   kn experiment calibrate [--model <m>] [--split dev] [--facts N] [--grid-alpha2 0,0.5,1] [--grid-beta2 0,0.25,0.5,0.75,1] [--grid-tau 0.1,0.2,0.3] --out <dir>
                                                           choose α2, β2, τ on dev facts by the rule of docs/METHOD.md
   kn experiment report <dir> [--out <dir>] [--json]       Fig. 5, Table II, Fig. 4, selection sizes, knock-out: Markdown, CSV, SVG

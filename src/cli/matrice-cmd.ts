@@ -1,10 +1,10 @@
 /** CLI: `kn attribute` (one query) and `kn localize` (a fact of RML-LAMA across languages). */
 import { join } from 'node:path';
 import { KnError } from '../engine/errors';
-import { attributeQuery, completenessError } from '../engine/matrice/attribute';
+import { attributeQuery, checkQuadrature, completenessError, DEFAULT_QUADRATURE, type Quadrature } from '../engine/matrice/attribute';
 import { METHODS, type Method } from '../engine/matrice/experiments';
 import { coverageMean, languageCoverage, normalizePerLayer, resolveSettings, type AttrNorm, type LangNorm, type NeuronId } from '../engine/matrice/scoring';
-import { FactSession } from '../engine/session';
+import { FactSession, type ConvergenceCheck } from '../engine/session';
 import { modelDefaults } from '../engine/calibration';
 import type { LoadedModel } from '../engine/model';
 import { FolderStore, REPO_ROOT } from '../engine/source-node';
@@ -28,6 +28,22 @@ function baselineArg(a: Args): 'pad' | 'zero' {
   return b;
 }
 
+/** `--quadrature` (default DEFAULT_QUADRATURE), refused with the allowed values otherwise. */
+export function quadratureArg(value: string | undefined): Quadrature {
+  return checkQuadrature(value ?? DEFAULT_QUADRATURE, '--quadrature');
+}
+
+/** What the convergence check means for the user, in one sentence (null when no query was flagged). */
+export function convergenceNote(c: ConvergenceCheck, steps: number, quadrature: Quadrature): string | null {
+  if (c.flagged === 0 || !c.finer) return null;
+  const pct = (x: number) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)} %`;
+  const what = `${c.flagged} of ${c.queries} queries have an IG completeness error above ${pct(c.flag)} of P(correct) with ${quadrature} M = ${steps} (worst ${pct(c.worstBefore)})`;
+  const finer = `${c.finer.quadrature} M = ${c.finer.steps}`;
+  return c.same
+    ? `${what}; re-attributed with ${finer} (worst ${pct(c.worstAfter ?? 0)}) they select the same ${c.before.length} neuron(s), so the conclusion stands`
+    : `${what}; re-attributed with ${finer} the selection changes (${c.before.length} → ${c.after.length} neurons, Jaccard ${c.jaccard.toFixed(2)}): localize with --quadrature ${c.finer.quadrature} --steps ${c.finer.steps}`;
+}
+
 const round = (x: number) => Math.round(x * 1e9) / 1e9;
 
 export async function runAttribute(a: Args, model: LoadedModel) {
@@ -35,7 +51,7 @@ export async function runAttribute(a: Args, model: LoadedModel) {
   if (prompt === undefined) throw new KnError('bad-input', '--prompt is required');
   if (target === undefined) throw new KnError('bad-input', '--target is required');
   const steps = Number(str(a, 'steps') ?? 20);
-  const r = await attributeQuery(model, prompt, target, { steps, baseline: baselineArg(a) });
+  const r = await attributeQuery(model, prompt, target, { steps, baseline: baselineArg(a), quadrature: quadratureArg(str(a, 'quadrature')) });
   const scores = normalizePerLayer(r.raw).scores;
   return {
     ids: r.ids,
@@ -43,6 +59,7 @@ export async function runAttribute(a: Args, model: LoadedModel) {
     targetId: r.targetId,
     steps: r.steps,
     baseline: r.baseline,
+    quadrature: r.quadrature,
     raw: r.raw.map((l) => Array.from(l, round)),
     scores: scores.map((l) => Array.from(l, round)),
     pTarget: r.pFull,
@@ -85,12 +102,16 @@ export async function runLocalize(a: Args, model: LoadedModel) {
   }),
   });
   const steps = int(a, 'steps', 1, 1000, 20)!;
+  const quadrature = quadratureArg(str(a, 'quadrature'));
   const session = await FactSession.open(model, await openLocal(), factId, langsArg(a));
   const store = a['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE);
   const t0 = performance.now();
-  const attributed = await session.localize({ steps, baseline: baselineArg(a), store });
+  const attributed = await session.localize({ steps, baseline: baselineArg(a), quadrature, store });
   const seconds = (performance.now() - t0) / 1000;
-  const sel = session.select(method, settings, int(a, 'seed', 0, 2 ** 31, 1));
+  const seed = int(a, 'seed', 0, 2 ** 31, 1);
+  const sel = session.select(method, settings, seed);
+  // does the quadrature's error change the selection? queries above the completeness flag re-attributed finer
+  const convergence = a['no-recheck'] || method === 'random' ? null : await session.checkConvergence({ method, settings, seed, store, baseline: baselineArg(a) });
   // how language-agnostic the set is: per neuron, the languages whose own selection (same settings) holds it
   const coverage = languageCoverage(sel.neurons, session.selectPerLanguage(settings) as Record<string, NeuronId[]>);
   const suppress = (await session.manipulate(sel.neurons, 0)).languages;
@@ -122,6 +143,7 @@ export async function runLocalize(a: Args, model: LoadedModel) {
     norm: settings.norm,
     attrNorm: settings.attrNorm,
     steps,
+    quadrature,
     neurons: sel.neurons,
     scores: sel.scores,
     coverage,
@@ -133,5 +155,6 @@ export async function runLocalize(a: Args, model: LoadedModel) {
     cachedQueries: attributed.filter((q) => q.cached).length,
     seconds: Math.round(seconds * 100) / 100,
     maxCompletenessError: Math.max(...attributed.map((q) => q.completeness.maxAbs)),
+    convergence: convergence && { ...convergence, note: convergenceNote(convergence, steps, quadrature) },
   };
 }

@@ -10,10 +10,13 @@ import { factTemplateQueries } from '../data/queries';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
 import { KnError } from './errors';
 import type { LoadedModel } from './model';
+import { COMPLETENESS_FLAG, RECHECK } from './rules';
+import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from './matrice/attribute';
 import {
   attributeFact,
   METHODS,
   selectNeurons,
+  toFactAttributions,
   type AttributedQuery,
   type AttributeFactOptions,
   manipulateMany,
@@ -45,6 +48,36 @@ export interface SessionQuery extends FactQuery {
   rank: number;
   known: boolean;
   top: TopToken[];
+}
+
+export { COMPLETENESS_FLAG, RECHECK };
+
+/** A query's completeness error relative to its P(correct) (0 when P is 0 and nothing is missing). */
+export function completenessShare(q: Pick<AttributedQuery, 'completeness' | 'attribution'>): number {
+  const r = q.completeness.maxAbs / Math.max(q.attribution.pFull, 1e-12);
+  return Number.isFinite(r) ? r : 0;
+}
+
+/**
+ * Whether the quadrature's error changes a conclusion: the queries whose completeness error is above
+ * COMPLETENESS_FLAG, re-attributed with RECHECK, and the selection with and without them.
+ */
+export interface ConvergenceCheck {
+  flag: number;
+  /** queries above the flag (all of them re-attributed) of all the fact's queries */
+  flagged: number;
+  queries: number;
+  /** the largest completeness share before and, over the re-attributed queries, after */
+  worstBefore: number;
+  worstAfter: number | null;
+  finer: { quadrature: Quadrature; steps: number } | null;
+  method: Method;
+  before: NeuronId[];
+  after: NeuronId[];
+  /** the two selections hold the same neurons */
+  same: boolean;
+  /** |before ∩ after| / |before ∪ after| (1 for two empty sets) */
+  jaccard: number;
 }
 
 export interface SkippedQuery {
@@ -172,6 +205,7 @@ export class FactSession {
   fa: FactAttributions | null = null;
   steps: number | null = null;
   baseline: 'pad' | 'zero' | null = null;
+  quadrature: Quadrature | null = null;
 
   private constructor(
     readonly model: LoadedModel,
@@ -235,13 +269,56 @@ export class FactSession {
     if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new KnError('bad-input', `steps (M) must be an integer in 1..1000, got ${steps}`);
     const baseline = opts.baseline ?? 'pad';
     if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `baseline must be pad or zero, got "${String(baseline)}"`);
-    const r = await attributeFact(this.model, this.queries, { ...opts, steps, baseline });
+    const quadrature = checkQuadrature(opts.quadrature ?? DEFAULT_QUADRATURE);
+    const r = await attributeFact(this.model, this.queries, { ...opts, steps, baseline, quadrature });
     if (opts.signal?.aborted) throw new KnError('cancelled', 'localization cancelled');
     this.attributed = r.queries;
     this.fa = r.fa;
     this.steps = steps;
     this.baseline = baseline;
+    this.quadrature = quadrature;
     return r.queries;
+  }
+
+  /**
+   * Re-attributes the queries whose completeness error is above COMPLETENESS_FLAG with the finer RECHECK
+   * quadrature (cache first) and compares the method's selection with and without them; the session keeps
+   * its own attributions. No flagged query: nothing is recomputed and the check says `same`.
+   */
+  async checkConvergence(opts: { method?: Method; settings?: Partial<MatriceSettings>; seed?: number | string } & Pick<AttributeFactOptions, 'store' | 'signal' | 'onProgress' | 'baseline'> = {}): Promise<ConvergenceCheck> {
+    this.requireFa();
+    const attributed = this.attributed!;
+    const method = opts.method ?? 'matrice';
+    const before = this.select(method, opts.settings, opts.seed).neurons;
+    const shares = attributed.map(completenessShare);
+    const idx = shares.flatMap((r, i) => (r > COMPLETENESS_FLAG ? [i] : []));
+    const base = { flag: COMPLETENESS_FLAG, flagged: idx.length, queries: attributed.length, worstBefore: Math.max(0, ...shares), method, before };
+    if (idx.length === 0) return { ...base, worstAfter: null, finer: null, after: before, same: true, jaccard: 1 };
+    const finer: { quadrature: Quadrature; steps: number } = { ...RECHECK };
+    const redo = await attributeFact(this.model, idx.map((i) => attributed[i]), {
+      steps: finer.steps,
+      quadrature: finer.quadrature,
+      baseline: opts.baseline ?? this.baseline ?? 'pad',
+      store: opts.store,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+    });
+    if (opts.signal?.aborted) throw new KnError('cancelled', 'convergence check cancelled');
+    const mixed = [...attributed];
+    idx.forEach((i, k) => (mixed[i] = { ...attributed[i], ...redo.queries[k] }));
+    const after = selectNeurons(toFactAttributions(this.model, mixed), method, opts.settings, opts.seed).neurons;
+    const key = (n: NeuronId) => `${n[0]}:${n[1]}`;
+    const A = new Set(before.map(key)), B = new Set(after.map(key));
+    const inter = [...A].filter((x) => B.has(x)).length;
+    const union = A.size + B.size - inter;
+    return {
+      ...base,
+      worstAfter: Math.max(0, ...redo.queries.map(completenessShare)),
+      finer,
+      after,
+      same: inter === A.size && inter === B.size,
+      jaccard: union === 0 ? 1 : inter / union,
+    };
   }
 
   private requireFa(): FactAttributions {

@@ -733,3 +733,71 @@ export function refIntegratedGradients(
   for (let j = 0; j < F; j++) attr[j] = ((actual[j] - baselineVector[j]) / steps) * sum[j];
   return { attr, actual, pActual: P(actual), pBaseline: P(baselineVector) };
 }
+
+/**
+ * M-node Gauss-Legendre rule on [0, 1], by a route independent of the engine's Newton iteration: the nodes
+ * are the eigenvalues of the Legendre Jacobi matrix (Golub-Welsch; zero diagonal, off-diagonal
+ * k/√(4k² − 1)) found by Sturm-sequence bisection, the weights the Christoffel function 1 / Σ_{k<M} p_k(x)²
+ * of the orthonormal Legendre polynomials p_k = √(k + ½)·P_k.
+ */
+export function refGaussLegendre(M: number): { nodes: Float64Array; weights: Float64Array } {
+  if (!Number.isInteger(M) || M < 1) throw new Error(`ref64: ${M} nodes`);
+  const b = Array.from({ length: M }, (_, k) => (k === 0 ? 0 : k / Math.sqrt(4 * k * k - 1)));
+  // number of eigenvalues below x
+  const below = (x: number) => {
+    let n = 0, q = -x;
+    if (q < 0) n++;
+    for (let k = 1; k < M; k++) {
+      q = -x - (b[k] * b[k]) / (q === 0 ? 1e-300 : q);
+      if (q < 0) n++;
+    }
+    return n;
+  };
+  const nodes = new Float64Array(M), weights = new Float64Array(M);
+  for (let i = 0; i < M; i++) {
+    // the (i+1)-th smallest eigenvalue: below(x) ≤ i at lo, > i at hi
+    let lo = -1, hi = 1;
+    for (let it = 0; it < 200 && hi - lo > 1e-17; it++) {
+      const mid = (lo + hi) / 2;
+      if (mid === lo || mid === hi) break;
+      if (below(mid) > i) hi = mid;
+      else lo = mid;
+    }
+    const x = (lo + hi) / 2;
+    // orthonormal Legendre polynomials p_k = √(k + ½)·P_k
+    let s = 0, P0 = 1, P1 = x;
+    s += 0.5 * P0 * P0;
+    if (M > 1) s += 1.5 * P1 * P1;
+    for (let k = 2; k < M; k++) {
+      [P0, P1] = [P1, ((2 * k - 1) * x * P1 - (k - 1) * P0) / k];
+      s += (k + 0.5) * P1 * P1;
+    }
+    nodes[i] = (1 + x) / 2;
+    weights[i] = 1 / (2 * s); // 1 / Σ p_k² on [−1, 1], halved on [0, 1]
+  }
+  return { nodes, weights };
+}
+
+/**
+ * Integrated gradients with any quadrature on [0, 1]: attr_j = (w̄_j − w'_j) · Σ_k ω_k ∂P(w' + t_k (w̄ − w'))/∂w_j
+ * (gradients as in refIntegratedGradients).
+ */
+export function refIntegratedGradientsQuadrature(
+  arch: RefArch, config: HfConfig, tensors: RefTensors, ids: number[], position: number, layer: number, target: number,
+  baselineVector: ArrayLike<number>, rule: { nodes: ArrayLike<number>; weights: ArrayLike<number> }, fdStep = 1e-5, gradient: 'auto' | 'fd' = 'auto',
+): RefIgResult {
+  const { P, actual, F } = refProbFunction(arch, config, tensors, ids, position, layer, target);
+  if (baselineVector.length !== F) throw new Error(`ref64: baseline has ${baselineVector.length} values, expected ${F}`);
+  const last = layer === dims(arch, config).L - 1 && gradient !== 'fd';
+  const sum = new Float64Array(F);
+  const w = new Float64Array(F);
+  for (let k = 0; k < rule.nodes.length; k++) {
+    const t = rule.nodes[k];
+    for (let j = 0; j < F; j++) w[j] = baselineVector[j] + t * (actual[j] - baselineVector[j]);
+    const g = last ? refGradLastLayer(arch, config, tensors, ids, position, target, w) : refGradFd(P, w, fdStep);
+    for (let j = 0; j < F; j++) sum[j] += rule.weights[k] * g[j];
+  }
+  const attr = new Float64Array(F);
+  for (let j = 0; j < F; j++) attr[j] = (actual[j] - baselineVector[j]) * sum[j];
+  return { attr, actual, pActual: P(actual), pBaseline: P(baselineVector) };
+}

@@ -2,8 +2,10 @@
  * SAIG attributions (METHOD.md Eq. 1-5) on a loaded model, with tfjs gradients.
  *
  * For a query, target y*, layer l and baseline w'_i:
- *   Attr_i(n_j) = (w̄_j − w'_ij)/M · Σ_{k=1..M} ∂P(w'_i + k/M·(w̄ − w'_i))/∂w_j
- * where P(w) is y*'s probability at the target position when layer l's neuron vector there is w.
+ *   Attr_i(n_j) = (w̄_j − w'_ij)/M · Σ_{k=1..M} ∂P(w'_i + k/M·(w̄ − w'_i))/∂w_j          ('riemann-right')
+ *   Attr_i(n_j) = (w̄_j − w'_ij) · Σ_{k=1..M} ω_k ∂P(w'_i + t_k·(w̄ − w'_i))/∂w_j        ('gauss-legendre')
+ * where P(w) is y*'s probability at the target position when layer l's neuron vector there is w, and
+ * (t_k, ω_k) are the M-node Gauss-Legendre nodes and weights on [0, 1] (gaussLegendre).
  *
  * Two paths compute the same numbers:
  * - `naive`: one full forward + backward of the query per interpolation point (what the Python tools do).
@@ -19,9 +21,59 @@ import type { LoadedModel } from '../model';
 export type BaselineKind = 'pad' | 'zero';
 export type AttributionPath = 'fast' | 'naive';
 
+/** The quadratures of the IG path integral (docs/METHOD.md "SAIG"); the one list every other file imports. */
+export const QUADRATURES = ['riemann-right', 'gauss-legendre'] as const;
+export type Quadrature = (typeof QUADRATURES)[number];
+export const DEFAULT_QUADRATURE: Quadrature = 'riemann-right';
+/**
+ * What every attribution, cache entry and results folder written before the option existed used: cache keys
+ * and experiment metas omit the quadrature when it is this one, so they stay valid whatever the default.
+ */
+export const LEGACY_QUADRATURE: Quadrature = 'riemann-right';
+
+/** Checks a quadrature name; `option` names it in the refusal (e.g. "--quadrature"). */
+export function checkQuadrature(q: unknown, option = 'quadrature'): Quadrature {
+  if (!(QUADRATURES as readonly unknown[]).includes(q)) throw new KnError('bad-input', `${option} must be one of ${QUADRATURES.join(', ')}, got "${String(q)}"`);
+  return q as Quadrature;
+}
+
+/**
+ * M-node Gauss-Legendre quadrature on [0, 1]: nodes t (ascending) and weights ω (Σ ω = 1), exact for
+ * polynomials of degree ≤ 2M − 1. Newton iteration on the Legendre polynomial P_M (three-term recurrence) in
+ * float64 from Tricomi's initial guesses; M in 1..1000.
+ */
+export function gaussLegendre(m: number): { nodes: Float64Array; weights: Float64Array } {
+  checkSteps(m);
+  // P_M(x) and P_M'(x) by the three-term recurrence
+  const legendre = (x: number): [number, number] => {
+    let p0 = 1, p1 = x;
+    for (let n = 2; n <= m; n++) [p0, p1] = [p1, ((2 * n - 1) * x * p1 - (n - 1) * p0) / n];
+    return [p1, (m * (x * p1 - p0)) / (x * x - 1)];
+  };
+  const nodes = new Float64Array(m), weights = new Float64Array(m);
+  for (let i = 0; i < Math.ceil(m / 2); i++) {
+    // the (i+1)-th largest root of P_M on (−1, 1)
+    let x = Math.cos((Math.PI * (i + 0.75)) / (m + 0.5));
+    for (let it = 0; it < 100; it++) {
+      const [p, dp] = legendre(x);
+      const dx = p / dp;
+      x -= dx;
+      if (Math.abs(dx) < 1e-15) break;
+    }
+    if (m % 2 === 1 && i === (m - 1) / 2) x = 0;
+    const dp = legendre(x)[1];
+    // 2 / ((1 − x²) P_M'(x)²) on [−1, 1], halved on [0, 1]
+    weights[i] = weights[m - 1 - i] = 1 / ((1 - x * x) * dp * dp);
+    nodes[i] = (1 - x) / 2;
+    nodes[m - 1 - i] = (1 + x) / 2;
+  }
+  return { nodes, weights };
+}
+
 export interface AttributeOptions {
   steps?: number; // M, 1..1000, default 20
   baseline?: BaselineKind; // default 'pad'
+  quadrature?: Quadrature; // default DEFAULT_QUADRATURE; M = its number of nodes
   layers?: number[]; // default: all
   path?: AttributionPath; // default 'fast'
   /** bytes of activations one batched chunk may use (fast path) */
@@ -36,6 +88,7 @@ export interface QueryAttribution {
   targetId: number;
   steps: number;
   baseline: BaselineKind;
+  quadrature: Quadrature;
   /** query positions replaced by ⟨PAD⟩, one baseline each (empty for the zero baseline) */
   baselinePositions: number[];
   padId?: number;
@@ -294,6 +347,12 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
   checkSteps(steps);
   const baseline = opts.baseline ?? 'pad';
   if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `baseline must be "pad" or "zero", got "${baseline}"`);
+  const quadrature = checkQuadrature(opts.quadrature ?? DEFAULT_QUADRATURE);
+  // interpolation point k (1..M) at t_k, its gradient weighted by ω_k, the sum divided by `div`: Riemann
+  // t_k = k/M, ω_k = 1, div = M; Gauss-Legendre the nodes and weights on [0, 1], div = 1
+  const gl = quadrature === 'gauss-legendre' ? gaussLegendre(steps) : null;
+  const at = (k: number) => (k === 0 ? 0 : gl ? gl.nodes[k - 1] : k / steps);
+  const div = gl ? 1 : steps;
   const path = opts.path ?? 'fast';
   const layers = opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l);
   for (const l of layers) {
@@ -313,7 +372,8 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
   try {
     for (const layer of layers) {
       if (opts.signal?.aborted) throw new KnError('cancelled', 'attribution cancelled');
-      // interpolation points: baseline i, step k=1..M (right end points); plus each baseline itself (k=0)
+      // interpolation points: baseline i, step k=1..M (right end points or Gauss-Legendre nodes); plus each
+      // baseline itself (k=0) and, for Gauss-Legendre, whose nodes never reach t = 1, w̄ once
       const wbar = p.actual[layer];
       const points: { i: number; k: number }[] = [];
       for (let i = 0; i < m; i++) for (let k = 1; k <= steps; k++) points.push({ i, k });
@@ -321,13 +381,14 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
         const W = new Float32Array(list.length * F);
         list.forEach(({ i, k }, r) => {
           const w0 = p.baselineActs[layer][i];
-          for (let j = 0; j < F; j++) W[r * F + j] = w0[j] + (k / steps) * (wbar[j] - w0[j]);
+          const t = at(k);
+          for (let j = 0; j < F; j++) W[r * F + j] = w0[j] + t * (wbar[j] - w0[j]);
         });
         return W;
       };
       const fn = path === 'fast' ? fastProbFn(model, p, layer, cache!) : naiveProbFn(model, p, layer);
       const gradSum = Array.from({ length: m }, () => new Float64Array(F));
-      const pAtEnd = new Float64Array(m); // P(w̄) reached through each baseline's path (k = M)
+      const pAtEnd = new Float64Array(m); // P(w̄) reached through each baseline's path (Riemann: k = M)
       try {
         const rowsPer = path === 'fast' ? chunkRows(model, layer, opts.chunkBudgetBytes ?? 256 * 1024 * 1024, p.ids.length) : 1;
         for (let s = 0; s < points.length; s += rowsPer) {
@@ -350,23 +411,33 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
           }
           list.forEach(({ i, k }, r) => {
             const acc = gradSum[i];
-            for (let j = 0; j < F; j++) acc[j] += g[r * F + j];
-            if (k === steps) pAtEnd[i] = pr[r];
+            if (gl) {
+              const w = gl.weights[k - 1];
+              for (let j = 0; j < F; j++) acc[j] += w * g[r * F + j];
+            } else {
+              for (let j = 0; j < F; j++) acc[j] += g[r * F + j];
+              if (k === steps) pAtEnd[i] = pr[r];
+            }
           });
           done += list.length;
           opts.onProgress?.(done, total);
         }
-        // P at each baseline (k = 0), no gradient
-        const W0 = tf.tensor2d(build(Array.from({ length: m }, (_, i) => ({ i, k: 0 }))), [m, F]);
-        const p0 = path === 'fast' ? tf.tidy(() => fn.probs(W0)) : tf.tidy(() => tf.concat(Array.from({ length: m }, (_, i) => fn.probs(W0.slice([i, 0], [1, -1]) as tf.Tensor2D))));
+        // P at each baseline (k = 0) and, for Gauss-Legendre, at w̄ (one more row), no gradient
+        const n0 = gl ? m + 1 : m;
+        const rows0 = new Float32Array(n0 * F);
+        rows0.set(build(Array.from({ length: m }, (_, i) => ({ i, k: 0 }))));
+        if (gl) rows0.set(wbar, m * F);
+        const W0 = tf.tensor2d(rows0, [n0, F]);
+        const p0 = path === 'fast' ? tf.tidy(() => fn.probs(W0)) : tf.tidy(() => tf.concat(Array.from({ length: n0 }, (_, i) => fn.probs(W0.slice([i, 0], [1, -1]) as tf.Tensor2D))));
         const pBase = await p0.data();
         tf.dispose([W0, p0]);
+        if (gl) pAtEnd.fill(pBase[m]);
         const r = new Float64Array(F);
         for (let i = 0; i < m; i++) {
           const w0 = p.baselineActs[layer][i];
           let sum = 0;
           for (let j = 0; j < F; j++) {
-            const attr = ((wbar[j] - w0[j]) / steps) * gradSum[i][j];
+            const attr = ((wbar[j] - w0[j]) / div) * gradSum[i][j];
             r[j] += attr;
             sum += attr;
           }
@@ -382,5 +453,5 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
     cache?.dispose();
     model.store.unpin();
   }
-  return { ids: p.ids, position: p.position, targetId: p.targetId, steps, baseline, baselinePositions: p.baselinePositions, padId: p.padId, layers, raw, pFull, completeness };
+  return { ids: p.ids, position: p.position, targetId: p.targetId, steps, baseline, quadrature, baselinePositions: p.baselinePositions, padId: p.padId, layers, raw, pFull, completeness };
 }

@@ -4,7 +4,7 @@
  * browser, a folder in Node (FolderStore in store-node.ts), memory in tests and private windows.
  */
 import { sha256Hex } from '../hash';
-import type { QueryAttribution } from './attribute';
+import { LEGACY_QUADRATURE, type QueryAttribution } from './attribute';
 
 export interface BytesStore {
   get(key: string): Promise<Uint8Array | undefined>;
@@ -21,6 +21,8 @@ export async function attributionKey(parts: {
   steps: number;
   baseline: string;
   layers: number[];
+  /** absent for LEGACY_QUADRATURE (queryCacheKey), so keys written before the option existed stay valid */
+  quadrature?: string;
 }): Promise<string> {
   return 'attr:' + (await sha256Hex(new TextEncoder().encode(JSON.stringify({ v: CACHE_VERSION, ...parts }))));
 }
@@ -51,7 +53,7 @@ export function decodeAttribution(bytes: Uint8Array, numLayers: number): QueryAt
     const raw: Float64Array[] = Array.from({ length: numLayers }, () => new Float64Array(0));
     (meta.layers as number[]).forEach((l, i) => (raw[l] = Float64Array.from(f32.subarray(i * F, (i + 1) * F))));
     delete meta.ffn;
-    return { ...meta, raw };
+    return { quadrature: LEGACY_QUADRATURE, ...meta, raw }; // entries written before the option lack it
   } catch {
     return null; // a damaged entry is recomputed, never used
   }

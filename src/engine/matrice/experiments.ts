@@ -5,7 +5,7 @@
 import { KnError } from '../errors';
 import type { LoadedModel } from '../model';
 import type { ProbeResult } from '../types';
-import { attributeQuery, completenessError, type AttributeOptions, type QueryAttribution } from './attribute';
+import { attributeQuery, checkQuadrature, completenessError, DEFAULT_QUADRATURE, LEGACY_QUADRATURE, type AttributeOptions, type QueryAttribution } from './attribute';
 import { attributionKey, decodeAttribution, encodeAttribution, type BytesStore } from './cache';
 import {
   deltaP,
@@ -51,9 +51,13 @@ export interface AttributedQuery extends QuerySpec {
   completeness: { maxAbs: number; maxRel: number };
 }
 
-/** The cache key of a query's attribution: the weights as held (content hash and dtype), ids, target, settings. */
-export function queryCacheKey(model: LoadedModel, q: QuerySpec, opts: Pick<AttributeOptions, 'steps' | 'baseline' | 'layers'> = {}): Promise<string> {
+/**
+ * The cache key of a query's attribution: the weights as held (content hash and dtype), ids, target, settings.
+ * The quadrature is left out when it is LEGACY_QUADRATURE: those keys are the ones written before the option.
+ */
+export function queryCacheKey(model: LoadedModel, q: QuerySpec, opts: Pick<AttributeOptions, 'steps' | 'baseline' | 'layers' | 'quadrature'> = {}): Promise<string> {
   const enc = model.tok.encodeQuery(q.prompt);
+  const quadrature = checkQuadrature(opts.quadrature ?? DEFAULT_QUADRATURE);
   return attributionKey({
     model: `${model.info.contentHash}:${model.info.dtype}`,
     ids: enc.ids,
@@ -62,20 +66,21 @@ export function queryCacheKey(model: LoadedModel, q: QuerySpec, opts: Pick<Attri
     steps: opts.steps ?? 20,
     baseline: opts.baseline ?? 'pad',
     layers: opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l),
+    ...(quadrature !== LEGACY_QUADRATURE ? { quadrature } : {}),
   });
 }
 
 /** Attributes one query, reading and writing the cache. */
 export async function attributeCached(model: LoadedModel, q: QuerySpec, opts: AttributeFactOptions & { onPoints?: (d: number, t: number) => void } = {}) {
-  const steps = opts.steps ?? 20, baseline = opts.baseline ?? 'pad';
+  const steps = opts.steps ?? 20, baseline = opts.baseline ?? 'pad', quadrature = opts.quadrature ?? DEFAULT_QUADRATURE;
   const layers = opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l);
-  const key = await queryCacheKey(model, q, { steps, baseline, layers });
+  const key = await queryCacheKey(model, q, { steps, baseline, layers, quadrature });
   if (opts.store) {
     const hit = await opts.store.get(key);
     const dec = hit ? decodeAttribution(hit, model.cfg.numLayers) : null;
     if (dec) return { attribution: dec, cached: true };
   }
-  const fresh = await attributeQuery(model, q.prompt, q.target, { ...opts, steps, baseline, layers, onProgress: opts.onPoints });
+  const fresh = await attributeQuery(model, q.prompt, q.target, { ...opts, steps, baseline, quadrature, layers, onProgress: opts.onPoints });
   // stored as float32: use the stored form now too, so a cached and a fresh run score identically
   const bytes = encodeAttribution(fresh);
   const attribution = decodeAttribution(bytes, model.cfg.numLayers)!;

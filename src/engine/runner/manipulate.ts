@@ -9,6 +9,7 @@ import type { RmlLama } from '../../data/loader';
 import { RELATIONS, type Lang, type Relation } from '../../data/types';
 import { KnError } from '../errors';
 import type { LoadedModel } from '../model';
+import { LEGACY_QUADRATURE, type Quadrature } from '../matrice/attribute';
 import type { BytesStore } from '../matrice/cache';
 import { METHODS, type Method } from '../matrice/experiments';
 import { createRng, languageCoverage, resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../matrice/scoring';
@@ -69,6 +70,8 @@ export interface ExperimentMeta {
   settings: MatriceSettings;
   steps: number;
   baseline: 'pad' | 'zero';
+  /** the IG quadrature; omitted = LEGACY_QUADRATURE (riemann-right), as in every folder written before the option */
+  quadrature?: Quadrature;
   seed: number;
   langs: Lang[];
   methods: string[];
@@ -238,7 +241,7 @@ export interface RunOptions {
 export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId: string, index: number): Promise<FactRow> {
   const { model, bench, meta } = o;
   const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
-  const attributed = await s.localize({ steps: meta.steps, baseline: meta.baseline, store: o.store, signal: o.signal });
+  const attributed = await s.localize({ steps: meta.steps, baseline: meta.baseline, quadrature: meta.quadrature ?? LEGACY_QUADRATURE, store: o.store, signal: o.signal });
   const queries: RowQuery[] = s.queries.map((q) => ({ lang: q.lang, template: q.templateId, before: p6(q.before), known: q.known }));
   // every manipulation of the fact, then all of them in one batched pass (FactSession.manipulateMany)
   const jobs: { neurons: NeuronId[]; factor: number; langs?: Lang[] }[] = [];
@@ -310,17 +313,26 @@ export async function runManipulation(o: RunOptions): Promise<{ written: number;
   return { written, skipped };
 }
 
-/** The meta of a run; `facts` filled by pickFacts. */
+/** The meta of a run; `facts` filled by pickFacts. The legacy quadrature is left out (as folders before the option). */
 export function makeMeta(p: Omit<ExperimentMeta, 'v' | 'experiment' | 'settings' | 'knockout'> & { settings?: Partial<MatriceSettings>; knockout?: number[] }): ExperimentMeta {
-  return { v: ROW_VERSION, experiment: 'manipulate', ...p, settings: resolveSettings(p.settings ?? {}), knockout: p.knockout ?? KNOCKOUT_K };
+  const { quadrature, ...rest } = p;
+  return {
+    v: ROW_VERSION,
+    experiment: 'manipulate',
+    ...rest,
+    ...(quadrature !== undefined && quadrature !== LEGACY_QUADRATURE ? { quadrature } : {}),
+    settings: resolveSettings(p.settings ?? {}),
+    knockout: p.knockout ?? KNOCKOUT_K,
+  };
 }
 
 /** The fields two runs must share to be merged or resumed into one; the first that differs, or null. */
 export function metaMismatch(a: ExperimentMeta, b: ExperimentMeta, ignoreShard = false): string | null {
-  const fields: (keyof ExperimentMeta)[] = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'seed', 'langs', 'methods', 'knockout', 'facts', 'request'];
+  const fields: (keyof ExperimentMeta)[] = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'quadrature', 'seed', 'langs', 'methods', 'knockout', 'facts', 'request'];
   if (!ignoreShard) fields.push('shard');
-  // the model is the same when its weights are (the path or URL it was loaded from may differ)
-  const strip = (m: ExperimentMeta) => ({ ...m, model: { ...m.model, id: undefined } });
+  // the model is the same when its weights are (the path or URL it was loaded from may differ); a missing
+  // quadrature is the legacy one
+  const strip = (m: ExperimentMeta) => ({ ...m, model: { ...m.model, id: undefined }, quadrature: m.quadrature ?? LEGACY_QUADRATURE });
   const [sa, sb] = [strip(a), strip(b)];
   for (const f of fields) {
     const x = sa[f], y = sb[f];
