@@ -106,6 +106,91 @@ async function langRows(page: Page) {
   );
 }
 
+/**
+ * The selection's language coverage as the Localize view shows it: each neuron chip's count is an integer
+ * 0..languages, the summary's mean is the one shown (2 decimals) and, when every selected neuron has a chip
+ * (≤ 40), their mean. Returns the mean.
+ */
+async function checkCoverage(page: Page, languages: number) {
+  const sum = page.getByTestId('coverage-summary');
+  await expect(sum).toBeVisible();
+  await expect(sum).toHaveAttribute('data-languages', String(languages));
+  // one re-score's figures, read at once: a slider's re-score may still be on its way when this is called,
+  // and the count, the coverage summary and the chips must come from the same one
+  const read = () =>
+    page.evaluate(() => {
+      const q = (id: string) => document.querySelector(`[data-testid="${id}"]`)!;
+      const cs = q('coverage-summary');
+      return {
+        count: Number(q('selection-summary').getAttribute('data-count')),
+        covCount: Number(cs.getAttribute('data-count')),
+        mean: cs.getAttribute('data-mean'),
+        text: cs.textContent ?? '',
+        chips: [...document.querySelectorAll('[data-testid="selected-neuron"]')].map((e) => ({ cov: e.getAttribute('data-coverage'), text: e.textContent ?? '' })),
+      };
+    });
+  let r = await read();
+  await expect
+    .poll(async () => {
+      r = await read();
+      return r.count === r.covCount && r.chips.length === Math.min(40, r.count);
+    }, { timeout: 10_000 })
+    .toBe(true);
+  const { count, chips } = r;
+  for (const c of chips) {
+    const n = Number(c.cov);
+    expect(c.cov !== '' && Number.isInteger(n) && n >= 0 && n <= languages).toBe(true);
+    expect(c.text).toContain(`${n}/${languages}`);
+  }
+  if (!count) return null;
+  const mean = Number(r.mean);
+  expect(mean).toBeGreaterThanOrEqual(0);
+  expect(mean).toBeLessThanOrEqual(languages);
+  expect(r.text).toContain(`mean language coverage ${mean.toFixed(2)} of ${languages} (over ${count} neuron`);
+  if (count <= 40) expect(mean).toBeCloseTo(chips.reduce((a, c) => a + Number(c.cov), 0) / count, 9);
+  return mean;
+}
+
+/**
+ * The answers lost after a toggle: per language lost ≤ known, known as the "known queries" cell says, lost
+ * as the query table counts (✓ before, ✗ after); the overall figure their sums.
+ */
+async function checkFlips(page: Page) {
+  const cells = await page.getByTestId('lang-row').evaluateAll((els) =>
+    els.map((e) => {
+      const f = e.querySelector('[data-testid="flip-cell"]')!;
+      return { lang: e.getAttribute('data-lang')!, known: e.querySelector('[data-testid="known-cell"]')!.textContent!, lost: f.getAttribute('data-lost'), knownF: Number(f.getAttribute('data-known')), text: f.textContent!.trim() };
+    }),
+  );
+  const queries = await page.getByTestId('manip-row').evaluateAll((els) =>
+    els.map((e) => ({ lang: e.getAttribute('data-lang')!, before: !!e.querySelector('[aria-label="correct before"]'), after: !!e.querySelector('[aria-label="correct after"]') })),
+  );
+  let lost = 0, known = 0;
+  for (const c of cells) {
+    expect(c.known.startsWith(`${c.knownF} of `)).toBe(true);
+    const qs = queries.filter((q) => q.lang === c.lang && q.before);
+    expect(qs.length).toBe(c.knownF);
+    if (!c.knownF) {
+      expect(c.text).toBe('no known query');
+      continue;
+    }
+    const l = Number(c.lost);
+    expect(l).toBe(qs.filter((q) => !q.after).length);
+    expect(c.text).toContain(`${l}/${c.knownF} lost`);
+    lost += l;
+    known += c.knownF;
+  }
+  const overall = page.getByTestId('flip-overall');
+  if (!known) {
+    await expect(overall).toHaveCount(0);
+    return { lost, known };
+  }
+  await expect(overall).toHaveAttribute('data-lost', String(lost));
+  await expect(overall).toHaveAttribute('data-known', String(known));
+  await expect(overall).toContainText(`answers lost: ${lost}/${known} known queries`);
+  return { lost, known };
+}
+
 async function waitToggle(page: Page, factor: number) {
   const s = page.getByTestId('toggle-summary');
   await expect(s).toHaveAttribute('data-factor', String(factor));
@@ -131,6 +216,10 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   await expect(page.getByTestId('completeness')).toContainText('completeness error');
   const count = Number(await page.getByTestId('selection-summary').getAttribute('data-count'));
   expect(count).toBeGreaterThan(0);
+  // the demo models ship no calibration.json: METHOD's defaults, said beside the settings
+  await expect(page.getByTestId('settings-note')).toHaveAttribute('data-kind', 'method');
+  await expect(page.getByTestId('settings-paper')).toHaveCount(0);
+  const coverage = await checkCoverage(page, LANGS.length);
 
   // 3. see: the heatmap, the layer bars, one neuron across languages; sliders re-score
   await expect(page.getByTestId('heatmap-card')).toBeVisible();
@@ -139,6 +228,8 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   await expect(page.getByTestId('selection-summary')).toContainText('0.5 ×');
   const count05 = Number(await page.getByTestId('selection-summary').getAttribute('data-count'));
   expect(count05).toBeLessThanOrEqual(count);
+  const coverage05 = await checkCoverage(page, LANGS.length);
+  console.log(`  language coverage: mean ${coverage} of ${LANGS.length} (${count} neurons, τ = 0.2), ${coverage05} (${count05} neurons, τ = 0.5)`);
   await page.getByTestId('slider-tau').fill('0.2');
   await expect(page.getByTestId('selection-summary')).toHaveAttribute('data-count', String(count));
   // the other Eq. 9 normalization re-scores without gradients; min-max over each language ('language')
@@ -169,6 +260,8 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   const rows = await langRows(page);
   expect(rows.map((r) => r.lang).sort()).toEqual([...LANGS].sort());
   const knew = rows.filter((r) => r.knew);
+  const flips = await checkFlips(page);
+  console.log(`  answers lost (suppress): ${flips.lost}/${flips.known}`);
   console.log(`  suppress: ${supMs} ms; ${rows.map((r) => `${r.lang} ${r.before.toFixed(4)}→${r.after.toFixed(4)}${r.knew ? ' (knew)' : ''}`).join(', ')}`);
   // P(correct) falls on average over the languages that knew the fact (a single language may not move)
   if (knew.length) expect(knew.reduce((a, r) => a + (r.after - r.before) / r.before, 0) / knew.length).toBeLessThan(0);

@@ -159,6 +159,12 @@ export interface ScoreResult {
   maxS: number;
   /** Fig. 4: share of the selected neurons per layer */
   layerDistribution: number[];
+  /**
+   * language coverage (engine `languageCoverage`, docs/METHOD.md): per selected neuron (in `selected`'s order)
+   * the number of languages whose own selection (w/o UaL per language, same settings) contains it, 0..languages;
+   * `mean` over the selected neurons (null when none). Absent for a stored (read-only) exploration.
+   */
+  coverage?: { perNeuron: number[]; mean: number | null; languages: number };
   /** Eq. 5 denominators at fault (zero / negative / near-zero), counted */
   warnings: number;
   ms: number;

@@ -10,6 +10,8 @@ import { completenessError } from '../engine/matrice/attribute';
 import type { BytesStore } from '../engine/matrice/cache';
 import { METHODS, queryCacheKey, selectNeurons, type Method, type QuerySpec } from '../engine/matrice/experiments';
 import {
+  coverageMean,
+  languageCoverage,
   layerDistribution,
   neuronStats as engineNeuronStats,
   resolveSettings,
@@ -46,6 +48,8 @@ interface Current {
   session: FactSession;
   /** MaTrice result of the last settings (neuronStats reuses it) */
   matrice?: { key: string; r: MatriceResult };
+  /** each language's own selection (w/o UaL per language) of the last settings (coverage, language sets) */
+  perLang?: { key: string; r: Partial<Record<string, NeuronId[]>> };
 }
 
 const fold = (s: string) => s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
@@ -181,7 +185,7 @@ export class ExplorerState {
       session.steps = c.session.steps;
       session.baseline = c.session.baseline;
     }
-    this.cur = { modelHash: model.info.contentHash, session, matrice: same && c.session.fa ? c.matrice : undefined };
+    this.cur = { modelHash: model.info.contentHash, session, matrice: same && c.session.fa ? c.matrice : undefined, perLang: same && c.session.fa ? c.perLang : undefined };
     return this.cur;
   }
 
@@ -265,6 +269,7 @@ export class ExplorerState {
         },
       });
       c.matrice = undefined;
+      c.perLang = undefined;
       let maxAbs = 0, maxRel = 0;
       for (const q of queries) {
         maxAbs = Math.max(maxAbs, q.completeness.maxAbs);
@@ -309,6 +314,15 @@ export class ExplorerState {
     return r;
   }
 
+  /** Each language's own selection under these settings (cached like matriceFor). */
+  private perLanguageFor(c: Current & { fa: FactAttributions }, s: MatriceSettings): Partial<Record<string, NeuronId[]>> {
+    const key = JSON.stringify(s);
+    if (c.perLang?.key === key) return c.perLang.r;
+    const r = c.session.selectPerLanguage(s);
+    c.perLang = { key, r };
+    return r;
+  }
+
   score(method: Method, settings: Partial<MatriceSettings>, seed = 1, maxCells = 65536): ScoreResult {
     const t0 = performance.now();
     if (!METHODS.includes(method)) throw new KnError('bad-input', `unknown method "${method}"; one of ${METHODS.join(', ')}`);
@@ -339,9 +353,17 @@ export class ExplorerState {
       threshold: method === 'matrice' || method === 'no-uaq' || method === 'random' ? heat.threshold : null,
       maxS: heat.maxS,
       layerDistribution: layerDistribution(sel.neurons, numLayers),
+      coverage: this.coverage(c, s, sel.neurons),
       warnings: heat.warnings.length,
       ms: performance.now() - t0,
     };
+  }
+
+  /** For each selected neuron, how many languages' own selections (same settings) contain it; and their mean. */
+  private coverage(c: Current & { fa: FactAttributions }, s: MatriceSettings, selected: NeuronId[]): NonNullable<ScoreResult['coverage']> {
+    const own = this.perLanguageFor(c, s);
+    const perNeuron = languageCoverage(selected, own as Record<string, NeuronId[]>);
+    return { perNeuron, mean: coverageMean(perNeuron), languages: Object.keys(own).length };
   }
 
   neuronStats(neuron: NeuronId, settings: Partial<MatriceSettings>): NeuronStatsResult {
@@ -376,7 +398,7 @@ export class ExplorerState {
     const c = this.localized();
     const s = resolveSettings(settings);
     const shared = this.matriceFor(c, s).selected;
-    const own = c.session.selectPerLanguage(s);
+    const own = this.perLanguageFor(c, s);
     const sharedRun = await c.session.manipulate(shared, factor, { topK: 1 });
     const key = (n: NeuronId) => `${n[0]}:${n[1]}`;
     const inShared = new Set(shared.map(key));

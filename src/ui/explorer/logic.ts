@@ -3,6 +3,7 @@ import { KnError } from '../../engine/errors';
 import { modelLabel } from '../../engine/model-id';
 import { METHOD_LABELS as ENGINE_METHOD_LABELS } from '../../engine/matrice/methods';
 import { LANGS } from '../../data/types';
+import { COMPLETENESS_FLAG } from '../../engine/rules';
 import type { ModelSourceSpec } from '../../engine/types';
 import type { ManipulateRow } from '../../worker/api';
 import { perLanguage } from '../../engine/matrice/scoring';
@@ -228,8 +229,8 @@ export function selectionAdvice(a: {
   };
 }
 
-/** Above this share of P(correct), the IG completeness error is flagged (the Riemann sum is too coarse). */
-export const COMPLETENESS_FLAG = 0.05;
+/** Above this share of P(correct), the IG completeness error is flagged (the engine's rule). */
+export { COMPLETENESS_FLAG };
 
 /**
  * The IG completeness error as a user reads it: the largest |Σ attr − (P(w̄) − P(w'))| over queries, layers
@@ -251,4 +252,71 @@ export function completenessView(queries: readonly { completeness: { maxAbs: num
     text: `IG completeness error ≤ ${maxAbs.toExponential(2)} (${(rel * 100).toFixed(rel < 0.1 ? 2 : 0)} % of the query's P(correct))`,
     advice: large ? `large: the Riemann sum with M = ${steps} is too coarse for some query; localize again with more steps (e.g. M = ${Math.min(1000, steps * 4)})` : '',
   };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// language coverage (Localize) and answers lost (Toggle)
+
+/** What a neuron's language coverage means, for a tooltip beside the figures. */
+export const COVERAGE_HELP =
+  "Language coverage: for each selected neuron, in how many of the localized languages that language's own selection (UaQ over its queries alone, the same settings) also picks it. 7/7: every language finds it on its own; 0/7: none does, only the pooled score. The set's mean is the average over its neurons.";
+
+/** The one-line help beside the coverage figures. */
+export const COVERAGE_SHORT = "per neuron, in how many languages' own selections it is too (hover for more)";
+
+/** One neuron's coverage as shown: "5/7"; '' when unknown. */
+export function coverageText(count: number | undefined, languages: number): string {
+  return count === undefined || !Number.isFinite(count) ? '' : `${count}/${languages}`;
+}
+
+/**
+ * The selection's coverage line: "mean language coverage 4.25 of 7 (over 12 neurons)"; null without
+ * coverage (a stored exploration) and a dash for an empty selection. `mean` rounded to 2 decimals.
+ */
+export function coverageSummary(c: { perNeuron: readonly number[]; mean: number | null; languages: number } | undefined): { text: string; mean: number | null } | null {
+  if (!c) return null;
+  if (c.mean === null || !Number.isFinite(c.mean)) return { text: 'mean language coverage — (no neuron selected)', mean: null };
+  const n = c.perNeuron.length;
+  return { text: `mean language coverage ${c.mean.toFixed(2)} of ${c.languages} (over ${n} neuron${n === 1 ? '' : 's'})`, mean: c.mean };
+}
+
+/** What "answers lost" means, for a tooltip. */
+export const FLIP_HELP =
+  "Answers lost (flip rate): of the queries the model answered correctly (target top-1) before, how many no longer have the target as top-1 after the change.";
+
+/** A language's answers lost: "3/9 lost (33 %)" from its flip rate and known queries; "no known query" / "—". */
+export function flipCell(s: { flipRate: number; correctBefore: number } | undefined): { text: string; lost: number | null; known: number } {
+  if (!s) return { text: '—', lost: null, known: 0 };
+  if (!s.correctBefore) return { text: 'no known query', lost: null, known: 0 };
+  if (!Number.isFinite(s.flipRate)) return { text: '—', lost: null, known: s.correctBefore };
+  const lost = Math.round(s.flipRate * s.correctBefore);
+  return { text: `${lost}/${s.correctBefore} lost (${Math.round(100 * s.flipRate)} %)`, lost, known: s.correctBefore };
+}
+
+/**
+ * Answers lost over all languages: lost and known summed over the languages with a flip rate (pooled, each
+ * known query counts once); null when no language has one.
+ */
+export function flipOverall(languages: Readonly<Record<string, { flipRate: number; correctBefore: number }>>): { lost: number; known: number; rate: number; text: string } | null {
+  let lost = 0, known = 0;
+  for (const s of Object.values(languages)) {
+    const c = flipCell(s);
+    if (c.lost === null) continue;
+    lost += c.lost;
+    known += c.known;
+  }
+  if (!known) return null;
+  const rate = lost / known;
+  return { lost, known, rate, text: `answers lost: ${lost}/${known} known queries (${Math.round(100 * rate)} %)` };
+}
+
+/**
+ * The note beside the settings: where the model's defaults come from (engine modelDefaults). `kind`
+ * 'problem' is a warning (the model's calibration.json was refused); 'none' in a read-only view (no model).
+ */
+export function settingsNote(info: { calibration?: unknown; calibrationProblem?: string } | null, note: string): { kind: 'calibrated' | 'method' | 'problem' | 'none'; text: string } {
+  if (!info) return { kind: 'none', text: '' };
+  if (info.calibration) return { kind: 'calibrated', text: note };
+  if (info.calibrationProblem) return { kind: 'problem', text: note };
+  return { kind: 'method', text: note };
 }

@@ -12,3 +12,16 @@ export const DEFAULT_MODEL = 'demo-causal';
 /** Riemann steps M and the IG baseline the page starts with (the engine's attribution defaults). */
 export const DEFAULT_STEPS = 20;
 export const DEFAULT_BASELINE: 'pad' | 'zero' = 'pad';
+
+/** `s` with the paper's α1 = α2 = β1 = β2 and METHOD's τ (engine DEFAULT_SETTINGS); the normalizations stay. */
+export const paperSettings = (s: Settings): Settings => ({
+  ...s,
+  alpha1: DEFAULT_SETTINGS.alpha1,
+  alpha2: DEFAULT_SETTINGS.alpha2,
+  beta1: DEFAULT_SETTINGS.beta1,
+  beta2: DEFAULT_SETTINGS.beta2,
+  tau: DEFAULT_SETTINGS.tau,
+});
+
+/** The button that goes back to the paper's weights (the numbers from the engine, no literal here). */
+export const PAPER_LABEL = `Use the paper's α = β = ${DEFAULT_SETTINGS.alpha1}`;

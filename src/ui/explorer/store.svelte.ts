@@ -30,6 +30,7 @@ import { modelToState, perLanguageRows, stateToModel } from './logic';
 import { ModelStore } from './model.svelte';
 import { isLoaded, modelMeta } from './model';
 import { DEFAULT_MODEL, type Settings } from './settings';
+import { modelDefaults, type ModelDefaults } from '../../engine/calibration';
 
 export { DEFAULT_MODEL, defaultSettings, type Settings } from './settings';
 export type { CompareSeries } from './analysis.svelte';
@@ -121,6 +122,8 @@ export class Explorer implements StoreHost, EditsHost {
   get method(): Method { return this.analysis.method; }
   set method(v: Method) { this.analysis.method = v; }
   get settings(): Settings { return this.analysis.settings; }
+  /** the loaded model's MaTrice defaults: its calibration, else METHOD's (engine/calibration.ts) */
+  get defaults(): ModelDefaults { return modelDefaults(this.info ?? {}); }
   set settings(v: Settings) { this.analysis.settings = v; }
   get seed() { return this.analysis.seed; }
   set seed(v: number) { this.analysis.seed = v; }
@@ -221,6 +224,9 @@ export class Explorer implements StoreHost, EditsHost {
     // the loaded model, its fact, results and edits stay until the new model has loaded (a failed load keeps them)
     const ok = await this.model.load(spec, dtype);
     if (!ok) return false;
+    // the model's own defaults (its calibration.json, else METHOD's); a link or an exploration file being
+    // restored keeps the settings it names (takeSettings ran before this load)
+    if (!this.restoring) this.analysis.settings = this.defaults.settings;
     // the worker dropped the old model and its edits: the new one starts unedited, on no fact
     this.staticView = null;
     this.clearFact();
