@@ -33,7 +33,9 @@ describe('CLI: attribute and localize', () => {
     const gl = JSON.parse((await run(KN[0], [KN[1], 'attribute', '--model', join(dir, 'm'), '--prompt', 'The capital of France is', '--target', 'Paris', '--steps', '4', '--quadrature', 'gauss-legendre', '--dtype', 'f32', '--json'])).stdout);
     expect(gl.quadrature).toBe('gauss-legendre');
     expect(r.quadrature).toBe(DEFAULT_QUADRATURE);
-    expect(gl.completeness.maxAbs).toBeLessThan(r.completeness.maxAbs);
+    const rr = JSON.parse((await run(KN[0], [KN[1], 'attribute', '--model', join(dir, 'm'), '--prompt', 'The capital of France is', '--target', 'Paris', '--steps', '4', '--quadrature', 'riemann-right', '--dtype', 'f32', '--json'])).stdout);
+    expect(rr.quadrature).toBe('riemann-right');
+    expect(gl.completeness.maxAbs).toBeLessThan(rr.completeness.maxAbs);
     await expect(run(KN[0], [KN[1], 'attribute', '--model', join(dir, 'm'), '--prompt', 'The capital of France is', '--target', 'Paris', '--quadrature', 'simpson', '--json'])).rejects.toMatchObject({
       stderr: expect.stringContaining(`kn: error [bad-input]: --quadrature must be one of ${QUADRATURES.join(', ')}, got "simpson"`),
     });

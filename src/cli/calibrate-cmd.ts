@@ -5,6 +5,7 @@
  * <out>/report/: report.md (frontier table, the rule, the chosen setting), frontier.csv, frontier.svg and
  * calibration.json (the block a model card carries).
  */
+import { LEGACY_QUADRATURE } from '../engine/matrice/attribute';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,11 +13,11 @@ import { openLocal } from '../data/node';
 import { KnError } from '../engine/errors';
 import type { LoadedModel } from '../engine/model';
 import { resolveSettings } from '../engine/matrice/scoring';
-import { calibrationFiles, calibrationRowProblem, CALIBRATION_VERSION, parseGrid, runCalibration, summarizeCalibration, type CalibrationMeta, type CalibrationRow } from '../engine/runner/calibrate';
+import { calibrateCommand, calibrationMismatch, calibrationFiles, calibrationRowProblem, CALIBRATION_VERSION, parseGrid, runCalibration, summarizeCalibration, type CalibrationMeta, type CalibrationRow } from '../engine/runner/calibrate';
 import { pickFacts, type FactTiming } from '../engine/runner/manipulate';
 import { FolderStore } from '../engine/source-node';
 import { intOpt, parseCli } from './args';
-import { ATTRIBUTION_CACHE, langsArg } from './matrice-cmd';
+import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
 import { dur, NdjsonRowSink, progressPrinter, readResultRows, readResultsMeta, runReportCommand, splitCandidates, writeAtomic, type ResultsKind } from './results';
 
 const OPTIONS = {
@@ -28,6 +29,7 @@ const OPTIONS = {
   seed: { type: 'string' },
   steps: { type: 'string' },
   baseline: { type: 'string' },
+  quadrature: { type: 'string' },
   norm: { type: 'string' },
   'attr-norm': { type: 'string' },
   'grid-alpha2': { type: 'string' },
@@ -44,26 +46,10 @@ export const readCalibrationMeta = (dir: string) =>
 
 const readRows = (dir: string, meta: CalibrationMeta) => readResultRows<CalibrationRow, FactTiming>(dir, (r) => calibrationRowProblem(r, meta));
 
-/** The command line that reproduces a calibration. */
-export function calibrateCommand(m: CalibrationMeta): string {
-  const g = m.grid;
-  return [
-    `npm run -s kn -- experiment calibrate --model ${m.model.id} --facts ${m.request.facts}`,
-    m.request.split ? `--split ${m.request.split}` : '',
-    `--langs ${m.langs.join(',')} --seed ${m.seed} --steps ${m.steps}${m.baseline !== 'pad' ? ` --baseline ${m.baseline}` : ''}`,
-    `--grid-alpha2 ${g.alpha2.join(',')} --grid-beta2 ${g.beta2.join(',')} --grid-tau ${g.tau.join(',')} --out <dir>`,
-  ].filter(Boolean).join(' ');
-}
+/** The command line that reproduces a calibration (engine/runner/calibrate.ts: the page's run writes the same). */
+export { calibrateCommand };
 
-/** The first field two calibration metas differ in, or null (the model's path may differ, not its weights). */
-function mismatch(a: CalibrationMeta, b: CalibrationMeta): string | null {
-  for (const f of ['v', 'model', 'base', 'grid', 'steps', 'baseline', 'seed', 'langs', 'request'] as const) {
-    const x = f === 'model' ? { ...a.model, id: undefined } : a[f];
-    const y = f === 'model' ? { ...b.model, id: undefined } : b[f];
-    if (JSON.stringify(x) !== JSON.stringify(y)) return `${f} (${JSON.stringify(x).slice(0, 80)} vs ${JSON.stringify(y).slice(0, 80)})`;
-  }
-  return null;
-}
+const mismatch = calibrationMismatch;
 
 const KIND: ResultsKind<CalibrationMeta, CalibrationRow, FactTiming> = {
   readMeta: readCalibrationMeta,
@@ -89,6 +75,7 @@ export async function runCalibrate(argv: string[], load: (arg: string | undefine
   const steps = intOpt(v.steps, 'steps', 1, 1000, 20);
   const baseline = (v.baseline ?? 'pad') as 'pad' | 'zero';
   if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `--baseline must be pad or zero, got "${v.baseline}"`);
+  const quadrature = quadratureArg(v.quadrature);
   const base = resolveSettings({ ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) });
   const { model, arg } = await load(v.model, v.dtype);
   const print = progressPrinter(!!v.quiet);
@@ -110,6 +97,8 @@ export async function runCalibrate(argv: string[], load: (arg: string | undefine
       grid,
       steps,
       baseline,
+      // recorded unless it is the legacy rule (folders written before the option have none)
+      ...(quadrature !== LEGACY_QUADRATURE ? { quadrature } : {}),
       seed,
       langs,
       facts: [],

@@ -32,7 +32,7 @@ import { reportFiles, summarize } from '../engine/runner/report';
 import { FolderStore } from '../engine/source-node';
 import { modelDefaults } from '../engine/calibration';
 import { intOpt, numOpt, parseCli } from './args';
-import { DEFAULT_QUADRATURE, LEGACY_QUADRATURE } from '../engine/matrice/attribute';
+import { reproduceCommand } from '../engine/runner/commands';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
 import { dur, EXPERIMENT_OPTIONS, NdjsonRowSink, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, splitCandidates, writeAtomic, type ResultRows, type ResultsKind } from './results';
 
@@ -172,17 +172,6 @@ const MANIPULATION: ResultsKind<ExperimentMeta, FactRow, FactTiming> = {
 export const runReport = (argv: string[]) => runReportCommand(argv, MANIPULATION);
 export const runMerge = (argv: string[]) => runMergeCommand(argv, MANIPULATION);
 
-/** The command line that reproduces a run (printed in its report). */
-export function reproduceCommand(m: ExperimentMeta): string {
-  const readings = m.methods.length > 0 && m.methods.every((k) => k.includes('@'));
-  const parts = [`npm run -s kn -- experiment ${readings ? 'readings' : 'manipulate'} --model ${m.model.id}`, `--facts ${m.request.facts}`];
-  if (m.request.split) parts.push(`--split ${m.request.split}`);
-  if (m.request.relations.length) parts.push(`--relations ${m.request.relations.join(',')}`);
-  parts.push(`--langs ${m.langs.join(',')}`);
-  if (!readings) parts.push(`--methods ${m.methods.join(',')}`);
-  const w = (['alpha1', 'alpha2', 'beta1', 'beta2'] as const).filter((k) => m.settings[k] !== 1).map((k) => `--${k} ${m.settings[k]}`);
-  const q = m.quadrature ?? LEGACY_QUADRATURE;
-  parts.push(`--seed ${m.seed} --steps ${m.steps}${m.baseline !== 'pad' ? ` --baseline ${m.baseline}` : ''}${q !== DEFAULT_QUADRATURE ? ` --quadrature ${q}` : ''} --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm} --out <dir>`);
-  return parts.join(' ');
-}
+/** The command line that reproduces a run (printed in its report): engine/runner/commands.ts, shared with the page. */
+export { reproduceCommand };
 

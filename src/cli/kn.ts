@@ -26,7 +26,7 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
   kn eval [--model <demo model>] --split trained|heldout --json   a demo model on its trained queries / held-out templates
   kn experiment manipulate [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,no-uaq,no-ual] [--split dev|test] [--seed S] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n] --out <dir>
   kn experiment readings [--model <m>] [--facts N] [--split dev] [--quadrature ${QUADRATURES.join('|')}] --out <dir>   every Eq. 9 × Eq. 5 reading of MaTrice
-  kn experiment calibrate [--model <m>] [--split dev] [--facts N] [--grid-alpha2 0,0.5,1] [--grid-beta2 0,0.25,0.5,0.75,1] [--grid-tau 0.1,0.2,0.3] --out <dir>
+  kn experiment calibrate [--model <m>] [--split dev] [--facts N] [--grid-alpha2 0,0.5,1] [--grid-beta2 0,0.25,0.5,0.75,1] [--grid-tau 0.1,0.2,0.3] [--quadrature ${QUADRATURES.join('|')}] --out <dir>
                                                           choose α2, β2, τ on dev facts by the rule of docs/METHOD.md
   kn experiment report <dir> [--out <dir>] [--json]       Fig. 5, Table II, Fig. 4, selection sizes, knock-out: Markdown, CSV, SVG
   kn experiment merge <shard dir>... --out <dir>          join --shard outputs

@@ -75,20 +75,51 @@ export interface ModelDefaults {
   note: string;
 }
 
+/** What modelDefaults reads of a model's info (engine/types.ts ModelInfo). */
+export interface CalibrationFields {
+  calibration?: CalibrationInfo;
+  calibrationProblem?: string;
+  calibrationSource?: 'page' | 'folder';
+  storedCalibrationProblem?: string;
+}
+
 /** The MaTrice defaults for a model: its calibration when it has a valid one, else METHOD's (DEFAULT_SETTINGS). */
-export function modelDefaults(info: { calibration?: CalibrationInfo; calibrationProblem?: string }): ModelDefaults {
+export function modelDefaults(info: CalibrationFields): ModelDefaults {
   const c = info.calibration;
+  // a calibration stored on this page that was refused: said beside whatever applies instead
+  const refused = info.storedCalibrationProblem ? ` (the calibration stored on this page was refused and ignored: ${info.storedCalibrationProblem})` : '';
   if (c) {
     const s = c.settings;
+    const where = info.calibrationSource === 'page' ? 'on this page ' : '';
+    const from = info.calibrationSource === 'folder' ? ", from the model folder's calibration.json" : '';
     return {
       settings: { ...s },
       source: 'calibrated',
-      note: `settings calibrated on ${c.facts} ${c.split ? c.split + ' ' : ''}facts (α2 = ${s.alpha2}, β2 = ${s.beta2}, τ = ${s.tau}); the paper's α = β = 1, τ = ${DEFAULT_SETTINGS.tau} is one click away`,
+      note: `settings calibrated ${where}on ${c.facts} ${c.split ? c.split + ' ' : ''}facts (α2 = ${s.alpha2}, β2 = ${s.beta2}, τ = ${s.tau})${from}; the paper's α = β = 1, τ = ${DEFAULT_SETTINGS.tau} is one click away${refused}`,
     };
   }
   return {
     settings: { ...DEFAULT_SETTINGS },
     source: 'method',
-    note: info.calibrationProblem ? `METHOD's defaults (the model's calibration was refused: ${info.calibrationProblem})` : "METHOD's defaults (α = β = 1, τ = 0.2): this model has no calibration",
+    note: (info.calibrationProblem ? `METHOD's defaults (the model's calibration was refused: ${info.calibrationProblem})` : "METHOD's defaults (α = β = 1, τ = 0.2): this model has no calibration") + refused,
   };
+}
+
+/**
+ * The effective calibration of loaded weights, in order: the one calibrated on this page and stored for their
+ * content hash (`storedText`, parsed with parseCalibration: a malformed one, or one of other weights, is refused
+ * naming the field and ignored), else the model folder's calibration.json (`info.calibration` as loaded), else none
+ * (METHOD's defaults). Returns the info's calibration fields as modelDefaults reads them; the rest of `info` is kept.
+ */
+export function effectiveCalibration<T extends CalibrationFields & { contentHash: string }>(info: T, storedText: string | null | undefined): T {
+  const { calibrationSource: _s, storedCalibrationProblem: _p, ...rest } = info;
+  void _s;
+  void _p;
+  const folder = rest.calibration ? { calibrationSource: 'folder' as const } : {};
+  if (storedText === null || storedText === undefined) return { ...rest, ...folder } as T;
+  try {
+    return { ...rest, calibration: parseCalibration(storedText, info.contentHash), calibrationSource: 'page' } as T;
+  } catch (e) {
+    return { ...rest, ...folder, storedCalibrationProblem: e instanceof Error ? e.message : String(e) } as T;
+  }
 }

@@ -60,6 +60,10 @@ export interface ModelInfo {
   calibration?: import('./calibration').CalibrationInfo;
   /** why the folder's calibration.json was refused (the model loads with METHOD's defaults) */
   calibrationProblem?: string;
+  /** where `calibration` comes from: one calibrated on this page (stored per content hash), or the model folder's calibration.json */
+  calibrationSource?: 'page' | 'folder';
+  /** why the calibration stored on this page for these weights was refused (then the folder's, else METHOD's, applies) */
+  storedCalibrationProblem?: string;
 }
 
 export interface TokenProb {

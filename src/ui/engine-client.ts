@@ -6,6 +6,7 @@ import * as Comlink from 'comlink';
 import { KnError, toKnError } from '../engine/errors';
 import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
 import type { EngineWorkerApi, MemoryReport, WorkerEvent } from '../worker/api';
+import type { CalibrationReport } from '../worker/experiments';
 
 export class EngineClient {
   protected worker: Worker;
@@ -61,6 +62,16 @@ export class EngineClient {
   /** Test hook, see EngineWorkerApi.simulateDeviceLost. */
   simulateDeviceLost(reason: string): Promise<void> {
     return this.call(() => this.api.simulateDeviceLost(reason));
+  }
+  // "Calibrate on this model" (Experiments view): its report, and the calibration kept per content hash (worker/calibrations.ts)
+  calibrationReport(id: string): Promise<CalibrationReport> {
+    return this.call(() => this.api.calibrationReport(id));
+  }
+  calibrationUse(id: string): Promise<ModelInfo> {
+    return this.call(() => this.api.calibrationUse(id));
+  }
+  calibrationForget(): Promise<ModelInfo> {
+    return this.call(() => this.api.calibrationForget());
   }
   terminate(): void {
     this.worker.terminate();

@@ -7,9 +7,12 @@
  * `localize` make a fact current; `localize` also keeps its FactAttributions in the worker, so
  * `score` / `neuronStats` only re-score (never a gradient) and `manipulate` only runs forward passes.
  */
+import type { Quadrature } from '../engine/rules';
 import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
 import type { ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from './experiments';
+import type { CalibrationReport } from './experiments';
 import type { ManipulationRow, Method, TopToken } from '../engine/matrice/experiments';
+import type { ConvergenceCheck } from '../engine/session';
 import type { LanguageSummary, MatriceSettings, NeuronId } from '../engine/matrice/scoring';
 import type { ActiveEdit, EditRequest, EditSpec, EditView, TeachCancelOutcome, TeachHoldPoint, TeachProgress, TeachRequest, TeachView } from './edits';
 
@@ -94,9 +97,11 @@ export interface FactQueries {
 
 export interface LocalizeOptions {
   langs: string[];
-  /** M, the Riemann steps (default 20) */
+  /** M, the quadrature points of the integrated gradients (default 20) */
   steps?: number;
   baseline?: 'pad' | 'zero';
+  /** the IG quadrature (default the engine's DEFAULT_QUADRATURE) */
+  quadrature?: Quadrature;
   /** resolve with `complete: false` instead of computing when any query is not in the cache */
   cacheOnly?: boolean;
 }
@@ -142,6 +147,19 @@ export interface LocalizeResult {
   maxCompleteness: { maxAbs: number; maxRel: number };
   ms: number;
   skipped: { lang: string; templateId: string; reason: string }[];
+}
+
+/** The convergence check's options: the method and settings whose selection is compared (engine FactSession.checkConvergence). */
+export interface ConvergenceOptions {
+  method: Method;
+  settings: Partial<MatriceSettings>;
+  seed?: number;
+}
+
+/** The engine's ConvergenceCheck for the current fact, with the fact and the time it took. */
+export interface ConvergenceResult extends ConvergenceCheck {
+  factId: string;
+  ms: number;
 }
 
 export interface ScoreResult {
@@ -248,6 +266,14 @@ export interface EngineWorkerApi {
   factQueries(factId: string, langs: string[], topK?: number): Promise<FactQueries>;
   /** Attribute every query of the fact (cached in IndexedDB 'kn-attributions'); keeps the result. */
   localize(factId: string, opts: LocalizeOptions, onProgress?: (p: LocalizeProgress) => void): Promise<LocalizeResult>;
+  /**
+   * Re-attribute the current fact's queries whose completeness error is above COMPLETENESS_FLAG with RECHECK
+   * (cached in 'kn-attributions') and compare the method's selection with and without them; a new check or a
+   * localize aborts the previous one (it rejects with code 'cancelled'). Refused when the fact is not localized.
+   */
+  checkConvergence(factId: string, opts: ConvergenceOptions, onProgress?: (p: LocalizeProgress) => void): Promise<ConvergenceResult>;
+  /** Stop the convergence check in progress (it rejects with code 'cancelled'); nothing else is cancelled. */
+  cancelCheck(): Promise<void>;
   /** Re-score the kept attributions with a method and settings (no gradient). */
   score(method: Method, settings: Partial<MatriceSettings>, seed?: number, maxCells?: number): Promise<ScoreResult>;
   /** One neuron's s̄_k per language, mean ± std and S. */
@@ -282,4 +308,14 @@ export interface EngineWorkerApi {
   experimentList(): Promise<{ runs: SavedExperiment[]; storage: 'indexeddb' | 'memory'; storageNote: string | null }>;
   experimentReport(id: string): Promise<ExperimentReport>;
   experimentDelete(id: string): Promise<void>;
+  /** A calibration run's report ("Calibrate on this model"): the CLI's files, the summary and the chosen block. */
+  calibrationReport(id: string): Promise<CalibrationReport>;
+  /**
+   * "Use these settings for this model": keeps the run's calibration block in IndexedDB 'kn-calibrations' keyed by
+   * the weights' content hash (worker/calibrations.ts); returns the loaded model's info with its effective
+   * calibration (the one stored on this page, else the folder's calibration.json, else none).
+   */
+  calibrationUse(id: string): Promise<ModelInfo>;
+  /** "Forget this calibration": drops the one stored for the loaded weights; returns their info as calibrationUse. */
+  calibrationForget(): Promise<ModelInfo>;
 }

@@ -14,6 +14,7 @@ import { ExplorerState } from './explorer';
 import { EditState } from './edits';
 import { ModelSlot } from './model-slot';
 import { ExperimentRunner, createRecordStore } from './experiments';
+import { createCalibrationStore } from './calibrations';
 import { openRmlLama } from '../data/browser';
 import { createShardStore } from '../data/store';
 import type { RmlLama } from '../data/loader';
@@ -54,7 +55,22 @@ const slot = new ModelSlot(() => {
 const model = (): LoadedModel | null => slot.current;
 const explorer = new ExplorerState(model, bench, attributionStore);
 const experimentStore = createRecordStore();
-const experiments = new ExperimentRunner(model, bench, experimentStore.store, attributionStore);
+const experiments = new ExperimentRunner(model, bench, experimentStore.store, attributionStore, splitFacts);
+// calibrations made on this page, per content hash ('kn-calibrations'): a loaded model's info carries the effective one
+const calibrations = createCalibrationStore();
+
+/** A bundled model's split (its split.json beside the weights, as the CLI reads it): the calibration's dev facts. */
+async function splitFacts(source: string, split: 'dev'): Promise<string[]> {
+  const name = /^bundled:(.+)$/.exec(source)?.[1];
+  if (!name) throw new KnError('bad-input', `the dev split needs a bundled model's split.json; ${source} has none: choose "any fact the model knows"`);
+  const base = new URL((import.meta as { env?: { BASE_URL?: string } }).env?.BASE_URL ?? '/', location.origin);
+  const url = new URL(`models/${name}/split.json`, base).href;
+  const r = await fetch(url);
+  if (!r.ok) throw new KnError('missing-file', `${url}: HTTP ${r.status} (the dev split needs the model's split.json)`);
+  const ids = ((await r.json()) as Record<string, unknown>)[split === 'dev' ? 'devFacts' : 'testFacts'];
+  if (!Array.isArray(ids) || !ids.length) throw new KnError('bad-input', `${url} has no devFacts list`);
+  return ids.map(String);
+}
 const edits = new EditState(model, bench, explorer, attributionStore, () => (experiments.busy ? 'an experiment runs (Experiments view)' : null));
 
 function emit(e: WorkerEvent): void {
@@ -148,7 +164,8 @@ const api: EngineWorkerApi = {
             : undefined,
         }),
       );
-      return m.info;
+      // the calibration stored on this page for these weights, else the folder's, else none (worker/calibrations.ts)
+      return calibrations.effective(m.info);
     }),
 
   probe: (prompt, target, topK = 10) =>
@@ -181,6 +198,8 @@ const api: EngineWorkerApi = {
   factsKnown: (factIds, langs) => guarded(() => explorer.factsKnown(factIds, langs, { cachedOnly: edits.busy || experiments.busy })),
   factQueries: (factId, langs, topK) => guarded(() => explorer.factQueries(factId, langs, topK)),
   localize: (factId, opts, onProgress) => guarded(() => explorer.localize(factId, opts, onProgress)),
+  checkConvergence: (factId, opts, onProgress) => guarded(() => explorer.checkConvergence(factId, opts, onProgress)),
+  cancelCheck: () => guarded(() => explorer.stopCheck()),
   score: (method, settings, seed, maxCells) => guarded(async () => explorer.score(method, settings, seed, maxCells)),
   neuronStats: (neuron, settings) => guarded(async () => explorer.neuronStats(neuron, settings)),
   manipulate: (neurons, factor, topK) => guarded(() => explorer.manipulate(neurons, factor, topK)),
@@ -192,12 +211,13 @@ const api: EngineWorkerApi = {
       const buffers = Object.values(r.languages).flatMap((l) => l.queries.map((q) => q.raw.buffer as ArrayBuffer));
       return Comlink.transfer(r, buffers);
     }),
-  editApply: (req) => guarded(() => edits.edit(req)),
-  editReplay: (spec) => guarded(() => edits.replay(spec)),
-  editUndo: (id, all) => guarded(async () => (all ? edits.undoAll() : edits.undo(id))),
+  // a convergence check in progress (re-attributions on the loaded weights) stops before the weights change
+  editApply: (req) => guarded(async () => (await explorer.stopCheck(), edits.edit(req))),
+  editReplay: (spec) => guarded(async () => (await explorer.stopCheck(), edits.replay(spec))),
+  editUndo: (id, all) => guarded(async () => (await explorer.stopCheck(), all ? edits.undoAll() : edits.undo(id))),
   editList: () => guarded(async () => edits.list()),
   editPrepare: () => guarded(() => edits.prepare()),
-  teach: (req, onProgress) => guarded(() => edits.teach(req, onProgress)),
+  teach: (req, onProgress) => guarded(async () => (await explorer.stopCheck(), edits.teach(req, onProgress))),
   teachCancel: async () => edits.cancel(),
   teachHold: (point) => guarded(async () => edits.setHold(point)),
   experimentRun: (req, onProgress) =>
@@ -205,12 +225,31 @@ const api: EngineWorkerApi = {
       const n = edits.list().length;
       if (n) throw new KnError('bad-input', `the model has ${n} edit${n === 1 ? '' : 's'} applied: undo ${n === 1 ? 'it' : 'them'} (Edit view) before running an experiment on the loaded weights`);
       if (edits.busy) throw new KnError('bad-input', 'a fact is being taught; wait for it or cancel it');
+      await explorer.stopCheck();
       return experiments.run(req, onProgress);
     }),
   experimentCancel: async () => experiments.cancel(),
   experimentList: () => guarded(async () => ({ runs: await experiments.list(), storage: experiments.store.kind, storageNote: experimentStore.reason })),
   experimentReport: (id) => guarded(() => experiments.report(id)),
   experimentDelete: (id) => guarded(() => experiments.delete(id)),
+  calibrationReport: (id) => guarded(() => experiments.calibrationReport(id)),
+  calibrationUse: (id) =>
+    guarded(async () => {
+      const m = slot.current;
+      if (!m) throw new KnError('bad-input', 'no model is loaded');
+      const r = await experiments.calibrationReport(id);
+      if (!r.block) throw new KnError('bad-input', `calibration ${id}: no setting qualifies under the rule, so there is nothing to use (METHOD's defaults stay)`);
+      if (r.block.contentHash !== m.info.contentHash) throw new KnError('bad-input', `calibration ${id} was made on other weights (${r.meta.model.id}); load that model to use it`);
+      await calibrations.set(r.block);
+      return calibrations.effective(m.info);
+    }),
+  calibrationForget: () =>
+    guarded(async () => {
+      const m = slot.current;
+      if (!m) throw new KnError('bad-input', 'no model is loaded');
+      await calibrations.forget(m.info.contentHash);
+      return calibrations.effective(m.info);
+    }),
 };
 
 Comlink.expose(api);

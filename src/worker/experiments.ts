@@ -10,13 +10,18 @@
  * on the same model resumes, anything else starts a new run, and the view says which field differs from
  * the last saved run. Pure engine calls and a key-value store: runs in the worker and in Node (tests,
  * with the in-memory twin).
+ *
+ * "Calibrate on this model" (experiment 'calibrate', engine/runner/calibrate.ts: its grid, rule, rows and
+ * summary) runs through the same plumbing: its meta is a CalibrationMeta, its id `calibrate-<hash>`, its rows
+ * checked by calibrationRowProblem; calibrationReport gives the CLI's report files and the calibration block.
  */
+import { DEFAULT_QUADRATURE, LEGACY_QUADRATURE, type Quadrature } from '../engine/rules';
 import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval';
 import type { RmlLama } from '../data/loader';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
 import { KnError } from '../engine/errors';
 import type { BytesStore } from '../engine/matrice/cache';
-import type { MatriceSettings } from '../engine/matrice/scoring';
+import { resolveSettings, type MatriceSettings } from '../engine/matrice/scoring';
 import type { LoadedModel } from '../engine/model';
 import {
   DEFAULT_METHODS,
@@ -34,6 +39,27 @@ import {
   type RunProgress,
 } from '../engine/runner/manipulate';
 import { summarize, type Summary } from '../engine/runner/report';
+import {
+  CALIBRATION_VERSION,
+  calibrateCommand,
+  calibrationBlock,
+  calibrationFiles,
+  calibrationRowProblem,
+  parseGrid,
+  runCalibration,
+  summarizeCalibration,
+  type CalibrationBlock,
+  type CalibrationMeta,
+  type CalibrationRow,
+  type CalibrationSummary,
+  calibrationMismatch,
+} from '../engine/runner/calibrate';
+
+/** The meta of any run the view keeps: a manipulation / readings run, or a calibration. */
+export type AnyMeta = ExperimentMeta | CalibrationMeta;
+const isCalibration = (m: AnyMeta): m is CalibrationMeta => m.experiment === 'calibrate';
+/** Why a stored row cannot be read against its run's meta, or null. */
+const anyRowProblem = (r: unknown, m: AnyMeta) => (isCalibration(m) ? calibrationRowProblem(r, m) : rowProblem(r as FactRow, m));
 
 // ------------------------------------------------------------------------------------------- store
 
@@ -99,13 +125,13 @@ const runKey = (id: string) => `run:${id}`;
 const rowPrefix = (id: string) => `row:${id}:`;
 
 interface RunRecord {
-  meta: ExperimentMeta;
+  meta: AnyMeta;
   createdAt: number;
   updatedAt: number;
 }
 
-interface RowRecord {
-  row: FactRow;
+interface RowRecord<R = FactRow> {
+  row: R;
   timing: FactTiming;
 }
 
@@ -129,14 +155,14 @@ function canonical(v: unknown): string {
 }
 
 /** A readings run: every method is a reading (`matrice@scale/none` …), as `kn experiment readings` writes. */
-export const isReadings = (m: ExperimentMeta) => m.methods.length > 0 && m.methods.every((k) => k.includes('@'));
+export const isReadings = (m: AnyMeta) => !isCalibration(m) && m.methods.length > 0 && m.methods.every((k) => k.includes('@'));
 
 /**
  * The experiment id: a hash of the meta without the picked facts (they follow from the rest), the shard
  * and the model's label (the same weights loaded from another URL are the same model) — the fields
  * metaMismatch compares.
  */
-export async function experimentId(meta: ExperimentMeta): Promise<string> {
+export async function experimentId(meta: AnyMeta): Promise<string> {
   const { facts: _facts, shard: _shard, ...rest } = meta;
   void _facts;
   void _shard;
@@ -145,29 +171,29 @@ export async function experimentId(meta: ExperimentMeta): Promise<string> {
 }
 
 /** The sink of one run: a whole fact per IndexedDB write (nothing half-written), resumable. */
-export class IdbRowSink implements RowSink {
+export class IdbRowSink<R extends { fact: string; index: number } = FactRow> implements RowSink<R> {
   /** rows written by this sink (since it was made) */
   written = 0;
   constructor(
     readonly store: RecordStore,
     readonly id: string,
-    readonly meta: ExperimentMeta,
+    readonly meta: AnyMeta,
   ) {}
 
   /** The run's rows that read back whole and belong to it; the others are skipped and reported. */
-  async read(): Promise<{ rows: FactRow[]; timings: FactTiming[]; problems: string[] }> {
-    const rows: FactRow[] = [], timings: FactTiming[] = [], problems: string[] = [];
+  async read(): Promise<{ rows: R[]; timings: FactTiming[]; problems: string[] }> {
+    const rows: R[] = [], timings: FactTiming[] = [], problems: string[] = [];
     const byFact = new Map<string, FactTiming>();
     const prefix = rowPrefix(this.id);
     for (const k of (await this.store.keys()).filter((k) => k.startsWith(prefix)).sort()) {
-      let rec: RowRecord | undefined;
+      let rec: RowRecord<R> | undefined;
       try {
-        rec = await this.store.get<RowRecord>(k);
+        rec = await this.store.get<RowRecord<R>>(k);
       } catch (e) {
         problems.push(`${k}: unreadable (${e instanceof Error ? e.message : String(e)}); skipped`);
         continue;
       }
-      const p = rec && typeof rec === 'object' ? rowProblem(rec.row, this.meta) : 'not a row record';
+      const p = rec && typeof rec === 'object' ? anyRowProblem(rec.row, this.meta) : 'not a row record';
       if (p) {
         problems.push(`${k}: ${p}; skipped`);
         continue;
@@ -189,8 +215,8 @@ export class IdbRowSink implements RowSink {
     return new Set((await this.read()).rows.map((r) => r.fact));
   }
 
-  async write(row: FactRow, timing: FactTiming) {
-    await this.store.set(rowPrefix(this.id) + row.fact, { row, timing } satisfies RowRecord);
+  async write(row: R, timing: FactTiming) {
+    await this.store.set(rowPrefix(this.id) + row.fact, { row, timing } satisfies RowRecord<R>);
     const rec = await this.store.get<RunRecord>(runKey(this.id));
     if (rec) await this.store.set(runKey(this.id), { ...rec, updatedAt: Date.now() });
     this.written++;
@@ -199,8 +225,11 @@ export class IdbRowSink implements RowSink {
 
 // ------------------------------------------------------------------------------------------- API types
 
-/** The experiments the view offers: the manipulation (Fig. 5 …) and the readings table (every Eq. 9 × Eq. 5 reading). */
-export type ExperimentKind = 'manipulate' | 'readings';
+/**
+ * The experiments the view offers: the manipulation (Fig. 5 …), the readings table (every Eq. 9 × Eq. 5 reading)
+ * and the calibration of α2, β2, τ on the loaded model (`kn experiment calibrate`).
+ */
+export type ExperimentKind = 'manipulate' | 'readings' | 'calibrate';
 
 /** What the Experiments view asks for. */
 export interface ExperimentRequest {
@@ -214,8 +243,14 @@ export interface ExperimentRequest {
   /** M, the Riemann steps */
   steps: number;
   baseline?: 'pad' | 'zero';
+  /** the IG quadrature (absent: the engine's DEFAULT_QUADRATURE) */
+  quadrature?: Quadrature;
   relations?: string[];
   settings?: Partial<MatriceSettings>;
+  /** calibrate: the facts' split ('dev': the bundled model's split.json dev facts; 'test' is refused; null: any known fact) */
+  split?: string | null;
+  /** calibrate: the grid as option text per axis (comma-separated; absent: the engine's DEFAULT_GRID) */
+  grid?: { alpha2?: string; beta2?: string; tau?: string };
 }
 
 export interface ExperimentProgress extends RunProgress {
@@ -230,7 +265,7 @@ export interface ExperimentProgress extends RunProgress {
 
 export interface SavedExperiment {
   id: string;
-  meta: ExperimentMeta;
+  meta: AnyMeta;
   /** facts finished */
   done: number;
   createdAt: number;
@@ -258,11 +293,26 @@ export interface ExperimentReport {
   total: number;
 }
 
+/** A calibration run's report: the CLI's files (report.md, frontier.csv/svg, calibration.json) and its block. */
+export interface CalibrationReport {
+  id: string;
+  meta: CalibrationMeta;
+  summary: CalibrationSummary;
+  files: Record<string, string>;
+  /** the block "Use these settings for this model" stores (null when no setting qualifies) */
+  block: CalibrationBlock | null;
+  command: string;
+  done: number;
+  total: number;
+}
+
 // ------------------------------------------------------------------------------------------- runner
 
 function checkRequest(r: ExperimentRequest): void {
   if (!r || typeof r !== 'object') throw new KnError('bad-input', 'experiment: no request');
-  if (r.experiment !== 'manipulate' && r.experiment !== 'readings') throw new KnError('bad-input', `unknown experiment "${String(r.experiment)}" (manipulate or readings)`);
+  if (r.experiment !== 'manipulate' && r.experiment !== 'readings' && r.experiment !== 'calibrate') throw new KnError('bad-input', `unknown experiment "${String(r.experiment)}" (manipulate, readings or calibrate)`);
+  if (r.experiment === 'calibrate' && r.split === 'test') throw new KnError('bad-input', 'split test: calibration never sees the test split (it judges the chosen settings); use the dev split');
+  if (r.experiment === 'calibrate' && r.split !== undefined && r.split !== null && r.split !== 'dev') throw new KnError('bad-input', `split must be dev (or none), got "${String(r.split)}"`);
   if (!Number.isInteger(r.facts) || r.facts < 1 || r.facts > 100000) throw new KnError('bad-input', `number of facts must be an integer in 1..100000, got ${r.facts}`);
   if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > 2 ** 31 - 1) throw new KnError('bad-input', `seed must be an integer in 0..${2 ** 31 - 1}, got ${r.seed}`);
   if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > 1000) throw new KnError('bad-input', `M (steps) must be an integer in 1..1000, got ${r.steps}`);
@@ -285,6 +335,7 @@ export function requestMeta(model: LoadedModel, r: ExperimentRequest): Experimen
     settings: r.settings ?? {},
     steps: r.steps,
     baseline: r.baseline ?? 'pad',
+    quadrature: r.quadrature ?? DEFAULT_QUADRATURE,
     seed: r.seed,
     langs,
     methods: specs.map((s) => s.key),
@@ -294,6 +345,39 @@ export function requestMeta(model: LoadedModel, r: ExperimentRequest): Experimen
   });
 }
 
+/** The meta of a calibration request on a model (facts still empty): as `kn experiment calibrate` makes it. */
+export function calibrationRequestMeta(model: LoadedModel, r: ExperimentRequest): CalibrationMeta {
+  checkRequest(r);
+  if (r.experiment !== 'calibrate') throw new KnError('bad-input', `not a calibration request (${r.experiment})`);
+  const grid = parseGrid(r.grid ?? {});
+  const langs = LANGS.filter((l) => r.langs.includes(l)) as Lang[];
+  return {
+    v: CALIBRATION_VERSION,
+    experiment: 'calibrate',
+    model: { id: r.modelLabel || model.info.contentHash.slice(0, 12), contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
+    base: resolveSettings({ ...(r.settings?.norm ? { norm: r.settings.norm } : {}), ...(r.settings?.attrNorm ? { attrNorm: r.settings.attrNorm } : {}) }),
+    grid,
+    steps: r.steps,
+    baseline: r.baseline ?? 'pad',
+    // recorded unless it is the legacy rule, as the CLI writes it
+    ...((r.quadrature ?? DEFAULT_QUADRATURE) !== LEGACY_QUADRATURE ? { quadrature: r.quadrature ?? DEFAULT_QUADRATURE } : {}),
+    seed: r.seed,
+    langs,
+    facts: [],
+    request: { facts: r.facts, split: r.split ?? null, minKnownLangs: Math.min(4, langs.length) },
+    shard: null,
+  };
+}
+
+/** The first field two calibration metas differ in, or null: the engine's rule (the CLI's too). */
+export { calibrationMismatch };
+
+const anyMismatch = (a: AnyMeta, b: AnyMeta): string | null =>
+  isCalibration(a) !== isCalibration(b) ? `experiment (${a.experiment} vs ${b.experiment})` : isCalibration(a) ? calibrationMismatch(a, b as CalibrationMeta) : metaMismatch(a, b as ExperimentMeta);
+
+/** The facts of a split of the loaded model (its split.json: bundled models), e.g. the dev facts. */
+export type SplitFacts = (source: string, split: 'dev') => Promise<string[]>;
+
 export class ExperimentRunner {
   private running: AbortController | null = null;
 
@@ -302,6 +386,7 @@ export class ExperimentRunner {
     private bench: () => Promise<RmlLama>,
     readonly store: RecordStore,
     private attributionStore?: BytesStore,
+    private splitFacts?: SplitFacts,
   ) {}
 
   get busy() {
@@ -337,6 +422,7 @@ export class ExperimentRunner {
   async report(id: string): Promise<ExperimentReport> {
     const rec = await this.store.get<RunRecord>(runKey(id));
     if (!rec?.meta) throw new KnError('bad-input', `no saved experiment ${id}`);
+    if (isCalibration(rec.meta)) throw new KnError('bad-input', `${id} is a calibration: its report is calibrationReport's`);
     const { rows, timings, problems } = await new IdbRowSink(this.store, id, rec.meta).read();
     if (!rows.length) throw new KnError('bad-input', `experiment ${id} has no finished fact yet${problems.length ? ` (${problems.length} unreadable rows: ${problems[0]})` : ''}`);
     const missing = rec.meta.facts.length - rows.length;
@@ -344,12 +430,35 @@ export class ExperimentRunner {
     return { id, meta: rec.meta, summary: summarize(rec.meta, rows, timings, problems), done: rows.length, total: rec.meta.facts.length };
   }
 
+  /** A calibration run's summary, the CLI's report files and the block it chose (of its finished facts so far). */
+  async calibrationReport(id: string): Promise<CalibrationReport> {
+    const rec = await this.store.get<RunRecord>(runKey(id));
+    if (!rec?.meta || !isCalibration(rec.meta)) throw new KnError('bad-input', `no saved calibration ${id}`);
+    const meta = rec.meta;
+    const { rows, problems } = await new IdbRowSink<CalibrationRow>(this.store, id, meta).read();
+    if (!rows.length) throw new KnError('bad-input', `calibration ${id} has no finished fact yet${problems.length ? ` (${problems.length} unreadable rows: ${problems[0]})` : ''}`);
+    const missing = meta.facts.length - rows.length;
+    if (missing > 0) problems.push(`${missing} of ${meta.facts.length} picked facts are not finished yet (the report covers ${rows.length})`);
+    const summary = summarizeCalibration(meta, rows, problems);
+    const command = calibrateCommand(meta);
+    return { id, meta, summary, files: calibrationFiles(meta, summary, command), block: calibrationBlock(meta, summary, command), command, done: rows.length, total: meta.facts.length };
+  }
+
+  /** The facts a request may pick from: a calibration's dev split (bundled models), else any. */
+  private async candidates(model: LoadedModel, base: AnyMeta): Promise<string[] | undefined> {
+    if (!isCalibration(base) || base.request.split !== 'dev') return undefined;
+    if (!this.splitFacts) throw new KnError('bad-input', 'the dev split needs the model\'s split.json (a bundled demo model); choose "any fact the model knows"');
+    const ids = await this.splitFacts(model.info.source, 'dev');
+    if (!ids.length) throw new KnError('bad-input', `${model.info.source}: its split.json has no dev facts`);
+    return ids;
+  }
+
   /** Runs (or resumes) the experiment of a request on the loaded model. Cancel: resolves with status 'cancelled'. */
   async run(r: ExperimentRequest, onProgress?: (p: ExperimentProgress) => void): Promise<ExperimentRunResult> {
     const model = this.getModel();
     if (!model) throw new KnError('bad-input', 'no model is loaded; load one in "Model & facts" first');
     if (this.running) throw new KnError('bad-input', 'an experiment is already running');
-    const base = requestMeta(model, r);
+    const base: AnyMeta = r?.experiment === 'calibrate' ? calibrationRequestMeta(model, r) : requestMeta(model, r);
     const id = await experimentId(base);
     const ctl = new AbortController();
     this.running = ctl;
@@ -358,22 +467,24 @@ export class ExperimentRunner {
     try {
       const bench = await this.bench();
       const rec = await this.store.get<RunRecord>(runKey(id));
-      let meta: ExperimentMeta;
+      let meta: AnyMeta;
       let differsFrom: ExperimentRunResult['differsFrom'] = null;
       const resumed = !!rec;
       if (rec) {
-        const diff = rec.meta ? metaMismatch({ ...rec.meta, facts: [] }, base) : 'meta (missing)';
+        const diff = rec.meta ? anyMismatch({ ...rec.meta, facts: [] }, base) : 'meta (missing)';
         if (diff) throw new KnError('bad-input', `the saved experiment ${id} holds results of another run: ${diff} differs; delete it or change the settings`);
         meta = rec.meta;
       } else {
         const last = (await this.list())[0];
         if (last) {
-          const d = metaMismatch({ ...last.meta, facts: [] }, base);
+          const d = anyMismatch({ ...last.meta, facts: [] }, base);
           if (d) differsFrom = { id: last.id, field: d };
         }
+        const candidates = await this.candidates(model, base);
         const facts = await pickFacts(model, bench, {
           facts: r.facts,
-          relations: base.request.relations,
+          relations: isCalibration(base) ? undefined : base.request.relations,
+          candidates,
           langs: base.langs,
           seed: base.seed,
           signal: ctl.signal,
@@ -384,20 +495,15 @@ export class ExperimentRunner {
         const now = Date.now();
         await this.store.set(runKey(id), { meta, createdAt: now, updatedAt: now } satisfies RunRecord);
       }
-      const sink = new IdbRowSink(this.store, id, meta);
+      const m = meta;
+      const sink = isCalibration(m) ? new IdbRowSink<CalibrationRow>(this.store, id, m) : new IdbRowSink(this.store, id, m);
       const before = (await sink.finished()).size;
       let written = 0, skipped = 0;
+      const progress = (p: RunProgress) => onProgress?.({ ...p, id, runTotal: m.facts.length, runDone: p.skipped + p.done });
       try {
-        const res = await runManipulation({
-          model,
-          bench,
-          meta,
-          methods: meta.methods.map(parseMethodSpec),
-          sink,
-          store: this.attributionStore,
-          signal: ctl.signal,
-          onProgress: (p) => onProgress?.({ ...p, id, runTotal: meta.facts.length, runDone: p.skipped + p.done }),
-        });
+        const res = isCalibration(m)
+          ? await runCalibration({ model, bench, meta: m, sink: sink as IdbRowSink<CalibrationRow>, store: this.attributionStore, signal: ctl.signal, onProgress: progress })
+          : await runManipulation({ model, bench, meta: m, methods: m.methods.map(parseMethodSpec), sink: sink as IdbRowSink, store: this.attributionStore, signal: ctl.signal, onProgress: progress });
         written = res.written;
         skipped = res.skipped;
       } catch (e) {

@@ -3,6 +3,7 @@
  * for the current fact: its queries and "before" probes, the attributions kept after `localize`, scoring
  * and manipulation. No DOM: runs in the Web Worker (and in Node for tests, with a memory store).
  */
+import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../engine/matrice/attribute';
 import { Estimator } from '../engine/estimate';
 import { KnError } from '../engine/errors';
 import type { LoadedModel } from '../engine/model';
@@ -23,10 +24,13 @@ import {
   type NeuronId,
 } from '../engine/matrice/scoring';
 import { checkLangs, FactSession, parseFactId, probeFactKnown } from '../engine/session';
+import type { FactProgress } from '../engine/matrice/experiments';
 import type { RmlLama } from '../data/loader';
 import { LANGS, RELATIONS, type Relation } from '../data/types';
 import type {
   AttributionsExport,
+  ConvergenceOptions,
+  ConvergenceResult,
   FactKnownHint,
   FactList,
   FactQueries,
@@ -69,6 +73,26 @@ export function searchMatch(labels: readonly { lang: string; subject: string; ob
   return null;
 }
 
+/**
+ * The engine's progress as the page gets it: at most every 100 ms (and the last one), with the time elapsed
+ * and the time left, measured per finished query (cache reads are no measurement; null before the first).
+ */
+function relayProgress(onProgress: ((p: LocalizeProgress) => void) | undefined): ((p: FactProgress) => void) | undefined {
+  if (!onProgress) return undefined;
+  const t0 = performance.now();
+  const est = new Estimator();
+  let last = 0;
+  return (p) => {
+    const now = performance.now();
+    const done = p.queriesDone === p.queriesTotal && p.pointsTotal === 0;
+    if (now - last < 100 && !done) return;
+    last = now;
+    const elapsedMs = now - t0;
+    const etaMs = est.update({ elapsedMs, finished: p.queriesDone, total: p.queriesTotal, instant: p.cached });
+    void onProgress({ ...p, elapsedMs, etaMs });
+  };
+}
+
 /** At most this many facts per factsKnown call (the page asks for the visible ones in small batches). */
 export const MAX_KNOWN_BATCH = 50;
 /** Known-language answers kept per model (a relation has at most a few thousand facts). */
@@ -77,6 +101,8 @@ const KNOWN_CACHE_LIMIT = 20_000;
 export class ExplorerState {
   private cur: Current | null = null;
   private localizing: AbortController | null = null;
+  /** the convergence check in progress (a new one, a localize, an edit or a cancel stops it) */
+  private checking: { ctl: AbortController; done: Promise<unknown> } | null = null;
   private pending = 0;
   /** model content hash + langs + fact id → the known languages (factsKnown) */
   private knownCache = new Map<string, string[]>();
@@ -96,12 +122,22 @@ export class ExplorerState {
   /** Drop everything tied to the model (called when a model is loaded or lost). */
   reset(): void {
     this.localizing?.abort();
+    this.checking?.ctl.abort();
     this.cur = null;
     this.knownCache.clear();
   }
 
   cancel(): void {
     this.localizing?.abort();
+    this.checking?.ctl.abort();
+  }
+
+  /** Abort the convergence check in progress and wait until it has stopped (before an edit or a localize). */
+  async stopCheck(): Promise<void> {
+    const c = this.checking;
+    if (!c) return;
+    c.ctl.abort();
+    await c.done.catch(() => undefined);
   }
 
   /** an attribution is running */
@@ -184,6 +220,7 @@ export class ExplorerState {
       session.fa = c.session.fa;
       session.steps = c.session.steps;
       session.baseline = c.session.baseline;
+      session.quadrature = c.session.quadrature;
     }
     this.cur = { modelHash: model.info.contentHash, session, matrice: same && c.session.fa ? c.matrice : undefined, perLang: same && c.session.fa ? c.perLang : undefined };
     return this.cur;
@@ -212,10 +249,10 @@ export class ExplorerState {
   }
 
   /** How many of the queries have their attribution in the cache (localizing reads those and computes the rest). */
-  private async countCached(model: LoadedModel, queries: QuerySpec[], steps: number, baseline: 'pad' | 'zero'): Promise<number> {
+  private async countCached(model: LoadedModel, queries: QuerySpec[], steps: number, baseline: 'pad' | 'zero', quadrature: Quadrature): Promise<number> {
     if (!this.store) return 0;
     let n = 0;
-    for (const q of queries) if (await this.store.get(await queryCacheKey(model, q, { steps, baseline }))) n++;
+    for (const q of queries) if (await this.store.get(await queryCacheKey(model, q, { steps, baseline, quadrature }))) n++;
     return n;
   }
 
@@ -235,39 +272,25 @@ export class ExplorerState {
     const s = c.session;
     const steps = opts.steps ?? 20;
     const baseline = opts.baseline ?? 'pad';
+    const quadrature = checkQuadrature(opts.quadrature ?? DEFAULT_QUADRATURE);
     const base = { factId, langs: s.langs, steps, baseline, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn, skipped: s.skipped };
     if (s.queries.length === 0) throw new KnError('bad-input', `fact ${factId} has no usable query in ${s.langs.join(', ')} for this model`);
     if (model.info.contentHash !== baseHash(model.info.contentHash)) {
       throw new KnError('bad-input', 'the model has edits applied: undo them (Edit view) before localizing, so that the neurons are found on the loaded weights');
     }
     if (opts.cacheOnly) {
-      const cached = await this.countCached(model, s.queries, steps, baseline);
+      const cached = await this.countCached(model, s.queries, steps, baseline, quadrature);
       if (cached < s.queries.length) return { ...base, complete: false, queries: [], cachedCount: cached, queriesTotal: s.queries.length, maxCompleteness: { maxAbs: 0, maxRel: 0 }, ms: 0 };
     }
     this.localizing?.abort();
     const ctl = new AbortController();
     this.localizing = ctl;
     const t0 = performance.now();
-    let last = 0;
-    const est = new Estimator();
     try {
-      const queries = await s.localize({
-        steps,
-        baseline,
-        store: this.store,
-        signal: ctl.signal,
-        onProgress: (p) => {
-          if (!onProgress) return;
-          const now = performance.now();
-          const done = p.queriesDone === p.queriesTotal && p.pointsTotal === 0;
-          if (now - last < 100 && !done) return;
-          last = now;
-          const elapsedMs = now - t0;
-          // measured per finished query (cache reads are no measurement), null before the first (estimate.ts)
-          const etaMs = est.update({ elapsedMs, finished: p.queriesDone, total: p.queriesTotal, instant: p.cached });
-          void onProgress({ ...p, elapsedMs, etaMs });
-        },
-      });
+      // a convergence check of the previous attributions stops first (it would share the model)
+      await this.stopCheck();
+      if (ctl.signal.aborted) throw new KnError('cancelled', 'localization cancelled');
+      const queries = await s.localize({ steps, baseline, quadrature, store: this.store, signal: ctl.signal, onProgress: relayProgress(onProgress) });
       c.matrice = undefined;
       c.perLang = undefined;
       let maxAbs = 0, maxRel = 0;
@@ -296,6 +319,51 @@ export class ExplorerState {
       throw e;
     } finally {
       if (this.localizing === ctl) this.localizing = null;
+    }
+  }
+
+  /**
+   * Whether the quadrature's error changes the selection (engine FactSession.checkConvergence): the current
+   * fact's queries whose completeness error is above COMPLETENESS_FLAG, re-attributed with RECHECK (through
+   * the attribution store, so a second check only re-scores), and the method's selection with and without
+   * them. A new check, a localize, an edit or a cancel aborts it ('cancelled'); refused when `factId` is not
+   * the localized fact or the model has edits applied (the attributions describe the loaded weights).
+   */
+  async checkConvergence(factId: string, opts: ConvergenceOptions, onProgress?: (p: LocalizeProgress) => void): Promise<ConvergenceResult> {
+    const c = this.localized();
+    if (c.session.factId !== factId) throw new KnError('bad-input', `localize fact ${factId} first (the localized fact is ${c.session.factId})`);
+    const method = opts?.method;
+    if (!METHODS.includes(method)) throw new KnError('bad-input', `unknown method "${String(method)}"; one of ${METHODS.join(', ')}`);
+    const model = this.model();
+    if (model.info.contentHash !== baseHash(model.info.contentHash)) throw new KnError('bad-input', 'the model has edits applied: undo them (Edit view) before checking the attributions');
+    if (this.localizing) throw new KnError('cancelled', 'convergence check cancelled: a localization runs');
+    const prev = this.checking;
+    const ctl = new AbortController();
+    const run = async (): Promise<ConvergenceResult> => {
+      if (prev) {
+        prev.ctl.abort();
+        await prev.done.catch(() => undefined);
+      }
+      if (ctl.signal.aborted) throw new KnError('cancelled', 'convergence check cancelled');
+      const t0 = performance.now();
+      try {
+        const r = await c.session.checkConvergence({ method, settings: opts.settings ?? {}, seed: opts.seed ?? 1, store: this.store, signal: ctl.signal, onProgress: relayProgress(onProgress) });
+        return { ...r, factId, ms: performance.now() - t0 };
+      } catch (e) {
+        if (ctl.signal.aborted) throw new KnError('cancelled', 'convergence check cancelled');
+        throw e;
+      }
+    };
+    const done = run();
+    const entry = { ctl, done };
+    this.checking = entry;
+    // busy while it runs: edits wait for it (engine.worker.ts stops it first), facts are not probed
+    this.pending++;
+    try {
+      return await done;
+    } finally {
+      this.pending--;
+      if (this.checking === entry) this.checking = null;
     }
   }
 

@@ -145,7 +145,7 @@ describe('completeness: Gauss-Legendre beats the right Riemann sum of the same M
       const { m } = await load(arch);
       try {
         const [prompt, target] = Q[arch];
-        const riemann = await attributeQuery(m, prompt, target, { steps: 8 });
+        const riemann = await attributeQuery(m, prompt, target, { steps: 8, quadrature: 'riemann-right' });
         const gl = await attributeQuery(m, prompt, target, { steps: 8, quadrature: 'gauss-legendre' });
         const eR = completenessError(riemann).maxAbs, eG = completenessError(gl).maxAbs;
         const scale = Math.max(...gl.completeness.map((c) => Math.abs(c.expected)));
@@ -181,18 +181,19 @@ describe('the attribution cache keeps the quadratures apart', () => {
         baseline: 'pad',
         layers: [0, 1],
       });
-      expect(await queryCacheKey(m, q, { steps: 4 })).toBe(legacy);
       expect(await queryCacheKey(m, q, { steps: 4, quadrature: 'riemann-right' })).toBe(legacy);
       const glKey = await queryCacheKey(m, q, { steps: 4, quadrature: 'gauss-legendre' });
       expect(glKey).not.toBe(legacy);
+      // no quadrature named: the default's key
+      expect(await queryCacheKey(m, q, { steps: 4 })).toBe(DEFAULT_QUADRATURE === LEGACY_QUADRATURE ? legacy : glKey);
       expect(CACHE_VERSION).toBe(1);
 
       const store = new MemoryBytesStore();
-      const r1 = await attributeCached(m, q, { steps: 4, store });
+      const r1 = await attributeCached(m, q, { steps: 4, store, quadrature: 'riemann-right' });
       const g1 = await attributeCached(m, q, { steps: 4, store, quadrature: 'gauss-legendre' });
       expect([r1.cached, g1.cached]).toEqual([false, false]);
       expect(store.size).toBe(2);
-      const r2 = await attributeCached(m, q, { steps: 4, store });
+      const r2 = await attributeCached(m, q, { steps: 4, store, quadrature: 'riemann-right' });
       const g2 = await attributeCached(m, q, { steps: 4, store, quadrature: 'gauss-legendre' });
       expect([r2.cached, g2.cached]).toEqual([true, true]);
       expect([r2.attribution.quadrature, g2.attribution.quadrature]).toEqual(['riemann-right', 'gauss-legendre']);
@@ -281,7 +282,7 @@ describe('the session and the runner thread the quadrature', () => {
       expect(runStore.size).toBe(s.queries.length);
       for (const q of s.queries) {
         expect(await runStore.get(await queryCacheKey(model, q, { steps: 2, quadrature: 'gauss-legendre' }))).toBeDefined();
-        expect(await runStore.get(await queryCacheKey(model, q, { steps: 2 }))).toBeUndefined();
+        expect(await runStore.get(await queryCacheKey(model, q, { steps: 2, quadrature: 'riemann-right' }))).toBeUndefined();
       }
     } finally {
       model.dispose();

@@ -12,7 +12,7 @@ function memoryStorage() {
   return { m, getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v) };
 }
 
-const MINE: ExperimentForm = { experiment: 'manipulate', facts: 4, langs: ['en', 'fr'], methods: ['matrice', 'random'], seed: 7, steps: 2 };
+const MINE: ExperimentForm = { ...defaultForm(), experiment: 'manipulate', facts: 4, langs: ['en', 'fr'], methods: ['matrice', 'random'], seed: 7, steps: 2, gridTau: '0.1,0.3' };
 
 describe('the experiment form across reloads', () => {
   it('reads back what was stored, field by field; anything unreadable takes the default', () => {

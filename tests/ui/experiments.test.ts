@@ -4,6 +4,7 @@
  * setting kept apart, a foreign saved run refused naming the field), and the page logic (tables equal to
  * report.md's, the report file round trip and its refusals, progress text, ?report=).
  */
+import { DEFAULT_QUADRATURE, LEGACY_QUADRATURE } from '../../src/engine/rules';
 import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import { KnError, loadModelArg } from '../../src/engine/index';
@@ -257,7 +258,17 @@ describe('Experiments view logic', () => {
     expect(formToRequest({ ...f, langs: ['fr', 'en'] }, 'bundled:demo-causal')).toMatchObject({ langs: ['en', 'fr'], facts: 20, steps: 20, modelLabel: 'bundled:demo-causal' });
     expect(() => formToRequest({ ...f, facts: 0 }, 'x')).toThrow(/number of facts must be an integer in 1\.\.10000/);
     expect(() => formToRequest({ ...f, langs: [] }, 'x')).toThrow(/at least one language/);
-    expect(metaToForm(m)).toEqual({ experiment: 'manipulate', facts: 3, langs: ['en', 'fr'], methods: ['matrice', 'amig', 'random'], seed: 1, steps: 2 });
+    // a saved run without a quadrature (written before the option) resumes with the legacy rule
+    expect(metaToForm(m)).toEqual({ ...defaultForm(), experiment: 'manipulate', facts: 3, langs: ['en', 'fr'], methods: ['matrice', 'amig', 'random'], seed: 1, steps: 2, quadrature: LEGACY_QUADRATURE });
+    expect(formToRequest(f, 'x').quadrature).toBe(DEFAULT_QUADRATURE);
+    expect(() => formToRequest({ ...f, quadrature: 'simpson' as never }, 'x')).toThrow(/quadrature must be one of riemann-right, gauss-legendre, got "simpson"/);
+    // a new run records the default (omitted only when it is the legacy rule); its form comes back with it
+    const fake = { info: { contentHash: 'h', dtype: 'int8', kind: 'causal' }, cfg: { numLayers: 4, ffn: 512 } } as unknown as LoadedModel;
+    const nm = requestMeta(fake, formToRequest(f, 'bundled:demo-causal'));
+    expect(nm.quadrature ?? LEGACY_QUADRATURE).toBe(DEFAULT_QUADRATURE);
+    expect(metaToForm(nm).quadrature).toBe(DEFAULT_QUADRATURE);
+    expect(reproduceCommand(nm).includes('--quadrature')).toBe(false);
+    expect(reproduceCommand(m)).toContain(DEFAULT_QUADRATURE === LEGACY_QUADRATURE ? '--steps 2 --tau' : '--quadrature riemann-right');
   });
 
   it('offers the readings experiment: every Eq. 9 × Eq. 5 reading of MaTrice beside Random, as kn experiment readings', async () => {

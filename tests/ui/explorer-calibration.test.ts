@@ -3,6 +3,7 @@
  * calibrated settings; a share link keeps the settings it names; a model without one gets METHOD's defaults.
  * On a fake worker client (src/ui/explorer/store.svelte.ts).
  */
+import { DEFAULT_QUADRATURE, LEGACY_QUADRATURE } from '../../src/engine/rules';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SETTINGS } from '../../src/engine/matrice/scoring';
 import { Explorer } from '../../src/ui/explorer/store.svelte';
@@ -60,8 +61,22 @@ describe('calibrated defaults on the page', () => {
     expect(ex.info?.contentHash).toBe('c1');
     expect(ex.settings).toEqual(linked);
     expect(ex.steps).toBe(8);
+    // a link written before the quadrature option names none: it localizes with the rule it was made with
+    expect(ex.analysis.quadrature).toBe(LEGACY_QUADRATURE);
     // loading the model again by hand (not a restore) gives its calibrated defaults
     expect(await ex.load({ type: 'bundled', name: 'demo-causal' }, 'int8')).toBe(true);
     expect(ex.settings).toEqual(CALIBRATED);
+  });
+
+  it("the quadrature: the engine default on a fresh page, a link's own when it names one", async () => {
+    vi.stubGlobal('fetch', async () => new Response('not found', { status: 404 }));
+    const fresh = new Explorer();
+    expect(fresh.analysis.quadrature).toBe(DEFAULT_QUADRATURE);
+    const hash = encodeState({ v: 1, model: { type: 'bundled', name: 'demo-causal' }, method: 'matrice', settings: { ...DEFAULT_SETTINGS }, steps: 8, baseline: 'pad', quadrature: 'gauss-legendre' });
+    const ex = new Explorer();
+    ex.start('?autoload=0', hash, undefined, fakeClient(() => WITH) as never);
+    await settle();
+    await settle();
+    expect(ex.analysis.quadrature).toBe('gauss-legendre');
   });
 });

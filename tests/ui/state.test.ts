@@ -196,10 +196,16 @@ describe('share link state', () => {
       expectBad(() => decodeState(t([[1, 2, 3]])), /toggles\.neurons\[0\] must be a pair/);
       expectBad(() => decodeState(t('1,2')), /toggles\.neurons must be an array/);
     });
+    it('quadrature: a link without one (written before the option) decodes without it; a named one round-trips', () => {
+      expect('quadrature' in decodeState(linkWith(() => {}))).toBe(false);
+      expect(decodeState(linkWith((o) => (o.quadrature = 'gauss-legendre'))).quadrature).toBe('gauss-legendre');
+      expect(decodeState(linkWith((o) => (o.quadrature = 'riemann-right'))).quadrature).toBe('riemann-right');
+    });
     it('unknown method, model type, enums', () => {
       expectBad(() => decodeState(linkWith((o) => (o.method = 'magic'))), /link: method must be one of "matrice", "amig", "random", "no-uaq", "no-ual", got "magic"/);
       expectBad(() => decodeState(linkWith((o) => (o.model = { type: 'folder', path: '/etc' }))), /link: model\.type must be one of/);
       expectBad(() => decodeState(linkWith((o) => (o.baseline = 'eos'))), /link: baseline/);
+      expectBad(() => decodeState(linkWith((o) => (o.quadrature = 'simpson'))), /link: quadrature must be one of "riemann-right", "gauss-legendre", got "simpson"/);
       expectBad(() => decodeState(linkWith((o) => (o.settings.norm = 'x'))), /link: settings\.norm/);
       expectBad(() => decodeState(linkWith((o) => (o.settings.attrNorm = 'x'))), /link: settings\.attrNorm/);
       expectBad(() => decodeState(linkWith((o) => (o.toggles = { set: 'all', neurons: [], factor: 0 }))), /link: toggles\.set/);

@@ -21,21 +21,9 @@ import type { LoadedModel } from '../model';
 export type BaselineKind = 'pad' | 'zero';
 export type AttributionPath = 'fast' | 'naive';
 
-/** The quadratures of the IG path integral (docs/METHOD.md "SAIG"); the one list every other file imports. */
-export const QUADRATURES = ['riemann-right', 'gauss-legendre'] as const;
-export type Quadrature = (typeof QUADRATURES)[number];
-export const DEFAULT_QUADRATURE: Quadrature = 'riemann-right';
-/**
- * What every attribution, cache entry and results folder written before the option existed used: cache keys
- * and experiment metas omit the quadrature when it is this one, so they stay valid whatever the default.
- */
-export const LEGACY_QUADRATURE: Quadrature = 'riemann-right';
+export { checkQuadrature, DEFAULT_QUADRATURE, LEGACY_QUADRATURE, QUADRATURES, type Quadrature } from '../rules';
+import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../rules';
 
-/** Checks a quadrature name; `option` names it in the refusal (e.g. "--quadrature"). */
-export function checkQuadrature(q: unknown, option = 'quadrature'): Quadrature {
-  if (!(QUADRATURES as readonly unknown[]).includes(q)) throw new KnError('bad-input', `${option} must be one of ${QUADRATURES.join(', ')}, got "${String(q)}"`);
-  return q as Quadrature;
-}
 
 /**
  * M-node Gauss-Legendre quadrature on [0, 1]: nodes t (ascending) and weights ω (Σ ω = 1), exact for

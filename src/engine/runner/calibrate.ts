@@ -6,6 +6,7 @@
  * (α2, τ) the languages' own sets. The summary is the frontier (selection size against ΔP) and the setting the
  * rule picks. Environment-free: rows go to a RowSink (NDJSON in Node).
  */
+import { DEFAULT_QUADRATURE, LEGACY_QUADRATURE, type Quadrature } from '../matrice/attribute';
 import { timeLeftMs } from '../estimate';
 import type { RmlLama } from '../../data/loader';
 import type { Lang } from '../../data/types';
@@ -20,21 +21,9 @@ import { lineChart } from './svg';
 
 export const CALIBRATION_VERSION = 1;
 
-/** The grid the issue asks for at least; α1 = β1 = 1 throughout. */
-export const DEFAULT_GRID: Readonly<CalibrationGrid> = Object.freeze({ alpha2: [0, 0.5, 1], beta2: [0, 0.25, 0.5, 0.75, 1], tau: [0.1, 0.2, 0.3] });
-
-/**
- * The rule (docs/METHOD.md): the largest mean suppression among settings whose median selection is at most
- * MAX_SHARE of the model's FFN neurons, whose coverage is at least MIN_COVERAGE_SHARE of the languages (5 of 7),
- * and whose Random set of the same size moves P by at most MAX_RANDOM; ties go to the larger β2.
- */
-export const RULE = Object.freeze({ maxShare: 0.01, minCoverageShare: 5 / 7, maxRandom: 0.05 });
-
-export interface CalibrationGrid {
-  alpha2: number[];
-  beta2: number[];
-  tau: number[];
-}
+// the grid, the rule and the grid's option text live in a module without the engine's heavy imports (the page reads them)
+import { DEFAULT_GRID, RULE, type CalibrationGrid } from './calibrate-grid';
+export { DEFAULT_GRID, RULE, parseGrid, type CalibrationGrid } from './calibrate-grid';
 
 export interface CalibrationMeta {
   v: number;
@@ -45,6 +34,8 @@ export interface CalibrationMeta {
   grid: CalibrationGrid;
   steps: number;
   baseline: 'pad' | 'zero';
+  /** the IG quadrature; omitted = LEGACY_QUADRATURE (riemann-right), as in folders written before the option */
+  quadrature?: Quadrature;
   seed: number;
   langs: Lang[];
   facts: string[];
@@ -76,25 +67,11 @@ export interface CalibrationRow {
 export const settingKey = (a2: number, b2: number, tau: number) => `a${a2}/b${b2}/t${tau}`;
 const ownKey = (a2: number, tau: number) => `a${a2}/t${tau}`;
 
-/** A grid from option text: comma-separated finite numbers per axis; an empty value is refused, naming the axis. */
-export function parseGrid(o: { alpha2?: string; beta2?: string; tau?: string }): CalibrationGrid {
-  const axis = (name: keyof CalibrationGrid, text: string | undefined, lo: number, hi: number): number[] => {
-    if (text === undefined) return [...DEFAULT_GRID[name]];
-    const parts = text.split(',').map((s) => s.trim());
-    if (!parts.length || parts.some((s) => s === '')) throw new KnError('bad-input', `--grid-${name}: an empty value in "${text}"; give comma-separated numbers, e.g. ${DEFAULT_GRID[name].join(',')}`);
-    const xs = parts.map(Number);
-    const bad = parts.find((s, i) => !Number.isFinite(xs[i]) || xs[i] < lo || xs[i] > hi);
-    if (bad !== undefined) throw new KnError('bad-input', `--grid-${name}: "${bad}" is not a number in ${lo}..${hi}`);
-    return [...new Set(xs)].sort((a, b) => a - b);
-  };
-  return { alpha2: axis('alpha2', o.alpha2, 0, 10), beta2: axis('beta2', o.beta2, 0, 10), tau: axis('tau', o.tau, 0, 1) };
-}
-
 /** One fact: localize once, then every grid setting from the same attributions, all manipulations in one batch. */
 export async function calibrateFact(o: { model: LoadedModel; bench: RmlLama; meta: CalibrationMeta; store?: BytesStore; signal?: AbortSignal }, factId: string, index: number): Promise<CalibrationRow> {
   const { model, bench, meta } = o;
   const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
-  await s.localize({ steps: meta.steps, baseline: meta.baseline, store: o.store, signal: o.signal });
+  await s.localize({ steps: meta.steps, baseline: meta.baseline, quadrature: meta.quadrature ?? LEGACY_QUADRATURE, store: o.store, signal: o.signal });
   const fa = s.fa!;
   const jobs: { neurons: NeuronId[]; factor: number }[] = [];
   const job = (neurons: NeuronId[]) => jobs.push({ neurons, factor: 0 }) - 1;
@@ -126,6 +103,30 @@ export async function calibrateFact(o: { model: LoadedModel; bench: RmlLama; met
   for (const x of ownJobs) (ownOut[x.key] ??= {})[x.lang] = { n: x.n, suppress: probs(x.j) };
   const queries: RowQuery[] = s.queries.map((q) => ({ lang: q.lang, template: q.templateId, before: p6(q.before), known: q.known }));
   return { v: CALIBRATION_VERSION, fact: factId, index, queries, cells, own: ownOut };
+}
+
+/**
+ * The first field two calibration metas differ in, or null: the model's label or path may differ, not its
+ * weights; a missing quadrature is the legacy one (folders written before the option). CLI and page alike.
+ */
+export function calibrationMismatch(a: CalibrationMeta, b: CalibrationMeta): string | null {
+  for (const f of ['v', 'model', 'base', 'grid', 'steps', 'baseline', 'quadrature', 'seed', 'langs', 'request'] as const) {
+    const pick = (m: CalibrationMeta) => (f === 'model' ? { ...m.model, id: undefined } : f === 'quadrature' ? (m.quadrature ?? LEGACY_QUADRATURE) : m[f]);
+    const x = pick(a), y = pick(b);
+    if (JSON.stringify(x) !== JSON.stringify(y)) return `${f} (${JSON.stringify(x)?.slice(0, 80)} vs ${JSON.stringify(y)?.slice(0, 80)})`;
+  }
+  return null;
+}
+
+/** The command line that reproduces a calibration (the CLI prints it; the page's run records the same). */
+export function calibrateCommand(m: CalibrationMeta): string {
+  const g = m.grid;
+  return [
+    `npm run -s kn -- experiment calibrate --model ${m.model.id} --facts ${m.request.facts}`,
+    m.request.split ? `--split ${m.request.split}` : '',
+    `--langs ${m.langs.join(',')} --seed ${m.seed} --steps ${m.steps}${m.baseline !== 'pad' ? ` --baseline ${m.baseline}` : ''}${(m.quadrature ?? LEGACY_QUADRATURE) !== DEFAULT_QUADRATURE ? ` --quadrature ${m.quadrature ?? LEGACY_QUADRATURE}` : ''}`,
+    `--grid-alpha2 ${g.alpha2.join(',')} --grid-beta2 ${g.beta2.join(',')} --grid-tau ${g.tau.join(',')} --out <dir>`,
+  ].filter(Boolean).join(' ');
 }
 
 /** Runs the facts the sink has not finished; resumable, cancellable between facts. */

@@ -6,11 +6,14 @@
  * A report file trusts nothing: it is validated field by field and rebuilt from the checked values only,
  * so the SVG charts regenerated from it hold numbers and escaped text.
  */
+import { checkQuadrature, DEFAULT_QUADRATURE, LEGACY_QUADRATURE, QUADRATURES, type Quadrature } from '../../engine/rules';
+import { reproduceCommand } from '../../engine/runner/commands';
 import { KnError } from '../../engine/errors';
 import type { ExperimentMeta } from '../../engine/runner/manipulate';
 import { reportFiles, type MethodSummary, type Reading, type Summary } from '../../engine/runner/report';
 import { LANGS } from '../../data/types';
-import type { ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
+import type { AnyMeta, ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
+import { DEFAULT_GRID, parseGrid } from '../../engine/runner/calibrate-grid';
 import * as v from 'valibot';
 import { arr, fail, int, keyed, num, obj, oneOf, parse, str } from '../share/schema';
 import { staticParam } from '../share/static-export';
@@ -20,11 +23,12 @@ import { staticParam } from '../share/static-export';
 export const EXPERIMENTS = [
   { id: 'manipulate', label: 'Manipulation (Fig. 5, Table II, Fig. 4, knock-out)' },
   { id: 'readings', label: 'Readings (each Eq. 9 × Eq. 5 reading)' },
+  { id: 'calibrate', label: 'Calibrate on this model (choose α2, β2, τ by the rule on dev facts)' },
 ] as const;
 export type ExperimentId = (typeof EXPERIMENTS)[number]['id'];
 
 /** A readings run: every method is a reading (`matrice@scale/none` …); the twin of worker/experiments.ts's, kept here so the page bundle does not pull in the engine. */
-export const isReadings = (m: ExperimentMeta) => m.methods.length > 0 && m.methods.every((k) => k.includes('@'));
+export const isReadings = (m: AnyMeta) => m.experiment !== 'calibrate' && m.methods.length > 0 && m.methods.every((k) => k.includes('@'));
 
 export const ALL_METHODS = ['matrice', 'amig', 'random', 'no-uaq', 'no-ual'] as const;
 
@@ -35,9 +39,35 @@ export interface ExperimentForm {
   methods: string[];
   seed: number;
   steps: number;
+  /** the IG quadrature: the engine's default for a new run, a saved run's own when it is resumed */
+  quadrature: Quadrature;
+  /** calibrate: 'dev' (a bundled model's dev split, as the CLI; other models have none) or any fact the model knows */
+  split: 'dev' | 'any';
+  /** calibrate: the grid, comma-separated per axis (defaults: the engine's DEFAULT_GRID) */
+  gridAlpha2: string;
+  gridBeta2: string;
+  gridTau: string;
 }
 
-export const defaultForm = (): ExperimentForm => ({ experiment: 'manipulate', facts: 20, langs: [...LANGS], methods: [...ALL_METHODS], seed: 1, steps: 20 });
+/** The engine's grid as the form's text (engine/runner/calibrate-grid.ts: one source for the CLI and the page). */
+export const DEFAULT_GRID_TEXT = { alpha2: DEFAULT_GRID.alpha2.join(','), beta2: DEFAULT_GRID.beta2.join(','), tau: DEFAULT_GRID.tau.join(',') };
+
+export const defaultForm = (): ExperimentForm => ({
+  experiment: 'manipulate',
+  facts: 20,
+  langs: [...LANGS],
+  methods: [...ALL_METHODS],
+  seed: 1,
+  steps: 20,
+  quadrature: DEFAULT_QUADRATURE,
+  split: 'dev',
+  gridAlpha2: DEFAULT_GRID_TEXT.alpha2,
+  gridBeta2: DEFAULT_GRID_TEXT.beta2,
+  gridTau: DEFAULT_GRID_TEXT.tau,
+});
+
+/** Whether a model (as the page names it) has the dev split calibration picks from: the bundled demo models. */
+export const hasDevSplit = (modelLabel: string) => /^bundled:/.test(modelLabel);
 
 /** The request the worker runs; throws KnError('bad-input') naming the field at fault. */
 export function formToRequest(f: ExperimentForm, modelLabel: string): ExperimentRequest {
@@ -47,6 +77,23 @@ export function formToRequest(f: ExperimentForm, modelLabel: string): Experiment
   };
   if (!f.langs.length) throw new KnError('bad-input', 'choose at least one language');
   if (f.experiment === 'manipulate' && !f.methods.length) throw new KnError('bad-input', 'choose at least one method');
+  if (f.experiment === 'calibrate') {
+    const grid = { alpha2: f.gridAlpha2.trim(), beta2: f.gridBeta2.trim(), tau: f.gridTau.trim() };
+    parseGrid(grid); // refused here, naming the axis, before anything runs
+    return {
+      experiment: 'calibrate',
+      modelLabel,
+      facts: int(f.facts, 'number of facts', 1, 10000),
+      langs: LANGS.filter((l) => f.langs.includes(l)),
+      methods: [],
+      seed: int(f.seed, 'seed', 0, 2 ** 31 - 1),
+      steps: int(f.steps, 'M', 1, 1000),
+      quadrature: checkQuadrature(f.quadrature, 'quadrature'),
+      // the dev split where the model has one (bundled), as `kn experiment calibrate`; never the test split
+      split: f.split === 'dev' && hasDevSplit(modelLabel) ? 'dev' : null,
+      grid,
+    };
+  }
   return {
     experiment: f.experiment,
     modelLabel,
@@ -56,6 +103,7 @@ export function formToRequest(f: ExperimentForm, modelLabel: string): Experiment
     methods: f.experiment === 'readings' ? [] : ALL_METHODS.filter((m) => f.methods.includes(m)),
     seed: int(f.seed, 'seed', 0, 2 ** 31 - 1),
     steps: int(f.steps, 'M', 1, 1000),
+    quadrature: checkQuadrature(f.quadrature, 'quadrature'),
   };
 }
 
@@ -63,7 +111,8 @@ export function formToRequest(f: ExperimentForm, modelLabel: string): Experiment
 export const FORM_STORAGE_KEY = 'kn-experiment-form';
 
 /** The form as stored (storedForm reads it back). */
-export const formText = (f: ExperimentForm): string => JSON.stringify({ experiment: f.experiment, facts: f.facts, langs: f.langs, methods: f.methods, seed: f.seed, steps: f.steps });
+export const formText = (f: ExperimentForm): string =>
+  JSON.stringify({ experiment: f.experiment, facts: f.facts, langs: f.langs, methods: f.methods, seed: f.seed, steps: f.steps, quadrature: f.quadrature, split: f.split, gridAlpha2: f.gridAlpha2, gridBeta2: f.gridBeta2, gridTau: f.gridTau });
 
 /**
  * The stored form back (formText), field by field: a field that is missing or not valid (another
@@ -89,19 +138,53 @@ export function storedForm(text: string | null | undefined): ExperimentForm {
     methods: subset(o.methods, ALL_METHODS, d.methods),
     seed: intIn(o.seed, 0, 2 ** 31 - 1, d.seed),
     steps: intIn(o.steps, 1, 1000, d.steps),
+    quadrature: (QUADRATURES as readonly unknown[]).includes(o.quadrature) ? (o.quadrature as Quadrature) : d.quadrature,
+    split: o.split === 'dev' || o.split === 'any' ? o.split : d.split,
+    gridAlpha2: gridText(o.gridAlpha2, 'alpha2', d.gridAlpha2),
+    gridBeta2: gridText(o.gridBeta2, 'beta2', d.gridBeta2),
+    gridTau: gridText(o.gridTau, 'tau', d.gridTau),
   };
 }
 
+/** A stored grid axis back when it parses (engine parseGrid), else its default. */
+function gridText(v: unknown, axis: 'alpha2' | 'beta2' | 'tau', dflt: string): string {
+  if (typeof v !== 'string' || v.length > 200) return dflt;
+  try {
+    parseGrid({ [axis]: v });
+    return v;
+  } catch {
+    return dflt;
+  }
+}
+
 /** A saved run's settings back in the form (to resume it). */
-export function metaToForm(m: ExperimentMeta): ExperimentForm {
+export function metaToForm(m: AnyMeta): ExperimentForm {
+  if (m.experiment === 'calibrate') {
+    return {
+      ...defaultForm(),
+      experiment: 'calibrate',
+      facts: m.request.facts,
+      langs: [...m.langs],
+      seed: m.seed,
+      steps: m.steps,
+      quadrature: m.quadrature ?? LEGACY_QUADRATURE,
+      split: m.request.split === 'dev' ? 'dev' : 'any',
+      gridAlpha2: m.grid.alpha2.join(','),
+      gridBeta2: m.grid.beta2.join(','),
+      gridTau: m.grid.tau.join(','),
+    };
+  }
   const readings = isReadings(m);
   return {
+    ...defaultForm(),
     experiment: readings ? 'readings' : 'manipulate',
     facts: m.request.facts,
     langs: [...m.langs],
     methods: readings ? [...ALL_METHODS] : m.methods.filter((k) => (ALL_METHODS as readonly string[]).includes(k)),
     seed: m.seed,
     steps: m.steps,
+    // a run saved before the option names none: it was computed with the legacy rule
+    quadrature: m.quadrature ?? LEGACY_QUADRATURE,
   };
 }
 
@@ -222,17 +305,8 @@ export function reportBlocks(md: string): ReportBlock[] {
   return out;
 }
 
-/** The line that reproduces a run in the CLI (as `kn experiment report` prints it). */
-export function reproduceCommand(m: ExperimentMeta): string {
-  const readings = isReadings(m);
-  const parts = [`npm run -s kn -- experiment ${readings ? 'readings' : 'manipulate'} --model ${m.model.id}`, `--facts ${m.request.facts}`];
-  if (m.request.split) parts.push(`--split ${m.request.split}`);
-  if (m.request.relations.length) parts.push(`--relations ${m.request.relations.join(',')}`);
-  parts.push(`--langs ${m.langs.join(',')}`);
-  if (!readings) parts.push(`--methods ${m.methods.join(',')}`);
-  parts.push(`--seed ${m.seed} --steps ${m.steps} --tau ${m.settings.tau} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}${m.model.dtype === 'f32' ? ' --dtype f32' : ''} --out <dir>`);
-  return parts.join(' ');
-}
+/** The line that reproduces a run in the CLI: the engine's, the same as `kn experiment report` prints. */
+export { reproduceCommand };
 
 // ------------------------------------------------------------------------------------------- report file
 

@@ -3,7 +3,8 @@
  * lives in logic.ts; this class only holds what the view shows.
  */
 import { KnError, toKnError } from '../../engine/errors';
-import type { ExperimentProgress, ExperimentRunResult, SavedExperiment } from '../../worker/experiments';
+import type { CalibrationReport, ExperimentProgress, ExperimentRunResult, SavedExperiment } from '../../worker/experiments';
+import { modelDefaults } from '../../engine/calibration';
 import type { Explorer } from '../explorer/store.svelte';
 import { describeModel, modelToState } from '../explorer/logic';
 import { FORM_STORAGE_KEY, defaultForm, formText, formToRequest, importReport, metaToForm, reportParam, reproduceCommand, storedForm, type ExperimentForm, type ReportDoc } from './logic';
@@ -34,6 +35,10 @@ export class Experiments {
   reportId: string | null = $state(null);
   reportDone = $state(0);
   readOnly = $state(false);
+  /** the calibration run shown ("Calibrate on this model"): its report files and the block it chose */
+  calibration: CalibrationReport | null = $state.raw(null);
+  /** a "Use these settings" / "Forget" in flight */
+  applying = $state(false);
   error: KnError | null = $state(null);
   notice = $state('');
 
@@ -93,6 +98,7 @@ export class Experiments {
     ++this.openSeq;
     try {
       this.report = importReport(text);
+      this.calibration = null;
       this.reportId = null;
       this.reportDone = this.report.summary.facts;
       this.readOnly = true;
@@ -169,10 +175,25 @@ export class Experiments {
     const c = this.ex.client;
     if (!c) return;
     const seq = ++this.openSeq;
+    if (id.startsWith('calibrate-')) {
+      try {
+        const r = await c.calibrationReport(id);
+        if (seq !== this.openSeq) return;
+        this.calibration = r;
+        this.report = null;
+        this.reportId = id;
+        this.reportDone = r.done;
+        this.readOnly = false;
+      } catch (e) {
+        if (seq === this.openSeq) this.error = toKnError(e);
+      }
+      return;
+    }
     try {
       const r = await c.experimentReport(id);
       if (seq !== this.openSeq) return; // a newer request wins
       this.report = { format: 'kn-experiment-report', version: 1, createdWith: '', command: reproduceCommand(r.meta), total: r.total, summary: r.summary };
+      this.calibration = null;
       this.reportId = id;
       this.reportDone = r.done;
       this.readOnly = false;
@@ -199,11 +220,67 @@ export class Experiments {
       await this.ex.client?.experimentDelete(id);
       if (this.reportId === id) {
         this.report = null;
+        this.calibration = null;
         this.reportId = null;
       }
       await this.refresh();
     } catch (e) {
       this.error = toKnError(e);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------ calibration
+
+  /** Whether the loaded weights use a calibration made on this page (kept per content hash in IndexedDB). */
+  get calibrationStored(): boolean {
+    return this.ex.info?.calibrationSource === 'page';
+  }
+
+  /** Where the loaded model's settings come from (engine modelDefaults: this page's calibration, the folder's, METHOD's). */
+  get defaultsNote(): string {
+    return this.ex.info ? modelDefaults(this.ex.info).note : '';
+  }
+
+  /** The model's info came back with another effective calibration: the explorer's settings follow it. */
+  private applyInfo(info: NonNullable<Experiments['ex']['info']>) {
+    this.ex.model.info = info;
+    this.ex.settings = { ...modelDefaults(info).settings };
+    if (this.ex.loc) void this.ex.rescore();
+  }
+
+  /** "Use these settings for this model": the shown calibration becomes the page's settings for these weights. */
+  async useCalibration() {
+    const c = this.ex.client;
+    const cal = this.calibration;
+    if (!c || !cal || this.applying) return;
+    this.error = null;
+    this.applying = true;
+    try {
+      const info = await c.calibrationUse(cal.id);
+      this.applyInfo(info);
+      const s = info.calibration?.settings;
+      this.notice = s ? `This model now starts with α2 = ${s.alpha2}, β2 = ${s.beta2}, τ = ${s.tau} (calibrated on this page on ${info.calibration!.facts} facts; kept in this browser for these weights, until you forget it).` : '';
+    } catch (e) {
+      this.error = toKnError(e);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  /** "Forget this calibration": the loaded weights go back to their folder's calibration.json, else METHOD's defaults. */
+  async forgetCalibration() {
+    const c = this.ex.client;
+    if (!c || this.applying) return;
+    this.error = null;
+    this.applying = true;
+    try {
+      const info = await c.calibrationForget();
+      this.applyInfo(info);
+      this.notice = `Forgot this page's calibration: ${modelDefaults(info).note}.`;
+    } catch (e) {
+      this.error = toKnError(e);
+    } finally {
+      this.applying = false;
     }
   }
 }

@@ -4,13 +4,15 @@
  * enhance, any factor; MaTrice / AMIG / Random side by side). "Latest wins": each kind of request carries
  * a sequence number and a stale answer is dropped. Logic in analysis.ts.
  */
+import { DEFAULT_QUADRATURE, type Quadrature } from '../../engine/rules';
 import { METHODS, METHOD_LABELS, type Method } from '../../engine/matrice/methods';
 import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
-import type { LocalizeProgress, LocalizeResult, ManipulateResult, NeuronStatsResult, ScoreResult } from '../../worker/api';
+import type { ConvergenceResult, LocalizeProgress, LocalizeResult, ManipulateResult, NeuronStatsResult, ScoreResult } from '../../worker/api';
+import { toKnError } from '../../engine/errors';
 import type { ProbRow } from '../plots/charts';
 import { manualError, storedScore, toggleNeurons, type ToggleInput, type ToggleSet } from './analysis';
 import type { StoreHost } from './host';
-import { ALL_LANGS } from './logic';
+import { ALL_LANGS, completenessView } from './logic';
 import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings, type Settings } from './settings';
 
 export interface CompareSeries {
@@ -23,11 +25,16 @@ export interface CompareSeries {
 /** The methods compared side by side in the Toggle view. */
 export const COMPARED: readonly Method[] = METHODS.filter((m) => m === 'matrice' || m === 'amig' || m === 'random');
 
+/** ms after the last re-score before the convergence check runs (a slider drag re-scores every frame) */
+export const CHECK_DEBOUNCE_MS = 250;
+
 export class AnalysisStore {
   // localize
   langs: string[] = $state([...ALL_LANGS]);
   steps = $state(DEFAULT_STEPS);
   baseline: 'pad' | 'zero' = $state(DEFAULT_BASELINE);
+  /** the IG quadrature localize uses: the engine's default, or what a restored link names */
+  quadrature: Quadrature = $state(DEFAULT_QUADRATURE);
   localizing = $state(false);
   locProgress: LocalizeProgress | null = $state(null);
   loc: LocalizeResult | null = $state(null);
@@ -47,6 +54,18 @@ export class AnalysisStore {
   neuron: NeuronId | null = $state(null);
   stats: NeuronStatsResult | null = $state(null);
 
+  // the convergence check (FactSession.checkConvergence): run after a re-score when a query's completeness
+  // error is flagged, for the current method and settings; `check` is null until it has answered
+  check: ConvergenceResult | null = $state.raw(null);
+  /** scheduled or running */
+  checking = $state(false);
+  checkProgress: LocalizeProgress | null = $state(null);
+  /** why the last check could not run ('' when it did) */
+  checkError = $state('');
+  /** the user stopped the check: re-scores do not start it again until the next localize (or checkNow) */
+  checkStopped = $state(false);
+  private checkTimer: ReturnType<typeof setTimeout> | undefined;
+
   // toggles
   toggleSet: ToggleSet = $state('selected');
   manualText = $state('');
@@ -60,7 +79,7 @@ export class AnalysisStore {
   /** stored per-language P(correct) before/after of a read-only exploration */
   staticRows: ProbRow[] = $state.raw([]);
 
-  private seq = { score: 0, stats: 0, manip: 0, compare: 0 };
+  private seq = { score: 0, stats: 0, manip: 0, compare: 0, check: 0 };
 
   constructor(private readonly host: StoreHost) {}
 
@@ -99,6 +118,8 @@ export class AnalysisStore {
     this.compareSeries = [];
     this.needsLocalize = false;
     this.cachedQueries = null;
+    this.dropCheck();
+    this.checkStopped = false;
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -113,11 +134,14 @@ export class AnalysisStore {
     this.host.notice = '';
     this.localizing = true;
     this.locProgress = null;
+    // the worker stops a check in progress when a localize starts
+    this.dropCheck();
+    this.checkStopped = false;
     const t0 = performance.now();
     try {
       const r = await client.localize(
         factId,
-        { langs: [...this.langs], steps: this.steps, baseline: this.baseline, cacheOnly: opts.cacheOnly },
+        { langs: [...this.langs], steps: this.steps, baseline: this.baseline, quadrature: this.quadrature, cacheOnly: opts.cacheOnly },
         (p) => (this.locProgress = p),
       );
       if (!r.complete) {
@@ -172,8 +196,79 @@ export class AnalysisStore {
       else if (r.selected.length) void this.loadStats(r.selected[0]);
       this.host.updateHash();
       void this.applyToggles();
+      this.scheduleCheck();
     } catch (e) {
       if (s === this.seq.score) this.host.showError(e, 'Scoring failed');
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // the convergence check (re-attributions cached in the worker: after the first, a check only re-scores)
+
+  /** Forget the check (a new fact, a new localize): a late answer is dropped. */
+  private dropCheck() {
+    this.seq.check++;
+    if (this.checkTimer !== undefined) clearTimeout(this.checkTimer);
+    this.checkTimer = undefined;
+    this.check = null;
+    this.checking = false;
+    this.checkProgress = null;
+    this.checkError = '';
+  }
+
+  /**
+   * After a re-score: when a query's completeness error is flagged, check (debounced) whether the method's
+   * selection stands with the flagged queries re-attributed finer; nothing to check otherwise.
+   */
+  scheduleCheck() {
+    this.dropCheck();
+    const loc = this.loc;
+    if (!loc || this.checkStopped || this.host.staticView || !this.host.client || !completenessView(loc.queries, loc.steps).large) return;
+    const s = this.seq.check;
+    this.checking = true;
+    this.checkTimer = setTimeout(() => {
+      this.checkTimer = undefined;
+      void this.runCheck(s, loc);
+    }, CHECK_DEBOUNCE_MS);
+  }
+
+  /** Stop the check (scheduled or running); the plain advice shows, and re-scores leave it stopped. */
+  async stopCheck() {
+    this.dropCheck();
+    this.checkStopped = true;
+    try {
+      await this.host.client?.cancelCheck();
+    } catch (e) {
+      console.warn('[kn] stopping the convergence check:', e);
+    }
+  }
+
+  /** Run the check now for the current method and settings (after a stop). */
+  checkNow() {
+    this.checkStopped = false;
+    this.scheduleCheck();
+  }
+
+  private async runCheck(s: number, loc: LocalizeResult) {
+    const client = this.host.client;
+    if (s !== this.seq.check || this.loc !== loc || !client) return;
+    try {
+      const r = await client.checkConvergence(loc.factId, { method: this.method, settings: { ...this.settings } as MatriceSettings, seed: this.seed }, (p) => {
+        if (s === this.seq.check) this.checkProgress = p;
+      });
+      if (s !== this.seq.check || this.loc !== loc) return;
+      this.check = r;
+      console.info(`[kn] convergence check ${r.factId} (${r.method}): ${r.flagged} of ${r.queries} queries re-attributed, ${r.same ? 'same selection' : `selection ${r.before.length} → ${r.after.length}, Jaccard ${r.jaccard.toFixed(2)}`}, ${Math.round(r.ms)} ms`);
+    } catch (e) {
+      if (s !== this.seq.check) return;
+      const err = toKnError(e);
+      // cancelled (an edit or a cancel stopped it): the plain advice stays, without an error
+      this.checkError = err.code === 'cancelled' ? '' : err.message;
+    } finally {
+      if (s === this.seq.check) {
+        this.checking = false;
+        this.checkProgress = null;
+      }
     }
   }
 

@@ -10,6 +10,8 @@ import type { Method } from '../../engine/matrice/experiments';
 import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
 import type {
   AttributionsExport,
+  ConvergenceOptions,
+  ConvergenceResult,
   FactKnownHint,
   FactList,
   FactQueries,
@@ -43,6 +45,12 @@ export class ExplorerClient extends EngineClient {
   }
   localize(factId: string, opts: LocalizeOptions, onProgress?: (p: LocalizeProgress) => void): Promise<LocalizeResult> {
     return this.call(() => this.api.localize(factId, plain(opts), onProgress ? Comlink.proxy(onProgress) : undefined));
+  }
+  checkConvergence(factId: string, opts: ConvergenceOptions, onProgress?: (p: LocalizeProgress) => void): Promise<ConvergenceResult> {
+    return this.call(() => this.api.checkConvergence(factId, plain(opts), onProgress ? Comlink.proxy(onProgress) : undefined));
+  }
+  cancelCheck(): Promise<void> {
+    return this.call(() => this.api.cancelCheck());
   }
   score(method: Method, settings: Partial<MatriceSettings>, seed?: number, maxCells?: number): Promise<ScoreResult> {
     return this.call(() => this.api.score(method, plain(settings), seed, maxCells));

@@ -16,7 +16,7 @@ import type { StoreHost } from './host';
 export interface EditsHost extends StoreHost {
   /** the neurons the Toggle view acts on (the method's selection, a manual list, one neuron) */
   readonly toggleNeurons: NeuronId[];
-  /** the Localize view's languages and Riemann steps M (teaching localizes with them) */
+  /** the Localize view's languages and IG steps M (teaching localizes with them) */
   readonly langs: string[];
   readonly steps: number;
   /** the model's predictions changed: probe the fact again, drop stale toggle results */

@@ -9,7 +9,7 @@ import { DEFAULT_BASELINE, DEFAULT_STEPS } from './settings';
 
 export type Baseline = 'pad' | 'zero';
 
-/** What is in force on the page: the MaTrice settings, the Riemann steps M and the IG baseline. */
+/** What is in force on the page: the MaTrice settings, the IG steps M and the IG baseline. */
 export interface InForce {
   settings: Pick<MatriceSettings, 'norm' | 'attrNorm' | 'tau'>;
   steps: number;

@@ -3,7 +3,8 @@ import { KnError } from '../../engine/errors';
 import { modelLabel } from '../../engine/model-id';
 import { METHOD_LABELS as ENGINE_METHOD_LABELS } from '../../engine/matrice/methods';
 import { LANGS } from '../../data/types';
-import { COMPLETENESS_FLAG } from '../../engine/rules';
+import { COMPLETENESS_FLAG, RECHECK } from '../../engine/rules';
+import type { ConvergenceCheck } from '../../engine/session';
 import type { ModelSourceSpec } from '../../engine/types';
 import type { ManipulateRow } from '../../worker/api';
 import { perLanguage } from '../../engine/matrice/scoring';
@@ -238,19 +239,68 @@ export { COMPLETENESS_FLAG };
  * that barely moves P and makes the ratio explode), flagged above COMPLETENESS_FLAG with what to do.
  */
 export function completenessView(queries: readonly { completeness: { maxAbs: number }; pFull: number }[], steps: number) {
-  let maxAbs = 0, rel = 0;
+  let maxAbs = 0, rel = 0, flagged = 0;
   for (const q of queries) {
     maxAbs = Math.max(maxAbs, q.completeness.maxAbs);
     const r = q.completeness.maxAbs / Math.max(q.pFull, 1e-12);
     if (Number.isFinite(r)) rel = Math.max(rel, r);
+    if (Number.isFinite(r) && r > COMPLETENESS_FLAG) flagged++;
   }
   const large = rel > COMPLETENESS_FLAG;
   return {
     maxAbs,
     relToP: rel,
     large,
+    /** queries above COMPLETENESS_FLAG (the ones the convergence check re-attributes), of `queries` */
+    flagged,
+    queries: queries.length,
+    steps,
     text: `IG completeness error ≤ ${maxAbs.toExponential(2)} (${(rel * 100).toFixed(rel < 0.1 ? 2 : 0)} % of the query's P(correct))`,
     advice: large ? `large: the Riemann sum with M = ${steps} is too coarse for some query; localize again with more steps (e.g. M = ${Math.min(1000, steps * 4)})` : '',
+  };
+}
+
+export type CompletenessView = ReturnType<typeof completenessView>;
+
+/** The button that runs the convergence check on demand (after a stop). */
+export const CHECK_LABEL = `Check with ${RECHECK.quadrature} M = ${RECHECK.steps}`;
+
+/** A share as the convergence lines write it: "5 %", "3.2 %" (one decimal below 10 %). */
+const sharePct = (x: number) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)} %`;
+const neuronsText = (n: number) => `${n} neuron${n === 1 ? '' : 's'}`;
+
+/**
+ * The Localize view's completeness line once the convergence check (engine FactSession.checkConvergence, the
+ * flagged queries re-attributed with RECHECK) has run or while it runs: which case (`state`, the panel's
+ * data-convergence), the text, and whether it is a warning.
+ *   none: no query above COMPLETENESS_FLAG: the completeness line alone, no advice;
+ *   running: the check runs (`running`: true, or its progress);
+ *   same: flagged queries, but the finer attributions select the same neurons: neutral, the conclusion stands;
+ *   changed: the selection changes: the warning, with the sizes and the Jaccard index;
+ *   unchecked: flagged and no check (a stored exploration, or the check failed): the plain advice, a warning.
+ */
+export function convergenceView(
+  cv: Pick<CompletenessView, 'text' | 'advice' | 'large' | 'flagged' | 'steps'>,
+  check: ConvergenceCheck | null,
+  running: boolean | { queriesDone: number; queriesTotal: number } | null,
+): { state: 'none' | 'running' | 'same' | 'changed' | 'unchecked'; text: string; warn: boolean } {
+  if (!cv.large) return { state: 'none', text: cv.text, warn: false };
+  const finer = `${RECHECK.quadrature} M = ${RECHECK.steps}`;
+  if (running) {
+    const n = typeof running === 'object' && running.queriesTotal > 0 ? running.queriesTotal : cv.flagged;
+    const done = typeof running === 'object' && running.queriesTotal > 0 ? ` (${running.queriesDone} / ${running.queriesTotal})` : '';
+    return { state: 'running', text: `${cv.text}; checking ${n} ${n === 1 ? 'query' : 'queries'} with ${finer} …${done}`, warn: false };
+  }
+  if (!check) return { state: 'unchecked', text: `${cv.text}: ${cv.advice}`, warn: true };
+  if (check.flagged === 0 || !check.finer) return { state: 'none', text: cv.text, warn: false };
+  const used = `${check.finer.quadrature} M = ${check.finer.steps}`;
+  const what = `${check.flagged} of ${check.queries} ${check.queries === 1 ? 'query has' : 'queries have'} a completeness error above ${+(100 * check.flag).toPrecision(3)} % of P(correct) (worst ${sharePct(check.worstBefore)})`;
+  if (check.same) return { state: 'same', text: `${what}; re-attributed with ${used} they select the same ${neuronsText(check.before.length)}: the conclusion stands`, warn: false };
+  const more = Math.min(1000, cv.steps * 4);
+  return {
+    state: 'changed',
+    text: `${what}; re-attributed with ${used} the selection changes (${check.before.length} → ${neuronsText(check.after.length)}, Jaccard ${check.jaccard.toFixed(2)}): localize with more steps (e.g. M = ${more})`,
+    warn: true,
   };
 }
 

@@ -9,7 +9,7 @@ export const defaultSettings = (): Settings => ({ ...DEFAULT_SETTINGS });
 /** The bundled model the page opens when nothing else is asked for. */
 export const DEFAULT_MODEL = 'demo-causal';
 
-/** Riemann steps M and the IG baseline the page starts with (the engine's attribution defaults). */
+/** IG steps M (quadrature points) and the IG baseline the page starts with (the engine's attribution defaults). */
 export const DEFAULT_STEPS = 20;
 export const DEFAULT_BASELINE: 'pad' | 'zero' = 'pad';
 

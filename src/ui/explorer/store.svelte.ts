@@ -6,12 +6,13 @@
  * its methods; nothing else talks to the worker. The stores' logic is in model.ts, facts.ts and
  * analysis.ts beside them.
  */
+import { LEGACY_QUADRATURE } from '../../engine/rules';
 import { KnError, toKnError } from '../../engine/errors';
 import { modelLabel } from '../../engine/model-id';
 import { METHODS, type Method } from '../../engine/matrice/methods';
 import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
 import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../../engine/types';
-import type { AttributionsExport, FactList, FactQueries, LocalizeProgress, LocalizeResult, ManipulateResult, MemoryReport, NeuronStatsResult, ScoreResult } from '../../worker/api';
+import type { AttributionsExport, ConvergenceResult, FactList, FactQueries, LocalizeProgress, LocalizeResult, ManipulateResult, MemoryReport, NeuronStatsResult, ScoreResult } from '../../worker/api';
 import type { ProbRow } from '../plots/charts';
 import { fetchBundledModels, type BundledModel } from '../sources';
 import { fetchHeadline } from '../headline';
@@ -119,6 +120,13 @@ export class Explorer implements StoreHost, EditsHost {
   get locProgress(): LocalizeProgress | null { return this.analysis.locProgress; }
   get loc(): LocalizeResult | null { return this.analysis.loc; }
   get needsLocalize() { return this.analysis.needsLocalize; }
+  get check(): ConvergenceResult | null { return this.analysis.check; }
+  get checking() { return this.analysis.checking; }
+  get checkProgress(): LocalizeProgress | null { return this.analysis.checkProgress; }
+  get checkError() { return this.analysis.checkError; }
+  get checkStopped() { return this.analysis.checkStopped; }
+  stopCheck() { return this.analysis.stopCheck(); }
+  checkNow() { this.analysis.checkNow(); }
   get method(): Method { return this.analysis.method; }
   set method(v: Method) { this.analysis.method = v; }
   get settings(): Settings { return this.analysis.settings; }
@@ -304,7 +312,7 @@ export class Explorer implements StoreHost, EditsHost {
     const model = modelToState(this.modelSpec);
     if (!model) return null;
     const a = this.analysis;
-    const st: ExplorationState = { v: 1, model, method: a.method, settings: { ...a.settings }, steps: a.steps, baseline: a.baseline };
+    const st: ExplorationState = { v: 1, model, method: a.method, settings: { ...a.settings }, steps: a.steps, baseline: a.baseline, quadrature: a.quadrature };
     if (this.factId) st.fact = this.factId;
     st.langs = [...a.langs];
     if (a.loc) {
@@ -356,6 +364,8 @@ export class Explorer implements StoreHost, EditsHost {
     a.settings = { ...st.settings };
     a.steps = st.steps;
     a.baseline = st.baseline;
+    // a link written before the option names none: it was computed with the legacy rule
+    a.quadrature = st.quadrature ?? LEGACY_QUADRATURE;
     if (st.langs?.length) a.langs = [...st.langs];
     if (st.toggles) {
       const t = togglesFromState(st.toggles);
@@ -424,6 +434,7 @@ export class Explorer implements StoreHost, EditsHost {
         settings: { ...a.settings },
         steps: a.steps,
         baseline: a.baseline,
+        quadrature: a.quadrature,
         ...(this.factId ? { fact: this.factId } : {}),
         langs: [...a.langs],
         model: { type: 'url', url: 'https://example.invalid/local-files/' },

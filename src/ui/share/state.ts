@@ -13,6 +13,7 @@
  * validation, so the app can never produce a link it cannot open.
  */
 import { KnError } from '../../engine/errors';
+import { QUADRATURES, type Quadrature } from '../../engine/rules';
 import type { MatriceSettings } from '../../engine/matrice/scoring';
 import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings } from '../explorer/settings';
 import { HUB_REPO_PATTERN } from '../../engine/model-id';
@@ -56,9 +57,11 @@ export interface ExplorationState {
   langs?: string[];
   method: ExplorationMethod;
   settings: ExplorationSettings;
-  /** Riemann steps M of the integrated gradients */
+  /** M, the quadrature points of the integrated gradients */
   steps: number;
   baseline: 'pad' | 'zero';
+  /** the IG quadrature; absent = LEGACY_QUADRATURE (riemann-right), what every link before the option used */
+  quadrature?: Quadrature;
   toggles?: ExplorationToggles;
   compare?: boolean;
   /** edits of the model, oldest first (a reload re-applies erase/update and asks before re-teaching) */
@@ -288,6 +291,7 @@ export const stateSchema: Schema<ExplorationState> = obj({
   settings: settingsSchema,
   steps: int(STATE_LIMITS.minSteps, STATE_LIMITS.maxSteps),
   baseline: oneOf(['pad', 'zero'] as const),
+  quadrature: v.optional(oneOf(QUADRATURES)),
   toggles: v.optional(togglesSchema),
   compare: v.optional(bool()),
   edits: v.optional(arr(editSchema, STATE_LIMITS.maxEdits)),

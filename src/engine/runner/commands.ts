@@ -1,0 +1,27 @@
+/**
+ * The command lines that reproduce a results folder, one home for the CLI's reports and the page's: a leaf
+ * module (types and rules only), so the page can import it without pulling in the engine.
+ */
+import { DEFAULT_QUADRATURE, LEGACY_QUADRATURE } from '../rules';
+import type { ExperimentMeta } from './manipulate';
+
+/** A readings run: every method key names an Eq. 9 / Eq. 5 reading (`matrice@scale/none`, …). */
+export const isReadingsMeta = (m: Pick<ExperimentMeta, 'methods'>) => m.methods.length > 0 && m.methods.every((k) => k.includes('@'));
+
+/** The command line that reproduces a manipulate / readings run (printed in its report, CLI and page alike). */
+export function reproduceCommand(m: ExperimentMeta): string {
+  const readings = isReadingsMeta(m);
+  const parts = [`npm run -s kn -- experiment ${readings ? 'readings' : 'manipulate'} --model ${m.model.id}`, `--facts ${m.request.facts}`];
+  if (m.request.split) parts.push(`--split ${m.request.split}`);
+  if (m.request.relations.length) parts.push(`--relations ${m.request.relations.join(',')}`);
+  parts.push(`--langs ${m.langs.join(',')}`);
+  if (!readings) parts.push(`--methods ${m.methods.join(',')}`);
+  const w = (['alpha1', 'alpha2', 'beta1', 'beta2'] as const).filter((k) => m.settings[k] !== 1).map((k) => `--${k} ${m.settings[k]}`);
+  // a folder without a quadrature was computed with the legacy rule; name it when it is not today's default
+  const q = m.quadrature ?? LEGACY_QUADRATURE;
+  parts.push(
+    `--seed ${m.seed} --steps ${m.steps}${m.baseline !== 'pad' ? ` --baseline ${m.baseline}` : ''}${q !== DEFAULT_QUADRATURE ? ` --quadrature ${q}` : ''}` +
+      ` --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}${m.model.dtype === 'f32' ? ' --dtype f32' : ''} --out <dir>`,
+  );
+  return parts.join(' ');
+}

@@ -1,0 +1,61 @@
+/**
+ * Calibrations made on this page ("Calibrate on this model" in the Experiments view, then "Use these settings
+ * for this model"), kept per weights' content hash: one idb-keyval store ('kn-calibrations' / 'byHash'), beside
+ * the experiments' ('kn-experiments'), with the same in-memory twin for tests and private windows.
+ *
+ *   <content hash>   { text, savedAt }   text: the calibration block, the same JSON as calibration.json
+ *
+ * What is stored is read back with the engine's parseCalibration (engine/calibration.ts effectiveCalibration):
+ * a malformed block, or one of other weights, is refused naming the field and ignored.
+ */
+import { effectiveCalibration } from '../engine/calibration';
+import { KnError } from '../engine/errors';
+import type { CalibrationBlock } from '../engine/runner/calibrate';
+import type { ModelInfo } from '../engine/types';
+import { IdbRecordStore, MemoryRecordStore, type RecordStore } from './experiments';
+
+interface StoredCalibration {
+  text: string;
+  savedAt: number;
+}
+
+export class CalibrationStore {
+  constructor(readonly records: RecordStore) {}
+
+  /** Keeps a block for the weights it names (block.contentHash); replaces an earlier one. */
+  async set(block: CalibrationBlock): Promise<void> {
+    if (!block || typeof block.contentHash !== 'string' || !block.contentHash) throw new KnError('bad-input', 'calibration: the block names no contentHash');
+    await this.records.set(block.contentHash, { text: JSON.stringify(block, null, 1) + '\n', savedAt: Date.now() } satisfies StoredCalibration);
+  }
+
+  /** The stored block's text for these weights (unchecked: effectiveCalibration parses it), or null. */
+  async get(contentHash: string): Promise<string | null> {
+    let rec: StoredCalibration | undefined;
+    try {
+      rec = await this.records.get<StoredCalibration>(contentHash);
+    } catch {
+      return null;
+    }
+    if (rec === undefined || rec === null) return null;
+    // anything but a record with text is handed on as it is, so parseCalibration names what is wrong
+    return rec && typeof rec === 'object' && typeof rec.text === 'string' ? rec.text : JSON.stringify(rec);
+  }
+
+  async forget(contentHash: string): Promise<void> {
+    await this.records.delete(contentHash);
+  }
+
+  /** The loaded weights' info with the effective calibration: stored here, else the folder's, else none. */
+  async effective(info: ModelInfo): Promise<ModelInfo> {
+    return effectiveCalibration(info, await this.get(info.contentHash));
+  }
+}
+
+/** IndexedDB when it works, otherwise memory (a stored calibration then lasts until the page reloads). */
+export function createCalibrationStore(): CalibrationStore {
+  try {
+    return new CalibrationStore(new IdbRecordStore('kn-calibrations', 'byHash'));
+  } catch {
+    return new CalibrationStore(new MemoryRecordStore());
+  }
+}
