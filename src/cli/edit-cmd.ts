@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { openLocal } from '../data/node';
 import { RELATIONS, type Relation } from '../data/types';
 import { KnError } from '../engine/errors';
+import { checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
 import type { LoadedModel } from '../engine/model';
 import {
   editMetaMismatch,
@@ -80,9 +81,9 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   for (const r of relations) if (!(RELATIONS as readonly string[]).includes(r)) throw new KnError('bad-input', `unknown relation "${r}"; one of ${RELATIONS.join(', ')}`);
   const methods = parseEditMethods(v.methods, kind);
   const shard = v.shard ? parseShard(v.shard) : null;
-  const nFacts = intOpt(v.facts, 'facts', 1, 100000, kind === 'edit' ? 50 : kind === 'inject' ? 20 : 100);
-  const seed = intOpt(v.seed, 'seed', 0, 2 ** 31 - 1, 1);
-  const steps = intOpt(v.steps, 'steps', 1, 1000, 20);
+  const nFacts = intOpt(v.facts, 'facts', FACTS_MIN, FACTS_MAX, DEFAULT_FACTS[kind]);
+  const seed = intOpt(v.seed, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
+  const steps = intOpt(v.steps, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS);
   const unrelatedFacts = intOpt(v.unrelated, 'unrelated', 0, 100, 5);
   if (kind !== 'edit' && (v.lambda1 !== undefined || v.lambda2 !== undefined || v.unrelated !== undefined)) throw new KnError('bad-input', '--lambda1, --lambda2 and --unrelated belong to `experiment edit`');
   if (kind !== 'inject' && (v['train-steps'] !== undefined || v.lr !== undefined || v.old !== undefined || v.k !== undefined)) throw new KnError('bad-input', '--train-steps, --lr, --old and --k belong to `experiment inject`');
@@ -91,8 +92,7 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   const nOld = intOpt(v.old, 'old', 1, 1000, 10);
   const lr = numOpt(v.lr, 'lr');
   if (lr !== undefined && !(lr > 0 && lr <= 10)) throw new KnError('bad-input', `--lr must be a number in (0, 10], got "${v.lr}"`);
-  const baseline = (v.baseline ?? 'pad') as 'pad' | 'zero';
-  if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `--baseline must be pad or zero, got "${v.baseline}"`);
+  const baseline = checkBaseline(v.baseline ?? DEFAULT_BASELINE, '--baseline');
   const tau = numOpt(v.tau, 'tau');
   if (tau !== undefined && !(tau >= 0 && tau <= 1)) throw new KnError('bad-input', `--tau must be a number in 0..1, got "${v.tau}"`);
   const lambda1 = numOpt(v.lambda1, 'lambda1'), lambda2 = numOpt(v.lambda2, 'lambda2');

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { openLocal } from '../data/node';
 import { RELATIONS, type Relation } from '../data/types';
 import { KnError } from '../engine/errors';
+import { checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
 import type { LoadedModel } from '../engine/model';
 import {
   DEFAULT_METHODS,
@@ -78,11 +79,10 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   if (new Set(specs.map((s) => s.key)).size !== specs.length) throw new KnError('bad-input', '--methods lists a method twice');
   if (kind === 'manipulate' && !specs.some((s) => s.key === 'matrice')) specs.unshift(parseMethodSpec('matrice'));
   const shard = v.shard ? parseShard(v.shard) : null;
-  const nFacts = intOpt(v.facts, 'facts', 1, 100000, kind === 'readings' ? 30 : 100);
-  const seed = intOpt(v.seed, 'seed', 0, 2 ** 31 - 1, 1);
-  const steps = intOpt(v.steps, 'steps', 1, 1000, 20);
-  const baseline = (v.baseline ?? 'pad') as 'pad' | 'zero';
-  if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `--baseline must be pad or zero, got "${v.baseline}"`);
+  const nFacts = intOpt(v.facts, 'facts', FACTS_MIN, FACTS_MAX, DEFAULT_FACTS[kind]);
+  const seed = intOpt(v.seed, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
+  const steps = intOpt(v.steps, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS);
+  const baseline = checkBaseline(v.baseline ?? DEFAULT_BASELINE, '--baseline');
   const quadrature = quadratureArg(v.quadrature);
   const tau = v.tau === undefined ? undefined : Number(v.tau);
   if (tau !== undefined && !(Number.isFinite(tau) && tau >= 0 && tau <= 1)) throw new KnError('bad-input', `--tau must be a number in 0..1, got "${v.tau}"`);

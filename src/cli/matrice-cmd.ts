@@ -1,6 +1,7 @@
 /** CLI: `kn attribute` (one query) and `kn localize` (a fact of RML-LAMA across languages). */
 import { join } from 'node:path';
 import { KnError } from '../engine/errors';
+import { checkBaseline, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Baseline } from '../engine/rules';
 import { attributeQuery, checkQuadrature, completenessError, DEFAULT_QUADRATURE, type Quadrature } from '../engine/matrice/attribute';
 import { METHODS, type Method } from '../engine/matrice/experiments';
 import { coverageMean, languageCoverage, normalizePerLayer, resolveSettings, type AttrNorm, type LangNorm, type NeuronId } from '../engine/matrice/scoring';
@@ -22,10 +23,8 @@ function num(a: Args, k: string, lo: number, hi: number, fallback?: number): num
   return n;
 }
 
-function baselineArg(a: Args): 'pad' | 'zero' {
-  const b = str(a, 'baseline') ?? 'pad';
-  if (b !== 'pad' && b !== 'zero') throw new KnError('bad-input', `--baseline must be pad or zero, got "${b}"`);
-  return b;
+function baselineArg(a: Args): Baseline {
+  return checkBaseline(str(a, 'baseline') ?? DEFAULT_BASELINE, '--baseline');
 }
 
 /** `--quadrature` (default DEFAULT_QUADRATURE), refused with the allowed values otherwise. */
@@ -50,7 +49,7 @@ export async function runAttribute(a: Args, model: LoadedModel) {
   const prompt = str(a, 'prompt'), target = str(a, 'target');
   if (prompt === undefined) throw new KnError('bad-input', '--prompt is required');
   if (target === undefined) throw new KnError('bad-input', '--target is required');
-  const steps = Number(str(a, 'steps') ?? 20);
+  const steps = Number(str(a, 'steps') ?? DEFAULT_STEPS);
   const r = await attributeQuery(model, prompt, target, { steps, baseline: baselineArg(a), quadrature: quadratureArg(str(a, 'quadrature')) });
   const scores = normalizePerLayer(r.raw).scores;
   return {
@@ -101,14 +100,14 @@ export async function runLocalize(a: Args, model: LoadedModel) {
     ...(str(a, 'attr-norm') ? { attrNorm: str(a, 'attr-norm') as AttrNorm } : {}),
   }),
   });
-  const steps = int(a, 'steps', 1, 1000, 20)!;
+  const steps = int(a, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS)!;
   const quadrature = quadratureArg(str(a, 'quadrature'));
   const session = await FactSession.open(model, await openLocal(), factId, langsArg(a));
   const store = a['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE);
   const t0 = performance.now();
   const attributed = await session.localize({ steps, baseline: baselineArg(a), quadrature, store });
   const seconds = (performance.now() - t0) / 1000;
-  const seed = int(a, 'seed', 0, 2 ** 31, 1);
+  const seed = int(a, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
   const sel = session.select(method, settings, seed);
   // does the quadrature's error change the selection? queries above the completeness flag re-attributed finer
   const convergence = a['no-recheck'] || method === 'random' ? null : await session.checkConvergence({ method, settings, seed, store, baseline: baselineArg(a) });

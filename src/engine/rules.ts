@@ -34,3 +34,36 @@ export function checkQuadrature(q: unknown, option = 'quadrature'): Quadrature {
   if (!(QUADRATURES as readonly unknown[]).includes(q)) throw new KnError('bad-input', `${option} must be one of ${QUADRATURES.join(', ')}, got "${String(q)}"`);
   return q as Quadrature;
 }
+
+/** M, the quadrature points of the IG path integral: the default and the range every entry point accepts. */
+export const DEFAULT_STEPS = 20;
+export const STEPS_MIN = 1;
+export const STEPS_MAX = 1000;
+
+/** Checks M; `option` names it in the refusal (e.g. "--steps", "M (steps)"). */
+export function checkSteps(v: unknown, option = 'steps (M)'): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < STEPS_MIN || v > STEPS_MAX) throw new KnError('bad-input', `${option} must be an integer in ${STEPS_MIN}..${STEPS_MAX}, got ${String(v)}`);
+  return v;
+}
+
+/** The IG baselines: SAIG's ⟨PAD⟩ per token, or a single all-zero activation (docs/METHOD.md "SAIG"). */
+export const BASELINES = ['pad', 'zero'] as const;
+export type Baseline = (typeof BASELINES)[number];
+export const DEFAULT_BASELINE: Baseline = 'pad';
+
+/** Checks a baseline name; `option` names it in the refusal (e.g. "--baseline"). */
+export function checkBaseline(v: unknown, option = 'baseline'): Baseline {
+  if (!(BASELINES as readonly unknown[]).includes(v)) throw new KnError('bad-input', `${option} must be ${BASELINES.join(' or ')}, got "${String(v)}"`);
+  return v as Baseline;
+}
+
+/** How many facts one experiment may draw, from the CLI, the worker and the page alike. */
+export const FACTS_MIN = 1;
+export const FACTS_MAX = 100_000;
+/** The facts an experiment draws when none are asked for: `kn experiment <kind>` per kind, and the page's form (a run in the browser, kept short). */
+export const DEFAULT_FACTS = Object.freeze({ manipulate: 100, readings: 30, edit: 50, enhance: 100, inject: 20, calibrate: 20, page: 20 });
+
+/** The random seed (the facts' draw, the Random method's neurons): a non-negative 31-bit integer, the same bound everywhere. */
+export const SEED_MIN = 0;
+export const SEED_MAX = 2 ** 31 - 1;
+export const DEFAULT_SEED = 1;

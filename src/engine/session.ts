@@ -10,7 +10,7 @@ import { factTemplateQueries } from '../data/queries';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
 import { KnError } from './errors';
 import type { LoadedModel } from './model';
-import { COMPLETENESS_FLAG, RECHECK } from './rules';
+import { checkBaseline, checkSteps, COMPLETENESS_FLAG, DEFAULT_BASELINE, DEFAULT_STEPS, RECHECK, type Baseline } from './rules';
 import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from './matrice/attribute';
 import {
   attributeFact,
@@ -204,7 +204,7 @@ export class FactSession {
   attributed: AttributedQuery[] | null = null;
   fa: FactAttributions | null = null;
   steps: number | null = null;
-  baseline: 'pad' | 'zero' | null = null;
+  baseline: Baseline | null = null;
   quadrature: Quadrature | null = null;
 
   private constructor(
@@ -265,10 +265,8 @@ export class FactSession {
   /** Attributes every query (cache first); the scores stay in the session for every method. */
   async localize(opts: AttributeFactOptions = {}) {
     if (this.queries.length === 0) throw new KnError('bad-input', `fact ${this.factId} has no usable query in ${this.langs.join(', ')} for this model`);
-    const steps = opts.steps ?? 20;
-    if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new KnError('bad-input', `steps (M) must be an integer in 1..1000, got ${steps}`);
-    const baseline = opts.baseline ?? 'pad';
-    if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `baseline must be pad or zero, got "${String(baseline)}"`);
+    const steps = checkSteps(opts.steps ?? DEFAULT_STEPS);
+    const baseline = checkBaseline(opts.baseline ?? DEFAULT_BASELINE);
     const quadrature = checkQuadrature(opts.quadrature ?? DEFAULT_QUADRATURE);
     const r = await attributeFact(this.model, this.queries, { ...opts, steps, baseline, quadrature });
     if (opts.signal?.aborted) throw new KnError('cancelled', 'localization cancelled');
@@ -298,7 +296,7 @@ export class FactSession {
     const redo = await attributeFact(this.model, idx.map((i) => attributed[i]), {
       steps: finer.steps,
       quadrature: finer.quadrature,
-      baseline: opts.baseline ?? this.baseline ?? 'pad',
+      baseline: opts.baseline ?? this.baseline ?? DEFAULT_BASELINE,
       store: opts.store,
       signal: opts.signal,
       onProgress: opts.onProgress,

@@ -7,6 +7,7 @@ import { familyFor } from '../engine/families/registry';
 import { packedMatMul, uploadPacked } from '../engine/int8-webgpu';
 import { attributeQuery } from '../engine/matrice/attribute';
 import type { LoadedModel } from '../engine/model';
+import { DEFAULT_BASELINE, type Baseline } from '../engine/rules';
 import type { QuantizedMatrix } from '../engine/quant';
 import { WeightStore } from '../engine/weights';
 
@@ -105,7 +106,7 @@ export interface SaigBenchOptions {
   target: string;
   layer: number;
   steps: number;
-  baseline?: 'zero' | 'pad';
+  baseline?: Baseline;
   /** also time the whole query (all layers) and its GFLOP/s */
   whole: boolean;
   tokens?: number;
@@ -116,7 +117,7 @@ export interface SaigBenchOptions {
  * model; `weights` labels how it holds its weights (f32, int8 dequantized, int8 packed).
  */
 export async function benchSaig(label: string, weights: string, m: LoadedModel, o: SaigBenchOptions): Promise<Record<string, unknown>> {
-  const baseline = o.baseline ?? 'pad';
+  const baseline = o.baseline ?? DEFAULT_BASELINE;
   const words = m.info.kind === 'masked' ? ['the', 'capital', 'of', 'france', 'is', 'paris'] : ['The', 'capital', 'of', 'France', 'is', 'Paris'];
   const prompt = queryOf(m, words, o.tokens ?? 10);
   const enc = m.tok.encodeQuery(prompt);

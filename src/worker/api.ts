@@ -7,7 +7,7 @@
  * `localize` make a fact current; `localize` also keeps its FactAttributions in the worker, so
  * `score` / `neuronStats` only re-score (never a gradient) and `manipulate` only runs forward passes.
  */
-import type { Quadrature } from '../engine/rules';
+import type { Baseline, Quadrature } from '../engine/rules';
 import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
 import type { ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from './experiments';
 import type { CalibrationReport } from './experiments';
@@ -97,9 +97,9 @@ export interface FactQueries {
 
 export interface LocalizeOptions {
   langs: string[];
-  /** M, the quadrature points of the integrated gradients (default 20) */
+  /** M, the quadrature points of the integrated gradients (default the engine's DEFAULT_STEPS) */
   steps?: number;
-  baseline?: 'pad' | 'zero';
+  baseline?: Baseline;
   /** the IG quadrature (default the engine's DEFAULT_QUADRATURE) */
   quadrature?: Quadrature;
   /** resolve with `complete: false` instead of computing when any query is not in the cache */
@@ -135,7 +135,7 @@ export interface LocalizeResult {
   factId: string;
   langs: string[];
   steps: number;
-  baseline: 'pad' | 'zero';
+  baseline: Baseline;
   numLayers: number;
   ffnSize: number;
   queries: LocalizedQuery[];
@@ -234,7 +234,7 @@ export interface LanguageSetsResult {
 export interface AttributionsExport {
   factId: string;
   steps: number;
-  baseline: 'pad' | 'zero';
+  baseline: Baseline;
   numLayers: number;
   ffnSize: number;
   modelHash: string;

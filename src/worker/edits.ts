@@ -17,6 +17,7 @@
  * `replay` re-applies; edits stack and undo last-in first-out, byte-exact (src/engine/edit.ts).
  */
 import { KnError } from '../engine/errors';
+import { DEFAULT_BASELINE, DEFAULT_STEPS } from '../engine/rules';
 import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, type AppliedEdit } from '../engine/edit';
 import { injectFact } from '../engine/inject';
 import type { LoadedModel } from '../engine/model';
@@ -34,7 +35,7 @@ import { describeSpec, type EditSpec, type TypedFact } from './edit-spec';
 export const EDIT_FROM: Lang = 'en';
 /** Unrelated facts whose queries measure locality (their first template in every language). */
 export const UNRELATED_FACTS = 3;
-export const TEACH_DEFAULTS = Object.freeze({ k: 10, trainSteps: 40, lr: 0.01, steps: 20 });
+export const TEACH_DEFAULTS = Object.freeze({ k: 10, trainSteps: 40, lr: 0.01, steps: DEFAULT_STEPS });
 /** where the test seam `setHold` parks a teach (see EditState.setHold) */
 export const TEACH_HOLD_POINTS = ['teach-commit', 'teach-done'] as const;
 export type TeachHoldPoint = (typeof TEACH_HOLD_POINTS)[number];
@@ -484,7 +485,7 @@ export class EditState {
       } else {
         await s.localize({
           steps: req.steps ?? TEACH_DEFAULTS.steps,
-          baseline: 'pad',
+          baseline: DEFAULT_BASELINE,
           store: this.store,
           signal: ctl.signal,
           onProgress: (p) => progress({ phase: 'localize', done: p.queriesDone + (p.pointsTotal ? p.pointsDone / p.pointsTotal : 0), total: p.queriesTotal }),

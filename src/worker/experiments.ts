@@ -15,7 +15,7 @@
  * summary) runs through the same plumbing: its meta is a CalibrationMeta, its id `calibrate-<hash>`, its rows
  * checked by calibrationRowProblem; calibrationReport gives the CLI's report files and the calibration block.
  */
-import { DEFAULT_QUADRATURE, LEGACY_QUADRATURE, type Quadrature } from '../engine/rules';
+import { checkBaseline, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, FACTS_MAX, FACTS_MIN, LEGACY_QUADRATURE, SEED_MAX, SEED_MIN, type Baseline, type Quadrature } from '../engine/rules';
 import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval';
 import type { RmlLama } from '../data/loader';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
@@ -240,9 +240,9 @@ export interface ExperimentRequest {
   langs: string[];
   methods: string[];
   seed: number;
-  /** M, the Riemann steps */
+  /** M, the quadrature points of the IG (engine/rules.ts STEPS_MIN..STEPS_MAX) */
   steps: number;
-  baseline?: 'pad' | 'zero';
+  baseline?: Baseline;
   /** the IG quadrature (absent: the engine's DEFAULT_QUADRATURE) */
   quadrature?: Quadrature;
   relations?: string[];
@@ -313,9 +313,10 @@ function checkRequest(r: ExperimentRequest): void {
   if (r.experiment !== 'manipulate' && r.experiment !== 'readings' && r.experiment !== 'calibrate') throw new KnError('bad-input', `unknown experiment "${String(r.experiment)}" (manipulate, readings or calibrate)`);
   if (r.experiment === 'calibrate' && r.split === 'test') throw new KnError('bad-input', 'split test: calibration never sees the test split (it judges the chosen settings); use the dev split');
   if (r.experiment === 'calibrate' && r.split !== undefined && r.split !== null && r.split !== 'dev') throw new KnError('bad-input', `split must be dev (or none), got "${String(r.split)}"`);
-  if (!Number.isInteger(r.facts) || r.facts < 1 || r.facts > 100000) throw new KnError('bad-input', `number of facts must be an integer in 1..100000, got ${r.facts}`);
-  if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > 2 ** 31 - 1) throw new KnError('bad-input', `seed must be an integer in 0..${2 ** 31 - 1}, got ${r.seed}`);
-  if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > 1000) throw new KnError('bad-input', `M (steps) must be an integer in 1..1000, got ${r.steps}`);
+  if (!Number.isInteger(r.facts) || r.facts < FACTS_MIN || r.facts > FACTS_MAX) throw new KnError('bad-input', `number of facts must be an integer in ${FACTS_MIN}..${FACTS_MAX}, got ${r.facts}`);
+  if (!Number.isInteger(r.seed) || r.seed < SEED_MIN || r.seed > SEED_MAX) throw new KnError('bad-input', `seed must be an integer in ${SEED_MIN}..${SEED_MAX}, got ${r.seed}`);
+  checkSteps(r.steps, 'M (steps)');
+  if (r.baseline !== undefined) checkBaseline(r.baseline);
   if (!Array.isArray(r.langs) || !r.langs.length) throw new KnError('bad-input', 'choose at least one language');
   for (const l of r.langs) if (!(LANGS as readonly string[]).includes(l)) throw new KnError('bad-input', `unknown language "${l}"; one of ${LANGS.join(', ')}`);
   if (r.experiment === 'manipulate' && (!Array.isArray(r.methods) || !r.methods.length)) throw new KnError('bad-input', 'choose at least one method');
@@ -334,7 +335,7 @@ export function requestMeta(model: LoadedModel, r: ExperimentRequest): Experimen
     model: { id: r.modelLabel || model.info.contentHash.slice(0, 12), contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
     settings: r.settings ?? {},
     steps: r.steps,
-    baseline: r.baseline ?? 'pad',
+    baseline: r.baseline ?? DEFAULT_BASELINE,
     quadrature: r.quadrature ?? DEFAULT_QUADRATURE,
     seed: r.seed,
     langs,
@@ -358,7 +359,7 @@ export function calibrationRequestMeta(model: LoadedModel, r: ExperimentRequest)
     base: resolveSettings({ ...(r.settings?.norm ? { norm: r.settings.norm } : {}), ...(r.settings?.attrNorm ? { attrNorm: r.settings.attrNorm } : {}) }),
     grid,
     steps: r.steps,
-    baseline: r.baseline ?? 'pad',
+    baseline: r.baseline ?? DEFAULT_BASELINE,
     // recorded unless it is the legacy rule, as the CLI writes it
     ...((r.quadrature ?? DEFAULT_QUADRATURE) !== LEGACY_QUADRATURE ? { quadrature: r.quadrature ?? DEFAULT_QUADRATURE } : {}),
     seed: r.seed,

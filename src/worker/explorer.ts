@@ -4,6 +4,7 @@
  * and manipulation. No DOM: runs in the Web Worker (and in Node for tests, with a memory store).
  */
 import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../engine/matrice/attribute';
+import { DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, type Baseline } from '../engine/rules';
 import { Estimator } from '../engine/estimate';
 import { KnError } from '../engine/errors';
 import type { LoadedModel } from '../engine/model';
@@ -249,7 +250,7 @@ export class ExplorerState {
   }
 
   /** How many of the queries have their attribution in the cache (localizing reads those and computes the rest). */
-  private async countCached(model: LoadedModel, queries: QuerySpec[], steps: number, baseline: 'pad' | 'zero', quadrature: Quadrature): Promise<number> {
+  private async countCached(model: LoadedModel, queries: QuerySpec[], steps: number, baseline: Baseline, quadrature: Quadrature): Promise<number> {
     if (!this.store) return 0;
     let n = 0;
     for (const q of queries) if (await this.store.get(await queryCacheKey(model, q, { steps, baseline, quadrature }))) n++;
@@ -270,8 +271,8 @@ export class ExplorerState {
     const model = this.model();
     const c = await this.session(factId, opts.langs);
     const s = c.session;
-    const steps = opts.steps ?? 20;
-    const baseline = opts.baseline ?? 'pad';
+    const steps = opts.steps ?? DEFAULT_STEPS;
+    const baseline = opts.baseline ?? DEFAULT_BASELINE;
     const quadrature = checkQuadrature(opts.quadrature ?? DEFAULT_QUADRATURE);
     const base = { factId, langs: s.langs, steps, baseline, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn, skipped: s.skipped };
     if (s.queries.length === 0) throw new KnError('bad-input', `fact ${factId} has no usable query in ${s.langs.join(', ')} for this model`);
@@ -347,7 +348,7 @@ export class ExplorerState {
       if (ctl.signal.aborted) throw new KnError('cancelled', 'convergence check cancelled');
       const t0 = performance.now();
       try {
-        const r = await c.session.checkConvergence({ method, settings: opts.settings ?? {}, seed: opts.seed ?? 1, store: this.store, signal: ctl.signal, onProgress: relayProgress(onProgress) });
+        const r = await c.session.checkConvergence({ method, settings: opts.settings ?? {}, seed: opts.seed ?? DEFAULT_SEED, store: this.store, signal: ctl.signal, onProgress: relayProgress(onProgress) });
         return { ...r, factId, ms: performance.now() - t0 };
       } catch (e) {
         if (ctl.signal.aborted) throw new KnError('cancelled', 'convergence check cancelled');
@@ -391,7 +392,7 @@ export class ExplorerState {
     return r;
   }
 
-  score(method: Method, settings: Partial<MatriceSettings>, seed = 1, maxCells = 65536): ScoreResult {
+  score(method: Method, settings: Partial<MatriceSettings>, seed = DEFAULT_SEED, maxCells = 65536): ScoreResult {
     const t0 = performance.now();
     if (!METHODS.includes(method)) throw new KnError('bad-input', `unknown method "${method}"; one of ${METHODS.join(', ')}`);
     const c = this.localized();
@@ -493,8 +494,8 @@ export class ExplorerState {
     }
     return {
       factId: s.factId,
-      steps: s.steps ?? 20,
-      baseline: s.baseline ?? 'pad',
+      steps: s.steps ?? DEFAULT_STEPS,
+      baseline: s.baseline ?? DEFAULT_BASELINE,
       numLayers: s.fa.numLayers,
       ffnSize: F,
       modelHash: c.modelHash,

@@ -18,17 +18,18 @@ import { KnError } from '../errors';
 import type { KV } from '../families/ops';
 import type { LoadedModel } from '../model';
 
-export type BaselineKind = 'pad' | 'zero';
+/** The IG baseline (engine/rules.ts BASELINES). */
+export type BaselineKind = Baseline;
 export type AttributionPath = 'fast' | 'naive';
 
 export { checkQuadrature, DEFAULT_QUADRATURE, LEGACY_QUADRATURE, QUADRATURES, type Quadrature } from '../rules';
-import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../rules';
+import { checkBaseline, checkQuadrature, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, DEFAULT_STEPS, type Baseline, type Quadrature } from '../rules';
 
 
 /**
  * M-node Gauss-Legendre quadrature on [0, 1]: nodes t (ascending) and weights ω (Σ ω = 1), exact for
  * polynomials of degree ≤ 2M − 1. Newton iteration on the Legendre polynomial P_M (three-term recurrence) in
- * float64 from Tricomi's initial guesses; M in 1..1000.
+ * float64 from Tricomi's initial guesses; M in STEPS_MIN..STEPS_MAX (engine/rules.ts).
  */
 export function gaussLegendre(m: number): { nodes: Float64Array; weights: Float64Array } {
   checkSteps(m);
@@ -59,8 +60,8 @@ export function gaussLegendre(m: number): { nodes: Float64Array; weights: Float6
 }
 
 export interface AttributeOptions {
-  steps?: number; // M, 1..1000, default 20
-  baseline?: BaselineKind; // default 'pad'
+  steps?: number; // M, STEPS_MIN..STEPS_MAX, default DEFAULT_STEPS (engine/rules.ts)
+  baseline?: BaselineKind; // default DEFAULT_BASELINE
   quadrature?: Quadrature; // default DEFAULT_QUADRATURE; M = its number of nodes
   layers?: number[]; // default: all
   path?: AttributionPath; // default 'fast'
@@ -108,10 +109,6 @@ interface Prepared {
   baselineActs: Float32Array[][]; // [layer][baseline]
   baselinePositions: number[];
   padId?: number;
-}
-
-function checkSteps(m: number) {
-  if (!Number.isInteger(m) || m < 1 || m > 1000) throw new KnError('bad-input', `steps (M) must be an integer in 1..1000, got ${m}`);
 }
 
 /** Neuron vectors at `position` for every layer, for a batch of equal-length sequences. */
@@ -331,10 +328,8 @@ export function checkResident(model: LoadedModel, lowest: number, chunkBytes: nu
 }
 
 export async function attributeQuery(model: LoadedModel, prompt: string, target: string, opts: AttributeOptions = {}): Promise<QueryAttribution> {
-  const steps = opts.steps ?? 20;
-  checkSteps(steps);
-  const baseline = opts.baseline ?? 'pad';
-  if (baseline !== 'pad' && baseline !== 'zero') throw new KnError('bad-input', `baseline must be "pad" or "zero", got "${baseline}"`);
+  const steps = checkSteps(opts.steps ?? DEFAULT_STEPS);
+  const baseline = checkBaseline(opts.baseline ?? DEFAULT_BASELINE);
   const quadrature = checkQuadrature(opts.quadrature ?? DEFAULT_QUADRATURE);
   // interpolation point k (1..M) at t_k, its gradient weighted by ω_k, the sum divided by `div`: Riemann
   // t_k = k/M, ω_k = 1, div = M; Gauss-Legendre the nodes and weights on [0, 1], div = 1

@@ -6,6 +6,7 @@ import { KnError } from '../errors';
 import type { LoadedModel } from '../model';
 import type { ProbeResult } from '../types';
 import { attributeQuery, checkQuadrature, completenessError, DEFAULT_QUADRATURE, LEGACY_QUADRATURE, type AttributeOptions, type QueryAttribution } from './attribute';
+import { DEFAULT_BASELINE, DEFAULT_STEPS } from '../rules';
 import { attributionKey, decodeAttribution, encodeAttribution, type BytesStore } from './cache';
 import {
   deltaP,
@@ -63,8 +64,8 @@ export function queryCacheKey(model: LoadedModel, q: QuerySpec, opts: Pick<Attri
     ids: enc.ids,
     position: enc.position,
     targetId: model.tok.targetId(q.prompt, q.target),
-    steps: opts.steps ?? 20,
-    baseline: opts.baseline ?? 'pad',
+    steps: opts.steps ?? DEFAULT_STEPS,
+    baseline: opts.baseline ?? DEFAULT_BASELINE,
     layers: opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l),
     ...(quadrature !== LEGACY_QUADRATURE ? { quadrature } : {}),
   });
@@ -72,7 +73,7 @@ export function queryCacheKey(model: LoadedModel, q: QuerySpec, opts: Pick<Attri
 
 /** Attributes one query, reading and writing the cache. */
 export async function attributeCached(model: LoadedModel, q: QuerySpec, opts: AttributeFactOptions & { onPoints?: (d: number, t: number) => void } = {}) {
-  const steps = opts.steps ?? 20, baseline = opts.baseline ?? 'pad', quadrature = opts.quadrature ?? DEFAULT_QUADRATURE;
+  const steps = opts.steps ?? DEFAULT_STEPS, baseline = opts.baseline ?? DEFAULT_BASELINE, quadrature = opts.quadrature ?? DEFAULT_QUADRATURE;
   const layers = opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l);
   const key = await queryCacheKey(model, q, { steps, baseline, layers, quadrature });
   if (opts.store) {

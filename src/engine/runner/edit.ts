@@ -19,6 +19,7 @@ import type { RmlLama } from '../../data/loader';
 import { LANGS, LOW_RESOURCE_LANGS, type Lang, type Relation } from '../../data/types';
 import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, objectToken, type AppliedEdit } from '../edit';
 import { KnError } from '../errors';
+import type { Baseline } from '../rules';
 import { injectFact } from '../inject';
 import type { LoadedModel } from '../model';
 import type { BytesStore } from '../matrice/cache';
@@ -46,7 +47,7 @@ export interface EditMeta {
   model: { id: string; contentHash: string; dtype: string; kind: string; numLayers: number; ffnSize: number };
   settings: MatriceSettings;
   steps: number;
-  baseline: 'pad' | 'zero';
+  baseline: Baseline;
   seed: number;
   langs: Lang[];
   methods: string[];

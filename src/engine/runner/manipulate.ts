@@ -10,6 +10,7 @@ import { RELATIONS, type Lang, type Relation } from '../../data/types';
 import { KnError } from '../errors';
 import type { LoadedModel } from '../model';
 import { LEGACY_QUADRATURE, type Quadrature } from '../matrice/attribute';
+import type { Baseline } from '../rules';
 import type { BytesStore } from '../matrice/cache';
 import { METHODS, type Method } from '../matrice/experiments';
 import { createRng, languageCoverage, resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../matrice/scoring';
@@ -69,7 +70,7 @@ export interface ExperimentMeta {
   model: { id: string; contentHash: string; dtype: string; kind: string; numLayers: number; ffnSize: number };
   settings: MatriceSettings;
   steps: number;
-  baseline: 'pad' | 'zero';
+  baseline: Baseline;
   /** the IG quadrature; omitted = LEGACY_QUADRATURE (riemann-right), as in every folder written before the option */
   quadrature?: Quadrature;
   seed: number;

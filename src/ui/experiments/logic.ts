@@ -6,7 +6,7 @@
  * A report file trusts nothing: it is validated field by field and rebuilt from the checked values only,
  * so the SVG charts regenerated from it hold numbers and escaped text.
  */
-import { checkQuadrature, DEFAULT_QUADRATURE, LEGACY_QUADRATURE, QUADRATURES, type Quadrature } from '../../engine/rules';
+import { BASELINES, checkQuadrature, DEFAULT_FACTS, DEFAULT_QUADRATURE, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, LEGACY_QUADRATURE, QUADRATURES, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Quadrature } from '../../engine/rules';
 import { reproduceCommand } from '../../engine/runner/commands';
 import { KnError } from '../../engine/errors';
 import type { ExperimentMeta } from '../../engine/runner/manipulate';
@@ -54,11 +54,11 @@ export const DEFAULT_GRID_TEXT = { alpha2: DEFAULT_GRID.alpha2.join(','), beta2:
 
 export const defaultForm = (): ExperimentForm => ({
   experiment: 'manipulate',
-  facts: 20,
+  facts: DEFAULT_FACTS.page,
   langs: [...LANGS],
   methods: [...ALL_METHODS],
-  seed: 1,
-  steps: 20,
+  seed: DEFAULT_SEED,
+  steps: DEFAULT_STEPS,
   quadrature: DEFAULT_QUADRATURE,
   split: 'dev',
   gridAlpha2: DEFAULT_GRID_TEXT.alpha2,
@@ -83,11 +83,11 @@ export function formToRequest(f: ExperimentForm, modelLabel: string): Experiment
     return {
       experiment: 'calibrate',
       modelLabel,
-      facts: int(f.facts, 'number of facts', 1, 10000),
+      facts: int(f.facts, 'number of facts', FACTS_MIN, FACTS_MAX),
       langs: LANGS.filter((l) => f.langs.includes(l)),
       methods: [],
-      seed: int(f.seed, 'seed', 0, 2 ** 31 - 1),
-      steps: int(f.steps, 'M', 1, 1000),
+      seed: int(f.seed, 'seed', SEED_MIN, SEED_MAX),
+      steps: int(f.steps, 'M', STEPS_MIN, STEPS_MAX),
       quadrature: checkQuadrature(f.quadrature, 'quadrature'),
       // the dev split where the model has one (bundled), as `kn experiment calibrate`; never the test split
       split: f.split === 'dev' && hasDevSplit(modelLabel) ? 'dev' : null,
@@ -97,12 +97,12 @@ export function formToRequest(f: ExperimentForm, modelLabel: string): Experiment
   return {
     experiment: f.experiment,
     modelLabel,
-    facts: int(f.facts, 'number of facts', 1, 10000),
+    facts: int(f.facts, 'number of facts', FACTS_MIN, FACTS_MAX),
     langs: LANGS.filter((l) => f.langs.includes(l)),
     // readings run their own fixed set (every reading of MaTrice and Random)
     methods: f.experiment === 'readings' ? [] : ALL_METHODS.filter((m) => f.methods.includes(m)),
-    seed: int(f.seed, 'seed', 0, 2 ** 31 - 1),
-    steps: int(f.steps, 'M', 1, 1000),
+    seed: int(f.seed, 'seed', SEED_MIN, SEED_MAX),
+    steps: int(f.steps, 'M', STEPS_MIN, STEPS_MAX),
     quadrature: checkQuadrature(f.quadrature, 'quadrature'),
   };
 }
@@ -133,11 +133,11 @@ export function storedForm(text: string | null | undefined): ExperimentForm {
   const subset = (v: unknown, all: readonly string[], dflt: string[]) => (Array.isArray(v) && v.every((x) => all.includes(x)) ? all.filter((x) => v.includes(x)) : dflt);
   return {
     experiment: EXPERIMENTS.some((e) => e.id === o.experiment) ? (o.experiment as ExperimentId) : d.experiment,
-    facts: intIn(o.facts, 1, 10000, d.facts),
+    facts: intIn(o.facts, FACTS_MIN, FACTS_MAX, d.facts),
     langs: subset(o.langs, LANGS, d.langs),
     methods: subset(o.methods, ALL_METHODS, d.methods),
-    seed: intIn(o.seed, 0, 2 ** 31 - 1, d.seed),
-    steps: intIn(o.steps, 1, 1000, d.steps),
+    seed: intIn(o.seed, SEED_MIN, SEED_MAX, d.seed),
+    steps: intIn(o.steps, STEPS_MIN, STEPS_MAX, d.steps),
     quadrature: (QUADRATURES as readonly unknown[]).includes(o.quadrature) ? (o.quadrature as Quadrature) : d.quadrature,
     split: o.split === 'dev' || o.split === 'any' ? o.split : d.split,
     gridAlpha2: gridText(o.gridAlpha2, 'alpha2', d.gridAlpha2),
@@ -417,7 +417,7 @@ function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContex
       norm: oneOf(['language', 'neuron', 'scale'] as const),
       attrNorm: oneOf(['layer', 'global', 'none'] as const),
       steps: int(1, 100000),
-      baseline: oneOf(['pad', 'zero'] as const),
+      baseline: oneOf(BASELINES),
       seed: int(0, 2 ** 53),
       langs: arr(str(8, { pattern: LANG_KEY, what: `one of ${LANGS.join(', ')}` }), LANGS.length, 1),
     }),

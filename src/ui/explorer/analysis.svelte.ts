@@ -4,7 +4,7 @@
  * enhance, any factor; MaTrice / AMIG / Random side by side). "Latest wins": each kind of request carries
  * a sequence number and a stale answer is dropped. Logic in analysis.ts.
  */
-import { DEFAULT_QUADRATURE, type Quadrature } from '../../engine/rules';
+import { DEFAULT_QUADRATURE, DEFAULT_SEED, type Baseline, type Quadrature } from '../../engine/rules';
 import { METHODS, METHOD_LABELS, type Method } from '../../engine/matrice/methods';
 import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
 import type { ConvergenceResult, LocalizeProgress, LocalizeResult, ManipulateResult, NeuronStatsResult, ScoreResult } from '../../worker/api';
@@ -32,7 +32,7 @@ export class AnalysisStore {
   // localize
   langs: string[] = $state([...ALL_LANGS]);
   steps = $state(DEFAULT_STEPS);
-  baseline: 'pad' | 'zero' = $state(DEFAULT_BASELINE);
+  baseline: Baseline = $state(DEFAULT_BASELINE);
   /** the IG quadrature localize uses: the engine's default, or what a restored link names */
   quadrature: Quadrature = $state(DEFAULT_QUADRATURE);
   localizing = $state(false);
@@ -48,7 +48,7 @@ export class AnalysisStore {
   // scoring
   method: Method = $state('matrice');
   settings: Settings = $state(defaultSettings());
-  seed = $state(1);
+  seed = $state(DEFAULT_SEED);
   score: ScoreResult | null = $state.raw(null);
   scoreMs: number | null = $state(null);
   neuron: NeuronId | null = $state(null);

@@ -6,14 +6,17 @@
  */
 import { DEFAULT_SETTINGS, type AttrNorm, type LangNorm, type MatriceSettings } from '../../engine/matrice/scoring';
 import { DEFAULT_BASELINE, DEFAULT_STEPS } from './settings';
+import { COMPLETENESS_FLAG, DEFAULT_QUADRATURE, RECHECK, type Baseline, type Quadrature } from '../../engine/rules';
 
-export type Baseline = 'pad' | 'zero';
+export type { Baseline };
 
 /** What is in force on the page: the MaTrice settings, the IG steps M and the IG baseline. */
 export interface InForce {
   settings: Pick<MatriceSettings, 'norm' | 'attrNorm' | 'tau'>;
   steps: number;
   baseline: Baseline;
+  /** the IG quadrature (absent: the engine's default) */
+  quadrature?: Quadrature;
 }
 
 /** The Eq. 9 choices, as the Score panel offers them. */
@@ -66,7 +69,9 @@ export function localizeHelp(f: InForce): string {
     `Baselines (SAIG): for each token of the query, the same sentence with that token replaced by ⟨PAD⟩ gives one w′; the scores of all ` +
     `baselines are summed. The alternative is a single zero vector. In force: ${baselineWords(f.baseline)} (${defaultNote(f.baseline === DEFAULT_BASELINE)}) ` +
     `and M = ${f.steps} steps (${defaultNote(f.steps === DEFAULT_STEPS)}). Each query's scores are then ${eq5Phrase(f.settings.attrNorm)}` +
-    ` (${defaultNote(f.settings.attrNorm === DEFAULT_SETTINGS.attrNorm)}). More steps M give a more accurate sum and take longer. ` +
+    ` (${defaultNote(f.settings.attrNorm === DEFAULT_SETTINGS.attrNorm)}). The path integral is taken at M ${(f.quadrature ?? DEFAULT_QUADRATURE) === 'gauss-legendre' ? 'Gauss-Legendre nodes' : 'right end points (the paper\'s Riemann sum)'} ` +
+    `(${defaultNote((f.quadrature ?? DEFAULT_QUADRATURE) === DEFAULT_QUADRATURE)}). More steps M give a more accurate sum and take longer; when a query's sum misses ` +
+    `P(w̄) − P(w′) by more than ${COMPLETENESS_FLAG * 100} % of its P, the page re-attributes it with ${RECHECK.quadrature} M = ${RECHECK.steps} and says whether the selection changes. ` +
     'Results are cached on this device, so a fact localized once reopens instantly.'
   );
 }
@@ -82,7 +87,11 @@ export function ualHelp(f: InForce): string {
 
 /** The help's "Selection (Eq. 12-13)" sentence. */
 export function selectionHelp(f: InForce): string {
-  return `Neurons with S > τ·max S are selected (τ = ${f.settings.tau} now, ${defaultNote(f.settings.tau === DEFAULT_SETTINGS.tau)}). Moving a slider re-scores instantly: no gradient is recomputed.`;
+  return (
+    `Neurons with S > τ·max S are selected (τ = ${f.settings.tau} now, ${defaultNote(f.settings.tau === DEFAULT_SETTINGS.tau)}). Moving a slider re-scores instantly: no gradient is recomputed. ` +
+    'Coverage (n/L beside a neuron, L the languages localized) counts the languages whose own selection, from that language\'s queries alone, holds the neuron: a language-agnostic neuron covers most languages. ' +
+    'The paper gives no values for α and β; a model calibrated on its dev facts (Experiments → Calibrate on this model) starts from the chosen ones.'
+  );
 }
 
 /** The note under the neuron card's per-language plot. */

@@ -3,7 +3,7 @@ import { KnError } from '../../engine/errors';
 import { modelLabel } from '../../engine/model-id';
 import { METHOD_LABELS as ENGINE_METHOD_LABELS } from '../../engine/matrice/methods';
 import { LANGS } from '../../data/types';
-import { COMPLETENESS_FLAG, RECHECK } from '../../engine/rules';
+import { COMPLETENESS_FLAG, RECHECK, STEPS_MAX } from '../../engine/rules';
 import type { ConvergenceCheck } from '../../engine/session';
 import type { ModelSourceSpec } from '../../engine/types';
 import type { ManipulateRow } from '../../worker/api';
@@ -256,7 +256,7 @@ export function completenessView(queries: readonly { completeness: { maxAbs: num
     queries: queries.length,
     steps,
     text: `IG completeness error ≤ ${maxAbs.toExponential(2)} (${(rel * 100).toFixed(rel < 0.1 ? 2 : 0)} % of the query's P(correct))`,
-    advice: large ? `large: the Riemann sum with M = ${steps} is too coarse for some query; localize again with more steps (e.g. M = ${Math.min(1000, steps * 4)})` : '',
+    advice: large ? `large: the Riemann sum with M = ${steps} is too coarse for some query; localize again with more steps (e.g. M = ${Math.min(STEPS_MAX, steps * 4)})` : '',
   };
 }
 
@@ -296,7 +296,7 @@ export function convergenceView(
   const used = `${check.finer.quadrature} M = ${check.finer.steps}`;
   const what = `${check.flagged} of ${check.queries} ${check.queries === 1 ? 'query has' : 'queries have'} a completeness error above ${+(100 * check.flag).toPrecision(3)} % of P(correct) (worst ${sharePct(check.worstBefore)})`;
   if (check.same) return { state: 'same', text: `${what}; re-attributed with ${used} they select the same ${neuronsText(check.before.length)}: the conclusion stands`, warn: false };
-  const more = Math.min(1000, cv.steps * 4);
+  const more = Math.min(STEPS_MAX, cv.steps * 4);
   return {
     state: 'changed',
     text: `${what}; re-attributed with ${used} the selection changes (${check.before.length} → ${neuronsText(check.after.length)}, Jaccard ${check.jaccard.toFixed(2)}): localize with more steps (e.g. M = ${more})`,

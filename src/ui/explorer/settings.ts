@@ -9,9 +9,8 @@ export const defaultSettings = (): Settings => ({ ...DEFAULT_SETTINGS });
 /** The bundled model the page opens when nothing else is asked for. */
 export const DEFAULT_MODEL = 'demo-causal';
 
-/** IG steps M (quadrature points) and the IG baseline the page starts with (the engine's attribution defaults). */
-export const DEFAULT_STEPS = 20;
-export const DEFAULT_BASELINE: 'pad' | 'zero' = 'pad';
+/** IG steps M (quadrature points) and the IG baseline the page starts with: the engine's (engine/rules.ts). */
+export { DEFAULT_BASELINE, DEFAULT_STEPS } from '../../engine/rules';
 
 /** `s` with the paper's α1 = α2 = β1 = β2 and METHOD's τ (engine DEFAULT_SETTINGS); the normalizations stay. */
 export const paperSettings = (s: Settings): Settings => ({

@@ -6,7 +6,7 @@
  * its methods; nothing else talks to the worker. The stores' logic is in model.ts, facts.ts and
  * analysis.ts beside them.
  */
-import { LEGACY_QUADRATURE } from '../../engine/rules';
+import { LEGACY_QUADRATURE, type Baseline } from '../../engine/rules';
 import { KnError, toKnError } from '../../engine/errors';
 import { modelLabel } from '../../engine/model-id';
 import { METHODS, type Method } from '../../engine/matrice/methods';
@@ -114,8 +114,8 @@ export class Explorer implements StoreHost, EditsHost {
   set langs(v: string[]) { this.analysis.langs = v; }
   get steps() { return this.analysis.steps; }
   set steps(v: number) { this.analysis.steps = v; }
-  get baseline(): 'pad' | 'zero' { return this.analysis.baseline; }
-  set baseline(v: 'pad' | 'zero') { this.analysis.baseline = v; }
+  get baseline(): Baseline { return this.analysis.baseline; }
+  set baseline(v: Baseline) { this.analysis.baseline = v; }
   get localizing() { return this.analysis.localizing; }
   get locProgress(): LocalizeProgress | null { return this.analysis.locProgress; }
   get loc(): LocalizeResult | null { return this.analysis.loc; }

@@ -13,7 +13,7 @@
  * validation, so the app can never produce a link it cannot open.
  */
 import { KnError } from '../../engine/errors';
-import { QUADRATURES, type Quadrature } from '../../engine/rules';
+import { BASELINES, QUADRATURES, STEPS_MAX, STEPS_MIN, type Baseline, type Quadrature } from '../../engine/rules';
 import type { MatriceSettings } from '../../engine/matrice/scoring';
 import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings } from '../explorer/settings';
 import { HUB_REPO_PATTERN } from '../../engine/model-id';
@@ -59,7 +59,7 @@ export interface ExplorationState {
   settings: ExplorationSettings;
   /** M, the quadrature points of the integrated gradients */
   steps: number;
-  baseline: 'pad' | 'zero';
+  baseline: Baseline;
   /** the IG quadrature; absent = LEGACY_QUADRATURE (riemann-right), what every link before the option used */
   quadrature?: Quadrature;
   toggles?: ExplorationToggles;
@@ -77,8 +77,9 @@ export const STATE_LIMITS = Object.freeze({
   maxFactLength: 256,
   maxUrlLength: 2048,
   maxNameLength: 256,
-  minSteps: 1,
-  maxSteps: 1000,
+  /** M, the IG steps: the engine's range (engine/rules.ts) */
+  minSteps: STEPS_MIN,
+  maxSteps: STEPS_MAX,
   minFactor: -10,
   maxFactor: 10,
   /** |α|, |β| bound: generous, but keeps the scores finite */
@@ -290,7 +291,7 @@ export const stateSchema: Schema<ExplorationState> = obj({
   method: oneOf(EXPLORATION_METHODS),
   settings: settingsSchema,
   steps: int(STATE_LIMITS.minSteps, STATE_LIMITS.maxSteps),
-  baseline: oneOf(['pad', 'zero'] as const),
+  baseline: oneOf(BASELINES),
   quadrature: v.optional(oneOf(QUADRATURES)),
   toggles: v.optional(togglesSchema),
   compare: v.optional(bool()),
