@@ -2,8 +2,9 @@
  * "Calibrate on this model" end to end (wasm project only, as the other benchmark-scale runs): on the bundled
  * causal demo model, 2 dev facts, M = 2, a small grid; progress shown, the frontier table and the chosen setting,
  * "Use these settings for this model", then the explorer's τ, α2, β2 sliders hold the chosen values; after a
- * reload the stored calibration (IndexedDB, per content hash) is the model's again; "Forget" returns to METHOD's
- * defaults (the demo models ship no calibration.json). Screenshot: test-results/screenshots/wasm-calibrate.png.
+ * reload the stored calibration (IndexedDB, per content hash) is the model's again; "Forget" returns to the
+ * model folder's calibration.json (demo-causal ships one, τ = 0.1; the grid here leaves 0.1 out, so the chosen
+ * setting differs from it and the sliders show which one applies). Screenshot: test-results/screenshots/wasm-calibrate.png.
  */
 import { expect, test } from '@playwright/test';
 import { existsSync, readFileSync } from 'node:fs';
@@ -33,7 +34,7 @@ test('calibrate on this model: progress, frontier, use these settings in the exp
   await expect(page.getByTestId('xp-split')).toHaveValue('dev');
   // the engine's grid is the form's default
   await expect(page.getByTestId('xp-grid-beta2')).toHaveValue('0,0.25,0.5,0.75,1');
-  await expect(page.getByTestId('xp-defaults-note')).toHaveAttribute('data-source', 'method');
+  await expect(page.getByTestId('xp-defaults-note')).toHaveAttribute('data-source', 'folder');
   await page.getByTestId('xp-facts').fill('2');
   await page.getByTestId('xp-steps').fill('2');
   await page.getByTestId('xp-grid-alpha2').fill(GRID.alpha2);
@@ -80,9 +81,9 @@ test('calibrate on this model: progress, frontier, use these settings in the exp
   await expect(page.getByTestId('xp-experiment')).toHaveValue('calibrate');
   await expect(page.getByTestId('xp-defaults-note')).toHaveAttribute('data-source', 'page');
 
-  // forget: METHOD's defaults again
+  // forget: the model folder's calibration again
   await page.getByTestId('xp-forget').click();
-  await expect(page.getByTestId('xp-defaults-note')).toHaveAttribute('data-source', 'method');
-  await expect(page.getByTestId('xp-defaults-note')).toContainText("METHOD's defaults");
+  await expect(page.getByTestId('xp-defaults-note')).toHaveAttribute('data-source', 'folder');
+  await expect(page.getByTestId('xp-defaults-note')).toContainText("from the model folder's calibration.json");
   console.log(`  [time] whole test: ${Date.now() - t0} ms`);
 });

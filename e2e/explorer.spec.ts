@@ -200,6 +200,13 @@ async function checkFlips(page: Page) {
  * else 'none'; the numbers shown are the check's (k of n flagged, the selection sizes, the Jaccard index).
  * With `stop` (SwiftShader, where it would take many minutes) the check is stopped: the plain advice shows.
  */
+/** τ as the score shown computed it: its threshold 𝒯 over its max S (both from the same score, not the slider). */
+async function scoredTau(page: Page): Promise<number> {
+  const t = (await page.getByTestId('selection-summary').textContent()) ?? '';
+  const m = /𝒯 = ([\d.e+-]+) \(τ × max S = [\d.]+ × ([\d.e+-]+)\)/.exec(t);
+  return m ? Number(m[1]) / Number(m[2]) : NaN;
+}
+
 async function checkConvergence(page: Page, nQueries: number, count: number, stop: boolean) {
   const t0 = Date.now();
   const comp = page.getByTestId('completeness');
@@ -270,12 +277,26 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   expect(nQueries).toBeGreaterThan(0);
   console.log(`  [time] localize: ${nQueries} queries, ${await summary.getAttribute('data-ms')} ms in the worker, ${locMs} ms click → view [${projectBackend(info)}, ${p.model}, M = ${p.steps}, ${p.baseline} baseline]`);
   await expect(page.getByTestId('completeness')).toContainText('completeness error');
+  const count0 = Number(await page.getByTestId('selection-summary').getAttribute('data-count'));
+  expect(count0).toBeGreaterThan(0);
+  await checkConvergence(page, nQueries, count0, projectBackend(info) === 'webgpu');
+  if (p.model === 'demo') {
+    // demo-causal ships a calibration.json (τ = 0.1): the page starts from it, says so, and the paper's
+    // α = β = 1 with METHOD's τ = 0.2 is one click away; the rest of the test runs at τ = 0.2
+    await expect(page.getByTestId('settings-note')).toHaveAttribute('data-kind', 'calibrated');
+    await expect(page.getByTestId('settings-note')).toContainText('settings calibrated on 20 dev facts');
+    await expect(page.getByTestId('slider-tau')).toHaveValue('0.1');
+    await page.getByTestId('settings-paper').click();
+    await expect(page.getByTestId('slider-tau')).toHaveValue('0.2');
+    for (const k of ['alpha2', 'beta2'] as const) await expect(page.getByTestId(`slider-${k}`)).toHaveValue('1');
+    await expect.poll(() => scoredTau(page), { timeout: 30_000 }).toBeCloseTo(0.2, 2);
+  } else {
+    // the tiny test model has no calibration.json: METHOD's defaults, said beside the settings
+    await expect(page.getByTestId('settings-note')).toHaveAttribute('data-kind', 'method');
+    await expect(page.getByTestId('settings-paper')).toHaveCount(0);
+  }
   const count = Number(await page.getByTestId('selection-summary').getAttribute('data-count'));
   expect(count).toBeGreaterThan(0);
-  await checkConvergence(page, nQueries, count, projectBackend(info) === 'webgpu');
-  // the demo models ship no calibration.json: METHOD's defaults, said beside the settings
-  await expect(page.getByTestId('settings-note')).toHaveAttribute('data-kind', 'method');
-  await expect(page.getByTestId('settings-paper')).toHaveCount(0);
   const coverage = await checkCoverage(page, LANGS.length);
 
   // 3. see: the heatmap, the layer bars, one neuron across languages; sliders re-score

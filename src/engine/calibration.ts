@@ -95,13 +95,13 @@ export function modelDefaults(info: CalibrationFields): ModelDefaults {
     return {
       settings: { ...s },
       source: 'calibrated',
-      note: `settings calibrated ${where}on ${c.facts} ${c.split ? c.split + ' ' : ''}facts (α2 = ${s.alpha2}, β2 = ${s.beta2}, τ = ${s.tau})${from}; the paper's α = β = 1, τ = ${DEFAULT_SETTINGS.tau} is one click away${refused}`,
+      note: `settings calibrated ${where}on ${c.facts} ${c.split ? c.split + ' ' : ''}facts (α2 = ${s.alpha2}, β2 = ${s.beta2}, τ = ${s.tau})${from}; METHOD's α = β = ${DEFAULT_SETTINGS.alpha1}, τ = ${DEFAULT_SETTINGS.tau} (the paper's weights) is one click away${refused}`,
     };
   }
   return {
     settings: { ...DEFAULT_SETTINGS },
     source: 'method',
-    note: (info.calibrationProblem ? `METHOD's defaults (the model's calibration was refused: ${info.calibrationProblem})` : "METHOD's defaults (α = β = 1, τ = 0.2): this model has no calibration") + refused,
+    note: (info.calibrationProblem ? `METHOD's defaults (the model's calibration was refused: ${info.calibrationProblem})` : `METHOD's defaults (α = β = ${DEFAULT_SETTINGS.alpha1}, τ = ${DEFAULT_SETTINGS.tau}): this model has no calibration`) + refused,
   };
 }
 

@@ -30,7 +30,7 @@ describe('calibration block', () => {
   it('parses a valid block; every refusal names the field', () => {
     const c = parseCalibration(block(), 'abc');
     expect(c.settings).toEqual({ alpha1: 1, alpha2: 0.5, beta1: 1, beta2: 0.25, tau: 0.1, norm: 'scale', attrNorm: 'none' });
-    expect(modelDefaults({ calibration: c }).note).toMatch(/calibrated on 20 dev facts \(α2 = 0.5, β2 = 0.25, τ = 0.1\); the paper's α = β = 1, τ = 0.2 is one click away/);
+    expect(modelDefaults({ calibration: c }).note).toMatch(/calibrated on 20 dev facts \(α2 = 0.5, β2 = 0.25, τ = 0.1\); METHOD's α = β = 1, τ = 0.2 \(the paper's weights\) is one click away/);
     expect(() => parseCalibration('{', 'abc')).toThrow(/calibration.json: not valid JSON/);
     expect(() => parseCalibration(block({ format: 'x' }), 'abc')).toThrow(/calibration.json: format must be "kn-calibration"/);
     expect(() => parseCalibration(block({ version: 2 }), 'abc')).toThrow(/version must be 1/);

@@ -30,6 +30,7 @@ describe('the rule', () => {
       point({ alpha2: 1, beta2: 0.5, suppress: -0.31 }), // eligible, tied with the next
       point({ alpha2: 1, beta2: 0.75, suppress: -0.31 }), // eligible, tied: the larger β2 wins
       point({ alpha2: 1, beta2: 0.25, suppress: null }),
+      point({ alpha2: 1, beta2: 1, tau: 0.1, suppress: -0.9, selectedMedian: 0, selectedShare: 0 }), // empty on most facts
     ];
     const c = choose(pts, 7);
     expect(c?.beta2).toBe(0.75);
@@ -37,6 +38,7 @@ describe('the rule', () => {
     expect(pts[1].why).toMatch(/median selection 2\.05 % > 1 %/);
     expect(pts[2].why).toMatch(/coverage 3\.10 < 5\.00/);
     expect(pts[3].why).toMatch(/Random \|ΔP\| 7\.0 % > 5 %/);
+    expect(pts[7].why).toMatch(/median selection 0 < 1 \(empty on most facts\)/);
     expect(pts.filter((p) => p.eligible).length).toBe(3);
     // with fewer languages the coverage bar scales: 5/7 of 2 languages = 1.43
     expect(choose([point({ coverageMean: 1.4 })], 2)).toBeNull();

@@ -8,11 +8,12 @@ import { KnError } from '../errors';
 export const DEFAULT_GRID: Readonly<CalibrationGrid> = Object.freeze({ alpha2: [0, 0.5, 1], beta2: [0, 0.25, 0.5, 0.75, 1], tau: [0.1, 0.2, 0.3] });
 
 /**
- * The rule (docs/METHOD.md): the largest mean suppression among settings whose median selection is at most
- * MAX_SHARE of the model's FFN neurons, whose coverage is at least MIN_COVERAGE_SHARE of the languages (5 of 7),
- * and whose Random set of the same size moves P by at most MAX_RANDOM; ties go to the larger β2.
+ * The rule (docs/METHOD.md): the largest mean suppression among settings whose median selection is at least
+ * MIN_SELECTED_MEDIAN neurons (not empty on most facts) and at most MAX_SHARE of the model's FFN neurons, whose
+ * coverage is at least MIN_COVERAGE_SHARE of the languages (5 of 7), and whose Random set of the same size moves
+ * P by at most MAX_RANDOM; ties go to the larger β2.
  */
-export const RULE = Object.freeze({ maxShare: 0.01, minCoverageShare: 5 / 7, maxRandom: 0.05 });
+export const RULE = Object.freeze({ minSelectedMedian: 1, maxShare: 0.01, minCoverageShare: 5 / 7, maxRandom: 0.05 });
 
 export interface CalibrationGrid {
   alpha2: number[];

@@ -215,12 +215,13 @@ export interface CalibrationSummary {
   problems: string[];
 }
 
-export const RULE_TEXT = `the largest mean suppression (most negative ΔP over the 7 languages' known queries) among settings whose median selection is at most ${RULE.maxShare * 100} % of the model's FFN neurons, whose coverage is at least ${Math.round(RULE.minCoverageShare * 7)} of 7 languages (${(RULE.minCoverageShare * 100).toFixed(0)} % of the languages run), and whose Random set of the same size changes P by at most ${RULE.maxRandom * 100} % (|ΔP|); ties go to the larger β2`;
+export const RULE_TEXT = `the largest mean suppression (most negative ΔP over the 7 languages' known queries) among settings whose median selection is at least ${RULE.minSelectedMedian} neuron and at most ${RULE.maxShare * 100} % of the model's FFN neurons, whose coverage is at least ${Math.round(RULE.minCoverageShare * 7)} of 7 languages (${(RULE.minCoverageShare * 100).toFixed(0)} % of the languages run), and whose Random set of the same size changes P by at most ${RULE.maxRandom * 100} % (|ΔP|); ties go to the larger β2`;
 
 /** The rule on a frontier (each point's eligibility set here): the chosen point or null. Exported for tests. */
 export function choose(points: FrontierPoint[], langCount: number): FrontierPoint | null {
   for (const p of points) {
     const why: string[] = [];
+    if (p.selectedMedian < RULE.minSelectedMedian) why.push(`median selection ${p.selectedMedian} < ${RULE.minSelectedMedian} (empty on most facts)`);
     if (p.selectedShare > RULE.maxShare) why.push(`median selection ${(p.selectedShare * 100).toFixed(2)} % > ${RULE.maxShare * 100} %`);
     if (p.coverageMean === null || p.coverageMean < RULE.minCoverageShare * langCount - 1e-9) why.push(`coverage ${p.coverageMean === null ? '—' : p.coverageMean.toFixed(2)} < ${(RULE.minCoverageShare * langCount).toFixed(2)}`);
     if (p.randomSuppress === null || Math.abs(p.randomSuppress) > RULE.maxRandom) why.push(`Random |ΔP| ${p.randomSuppress === null ? '—' : (Math.abs(p.randomSuppress) * 100).toFixed(1) + ' %'} > ${RULE.maxRandom * 100} %`);
