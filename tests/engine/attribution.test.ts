@@ -41,11 +41,11 @@ describe('SAIG vs float64 IG reference (1e-3 relative)', () => {
       try {
         const [prompt, target] = Q[arch];
         const steps = 8;
-        const z = await attributeQuery(m, prompt, target, { steps, baseline: 'zero', layers: [0] });
+        const z = await attributeQuery(m, prompt, target, { steps, baseline: 'zero', layers: [0], quadrature: 'riemann-right' });
         const refZ = refIntegratedGradients(arch, ck.config, ck.tensors, z.ids, z.position, 0, z.targetId, new Float64Array(m.cfg.ffn), steps);
         expect(relErr(z.raw[0], refZ.attr)).toBeLessThan(1e-3);
         // pad baselines: sum over every baseline sentence of the reference IG
-        const pad = await attributeQuery(m, prompt, target, { steps, baseline: 'pad', layers: [0] });
+        const pad = await attributeQuery(m, prompt, target, { steps, baseline: 'pad', layers: [0], quadrature: 'riemann-right' });
         expect(pad.baselinePositions.length).toBeGreaterThan(2);
         const sum = new Float64Array(m.cfg.ffn);
         for (const i of pad.baselinePositions) {
@@ -68,8 +68,8 @@ describe('completeness: Σ_j Attr_i(n_j) ≈ P(w̄) − P(w′_i)', () => {
       const { m } = await load(arch);
       try {
         const [prompt, target] = Q[arch];
-        const coarse = completenessError(await attributeQuery(m, prompt, target, { steps: 10 }));
-        const fine = await attributeQuery(m, prompt, target, { steps: 200 });
+        const coarse = completenessError(await attributeQuery(m, prompt, target, { steps: 10, quadrature: 'riemann-right' }));
+        const fine = await attributeQuery(m, prompt, target, { steps: 200, quadrature: 'riemann-right' });
         const e = completenessError(fine);
         expect(fine.completeness.length).toBe(m.cfg.numLayers * fine.baselinePositions.length);
         const scale = Math.max(...fine.completeness.map((c) => Math.abs(c.expected)));

@@ -201,7 +201,8 @@ for (const fam of REFERENCE_FAMILIES.filter((f) => !ONLY || ONLY.includes(f))) {
       for (const [qi, q] of exp.queries.entries()) {
         const paths = qi === 0 ? (['fast', 'naive'] as const) : (['fast'] as const);
         for (const path of paths) {
-          const a = await attributeQuery(m, q.prompt, q.target, { steps: q.ig.steps, baseline: 'pad', layers: [q.ig.layer], path });
+          // the fixture's IG is the right Riemann sum (scripts/reference/models.py)
+          const a = await attributeQuery(m, q.prompt, q.target, { steps: q.ig.steps, baseline: 'pad', layers: [q.ig.layer], path, quadrature: 'riemann-right' });
           expect(a.baselinePositions).toEqual(q.ig.baselinePositions);
           expect(a.padId).toBe(q.ig.padId);
           expect(note(fam, `ig${path === 'fast' ? 'Fast' : 'Naive'}Rel`, relErr(a.raw[q.ig.layer], q.ig.raw)), `${path}: ${q.prompt}`).toBeLessThan(1e-3);
@@ -247,7 +248,7 @@ for (const fam of REFERENCE_FAMILIES.filter((f) => !ONLY || ONLY.includes(f))) {
         let err = 0;
         for (const [id, pr] of q.top) err = Math.max(err, Math.abs(p[id] - pr));
         expect(note(fam, 'int8Prob', err)).toBeLessThan(3e-2);
-        const a = await attributeQuery(m8, q.prompt, q.target, { steps: q.ig.steps, baseline: 'pad', layers: [q.ig.layer] });
+        const a = await attributeQuery(m8, q.prompt, q.target, { steps: q.ig.steps, baseline: 'pad', layers: [q.ig.layer], quadrature: 'riemann-right' });
         expect(note(fam, 'int8IgRel', relErr(a.raw[q.ig.layer], q.ig.raw))).toBeLessThan(0.3);
       } finally {
         m8.dispose();
