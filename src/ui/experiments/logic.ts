@@ -23,7 +23,7 @@ import { staticParam } from '../share/static-export';
 export const EXPERIMENTS = [
   { id: 'manipulate', label: 'Manipulation (Fig. 5, Table II, Fig. 4, knock-out)' },
   { id: 'readings', label: 'Readings (each Eq. 9 × Eq. 5 reading)' },
-  { id: 'calibrate', label: 'Calibrate on this model (choose α2, β2, τ by the rule on dev facts)' },
+  { id: 'calibrate', label: 'Calibrate on this model (α2, β2, τ)' },
 ] as const;
 export type ExperimentId = (typeof EXPERIMENTS)[number]['id'];
 
