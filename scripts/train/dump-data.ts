@@ -17,20 +17,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { batchesOf, type Example } from './data';
-import { RECIPES, SPECS, hfConfig, prepare, recipeFromFlags, splitFile } from './train-demo';
+import { RECIPES, SPECS, hfConfig, parseFlags, prepare, recipeFromFlags, splitFile } from './train-demo';
 
-function parseFlags(argv: string[]) {
-  const f: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) continue;
-    const [k, v] = a.slice(2).split('=', 2);
-    if (v !== undefined) f[k] = v;
-    else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) f[k] = argv[++i];
-    else f[k] = true;
-  }
-  return f;
-}
 
 function pack(batches: Example[][]): Uint8Array {
   const ex = batches.flat();

@@ -381,7 +381,8 @@ export function splitFile(run: TrainRun): DemoSplit {
 
 // ---------------------------------------------------------------- CLI
 
-function parseFlags(argv: string[]) {
+/** `--k v`, `--k=v` and bare `--k` flags (scripts/train/dump-data.ts reads the same). */
+export function parseFlags(argv: string[]) {
   const f: Record<string, string | true> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
