@@ -6,7 +6,6 @@
  * calibration.json (the block a model card carries).
  */
 import { LEGACY_QUADRATURE } from '../engine/matrice/attribute';
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openLocal } from '../data/node';
@@ -19,7 +18,7 @@ import { pickFacts, type FactTiming } from '../engine/runner/manipulate';
 import { FolderStore } from '../engine/source-node';
 import { intOpt, parseCli } from './args';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
-import { dur, NdjsonRowSink, progressPrinter, readResultRows, readResultsMeta, runReportCommand, splitCandidates, writeAtomic, type ResultsKind } from './results';
+import { dur, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runReportCommand, splitCandidates, withSigint, type ResultsKind } from './results';
 
 const OPTIONS = {
   model: { type: 'string' },
@@ -79,68 +78,60 @@ export async function runCalibrate(argv: string[], load: (arg: string | undefine
   const base = resolveSettings({ ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) });
   const { model, arg } = await load(v.model, v.dtype);
   const print = progressPrinter(!!v.quiet);
-  const ctl = new AbortController();
-  const onSigint = () => {
-    print('kn: cancelling; finished facts are kept (run again to resume)', true);
-    ctl.abort();
-  };
-  process.once('SIGINT', onSigint);
   try {
-    // a bundled model calibrates on its dev split unless told otherwise
-    const split = v.split ?? (/^bundled:/.test(arg) ? 'dev' : undefined);
-    const candidates = await splitCandidates(arg, split);
-    const fresh: CalibrationMeta = {
-      v: CALIBRATION_VERSION,
-      experiment: 'calibrate',
-      model: { id: arg, contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
-      base,
-      grid,
-      steps,
-      baseline,
-      // recorded unless it is the legacy rule (folders written before the option have none)
-      ...(quadrature !== LEGACY_QUADRATURE ? { quadrature } : {}),
-      seed,
-      langs,
-      facts: [],
-      request: { facts: nFacts, split: split ?? null, minKnownLangs: Math.min(4, langs.length) },
-      shard: null,
-    };
-    await mkdir(out, { recursive: true });
-    let meta: CalibrationMeta;
-    if (existsSync(join(out, 'meta.json'))) {
-      const old = await readCalibrationMeta(out);
-      const diff = mismatch(old, fresh);
-      if (diff) throw new KnError('bad-input', `${out} holds another calibration: ${diff} differs; choose another --out or the same settings`);
-      meta = old;
-      print(`kn: resuming ${out} (${meta.facts.length} facts picked before)`, true);
-    } else {
-      const t0 = Date.now();
-      const facts = await pickFacts(model, await openLocal(), {
-        facts: nFacts, langs, seed, candidates, signal: ctl.signal,
-        onProgress: (p) => print(`kn: picking facts the model knows: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
+    return await withSigint(print, async (signal) => {
+      // a bundled model calibrates on its dev split unless told otherwise
+      const split = v.split ?? (/^bundled:/.test(arg) ? 'dev' : undefined);
+      const candidates = await splitCandidates(arg, split);
+      const fresh: CalibrationMeta = {
+        v: CALIBRATION_VERSION,
+        experiment: 'calibrate',
+        model: { id: arg, contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
+        base,
+        grid,
+        steps,
+        baseline,
+        // recorded unless it is the legacy rule (folders written before the option have none)
+        ...(quadrature !== LEGACY_QUADRATURE ? { quadrature } : {}),
+        seed,
+        langs,
+        facts: [],
+        request: { facts: nFacts, split: split ?? null, minKnownLangs: Math.min(4, langs.length) },
+        shard: null,
+      };
+      const meta: CalibrationMeta = await pickOrResume(out, {
+        read: readCalibrationMeta,
+        mismatch: (old) => mismatch(old, fresh),
+        what: 'another calibration',
+        print,
+        pick: async () => {
+          const t0 = Date.now();
+          const facts = await pickFacts(model, await openLocal(), {
+            facts: nFacts, langs, seed, candidates, signal,
+            onProgress: (p) => print(`kn: picking facts the model knows: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
+          });
+          if (facts.length < nFacts) print(`kn: only ${facts.length} known facts found (asked for ${nFacts})`, true);
+          return { ...fresh, facts };
+        },
       });
-      if (facts.length < nFacts) print(`kn: only ${facts.length} known facts found (asked for ${nFacts})`, true);
-      meta = { ...fresh, facts };
-      await writeAtomic(join(out, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
-    }
-    const r = await runCalibration({
-      model,
-      bench: await openLocal(),
-      meta,
-      sink: new NdjsonRowSink<CalibrationRow, FactTiming>(out, (x) => calibrationRowProblem(x, meta)),
-      store: v['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE),
-      signal: ctl.signal,
-      onProgress: (p) => print(`kn: calibrating fact ${Math.min(p.done + 1, p.total)}/${p.total}${p.skipped ? ` (+${p.skipped} done before)` : ''}${p.fact ? ' ' + p.fact : ''} · ${dur(p.elapsedMs)} elapsed${p.etaMs !== null ? ` · about ${dur(p.etaMs)} left` : ''}`, p.etaMs === 0),
+      const r = await runCalibration({
+        model,
+        bench: await openLocal(),
+        meta,
+        sink: new NdjsonRowSink<CalibrationRow, FactTiming>(out, (x) => calibrationRowProblem(x, meta)),
+        store: v['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE),
+        signal,
+        onProgress: (p) => print(factProgressLine('calibrating fact', p), p.etaMs === 0),
+      });
+      const { rows, problems } = await readRows(out, meta);
+      const summary = summarizeCalibration(meta, rows, problems);
+      const files = calibrationFiles(meta, summary, calibrateCommand(meta));
+      await mkdir(join(out, 'report'), { recursive: true });
+      for (const [name, text] of Object.entries(files)) await writeFile(join(out, 'report', name), text);
+      await writeFile(join(out, 'report', 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
+      return { out, facts: rows.length, written: r.written, skipped: r.skipped, chosen: summary.chosen, report: join(out, 'report', 'report.md') };
     });
-    const { rows, problems } = await readRows(out, meta);
-    const summary = summarizeCalibration(meta, rows, problems);
-    const files = calibrationFiles(meta, summary, calibrateCommand(meta));
-    await mkdir(join(out, 'report'), { recursive: true });
-    for (const [name, text] of Object.entries(files)) await writeFile(join(out, 'report', name), text);
-    await writeFile(join(out, 'report', 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
-    return { out, facts: rows.length, written: r.written, skipped: r.skipped, chosen: summary.chosen, report: join(out, 'report', 'report.md') };
   } finally {
-    process.off('SIGINT', onSigint);
     model.dispose();
   }
 }

@@ -4,9 +4,6 @@
  * timing.ndjson, resumable, `--shard k/n`, merge), and `report` writing Markdown, CSV, SVG and
  * summary.json (`--json` prints the summary).
  */
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { openLocal } from '../data/node';
 import { RELATIONS, type Relation } from '../data/types';
 import { KnError } from '../engine/errors';
@@ -29,7 +26,7 @@ import { reportFor } from '../engine/runner/edit-report';
 import { FolderStore } from '../engine/source-node';
 import { intOpt, numOpt, parseCli } from './args';
 import { ATTRIBUTION_CACHE, langsArg } from './matrice-cmd';
-import { dur, EXPERIMENT_OPTIONS, NdjsonRowSink, progressPrinter, readResultRows, readResultsMeta, resultsKind, runMergeCommand, runReportCommand, splitCandidates, writeAtomic, type ResultRows, type ResultsKind } from './results';
+import { dur, EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, resultsKind, runMergeCommand, runReportCommand, splitCandidates, withSigint, type ResultRows, type ResultsKind } from './results';
 
 const RUN_OPTIONS = {
   ...EXPERIMENT_OPTIONS,
@@ -102,73 +99,64 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   void probe;
   const { model, arg } = await load(v.model, v.dtype);
   const print = progressPrinter(!!v.quiet);
-  const ctl = new AbortController();
-  const onSigint = () => {
-    print('kn: cancelling; finished facts are kept', true);
-    ctl.abort();
-  };
-  process.once('SIGINT', onSigint);
   try {
-    const candidates = await splitCandidates(arg, v.split);
-    const base = makeEditMeta({
-      experiment: kind,
-      model: { id: arg, contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
-      settings: { ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) },
-      steps,
-      baseline,
-      seed,
-      langs,
-      methods,
-      facts: [],
-      request: { facts: nFacts, relations, split: v.split ?? null, minKnownLangs },
-      shard,
-      lambda1,
-      lambda2,
-      unrelatedFacts,
-      injectSteps,
-      lr,
-      injectK,
-    });
-    await mkdir(out, { recursive: true });
-    let meta: EditMeta;
-    if (existsSync(join(out, 'meta.json'))) {
-      const old = await readEditMeta(out);
-      const diff = editMetaMismatch({ ...old, facts: [], ...(old.inject ? { inject: { ...old.inject, oldFacts: [] } } : {}) }, base);
-      if (diff) throw new KnError('bad-input', `${out} holds results of another run: ${diff} differs; choose another --out or the same settings`);
-      meta = old;
-      print(`kn: resuming ${out} (${meta.facts.length} facts picked before)`, true);
-    } else {
-      const t0 = Date.now();
-      const oldPick = kind === 'inject' ? { want: nOld, facts: [] as string[] } : undefined;
-      const facts = await pickEditFacts(model, await openLocal(), {
-        kind,
-        facts: nFacts,
-        relations,
-        langs,
+    return await withSigint(print, async (signal) => {
+      const candidates = await splitCandidates(arg, v.split);
+      const base = makeEditMeta({
+        experiment: kind,
+        model: { id: arg, contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
+        settings: { ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) },
+        steps,
+        baseline,
         seed,
-        candidates,
-        minKnownLangs,
-        old: oldPick,
-        signal: ctl.signal,
-        onProgress: (p) => print(`kn: picking facts: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
+        langs,
+        methods,
+        facts: [],
+        request: { facts: nFacts, relations, split: v.split ?? null, minKnownLangs },
+        shard,
+        lambda1,
+        lambda2,
+        unrelatedFacts,
+        injectSteps,
+        lr,
+        injectK,
       });
-      if (facts.length < nFacts) print(`kn: only ${facts.length} suitable facts found (asked for ${nFacts})`, true);
-      meta = { ...base, facts, ...(base.inject ? { inject: { ...base.inject, oldFacts: oldPick!.facts } } : {}) };
-      await writeAtomic(join(out, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
-    }
-    const r = await runEditExperiment({
-      model,
-      bench: await openLocal(),
-      meta,
-      sink: new EditNdjsonSink(out, meta),
-      store: v['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE),
-      signal: ctl.signal,
-      onProgress: (p) =>
-        print(`kn: ${kind} fact ${Math.min(p.done + 1, p.total)}/${p.total}${p.skipped ? ` (+${p.skipped} done before)` : ''}${p.fact ? ' ' + p.fact : ''} · ${dur(p.elapsedMs)} elapsed${p.etaMs !== null ? ` · about ${dur(p.etaMs)} left` : ''}`, p.etaMs === 0),
+      const meta: EditMeta = await pickOrResume(out, {
+        read: readEditMeta,
+        mismatch: (old) => editMetaMismatch({ ...old, facts: [], ...(old.inject ? { inject: { ...old.inject, oldFacts: [] } } : {}) }, base),
+        what: 'results of another run',
+        print,
+        pick: async () => {
+          const t0 = Date.now();
+          const oldPick = kind === 'inject' ? { want: nOld, facts: [] as string[] } : undefined;
+          const facts = await pickEditFacts(model, await openLocal(), {
+            kind,
+            facts: nFacts,
+            relations,
+            langs,
+            seed,
+            candidates,
+            minKnownLangs,
+            old: oldPick,
+            signal,
+            onProgress: (p) => print(`kn: picking facts: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
+          });
+          if (facts.length < nFacts) print(`kn: only ${facts.length} suitable facts found (asked for ${nFacts})`, true);
+          return { ...base, facts, ...(base.inject ? { inject: { ...base.inject, oldFacts: oldPick!.facts } } : {}) };
+        },
+      });
+      const r = await runEditExperiment({
+        model,
+        bench: await openLocal(),
+        meta,
+        sink: new EditNdjsonSink(out, meta),
+        store: v['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE),
+        signal,
+        onProgress: (p) => print(factProgressLine(`${kind} fact`, p), p.etaMs === 0),
+      });
+      return { out, experiment: kind, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped };
     });
-    return { out, experiment: kind, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped };
   } finally {
-    process.off('SIGINT', onSigint);
     model.dispose();
   }
 }

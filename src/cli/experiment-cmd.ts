@@ -6,9 +6,6 @@
  *   <out>/timing.ndjson  wall time per fact (kept apart so rows are byte-identical across machines/shards)
  *   <out>/report/        report.md, CSVs and SVG charts (`kn experiment report <out>`)
  */
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { openLocal } from '../data/node';
 import { RELATIONS, type Relation } from '../data/types';
 import { KnError } from '../engine/errors';
@@ -32,10 +29,10 @@ import {
 import { reportFiles, summarize } from '../engine/runner/report';
 import { FolderStore } from '../engine/source-node';
 import { modelDefaults } from '../engine/calibration';
-import { intOpt, numOpt, parseCli } from './args';
+import { intOpt, parseCli } from './args';
 import { reproduceCommand } from '../engine/runner/commands';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
-import { dur, EXPERIMENT_OPTIONS, NdjsonRowSink, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, splitCandidates, writeAtomic, type ResultRows, type ResultsKind } from './results';
+import { dur, EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, splitCandidates, withSigint, type ResultRows, type ResultsKind } from './results';
 
 const RUN_OPTIONS = {
   ...EXPERIMENT_OPTIONS,
@@ -96,65 +93,56 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   const { model, arg } = await load(v.model, v.dtype);
   const print = progressPrinter(!!v.quiet);
   print(`kn: ${modelDefaults(model.info).note}`, true);
-  const ctl = new AbortController();
-  const onSigint = () => {
-    print('kn: cancelling after the current fact is abandoned; finished facts are kept', true);
-    ctl.abort();
-  };
-  process.once('SIGINT', onSigint);
   try {
-    const candidates = await splitCandidates(arg, v.split);
-    const base = makeMeta({
-      model: { id: arg, contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
-      // the model's calibrated settings (calibration.json) unless flags say otherwise; the meta records them all
-      settings: { ...modelDefaults(model.info).settings, ...weights, ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) },
-      steps,
-      baseline,
-      quadrature,
-      seed,
-      langs,
-      methods: specs.map((s) => s.key),
-      facts: [],
-      request: { facts: nFacts, relations, split: v.split ?? null, minKnownLangs: Math.min(4, langs.length) },
-      shard,
-    });
-    await mkdir(out, { recursive: true });
-    let meta: ExperimentMeta;
-    if (existsSync(join(out, 'meta.json'))) {
-      const old = await readMeta(out);
-      const diff = metaMismatch({ ...old, facts: [] }, base);
-      if (diff) throw new KnError('bad-input', `${out} holds results of another run: ${diff} differs; choose another --out or the same settings`);
-      meta = old;
-      print(`kn: resuming ${out} (${meta.facts.length} facts picked before)`, true);
-    } else {
-      const t0 = Date.now();
-      const facts = await pickFacts(model, await openLocal(), {
-        facts: nFacts,
-        relations,
-        langs,
+    return await withSigint(print, async (signal) => {
+      const candidates = await splitCandidates(arg, v.split);
+      const base = makeMeta({
+        model: { id: arg, contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
+        // the model's calibrated settings (calibration.json) unless flags say otherwise; the meta records them all
+        settings: { ...modelDefaults(model.info).settings, ...weights, ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) },
+        steps,
+        baseline,
+        quadrature,
         seed,
-        candidates,
-        signal: ctl.signal,
-        onProgress: (p) => print(`kn: picking facts the model knows: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
+        langs,
+        methods: specs.map((s) => s.key),
+        facts: [],
+        request: { facts: nFacts, relations, split: v.split ?? null, minKnownLangs: Math.min(4, langs.length) },
+        shard,
       });
-      if (facts.length < nFacts) print(`kn: only ${facts.length} known facts found (asked for ${nFacts})`, true);
-      meta = { ...base, facts };
-      await writeAtomic(join(out, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
-    }
-    const r = await runManipulation({
-      model,
-      bench: await openLocal(),
-      meta,
-      methods: specs,
-      sink: new NdjsonSink(out, meta),
-      store: v['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE),
-      signal: ctl.signal,
-      onProgress: (p) =>
-        print(`kn: fact ${p.done + 1 > p.total ? p.total : p.done + 1}/${p.total}${p.skipped ? ` (+${p.skipped} done before)` : ''}${p.fact ? ' ' + p.fact : ''} · ${dur(p.elapsedMs)} elapsed${p.etaMs !== null ? ` · about ${dur(p.etaMs)} left` : ''}`, p.etaMs === 0),
+      const meta: ExperimentMeta = await pickOrResume(out, {
+        read: readMeta,
+        mismatch: (old) => metaMismatch({ ...old, facts: [] }, base),
+        what: 'results of another run',
+        print,
+        pick: async () => {
+          const t0 = Date.now();
+          const facts = await pickFacts(model, await openLocal(), {
+            facts: nFacts,
+            relations,
+            langs,
+            seed,
+            candidates,
+            signal,
+            onProgress: (p) => print(`kn: picking facts the model knows: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
+          });
+          if (facts.length < nFacts) print(`kn: only ${facts.length} known facts found (asked for ${nFacts})`, true);
+          return { ...base, facts };
+        },
+      });
+      const r = await runManipulation({
+        model,
+        bench: await openLocal(),
+        meta,
+        methods: specs,
+        sink: new NdjsonSink(out, meta),
+        store: v['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE),
+        signal,
+        onProgress: (p) => print(factProgressLine('fact', p), p.etaMs === 0),
+      });
+      return { out, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped };
     });
-    return { out, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped };
   } finally {
-    process.off('SIGINT', onSigint);
     model.dispose();
   }
 }

@@ -61,6 +61,53 @@ export function progressPrinter(quiet: boolean) {
   };
 }
 
+export type Printer = ReturnType<typeof progressPrinter>;
+
+/**
+ * Runs `work` with a signal that Ctrl-C (SIGINT) aborts: the run stops after the fact in hand is abandoned, the
+ * finished facts stay in the folder and a re-run resumes. The handler is removed afterwards, whatever happened.
+ */
+export async function withSigint<T>(print: Printer, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctl = new AbortController();
+  const onSigint = () => {
+    print('kn: cancelling; finished facts are kept (run again to resume)', true);
+    ctl.abort();
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    return await work(ctl.signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/**
+ * The results folder's meta: resumed when `<out>/meta.json` exists and `mismatch(old)` finds no difference
+ * (otherwise refused, naming the differing field: `<out> holds <what>: <field> differs`), else `pick()`ed and
+ * written atomically before any row.
+ */
+export async function pickOrResume<M extends { facts: readonly unknown[] }>(
+  out: string,
+  o: { read: (dir: string) => Promise<M>; mismatch: (old: M) => string | null; what: string; print: Printer; pick: () => Promise<M> },
+): Promise<M> {
+  await mkdir(out, { recursive: true });
+  if (existsSync(join(out, 'meta.json'))) {
+    const old = await o.read(out);
+    const diff = o.mismatch(old);
+    if (diff) throw new KnError('bad-input', `${out} holds ${o.what}: ${diff} differs; choose another --out or the same settings`);
+    o.print(`kn: resuming ${out} (${old.facts.length} facts picked before)`, true);
+    return old;
+  }
+  const meta = await o.pick();
+  await writeAtomic(join(out, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
+  return meta;
+}
+
+/** A runner's progress as one line: `kn: <label> 3/20 (+2 done before) P36:1 · 1 min elapsed · about 2 min left`. */
+export function factProgressLine(label: string, p: { done: number; total: number; skipped: number; fact?: string | null; elapsedMs: number; etaMs: number | null }): string {
+  return `kn: ${label} ${Math.min(p.done + 1, p.total)}/${p.total}${p.skipped ? ` (+${p.skipped} done before)` : ''}${p.fact ? ' ' + p.fact : ''} · ${dur(p.elapsedMs)} elapsed${p.etaMs !== null ? ` · about ${dur(p.etaMs)} left` : ''}`;
+}
+
 /** A bundled demo model's dev or test facts (its split.json), for `--split`. */
 export async function splitCandidates(modelArg: string, split: string | undefined): Promise<string[] | undefined> {
   if (!split) return undefined;
