@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { readMeta, readRows, reproduceCommand } from '../src/cli/experiment-cmd';
 import { factLanguageDeltaP, summarize } from '../src/engine/runner/report';
 import { BUNDLED_DIR } from '../src/engine/source-node';
+import { LEGACY_QUADRATURE } from '../src/engine/rules';
 
 async function main() {
   const [dir, name] = process.argv.slice(2);
@@ -36,7 +37,7 @@ async function main() {
     facts: s.facts,
     split: meta.request.split,
     neurons: meta.model.numLayers * meta.model.ffnSize,
-    settings: { tau: meta.settings.tau, norm: meta.settings.norm, attrNorm: meta.settings.attrNorm, steps: meta.steps },
+    settings: { alpha2: meta.settings.alpha2, beta2: meta.settings.beta2, tau: meta.settings.tau, norm: meta.settings.norm, attrNorm: meta.settings.attrNorm, steps: meta.steps, quadrature: meta.quadrature ?? LEGACY_QUADRATURE },
     selectedMedian: m.selectedMedian,
     suppress: {
       matrice: round(m.mean.suppress),

@@ -5,8 +5,8 @@
  * bundled demo model of its kind:
  * - models/<name>/ gets the Hugging Face files (config.json, model.safetensors, tokenizer files) and the card;
  * - public/models/<name>/ gets the int8 bundle (kn-manifest.json + shards, config and tokenizer files, split.json),
- *   eval.json and the card (README.md). A calibration.json or experiment.json already there was measured on the
- *   old weights (it names their content hash): it is removed, and the commands that remake it are printed.
+ *   eval.json and the card (README.md). A calibration.json or experiment.json already there that names another
+ *   content hash was measured on the old weights: it is removed, and the commands that remake it are printed.
  * The bundle is evaluated again by the engine from where it now lies (`kn eval --split trained|heldout`), so the
  * card's accuracy tables are this very bundle's. The card (scripts/train/model-card.ts, as the tfjs trainer's)
  * gets a Training section from train-log.json (steps, wall time, versions, stop reason) and, with --neurons, the
@@ -75,10 +75,10 @@ function trainCommand(log: TrainLog, tag: string): string {
   return `\`npm run train:torch -- --model ${log.kind} --tag ${tag}${parts.length ? ` -- ${parts.join(' ')}` : ''}\``;
 }
 
-async function evalAt(modelArg: string, split: 'trained' | 'heldout'): Promise<CardEval> {
+async function evalAt(modelArg: string, split: 'trained' | 'heldout'): Promise<CardEval & { contentHash: string }> {
   const m = await loadModelArg(modelArg, { dtype: 'int8' });
   try {
-    return (await runEvalCommand(['--split', split, '--model', modelArg, '--quiet'], m)) as CardEval;
+    return { ...((await runEvalCommand(['--split', split, '--model', modelArg, '--quiet'], m)) as CardEval), contentHash: m.info.contentHash };
   } finally {
     m.dispose();
   }
@@ -109,15 +109,24 @@ async function main() {
   for (const file of await readdir(pubOut)) if (/^weights-\d+\.bin$/.test(file)) await rm(join(pubOut, file));
   for (const file of await readdir(bundleDir)) if (/^weights-\d+\.bin$/.test(file)) await copyFile(join(bundleDir, file), join(pubOut, file));
   for (const file of BUNDLE_FILES) await copyFile(join(bundleDir, file), join(pubOut, file));
-  const removed: string[] = [];
-  for (const file of STALE) if (existsSync(join(pubOut, file))) {
-    await rm(join(pubOut, file));
-    removed.push(file);
-  }
-
   const modelArg = root === REPO ? `bundled:${name}` : pubOut;
   const trained = await evalAt(modelArg, 'trained');
   const heldout = await evalAt(modelArg, 'heldout');
+  // a calibration or headline measured on other weights names their content hash: removed; this model's stay
+  const removed: string[] = [];
+  for (const file of STALE) {
+    const path = join(pubOut, file);
+    if (!existsSync(path)) continue;
+    let hash: unknown;
+    try {
+      hash = JSON.parse(await readFile(path, 'utf8')).contentHash;
+    } catch {
+      hash = undefined;
+    }
+    if (hash === trained.contentHash) continue;
+    await rm(path);
+    removed.push(file);
+  }
   const hfBytes = (await stat(join(hfOut, 'model.safetensors'))).size;
   let weightBytes = 0;
   for (const file of await readdir(pubOut)) if (/^weights-\d+\.bin$/.test(file)) weightBytes += (await stat(join(pubOut, file))).size;
@@ -154,7 +163,7 @@ trained queries (transformers' own, after reloading the saved folder: \`hf-check
   });
   await writeFile(join(pubOut, 'README.md'), card);
   await writeFile(join(hfOut, 'README.md'), card);
-  const result = { name, trainer: 'torch', trained: trained.languages, heldout: heldout.languages, weightBytes, hfBytes, params: log.params, steps: log.steps, trainMinutes: log.seconds / 60, engineVsTransformers: ev };
+  const result = { name, trainer: 'torch', contentHash: trained.contentHash, trained: trained.languages, heldout: heldout.languages, weightBytes, hfBytes, params: log.params, steps: log.steps, trainMinutes: log.seconds / 60, engineVsTransformers: ev };
   await writeFile(join(pubOut, 'eval.json'), JSON.stringify(result, null, 1) + '\n');
   console.log(`${name}: shipped .cache/train-torch/${tag} to ${hfOut} and ${pubOut} (${weightBytes} bytes of int8 weights)`);
   console.log(`trained top-1: ${Object.entries(trained.languages).map(([l, v]) => `${l} ${(v.accuracy * 100).toFixed(1)}`).join(', ')}`);

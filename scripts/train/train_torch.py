@@ -214,6 +214,8 @@ def main():
     ap.add_argument('--warmup', type=int)
     ap.add_argument('--batch', type=int, help='default: the dumped batch (then the dumped batch order is used)')
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--mlm-transform', choices=['learned', 'identity'], default='learned',
+                    help='masked only: identity fixes the MLM head transform dense to I, bias 0 (untrained), so the fact cannot live there')
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -253,8 +255,17 @@ def main():
     attn_layers = min(attn_layers, n_layers)
     frozen = set(attn_param_names(model, kind, attn_layers, n_layers))
     init_like_model_ts(model, kind, n_layers, frozen, seed)
+    fixed = set()
+    if a.mlm_transform == 'identity':
+        if kind != 'masked':
+            sys.exit('--mlm-transform identity: only for --model masked (BERT has the MLM head transform)')
+        dense = model.cls.predictions.transform.dense
+        with torch.no_grad():
+            dense.weight.copy_(torch.eye(dense.weight.shape[0]))
+            dense.bias.zero_()
+        fixed = {'cls.predictions.transform.dense.weight', 'cls.predictions.transform.dense.bias'}
     for name, p in model.named_parameters():
-        p.requires_grad_(name not in frozen)
+        p.requires_grad_(name not in frozen and name not in fixed)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.0)
     model.train()
@@ -337,7 +348,7 @@ def main():
         'seconds': round(seconds, 1), 'stopReason': stop_reason or 'steps done',
         'finalLoss': log[-1]['loss'] if log else None, 'sampledAccuracy': acc,
         'effective': {'seed': seed, 'lr': lr, 'warmup': warmup, 'batch': batch, 'labelSmoothing': eps, 'l1': l1,
-                      'attnLayers': attn_layers, 'layers': n_layers},
+                      'attnLayers': attn_layers, 'layers': n_layers, 'mlmTransform': a.mlm_transform},
         'flags': flags, 'recipe': recipe, 'dump': os.path.abspath(a.data), 'params': n_params,
         'versions': {'torch': torch.__version__, 'transformers': transformers.__version__, 'python': sys.version.split()[0]},
         'log': log,

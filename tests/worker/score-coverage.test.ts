@@ -29,8 +29,8 @@ describe('score: language coverage', () => {
         for (const c of cov.perNeuron) expect(Number.isInteger(c) && c >= 0 && c <= langs.length).toBe(true);
         if (sc.selected.length) expect(cov.mean).toBeCloseTo(cov.perNeuron.reduce((a, b) => a + b, 0) / cov.perNeuron.length, 12);
         else expect(cov.mean).toBeNull();
-        // AMIG keeps only the neurons every language selects: each covers all of them
-        if (method === 'amig') for (const c of cov.perNeuron) expect(c).toBe(langs.length);
+        // (AMIG intersects each language's first-query selection, not the languages' own UaQ sets, so its neurons
+        // need not cover every language: on demo-causal v3 one covers 2 of 3)
       }
     } finally {
       model.dispose();

@@ -6,7 +6,7 @@
  * (α2, τ) the languages' own sets. The summary is the frontier (selection size against ΔP) and the setting the
  * rule picks. Environment-free: rows go to a RowSink (NDJSON in Node).
  */
-import { DEFAULT_QUADRATURE, LEGACY_QUADRATURE, type Quadrature } from '../matrice/attribute';
+import { LEGACY_QUADRATURE, type Quadrature } from '../matrice/attribute';
 import { DEFAULT_BASELINE, type Baseline } from '../rules';
 import { timeLeftMs } from '../estimate';
 import type { RmlLama } from '../../data/loader';
@@ -125,7 +125,7 @@ export function calibrateCommand(m: CalibrationMeta): string {
   return [
     `npm run -s kn -- experiment calibrate --model ${m.model.id} --facts ${m.request.facts}`,
     m.request.split ? `--split ${m.request.split}` : '',
-    `--langs ${m.langs.join(',')} --seed ${m.seed} --steps ${m.steps}${m.baseline !== DEFAULT_BASELINE ? ` --baseline ${m.baseline}` : ''}${(m.quadrature ?? LEGACY_QUADRATURE) !== DEFAULT_QUADRATURE ? ` --quadrature ${m.quadrature ?? LEGACY_QUADRATURE}` : ''}`,
+    `--langs ${m.langs.join(',')} --seed ${m.seed} --steps ${m.steps}${m.baseline !== DEFAULT_BASELINE ? ` --baseline ${m.baseline}` : ''} --quadrature ${m.quadrature ?? LEGACY_QUADRATURE}`,
     `--grid-alpha2 ${g.alpha2.join(',')} --grid-beta2 ${g.beta2.join(',')} --grid-tau ${g.tau.join(',')} --out <dir>`,
   ].filter(Boolean).join(' ');
 }

@@ -2,7 +2,7 @@
  * The command lines that reproduce a results folder, one home for the CLI's reports and the page's: a leaf
  * module (types and rules only), so the page can import it without pulling in the engine.
  */
-import { DEFAULT_BASELINE, DEFAULT_QUADRATURE, LEGACY_QUADRATURE } from '../rules';
+import { DEFAULT_BASELINE, LEGACY_QUADRATURE } from '../rules';
 import type { ExperimentMeta } from './manipulate';
 
 /** A readings run: every method key names an Eq. 9 / Eq. 5 reading (`matrice@scale/none`, …). */
@@ -17,10 +17,11 @@ export function reproduceCommand(m: ExperimentMeta): string {
   parts.push(`--langs ${m.langs.join(',')}`);
   if (!readings) parts.push(`--methods ${m.methods.join(',')}`);
   const w = (['alpha1', 'alpha2', 'beta1', 'beta2'] as const).filter((k) => m.settings[k] !== 1).map((k) => `--${k} ${m.settings[k]}`);
-  // a folder without a quadrature was computed with the legacy rule; name it when it is not today's default
+  // a folder without a quadrature was computed with the legacy rule; always named, so a later change of the default
+  // does not change what the command computes
   const q = m.quadrature ?? LEGACY_QUADRATURE;
   parts.push(
-    `--seed ${m.seed} --steps ${m.steps}${m.baseline !== DEFAULT_BASELINE ? ` --baseline ${m.baseline}` : ''}${q !== DEFAULT_QUADRATURE ? ` --quadrature ${q}` : ''}` +
+    `--seed ${m.seed} --steps ${m.steps}${m.baseline !== DEFAULT_BASELINE ? ` --baseline ${m.baseline}` : ''} --quadrature ${q}` +
       ` --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}${m.model.dtype === 'f32' ? ' --dtype f32' : ''} --out <dir>`,
   );
   return parts.join(' ');

@@ -11,6 +11,7 @@ import { METHOD_COLORS, methodColors, methodLabel as baseLabel } from '../matric
 import { deltaP } from '../matrice/scoring';
 import type { ExperimentMeta, FactRow, FactTiming } from './manipulate';
 import { barChart, lineChart } from './svg';
+import { LEGACY_QUADRATURE } from '../rules';
 
 export interface Stat {
   /** mean over facts */
@@ -67,7 +68,7 @@ export interface Summary {
   experiment: 'manipulate';
   model: string;
   facts: number;
-  settings: ExperimentMeta['settings'] & { steps: number; baseline: string; seed: number; langs: string[] };
+  settings: ExperimentMeta['settings'] & { steps: number; baseline: string; seed: number; langs: string[]; quadrature?: string };
   methods: Record<string, MethodSummary>;
   /** each language's own neurons: size, ΔP suppress on its own queries, overlap with MaTrice's set */
   perLanguageSets: Record<string, { selectedMedian: number; suppress: number | null; suppressCi95: number | null; flipRate: number | null; sharedWithMatrice: number | null }>;
@@ -249,7 +250,7 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
     experiment: 'manipulate',
     model: meta.model.id,
     facts: rows.length,
-    settings: { ...meta.settings, steps: meta.steps, baseline: meta.baseline, seed: meta.seed, langs: meta.langs },
+    settings: { ...meta.settings, steps: meta.steps, baseline: meta.baseline, seed: meta.seed, langs: meta.langs, quadrature: meta.quadrature ?? LEGACY_QUADRATURE },
     methods,
     perLanguageSets,
     tableII,
@@ -299,7 +300,7 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
     '',
     command ? `Reproduce: \`${command}\`\n` : '',
     `${s.facts} facts the model knows (top-1 on at least half of the queries in ≥ 4 languages), languages ${F.langs.join(', ')}; ` +
-      `settings τ = ${F.tau}, α = (${F.alpha1}, ${F.alpha2}), β = (${F.beta1}, ${F.beta2}), Eq. 9 \`${F.norm}\`, Eq. 5 \`${F.attrNorm}\`, M = ${F.steps}, baseline ${F.baseline}, seed ${F.seed}. ` +
+      `settings τ = ${F.tau}, α = (${F.alpha1}, ${F.alpha2}), β = (${F.beta1}, ${F.beta2}), Eq. 9 \`${F.norm}\`, Eq. 5 \`${F.attrNorm}\`, M = ${F.steps}${F.quadrature ? ` (${F.quadrature})` : ''}, baseline ${F.baseline}, seed ${F.seed}. ` +
       `ΔP = (P_after − P_before) / P_before averaged over the queries the model knew, per fact, then mean ± 95 % interval over facts (docs/METHOD.md).`,
     '',
     '## Fig. 5: suppress (×0) and enhance (×2), ΔP per language',

@@ -420,6 +420,8 @@ function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContex
       baseline: oneOf(BASELINES),
       seed: int(0, 2 ** 53),
       langs: arr(str(8, { pattern: LANG_KEY, what: `one of ${LANGS.join(', ')}` }), LANGS.length, 1),
+      // reports written before the field was added hold none
+      quadrature: v.optional(oneOf(QUADRATURES)),
     }),
     methods: v.pipe(
       keyed(method, (keys) => {
