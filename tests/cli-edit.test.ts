@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isEditResults, runEditCommand, runEditMerge, runEditReport } from '../src/cli/edit-cmd';
 import { loadModelArg } from '../src/engine/index';
+import { DEFAULT_QUADRATURE } from '../src/engine/rules';
+import { BUNDLED_DIR } from '../src/engine/source-node';
 import type { EditSummary, EnhanceSummary, InjectSummary } from '../src/engine/runner/edit-report';
 import { ready, TMP } from './engine/setup';
 
@@ -25,6 +27,12 @@ describe('kn experiment edit', () => {
     expect(r1).toMatchObject({ experiment: 'edit', facts: 2, written: 1, skipped: 0 });
     const again = await runEditCommand('edit', [...args, '--shard', '1/2', '--out', d1], load);
     expect(again).toMatchObject({ written: 0, skipped: 1 });
+    // the run records its quadrature and starts from the model's calibrated settings (demo-causal's calibration.json),
+    // as kn experiment manipulate does; another quadrature is another run
+    const meta = JSON.parse(readFileSync(join(d1, 'meta.json'), 'utf8'));
+    expect(meta.quadrature).toBe(DEFAULT_QUADRATURE);
+    expect(meta.settings.tau).toBe(JSON.parse(readFileSync(join(BUNDLED_DIR, 'demo-causal', 'calibration.json'), 'utf8')).settings.tau);
+    await expect(runEditCommand('edit', [...args, '--quadrature', 'riemann-right', '--shard', '1/2', '--out', d1], load)).rejects.toThrow(/holds results of another run: quadrature/);
     await expect(runEditCommand('edit', [...args, '--lambda2', '4', '--shard', '1/2', '--out', d1], load)).rejects.toThrow(/holds results of another run: edit/);
     await runEditCommand('edit', [...args, '--shard', '2/2', '--out', d2], load);
     const m = await runEditMerge([d1, d2, '--out', merged]);

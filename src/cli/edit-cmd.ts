@@ -7,7 +7,7 @@
 import { openLocal } from '../data/node';
 import { RELATIONS, type Relation } from '../data/types';
 import { KnError } from '../engine/errors';
-import { checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
+import { checkBaseline, DEFAULT_BASELINE, LEGACY_QUADRATURE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
 import type { LoadedModel } from '../engine/model';
 import {
   editMetaMismatch,
@@ -25,8 +25,9 @@ import {
 import { reportFor } from '../engine/runner/edit-report';
 import { FolderStore } from '../engine/source-node';
 import { intOpt, numOpt, parseCli } from './args';
-import { ATTRIBUTION_CACHE, langsArg } from './matrice-cmd';
-import { dur, EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, resultsKind, runMergeCommand, runReportCommand, splitCandidates, withSigint, type ResultRows, type ResultsKind } from './results';
+import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
+import { modelDefaults } from '../engine/calibration';
+import { dur, EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, resultsKind, runMergeCommand, runReportCommand, splitCandidates, WEIGHT_OPTIONS, weightFlags, withSigint, type ResultRows, type ResultsKind } from './results';
 
 const RUN_OPTIONS = {
   ...EXPERIMENT_OPTIONS,
@@ -37,11 +38,13 @@ const RUN_OPTIONS = {
   lr: { type: 'string' },
   old: { type: 'string' },
   k: { type: 'string' },
+  quadrature: { type: 'string' },
+  ...WEIGHT_OPTIONS,
 } as const;
 
-export const EDIT_HELP = `  kn experiment edit [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,layer] [--lambda1 1] [--lambda2 8] [--unrelated 5] [--split dev|test] [--seed S] [--steps M] [--shard k/n] --out <dir>   Tables III-IV: erase / update from English, reliability, generality, locality per language
-  kn experiment inject [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods direct,random,amig,matrice] [--train-steps 40] [--lr 0.01] [--old 10] [--k 10] [--seed S] [--steps M] [--shard k/n] --out <dir>   Table V: train only the neurons (MaTrice: top-k by S; Random: k) on an unknown fact's English queries; accuracy on Q_new per language and on Q_old
-  kn experiment enhance [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods matrice,amig,random] [--seed S] [--steps M] [--shard k/n] --out <dir>   Fig. 6: accuracy on Q_error (fi, hu, ja, ko) after doubling the neurons`;
+export const EDIT_HELP = `  kn experiment edit [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,layer] [--lambda1 1] [--lambda2 8] [--unrelated 5] [--split dev|test] [--seed S] [--steps M] [--quadrature riemann-right|gauss-legendre] [--shard k/n] --out <dir>   Tables III-IV: erase / update from English, reliability, generality, locality per language
+  kn experiment inject [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods direct,random,amig,matrice] [--train-steps 40] [--lr 0.01] [--old 10] [--k 10] [--seed S] [--steps M] [--quadrature riemann-right|gauss-legendre] [--shard k/n] --out <dir>   Table V: train only the neurons (MaTrice: top-k by S; Random: k) on an unknown fact's English queries; accuracy on Q_new per language and on Q_old
+  kn experiment enhance [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods matrice,amig,random] [--seed S] [--steps M] [--quadrature riemann-right|gauss-legendre] [--shard k/n] --out <dir>   Fig. 6: accuracy on Q_error (fi, hu, ja, ko) after doubling the neurons`;
 
 export { resultsKind };
 
@@ -90,6 +93,8 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   const lr = numOpt(v.lr, 'lr');
   if (lr !== undefined && !(lr > 0 && lr <= 10)) throw new KnError('bad-input', `--lr must be a number in (0, 10], got "${v.lr}"`);
   const baseline = checkBaseline(v.baseline ?? DEFAULT_BASELINE, '--baseline');
+  const quadrature = quadratureArg(v.quadrature);
+  const weights = weightFlags(v);
   const tau = numOpt(v.tau, 'tau');
   if (tau !== undefined && !(tau >= 0 && tau <= 1)) throw new KnError('bad-input', `--tau must be a number in 0..1, got "${v.tau}"`);
   const lambda1 = numOpt(v.lambda1, 'lambda1'), lambda2 = numOpt(v.lambda2, 'lambda2');
@@ -99,15 +104,18 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   void probe;
   const { model, arg } = await load(v.model, v.dtype);
   const print = progressPrinter(!!v.quiet);
+  print(`kn: ${modelDefaults(model.info).note}`, true);
   try {
     return await withSigint(print, async (signal) => {
       const candidates = await splitCandidates(arg, v.split);
       const base = makeEditMeta({
         experiment: kind,
         model: { id: arg, contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
-        settings: { ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) },
+        // the model's calibrated settings (calibration.json) unless flags say otherwise; the meta records them all
+        settings: { ...modelDefaults(model.info).settings, ...weights, ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) },
         steps,
         baseline,
+        quadrature,
         seed,
         langs,
         methods,
@@ -169,7 +177,8 @@ export function reproduceEditCommand(m: EditMeta): string {
   parts.push(`--langs ${m.langs.join(',')} --methods ${m.methods.join(',')}`);
   if (m.edit) parts.push(`--lambda1 ${m.edit.lambda1} --lambda2 ${m.edit.lambda2} --unrelated ${m.edit.unrelatedFacts}`);
   if (m.inject) parts.push(`--train-steps ${m.inject.steps} --lr ${m.inject.lr} --old ${m.inject.oldFacts.length} --k ${m.inject.k}`);
-  parts.push(`--seed ${m.seed} --steps ${m.steps} --tau ${m.settings.tau} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}`);
+  const w = (['alpha1', 'alpha2', 'beta1', 'beta2'] as const).filter((k) => m.settings[k] !== 1).map((k) => `--${k} ${m.settings[k]}`);
+  parts.push(`--seed ${m.seed} --steps ${m.steps} --quadrature ${m.quadrature ?? LEGACY_QUADRATURE} --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}`);
   if (m.model.dtype && m.model.dtype !== 'int8') parts.push(`--dtype ${m.model.dtype}`);
   parts.push('--out <dir>');
   return parts.join(' ');

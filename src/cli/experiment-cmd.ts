@@ -32,7 +32,7 @@ import { modelDefaults } from '../engine/calibration';
 import { intOpt, parseCli } from './args';
 import { reproduceCommand } from '../engine/runner/commands';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
-import { dur, EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, splitCandidates, withSigint, type ResultRows, type ResultsKind } from './results';
+import { dur, EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, splitCandidates, weightFlags, withSigint, type ResultRows, type ResultsKind } from './results';
 
 const RUN_OPTIONS = {
   ...EXPERIMENT_OPTIONS,
@@ -83,13 +83,7 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   const quadrature = quadratureArg(v.quadrature);
   const tau = v.tau === undefined ? undefined : Number(v.tau);
   if (tau !== undefined && !(Number.isFinite(tau) && tau >= 0 && tau <= 1)) throw new KnError('bad-input', `--tau must be a number in 0..1, got "${v.tau}"`);
-  const weights: Record<string, number> = {};
-  for (const k of ['alpha1', 'alpha2', 'beta1', 'beta2'] as const) {
-    if (v[k] === undefined) continue;
-    const n = Number(v[k]);
-    if (!Number.isFinite(n) || Math.abs(n) > 1e6) throw new KnError('bad-input', `--${k} must be a finite number, got "${v[k]}"`);
-    weights[k] = n;
-  }
+  const weights = weightFlags(v);
   const { model, arg } = await load(v.model, v.dtype);
   const print = progressPrinter(!!v.quiet);
   print(`kn: ${modelDefaults(model.info).note}`, true);

@@ -61,6 +61,25 @@ export function progressPrinter(quiet: boolean) {
   };
 }
 
+/** `--alpha1 --alpha2 --beta1 --beta2`: the std weights given on the command line (finite numbers), the rest absent. */
+export const WEIGHT_OPTIONS = {
+  alpha1: { type: 'string' },
+  alpha2: { type: 'string' },
+  beta1: { type: 'string' },
+  beta2: { type: 'string' },
+} as const;
+
+export function weightFlags(v: Partial<Record<keyof typeof WEIGHT_OPTIONS, string>>): Partial<Record<keyof typeof WEIGHT_OPTIONS, number>> {
+  const weights: Partial<Record<keyof typeof WEIGHT_OPTIONS, number>> = {};
+  for (const k of ['alpha1', 'alpha2', 'beta1', 'beta2'] as const) {
+    if (v[k] === undefined) continue;
+    const n = Number(v[k]);
+    if (!Number.isFinite(n) || Math.abs(n) > 1e6) throw new KnError('bad-input', `--${k} must be a finite number, got "${v[k]}"`);
+    weights[k] = n;
+  }
+  return weights;
+}
+
 export type Printer = ReturnType<typeof progressPrinter>;
 
 /**

@@ -19,7 +19,7 @@ import type { RmlLama } from '../../data/loader';
 import { LANGS, LOW_RESOURCE_LANGS, type Lang, type Relation } from '../../data/types';
 import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, objectToken, type AppliedEdit } from '../edit';
 import { KnError } from '../errors';
-import type { Baseline } from '../rules';
+import { LEGACY_QUADRATURE, type Baseline, type Quadrature } from '../rules';
 import { injectFact } from '../inject';
 import type { LoadedModel } from '../model';
 import type { BytesStore } from '../matrice/cache';
@@ -48,6 +48,8 @@ export interface EditMeta {
   settings: MatriceSettings;
   steps: number;
   baseline: Baseline;
+  /** the IG quadrature; omitted = LEGACY_QUADRATURE (riemann-right), as in every folder written before the option */
+  quadrature?: Quadrature;
   seed: number;
   langs: Lang[];
   methods: string[];
@@ -161,13 +163,15 @@ export function parseEditMethods(s: string | undefined, kind: EditExperiment): s
 export function makeEditMeta(
   p: Omit<EditMeta, 'v' | 'settings' | 'edit' | 'enhance' | 'inject'> & { settings?: Partial<MatriceSettings>; lambda1?: number; lambda2?: number; unrelatedFacts?: number; injectSteps?: number; lr?: number; injectK?: number },
 ): EditMeta {
-  const { lambda1, lambda2, unrelatedFacts, settings, injectSteps, lr, injectK, ...rest } = p;
+  const { lambda1, lambda2, unrelatedFacts, settings, injectSteps, lr, injectK, quadrature, ...rest } = p;
   const low = LOW_RESOURCE_LANGS.filter((l) => p.langs.includes(l));
   if (p.experiment !== 'enhance' && !p.langs.includes(EDIT_LANG)) throw new KnError('bad-input', `the edit is made from English: --langs must include ${EDIT_LANG}`);
   if (p.experiment === 'enhance' && !low.length) throw new KnError('bad-input', `enhancement measures Q_error in ${LOW_RESOURCE_LANGS.join(', ')}: --langs must include at least one of them`);
   return {
     v: EDIT_ROW_VERSION,
     ...rest,
+    // the legacy rule is left out, as in folders written before the option
+    ...(quadrature !== undefined && quadrature !== LEGACY_QUADRATURE ? { quadrature } : {}),
     settings: resolveSettings(settings ?? {}),
     edit: p.experiment === 'edit' ? { lang: EDIT_LANG, lambda1: checkLambda('λ1', lambda1 ?? DEFAULT_LAMBDA1), lambda2: checkLambda('λ2', lambda2 ?? DEFAULT_LAMBDA2), unrelatedFacts: unrelatedFacts ?? 5 } : null,
     enhance: p.experiment === 'enhance' ? { langs: low, factor: 2 } : null,
@@ -343,7 +347,7 @@ export async function runEditFact(o: Omit<EditRunOptions<EditRow>, 'sink' | 'onP
   const { model, bench, meta } = o;
   const E = meta.edit!;
   const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
-  await s.localize({ steps: meta.steps, baseline: meta.baseline, store: o.store, signal: o.signal });
+  await s.localize({ steps: meta.steps, baseline: meta.baseline, quadrature: meta.quadrature ?? LEGACY_QUADRATURE, store: o.store, signal: o.signal });
   const firstOf: Partial<Record<Lang, string>> = {};
   for (const q of s.queries) firstOf[q.lang] ??= q.prompt;
   if (!firstOf[EDIT_LANG]) throw new KnError('bad-input', `fact ${factId} has no English query for this model`);
@@ -440,7 +444,7 @@ export async function runEnhanceFact(o: Omit<EditRunOptions<EnhanceRow>, 'sink' 
   const { model, bench, meta } = o;
   const X = meta.enhance!;
   const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
-  await s.localize({ steps: meta.steps, baseline: meta.baseline, store: o.store, signal: o.signal });
+  await s.localize({ steps: meta.steps, baseline: meta.baseline, quadrature: meta.quadrature ?? LEGACY_QUADRATURE, store: o.store, signal: o.signal });
   const langs = X.langs;
   const queries = s.queries.filter((q) => langs.includes(q.lang)).map((q) => ({ lang: q.lang, template: q.templateId, known: q.known, before: p6(q.before) }));
   const methods: EnhanceRow['methods'] = {};
@@ -505,7 +509,7 @@ export async function runInjectFact(o: Omit<EditRunOptions<InjectRow>, 'sink' | 
   const { model, bench, meta } = o;
   const J = meta.inject!;
   const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
-  await s.localize({ steps: meta.steps, baseline: meta.baseline, store: o.store, signal: o.signal });
+  await s.localize({ steps: meta.steps, baseline: meta.baseline, quadrature: meta.quadrature ?? LEGACY_QUADRATURE, store: o.store, signal: o.signal });
   // a query whose target's first token is a bare space or a byte piece is not trained on (wholeTargetId)
   const all = s.queries.filter((q) => q.lang === J.lang);
   const train = all.filter((q) => model.tok.tokenProblem(model.tok.targetId(q.prompt, q.target)) === null).map((q) => ({ prompt: q.prompt, target: q.target }));
@@ -600,9 +604,9 @@ export async function runEditExperiment(o: EditRunOptions<AnyRow>): Promise<{ wr
 
 /** The fields two runs must share to be resumed or merged into one; the first that differs, or null. */
 export function editMetaMismatch(a: EditMeta, b: EditMeta, ignoreShard = false): string | null {
-  const fields: (keyof EditMeta)[] = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'seed', 'langs', 'methods', 'edit', 'enhance', 'inject', 'facts', 'request'];
+  const fields: (keyof EditMeta)[] = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'quadrature', 'seed', 'langs', 'methods', 'edit', 'enhance', 'inject', 'facts', 'request'];
   if (!ignoreShard) fields.push('shard');
-  const strip = (m: EditMeta) => ({ ...m, model: { ...m.model, id: undefined } });
+  const strip = (m: EditMeta) => ({ ...m, model: { ...m.model, id: undefined }, quadrature: m.quadrature ?? LEGACY_QUADRATURE });
   const [sa, sb] = [strip(a), strip(b)];
   for (const f of fields) {
     const x = JSON.stringify(sa[f]), y = JSON.stringify(sb[f]);
