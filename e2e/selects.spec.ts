@@ -31,6 +31,8 @@ async function expectUncovered(l: Locator) {
   await expect
     .poll(() =>
       l.evaluate((el) => {
+        // the layout may still move (a convergence line appears under the scores): bring it back into view each time
+        el.scrollIntoView({ block: 'center', inline: 'nearest' });
         const r = el.getBoundingClientRect();
         const top = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
         return top && (top === el || el.contains(top)) ? 'uncovered' : `covered by <${top?.tagName.toLowerCase()} data-testid="${top?.getAttribute('data-testid') ?? ''}">`;
