@@ -14,11 +14,11 @@ import { checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_S
 import type { LoadedModel } from '../engine/model';
 import { resolveSettings } from '../engine/matrice/scoring';
 import { calibrateCommand, calibrationMismatch, calibrationFiles, calibrationRowProblem, CALIBRATION_VERSION, parseGrid, runCalibration, summarizeCalibration, type CalibrationMeta, type CalibrationRow } from '../engine/runner/calibrate';
-import { pickFacts, type FactTiming } from '../engine/runner/manipulate';
+import type { FactTiming } from '../engine/runner/manipulate';
 import { FolderStore } from '../engine/source-node';
 import { intOpt, parseCli } from './args';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
-import { dur, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runReportCommand, splitCandidates, withSigint, type ResultsKind } from './results';
+import { factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runReportCommand, pickKnownFacts, splitCandidates, withSigint, type ResultsKind } from './results';
 
 const OPTIONS = {
   model: { type: 'string' },
@@ -104,15 +104,7 @@ export async function runCalibrate(argv: string[], load: (arg: string | undefine
         mismatch: (old) => mismatch(old, fresh),
         what: 'another calibration',
         print,
-        pick: async () => {
-          const t0 = Date.now();
-          const facts = await pickFacts(model, await openLocal(), {
-            facts: nFacts, langs, seed, candidates, signal,
-            onProgress: (p) => print(`kn: picking facts the model knows: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
-          });
-          if (facts.length < nFacts) print(`kn: only ${facts.length} known facts found (asked for ${nFacts})`, true);
-          return { ...fresh, facts };
-        },
+        pick: async () => ({ ...fresh, facts: await pickKnownFacts(model, { facts: nFacts, langs, seed, candidates, signal }, print) }),
       });
       const r = await runCalibration({
         model,

@@ -17,7 +17,6 @@ import {
   metaMismatch,
   parseMethodSpec,
   parseShard,
-  pickFacts,
   readingSpecs,
   rowProblem,
   runManipulation,
@@ -32,7 +31,7 @@ import { modelDefaults } from '../engine/calibration';
 import { intOpt, parseCli } from './args';
 import { reproduceCommand } from '../engine/runner/commands';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
-import { dur, EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, splitCandidates, weightFlags, withSigint, type ResultRows, type ResultsKind } from './results';
+import { EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, pickKnownFacts, splitCandidates, weightFlags, withSigint, type ResultRows, type ResultsKind } from './results';
 
 const RUN_OPTIONS = {
   ...EXPERIMENT_OPTIONS,
@@ -109,20 +108,7 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
         mismatch: (old) => metaMismatch({ ...old, facts: [] }, base),
         what: 'results of another run',
         print,
-        pick: async () => {
-          const t0 = Date.now();
-          const facts = await pickFacts(model, await openLocal(), {
-            facts: nFacts,
-            relations,
-            langs,
-            seed,
-            candidates,
-            signal,
-            onProgress: (p) => print(`kn: picking facts the model knows: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
-          });
-          if (facts.length < nFacts) print(`kn: only ${facts.length} known facts found (asked for ${nFacts})`, true);
-          return { ...base, facts };
-        },
+        pick: async () => ({ ...base, facts: await pickKnownFacts(model, { facts: nFacts, relations, langs, seed, candidates, signal }, print) }),
       });
       const r = await runManipulation({
         model,

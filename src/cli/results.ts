@@ -13,7 +13,9 @@ import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { KnError } from '../engine/errors';
 import { parseCli } from './args';
-import type { RowSink } from '../engine/runner/manipulate';
+import { pickFacts, type PickOptions, type RowSink } from '../engine/runner/manipulate';
+import type { LoadedModel } from '../engine/model';
+import { openLocal } from '../data/node';
 import { BUNDLED_DIR } from '../engine/source-node';
 
 
@@ -120,6 +122,17 @@ export async function pickOrResume<M extends { facts: readonly unknown[] }>(
   const meta = await o.pick();
   await writeAtomic(join(out, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
   return meta;
+}
+
+/** pickFacts on the local benchmark with its progress printed, and a line when fewer known facts were found than asked. */
+export async function pickKnownFacts(model: LoadedModel, o: PickOptions, print: Printer): Promise<string[]> {
+  const t0 = Date.now();
+  const facts = await pickFacts(model, await openLocal(), {
+    ...o,
+    onProgress: (p) => print(`kn: picking facts the model knows: ${p.picked}/${o.facts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
+  });
+  if (facts.length < o.facts) print(`kn: only ${facts.length} known facts found (asked for ${o.facts})`, true);
+  return facts;
 }
 
 /** A runner's progress as one line: `kn: <label> 3/20 (+2 done before) P36:1 · 1 min elapsed · about 2 min left`. */
