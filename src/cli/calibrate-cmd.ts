@@ -16,9 +16,12 @@ import { resolveSettings } from '../engine/matrice/scoring';
 import { calibrateCommand, calibrationMismatch, calibrationFiles, calibrationRowProblem, CALIBRATION_VERSION, parseGrid, runCalibration, summarizeCalibration, type CalibrationMeta, type CalibrationRow } from '../engine/runner/calibrate';
 import type { FactTiming } from '../engine/runner/manipulate';
 import { FolderStore } from '../engine/source-node';
+import * as tf from '@tensorflow/tfjs';
 import { intOpt, parseCli } from './args';
+import { JOBS_OPTION, jobsArg, jobsFor, runJobs, type CliContext } from './jobs';
+import { parseShard } from '../engine/runner/manipulate';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
-import { factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runReportCommand, pickKnownFacts, splitCandidates, withSigint, type ResultsKind } from './results';
+import { factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, pickKnownFacts, splitCandidates, withSigint, type ResultsKind } from './results';
 
 const OPTIONS = {
   model: { type: 'string' },
@@ -35,6 +38,8 @@ const OPTIONS = {
   'grid-alpha2': { type: 'string' },
   'grid-beta2': { type: 'string' },
   'grid-tau': { type: 'string' },
+  shard: { type: 'string' },
+  ...JOBS_OPTION,
   out: { type: 'string' },
   'no-cache': { type: 'boolean' },
   json: { type: 'boolean' },
@@ -62,12 +67,16 @@ const KIND: ResultsKind<CalibrationMeta, CalibrationRow, FactTiming> = {
 };
 
 export const runCalibrationReport = (argv: string[]) => runReportCommand(argv, KIND);
+/** `kn experiment merge <calibration shard dir>… --out <dir>` (then `kn experiment report <dir>` writes calibration.json). */
+export const runCalibrationMerge = (argv: string[]) => runMergeCommand(argv, KIND);
 
-export async function runCalibrate(argv: string[], load: (arg: string | undefined, dtype: string | undefined) => Promise<{ model: LoadedModel; arg: string }>) {
+export async function runCalibrate(argv: string[], load: (arg: string | undefined, dtype: string | undefined) => Promise<{ model: LoadedModel; arg: string }>, ctx?: CliContext) {
   const { values: v } = parseCli(argv, OPTIONS);
   const out = v.out;
   if (!out) throw new KnError('bad-input', '--out <dir> is required (the results folder; a re-run resumes it)');
   if (v.split === 'test') throw new KnError('bad-input', '--split test: calibration never sees the test split (it judges the chosen settings); use --split dev');
+  const shard = v.shard ? parseShard(v.shard) : null;
+  const jobs = jobsArg(v.jobs, !!shard, ctx);
   const grid = parseGrid({ alpha2: v['grid-alpha2'], beta2: v['grid-beta2'], tau: v['grid-tau'] });
   const langs = langsArg({ _: [], ...(v.langs ? { langs: v.langs } : {}) });
   const nFacts = intOpt(v.facts, 'facts', FACTS_MIN, FACTS_MAX, DEFAULT_FACTS.calibrate);
@@ -97,24 +106,35 @@ export async function runCalibrate(argv: string[], load: (arg: string | undefine
         langs,
         facts: [],
         request: { facts: nFacts, split: split ?? null, minKnownLangs: Math.min(4, langs.length) },
-        shard: null,
+        shard,
       };
       const meta: CalibrationMeta = await pickOrResume(out, {
         read: readCalibrationMeta,
-        mismatch: (old) => mismatch(old, fresh),
+        mismatch: (old) => mismatch(old, fresh) ?? (JSON.stringify(old.shard ?? null) !== JSON.stringify(shard) ? `shard (${JSON.stringify(old.shard ?? null)} vs ${JSON.stringify(shard)})` : null),
         what: 'another calibration',
         print,
         pick: async () => ({ ...fresh, facts: await pickKnownFacts(model, { facts: nFacts, langs, seed, candidates, signal }, print) }),
       });
-      const r = await runCalibration({
-        model,
-        bench: await openLocal(),
-        meta,
-        sink: new NdjsonRowSink<CalibrationRow, FactTiming>(out, (x) => calibrationRowProblem(x, meta)),
-        store: v['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE),
-        signal,
-        onProgress: (p) => print(factProgressLine('calibrating fact', p), p.etaMs === 0),
-      });
+      // --jobs N: N child processes run the shards and the parent merges them (jobs.ts), then reports as below
+      const n = jobsFor(jobs, meta.facts.length, print);
+      let r: { written: number; skipped: number };
+      if (n > 1) {
+        const backend = tf.getBackend();
+        model.dispose();
+        r = await runJobs({ sub: 'calibrate', argv, out, jobs: n, meta, readRows, print, signal, label: 'calibration fact', backend, ctx });
+      } else {
+        r = await runCalibration({
+          model,
+          bench: await openLocal(),
+          meta,
+          sink: new NdjsonRowSink<CalibrationRow, FactTiming>(out, (x) => calibrationRowProblem(x, meta)),
+          store: v['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE),
+          signal,
+          onProgress: (p) => print(factProgressLine('calibrating fact', p), p.etaMs === 0),
+        });
+      }
+      // a shard's facts alone choose nothing: `kn experiment merge` the shards, then `kn experiment report`
+      if (meta.shard) return { out, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped };
       const { rows, problems } = await readRows(out, meta);
       const summary = summarizeCalibration(meta, rows, problems);
       const files = calibrationFiles(meta, summary, calibrateCommand(meta));

@@ -24,7 +24,9 @@ import {
 } from '../engine/runner/edit';
 import { reportFor } from '../engine/runner/edit-report';
 import { FolderStore } from '../engine/source-node';
+import * as tf from '@tensorflow/tfjs';
 import { intOpt, numOpt, parseCli } from './args';
+import { JOBS_OPTION, jobsArg, jobsFor, runJobs, type CliContext } from './jobs';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
 import { modelDefaults } from '../engine/calibration';
 import { dur, EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, resultsKind, runMergeCommand, runReportCommand, splitCandidates, WEIGHT_OPTIONS, weightFlags, withSigint, type ResultRows, type ResultsKind } from './results';
@@ -40,11 +42,12 @@ const RUN_OPTIONS = {
   k: { type: 'string' },
   quadrature: { type: 'string' },
   ...WEIGHT_OPTIONS,
+  ...JOBS_OPTION,
 } as const;
 
-export const EDIT_HELP = `  kn experiment edit [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,layer] [--lambda1 1] [--lambda2 8] [--unrelated 5] [--split dev|test] [--seed S] [--steps M] [--quadrature riemann-right|gauss-legendre] [--shard k/n] --out <dir>   Tables III-IV: erase / update from English, reliability, generality, locality per language
-  kn experiment inject [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods direct,random,amig,matrice] [--train-steps 40] [--lr 0.01] [--old 10] [--k 10] [--seed S] [--steps M] [--quadrature riemann-right|gauss-legendre] [--shard k/n] --out <dir>   Table V: train only the neurons (MaTrice: top-k by S; Random: k) on an unknown fact's English queries; accuracy on Q_new per language and on Q_old
-  kn experiment enhance [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods matrice,amig,random] [--seed S] [--steps M] [--quadrature riemann-right|gauss-legendre] [--shard k/n] --out <dir>   Fig. 6: accuracy on Q_error (fi, hu, ja, ko) after doubling the neurons`;
+export const EDIT_HELP = `  kn experiment edit [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,layer] [--lambda1 1] [--lambda2 8] [--unrelated 5] [--split dev|test] [--seed S] [--steps M] [--quadrature riemann-right|gauss-legendre] [--shard k/n | --jobs N] --out <dir>   Tables III-IV: erase / update from English, reliability, generality, locality per language
+  kn experiment inject [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods direct,random,amig,matrice] [--train-steps 40] [--lr 0.01] [--old 10] [--k 10] [--seed S] [--steps M] [--quadrature riemann-right|gauss-legendre] [--shard k/n | --jobs N] --out <dir>   Table V: train only the neurons (MaTrice: top-k by S; Random: k) on an unknown fact's English queries; accuracy on Q_new per language and on Q_old
+  kn experiment enhance [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods matrice,amig,random] [--seed S] [--steps M] [--quadrature riemann-right|gauss-legendre] [--shard k/n | --jobs N] --out <dir>   Fig. 6: accuracy on Q_error (fi, hu, ja, ko) after doubling the neurons`;
 
 export { resultsKind };
 
@@ -72,7 +75,7 @@ export class EditNdjsonSink extends NdjsonRowSink<AnyRow, RowTiming> {
 
 // ------------------------------------------------------------------------------------------- commands
 
-export async function runEditCommand(kind: EditExperiment, argv: string[], load: (arg: string | undefined, dtype: string | undefined) => Promise<{ model: LoadedModel; arg: string }>) {
+export async function runEditCommand(kind: EditExperiment, argv: string[], load: (arg: string | undefined, dtype: string | undefined) => Promise<{ model: LoadedModel; arg: string }>, ctx?: CliContext) {
   const { values: v } = parseCli(argv, RUN_OPTIONS);
   const out = v.out;
   if (!out) throw new KnError('bad-input', '--out <dir> is required (the results folder; a re-run resumes it)');
@@ -81,6 +84,7 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   for (const r of relations) if (!(RELATIONS as readonly string[]).includes(r)) throw new KnError('bad-input', `unknown relation "${r}"; one of ${RELATIONS.join(', ')}`);
   const methods = parseEditMethods(v.methods, kind);
   const shard = v.shard ? parseShard(v.shard) : null;
+  const jobs = jobsArg(v.jobs, !!shard, ctx);
   const nFacts = intOpt(v.facts, 'facts', FACTS_MIN, FACTS_MAX, DEFAULT_FACTS[kind]);
   const seed = intOpt(v.seed, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
   const steps = intOpt(v.steps, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS);
@@ -153,6 +157,14 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
           return { ...base, facts, ...(base.inject ? { inject: { ...base.inject, oldFacts: oldPick!.facts } } : {}) };
         },
       });
+      // --jobs N: N child processes run the shards and the parent merges them (jobs.ts); the model is theirs to load
+      const n = jobsFor(jobs, meta.facts.length, print);
+      if (n > 1) {
+        const backend = tf.getBackend();
+        model.dispose();
+        const r = await runJobs({ sub: kind, argv, out, jobs: n, meta, readRows: readEditRows, print, signal, label: `${kind} fact`, backend, ctx });
+        return { out, experiment: kind, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped, jobs: r.jobs };
+      }
       const r = await runEditExperiment({
         model,
         bench: await openLocal(),

@@ -28,7 +28,9 @@ import {
 import { reportFiles, summarize } from '../engine/runner/report';
 import { FolderStore } from '../engine/source-node';
 import { modelDefaults } from '../engine/calibration';
+import * as tf from '@tensorflow/tfjs';
 import { intOpt, parseCli } from './args';
+import { JOBS_OPTION, jobsArg, jobsFor, runJobs, type CliContext } from './jobs';
 import { reproduceCommand } from '../engine/runner/commands';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
 import { EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, pickKnownFacts, splitCandidates, weightFlags, withSigint, type ResultRows, type ResultsKind } from './results';
@@ -40,6 +42,7 @@ const RUN_OPTIONS = {
   beta1: { type: 'string' },
   beta2: { type: 'string' },
   quadrature: { type: 'string' },
+  ...JOBS_OPTION,
 } as const;
 
 // ------------------------------------------------------------------------------------------- files (results.ts)
@@ -64,7 +67,7 @@ export class NdjsonSink extends NdjsonRowSink<FactRow, FactTiming> {
 
 // ------------------------------------------------------------------------------------------- commands
 
-export async function runExperiment(kind: 'manipulate' | 'readings', argv: string[], load: (arg: string | undefined, dtype: string | undefined) => Promise<{ model: LoadedModel; arg: string }>) {
+export async function runExperiment(kind: 'manipulate' | 'readings', argv: string[], load: (arg: string | undefined, dtype: string | undefined) => Promise<{ model: LoadedModel; arg: string }>, ctx?: CliContext) {
   const { values: v } = parseCli(argv, RUN_OPTIONS);
   const out = v.out;
   if (!out) throw new KnError('bad-input', '--out <dir> is required (the results folder; a re-run resumes it)');
@@ -75,6 +78,7 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   if (new Set(specs.map((s) => s.key)).size !== specs.length) throw new KnError('bad-input', '--methods lists a method twice');
   if (kind === 'manipulate' && !specs.some((s) => s.key === 'matrice')) specs.unshift(parseMethodSpec('matrice'));
   const shard = v.shard ? parseShard(v.shard) : null;
+  const jobs = jobsArg(v.jobs, !!shard, ctx);
   const nFacts = intOpt(v.facts, 'facts', FACTS_MIN, FACTS_MAX, DEFAULT_FACTS[kind]);
   const seed = intOpt(v.seed, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
   const steps = intOpt(v.steps, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS);
@@ -110,6 +114,14 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
         print,
         pick: async () => ({ ...base, facts: await pickKnownFacts(model, { facts: nFacts, relations, langs, seed, candidates, signal }, print) }),
       });
+      // --jobs N: N child processes run the shards and the parent merges them (jobs.ts); the model is theirs to load
+      const n = jobsFor(jobs, meta.facts.length, print);
+      if (n > 1) {
+        const backend = tf.getBackend();
+        model.dispose();
+        const r = await runJobs({ sub: kind, argv, out, jobs: n, meta, readRows, print, signal, label: 'fact', backend, ctx });
+        return { out, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped, jobs: r.jobs };
+      }
       const r = await runManipulation({
         model,
         bench: await openLocal(),

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { KnError, loadModelArg } from '../engine/index';
 import { BUNDLED_DIR } from '../engine/source-node';
 import { QUADRATURES } from '../engine/matrice/attribute';
-import { BASELINES } from '../engine/rules';
+import { availableParallelism } from 'node:os';
+import { BASELINES, DEFAULT_JOBS_NOTE, defaultJobs, JOBS_MAX, JOBS_MIN } from '../engine/rules';
 import { COMPLETENESS_FLAG, RECHECK } from '../engine/session';
 import type { WeightDtype } from '../engine/types';
 import { int, parseArgs, str, takeOption, type Args } from './args';
@@ -25,12 +26,14 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
   kn data stats --json                                    RML-LAMA statistics
   kn eval [--model <m>] [--relations P36,...] [--langs en,fr,...] [--limit N] --json
   kn eval [--model <demo model>] --split trained|heldout --json   a demo model on its trained queries / held-out templates
-  kn experiment manipulate [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,no-uaq,no-ual] [--split dev|test] [--seed S] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n] --out <dir>
+  kn experiment manipulate [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,no-uaq,no-ual] [--split dev|test] [--seed S] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>
   kn experiment readings [--model <m>] [--facts N] [--split dev] [--quadrature ${QUADRATURES.join('|')}] --out <dir>   every Eq. 9 × Eq. 5 reading of MaTrice
-  kn experiment calibrate [--model <m>] [--split dev] [--facts N] [--grid-alpha2 0,0.5,1] [--grid-beta2 0,0.25,0.5,0.75,1] [--grid-tau 0.1,0.2,0.3] [--quadrature ${QUADRATURES.join('|')}] --out <dir>
+  kn experiment calibrate [--model <m>] [--split dev] [--facts N] [--grid-alpha2 0,0.5,1] [--grid-beta2 0,0.25,0.5,0.75,1] [--grid-tau 0.1,0.2,0.3] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>
                                                           choose α2, β2, τ on dev facts by the rule of docs/METHOD.md
   kn experiment report <dir> [--out <dir>] [--json]       Fig. 5, Table II, Fig. 4, selection sizes, knock-out: Markdown, CSV, SVG
   kn experiment merge <shard dir>... --out <dir>          join --shard outputs
+      --jobs N (manipulate, readings, edit, inject, enhance, calibrate): N shard processes on this machine, merged into --out
+      as one run; ${JOBS_MIN}..${JOBS_MAX}, default ${DEFAULT_JOBS_NOTE} (here ${defaultJobs(availableParallelism())}); --jobs 1: one process
 ${EDIT_HELP}
   kn backend [--backend wasm|cpu] --json                 which tfjs backend runs
 
@@ -144,12 +147,15 @@ async function main(args: string[]): Promise<unknown> {
         const args: Args = { _: [], ...(m ? { model: m } : {}), ...(dtype ? { dtype } : {}) };
         return { model: await loadForCli(args), arg: defaultModelArg(args) };
       };
-      if (sub === 'manipulate' || sub === 'readings') return x.runExperiment(sub, rest, load);
-      if (sub === 'edit' || sub === 'enhance' || sub === 'inject') return e.runEditCommand(sub, rest, load);
-      if (sub === 'calibrate') return (await import('./calibrate-cmd')).runCalibrate(rest, load);
+      // --jobs defaults to the cores here; child processes start this same script (jobs.ts)
+      const ctx = { defaultJobs: defaultJobs(availableParallelism()), self: [process.execPath, ...process.execArgv, process.argv[1]] };
+      if (sub === 'manipulate' || sub === 'readings') return x.runExperiment(sub, rest, load, ctx);
+      if (sub === 'edit' || sub === 'enhance' || sub === 'inject') return e.runEditCommand(sub, rest, load, ctx);
+      if (sub === 'calibrate') return (await import('./calibrate-cmd')).runCalibrate(rest, load, ctx);
       // report and merge read the kind of experiment from the results folder
       if (sub === 'report' && (await (await import('./results')).resultsKind(rest.find((x) => !x.startsWith('-')))) === 'calibrate') return (await import('./calibrate-cmd')).runCalibrationReport(rest);
       if (sub === 'report') return (await e.isEditResults(rest)) ? e.runEditReport(rest) : x.runReport(rest);
+      if (sub === 'merge' && (await (await import('./results')).resultsKind(rest.find((x) => !x.startsWith('-')))) === 'calibrate') return (await import('./calibrate-cmd')).runCalibrationMerge(rest);
       if (sub === 'merge') return (await e.isEditResults(rest)) ? e.runEditMerge(rest) : x.runMerge(rest);
       throw new KnError('bad-input', `unknown experiment "${sub ?? ''}"; one of manipulate, readings, calibrate, edit, enhance, inject, report, merge`);
     }

@@ -16,7 +16,9 @@ export type KnErrorCode =
   | 'bad-input'
   | 'integrity'
   | 'cancelled'
-  | 'backend';
+  | 'backend'
+  /** a child process of `kn experiment … --jobs N` ended without finishing its shard */
+  | 'job-failed';
 
 export class KnError extends Error {
   readonly code: KnErrorCode;

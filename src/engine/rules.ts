@@ -67,3 +67,17 @@ export const DEFAULT_FACTS = Object.freeze({ manipulate: 100, readings: 30, edit
 export const SEED_MIN = 0;
 export const SEED_MAX = 2 ** 31 - 1;
 export const DEFAULT_SEED = 1;
+
+/**
+ * `kn experiment … --jobs N`: shard processes on one machine (src/cli/jobs.ts), merged into one results folder.
+ * The range every entry point accepts, and the default: one job per core (the CLI passes Node's
+ * os.availableParallelism(); each process runs tfjs wasm on one core). More jobs than facts run as many jobs as facts.
+ */
+export const JOBS_MIN = 1;
+export const JOBS_MAX = 64;
+/** What the help text says the default is. */
+export const DEFAULT_JOBS_NOTE = 'the number of cores';
+/** The default --jobs on a machine with `cores` cores (Node: os.availableParallelism()), within JOBS_MIN..JOBS_MAX. */
+export function defaultJobs(cores: number): number {
+  return Math.max(JOBS_MIN, Math.min(JOBS_MAX, Math.floor(cores) || JOBS_MIN));
+}

@@ -41,7 +41,8 @@ export interface CalibrationMeta {
   langs: Lang[];
   facts: string[];
   request: { facts: number; split: string | null; minKnownLangs: number };
-  shard: null;
+  /** `--shard k/n` (and each process of `--jobs N`): every n-th fact from k − 1; null: all (and every folder before shards) */
+  shard: { k: number; n: number } | null;
 }
 
 export interface CalibrationCell {
@@ -130,10 +131,10 @@ export function calibrateCommand(m: CalibrationMeta): string {
   ].filter(Boolean).join(' ');
 }
 
-/** Runs the facts the sink has not finished; resumable, cancellable between facts. */
+/** Runs the facts of the meta's shard that the sink has not finished; resumable, cancellable between facts. */
 export async function runCalibration(o: { model: LoadedModel; bench: RmlLama; meta: CalibrationMeta; sink: RowSink<CalibrationRow>; store?: BytesStore; signal?: AbortSignal; onProgress?: (p: RunProgress) => void }) {
   const { meta } = o;
-  const todo = shardIndices(meta.facts.length, null);
+  const todo = shardIndices(meta.facts.length, meta.shard ?? null);
   const finished = await o.sink.finished();
   const pending = todo.filter((i) => !finished.has(meta.facts[i]));
   const skipped = todo.length - pending.length;
