@@ -10,6 +10,10 @@
  *  5. the manipulation experiment per fact on the bundled demo models (all 7 languages, every method,
  *     M = 20, knock-out): wall time per fact with fresh attributions and with cached ones (the
  *     manipulations alone), and the projected time for 100 facts (issue target: ≤ 15 min on 2 cores)
+ *  6. `kn experiment manipulate … --jobs 1` against `--jobs 2` (the CLI as a user runs it: child processes, merge)
+ *     on the same few demo-causal test facts (all 7 languages, every method, M = 20, no attribution cache), one after
+ *     the other: wall time, the ratio, and each projected to 100 facts; the load average beside them (`--jobs-bench`
+ *     runs only this section; `--jobs-facts F`, default 4; `--jobs-list 1,2`)
  * Random checkpoints are written once under .cache/bench (HF layout, F32 safetensors).
  *
  * `--backend webgpu`: the same measurements on WebGPU, in Chromium (Playwright, /usr/bin/chromium or
@@ -43,6 +47,64 @@ function arg(name: string): string | undefined {
 }
 /** `--experiment`: only section 5 (the per-fact time of the manipulation experiment) */
 const experimentOnly = process.argv.includes('--experiment');
+/** `--jobs-bench`: only section 6 (`kn experiment manipulate --jobs 1` vs `--jobs 2`) */
+const jobsOnly = process.argv.includes('--jobs-bench');
+
+/** "1 min 5 s" / "35 s" (results.ts dur) → seconds */
+const durS = (t: string) => {
+  const m = /(?:(\d+) min)?\s*(\d+) s/.exec(t);
+  return m ? Number(m[1] ?? 0) * 60 + Number(m[2]) : NaN;
+};
+
+/**
+ * Section 6: the CLI's `kn experiment manipulate` on demo-causal's test split, F facts, all 7 languages, every method,
+ * M = 20, fresh attributions (--no-cache), with each --jobs value of `list` in turn. Projected to 100 facts as
+ * wall + phase × (100 / F − 1), where phase is the time the facts themselves took (the last progress line's
+ * "elapsed": from the first fact, or from the children's start, to the end); the rest (start, load, the pick of F
+ * facts) is counted once. The pick of 100 facts probes more candidates than that of F (a few seconds more here).
+ */
+async function benchJobs(facts: number, list: number[]) {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { availableParallelism, loadavg, tmpdir } = await import('node:os');
+  const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+  const rows: Record<string, unknown>[] = [];
+  for (const jobs of list) {
+    const out = mkdtempSync(join(tmpdir(), `kn-bench-jobs${jobs}-`));
+    const args = ['experiment', 'manipulate', '--model', 'bundled:demo-causal', '--split', 'test', '--facts', String(facts), '--no-cache', '--jobs', String(jobs), '--out', out];
+    const command = `npm run -s kn -- ${args.slice(0, -1).join(' ')} <dir>`;
+    console.error(`jobs ${jobs}: ${command}`);
+    const load0 = loadavg()[0];
+    const t0 = performance.now();
+    const stderr = await new Promise<string>((resolve, reject) => {
+      const p = spawn(tsx, ['src/cli/kn.ts', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr.on('data', (d) => (err += d));
+      p.on('close', (code) => (code === 0 ? resolve(err) : reject(new Error(`${command} exited with ${code}: ${err.slice(-500)}`))));
+    });
+    const wall = (performance.now() - t0) / 1000;
+    const last = stderr.trim().split('\n').filter((l) => / elapsed/.test(l)).pop() ?? '';
+    const phase = durS(/· ([\d a-z]+) elapsed/.exec(last)?.[1] ?? '');
+    rmSync(out, { recursive: true, force: true });
+    rows.push({
+      jobs,
+      facts,
+      wall_s: +wall.toFixed(1),
+      facts_phase_s: phase,
+      s_per_fact: +(phase / facts).toFixed(2),
+      projected_min_100_facts: +((wall + phase * (100 / facts - 1)) / 60).toFixed(1),
+      load_avg_1min_before: +load0.toFixed(2),
+      load_avg_1min_after: +loadavg()[0].toFixed(2),
+      command,
+    });
+  }
+  const one = rows.find((r) => r.jobs === 1), two = rows.find((r) => r.jobs === 2);
+  return {
+    cores: availableParallelism(),
+    runs: rows,
+    ...(one && two ? { ratio_wall_jobs1_over_jobs2: +((one.wall_s as number) / (two.wall_s as number)).toFixed(2), ratio_facts_phase_jobs1_over_jobs2: +((one.facts_phase_s as number) / (two.facts_phase_s as number)).toFixed(2) } : {}),
+  };
+}
 
 export async function writeRandomCheckpoint(dir: string, arch: 'gpt2' | 'bert', config: Record<string, unknown>) {
   if (existsSync(join(dir, 'model.safetensors'))) return;
@@ -193,6 +255,14 @@ async function main() {
   if (arg('--backend') !== undefined && arg('--backend') !== 'wasm') throw new Error(`--backend takes wasm (Node, the default) or webgpu (Chromium), got ${arg('--backend')}`);
   const backend = await nodeBackend();
   console.error(`backend: ${backend.name}${backend.detail ? ` (${backend.detail})` : ''}`);
+  const jobsFacts = Number(arg('--jobs-facts') ?? 4);
+  const jobsList = (arg('--jobs-list') ?? '1,2').split(',').map(Number);
+  if (jobsOnly) {
+    const jobs = await benchJobs(jobsFacts, jobsList);
+    console.table(jobs.runs.map(({ command: _c, ...r }) => r));
+    console.log(JSON.stringify({ backend: backend.name, jobs }, null, 2));
+    return;
+  }
   if (experimentOnly) {
     const experiment = [await benchExperiment('demo-causal'), await benchExperiment('demo-masked')].filter((x) => x !== null);
     console.table(experiment);
@@ -211,9 +281,11 @@ async function main() {
   for (const r of rows) if (r.whole_query_gflops) r.share_of_matmul = +((r.whole_query_gflops as number) / gflops).toFixed(3);
   const int8 = await int8Error(gpt2Dir, ['The capital of France is', 'Paris is the capital of']);
   const experiment = quick ? [] : [await benchExperiment('demo-causal'), await benchExperiment('demo-masked')].filter((x) => x !== null);
-  const result = { backend: backend.name, matmul_gflops: +gflops.toFixed(2), saig: rows, int8_gpt2_small_shape: int8, experiment_per_fact: experiment, tfMemory: tf.memory().numTensors };
+  const jobs = quick ? undefined : await benchJobs(jobsFacts, jobsList);
+  const result = { backend: backend.name, matmul_gflops: +gflops.toFixed(2), saig: rows, int8_gpt2_small_shape: int8, experiment_per_fact: experiment, ...(jobs ? { jobs } : {}), tfMemory: tf.memory().numTensors };
   console.table(rows);
   if (experiment.length) console.table(experiment);
+  if (jobs) console.table(jobs.runs.map(({ command: _c, ...r }) => r));
   console.log(JSON.stringify(result, null, 2));
 }
 

@@ -210,7 +210,9 @@ export async function runJobs<M extends { facts: string[]; shard: { k: number; n
           proc.on('close', (code, sig) => {
             if (code !== 0 && !stopping) {
               const why = sig ? `was killed (${sig})` : `exited with code ${code}`;
-              const last = c.tail.trim().split('\n').filter((l) => l.startsWith('kn: error')).pop() ?? c.tail.trim().split('\n').pop() ?? '';
+              const lines = c.tail.trim().split('\n').filter(Boolean);
+              // its own error line, else (an exit without one) its last words
+              const last = lines.filter((l) => l.startsWith('kn: error')).pop() ?? (sig ? '' : (lines.pop() ?? ''));
               failures.push(`job ${s.k}/${n} (pid ${proc.pid}) ${why}${last ? `: ${last.replace(/^kn: /, '')}` : ''}`);
             }
             resolve();
