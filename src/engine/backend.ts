@@ -19,8 +19,9 @@
  *
  * wasm: `wasmPaths` is passed to `setWasmPaths` — a URL/path prefix ending in "/" or a map
  * file name -> URL (the worker passes Vite `?url` imports; the Node CLI passes the absolute
- * path of node_modules/@tensorflow/tfjs-backend-wasm/dist/). Multithreaded wasm is disabled:
- * it needs cross-origin isolation (SharedArrayBuffer) that a plain static deployment lacks.
+ * path of node_modules/@tensorflow/tfjs-backend-wasm/dist/). Multithreaded wasm (the threaded-SIMD binary,
+ * XNNPACK's thread pool) runs only where SharedArrayBuffer is given: a cross-origin isolated page (COOP/COEP,
+ * vite.config.ts; README "Deploying"); in Node, and on a page without isolation, wasm runs one thread.
  */
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from './errors';
@@ -33,6 +34,11 @@ export interface InitBackendOptions {
   prefer?: string[];
   /** where the tfjs-backend-wasm .wasm binaries are (prefix ending in "/" or file map) */
   wasmPaths?: WasmPaths;
+  /**
+   * wasm threads, in a browser where the page is cross-origin isolated (elsewhere always one): 'auto' (the default:
+   * one per logical core, navigator.hardwareConcurrency, at most 8), 'off', or a number (the page's ?threads=)
+   */
+  wasmThreads?: 'auto' | 'off' | number;
   /** called once if the WebGPU device is lost (not when we destroy it ourselves) */
   onDeviceLost?: (reason: string) => void;
 }
@@ -260,15 +266,68 @@ export function dropWebGPU(): void {
 
 let wasmModule: typeof import('@tensorflow/tfjs-backend-wasm') | null = null;
 
-async function prepareWasm(wasmPaths?: WasmPaths): Promise<string | null> {
+/** the most wasm threads: tfjs-wasm's build starts 8 workers in advance (a larger pool would start more while the engine waits) */
+export const MAX_WASM_THREADS = 8;
+
+/** null when threaded wasm can run here (a browser context that is cross-origin isolated), else why not */
+export function wasmThreadsUnavailable(): string | null {
+  if (isNode()) return 'tfjs-wasm has no threads in Node';
+  const g = globalThis as { crossOriginIsolated?: boolean };
+  if (g.crossOriginIsolated !== true || typeof SharedArrayBuffer !== 'function') return 'the page is not cross-origin isolated (COOP/COEP headers)';
+  try {
+    // what tfjs-wasm's own check does too (Firefox once withheld transferable SharedArrayBuffers)
+    new MessageChannel().port1.postMessage(new SharedArrayBuffer(1));
+  } catch {
+    return 'SharedArrayBuffer cannot be posted';
+  }
+  return null;
+}
+
+/** the thread count to ask tfjs-wasm for: 1 = the single-threaded binary; `why` says why only one */
+function wasmThreadCount(threads: InitBackendOptions['wasmThreads'] = 'auto'): { n: number; why?: string } {
+  if (threads === 'off') return { n: 1, why: 'asked for' };
+  const why = wasmThreadsUnavailable();
+  if (why) return { n: 1, why };
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency || 1;
+  const n = threads === 'auto' ? Math.min(cores, MAX_WASM_THREADS) : Math.max(1, Math.min(Math.floor(threads), MAX_WASM_THREADS));
+  return n > 1 ? { n } : { n: 1, why: threads === 'auto' ? 'one logical core' : 'asked for' };
+}
+
+let wasmThreadsChosen: { n: number; why?: string } = { n: 1 };
+
+/**
+ * tfjs-wasm sizes its pool as min(asked, 8, navigator.hardwareConcurrency / 2) (it takes every other logical core for
+ * a hyperthread), so on 2 cores it runs one thread whatever is asked. While it starts, the worker's
+ * hardwareConcurrency reads 2 × the count we chose, so that the count asked for is the count it runs.
+ */
+function shadowCores(n: number): void {
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (!nav) return;
+  try {
+    Object.defineProperty(nav, 'hardwareConcurrency', { value: 2 * n, configurable: true });
+  } catch {
+    /* the browser refuses: tfjs's own count */
+  }
+}
+function unshadowCores(): void {
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav && Object.prototype.hasOwnProperty.call(nav, 'hardwareConcurrency')) delete (nav as { hardwareConcurrency?: number }).hardwareConcurrency;
+}
+
+async function prepareWasm(wasmPaths?: WasmPaths, threads?: InitBackendOptions['wasmThreads']): Promise<string | null> {
   if (typeof WebAssembly === 'undefined') return 'WebAssembly is not available';
   try {
     wasmModule ??= await import('@tensorflow/tfjs-backend-wasm');
   } catch (e) {
     return `could not load @tensorflow/tfjs-backend-wasm: ${errText(e)}`;
   }
-  // Threaded wasm needs SharedArrayBuffer + cross-origin isolation; off everywhere for predictability.
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  // Read once, when tfjs-wasm first initialises: the threaded-SIMD binary and its thread pool, or the single-threaded one.
+  wasmThreadsChosen = wasmThreadCount(threads);
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', wasmThreadsChosen.n > 1);
+  if (wasmThreadsChosen.n > 1) {
+    wasmModule.setThreadsCount(wasmThreadsChosen.n);
+    shadowCores(wasmThreadsChosen.n);
+  }
   if (wasmPaths) {
     try {
       if (typeof wasmPaths === 'string') {
@@ -324,8 +383,9 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
         }
       }
     } else if (name === 'wasm') {
-      reason = await prepareWasm(opts.wasmPaths);
+      reason = await prepareWasm(opts.wasmPaths, opts.wasmThreads);
       if (reason === null) {
+        // the thread count is known once the backend has started (below)
         detail = `SIMD ${String(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))}, threads off`;
         // wasm32: one linear memory holds every tensor; it may grow to 4 GiB, but tfjs-wasm kernels crashed
         // ("memory access out of bounds") once tensors lay above 2 GiB (Qwen2.5-0.5B / BLOOM-560m attribution, measured)
@@ -340,6 +400,18 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     if (reason === null) reason = await trySetBackend(name);
     if (reason === null) reason = await verifyActiveBackend();
     if (reason === null) {
+      let threads: number | undefined;
+      if (name === 'wasm') {
+        // the threads tfjs-wasm's kernels run on (its thread pool, or 1 for the single-threaded binary)
+        threads = 1;
+        try {
+          if (wasmThreadsChosen.n > 1) threads = wasmModule!.getThreadsCount();
+        } catch {
+          /* not started */
+        }
+        unshadowCores();
+        detail = detail?.replace(/threads off$/, threads > 1 ? `threads ${threads}` : `threads off${wasmThreadsChosen.why && !isNode() ? ` (${wasmThreadsChosen.why})` : ''}`);
+      }
       if (name === 'webgl') {
         try {
           const gl = tf.backend() as unknown as { gpgpu?: { gl?: WebGLRenderingContext } };
@@ -349,7 +421,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
           /* ignore */
         }
       }
-      return { name, fallbacks: deferred && name === 'webgpu' ? fallbacks.filter((f) => f.name !== 'webgpu') : fallbacks, detail, limits, ...(software ? { software } : {}) };
+      return { name, fallbacks: deferred && name === 'webgpu' ? fallbacks.filter((f) => f.name !== 'webgpu') : fallbacks, detail, limits, ...(threads !== undefined ? { threads } : {}), ...(software ? { software } : {}) };
     }
     if (name === 'webgpu') dropWebGPU();
     fallbacks.push({ name, reason });

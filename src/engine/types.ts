@@ -90,6 +90,8 @@ export interface BackendInfo {
   /** set when the running WebGPU backend is a software adapter ("SwiftShader"): slower than wasm */
   software?: string;
   detail?: string; // adapter description, limits
+  /** wasm: the threads its kernels run on (1: single-threaded; more only on a cross-origin isolated page) */
+  threads?: number;
   /** what loadModel should refuse up front (pass as LoadOptions.maxDeviceBytes / maxTensorBytes) */
   limits?: { maxDeviceBytes?: number; maxTensorBytes?: number };
 }

@@ -40,3 +40,14 @@ export function backendSwitchUrl(href: string, backend: string | null): string {
   else u.searchParams.delete('backend');
   return u.toString();
 }
+
+/**
+ * What the chip says about wasm's threads (null on another backend): "4 threads" on a cross-origin isolated page,
+ * else "1 thread" with the reason (from the backend's detail: "SIMD true, threads off (the page is not …)").
+ */
+export function wasmThreadsLabel(info: BackendInfo): { text: string; title: string } | null {
+  if (info.name !== 'wasm' || info.threads === undefined) return null;
+  if (info.threads > 1) return { text: `${info.threads} threads`, title: `wasm runs on ${info.threads} threads (the page is cross-origin isolated); ?threads=off runs one` };
+  const why = /threads off \((.+)\)$/.exec(info.detail ?? '')?.[1];
+  return { text: '1 thread', title: `wasm runs on one thread${why ? `: ${why}` : ''}` };
+}

@@ -41,8 +41,8 @@ export class EngineClient {
     }
   }
 
-  init(prefer?: string[], deviceWeights?: DeviceWeights): Promise<BackendInfo> {
-    return this.call(() => this.api.init(prefer, deviceWeights ? { deviceWeights } : undefined));
+  init(prefer?: string[], deviceWeights?: DeviceWeights, threads?: string): Promise<BackendInfo> {
+    return this.call(() => this.api.init(prefer, deviceWeights || threads ? { ...(deviceWeights ? { deviceWeights } : {}), ...(threads ? { threads } : {}) } : undefined));
   }
   subscribe(cb: (e: WorkerEvent) => void): Promise<void> {
     return this.call(() => this.api.subscribe(Comlink.proxy(cb)));
@@ -78,13 +78,18 @@ export class EngineClient {
   }
 }
 
-/** `?backend=wasm` or `?backend=webgl,cpu` forces the backend order. */
 /** `?weights=auto|packed|lru`: how int8 matrices reach the device (docs/PERFORMANCE.md); the worker refuses other values. */
 export function weightsFromUrl(search: string): DeviceWeights | undefined {
   const v = new URLSearchParams(search).get('weights');
   return v ? (v.trim().toLowerCase() as DeviceWeights) : undefined;
 }
 
+/** `?threads=auto|off|N`: wasm's threads (more than one only on a cross-origin isolated page; README "Deploying"); the worker refuses other values. */
+export function threadsFromUrl(search: string): string | undefined {
+  return new URLSearchParams(search).get('threads') ?? undefined;
+}
+
+/** `?backend=wasm` or `?backend=webgl,cpu` forces the backend order. */
 export function preferFromUrl(search: string): string[] | undefined {
   const v = new URLSearchParams(search).get('backend');
   if (!v) return undefined;

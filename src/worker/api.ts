@@ -242,8 +242,11 @@ export interface AttributionsExport {
 }
 
 export interface EngineWorkerApi {
-  /** Pick and verify the tfjs backend. `prefer` forces an order, e.g. ['wasm']. */
-  init(prefer?: string[], opts?: { deviceWeights?: DeviceWeights }): Promise<BackendInfo>;
+  /**
+   * Pick and verify the tfjs backend. `prefer` forces an order, e.g. ['wasm']. `threads`: wasm's threads (the page's
+   * ?threads=auto|off|N; more than one only where the page is cross-origin isolated)
+   */
+  init(prefer?: string[], opts?: { deviceWeights?: DeviceWeights; threads?: string }): Promise<BackendInfo>;
   /** Register a listener for asynchronous events (device lost ...). Pass a Comlink.proxy. */
   subscribe(cb: (e: WorkerEvent) => void): Promise<void>;
   /** Load a model (replacing the current one). `onProgress` must be a Comlink.proxy. */

@@ -5,7 +5,7 @@
  */
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
-import { dropWebGPU, initBackend, type WasmPaths } from '../engine/backend';
+import { MAX_WASM_THREADS, dropWebGPU, initBackend, type InitBackendOptions, type WasmPaths } from '../engine/backend';
 import { loadModel, type LoadedModel } from '../engine/index';
 import { KnError } from '../engine/errors';
 import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
@@ -34,6 +34,18 @@ let backend: BackendInfo | null = null;
 let initError: unknown = null;
 /** how int8 matrices reach the device (the page's ?weights=; default auto: packed on WebGPU) */
 let deviceWeights: DeviceWeights | undefined;
+/** wasm's threads (the page's ?threads=; default auto: one per core where the page is cross-origin isolated) */
+let wasmThreads: InitBackendOptions['wasmThreads'];
+
+/** `?threads=auto|off|N` → the engine's option; anything else is refused with the accepted values */
+function parseThreads(v: string | undefined): InitBackendOptions['wasmThreads'] {
+  if (v === undefined) return undefined;
+  const t = v.trim().toLowerCase();
+  if (t === 'auto' || t === '') return 'auto';
+  if (t === 'off') return 'off';
+  if (/^\d+$/.test(t) && Number(t) >= 1 && Number(t) <= MAX_WASM_THREADS) return Number(t) === 1 ? 'off' : Number(t);
+  throw new KnError('bad-input', `threads must be auto, off or a number from 1 to ${MAX_WASM_THREADS}, got "${v}"`);
+}
 const listeners: ((e: WorkerEvent) => void)[] = [];
 
 // RML-LAMA (shards cached in IndexedDB 'kn-rml-lama') and the attribution cache ('kn-attributions')
@@ -107,7 +119,7 @@ async function onDeviceLost(reason: string): Promise<void> {
   slot.unload();
   dropWebGPU();
   try {
-    backend = await initBackend({ prefer: ['wasm', 'cpu'], wasmPaths });
+    backend = await initBackend({ prefer: ['wasm', 'cpu'], wasmPaths, wasmThreads });
     backend = { ...backend, fallbacks: [{ name: 'webgpu', reason: `GPU device lost: ${reason}` }, ...backend.fallbacks] };
   } catch (e) {
     backend = { name: tf.getBackend() ?? 'none', fallbacks: [{ name: 'wasm', reason: serialize(e).message }] };
@@ -122,7 +134,8 @@ const api: EngineWorkerApi = {
       if (dw !== undefined && dw !== 'auto' && dw !== 'packed' && dw !== 'lru') throw new KnError('bad-input', `weights must be auto, packed or lru, got "${String(dw)}"`);
       deviceWeights = dw;
       try {
-        backend = await initBackend({ prefer, wasmPaths, onDeviceLost: (r) => void onDeviceLost(r) });
+        wasmThreads = parseThreads(opts?.threads);
+        backend = await initBackend({ prefer, wasmPaths, wasmThreads, onDeviceLost: (r) => void onDeviceLost(r) });
         initError = null;
       } catch (e) {
         initError = e;
@@ -139,7 +152,7 @@ const api: EngineWorkerApi = {
     guarded(async (): Promise<ModelInfo> => {
       // a refused init (e.g. ?backend=nonsense) stays refused: the page says why, nothing loads or computes
       if (initError) throw initError;
-      if (!backend) backend = await initBackend({ wasmPaths, onDeviceLost: (r) => void onDeviceLost(r) });
+      if (!backend) backend = await initBackend({ wasmPaths, wasmThreads, onDeviceLost: (r) => void onDeviceLost(r) });
       const b = backend;
       let last = 0;
       // the loaded model stays until this one has loaded (a failed or cancelled load keeps it)

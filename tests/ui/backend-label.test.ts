@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backendSwitchUrl, describeBackendShort } from '../../src/ui/backend-label';
+import { backendSwitchUrl, describeBackendShort, wasmThreadsLabel } from '../../src/ui/backend-label';
 
 describe('the backend chip', () => {
   it('on wasm because the WebGPU adapter is software: says so and offers WebGPU with one click', () => {
@@ -36,5 +36,16 @@ describe('the backend chip', () => {
   it('the switch keeps every other parameter and the hash (the exploration state)', () => {
     expect(backendSwitchUrl('http://h/app/?autoload=0&backend=wasm#s=abc', 'webgpu')).toBe('http://h/app/?autoload=0&backend=webgpu#s=abc');
     expect(backendSwitchUrl('http://h/?backend=nope#s=abc', null)).toBe('http://h/#s=abc');
+  });
+});
+
+describe("the chip's wasm threads", () => {
+  it('threaded on an isolated page; one thread with the reason otherwise; nothing on another backend', () => {
+    expect(wasmThreadsLabel({ name: 'wasm', fallbacks: [], threads: 4, detail: 'SIMD true, threads 4' })?.text).toBe('4 threads');
+    const one = wasmThreadsLabel({ name: 'wasm', fallbacks: [], threads: 1, detail: 'SIMD true, threads off (the page is not cross-origin isolated (COOP/COEP headers))' });
+    expect(one?.text).toBe('1 thread');
+    expect(one?.title).toBe('wasm runs on one thread: the page is not cross-origin isolated (COOP/COEP headers)');
+    expect(wasmThreadsLabel({ name: 'webgpu', fallbacks: [] })).toBeNull();
+    expect(wasmThreadsLabel({ name: 'wasm', fallbacks: [] })).toBeNull();
   });
 });

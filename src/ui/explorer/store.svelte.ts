@@ -23,7 +23,7 @@ import { AnalysisStore, type CompareSeries } from './analysis.svelte';
 import { EditsStore, type EditsHost } from './edits.svelte';
 import { storedLocalize, togglesFromState, togglesState, type ToggleSet } from './analysis';
 import { ExplorerClient } from './client';
-import { weightsFromUrl } from '../engine-client';
+import { threadsFromUrl, weightsFromUrl } from '../engine-client';
 import { FactsStore } from './facts.svelte';
 import { liveFactView, storedFactView, type FactView } from './facts';
 import type { StaticView, StoreHost } from './host';
@@ -178,7 +178,7 @@ export class Explorer implements StoreHost, EditsHost {
             this.clearFact();
           }
         });
-        this.backend = await c.init(prefer, weightsFromUrl(search));
+        this.backend = await c.init(prefer, weightsFromUrl(search), threadsFromUrl(search));
       } catch (e) {
         this.backendError = toKnError(e);
       }
