@@ -6,13 +6,16 @@ import type { Plugin } from 'vite';
 
 /**
  * Cross-origin isolation (COOP/COEP): with it the page's wasm backend runs threaded (SharedArrayBuffer).
- * require-corp, not credentialless: every cross-origin load of the page is a CORS fetch (models from the Hugging
- * Face hub or a user's server), which require-corp allows as it is, and Safari knows require-corp only.
+ * COEP credentialless, not require-corp: the models come from other origins (the Hugging Face hub, a user's server)
+ * by CORS fetches, which both allow, but when such a fetch fails the page tells "the server answered without CORS"
+ * from "unreachable" by a no-cors request (src/engine/http.ts), and require-corp blocks every no-cors answer that
+ * lacks Cross-Origin-Resource-Policy (measured: e2e/errors.spec.ts then said "unreachable"). credentialless lets it
+ * through without cookies. Safari knows only require-corp: there the page is not isolated and wasm runs one thread.
  * The same headers are in public/_headers (Netlify, Cloudflare Pages); README "Deploying" lists them.
  */
 export const ISOLATION_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Embedder-Policy': 'credentialless',
 };
 
 /**
