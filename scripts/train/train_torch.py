@@ -105,8 +105,9 @@ class Trainer:
     sub-block, the attention adding exactly 0; BERT: attention.output on a zero context, intermediate, output)
     runs on the label rows only, as model.ts does. Mathematically the same as the full HF forward."""
 
-    def __init__(self, model, kind, l1, attn_layers):
+    def __init__(self, model, kind, l1, attn_layers, direct_penalty=0.0):
         self.model, self.kind, self.l1, self.attn_layers = model, kind, l1, attn_layers
+        self.direct_penalty = direct_penalty
         self.acts = []
         if kind == 'causal':
             self.layers = list(model.transformer.h)
@@ -131,6 +132,24 @@ class Trainer:
         self.hooking = False
         for m in mods:
             m.register_forward_hook(self._hook)
+        # --direct-penalty (masked): the attention outputs (before their LayerNorm) and every encoder LayerNorm's
+        # input, in call order, to compute the attention's direct contribution to the correct logit
+        self.attn_outs, self.ln_ins = [], []
+        if direct_penalty > 0:
+            if kind != 'masked':
+                sys.exit('--direct-penalty: only for --model masked')
+            def keep_out(_m, _i, out):
+                if self.hooking:
+                    self.attn_outs.append(out)
+
+            def keep_in(m, inp):
+                if self.hooking:
+                    self.ln_ins.append((m, inp[0]))
+            for l, lay in enumerate(self.layers):
+                if l < attn_layers:
+                    lay.attention.output.dense.register_forward_hook(keep_out)
+                for ln in (lay.attention.output.LayerNorm, lay.output.LayerNorm):
+                    ln.register_forward_pre_hook(keep_in)
 
     def _hook(self, _m, _inp, out):
         if self.hooking:
@@ -138,13 +157,15 @@ class Trainer:
 
     def logits_at_rows(self, ids, mask, rows, want_acts=False):
         """logits at the flat label rows; with want_acts, self.acts = the FFN activations at those rows per layer"""
-        self.acts = []
+        self.acts, self.attn_outs, self.ln_ins = [], [], []
         self.hooking = want_acts
         try:
             h = self.prefix(input_ids=ids, attention_mask=mask).last_hidden_state
             h = h.reshape(-1, h.shape[-1])[rows]
             if want_acts:
                 self.acts = [a[rows] for a in self.acts]
+                self.attn_outs = [a.reshape(-1, a.shape[-1])[rows] for a in self.attn_outs]
+                self.ln_ins = [(m, x.reshape(-1, x.shape[-1])[rows]) for m, x in self.ln_ins]
             for lay in self.layers[self.attn_layers:]:
                 if self.kind == 'causal':
                     h = h + lay.mlp(lay.ln_2(h))
@@ -155,13 +176,39 @@ class Trainer:
                 logits = self.model.transformer.ln_f(h) @ self.model.transformer.wte.weight.T
             else:
                 logits = self.model.cls(h)
+                self.h_final = h
         finally:
             self.hooking = False
         return logits
 
+    def direct_score(self, ys):
+        """per label row: the direct contribution of the attention outputs to (logit of the label - mean logit), with
+        every LayerNorm's 1/std and the MLM head's ReLU gate frozen at their actual values (so the path is linear),
+        and the LayerNorm scales, head transform and unembedding detached (only the attention side is pushed)"""
+        tr = self.model.cls.predictions.transform
+        dec = self.model.cls.predictions.decoder.weight.detach()
+        dirn = dec[ys] - dec.mean(0)
+        pre = tr.dense(self.h_final)
+        gate = (pre > 0).float().detach()
+        xt = tr.transform_act_fn(pre)
+        st = torch.sqrt(xt.var(-1, unbiased=False, keepdim=True) + tr.LayerNorm.eps).detach()
+        total = 0
+        for j, c in enumerate(self.attn_outs):
+            for m, xin in self.ln_ins[2 * j:]:
+                s = torch.sqrt(xin.var(-1, unbiased=False, keepdim=True) + m.eps).detach()
+                c = m.weight.detach() * (c - c.mean(-1, keepdim=True)) / s
+            c = (c @ tr.dense.weight.detach().T) * gate
+            c = tr.LayerNorm.weight.detach() * (c - c.mean(-1, keepdim=True)) / st
+            total = total + (c * dirn).sum(-1)
+        return total
+
     def loss(self, ids, mask, rows, ys, eps):
-        logits = self.logits_at_rows(ids, mask, rows, want_acts=self.l1 > 0)
+        logits = self.logits_at_rows(ids, mask, rows, want_acts=self.l1 > 0 or self.direct_penalty > 0)
         loss = F.cross_entropy(logits, ys, label_smoothing=eps)
+        if self.direct_penalty > 0:
+            assert len(self.ln_ins) == 2 * self.n and len(self.attn_outs) == self.attn_layers, (len(self.ln_ins), len(self.attn_outs))
+            self.last_direct = self.direct_score(ys)
+            loss = loss + self.direct_penalty * F.relu(self.last_direct).mean()
         if self.l1 > 0:
             assert len(self.acts) == self.n
             pen = sum(a.abs().mean() for a in self.acts)
@@ -216,6 +263,15 @@ def main():
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--mlm-transform', choices=['learned', 'identity'], default='learned',
                     help='masked only: identity fixes the MLM head transform dense to I, bias 0 (untrained), so the fact cannot live there')
+    ap.add_argument('--direct-penalty', type=float, default=0.0,
+                    help='masked only: + this x mean over label rows of max(0, the attention outputs\' direct contribution '
+                         'to the label\'s logit minus the mean logit), LayerNorm scales and the head gate frozen: the '
+                         'subject -> object lookup may not bypass the FFN (default 0: off)')
+    ap.add_argument('--value-dims', type=int,
+                    help='masked/causal: keep only the first K value dimensions of every head in the attention layers '
+                         '(the other rows of the value projection and its bias stay zero, frozen), so the OV circuit has '
+                         'rank <= K x heads: too low for a direct subject -> object lookup, so the FFN must decode it '
+                         '(default: all, head size)')
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -264,12 +320,39 @@ def main():
             dense.weight.copy_(torch.eye(dense.weight.shape[0]))
             dense.bias.zero_()
         fixed = {'cls.predictions.transform.dense.weight', 'cls.predictions.transform.dense.bias'}
+    # --value-dims: row masks on the value projections of the attention layers (zero, and kept zero by a gradient mask)
+    row_masks = {}
+    if a.value_dims is not None:
+        for l in range(attn_layers):
+            if kind == 'masked':
+                sa = model.bert.encoder.layer[l].attention.self
+                H, dh = sa.num_attention_heads, sa.attention_head_size
+                pairs = [(f'bert.encoder.layer.{l}.attention.self.value.weight', sa.value.weight),
+                         (f'bert.encoder.layer.{l}.attention.self.value.bias', sa.value.bias)]
+                keep = torch.zeros(H, dh)
+                keep[:, :a.value_dims] = 1
+                keep = keep.reshape(-1)  # output rows of the value projection, head-major
+            else:
+                at = model.transformer.h[l].attn
+                d = config.n_embd
+                H, dh = config.n_head, d // config.n_head
+                keep = torch.ones(3, H, dh)  # c_attn output columns: q | k | v
+                keep[2, :, a.value_dims:] = 0
+                keep = keep.reshape(-1)
+                pairs = [(f'transformer.h.{l}.attn.c_attn.weight', at.c_attn.weight), (f'transformer.h.{l}.attn.c_attn.bias', at.c_attn.bias)]
+            for name, p in pairs:
+                m = keep[:, None].expand_as(p).clone() if (kind == 'masked' and p.dim() == 2) else \
+                    (keep[None, :].expand_as(p).clone() if p.dim() == 2 else keep.clone())
+                with torch.no_grad():
+                    p.mul_(m)
+                row_masks[name] = (p, m)
+                p.register_hook(lambda g, m=m: g * m)
     for name, p in model.named_parameters():
         p.requires_grad_(name not in frozen and name not in fixed)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.0)
     model.train()
-    tr = Trainer(model, kind, l1, attn_layers)
+    tr = Trainer(model, kind, l1, attn_layers, a.direct_penalty)
 
     base, _ = load_examples(os.path.join(a.data, 'base.bin'))
     langs = json.load(open(os.path.join(a.data, 'base-langs.json')))
@@ -308,14 +391,20 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
+        if row_masks:
+            with torch.no_grad():
+                for p, m in row_masks.values():
+                    p.mul_(m)
         step += 1
         loss_sum += loss.item()
         n_sum += 1
         el = time.time() - t0
         if step % a.log_every == 0 or step == steps:
             entry = {'step': step, 'loss': loss_sum / n_sum, 'seconds': round(el, 1)}
+            if a.direct_penalty > 0:
+                entry['direct'] = round(float(tr.last_direct.mean()), 3)
             log.append(entry)
-            print(f"{meta['name']} step {step}/{steps} loss {loss_sum / n_sum:.4f} lr {lr_at(lr, warmup, steps, step):.2e} "
+            print(f"{meta['name']} step {step}/{steps} loss {loss_sum / n_sum:.4f}{' direct %.3f' % entry['direct'] if 'direct' in entry else ''} lr {lr_at(lr, warmup, steps, step):.2e} "
                   f"elapsed {el:.0f} s ({el / step * 1000:.0f} ms/step)", flush=True)
             loss_sum, n_sum = 0.0, 0
         if step % a.eval_every == 0 or step == steps:
@@ -338,6 +427,8 @@ def main():
         for name, p in model.named_parameters():
             if name in frozen and 'ln_1.weight' not in name:
                 assert p.abs().max().item() == 0.0, name
+        for name, (p, m) in row_masks.items():
+            assert (p * (1 - m)).abs().max().item() == 0.0, name
     os.makedirs(a.out, exist_ok=True)
     model.save_pretrained(a.out, safe_serialization=True)
     for f in ('tokenizer.json', 'tokenizer_config.json', 'split.json'):
@@ -348,7 +439,8 @@ def main():
         'seconds': round(seconds, 1), 'stopReason': stop_reason or 'steps done',
         'finalLoss': log[-1]['loss'] if log else None, 'sampledAccuracy': acc,
         'effective': {'seed': seed, 'lr': lr, 'warmup': warmup, 'batch': batch, 'labelSmoothing': eps, 'l1': l1,
-                      'attnLayers': attn_layers, 'layers': n_layers, 'mlmTransform': a.mlm_transform},
+                      'attnLayers': attn_layers, 'layers': n_layers, 'mlmTransform': a.mlm_transform,
+                      'valueDims': a.value_dims, 'directPenalty': a.direct_penalty},
         'flags': flags, 'recipe': recipe, 'dump': os.path.abspath(a.data), 'params': n_params,
         'versions': {'torch': torch.__version__, 'transformers': transformers.__version__, 'python': sys.version.split()[0]},
         'log': log,
