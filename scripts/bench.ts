@@ -26,6 +26,9 @@
  * stderr. `--steps M` (default 20; 2 on a software adapter), `--tokens T` (query length, default 10; 5 on
  * a software adapter), `--quick` (no whole query, GPT-2 only), `--adapter-only` (the adapter and its limits),
  * `--models gpt2-small-shape,bert-base-shape,demo-causal` (the SAIG rows to run), `--modes f32,int8-dequantized,int8-packed`.
+ *
+ * `--page-threads [--repeat N]`: the page's localize of the featured fact on wasm, cross-origin isolated with threads
+ * against `?threads=off`, in Chromium on the built page (scripts/bench-page-threads.ts): both times and their ratio.
  */
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -248,6 +251,11 @@ async function benchExperiment(name: string, facts = 3) {
 }
 
 async function main() {
+  if (process.argv.includes('--page-threads')) {
+    // the page's localize of the featured fact on wasm, threads vs one thread (Chromium; scripts/bench-page-threads.ts)
+    const { benchPageThreads } = await import('./bench-page-threads');
+    return benchPageThreads({ repeat: arg('--repeat') ? Number(arg('--repeat')) : 1, json: process.argv.includes('--json') });
+  }
   if (arg('--backend') === 'webgpu') {
     const { benchWebGPU } = await import('./bench-webgpu');
     return benchWebGPU({ gpu: process.argv.includes('--gpu'), json: process.argv.includes('--json'), quick, adapterOnly: process.argv.includes('--adapter-only'), models: arg('--models'), modes: arg('--modes'), steps: arg('--steps') ? Number(arg('--steps')) : undefined, tokens: arg('--tokens') ? Number(arg('--tokens')) : undefined, writeRandomCheckpoint });
