@@ -289,8 +289,10 @@ function wasmThreadCount(threads: InitBackendOptions['wasmThreads'] = 'auto'): {
   const why = wasmThreadsUnavailable();
   if (why) return { n: 1, why };
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency || 1;
-  const n = threads === 'auto' ? Math.min(cores, MAX_WASM_THREADS) : Math.max(1, Math.min(Math.floor(threads), MAX_WASM_THREADS));
-  return n > 1 ? { n } : { n: 1, why: threads === 'auto' ? 'one logical core' : 'asked for' };
+  // auto: threads only from 4 logical cores on (on 2 cores the page's localize took 2.3× longer threaded, measured:
+  // docs/PERFORMANCE.md "wasm threads in the page"); ?threads=N asks for N anywhere
+  const n = threads === 'auto' ? (cores >= 4 ? Math.min(cores, MAX_WASM_THREADS) : 1) : Math.max(1, Math.min(Math.floor(threads), MAX_WASM_THREADS));
+  return n > 1 ? { n } : { n: 1, why: threads === 'auto' ? `${cores} logical core${cores === 1 ? '' : 's'}: threaded wasm is slower on fewer than 4 (?threads=N to try)` : 'asked for' };
 }
 
 let wasmThreadsChosen: { n: number; why?: string } = { n: 1 };
