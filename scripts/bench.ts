@@ -13,7 +13,7 @@
  *  6. `kn experiment manipulate … --jobs 1` against `--jobs 2` (the CLI as a user runs it: child processes, merge)
  *     on the same few demo-causal test facts (all 7 languages, every method, M = 20, no attribution cache), one after
  *     the other: wall time, the ratio, and each projected to 100 facts; the load average beside them (`--jobs-bench`
- *     runs only this section; `--jobs-facts F`, default 4; `--jobs-list 1,2`)
+ *     runs only this section; `--jobs-facts F`, default 6; `--jobs-list 1,2`)
  * Random checkpoints are written once under .cache/bench (HF layout, F32 safetensors).
  *
  * `--backend webgpu`: the same measurements on WebGPU, in Chromium (Playwright, /usr/bin/chromium or
@@ -68,7 +68,7 @@ const durS = (t: string) => {
  */
 async function benchJobs(facts: number, list: number[]) {
   const { spawn } = await import('node:child_process');
-  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
   const { availableParallelism, loadavg, tmpdir } = await import('node:os');
   const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
   const rows: Record<string, unknown>[] = [];
@@ -88,6 +88,9 @@ async function benchJobs(facts: number, list: number[]) {
     const wall = (performance.now() - t0) / 1000;
     const last = stderr.trim().split('\n').filter((l) => / elapsed/.test(l)).pop() ?? '';
     const phase = durS(/· ([\d a-z]+) elapsed/.exec(last)?.[1] ?? '');
+    // Σ of the facts' own wall times ÷ the phase: how many facts ran at once on average (2 on two free cores, less the
+    // uneven shards' tail; about 1 when other work takes a core)
+    const factMs = readFileSync(join(out, 'timing.ndjson'), 'utf8').trim().split('\n').reduce((a, l) => a + (JSON.parse(l) as { ms: number }).ms, 0);
     rmSync(out, { recursive: true, force: true });
     rows.push({
       jobs,
@@ -95,17 +98,29 @@ async function benchJobs(facts: number, list: number[]) {
       wall_s: +wall.toFixed(1),
       facts_phase_s: phase,
       s_per_fact: +(phase / facts).toFixed(2),
+      facts_at_once: +(factMs / 1000 / phase).toFixed(2),
       projected_min_100_facts: +((wall + phase * (100 / facts - 1)) / 60).toFixed(1),
       load_avg_1min_before: +load0.toFixed(2),
       load_avg_1min_after: +loadavg()[0].toFixed(2),
       command,
     });
   }
-  const one = rows.find((r) => r.jobs === 1), two = rows.find((r) => r.jobs === 2);
+  // a value of --jobs-list given more than once (e.g. 1,2,2,1: the load's drift falls on both) is averaged
+  const mean = (j: number, k: string) => {
+    const v = rows.filter((r) => r.jobs === j).map((r) => r[k] as number);
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+  };
+  const has = (j: number) => rows.some((r) => r.jobs === j);
   return {
     cores: availableParallelism(),
     runs: rows,
-    ...(one && two ? { ratio_wall_jobs1_over_jobs2: +((one.wall_s as number) / (two.wall_s as number)).toFixed(2), ratio_facts_phase_jobs1_over_jobs2: +((one.facts_phase_s as number) / (two.facts_phase_s as number)).toFixed(2) } : {}),
+    ...(has(1) && has(2)
+      ? {
+          ratio_wall_jobs1_over_jobs2: +(mean(1, 'wall_s') / mean(2, 'wall_s')).toFixed(2),
+          ratio_facts_phase_jobs1_over_jobs2: +(mean(1, 'facts_phase_s') / mean(2, 'facts_phase_s')).toFixed(2),
+          projected_min_100_facts_jobs2: +mean(2, 'projected_min_100_facts').toFixed(1),
+        }
+      : {}),
   };
 }
 
@@ -263,7 +278,7 @@ async function main() {
   if (arg('--backend') !== undefined && arg('--backend') !== 'wasm') throw new Error(`--backend takes wasm (Node, the default) or webgpu (Chromium), got ${arg('--backend')}`);
   const backend = await nodeBackend();
   console.error(`backend: ${backend.name}${backend.detail ? ` (${backend.detail})` : ''}`);
-  const jobsFacts = Number(arg('--jobs-facts') ?? 4);
+  const jobsFacts = Number(arg('--jobs-facts') ?? 6);
   const jobsList = (arg('--jobs-list') ?? '1,2').split(',').map(Number);
   if (jobsOnly) {
     const jobs = await benchJobs(jobsFacts, jobsList);
