@@ -64,8 +64,8 @@ describe('choosing between WebGPU and wasm', () => {
     expect(() => checkBackendNames(['gpu'])).toThrow(/^unknown backend "gpu"; the names are webgpu, wasm, webgl, cpu \(\?backend= in the page: one name, or a comma-separated order to try\)$/);
   });
 
-  it("the CLI's one rule (--backend, else KN_BACKEND): wasm and cpu, anything else refused with that list", () => {
-    expect(CLI_BACKEND_NAMES).toEqual(['wasm', 'cpu']);
+  it("the CLI's one rule (--backend, else KN_BACKEND): webgpu, wasm and cpu, anything else refused with that list", () => {
+    expect(CLI_BACKEND_NAMES).toEqual(['webgpu', 'wasm', 'cpu']);
     expect(cliBackendOrder(undefined, undefined)).toEqual(['wasm']);
     expect(cliBackendOrder(undefined, '')).toEqual(['wasm']);
     expect(cliBackendOrder(' CPU, wasm', 'nonsense')).toEqual(['cpu', 'wasm']); // the flag wins over KN_BACKEND
@@ -78,12 +78,14 @@ describe('choosing between WebGPU and wasm', () => {
       }
       return null;
     };
-    expect(refused('nonsense')).toEqual(['bad-input', 'unknown backend "nonsense"; the names are wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try)']);
-    expect(refused(undefined, 'nonsense')).toEqual(['bad-input', 'unknown backend "nonsense"; the names are wasm, cpu (KN_BACKEND in the CLI: one name, or a comma-separated order to try)']);
-    expect(refused('wasm,webgpu')).toEqual([
+    expect(refused('nonsense')).toEqual(['bad-input', 'unknown backend "nonsense"; the names are webgpu, wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try)']);
+    expect(refused(undefined, 'nonsense')).toEqual(['bad-input', 'unknown backend "nonsense"; the names are webgpu, wasm, cpu (KN_BACKEND in the CLI: one name, or a comma-separated order to try)']);
+    // webgpu is a CLI name too (Dawn's bindings); webgl is the browser's only
+    expect(cliBackendOrder('wasm,webgpu')).toEqual(['wasm', 'webgpu']);
+    expect(refused('wasm,webgl')).toEqual([
       'bad-input',
-      `unknown backend "webgpu"; the names are wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try); webgpu runs only in the browser (the page's ?backend=)`,
+      `unknown backend "webgl"; the names are webgpu, wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try); webgl runs only in the browser (the page's ?backend=)`,
     ]);
-    expect(refused(' , ')).toEqual(['bad-input', '--backend needs a backend name: wasm, cpu (or a comma-separated order to try)']);
+    expect(refused(' , ')).toEqual(['bad-input', '--backend needs a backend name: webgpu, wasm, cpu (or a comma-separated order to try)']);
   });
 });

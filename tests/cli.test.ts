@@ -164,7 +164,7 @@ describe('kn refuses bad values naming them and what is accepted', () => {
     expect(r.stderr).toBe(`kn: error [${code}]: ${message}\n`);
     expect(r.code).toBe(2);
   }
-  const BACKEND = (bad: string, extra = '') => `unknown backend "${bad}"; the names are wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try)${extra}`;
+  const BACKEND = (bad: string, extra = '') => `unknown backend "${bad}"; the names are webgpu, wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try)${extra}`;
 
   it('--backend: one rule for every command (backend, probe, experiment), and a good name is used', { timeout: 180_000 }, async () => {
     refused(await kn('backend', '--backend', 'nonsense', '--json'), 'bad-input', BACKEND('nonsense'));

@@ -43,7 +43,7 @@ async function main() {
           ? maskedExample(tok, maskedQuery(t, fact, tok.maskToken ?? '[MASK]').prompt, f.object[l], config.ctx)
           : (() => { const q = causalQuery(t, fact)!; return causalExample(tok, q.prompt, q.target, config.ctx); })();
         if (!ex) continue;
-        rows.push({ fact: f.id, split: data.split.devFacts.includes(f.id) ? 'dev' : 'test', relation: f.relation, lang: l, template: tid, heldout, ids: ex.ids,
+        rows.push({ fact: f.id, split: (data.split.devFacts ?? []).includes(f.id) ? 'dev' : 'test', relation: f.relation, lang: l, template: tid, heldout, ids: ex.ids,
           position: ex.labels[0][0], label: ex.labels[0][1], subject: f.subject[l], object: f.object[l] });
       }
     }

@@ -35,10 +35,11 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
       --jobs N (manipulate, readings, edit, inject, enhance, calibrate): N shard processes on this machine, merged into --out
       as one run; ${JOBS_MIN}..${JOBS_MAX}, default ${DEFAULT_JOBS_NOTE} (here ${defaultJobs(availableParallelism())}); --jobs 1: one process
 ${EDIT_HELP}
-  kn backend [--backend wasm|cpu] --json                 which tfjs backend runs
+  kn backend [--backend webgpu|wasm|cpu] --json          which tfjs backend runs (and, for webgpu, the adapter)
 
-Every command takes --backend wasm|cpu (or a comma-separated order; KN_BACKEND when it is not given): the
-tfjs backend, wasm by default.
+Every command takes --backend webgpu|wasm|cpu (or a comma-separated order; KN_BACKEND when it is not given): the
+tfjs backend, wasm by default. webgpu runs on Dawn's bindings (npm webgpu) over a Vulkan driver: the GPU vendor's,
+or SwiftShader on the CPU with VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (only when named alone).
 
 Without --model, the bundled causal demo model is used when it exists.`;
 

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import '../engine/source-node';
 import { CLI_BACKEND_NAMES, checkBackendNames, initBackend } from '../engine/backend';
 import { KnError } from '../engine/errors';
+import { installNodeWebGPU } from './node-webgpu';
 import type { BackendInfo } from '../engine/types';
 
 let ready: Promise<BackendInfo> | undefined;
@@ -16,7 +17,7 @@ export function wasmDir(): string {
 
 /**
  * The one rule for the CLI's backend: `--backend` (else KN_BACKEND) names one backend or a
- * comma-separated order to try, of CLI_BACKEND_NAMES (wasm, cpu); anything else, or an empty name, is
+ * comma-separated order to try, of CLI_BACKEND_NAMES (webgpu, wasm, cpu); anything else, or an empty name, is
  * refused with that list. Neither given: wasm.
  */
 export function cliBackendOrder(flag: string | undefined, env: string | undefined = process.env.KN_BACKEND): string[] {
@@ -34,14 +35,66 @@ export function useBackend(order: string[]): void {
   chosen = order;
 }
 
-/** Initialises tfjs once per process (wasm unless --backend / KN_BACKEND names another). */
+let current: BackendInfo | null = null;
+
+/**
+ * What an experiment's meta.json and timing rows record of the backend that ran it: the name, and for WebGPU the
+ * adapter (vendor, architecture, device, description, software or not). Null before nodeBackend() resolved.
+ */
+export function backendRecord(): { name: string; adapter?: NonNullable<BackendInfo['adapter']> } | null {
+  if (!current) return null;
+  return { name: current.name, ...(current.adapter ? { adapter: current.adapter } : {}) };
+}
+
+const lost = new AbortController();
+let lostReason: string | null = null;
+
+/**
+ * Aborted when the WebGPU device is lost mid-run (a driver reset, the GPU gone): withSigint (results.ts) stops
+ * the runner on it, and the finished facts stay in the results folder.
+ */
+export function gpuLostSignal(): AbortSignal {
+  return lost.signal;
+}
+
+/** Why the device was lost, with what to do next; null while it is not. */
+export function gpuLostMessage(): string | null {
+  return lostReason === null
+    ? null
+    : `the WebGPU device was lost (${lostReason}); the facts finished before are kept in the results folder: ` +
+        'run the same command again with --backend wasm (or on a machine whose GPU works) to resume';
+}
+
+/**
+ * Initialises tfjs once per process (wasm unless --backend / KN_BACKEND names another). WebGPU in Node runs on
+ * Dawn's bindings (node-webgpu.ts), installed only when the order names it; asked for alone (`--backend
+ * webgpu`), a WebGPU that does not start is an error with its reason, not a silent fall to cpu.
+ */
 export function nodeBackend(): Promise<BackendInfo> {
   if (!ready) {
-    try {
-      ready = initBackend({ prefer: chosen ?? cliBackendOrder(undefined), wasmPaths: wasmDir() });
-    } catch (e) {
-      ready = Promise.reject(e);
-    }
+    ready = (async () => {
+      const order = chosen ?? cliBackendOrder(undefined);
+      const webgpuOnly = order.length === 1 && order[0] === 'webgpu';
+      if (order.includes('webgpu')) {
+        const why = await installNodeWebGPU();
+        if (why && webgpuOnly) throw new KnError('backend', `--backend webgpu: WebGPU cannot run in this Node: ${why}`);
+      }
+      const info = await initBackend({
+        prefer: order,
+        wasmPaths: wasmDir(),
+        deferSoftware: order.length > 1,
+        onDeviceLost: (reason) => {
+          lostReason = reason || 'unknown reason';
+          lost.abort(new KnError('backend', gpuLostMessage()!));
+        },
+      });
+      current = info;
+      if (webgpuOnly && info.name !== 'webgpu') {
+        const f = info.fallbacks.find((x) => x.name === 'webgpu');
+        throw new KnError('backend', `--backend webgpu: WebGPU is unavailable here: ${f?.reason ?? `initBackend chose ${info.name}`}`);
+      }
+      return info;
+    })();
   }
   return ready;
 }

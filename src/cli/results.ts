@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KnError } from '../engine/errors';
+import { backendRecord, gpuLostMessage, gpuLostSignal } from './node-engine';
 import { parseCli } from './args';
 import { pickFacts, type PickOptions, type RowSink } from '../engine/runner/manipulate';
 import type { LoadedModel } from '../engine/model';
@@ -95,10 +96,27 @@ export async function withSigint<T>(print: Printer, work: (signal: AbortSignal) 
     ctl.abort();
   };
   process.once('SIGINT', onSigint);
+  // a lost WebGPU device stops the run the same way, and the error says how to resume on another backend
+  const gpu = gpuLostSignal();
+  let onLost = () => {};
+  // a read-back from a lost device may never settle: the loss itself ends the wait
+  const lostWait = new Promise<never>((_, reject) => {
+    onLost = () => {
+      ctl.abort();
+      reject(new KnError('backend', gpuLostMessage() ?? 'the WebGPU device was lost'));
+    };
+  });
+  lostWait.catch(() => {});
+  if (gpu.aborted) onLost();
+  else gpu.addEventListener('abort', onLost, { once: true });
   try {
-    return await work(ctl.signal);
+    return await Promise.race([work(ctl.signal), lostWait]);
+  } catch (e) {
+    const lost = gpuLostMessage();
+    throw lost ? new KnError('backend', lost) : e;
   } finally {
     process.off('SIGINT', onSigint);
+    gpu.removeEventListener('abort', onLost);
   }
 }
 
@@ -116,10 +134,13 @@ export async function pickOrResume<M extends { facts: readonly unknown[] }>(
     const old = await o.read(out);
     const diff = o.mismatch(old);
     if (diff) throw new KnError('bad-input', `${out} holds ${o.what}: ${diff} differs; choose another --out or the same settings`);
-    o.print(`kn: resuming ${out} (${old.facts.length} facts picked before)`, true);
+    const was = (old as { backend?: { name: string } }).backend?.name, now = backendRecord()?.name;
+    o.print(`kn: resuming ${out} (${old.facts.length} facts picked before)${was && now && was !== now ? `; it began on ${was}, it goes on on ${now}` : ''}`, true);
     return old;
   }
-  const meta = await o.pick();
+  // the backend that picked the facts (resuming on another one is allowed: timing.ndjson names each fact's)
+  const backend = backendRecord();
+  const meta = { ...(await o.pick()), ...(backend ? { backend } : {}) };
   await writeAtomic(join(out, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
   return meta;
 }
@@ -243,7 +264,8 @@ export class NdjsonRowSink<R extends { fact: string; index: number }, T extends 
       if (t.length && !t.endsWith('\n')) prefix = '\n';
     }
     await appendFile(p, prefix + JSON.stringify(row) + '\n');
-    await appendFile(join(this.dir, 'timing.ndjson'), JSON.stringify(timing) + '\n');
+    const backend = backendRecord()?.name;
+    await appendFile(join(this.dir, 'timing.ndjson'), JSON.stringify(backend ? { ...timing, backend } : timing) + '\n');
   }
 }
 

@@ -41,14 +41,22 @@ export interface InitBackendOptions {
   wasmThreads?: 'auto' | 'off' | number;
   /** called once if the WebGPU device is lost (not when we destroy it ourselves) */
   onDeviceLost?: (reason: string) => void;
+  /**
+   * pass a software WebGPU adapter over for wasm even in an explicit order (the CLI's `--backend webgpu,wasm`):
+   * only a lone `webgpu` then takes a software adapter
+   */
+  deferSoftware?: boolean;
 }
 
 export const BROWSER_ORDER = ['webgpu', 'wasm', 'webgl', 'cpu'];
 export const NODE_ORDER = ['wasm', 'cpu'];
 /** every backend name `prefer` / `?backend=` accepts */
 export const BACKEND_NAMES: readonly string[] = BROWSER_ORDER;
-/** the names the CLI's --backend / KN_BACKEND accept (src/cli/node-engine.ts): WebGPU and WebGL exist only in a browser */
-export const CLI_BACKEND_NAMES: readonly string[] = NODE_ORDER;
+/**
+ * the names the CLI's --backend / KN_BACKEND accept (src/cli/node-engine.ts): WebGPU in Node runs on Dawn's
+ * bindings (src/cli/node-webgpu.ts); WebGL exists only in a browser
+ */
+export const CLI_BACKEND_NAMES: readonly string[] = ['webgpu', ...NODE_ORDER];
 
 /**
  * Lower-cased, trimmed names; one not in `accepted` is refused with the list of names (never mapped to
@@ -75,6 +83,16 @@ export interface AdapterFacts {
   device?: string;
   description?: string;
   isFallbackAdapter?: boolean;
+}
+
+/** The WebGPU adapter a run used (BackendInfo.adapter, `kn backend --json`, an experiment's meta). */
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** null for a hardware adapter, else what emulates the GPU on the CPU ("SwiftShader") */
+  software: string | null;
 }
 
 const SOFTWARE_RENDERERS: [RegExp, string][] = [
@@ -171,7 +189,7 @@ interface GpuState {
 }
 let gpuState: GpuState | null = null;
 
-async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<string | { detail: string; limits: BackendInfo['limits']; software: string | null }> {
+async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<string | { detail: string; limits: BackendInfo['limits']; software: string | null; adapter: AdapterReport }> {
   const nav = (globalThis as { navigator?: Navigator }).navigator;
   if (!nav || !('gpu' in nav) || !nav.gpu) return 'navigator.gpu is missing';
   let adapter: GPUAdapter | null;
@@ -180,7 +198,7 @@ async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<s
   } catch (e) {
     return `requestAdapter failed: ${errText(e)}`;
   }
-  if (!adapter) return 'no WebGPU adapter';
+  if (!adapter) return isNode() ? `no WebGPU adapter: ${noAdapterInNode()}` : 'no WebGPU adapter';
   const lim = adapter.limits;
   const requiredLimits: Record<string, number> = {
     maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
@@ -227,10 +245,18 @@ async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<s
   });
   const detail = `${desc || 'unknown adapter'}${software ? ` (software: ${software})` : ''}; maxStorageBufferBindingSize ${mib(device.limits.maxStorageBufferBindingSize)}, maxBufferSize ${mib(device.limits.maxBufferSize)}`;
 
+  const adapterReport: AdapterReport = {
+    vendor: info?.vendor ?? '',
+    architecture: info?.architecture ?? '',
+    device: info?.device ?? '',
+    description: info?.description ?? '',
+    software,
+  };
   const state: GpuState = { device, detail, deliberatelyDestroyed: false };
   gpuState = state;
   device.lost.then((lost) => {
-    if (state.deliberatelyDestroyed || lost.reason === 'destroyed') return;
+    // a device destroyed by anyone but dropWebGPU (the driver, a reset, tfjs on a fatal error) is lost to us too
+    if (state.deliberatelyDestroyed) return;
     onDeviceLost?.(lost.message || lost.reason || 'unknown');
   });
 
@@ -241,7 +267,22 @@ async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<s
     /* not registered */
   }
   tf.registerBackend('webgpu', async () => new WebGPUBackendCtor(device, info), 10);
-  return { detail, software, limits: { maxTensorBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize) } };
+  return { detail, software, adapter: adapterReport, limits: { maxTensorBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize) } };
+}
+
+/** Why Node found no adapter, and what to do (Dawn looks for a Vulkan driver: VK_ICD_FILENAMES or the system's ICDs). */
+export function noAdapterInNode(): string {
+  const icd = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.VK_ICD_FILENAMES;
+  return (
+    `Dawn (npm webgpu) found no Vulkan driver it can use (VK_ICD_FILENAMES=${icd ?? 'unset, so the drivers in /usr/share/vulkan/icd.d'}). ` +
+    "On a GPU machine install the vendor's Vulkan driver (NVIDIA: the driver's Vulkan ICD, nvidia_icd.json, and libvulkan1); " +
+    'to emulate a GPU on the CPU (SwiftShader, slower than wasm) set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (Debian: apt-get install chromium)'
+  );
+}
+
+/** The device the webgpu backend runs on (null when it is not initialised); a test may destroy it to see a loss. */
+export function webgpuDevice(): GPUDevice | null {
+  return gpuState?.device ?? null;
 }
 
 /** Unregister our webgpu backend and destroy its device (after a device loss, or before re-init). */
@@ -363,6 +404,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     let detail: string | undefined;
     let limits: BackendInfo['limits'];
     let software: string | null = null;
+    let adapter: AdapterReport | undefined;
     let reason: string | null = null;
     if (name === 'webgpu') {
       // Node has WebGPU once Dawn's bindings (npm webgpu) set navigator.gpu (src/cli/node-webgpu.ts)
@@ -371,8 +413,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
         dropWebGPU();
         const r = await prepareWebGPU(opts.onDeviceLost);
         if (typeof r === 'string') reason = r;
-        else ({ detail, limits, software } = r);
-        if (software && !explicit && !deferred) {
+        else ({ detail, limits, software, adapter } = r);
+        if (software && (!explicit || opts.deferSoftware) && !deferred) {
           const next = deferSoftwareWebGPU(order, i);
           if (next.length > order.length) {
             // a CPU emulation of a GPU: wasm first, this adapter only if wasm fails
@@ -423,7 +465,15 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
           /* ignore */
         }
       }
-      return { name, fallbacks: deferred && name === 'webgpu' ? fallbacks.filter((f) => f.name !== 'webgpu') : fallbacks, detail, limits, ...(threads !== undefined ? { threads } : {}), ...(software ? { software } : {}) };
+      return {
+        name,
+        fallbacks: deferred && name === 'webgpu' ? fallbacks.filter((f) => f.name !== 'webgpu') : fallbacks,
+        detail,
+        limits,
+        ...(threads !== undefined ? { threads } : {}),
+        ...(software ? { software } : {}),
+        ...(name === 'webgpu' && adapter ? { adapter } : {}),
+      };
     }
     if (name === 'webgpu') dropWebGPU();
     fallbacks.push({ name, reason });

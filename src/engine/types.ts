@@ -89,6 +89,8 @@ export interface BackendInfo {
   fallbacks: { name: string; reason: string; usable?: boolean }[];
   /** set when the running WebGPU backend is a software adapter ("SwiftShader"): slower than wasm */
   software?: string;
+  /** webgpu: the adapter (vendor, architecture, device, description, software or not) */
+  adapter?: { vendor: string; architecture: string; device: string; description: string; software: string | null };
   detail?: string; // adapter description, limits
   /** wasm: the threads its kernels run on (1: single-threaded; more only on a cross-origin isolated page) */
   threads?: number;
