@@ -81,3 +81,45 @@ export const DEFAULT_JOBS_NOTE = 'the number of cores';
 export function defaultJobs(cores: number): number {
   return Math.max(JOBS_MIN, Math.min(JOBS_MAX, Math.floor(cores) || JOBS_MIN));
 }
+
+/**
+ * Attribution memory (docs/PERFORMANCE.md "Any model size within memory"). The fast path keeps float32 copies
+ * of every layer from the lowest attributed one up, plus the LM head, for the whole query; when those would
+ * exceed ATTRIBUTION_RESIDENT_BYTES (or the backend's limit) the attribution streams instead
+ * (src/engine/matrice/stream.ts): one layer's float32 weights at a time and the head in vocabulary chunks of at
+ * most HEAD_CHUNK_BYTES of float32 weights. ATTRIBUTION_WORK_BYTES: the activations one batched chunk of
+ * interpolation points may use.
+ */
+export const ATTRIBUTION_RESIDENT_BYTES = 1024 ** 3;
+export const HEAD_CHUNK_BYTES = 64 * 1024 ** 2;
+export const ATTRIBUTION_WORK_BYTES = 256 * 1024 ** 2;
+
+/**
+ * `--layers`: which layers to attribute, as "all", one index ("3"), a list ("0,5,11"), ranges ("0-5"), or a
+ * mix ("0-3,9"); indices 0..numLayers − 1. Returns them ascending, without repeats; refuses anything else
+ * naming the value and the model's layer count.
+ */
+export function parseLayers(v: string, numLayers: number, option = '--layers'): number[] {
+  const refuse = (why: string): never => {
+    throw new KnError('bad-input', `${option} "${v}": ${why}; the model has ${numLayers} layers (0..${numLayers - 1}), e.g. ${option} 0,${numLayers - 1} or ${option} 0-${numLayers - 1} or ${option} all`);
+  };
+  const s = v.trim();
+  if (s === 'all') return Array.from({ length: numLayers }, (_, l) => l);
+  const out = new Set<number>();
+  const index = (t: string) => {
+    if (!/^\d+$/.test(t)) refuse(`"${t}" is not a layer index`);
+    const n = Number(t);
+    if (n >= numLayers) refuse(`layer ${n} does not exist`);
+    return n;
+  };
+  for (const part of s.split(',')) {
+    const t = part.trim();
+    const range = /^(\d+)\s*-\s*(\d+)$/.exec(t);
+    if (range) {
+      const a = index(range[1]), b = index(range[2]);
+      if (a > b) refuse(`the range ${t} is empty`);
+      for (let l = a; l <= b; l++) out.add(l);
+    } else out.add(index(t));
+  }
+  return [...out].sort((a, b) => a - b);
+}

@@ -197,6 +197,33 @@ export class WeightStore {
     return tf.tensor2d(out, [ids.length, q.shape[1]]);
   }
 
+  /**
+   * Rows v0..v1 of a [vocab, d] head matrix (HF layout, output channels on axis 0) as a [d, v1 − v0] float32
+   * tensor in the device orientation, edits included: a fresh tensor the caller disposes, never cached and
+   * never the whole matrix (vocabulary chunks of the streamed attribution, src/engine/matrice/stream.ts).
+   */
+  headColumns(name: string, v0: number, v1: number): tf.Tensor2D {
+    const spec = this.specs.get(name);
+    if (!spec || spec.shape.length !== 2 || (spec.axis ?? 0) !== 0) throw new Error(`internal: ${name} is not a [vocab, d] matrix`);
+    const [V, d] = spec.shape;
+    if (!(Number.isInteger(v0) && Number.isInteger(v1) && 0 <= v0 && v0 < v1 && v1 <= V)) throw new Error(`internal: ${name} has no rows ${v0}..${v1}`);
+    const n = v1 - v0;
+    const dm = this.deviceMats.get(name);
+    if (dm) return tf.slice(dm, [0, v0], [d, n]);
+    const q = this.hostMats.get(name);
+    if (!q) throw new Error(`internal: matrix ${name} not loaded`);
+    const { data } = dequantizeInOut({ shape: [n, d], axis: 0, q: q.q.subarray(v0 * d, v1 * d), scales: q.scales.subarray(v0, v1) });
+    const ov = this.overlays.get(name);
+    if (ov) {
+      for (const [k, v] of ov.slices) {
+        if (ov.axis === 0) {
+          if (k >= v0 && k < v1) for (let j = 0; j < d; j++) data[j * n + k - v0] = v[j];
+        } else for (let i = v0; i < v1; i++) data[k * n + i - v0] = v[i];
+      }
+    }
+    return tf.tensor2d(data, [d, n]);
+  }
+
   /** Host copy of a matrix as float32 (for export and edits). */
   hostMatrix(name: string): { q?: QuantizedMatrix; f32?: Float32Array } {
     const q = this.hostMats.get(name);

@@ -121,6 +121,11 @@ export const bert: FamilyDef = {
           return matMulW(n, w.mat('embeddings.word_embeddings.weight')).add(w.vec('cls.predictions.bias')) as tf.Tensor2D;
         });
       },
+      head: {
+        pre: (h) => tf.tidy(() => ln(act(linear(h, w.mat('cls.predictions.transform.dense.weight'), w.vec('cls.predictions.transform.dense.bias'))) as tf.Tensor2D, 'cls.predictions.transform.LayerNorm')),
+        matrix: 'embeddings.word_embeddings.weight',
+        bias: 'cls.predictions.bias',
+      },
     };
   },
 };

@@ -144,6 +144,7 @@ export const bloom: FamilyDef = {
       logits(h) {
         return tf.tidy(() => matMulW(ln(h, 'ln_f'), w.mat('word_embeddings.weight')));
       },
+      head: { pre: (h) => ln(h, 'ln_f'), matrix: 'word_embeddings.weight' },
     };
   },
 };

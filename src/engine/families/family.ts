@@ -38,6 +38,21 @@ export interface FamilyModel {
   ffnOut(l: number, h1: tf.Tensor2D, a: tf.Tensor2D): tf.Tensor2D;
   /** final norm + LM head for the rows given ([N, d] → [N, vocab]) */
   logits(h: tf.Tensor2D): tf.Tensor2D;
+  /** the same LM head in parts, so it can run on vocabulary chunks (streamed attribution, large heads) */
+  head: HeadParts;
+}
+
+/**
+ * logits(h)[:, v0:v1] = cap(pre(h) · M[v0:v1]ᵀ + bias[v0:v1]), with M the [vocab, d] matrix `matrix` (HF layout)
+ * and cap(z) = softcap · tanh(z / softcap) when `softcap` is set (Gemma 2).
+ */
+export interface HeadParts {
+  /** final norm (and BERT's transform) of the rows: [N, d] → [N, d] */
+  pre(h: tf.Tensor2D): tf.Tensor2D;
+  matrix: string;
+  /** a [vocab] bias vector (BERT's cls.predictions.bias) */
+  bias?: string;
+  softcap?: number;
 }
 
 export interface FamilyDef {

@@ -222,6 +222,7 @@ export const gemma: FamilyDef = {
           return (finalCap === undefined ? z : softcap(z, finalCap)) as tf.Tensor2D;
         });
       },
+      head: { pre: (h) => norm(h, 'norm.weight'), matrix: headName, softcap: finalCap },
     };
   },
 };

@@ -118,6 +118,7 @@ export const gpt2: FamilyDef = {
       logits(h) {
         return tf.tidy(() => matMulW(layerNorm(h, w.vec('ln_f.weight'), w.vec('ln_f.bias'), c.eps), w.mat('wte.weight')));
       },
+      head: { pre: (h) => layerNorm(h, w.vec('ln_f.weight'), w.vec('ln_f.bias'), c.eps), matrix: 'wte.weight' },
     };
   },
 };

@@ -205,6 +205,7 @@ export const llama: FamilyDef = {
       logits(h) {
         return tf.tidy(() => matMulW(rmsNorm(h, w.vec('norm.weight'), c.eps), w.mat(headName)));
       },
+      head: { pre: (h) => rmsNorm(h, w.vec('norm.weight'), c.eps), matrix: headName },
     };
   },
 };

@@ -7,11 +7,15 @@
  * where P(w) is y*'s probability at the target position when layer l's neuron vector there is w, and
  * (t_k, ω_k) are the M-node Gauss-Legendre nodes and weights on [0, 1] (gaussLegendre).
  *
- * Two paths compute the same numbers:
+ * Three paths compute the same numbers:
  * - `naive`: one full forward + backward of the query per interpolation point (what the Python tools do).
  * - `fast`: all m·M points of a layer in one batched pass (chunked to a memory budget). Causal models:
  *   the prefix runs once; only the target position is re-run from layer l upward against cached keys
- *   and values. Masked models: layers < l run once; layers ≥ l re-run for all positions.
+ *   and values. Masked models: layers < l run once; layers ≥ l re-run for all positions. The weights of
+ *   every layer from the lowest attributed one up and the head stay on the device (float32) meanwhile.
+ * - `streamed` (stream.ts): the fast path's batches, recomputed layer by layer with the gradients chained
+ *   downward, one layer's float32 weights and one vocabulary chunk of the head at a time. Chosen when the
+ *   fast path's float32 weights would exceed ATTRIBUTION_RESIDENT_BYTES or the backend's limit.
  */
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../errors';
@@ -20,10 +24,11 @@ import type { LoadedModel } from '../model';
 
 /** The IG baseline (engine/rules.ts BASELINES). */
 export type BaselineKind = Baseline;
-export type AttributionPath = 'fast' | 'naive';
+export type AttributionPath = 'fast' | 'naive' | 'streamed';
 
 export { checkQuadrature, DEFAULT_QUADRATURE, LEGACY_QUADRATURE, QUADRATURES, type Quadrature } from '../rules';
-import { checkBaseline, checkQuadrature, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, DEFAULT_STEPS, type Baseline, type Quadrature } from '../rules';
+import { ATTRIBUTION_RESIDENT_BYTES, ATTRIBUTION_WORK_BYTES, checkBaseline, checkQuadrature, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, DEFAULT_STEPS, HEAD_CHUNK_BYTES, type Baseline, type Quadrature } from '../rules';
+import { headChunkRows, streamedProbFn, type StreamedFn } from './stream';
 
 
 /**
@@ -64,8 +69,13 @@ export interface AttributeOptions {
   baseline?: BaselineKind; // default DEFAULT_BASELINE
   quadrature?: Quadrature; // default DEFAULT_QUADRATURE; M = its number of nodes
   layers?: number[]; // default: all
-  path?: AttributionPath; // default 'fast'
-  /** bytes of activations one batched chunk may use (fast path) */
+  /** default: 'fast' when its float32 weights fit `residentBudgetBytes` and the backend, else 'streamed' */
+  path?: AttributionPath;
+  /** float32 weight bytes the fast path may keep on the device; default ATTRIBUTION_RESIDENT_BYTES (rules.ts) */
+  residentBudgetBytes?: number;
+  /** streamed path: float32 bytes of one vocabulary chunk of the head; default HEAD_CHUNK_BYTES */
+  headChunkBytes?: number;
+  /** bytes of activations one batched chunk may use (fast and streamed paths); default ATTRIBUTION_WORK_BYTES */
   chunkBudgetBytes?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
@@ -308,16 +318,90 @@ export function chunkRows(model: LoadedModel, layer: number, budget: number, T: 
 }
 
 /**
- * An attribution keeps the weights of every layer from the lowest attributed one up (and the head) on the
- * device until it ends: int8 matrices on the LRU path are dequantized then and cannot be evicted mid-gradient
- * (packed int8 matrices on WebGPU count their packed size, WeightStore.pendingBytes). Refuse
+ * Streamed path: interpolation points per chunk. Only one layer's tape is alive at a time; every stage's
+ * input (d per row and position) is kept, and a head chunk's logits (a few copies of [N, rows per chunk]).
+ */
+export function streamedChunkRows(model: LoadedModel, layer: number, budget: number, T: number, headRows: number): number {
+  const { cfg } = model;
+  const seq = model.info.kind === 'causal' ? 1 : T;
+  const perRowLayer = (12 * cfg.hidden + 6 * cfg.ffn + 4 * cfg.heads * T) * 4 * seq;
+  const perPoint = perRowLayer + cfg.hidden * 4 * seq * (cfg.numLayers - layer + 1) + headRows * 4 * 6;
+  return Math.max(1, Math.floor(budget / perPoint));
+}
+
+const fromLayer = (lowest: number) => (g: string) => !g.startsWith('layer.') || Number(g.slice(6)) >= lowest;
+
+/**
+ * Weight bytes the fast path holds on the device at once for layers `lowest` and up plus the head and the
+ * embeddings: int8 on the LRU path, every such matrix as float32 (cached or not); otherwise (float32 weights,
+ * packed int8) what it would add (WeightStore.pendingBytes).
+ */
+export function fastResidentBytes(model: LoadedModel, lowest: number): number {
+  const store = model.store;
+  if (store.dtype !== 'int8' || store.devicePacked) return store.pendingBytes(fromLayer(lowest));
+  const keep = fromLayer(lowest);
+  let n = 0;
+  for (const t of store.names()) if (t.shape.length === 2 && keep(t.group)) n += t.shape[0] * t.shape[1] * 4;
+  return n;
+}
+
+/**
+ * The least the streamed path keeps on the device: what is there now (norms and biases, packed matrices, the
+ * LRU's layers), the largest layer's float32 matrices (one layer may exceed the LRU's budget), one head chunk
+ * and the work budget.
+ */
+export function streamedResidentBytes(model: LoadedModel, chunkBytes: number, headChunkBytes = HEAD_CHUNK_BYTES) {
+  let layer = 0;
+  const byGroup = new Map<string, number>();
+  for (const t of model.store.names()) {
+    if (t.shape.length !== 2 || !t.group.startsWith('layer.')) continue;
+    const b = (byGroup.get(t.group) ?? 0) + t.shape[0] * t.shape[1] * 4;
+    byGroup.set(t.group, b);
+    layer = Math.max(layer, b);
+  }
+  const head = headChunkRows(model, headChunkBytes) * model.cfg.hidden * 4;
+  const store = model.store;
+  const lru = store.dtype === 'int8' && !store.devicePacked ? Math.max(store.deviceBudgetBytes, layer) : 0;
+  return { need: store.vectorBytes + store.packedBytes + lru + head + chunkBytes, layer, head };
+}
+
+/** Which path attributeQuery takes for these layers (`opts.path` when given). */
+export function choosePath(model: LoadedModel, layers: number[], opts: Pick<AttributeOptions, 'path' | 'residentBudgetBytes' | 'chunkBudgetBytes'> = {}): AttributionPath {
+  if (opts.path) return opts.path;
+  const lowest = Math.min(...layers);
+  const fast = fastResidentBytes(model, lowest);
+  if (fast > (opts.residentBudgetBytes ?? ATTRIBUTION_RESIDENT_BYTES)) return 'streamed';
+  const limit = model.maxDeviceBytes;
+  if (limit !== undefined && model.store.pendingBytes(fromLayer(lowest)) + model.store.deviceBytes + (opts.chunkBudgetBytes ?? ATTRIBUTION_WORK_BYTES) > limit) return 'streamed';
+  return 'fast';
+}
+
+/**
+ * The streamed path's least device memory against the backend's limit: refused up front, with the numbers.
+ */
+export function checkStreamed(model: LoadedModel, chunkBytes: number, headChunkBytes = HEAD_CHUNK_BYTES) {
+  const limit = model.maxDeviceBytes;
+  if (limit === undefined) return;
+  const s = streamedResidentBytes(model, chunkBytes, headChunkBytes);
+  if (s.need > limit) {
+    const GiB = 1024 ** 3, MiB = 1024 ** 2;
+    throw new KnError(
+      'too-large',
+      `attributing layer by layer (streamed) keeps at least ${(s.need / GiB).toFixed(2)} GiB on the device at once (the float32 norms and biases, the weight cache or one layer's weights as float32: ${(Math.max(s.layer, model.store.deviceBudgetBytes) / MiB).toFixed(0)} MiB, a ${(s.head / MiB).toFixed(0)} MiB chunk of the LM head and a ${(chunkBytes / MiB).toFixed(0)} MiB work budget); this backend allows ${(limit / GiB).toFixed(2)} GiB. Use a backend with more memory.`,
+    );
+  }
+}
+
+/**
+ * An attribution on the fast path keeps the weights of every layer from the lowest attributed one up (and the
+ * head) on the device until it ends: int8 matrices on the LRU path are dequantized then and cannot be evicted
+ * mid-gradient (packed int8 matrices on WebGPU count their packed size, WeightStore.pendingBytes). Refuse
  * up front, with the numbers, what the backend cannot hold, instead of crashing it.
  */
 export function checkResident(model: LoadedModel, lowest: number, chunkBytes: number) {
   const limit = model.maxDeviceBytes;
   if (limit === undefined) return;
-  const groups = (g: string) => !g.startsWith('layer.') || Number(g.slice(6)) >= lowest;
-  const need = model.store.pendingBytes(groups) + model.store.deviceBytes + chunkBytes;
+  const need = model.store.pendingBytes(fromLayer(lowest)) + model.store.deviceBytes + chunkBytes;
   if (need > limit) {
     const GiB = 1024 ** 3;
     throw new KnError(
@@ -336,11 +420,17 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
   const gl = quadrature === 'gauss-legendre' ? gaussLegendre(steps) : null;
   const at = (k: number) => (k === 0 ? 0 : gl ? gl.nodes[k - 1] : k / steps);
   const div = gl ? 1 : steps;
-  const path = opts.path ?? 'fast';
   const layers = opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l);
+  if (layers.length === 0) throw new KnError('bad-input', 'no layers to attribute');
   for (const l of layers) {
     if (!Number.isInteger(l) || l < 0 || l >= model.cfg.numLayers) throw new KnError('bad-input', `layer ${l} does not exist (the model has ${model.cfg.numLayers})`);
   }
+  const work = opts.chunkBudgetBytes ?? ATTRIBUTION_WORK_BYTES;
+  const headChunkBytes = opts.headChunkBytes ?? HEAD_CHUNK_BYTES;
+  const path = choosePath(model, layers, opts);
+  // refused before any work, with the numbers
+  if (path === 'streamed') checkStreamed(model, work, headChunkBytes);
+  else if (path === 'fast') checkResident(model, Math.min(...layers), work);
   const p = await prepareQuery(model, prompt, target, baseline);
   const F = model.cfg.ffn;
   const m = p.baselineActs[0].length;
@@ -349,9 +439,10 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
   let pFull = NaN;
   const total = layers.length * m * steps;
   let done = 0;
-  checkResident(model, Math.min(...layers), opts.chunkBudgetBytes ?? 256 * 1024 * 1024);
-  model.store.pin();
-  const cache = path === 'fast' ? buildPrefix(model, p) : undefined;
+  const streamed = path === 'streamed';
+  // the fast and naive paths hold every weight they touch until the end; the streamed path lets the LRU evict
+  if (!streamed) model.store.pin();
+  const cache = path !== 'naive' ? buildPrefix(model, p) : undefined;
   try {
     for (const layer of layers) {
       if (opts.signal?.aborted) throw new KnError('cancelled', 'attribution cancelled');
@@ -369,11 +460,12 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
         });
         return W;
       };
-      const fn = path === 'fast' ? fastProbFn(model, p, layer, cache!) : naiveProbFn(model, p, layer);
+      const fn: ProbFn | StreamedFn = streamed ? streamedProbFn(model, p, layer, cache!, headChunkBytes) : path === 'fast' ? fastProbFn(model, p, layer, cache!) : naiveProbFn(model, p, layer);
       const gradSum = Array.from({ length: m }, () => new Float64Array(F));
       const pAtEnd = new Float64Array(m); // P(w̄) reached through each baseline's path (Riemann: k = M)
       try {
-        const rowsPer = path === 'fast' ? chunkRows(model, layer, opts.chunkBudgetBytes ?? 256 * 1024 * 1024, p.ids.length) : 1;
+        const T = p.ids.length;
+        const rowsPer = streamed ? streamedChunkRows(model, layer, work, T, headChunkRows(model, headChunkBytes)) : path === 'fast' ? chunkRows(model, layer, work, T) : 1;
         for (let s = 0; s < points.length; s += rowsPer) {
           if (opts.signal?.aborted) throw new KnError('cancelled', 'attribution cancelled');
           const list = points.slice(s, s + rowsPer);
@@ -382,13 +474,18 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
           let probs: tf.Tensor1D | undefined;
           let g: Float32Array, pr: Float32Array;
           try {
-            const { value, grad } = tf.valueAndGrad((w: tf.Tensor) => {
-              const per = fn.probs(w as tf.Tensor2D);
-              probs = tf.keep(per.clone());
-              return per.sum() as tf.Scalar;
-            })(W);
-            [g, pr] = (await Promise.all([grad.data(), probs!.data()])) as Float32Array[];
-            tf.dispose([value, grad]);
+            if (streamed) {
+              // a long chunk (a big model) reports its stages as fractions of its points
+              ({ g, pr } = await (fn as StreamedFn).gradAndProbs(W, (f) => opts.onProgress?.(done + f * list.length, total)));
+            } else {
+              const { value, grad } = tf.valueAndGrad((w: tf.Tensor) => {
+                const per = (fn as ProbFn).probs(w as tf.Tensor2D);
+                probs = tf.keep(per.clone());
+                return per.sum() as tf.Scalar;
+              })(W);
+              [g, pr] = (await Promise.all([grad.data(), probs!.data()])) as Float32Array[];
+              tf.dispose([value, grad]);
+            }
           } finally {
             tf.dispose(probs ? [W, probs] : [W]);
           }
@@ -411,9 +508,19 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
         rows0.set(build(Array.from({ length: m }, (_, i) => ({ i, k: 0 }))));
         if (gl) rows0.set(wbar, m * F);
         const W0 = tf.tensor2d(rows0, [n0, F]);
-        const p0 = path === 'fast' ? tf.tidy(() => fn.probs(W0)) : tf.tidy(() => tf.concat(Array.from({ length: n0 }, (_, i) => fn.probs(W0.slice([i, 0], [1, -1]) as tf.Tensor2D))));
-        const pBase = await p0.data();
-        tf.dispose([W0, p0]);
+        let pBase: ArrayLike<number>;
+        if (streamed) {
+          try {
+            pBase = await (fn as StreamedFn).probs(W0);
+          } finally {
+            W0.dispose();
+          }
+        } else {
+          const pf = fn as ProbFn;
+          const p0 = path === 'fast' ? tf.tidy(() => pf.probs(W0)) : tf.tidy(() => tf.concat(Array.from({ length: n0 }, (_, i) => pf.probs(W0.slice([i, 0], [1, -1]) as tf.Tensor2D))));
+          pBase = await p0.data();
+          tf.dispose([W0, p0]);
+        }
         if (gl) pAtEnd.fill(pBase[m]);
         const r = new Float64Array(F);
         for (let i = 0; i < m; i++) {
@@ -434,7 +541,7 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
     }
   } finally {
     cache?.dispose();
-    model.store.unpin();
+    if (!streamed) model.store.unpin();
   }
   return { ids: p.ids, position: p.position, targetId: p.targetId, steps, baseline, quadrature, baselinePositions: p.baselinePositions, padId: p.padId, layers, raw, pFull, completeness };
 }
