@@ -126,6 +126,7 @@ export const KN_OPTIONS = {
   steps: { type: 'string' },
   baseline: { type: 'string' },
   quadrature: { type: 'string' },
+  layers: { type: 'string' },
   relation: { type: 'string' },
   fact: { type: 'string' },
   method: { type: 'string' },

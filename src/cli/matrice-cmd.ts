@@ -1,9 +1,10 @@
 /** CLI: `kn attribute` (one query) and `kn localize` (a fact of RML-LAMA across languages). */
 import { join } from 'node:path';
 import { KnError } from '../engine/errors';
-import { checkBaseline, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Baseline } from '../engine/rules';
+import { checkBaseline, CLI_PROGRESS_MS, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, parseLayers, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Baseline } from '../engine/rules';
+import { Estimator } from '../engine/estimate';
 import { attributeQuery, checkQuadrature, completenessError, DEFAULT_QUADRATURE, type Quadrature } from '../engine/matrice/attribute';
-import { METHODS, type Method } from '../engine/matrice/experiments';
+import { METHODS, withAllLayers, type Method } from '../engine/matrice/experiments';
 import { coverageMean, languageCoverage, normalizePerLayer, resolveSettings, type AttrNorm, type LangNorm, type NeuronId } from '../engine/matrice/scoring';
 import { FactSession, type ConvergenceCheck } from '../engine/session';
 import { modelDefaults } from '../engine/calibration';
@@ -45,13 +46,40 @@ export function convergenceNote(c: ConvergenceCheck, steps: number, quadrature: 
 
 const round = (x: number) => Math.round(x * 1e9) / 1e9;
 
+/** `--layers` checked against the model (rules.ts parseLayers); undefined when not given (every layer). */
+export function layersArg(a: Args, model: LoadedModel): number[] | undefined {
+  const v = str(a, 'layers');
+  return v === undefined ? undefined : parseLayers(v, model.cfg.numLayers);
+}
+
+/**
+ * Progress of a long attribution on stderr (stdout stays one JSON object): after CLI_PROGRESS_MS and then
+ * every CLI_PROGRESS_MS, units done of total and the time left (engine/estimate.ts).
+ */
+export function progressLine(what: string, write: (s: string) => void = (s) => process.stderr.write(s)) {
+  const t0 = performance.now();
+  const est = new Estimator();
+  let next = CLI_PROGRESS_MS;
+  const fmt = (ms: number) => (ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+  return (done: number, total: number, unit: string) => {
+    const elapsed = performance.now() - t0;
+    const eta = est.update({ elapsedMs: elapsed, finished: done, total });
+    if (elapsed < next) return;
+    next = elapsed + CLI_PROGRESS_MS;
+    write(`kn: ${what}: ${done.toFixed(done % 1 ? 1 : 0)}/${total} ${unit}, ${fmt(elapsed)} elapsed, ${eta === null ? 'estimating time left' : `about ${fmt(eta)} left`}\n`);
+  };
+}
+
 export async function runAttribute(a: Args, model: LoadedModel) {
   const prompt = str(a, 'prompt'), target = str(a, 'target');
   if (prompt === undefined) throw new KnError('bad-input', '--prompt is required');
   if (target === undefined) throw new KnError('bad-input', '--target is required');
   const steps = Number(str(a, 'steps') ?? DEFAULT_STEPS);
-  const r = await attributeQuery(model, prompt, target, { steps, baseline: baselineArg(a), quadrature: quadratureArg(str(a, 'quadrature')) });
-  const scores = normalizePerLayer(r.raw).scores;
+  const layers = layersArg(a, model);
+  const progress = progressLine('attribution');
+  const r = await attributeQuery(model, prompt, target, { steps, baseline: baselineArg(a), quadrature: quadratureArg(str(a, 'quadrature')), layers, onProgress: (d, t) => progress(d, t, 'interpolation points') });
+  // layers left out (--layers) stay empty in both
+  const scores = normalizePerLayer(withAllLayers(model, r.raw)).scores.map((s, l) => (r.raw[l].length ? s : new Float64Array(0)));
   return {
     ids: r.ids,
     position: r.position,
@@ -59,6 +87,7 @@ export async function runAttribute(a: Args, model: LoadedModel) {
     steps: r.steps,
     baseline: r.baseline,
     quadrature: r.quadrature,
+    layers: r.layers,
     raw: r.raw.map((l) => Array.from(l, round)),
     scores: scores.map((l) => Array.from(l, round)),
     pTarget: r.pFull,
@@ -102,10 +131,19 @@ export async function runLocalize(a: Args, model: LoadedModel) {
   });
   const steps = int(a, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS)!;
   const quadrature = quadratureArg(str(a, 'quadrature'));
+  const layers = layersArg(a, model);
   const session = await FactSession.open(model, await openLocal(), factId, langsArg(a));
   const store = a['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE);
   const t0 = performance.now();
-  const attributed = await session.localize({ steps, baseline: baselineArg(a), quadrature, store });
+  const progress = progressLine('localize');
+  const attributed = await session.localize({
+    steps,
+    baseline: baselineArg(a),
+    quadrature,
+    store,
+    layers,
+    onProgress: (p) => progress(p.queriesDone + (p.pointsTotal ? p.pointsDone / p.pointsTotal : 0), p.queriesTotal, 'queries'),
+  });
   const seconds = (performance.now() - t0) / 1000;
   const seed = int(a, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
   const sel = session.select(method, settings, seed);
@@ -143,6 +181,7 @@ export async function runLocalize(a: Args, model: LoadedModel) {
     attrNorm: settings.attrNorm,
     steps,
     quadrature,
+    ...(layers ? { layers } : {}),
     neurons: sel.neurons,
     scores: sel.scores,
     coverage,

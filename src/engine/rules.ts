@@ -94,6 +94,9 @@ export const ATTRIBUTION_RESIDENT_BYTES = 1024 ** 3;
 export const HEAD_CHUNK_BYTES = 64 * 1024 ** 2;
 export const ATTRIBUTION_WORK_BYTES = 256 * 1024 ** 2;
 
+/** How often a long `kn attribute` / `kn localize` writes its progress and time left to stderr (none before). */
+export const CLI_PROGRESS_MS = 10_000;
+
 /**
  * `--layers`: which layers to attribute, as "all", one index ("3"), a list ("0,5,11"), ranges ("0-5"), or a
  * mix ("0-3,9"); indices 0..numLayers − 1. Returns them ascending, without repeats; refuses anything else

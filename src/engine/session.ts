@@ -206,6 +206,8 @@ export class FactSession {
   steps: number | null = null;
   baseline: Baseline | null = null;
   quadrature: Quadrature | null = null;
+  /** the layers attributed (undefined: every layer) */
+  layers: number[] | undefined = undefined;
 
   private constructor(
     readonly model: LoadedModel,
@@ -275,6 +277,7 @@ export class FactSession {
     this.steps = steps;
     this.baseline = baseline;
     this.quadrature = quadrature;
+    this.layers = opts.layers;
     return r.queries;
   }
 
@@ -297,6 +300,7 @@ export class FactSession {
       steps: finer.steps,
       quadrature: finer.quadrature,
       baseline: opts.baseline ?? this.baseline ?? DEFAULT_BASELINE,
+      layers: this.layers,
       store: opts.store,
       signal: opts.signal,
       onProgress: opts.onProgress,

@@ -95,6 +95,11 @@ export async function attributeCached(model: LoadedModel, q: QuerySpec, opts: At
   return { attribution, cached: false };
 }
 
+/** Raw scores with the layers left out of a partial run (`layers`) as zeros: they score nothing. */
+export function withAllLayers(model: LoadedModel, raw: Float64Array[]): Float64Array[] {
+  return raw.some((r) => r.length === 0) ? raw.map((r) => (r.length ? r : new Float64Array(model.cfg.ffn))) : raw;
+}
+
 /** Attributes every query of a fact; returns them with the FactAttributions the scorers take. */
 export async function attributeFact(model: LoadedModel, queries: QuerySpec[], opts: AttributeFactOptions = {}) {
   if (queries.length === 0) throw new KnError('bad-input', 'the fact has no queries to attribute');
@@ -117,7 +122,7 @@ export async function attributeFact(model: LoadedModel, queries: QuerySpec[], op
 export function toFactAttributions(model: LoadedModel, qs: AttributedQuery[]): FactAttributions {
   const languages: FactAttributions['languages'] = {};
   for (const q of qs) {
-    (languages[q.lang] ??= { queries: [] }).queries.push({ raw: q.attribution.raw, text: q.prompt });
+    (languages[q.lang] ??= { queries: [] }).queries.push({ raw: withAllLayers(model, q.attribution.raw), text: q.prompt });
   }
   return { numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn, languages };
 }
