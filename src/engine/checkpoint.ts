@@ -18,6 +18,7 @@ import type { LoadOptions, ModelInfo, Progress } from './types';
 import { WeightStore, type StoredTensor } from './weights';
 import { packedBytes, packedKernelsAvailable, registerInt8Kernels } from './int8-webgpu';
 import * as tf from '@tensorflow/tfjs';
+import { ATTRIBUTION_WORK_BYTES, HEAD_CHUNK_BYTES } from './rules';
 
 const GiB = 1024 ** 3;
 
@@ -48,7 +49,7 @@ export async function loadFromSource(src: ModelSource, opts: LoadOptions = {}): 
   const numParams = expected.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
   const packed = usePacked(dtype, opts);
   if (packed) checkFitsPacked(expected, numParams, opts);
-  else checkFits(expected, numParams, dtype, opts);
+  else checkFits(expected, numParams, dtype, opts, cfg);
 
   const store = new WeightStore(dtype, opts.deviceBudgetBytes, { packed });
   const hash = new Hash64().text(JSON.stringify(config));
@@ -150,9 +151,32 @@ function fmtBytes(n: number): string {
   return `${(n / GiB).toFixed(2)} GiB`;
 }
 
-function checkFits(expected: StoredTensor[], numParams: number, dtype: string, opts: LoadOptions) {
+function checkFits(expected: StoredTensor[], numParams: number, dtype: string, opts: LoadOptions, cfg: ArchConfig) {
   const largest = expected.reduce((a, t) => Math.max(a, t.shape.reduce((x, y) => x * y, 1) * 4), 0);
-  const need = dtype === 'f32' ? numParams * 4 : Math.min(numParams * 4, Math.max(opts.deviceBudgetBytes ?? 256 * 1024 ** 2, largest));
+  if (dtype !== 'f32' && opts.maxDeviceBytes !== undefined) {
+    // int8 on the LRU path: what the streamed attribution needs at least (matrice/stream.ts), as float32 on
+    // the device: every norm and bias, the LRU (or the largest layer, dequantized as a whole), one chunk of the
+    // vocabulary matrices (embedding rows and head chunks are never dequantized whole) or the largest other
+    // matrix, and the attribution's work budget; the int8 matrices themselves stay on the host
+    let vectors = 0, other = 0;
+    const layers = new Map<string, number>();
+    for (const t of expected) {
+      const b = t.shape.reduce((x, y) => x * y, 1) * 4;
+      if (t.shape.length === 1) vectors += b;
+      else if (t.group.startsWith('layer.')) layers.set(t.group, (layers.get(t.group) ?? 0) + b);
+      else if (t.shape[0] === cfg.vocab) other = Math.max(other, Math.min(b, HEAD_CHUNK_BYTES));
+      else other = Math.max(other, b);
+    }
+    const layer = Math.max(0, ...layers.values());
+    const need = vectors + Math.max(opts.deviceBudgetBytes ?? 256 * 1024 ** 2, layer) + other + ATTRIBUTION_WORK_BYTES;
+    if (need > opts.maxDeviceBytes) {
+      throw new KnError(
+        'too-large',
+        `the model has ${(numParams / 1e6).toFixed(1)}M parameters and needs at least ${(need / GiB).toFixed(2)} GiB of device memory in ${dtype}, even attributing layer by layer (float32 norms and biases ${fmtBytes(vectors)}, one layer's weights as float32 ${fmtBytes(layer)} or the weight cache, a chunk of the vocabulary matrix ${fmtBytes(other)}, a ${fmtBytes(ATTRIBUTION_WORK_BYTES)} work budget); this device allows ${(opts.maxDeviceBytes / GiB).toFixed(2)} GiB; nothing was loaded`,
+      );
+    }
+  }
+  const need = dtype === 'f32' ? numParams * 4 : 0;
   if (opts.maxDeviceBytes !== undefined && need > opts.maxDeviceBytes) {
     throw new KnError(
       'too-large',

@@ -1,6 +1,7 @@
 /** A loaded model: tokenizer + weights + family forward pieces, and the probe. */
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from './errors';
+import { HEAD_CHUNK_BYTES } from './rules';
 import type { ArchConfig, FamilyDef, FamilyModel } from './families/family';
 import type { KnTokenizer } from './tokenizer';
 import type { ModelInfo, ProbeResult } from './types';
@@ -57,10 +58,34 @@ export class LoadedModel {
     const h = this.hidden(ids, this.cfg.numLayers, scale);
     const out = tf.tidy(() => {
       const rows = tf.gather(h, tf.tensor1d(Array.from({ length: B }, (_, b) => b * T + position), 'int32')) as tf.Tensor2D;
-      return this.fm.logits(rows);
+      return this.headLogits(rows);
     });
     h.dispose();
     return out;
+  }
+
+  /**
+   * The LM head on rows [N, d] → [N, vocab]. An int8 head on the LRU path larger than HEAD_CHUNK_BYTES as
+   * float32 runs in vocabulary chunks (never the whole matrix as float32 on the device); otherwise fm.logits.
+   */
+  headLogits(rows: tf.Tensor2D): tf.Tensor2D {
+    const s = this.store, V = this.cfg.vocab, head = this.fm.head;
+    const rowsPer = Math.max(1, Math.floor(HEAD_CHUNK_BYTES / (4 * this.cfg.hidden)));
+    if (s.dtype !== 'int8' || s.devicePacked || rowsPer >= V) return this.fm.logits(rows);
+    return tf.tidy(() => {
+      const z = head.pre(rows);
+      const parts: tf.Tensor2D[] = [];
+      for (let v0 = 0; v0 < V; v0 += rowsPer) {
+        const v1 = Math.min(V, v0 + rowsPer);
+        const M = s.headColumns(head.matrix, v0, v1);
+        let y: tf.Tensor = tf.matMul(z, M);
+        M.dispose();
+        if (head.bias) y = y.add(s.vec(head.bias).slice([v0], [v1 - v0]));
+        if (head.softcap !== undefined) y = tf.tanh(y.div(head.softcap)).mul(head.softcap);
+        parts.push(y as tf.Tensor2D);
+      }
+      return tf.concat(parts, 1) as tf.Tensor2D;
+    });
   }
 
   checkLength(n: number) {

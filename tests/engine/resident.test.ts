@@ -12,9 +12,11 @@ describe('attribution memory', () => {
     try {
       const prompt = 'The capital of France is';
       m.maxDeviceBytes = 64 * 1024; // far below the weights plus the 1 MiB work budget
-      await expect(attributeQuery(m, prompt, ' Paris', { steps: 2, chunkBudgetBytes: 1024 * 1024 })).rejects.toThrow(
+      await expect(attributeQuery(m, prompt, ' Paris', { steps: 2, chunkBudgetBytes: 1024 * 1024, path: 'fast' })).rejects.toThrow(
         /attributing layers 0\.\.\d+ keeps \d+\.\d\d GiB on the device at once .* this backend allows 0\.00 GiB/,
       );
+      // not asked for the fast path: the streamed one, which does not fit either (tests/engine/streamed.test.ts)
+      await expect(attributeQuery(m, prompt, ' Paris', { steps: 2, chunkBudgetBytes: 1024 * 1024 })).rejects.toThrow(/attributing layer by layer \(streamed\)/);
       m.maxDeviceBytes = 1024 ** 3;
       const r = await attributeQuery(m, prompt, ' Paris', { steps: 2, chunkBudgetBytes: 1024 * 1024 });
       expect(r.raw.length).toBe(m.cfg.numLayers);

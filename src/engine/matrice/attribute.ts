@@ -384,10 +384,11 @@ export function checkStreamed(model: LoadedModel, chunkBytes: number, headChunkB
   if (limit === undefined) return;
   const s = streamedResidentBytes(model, chunkBytes, headChunkBytes);
   if (s.need > limit) {
-    const GiB = 1024 ** 3, MiB = 1024 ** 2;
+    const GiB = 1024 ** 3;
+    const mib = (n: number) => `${(n / 1024 ** 2).toFixed(n < 1024 ** 2 ? 2 : 0)} MiB`;
     throw new KnError(
       'too-large',
-      `attributing layer by layer (streamed) keeps at least ${(s.need / GiB).toFixed(2)} GiB on the device at once (the float32 norms and biases, the weight cache or one layer's weights as float32: ${(Math.max(s.layer, model.store.deviceBudgetBytes) / MiB).toFixed(0)} MiB, a ${(s.head / MiB).toFixed(0)} MiB chunk of the LM head and a ${(chunkBytes / MiB).toFixed(0)} MiB work budget); this backend allows ${(limit / GiB).toFixed(2)} GiB. Use a backend with more memory.`,
+      `attributing layer by layer (streamed) keeps at least ${(s.need / GiB).toFixed(2)} GiB on the device at once (the float32 norms and biases, the weight cache or one layer's weights as float32: ${mib(Math.max(s.layer, model.store.deviceBudgetBytes))}, a ${mib(s.head)} chunk of the LM head and a ${mib(chunkBytes)} work budget); this backend allows ${(limit / GiB).toFixed(2)} GiB. Use a backend with more memory.`,
     );
   }
 }
