@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { KnError } from '../engine/errors';
 import { checkBaseline, CLI_PROGRESS_MS, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, parseLayers, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Baseline } from '../engine/rules';
 import { Estimator } from '../engine/estimate';
-import { attributeQuery, checkQuadrature, completenessError, DEFAULT_QUADRATURE, type Quadrature } from '../engine/matrice/attribute';
+import { attributeQuery, checkQuadrature, choosePath, completenessError, DEFAULT_QUADRATURE, type Quadrature } from '../engine/matrice/attribute';
 import { METHODS, withAllLayers, type Method } from '../engine/matrice/experiments';
 import { coverageMean, languageCoverage, normalizePerLayer, resolveSettings, type AttrNorm, type LangNorm, type NeuronId } from '../engine/matrice/scoring';
 import { FactSession, type ConvergenceCheck } from '../engine/session';
@@ -77,7 +77,10 @@ export async function runAttribute(a: Args, model: LoadedModel) {
   const steps = Number(str(a, 'steps') ?? DEFAULT_STEPS);
   const layers = layersArg(a, model);
   const progress = progressLine('attribution');
+  const path = choosePath(model, layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l));
+  const t0 = performance.now();
   const r = await attributeQuery(model, prompt, target, { steps, baseline: baselineArg(a), quadrature: quadratureArg(str(a, 'quadrature')), layers, onProgress: (d, t) => progress(d, t, 'interpolation points') });
+  const seconds = Math.round((performance.now() - t0) / 10) / 100;
   // layers left out (--layers) stay empty in both
   const scores = normalizePerLayer(withAllLayers(model, r.raw)).scores.map((s, l) => (r.raw[l].length ? s : new Float64Array(0)));
   return {
@@ -92,6 +95,9 @@ export async function runAttribute(a: Args, model: LoadedModel) {
     scores: scores.map((l) => Array.from(l, round)),
     pTarget: r.pFull,
     completeness: completenessError(r),
+    /** 'fast', or 'streamed' (layer by layer) when the fast path's float32 weights would not fit */
+    path,
+    seconds,
   };
 }
 
