@@ -89,6 +89,8 @@ export function nodeBackend(): Promise<BackendInfo> {
         },
       });
       current = info;
+      // which GPU (or emulation) runs it: on stderr, so that --json output stays one object
+      if (info.name === 'webgpu') process.stderr.write(`kn: backend webgpu on ${info.detail}\n`);
       if (webgpuOnly && info.name !== 'webgpu') {
         const f = info.fallbacks.find((x) => x.name === 'webgpu');
         throw new KnError('backend', `--backend webgpu: WebGPU is unavailable here: ${f?.reason ?? `initBackend chose ${info.name}`}`);
