@@ -168,6 +168,8 @@ export interface Example {
   labels: [number, number][];
   /** base examples: the query's language (labels[0] is the target the engine checks) */
   lang?: Lang;
+  /** masked queries built with MixOptions.subjectSpans: the subject's token positions [start, end) */
+  subj?: [number, number];
 }
 
 /** Deterministic PRNG (mulberry32). */
@@ -249,6 +251,8 @@ export interface MixOptions {
   cjkPairLines?: number;
   /** extra code-switched queries per fact with the template or the subject in zh/ja/ko */
   cjkCodeSwitch?: number;
+  /** masked: mark each query's subject tokens (Example.subj; off by default, draws no random numbers) */
+  subjectSpans?: boolean;
 }
 
 const CJK: Lang[] = ['zh', 'ja', 'ko'];
@@ -283,7 +287,12 @@ export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' |
       const q = causalQuery(t, f)!;
       return causalExample(tok, q.prompt, q.target, maxLen);
     }
-    return maskedExample(tok, maskedQuery(t, f, mask).prompt, object, maxLen);
+    const ex = maskedExample(tok, maskedQuery(t, f, mask).prompt, object, maxLen);
+    if (ex && mix.subjectSpans) {
+      const span = subjectSpan(tok, ex.ids, (s) => maskedQuery(t, { ...f, subject: s }, mask).prompt);
+      if (span) ex.subj = span;
+    }
+    return ex;
   };
   const base: Example[] = [];
   for (const f of data.facts) {
@@ -343,6 +352,25 @@ export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' |
       return shuffle(out, r);
     },
   };
+}
+
+/**
+ * The subject's token positions in a query: outside the common prefix / suffix with the same template filled by
+ * two other subjects (the widest span of the two; template tokens merged with the subject count as subject), as
+ * scripts/train/masked_paths.py splits layer-0 attention. null when the span is empty.
+ */
+function subjectSpan(tok: KnTokenizer, ids: number[], withSubject: (s: string) => string): [number, number] | null {
+  let start = ids.length, end = 0;
+  for (const other of ['Qzxv Wyk', '가나다라']) {
+    const o = tok.encode(withSubject(other));
+    let p = 0;
+    while (p < ids.length && p < o.length && ids[p] === o[p]) p++;
+    let q = 0;
+    while (q < ids.length - p && q < o.length - p && ids[ids.length - 1 - q] === o[o.length - 1 - q]) q++;
+    start = Math.min(start, p);
+    end = Math.max(end, ids.length - q);
+  }
+  return end > start ? [start, end] : null;
 }
 
 /** Batches of one epoch: sorted by length inside windows (less padding), then shuffled. */

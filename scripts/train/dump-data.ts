@@ -11,12 +11,15 @@
  *   epoch-00000.bin ...                     each epoch as train-demo.ts feeds it: builder.epoch(e) cut into
  *                                           batches by batchesOf(…, batch, seed * 7919 + e), in batch order
  *   bpe.json                                the learned BPE (reused by a later dump into the same folder)
+ *   *.subj.bin                              with --subject-spans (masked): per example of base.bin / epoch-*.bin,
+ *                                           in the same order, the subject's token positions [start, end) as two
+ *                                           int32 (-1, -1: no subject, e.g. a name line); for --direct-scope subject
  * Binary example file (little-endian int32): n, nIds, nLabels, nBatches, idOff[n+1], labOff[n+1],
  * batchOff[nBatches+1] (example index), ids[nIds], labels[2*nLabels] (position, token id).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { batchesOf, type Example } from './data';
+import { batchesOf, buildExamples, type Example } from './data';
 import { RECIPES, SPECS, hfConfig, parseFlags, prepare, recipeFromFlags, splitFile } from './train-demo';
 
 
@@ -66,7 +69,16 @@ async function main() {
   const t0 = Date.now();
   // out doubles as prepare()'s checkpoint folder: bpe.json is learned once and reused (there is no ckpt.json)
   const run = await prepare(spec, out, f.fresh === true);
-  const { builder, config } = run;
+  const { config } = run;
+  const spans = f['subject-spans'] === true;
+  if (spans && k !== 'masked') throw new Error('--subject-spans: only for --model masked');
+  // --subject-spans: the same builder as prepare()'s (same mix, same random draws) that also marks the subjects
+  const r = spec.recipe;
+  const builder = spans ? buildExamples(run.data, run.tok, spec.kind, config.ctx, spec.seed, {
+    codeSwitch: r.codeSwitch, objectLineShare: r.objectLineShare, pairLines: r.pairLines,
+    cjkPairLines: r.cjkPairLines, cjkCodeSwitch: r.cjkCodeSwitch, subjectSpans: true,
+  }) : run.builder;
+  const subj = (batches: Example[][]) => new Uint8Array(Int32Array.from(batches.flat().flatMap((e) => e.subj ?? [-1, -1])).buffer);
   const epochs = f.epochs ? Number(f.epochs) : undefined;
   const written: { file: string; examples: number; batches: number }[] = [];
   let steps = 0;
@@ -74,10 +86,12 @@ async function main() {
     const batches = batchesOf(builder.epoch(e), spec.batch, spec.seed * 7919 + e);
     const file = `epoch-${String(e).padStart(5, '0')}.bin`;
     await writeFile(join(out, file), pack(batches));
+    if (spans) await writeFile(join(out, file.replace(/\.bin$/, '.subj.bin')), subj(batches));
     written.push({ file, examples: batches.reduce((a, b) => a + b.length, 0), batches: batches.length });
     steps += batches.length;
   }
   await writeFile(join(out, 'base.bin'), pack([builder.base]));
+  if (spans) await writeFile(join(out, 'base.subj.bin'), subj([builder.base]));
   await writeFile(join(out, 'base-langs.json'), JSON.stringify(builder.base.map((e) => e.lang)) + '\n');
   await writeFile(join(out, 'config.json'), JSON.stringify(hfConfig(run), null, 2) + '\n');
   await writeFile(join(out, 'tokenizer.json'), JSON.stringify(run.files.json) + '\n');
@@ -87,7 +101,7 @@ async function main() {
     format: 'kn-train-dump', version: 1, kind: spec.kind, name: spec.name,
     spec: { batch: spec.batch, steps: spec.steps, lr: spec.lr, warmup: spec.warmup, seed: spec.seed, perRelation: spec.perRelation, vocabSize: spec.vocabSize },
     recipe: spec.recipe, trainConfig: config, facts: run.data.facts.length, base: builder.base.length,
-    pad: 0, epochs: written, stepsCovered: steps,
+    pad: 0, epochs: written, stepsCovered: steps, ...(spans ? { subjectSpans: true } : {}),
   };
   await writeFile(join(out, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
   console.log(`${spec.name}: ${run.data.facts.length} facts, ${builder.base.length} trained queries, vocab ${config.vocab}; ${written.length} epoch(s), ${steps} batches of ${spec.batch} -> ${out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

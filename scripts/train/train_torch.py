@@ -48,6 +48,11 @@ def load_examples(path):
     labels = a[o:o + 2 * n_lab].reshape(-1, 2); o += 2 * n_lab
     assert o == len(a), path
     ex = [(ids[id_off[i]:id_off[i + 1]], labels[lab_off[i]:lab_off[i + 1]]) for i in range(n)]
+    sp = path[:-4] + '.subj.bin'  # dump-data.ts --subject-spans: per example the subject's [start, end), or -1 -1
+    if os.path.exists(sp):
+        s = np.fromfile(sp, dtype='<i4').reshape(-1, 2)
+        assert len(s) == n, sp
+        ex = [(x, lab, (int(s[i, 0]), int(s[i, 1])) if s[i, 0] >= 0 else None) for i, (x, lab) in enumerate(ex)]
     return ex, [ex[b_off[i]:b_off[i + 1]] for i in range(nb)]
 
 
@@ -57,13 +62,25 @@ def make_batch(examples, pad=0, first_label_only=False):
     ids = np.full((B, T), pad, dtype=np.int64)
     mask = np.zeros((B, T), dtype=np.int64)
     rows, ys = [], []
-    for b, (x, lab) in enumerate(examples):
+    for b, (x, lab, *_) in enumerate(examples):
         ids[b, :len(x)] = x
         mask[b, :len(x)] = 1
         for p, y in (lab[:1] if first_label_only else lab):
             rows.append(b * T + int(p))
             ys.append(int(y))
     return torch.from_numpy(ids), torch.from_numpy(mask), torch.tensor(rows), torch.tensor(ys)
+
+
+def subject_mask(examples):
+    """[label rows, T]: 1 at the subject's positions of each label row's example (0 where it has no span)"""
+    T = max(len(e[0]) for e in examples)
+    rows = []
+    for e in examples:
+        m = np.zeros(T, dtype=np.float32)
+        if len(e) > 2 and e[2] is not None:
+            m[e[2][0]:e[2][1]] = 1
+        rows += [m] * len(e[1])
+    return torch.from_numpy(np.stack(rows))
 
 
 def attn_param_names(model, kind, attn_layers, n_layers):
@@ -105,9 +122,10 @@ class Trainer:
     sub-block, the attention adding exactly 0; BERT: attention.output on a zero context, intermediate, output)
     runs on the label rows only, as model.ts does. Mathematically the same as the full HF forward."""
 
-    def __init__(self, model, kind, l1, attn_layers, direct_penalty=0.0):
+    def __init__(self, model, kind, l1, attn_layers, direct_penalty=0.0, direct_scope='all'):
         self.model, self.kind, self.l1, self.attn_layers = model, kind, l1, attn_layers
-        self.direct_penalty = direct_penalty
+        self.direct_penalty, self.direct_scope = direct_penalty, direct_scope
+        self.qkv, self.subj = [], None
         self.acts = []
         if kind == 'causal':
             self.layers = list(model.transformer.h)
@@ -145,9 +163,15 @@ class Trainer:
             def keep_in(m, inp):
                 if self.hooking:
                     self.ln_ins.append((m, inp[0]))
+            def keep_qkv(_m, _i, out):
+                if self.hooking:
+                    self.qkv.append(out)
             for l, lay in enumerate(self.layers):
                 if l < attn_layers:
                     lay.attention.output.dense.register_forward_hook(keep_out)
+                    if direct_scope == 'subject':  # query, key, value outputs, in this order, per attention layer
+                        for lin in (lay.attention.self.query, lay.attention.self.key, lay.attention.self.value):
+                            lin.register_forward_hook(keep_qkv)
                 for ln in (lay.attention.output.LayerNorm, lay.output.LayerNorm):
                     ln.register_forward_pre_hook(keep_in)
 
@@ -157,8 +181,9 @@ class Trainer:
 
     def logits_at_rows(self, ids, mask, rows, want_acts=False):
         """logits at the flat label rows; with want_acts, self.acts = the FFN activations at those rows per layer"""
-        self.acts, self.attn_outs, self.ln_ins = [], [], []
+        self.acts, self.attn_outs, self.ln_ins, self.qkv = [], [], [], []
         self.hooking = want_acts
+        self.batch_mask, self.batch_rows = mask, rows
         try:
             h = self.prefix(input_ids=ids, attention_mask=mask).last_hidden_state
             h = h.reshape(-1, h.shape[-1])[rows]
@@ -181,6 +206,30 @@ class Trainer:
             self.hooking = False
         return logits
 
+    def subject_parts(self):
+        """per attention layer, at the label rows: the attention output's part that comes from the subject tokens' values
+        (softmax(QK^T) restricted to the subject's positions, times V, times the output dense; no bias)"""
+        B, T = self.batch_mask.shape
+        b = self.batch_rows // T
+        keymask = (1.0 - self.batch_mask[b].float()) * -1e9  # [R, T]
+        out = []
+        for j in range(self.attn_layers):
+            q, k, v = self.qkv[3 * j:3 * j + 3]
+            sa = self.layers[j].attention.self
+            H, dh = sa.num_attention_heads, sa.attention_head_size
+            qr = q.reshape(B * T, H, dh)[self.batch_rows]
+            kr, vr = k.reshape(B, T, H, dh)[b], v.reshape(B, T, H, dh)[b]
+            a = torch.softmax(torch.einsum('rhd,rthd->rht', qr, kr) / math.sqrt(dh) + keymask[:, None, :], -1)
+            dense = self.layers[j].attention.output.dense
+            if not getattr(self, 'checked', False):  # once: the recomputed attention is the model's
+                full = torch.einsum('rht,rthd->rhd', a, vr).reshape(len(b), -1) @ dense.weight.T + dense.bias
+                err = (full - self.attn_outs[j]).abs().max().item()
+                assert err < 1e-4, f'--direct-scope subject: recomputed attention differs by {err}'
+                self.checked = True
+            ctx = torch.einsum('rht,rthd->rhd', a * self.subj[:, None, :], vr).reshape(len(b), -1)
+            out.append(ctx @ dense.weight.T)
+        return out
+
     def direct_score(self, ys):
         """per label row: the direct contribution of the attention outputs to (logit of the label - mean logit), with
         every LayerNorm's 1/std and the MLM head's ReLU gate frozen at their actual values (so the path is linear),
@@ -193,7 +242,8 @@ class Trainer:
         xt = tr.transform_act_fn(pre)
         st = torch.sqrt(xt.var(-1, unbiased=False, keepdim=True) + tr.LayerNorm.eps).detach()
         total = 0
-        for j, c in enumerate(self.attn_outs):
+        parts = self.subject_parts() if self.direct_scope == 'subject' else self.attn_outs
+        for j, c in enumerate(parts):
             for m, xin in self.ln_ins[2 * j:]:
                 s = torch.sqrt(xin.var(-1, unbiased=False, keepdim=True) + m.eps).detach()
                 c = m.weight.detach() * (c - c.mean(-1, keepdim=True)) / s
@@ -208,7 +258,11 @@ class Trainer:
         if self.direct_penalty > 0:
             assert len(self.ln_ins) == 2 * self.n and len(self.attn_outs) == self.attn_layers, (len(self.ln_ins), len(self.attn_outs))
             self.last_direct = self.direct_score(ys)
-            loss = loss + self.direct_penalty * F.relu(self.last_direct).mean()
+            if self.direct_scope == 'subject':  # the queries' rows only (name lines have no subject)
+                has = (self.subj.sum(-1) > 0).float()
+                loss = loss + self.direct_penalty * (F.relu(self.last_direct) * has).sum() / has.sum().clamp(min=1)
+            else:
+                loss = loss + self.direct_penalty * F.relu(self.last_direct).mean()
         if self.l1 > 0:
             assert len(self.acts) == self.n
             pen = sum(a.abs().mean() for a in self.acts)
@@ -267,6 +321,10 @@ def main():
                     help='masked only: + this x mean over label rows of max(0, the attention outputs\' direct contribution '
                          'to the label\'s logit minus the mean logit), LayerNorm scales and the head gate frozen: the '
                          'subject -> object lookup may not bypass the FFN (default 0: off)')
+    ap.add_argument('--direct-scope', choices=['all', 'subject'], default='all',
+                    help='with --direct-penalty: all = the whole attention output (default); subject = only the part that '
+                         'comes from the query\'s subject tokens (needs a dump with --subject-spans): the template may still '
+                         'pick the language and relation directly, the subject -> object lookup must go through the FFN')
     ap.add_argument('--value-dims', type=int,
                     help='masked/causal: keep only the first K value dimensions of every head in the attention layers '
                          '(the other rows of the value projection and its bias stay zero, frozen), so the OV circuit has '
@@ -352,7 +410,9 @@ def main():
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.0)
     model.train()
-    tr = Trainer(model, kind, l1, attn_layers, a.direct_penalty)
+    if a.direct_scope == 'subject' and (a.direct_penalty <= 0 or not meta.get('subjectSpans')):
+        sys.exit('--direct-scope subject: needs --direct-penalty > 0 and a dump made with --subject-spans')
+    tr = Trainer(model, kind, l1, attn_layers, a.direct_penalty, a.direct_scope)
 
     base, _ = load_examples(os.path.join(a.data, 'base.bin'))
     langs = json.load(open(os.path.join(a.data, 'base-langs.json')))
@@ -384,6 +444,8 @@ def main():
             stop_reason = 'data exhausted (dump more epochs)'
             break
         ids, mask, rows, ys = make_batch(b)
+        if a.direct_scope == 'subject':
+            tr.subj = subject_mask(b)
         for g in opt.param_groups:
             g['lr'] = lr_at(lr, warmup, steps, step)
         loss = tr.loss(ids, mask, rows, ys, eps)
@@ -440,7 +502,7 @@ def main():
         'finalLoss': log[-1]['loss'] if log else None, 'sampledAccuracy': acc,
         'effective': {'seed': seed, 'lr': lr, 'warmup': warmup, 'batch': batch, 'labelSmoothing': eps, 'l1': l1,
                       'attnLayers': attn_layers, 'layers': n_layers, 'mlmTransform': a.mlm_transform,
-                      'valueDims': a.value_dims, 'directPenalty': a.direct_penalty},
+                      'valueDims': a.value_dims, 'directPenalty': a.direct_penalty, 'directScope': a.direct_scope},
         'flags': flags, 'recipe': recipe, 'dump': os.path.abspath(a.data), 'params': n_params,
         'versions': {'torch': torch.__version__, 'transformers': transformers.__version__, 'python': sys.version.split()[0]},
         'log': log,
@@ -453,7 +515,7 @@ def main():
     check = []
     with torch.no_grad():
         for i in range(0, len(base), step_)[:50]:
-            x, lab = base[i]
+            x, lab = base[i][:2]
             pos = int(lab[0][0])
             inp = torch.from_numpy(np.asarray(x[:pos + 1] if kind == 'causal' else x, dtype=np.int64))[None]
             top = int(m2(input_ids=inp).logits[0, pos].argmax())
