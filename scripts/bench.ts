@@ -27,6 +27,10 @@
  * a software adapter), `--quick` (no whole query, GPT-2 only), `--adapter-only` (the adapter and its limits),
  * `--models gpt2-small-shape,bert-base-shape,demo-causal` (the SAIG rows to run), `--modes f32,int8-dequantized,int8-packed`.
  *
+ * `--big-shapes [--shapes bloom-560m,qwen2.5-0.5b,xlm-roberta-base] [--steps M] [--layers 0|all]`: real-size shapes
+ * (random weights, the real configs) through `kn attribute` under `/usr/bin/time -v`: path, time, peak RSS
+ * (scripts/bench-big-shapes.ts; default --layers 0 --steps 2).
+ *
  * `--page-threads [--repeat N]`: the page's localize of the featured fact on wasm, cross-origin isolated with threads
  * against `?threads=off`, in Chromium on the built page (scripts/bench-page-threads.ts): both times and their ratio.
  */
@@ -266,6 +270,12 @@ async function benchExperiment(name: string, facts = 3) {
 }
 
 async function main() {
+  if (process.argv.includes('--big-shapes')) {
+    // real-size shapes (bloom-560m, Qwen2.5-0.5B, xlm-roberta-base) through `kn attribute` under /usr/bin/time -v
+    const { benchBigShapes } = await import('./bench-big-shapes');
+    await benchBigShapes({ shapes: arg('--shapes'), steps: arg('--steps') ? Number(arg('--steps')) : undefined, layers: arg('--layers'), json: process.argv.includes('--json') });
+    return;
+  }
   if (process.argv.includes('--page-threads')) {
     // the page's localize of the featured fact on wasm, threads vs one thread (Chromium; scripts/bench-page-threads.ts)
     const { benchPageThreads } = await import('./bench-page-threads');
