@@ -153,31 +153,56 @@ export function streamedProbFn(model: LoadedModel, p: { ids: number[]; position:
         }
         const z = tf.tidy(() => head.pre(xs[xs.length - 1]));
         xs.push(z);
-        const { lse, pr } = await headStats(z);
-        for (let i = 0; i < chunks.length; i++) tick();
-        // ∂P/∂logit_v = P·(δ_vy − softmax_v), per chunk, into ∂P/∂z
-        const lseT = tf.tensor2d(Float32Array.from(lse), [N, 1]);
-        const prT = tf.tensor2d(pr, [N, 1]);
-        let dz: tf.Tensor2D = tf.zeros([N, d]);
+        // one pass over the vocabulary (online, as flash attention's softmax): per row the running max m, the sum
+        // S = Σ_v exp(y_v − m) and A = Σ_v exp(y_v − m)·∂y_v/∂z, each rescaled when m grows; the target's logit
+        // y_t and ∂y_t/∂z from its chunk. Then P = exp(y_t − m)/S and ∂P/∂z = P·∂y_t/∂z − (P/S)·A.
+        let m: tf.Tensor2D = tf.fill([N, 1], -Infinity) as tf.Tensor2D;
+        let S: tf.Tensor2D = tf.zeros([N, 1]);
+        let A: tf.Tensor2D = tf.zeros([N, d]);
+        let yt: tf.Tensor2D | undefined, dyt: tf.Tensor2D | undefined;
+        let dz: tf.Tensor2D, prT: tf.Tensor2D;
         try {
           for (const [v0, v1] of chunks) {
             const M = store.headColumns(head.matrix, v0, v1);
+            const inChunk = p.targetId >= v0 && p.targetId < v1;
             const next = tf.tidy(() => {
-              const f = (zz: tf.Tensor) => chunkLogits(zz as tf.Tensor2D, M, v0, v1);
-              const y = f(z);
-              const soft = tf.exp(y.sub(lseT));
-              let dy = soft.neg().mul(prT);
-              if (p.targetId >= v0 && p.targetId < v1) dy = dy.add(tf.oneHot(tf.tensor1d([p.targetId - v0], 'int32'), v1 - v0).mul(prT));
-              return dz.add(tf.grad(f)(z, dy)) as tf.Tensor2D;
+              const y = chunkLogits(z, M, v0, v1);
+              // ∂y/∂x of the softcap (1 where there is none): 1 − (y/cap)²
+              const dcap = (t: tf.Tensor) => (head.softcap === undefined ? null : tf.sub(1, t.div(head.softcap).square()));
+              const mNew = tf.maximum(m, y.max(1, true));
+              const scale = tf.exp(m.sub(mNew));
+              let G: tf.Tensor = tf.exp(y.sub(mNew));
+              const Snew = S.mul(scale).add(G.sum(1, true));
+              const dc = dcap(y);
+              if (dc) G = G.mul(dc);
+              // Gᵀ-weighted columns of M: (M·Gᵀ)ᵀ, no transposed operand (slow on wasm)
+              const Anew = A.mul(scale).add(tf.matMul(M, G.transpose()).transpose());
+              const out: tf.Tensor[] = [mNew, Snew, Anew];
+              if (inChunk) {
+                const j = p.targetId - v0;
+                const y1 = y.slice([0, j], [-1, 1]);
+                const col = M.slice([0, j], [-1, 1]).reshape([1, d]);
+                const d1 = dcap(y1);
+                out.push(y1, d1 ? col.mul(d1) : col.tile([N, 1]));
+              }
+              return out;
             });
             M.dispose();
-            dz.dispose();
-            dz = next;
+            tf.dispose([m, S, A]);
+            [m, S, A] = next as tf.Tensor2D[];
+            if (inChunk) [yt, dyt] = next.slice(3) as tf.Tensor2D[];
+            tick();
             tick();
           }
+          [dz, prT] = tf.tidy(() => {
+            const P = tf.exp(yt!.sub(m)).div(S);
+            return [P.mul(dyt!).sub(P.div(S).mul(A)) as tf.Tensor2D, P as tf.Tensor2D];
+          });
         } finally {
-          tf.dispose([lseT, prT]);
+          tf.dispose([m, S, A, ...(yt ? [yt, dyt!] : [])]);
         }
+        const pr = (await prT.data()) as Float32Array;
+        prT.dispose();
         // backward: the head's input transform, then each stage recomputed from its kept input
         let dy = tf.tidy(() => tf.grad((x: tf.Tensor) => head.pre(x as tf.Tensor2D))(xs[stages.length], dz) as tf.Tensor2D);
         dz.dispose();
