@@ -5,16 +5,17 @@
  * 1. forward, stage by stage (the neuron vector's block, then each block above it), keeping only each
  *    stage's input (activations are small); each stage dequantizes its own layer's int8 weights through the
  *    store's LRU (not pinned: an earlier layer may be evicted while the next one runs);
- * 2. the LM head in vocabulary chunks (at most HEAD_CHUNK_BYTES of float32 head weights at a time): a first
- *    pass gives each row's log-sum-exp over the whole vocabulary and the target's logit, so
- *    P = exp(z_y − lse); a second pass gives, per chunk, ∂P/∂logits = P·(onehot_y − softmax) and its
- *    vector-Jacobian product into the head's input;
+ * 2. the LM head in vocabulary chunks (at most HEAD_CHUNK_BYTES of float32 head weights at a time), in one
+ *    pass: per row the running max m of the logits, S = Σ_v exp(y_v − m) and A = Σ_v exp(y_v − m)·∂y_v/∂z,
+ *    rescaled whenever m grows (as flash attention's online softmax), and the target's logit y_t and ∂y_t/∂z;
+ *    then P = exp(y_t − m)/S and ∂P/∂z = P·∂y_t/∂z − (P/S)·A (= P·(onehot_t − softmax) through the head);
  * 3. backward, stage by stage from the top: each stage is recomputed from its kept input under tf.grad with
  *    the upstream gradient dy (one layer's weights and tape alive at a time), down to ∂P/∂W.
  *
  * Peak memory: the int8 weights (host) + one layer's float32 weights (the LRU budget, or that one layer) +
  * one head chunk + the kept stage inputs and one stage's tape. Cost: every stage above `layer` runs forward
- * twice (≈ 4/3 of the fast path's matmuls) and the head's weights are dequantized twice per batch.
+ * twice (≈ 4/3 of the fast path's matmuls), the head's matmuls as the fast path's, and each layer's and the
+ * head's weights are dequantized once more per batch of points.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../model';
