@@ -233,8 +233,11 @@ async function timeQuery(m: LoadedModel, q: { prompt: string; target: string }) 
   return { s: (performance.now() - s0) / 1000, r };
 }
 
-/** one weight mode of one model: load, first query, the same again, the fact's sample; disposed after */
-async function runMode(shape: ModelShape, dir: string, dtype: 'f32' | 'int8', est: number, backend: BackendInfo): Promise<{ row: ModeRow; first?: QueryAttribution }> {
+/**
+ * one weight mode of one model: load, first query, the same again, the fact's sample; disposed after. The fact's
+ * sample queries run only while they end before `extrasUntil` (elapsed seconds: this mode's share of the budget).
+ */
+async function runMode(shape: ModelShape, dir: string, dtype: 'f32' | 'int8', est: number, backend: BackendInfo, extrasUntil: number): Promise<{ row: ModeRow; first?: QueryAttribution }> {
   const row: ModeRow = { weights: dtype === 'f32' ? 'f32' : 'packed-int8' };
   const label = `${shape.name} ${row.weights}`;
   const before = gpuBytes();
@@ -267,6 +270,10 @@ async function runMode(shape: ModelShape, dir: string, dtype: 'f32' | 'int8', es
     row.query_s = r3(warm.s);
     const times = [warm.s];
     for (let i = 1; i < factSample; i++) {
+      if (elapsed() + warm.s * 1.2 > extrasUntil) {
+        skip(`${label}: fact sample queries ${i + 1}-${factSample}`, `this model's share of the budget (until ${Math.round(extrasUntil)} s) is used; the fact is extrapolated from ${i}`);
+        break;
+      }
       const t = await step(`${label}: fact sample query ${i + 1} of ${factSample}`, warm.s * 1.2 + est * 0.05, () => timeQuery(m, qs[i]));
       if (!t) break;
       times.push(t.s);
@@ -352,11 +359,12 @@ async function main() {
     report.models.push(row);
     const est = spp * ck.params;
     log(`${shape.name}: ${(ck.params / 1e6).toFixed(1)}M parameters, checkpoint ${ck.bytes ? (ck.bytes / 2 ** 20).toFixed(0) + ' MiB written' : 'already there'} (${ck.seconds.toFixed(1)} s); estimate ${est.toFixed(0)} s`);
-    const f32 = await runMode(shape, dir, 'f32', est, backend);
+    // every model gets an equal share of what is left for its optional steps (the fact's sample queries): f32 the
+    // first half, packed int8 until the end; f32, PyTorch and int8's first queries only need the whole budget
+    const share = left() / (shapes.length - i);
+    const modelEnd = elapsed() + share;
+    const f32 = await runMode(shape, dir, 'f32', est, backend, elapsed() + share * 0.45);
     row.f32 = f32.row;
-    const int8 = await runMode(shape, dir, 'int8', est, backend);
-    row.int8 = int8.row;
-    if (f32.first && int8.first) row.int8_vs_f32 = compareRaw(int8.first, f32.first.layers.map((l) => f32.first!.raw[l]));
     if (torch && f32.first) {
       const a = f32.first;
       const out = join(workDir, `${shape.name}.torch-raw.f32`);
@@ -388,8 +396,14 @@ async function main() {
       } else if (res) {
         row.torch = { skipped: String(res.error) };
         skip(`${shape.name}: PyTorch`, String(res.error));
-      }
+      } else row.torch = { skipped: report.skipped.at(-1)?.reason ?? 'skipped' };
     } else if (!torch) row.torch = { skipped: report.torch && 'skipped' in report.torch ? report.torch.skipped : 'PyTorch is not running' };
+    else row.torch = { skipped: 'no f32 attribution of ours to compare with' };
+    const int8 = await runMode(shape, dir, 'int8', est, backend, modelEnd);
+    row.int8 = int8.row;
+    if (f32.first && int8.first) row.int8_vs_f32 = compareRaw(int8.first, f32.first.layers.map((l) => f32.first!.raw[l]));
+    const int8s = int8.row.query_s ?? int8.row.first_query_s;
+    if (row.torch && !('skipped' in row.torch) && int8s) row.torch.ratio_int8_over_torch = r3(int8s / row.torch.query_s);
     // the next models' estimate: this one's seconds per parameter (the checkpoints differ in size, the work scales)
     spp = Math.max(spp * 0.5, (elapsed() - ms0) / ck.params);
     if (!dry) rmSync(dir, { recursive: true, force: true });

@@ -34,7 +34,7 @@ export interface ModeRow {
 
 export type TorchRow =
   | { skipped: string }
-  | { load_s: number; first_query_s: number; query_s: number; ratio_ours_over_torch: number; max_abs_diff: number; max_rel_diff: number; peak_bytes?: number };
+  | { load_s: number; first_query_s: number; query_s: number; ratio_ours_over_torch: number; ratio_int8_over_torch?: number; max_abs_diff: number; max_rel_diff: number; peak_bytes?: number };
 
 export interface ModelRow {
   name: string;
@@ -163,7 +163,7 @@ export function markdownTables(r: GpuCheckReport): string {
             : 'skipped' in tr
               ? ['skipped', '—', '—']
               : [f(tr.query_s), f(tr.ratio_ours_over_torch), `${e(tr.max_abs_diff)} (${e(tr.max_rel_diff)})`]
-          : ['', '', m.int8_vs_f32 ? `vs f32: ${e(m.int8_vs_f32.max_abs_diff)} (${e(m.int8_vs_f32.max_rel_diff)})` : '—'];
+          : ['', tr && !('skipped' in tr) && tr.ratio_int8_over_torch !== undefined ? f(tr.ratio_int8_over_torch) : '', m.int8_vs_f32 ? `vs f32: ${e(m.int8_vs_f32.max_abs_diff)} (${e(m.int8_vs_f32.max_rel_diff)})` : '—'];
       out.push(
         `| ${mode === 'f32' ? m.name : ''} | ${mode === 'f32' ? (m.params / 1e6).toFixed(1) + 'M' : ''} | ${row?.tokens !== undefined ? `${row.tokens} × ${row.baselines}` : '—'} | ${mode === 'f32' ? 'f32' : 'packed int8'} | ${f(row?.load_s, 1)} | ${f(row?.first_query_s)} | ${f(row?.query_s)} | ${f(row?.fact_s, 1)} | ${row?.device_bytes_per_param?.toFixed(2) ?? '—'} | ${tcells.join(' | ')} |`,
       );
