@@ -8,7 +8,7 @@ import { KnError, loadModelArg } from '../engine/index';
 import { BUNDLED_DIR } from '../engine/source-node';
 import { QUADRATURES } from '../engine/matrice/attribute';
 import { availableParallelism } from 'node:os';
-import { BASELINES, DEFAULT_JOBS_NOTE, defaultJobs, JOBS_MAX, JOBS_MIN } from '../engine/rules';
+import { ATTRIBUTION_RESIDENT_BYTES, BASELINES, DEFAULT_JOBS_NOTE, defaultJobs, JOBS_MAX, JOBS_MIN } from '../engine/rules';
 import { COMPLETENESS_FLAG, RECHECK } from '../engine/session';
 import type { WeightDtype } from '../engine/types';
 import { int, parseArgs, str, takeOption, type Args } from './args';
@@ -18,8 +18,10 @@ import { EDIT_HELP } from './edit-cmd';
 const HELP = `kn — Knowledge Neuron Explorer CLI
 
   kn probe --model <dir|url|hf:org/name[@rev]|bundled:name> --prompt "<text>" [--target "<text>"] [--top K] [--dtype f32|int8] --json
-  kn attribute --model <m> --prompt "<text>" --target "<text>" [--steps M] [--baseline ${BASELINES.join('|')}] [--quadrature ${QUADRATURES.join('|')}] [--dtype f32|int8] --json
-  kn localize --model <m> --relation <P-id> --fact <id> [--method matrice|amig|random|no-uaq|no-ual] [--langs zh,en,...] [--tau T] [--alpha1 A1] [--alpha2 A2] [--beta1 B1] [--beta2 B2] [--norm language|neuron|scale] [--attr-norm layer|global|none] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--no-recheck] --json
+  kn attribute --model <m> --prompt "<text>" --target "<text>" [--steps M] [--baseline ${BASELINES.join('|')}] [--quadrature ${QUADRATURES.join('|')}] [--layers L] [--dtype f32|int8] --json
+  kn localize --model <m> --relation <P-id> --fact <id> [--method matrice|amig|random|no-uaq|no-ual] [--langs zh,en,...] [--tau T] [--alpha1 A1] [--alpha2 A2] [--beta1 B1] [--beta2 B2] [--norm language|neuron|scale] [--attr-norm layer|global|none] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--layers L] [--no-recheck] --json
+      --layers L: the layers to attribute (all, 3, 0,5,11, 0-5; default all); a model whose float32 weights do not fit
+      ${(ATTRIBUTION_RESIDENT_BYTES / 1024 ** 3).toFixed(0)} GiB or the backend is attributed layer by layer (streamed: one layer and one chunk of the LM head at a time)
       (queries whose IG completeness error is above ${COMPLETENESS_FLAG * 100} % of P are re-attributed with ${RECHECK.quadrature} M = ${RECHECK.steps} to check the selection; --no-recheck skips it)
   kn fact [--model <m>] --fact <P-id:line> [--langs zh,en,...] --json   probe a fact's queries: known in k of 7 languages
   kn export --model <m> --out <dir> [--shard-mb N]      write our pre-quantized bundle (kn-int8)
