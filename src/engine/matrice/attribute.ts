@@ -372,7 +372,7 @@ export function choosePath(model: LoadedModel, layers: number[], opts: Pick<Attr
   const fast = fastResidentBytes(model, lowest);
   if (fast > (opts.residentBudgetBytes ?? ATTRIBUTION_RESIDENT_BYTES)) return 'streamed';
   const limit = model.maxDeviceBytes;
-  if (limit !== undefined && model.store.pendingBytes(fromLayer(lowest)) + model.store.deviceBytes + (opts.chunkBudgetBytes ?? ATTRIBUTION_WORK_BYTES) > limit) return 'streamed';
+  if (limit !== undefined && fastNeed(model, lowest, opts.chunkBudgetBytes ?? ATTRIBUTION_WORK_BYTES) > limit) return 'streamed';
   return 'fast';
 }
 
@@ -393,6 +393,13 @@ export function checkStreamed(model: LoadedModel, chunkBytes: number, headChunkB
   }
 }
 
+/** The fast path's device bytes: what is there now with the LRU as full as its budget lets it be (the prefix fills it), the weights it pins, the work budget. */
+function fastNeed(model: LoadedModel, lowest: number, chunkBytes: number): number {
+  const s = model.store;
+  const lru = Math.max(s.cacheBytes, s.dtype === 'int8' && !s.devicePacked ? s.deviceBudgetBytes : 0);
+  return s.pendingBytes(fromLayer(lowest)) + s.deviceBytes - s.cacheBytes + lru + chunkBytes;
+}
+
 /**
  * An attribution on the fast path keeps the weights of every layer from the lowest attributed one up (and the
  * head) on the device until it ends: int8 matrices on the LRU path are dequantized then and cannot be evicted
@@ -402,7 +409,7 @@ export function checkStreamed(model: LoadedModel, chunkBytes: number, headChunkB
 export function checkResident(model: LoadedModel, lowest: number, chunkBytes: number) {
   const limit = model.maxDeviceBytes;
   if (limit === undefined) return;
-  const need = model.store.pendingBytes(fromLayer(lowest)) + model.store.deviceBytes + chunkBytes;
+  const need = fastNeed(model, lowest, chunkBytes);
   if (need > limit) {
     const GiB = 1024 ** 3;
     throw new KnError(
@@ -431,7 +438,7 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
   const path = choosePath(model, layers, opts);
   // refused before any work, with the numbers
   if (path === 'streamed') checkStreamed(model, work, headChunkBytes);
-  else if (path === 'fast') checkResident(model, Math.min(...layers), work);
+  else checkResident(model, path === 'fast' ? Math.min(...layers) : 0, work);
   const p = await prepareQuery(model, prompt, target, baseline);
   const F = model.cfg.ffn;
   const m = p.baselineActs[0].length;
@@ -441,9 +448,10 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
   const total = layers.length * m * steps;
   let done = 0;
   const streamed = path === 'streamed';
-  // the fast and naive paths hold every weight they touch until the end; the streamed path lets the LRU evict
-  if (!streamed) model.store.pin();
+  // the query's prefix (every layer, forward only) runs with the LRU free to evict; then the fast and naive
+  // paths hold every weight they touch until the end (the gradients need them), the streamed path never
   const cache = path !== 'naive' ? buildPrefix(model, p) : undefined;
+  if (!streamed) model.store.pin();
   try {
     for (const layer of layers) {
       if (opts.signal?.aborted) throw new KnError('cancelled', 'attribution cancelled');
