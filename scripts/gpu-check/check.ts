@@ -30,8 +30,8 @@ import { attributeQuery, type QueryAttribution } from '../../src/engine/matrice/
 import type { LoadedModel } from '../../src/engine/model';
 import type { BackendInfo } from '../../src/engine/types';
 import { int8MatmulGflops, matmulGflops } from '../../src/gpu/bench';
-import { dryShapes, REAL_SHAPES, writeShapeCheckpoint, type ModelShape } from './checkpoint';
-import { FACT_QUERIES, markdownTables, type GpuCheckReport, type ModeRow, type ModelRow, validateReport } from './report';
+import { dryShapes, REAL_SHAPES, writeShapeCheckpoint } from './checkpoint';
+import { FACT_QUERIES, HARD_STOP_STEP, markdownTables, type GpuCheckReport, type ModeRow, type ModelRow, validateReport } from './report';
 
 // ------------------------------------------------------------------------------------------------ options
 
@@ -58,12 +58,18 @@ const steps = Number(opt('steps') ?? (dry ? 4 : 20));
 const factSample = Math.max(1, Math.min(FACT_QUERIES.causal.length, Number(opt('fact-sample') ?? (dry ? 1 : 4))));
 const python = opt('python') ?? process.env.KN_GPU_CHECK_PYTHON ?? 'python3';
 const noTorch = flag('no-torch');
-const allShapes = dry ? dryShapes() : REAL_SHAPES;
+/** `--real-shapes` with --dry: the real sizes on a software adapter (to see the loads and the budget's cuts, not speeds) */
+const allShapes = dry && !flag('real-shapes') ? dryShapes() : REAL_SHAPES;
 const wanted = opt('models')?.split(',').map((s) => s.trim());
 const shapes = wanted ? allShapes.filter((s) => wanted.some((w) => s.name.startsWith(w))) : allShapes;
 if (wanted && !shapes.length) throw new Error(`--models ${wanted.join(',')}: none of ${allShapes.map((s) => s.name).join(', ')}`);
 /** the fact: 7 languages × 4 templates (RML-LAMA), extrapolated from the queries timed */
 const FACT_QUERY_COUNT = 28;
+/**
+ * a load, a first query or PyTorch starts while this much of the budget is left (their length is unknown before the
+ * first model; the budget's abort stops them, and the shapes go smallest first, so a cut falls on the largest)
+ */
+const MIN_STEP_S = 10;
 
 // ------------------------------------------------------------------------------------------------ budget
 
@@ -80,7 +86,7 @@ const report: GpuCheckReport = {
   budget_s: budgetS,
   wall_s: 0,
   host: { cpus: cpus().length, memory_gib: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform}-${process.arch}`, gpu: nvidiaSmi() },
-  settings: { steps, baseline: 'pad', quadrature: 'gauss-legendre', fact_queries: FACT_QUERY_COUNT, fact_sample: factSample, layers: 'all' },
+  settings: { shapes: allShapes === REAL_SHAPES ? 'real' : 'dry', steps, baseline: 'pad', quadrature: 'gauss-legendre', fact_queries: FACT_QUERY_COUNT, fact_sample: factSample, layers: 'all' },
   backend: null,
   adapter: null,
   matmul_gflops: {},
@@ -96,11 +102,15 @@ const budgetTimer = setTimeout(() => budgetAbort.abort(new Error('the time budge
 budgetTimer.unref();
 // a step that does not look at the signal (a load, a kernel) cannot stop at the budget: print what is there
 const hardStop = setTimeout(() => {
-  report.skipped.push({ step: 'everything after this point', reason: `hard stop ${budgetS + 30} s after the start (budget ${budgetS} s)` });
+  if (running) report.skipped.push({ step: running, reason: `still running at the hard stop (it does not look at the budget's abort)` });
+  report.skipped.push({ step: HARD_STOP_STEP, reason: `hard stop ${budgetS + 30} s after the start (budget ${budgetS} s)` });
   emit();
   process.exit(3);
 }, (budgetS + 30) * 1000);
 hardStop.unref();
+
+/** the step under way (named at a hard stop) */
+let running: string | null = null;
 
 function skip(step: string, reason: string) {
   log(`skipped: ${step}: ${reason}`);
@@ -111,6 +121,7 @@ function skip(step: string, reason: string) {
 async function step<T>(name: string, estS: number, f: () => Promise<T>): Promise<T | undefined> {
   if (budgetAbort.signal.aborted) return skip(name, 'the time budget has run out'), undefined;
   if (estS > left()) return skip(name, `time budget: about ${Math.ceil(estS)} s needed, ${Math.max(0, Math.floor(left()))} s left`), undefined;
+  running = name;
   try {
     return await f();
   } catch (e) {
@@ -118,6 +129,8 @@ async function step<T>(name: string, estS: number, f: () => Promise<T>): Promise
     if (budgetAbort.signal.aborted) skip(name, `stopped at the time budget (${msg})`);
     else skip(name, `failed: ${msg}`);
     return undefined;
+  } finally {
+    running = null;
   }
 }
 
@@ -134,9 +147,10 @@ function emit() {
   const problems = validateReport(report);
   if (problems.length) report.structure_problems = problems;
   const md = markdownTables(report);
-  process.stderr.write('\n' + md + '\n');
   const json = JSON.stringify(report, null, 2);
+  // the JSON first, the tables last (what the end of a captured output shows)
   process.stdout.write(json + '\n');
+  process.stderr.write('\n' + md + '\n');
   if (outDir) {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'gpu-check.json'), json + '\n');
@@ -237,11 +251,12 @@ async function timeQuery(m: LoadedModel, q: { prompt: string; target: string }) 
  * one weight mode of one model: load, first query, the same again, the fact's sample; disposed after. The fact's
  * sample queries run only while they end before `extrasUntil` (elapsed seconds: this mode's share of the budget).
  */
-async function runMode(shape: ModelShape, dir: string, dtype: 'f32' | 'int8', est: number, backend: BackendInfo, extrasUntil: number): Promise<{ row: ModeRow; first?: QueryAttribution }> {
-  const row: ModeRow = { weights: dtype === 'f32' ? 'f32' : 'packed-int8' };
-  const label = `${shape.name} ${row.weights}`;
+async function runMode(model: ModelRow, dir: string, dtype: 'f32' | 'int8', backend: BackendInfo, extrasUntil: number): Promise<{ row: ModeRow; first?: QueryAttribution }> {
+  // in the report from the start: a hard stop prints what is measured so far
+  const row: ModeRow = (model[dtype] = { weights: dtype === 'f32' ? 'f32' : 'packed-int8' });
+  const label = `${model.name} ${row.weights}`;
   const before = gpuBytes();
-  const m = await step(`${label}: load`, est * 0.3, async () => {
+  const m = await step(`${label}: load`, MIN_STEP_S, async () => {
     const s0 = performance.now();
     const model = await loadModel({ type: 'folder', path: dir }, {
       dtype,
@@ -250,6 +265,7 @@ async function runMode(shape: ModelShape, dir: string, dtype: 'f32' | 'int8', es
       signal: budgetAbort.signal,
     });
     row.load_s = r3((performance.now() - s0) / 1000);
+    log(`${label}: loaded in ${row.load_s} s (${model.info.deviceWeights})`);
     return model;
   });
   if (!m) return { row };
@@ -257,7 +273,7 @@ async function runMode(shape: ModelShape, dir: string, dtype: 'f32' | 'int8', es
   try {
     row.device_weights = m.info.deviceWeights;
     const qs = queriesFor(m);
-    const a = await step(`${label}: first query`, est * 0.4, () => timeQuery(m, qs[0]));
+    const a = await step(`${label}: first query`, MIN_STEP_S, () => timeQuery(m, qs[0]));
     if (!a) return { row };
     first = a.r;
     row.first_query_s = r3(a.s);
@@ -274,7 +290,7 @@ async function runMode(shape: ModelShape, dir: string, dtype: 'f32' | 'int8', es
         skip(`${label}: fact sample queries ${i + 1}-${factSample}`, `this model's share of the budget (until ${Math.round(extrasUntil)} s) is used; the fact is extrapolated from ${i}`);
         break;
       }
-      const t = await step(`${label}: fact sample query ${i + 1} of ${factSample}`, warm.s * 1.2 + est * 0.05, () => timeQuery(m, qs[i]));
+      const t = await step(`${label}: fact sample query ${i + 1} of ${factSample}`, warm.s * 1.2, () => timeQuery(m, qs[i]));
       if (!t) break;
       times.push(t.s);
     }
@@ -347,28 +363,23 @@ async function main() {
     }
   }
 
-  // seconds per parameter of a whole model (write, both modes, PyTorch), from the models done so far
-  let spp = dry ? 1e-4 : 1.5e-7;
   for (let i = 0; i < shapes.length; i++) {
     const shape = shapes[i];
-    const ms0 = elapsed();
     const dir = join(workDir, shape.name);
     const ck = await step(`${shape.name}: write the random checkpoint`, 2, () => writeShapeCheckpoint(dir, shape, tokenizerRoot));
     if (!ck) continue;
     const row: ModelRow = { name: shape.name, repo: shape.repo, params: ck.params, config: pickConfig(ck.config), write_s: r3(ck.seconds) };
     report.models.push(row);
-    const est = spp * ck.params;
-    log(`${shape.name}: ${(ck.params / 1e6).toFixed(1)}M parameters, checkpoint ${ck.bytes ? (ck.bytes / 2 ** 20).toFixed(0) + ' MiB written' : 'already there'} (${ck.seconds.toFixed(1)} s); estimate ${est.toFixed(0)} s`);
+    log(`${shape.name}: ${(ck.params / 1e6).toFixed(1)}M parameters, checkpoint ${ck.bytes ? (ck.bytes / 2 ** 20).toFixed(0) + ' MiB written' : 'already there'} (${ck.seconds.toFixed(1)} s)`);
     // every model gets an equal share of what is left for its optional steps (the fact's sample queries): f32 the
     // first half, packed int8 until the end; f32, PyTorch and int8's first queries only need the whole budget
     const share = left() / (shapes.length - i);
     const modelEnd = elapsed() + share;
-    const f32 = await runMode(shape, dir, 'f32', est, backend, elapsed() + share * 0.45);
-    row.f32 = f32.row;
+    const f32 = await runMode(row, dir, 'f32', backend, elapsed() + share * 0.45);
     if (torch && f32.first) {
       const a = f32.first;
       const out = join(workDir, `${shape.name}.torch-raw.f32`);
-      const res = await step(`${shape.name}: PyTorch`, Math.min(est * 0.3, left()), () =>
+      const res = await step(`${shape.name}: PyTorch`, MIN_STEP_S, () =>
         torch!.send(
           {
             cmd: 'ig', dir, family: shape.tokenizer, ids: a.ids, position: a.position, target: a.targetId, baseline_positions: a.baselinePositions,
@@ -399,13 +410,10 @@ async function main() {
       } else row.torch = { skipped: report.skipped.at(-1)?.reason ?? 'skipped' };
     } else if (!torch) row.torch = { skipped: report.torch && 'skipped' in report.torch ? report.torch.skipped : 'PyTorch is not running' };
     else row.torch = { skipped: 'no f32 attribution of ours to compare with' };
-    const int8 = await runMode(shape, dir, 'int8', est, backend, modelEnd);
-    row.int8 = int8.row;
+    const int8 = await runMode(row, dir, 'int8', backend, modelEnd);
     if (f32.first && int8.first) row.int8_vs_f32 = compareRaw(int8.first, f32.first.layers.map((l) => f32.first!.raw[l]));
     const int8s = int8.row.query_s ?? int8.row.first_query_s;
     if (row.torch && !('skipped' in row.torch) && int8s) row.torch.ratio_int8_over_torch = r3(int8s / row.torch.query_s);
-    // the next models' estimate: this one's seconds per parameter (the checkpoints differ in size, the work scales)
-    spp = Math.max(spp * 0.5, (elapsed() - ms0) / ck.params);
     if (!dry) rmSync(dir, { recursive: true, force: true });
   }
   torch?.close();

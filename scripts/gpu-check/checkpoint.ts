@@ -38,12 +38,12 @@ const XLMR_BASE_CONFIG = {
   pad_token_id: 1, position_embedding_type: 'absolute', type_vocab_size: 1, use_cache: true, vocab_size: 250002,
 };
 
-/** the four shapes of the issue, at their real sizes */
+/** the four shapes of the issue, at their real sizes, smallest first (a cut at the time budget falls on the largest) */
 export const REAL_SHAPES: ModelShape[] = [
   { name: 'gpt2-small', repo: 'openai-community/gpt2', tokenizer: 'gpt2', config: { ...GPT2_SMALL_CONFIG, model_type: 'gpt2' } },
-  { name: 'bloom-560m', repo: 'bigscience/bloom-560m', tokenizer: 'bloom', config: BLOOM_560M_CONFIG },
-  { name: 'qwen2.5-0.5b', repo: 'Qwen/Qwen2.5-0.5B', tokenizer: 'qwen2', config: { ...QWEN25_05B_CONFIG, architectures: [...QWEN25_05B_CONFIG.architectures] } },
   { name: 'xlm-roberta-base', repo: 'FacebookAI/xlm-roberta-base', tokenizer: 'xlmr', config: XLMR_BASE_CONFIG },
+  { name: 'qwen2.5-0.5b', repo: 'Qwen/Qwen2.5-0.5B', tokenizer: 'qwen2', config: { ...QWEN25_05B_CONFIG, architectures: [...QWEN25_05B_CONFIG.architectures] } },
+  { name: 'bloom-560m', repo: 'bigscience/bloom-560m', tokenizer: 'bloom', config: BLOOM_560M_CONFIG },
 ];
 
 /**
@@ -196,7 +196,8 @@ export async function writeShapeCheckpoint(dir: string, shape: ModelShape, token
   await write(len);
   await write(Buffer.from(json));
   const matrix = halfTable(0, 0.02, seed * 3 + 1), bias = halfTable(0, 0.02, seed * 3 + 2), normW = halfTable(1, 0.02, seed * 3 + 3);
-  const next = rng(seed * 7919 + 17);
+  // xorshift32 inlined: one table entry per value, two per 32-bit draw (the loop is the writer's cost)
+  let x = (seed * 7919 + 17) >>> 0 || 1;
   const CHUNK = 1 << 22;
   for (const s of specs) {
     const n = s.shape.reduce((a, b) => a * b, 1);
@@ -205,7 +206,13 @@ export async function writeShapeCheckpoint(dir: string, shape: ModelShape, token
     for (let i0 = 0; i0 < n; i0 += CHUNK) {
       const m = Math.min(CHUNK, n - i0);
       const d = new Uint16Array(m);
-      for (let i = 0; i < m; i++) d[i] = table[next() & 4095];
+      for (let i = 0; i < m; i += 2) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        d[i] = table[x & 4095];
+        if (i + 1 < m) d[i + 1] = table[(x >>> 16) & 4095];
+      }
       await write(Buffer.from(d.buffer));
     }
   }

@@ -16,6 +16,9 @@ export const FACT_QUERIES = {
   ],
 };
 
+/** the step a hard stop records: what was not reached is explained by it */
+export const HARD_STOP_STEP = 'everything after this point';
+
 export interface ModeRow {
   weights: 'f32' | 'packed-int8';
   device_weights?: string;
@@ -56,7 +59,7 @@ export interface GpuCheckReport {
   budget_s: number;
   wall_s: number;
   host: { cpus: number; memory_gib: number; node: string; platform: string; gpu: string | null };
-  settings: { steps: number; baseline: 'pad'; quadrature: string; fact_queries: number; fact_sample: number; layers: 'all' };
+  settings: { shapes: 'real' | 'dry'; steps: number; baseline: 'pad'; quadrature: string; fact_queries: number; fact_sample: number; layers: 'all' };
   backend: { name: string; detail: string | null; limits: Record<string, unknown> | null } | null;
   adapter: { vendor: string; architecture: string; device: string; description: string; software: string | null } | null;
   /** by matrix size n (n × n · n × n) */
@@ -98,7 +101,8 @@ export function validateReport(r: GpuCheckReport): string[] {
     for (const k of ['vendor', 'architecture', 'device', 'description'] as const) need(typeof r.adapter[k] === 'string', `adapter.${k}`);
     need(r.adapter.software === null || typeof r.adapter.software === 'string', 'adapter.software');
   }
-  const skippedAbout = (name: string) => r.skipped.some((s) => s.step.startsWith(name));
+  const hardStopped = r.skipped.some((s) => s.step === HARD_STOP_STEP);
+  const skippedAbout = (name: string) => hardStopped || r.skipped.some((s) => s.step.startsWith(name));
   for (const m of r.models ?? []) {
     need(typeof m.name === 'string' && isPos(m.params), `models[${m.name}].params`);
     for (const mode of ['f32', 'int8'] as const) {
@@ -119,7 +123,7 @@ export function validateReport(r: GpuCheckReport): string[] {
       for (const k of ['max_abs_diff', 'max_rel_diff'] as const) need(isNum(m.torch[k]), `models[${m.name}].torch.${k}`);
     } else if (m.torch) need(m.torch.skipped.length > 0, `models[${m.name}].torch.skipped`);
   }
-  if (r.dry) {
+  if (r.dry && r.settings?.shapes === 'dry') {
     need(!!r.adapter, 'adapter (dry run)');
     need(Object.keys(r.matmul_gflops).length > 0 && Object.keys(r.int8_matmul_gflops).length > 0, 'kernel rates (dry run)');
     need(r.models.length > 0, 'models (dry run)');

@@ -95,7 +95,7 @@ describe('gpu-check report structure', () => {
     const base: GpuCheckReport = {
       tool: 'kn gpu-check', dry: true, started_at: '', budget_s: 60, wall_s: 1,
       host: { cpus: 2, memory_gib: 1, node: 'v20', platform: 'linux-x64', gpu: null },
-      settings: { steps: 2, baseline: 'pad', quadrature: 'gauss-legendre', fact_queries: 28, fact_sample: 1, layers: 'all' },
+      settings: { shapes: 'dry', steps: 2, baseline: 'pad', quadrature: 'gauss-legendre', fact_queries: 28, fact_sample: 1, layers: 'all' },
       backend: null, adapter: { vendor: 'v', architecture: 'a', device: '', description: '', software: 'SwiftShader' },
       matmul_gflops: { 256: 0.1 }, int8_matmul_gflops: { 256: 0.1 },
       models: [{ name: 'm', repo: 'r', params: 10, config: {}, write_s: 0, f32: { weights: 'f32', query_s: 1, fact_s: 28, fact_basis: '1 query' }, torch: { skipped: 'no torch' } }],
