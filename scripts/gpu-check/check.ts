@@ -131,6 +131,18 @@ async function step<T>(name: string, estS: number, f: () => Promise<T>): Promise
     return undefined;
   } finally {
     running = null;
+    savePartial();
+  }
+}
+
+/** the report so far, into --out after every step: what a killed run leaves (gpu-check.partial.json) */
+function savePartial() {
+  if (!outDir) return;
+  try {
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'gpu-check.partial.json'), JSON.stringify({ ...report, wall_s: r3(elapsed()) }, null, 2) + '\n');
+  } catch {
+    /* best effort */
   }
 }
 
@@ -155,6 +167,7 @@ function emit() {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'gpu-check.json'), json + '\n');
     writeFileSync(join(outDir, 'gpu-check.md'), md + '\n');
+    rmSync(join(outDir, 'gpu-check.partial.json'), { force: true });
   }
 }
 

@@ -134,7 +134,9 @@ export async function pack(o: PackOptions = {}): Promise<PackResult> {
 
   // 2. Node
   if (o.noNode) leftOut.push('node (--no-node: run.sh uses the node on PATH)');
-  else {
+  else if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(`pack ships the Node it runs on, and the GPU machine is linux-x64; this is ${process.platform}-${process.arch} (pack on x86-64 Linux, or --no-node where that machine has Node 20)`);
+  } else {
     const exe = process.execPath;
     const st = statSync(exe);
     const key = createHash('sha256').update(`${exe}|${st.size}|${st.mtimeMs}|${process.version}`).digest('hex').slice(0, 16);

@@ -11,12 +11,17 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 U=${KN_GPU_CHECK_UNPACK:-/tmp/kn-gpu-check-bin}
-dry=0; out=""; prev=""
+dry=0; out=""; prev=""; budget=""
 for a in "$@"; do
   [ "$a" = "--dry" ] && dry=1
   [ "$prev" = "--out" ] && out=$a
+  [ "$prev" = "--budget-s" ] && budget=$a
   prev=$a
 done
+[ -z "$budget" ] && { [ $dry = 1 ] && budget=600 || budget=420; }
+# the check stops itself at the budget and prints 30 s later at the latest; a process stuck past that is killed
+# (gpu-check.partial.json in --out holds the steps done)
+kill_after=$(( ${budget%.*} + 60 ))
 args=("$@")
 if [ -z "$out" ] && [ -n "${OUT:-}" ]; then out=$OUT; args+=(--out "$OUT"); fi
 say() { echo "[run.sh] $*" >&2; }
@@ -74,11 +79,12 @@ fi
 
 if [ -n "$out" ]; then
   mkdir -p "$out"
-  "$NODE" "$U/gpu-check.mjs" --assets "$HERE/assets" "${args[@]}" 2> >(tee "$out/gpu-check.log" >&2)
+  timeout -k 5 "$kill_after" "$NODE" "$U/gpu-check.mjs" --assets "$HERE/assets" "${args[@]}" 2> >(tee "$out/gpu-check.log" >&2)
   rc=$?
 else
-  "$NODE" "$U/gpu-check.mjs" --assets "$HERE/assets" "${args[@]}"
+  timeout -k 5 "$kill_after" "$NODE" "$U/gpu-check.mjs" --assets "$HERE/assets" "${args[@]}"
   rc=$?
 fi
+[ $rc = 124 ] || [ $rc = 137 ] && say "the check was killed ${kill_after} s after its start; ${out:+$out/gpu-check.partial.json holds what it measured}"
 say "done in $(( $(date +%s) - t0 )) s (exit $rc)"
 exit $rc
