@@ -113,6 +113,7 @@ describe('streamed attribution memory', () => {
       };
       const streamed = await peak({ residentBudgetBytes: 0, headChunkBytes: 4 * d * 16 });
       const fast = await peak({ path: 'fast' });
+      console.log(`peak tfjs bytes during a layer-0 attribution: streamed ${streamed}, fast ${fast}; one layer ${layerBytes}`);
       expect(streamed).toBeLessThan(2 * layerBytes);
       expect(fast).toBeGreaterThan(L * layerBytes);
     } finally {
