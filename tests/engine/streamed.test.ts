@@ -121,6 +121,36 @@ describe('streamed attribution memory', () => {
     }
   }, 120_000);
 
+  it('a cancel mid-batch stops between stages and leaves no tensor behind', async () => {
+    await ready;
+    const t = await tiny('gpt2', { sizes: { layers: 4 } }, 'streamed-cancel');
+    const m = await loadModel({ type: 'folder', path: t.dir }, { dtype: 'int8' });
+    try {
+      await attributeQuery(m, 'The capital of France is', ' Paris', { steps: 1, layers: [3], path: 'streamed' }); // warm-up: caches and kernels
+      const before = tf.memory().numTensors;
+      const ac = new AbortController();
+      let partial = 0;
+      const run = attributeQuery(m, 'The capital of France is', ' Paris', {
+        steps: 4,
+        layers: [0],
+        path: 'streamed',
+        signal: ac.signal,
+        onProgress: (d) => {
+          // the first report inside a batch (a fraction of its points) cancels
+          if (d % 1 !== 0 && !ac.signal.aborted) {
+            partial = d;
+            ac.abort();
+          }
+        },
+      });
+      await expect(run).rejects.toMatchObject({ code: 'cancelled' });
+      expect(partial).toBeGreaterThan(0);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      m.dispose();
+    }
+  }, 60_000);
+
   it('refuses up front, with the numbers, what cannot fit even streamed', async () => {
     await ready;
     const t = await tiny('gpt2', {}, 'streamed-refusal');

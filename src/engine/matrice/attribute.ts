@@ -485,7 +485,7 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
           try {
             if (streamed) {
               // a long chunk (a big model) reports its stages as fractions of its points
-              ({ g, pr } = await (fn as StreamedFn).gradAndProbs(W, (f) => opts.onProgress?.(done + f * list.length, total)));
+              ({ g, pr } = await (fn as StreamedFn).gradAndProbs(W, (f) => opts.onProgress?.(done + f * list.length, total), opts.signal));
             } else {
               const { value, grad } = tf.valueAndGrad((w: tf.Tensor) => {
                 const per = (fn as ProbFn).probs(w as tf.Tensor2D);

@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../model';
 import { matMulW, type KV } from '../families/ops';
 import { HEAD_CHUNK_BYTES } from '../rules';
+import { KnError } from '../errors';
 
 /** What the streamed path needs of the query's cached prefix (attribute.ts PrefixCache). */
 export interface StreamPrefix {
@@ -31,7 +32,7 @@ export interface StreamPrefix {
 
 export interface StreamedFn {
   /** P(y*) of each row and Σ_rows ∂P/∂W ([N·F], row-major); `onStage(fraction)` as the stages finish */
-  gradAndProbs(W: tf.Tensor2D, onStage?: (fraction: number) => void): Promise<{ g: Float32Array; pr: Float32Array }>;
+  gradAndProbs(W: tf.Tensor2D, onStage?: (fraction: number) => void, signal?: AbortSignal): Promise<{ g: Float32Array; pr: Float32Array }>;
   /** P(y*) of each row, no gradient */
   probs(W: tf.Tensor2D): Promise<Float32Array>;
   dispose(): void;
@@ -141,11 +142,15 @@ export function streamedProbFn(model: LoadedModel, p: { ids: number[]; position:
   };
 
   return {
-    async gradAndProbs(W, onStage) {
+    async gradAndProbs(W, onStage, signal) {
       const N = W.shape[0];
       const total = 2 * stages.length + 2 * chunks.length + 1;
       let done = 0;
-      const tick = () => onStage?.(++done / total);
+      // a batch of a big model runs for minutes: cancelling is checked after every stage and head chunk
+      const tick = () => {
+        if (signal?.aborted) throw new KnError('cancelled', 'attribution cancelled');
+        onStage?.(++done / total);
+      };
       const xs: tf.Tensor2D[] = [W];
       try {
         for (const s of stages) {
@@ -207,17 +212,19 @@ export function streamedProbFn(model: LoadedModel, p: { ids: number[]; position:
         // backward: the head's input transform, then each stage recomputed from its kept input
         let dy = tf.tidy(() => tf.grad((x: tf.Tensor) => head.pre(x as tf.Tensor2D))(xs[stages.length], dz) as tf.Tensor2D);
         dz.dispose();
-        tick();
-        for (let s = stages.length - 1; s >= 0; s--) {
-          const stage = stages[s];
-          const next = tf.tidy(() => tf.grad((x: tf.Tensor) => stage(x as tf.Tensor2D, N))(xs[s], dy) as tf.Tensor2D);
-          dy.dispose();
-          dy = next;
+        try {
           tick();
+          for (let s = stages.length - 1; s >= 0; s--) {
+            const stage = stages[s];
+            const next = tf.tidy(() => tf.grad((x: tf.Tensor) => stage(x as tf.Tensor2D, N))(xs[s], dy) as tf.Tensor2D);
+            dy.dispose();
+            dy = next;
+            tick();
+          }
+          return { g: (await dy.data()) as Float32Array, pr };
+        } finally {
+          dy.dispose();
         }
-        const g = (await dy.data()) as Float32Array;
-        dy.dispose();
-        return { g, pr };
       } finally {
         tf.dispose(xs.slice(1));
       }
