@@ -6,7 +6,8 @@
 # Dump flags are train-demo.ts's recipe flags (--recipe, --pair-lines, --code-switch, --cjk-pair-lines, ...,
 # --steps, --epochs, --fresh); they decide the data. Flags after `--` go to train_torch.py (--attn-layers,
 # --label-smoothing, --l1, --layers, --hidden, --ffn, --heads, --steps, --max-minutes, --lr, --batch, --seed,
-# --target-accuracy, --eval-every). --steps, when given to the dump, is also the trainer's default.
+# --target-accuracy, --eval-every; masked: --mlm-transform, --direct-penalty, --direct-scope, --value-dims).
+# Dump flag --subject-spans (masked) marks each query's subject tokens, for --direct-scope subject. --steps, when given to the dump, is also the trainer's default.
 # Writes .cache/train-torch/<tag>/{data,hf,bundle}: data = the dump, hf = the HF folder (save_pretrained),
 # bundle = our int8 bundle + split.json + eval.json (engine eval on the trained and held-out templates).
 # Nothing is written to models/ or public/models/. Needs .cache/venv-ref (bash scripts/reference/setup.sh).
