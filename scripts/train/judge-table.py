@@ -7,7 +7,7 @@ rows=[]
 for arg in sys.argv[1:]:
     label,path=arg.rsplit('=',1)
     d=json.load(open(path))
-    for m in ['matrice','amig','random']:
+    for m in [m for m in ['matrice','amig','random'] if m in d['methods']]:
         v=d['methods'][m]; ls=v['languages']
         sup=[ls[l]['suppress'] for l in L]
         mean=sum(sup)/7
