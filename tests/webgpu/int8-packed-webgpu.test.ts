@@ -22,6 +22,7 @@ import { attributeQuery } from '../../src/engine/matrice/attribute';
 import type { BackendInfo, LoadOptions } from '../../src/engine/types';
 import { installNodeWebGPU, useSwiftShaderIfNoDriverChosen } from '../../src/cli/node-webgpu';
 import '../../src/engine/source-node';
+import { relErr } from '../helpers/compare';
 
 const REF = join(process.cwd(), 'tests', 'fixtures', 'reference', 'models');
 const FAMILIES = ['gpt2', 'llama', 'qwen2', 'qwen3', 'bloom', 'gemma2', 'gemma3', 'bert', 'xlmr'];
@@ -59,19 +60,6 @@ async function probs(m: LoadedModel, prompt: string): Promise<Float32Array> {
   const p = (await t.data()) as Float32Array;
   t.dispose();
   return p;
-}
-
-/** max |a − b| / max |b| over flat or nested arrays */
-function relErr(a: ArrayLike<number> | ArrayLike<number>[], b: ArrayLike<number> | ArrayLike<number>[]): number {
-  const flat = (v: ArrayLike<number> | ArrayLike<number>[]) => (typeof (v as ArrayLike<number>[])[0] === 'number' ? Array.from(v as ArrayLike<number>) : (v as ArrayLike<number>[]).flatMap((r) => Array.from(r)));
-  const x = flat(a), y = flat(b);
-  expect(x.length).toBe(y.length);
-  let num = 0, den = 0;
-  for (let i = 0; i < y.length; i++) {
-    num = Math.max(num, Math.abs(x[i] - y[i]));
-    den = Math.max(den, Math.abs(y[i]));
-  }
-  return num / Math.max(den, 1e-30);
 }
 
 function paths(m: LoadedModel): string[] {

@@ -28,6 +28,7 @@ import { attributeQuery } from '../../src/engine/matrice/attribute';
 import type { BackendInfo, LoadOptions } from '../../src/engine/types';
 import { installNodeWebGPU, SWIFTSHADER_ICD, useSwiftShaderIfNoDriverChosen } from '../../src/cli/node-webgpu';
 import '../../src/engine/source-node';
+import { relErr } from '../helpers/compare';
 
 const REF = join(process.cwd(), 'tests', 'fixtures', 'reference', 'models');
 const FAMILIES = ['gpt2', 'llama', 'qwen2', 'qwen3', 'bloom', 'gemma2', 'gemma3', 'bert', 'xlmr'];
@@ -58,18 +59,6 @@ if (!why) {
 }
 if (unavailable && process.env.CI) throw new Error(`WebGPU in Node is unavailable: ${unavailable} (.ci/run installs libvulkan1 and chromium's SwiftShader)`);
 
-/** max |a − b| / max |b| over flat or nested arrays */
-function relErr(a: ArrayLike<number> | ArrayLike<number>[], b: ArrayLike<number> | ArrayLike<number>[]): number {
-  const flat = (v: ArrayLike<number> | ArrayLike<number>[]) => (typeof (v as ArrayLike<number>[])[0] === 'number' ? Array.from(v as ArrayLike<number>) : (v as ArrayLike<number>[]).flatMap((r) => Array.from(r)));
-  const x = flat(a), y = flat(b);
-  expect(x.length).toBe(y.length);
-  let num = 0, den = 0;
-  for (let i = 0; i < y.length; i++) {
-    num = Math.max(num, Math.abs(x[i] - y[i]));
-    den = Math.max(den, Math.abs(y[i]));
-  }
-  return num / Math.max(den, 1e-30);
-}
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let m = 0;
