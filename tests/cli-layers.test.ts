@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { tiny, TMP } from './engine/setup';
+import { relErr } from './helpers/compare';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -33,16 +34,6 @@ function refused(r: Run, code: string, message: string) {
   expect(r.stdout).toBe('');
   expect(r.stderr).toBe(`kn: error [${code}]: ${message}\n`);
   expect(r.code).toBe(2);
-}
-
-/** max |a − b| / max |b| */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / Math.max(den, 1e-30);
 }
 
 describe('kn --layers', () => {

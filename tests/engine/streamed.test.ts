@@ -14,19 +14,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel, type LoadedModel } from '../../src/engine/index';
 import { attributeQuery } from '../../src/engine/matrice/attribute';
 import { ready, tiny } from './setup';
+import { relErr } from '../helpers/compare';
 
 const DIR = join(__dirname, '..', 'fixtures', 'reference', 'models');
 const FAMILIES = ['gpt2', 'llama', 'qwen2', 'qwen3', 'bloom', 'gemma2', 'gemma3', 'bert', 'xlmr'];
-
-/** max |a − b| / max |b| (as tests/reference/transformers.test.ts) */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / Math.max(den, 1e-30);
-}
 
 interface Expected {
   queries: {
