@@ -2,9 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, describeBackend, softwareAdapter, deferSoftwareWebGPU, checkBackendNames, BROWSER_ORDER, CLI_BACKEND_NAMES } from '../src/engine/backend';
+import { initBackend, describeBackend, softwareAdapter, deferSoftwareWebGPU, checkBackendNames, BROWSER_ORDER, CLI_BACKEND_NAMES } from '../src/engine/backend/backend';
 import { cliBackendOrder } from '../src/cli/node-engine';
-import { KnError } from '../src/engine/errors';
+import { KnError } from '../src/shared/errors';
 
 const require = createRequire(import.meta.url);
 const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep;

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { isEditResults, runEditCommand, runEditMerge, runEditReport } from '../src/cli/edit-cmd';
 import { loadModelArg } from '../src/engine/index';
 import { DEFAULT_QUADRATURE } from '../src/engine/rules';
-import { BUNDLED_DIR } from '../src/engine/source-node';
-import type { EditSummary, EnhanceSummary, InjectSummary } from '../src/engine/runner/edit-report';
+import { BUNDLED_DIR } from '../src/engine/source/source-node';
+import type { EditSummary, EnhanceSummary, InjectSummary } from '../src/engine/report/edit-report';
 import { ready, TMP } from './engine/setup';
 
 const load = async (m: string | undefined, dtype: string | undefined) => {

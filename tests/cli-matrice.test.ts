@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { writeTinyCheckpoint } from './helpers/tiny-checkpoints';
-import { DEFAULT_QUADRATURE, QUADRATURES } from '../src/engine/matrice/attribute';
+import { DEFAULT_QUADRATURE, QUADRATURES } from '../src/engine/attribution/attribute';
 
 const run = promisify(execFile);
 const KN = ['node_modules/.bin/tsx', 'src/cli/kn.ts'];

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundledModelNames } from '../src/engine/source-node';
+import { bundledModelNames } from '../src/engine/source/source-node';
 
 const REPO = join(__dirname, '..');
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');

@@ -6,7 +6,7 @@
  * instead of node:util's "argument is ambiguous".
  */
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
-import { KnError } from '../engine/errors';
+import { KnError } from '../shared/errors';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 

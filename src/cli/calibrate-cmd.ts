@@ -1,25 +1,25 @@
 /**
  * `kn experiment calibrate [--model <m>] [--split dev] [--facts N] [--grid-alpha2 0,0.5,1] [--grid-beta2 …]
- * [--grid-tau …] --out <dir>`: the grid of engine/runner/calibrate.ts over dev facts the model knows, in the
+ * [--grid-tau …] --out <dir>`: the grid of engine/experiments/calibrate.ts over dev facts the model knows, in the
  * results folder every experiment shares (meta.json, rows.ndjson, timing.ndjson; a re-run resumes), then
  * <out>/report/: report.md (frontier table, the rule, the chosen setting), frontier.csv, frontier.svg and
  * calibration.json (the block a model card carries).
  */
-import { LEGACY_QUADRATURE } from '../engine/matrice/attribute';
+import { LEGACY_QUADRATURE } from '../engine/attribution';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openLocal } from '../data/node';
-import { KnError } from '../engine/errors';
+import { KnError } from '../shared/errors';
 import { checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
-import type { LoadedModel } from '../engine/model';
-import { resolveSettings } from '../engine/matrice/scoring';
-import { calibrateCommand, calibrationMismatch, calibrationFiles, calibrationRowProblem, CALIBRATION_VERSION, parseGrid, runCalibration, summarizeCalibration, type CalibrationMeta, type CalibrationRow } from '../engine/runner/calibrate';
-import type { FactTiming } from '../engine/runner/manipulate';
-import { FolderStore } from '../engine/source-node';
+import type { LoadedModel } from '../engine/families';
+import { resolveSettings } from '../engine/selection';
+import { calibrateCommand, calibrationMismatch, calibrationFiles, calibrationRowProblem, CALIBRATION_VERSION, parseGrid, runCalibration, summarizeCalibration, type CalibrationMeta, type CalibrationRow } from '../engine/experiments';
+import type { FactTiming } from '../engine/experiments';
+import { FolderStore } from '../engine/node';
 import * as tf from '@tensorflow/tfjs';
 import { intOpt, parseCli } from './args';
 import { JOBS_OPTION, jobsArg, jobsFor, runJobs, type CliContext } from './jobs';
-import { parseShard } from '../engine/runner/manipulate';
+import { parseShard } from '../engine/experiments';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
 import { factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, pickKnownFacts, splitCandidates, withSigint, type ResultsKind } from './results';
 
@@ -51,7 +51,7 @@ export const readCalibrationMeta = (dir: string) =>
 
 const readRows = (dir: string, meta: CalibrationMeta) => readResultRows<CalibrationRow, FactTiming>(dir, (r) => calibrationRowProblem(r, meta));
 
-/** The command line that reproduces a calibration (engine/runner/calibrate.ts: the page's run writes the same). */
+/** The command line that reproduces a calibration (engine/experiments/calibrate.ts: the page's run writes the same). */
 export { calibrateCommand };
 
 const mismatch = calibrationMismatch;

@@ -10,8 +10,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KnError } from '../engine/errors';
-import { BUNDLED_DIR } from '../engine/source-node';
+import { KnError } from '../shared/errors';
+import { BUNDLED_DIR } from '../engine/node';
 import { openLocal, defaultDataDir } from '../data/node';
 import { computeStats } from '../data/stats';
 import { asProber, evaluate, experimentSets, type Prober, type ShardSource } from '../data/probing';

@@ -6,9 +6,9 @@
  */
 import { openLocal } from '../data/node';
 import { RELATIONS, type Relation } from '../data/types';
-import { KnError } from '../engine/errors';
+import { KnError } from '../shared/errors';
 import { checkBaseline, DEFAULT_BASELINE, LEGACY_QUADRATURE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
-import type { LoadedModel } from '../engine/model';
+import type { LoadedModel } from '../engine/families';
 import {
   editMetaMismatch,
   editRowProblem,
@@ -21,14 +21,14 @@ import {
   type EditExperiment,
   type EditMeta,
   type RowTiming,
-} from '../engine/runner/edit';
-import { reportFor } from '../engine/runner/edit-report';
-import { FolderStore } from '../engine/source-node';
+} from '../engine/experiments';
+import { reportFor } from '../engine/report';
+import { FolderStore } from '../engine/node';
 import * as tf from '@tensorflow/tfjs';
 import { intOpt, numOpt, parseCli } from './args';
 import { JOBS_OPTION, jobsArg, jobsFor, runJobs, type CliContext } from './jobs';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
-import { modelDefaults } from '../engine/calibration';
+import { modelDefaults } from '../engine/selection';
 import { dur, EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, resultsKind, runMergeCommand, runReportCommand, splitCandidates, WEIGHT_OPTIONS, weightFlags, withSigint, type ResultRows, type ResultsKind } from './results';
 
 const RUN_OPTIONS = {

@@ -8,9 +8,9 @@
  */
 import { openLocal } from '../data/node';
 import { RELATIONS, type Relation } from '../data/types';
-import { KnError } from '../engine/errors';
+import { KnError } from '../shared/errors';
 import { checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
-import type { LoadedModel } from '../engine/model';
+import type { LoadedModel } from '../engine/families';
 import {
   DEFAULT_METHODS,
   makeMeta,
@@ -24,14 +24,14 @@ import {
   type FactRow,
   type FactTiming,
   type MethodSpec,
-} from '../engine/runner/manipulate';
-import { reportFiles, summarize } from '../engine/runner/report';
-import { FolderStore } from '../engine/source-node';
-import { modelDefaults } from '../engine/calibration';
+} from '../engine/experiments';
+import { reportFiles, summarize } from '../engine/report';
+import { FolderStore } from '../engine/node';
+import { modelDefaults } from '../engine/selection';
 import * as tf from '@tensorflow/tfjs';
 import { intOpt, parseCli } from './args';
 import { JOBS_OPTION, jobsArg, jobsFor, runJobs, type CliContext } from './jobs';
-import { reproduceCommand } from '../engine/runner/commands';
+import { reproduceCommand } from '../engine/experiments';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
 import { EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, runMergeCommand, runReportCommand, pickKnownFacts, splitCandidates, weightFlags, withSigint, type ResultRows, type ResultsKind } from './results';
 
@@ -152,6 +152,6 @@ const MANIPULATION: ResultsKind<ExperimentMeta, FactRow, FactTiming> = {
 export const runReport = (argv: string[]) => runReportCommand(argv, MANIPULATION);
 export const runMerge = (argv: string[]) => runMergeCommand(argv, MANIPULATION);
 
-/** The command line that reproduces a run (printed in its report): engine/runner/commands.ts, shared with the page. */
+/** The command line that reproduces a run (printed in its report): engine/experiments/commands.ts, shared with the page. */
 export { reproduceCommand };
 

@@ -1,9 +1,9 @@
 /** Writes a loaded model as our pre-quantized bundle (kn-int8 v1; see docs/MODEL_FORMAT.md). */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Hex } from '../engine/hash';
-import { align4, KN_FORMAT, KN_FORMAT_VERSION, type KnManifest, type KnTensorEntry } from '../engine/knformat';
-import type { LoadedModel } from '../engine/model';
+import { sha256Hex } from '../shared/hash';
+import { align4, KN_FORMAT, KN_FORMAT_VERSION, type KnManifest, type KnTensorEntry } from '../engine/source';
+import type { LoadedModel } from '../engine/families';
 
 export interface ExportTexts {
   config: Record<string, unknown>;

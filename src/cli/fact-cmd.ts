@@ -3,8 +3,8 @@
  * model, and in which languages the model knows it (the project's one rule: at least half of a language's
  * queries answered top-1 correctly, src/data/probing.ts isKnownLanguage). Cheap: no attribution.
  */
-import { KnError } from '../engine/errors';
-import type { LoadedModel } from '../engine/model';
+import { KnError } from '../shared/errors';
+import type { LoadedModel } from '../engine/families';
 import { FactSession, parseFactId } from '../engine/session';
 import { KNOWN_RULE } from '../data/probing';
 import { openLocal } from '../data/node';

@@ -6,7 +6,7 @@
  * --out <out>/shards/k-of-N`. Each shard folder gets the parent's meta (with its shard) before its child starts,
  * so no child picks again; rows already finished in `<out>` (a one-process run, or one with another N) are copied
  * into the shard that owns them, so no child repeats them. While the children run, the parent prints one
- * progress line (facts finished / total, time left by engine/estimate.ts) from the shards' rows.ndjson. When they
+ * progress line (facts finished / total, time left by engine/experiments/estimate.ts) from the shards' rows.ndjson. When they
  * end, the parent merges every finished fact into `<out>/rows.ndjson` by fact index, byte for byte what a
  * one-process run writes (and `<out>/timing.ndjson`), and removes `<out>/shards` once every fact is finished.
  * Ctrl-C stops the children; a child that dies (killed, out of memory, an error) lets the others finish. Either way
@@ -18,9 +18,9 @@ import { appendFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { KnError } from '../engine/errors';
-import { timeLeftMs } from '../engine/estimate';
-import { shardIndices } from '../engine/runner/manipulate';
+import { KnError } from '../shared/errors';
+import { timeLeftMs } from '../engine/experiments';
+import { shardIndices } from '../engine/experiments';
 import { JOBS_MAX, JOBS_MIN } from '../engine/rules';
 import { intOpt } from './args';
 import { dur, writeAtomic, type Printer, type ResultRows } from './results';

@@ -5,12 +5,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KnError, loadModelArg } from '../engine/index';
-import { BUNDLED_DIR } from '../engine/source-node';
-import { QUADRATURES } from '../engine/matrice/attribute';
+import { BUNDLED_DIR } from '../engine/node';
+import { QUADRATURES } from '../engine/attribution';
 import { availableParallelism } from 'node:os';
 import { ATTRIBUTION_RESIDENT_BYTES, BASELINES, DEFAULT_JOBS_NOTE, defaultJobs, JOBS_MAX, JOBS_MIN } from '../engine/rules';
 import { COMPLETENESS_FLAG, RECHECK } from '../engine/session';
-import type { WeightDtype } from '../engine/types';
+import type { WeightDtype } from '../shared/types';
 import { int, parseArgs, str, takeOption, type Args } from './args';
 import { cliBackendOrder, nodeBackend, useBackend } from './node-engine';
 import { EDIT_HELP } from './edit-cmd';

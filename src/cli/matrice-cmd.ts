@@ -1,15 +1,15 @@
 /** CLI: `kn attribute` (one query) and `kn localize` (a fact of RML-LAMA across languages). */
 import { join } from 'node:path';
-import { KnError } from '../engine/errors';
+import { KnError } from '../shared/errors';
 import { checkBaseline, CLI_PROGRESS_MS, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, parseLayers, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Baseline } from '../engine/rules';
-import { Estimator } from '../engine/estimate';
-import { attributeQuery, checkQuadrature, choosePath, completenessError, DEFAULT_QUADRATURE, type Quadrature } from '../engine/matrice/attribute';
-import { METHODS, withAllLayers, type Method } from '../engine/matrice/experiments';
-import { coverageMean, languageCoverage, normalizePerLayer, resolveSettings, type AttrNorm, type LangNorm, type NeuronId } from '../engine/matrice/scoring';
+import { Estimator } from '../engine/experiments';
+import { attributeQuery, checkQuadrature, choosePath, completenessError, DEFAULT_QUADRATURE, type Quadrature } from '../engine/attribution';
+import { METHODS, withAllLayers, type Method } from '../engine/interventions';
+import { coverageMean, languageCoverage, normalizePerLayer, resolveSettings, type AttrNorm, type LangNorm, type NeuronId } from '../engine/selection';
 import { FactSession, type ConvergenceCheck } from '../engine/session';
-import { modelDefaults } from '../engine/calibration';
-import type { LoadedModel } from '../engine/model';
-import { FolderStore, REPO_ROOT } from '../engine/source-node';
+import { modelDefaults } from '../engine/selection';
+import type { LoadedModel } from '../engine/families';
+import { FolderStore, REPO_ROOT } from '../engine/node';
 import { LANGS, type Lang } from '../data/types';
 import { openLocal } from '../data/node';
 import { int, str, type Args } from './args';
@@ -54,7 +54,7 @@ export function layersArg(a: Args, model: LoadedModel): number[] | undefined {
 
 /**
  * Progress of a long attribution on stderr (stdout stays one JSON object): after CLI_PROGRESS_MS and then
- * every CLI_PROGRESS_MS, units done of total and the time left (engine/estimate.ts).
+ * every CLI_PROGRESS_MS, units done of total and the time left (engine/experiments/estimate.ts).
  */
 export function progressLine(what: string, write: (s: string) => void = (s) => process.stderr.write(s)) {
   const t0 = performance.now();

@@ -1,11 +1,11 @@
 /** Node set-up shared by the CLI, the bench and the tests: wasm backend + folder/bundled sources. */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import '../engine/source-node';
+import '../engine/node';
 import { CLI_BACKEND_NAMES, checkBackendNames, initBackend } from '../engine/backend';
-import { KnError } from '../engine/errors';
+import { KnError } from '../shared/errors';
 import { installNodeWebGPU } from './node-webgpu';
-import type { BackendInfo } from '../engine/types';
+import type { BackendInfo } from '../shared/types';
 
 let ready: Promise<BackendInfo> | undefined;
 let chosen: string[] | undefined;

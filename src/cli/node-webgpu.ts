@@ -1,7 +1,7 @@
 /**
  * WebGPU in Node through Dawn's bindings (npm `webgpu`, dawn-gpu/node-webgpu, prebuilt for linux-x64):
  * its globals (GPUBufferUsage, …) and `navigator.gpu` are what @tensorflow/tfjs-backend-webgpu expects, so
- * the engine's own WebGPU set-up (src/engine/backend.ts) and the packed int8 kernels run unchanged.
+ * the engine's own WebGPU set-up (src/engine/backend/backend.ts) and the packed int8 kernels run unchanged.
  *
  * Dawn finds the GPU through Vulkan (Debian: libvulkan1 and the vendor's driver). A machine without a GPU
  * can use SwiftShader's Vulkan driver, which Debian's chromium package ships: VK_ICD_FILENAMES =

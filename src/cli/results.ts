@@ -11,13 +11,13 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KnError } from '../engine/errors';
+import { KnError } from '../shared/errors';
 import { backendRecord, gpuLostMessage, gpuLostSignal } from './node-engine';
 import { parseCli } from './args';
-import { pickFacts, type PickOptions, type RowSink } from '../engine/runner/manipulate';
-import type { LoadedModel } from '../engine/model';
+import { pickFacts, type PickOptions, type RowSink } from '../engine/experiments';
+import type { LoadedModel } from '../engine/families';
 import { openLocal } from '../data/node';
-import { BUNDLED_DIR } from '../engine/source-node';
+import { BUNDLED_DIR } from '../engine/node';
 
 
 /** The options every `kn experiment` run command takes (each adds its own). */

@@ -6,8 +6,8 @@
  * network request. A cached copy whose hash does not match is deleted and fetched again, never used.
  * A missing or corrupt shard fails with a KnError naming it; the other shards stay usable.
  */
-import { KnError } from '../engine/errors';
-import { sha256Hex } from './hash';
+import { KnError } from '../shared/errors';
+import { sha256Hex } from '../shared/hash';
 import { MemoryShardStore, shardKey, type ShardStore } from './store';
 import type { Fact, Lang, Manifest, Relation, Shard, ShardEntry } from './types';
 import { isLang, isRelation, validateManifest, validateShard } from './validate';

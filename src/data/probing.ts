@@ -6,7 +6,7 @@
  * A query is correct when the target (the first token of the object, as the prober tokenizes it) is the
  * top-1 prediction: target.rank === 0.
  */
-import { KnError } from '../engine/errors';
+import { KnError } from '../shared/errors';
 import { shardQueries, type Query } from './queries';
 import { LOW_RESOURCE_LANGS, type Lang, type Relation, type Shard } from './types';
 
@@ -180,7 +180,7 @@ export function summarize(
 /**
  * The project's one "known language" rule: a fact is known in a language when at least half of that
  * language's queries are answered top-1 correctly (and it has at least one query). FactSession
- * (src/engine/session.ts), the experiment runners, `kn eval`'s sets and the page's fact list all use it.
+ * (src/engine/session/session.ts), the experiment runners, `kn eval`'s sets and the page's fact list all use it.
  */
 export const KNOWN_LANGUAGE_SHARE = 0.5;
 

@@ -1,5 +1,5 @@
 /** Structural checks of manifest.json and shards; every refusal is a KnError naming the file at fault. */
-import { KnError } from '../engine/errors';
+import { KnError } from '../shared/errors';
 import {
   LANGS, RELATIONS, SUPPORTED_FORMAT_VERSIONS,
   type Lang, type Manifest, type Relation, type Shard, type ShardEntry,

@@ -3,12 +3,12 @@
  * mode, which runs them in Chromium on gpu.html (src/gpu/harness.ts). Pure engine + tfjs: no Node, no DOM.
  */
 import * as tf from '@tensorflow/tfjs';
-import { familyFor } from '../engine/families/registry';
-import { packedMatMul, uploadPacked } from '../engine/int8-webgpu';
-import { attributeQuery } from '../engine/matrice/attribute';
-import type { LoadedModel } from '../engine/model';
+import { familyFor } from '../engine/families';
+import { packedMatMul, uploadPacked } from '../engine/weights';
+import { attributeQuery } from '../engine/attribution';
+import type { LoadedModel } from '../engine/families';
 import { DEFAULT_BASELINE, type Baseline } from '../engine/rules';
-import type { QuantizedMatrix } from '../engine/quant';
+import type { QuantizedMatrix } from '../engine/weights';
 import { WeightStore } from '../engine/weights';
 
 /** GPT-2 small (124M parameters) */
@@ -254,7 +254,7 @@ export interface PageBenchParams {
  * ceiling and the packed int8 kernel's rate, naive vs fast and the whole query per model and weight mode,
  * and device bytes per parameter with every layer resident. Progress goes to console.log ('[bench] …').
  */
-export async function runPageBench(p: PageBenchParams, load: (url: string, opts: import('../engine/types').LoadOptions) => Promise<LoadedModel>) {
+export async function runPageBench(p: PageBenchParams, load: (url: string, opts: import('../shared/types').LoadOptions) => Promise<LoadedModel>) {
   const log = (s: string) => console.log(`[bench] ${s}`);
   const gflops = await matmulGflops();
   log(`dense f32 matmul 1024³: ${gflops.toFixed(2)} GFLOP/s`);

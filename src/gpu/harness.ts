@@ -6,9 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/backend';
 import { loadModel } from '../engine/index';
-import type { LoadedModel } from '../engine/model';
-import { attributeQuery, type AttributeOptions } from '../engine/matrice/attribute';
-import type { LoadOptions } from '../engine/types';
+import type { LoadedModel } from '../engine/families';
+import { attributeQuery, type AttributeOptions } from '../engine/attribution';
+import type { LoadOptions } from '../shared/types';
 import * as bench from './bench';
 
 const models = new Map<number, LoadedModel>();

@@ -1,4 +1,4 @@
-import type { BackendInfo } from '../engine/types';
+import type { BackendInfo } from '../shared/types';
 
 const NICE: Record<string, string> = { webgpu: 'WebGPU', wasm: 'wasm', webgl: 'WebGL', cpu: 'cpu' };
 

@@ -3,8 +3,8 @@
  * rejections back into KnError.
  */
 import * as Comlink from 'comlink';
-import { KnError, toKnError } from '../engine/errors';
-import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
+import { KnError, toKnError } from '../shared/errors';
+import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../shared/types';
 import type { EngineWorkerApi, MemoryReport, WorkerEvent } from '../worker/api';
 import type { CalibrationReport } from '../worker/experiments';
 

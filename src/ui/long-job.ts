@@ -1,11 +1,11 @@
 /**
- * What the page says about the time a long job takes (pure; the estimate itself is engine/estimate.ts):
+ * What the page says about the time a long job takes (pure; the estimate itself is engine/experiments/estimate.ts):
  * the "time left" text of localize, teach and experiments (only after a unit was measured), and the note
  * before or during a long localize or experiment when the backend is a software WebGPU adapter or the
  * measured speed predicts more than LONG_JOB_MS, with the one-click switch to wasm (backend-label.ts).
  */
-import { LONG_JOB_MS } from '../engine/estimate';
-import type { BackendInfo } from '../engine/types';
+import { LONG_JOB_MS } from '../engine/experiments';
+import type { BackendInfo } from '../shared/types';
 import { formatDuration } from './explorer/logic';
 
 export { LONG_JOB_MS };

@@ -1,8 +1,8 @@
 /** Model source choices -> ModelSourceSpec, plus helpers to collect files from a dropped folder. */
-import { isHubRepoId, parseBundledIndex, type BundledModel } from '../engine/model-id';
-import type { ModelSourceSpec } from '../engine/types';
+import { isHubRepoId, parseBundledIndex, type BundledModel } from '../engine/source';
+import type { ModelSourceSpec } from '../shared/types';
 
-export type { BundledModel } from '../engine/model-id';
+export type { BundledModel } from '../engine/source';
 export type SourceKind = 'bundled' | 'hub' | 'url' | 'files';
 
 /** Reads /models/index.json if present (its shapes: parseBundledIndex). */

@@ -8,12 +8,12 @@
  * `score` / `neuronStats` only re-score (never a gradient) and `manipulate` only runs forward passes.
  */
 import type { Baseline, Quadrature } from '../engine/rules';
-import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../engine/types';
+import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../shared/types';
 import type { ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from './experiments';
 import type { CalibrationReport } from './experiments';
-import type { ManipulationRow, Method, TopToken } from '../engine/matrice/experiments';
+import type { ManipulationRow, Method, TopToken } from '../engine/interventions';
 import type { ConvergenceCheck } from '../engine/session';
-import type { LanguageSummary, MatriceSettings, NeuronId } from '../engine/matrice/scoring';
+import type { LanguageSummary, MatriceSettings, NeuronId } from '../engine/selection';
 import type { ActiveEdit, EditRequest, EditSpec, EditView, TeachCancelOutcome, TeachHoldPoint, TeachProgress, TeachRequest, TeachView } from './edits';
 
 export type { ActiveEdit, EditRequest, EditSpec, EditView, TeachCancelOutcome, TeachHoldPoint, TeachProgress, TeachRequest, TeachView } from './edits';
@@ -68,7 +68,7 @@ export interface FactList {
   total: number;
 }
 
-export type { TopToken } from '../engine/matrice/experiments';
+export type { TopToken } from '../engine/interventions';
 
 /** One query of the current fact, probed on the loaded model. */
 export interface FactQueryRow {

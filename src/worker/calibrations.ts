@@ -5,13 +5,13 @@
  *
  *   <content hash>   { text, savedAt }   text: the calibration block, the same JSON as calibration.json
  *
- * What is stored is read back with the engine's parseCalibration (engine/calibration.ts effectiveCalibration):
+ * What is stored is read back with the engine's parseCalibration (engine/selection/calibration.ts effectiveCalibration):
  * a malformed block, or one of other weights, is refused naming the field and ignored.
  */
-import { effectiveCalibration } from '../engine/calibration';
-import { KnError } from '../engine/errors';
-import type { CalibrationBlock } from '../engine/runner/calibrate';
-import type { ModelInfo } from '../engine/types';
+import { effectiveCalibration } from '../engine/selection';
+import { KnError } from '../shared/errors';
+import type { CalibrationBlock } from '../engine/experiments';
+import type { ModelInfo } from '../shared/types';
 import { IdbRecordStore, MemoryRecordStore, type RecordStore } from './experiments';
 
 interface StoredCalibration {

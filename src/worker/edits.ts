@@ -14,17 +14,17 @@
  *   progress, cancel; a diverging run restores the weights), and probe every language after.
  *
  * Every applied edit carries its `spec`, which the share link and the exploration file store and
- * `replay` re-applies; edits stack and undo last-in first-out, byte-exact (src/engine/edit.ts).
+ * `replay` re-applies; edits stack and undo last-in first-out, byte-exact (src/engine/interventions/edit.ts).
  */
-import { KnError } from '../engine/errors';
+import { KnError } from '../shared/errors';
 import { DEFAULT_BASELINE, DEFAULT_STEPS } from '../engine/rules';
-import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, type AppliedEdit } from '../engine/edit';
-import { injectFact } from '../engine/inject';
-import type { LoadedModel } from '../engine/model';
-import type { BytesStore } from '../engine/matrice/cache';
-import { resolveSettings, scoreMatrice, type MatriceSettings, type NeuronId } from '../engine/matrice/scoring';
-import { editCell, type EditCell } from '../engine/runner/edit-report';
-import { injectionNeurons, probeEditOp, type EditQueryRec } from '../engine/runner/edit';
+import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, type AppliedEdit } from '../engine/interventions';
+import { injectFact } from '../engine/interventions';
+import type { LoadedModel } from '../engine/families';
+import type { BytesStore } from '../engine/attribution';
+import { resolveSettings, scoreMatrice, type MatriceSettings, type NeuronId } from '../engine/selection';
+import { editCell, type EditCell } from '../engine/report';
+import { injectionNeurons, probeEditOp, type EditQueryRec } from '../engine/experiments';
 import { buildFactQueries, checkLangs, FactSession, parseFactId, type CustomFact } from '../engine/session';
 import type { RmlLama } from '../data/loader';
 import { LANGS, RELATIONS, type Lang } from '../data/types';
@@ -102,7 +102,7 @@ export interface EditView {
   unrelated: UnrelatedView[];
   /** per language: reliability / generality / locality (shares with their counts, editCell) */
   languages: Record<string, EditCell>;
-  /** the int8 model's float32 overlay vs re-quantizing in place (src/engine/edit.ts) */
+  /** the int8 model's float32 overlay vs re-quantizing in place (src/engine/interventions/edit.ts) */
   requantization?: AppliedEdit['requantization'];
   ms: { edit: number; evaluate: number; total: number };
 }

@@ -1,5 +1,5 @@
 /**
- * The Experiments view's worker side: the benchmark-scale manipulation runner (src/engine/runner) with
+ * The Experiments view's worker side: the benchmark-scale manipulation runner (src/engine/experiments) with
  * its rows kept in IndexedDB, so a reload resumes the run and a different model or settings never mixes
  * into it.
  *
@@ -11,7 +11,7 @@
  * the last saved run. Pure engine calls and a key-value store: runs in the worker and in Node (tests,
  * with the in-memory twin).
  *
- * "Calibrate on this model" (experiment 'calibrate', engine/runner/calibrate.ts: its grid, rule, rows and
+ * "Calibrate on this model" (experiment 'calibrate', engine/experiments/calibrate.ts: its grid, rule, rows and
  * summary) runs through the same plumbing: its meta is a CalibrationMeta, its id `calibrate-<hash>`, its rows
  * checked by calibrationRowProblem; calibrationReport gives the CLI's report files and the calibration block.
  */
@@ -19,10 +19,11 @@ import { checkBaseline, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, FACTS_
 import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval';
 import type { RmlLama } from '../data/loader';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
-import { KnError } from '../engine/errors';
-import type { BytesStore } from '../engine/matrice/cache';
-import { resolveSettings, type MatriceSettings } from '../engine/matrice/scoring';
-import type { LoadedModel } from '../engine/model';
+import { KnError } from '../shared/errors';
+import { sha256Hex } from '../shared/hash';
+import type { BytesStore } from '../engine/attribution';
+import { resolveSettings, type MatriceSettings } from '../engine/selection';
+import type { LoadedModel } from '../engine/families';
 import {
   DEFAULT_METHODS,
   makeMeta,
@@ -37,8 +38,8 @@ import {
   type FactTiming,
   type RowSink,
   type RunProgress,
-} from '../engine/runner/manipulate';
-import { summarize, type Summary } from '../engine/runner/report';
+} from '../engine/experiments';
+import { summarize, type Summary } from '../engine/report';
 import {
   CALIBRATION_VERSION,
   calibrateCommand,
@@ -53,7 +54,7 @@ import {
   type CalibrationRow,
   type CalibrationSummary,
   calibrationMismatch,
-} from '../engine/runner/calibrate';
+} from '../engine/experiments';
 
 /** The meta of any run the view keeps: a manipulation / readings run, or a calibration. */
 export type AnyMeta = ExperimentMeta | CalibrationMeta;
@@ -135,11 +136,8 @@ interface RowRecord<R = FactRow> {
   timing: FactTiming;
 }
 
-/** Hex sha256 (Web Crypto: the worker and Node ≥ 20). */
-async function sha256(text: string): Promise<string> {
-  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
+/** Hex sha256 of a text (shared/hash.ts). */
+const sha256 = (text: string): Promise<string> => sha256Hex(new TextEncoder().encode(text));
 
 /** Canonical JSON: object keys sorted, so the id does not depend on the order fields were set in. */
 function canonical(v: unknown): string {
@@ -240,7 +238,7 @@ export interface ExperimentRequest {
   langs: string[];
   methods: string[];
   seed: number;
-  /** M, the quadrature points of the IG (engine/rules.ts STEPS_MIN..STEPS_MAX) */
+  /** M, the quadrature points of the IG (engine/rules/index.ts STEPS_MIN..STEPS_MAX) */
   steps: number;
   baseline?: Baseline;
   /** the IG quadrature (absent: the engine's DEFAULT_QUADRATURE) */

@@ -1,16 +1,16 @@
 /**
- * The explorer's worker-side state: a thin wrapper over the engine's FactSession (src/engine/session.ts)
+ * The explorer's worker-side state: a thin wrapper over the engine's FactSession (src/engine/session/session.ts)
  * for the current fact: its queries and "before" probes, the attributions kept after `localize`, scoring
  * and manipulation. No DOM: runs in the Web Worker (and in Node for tests, with a memory store).
  */
-import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../engine/matrice/attribute';
+import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../engine/attribution';
 import { DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, type Baseline } from '../engine/rules';
-import { Estimator } from '../engine/estimate';
-import { KnError } from '../engine/errors';
-import type { LoadedModel } from '../engine/model';
-import { completenessError } from '../engine/matrice/attribute';
-import type { BytesStore } from '../engine/matrice/cache';
-import { METHODS, queryCacheKey, selectNeurons, type Method, type QuerySpec } from '../engine/matrice/experiments';
+import { Estimator } from '../engine/experiments';
+import { KnError } from '../shared/errors';
+import type { LoadedModel } from '../engine/families';
+import { completenessError } from '../engine/attribution';
+import type { BytesStore } from '../engine/attribution';
+import { METHODS, queryCacheKey, selectNeurons, type Method, type QuerySpec } from '../engine/interventions';
 import {
   coverageMean,
   languageCoverage,
@@ -23,9 +23,9 @@ import {
   type MatriceResult,
   type MatriceSettings,
   type NeuronId,
-} from '../engine/matrice/scoring';
+} from '../engine/selection';
 import { checkLangs, FactSession, parseFactId, probeFactKnown } from '../engine/session';
-import type { FactProgress } from '../engine/matrice/experiments';
+import type { FactProgress } from '../engine/interventions';
 import type { RmlLama } from '../data/loader';
 import { LANGS, RELATIONS, type Relation } from '../data/types';
 import type {
@@ -44,7 +44,7 @@ import type {
   ScoreResult,
 } from './api';
 
-/** A model's content hash without the suffix edits add (src/engine/edit.ts): attributions stay valid across edits. */
+/** A model's content hash without the suffix edits add (src/engine/interventions/edit.ts): attributions stay valid across edits. */
 export const baseHash = (h: string) => h.split('+edit:')[0];
 
 interface Current {

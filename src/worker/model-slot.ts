@@ -5,8 +5,8 @@
  * (the explorer's fact, edits), exactly as they were. Only a successful load drops them. Both models
  * are in memory while the new one loads; the old one's memory is freed as soon as the new one is ready.
  */
-import { KnError } from '../engine/errors';
-import type { LoadedModel } from '../engine/model';
+import { KnError } from '../shared/errors';
+import type { LoadedModel } from '../engine/families';
 
 function disposeQuietly(m: LoadedModel): void {
   try {

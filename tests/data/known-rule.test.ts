@@ -11,8 +11,8 @@ import type { RmlLama } from '../../src/data/loader';
 import { asProber, evaluate, experimentSets, type EvalResult } from '../../src/data/probing';
 import { LANGS } from '../../src/data/types';
 import { loadModelArg } from '../../src/engine/index';
-import type { LoadedModel } from '../../src/engine/model';
-import { FactSession, probeFactKnown } from '../../src/engine/session';
+import type { LoadedModel } from '../../src/engine/families/model';
+import { FactSession, probeFactKnown } from '../../src/engine/session/session';
 import { ExplorerState, MAX_KNOWN_BATCH } from '../../src/worker/explorer';
 import { ready } from '../engine/setup';
 

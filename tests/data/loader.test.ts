@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KnError } from '../../src/engine/errors';
+import { KnError } from '../../src/shared/errors';
 import { RmlLama } from '../../src/data/loader';
 import { fileFetch, openLocal } from '../../src/data/node';
 import { computeStats } from '../../src/data/stats';
 import {
   createShardStore, FallbackShardStore, IdbShardStore, MemoryShardStore, shardKey, type ShardStore,
 } from '../../src/data/store';
-import { sha256Hex } from '../../src/data/hash';
+import { sha256Hex } from '../../src/shared/hash';
 import { copyData, countingFetch, DATA_DIR } from './helpers';
 
 const manifestOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));

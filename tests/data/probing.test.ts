@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KnError } from '../../src/engine/errors';
+import { KnError } from '../../src/shared/errors';
 import { openLocal } from '../../src/data/node';
 import { evaluate, experimentSets, isKnownLanguage, KNOWN_LANGUAGE_SHARE, KNOWN_RULE, type Prober, type ShardSource } from '../../src/data/probing';
 import { shardQueries } from '../../src/data/queries';

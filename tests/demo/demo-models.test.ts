@@ -12,7 +12,7 @@ import { openLocal } from '../../src/data/node';
 import { causalQuery, maskedQuery } from '../../src/data/queries';
 import { LANGS, RELATIONS } from '../../src/data/types';
 import { KnError, loadModel, loadModelArg } from '../../src/engine/index';
-import { BUNDLED_DIR } from '../../src/engine/source-node';
+import { BUNDLED_DIR } from '../../src/engine/source/source-node';
 import { ready, TMP } from '../engine/setup';
 
 interface Split {

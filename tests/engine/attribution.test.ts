@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/engine/index';
-import { attributeQuery, completenessError } from '../../src/engine/matrice/attribute';
+import { attributeQuery, completenessError } from '../../src/engine/attribution/attribute';
 import { refFfnActivations, refIntegratedGradients } from '../helpers/ref64';
 import type { TinyArch } from '../helpers/tiny-checkpoints';
 import { ready, tiny } from './setup';

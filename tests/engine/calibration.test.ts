@@ -1,5 +1,5 @@
 /**
- * A model folder's calibration.json (engine/calibration.ts): checked field by field on load, a malformed or foreign
+ * A model folder's calibration.json (engine/selection/calibration.ts): checked field by field on load, a malformed or foreign
  * block refused with the field named while the model still loads with METHOD's defaults, and a valid one becoming
  * the defaults of `kn localize` (real process, a tiny GPT-2 checkpoint written here).
  */
@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { modelDefaults, parseCalibration } from '../../src/engine/calibration';
+import { modelDefaults, parseCalibration } from '../../src/engine/selection/calibration';
 import { loadModelArg } from '../../src/engine/index';
-import { DEFAULT_SETTINGS } from '../../src/engine/matrice/scoring';
+import { DEFAULT_SETTINGS } from '../../src/engine/selection/scoring';
 import { writeTinyCheckpoint } from '../helpers/tiny-checkpoints';
 import { ready } from './setup';
 

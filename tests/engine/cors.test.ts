@@ -1,13 +1,13 @@
 /**
- * Why a model URL could not be fetched (src/engine/http.ts fetchFailure): in a browser, fetch's bare
+ * Why a model URL could not be fetched (src/engine/source/http.ts fetchFailure): in a browser, fetch's bare
  * TypeError is told apart into a server that did not answer ('unreachable') and one that answered without
  * CORS headers ('cors', naming the header to add); in Node there is no CORS, so it stays 'unreachable'.
  * The browser itself is exercised in e2e/errors.spec.ts (a server without CORS headers, a closed port).
  */
 import { describe, expect, it } from 'vitest';
-import { KnError } from '../../src/engine/errors';
-import { CORS_HEADER, fetchFailure } from '../../src/engine/http';
-import { UrlSource } from '../../src/engine/source';
+import { KnError } from '../../src/shared/errors';
+import { CORS_HEADER, fetchFailure } from '../../src/engine/source/http';
+import { UrlSource } from '../../src/engine/source/source';
 import { closedPort } from '../../e2e/model-server';
 
 const URL_ = 'https://models.example/gpt2/config.json';

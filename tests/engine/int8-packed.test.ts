@@ -1,5 +1,5 @@
 /**
- * The host side of packed int8 weights (src/engine/int8-webgpu.ts); the kernels themselves need WebGPU and
+ * The host side of packed int8 weights (src/engine/weights/int8-webgpu.ts); the kernels themselves need WebGPU and
  * are checked in Chromium (e2e/int8-webgpu.spec.ts). Here: the device layout of the packed words against an
  * independent decode (byte j of word w of row n is input 4w+j of output channel n, read through a DataView),
  * for nn.Linear [out, in] matrices (a zero-copy view when K is a multiple of 4, padded otherwise) and GPT-2's
@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KnError, loadModel } from '../../src/engine/index';
-import { packWords, packedBytes } from '../../src/engine/int8-webgpu';
-import { quantize, type QuantizedMatrix } from '../../src/engine/quant';
+import { packWords, packedBytes } from '../../src/engine/weights/int8-webgpu';
+import { quantize, type QuantizedMatrix } from '../../src/engine/weights/quant';
 import { Rng } from '../helpers/tiny-checkpoints';
 import { ready, tiny } from './setup';
 

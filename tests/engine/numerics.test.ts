@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/engine/index';
-import type { LoadedModel } from '../../src/engine/model';
+import type { LoadedModel } from '../../src/engine/families/model';
 import { refProbs } from '../helpers/ref64';
 import type { TinyArch, TinyCheckpoint, TinyOptions } from '../helpers/tiny-checkpoints';
 import { maxAbsDiff, ready, tiny } from './setup';

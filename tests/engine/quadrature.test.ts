@@ -12,14 +12,14 @@ import {
   gaussLegendre,
   LEGACY_QUADRATURE,
   QUADRATURES,
-} from '../../src/engine/matrice/attribute';
-import { attributionKey, CACHE_VERSION, decodeAttribution, encodeAttribution, MemoryBytesStore } from '../../src/engine/matrice/cache';
-import { attributeCached, queryCacheKey } from '../../src/engine/matrice/experiments';
+} from '../../src/engine/attribution/attribute';
+import { attributionKey, CACHE_VERSION, decodeAttribution, encodeAttribution, MemoryBytesStore } from '../../src/engine/attribution/cache';
+import { attributeCached, queryCacheKey } from '../../src/engine/interventions/manipulate';
 import { openLocal } from '../../src/data/node';
 import { loadModelArg } from '../../src/engine/index';
-import { makeMeta, metaMismatch, runFact } from '../../src/engine/runner/manipulate';
-import { COMPLETENESS_FLAG, FactSession, RECHECK } from '../../src/engine/session';
-import { selectNeurons, toFactAttributions } from '../../src/engine/matrice/experiments';
+import { makeMeta, metaMismatch, runFact } from '../../src/engine/experiments/manipulate';
+import { COMPLETENESS_FLAG, FactSession, RECHECK } from '../../src/engine/session/session';
+import { selectNeurons, toFactAttributions } from '../../src/engine/interventions/manipulate';
 import { reproduceCommand } from '../../src/cli/experiment-cmd';
 import { quadratureArg } from '../../src/cli/matrice-cmd';
 import { refFfnActivations, refGaussLegendre, refIntegratedGradientsQuadrature } from '../helpers/ref64';

@@ -1,7 +1,7 @@
 /** An attribution that would not fit the backend's device memory is refused up front, with the numbers. */
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/engine/index';
-import { attributeQuery } from '../../src/engine/matrice/attribute';
+import { attributeQuery } from '../../src/engine/attribution/attribute';
 import { ready, tiny } from './setup';
 
 describe('attribution memory', () => {

@@ -1,5 +1,5 @@
 /**
- * The streamed attribution path (src/engine/matrice/stream.ts: layer-by-layer recompute, the LM head in
+ * The streamed attribution path (src/engine/attribution/stream.ts: layer-by-layer recompute, the LM head in
  * vocabulary chunks) against transformers itself, on every family's tiny reference checkpoint
  * (tests/fixtures/reference/models/<family>/expected.json, scripts/reference/models.py), at the tolerances of
  * tests/reference/transformers.test.ts; and its memory: with a small budget it never holds more than about
@@ -12,7 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel, type LoadedModel } from '../../src/engine/index';
-import { attributeQuery } from '../../src/engine/matrice/attribute';
+import { attributeQuery } from '../../src/engine/attribution/attribute';
 import { ready, tiny } from './setup';
 import { relErr } from '../helpers/compare';
 

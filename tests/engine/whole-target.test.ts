@@ -8,11 +8,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
-import { ModelEditor } from '../../src/engine/edit';
+import { ModelEditor } from '../../src/engine/interventions/edit';
 import { loadModelArg } from '../../src/engine/index';
-import { injectFact } from '../../src/engine/inject';
-import { FactSession } from '../../src/engine/session';
-import { KnTokenizer } from '../../src/engine/tokenizer';
+import { injectFact } from '../../src/engine/interventions/inject';
+import { FactSession } from '../../src/engine/session/session';
+import { KnTokenizer } from '../../src/engine/families/tokenizer';
 import { ready } from './setup';
 
 const json = (m: string, f: string) => JSON.parse(readFileSync(new URL(`../../public/models/${m}/${f}`, import.meta.url), 'utf8'));

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNodeWebGPU, useSwiftShaderIfNoDriverChosen } from '../../src/cli/node-webgpu';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/backend/backend';
 import { pack, PACK_LIMIT_BYTES, type PackResult } from '../../scripts/gpu-check/pack';
 import { type GpuCheckReport, validateReport } from '../../scripts/gpu-check/report';
 

@@ -1,9 +1,9 @@
 /** The attribution cache: a repeated query costs no gradient; a damaged entry is recomputed. */
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/engine/index';
-import { MemoryBytesStore } from '../../src/engine/matrice/cache';
-import { attributeCached, attributeFact, selectNeurons } from '../../src/engine/matrice/experiments';
-import { FolderStore } from '../../src/engine/source-node';
+import { MemoryBytesStore } from '../../src/engine/attribution/cache';
+import { attributeCached, attributeFact, selectNeurons } from '../../src/engine/interventions/manipulate';
+import { FolderStore } from '../../src/engine/source/source-node';
 import { join } from 'node:path';
 import { ready, tiny, TMP } from '../engine/setup';
 

@@ -1,16 +1,16 @@
 /**
- * Knowledge editing (src/engine/edit.ts): erase and update are reversible byte for byte in f32 and
+ * Knowledge editing (src/engine/interventions/edit.ts): erase and update are reversible byte for byte in f32 and
  * int8, on every family; erase of the planted fact's neurons removes it in every language and leaves the
  * second planted fact alone; bad input is refused with a message that names what is wrong.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inputEmbeddingName, ModelEditor, objectToken } from '../../src/engine/edit';
+import { inputEmbeddingName, ModelEditor, objectToken } from '../../src/engine/interventions/edit';
 import { loadModel } from '../../src/engine/index';
-import type { LoadedModel } from '../../src/engine/model';
-import { attributeFact, selectNeurons, type QuerySpec } from '../../src/engine/matrice/experiments';
-import { scoreNoUaL } from '../../src/engine/matrice/scoring';
-import type { ProbeResult } from '../../src/engine/types';
+import type { LoadedModel } from '../../src/engine/families/model';
+import { attributeFact, selectNeurons, type QuerySpec } from '../../src/engine/interventions/manipulate';
+import { scoreNoUaL } from '../../src/engine/selection/scoring';
+import type { ProbeResult } from '../../src/shared/types';
 import { buildPlanted, JAPAN_NEURONS, LANGS, PLANTED, SUBJECT, SUBJECT_JA } from '../helpers/planted';
 import { ready, tiny, TMP } from '../engine/setup';
 

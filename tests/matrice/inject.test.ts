@@ -1,5 +1,5 @@
 /**
- * Knowledge injection (src/engine/inject.ts) on the planted model with its second fact: train only
+ * Knowledge injection (src/engine/interventions/inject.ts) on the planted model with its second fact: train only
  * Japan's 10 language-agnostic neurons on ONE English query to answer "seoul"; the fact then changes in
  * every language (the neurons are shared), China's fact stays; undo restores every byte; a diverging run
  * changes nothing and says why.
@@ -7,10 +7,10 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { ModelEditor } from '../../src/engine/edit';
+import { ModelEditor } from '../../src/engine/interventions/edit';
 import { loadModel } from '../../src/engine/index';
-import { injectFact } from '../../src/engine/inject';
-import type { LoadedModel } from '../../src/engine/model';
+import { injectFact } from '../../src/engine/interventions/inject';
+import type { LoadedModel } from '../../src/engine/families/model';
 import { buildPlanted, JAPAN_NEURONS, LANGS, SUBJECT, SUBJECT_JA } from '../helpers/planted';
 import { ready, TMP } from '../engine/setup';
 

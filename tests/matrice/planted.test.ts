@@ -14,8 +14,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/engine/index';
-import { attributeFact, manipulate, perLanguage, selectNeurons, type QuerySpec } from '../../src/engine/matrice/experiments';
-import { precisionRecall, type NeuronId } from '../../src/engine/matrice/scoring';
+import { attributeFact, manipulate, perLanguage, selectNeurons, type QuerySpec } from '../../src/engine/interventions/manipulate';
+import { precisionRecall, type NeuronId } from '../../src/engine/selection/scoring';
 import { buildPlanted, DISTRACTOR_BASE, FILLER_BASE, LANGS, PLANTED, SUBJECT } from '../helpers/planted';
 import { ready, TMP } from '../engine/setup';
 

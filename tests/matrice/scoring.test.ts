@@ -37,8 +37,8 @@ import {
   toJSONable,
   ual,
   uaq,
-} from '../../src/engine/matrice/scoring';
-import { KnError } from '../../src/engine/errors';
+} from '../../src/engine/selection/scoring';
+import { KnError } from '../../src/shared/errors';
 
 /** The hand computations below follow the paper's formulas (Eq. 5 per layer, Eq. 9 min-max per language), not the product's defaults. */
 const PAPER = { norm: 'language', attrNorm: 'layer' } as const;

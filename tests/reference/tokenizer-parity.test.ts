@@ -18,7 +18,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { shardQueries } from '../../src/data/queries';
 import type { Manifest, Shard } from '../../src/data/types';
-import { KnTokenizer } from '../../src/engine/tokenizer';
+import { KnTokenizer } from '../../src/engine/families/tokenizer';
 
 const ROOT = join(__dirname, '..', '..');
 const FIX = join(ROOT, 'tests', 'fixtures', 'reference', 'tokenizers');

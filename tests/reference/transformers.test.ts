@@ -17,7 +17,7 @@ import { gunzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type LoadedModel } from '../../src/engine/index';
-import { attributeQuery } from '../../src/engine/matrice/attribute';
+import { attributeQuery } from '../../src/engine/attribution/attribute';
 import { ready } from '../engine/setup';
 
 const DIR = join(__dirname, '..', 'fixtures', 'reference', 'models');

@@ -1,5 +1,5 @@
 /**
- * Calibration (engine/runner/calibrate.ts, `kn experiment calibrate`): the selection rule on a synthetic frontier
+ * Calibration (engine/experiments/calibrate.ts, `kn experiment calibrate`): the selection rule on a synthetic frontier
  * worked out by hand, grid parsing and its refusals, and a small real run on the bundled causal demo model
  * (2 languages, M = 2, 2 facts, a 2-point grid) whose frontier numbers are recomputed here from the rows.
  */
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModelArg } from '../../src/engine/index';
-import { choose, parseGrid, type FrontierPoint } from '../../src/engine/runner/calibrate';
+import { choose, parseGrid, type FrontierPoint } from '../../src/engine/experiments/calibrate';
 import { ready } from '../engine/setup';
 
 const DIR = mkdtempSync(join(tmpdir(), 'kn-calibrate-'));

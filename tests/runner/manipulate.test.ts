@@ -11,11 +11,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import type { RmlLama } from '../../src/data/loader';
 import { loadModelArg } from '../../src/engine/index';
-import type { LoadedModel } from '../../src/engine/model';
-import { KnError } from '../../src/engine/errors';
-import { parseShard, pickFacts, shardIndices, type FactRow } from '../../src/engine/runner/manipulate';
-import { summarize } from '../../src/engine/runner/report';
-import { FactSession, KNOWN_LANGUAGE_SHARE } from '../../src/engine/session';
+import type { LoadedModel } from '../../src/engine/families/model';
+import { KnError } from '../../src/shared/errors';
+import { parseShard, pickFacts, shardIndices, type FactRow } from '../../src/engine/experiments/manipulate';
+import { summarize } from '../../src/engine/report/report';
+import { FactSession, KNOWN_LANGUAGE_SHARE } from '../../src/engine/session/session';
 import { ready, tiny } from '../engine/setup';
 
 const DIR = mkdtempSync(join(tmpdir(), 'kn-runner-'));
@@ -169,7 +169,7 @@ describe('runner, shards, merge, resume', () => {
 
   it('cancel: rejects with cancelled and leaves only whole rows', async () => {
     const out = join(DIR, 'cancel');
-    const { runManipulation, makeMeta } = await import('../../src/engine/runner/manipulate');
+    const { runManipulation, makeMeta } = await import('../../src/engine/experiments/manipulate');
     const facts = await pickFacts(model, bench, { facts: 2, relations: ['P36'], langs: [...LANGS], seed: 5, candidates });
     const meta = makeMeta({
       model: { id: 'x', contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
@@ -236,7 +236,7 @@ describe('report', () => {
       }
       expect(s.methods.matrice.languages[lang].flipRate).toBe(known ? flipped / known : null);
     }
-    const files = (await import('../../src/engine/runner/report')).reportFiles(s, 'cmd');
+    const files = (await import('../../src/engine/report/report')).reportFiles(s, 'cmd');
     for (const f of ['report.md', 'fig5.csv', 'knockout.csv', 'fig5-suppress.svg', 'fig4-layers.svg', 'knockout.svg', 'own-vs-shared.svg']) expect(files[f]?.length).toBeGreaterThan(50);
     expect(files['fig5-suppress.svg']).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   }, LONG);

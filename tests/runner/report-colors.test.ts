@@ -1,13 +1,13 @@
 /**
- * One colour per method in every figure (src/engine/matrice/methods.ts METHOD_COLORS / methodColors):
+ * One colour per method in every figure (src/engine/selection/methods.ts METHOD_COLORS / methodColors):
  * the experiment report's Fig. 5 (suppress, enhance), Fig. 4 (which now includes Random), the
  * knock-out curve and the edit report's charts, and the page's layer bars and comparisons. The colours are
  * read back from the SVG the report writes (legend swatches and bars).
  */
 import { describe, expect, it } from 'vitest';
-import { METHOD_COLORS, METHODS, methodColors, OTHER_COLORS, BEFORE_COLOR } from '../../src/engine/matrice/methods';
-import { makeMeta, type ExperimentMeta, type FactRow } from '../../src/engine/runner/manipulate';
-import { reportFiles, summarize } from '../../src/engine/runner/report';
+import { METHOD_COLORS, METHODS, methodColors, OTHER_COLORS, BEFORE_COLOR } from '../../src/engine/selection/methods';
+import { makeMeta, type ExperimentMeta, type FactRow } from '../../src/engine/experiments/manipulate';
+import { reportFiles, summarize } from '../../src/engine/report/report';
 import { layerSeries, probGroups } from '../../src/ui/plots/charts';
 
 function meta(methods: string[]): ExperimentMeta {

@@ -4,7 +4,7 @@
  * (the warning, with the sizes and the Jaccard index), running (the engine's RECHECK named) and unchecked.
  */
 import { describe, expect, it } from 'vitest';
-import { COMPLETENESS_FLAG, RECHECK, type ConvergenceCheck } from '../../src/engine/session';
+import { COMPLETENESS_FLAG, RECHECK, type ConvergenceCheck } from '../../src/engine/session/session';
 import { completenessView, convergenceView } from '../../src/ui/explorer/logic';
 
 const finer = `${RECHECK.quadrature} M = ${RECHECK.steps}`;

@@ -1,11 +1,11 @@
 /**
  * Time estimates (issue 23: "about 30 s left" for a localize that needed ~30 min on a software WebGPU
  * adapter, and a stale "1 min 2 s left" after an experiment's Cancel): the one estimator
- * (src/engine/estimate.ts: measured time per finished unit × units left, nothing before the first),
+ * (src/engine/experiments/estimate.ts: measured time per finished unit × units left, nothing before the first),
  * its texts and the long-job note (src/ui/long-job.ts), teach's use of it, and the stores clearing it.
  */
 import { describe, expect, it } from 'vitest';
-import { Estimator, LONG_JOB_MS, timeLeftMs } from '../../src/engine/estimate';
+import { Estimator, LONG_JOB_MS, timeLeftMs } from '../../src/engine/experiments/estimate';
 import { teachEstimate, teachProgressText } from '../../src/ui/explorer/edits';
 import { AnalysisStore } from '../../src/ui/explorer/analysis.svelte';
 import { EditsStore } from '../../src/ui/explorer/edits.svelte';

@@ -8,9 +8,9 @@ import { DEFAULT_QUADRATURE, LEGACY_QUADRATURE } from '../../src/engine/rules';
 import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import { KnError, loadModelArg } from '../../src/engine/index';
-import type { LoadedModel } from '../../src/engine/model';
-import { makeMeta, readingSpecs, type ExperimentMeta, type FactRow } from '../../src/engine/runner/manipulate';
-import { reportFiles, summarize } from '../../src/engine/runner/report';
+import type { LoadedModel } from '../../src/engine/families/model';
+import { makeMeta, readingSpecs, type ExperimentMeta, type FactRow } from '../../src/engine/experiments/manipulate';
+import { reportFiles, summarize } from '../../src/engine/report/report';
 import { ExperimentRunner, IdbRowSink, MemoryRecordStore, experimentId, requestMeta, type ExperimentProgress } from '../../src/worker/experiments';
 import {
   buildStaticReport,

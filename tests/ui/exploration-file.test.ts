@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { KnError } from '../../src/engine/errors';
-import { createRng } from '../../src/engine/matrice/rng';
-import { layerDistribution } from '../../src/engine/matrice/scoring';
+import { KnError } from '../../src/shared/errors';
+import { createRng } from '../../src/engine/selection/rng';
+import { layerDistribution } from '../../src/engine/selection/scoring';
 import {
   CREATED_WITH,
   FILE_LIMITS,

@@ -1,11 +1,11 @@
 /**
- * A model with a calibration.json (ModelInfo.calibration, engine/calibration.ts) starts the page on its
+ * A model with a calibration.json (ModelInfo.calibration, engine/selection/calibration.ts) starts the page on its
  * calibrated settings; a share link keeps the settings it names; a model without one gets METHOD's defaults.
  * On a fake worker client (src/ui/explorer/store.svelte.ts).
  */
 import { DEFAULT_QUADRATURE, LEGACY_QUADRATURE } from '../../src/engine/rules';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_SETTINGS } from '../../src/engine/matrice/scoring';
+import { DEFAULT_SETTINGS } from '../../src/engine/selection/scoring';
 import { Explorer } from '../../src/ui/explorer/store.svelte';
 import { encodeState } from '../../src/ui/share/state';
 

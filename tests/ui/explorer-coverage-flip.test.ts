@@ -3,7 +3,7 @@
  * and the settings' defaults note and "the paper's α = β = 1" (explorer/settings.ts). Numbers by hand.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS } from '../../src/engine/matrice/scoring';
+import { DEFAULT_SETTINGS } from '../../src/engine/selection/scoring';
 import { coverageSummary, coverageText, flipCell, flipOverall, settingsNote } from '../../src/ui/explorer/logic';
 import { PAPER_LABEL, paperSettings } from '../../src/ui/explorer/settings';
 

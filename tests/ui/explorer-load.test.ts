@@ -4,8 +4,8 @@
  * and computes nothing, not even the default model.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { checkBackendNames } from '../../src/engine/backend';
-import { KnError } from '../../src/engine/errors';
+import { checkBackendNames } from '../../src/engine/backend/backend';
+import { KnError } from '../../src/shared/errors';
 import { Explorer } from '../../src/ui/explorer/store.svelte';
 
 const DEMO = { source: 'bundled:demo-causal', contentHash: 'c1', architecture: 'GPT2LMHeadModel', numLayers: 4, ffnSize: 512 };

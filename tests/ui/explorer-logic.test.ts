@@ -46,14 +46,14 @@ describe('selectionAdvice: the most-neurons and no-neuron warnings', () => {
 
 describe('one source each (issue 14 item 10)', async () => {
   const { LANGS } = await import('../../src/data/types');
-  const { METHODS, METHOD_LABELS: ENGINE_LABELS } = await import('../../src/engine/matrice/methods');
-  const { METHODS: EXPERIMENT_METHODS } = await import('../../src/engine/matrice/experiments');
+  const { METHODS, METHOD_LABELS: ENGINE_LABELS } = await import('../../src/engine/selection/methods');
+  const { METHODS: EXPERIMENT_METHODS } = await import('../../src/engine/interventions/manipulate');
   const { ALL_LANGS, METHOD_LABELS, describeModel } = await import('../../src/ui/explorer/logic');
   const { EXPLORATION_METHODS, defaultState, validateModel } = await import('../../src/ui/share/state');
-  const { DEFAULT_SETTINGS } = await import('../../src/engine/matrice/scoring');
+  const { DEFAULT_SETTINGS } = await import('../../src/engine/selection/scoring');
   const { defaultSettings } = await import('../../src/ui/explorer/settings');
-  const { isHubRepoId, modelLabel } = await import('../../src/engine/model-id');
-  const { parseModelArg } = await import('../../src/engine/source');
+  const { isHubRepoId, modelLabel } = await import('../../src/engine/source/model-id');
+  const { parseModelArg } = await import('../../src/engine/source/source');
   const { specFromForm } = await import('../../src/ui/sources');
 
   it('languages, methods and labels are the engine\'s and the data\'s', () => {

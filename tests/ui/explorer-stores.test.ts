@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KnError } from '../../src/engine/errors';
-import { layerDistribution } from '../../src/engine/matrice/scoring';
+import { KnError } from '../../src/shared/errors';
+import { layerDistribution } from '../../src/engine/selection/scoring';
 import { manualError, storedLocalize, storedScore, toggleNeurons, togglesFromState, togglesState } from '../../src/ui/explorer/analysis';
 import { AnalysisStore } from '../../src/ui/explorer/analysis.svelte';
 import { FactsStore } from '../../src/ui/explorer/facts.svelte';

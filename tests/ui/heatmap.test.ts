@@ -1,6 +1,6 @@
 import { lab } from 'd3';
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../src/engine/matrice/rng';
+import { createRng } from '../../src/engine/selection/rng';
 import {
   argmaxCell,
   binBounds,

@@ -4,11 +4,11 @@
  */
 import { render } from 'svelte/server';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, normalizeAcrossLanguages } from '../../src/engine/matrice/scoring';
+import { DEFAULT_SETTINGS, normalizeAcrossLanguages } from '../../src/engine/selection/scoring';
 import { openLocal } from '../../src/data/node';
 import { LANGS } from '../../src/data/types';
 import { loadModelArg } from '../../src/engine/index';
-import { probeFactKnown } from '../../src/engine/session';
+import { probeFactKnown } from '../../src/engine/session/session';
 import TeachPanel from '../../src/ui/explorer/TeachPanel.svelte';
 import { EXAMPLE_FACT, exampleTriple } from '../../src/ui/explorer/examples';
 import { BASELINE_OPTIONS, EQ5_OPTIONS, EQ9_OPTIONS, eq5Phrase, eq9Phrase, localizeHelp, neuronValuesNote, optionLabel, selectionHelp, ualHelp, type InForce } from '../../src/ui/explorer/help';

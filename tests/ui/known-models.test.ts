@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { supportedArchitectures } from '../../src/engine/families/registry';
-import { parseModelArg } from '../../src/engine/source';
+import { parseModelArg } from '../../src/engine/source/source';
 import { KNOWN_MODELS } from '../../src/ui/known-models';
 
 describe('the models the panel offers', () => {

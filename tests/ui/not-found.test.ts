@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KnError } from '../../src/engine/errors';
-import { isHtmlFallback } from '../../src/engine/http';
-import { UrlSource } from '../../src/engine/source';
+import { KnError } from '../../src/shared/errors';
+import { isHtmlFallback } from '../../src/engine/source/http';
+import { UrlSource } from '../../src/engine/source/source';
 import { fetchStaticExploration, staticParam } from '../../src/ui/share/static-export';
 import { shareLinkUnavailable } from '../../src/ui/share/link-status';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KnError } from '../../src/engine/errors';
-import { createRng, type Rng } from '../../src/engine/matrice/rng';
+import { KnError } from '../../src/shared/errors';
+import { createRng, type Rng } from '../../src/engine/selection/rng';
 import {
   EXPLORATION_METHODS,
   STATE_LIMITS,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KnError } from '../../src/engine/errors';
+import { KnError } from '../../src/shared/errors';
 import { exportExploration, importExploration } from '../../src/ui/share/exploration-file';
 import { STATIC_FILE, buildStaticExploration, staticParam } from '../../src/ui/share/static-export';
 import { defaultState } from '../../src/ui/share/state';

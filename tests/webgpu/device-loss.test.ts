@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { webgpuDevice } from '../../src/engine/backend';
-import { KnError } from '../../src/engine/errors';
+import { webgpuDevice } from '../../src/engine/backend/backend';
+import { KnError } from '../../src/shared/errors';
 import { installNodeWebGPU, useSwiftShaderIfNoDriverChosen } from '../../src/cli/node-webgpu';
 import { gpuLostMessage, nodeBackend, useBackend } from '../../src/cli/node-engine';
 import { progressPrinter, withSigint } from '../../src/cli/results';

@@ -1,5 +1,5 @@
 /**
- * Packed int8 weights on WebGPU (src/engine/int8-webgpu.ts) in Node, on Dawn's bindings (npm webgpu;
+ * Packed int8 weights on WebGPU (src/engine/weights/int8-webgpu.ts) in Node, on Dawn's bindings (npm webgpu;
  * src/cli/node-webgpu.ts), SwiftShader's Vulkan driver on a machine without a GPU. These were browser tests
  * (e2e/int8-webgpu.spec.ts, through gpu.html); the same engine code runs here without a page, which took the
  * suite's longest spec out of the browser. e2e keeps one family in Chromium's WebGPU and what needs the app.
@@ -15,13 +15,13 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/backend/backend';
 import { loadModelArg } from '../../src/engine/index';
-import type { LoadedModel } from '../../src/engine/model';
-import { attributeQuery } from '../../src/engine/matrice/attribute';
-import type { BackendInfo, LoadOptions } from '../../src/engine/types';
+import type { LoadedModel } from '../../src/engine/families/model';
+import { attributeQuery } from '../../src/engine/attribution/attribute';
+import type { BackendInfo, LoadOptions } from '../../src/shared/types';
 import { installNodeWebGPU, useSwiftShaderIfNoDriverChosen } from '../../src/cli/node-webgpu';
-import '../../src/engine/source-node';
+import '../../src/engine/source/source-node';
 import { relErr } from '../helpers/compare';
 
 const REF = join(process.cwd(), 'tests', 'fixtures', 'reference', 'models');

@@ -22,12 +22,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/engine/backend/backend';
 import { loadModel, type LoadedModel } from '../../src/engine/index';
-import { attributeQuery } from '../../src/engine/matrice/attribute';
-import type { BackendInfo, LoadOptions } from '../../src/engine/types';
+import { attributeQuery } from '../../src/engine/attribution/attribute';
+import type { BackendInfo, LoadOptions } from '../../src/shared/types';
 import { installNodeWebGPU, SWIFTSHADER_ICD, useSwiftShaderIfNoDriverChosen } from '../../src/cli/node-webgpu';
-import '../../src/engine/source-node';
+import '../../src/engine/source/source-node';
 import { relErr } from '../helpers/compare';
 
 const REF = join(process.cwd(), 'tests', 'fixtures', 'reference', 'models');

@@ -7,8 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import { loadModelArg } from '../../src/engine/index';
-import { MemoryBytesStore } from '../../src/engine/matrice/cache';
-import { COMPLETENESS_FLAG, RECHECK } from '../../src/engine/session';
+import { MemoryBytesStore } from '../../src/engine/attribution/cache';
+import { COMPLETENESS_FLAG, RECHECK } from '../../src/engine/session/session';
 import { ExplorerState } from '../../src/worker/explorer';
 import { ready } from '../engine/setup';
 

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import { loadModelArg } from '../../src/engine/index';
-import type { LoadedModel } from '../../src/engine/model';
+import type { LoadedModel } from '../../src/engine/families/model';
 import { EditState, type EditView } from '../../src/worker/edits';
 import { ExplorerState } from '../../src/worker/explorer';
 import { ready } from '../engine/setup';

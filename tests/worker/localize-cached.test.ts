@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import { loadModelArg } from '../../src/engine/index';
-import { MemoryBytesStore } from '../../src/engine/matrice/cache';
+import { MemoryBytesStore } from '../../src/engine/attribution/cache';
 import { needsLocalizeText } from '../../src/ui/explorer/analysis';
 import { AnalysisStore } from '../../src/ui/explorer/analysis.svelte';
 import { ExplorerState } from '../../src/worker/explorer';

@@ -7,8 +7,8 @@ import { stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel, loadModelArg } from '../../src/engine/index';
-import { KnError } from '../../src/engine/errors';
-import type { LoadedModel } from '../../src/engine/model';
+import { KnError } from '../../src/shared/errors';
+import type { LoadedModel } from '../../src/engine/families/model';
 import { ModelSlot } from '../../src/worker/model-slot';
 import { ready, tiny } from '../engine/setup';
 

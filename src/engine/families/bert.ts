@@ -4,8 +4,8 @@
  * tanh approximation, relu), used by the MLM head's transform too, as in HF.
  */
 import * as tf from '@tensorflow/tfjs';
-import { KnError } from '../errors';
-import type { StoredTensor, WeightStore } from '../weights';
+import { KnError } from '../../shared/errors';
+import type { StoredTensor, WeightStore } from '../weights/weights';
 import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
 import { attend, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, relu, splitHeads } from './ops';
 

@@ -10,8 +10,8 @@
  * cached-prefix fast path) then computes exactly q·k·scale + slope_h·j.
  */
 import * as tf from '@tensorflow/tfjs';
-import { KnError } from '../errors';
-import type { StoredTensor, WeightStore } from '../weights';
+import { KnError } from '../../shared/errors';
+import type { StoredTensor, WeightStore } from '../weights/weights';
 import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
 import { attend, attendWithPast, causalMask, extendKv, geluTanh, layerNorm, linear, matMulW, mergeHeads } from './ops';
 

@@ -1,8 +1,8 @@
 /** What every architecture in the registry provides. */
 import type * as tf from '@tensorflow/tfjs';
-import { KnError } from '../errors';
-import type { ModelKind } from '../types';
-import type { StoredTensor, WeightStore } from '../weights';
+import { KnError } from '../../shared/errors';
+import type { ModelKind } from '../../shared/types';
+import type { StoredTensor, WeightStore } from '../weights/weights';
 import type { KV } from './ops';
 
 export interface ArchConfig {

@@ -7,8 +7,8 @@
  * RMSNorm, tied head. Neuron: gelu_tanh(x·W_gate) ⊙ (x·W_up), the input of mlp.down_proj.
  */
 import * as tf from '@tensorflow/tfjs';
-import { KnError } from '../errors';
-import type { StoredTensor, WeightStore } from '../weights';
+import { KnError } from '../../shared/errors';
+import type { StoredTensor, WeightStore } from '../weights/weights';
 import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
 import { ropeInvFreq } from './llama';
 import { extendKv, geluErf, geluTanh, linear, matMulW, mergeHeads, rmsNorm, splitHeads } from './ops';

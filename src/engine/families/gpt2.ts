@@ -3,8 +3,8 @@
  * activation_function: gelu_new (default) / gelu_pytorch_tanh / gelu_fast (tanh approximation), gelu (erf), relu.
  */
 import * as tf from '@tensorflow/tfjs';
-import { KnError } from '../errors';
-import type { StoredTensor, WeightStore } from '../weights';
+import { KnError } from '../../shared/errors';
+import type { StoredTensor, WeightStore } from '../weights/weights';
 import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
 import { attend, attendWithPast, causalMask, extendKv, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, relu, splitHeads } from './ops';
 

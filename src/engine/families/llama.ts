@@ -5,8 +5,8 @@
  * (q_norm, k_norm). Neuron: silu(x·W_gate) ⊙ (x·W_up), the input of down_proj.
  */
 import * as tf from '@tensorflow/tfjs';
-import { KnError } from '../errors';
-import type { StoredTensor, WeightStore } from '../weights';
+import { KnError } from '../../shared/errors';
+import type { StoredTensor, WeightStore } from '../weights/weights';
 import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
 import { attend, attendWithPast, causalMask, extendKv, linear, matMulW, mergeHeads, rmsNorm, silu, splitHeads } from './ops';
 

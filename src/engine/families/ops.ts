@@ -1,6 +1,6 @@
 /** tfjs building blocks shared by the families. Hidden states are 2-D [B*T, d]. */
 import * as tf from '@tensorflow/tfjs';
-import { isPacked, packedMatMul, type PackedWeight } from '../int8-webgpu';
+import { isPacked, packedMatMul, type PackedWeight } from '../weights/int8-webgpu';
 
 /** A weight matrix as WeightStore.mat hands it out: float32 [in, out], or packed int8 on WebGPU. */
 export type WeightMat = tf.Tensor2D | PackedWeight;
@@ -38,14 +38,14 @@ export function silu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => x.mul(tf.sigmoid(x)));
 }
 
-/** Set while weights are trained (src/engine/inject.ts): matMulW then lets the gradient reach W too. */
+/** Set while weights are trained (src/engine/interventions/inject.ts): matMulW then lets the gradient reach W too. */
 export const weightGrad = { on: false };
 
 /**
  * x·W with W a weight matrix [in, out]. Its gradient with respect to x is computed as (W·dyᵀ)ᵀ rather
  * than tfjs's default dy·Wᵀ: on the wasm backend a matmul with a transposed operand is 4-10× slower
  * than a plain one (measured by `npm run bench`). W is a constant here (no gradient).
- * A packed int8 W (WebGPU, src/engine/int8-webgpu.ts) runs through the int8 kernels, forward and input
+ * A packed int8 W (WebGPU, src/engine/weights/int8-webgpu.ts) runs through the int8 kernels, forward and input
  * gradient; WeightStore never hands one out while `weightGrad.on` (training needs float32 weights).
  */
 export function matMulW(x: tf.Tensor2D, w: WeightMat): tf.Tensor2D {

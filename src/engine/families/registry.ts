@@ -1,5 +1,5 @@
 /** The architecture registry: one entry per architecture family. */
-import { KnError } from '../errors';
+import { KnError } from '../../shared/errors';
 import { bert } from './bert';
 import { bloom } from './bloom';
 import type { FamilyDef } from './family';

@@ -7,13 +7,13 @@
  * so the SVG charts regenerated from it hold numbers and escaped text.
  */
 import { BASELINES, checkQuadrature, DEFAULT_FACTS, DEFAULT_QUADRATURE, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, LEGACY_QUADRATURE, QUADRATURES, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Quadrature } from '../../engine/rules';
-import { reproduceCommand } from '../../engine/runner/commands';
-import { KnError } from '../../engine/errors';
-import type { ExperimentMeta } from '../../engine/runner/manipulate';
-import { reportFiles, type MethodSummary, type Reading, type Summary } from '../../engine/runner/report';
+import { reproduceCommand } from '../../engine/experiments';
+import { KnError } from '../../shared/errors';
+import type { ExperimentMeta } from '../../engine/experiments';
+import { reportFiles, type MethodSummary, type Reading, type Summary } from '../../engine/report';
 import { LANGS } from '../../data/types';
 import type { AnyMeta, ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
-import { DEFAULT_GRID, parseGrid } from '../../engine/runner/calibrate-grid';
+import { DEFAULT_GRID, parseGrid } from '../../engine/experiments';
 import * as v from 'valibot';
 import { arr, fail, int, keyed, num, obj, oneOf, parse, str } from '../share/schema';
 import { staticParam } from '../share/static-export';
@@ -49,7 +49,7 @@ export interface ExperimentForm {
   gridTau: string;
 }
 
-/** The engine's grid as the form's text (engine/runner/calibrate-grid.ts: one source for the CLI and the page). */
+/** The engine's grid as the form's text (engine/experiments/calibrate-grid.ts: one source for the CLI and the page). */
 export const DEFAULT_GRID_TEXT = { alpha2: DEFAULT_GRID.alpha2.join(','), beta2: DEFAULT_GRID.beta2.join(','), tau: DEFAULT_GRID.tau.join(',') };
 
 export const defaultForm = (): ExperimentForm => ({

@@ -2,9 +2,9 @@
  * The Experiments view's state and its calls to the worker (through the explorer's client). The logic
  * lives in logic.ts; this class only holds what the view shows.
  */
-import { KnError, toKnError } from '../../engine/errors';
+import { KnError, toKnError } from '../../shared/errors';
 import type { CalibrationReport, ExperimentProgress, ExperimentRunResult, SavedExperiment } from '../../worker/experiments';
-import { modelDefaults } from '../../engine/calibration';
+import { modelDefaults } from '../../engine/selection';
 import type { Explorer } from '../explorer/store.svelte';
 import { describeModel, modelToState } from '../explorer/logic';
 import { FORM_STORAGE_KEY, defaultForm, formText, formToRequest, importReport, metaToForm, reportParam, reproduceCommand, storedForm, type ExperimentForm, type ReportDoc } from './logic';

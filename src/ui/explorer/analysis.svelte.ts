@@ -5,10 +5,10 @@
  * a sequence number and a stale answer is dropped. Logic in analysis.ts.
  */
 import { DEFAULT_QUADRATURE, DEFAULT_SEED, type Baseline, type Quadrature } from '../../engine/rules';
-import { METHODS, METHOD_LABELS, type Method } from '../../engine/matrice/methods';
-import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
+import { METHODS, METHOD_LABELS, type Method } from '../../engine/selection';
+import type { MatriceSettings, NeuronId } from '../../engine/selection';
 import type { ConvergenceResult, LocalizeProgress, LocalizeResult, ManipulateResult, NeuronStatsResult, ScoreResult } from '../../worker/api';
-import { toKnError } from '../../engine/errors';
+import { toKnError } from '../../shared/errors';
 import type { ProbRow } from '../plots/charts';
 import { manualError, storedScore, toggleNeurons, type ToggleInput, type ToggleSet } from './analysis';
 import type { StoreHost } from './host';

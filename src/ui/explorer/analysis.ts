@@ -3,9 +3,9 @@
  * on, the toggles a link carries, and a read-only exploration's stored results as the localize and score
  * results the views show.
  */
-import { toKnError } from '../../engine/errors';
-import type { Method } from '../../engine/matrice/methods';
-import { layerDistribution, type NeuronId } from '../../engine/matrice/scoring';
+import { toKnError } from '../../shared/errors';
+import type { Method } from '../../engine/selection';
+import { layerDistribution, type NeuronId } from '../../engine/selection';
 import type { LocalizeResult, ScoreResult } from '../../worker/api';
 import type { ImportedExploration } from '../share/exploration-file';
 import type { ExplorationToggles } from '../share/state';

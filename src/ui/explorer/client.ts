@@ -6,8 +6,8 @@
  */
 import * as Comlink from 'comlink';
 import { EngineClient } from '../engine-client';
-import type { Method } from '../../engine/matrice/experiments';
-import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
+import type { Method } from '../../engine/interventions';
+import type { MatriceSettings, NeuronId } from '../../engine/selection';
 import type {
   AttributionsExport,
   ConvergenceOptions,

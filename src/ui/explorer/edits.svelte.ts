@@ -4,12 +4,12 @@
  * After any change the fact's queries are probed again, and the Toggle view's results (made on the model
  * as it was) are dropped. Logic in edits.ts.
  */
-import { toKnError } from '../../engine/errors';
-import type { NeuronId } from '../../engine/matrice/scoring';
+import { toKnError } from '../../shared/errors';
+import type { NeuronId } from '../../engine/selection';
 import type { ActiveEdit, EditView, TeachProgress, TeachView } from '../../worker/api';
 import type { TypedFact } from '../../worker/edit-spec';
 import type { ExplorationEdit } from '../share/state';
-import { Estimator } from '../../engine/estimate';
+import { Estimator } from '../../engine/experiments';
 import { editCost, factRight, keepCosts, lateCancelNotice, restorePlan, teachEstimate, type EditCost } from './edits';
 import type { StoreHost } from './host';
 

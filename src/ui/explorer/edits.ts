@@ -8,7 +8,7 @@ import type { ActiveEdit, EditSpec, EditView, TeachProgress, TeachView } from '.
 import type { ExplorationEdit } from '../share/state';
 import { ALL_LANGS } from './logic';
 import { describeSpec } from '../../worker/edit-spec';
-import type { Estimator } from '../../engine/estimate';
+import type { Estimator } from '../../engine/experiments';
 import { timeLeftText } from '../long-job';
 
 const LANG_NAMES: Record<string, string> = { zh: 'Chinese', en: 'English', fr: 'French', fi: 'Finnish', hu: 'Hungarian', ja: 'Japanese', ko: 'Korean' };
@@ -92,7 +92,7 @@ export function teachVerdict(t: TeachView): string {
 }
 
 /**
- * The teach progress line; `etaMs` (teachEstimate, engine/estimate.ts): the phase's time left, null while
+ * The teach progress line; `etaMs` (teachEstimate, engine/experiments/estimate.ts): the phase's time left, null while
  * nothing of the phase was measured ("estimating…"), undefined to say nothing of it.
  */
 export function teachProgressText(p: TeachProgress | null, etaMs?: number | null): string {

@@ -4,7 +4,7 @@
  * (tests/ui/help.test.ts renders them for the defaults and for other settings). The defaults themselves
  * come from the engine (DEFAULT_SETTINGS, settings.ts); "(default)" is added where an option is it.
  */
-import { DEFAULT_SETTINGS, type AttrNorm, type LangNorm, type MatriceSettings } from '../../engine/matrice/scoring';
+import { DEFAULT_SETTINGS, type AttrNorm, type LangNorm, type MatriceSettings } from '../../engine/selection';
 import { DEFAULT_BASELINE, DEFAULT_STEPS } from './settings';
 import { COMPLETENESS_FLAG, DEFAULT_QUADRATURE, RECHECK, type Baseline, type Quadrature } from '../../engine/rules';
 

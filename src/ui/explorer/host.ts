@@ -1,5 +1,5 @@
 /** What the explorer's model, facts and analysis stores need from the explorer that holds them. */
-import type { BackendInfo, ModelInfo } from '../../engine/types';
+import type { BackendInfo, ModelInfo } from '../../shared/types';
 import type { ImportedExploration } from '../share/exploration-file';
 import type { ExplorerClient } from './client';
 

@@ -1,13 +1,13 @@
 /** Pure helpers of the explorer (no DOM, no Svelte): parsing, formatting, aggregation. */
-import { KnError } from '../../engine/errors';
-import { modelLabel } from '../../engine/model-id';
-import { METHOD_LABELS as ENGINE_METHOD_LABELS } from '../../engine/matrice/methods';
+import { KnError } from '../../shared/errors';
+import { modelLabel } from '../../engine/source';
+import { METHOD_LABELS as ENGINE_METHOD_LABELS } from '../../engine/selection';
 import { LANGS } from '../../data/types';
 import { COMPLETENESS_FLAG, RECHECK, STEPS_MAX } from '../../engine/rules';
 import type { ConvergenceCheck } from '../../engine/session';
-import type { ModelSourceSpec } from '../../engine/types';
+import type { ModelSourceSpec } from '../../shared/types';
 import type { ManipulateRow } from '../../worker/api';
-import { perLanguage } from '../../engine/matrice/scoring';
+import { perLanguage } from '../../engine/selection';
 import type { ExplorationModel } from '../share/state';
 
 /** The benchmark's languages in the app's order (one list: data/types.ts). */
@@ -31,7 +31,7 @@ export const RELATION_NAMES: Record<string, string> = {
   P937: 'work location',
   P176: 'manufacturer',
 };
-/** The methods' display names (one map: engine/matrice/methods.ts). */
+/** The methods' display names (one map: engine/selection/methods.ts). */
 export const METHOD_LABELS: Readonly<Record<string, string>> = ENGINE_METHOD_LABELS;
 
 /** A neuron list as read: the ids the model has, and the ones it has not, each named with why. */

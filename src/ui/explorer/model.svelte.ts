@@ -2,7 +2,7 @@
  * The model store: the bundled models, the loaded model (source, weights' dtype, info, device memory), its
  * load progress, and the free-prompt probe. Logic in model.ts.
  */
-import type { ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../../engine/types';
+import type { ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../../shared/types';
 import type { MemoryReport } from '../../worker/api';
 import type { BundledModel } from '../sources';
 import type { StoreHost } from './host';

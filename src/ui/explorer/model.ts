@@ -1,7 +1,7 @@
 /** The model store's logic (pure; tests/ui/explorer-stores.test.ts): a model's identity for links and files, what a failed load says. */
-import { toKnError } from '../../engine/errors';
-import { modelLabel } from '../../engine/model-id';
-import type { ModelInfo, ModelSourceSpec } from '../../engine/types';
+import { toKnError } from '../../shared/errors';
+import { modelLabel } from '../../engine/source';
+import type { ModelInfo, ModelSourceSpec } from '../../shared/types';
 import type { ExplorationModelMeta } from '../share/exploration-file';
 import type { ExplorationModel } from '../share/state';
 import { describeModel, modelToState } from './logic';

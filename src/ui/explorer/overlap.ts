@@ -2,7 +2,7 @@
  * How much of a fact is shared across languages and how much is per language: the UpSet view of each
  * language's own neuron set and MaTrice's shared set (pure, unit-tested).
  */
-import type { NeuronId } from '../../engine/matrice/scoring';
+import type { NeuronId } from '../../engine/selection';
 
 export interface UpsetRow {
   /** the sets this group of neurons belongs to (languages, and 'shared' for MaTrice's set), in the given order */

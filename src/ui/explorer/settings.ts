@@ -1,5 +1,5 @@
-/** The explorer's defaults, from the engine (one source: engine/matrice/scoring.ts DEFAULT_SETTINGS). */
-import { DEFAULT_SETTINGS, type MatriceSettings } from '../../engine/matrice/scoring';
+/** The explorer's defaults, from the engine (one source: engine/selection/scoring.ts DEFAULT_SETTINGS). */
+import { DEFAULT_SETTINGS, type MatriceSettings } from '../../engine/selection';
 
 export type Settings = MatriceSettings;
 
@@ -9,7 +9,7 @@ export const defaultSettings = (): Settings => ({ ...DEFAULT_SETTINGS });
 /** The bundled model the page opens when nothing else is asked for. */
 export const DEFAULT_MODEL = 'demo-causal';
 
-/** IG steps M (quadrature points) and the IG baseline the page starts with: the engine's (engine/rules.ts). */
+/** IG steps M (quadrature points) and the IG baseline the page starts with: the engine's (engine/rules/index.ts). */
 export { DEFAULT_BASELINE, DEFAULT_STEPS } from '../../engine/rules';
 
 /** `s` with the paper's α1 = α2 = β1 = β2 and METHOD's τ (engine DEFAULT_SETTINGS); the normalizations stay. */

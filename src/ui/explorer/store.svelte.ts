@@ -7,11 +7,11 @@
  * analysis.ts beside them.
  */
 import { LEGACY_QUADRATURE, type Baseline } from '../../engine/rules';
-import { KnError, toKnError } from '../../engine/errors';
-import { modelLabel } from '../../engine/model-id';
-import { METHODS, type Method } from '../../engine/matrice/methods';
-import type { MatriceSettings, NeuronId } from '../../engine/matrice/scoring';
-import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../../engine/types';
+import { KnError, toKnError } from '../../shared/errors';
+import { modelLabel } from '../../engine/source';
+import { METHODS, type Method } from '../../engine/selection';
+import type { MatriceSettings, NeuronId } from '../../engine/selection';
+import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../../shared/types';
 import type { AttributionsExport, ConvergenceResult, FactList, FactQueries, LocalizeProgress, LocalizeResult, ManipulateResult, MemoryReport, NeuronStatsResult, ScoreResult } from '../../worker/api';
 import type { ProbRow } from '../plots/charts';
 import { fetchBundledModels, type BundledModel } from '../sources';
@@ -31,7 +31,7 @@ import { modelToState, perLanguageRows, stateToModel } from './logic';
 import { ModelStore } from './model.svelte';
 import { isLoaded, modelMeta } from './model';
 import { DEFAULT_MODEL, type Settings } from './settings';
-import { modelDefaults, type ModelDefaults } from '../../engine/calibration';
+import { modelDefaults, type ModelDefaults } from '../../engine/selection';
 
 export { DEFAULT_MODEL, defaultSettings, type Settings } from './settings';
 export type { CompareSeries } from './analysis.svelte';
@@ -130,7 +130,7 @@ export class Explorer implements StoreHost, EditsHost {
   get method(): Method { return this.analysis.method; }
   set method(v: Method) { this.analysis.method = v; }
   get settings(): Settings { return this.analysis.settings; }
-  /** the loaded model's MaTrice defaults: its calibration, else METHOD's (engine/calibration.ts) */
+  /** the loaded model's MaTrice defaults: its calibration, else METHOD's (engine/selection/calibration.ts) */
   get defaults(): ModelDefaults { return modelDefaults(this.info ?? {}); }
   set settings(v: Settings) { this.analysis.settings = v; }
   get seed() { return this.analysis.seed; }

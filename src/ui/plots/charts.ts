@@ -3,13 +3,13 @@
  * unit-tested in tests/ui/charts.test.ts. Every text they produce is plain text (rendered with Svelte's
  * text interpolation, never as HTML).
  */
-import { perLanguage } from '../../engine/matrice/scoring';
+import { perLanguage } from '../../engine/selection';
 
 /** Okabe-Ito (colour-blind safe), in the order used for series; matches the variables in app.css. */
 export const OKABE_ITO = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#f0e442'] as const;
 /** Neutral colour for "before" bars (distinct from every series colour in lightness and hue): the one in matrice/methods.ts. */
-export { BEFORE_COLOR } from '../../engine/matrice/methods';
-import { BEFORE_COLOR } from '../../engine/matrice/methods';
+export { BEFORE_COLOR } from '../../engine/selection';
+import { BEFORE_COLOR } from '../../engine/selection';
 
 export function seriesColor(i: number): string {
   return OKABE_ITO[((i % OKABE_ITO.length) + OKABE_ITO.length) % OKABE_ITO.length];
@@ -84,7 +84,7 @@ export function moveIndex(i: number, key: string, n: number): number | null {
 export interface LayerSeries {
   name: string;
   distribution: number[];
-  /** the series' colour (a method's, engine/matrice/methods.ts METHOD_COLORS); else Okabe-Ito by position */
+  /** the series' colour (a method's, engine/selection/methods.ts METHOD_COLORS); else Okabe-Ito by position */
   color?: string;
 }
 
@@ -178,7 +178,7 @@ export interface ProbRow {
 export interface ProbSeries {
   name: string;
   rows: ProbRow[];
-  /** the series' colour (a method's, engine/matrice/methods.ts METHOD_COLORS); else Okabe-Ito by position */
+  /** the series' colour (a method's, engine/selection/methods.ts METHOD_COLORS); else Okabe-Ito by position */
   color?: string;
 }
 

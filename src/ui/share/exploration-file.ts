@@ -31,9 +31,9 @@
  * against the model's numLayers × ffnSize. All refusals are `KnError('bad-input', 'exploration file: <what is wrong>')`. Strings from a file must only
  * ever be rendered as text.
  */
-import { KnError } from '../../engine/errors';
-import { modelLabel } from '../../engine/model-id';
-import { layerDistribution } from '../../engine/matrice/scoring';
+import { KnError } from '../../shared/errors';
+import { modelLabel } from '../../engine/source';
+import { layerDistribution } from '../../engine/selection';
 import type { ProbRow } from '../plots/charts';
 import * as v from 'valibot';
 import { MAX_FFN, MAX_LAYERS, arr, bool, byLang, describe, fail, fields, int, lang, neuron, num, numOrNaN, obj, parse, pathOf, str, tag, tagged, type Schema } from './schema';

@@ -9,7 +9,7 @@
  * or a future field never passes silently).
  */
 import * as v from 'valibot';
-import { KnError } from '../../engine/errors';
+import { KnError } from '../../shared/errors';
 
 /** Generous caps on model shape, so indices stay small integers. */
 export const MAX_LAYERS = 1024;

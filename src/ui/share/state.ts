@@ -12,18 +12,18 @@
  * `KnError('bad-input', 'link: <field> <problem>')` on anything malformed. `encodeState` runs the same
  * validation, so the app can never produce a link it cannot open.
  */
-import { KnError } from '../../engine/errors';
+import { KnError } from '../../shared/errors';
 import { BASELINES, QUADRATURES, STEPS_MAX, STEPS_MIN, type Baseline, type Quadrature } from '../../engine/rules';
-import type { MatriceSettings } from '../../engine/matrice/scoring';
+import type { MatriceSettings } from '../../engine/selection';
 import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings } from '../explorer/settings';
-import { HUB_REPO_PATTERN } from '../../engine/model-id';
-import { METHODS, type Method } from '../../engine/matrice/methods';
+import { HUB_REPO_PATTERN } from '../../engine/source';
+import { METHODS, type Method } from '../../engine/selection';
 import type { EditSpec } from '../../worker/edit-spec';
 import * as v from 'valibot';
 import { deflateSync, inflateSync } from 'fflate';
 import { arr, bool, clip, describe, fail, fields, int, lang, neuron, num, obj, oneOf, parse, str, tag, tagged, type Schema } from './schema';
 
-/** The engine's methods (engine/matrice/methods.ts), as links and files name them. */
+/** The engine's methods (engine/selection/methods.ts), as links and files name them. */
 export type ExplorationMethod = Method;
 export const EXPLORATION_METHODS: readonly ExplorationMethod[] = METHODS;
 
@@ -77,7 +77,7 @@ export const STATE_LIMITS = Object.freeze({
   maxFactLength: 256,
   maxUrlLength: 2048,
   maxNameLength: 256,
-  /** M, the IG steps: the engine's range (engine/rules.ts) */
+  /** M, the IG steps: the engine's range (engine/rules/index.ts) */
   minSteps: STEPS_MIN,
   maxSteps: STEPS_MAX,
   minFactor: -10,
@@ -87,7 +87,7 @@ export const STATE_LIMITS = Object.freeze({
   maxEdits: 32,
   maxEditNeurons: 4096,
   maxLabelLength: 200,
-  /** the engine's λ range (src/engine/edit.ts LAMBDA_MAX) */
+  /** the engine's λ range (src/engine/interventions/edit.ts LAMBDA_MAX) */
   maxLambda: 50,
   /** bytes of a compressed link's JSON once inflated */
   maxStateBytes: 4 * 1024 * 1024,

@@ -10,9 +10,9 @@
  * origin is accepted (no scheme, no `//`, no `..`, no backslashes), so a crafted link cannot make the page
  * fetch from elsewhere.
  */
-import { KnError } from '../../engine/errors';
-import { isHtmlFallback } from '../../engine/http';
-import { modelLabel } from '../../engine/model-id';
+import { KnError } from '../../shared/errors';
+import { isHtmlFallback } from '../../engine/source';
+import { modelLabel } from '../../engine/source';
 import { importExploration } from './exploration-file';
 
 export const STATIC_PARAM = 'static';

@@ -1,0 +1,4 @@
+/** Integrated gradients over FFN neurons (SAIG): the fast and the streamed path, the attribution cache. */
+export * from './attribute';
+export * from './cache';
+export * from './stream';

@@ -1,0 +1,2 @@
+/** The tfjs backend: WebGPU, wasm or cpu, its adapter, device loss. */
+export * from './backend';

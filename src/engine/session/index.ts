@@ -1,0 +1,2 @@
+/** One fact, opened: its queries in every language, probes, localize, manipulate. */
+export * from './session';
