@@ -71,7 +71,7 @@ export async function listFiles(dir: string): Promise<string[]> {
  * What the int8 mode computes with: every 2-D matrix quantized symmetrically per output channel
  * (scale = max|w| / 127, q = round(w / scale) ∈ [-127, 127]) and dequantized back, in float32.
  * Output channels are rows ([out, in] nn.Linear and [vocab, d] embeddings) except GPT-2's Conv1D
- * weights, stored [in, out]. Written here independently of src/engine/quant.ts.
+ * weights, stored [in, out]. Written here independently of src/engine/weights/quant.ts.
  * Comparing int8 output to the float64 reference on THESE weights isolates engine errors from the
  * (legitimate) quantization error, which for a peaky tiny BERT is ~7e-3 in probability.
  */

@@ -29,7 +29,7 @@ export async function openApp(page: Page, info: TestInfo, opts: { autoload?: boo
 
 export function appUrl(info: TestInfo, opts: { autoload?: boolean; hash?: string; params?: Record<string, string> } = {}): string {
   const q = new URLSearchParams(opts.params ?? {});
-  // by name: on SwiftShader the page itself would prefer wasm (src/engine/backend.ts)
+  // by name: on SwiftShader the page itself would prefer wasm (src/engine/backend/backend.ts)
   q.set('backend', projectBackend(info));
   if (!opts.autoload) q.set('autoload', '0');
   return `/?${q.toString()}${opts.hash ?? ''}`;

@@ -1,5 +1,5 @@
 /**
- * Packed int8 weights on WebGPU (src/engine/int8-webgpu.ts) in Chromium: the int8 bytes stay on the device
+ * Packed int8 weights on WebGPU (src/engine/weights/int8-webgpu.ts) in Chromium: the int8 bytes stay on the device
  * and the matmuls dequantize in WGSL. What needs the browser stays here: one family (gpt2) through the engine
  * harness gpu.html (src/gpu/harness.ts) on Chromium's WebGPU adapter (SwiftShader in CI), against the same
  * model on the dequantized-float32 path (deviceWeights 'lru'); and the app on packed int8 (device loss,

@@ -17,7 +17,7 @@ import { chromium } from '@playwright/test';
 import { createServer } from 'vite';
 import { startModelServer } from '../e2e/model-server';
 import { BERT_BASE_CONFIG, GPT2_SMALL_CONFIG, QWEN25_05B_CONFIG, type PageBenchParams } from '../src/gpu/bench';
-import { softwareAdapter } from '../src/engine/backend';
+import { softwareAdapter } from '../src/engine/backend/backend';
 
 /** what the e2e tests use: SwiftShader's WebGPU adapter on a machine without a GPU */
 const MODES = ['f32', 'int8-dequantized', 'int8-packed'] as const;

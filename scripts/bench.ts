@@ -40,8 +40,8 @@ import * as tf from '@tensorflow/tfjs';
 import { nodeBackend } from '../src/cli/node-engine';
 import { FAMILIES } from '../src/engine/families/registry';
 import { loadModel } from '../src/engine/index';
-import { attributeQuery } from '../src/engine/matrice/attribute';
-import type { LoadedModel } from '../src/engine/model';
+import { attributeQuery } from '../src/engine/attribution/attribute';
+import type { LoadedModel } from '../src/engine/families/model';
 import { BERT_BASE_CONFIG, GPT2_SMALL_CONFIG, fastFlops, matmulGflops, queryOf, time } from '../src/gpu/bench';
 import { Rng, tinyTokenizer } from '../tests/helpers/tiny-checkpoints';
 
@@ -235,8 +235,8 @@ async function benchExperiment(name: string, facts = 3) {
   if (!existsSync(join(dir, 'kn-manifest.json'))) return null;
   const { openLocal } = await import('../src/data/node');
   const { loadModelArg } = await import('../src/engine/index');
-  const { MemoryBytesStore } = await import('../src/engine/matrice/cache');
-  const { DEFAULT_METHODS, makeMeta, parseMethodSpec, pickFacts, runFact } = await import('../src/engine/runner/manipulate');
+  const { MemoryBytesStore } = await import('../src/engine/attribution/cache');
+  const { DEFAULT_METHODS, makeMeta, parseMethodSpec, pickFacts, runFact } = await import('../src/engine/experiments/manipulate');
   const { LANGS } = await import('../src/data/types');
   const m = await loadModelArg(`bundled:${name}`, { dtype: 'int8' });
   const bench = await openLocal();

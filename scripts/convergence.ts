@@ -24,12 +24,12 @@ import { cliBackendOrder, nodeBackend, useBackend } from '../src/cli/node-engine
 import { splitCandidates } from '../src/cli/results';
 import { openLocal } from '../src/data/node';
 import { KnError, loadModelArg } from '../src/engine/index';
-import { checkQuadrature, type Quadrature } from '../src/engine/matrice/attribute';
-import { attributeCached } from '../src/engine/matrice/experiments';
-import { DEFAULT_SETTINGS, type MatriceSettings, type NeuronId } from '../src/engine/matrice/scoring';
-import { pickFacts } from '../src/engine/runner/manipulate';
-import { FactSession } from '../src/engine/session';
-import { FolderStore } from '../src/engine/source-node';
+import { checkQuadrature, type Quadrature } from '../src/engine/attribution/attribute';
+import { attributeCached } from '../src/engine/interventions/manipulate';
+import { DEFAULT_SETTINGS, type MatriceSettings, type NeuronId } from '../src/engine/selection/scoring';
+import { pickFacts } from '../src/engine/experiments/manipulate';
+import { FactSession } from '../src/engine/session/session';
+import { FolderStore } from '../src/engine/source/source-node';
 
 interface Setting {
   key: string;

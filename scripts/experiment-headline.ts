@@ -8,8 +8,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMeta, readRows, reproduceCommand } from '../src/cli/experiment-cmd';
-import { factLanguageDeltaP, summarize } from '../src/engine/runner/report';
-import { BUNDLED_DIR } from '../src/engine/source-node';
+import { factLanguageDeltaP, summarize } from '../src/engine/report/report';
+import { BUNDLED_DIR } from '../src/engine/source/source-node';
 import { LEGACY_QUADRATURE } from '../src/engine/rules';
 
 async function main() {

@@ -1,5 +1,5 @@
 /**
- * The streamed attribution path (src/engine/matrice/stream.ts) against the fast path, side by side (issue 19
+ * The streamed attribution path (src/engine/attribution/stream.ts) against the fast path, side by side (issue 19
  * item 2; the numbers in docs/PERFORMANCE.md "Any model size within memory").
  *
  *   npx tsx scripts/stream-vs-fast.ts --fixtures
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { nodeBackend } from '../src/cli/node-engine';
 import { loadModel } from '../src/engine/index';
-import { attributeQuery, type AttributeOptions } from '../src/engine/matrice/attribute';
+import { attributeQuery, type AttributeOptions } from '../src/engine/attribution/attribute';
 
 const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let n = 0, d = 0;

@@ -130,7 +130,7 @@ def randomize(model, seed):
 
 
 def tok_query(tk, kind, prompt, target):
-    """ids, target position and target id with the engine's conventions (src/engine/tokenizer.ts)."""
+    """ids, target position and target id with the engine's conventions (src/engine/families/tokenizer.ts)."""
     if kind == 'causal':
         p = common.rstrip_ws(prompt)
         ids = tk(p)['input_ids']

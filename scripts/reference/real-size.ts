@@ -14,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { nodeBackend } from '../../src/cli/node-engine';
 import { loadModel } from '../../src/engine/index';
-import { attributeQuery } from '../../src/engine/matrice/attribute';
-import { setHubUrl } from '../../src/engine/source';
+import { attributeQuery } from '../../src/engine/attribution/attribute';
+import { setHubUrl } from '../../src/engine/source/source';
 import { start, stop } from '../../tests/helpers/http-server';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

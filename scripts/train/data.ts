@@ -18,7 +18,7 @@
 import { openLocal } from '../../src/data/node';
 import { causalQuery, maskedQuery } from '../../src/data/queries';
 import { LANGS, RELATIONS, type Lang, type Relation, type Shard } from '../../src/data/types';
-import type { KnTokenizer } from '../../src/engine/tokenizer';
+import type { KnTokenizer } from '../../src/engine/families/tokenizer';
 
 export interface DemoFact {
   id: string;

@@ -22,10 +22,10 @@ import { openLocal } from '../../src/data/node';
 import { causalQuery, maskedQuery } from '../../src/data/queries';
 import { LANGS } from '../../src/data/types';
 import { loadModelArg, loadModel } from '../../src/engine/index';
-import type { LoadedModel } from '../../src/engine/model';
-import { attributeFact, manipulate, perLanguage, selectNeurons, type ManipulationRow, type Method, type QuerySpec } from '../../src/engine/matrice/experiments';
-import type { FactAttributions } from '../../src/engine/matrice/scoring';
-import { BUNDLED_DIR } from '../../src/engine/source-node';
+import type { LoadedModel } from '../../src/engine/families/model';
+import { attributeFact, manipulate, perLanguage, selectNeurons, type ManipulationRow, type Method, type QuerySpec } from '../../src/engine/interventions/manipulate';
+import type { FactAttributions } from '../../src/engine/selection/scoring';
+import { BUNDLED_DIR } from '../../src/engine/source/source-node';
 import type { DemoSplit } from './data';
 
 const SETTINGS = { norm: 'scale', attrNorm: 'none' } as const;

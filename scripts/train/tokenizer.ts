@@ -1,5 +1,5 @@
 /** The demo models' tokenizers: one byte-level BPE learned from the benchmark text, two special-token sets. */
-import { KnTokenizer } from '../../src/engine/tokenizer';
+import { KnTokenizer } from '../../src/engine/families/tokenizer';
 import { trainBpe, tokenizerJson, type BpeModel } from './bpe';
 
 export const EOT = '<|endoftext|>';

@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBackend } from '../../src/cli/node-engine';
 import { LANGS, type Lang } from '../../src/data/types';
-import type { KnTokenizer } from '../../src/engine/tokenizer';
+import type { KnTokenizer } from '../../src/engine/families/tokenizer';
 import { batchesOf, buildExamples, corpusTexts, loadDemoData, type DemoData, type DemoSplit, type Example } from './data';
 import { adamInit, countParams, initParams, makeBatch, paramSpecs, predict, trainStep, type AdamState, type Params, type TrainConfig } from './model';
 import { causalTokenizer, knTokenizer, learnBpe, maskedTokenizer, type TokenizerFiles } from './tokenizer';
