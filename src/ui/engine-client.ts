@@ -8,6 +8,9 @@ import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResul
 import type { EngineWorkerApi, MemoryReport, WorkerEvent } from '../worker/api';
 import type { CalibrationReport } from '../worker/experiments';
 
+/** The worker's memory report, for the views (which import no worker module). */
+export type { MemoryReport };
+
 export class EngineClient {
   protected worker: Worker;
   protected api: Comlink.Remote<EngineWorkerApi>;

@@ -14,6 +14,9 @@ import { reportFiles, type MethodSummary, type Reading, type Summary } from '../
 import { LANGS } from '../../data/types';
 import type { AnyMeta, ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
 import { DEFAULT_GRID, parseGrid } from '../../engine/experiments';
+
+/** The limits and report builder the view needs (it imports no engine module itself). */
+export { FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, reportFiles, LANGS };
 import * as v from 'valibot';
 import { arr, fail, int, keyed, num, obj, oneOf, parse, str } from '../share/schema';
 import { staticParam } from '../share/static-export';

@@ -33,6 +33,9 @@ import type { ExperimentProgress, ExperimentRequest } from '../../worker/experim
 /** Plain copies: Svelte $state proxies cannot be structured-cloned to the worker. */
 const plain = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)));
 
+/** The worker's per-language sets, for the view (which imports no worker module). */
+export type { LanguageSetsResult };
+
 export class ExplorerClient extends EngineClient {
   listFacts(relation: string, query?: string, limit?: number): Promise<FactList> {
     return this.call(() => this.api.listFacts(relation, query, limit));

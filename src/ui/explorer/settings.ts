@@ -10,7 +10,10 @@ export const defaultSettings = (): Settings => ({ ...DEFAULT_SETTINGS });
 export const DEFAULT_MODEL = 'demo-causal';
 
 /** IG steps M (quadrature points) and the IG baseline the page starts with: the engine's (engine/rules/index.ts). */
-export { DEFAULT_BASELINE, DEFAULT_STEPS } from '../../engine/rules';
+export { DEFAULT_BASELINE, DEFAULT_STEPS, STEPS_MAX, STEPS_MIN } from '../../engine/rules';
+
+/** The engine's MaTrice defaults, methods and their colours, for the views (which import no engine module). */
+export { DEFAULT_SETTINGS, METHOD_COLORS, METHODS, type MatriceSettings } from '../../engine/selection';
 
 /** `s` with the paper's α1 = α2 = β1 = β2 and METHOD's τ (engine DEFAULT_SETTINGS); the normalizations stay. */
 export const paperSettings = (s: Settings): Settings => ({
