@@ -3,20 +3,32 @@
  * with a plain `{ code, message }` object (KnError does not survive structured clone with its code);
  * the page turns it back into a KnError with `toKnError`.
  *
- * Explorer calls (listFacts … manipulate) work on the worker's "current fact": `factQueries` or
- * `localize` make a fact current; `localize` also keeps its FactAttributions in the worker, so
- * `score` / `neuronStats` only re-score (never a gradient) and `manipulate` only runs forward passes.
+ * Explorer calls (listFacts … manipulate) work on the worker's "current fact" (the engine's ExplorerState,
+ * src/engine/session/explorer.ts): `factQueries` or `localize` make a fact current; `localize` also keeps its
+ * FactAttributions in the worker, so `score` / `neuronStats` only re-score (never a gradient) and `manipulate`
+ * only runs forward passes.
+ *
+ * The contract is a leaf: it imports no worker file (the explorer's messages are the engine's types, the edits'
+ * are written here; the worker's files import them from here).
  */
-import type { Baseline, Quadrature } from '../engine/rules';
 import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../shared/types';
 import type { ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from './experiments';
 import type { CalibrationReport } from './experiments';
-import type { ManipulationRow, Method, TopToken } from '../engine/interventions';
-import type { ConvergenceCheck } from '../engine/session';
-import type { LanguageSummary, MatriceSettings, NeuronId } from '../engine/selection';
-import type { ActiveEdit, EditRequest, EditSpec, EditView, TeachCancelOutcome, TeachHoldPoint, TeachProgress, TeachRequest, TeachView } from './edits';
+import type { AppliedEdit, Method } from '../engine/interventions';
+import type { Lang } from '../engine/rules';
+import type { EditCell } from '../engine/report';
+import type { MatriceSettings, NeuronId } from '../engine/selection';
+import type {
+  AttributionsExport, ConvergenceOptions, ConvergenceResult, FactKnownHint, FactList, FactQueries, LanguageSetsResult,
+  LocalizeOptions, LocalizeProgress, LocalizeResult, ManipulateResult, NeuronStatsResult, ScoreResult,
+} from '../engine/session';
 
-export type { ActiveEdit, EditRequest, EditSpec, EditView, TeachCancelOutcome, TeachHoldPoint, TeachProgress, TeachRequest, TeachView } from './edits';
+export type {
+  AttributionsExport, ConvergenceOptions, ConvergenceResult, FactKnownHint, FactList, FactQueries, FactQueryRow, FactSummary,
+  LanguageSetsResult, LocalizedQuery, LocalizeOptions, LocalizeProgress, LocalizeResult, ManipulateResult, ManipulateRow,
+  NeuronStatsResult, ScoreResult,
+} from '../engine/session';
+export type { TopToken } from '../engine/interventions';
 
 export interface SerializedError {
   code: string;
@@ -35,210 +47,149 @@ export type WorkerEvent =
   | { type: 'device-lost'; message: string; backend: BackendInfo }
   | { type: 'backend-changed'; backend: BackendInfo };
 
-/** A fact with its labels in every language of the benchmark. */
-export interface FactSummary {
-  id: string;
+// ------------------------------------------------------------------------------------------------ edits
+
+/** What the share link and the exploration file keep of an edit (enough to make it again); worker/edit-spec.ts labels it. */
+/** A fact the user typed: one language's subject and object for a relation. */
+export interface TypedFact {
   relation: string;
-  /** lang → subject / object label */
-  labels: Record<string, { subject: string; object: string }>;
-  /** the language whose subject or object matched the search (absent without a search) */
-  matchedLang?: string;
-  /** which label matched in that language */
-  matchedField?: 'subject' | 'object';
-}
-
-/**
- * In how many languages the loaded model knows a fact (the one rule, src/data/probing.ts isKnownLanguage:
- * at least half of a language's queries answered top-1 correctly); null when it was not probed (the worker
- * was busy with an attribution or an edit: only cached answers are given then).
- */
-export interface FactKnownHint {
-  factId: string;
-  /** the known languages (k = known.length), null when not probed */
-  known: string[] | null;
-  /** the languages asked */
-  langs: string[];
-}
-
-export interface FactList {
-  relation: string;
-  /** facts matching the search, at most `limit` */
-  facts: FactSummary[];
-  /** how many facts matched in all */
-  total: number;
-}
-
-export type { TopToken } from '../engine/interventions';
-
-/** One query of the current fact, probed on the loaded model. */
-export interface FactQueryRow {
   lang: string;
-  templateId: string;
-  prompt: string;
-  target: string;
-  /** the target token as the tokenizer shows it */
-  targetToken: string;
-  /** P(correct): the probability of the target's first token at the target position */
-  pCorrect: number;
-  rank: number;
-  correct: boolean;
-  top: TopToken[];
+  subject: string;
+  object: string;
 }
 
-export interface FactQueries {
-  factId: string;
-  relation: string;
-  labels: Record<string, { subject: string; object: string }>;
-  langs: string[];
-  queries: FactQueryRow[];
-  /** queries that could not be built or probed (target outside the vocabulary, too long, …) */
-  skipped: { lang: string; templateId: string; reason: string }[];
-}
+type Neuron = [number, number];
 
-export interface LocalizeOptions {
-  langs: string[];
-  /** M, the quadrature points of the integrated gradients (default the engine's DEFAULT_STEPS) */
-  steps?: number;
-  baseline?: Baseline;
-  /** the IG quadrature (default the engine's DEFAULT_QUADRATURE) */
-  quadrature?: Quadrature;
-  /** resolve with `complete: false` instead of computing when any query is not in the cache */
-  cacheOnly?: boolean;
-}
+export type EditSpec =
+  | { kind: 'erase'; fact: string; neurons: Neuron[] }
+  | { kind: 'update'; fact: string; neurons: Neuron[]; newObject: string; lambda1: number; lambda2: number }
+  | { kind: 'inject'; fact: string | TypedFact; neurons: Neuron[]; lang: string; trainSteps: number; lr: number };
 
-export interface LocalizeProgress {
-  queriesDone: number;
-  queriesTotal: number;
-  pointsDone: number;
-  pointsTotal: number;
-  cached: number;
-  elapsedMs: number;
-  /** estimated time left (null until there is something to extrapolate from) */
-  etaMs: number | null;
-}
 
-export interface LocalizedQuery {
-  lang: string;
-  templateId: string;
-  prompt: string;
-  target: string;
-  cached: boolean;
-  /** the IG completeness error: max over layers and baselines of |Σ_j Attr_i − (P(w̄) − P(w'_i))| */
-  completeness: { maxAbs: number; maxRel: number };
-  /** P(w̄), the model's probability of the target */
-  pFull: number;
-}
+/** where the test seam `setHold` parks a teach (see EditState.setHold) */
+export const TEACH_HOLD_POINTS = ['teach-commit', 'teach-done'] as const;
+export type TeachHoldPoint = (typeof TEACH_HOLD_POINTS)[number];
+/** what a cancel found: a teach it stopped, a teach that had already finished, or nothing running */
+export type TeachCancelOutcome = 'cancelled' | 'finished' | 'idle';
 
-export interface LocalizeResult {
-  /** false only with `cacheOnly` when some query was not cached (nothing was computed) */
-  complete: boolean;
-  factId: string;
-  langs: string[];
-  steps: number;
-  baseline: Baseline;
-  numLayers: number;
-  ffnSize: number;
-  queries: LocalizedQuery[];
-  /** queries read from the attribution cache (with `complete: false`: those of `queriesTotal` that are cached) */
-  cachedCount: number;
-  /** with `complete: false`: how many queries localizing attributes (cachedCount of them are read from the cache) */
-  queriesTotal?: number;
-  /** the largest completeness error over all queries */
-  maxCompleteness: { maxAbs: number; maxRel: number };
-  ms: number;
-  skipped: { lang: string; templateId: string; reason: string }[];
-}
-
-/** The convergence check's options: the method and settings whose selection is compared (engine FactSession.checkConvergence). */
-export interface ConvergenceOptions {
-  method: Method;
-  settings: Partial<MatriceSettings>;
-  seed?: number;
-}
-
-/** The engine's ConvergenceCheck for the current fact, with the fact and the time it took. */
-export interface ConvergenceResult extends ConvergenceCheck {
-  factId: string;
-  ms: number;
-}
-
-export interface ScoreResult {
-  method: Method;
-  /** which score the heatmap shows: MaTrice's S, or w/o UaQ's S (AMIG / w/o UaL / Random show MaTrice's S) */
-  heatmapOf: 'matrice' | 'no-uaq';
-  /** layers × (ffnSize / bin) cells: max of S over each bin of `bin` consecutive neurons */
-  S: number[][];
-  bin: number;
-  numLayers: number;
-  ffnSize: number;
-  selected: NeuronId[];
-  /** 𝒯 = τ · max S of the heatmap's score (MaTrice / w/o UaQ; null when not defined) */
-  threshold: number | null;
-  maxS: number;
-  /** Fig. 4: share of the selected neurons per layer */
-  layerDistribution: number[];
-  /**
-   * language coverage (engine `languageCoverage`, docs/METHOD.md): per selected neuron (in `selected`'s order)
-   * the number of languages whose own selection (w/o UaL per language, same settings) contains it, 0..languages;
-   * `mean` over the selected neurons (null when none). Absent for a stored (read-only) exploration.
-   */
-  coverage?: { perNeuron: number[]; mean: number | null; languages: number };
-  /** Eq. 5 denominators at fault (zero / negative / near-zero), counted */
-  warnings: number;
-  ms: number;
-}
-
-export interface NeuronStatsResult {
-  neuron: NeuronId;
-  /** s̄_k per language (Eq. 9, what UaL averages) */
-  perLanguage: { lang: string; value: number; raw: number }[];
-  mean: number;
-  std: number;
-  S: number;
-  threshold: number;
-  selected: boolean;
-}
-
-/** The engine's manipulation row of a fact's query (its template is always known). */
-export interface ManipulateRow extends ManipulationRow {
-  templateId: string;
-}
-
-export interface ManipulateResult {
-  factor: number;
+export interface EditRequest {
+  kind: 'erase' | 'update';
   neurons: NeuronId[];
-  rows: ManipulateRow[];
-  /** per language: mean P before/after; ΔP and the ratio over the known queries (NaN when none), engine `perLanguage` */
-  languages: Record<string, LanguageSummary>;
-  ms: number;
+  /** update: the new object, as the English query should answer it */
+  newObject?: string;
+  lambda1?: number;
+  lambda2?: number;
 }
 
-/** Each language's own neurons beside the shared (MaTrice) set, both scaled on that language's queries. */
-export interface LanguageSetsResult {
-  shared: NeuronId[];
-  factor: number;
-  languages: {
-    lang: string;
-    /** the language's own neurons: UaQ over its queries, the same dynamic threshold */
-    own: NeuronId[];
-    /** how many of them are in the shared set */
-    overlap: number;
-    /** that language's queries with its own set scaled / with the shared set scaled (ΔP over known queries) */
-    ownResult: LanguageSummary;
-    sharedResult: LanguageSummary;
-  }[];
-  ms: number;
+export interface TokenAt {
+  token: string;
+  prob: number;
 }
 
-/** The current fact's attributions, for export (raw per query as float32, layer-major flat). */
-export interface AttributionsExport {
+export interface EditQueryView {
+  lang: string;
+  templateId: string;
+  prompt: string;
+  role: 'edited' | 'paraphrase';
+  /** the model answered the old object top-1 before the edit */
+  known: boolean;
+  before: { pOld: number; top: TokenAt };
+  after: { pOld: number; top: TokenAt };
+  /** after the edit: the old object is still top-1 / (update) the new object is top-1 */
+  oldTop: boolean;
+  newTop?: boolean;
+}
+
+export interface UnrelatedView {
+  lang: string;
   factId: string;
-  steps: number;
-  baseline: Baseline;
-  numLayers: number;
-  ffnSize: number;
-  modelHash: string;
-  languages: Record<string, { queries: { text: string; templateId: string; raw: Float32Array }[] }>;
+  prompt: string;
+  before: string;
+  after: string;
+  same: boolean;
+}
+
+/** An applied edit, as the page lists it. */
+export interface ActiveEdit {
+  id: string;
+  kind: AppliedEdit['kind'];
+  label: string;
+  neurons: number;
+  notes: string[];
+  precision: AppliedEdit['precision'];
+  spec: EditSpec;
+}
+
+export interface EditView {
+  active: ActiveEdit;
+  factId: string;
+  editPrompt: string;
+  oldObject: string;
+  newObject?: string;
+  queries: EditQueryView[];
+  unrelated: UnrelatedView[];
+  /** per language: reliability / generality / locality (shares with their counts, editCell) */
+  languages: Record<string, EditCell>;
+  /** the int8 model's float32 overlay vs re-quantizing in place (src/engine/interventions/edit.ts) */
+  requantization?: AppliedEdit['requantization'];
+  ms: { edit: number; evaluate: number; total: number };
+}
+
+export interface TeachRequest {
+  /** a benchmark fact id, or a typed fact */
+  fact: string | TypedFact;
+  /** the languages to localize in and to check after (default: all 7) */
+  langs?: string[];
+  /** the language whose queries are trained on (default: the typed fact's language, else English) */
+  trainLang?: string;
+  /** neurons trained: the top-k by S (default 10) */
+  k?: number;
+  trainSteps?: number;
+  lr?: number;
+  /** IG steps M of the localization (default 20) */
+  steps?: number;
+  settings?: Partial<MatriceSettings>;
+  /** train these neurons instead of localizing (a link's replay) */
+  neurons?: NeuronId[];
+}
+
+export interface TeachProgress {
+  phase: 'localize' | 'train' | 'evaluate';
+  done: number;
+  total: number;
+  loss?: number;
+  correct?: number;
+  elapsedMs: number;
+}
+
+export interface TeachQueryView {
+  lang: string;
+  templateId: string;
+  prompt: string;
+  target: string;
+  before: { p: number; correct: boolean; top: string };
+  after: { p: number; correct: boolean; top: string };
+  trained: boolean;
+}
+
+export interface TeachView {
+  active: ActiveEdit | null;
+  /** why nothing was changed (cancel, divergence), else null */
+  stopped: string | null;
+  converged: boolean;
+  factId: string;
+  labels: Partial<Record<Lang, { subject: string; object: string }>>;
+  trainLang: string;
+  neurons: NeuronId[];
+  queries: TeachQueryView[];
+  /** per language: [correct, total] before and after */
+  languages: Record<string, { before: [number, number]; after: [number, number] }>;
+  /** queries of unrelated facts whose top-1 is unchanged after the training: [same, total] */
+  old: [number, number];
+  notes: string[];
+  skipped: { lang: string; templateId: string; reason: string }[];
+  losses: number[];
+  ms: { localize: number; train: number; evaluate: number; total: number };
 }
 
 export interface EngineWorkerApi {

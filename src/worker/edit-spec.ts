@@ -1,21 +1,10 @@
 /**
  * What the share link and the exploration file keep of an edit (enough to make it again), and its label.
- * No engine imports: the page's bundle uses it without tfjs.
+ * No engine imports: the page's bundle uses it without tfjs. The types are the worker's contract (api.ts).
  */
-type Neuron = [number, number];
+import type { EditSpec } from './api';
 
-/** A fact the user typed: one language's subject and object for a relation. */
-export interface TypedFact {
-  relation: string;
-  lang: string;
-  subject: string;
-  object: string;
-}
-
-export type EditSpec =
-  | { kind: 'erase'; fact: string; neurons: Neuron[] }
-  | { kind: 'update'; fact: string; neurons: Neuron[]; newObject: string; lambda1: number; lambda2: number }
-  | { kind: 'inject'; fact: string | TypedFact; neurons: Neuron[]; lang: string; trainSteps: number; lr: number };
+export type { EditSpec, TypedFact } from './api';
 
 const neuronsLabel = (n: number) => `${n} neuron${n === 1 ? '' : 's'}`;
 

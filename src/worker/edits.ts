@@ -17,158 +17,32 @@
  * `replay` re-applies; edits stack and undo last-in first-out, byte-exact (src/engine/interventions/edit.ts).
  */
 import { KnError } from '../shared/errors';
-import { DEFAULT_BASELINE, DEFAULT_STEPS } from '../engine/rules';
-import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, type AppliedEdit } from '../engine/interventions';
-import { injectFact } from '../engine/interventions';
+import { checkRelation, DEFAULT_BASELINE, LANGS, RELATIONS, TEACH_DEFAULTS, type Lang } from '../engine/rules';
+import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, injectFact, type AppliedEdit } from '../engine/interventions';
 import type { LoadedModel } from '../engine/families';
 import type { BytesStore } from '../engine/attribution';
-import { resolveSettings, scoreMatrice, type MatriceSettings, type NeuronId } from '../engine/selection';
+import { resolveSettings, scoreMatrice, type NeuronId } from '../engine/selection';
 import { editCell, type EditCell } from '../engine/report';
 import { injectionNeurons, probeEditOp, type EditQueryRec } from '../engine/experiments';
-import { buildFactQueries, checkLangs, FactSession, parseFactId, type CustomFact } from '../engine/session';
+import { buildFactQueries, checkLangs, FactSession, parseFactId, type CustomFact, type ExplorerState } from '../engine/session';
 import type { RmlLama } from '../data/loader';
-import { LANGS, RELATIONS, type Lang } from '../data/types';
-import type { ExplorerState } from './explorer';
-import { describeSpec, type EditSpec, type TypedFact } from './edit-spec';
+import {
+  TEACH_HOLD_POINTS,
+  type ActiveEdit, type EditQueryView, type EditRequest, type EditSpec, type EditView, type TeachCancelOutcome, type TeachHoldPoint,
+  type TeachProgress, type TeachQueryView, type TeachRequest, type TeachView, type TypedFact, type UnrelatedView,
+} from './api';
+import { describeSpec } from './edit-spec';
 
 /** The language edits are made from (the paper edits with English). */
 export const EDIT_FROM: Lang = 'en';
 /** Unrelated facts whose queries measure locality (their first template in every language). */
 export const UNRELATED_FACTS = 3;
-export const TEACH_DEFAULTS = Object.freeze({ k: 10, trainSteps: 40, lr: 0.01, steps: DEFAULT_STEPS });
-/** where the test seam `setHold` parks a teach (see EditState.setHold) */
-export const TEACH_HOLD_POINTS = ['teach-commit', 'teach-done'] as const;
-export type TeachHoldPoint = (typeof TEACH_HOLD_POINTS)[number];
-/** what a cancel found: a teach it stopped, a teach that had already finished, or nothing running */
-export type TeachCancelOutcome = 'cancelled' | 'finished' | 'idle';
-
-export type { EditSpec, TypedFact } from './edit-spec';
-
-export interface EditRequest {
-  kind: 'erase' | 'update';
-  neurons: NeuronId[];
-  /** update: the new object, as the English query should answer it */
-  newObject?: string;
-  lambda1?: number;
-  lambda2?: number;
-}
-
-export interface TokenAt {
-  token: string;
-  prob: number;
-}
-
-export interface EditQueryView {
-  lang: string;
-  templateId: string;
-  prompt: string;
-  role: 'edited' | 'paraphrase';
-  /** the model answered the old object top-1 before the edit */
-  known: boolean;
-  before: { pOld: number; top: TokenAt };
-  after: { pOld: number; top: TokenAt };
-  /** after the edit: the old object is still top-1 / (update) the new object is top-1 */
-  oldTop: boolean;
-  newTop?: boolean;
-}
-
-export interface UnrelatedView {
-  lang: string;
-  factId: string;
-  prompt: string;
-  before: string;
-  after: string;
-  same: boolean;
-}
-
-/** An applied edit, as the page lists it. */
-export interface ActiveEdit {
-  id: string;
-  kind: AppliedEdit['kind'];
-  label: string;
-  neurons: number;
-  notes: string[];
-  precision: AppliedEdit['precision'];
-  spec: EditSpec;
-}
-
-export interface EditView {
-  active: ActiveEdit;
-  factId: string;
-  editPrompt: string;
-  oldObject: string;
-  newObject?: string;
-  queries: EditQueryView[];
-  unrelated: UnrelatedView[];
-  /** per language: reliability / generality / locality (shares with their counts, editCell) */
-  languages: Record<string, EditCell>;
-  /** the int8 model's float32 overlay vs re-quantizing in place (src/engine/interventions/edit.ts) */
-  requantization?: AppliedEdit['requantization'];
-  ms: { edit: number; evaluate: number; total: number };
-}
-
-export interface TeachRequest {
-  /** a benchmark fact id, or a typed fact */
-  fact: string | TypedFact;
-  /** the languages to localize in and to check after (default: all 7) */
-  langs?: string[];
-  /** the language whose queries are trained on (default: the typed fact's language, else English) */
-  trainLang?: string;
-  /** neurons trained: the top-k by S (default 10) */
-  k?: number;
-  trainSteps?: number;
-  lr?: number;
-  /** IG steps M of the localization (default 20) */
-  steps?: number;
-  settings?: Partial<MatriceSettings>;
-  /** train these neurons instead of localizing (a link's replay) */
-  neurons?: NeuronId[];
-}
-
-export interface TeachProgress {
-  phase: 'localize' | 'train' | 'evaluate';
-  done: number;
-  total: number;
-  loss?: number;
-  correct?: number;
-  elapsedMs: number;
-}
-
-export interface TeachQueryView {
-  lang: string;
-  templateId: string;
-  prompt: string;
-  target: string;
-  before: { p: number; correct: boolean; top: string };
-  after: { p: number; correct: boolean; top: string };
-  trained: boolean;
-}
-
-export interface TeachView {
-  active: ActiveEdit | null;
-  /** why nothing was changed (cancel, divergence), else null */
-  stopped: string | null;
-  converged: boolean;
-  factId: string;
-  labels: Partial<Record<Lang, { subject: string; object: string }>>;
-  trainLang: string;
-  neurons: NeuronId[];
-  queries: TeachQueryView[];
-  /** per language: [correct, total] before and after */
-  languages: Record<string, { before: [number, number]; after: [number, number] }>;
-  /** queries of unrelated facts whose top-1 is unchanged after the training: [same, total] */
-  old: [number, number];
-  notes: string[];
-  skipped: { lang: string; templateId: string; reason: string }[];
-  losses: number[];
-  ms: { localize: number; train: number; evaluate: number; total: number };
-}
 
 type Unrelated = { lang: Lang; prompt: string; top: number; token: string; factId: string }[];
 
 function typedToCustom(t: TypedFact, langs: readonly Lang[]): CustomFact {
   if (!t || typeof t !== 'object') throw new KnError('bad-input', 'a typed fact needs a relation, a language, a subject and an object');
-  if (!(RELATIONS as readonly string[]).includes(t.relation)) throw new KnError('bad-input', `unknown relation "${String(t.relation)}"; one of ${RELATIONS.join(', ')}`);
+  checkRelation(t.relation);
   checkLangs([t.lang]);
   // the typed names go into every language's templates (names are mostly written alike; the page says so);
   // the typed language first, so that a missing subject or object is named in the language it was typed in

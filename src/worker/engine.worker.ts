@@ -6,11 +6,11 @@
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { MAX_WASM_THREADS, dropWebGPU, initBackend, type InitBackendOptions, type WasmPaths } from '../engine/backend';
-import { loadModel, type LoadedModel } from '../engine/index';
+import { loadModel, type LoadedModel } from '../engine';
 import { KnError } from '../shared/errors';
 import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../shared/types';
 import type { EngineWorkerApi, MemoryReport, SerializedError, WorkerEvent } from './api';
-import { ExplorerState } from './explorer';
+import { ExplorerState } from '../engine/session';
 import { EditState } from './edits';
 import { ModelSlot } from './model-slot';
 import { ExperimentRunner, createRecordStore } from './experiments';

@@ -13,7 +13,7 @@ import { LANGS } from '../../src/data/types';
 import { loadModelArg } from '../../src/engine/index';
 import type { LoadedModel } from '../../src/engine/families/model';
 import { FactSession, probeFactKnown } from '../../src/engine/session/session';
-import { ExplorerState, MAX_KNOWN_BATCH } from '../../src/worker/explorer';
+import { ExplorerState, MAX_KNOWN_BATCH } from '../../src/engine/session';
 import { ready } from '../engine/setup';
 
 const LONG = 600_000;

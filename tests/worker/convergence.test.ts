@@ -9,7 +9,7 @@ import { openLocal } from '../../src/data/node';
 import { loadModelArg } from '../../src/engine/index';
 import { MemoryBytesStore } from '../../src/engine/attribution/cache';
 import { COMPLETENESS_FLAG, RECHECK } from '../../src/engine/session/session';
-import { ExplorerState } from '../../src/worker/explorer';
+import { ExplorerState } from '../../src/engine/session';
 import { ready } from '../engine/setup';
 
 class CountingStore extends MemoryBytesStore {

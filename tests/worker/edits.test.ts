@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import { loadModelArg } from '../../src/engine/index';
 import type { LoadedModel } from '../../src/engine/families/model';
-import { EditState, type EditView } from '../../src/worker/edits';
-import { ExplorerState } from '../../src/worker/explorer';
+import { EditState } from '../../src/worker/edits';
+import type { EditView } from '../../src/worker/api';
+import { ExplorerState } from '../../src/engine/session';
 import { ready } from '../engine/setup';
 
 const FACT = 'P138:53';

@@ -10,7 +10,7 @@ import { loadModelArg } from '../../src/engine/index';
 import { MemoryBytesStore } from '../../src/engine/attribution/cache';
 import { needsLocalizeText } from '../../src/ui/explorer/analysis';
 import { AnalysisStore } from '../../src/ui/explorer/analysis.svelte';
-import { ExplorerState } from '../../src/worker/explorer';
+import { ExplorerState } from '../../src/engine/session';
 import { ready } from '../engine/setup';
 
 describe('a partly cached fact', () => {

@@ -1,12 +1,12 @@
 /**
- * The page's score path carries the selection's language coverage (src/worker/explorer.ts): per selected
+ * The page's score path carries the selection's language coverage (src/engine/session/explorer.ts, selection/heatmap.ts): per selected
  * neuron the number of languages whose own selection (the language sets' "own") contains it, and its mean;
  * on the bundled causal demo model, three languages, M = 2.
  */
 import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import { loadModelArg } from '../../src/engine/index';
-import { ExplorerState } from '../../src/worker/explorer';
+import { ExplorerState } from '../../src/engine/session';
 import { ready } from '../engine/setup';
 
 describe('score: language coverage', () => {

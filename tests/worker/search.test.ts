@@ -1,11 +1,11 @@
 /**
- * The fact list's search (src/worker/explorer.ts searchMatch, listFacts): subjects and objects, in every
+ * The fact list's search (src/engine/session/facts.ts searchMatch, listFacts): subjects and objects, in every
  * language's labels, case- and accent-insensitive; checked against the benchmark's own labels.
  */
 import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import { LANGS } from '../../src/data/types';
-import { ExplorerState, searchMatch } from '../../src/worker/explorer';
+import { ExplorerState, searchMatch } from '../../src/engine/session';
 
 const bench = openLocal();
 const explorer = new ExplorerState(() => null, () => bench, undefined);

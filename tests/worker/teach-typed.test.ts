@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import { loadModelArg } from '../../src/engine/index';
 import { EditState } from '../../src/worker/edits';
-import { ExplorerState } from '../../src/worker/explorer';
+import { ExplorerState } from '../../src/engine/session';
 import { ready } from '../engine/setup';
 
 describe('teaching a typed fact (worker side)', () => {

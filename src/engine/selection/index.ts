@@ -4,3 +4,4 @@ export * from './layerScores';
 export * from './methods';
 export * from './rng';
 export * from './scoring';
+export * from './heatmap';

@@ -15,6 +15,7 @@ import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../attribu
 import {
   attributeFact,
   METHODS,
+  queryCacheKey,
   selectNeurons,
   toFactAttributions,
   type AttributedQuery,
@@ -193,6 +194,15 @@ export async function probeFactKnown(model: LoadedModel, bench: RmlLama, factId:
   return (await FactSession.open(model, bench, factId, langs, { topK: 1 })).knownSummary();
 }
 
+/** The attribution settings of a localize, with the defaults, checked (localize and cachedCount). */
+export function attributionSettings(opts: Pick<AttributeFactOptions, 'steps' | 'baseline' | 'quadrature'>): { steps: number; baseline: Baseline; quadrature: Quadrature } {
+  return {
+    steps: checkSteps(opts.steps ?? DEFAULT_STEPS),
+    baseline: checkBaseline(opts.baseline ?? DEFAULT_BASELINE),
+    quadrature: checkQuadrature(opts.quadrature ?? DEFAULT_QUADRATURE),
+  };
+}
+
 export interface OpenOptions {
   /** top predictions kept per query (default 5) */
   topK?: number;
@@ -264,12 +274,22 @@ export class FactSession {
     return this.fa !== null;
   }
 
+  /**
+   * How many of the queries have their attribution in `store` under these settings (what `localize` would read
+   * from the cache; it computes the rest). The same keys as `localize`: the one place that derives them.
+   */
+  async cachedCount(opts: Pick<AttributeFactOptions, 'steps' | 'baseline' | 'quadrature' | 'layers' | 'store'> = {}): Promise<number> {
+    if (!opts.store) return 0;
+    const a = { ...attributionSettings(opts), layers: opts.layers };
+    let n = 0;
+    for (const q of this.queries) if (await opts.store.get(await queryCacheKey(this.model, q, a))) n++;
+    return n;
+  }
+
   /** Attributes every query (cache first); the scores stay in the session for every method. */
   async localize(opts: AttributeFactOptions = {}) {
     if (this.queries.length === 0) throw new KnError('bad-input', `fact ${this.factId} has no usable query in ${this.langs.join(', ')} for this model`);
-    const steps = checkSteps(opts.steps ?? DEFAULT_STEPS);
-    const baseline = checkBaseline(opts.baseline ?? DEFAULT_BASELINE);
-    const quadrature = checkQuadrature(opts.quadrature ?? DEFAULT_QUADRATURE);
+    const { steps, baseline, quadrature } = attributionSettings(opts);
     const r = await attributeFact(this.model, this.queries, { ...opts, steps, baseline, quadrature });
     if (opts.signal?.aborted) throw new KnError('cancelled', 'localization cancelled');
     this.attributed = r.queries;

@@ -1,50 +1,44 @@
 /**
- * The explorer's worker-side state: a thin wrapper over the engine's FactSession (src/engine/session/session.ts)
- * for the current fact: its queries and "before" probes, the attributions kept after `localize`, scoring
- * and manipulation. No DOM: runs in the Web Worker (and in Node for tests, with a memory store).
+ * The explorer's current fact on the loaded model, as the page works with it (the worker's ExplorerState:
+ * src/worker/engine.worker.ts only unpacks the page's messages and calls this): a FactSession (session.ts) for the
+ * current fact, its queries and "before" probes, the attributions kept after `localize`, scoring, the convergence
+ * check and manipulation; which facts the model knows (cached per model); cancellation and the busy flag edits
+ * wait on. No DOM: runs in the Web Worker, and in Node for tests with a memory store.
  */
-import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../engine/attribution';
-import { DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, type Baseline } from '../engine/rules';
-import { Estimator } from '../engine/experiments';
-import { KnError } from '../shared/errors';
-import type { LoadedModel } from '../engine/families';
-import { completenessError } from '../engine/attribution';
-import type { BytesStore } from '../engine/attribution';
-import { METHODS, queryCacheKey, selectNeurons, type Method, type QuerySpec } from '../engine/interventions';
+import type { RmlLama } from '../../data/loader';
+import { completenessError, type BytesStore } from '../attribution';
+import { Estimator } from '../experiments/estimate';
+import type { LoadedModel } from '../families';
+import { selectNeurons, type FactProgress } from '../interventions';
+import { checkMethod, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, type Method } from '../rules';
 import {
+  binHeatmap,
   coverageMean,
+  heatmapOf,
   languageCoverage,
   layerDistribution,
   neuronStats as engineNeuronStats,
   resolveSettings,
   scoreMatrice,
   scoreNoUaQ,
+  showsThreshold,
   type FactAttributions,
   type MatriceResult,
   type MatriceSettings,
   type NeuronId,
-} from '../engine/selection';
-import { checkLangs, FactSession, parseFactId, probeFactKnown } from '../engine/session';
-import type { FactProgress } from '../engine/interventions';
-import type { RmlLama } from '../data/loader';
-import { LANGS, RELATIONS, type Relation } from '../data/types';
+} from '../selection';
+import { KnError } from '../../shared/errors';
+import { listFacts } from './facts';
+import { attributionSettings, checkLangs, FactSession, parseFactId, probeFactKnown } from './session';
 import type {
-  AttributionsExport,
-  ConvergenceOptions,
-  ConvergenceResult,
-  FactKnownHint,
-  FactList,
-  FactQueries,
-  LanguageSetsResult,
-  LocalizeOptions,
-  LocalizeProgress,
-  LocalizeResult,
-  ManipulateResult,
-  NeuronStatsResult,
-  ScoreResult,
-} from './api';
+  AttributionsExport, ConvergenceOptions, ConvergenceResult, FactKnownHint, FactList, FactQueries, LanguageSetsResult,
+  LocalizeOptions, LocalizeProgress, LocalizeResult, ManipulateResult, NeuronStatsResult, ScoreResult,
+} from './views';
 
-/** A model's content hash without the suffix edits add (src/engine/interventions/edit.ts): attributions stay valid across edits. */
+/**
+ * A model's content hash without the suffix edits add (ModelEditor, src/engine/interventions/edit.ts):
+ * attributions stay valid across edits.
+ */
 export const baseHash = (h: string) => h.split('+edit:')[0];
 
 interface Current {
@@ -55,23 +49,6 @@ interface Current {
   matrice?: { key: string; r: MatriceResult };
   /** each language's own selection (w/o UaL per language) of the last settings (coverage, language sets) */
   perLang?: { key: string; r: Partial<Record<string, NeuronId[]>> };
-}
-
-const fold = (s: string) => s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
-
-/**
- * The fact list's search: the first language (in the order given) whose subject or object contains the
- * query, case- and accent-insensitively ("北京" finds ⟨中华人民共和国, 北京市⟩ by its zh object, "pekin" by the
- * fr "Pékin"); null when no label matches. An empty query matches nothing here (the caller lists every fact).
- */
-export function searchMatch(labels: readonly { lang: string; subject: string; object: string }[], query: string): { lang: string; field: 'subject' | 'object' } | null {
-  const q = fold(query.trim());
-  if (!q) return null;
-  for (const l of labels) {
-    if (fold(l.subject).includes(q)) return { lang: l.lang, field: 'subject' };
-    if (fold(l.object).includes(q)) return { lang: l.lang, field: 'object' };
-  }
-  return null;
 }
 
 /**
@@ -157,29 +134,9 @@ export class ExplorerState {
     return (await this.session(c.session.factId, c.session.langs, c.session.topK)).session;
   }
 
+  /** Facts of a relation; `query` searches subjects and objects in every language (facts.ts listFacts). */
   async listFacts(relation: string, query = '', limit = 50): Promise<FactList> {
-    if (!(RELATIONS as readonly string[]).includes(relation)) throw new KnError('bad-input', `unknown relation "${relation}"; one of ${RELATIONS.join(', ')}`);
-    const b = await this.bench();
-    const shards = await Promise.all(LANGS.map((l) => b.shard(relation as Relation, l)));
-    const searching = query.trim() !== '';
-    const facts: FactList['facts'] = [];
-    let total = 0;
-    const base = shards[0].facts;
-    for (let i = 0; i < base.length; i++) {
-      const all: { lang: string; subject: string; object: string }[] = [];
-      for (const s of shards) {
-        const f = s.facts[i];
-        if (f && f.id === base[i].id) all.push({ lang: s.lang, subject: f.subject, object: f.object });
-      }
-      const m = searching ? searchMatch(all, query) : null;
-      if (searching && !m) continue;
-      total++;
-      if (facts.length >= limit) continue;
-      const labels: Record<string, { subject: string; object: string }> = {};
-      for (const l of all) labels[l.lang] = { subject: l.subject, object: l.object };
-      facts.push({ id: base[i].id, relation, labels, ...(m ? { matchedLang: m.lang, matchedField: m.field } : {}) });
-    }
-    return { relation, facts, total };
+    return listFacts(await this.bench(), relation, query, limit);
   }
 
   /**
@@ -249,14 +206,6 @@ export class ExplorerState {
     };
   }
 
-  /** How many of the queries have their attribution in the cache (localizing reads those and computes the rest). */
-  private async countCached(model: LoadedModel, queries: QuerySpec[], steps: number, baseline: Baseline, quadrature: Quadrature): Promise<number> {
-    if (!this.store) return 0;
-    let n = 0;
-    for (const q of queries) if (await this.store.get(await queryCacheKey(model, q, { steps, baseline, quadrature }))) n++;
-    return n;
-  }
-
   async localize(factId: string, opts: LocalizeOptions, onProgress?: (p: LocalizeProgress) => void): Promise<LocalizeResult> {
     // busy from the call on (edits are refused while it runs), not only once the gradients start
     this.pending++;
@@ -271,16 +220,14 @@ export class ExplorerState {
     const model = this.model();
     const c = await this.session(factId, opts.langs);
     const s = c.session;
-    const steps = opts.steps ?? DEFAULT_STEPS;
-    const baseline = opts.baseline ?? DEFAULT_BASELINE;
-    const quadrature = checkQuadrature(opts.quadrature ?? DEFAULT_QUADRATURE);
+    const { steps, baseline, quadrature } = attributionSettings(opts);
     const base = { factId, langs: s.langs, steps, baseline, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn, skipped: s.skipped };
     if (s.queries.length === 0) throw new KnError('bad-input', `fact ${factId} has no usable query in ${s.langs.join(', ')} for this model`);
     if (model.info.contentHash !== baseHash(model.info.contentHash)) {
       throw new KnError('bad-input', 'the model has edits applied: undo them (Edit view) before localizing, so that the neurons are found on the loaded weights');
     }
     if (opts.cacheOnly) {
-      const cached = await this.countCached(model, s.queries, steps, baseline, quadrature);
+      const cached = await s.cachedCount({ steps, baseline, quadrature, store: this.store });
       if (cached < s.queries.length) return { ...base, complete: false, queries: [], cachedCount: cached, queriesTotal: s.queries.length, maxCompleteness: { maxAbs: 0, maxRel: 0 }, ms: 0 };
     }
     this.localizing?.abort();
@@ -333,8 +280,7 @@ export class ExplorerState {
   async checkConvergence(factId: string, opts: ConvergenceOptions, onProgress?: (p: LocalizeProgress) => void): Promise<ConvergenceResult> {
     const c = this.localized();
     if (c.session.factId !== factId) throw new KnError('bad-input', `localize fact ${factId} first (the localized fact is ${c.session.factId})`);
-    const method = opts?.method;
-    if (!METHODS.includes(method)) throw new KnError('bad-input', `unknown method "${String(method)}"; one of ${METHODS.join(', ')}`);
+    const method = checkMethod(opts?.method);
     const model = this.model();
     if (model.info.contentHash !== baseHash(model.info.contentHash)) throw new KnError('bad-input', 'the model has edits applied: undo them (Edit view) before checking the attributions');
     if (this.localizing) throw new KnError('cancelled', 'convergence check cancelled: a localization runs');
@@ -394,35 +340,24 @@ export class ExplorerState {
 
   score(method: Method, settings: Partial<MatriceSettings>, seed = DEFAULT_SEED, maxCells = 65536): ScoreResult {
     const t0 = performance.now();
-    if (!METHODS.includes(method)) throw new KnError('bad-input', `unknown method "${method}"; one of ${METHODS.join(', ')}`);
+    checkMethod(method);
     const c = this.localized();
     const s = resolveSettings(settings);
-    const heat = method === 'no-uaq' ? scoreNoUaQ(c.fa, s) : this.matriceFor(c, s);
-    const sel = method === 'matrice' ? { neurons: heat.selected } : method === 'no-uaq' ? { neurons: heat.selected } : selectNeurons(c.fa, method, s, seed);
+    const heat = heatmapOf(method) === 'no-uaq' ? scoreNoUaQ(c.fa, s) : this.matriceFor(c, s);
+    // MaTrice and w/o UaQ select from their heatmap's S; the other methods by their own scores
+    const selected = method === 'matrice' || method === 'no-uaq' ? heat.selected : selectNeurons(c.fa, method, s, seed).neurons;
     const { numLayers, ffnSize } = c.fa;
-    const bin = Math.max(1, Math.ceil((numLayers * ffnSize) / Math.max(1, maxCells)));
-    const S = heat.S.map((row) => {
-      if (bin === 1) return Array.from(row, (v) => (Number.isFinite(v) ? v : 0));
-      const out: number[] = [];
-      for (let j = 0; j < row.length; j += bin) {
-        let m = -Infinity;
-        for (let k = j; k < Math.min(row.length, j + bin); k++) if (Number.isFinite(row[k]) && row[k] > m) m = row[k];
-        out.push(m === -Infinity ? 0 : m);
-      }
-      return out;
-    });
     return {
       method,
-      heatmapOf: method === 'no-uaq' ? 'no-uaq' : 'matrice',
-      S,
-      bin,
+      heatmapOf: heatmapOf(method),
+      ...binHeatmap(heat.S, numLayers, ffnSize, maxCells),
       numLayers,
       ffnSize,
-      selected: sel.neurons,
-      threshold: method === 'matrice' || method === 'no-uaq' || method === 'random' ? heat.threshold : null,
+      selected,
+      threshold: showsThreshold(method) ? heat.threshold : null,
       maxS: heat.maxS,
-      layerDistribution: layerDistribution(sel.neurons, numLayers),
-      coverage: this.coverage(c, s, sel.neurons),
+      layerDistribution: layerDistribution(selected, numLayers),
+      coverage: this.coverage(c, s, selected),
       warnings: heat.warnings.length,
       ms: performance.now() - t0,
     };
