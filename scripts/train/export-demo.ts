@@ -17,7 +17,7 @@ import { runEvalCommand } from '../../src/cli/data-cmd';
 import { loadModel, loadModelArg } from '../../src/engine/index';
 import { makeBatch, predict, countParams } from './model';
 import { modelCard, type CardEval, type CardInput } from './model-card';
-import { RECIPES, REPO, SPECS, hfConfig, splitFile, writeHf, type TrainRun } from './train-demo';
+import { RECIPES, REPO, SPECS, hfConfig, splitFile, writeHf, type TrainRun } from './recipe';
 
 type EvalOut = CardEval;
 

@@ -5,7 +5,7 @@
  */
 import { LANGS, RELATIONS } from '../../src/data/types';
 import type { TrainConfig } from './model';
-import type { Recipe } from './train-demo';
+import type { Recipe } from './recipe';
 
 export interface CardEval {
   languages: Record<string, { accuracy: number; n: number; correct: number }>;
