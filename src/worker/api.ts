@@ -8,27 +8,32 @@
  * FactAttributions in the worker, so `score` / `neuronStats` only re-score (never a gradient) and `manipulate`
  * only runs forward passes.
  *
- * The contract is a leaf: it imports no worker file (the explorer's messages are the engine's types, the edits'
- * are written here; the worker's files import them from here).
+ * The contract is a leaf: it imports no worker file; the messages are the engine's types (engine/session views.ts,
+ * edit-views.ts) and the edit specs of src/shared/edit-spec.ts.
  */
 import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../shared/types';
 import type { ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from './experiments';
 import type { CalibrationReport } from './experiments';
-import type { AppliedEdit, Method } from '../engine/interventions';
-import type { Lang } from '../engine/rules';
-import type { EditCell } from '../engine/report';
+import type { Method } from '../engine/interventions';
 import type { MatriceSettings, NeuronId } from '../engine/selection';
 import type {
-  AttributionsExport, ConvergenceOptions, ConvergenceResult, FactKnownHint, FactList, FactQueries, LanguageSetsResult,
-  LocalizeOptions, LocalizeProgress, LocalizeResult, ManipulateResult, NeuronStatsResult, ScoreResult,
+  ActiveEdit, AttributionsExport, ConvergenceOptions, ConvergenceResult, EditRequest, EditView, FactKnownHint, FactList, FactQueries,
+  LanguageSetsResult, LocalizeOptions, LocalizeProgress, LocalizeResult, ManipulateResult, NeuronStatsResult, ScoreResult,
+  TeachCancelOutcome, TeachHoldPoint, TeachProgress, TeachRequest, TeachView,
 } from '../engine/session';
+import type { EditSpec } from '../shared/edit-spec';
 
 export type {
   AttributionsExport, ConvergenceOptions, ConvergenceResult, FactKnownHint, FactList, FactQueries, FactQueryRow, FactSummary,
   LanguageSetsResult, LocalizedQuery, LocalizeOptions, LocalizeProgress, LocalizeResult, ManipulateResult, ManipulateRow,
   NeuronStatsResult, ScoreResult,
 } from '../engine/session';
+export type {
+  ActiveEdit, EditQueryView, EditRequest, EditView, TeachCancelOutcome, TeachHoldPoint, TeachProgress, TeachQueryView, TeachRequest,
+  TeachView, TokenAt, UnrelatedView,
+} from '../engine/session';
 export type { TopToken } from '../engine/interventions';
+export type { EditSpec, TypedFact } from '../shared/edit-spec';
 
 export interface SerializedError {
   code: string;
@@ -46,151 +51,6 @@ export interface MemoryReport {
 export type WorkerEvent =
   | { type: 'device-lost'; message: string; backend: BackendInfo }
   | { type: 'backend-changed'; backend: BackendInfo };
-
-// ------------------------------------------------------------------------------------------------ edits
-
-/** What the share link and the exploration file keep of an edit (enough to make it again); worker/edit-spec.ts labels it. */
-/** A fact the user typed: one language's subject and object for a relation. */
-export interface TypedFact {
-  relation: string;
-  lang: string;
-  subject: string;
-  object: string;
-}
-
-type Neuron = [number, number];
-
-export type EditSpec =
-  | { kind: 'erase'; fact: string; neurons: Neuron[] }
-  | { kind: 'update'; fact: string; neurons: Neuron[]; newObject: string; lambda1: number; lambda2: number }
-  | { kind: 'inject'; fact: string | TypedFact; neurons: Neuron[]; lang: string; trainSteps: number; lr: number };
-
-
-/** where the test seam `setHold` parks a teach (see EditState.setHold) */
-export const TEACH_HOLD_POINTS = ['teach-commit', 'teach-done'] as const;
-export type TeachHoldPoint = (typeof TEACH_HOLD_POINTS)[number];
-/** what a cancel found: a teach it stopped, a teach that had already finished, or nothing running */
-export type TeachCancelOutcome = 'cancelled' | 'finished' | 'idle';
-
-export interface EditRequest {
-  kind: 'erase' | 'update';
-  neurons: NeuronId[];
-  /** update: the new object, as the English query should answer it */
-  newObject?: string;
-  lambda1?: number;
-  lambda2?: number;
-}
-
-export interface TokenAt {
-  token: string;
-  prob: number;
-}
-
-export interface EditQueryView {
-  lang: string;
-  templateId: string;
-  prompt: string;
-  role: 'edited' | 'paraphrase';
-  /** the model answered the old object top-1 before the edit */
-  known: boolean;
-  before: { pOld: number; top: TokenAt };
-  after: { pOld: number; top: TokenAt };
-  /** after the edit: the old object is still top-1 / (update) the new object is top-1 */
-  oldTop: boolean;
-  newTop?: boolean;
-}
-
-export interface UnrelatedView {
-  lang: string;
-  factId: string;
-  prompt: string;
-  before: string;
-  after: string;
-  same: boolean;
-}
-
-/** An applied edit, as the page lists it. */
-export interface ActiveEdit {
-  id: string;
-  kind: AppliedEdit['kind'];
-  label: string;
-  neurons: number;
-  notes: string[];
-  precision: AppliedEdit['precision'];
-  spec: EditSpec;
-}
-
-export interface EditView {
-  active: ActiveEdit;
-  factId: string;
-  editPrompt: string;
-  oldObject: string;
-  newObject?: string;
-  queries: EditQueryView[];
-  unrelated: UnrelatedView[];
-  /** per language: reliability / generality / locality (shares with their counts, editCell) */
-  languages: Record<string, EditCell>;
-  /** the int8 model's float32 overlay vs re-quantizing in place (src/engine/interventions/edit.ts) */
-  requantization?: AppliedEdit['requantization'];
-  ms: { edit: number; evaluate: number; total: number };
-}
-
-export interface TeachRequest {
-  /** a benchmark fact id, or a typed fact */
-  fact: string | TypedFact;
-  /** the languages to localize in and to check after (default: all 7) */
-  langs?: string[];
-  /** the language whose queries are trained on (default: the typed fact's language, else English) */
-  trainLang?: string;
-  /** neurons trained: the top-k by S (default 10) */
-  k?: number;
-  trainSteps?: number;
-  lr?: number;
-  /** IG steps M of the localization (default 20) */
-  steps?: number;
-  settings?: Partial<MatriceSettings>;
-  /** train these neurons instead of localizing (a link's replay) */
-  neurons?: NeuronId[];
-}
-
-export interface TeachProgress {
-  phase: 'localize' | 'train' | 'evaluate';
-  done: number;
-  total: number;
-  loss?: number;
-  correct?: number;
-  elapsedMs: number;
-}
-
-export interface TeachQueryView {
-  lang: string;
-  templateId: string;
-  prompt: string;
-  target: string;
-  before: { p: number; correct: boolean; top: string };
-  after: { p: number; correct: boolean; top: string };
-  trained: boolean;
-}
-
-export interface TeachView {
-  active: ActiveEdit | null;
-  /** why nothing was changed (cancel, divergence), else null */
-  stopped: string | null;
-  converged: boolean;
-  factId: string;
-  labels: Partial<Record<Lang, { subject: string; object: string }>>;
-  trainLang: string;
-  neurons: NeuronId[];
-  queries: TeachQueryView[];
-  /** per language: [correct, total] before and after */
-  languages: Record<string, { before: [number, number]; after: [number, number] }>;
-  /** queries of unrelated facts whose top-1 is unchanged after the training: [same, total] */
-  old: [number, number];
-  notes: string[];
-  skipped: { lang: string; templateId: string; reason: string }[];
-  losses: number[];
-  ms: { localize: number; train: number; evaluate: number; total: number };
-}
 
 export interface EngineWorkerApi {
   /**
@@ -239,7 +99,7 @@ export interface EngineWorkerApi {
   /** The kept attributions (null when nothing was localized). */
   exportAttributions(): Promise<AttributionsExport | null>;
 
-  /** Edit the current fact from English (erase / update the neurons) and evaluate it in every language (worker/edits.ts). */
+  /** Edit the current fact from English (erase / update the neurons) and evaluate it in every language (engine/session/edits.ts). */
   editApply(req: EditRequest): Promise<EditView>;
   /** Re-apply an erase / update a link or file names. */
   editReplay(spec: EditSpec): Promise<ActiveEdit>;

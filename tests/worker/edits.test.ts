@@ -1,5 +1,5 @@
 /**
- * The page's edit and teach flows, worker side (src/worker/edits.ts), on the bundled causal demo model:
+ * The page's edit and teach flows, worker side (src/engine/session/edits.ts), on the bundled causal demo model:
  * an English erase/update evaluated in every language with the runner's rules, undo back to the loaded
  * probabilities exactly, a link's replay equal to the edit, refusals (no neurons, bad λ, a neuron the
  * model lacks, editing while an attribution runs, localizing an edited model, an experiment on an edited
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import { loadModelArg } from '../../src/engine/index';
 import type { LoadedModel } from '../../src/engine/families/model';
-import { EditState } from '../../src/worker/edits';
+import { EditState } from '../../src/engine/session';
 import type { EditView } from '../../src/worker/api';
 import { ExplorerState } from '../../src/engine/session';
 import { ready } from '../engine/setup';

@@ -1,5 +1,5 @@
 /**
- * Teaching a typed fact in the page (worker side, src/worker/edits.ts) on the bundled causal demo model
+ * Teaching a typed fact in the page (worker side, src/engine/session/edits.ts) on the bundled causal demo model
  * (issue 23): an object whose first token is only whitespace or a byte piece is refused with the object and
  * its first token named (nothing is trained, nothing kept), and a missing subject is named in the language
  * it was typed in.
@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { openLocal } from '../../src/data/node';
 import { loadModelArg } from '../../src/engine/index';
-import { EditState } from '../../src/worker/edits';
+import { EditState } from '../../src/engine/session';
 import { ExplorerState } from '../../src/engine/session';
 import { ready } from '../engine/setup';
 

@@ -72,7 +72,7 @@ export class ExplorerClient extends EngineClient {
     return this.call(() => this.api.exportAttributions());
   }
 
-  // edits (worker/edits.ts)
+  // edits (engine/session/edits.ts)
   editApply(req: EditRequest) {
     return this.call(() => this.api.editApply(plain(req)));
   }

@@ -1,5 +1,5 @@
 /**
- * The edits store: "Edit in English" and "Teach a new fact" (worker/edits.ts), the list of applied edits
+ * The edits store: "Edit in English" and "Teach a new fact" (engine/session/edits.ts), the list of applied edits
  * with undo, and the edits a link or file names (re-applied or waiting, never silently kept or dropped).
  * After any change the fact's queries are probed again, and the Toggle view's results (made on the model
  * as it was) are dropped. Logic in edits.ts.
@@ -7,7 +7,7 @@
 import { toKnError } from '../../shared/errors';
 import type { NeuronId } from '../../engine/selection';
 import type { ActiveEdit, EditView, TeachProgress, TeachView } from '../../worker/api';
-import type { TypedFact } from '../../worker/edit-spec';
+import type { TypedFact } from '../../worker/api';
 import type { ExplorationEdit } from '../share/state';
 import { Estimator } from '../../engine/experiments';
 import { editCost, factRight, keepCosts, lateCancelNotice, restorePlan, teachEstimate, type EditCost } from './edits';

@@ -7,7 +7,7 @@
 import type { ActiveEdit, EditSpec, EditView, TeachProgress, TeachView } from '../../worker/api';
 import type { ExplorationEdit } from '../share/state';
 import { ALL_LANGS } from './logic';
-import { describeSpec } from '../../worker/edit-spec';
+import { describeSpec } from '../../shared/edit-spec';
 import type { Estimator } from '../../engine/experiments';
 import { timeLeftText } from '../long-job';
 

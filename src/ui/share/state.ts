@@ -18,7 +18,7 @@ import type { MatriceSettings } from '../../engine/selection';
 import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings } from '../explorer/settings';
 import { HUB_REPO_PATTERN } from '../../engine/source';
 import { METHODS, type Method } from '../../engine/selection';
-import type { EditSpec } from '../../worker/edit-spec';
+import type { EditSpec } from '../../worker/api';
 import * as v from 'valibot';
 import { deflateSync, inflateSync } from 'fflate';
 import { arr, bool, clip, describe, fail, fields, int, lang, neuron, num, obj, oneOf, parse, str, tag, tagged, type Schema } from './schema';
@@ -44,7 +44,7 @@ export interface ExplorationToggles {
 }
 
 /**
- * An edit of the model the exploration was made with (src/worker/edits.ts EditSpec): erase / update from
+ * An edit of the model the exploration was made with (src/shared/edit-spec.ts EditSpec): erase / update from
  * English, or a taught fact (its neurons trained again on restore, only when the user asks).
  */
 export type ExplorationEdit = EditSpec;

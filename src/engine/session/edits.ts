@@ -1,8 +1,9 @@
 /**
- * The page's edits (worker side, no DOM; runs in Node for tests): "Edit in English" and "Teach a new
- * fact" on the loaded model, a thin wrapper over the engine (ModelEditor, injectFact, FactSession and the
- * runner's evaluation `probeEditOp` / `editCell`, so the page and `kn experiment edit|inject` count
- * reliability, generality and locality the same way).
+ * The page's edits (the worker's EditState: src/worker/engine.worker.ts only unpacks the page's messages and
+ * calls this; no DOM, runs in Node for tests): "Edit in English" and "Teach a new fact" on the loaded model, over
+ * ModelEditor, injectFact, FactSession and the runner's evaluation `probeEditOp` / `editCell`, so the page and
+ * `kn experiment edit|inject` count reliability, generality and locality the same way. What it hands the page is
+ * in edit-views.ts.
  *
  * - edit: erase or update the chosen neurons of the current fact from its English query, then probe the
  *   fact's queries in every language (the edited query = each language's first template, paraphrases =
@@ -16,22 +17,23 @@
  * Every applied edit carries its `spec`, which the share link and the exploration file store and
  * `replay` re-applies; edits stack and undo last-in first-out, byte-exact (src/engine/interventions/edit.ts).
  */
-import { KnError } from '../shared/errors';
-import { checkRelation, DEFAULT_BASELINE, LANGS, RELATIONS, TEACH_DEFAULTS, type Lang } from '../engine/rules';
-import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, injectFact, type AppliedEdit } from '../engine/interventions';
-import type { LoadedModel } from '../engine/families';
-import type { BytesStore } from '../engine/attribution';
-import { resolveSettings, scoreMatrice, type NeuronId } from '../engine/selection';
-import { editCell, type EditCell } from '../engine/report';
-import { injectionNeurons, probeEditOp, type EditQueryRec } from '../engine/experiments';
-import { buildFactQueries, checkLangs, FactSession, parseFactId, type CustomFact, type ExplorerState } from '../engine/session';
-import type { RmlLama } from '../data/loader';
+import type { RmlLama } from '../../data/loader';
+import { describeSpec, type EditSpec, type TypedFact } from '../../shared/edit-spec';
+import { KnError } from '../../shared/errors';
+import type { BytesStore } from '../attribution';
+import { injectionNeurons, probeEditOp, type EditQueryRec } from '../experiments/edit';
+import type { LoadedModel } from '../families';
+import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, injectFact, type AppliedEdit } from '../interventions';
+import { editCell, type EditCell } from '../report';
+import { checkRelation, DEFAULT_BASELINE, LANGS, RELATIONS, TEACH_DEFAULTS, type Lang } from '../rules';
+import { resolveSettings, scoreMatrice, type NeuronId } from '../selection';
 import {
   TEACH_HOLD_POINTS,
-  type ActiveEdit, type EditQueryView, type EditRequest, type EditSpec, type EditView, type TeachCancelOutcome, type TeachHoldPoint,
-  type TeachProgress, type TeachQueryView, type TeachRequest, type TeachView, type TypedFact, type UnrelatedView,
-} from './api';
-import { describeSpec } from './edit-spec';
+  type ActiveEdit, type EditQueryView, type EditRequest, type EditView, type TeachCancelOutcome, type TeachHoldPoint,
+  type TeachProgress, type TeachQueryView, type TeachRequest, type TeachView, type UnrelatedView,
+} from './edit-views';
+import type { ExplorerState } from './explorer';
+import { buildFactQueries, checkLangs, FactSession, parseFactId, type CustomFact } from './session';
 
 /** The language edits are made from (the paper edits with English). */
 export const EDIT_FROM: Lang = 'en';
