@@ -16,6 +16,24 @@ export function isRelation(x: unknown): x is Relation {
   return (RELATIONS as readonly unknown[]).includes(x);
 }
 
+/** Checks a list of languages (at least one, each of LANGS); returns them without repeats, in order. */
+export function checkLangs(langs: readonly string[], what = 'language'): Lang[] {
+  if (!Array.isArray(langs) || langs.length === 0) throw new KnError('bad-input', `choose at least one ${what}`);
+  for (const l of langs) if (!isLang(l)) throw new KnError('bad-input', `unknown ${what} "${String(l)}"; one of ${LANGS.join(', ')}`);
+  return [...new Set(langs)] as Lang[];
+}
+
+/** Checks one relation id (e.g. P36) against RELATIONS. */
+export function checkRelation(r: unknown): Relation {
+  if (!isRelation(r)) throw new KnError('bad-input', `unknown relation "${String(r)}"; one of ${RELATIONS.join(', ')}`);
+  return r;
+}
+
+/** Checks a list of relations (each of RELATIONS). */
+export function checkRelations(rs: readonly string[]): Relation[] {
+  return rs.map(checkRelation);
+}
+
 export function validateManifest(x: unknown, where = 'manifest.json'): Manifest {
   if (!isObj(x)) throw new KnError('corrupt-file', `${where}: not a JSON object`);
   const fv = x.formatVersion;

@@ -57,7 +57,7 @@ export interface ModelInfo {
   source: string;
   maskToken?: string;
   /** the model folder's calibration.json, checked (engine/selection/calibration.ts): the MaTrice defaults for this model */
-  calibration?: import('../engine/selection/calibration').CalibrationInfo;
+  calibration?: CalibrationInfo;
   /** why the folder's calibration.json was refused (the model loads with METHOD's defaults) */
   calibrationProblem?: string;
   /** where `calibration` comes from: one calibrated on this page (stored per content hash), or the model folder's calibration.json */
@@ -96,4 +96,45 @@ export interface BackendInfo {
   threads?: number;
   /** what loadModel should refuse up front (pass as LoadOptions.maxDeviceBytes / maxTensorBytes) */
   limits?: { maxDeviceBytes?: number; maxTensorBytes?: number };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// MaTrice's settings (docs/METHOD.md); their defaults and check are rules (src/engine/rules/index.ts).
+
+/** Eq. 5 normalization of a query's raw scores: per layer (paper), over all layers, or none (raw). */
+export type AttrNorm = 'layer' | 'global' | 'none';
+/**
+ * Eq. 9: min-max of each language's vector over all neurons (default), min-max of each neuron across
+ * languages (the literal reading), or 'scale': each language's vector divided by its largest |score|,
+ * which removes the per-language scale like the default but keeps a zero score at zero (with signed IG
+ * scores, min-max lifts the many near-zero neurons to a common level that can sit above τ·max S).
+ */
+export type LangNorm = 'language' | 'neuron' | 'scale';
+
+export interface MatriceSettings {
+  /** UaQ weight of the mean across queries (Eq. 8) */
+  alpha1: number;
+  /** UaQ weight of the std across queries (Eq. 8) */
+  alpha2: number;
+  /** UaL weight of the mean across languages (Eq. 11) */
+  beta1: number;
+  /** UaL weight of the std across languages (Eq. 11) */
+  beta2: number;
+  /** threshold scale τ of Eq. 12 */
+  tau: number;
+  norm: LangNorm;
+  attrNorm: AttrNorm;
+}
+
+/** A model's calibrated MaTrice settings (src/engine/selection/calibration.ts parses them). */
+export interface CalibrationInfo {
+  settings: MatriceSettings;
+  /** M the calibration ran at */
+  steps: number;
+  facts: number;
+  split: string | null;
+  /** the command that produced it */
+  command: string;
+  /** what it measured on its facts (mean suppress ΔP, coverage, median selection, Random's ΔP, flip rate) */
+  measured: { suppress: number | null; coverageMean: number | null; selectedMedian: number | null; randomSuppress: number | null; flipRate: number | null };
 }

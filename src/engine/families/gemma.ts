@@ -8,8 +8,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../../shared/errors';
-import type { StoredTensor, WeightStore } from '../weights/weights';
-import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
+import type { WeightStore } from '../weights/weights';
+import {
+  attnBiases, attnProjections, checkHeads, decoderCanonical, decoderEnds, gatedMlp, num, positiveInt, qkNorms,
+  type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel,
+} from './family';
 import { ropeInvFreq } from './llama';
 import { extendKv, geluErf, geluTanh, linear, matMulW, mergeHeads, rmsNorm, splitHeads } from './ops';
 
@@ -93,44 +96,18 @@ export const gemma: FamilyDef = {
   kind: 'causal',
   neuron: 'gelu_tanh(x·W_gate) ⊙ (x·W_up): the input of mlp.down_proj',
   parseConfig,
-  canonical(n) {
-    const s = n.startsWith('model.') ? n.slice('model.'.length) : n;
-    if (s.endsWith('rotary_emb.inv_freq')) return null;
-    return s;
-  },
+  canonical: decoderCanonical,
   expected(c) {
-    const d = c.hidden, F = c.ffn, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim;
     const bias = c.raw.attention_bias === true;
-    const t: StoredTensor[] = [
-      { name: 'embed_tokens.weight', shape: [c.vocab, d], group: 'embed', axis: 0 },
-      { name: 'norm.weight', shape: [d], group: 'head' },
-    ];
-    if (!tied(c)) t.push({ name: 'lm_head.weight', shape: [c.vocab, d], group: 'head', axis: 0 });
+    const t = decoderEnds(c, tied(c));
     for (let l = 0; l < c.numLayers; l++) {
       const p = `layers.${l}.`, g = `layer.${l}`;
       for (const n of ['input_layernorm', 'post_attention_layernorm', 'pre_feedforward_layernorm', 'post_feedforward_layernorm']) {
-        t.push({ name: `${p}${n}.weight`, shape: [d], group: g });
+        t.push({ name: `${p}${n}.weight`, shape: [c.hidden], group: g });
       }
-      t.push(
-        { name: p + 'self_attn.q_proj.weight', shape: [qd, d], group: g, axis: 0 },
-        { name: p + 'self_attn.k_proj.weight', shape: [kvd, d], group: g, axis: 0 },
-        { name: p + 'self_attn.v_proj.weight', shape: [kvd, d], group: g, axis: 0 },
-        { name: p + 'self_attn.o_proj.weight', shape: [d, qd], group: g, axis: 0 },
-        { name: p + 'mlp.gate_proj.weight', shape: [F, d], group: g, axis: 0 },
-        { name: p + 'mlp.up_proj.weight', shape: [F, d], group: g, axis: 0 },
-        { name: p + 'mlp.down_proj.weight', shape: [d, F], group: g, axis: 0 },
-      );
-      if (bias) {
-        t.push(
-          { name: p + 'self_attn.q_proj.bias', shape: [qd], group: g },
-          { name: p + 'self_attn.k_proj.bias', shape: [kvd], group: g },
-          { name: p + 'self_attn.v_proj.bias', shape: [kvd], group: g },
-          { name: p + 'self_attn.o_proj.bias', shape: [d], group: g },
-        );
-      }
-      if (isGemma3(c.raw)) {
-        t.push({ name: p + 'self_attn.q_norm.weight', shape: [c.headDim], group: g }, { name: p + 'self_attn.k_norm.weight', shape: [c.headDim], group: g });
-      }
+      t.push(...attnProjections(c, p, g), ...gatedMlp(c, p, g));
+      if (bias) t.push(...attnBiases(c, p, g, true));
+      if (isGemma3(c.raw)) t.push(...qkNorms(c, p, g));
     }
     return t;
   },

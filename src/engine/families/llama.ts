@@ -6,8 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../../shared/errors';
-import type { StoredTensor, WeightStore } from '../weights/weights';
-import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
+import type { WeightStore } from '../weights/weights';
+import {
+  attnBiases, attnProjections, checkHeads, decoderCanonical, decoderEnds, gatedMlp, num, positiveInt, qkNorms,
+  type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel,
+} from './family';
 import { attend, attendWithPast, causalMask, extendKv, linear, matMulW, mergeHeads, rmsNorm, silu, splitHeads } from './ops';
 
 function isQwen(raw: Record<string, unknown>) {
@@ -80,44 +83,22 @@ export const llama: FamilyDef = {
   kind: 'causal',
   neuron: 'silu(x·W_gate) ⊙ (x·W_up): the input of mlp.down_proj',
   parseConfig,
-  canonical(n) {
-    const s = n.startsWith('model.') ? n.slice('model.'.length) : n;
-    if (s.endsWith('rotary_emb.inv_freq')) return null;
-    return s;
-  },
+  canonical: decoderCanonical,
   expected(c) {
-    const d = c.hidden, F = c.ffn, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim;
     const qkvBias = isQwen(c.raw) || c.raw.attention_bias === true;
     const oBias = !isQwen(c.raw) && c.raw.attention_bias === true;
-    const t: StoredTensor[] = [
-      { name: 'embed_tokens.weight', shape: [c.vocab, d], group: 'embed', axis: 0 },
-      { name: 'norm.weight', shape: [d], group: 'head' },
-    ];
-    if (!tied(c)) t.push({ name: 'lm_head.weight', shape: [c.vocab, d], group: 'head', axis: 0 });
+    const t = decoderEnds(c, tied(c));
     for (let l = 0; l < c.numLayers; l++) {
       const p = `layers.${l}.`, g = `layer.${l}`;
       t.push(
-        { name: p + 'input_layernorm.weight', shape: [d], group: g },
-        { name: p + 'self_attn.q_proj.weight', shape: [qd, d], group: g, axis: 0 },
-        { name: p + 'self_attn.k_proj.weight', shape: [kvd, d], group: g, axis: 0 },
-        { name: p + 'self_attn.v_proj.weight', shape: [kvd, d], group: g, axis: 0 },
-        { name: p + 'self_attn.o_proj.weight', shape: [d, qd], group: g, axis: 0 },
-        { name: p + 'post_attention_layernorm.weight', shape: [d], group: g },
-        { name: p + 'mlp.gate_proj.weight', shape: [F, d], group: g, axis: 0 },
-        { name: p + 'mlp.up_proj.weight', shape: [F, d], group: g, axis: 0 },
-        { name: p + 'mlp.down_proj.weight', shape: [d, F], group: g, axis: 0 },
+        { name: p + 'input_layernorm.weight', shape: [c.hidden], group: g },
+        ...attnProjections(c, p, g),
+        { name: p + 'post_attention_layernorm.weight', shape: [c.hidden], group: g },
+        ...gatedMlp(c, p, g),
       );
-      if (qkvBias) {
-        t.push(
-          { name: p + 'self_attn.q_proj.bias', shape: [qd], group: g },
-          { name: p + 'self_attn.k_proj.bias', shape: [kvd], group: g },
-          { name: p + 'self_attn.v_proj.bias', shape: [kvd], group: g },
-        );
-      }
-      if (oBias) t.push({ name: p + 'self_attn.o_proj.bias', shape: [d], group: g });
-      if (isQwen3(c.raw)) {
-        t.push({ name: p + 'self_attn.q_norm.weight', shape: [c.headDim], group: g }, { name: p + 'self_attn.k_norm.weight', shape: [c.headDim], group: g });
-      }
+      if (qkvBias) t.push(...attnBiases(c, p, g, false));
+      if (oBias) t.push({ name: p + 'self_attn.o_proj.bias', shape: [c.hidden], group: g });
+      if (isQwen3(c.raw)) t.push(...qkNorms(c, p, g));
     }
     return t;
   },

@@ -1,9 +1,9 @@
 /** tfjs building blocks shared by the families. Hidden states are 2-D [B*T, d]. */
 import * as tf from '@tensorflow/tfjs';
-import { isPacked, packedMatMul, type PackedWeight } from '../weights/int8-webgpu';
+import { isPacked, packedMatMul } from '../weights/int8-webgpu';
+import { weightGrad, type WeightMat } from '../weights/weight-mat';
 
-/** A weight matrix as WeightStore.mat hands it out: float32 [in, out], or packed int8 on WebGPU. */
-export type WeightMat = tf.Tensor2D | PackedWeight;
+export { weightGrad, type WeightMat } from '../weights/weight-mat';
 
 export function layerNorm(x: tf.Tensor2D, w: tf.Tensor1D, b: tf.Tensor1D, eps: number): tf.Tensor2D {
   return tf.tidy(() => {
@@ -37,9 +37,6 @@ export function relu(x: tf.Tensor): tf.Tensor {
 export function silu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => x.mul(tf.sigmoid(x)));
 }
-
-/** Set while weights are trained (src/engine/interventions/inject.ts): matMulW then lets the gradient reach W too. */
-export const weightGrad = { on: false };
 
 /**
  * x·W with W a weight matrix [in, out]. Its gradient with respect to x is computed as (W·dyᵀ)ᵀ rather

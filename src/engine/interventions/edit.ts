@@ -23,13 +23,12 @@ import { Hash64 } from '../../shared/hash';
 import type { LoadedModel } from '../families/model';
 import type { NeuronId } from '../selection/scoring';
 import { continuation } from '../families/tokenizer';
+import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, checkLambda } from '../rules';
 
 export type EditKind = 'erase' | 'update' | 'inject';
 
-export const DEFAULT_LAMBDA1 = 1;
-export const DEFAULT_LAMBDA2 = 8;
-/** λ outside [0, LAMBDA_MAX] is refused: larger factors swamp the residual stream rather than edit a fact. */
-export const LAMBDA_MAX = 50;
+/** λ1, λ2 and their check are rules (src/engine/rules/index.ts); re-exported for the editing stage's users. */
+export { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, LAMBDA_MAX, checkLambda } from '../rules';
 
 /** An object's token as an edit uses it: the first token of the object after the query. */
 export interface ObjectToken {
@@ -125,12 +124,6 @@ export function objectToken(model: LoadedModel, prompt: string, object: string, 
   return { text: object, id, token: model.tok.display(id), parts: parts.map((p) => model.tok.display(p)) };
 }
 
-export function checkLambda(name: string, v: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > LAMBDA_MAX) {
-    throw new KnError('bad-input', `${name} must be a number in 0..${LAMBDA_MAX} (the paper uses λ1 = 1, λ2 = 8), got ${String(v)}`);
-  }
-  return v;
-}
 
 function checkNeurons(model: LoadedModel, neurons: readonly NeuronId[]): NeuronId[] {
   if (!Array.isArray(neurons)) throw new KnError('bad-input', 'neurons must be a list of [layer, index] pairs');

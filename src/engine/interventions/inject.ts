@@ -13,9 +13,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelEditor, type AppliedEdit } from './edit';
 import { KnError } from '../../shared/errors';
-import { weightGrad } from '../families/ops';
+import { weightGrad } from '../weights/weight-mat';
 import type { LoadedModel } from '../families/model';
 import type { NeuronId } from '../selection/scoring';
+import { TEACH_DEFAULTS, checkTeachLr, checkTrainSteps } from '../rules';
 
 export interface InjectQuery {
   prompt: string;
@@ -72,10 +73,8 @@ interface Param {
 export async function injectFact(editor: ModelEditor, o: InjectOptions): Promise<InjectResult> {
   const model = editor.model;
   const t0 = performance.now();
-  const steps = o.steps ?? 40;
-  const lr = o.lr ?? 0.01;
-  if (!Number.isInteger(steps) || steps < 1 || steps > 10000) throw new KnError('bad-input', `steps must be an integer in 1..10000, got ${steps}`);
-  if (!Number.isFinite(lr) || lr <= 0 || lr > 10) throw new KnError('bad-input', `the learning rate must be in (0, 10], got ${lr}`);
+  const steps = checkTrainSteps(o.steps ?? TEACH_DEFAULTS.trainSteps);
+  const lr = checkTeachLr(o.lr ?? TEACH_DEFAULTS.lr);
   if (!o.queries.length) throw new KnError('bad-input', 'injection needs at least one query of the new fact');
   const L = model.cfg.numLayers, F = model.cfg.ffn;
   const byLayer = new Map<number, number[] | null>();

@@ -6,7 +6,7 @@ import { KnError } from '../../shared/errors';
 import type { LoadedModel } from '../families/model';
 import type { ProbeResult } from '../../shared/types';
 import { attributeQuery, checkQuadrature, completenessError, DEFAULT_QUADRATURE, LEGACY_QUADRATURE, type AttributeOptions, type QueryAttribution } from '../attribution/attribute';
-import { DEFAULT_BASELINE, DEFAULT_STEPS } from '../rules';
+import { DEFAULT_BASELINE, DEFAULT_STEPS, checkMethod } from '../rules';
 import { attributionKey, decodeAttribution, encodeAttribution, type BytesStore } from '../attribution/cache';
 import {
   deltaP,
@@ -150,7 +150,7 @@ export function selectNeurons(fa: FactAttributions, method: Method, settings: Pa
     const r = scoreRandom(fa, s, seed);
     return { method, neurons: r.selected, scores: r.selected.map(() => null), threshold: null };
   }
-  throw new KnError('bad-input', `unknown method "${method}"; one of ${METHODS.join(', ')}`);
+  return checkMethod(method) as never;
 }
 
 export interface TopToken {

@@ -1,8 +1,11 @@
 /**
  * Rules of the engine that the CLI, the worker and the page all read (no copies of these literals elsewhere).
- * A leaf module (it imports only the error type), so the page can read it without pulling in the engine.
+ * A leaf module (it imports only the error type, the data layer's lists and the method list), so the page can read it
+ * without pulling in the engine.
  */
 import { KnError } from '../../shared/errors';
+import { METHODS as METHOD_LIST, type Method } from '../selection/methods';
+import type { MatriceSettings } from '../../shared/types';
 
 /**
  * Above this share of a query's P(correct), its IG completeness error |Σ_j Attr − (P(w̄) − P(w'))| (max over
@@ -125,4 +128,96 @@ export function parseLayers(v: string, numLayers: number, option = '--layers'): 
     } else out.add(index(t));
   }
   return [...out].sort((a, b) => a - b);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Languages, relations, methods, known facts: the data layer states these rules (it sits below the engine);
+// they are re-exported here so that the CLI, the worker and the page read every rule from this one module.
+
+export { LANGS, RELATIONS, type Lang, type Relation } from '../../data/types';
+export { isLang, isRelation, checkLangs, checkRelation, checkRelations } from '../../data/validate';
+/** A fact is known in a language when at least half of its queries are answered top-1 correctly. */
+export { KNOWN_LANGUAGE_SHARE, KNOWN_RULE, isKnownLanguage } from '../../data/probing';
+export { METHODS, type Method } from '../selection/methods';
+
+/** Checks a method name against METHODS (`extra` names what else the caller accepts, e.g. "own"). */
+export function checkMethod(m: unknown, allowed: readonly string[] = METHOD_LIST): Method {
+  if (!allowed.includes(m as string)) throw new KnError('bad-input', `unknown method "${String(m)}"; one of ${allowed.join(', ')}`);
+  return m as Method;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Editing (docs/EDITING.md): the paper's λ1 (erase) and λ2 (insert), and teaching a new fact by gradient steps.
+
+export const DEFAULT_LAMBDA1 = 1;
+export const DEFAULT_LAMBDA2 = 8;
+/** λ outside [0, LAMBDA_MAX] is refused: larger factors swamp the residual stream rather than edit a fact. */
+export const LAMBDA_MAX = 50;
+
+/** Checks λ1 / λ2 (`name` names it in the refusal). */
+export function checkLambda(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > LAMBDA_MAX) {
+    throw new KnError('bad-input', `${name} must be a number in 0..${LAMBDA_MAX} (the paper uses λ1 = 1, λ2 = 8), got ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Teaching a new fact (inject): the k neurons trained (the fact's top-k by S), the gradient steps and the
+ * learning rate, with their limits. The same defaults in the page, the worker, the CLI and the runner.
+ */
+export const TEACH_DEFAULTS = Object.freeze({ k: 10, trainSteps: 40, lr: 0.01, steps: DEFAULT_STEPS });
+export const TRAIN_STEPS_MAX = 10_000;
+export const TEACH_LR_MAX = 10;
+
+/** Checks the gradient steps of an injection. */
+export function checkTrainSteps(v: unknown, option = 'steps'): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > TRAIN_STEPS_MAX) throw new KnError('bad-input', `${option} must be an integer in 1..${TRAIN_STEPS_MAX}, got ${String(v)}`);
+  return v;
+}
+
+/** Checks the learning rate of an injection. */
+export function checkTeachLr(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > TEACH_LR_MAX) throw new KnError('bad-input', `the learning rate must be in (0, ${TEACH_LR_MAX}], got ${String(v)}`);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// MaTrice's settings: α1, α2 (Eq. 8), β1, β2 (Eq. 11), τ (Eq. 12), the normalizations (docs/METHOD.md).
+
+export const DEFAULT_SETTINGS: Readonly<MatriceSettings> = Object.freeze({
+  alpha1: 1,
+  alpha2: 1,
+  beta1: 1,
+  beta2: 1,
+  tau: 0.2,
+  // docs/METHOD.md: Eq. 9 'scale' (zero stays zero) and no Eq. 5 division are the defaults
+  norm: 'scale',
+  attrNorm: 'none',
+});
+
+/** Defaults filled in and every field validated (finite numbers, known modes); throws `bad-input`. */
+export function resolveSettings(s: Partial<MatriceSettings> = {}): MatriceSettings {
+  const r: MatriceSettings = { ...DEFAULT_SETTINGS, ...stripUndefined(s) };
+  for (const k of ['alpha1', 'alpha2', 'beta1', 'beta2', 'tau'] as const) {
+    if (typeof r[k] !== 'number' || !Number.isFinite(r[k])) {
+      throw new KnError('bad-input', `matrice: setting ${k} must be a finite number, got ${String(r[k])}`);
+    }
+  }
+  if (r.norm !== 'language' && r.norm !== 'neuron' && r.norm !== 'scale') {
+    throw new KnError('bad-input', `matrice: setting norm must be 'language', 'neuron' or 'scale', got ${String(r.norm)}`);
+  }
+  if (r.attrNorm !== 'layer' && r.attrNorm !== 'global' && r.attrNorm !== 'none') {
+    throw new KnError(
+      'bad-input',
+      `matrice: setting attrNorm must be 'layer', 'global' or 'none', got ${String(r.attrNorm)}`,
+    );
+  }
+  return r;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
 }

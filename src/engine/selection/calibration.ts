@@ -5,21 +5,12 @@
  * malformed one, METHOD's defaults stay and the loaded model says why. No dependencies beyond errors and scoring.
  */
 import { KnError } from '../../shared/errors';
-import { DEFAULT_SETTINGS, resolveSettings, type MatriceSettings } from './scoring';
+import { DEFAULT_SETTINGS, resolveSettings } from '../rules';
+import type { CalibrationInfo, MatriceSettings } from '../../shared/types';
 
 export const CALIBRATION_FILE = 'calibration.json';
 
-export interface CalibrationInfo {
-  settings: MatriceSettings;
-  /** M the calibration ran at */
-  steps: number;
-  facts: number;
-  split: string | null;
-  /** the command that produced it */
-  command: string;
-  /** what it measured on its facts (mean suppress ΔP, coverage, median selection, Random's ΔP, flip rate) */
-  measured: { suppress: number | null; coverageMean: number | null; selectedMedian: number | null; randomSuppress: number | null; flipRate: number | null };
-}
+export type { CalibrationInfo } from '../../shared/types';
 
 const fail = (field: string, problem: string): never => {
   throw new KnError('bad-config', `${CALIBRATION_FILE}: ${field} ${problem}`);

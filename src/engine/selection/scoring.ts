@@ -31,6 +31,8 @@ import {
   shapeOf,
 } from './layerScores';
 import { type Seed, sampleWithoutReplacement } from './rng';
+import type { AttrNorm, LangNorm, MatriceSettings } from '../../shared/types';
+import { DEFAULT_SETTINGS, resolveSettings } from '../rules';
 
 export * from './layerScores';
 export { createRng, sampleWithoutReplacement, type Rng, type Seed } from './rng';
@@ -38,67 +40,9 @@ export { createRng, sampleWithoutReplacement, type Rng, type Seed } from './rng'
 // ---------------------------------------------------------------------------------------------------
 // Settings
 
-/** Eq. 5 normalization of a query's raw scores: per layer (paper), over all layers, or none (raw). */
-export type AttrNorm = 'layer' | 'global' | 'none';
-/**
- * Eq. 9: min-max of each language's vector over all neurons (default), min-max of each neuron across
- * languages (the literal reading), or 'scale': each language's vector divided by its largest |score|,
- * which removes the per-language scale like the default but keeps a zero score at zero (with signed IG
- * scores, min-max lifts the many near-zero neurons to a common level that can sit above τ·max S).
- */
-export type LangNorm = 'language' | 'neuron' | 'scale';
-
-export interface MatriceSettings {
-  /** UaQ weight of the mean across queries (Eq. 8) */
-  alpha1: number;
-  /** UaQ weight of the std across queries (Eq. 8) */
-  alpha2: number;
-  /** UaL weight of the mean across languages (Eq. 11) */
-  beta1: number;
-  /** UaL weight of the std across languages (Eq. 11) */
-  beta2: number;
-  /** threshold scale τ of Eq. 12 */
-  tau: number;
-  norm: LangNorm;
-  attrNorm: AttrNorm;
-}
-
-export const DEFAULT_SETTINGS: Readonly<MatriceSettings> = Object.freeze({
-  alpha1: 1,
-  alpha2: 1,
-  beta1: 1,
-  beta2: 1,
-  tau: 0.2,
-  // docs/METHOD.md: Eq. 9 'scale' (zero stays zero) and no Eq. 5 division are the defaults
-  norm: 'scale',
-  attrNorm: 'none',
-});
-
-/** Defaults filled in and every field validated (finite numbers, known modes); throws `bad-input`. */
-export function resolveSettings(s: Partial<MatriceSettings> = {}): MatriceSettings {
-  const r: MatriceSettings = { ...DEFAULT_SETTINGS, ...stripUndefined(s) };
-  for (const k of ['alpha1', 'alpha2', 'beta1', 'beta2', 'tau'] as const) {
-    if (typeof r[k] !== 'number' || !Number.isFinite(r[k])) {
-      throw new KnError('bad-input', `matrice: setting ${k} must be a finite number, got ${String(r[k])}`);
-    }
-  }
-  if (r.norm !== 'language' && r.norm !== 'neuron' && r.norm !== 'scale') {
-    throw new KnError('bad-input', `matrice: setting norm must be 'language', 'neuron' or 'scale', got ${String(r.norm)}`);
-  }
-  if (r.attrNorm !== 'layer' && r.attrNorm !== 'global' && r.attrNorm !== 'none') {
-    throw new KnError(
-      'bad-input',
-      `matrice: setting attrNorm must be 'layer', 'global' or 'none', got ${String(r.attrNorm)}`,
-    );
-  }
-  return r;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
-}
+/** The settings' types (shared/types.ts) and their defaults and check (rules/index.ts), re-exported here. */
+export type { AttrNorm, LangNorm, MatriceSettings } from '../../shared/types';
+export { DEFAULT_SETTINGS, resolveSettings } from '../rules';
 
 // ---------------------------------------------------------------------------------------------------
 // SAIG raw score and Eq. 5 normalization

@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { dequantize, dequantizeInOut, dequantizeRows, quantize, quantizedBytes, type QuantizedMatrix } from './quant';
 import { KnError } from '../../shared/errors';
-import { weightGrad, type WeightMat } from '../families/ops';
+import { weightGrad, type WeightMat } from './weight-mat';
 import { packedBytes, uploadPacked, type PackedWeight } from './int8-webgpu';
 import type { WeightDtype } from '../../shared/types';
 
