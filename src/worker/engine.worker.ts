@@ -223,21 +223,17 @@ const api: EngineWorkerApi = {
       const buffers = Object.values(r.languages).flatMap((l) => l.queries.map((q) => q.raw.buffer as ArrayBuffer));
       return Comlink.transfer(r, buffers);
     }),
-  // a convergence check in progress (re-attributions on the loaded weights) stops before the weights change
-  editApply: (req) => guarded(async () => (await explorer.stopCheck(), edits.edit(req))),
-  editReplay: (spec) => guarded(async () => (await explorer.stopCheck(), edits.replay(spec))),
-  editUndo: (id, all) => guarded(async () => (await explorer.stopCheck(), all ? edits.undoAll() : edits.undo(id))),
+  editApply: (req) => guarded(() => edits.edit(req)),
+  editReplay: (spec) => guarded(() => edits.replay(spec)),
+  editUndo: (id, all) => guarded(() => (all ? edits.undoAll() : edits.undo(id))),
   editList: () => guarded(async () => edits.list()),
   editPrepare: () => guarded(() => edits.prepare()),
-  teach: (req, onProgress) => guarded(async () => (await explorer.stopCheck(), edits.teach(req, onProgress))),
+  teach: (req, onProgress) => guarded(() => edits.teach(req, onProgress)),
   teachCancel: async () => edits.cancel(),
   teachHold: (point) => guarded(async () => edits.setHold(point)),
   experimentRun: (req, onProgress) =>
     guarded(async () => {
-      const n = edits.list().length;
-      if (n) throw new KnError('bad-input', `the model has ${n} edit${n === 1 ? '' : 's'} applied: undo ${n === 1 ? 'it' : 'them'} (Edit view) before running an experiment on the loaded weights`);
-      if (edits.busy) throw new KnError('bad-input', 'a fact is being taught; wait for it or cancel it');
-      await explorer.stopCheck();
+      await edits.readyForExperiment();
       return experiments.run(req, onProgress);
     }),
   experimentCancel: async () => experiments.cancel(),
