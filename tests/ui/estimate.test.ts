@@ -96,8 +96,7 @@ describe('no estimate stays behind', () => {
     let report!: (p: unknown) => void;
     let finish!: (r: unknown) => void;
     const ex = {
-      info: { contentHash: 'c1' },
-      modelSpec: { type: 'bundled', name: 'demo-causal' },
+      model: { info: { contentHash: 'c1' }, spec: { type: 'bundled', name: 'demo-causal' } },
       client: {
         experimentRun: (_req: unknown, onProgress: (p: unknown) => void) => ((report = onProgress), new Promise((r) => (finish = r))),
         experimentCancel: async () => finish({ id: 'manipulate-1', status: 'cancelled', written: 1, skipped: 0, total: 4, message: 'cancelled: 1 of 4 facts are finished and kept', resumed: false, differsFrom: null }),

@@ -32,8 +32,7 @@ describe('the experiment form across reloads', () => {
     const storage = memoryStorage();
     const requests: unknown[] = [];
     const ex = {
-      info: { contentHash: 'c1' },
-      modelSpec: { type: 'bundled', name: 'demo-causal' },
+      model: { info: { contentHash: 'c1' }, spec: { type: 'bundled', name: 'demo-causal' } },
       client: {
         experimentRun: async (req: unknown) => (requests.push(req), { id: 'manipulate-1', status: 'cancelled', written: 1, skipped: 0, total: 4, message: 'cancelled', resumed: false, differsFrom: null }),
         experimentList: async () => ({ runs: [], storage: 'idb' }),

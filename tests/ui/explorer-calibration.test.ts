@@ -35,18 +35,18 @@ describe('calibrated defaults on the page', () => {
     const ex = new Explorer();
     ex.start('?autoload=0', '', undefined, fakeClient(() => info) as never);
     await settle();
-    expect(ex.settings).toEqual({ ...DEFAULT_SETTINGS });
+    expect(ex.analysis.settings).toEqual({ ...DEFAULT_SETTINGS });
     expect(await ex.load({ type: 'bundled', name: 'demo-causal' }, 'int8')).toBe(true);
-    expect(ex.settings).toEqual(CALIBRATED);
+    expect(ex.analysis.settings).toEqual(CALIBRATED);
     expect(ex.defaults.source).toBe('calibrated');
     expect(ex.defaults.note).toMatch(/calibrated on 20 dev facts/);
     // the page's settings are a copy: moving a slider does not change the model's defaults
-    ex.settings.tau = 0.7;
+    ex.analysis.settings.tau = 0.7;
     expect(ex.defaults.settings.tau).toBe(0.1);
 
     info = WITHOUT;
     expect(await ex.load({ type: 'bundled', name: 'other' }, 'int8')).toBe(true);
-    expect(ex.settings).toEqual({ ...DEFAULT_SETTINGS });
+    expect(ex.analysis.settings).toEqual({ ...DEFAULT_SETTINGS });
     expect(ex.defaults.source).toBe('method');
   });
 
@@ -58,14 +58,14 @@ describe('calibrated defaults on the page', () => {
     ex.start('?autoload=0', hash, undefined, fakeClient(() => WITH) as never);
     await settle();
     await settle();
-    expect(ex.info?.contentHash).toBe('c1');
-    expect(ex.settings).toEqual(linked);
-    expect(ex.steps).toBe(8);
+    expect(ex.model.info?.contentHash).toBe('c1');
+    expect(ex.analysis.settings).toEqual(linked);
+    expect(ex.analysis.steps).toBe(8);
     // a link written before the quadrature option names none: it localizes with the rule it was made with
     expect(ex.analysis.quadrature).toBe(LEGACY_QUADRATURE);
     // loading the model again by hand (not a restore) gives its calibrated defaults
     expect(await ex.load({ type: 'bundled', name: 'demo-causal' }, 'int8')).toBe(true);
-    expect(ex.settings).toEqual(CALIBRATED);
+    expect(ex.analysis.settings).toEqual(CALIBRATED);
   });
 
   it("the quadrature: the engine default on a fresh page, a link's own when it names one", async () => {

@@ -58,19 +58,19 @@ describe('the explorer loading a model', () => {
     await settle();
     expect(await ex.load({ type: 'bundled', name: 'demo-causal' }, 'int8')).toBe(true);
     await ex.selectFact('P36:0');
-    expect(ex.facts).toEqual(FACTS);
+    expect(ex.factStore.facts).toEqual(FACTS);
     ex.analysis.loc = { factId: 'P36:0', numLayers: 4, ffnSize: 512 } as never;
     ex.edits.active = [{ id: 1 }] as never;
 
     fail = true;
     const picked = { type: 'files', files: [{ webkitRelativePath: 'gpt2-truncated/config.json' }] } as never;
     expect(await ex.load(picked, 'int8')).toBe(false);
-    expect(ex.info).toEqual(DEMO);
+    expect(ex.model.info).toEqual(DEMO);
     expect(ex.hasModel).toBe(true);
-    expect(ex.modelSpec).toEqual({ type: 'bundled', name: 'demo-causal' });
-    expect(ex.factId).toBe('P36:0');
-    expect(ex.facts).toEqual(FACTS);
-    expect(ex.loc).toMatchObject({ factId: 'P36:0' });
+    expect(ex.model.spec).toEqual({ type: 'bundled', name: 'demo-causal' });
+    expect(ex.factStore.factId).toBe('P36:0');
+    expect(ex.factStore.facts).toEqual(FACTS);
+    expect(ex.analysis.loc).toMatchObject({ factId: 'P36:0' });
     expect(ex.edits.active).toHaveLength(1);
     expect(ex.error?.code).toBe('truncated');
     expect(ex.errorTitle).toBe('Could not load gpt2-truncated');
@@ -79,9 +79,9 @@ describe('the explorer loading a model', () => {
     // a load that succeeds starts the new model on no fact, unedited
     fail = false;
     expect(await ex.load({ type: 'bundled', name: 'demo-masked' }, 'int8')).toBe(true);
-    expect(ex.modelSpec).toEqual({ type: 'bundled', name: 'demo-masked' });
-    expect(ex.factId).toBeNull();
-    expect(ex.loc).toBeNull();
+    expect(ex.model.spec).toEqual({ type: 'bundled', name: 'demo-masked' });
+    expect(ex.factStore.factId).toBeNull();
+    expect(ex.analysis.loc).toBeNull();
     expect(ex.edits.active).toHaveLength(0);
     expect(ex.error).toBeNull();
   });
@@ -98,7 +98,7 @@ describe('the explorer loading a model', () => {
     const client = fakeClient({ init: async () => Promise.reject(refusal) });
     const ex = new Explorer();
     ex.start('?backend=nonsense', '', ['nonsense'], client as never);
-    await vi.waitFor(() => expect(ex.bundledLoaded).toBe(true));
+    await vi.waitFor(() => expect(ex.model.bundledLoaded).toBe(true));
     await settle();
     expect(ex.backendError?.message).toBe(refusal.message);
     expect(ex.backendError?.message).toContain('"nonsense"');
@@ -107,7 +107,7 @@ describe('the explorer loading a model', () => {
 
     expect(await ex.load({ type: 'bundled', name: 'demo-causal' }, 'int8')).toBe(false);
     expect(client.calls).not.toContain('load');
-    expect(ex.info).toBeNull();
+    expect(ex.model.info).toBeNull();
     expect(ex.error?.code).toBe('backend');
     expect(ex.error?.message).toBe(`no model loads while the compute backend is not started: ${refusal.message}`);
   });
@@ -118,6 +118,6 @@ describe('the explorer loading a model', () => {
     const ex = new Explorer();
     ex.start('', '', ['wasm'], client as never);
     await vi.waitFor(() => expect(client.calls).toContain('load'));
-    await vi.waitFor(() => expect(ex.info).toEqual(DEMO));
+    await vi.waitFor(() => expect(ex.model.info).toEqual(DEMO));
   });
 });

@@ -67,8 +67,8 @@ export class Experiments {
 
   /** How the loaded model is named in a run (its source, e.g. bundled:demo-causal). */
   modelLabel(): string {
-    const st = modelToState(this.ex.modelSpec);
-    return st ? describeModel(st) : (this.ex.info?.contentHash.slice(0, 12) ?? 'model');
+    const st = modelToState(this.ex.model.spec);
+    return st ? describeModel(st) : (this.ex.model.info?.contentHash.slice(0, 12) ?? 'model');
   }
 
   /** Opens `?report=<file>.json` read-only (true when the page was opened for a report). */
@@ -128,7 +128,7 @@ export class Experiments {
     this.progress = null;
     let req;
     try {
-      if (!this.ex.info) throw new KnError('bad-input', 'no model is loaded; load one in "1 · Model & facts" first');
+      if (!this.ex.model.info) throw new KnError('bad-input', 'no model is loaded; load one in "1 · Model & facts" first');
       req = formToRequest(this.form, this.modelLabel());
       this.saveForm();
     } catch (e) {
@@ -206,7 +206,7 @@ export class Experiments {
   useSettings(run: SavedExperiment) {
     this.form = metaToForm(run.meta);
     this.saveForm();
-    this.notice = `The form holds the settings of ${run.id}; Run resumes it${run.meta.model.contentHash !== this.ex.info?.contentHash ? ` once its model (${run.meta.model.id}) is loaded — the loaded model differs in model.contentHash` : ''}.`;
+    this.notice = `The form holds the settings of ${run.id}; Run resumes it${run.meta.model.contentHash !== this.ex.model.info?.contentHash ? ` once its model (${run.meta.model.id}) is loaded — the loaded model differs in model.contentHash` : ''}.`;
   }
 
   /** Runs the remaining facts of a saved run (its settings go back in the form). */
@@ -233,19 +233,19 @@ export class Experiments {
 
   /** Whether the loaded weights use a calibration made on this page (kept per content hash in IndexedDB). */
   get calibrationStored(): boolean {
-    return this.ex.info?.calibrationSource === 'page';
+    return this.ex.model.info?.calibrationSource === 'page';
   }
 
   /** Where the loaded model's settings come from (engine modelDefaults: this page's calibration, the folder's, METHOD's). */
   get defaultsNote(): string {
-    return this.ex.info ? modelDefaults(this.ex.info).note : '';
+    return this.ex.model.info ? modelDefaults(this.ex.model.info).note : '';
   }
 
   /** The model's info came back with another effective calibration: the explorer's settings follow it. */
-  private applyInfo(info: NonNullable<Experiments['ex']['info']>) {
+  private applyInfo(info: NonNullable<Experiments['ex']['model']['info']>) {
     this.ex.model.info = info;
-    this.ex.settings = { ...modelDefaults(info).settings };
-    if (this.ex.loc) void this.ex.rescore();
+    this.ex.analysis.settings = { ...modelDefaults(info).settings };
+    if (this.ex.analysis.loc) void this.ex.analysis.rescore();
   }
 
   /** "Use these settings for this model": the shown calibration becomes the page's settings for these weights. */

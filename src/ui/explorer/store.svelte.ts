@@ -2,26 +2,25 @@
  * The explorer: everything the page shows and every call to the worker. It holds three stores, the model
  * (model.svelte.ts), the facts (facts.svelte.ts) and the analysis (analysis.svelte.ts: localize, score,
  * toggles), and itself the page (view, errors, help), the share link and read-only explorations. Views
- * read its fields (forwarded to the stores, so `ex.info`, `ex.settings` … stay one name each) and call
- * its methods; nothing else talks to the worker. The stores' logic is in model.ts, facts.ts and
+ * are passed the stores they read (`model`, `factStore`, `analysis`: `analysis.settings`, `model.info` …)
+ * and call the stores' and the explorer's methods; nothing else talks to the worker. The stores' logic is in model.ts, facts.ts and
  * analysis.ts beside them.
  */
-import { LEGACY_QUADRATURE, type Baseline } from '../../engine/rules';
+import { LEGACY_QUADRATURE } from '../../engine/rules';
 import { KnError, toKnError } from '../../shared/errors';
 import { modelLabel } from '../../engine/source';
-import { METHODS, type Method } from '../../engine/selection';
+import { METHODS } from '../../engine/selection';
 import type { MatriceSettings, NeuronId } from '../../engine/selection';
-import type { BackendInfo, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../../shared/types';
-import type { AttributionsExport, ConvergenceResult, FactList, FactQueries, LocalizeProgress, LocalizeResult, ManipulateResult, MemoryReport, NeuronStatsResult, ScoreResult } from '../../worker/api';
-import type { ProbRow } from '../plots/charts';
-import { fetchBundledModels, type BundledModel } from '../sources';
+import type { BackendInfo, ModelInfo, ModelSourceSpec, WeightDtype } from '../../shared/types';
+import type { AttributionsExport, FactQueries } from '../../worker/api';
+import { fetchBundledModels } from '../sources';
 import { fetchHeadline } from '../headline';
 import { importExploration, modelMismatchNote, type ExplorationMeta, type ExplorationResults, type ImportedExploration } from '../share/exploration-file';
 import { decodeState, encodeState, type ExplorationState } from '../share/state';
 import { fetchStaticExploration, staticParam } from '../share/static-export';
-import { AnalysisStore, type CompareSeries } from './analysis.svelte';
+import { AnalysisStore } from './analysis.svelte';
 import { EditsStore, type EditsHost } from './edits.svelte';
-import { storedLocalize, togglesFromState, togglesState, type ToggleSet } from './analysis';
+import { storedLocalize, togglesFromState, togglesState } from './analysis';
 import { ExplorerClient } from './client';
 import { threadsFromUrl, weightsFromUrl } from '../engine-client';
 import { FactsStore } from './facts.svelte';
@@ -30,7 +29,7 @@ import type { StaticView, StoreHost } from './host';
 import { modelToState, perLanguageRows, stateToModel } from './logic';
 import { ModelStore } from './model.svelte';
 import { isLoaded, modelMeta } from './model';
-import { DEFAULT_MODEL, type Settings } from './settings';
+import { DEFAULT_MODEL } from './settings';
 import { modelDefaults, type ModelDefaults } from '../../engine/selection';
 
 export { DEFAULT_MODEL, defaultSettings, type Settings } from './settings';
@@ -82,81 +81,16 @@ export class Explorer implements StoreHost, EditsHost {
   }
 
   // ------------------------------------------------------------------------------------------------
-  // the stores' fields under their one name (views bind to these)
+  // what the stores need of their host (StoreHost, EditsHost); views read the stores themselves
 
-  // model
-  get bundled(): BundledModel[] { return this.model.bundled; }
-  get bundledLoaded() { return this.model.bundledLoaded; }
-  get loading() { return this.model.loading; }
-  get progress(): Progress | null { return this.model.progress; }
   get info(): ModelInfo | null { return this.model.info; }
-  get memory(): MemoryReport | null { return this.model.memory; }
-  get modelSpec(): ModelSourceSpec | null { return this.model.spec; }
-  get dtype(): WeightDtype { return this.model.dtype; }
-  get probing() { return this.model.probing; }
-  get probeResult(): ProbeResult | null { return this.model.probeResult; }
-  // facts
-  get relation() { return this.factStore.relation; }
-  set relation(v: string) { this.factStore.relation = v; }
-  get search() { return this.factStore.search; }
-  set search(v: string) { this.factStore.search = v; }
-  get factList(): FactList | null { return this.factStore.list; }
-  get factsBusy() { return this.factStore.listBusy; }
-  get factsKnown(): Record<string, string[] | null> { return this.factStore.known; }
-  get factsKnownError() { return this.factStore.knownError; }
-  get factsKnownLimit() { return this.factStore.knownLimit; }
-  moreKnown(scrolledToEnd: boolean) { this.factStore.moreKnown(scrolledToEnd); }
   get factId(): string | null { return this.factStore.factId; }
   get facts(): FactQueries | null { return this.factStore.facts; }
-  get factBusy() { return this.factStore.factBusy; }
-  // analysis
   get langs(): string[] { return this.analysis.langs; }
-  set langs(v: string[]) { this.analysis.langs = v; }
   get steps() { return this.analysis.steps; }
-  set steps(v: number) { this.analysis.steps = v; }
-  get baseline(): Baseline { return this.analysis.baseline; }
-  set baseline(v: Baseline) { this.analysis.baseline = v; }
-  get localizing() { return this.analysis.localizing; }
-  get locProgress(): LocalizeProgress | null { return this.analysis.locProgress; }
-  get loc(): LocalizeResult | null { return this.analysis.loc; }
-  get needsLocalize() { return this.analysis.needsLocalize; }
-  get check(): ConvergenceResult | null { return this.analysis.check; }
-  get checking() { return this.analysis.checking; }
-  get checkProgress(): LocalizeProgress | null { return this.analysis.checkProgress; }
-  get checkError() { return this.analysis.checkError; }
-  get checkStopped() { return this.analysis.checkStopped; }
-  stopCheck() { return this.analysis.stopCheck(); }
-  checkNow() { this.analysis.checkNow(); }
-  get method(): Method { return this.analysis.method; }
-  set method(v: Method) { this.analysis.method = v; }
-  get settings(): Settings { return this.analysis.settings; }
-  /** the loaded model's MaTrice defaults: its calibration, else METHOD's (engine/selection/calibration.ts) */
-  get defaults(): ModelDefaults { return modelDefaults(this.info ?? {}); }
-  set settings(v: Settings) { this.analysis.settings = v; }
-  get seed() { return this.analysis.seed; }
-  set seed(v: number) { this.analysis.seed = v; }
-  get score(): ScoreResult | null { return this.analysis.score; }
-  get scoreMs(): number | null { return this.analysis.scoreMs; }
-  get neuron(): NeuronId | null { return this.analysis.neuron; }
-  get stats(): NeuronStatsResult | null { return this.analysis.stats; }
-  get toggleSet(): ToggleSet { return this.analysis.toggleSet; }
-  set toggleSet(v: ToggleSet) { this.analysis.toggleSet = v; }
-  get manualText() { return this.analysis.manualText; }
-  set manualText(v: string) { this.analysis.manualText = v; }
-  get factor() { return this.analysis.factor; }
-  set factor(v: number) { this.analysis.factor = v; }
-  get manip(): ManipulateResult | null { return this.analysis.manip; }
-  get manipBusy() { return this.analysis.manipBusy; }
-  get toggleMs(): number | null { return this.analysis.toggleMs; }
-  get compare() { return this.analysis.compare; }
-  set compare(v: boolean) { this.analysis.compare = v; }
-  get compareSeries(): CompareSeries[] { return this.analysis.compareSeries; }
-  set compareSeries(v: CompareSeries[]) { this.analysis.compareSeries = v; }
-  get staticRows(): ProbRow[] { return this.analysis.staticRows; }
   get toggleNeurons(): NeuronId[] { return this.analysis.toggleNeurons; }
-  get manualError(): string { return this.analysis.manualError; }
-  get numLayers(): number | null { return this.analysis.numLayers; }
-  get ffnSize(): number | null { return this.analysis.ffnSize; }
+  /** the loaded model's MaTrice defaults: its calibration, else METHOD's (engine/selection/calibration.ts) */
+  get defaults(): ModelDefaults { return modelDefaults(this.model.info ?? {}); }
 
   // ------------------------------------------------------------------------------------------------
   // start
@@ -240,7 +174,7 @@ export class Explorer implements StoreHost, EditsHost {
     this.clearFact();
     this.edits.reset();
     this.updateHash();
-    if (!this.restoring) void this.listFacts();
+    if (!this.restoring) void this.factStore.listFacts();
     return true;
   }
 
@@ -255,20 +189,14 @@ export class Explorer implements StoreHost, EditsHost {
   async openFeaturedFact(name: string) {
     const h = await fetchHeadline(name);
     const f = h?.featuredFact;
-    if (!f || !this.info || h.contentHash !== this.info.contentHash || this.factId) return;
+    if (!f || !this.model.info || h.contentHash !== this.model.info.contentHash || this.factStore.factId) return;
     this.factStore.relation = f.id.split(':')[0];
-    void this.listFacts();
+    void this.factStore.listFacts();
     await this.selectFact(f.id);
     this.notice = `Opened on ${f.id}: on this model, switching off its ${f.neurons} shared neurons changes P(correct) by ${Math.round(f.suppress * 100)} % on average over ${f.languages} languages (the model card has the experiment).`;
   }
 
-  probe(prompt: string, target: string) {
-    return this.model.probe(prompt, target);
-  }
 
-  listFacts() {
-    return this.factStore.listFacts();
-  }
 
   clearFact() {
     this.factStore.clear();
@@ -276,7 +204,7 @@ export class Explorer implements StoreHost, EditsHost {
   }
 
   async selectFact(id: string) {
-    if (!this.client || !this.info) return;
+    if (!this.client || !this.model.info) return;
     this.clearFact();
     if (await this.factStore.select(id)) this.updateHash();
   }
@@ -289,31 +217,16 @@ export class Explorer implements StoreHost, EditsHost {
     if (this.analysis.loc) void this.analysis.applyToggles();
   }
 
-  localize(opts: { cacheOnly?: boolean } = {}) {
-    return this.analysis.localize(opts);
-  }
-  rescore() {
-    return this.analysis.rescore();
-  }
-  loadStats(n: NeuronId) {
-    return this.analysis.loadStats(n);
-  }
-  applyToggles() {
-    return this.analysis.applyToggles();
-  }
-  runCompare() {
-    return this.analysis.runCompare();
-  }
 
   // ------------------------------------------------------------------------------------------------
   // share
 
   exploration(): ExplorationState | null {
-    const model = modelToState(this.modelSpec);
+    const model = modelToState(this.model.spec);
     if (!model) return null;
     const a = this.analysis;
     const st: ExplorationState = { v: 1, model, method: a.method, settings: { ...a.settings }, steps: a.steps, baseline: a.baseline, quadrature: a.quadrature };
-    if (this.factId) st.fact = this.factId;
+    if (this.factStore.factId) st.fact = this.factStore.factId;
     st.langs = [...a.langs];
     if (a.loc) {
       st.toggles = togglesState(
@@ -382,8 +295,8 @@ export class Explorer implements StoreHost, EditsHost {
     try {
       this.takeSettings(st);
       this.analysis.compare = !!st.compare;
-      if (!isLoaded(this.modelSpec, this.info, st.model)) {
-        const ok = await this.load(stateToModel(st.model), this.dtype);
+      if (!isLoaded(this.model.spec, this.model.info, st.model)) {
+        const ok = await this.load(stateToModel(st.model), this.model.dtype);
         if (!ok) return false;
       } else if (this.edits.active.length && this.client) {
         // the same model, edited by this page: the state's edits replace them (localize needs the loaded weights)
@@ -393,18 +306,18 @@ export class Explorer implements StoreHost, EditsHost {
       if (st.fact) {
         this.factStore.relation = st.fact.split(':')[0] || this.factStore.relation;
         await this.selectFact(st.fact);
-        if (!this.facts) {
+        if (!this.factStore.facts) {
           this.edits.pending = st.edits ? [...st.edits] : [];
           return false;
         }
-        const done = await this.localize({ cacheOnly: !opts.compute });
+        const done = await this.analysis.localize({ cacheOnly: !opts.compute });
         if (this.view === viewAtStart) this.view = done && st.toggles ? 'toggle' : 'localize';
       }
       await this.edits.restore(st.edits);
       return true;
     } finally {
       this.restoring = false;
-      void this.listFacts();
+      void this.factStore.listFacts();
       this.updateHash();
     }
   }
@@ -435,12 +348,12 @@ export class Explorer implements StoreHost, EditsHost {
         steps: a.steps,
         baseline: a.baseline,
         quadrature: a.quadrature,
-        ...(this.factId ? { fact: this.factId } : {}),
+        ...(this.factStore.factId ? { fact: this.factStore.factId } : {}),
         langs: [...a.langs],
         model: { type: 'url', url: 'https://example.invalid/local-files/' },
       } as ExplorationState);
-    const meta: ExplorationMeta = { model: modelMeta(this.modelSpec, this.info, a.loc) };
-    const facts = this.facts;
+    const meta: ExplorationMeta = { model: modelMeta(this.model.spec, this.model.info, a.loc) };
+    const facts = this.factStore.facts;
     if (facts) {
       const labels: Record<string, { subject: string; object: string }> = {};
       for (const [k, x] of Object.entries(facts.labels)) labels[k] = { subject: x.subject, object: x.object };
@@ -494,8 +407,8 @@ export class Explorer implements StoreHost, EditsHost {
     this.factStore.factId = state.fact ?? meta.fact?.id ?? null;
     this.analysis.loc = storedLocalize(imported);
     this.analysis.compare = false;
-    void this.rescore();
-    this.view = this.loc ? 'localize' : 'data';
+    void this.analysis.rescore();
+    this.view = this.analysis.loc ? 'localize' : 'data';
   }
 
   /** An exploration file chosen by the user: shown read-only; `reopenLive` recomputes with its model. */
@@ -509,7 +422,7 @@ export class Explorer implements StoreHost, EditsHost {
     }
     this.error = null;
     // the loaded model, named before the read-only view replaces what the page shows
-    const loaded = this.info ? modelMeta(this.modelSpec, this.info) : null;
+    const loaded = this.model.info ? modelMeta(this.model.spec, this.model.info) : null;
     this.openStatic(im, name);
     const notes = [im.fromVersion < 2 ? `${name} was written by an older version (${im.fromVersion}) and was converted.` : '', modelMismatchNote(im.meta.model, loaded) ?? ''];
     this.notice = notes.filter(Boolean).join(' ');
