@@ -15,7 +15,7 @@
  * summary) runs through the same plumbing: its meta is a CalibrationMeta, its id `calibrate-<hash>`, its rows
  * checked by calibrationRowProblem; calibrationReport gives the CLI's report files and the calibration block.
  */
-import { checkBaseline, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, FACTS_MAX, FACTS_MIN, LEGACY_QUADRATURE, SEED_MAX, SEED_MIN, type Baseline, type Quadrature } from '../engine/rules';
+import { checkBaseline, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, type Baseline, type Quadrature } from '../engine/rules';
 import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval';
 import type { RmlLama } from '../data/loader';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
@@ -25,13 +25,14 @@ import type { BytesStore } from '../engine/attribution';
 import { resolveSettings, type MatriceSettings } from '../engine/selection';
 import type { LoadedModel } from '../engine/families';
 import {
+  calibrationMeta,
   DEFAULT_METHODS,
-  makeMeta,
-  metaMismatch,
+  manipulationMeta,
   parseMethodSpec,
+  metaMismatch,
   pickFacts,
-  readingSpecs,
   rowProblem,
+  runMethodSpecs,
   runManipulation,
   type ExperimentMeta,
   type FactRow,
@@ -41,7 +42,6 @@ import {
 } from '../engine/experiments';
 import { summarize, type Summary } from '../engine/report';
 import {
-  CALIBRATION_VERSION,
   calibrateCommand,
   calibrationBlock,
   calibrationFiles,
@@ -321,25 +321,22 @@ function checkRequest(r: ExperimentRequest): void {
   for (const rel of r.relations ?? []) if (!(RELATIONS as readonly string[]).includes(rel)) throw new KnError('bad-input', `unknown relation "${rel}"; one of ${RELATIONS.join(', ')}`);
 }
 
-/** The meta a request makes on a model (facts still empty). */
+/** The meta a request makes on a model (facts still empty): as `kn experiment manipulate|readings` makes it (engine/experiments/requests.ts). */
 export function requestMeta(model: LoadedModel, r: ExperimentRequest): ExperimentMeta {
   checkRequest(r);
-  // readings: MaTrice under every Eq. 9 × Eq. 5 reading, each beside its Random (as `kn experiment readings`)
-  const specs = r.experiment === 'readings' ? readingSpecs() : [...new Set(r.methods)].map(parseMethodSpec);
-  // the manipulation report compares every method with MaTrice: it is always run
-  if (r.experiment === 'manipulate' && !specs.some((s) => s.key === 'matrice')) specs.unshift(parseMethodSpec('matrice'));
   const langs = LANGS.filter((l) => r.langs.includes(l)) as Lang[];
-  return makeMeta({
-    model: { id: r.modelLabel || model.info.contentHash.slice(0, 12), contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
+  return manipulationMeta(model, {
+    id: r.modelLabel || model.info.contentHash.slice(0, 12),
+    specs: runMethodSpecs(r.experiment === 'readings' ? 'readings' : 'manipulate', [...new Set(r.methods)]),
     settings: r.settings ?? {},
     steps: r.steps,
     baseline: r.baseline ?? DEFAULT_BASELINE,
     quadrature: r.quadrature ?? DEFAULT_QUADRATURE,
     seed: r.seed,
     langs,
-    methods: specs.map((s) => s.key),
-    facts: [],
-    request: { facts: r.facts, relations: (r.relations ?? []) as Relation[], split: null, minKnownLangs: Math.min(4, langs.length) },
+    facts: r.facts,
+    relations: (r.relations ?? []) as Relation[],
+    split: null,
     shard: null,
   });
 }
@@ -348,24 +345,19 @@ export function requestMeta(model: LoadedModel, r: ExperimentRequest): Experimen
 export function calibrationRequestMeta(model: LoadedModel, r: ExperimentRequest): CalibrationMeta {
   checkRequest(r);
   if (r.experiment !== 'calibrate') throw new KnError('bad-input', `not a calibration request (${r.experiment})`);
-  const grid = parseGrid(r.grid ?? {});
-  const langs = LANGS.filter((l) => r.langs.includes(l)) as Lang[];
-  return {
-    v: CALIBRATION_VERSION,
-    experiment: 'calibrate',
-    model: { id: r.modelLabel || model.info.contentHash.slice(0, 12), contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
+  return calibrationMeta(model, {
+    id: r.modelLabel || model.info.contentHash.slice(0, 12),
     base: resolveSettings({ ...(r.settings?.norm ? { norm: r.settings.norm } : {}), ...(r.settings?.attrNorm ? { attrNorm: r.settings.attrNorm } : {}) }),
-    grid,
+    grid: parseGrid(r.grid ?? {}),
     steps: r.steps,
     baseline: r.baseline ?? DEFAULT_BASELINE,
-    // recorded unless it is the legacy rule, as the CLI writes it
-    ...((r.quadrature ?? DEFAULT_QUADRATURE) !== LEGACY_QUADRATURE ? { quadrature: r.quadrature ?? DEFAULT_QUADRATURE } : {}),
+    quadrature: r.quadrature ?? DEFAULT_QUADRATURE,
     seed: r.seed,
-    langs,
-    facts: [],
-    request: { facts: r.facts, split: r.split ?? null, minKnownLangs: Math.min(4, langs.length) },
+    langs: LANGS.filter((l) => r.langs.includes(l)) as Lang[],
+    facts: r.facts,
+    split: r.split ?? null,
     shard: null,
-  };
+  });
 }
 
 /** The first field two calibration metas differ in, or null: the engine's rule (the CLI's too). */

@@ -8,16 +8,15 @@
  */
 import { LEGACY_QUADRATURE, type Quadrature } from '../attribution/attribute';
 import { DEFAULT_BASELINE, type Baseline } from '../rules';
-import { timeLeftMs } from './estimate';
 import type { RmlLama } from '../../data/loader';
 import type { Lang } from '../../data/types';
-import { KnError } from '../../shared/errors';
 import type { LoadedModel } from '../families/model';
 import type { BytesStore } from '../attribution/cache';
 import { languageCoverage, randomNeurons, resolveSettings, scoreMatrice, scoreNoUaL, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { FactSession } from '../session/session';
 import { factLanguageDeltaP, flipRate, meanOf, median, stat } from '../report/report';
-import { p6, shardIndices, type FactTiming, type RowQuery, type RowSink, type RunProgress } from './manipulate';
+import type { RowQuery } from './manipulate';
+import { metaDifference, p6, rowHeadProblem, runPlugin, type ExperimentPlugin, type FactContext, type RowSink, type RunProgress } from './core';
 import { lineChart } from '../report/svg';
 
 export const CALIBRATION_VERSION = 1;
@@ -70,7 +69,7 @@ export const settingKey = (a2: number, b2: number, tau: number) => `a${a2}/b${b2
 const ownKey = (a2: number, tau: number) => `a${a2}/t${tau}`;
 
 /** One fact: localize once, then every grid setting from the same attributions, all manipulations in one batch. */
-export async function calibrateFact(o: { model: LoadedModel; bench: RmlLama; meta: CalibrationMeta; store?: BytesStore; signal?: AbortSignal }, factId: string, index: number): Promise<CalibrationRow> {
+export async function calibrateFact(o: FactContext<CalibrationMeta>, factId: string, index: number): Promise<CalibrationRow> {
   const { model, bench, meta } = o;
   const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
   await s.localize({ steps: meta.steps, baseline: meta.baseline, quadrature: meta.quadrature ?? LEGACY_QUADRATURE, store: o.store, signal: o.signal });
@@ -112,12 +111,7 @@ export async function calibrateFact(o: { model: LoadedModel; bench: RmlLama; met
  * weights; a missing quadrature is the legacy one (folders written before the option). CLI and page alike.
  */
 export function calibrationMismatch(a: CalibrationMeta, b: CalibrationMeta): string | null {
-  for (const f of ['v', 'model', 'base', 'grid', 'steps', 'baseline', 'quadrature', 'seed', 'langs', 'request'] as const) {
-    const pick = (m: CalibrationMeta) => (f === 'model' ? { ...m.model, id: undefined } : f === 'quadrature' ? (m.quadrature ?? LEGACY_QUADRATURE) : m[f]);
-    const x = pick(a), y = pick(b);
-    if (JSON.stringify(x) !== JSON.stringify(y)) return `${f} (${JSON.stringify(x)?.slice(0, 80)} vs ${JSON.stringify(y)?.slice(0, 80)})`;
-  }
-  return null;
+  return metaDifference(a, b, ['v', 'model', 'base', 'grid', 'steps', 'baseline', 'quadrature', 'seed', 'langs', 'request']);
 }
 
 /** The command line that reproduces a calibration (the CLI prints it; the page's run records the same). */
@@ -131,41 +125,24 @@ export function calibrateCommand(m: CalibrationMeta): string {
   ].filter(Boolean).join(' ');
 }
 
+/** The calibration on the runner core (its meta comparison ignores the shard: the CLI checks it apart). */
+export const CALIBRATE: ExperimentPlugin<CalibrationMeta, CalibrationRow> = {
+  experiments: ['calibrate'],
+  what: 'calibration',
+  phase: true,
+  start: (o) => (fact, index) => calibrateFact(o, fact, index),
+  rowProblem: (r, meta) => calibrationRowProblem(r, meta),
+  mismatch: (a, b) => calibrationMismatch(a, b),
+};
+
 /** Runs the facts of the meta's shard that the sink has not finished; resumable, cancellable between facts. */
-export async function runCalibration(o: { model: LoadedModel; bench: RmlLama; meta: CalibrationMeta; sink: RowSink<CalibrationRow>; store?: BytesStore; signal?: AbortSignal; onProgress?: (p: RunProgress) => void }) {
-  const { meta } = o;
-  const todo = shardIndices(meta.facts.length, meta.shard ?? null);
-  const finished = await o.sink.finished();
-  const pending = todo.filter((i) => !finished.has(meta.facts[i]));
-  const skipped = todo.length - pending.length;
-  const t0 = performance.now();
-  let written = 0;
-  const cancelled = () => new KnError('cancelled', `calibration cancelled after ${written} facts (finished facts are kept; run again to resume)`);
-  for (const i of pending) {
-    if (o.signal?.aborted) throw cancelled();
-    const elapsedMs = performance.now() - t0;
-    o.onProgress?.({ phase: 'run', done: written, total: pending.length, skipped, fact: meta.facts[i], elapsedMs, etaMs: timeLeftMs({ elapsedMs, finished: written, total: pending.length }) });
-    const f0 = performance.now();
-    let row: CalibrationRow;
-    try {
-      row = await calibrateFact(o, meta.facts[i], i);
-    } catch (e) {
-      if (o.signal?.aborted) throw cancelled();
-      throw e;
-    }
-    await o.sink.write(row, { fact: meta.facts[i], ms: Math.round(performance.now() - f0) } satisfies FactTiming);
-    written++;
-  }
-  o.onProgress?.({ phase: 'run', done: written, total: pending.length, skipped, elapsedMs: performance.now() - t0, etaMs: 0 });
-  return { written, skipped };
-}
+export const runCalibration = (o: FactContext<CalibrationMeta> & { sink: RowSink<CalibrationRow>; onProgress?: (p: RunProgress) => void }) => runPlugin(CALIBRATE, o);
 
 /** Why a parsed row cannot be read against this meta, or null. */
 export function calibrationRowProblem(r: unknown, meta: CalibrationMeta): string | null {
-  if (!r || typeof r !== 'object') return 'not an object';
+  const head = rowHeadProblem(r, CALIBRATION_VERSION, meta);
+  if (head) return head;
   const o = r as Partial<CalibrationRow>;
-  if (o.v !== CALIBRATION_VERSION) return `row version ${String(o.v)} (expected ${CALIBRATION_VERSION})`;
-  if (typeof o.fact !== 'string' || !meta.facts.includes(o.fact)) return `fact ${JSON.stringify(o.fact)} is not in this run's fact list`;
   if (!Array.isArray(o.queries) || !o.cells || !o.own) return 'missing queries, cells or own';
   const n = o.queries.length;
   for (const a2 of meta.grid.alpha2) for (const b2 of meta.grid.beta2) for (const t of meta.grid.tau) {

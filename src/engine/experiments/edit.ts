@@ -14,7 +14,6 @@
  * Same conventions as the manipulation runner (runner/manipulate.ts): seeded stratified facts, one row
  * per fact to a sink (NDJSON in Node), resumable, shards. Environment-free.
  */
-import { timeLeftMs } from './estimate';
 import type { RmlLama } from '../../data/loader';
 import { LANGS, LOW_RESOURCE_LANGS, type Lang, type Relation } from '../../data/types';
 import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, objectToken, type AppliedEdit } from '../interventions/edit';
@@ -22,15 +21,13 @@ import { KnError } from '../../shared/errors';
 import { LEGACY_QUADRATURE, type Baseline, type Quadrature } from '../rules';
 import { injectFact } from '../interventions/inject';
 import type { LoadedModel } from '../families/model';
-import type { BytesStore } from '../attribution/cache';
 import type { Method } from '../interventions/manipulate';
 import { resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { buildFactQueries, FactSession } from '../session/session';
 import { activationsAt } from '../attribution/attribute';
-import { candidateSessions, p6, type FactTiming, type RowSink, type RunProgress } from './manipulate';
-import { parseShard, shardIndices } from './manipulate';
+import { metaDifference, p6, pickCandidates, rowHeadProblem, runPlugin, type ExperimentPlugin, type FactContext, type FactTiming, type RowSink, type RunProgress } from './core';
 
-export { parseShard, shardIndices };
+export { parseShard, shardIndices } from './core';
 
 export const EDIT_ROW_VERSION = 1;
 export const EDIT_METHODS = ['matrice', 'amig', 'random', 'layer'] as const;
@@ -202,28 +199,21 @@ export interface EditPickOptions {
 export async function pickEditFacts(model: LoadedModel, bench: RmlLama, o: EditPickOptions): Promise<string[]> {
   const minKnown = o.minKnownLangs ?? Math.min(4, o.langs.length);
   const low = LOW_RESOURCE_LANGS.filter((l) => o.langs.includes(l));
-  const picked: string[] = [];
-  let probed = 0;
-  const more = () => picked.length < o.facts || (o.old !== undefined && o.old.facts.length < o.old.want);
-  if (more()) for await (const s of candidateSessions(model, bench, o)) {
-    const id = s.factId;
-    probed++;
+  const more = (picked: readonly string[]) => picked.length < o.facts || (o.old !== undefined && o.old.facts.length < o.old.want);
+  const { picked, probed } = await pickCandidates(model, bench, o, (s, picked) => {
     const known = s.knownLanguages().length >= minKnown;
     if (o.kind === 'inject') {
-      if (known && o.old && o.old.facts.length < o.old.want) o.old.facts.push(id);
+      if (known && o.old && o.old.facts.length < o.old.want) o.old.facts.push(s.factId);
       // Q_new: the model knows the fact in no language, and none of its English queries
       const unknown = s.knownLanguages().length === 0 && s.queries.some((x) => x.lang === EDIT_LANG) && !s.queries.some((x) => x.lang === EDIT_LANG && x.known);
-      if (unknown && picked.length < o.facts) picked.push(id);
-    } else {
-      const ok =
-        o.kind === 'edit'
-          ? known && s.queries.find((x) => x.lang === EDIT_LANG)?.known === true
-          : known && s.queries.some((x) => low.includes(x.lang) && !x.known);
-      if (ok && picked.length < o.facts) picked.push(id);
+      return unknown && picked.length < o.facts;
     }
-    o.onProgress?.({ probed, picked: picked.length });
-    if (!more()) break;
-  }
+    const ok =
+      o.kind === 'edit'
+        ? known && s.queries.find((x) => x.lang === EDIT_LANG)?.known === true
+        : known && s.queries.some((x) => low.includes(x.lang) && !x.known);
+    return ok && picked.length < o.facts;
+  }, more);
   if (!picked.length) {
     throw new KnError(
       'bad-input',
@@ -237,13 +227,8 @@ export async function pickEditFacts(model: LoadedModel, bench: RmlLama, o: EditP
   return picked;
 }
 
-export interface EditRunOptions<R> {
-  model: LoadedModel;
-  bench: RmlLama;
-  meta: EditMeta;
+export interface EditRunOptions<R> extends FactContext<EditMeta> {
   sink: EditSink<R>;
-  store?: BytesStore;
-  signal?: AbortSignal;
   onProgress?: (p: EditProgress) => void;
 }
 
@@ -570,58 +555,33 @@ export async function runInjectFact(o: Omit<EditRunOptions<InjectRow>, 'sink' | 
   };
 }
 
+/** Edit, enhance and inject on the runner core: per run the caches of unrelated and old queries, per fact its runner. */
+export const EDIT: ExperimentPlugin<EditMeta, AnyRow> = {
+  experiments: ['edit', 'enhance', 'inject'],
+  start(o) {
+    const cache = new Map<string, Unrelated>();
+    const oldCache = new Map<string, OldQueries>();
+    return (fact, i) => (o.meta.experiment === 'edit' ? runEditFact(o, fact, i, cache) : o.meta.experiment === 'inject' ? runInjectFact(o, fact, i, oldCache) : runEnhanceFact(o, fact, i));
+  },
+  rowProblem: (r, meta) => editRowProblem(r, meta),
+  mismatch: (a, b, ignoreShard) => editMetaMismatch(a, b, ignoreShard),
+};
+
 /** Runs the facts of the meta's shard that the sink has not finished; resumable, cancellable between facts. */
-export async function runEditExperiment(o: EditRunOptions<AnyRow>): Promise<{ written: number; skipped: number }> {
-  const { meta } = o;
-  const todo = shardIndices(meta.facts.length, meta.shard);
-  const finished = await o.sink.finished();
-  const pending = todo.filter((i) => !finished.has(meta.facts[i]));
-  const skipped = todo.length - pending.length;
-  const cache = new Map<string, Unrelated>();
-  const oldCache = new Map<string, OldQueries>();
-  const t0 = performance.now();
-  let written = 0;
-  const cancelled = () => new KnError('cancelled', `experiment cancelled after ${written} facts (finished facts are kept; run again to resume)`);
-  for (const i of pending) {
-    if (o.signal?.aborted) throw cancelled();
-    const fact = meta.facts[i];
-    const elapsedMs = performance.now() - t0;
-    o.onProgress?.({ done: written, total: pending.length, skipped, fact, elapsedMs, etaMs: timeLeftMs({ elapsedMs, finished: written, total: pending.length }) });
-    const f0 = performance.now();
-    let row: AnyRow;
-    try {
-      row = meta.experiment === 'edit' ? await runEditFact(o, fact, i, cache) : meta.experiment === 'inject' ? await runInjectFact(o, fact, i, oldCache) : await runEnhanceFact(o, fact, i);
-    } catch (e) {
-      if (o.signal?.aborted) throw cancelled();
-      throw e;
-    }
-    await o.sink.write(row, { fact, ms: Math.round(performance.now() - f0) });
-    written++;
-  }
-  o.onProgress?.({ done: written, total: pending.length, skipped, elapsedMs: performance.now() - t0, etaMs: 0 });
-  return { written, skipped };
-}
+export const runEditExperiment = (o: EditRunOptions<AnyRow>): Promise<{ written: number; skipped: number }> => runPlugin<EditMeta, AnyRow, object, EditProgress>(EDIT, o);
 
 /** The fields two runs must share to be resumed or merged into one; the first that differs, or null. */
 export function editMetaMismatch(a: EditMeta, b: EditMeta, ignoreShard = false): string | null {
   const fields: (keyof EditMeta)[] = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'quadrature', 'seed', 'langs', 'methods', 'edit', 'enhance', 'inject', 'facts', 'request'];
   if (!ignoreShard) fields.push('shard');
-  const strip = (m: EditMeta) => ({ ...m, model: { ...m.model, id: undefined }, quadrature: m.quadrature ?? LEGACY_QUADRATURE });
-  const [sa, sb] = [strip(a), strip(b)];
-  for (const f of fields) {
-    const x = JSON.stringify(sa[f]), y = JSON.stringify(sb[f]);
-    if (x !== y) return `${f} (${(x ?? 'undefined').slice(0, 80)} vs ${(y ?? 'undefined').slice(0, 80)})`;
-  }
-  return null;
+  return metaDifference(a, b, fields);
 }
 
 /** Checks a parsed NDJSON row has the shape the report reads; an error message or null. */
 export function editRowProblem(r: unknown, meta: EditMeta): string | null {
-  if (!r || typeof r !== 'object') return 'not an object';
-  const o = r as { v?: unknown; experiment?: unknown; fact?: unknown; queries?: unknown[]; methods?: unknown };
-  if (o.v !== EDIT_ROW_VERSION) return `row version ${String(o.v)} (expected ${EDIT_ROW_VERSION})`;
-  if (o.experiment !== meta.experiment) return `a ${String(o.experiment)} row in a ${meta.experiment} run`;
-  if (typeof o.fact !== 'string' || !meta.facts.includes(o.fact)) return `fact ${JSON.stringify(o.fact)} is not in this run's fact list`;
+  const head = rowHeadProblem(r, EDIT_ROW_VERSION, meta, true);
+  if (head) return head;
+  const o = r as { queries?: unknown[]; methods?: unknown };
   if (!Array.isArray(o.queries) || !o.methods || typeof o.methods !== 'object') return 'missing queries or methods';
   const n = o.queries.length;
   for (const k of meta.methods) {

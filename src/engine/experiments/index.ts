@@ -1,7 +1,9 @@
-/** The benchmark-scale runners: pick facts, run, resume, shard, merge; manipulate, edit, calibrate. */
+/** The benchmark-scale runners: one core (pick facts, run, resume, shard, merge); manipulate, edit, calibrate as its plugins. */
 export * from './calibrate';
 export * from './calibrate-grid';
 export * from './commands';
+export * from './core';
 export * from './edit';
 export * from './estimate';
 export * from './manipulate';
+export * from './requests';

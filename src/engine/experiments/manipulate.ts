@@ -4,17 +4,19 @@
  * method from the same attributions, suppress and enhance, and hand one row per fact to a sink (NDJSON
  * in Node, IndexedDB in the browser). Environment-free: no file system, no DOM.
  */
-import { timeLeftMs } from './estimate';
 import type { RmlLama } from '../../data/loader';
-import { RELATIONS, type Lang, type Relation } from '../../data/types';
+import type { Lang, Relation } from '../../data/types';
 import { KnError } from '../../shared/errors';
 import type { LoadedModel } from '../families/model';
 import { LEGACY_QUADRATURE, type Quadrature } from '../attribution/attribute';
 import type { Baseline } from '../rules';
-import type { BytesStore } from '../attribution/cache';
 import { METHODS, type Method } from '../interventions/manipulate';
-import { createRng, languageCoverage, resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../selection/scoring';
+import { languageCoverage, resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { FactSession } from '../session/session';
+import { metaDifference, p6, pickCandidates, rowHeadProblem, runPlugin, type CandidateOptions, type ExperimentPlugin, type FactContext, type RowSink, type RunProgress } from './core';
+
+// the core's shapes, where they were before it (report.ts, the tests and scripts import them from here)
+export { candidateSessions, p6, parseShard, shardIndices, type FactTiming, type RowSink, type RunProgress } from './core';
 
 export const ROW_VERSION = 1;
 export const KNOCKOUT_K = [1, 2, 4, 8, 16, 32, 64];
@@ -114,93 +116,11 @@ export interface FactRow {
   completeness: number;
 }
 
-export interface FactTiming {
-  fact: string;
-  ms: number;
-}
-
-/** Where rows go: NDJSON files in Node, IndexedDB in the page. */
-/** Where a runner's rows go (NDJSON files in Node, IndexedDB in the page); every runner uses it. */
-export interface RowSink<R = FactRow> {
-  /** facts already finished (a re-run skips them) */
-  finished(): Promise<Set<string>>;
-  write(row: R, timing: FactTiming): Promise<void>;
-}
-
-export interface RunProgress {
-  phase: 'pick' | 'run';
-  done: number;
-  total: number;
-  skipped: number;
-  fact?: string;
-  elapsedMs: number;
-  /** estimated time left; null until one fact is done */
-  etaMs: number | null;
-}
-
-/** Probabilities in rows: 6 significant digits (deterministic, small files). */
-export const p6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : 0);
-
-/** `k/n` (1-based) → {k, n}; refuses anything else. */
-export function parseShard(s: string): { k: number; n: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(s.trim());
-  const k = m ? Number(m[1]) : NaN, n = m ? Number(m[2]) : NaN;
-  if (!m || n < 1 || k < 1 || k > n) throw new KnError('bad-input', `--shard must be k/n with 1 ≤ k ≤ n (e.g. 2/3), got "${s}"`);
-  return { k, n };
-}
-
-/** The facts of shard k/n: every n-th of the picked list, starting at k − 1. */
-export function shardIndices(total: number, shard: { k: number; n: number } | null): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < total; i++) if (!shard || i % shard.n === shard.k - 1) out.push(i);
-  return out;
-}
-
-export interface PickOptions {
+export interface PickOptions extends CandidateOptions {
   facts: number;
-  relations?: readonly Relation[];
-  langs: readonly Lang[];
-  seed: number;
-  /** restrict to these fact ids (e.g. a model's test split) */
-  candidates?: readonly string[];
   /** a fact is known when at least this many languages are (default min(4, langs)) */
   minKnownLangs?: number;
-  signal?: AbortSignal;
   onProgress?: (p: { probed: number; picked: number }) => void;
-}
-
-/**
- * The candidate facts in the runners' one order, each opened as a FactSession (probed once): each
- * relation's facts shuffled with `${seed}:${relation}`, taken round-robin over relations (stratified). A fact
- * missing in a language is passed over. The consumer stops when it has what it needs.
- */
-export async function* candidateSessions(
-  model: LoadedModel,
-  bench: RmlLama,
-  o: { relations?: readonly Relation[]; langs: readonly Lang[]; seed: number; candidates?: readonly string[]; signal?: AbortSignal },
-): AsyncGenerator<FactSession> {
-  const relations = o.relations?.length ? o.relations : RELATIONS;
-  const allowed = o.candidates ? new Set(o.candidates) : null;
-  const queues: string[][] = [];
-  for (const r of relations) {
-    const shard = await bench.shard(r, o.langs[0]);
-    const ids = shard.facts.map((f) => f.id).filter((id) => !allowed || allowed.has(id));
-    const order = sampleWithoutReplacement(ids.length, ids.length, `${o.seed}:${r}`);
-    queues.push(order.map((i) => ids[i]));
-  }
-  while (queues.some((q) => q.length)) {
-    for (const q of queues) {
-      const id = q.shift();
-      if (!id) continue;
-      if (o.signal?.aborted) throw new KnError('cancelled', 'experiment cancelled');
-      try {
-        yield await FactSession.open(model, bench, id, o.langs, { topK: 1 });
-      } catch (e) {
-        if (e instanceof KnError && e.code === 'bad-input') continue; // a fact missing in a language
-        throw e;
-      }
-    }
-  }
 }
 
 /**
@@ -210,31 +130,16 @@ export async function* candidateSessions(
  */
 export async function pickFacts(model: LoadedModel, bench: RmlLama, o: PickOptions): Promise<string[]> {
   const minKnown = o.minKnownLangs ?? Math.min(4, o.langs.length);
-  const picked: string[] = [];
-  let probed = 0;
-  if (o.facts > 0) {
-    for await (const s of candidateSessions(model, bench, o)) {
-      probed++;
-      if (s.knownLanguages().length >= minKnown) picked.push(s.factId);
-      o.onProgress?.({ probed, picked: picked.length });
-      if (picked.length >= o.facts) break;
-    }
-  }
+  const { picked, probed } = await pickCandidates(model, bench, o, (s) => s.knownLanguages().length >= minKnown);
   if (picked.length === 0) {
     throw new KnError('bad-input', `the model knows none of the ${probed} facts tried (a fact counts when ≥ ${minKnown} of ${o.langs.join(', ')} are answered top-1 on at least half of their queries)`);
   }
   return picked;
 }
 
-export interface RunOptions {
-  model: LoadedModel;
-  bench: RmlLama;
-  meta: ExperimentMeta;
+export interface RunOptions extends FactContext<ExperimentMeta> {
   methods: MethodSpec[];
-  sink: RowSink;
-  /** attribution cache */
-  store?: BytesStore;
-  signal?: AbortSignal;
+  sink: RowSink<FactRow>;
   onProgress?: (p: RunProgress) => void;
 }
 
@@ -283,36 +188,17 @@ export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId
   return { v: ROW_VERSION, fact: factId, index, relation: s.relation, queries, methods, perLanguage, knockout, completeness: p6(completeness) };
 }
 
+/** The manipulation experiment on the runner core: a fact's row by runFact, its schema by rowProblem. */
+export const MANIPULATE: ExperimentPlugin<ExperimentMeta, FactRow, { methods: MethodSpec[] }> = {
+  experiments: ['manipulate'],
+  phase: true,
+  start: (o) => (fact, index) => runFact(o, fact, index),
+  rowProblem: (r, meta) => rowProblem(r, meta),
+  mismatch: (a, b, ignoreShard) => metaMismatch(a, b, ignoreShard),
+};
+
 /** Runs the facts of the meta's shard that the sink has not finished; resumable, cancellable between facts. */
-export async function runManipulation(o: RunOptions): Promise<{ written: number; skipped: number }> {
-  const { meta } = o;
-  const todo = shardIndices(meta.facts.length, meta.shard);
-  const finished = await o.sink.finished();
-  const pending = todo.filter((i) => !finished.has(meta.facts[i]));
-  const skipped = todo.length - pending.length;
-  const t0 = performance.now();
-  let written = 0;
-  for (const i of pending) {
-    if (o.signal?.aborted) throw new KnError('cancelled', `experiment cancelled after ${written} facts (finished facts are kept; run again to resume)`);
-    const fact = meta.facts[i];
-    const elapsedMs = performance.now() - t0;
-    o.onProgress?.({ phase: 'run', done: written, total: pending.length, skipped, fact, elapsedMs, etaMs: timeLeftMs({ elapsedMs, finished: written, total: pending.length }) });
-    const f0 = performance.now();
-    let row: FactRow;
-    try {
-      row = await runFact(o, fact, i);
-    } catch (e) {
-      if (o.signal?.aborted) throw new KnError('cancelled', `experiment cancelled after ${written} facts (finished facts are kept; run again to resume)`);
-      throw e;
-    }
-    // a fact is written whole or not at all
-    await o.sink.write(row, { fact, ms: Math.round(performance.now() - f0) });
-    written++;
-  }
-  const elapsedMs = performance.now() - t0;
-  o.onProgress?.({ phase: 'run', done: written, total: pending.length, skipped, elapsedMs, etaMs: 0 });
-  return { written, skipped };
-}
+export const runManipulation = (o: RunOptions): Promise<{ written: number; skipped: number }> => runPlugin(MANIPULATE, o);
 
 /** The meta of a run; `facts` filled by pickFacts. The legacy quadrature is left out (as folders before the option). */
 export function makeMeta(p: Omit<ExperimentMeta, 'v' | 'experiment' | 'settings' | 'knockout'> & { settings?: Partial<MatriceSettings>; knockout?: number[] }): ExperimentMeta {
@@ -331,32 +217,14 @@ export function makeMeta(p: Omit<ExperimentMeta, 'v' | 'experiment' | 'settings'
 export function metaMismatch(a: ExperimentMeta, b: ExperimentMeta, ignoreShard = false): string | null {
   const fields: (keyof ExperimentMeta)[] = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'quadrature', 'seed', 'langs', 'methods', 'knockout', 'facts', 'request'];
   if (!ignoreShard) fields.push('shard');
-  // the model is the same when its weights are (the path or URL it was loaded from may differ); a missing
-  // quadrature is the legacy one
-  const strip = (m: ExperimentMeta) => ({ ...m, model: { ...m.model, id: undefined }, quadrature: m.quadrature ?? LEGACY_QUADRATURE });
-  const [sa, sb] = [strip(a), strip(b)];
-  for (const f of fields) {
-    const x = sa[f], y = sb[f];
-    if (JSON.stringify(x) !== JSON.stringify(y)) {
-      if (f === 'model' || f === 'settings' || f === 'request') {
-        const xo = (x ?? {}) as Record<string, unknown>, yo = (y ?? {}) as Record<string, unknown>;
-        for (const k of new Set([...Object.keys(xo), ...Object.keys(yo)])) {
-          if (JSON.stringify(xo[k]) !== JSON.stringify(yo[k])) return `${f}.${k} (${JSON.stringify(xo[k])} vs ${JSON.stringify(yo[k])})`;
-        }
-      }
-      const show = (v: unknown) => { const t = JSON.stringify(v) ?? 'undefined'; return t.length > 80 ? t.slice(0, 77) + '…' : t; };
-      return `${f} (${show(x)} vs ${show(y)})`;
-    }
-  }
-  return null;
+  return metaDifference(a, b, fields, ['model', 'settings', 'request']);
 }
 
 /** Checks a parsed NDJSON row has the shape the report reads; returns an error message or null. */
 export function rowProblem(r: unknown, meta: ExperimentMeta): string | null {
-  if (!r || typeof r !== 'object') return 'not an object';
+  const head = rowHeadProblem(r, ROW_VERSION, meta);
+  if (head) return head;
   const o = r as Partial<FactRow>;
-  if (o.v !== ROW_VERSION) return `row version ${String(o.v)} (expected ${ROW_VERSION})`;
-  if (typeof o.fact !== 'string' || !meta.facts.includes(o.fact)) return `fact ${JSON.stringify(o.fact)} is not in this run's fact list`;
   if (!Array.isArray(o.queries) || !o.methods || typeof o.methods !== 'object' || !o.knockout) return 'missing queries, methods or knockout';
   const n = o.queries.length;
   for (const k of meta.methods) {
