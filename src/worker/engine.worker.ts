@@ -5,7 +5,7 @@
  */
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
-import { MAX_WASM_THREADS, dropWebGPU, initBackend, type InitBackendOptions, type WasmPaths } from '../engine/backend';
+import { checkDeviceWeights, dropWebGPU, initBackend, parseWasmThreads, type InitBackendOptions, type WasmPaths } from '../engine/backend';
 import { loadModel, type LoadedModel } from '../engine';
 import { KnError } from '../shared/errors';
 import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../shared/types';
@@ -36,15 +36,6 @@ let deviceWeights: DeviceWeights | undefined;
 /** wasm's threads (the page's ?threads=; default auto: one per core where the page is cross-origin isolated) */
 let wasmThreads: InitBackendOptions['wasmThreads'];
 
-/** `?threads=auto|off|N` → the engine's option; anything else is refused with the accepted values */
-function parseThreads(v: string | undefined): InitBackendOptions['wasmThreads'] {
-  if (v === undefined) return undefined;
-  const t = v.trim().toLowerCase();
-  if (t === 'auto' || t === '') return 'auto';
-  if (t === 'off') return 'off';
-  if (/^\d+$/.test(t) && Number(t) >= 1 && Number(t) <= MAX_WASM_THREADS) return Number(t) === 1 ? 'off' : Number(t);
-  throw new KnError('bad-input', `threads must be auto, off or a number from 1 to ${MAX_WASM_THREADS}, got "${v}"`);
-}
 const listeners: ((e: WorkerEvent) => void)[] = [];
 
 // RML-LAMA (shards cached in IndexedDB 'kn-rml-lama') and the attribution cache ('kn-attributions')
@@ -129,11 +120,9 @@ async function onDeviceLost(reason: string): Promise<void> {
 const api: EngineWorkerApi = {
   init: (prefer, opts) =>
     guarded(async () => {
-      const dw = opts?.deviceWeights;
-      if (dw !== undefined && dw !== 'auto' && dw !== 'packed' && dw !== 'lru') throw new KnError('bad-input', `weights must be auto, packed or lru, got "${String(dw)}"`);
-      deviceWeights = dw;
+      deviceWeights = checkDeviceWeights(opts?.deviceWeights);
       try {
-        wasmThreads = parseThreads(opts?.threads);
+        wasmThreads = parseWasmThreads(opts?.threads);
         backend = await initBackend({ prefer, wasmPaths, wasmThreads, onDeviceLost: (r) => void onDeviceLost(r) });
         initError = null;
       } catch (e) {

@@ -138,6 +138,25 @@ export class EditState {
     } else await new Promise<void>((r) => (this.releaseDone = r)).finally(() => (this.releaseDone = null));
   }
 
+  /**
+   * Before the weights change: the convergence check in progress stops (its re-attributions run on the loaded
+   * weights), the edit is refused while an attribution, a teach or another long job runs, and a running
+   * `prepare` finishes (its probes must see the model before the edit).
+   */
+  private async ready(what: string): Promise<void> {
+    await this.explorer.stopCheck();
+    this.checkIdle(what);
+    await this.settled();
+  }
+
+  /** Before an experiment runs on the loaded weights: no edit applied, no teach running, no convergence check. */
+  async readyForExperiment(): Promise<void> {
+    const n = this.list().length;
+    if (n) throw new KnError('bad-input', `the model has ${n} edit${n === 1 ? '' : 's'} applied: undo ${n === 1 ? 'it' : 'them'} (Edit view) before running an experiment on the loaded weights`);
+    if (this.busy) throw new KnError('bad-input', 'a fact is being taught; wait for it or cancel it');
+    await this.explorer.stopCheck();
+  }
+
   private checkIdle(what: string) {
     if (this.explorer.busy) throw new KnError('bad-input', `cannot ${what} while an attribution runs; wait for it or cancel it`);
     if (this.teaching) throw new KnError('bad-input', `cannot ${what} while a fact is being taught; wait for it or cancel it`);
@@ -156,8 +175,7 @@ export class EditState {
   }
 
   async undo(id?: string): Promise<ActiveEdit[]> {
-    this.checkIdle('undo an edit');
-    await this.settled();
+    await this.ready('undo an edit');
     const ed = this.ed();
     const e = ed.undo(id);
     if (e) this.specs.delete(e.id);
@@ -165,8 +183,7 @@ export class EditState {
   }
 
   async undoAll(): Promise<ActiveEdit[]> {
-    this.checkIdle('undo the edits');
-    await this.settled();
+    await this.ready('undo the edits');
     this.ed().undoAll();
     this.specs.clear();
     return this.list();
@@ -217,8 +234,7 @@ export class EditState {
   /** Erase or update the neurons from the current fact's English query and show what changed in every language. */
   async edit(req: EditRequest): Promise<EditView> {
     const t0 = performance.now();
-    this.checkIdle('edit');
-    await this.settled();
+    await this.ready('edit');
     const ed = this.ed();
     const model = this.model();
     if (!req || (req.kind !== 'erase' && req.kind !== 'update')) throw new KnError('bad-input', `an edit is "erase" or "update", got ${JSON.stringify(req?.kind)}`);
@@ -305,8 +321,7 @@ export class EditState {
    * Injections are replayed with `teach({ neurons })` instead (they train again).
    */
   async replay(spec: EditSpec): Promise<ActiveEdit> {
-    this.checkIdle('apply an edit');
-    await this.settled();
+    await this.ready('apply an edit');
     const ed = this.ed();
     const model = this.model();
     if (spec.kind === 'inject') throw new KnError('bad-input', 'a taught fact is replayed by teaching it again');
@@ -328,8 +343,7 @@ export class EditState {
 
   /** Localize a fact the model does not know, train only its top-k neurons, and show every language after. */
   async teach(req: TeachRequest, onProgress?: (p: TeachProgress) => void): Promise<TeachView> {
-    this.checkIdle('teach a fact');
-    await this.settled();
+    await this.ready('teach a fact');
     const ed = this.ed();
     const model = this.model();
     const t0 = performance.now();
