@@ -24,3 +24,17 @@ describe('plot components compile', () => {
     });
   }
 });
+
+// The frame the bar and dot charts share (src/ui/plots/frame/): the same compile checks.
+describe('the chart frame compiles', () => {
+  it('ChartFrame.svelte', () => {
+    const f = 'ChartFrame.svelte';
+    const source = readFileSync(join(dir, 'frame', f), 'utf8');
+    for (const generate of ['client', 'server'] as const) {
+      const out = compile(source, { filename: f, generate, runes: true });
+      expect(out.warnings.map((w) => `${w.code}: ${w.message}`)).toStrictEqual([]);
+      expect(out.js.code.length).toBeGreaterThan(0);
+    }
+    expect(source).not.toContain('{@html');
+  });
+});

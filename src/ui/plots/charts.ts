@@ -265,3 +265,10 @@ export function probSummary(groups: ProbGroup[]): string {
   });
   return `Probability of the correct answer before and after the manipulation, per language. ${parts.join('; ')}.`;
 }
+
+/** One entry of a chart's legend (ChartFrame.svelte): a colour swatch, or without a colour a mark (e.g. ✓). */
+export interface LegendItem {
+  label: string;
+  color?: string;
+  mark?: string;
+}
