@@ -45,6 +45,23 @@ export class CalibrationStore {
     await this.records.delete(contentHash);
   }
 
+  /**
+   * "Use these settings for this model": keeps calibration run `id`'s block for the loaded weights `info` and
+   * returns their info with it; refused when no setting qualified or the run was made on other weights.
+   */
+  async use(id: string, run: { block: CalibrationBlock | null; meta: { model: { id: string } } }, info: ModelInfo): Promise<ModelInfo> {
+    if (!run.block) throw new KnError('bad-input', `calibration ${id}: no setting qualifies under the rule, so there is nothing to use (METHOD's defaults stay)`);
+    if (run.block.contentHash !== info.contentHash) throw new KnError('bad-input', `calibration ${id} was made on other weights (${run.meta.model.id}); load that model to use it`);
+    await this.set(run.block);
+    return this.effective(info);
+  }
+
+  /** "Forget this calibration": drops the one stored for these weights; returns their info as `use`. */
+  async forgetFor(info: ModelInfo): Promise<ModelInfo> {
+    await this.forget(info.contentHash);
+    return this.effective(info);
+  }
+
   /** The loaded weights' info with the effective calibration: stored here, else the folder's, else none. */
   async effective(info: ModelInfo): Promise<ModelInfo> {
     return effectiveCalibration(info, await this.get(info.contentHash));

@@ -170,11 +170,7 @@ const api: EngineWorkerApi = {
     }),
 
   probe: (prompt, target, topK = 10) =>
-    guarded(async (): Promise<ProbeResult> => {
-      const m = slot.current;
-      if (!m) throw new KnError('bad-input', 'no model is loaded');
-      return m.probe(prompt, { target: target || undefined, topK });
-    }),
+    guarded(async (): Promise<ProbeResult> => slot.loaded().probe(prompt, { target: target || undefined, topK })),
 
   cancel: async () => {
     slot.cancel();
@@ -232,21 +228,10 @@ const api: EngineWorkerApi = {
   calibrationReport: (id) => guarded(() => experiments.calibrationReport(id)),
   calibrationUse: (id) =>
     guarded(async () => {
-      const m = slot.current;
-      if (!m) throw new KnError('bad-input', 'no model is loaded');
-      const r = await experiments.calibrationReport(id);
-      if (!r.block) throw new KnError('bad-input', `calibration ${id}: no setting qualifies under the rule, so there is nothing to use (METHOD's defaults stay)`);
-      if (r.block.contentHash !== m.info.contentHash) throw new KnError('bad-input', `calibration ${id} was made on other weights (${r.meta.model.id}); load that model to use it`);
-      await calibrations.set(r.block);
-      return calibrations.effective(m.info);
+      const m = slot.loaded();
+      return calibrations.use(id, await experiments.calibrationReport(id), m.info);
     }),
-  calibrationForget: () =>
-    guarded(async () => {
-      const m = slot.current;
-      if (!m) throw new KnError('bad-input', 'no model is loaded');
-      await calibrations.forget(m.info.contentHash);
-      return calibrations.effective(m.info);
-    }),
+  calibrationForget: () => guarded(async () => calibrations.forgetFor(slot.loaded().info)),
 };
 
 Comlink.expose(api);

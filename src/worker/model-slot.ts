@@ -24,6 +24,12 @@ export class ModelSlot {
   /** `forget`: drops what was computed on the current model; called just before it is disposed */
   constructor(private readonly forget: () => void) {}
 
+  /** The current model; refused when none is loaded. */
+  loaded(): LoadedModel {
+    if (!this.current) throw new KnError('bad-input', 'no model is loaded');
+    return this.current;
+  }
+
   get loading(): boolean {
     return this.pending !== null;
   }
