@@ -50,8 +50,12 @@ export class CalibrationStore {
    * returns their info with it; refused when no setting qualified or the run was made on other weights.
    */
   async use(id: string, run: { block: CalibrationBlock | null; meta: { model: { id: string } } }, info: ModelInfo): Promise<ModelInfo> {
-    if (!run.block) throw new KnError('bad-input', `calibration ${id}: no setting qualifies under the rule, so there is nothing to use (METHOD's defaults stay)`);
-    if (run.block.contentHash !== info.contentHash) throw new KnError('bad-input', `calibration ${id} was made on other weights (${run.meta.model.id}); load that model to use it`);
+    if (!run.block) {
+      throw new KnError('bad-input', `calibration ${id}: no setting qualifies under the rule, so there is nothing to use (METHOD's defaults stay)`);
+    }
+    if (run.block.contentHash !== info.contentHash) {
+      throw new KnError('bad-input', `calibration ${id} was made on other weights (${run.meta.model.id}); load that model to use it`);
+    }
     await this.set(run.block);
     return this.effective(info);
   }

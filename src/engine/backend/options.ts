@@ -15,6 +15,6 @@ export function parseWasmThreads(v: string | undefined): InitBackendOptions['was
 
 /** `?weights=auto|packed|lru`: how int8 matrices reach the device (undefined: not given) */
 export function checkDeviceWeights(dw: unknown): DeviceWeights | undefined {
-  if (dw !== undefined && dw !== 'auto' && dw !== 'packed' && dw !== 'lru') throw new KnError('bad-input', `weights must be auto, packed or lru, got "${String(dw)}"`);
-  return dw;
+  if (dw === undefined || dw === 'auto' || dw === 'packed' || dw === 'lru') return dw;
+  throw new KnError('bad-input', `weights must be auto, packed or lru, got "${String(dw)}"`);
 }
