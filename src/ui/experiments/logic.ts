@@ -19,7 +19,7 @@ import { DEFAULT_GRID, parseGrid } from '../../engine/experiments';
 export { FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, reportFiles, LANGS };
 import * as v from 'valibot';
 import { arr, fail, int, keyed, num, obj, oneOf, parse, str } from '../share/schema';
-import { staticParam } from '../share/static-export';
+import { hostingSteps, redirectPage, staticParam } from '../share/static-export';
 
 // ------------------------------------------------------------------------------------------- form
 
@@ -499,28 +499,13 @@ export function buildStaticReport(doc: ReportDoc): { files: { path: string; cont
     '',
     `Model: ${s.model.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 200)}; ${s.facts} facts; languages ${s.settings.langs.join(', ')}; methods ${Object.keys(s.methods).join(', ')}`,
     '',
-    'How to host it:',
-    '  1. Build the app:            npm ci && npm run build      (writes dist/)',
-    `  2. Copy ${REPORT_FILE} and ${REPORT_OPEN_PAGE} into dist/ (next to index.html).`,
-    '  3. Serve dist/ from any static host (GitHub Pages, Netlify, S3, `npx vite preview`, ...).',
-    `  4. Open <your host>/${REPORT_OPEN_PAGE}, or directly <your host>/?${REPORT_PARAM}=${REPORT_FILE}&autoload=0`,
+    ...hostingSteps(REPORT_FILE, REPORT_OPEN_PAGE, `?${REPORT_PARAM}=${REPORT_FILE}&autoload=0`),
     '',
     'The page shows the tables and charts of the report read-only: no model is downloaded and nothing is',
     `computed. The same report opens in any explorer with "Open report file" in the Experiments view.`,
     '',
   ].join('\n');
-  const open = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Knowledge Neuron Explorer - experiment report</title>
-<meta http-equiv="refresh" content="0; url=${url.replace(/&/g, '&amp;')}">
-</head>
-<body>
-<p><a href="${url.replace(/&/g, '&amp;')}">Open the experiment report</a></p>
-</body>
-</html>
-`;
+  const open = redirectPage('Knowledge Neuron Explorer - experiment report', url, 'Open the experiment report');
   return {
     files: [
       { path: REPORT_FILE, content: exportReport(doc.summary, doc.command, doc.total) },

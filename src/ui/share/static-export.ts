@@ -24,6 +24,34 @@ export interface StaticFile {
   content: string;
 }
 
+/** The README's "How to host it" steps for a file `file` opened by the page `openPage` or at `<host>/<query>`. */
+export function hostingSteps(file: string, openPage: string, query: string): string[] {
+  return [
+    'How to host it:',
+    '  1. Build the app:            npm ci && npm run build      (writes dist/)',
+    `  2. Copy ${file} and ${openPage} into dist/ (next to index.html).`,
+    '  3. Serve dist/ from any static host (GitHub Pages, Netlify, S3, `npx vite preview`, ...).',
+    `  4. Open <your host>/${openPage}, or directly <your host>/${query}`,
+  ];
+}
+
+/** The small HTML page that sends a visitor on to `url` (the page beside the app, e.g. exploration.html). */
+export function redirectPage(title: string, url: string, linkText: string): string {
+  const href = url.replace(/&/g, '&amp;');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${title}</title>
+<meta http-equiv="refresh" content="0; url=${href}">
+</head>
+<body>
+<p><a href="${href}">${linkText}</a></p>
+</body>
+</html>
+`;
+}
+
 /**
  * The files a static host needs beside the built app (`dist/`) to open this exploration read-only.
  * Validates the exploration first (throws `KnError('bad-input', 'exploration file: …')`).
@@ -39,11 +67,7 @@ export function buildStaticExploration(file: string): { files: StaticFile[]; url
     `Model: ${oneLine(m.label || modelLabel(ex.state.model))} (${m.numLayers} layers x ${m.ffnSize} neurons)`,
     `Exploration: ${facts}method ${ex.state.method}${ex.results ? '' : ' (no stored results)'}`,
     '',
-    'How to host it:',
-    '  1. Build the app:            npm ci && npm run build      (writes dist/)',
-    `  2. Copy ${STATIC_FILE} and ${STATIC_OPEN_PAGE} into dist/ (next to index.html).`,
-    '  3. Serve dist/ from any static host (GitHub Pages, Netlify, S3, `npx vite preview`, ...).',
-    `  4. Open <your host>/${STATIC_OPEN_PAGE}, or directly <your host>/?${STATIC_PARAM}=${STATIC_FILE}`,
+    ...hostingSteps(STATIC_FILE, STATIC_OPEN_PAGE, `?${STATIC_PARAM}=${STATIC_FILE}`),
     '',
     'The page then loads the stored results from exploration.json and shows them read-only: no model is',
     'downloaded and nothing is computed. To explore further (other settings, manipulations), import the',
@@ -52,18 +76,7 @@ export function buildStaticExploration(file: string): { files: StaticFile[]; url
     `The ${STATIC_PARAM}= parameter only accepts a relative path to a .json file on the same host.`,
     '',
   ].join('\n');
-  const open = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Knowledge Neuron Explorer - exploration</title>
-<meta http-equiv="refresh" content="0; url=${url}">
-</head>
-<body>
-<p><a href="${url}">Open the exploration</a></p>
-</body>
-</html>
-`;
+  const open = redirectPage('Knowledge Neuron Explorer - exploration', url, 'Open the exploration');
   return {
     files: [
       { path: STATIC_FILE, content: file },
