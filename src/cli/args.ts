@@ -41,20 +41,30 @@ const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
  * would read "-2" as an option and refuse `--opt` as ambiguous. Words after `--` are left alone.
  */
 export function joinNegativeValues(argv: readonly string[], options: OptionSpec): string[] {
+  return mapArgv(argv, (a, next, out) => {
+    const long = /^--([^=]+)$/.exec(a)?.[1];
+    const name = long ?? (/^-([^-])$/.test(a) ? Object.keys(options).find((k) => options[k].short === a[1]) : undefined);
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`--${name}=${next}`);
+      return 2;
+    }
+    out.push(a);
+    return 1;
+  });
+}
+
+/**
+ * Rewrites argv word by word up to a `--` (it and the words after it are kept as they are): `step` sees a
+ * word and the next, pushes what it keeps onto `out` and says how many words it used (0 is read as 1).
+ */
+export function mapArgv(argv: readonly string[], step: (word: string, next: string | undefined, out: string[]) => number): string[] {
   const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') {
+  for (let i = 0; i < argv.length; ) {
+    if (argv[i] === '--') {
       out.push(...argv.slice(i));
       break;
     }
-    const long = /^--([^=]+)$/.exec(a)?.[1];
-    const name = long ?? (/^-([^-])$/.test(a) ? Object.keys(options).find((k) => options[k].short === a[1]) : undefined);
-    const next = argv[i + 1];
-    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
-      out.push(`--${name}=${next}`);
-      i++;
-    } else out.push(a);
+    i += Math.max(1, step(argv[i], argv[i + 1], out));
   }
   return out;
 }

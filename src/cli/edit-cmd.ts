@@ -4,32 +4,15 @@
  * timing.ndjson, resumable, `--shard k/n`, merge), and `report` writing Markdown, CSV, SVG and
  * summary.json (`--json` prints the summary).
  */
-import { openLocal } from '../data/node';
-import { RELATIONS, type Relation } from '../data/types';
 import { KnError } from '../shared/errors';
 import { checkBaseline, DEFAULT_BASELINE, LEGACY_QUADRATURE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
-import type { LoadedModel } from '../engine/families';
-import {
-  editMetaMismatch,
-  editRowProblem,
-  makeEditMeta,
-  parseEditMethods,
-  parseShard,
-  pickEditFacts,
-  runEditExperiment,
-  type AnyRow,
-  type EditExperiment,
-  type EditMeta,
-  type RowTiming,
-} from '../engine/experiments';
+import { EDIT, editMetaMismatch, editRowProblem, makeEditMeta, modelRef, parseEditMethods, parseShard, pickEditFacts, type AnyRow, type EditExperiment, type EditMeta, type RowTiming } from '../engine/experiments';
 import { reportFor } from '../engine/report';
-import { FolderStore } from '../engine/node';
-import * as tf from '@tensorflow/tfjs';
+import { openLocal } from '../data/node';
 import { intOpt, numOpt, parseCli } from './args';
-import { JOBS_OPTION, jobsArg, jobsFor, runJobs, type CliContext } from './jobs';
-import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './matrice-cmd';
-import { modelDefaults } from '../engine/selection';
-import { dur, EXPERIMENT_OPTIONS, factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, resultsKind, runMergeCommand, runReportCommand, splitCandidates, WEIGHT_OPTIONS, weightFlags, withSigint, type ResultRows, type ResultsKind } from './results';
+import { langsArg, quadratureArg, relationsArg, resultsKindOf, runFlow, runSettings, type Loader } from './flow';
+import { JOBS_OPTION, jobsArg, type CliContext } from './jobs';
+import { dur, EXPERIMENT_OPTIONS, NdjsonRowSink, resultsKind, runMergeCommand, runReportCommand, splitCandidates, WEIGHT_OPTIONS, weightFlags, type ResultRows } from './results';
 
 const RUN_OPTIONS = {
   ...EXPERIMENT_OPTIONS,
@@ -58,10 +41,15 @@ export async function isEditResults(argv: string[]): Promise<boolean> {
   return k === 'edit' || k === 'enhance' || k === 'inject';
 }
 
-export const readEditMeta = (dir: string): Promise<EditMeta> =>
-  readResultsMeta<EditMeta>(dir, (m) => (!['edit', 'enhance', 'inject'].includes(m.experiment) || !Array.isArray(m.facts) || !m.model ? 'not an edit, enhancement or injection experiment' : null));
+const EDITS = resultsKindOf<EditMeta, AnyRow>(
+  EDIT,
+  (m) => (!['edit', 'enhance', 'inject'].includes(m.experiment) || !Array.isArray(m.facts) || !m.model ? 'not an edit, enhancement or injection experiment' : null),
+  (meta, rows, timings, problems) => reportFor(meta, rows, timings, problems, reproduceEditCommand(meta)),
+);
 
-export const readEditRows = (dir: string, meta: EditMeta): Promise<ResultRows<AnyRow, RowTiming>> => readResultRows<AnyRow, RowTiming>(dir, (r) => editRowProblem(r, meta));
+export const readEditMeta = (dir: string): Promise<EditMeta> => EDITS.readMeta(dir);
+
+export const readEditRows = (dir: string, meta: EditMeta): Promise<ResultRows<AnyRow, RowTiming>> => EDITS.readRows(dir, meta);
 
 /** NDJSON sink of the edit / enhance / inject rows (results.ts). */
 export class EditNdjsonSink extends NdjsonRowSink<AnyRow, RowTiming> {
@@ -75,13 +63,12 @@ export class EditNdjsonSink extends NdjsonRowSink<AnyRow, RowTiming> {
 
 // ------------------------------------------------------------------------------------------- commands
 
-export async function runEditCommand(kind: EditExperiment, argv: string[], load: (arg: string | undefined, dtype: string | undefined) => Promise<{ model: LoadedModel; arg: string }>, ctx?: CliContext) {
+export async function runEditCommand(kind: EditExperiment, argv: string[], load: Loader, ctx?: CliContext) {
   const { values: v } = parseCli(argv, RUN_OPTIONS);
   const out = v.out;
   if (!out) throw new KnError('bad-input', '--out <dir> is required (the results folder; a re-run resumes it)');
   const langs = langsArg({ _: [], ...(v.langs ? { langs: v.langs } : {}) });
-  const relations = (v.relations ? v.relations.split(',').map((s) => s.trim()) : []) as Relation[];
-  for (const r of relations) if (!(RELATIONS as readonly string[]).includes(r)) throw new KnError('bad-input', `unknown relation "${r}"; one of ${RELATIONS.join(', ')}`);
+  const relations = relationsArg(v.relations);
   const methods = parseEditMethods(v.methods, kind);
   const shard = v.shard ? parseShard(v.shard) : null;
   const jobs = jobsArg(v.jobs, !!shard, ctx);
@@ -103,82 +90,54 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   if (tau !== undefined && !(tau >= 0 && tau <= 1)) throw new KnError('bad-input', `--tau must be a number in 0..1, got "${v.tau}"`);
   const lambda1 = numOpt(v.lambda1, 'lambda1'), lambda2 = numOpt(v.lambda2, 'lambda2');
   const minKnownLangs = Math.min(4, langs.length);
+  const request = { facts: nFacts, relations, split: v.split ?? null, minKnownLangs };
+  const knobs = { lambda1, lambda2, unrelatedFacts, injectSteps, lr, injectK };
   // validates λ and languages before the model loads
-  const probe = makeEditMeta({ experiment: kind, model: { id: '', contentHash: '', dtype: '', kind: '', numLayers: 0, ffnSize: 0 }, steps, baseline, seed, langs, methods, facts: [], request: { facts: nFacts, relations, split: v.split ?? null, minKnownLangs }, shard, lambda1, lambda2, unrelatedFacts, injectSteps, lr, injectK });
-  void probe;
-  const { model, arg } = await load(v.model, v.dtype);
-  const print = progressPrinter(!!v.quiet);
-  print(`kn: ${modelDefaults(model.info).note}`, true);
-  try {
-    return await withSigint(print, async (signal) => {
-      const candidates = await splitCandidates(arg, v.split);
-      const base = makeEditMeta({
-        experiment: kind,
-        model: { id: arg, contentHash: model.info.contentHash, dtype: model.info.dtype, kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
-        // the model's calibrated settings (calibration.json) unless flags say otherwise; the meta records them all
-        settings: { ...modelDefaults(model.info).settings, ...weights, ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) },
-        steps,
-        baseline,
-        quadrature,
-        seed,
+  makeEditMeta({ experiment: kind, model: { id: '', contentHash: '', dtype: '', kind: '', numLayers: 0, ffnSize: 0 }, steps, baseline, seed, langs, methods, facts: [], request, shard, ...knobs });
+  let candidates: string[] | undefined;
+  return runFlow({
+    argv,
+    sub: kind,
+    out,
+    jobs,
+    quiet: !!v.quiet,
+    noCache: !!v['no-cache'],
+    model: v.model,
+    dtype: v.dtype,
+    load,
+    ctx,
+    note: true,
+    kind: EDITS,
+    plugin: EDIT,
+    options: () => ({}),
+    label: `${kind} fact`,
+    what: 'results of another run',
+    fresh: async (model, arg) => {
+      candidates = await splitCandidates(arg, v.split);
+      // the model's calibrated settings (calibration.json) unless flags say otherwise; the meta records them all
+      return makeEditMeta({ experiment: kind, model: modelRef(model, arg), settings: runSettings(model, v, weights, tau), steps, baseline, quadrature, seed, langs, methods, facts: [], request, shard, ...knobs });
+    },
+    resumable: (old, base) => editMetaMismatch({ ...old, facts: [], ...(old.inject ? { inject: { ...old.inject, oldFacts: [] } } : {}) }, base),
+    pick: async (model, base, signal, print) => {
+      const t0 = Date.now();
+      const oldPick = kind === 'inject' ? { want: nOld, facts: [] as string[] } : undefined;
+      const facts = await pickEditFacts(model, await openLocal(), {
+        kind,
+        facts: nFacts,
+        relations,
         langs,
-        methods,
-        facts: [],
-        request: { facts: nFacts, relations, split: v.split ?? null, minKnownLangs },
-        shard,
-        lambda1,
-        lambda2,
-        unrelatedFacts,
-        injectSteps,
-        lr,
-        injectK,
-      });
-      const meta: EditMeta = await pickOrResume(out, {
-        read: readEditMeta,
-        mismatch: (old) => editMetaMismatch({ ...old, facts: [], ...(old.inject ? { inject: { ...old.inject, oldFacts: [] } } : {}) }, base),
-        what: 'results of another run',
-        print,
-        pick: async () => {
-          const t0 = Date.now();
-          const oldPick = kind === 'inject' ? { want: nOld, facts: [] as string[] } : undefined;
-          const facts = await pickEditFacts(model, await openLocal(), {
-            kind,
-            facts: nFacts,
-            relations,
-            langs,
-            seed,
-            candidates,
-            minKnownLangs,
-            old: oldPick,
-            signal,
-            onProgress: (p) => print(`kn: picking facts: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
-          });
-          if (facts.length < nFacts) print(`kn: only ${facts.length} suitable facts found (asked for ${nFacts})`, true);
-          return { ...base, facts, ...(base.inject ? { inject: { ...base.inject, oldFacts: oldPick!.facts } } : {}) };
-        },
-      });
-      // --jobs N: N child processes run the shards and the parent merges them (jobs.ts); the model is theirs to load
-      const n = jobsFor(jobs, meta.facts.length, print);
-      if (n > 1) {
-        const backend = tf.getBackend();
-        model.dispose();
-        const r = await runJobs({ sub: kind, argv, out, jobs: n, meta, readRows: readEditRows, print, signal, label: `${kind} fact`, backend, ctx });
-        return { out, experiment: kind, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped, jobs: r.jobs };
-      }
-      const r = await runEditExperiment({
-        model,
-        bench: await openLocal(),
-        meta,
-        sink: new EditNdjsonSink(out, meta),
-        store: v['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE),
+        seed,
+        candidates,
+        minKnownLangs,
+        old: oldPick,
         signal,
-        onProgress: (p) => print(factProgressLine(`${kind} fact`, p), p.etaMs === 0),
+        onProgress: (p) => print(`kn: picking facts: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
       });
-      return { out, experiment: kind, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped };
-    });
-  } finally {
-    model.dispose();
-  }
+      if (facts.length < nFacts) print(`kn: only ${facts.length} suitable facts found (asked for ${nFacts})`, true);
+      return { ...base, facts, ...(base.inject ? { inject: { ...base.inject, oldFacts: oldPick!.facts } } : {}) };
+    },
+    done: (meta, r) => ({ out, experiment: kind, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped, ...(r.jobs !== undefined ? { jobs: r.jobs } : {}) }),
+  });
 }
 
 /** The command line that reproduces a run (printed in its report). */
@@ -195,13 +154,6 @@ export function reproduceEditCommand(m: EditMeta): string {
   parts.push('--out <dir>');
   return parts.join(' ');
 }
-
-const EDITS: ResultsKind<EditMeta, AnyRow, RowTiming> = {
-  readMeta: readEditMeta,
-  readRows: readEditRows,
-  mismatch: (a, b) => editMetaMismatch(a, b, true),
-  report: (meta, rows, timings, problems) => reportFor(meta, rows, timings, problems, reproduceEditCommand(meta)),
-};
 
 export const runEditReport = (argv: string[]) => runReportCommand(argv, EDITS);
 export const runEditMerge = (argv: string[]) => runMergeCommand(argv, EDITS);

@@ -9,7 +9,7 @@ import { FactSession, parseFactId } from '../engine/session';
 import { KNOWN_RULE } from '../data/probing';
 import { openLocal } from '../data/node';
 import { str, type Args } from './args';
-import { langsArg } from './matrice-cmd';
+import { langsArg } from './flow';
 
 export async function runFact(a: Args, model: LoadedModel) {
   const relation = str(a, 'relation'), fact = str(a, 'fact');

@@ -22,7 +22,7 @@ import { KnError } from '../shared/errors';
 import { timeLeftMs } from '../engine/experiments';
 import { shardIndices } from '../engine/experiments';
 import { JOBS_MAX, JOBS_MIN } from '../engine/rules';
-import { intOpt } from './args';
+import { intOpt, mapArgv } from './args';
 import { dur, writeAtomic, type Printer, type ResultRows } from './results';
 
 /** What the `kn` entry point passes to an experiment command (in-process callers, e.g. tests, pass nothing). */
@@ -57,21 +57,12 @@ export function jobsFor(jobs: number, facts: number, print: Printer): number {
 
 /** argv without the options the parent sets for each child (`--out`, `--jobs`, `--shard`, `--quiet`). */
 export function childArgv(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') {
-      out.push(...argv.slice(i));
-      break;
-    }
-    if (a === '--quiet' || /^--(out|jobs|shard)=/.test(a)) continue;
-    if (/^--(out|jobs|shard)$/.test(a)) {
-      i++;
-      continue;
-    }
+  return mapArgv(argv, (a, _next, out) => {
+    if (a === '--quiet' || /^--(out|jobs|shard)=/.test(a)) return 1;
+    if (/^--(out|jobs|shard)$/.test(a)) return 2;
     out.push(a);
-  }
-  return out;
+    return 1;
+  });
 }
 
 function selfCommand(ctx: CliContext | undefined): string[] {

@@ -1,20 +1,20 @@
 /** CLI: `kn attribute` (one query) and `kn localize` (a fact of RML-LAMA across languages). */
-import { join } from 'node:path';
 import { KnError } from '../shared/errors';
 import { checkBaseline, CLI_PROGRESS_MS, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, parseLayers, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Baseline } from '../engine/rules';
 import { Estimator } from '../engine/experiments';
-import { attributeQuery, checkQuadrature, choosePath, completenessError, DEFAULT_QUADRATURE, type Quadrature } from '../engine/attribution';
+import { attributeQuery, choosePath, completenessError, type Quadrature } from '../engine/attribution';
 import { METHODS, withAllLayers, type Method } from '../engine/interventions';
 import { coverageMean, languageCoverage, normalizePerLayer, resolveSettings, type AttrNorm, type LangNorm, type NeuronId } from '../engine/selection';
 import { FactSession, type ConvergenceCheck } from '../engine/session';
 import { modelDefaults } from '../engine/selection';
 import type { LoadedModel } from '../engine/families';
-import { FolderStore, REPO_ROOT } from '../engine/node';
-import { LANGS, type Lang } from '../data/types';
+import { FolderStore } from '../engine/node';
 import { openLocal } from '../data/node';
 import { int, str, type Args } from './args';
+import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './flow';
 
-export const ATTRIBUTION_CACHE = process.env.KN_CACHE_DIR ?? join(REPO_ROOT, '.cache', 'attributions');
+// the run commands' flags and cache, where scripts and tests found them before cli/flow.ts
+export { ATTRIBUTION_CACHE, langsArg, quadratureArg };
 
 function num(a: Args, k: string, lo: number, hi: number, fallback?: number): number | undefined {
   const v = str(a, k);
@@ -26,11 +26,6 @@ function num(a: Args, k: string, lo: number, hi: number, fallback?: number): num
 
 function baselineArg(a: Args): Baseline {
   return checkBaseline(str(a, 'baseline') ?? DEFAULT_BASELINE, '--baseline');
-}
-
-/** `--quadrature` (default DEFAULT_QUADRATURE), refused with the allowed values otherwise. */
-export function quadratureArg(value: string | undefined): Quadrature {
-  return checkQuadrature(value ?? DEFAULT_QUADRATURE, '--quadrature');
 }
 
 /** What the convergence check means for the user, in one sentence (null when no query was flagged). */
@@ -99,14 +94,6 @@ export async function runAttribute(a: Args, model: LoadedModel) {
     path,
     seconds,
   };
-}
-
-export function langsArg(a: Args): Lang[] {
-  const v = str(a, 'langs');
-  if (!v) return [...LANGS];
-  const ls = v.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const l of ls) if (!(LANGS as readonly string[]).includes(l)) throw new KnError('bad-input', `unknown language "${l}"; one of ${LANGS.join(', ')}`);
-  return ls as Lang[];
 }
 
 /** The fields that were given (a flag left out keeps the model's default, not METHOD's). */
