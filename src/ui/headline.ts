@@ -3,6 +3,8 @@
  * by scripts/experiment-headline.ts from a `kn experiment manipulate` run): fetched, checked, and turned
  * into the sentences the model card and the teaching panel show.
  */
+import { LANGS } from '../engine/rules';
+
 export interface Headline {
   model: string;
   contentHash: string;
@@ -61,7 +63,7 @@ export function headlineSentences(h: Headline): string[] {
   const worst = langs.filter(([, v]) => v !== null).sort((a, b) => (b[1] as number) - (a[1] as number))[0];
   const out = [
     `On ${h.facts} facts this model knows${h.split ? ` (its ${h.split} split)` : ''}, MaTrice selects a median of ${h.selectedMedian} of its ${h.neurons} FFN neurons (${share} %).`,
-    `Switching them off changes P(correct answer) by ${pct(h.suppress.matrice)} on average over the 7 languages; as many random neurons: ${pct(h.suppress.random)}.` +
+    `Switching them off changes P(correct answer) by ${pct(h.suppress.matrice)} on average over the ${LANGS.length} languages; as many random neurons: ${pct(h.suppress.random)}.` +
       (worst ? ` The weakest language is ${worst[0]} (${pct(worst[1])}).` : ''),
   ];
   const own = Object.values(h.suppress.ownSets).filter(isNum);

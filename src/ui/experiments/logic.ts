@@ -6,12 +6,11 @@
  * A report file trusts nothing: it is validated field by field and rebuilt from the checked values only,
  * so the SVG charts regenerated from it hold numbers and escaped text.
  */
-import { BASELINES, checkQuadrature, DEFAULT_FACTS, DEFAULT_QUADRATURE, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, LEGACY_QUADRATURE, QUADRATURES, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Quadrature } from '../../engine/rules';
+import { BASELINES, checkQuadrature, DEFAULT_FACTS, DEFAULT_SETTINGS, DEFAULT_QUADRATURE, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, LANGS, LEGACY_QUADRATURE, QUADRATURES, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Quadrature } from '../../engine/rules';
 import { reproduceCommand } from '../../engine/experiments';
 import { KnError } from '../../shared/errors';
 import type { ExperimentMeta } from '../../engine/experiments';
 import { reportFiles, type MethodSummary, type Reading, type Summary } from '../../engine/report';
-import { LANGS } from '../../data/types';
 import type { AnyMeta, ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
 import { DEFAULT_GRID, parseGrid } from '../../engine/experiments';
 
@@ -412,10 +411,10 @@ function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContex
     model: str(1024, line),
     facts: int(0, 10_000_000),
     settings: obj({
-      alpha1: v.optional(num(), 1),
-      alpha2: v.optional(num(), 1),
-      beta1: v.optional(num(), 1),
-      beta2: v.optional(num(), 1),
+      alpha1: v.optional(num(), DEFAULT_SETTINGS.alpha1),
+      alpha2: v.optional(num(), DEFAULT_SETTINGS.alpha2),
+      beta1: v.optional(num(), DEFAULT_SETTINGS.beta1),
+      beta2: v.optional(num(), DEFAULT_SETTINGS.beta2),
       tau: num(0, 1),
       norm: oneOf(['language', 'neuron', 'scale'] as const),
       attrNorm: oneOf(['layer', 'global', 'none'] as const),

@@ -5,6 +5,7 @@
  * as it was) are dropped. Logic in edits.ts.
  */
 import { toKnError } from '../../shared/errors';
+import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, TEACH_DEFAULTS } from '../../engine/rules';
 import type { NeuronId } from '../../engine/selection';
 import type { ActiveEdit, EditView, TeachProgress, TeachView } from '../../worker/api';
 import type { TypedFact } from '../../worker/api';
@@ -31,8 +32,8 @@ export class EditsStore {
   pending: ExplorationEdit[] = $state.raw([]);
   kind: 'erase' | 'update' = $state('erase');
   newObject = $state('');
-  lambda1 = $state(1);
-  lambda2 = $state(8);
+  lambda1 = $state(DEFAULT_LAMBDA1);
+  lambda2 = $state(DEFAULT_LAMBDA2);
   busy = $state(false);
   result: EditView | null = $state.raw(null);
   /** per applied edit (by id): the open fact's queries right before → after it (edits.ts EditCost) */
@@ -41,9 +42,9 @@ export class EditsStore {
   // teach
   teachMode: 'fact' | 'typed' = $state('fact');
   typed: TypedFact = $state({ relation: 'P36', lang: 'en', subject: '', object: '' });
-  k = $state(10);
-  trainSteps = $state(40);
-  lr = $state(0.01);
+  k = $state(TEACH_DEFAULTS.k);
+  trainSteps = $state(TEACH_DEFAULTS.trainSteps);
+  lr = $state(TEACH_DEFAULTS.lr);
   teaching = $state(false);
   private progressNow: TeachProgress | null = $state(null);
   private etaNow: number | null = $state(null);

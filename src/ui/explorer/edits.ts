@@ -11,6 +11,9 @@ import { describeSpec } from '../../shared/edit-spec';
 import type { Estimator } from '../../engine/experiments';
 import { timeLeftText } from '../long-job';
 
+/** The edit and teach limits and the paper's λ the Edit view's form states (engine/rules). */
+export { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, LAMBDA_MAX, TEACH_LR_MAX } from '../../engine/rules';
+
 const LANG_NAMES: Record<string, string> = { zh: 'Chinese', en: 'English', fr: 'French', fi: 'Finnish', hu: 'Hungarian', ja: 'Japanese', ko: 'Korean' };
 export const langName = (l: string) => LANG_NAMES[l] ?? l;
 

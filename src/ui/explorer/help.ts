@@ -11,7 +11,7 @@ import { COMPLETENESS_FLAG, DEFAULT_QUADRATURE, RECHECK, type Baseline, type Qua
 export type { Baseline };
 
 /** What a known query is (data/probing.ts), for the Teach panel's text (views import no data or engine module). */
-export { KNOWN_RULE } from '../../data/probing';
+export { KNOWN_RULE } from '../../engine/rules';
 
 /** What is in force on the page: the MaTrice settings, the IG steps M and the IG baseline. */
 export interface InForce {

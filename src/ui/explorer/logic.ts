@@ -2,8 +2,7 @@
 import { KnError } from '../../shared/errors';
 import { modelLabel } from '../../engine/source';
 import { METHOD_LABELS as ENGINE_METHOD_LABELS } from '../../engine/selection';
-import { LANGS } from '../../data/types';
-import { COMPLETENESS_FLAG, RECHECK, STEPS_MAX } from '../../engine/rules';
+import { COMPLETENESS_FLAG, LANGS, RECHECK, STEPS_MAX } from '../../engine/rules';
 import type { ConvergenceCheck } from '../../engine/session';
 import type { ModelSourceSpec } from '../../shared/types';
 import type { ManipulateRow } from '../../worker/api';

@@ -13,7 +13,7 @@
  * validation, so the app can never produce a link it cannot open.
  */
 import { KnError } from '../../shared/errors';
-import { BASELINES, QUADRATURES, STEPS_MAX, STEPS_MIN, type Baseline, type Quadrature } from '../../engine/rules';
+import { BASELINES, LAMBDA_MAX, QUADRATURES, STEPS_MAX, STEPS_MIN, TEACH_LR_MAX, type Baseline, type Quadrature } from '../../engine/rules';
 import type { MatriceSettings } from '../../engine/selection';
 import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings } from '../explorer/settings';
 import { HUB_REPO_PATTERN } from '../../engine/source';
@@ -87,8 +87,8 @@ export const STATE_LIMITS = Object.freeze({
   maxEdits: 32,
   maxEditNeurons: 4096,
   maxLabelLength: 200,
-  /** the engine's λ range (src/engine/interventions/edit.ts LAMBDA_MAX) */
-  maxLambda: 50,
+  /** the engine's λ range (engine/rules LAMBDA_MAX) */
+  maxLambda: LAMBDA_MAX,
   /** bytes of a compressed link's JSON once inflated */
   maxStateBytes: 4 * 1024 * 1024,
 });
@@ -279,7 +279,7 @@ export const editSchema: Schema<ExplorationEdit> = tagged('kind', [
     neurons: editNeurons,
     lang: lang(),
     trainSteps: int(1, 1000),
-    lr: v.pipe(num(0, 10), v.check((x: number) => x > 0, 'must be above 0')),
+    lr: v.pipe(num(0, TEACH_LR_MAX), v.check((x: number) => x > 0, 'must be above 0')),
   }),
 ]);
 
