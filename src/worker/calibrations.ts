@@ -12,7 +12,7 @@ import { effectiveCalibration } from '../engine/selection';
 import { KnError } from '../shared/errors';
 import type { CalibrationBlock } from '../engine/experiments';
 import type { ModelInfo } from '../shared/types';
-import { IdbRecordStore, MemoryRecordStore, type RecordStore } from './experiments';
+import { IdbRecordStore, MemoryRecordStore, type RecordStore } from '../data/store';
 
 interface StoredCalibration {
   text: string;
