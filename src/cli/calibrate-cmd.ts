@@ -73,17 +73,8 @@ export async function runCalibrate(argv: string[], load: Loader, ctx?: CliContex
   const quadrature = quadratureArg(v.quadrature);
   const base = resolveSettings({ ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) });
   let candidates: string[] | undefined;
-  return runFlow({
-    argv,
+  return runFlow({ argv, v, out, jobs, load, ctx }, {
     sub: 'calibrate',
-    out,
-    jobs,
-    quiet: !!v.quiet,
-    noCache: !!v['no-cache'],
-    model: v.model,
-    dtype: v.dtype,
-    load,
-    ctx,
     note: false,
     kind: KIND,
     plugin: CALIBRATE,

@@ -95,17 +95,8 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   // validates λ and languages before the model loads
   makeEditMeta({ experiment: kind, model: { id: '', contentHash: '', dtype: '', kind: '', numLayers: 0, ffnSize: 0 }, steps, baseline, seed, langs, methods, facts: [], request, shard, ...knobs });
   let candidates: string[] | undefined;
-  return runFlow({
-    argv,
+  return runFlow({ argv, v, out, jobs, load, ctx }, {
     sub: kind,
-    out,
-    jobs,
-    quiet: !!v.quiet,
-    noCache: !!v['no-cache'],
-    model: v.model,
-    dtype: v.dtype,
-    load,
-    ctx,
     note: true,
     kind: EDITS,
     plugin: EDIT,

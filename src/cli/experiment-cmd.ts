@@ -83,17 +83,8 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   if (tau !== undefined && !(Number.isFinite(tau) && tau >= 0 && tau <= 1)) throw new KnError('bad-input', `--tau must be a number in 0..1, got "${v.tau}"`);
   const weights = weightFlags(v);
   let candidates: string[] | undefined;
-  return runFlow({
-    argv,
+  return runFlow({ argv, v, out, jobs, load, ctx }, {
     sub: kind,
-    out,
-    jobs,
-    quiet: !!v.quiet,
-    noCache: !!v['no-cache'],
-    model: v.model,
-    dtype: v.dtype,
-    load,
-    ctx,
     note: true,
     kind: MANIPULATION,
     plugin: MANIPULATE,

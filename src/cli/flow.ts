@@ -67,18 +67,19 @@ export function resultsKindOf<M extends ShardedMeta & { facts: string[]; shard: 
   };
 }
 
-export interface RunFlow<M extends ShardedMeta & { facts: string[]; shard: { k: number; n: number } | null }, R extends FactRowBase, O, T> {
+/** The command line of a run: its argv and parsed flags, the results folder, --jobs, the model loader. */
+export interface RunCli {
   argv: string[];
-  /** the jobs' subcommand (`kn experiment <sub>` in each child) */
-  sub: string;
+  v: { quiet?: boolean; 'no-cache'?: boolean; model?: string; dtype?: string };
   out: string;
   jobs: number;
-  quiet: boolean;
-  noCache: boolean;
-  model: string | undefined;
-  dtype: string | undefined;
   load: Loader;
   ctx?: CliContext;
+}
+
+export interface RunFlow<M extends ShardedMeta & { facts: string[]; shard: { k: number; n: number } | null }, R extends FactRowBase, O, T> {
+  /** the jobs' subcommand (`kn experiment <sub>` in each child) */
+  sub: string;
   /** print the model's selection defaults (calibration.json or METHOD's) first */
   note: boolean;
   kind: ResultsKind<M, R, FactTiming>;
@@ -102,20 +103,20 @@ export interface RunFlow<M extends ShardedMeta & { facts: string[]; shard: { k: 
 }
 
 /** The flow of a run command: load, pick or resume, run (here or in --jobs processes), report what was done. */
-export async function runFlow<M extends ShardedMeta & { facts: string[]; shard: { k: number; n: number } | null }, R extends FactRowBase, O, T>(f: RunFlow<M, R, O, T>): Promise<T> {
-  const { model, arg } = await f.load(f.model, f.dtype);
-  const print = progressPrinter(f.quiet);
+export async function runFlow<M extends ShardedMeta & { facts: string[]; shard: { k: number; n: number } | null }, R extends FactRowBase, O, T>(cli: RunCli, f: RunFlow<M, R, O, T>): Promise<T> {
+  const { model, arg } = await cli.load(cli.v.model, cli.v.dtype);
+  const print = progressPrinter(!!cli.v.quiet);
   if (f.note) print(`kn: ${modelDefaults(model.info).note}`, true);
   try {
     return await withSigint(print, async (signal) => {
       const base = await f.fresh(model, arg);
-      const meta: M = await pickOrResume(f.out, { read: f.kind.readMeta, mismatch: (old) => f.resumable(old, base), what: f.what, print, pick: () => f.pick(model, base, signal, print) });
+      const meta: M = await pickOrResume(cli.out, { read: f.kind.readMeta, mismatch: (old) => f.resumable(old, base), what: f.what, print, pick: () => f.pick(model, base, signal, print) });
       // --jobs N: N child processes run the shards and the parent merges them (jobs.ts); the model is theirs to load
-      const n = jobsFor(f.jobs, meta.facts.length, print);
+      const n = jobsFor(cli.jobs, meta.facts.length, print);
       if (n > 1) {
         const backend = tf.getBackend();
         model.dispose();
-        const r = await runJobs({ sub: f.sub, argv: f.argv, out: f.out, jobs: n, meta, readRows: f.kind.readRows, print, signal, label: f.jobsLabel ?? f.label, backend, ctx: f.ctx });
+        const r = await runJobs({ sub: f.sub, argv: cli.argv, out: cli.out, jobs: n, meta, readRows: f.kind.readRows, print, signal, label: f.jobsLabel ?? f.label, backend, ctx: cli.ctx });
         return f.done(meta, r);
       }
       const r = await runPlugin<M, R, O, RunProgress>(f.plugin, {
@@ -123,8 +124,8 @@ export async function runFlow<M extends ShardedMeta & { facts: string[]; shard: 
         bench: await openLocal(),
         meta,
         ...f.options(meta),
-        sink: new NdjsonRowSink<R, FactTiming>(f.out, (x) => f.plugin.rowProblem(x, meta)),
-        store: f.noCache ? undefined : new FolderStore(ATTRIBUTION_CACHE),
+        sink: new NdjsonRowSink<R, FactTiming>(cli.out, (x) => f.plugin.rowProblem(x, meta)),
+        store: cli.v['no-cache'] ? undefined : new FolderStore(ATTRIBUTION_CACHE),
         signal,
         onProgress: (p) => print(factProgressLine(f.label, p), p.etaMs === 0),
       });

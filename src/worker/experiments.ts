@@ -16,7 +16,7 @@
  * checked by calibrationRowProblem; calibrationReport gives the CLI's report files and the calibration block.
  */
 import { checkBaseline, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, type Baseline, type Quadrature } from '../engine/rules';
-import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval';
+import { createRecordStore, IdbRecordStore, MemoryRecordStore, type RecordStore } from '../data/store';
 import type { RmlLama } from '../data/loader';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
 import { KnError } from '../shared/errors';
@@ -64,63 +64,8 @@ const anyRowProblem = (r: unknown, m: AnyMeta) => (isCalibration(m) ? calibratio
 
 // ------------------------------------------------------------------------------------------- store
 
-/** A JSON-value key-value store: IndexedDB in the page, memory in tests (and where IndexedDB fails). */
-export interface RecordStore {
-  readonly kind: 'indexeddb' | 'memory';
-  get<T = unknown>(key: string): Promise<T | undefined>;
-  set(key: string, value: unknown): Promise<void>;
-  delete(key: string): Promise<void>;
-  keys(): Promise<string[]>;
-}
-
-export class MemoryRecordStore implements RecordStore {
-  readonly kind = 'memory' as const;
-  readonly map = new Map<string, unknown>();
-  async get<T>(key: string) {
-    const v = this.map.get(key);
-    // a copy, as IndexedDB's structured clone gives
-    return (v === undefined ? undefined : structuredClone(v)) as T | undefined;
-  }
-  async set(key: string, value: unknown) {
-    this.map.set(key, structuredClone(value));
-  }
-  async delete(key: string) {
-    this.map.delete(key);
-  }
-  async keys() {
-    return [...this.map.keys()];
-  }
-}
-
-export class IdbRecordStore implements RecordStore {
-  readonly kind = 'indexeddb' as const;
-  private store: UseStore;
-  constructor(dbName = 'kn-experiments', storeName = 'runs') {
-    if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available');
-    this.store = createStore(dbName, storeName);
-  }
-  get<T>(key: string) {
-    return get<T>(key, this.store);
-  }
-  set(key: string, value: unknown) {
-    return set(key, value, this.store);
-  }
-  delete(key: string) {
-    return del(key, this.store);
-  }
-  async keys() {
-    return (await keys(this.store)).map(String);
-  }
-}
-
-/** IndexedDB when it works, otherwise memory (the view says the rows will not survive a reload). */
-export function createRecordStore(): { store: RecordStore; reason: string | null } {
-  try {
-    return { store: new IdbRecordStore(), reason: null };
-  } catch (e) {
-    return { store: new MemoryRecordStore(), reason: e instanceof Error ? e.message : String(e) };
-  }
-}
+/** The run records' store: JSON values, IndexedDB in the page, memory in tests and where IndexedDB fails (data/store.ts). */
+export { createRecordStore, IdbRecordStore, MemoryRecordStore, type RecordStore };
 
 const runKey = (id: string) => `run:${id}`;
 const rowPrefix = (id: string) => `row:${id}:`;

@@ -8,15 +8,12 @@
  */
 import { LEGACY_QUADRATURE, type Quadrature } from '../attribution/attribute';
 import { DEFAULT_BASELINE, type Baseline } from '../rules';
-import type { RmlLama } from '../../data/loader';
 import type { Lang } from '../../data/types';
-import type { LoadedModel } from '../families/model';
-import type { BytesStore } from '../attribution/cache';
 import { languageCoverage, randomNeurons, resolveSettings, scoreMatrice, scoreNoUaL, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { FactSession } from '../session/session';
 import { factLanguageDeltaP, flipRate, meanOf, median, stat } from '../report/report';
 import type { RowQuery } from './manipulate';
-import { metaDifference, p6, rowHeadProblem, runPlugin, type ExperimentPlugin, type FactContext, type RowSink, type RunProgress } from './core';
+import { metaDifference, p6, rowHeadProblem, runPlugin, type ExperimentPlugin, type FactContext, type ModelRef, type RowSink, type RunProgress } from './core';
 import { lineChart } from '../report/svg';
 
 export const CALIBRATION_VERSION = 1;
@@ -28,7 +25,7 @@ export { DEFAULT_GRID, RULE, parseGrid, type CalibrationGrid } from './calibrate
 export interface CalibrationMeta {
   v: number;
   experiment: 'calibrate';
-  model: { id: string; contentHash: string; dtype: string; kind: string; numLayers: number; ffnSize: number };
+  model: ModelRef;
   /** the settings the grid varies from (norm, attrNorm, α1, β1) */
   base: MatriceSettings;
   grid: CalibrationGrid;

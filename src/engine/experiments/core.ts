@@ -11,10 +11,42 @@ import type { RmlLama } from '../../data/loader';
 import { RELATIONS, type Lang, type Relation } from '../../data/types';
 import { KnError } from '../../shared/errors';
 import type { LoadedModel } from '../families/model';
-import { LEGACY_QUADRATURE } from '../rules';
+import { LEGACY_QUADRATURE, type Baseline, type Quadrature } from '../rules';
 import type { BytesStore } from '../attribution/cache';
-import { sampleWithoutReplacement } from '../selection/scoring';
+import { sampleWithoutReplacement, type MatriceSettings } from '../selection/scoring';
 import { FactSession } from '../session/session';
+
+/** What a results folder records of its model: the same weights are the same model, whatever `id` (label, path, URL) says. */
+export interface ModelRef {
+  id: string;
+  contentHash: string;
+  dtype: string;
+  kind: string;
+  numLayers: number;
+  ffnSize: number;
+}
+
+/**
+ * The meta fields of a manipulation and an edit / enhance / inject run (each adds its own): what was run, the
+ * picked facts and the shard. A calibration varies the settings over a grid and has its own.
+ */
+export interface RunMeta {
+  v: number;
+  model: ModelRef;
+  settings: MatriceSettings;
+  steps: number;
+  baseline: Baseline;
+  /** the IG quadrature; omitted = LEGACY_QUADRATURE (riemann-right), as in every folder written before the option */
+  quadrature?: Quadrature;
+  seed: number;
+  langs: Lang[];
+  methods: string[];
+  /** the picked facts, in run order (the same for every shard) */
+  facts: string[];
+  /** what was asked for */
+  request: { facts: number; relations: Relation[]; split: string | null; minKnownLangs: number };
+  shard: { k: number; n: number } | null;
+}
 
 /** Every runner's meta has the picked facts (in run order, the same for every shard) and its shard. */
 export interface ShardedMeta {

@@ -18,14 +18,14 @@ import type { RmlLama } from '../../data/loader';
 import { LANGS, LOW_RESOURCE_LANGS, type Lang, type Relation } from '../../data/types';
 import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, objectToken, type AppliedEdit } from '../interventions/edit';
 import { KnError } from '../../shared/errors';
-import { LEGACY_QUADRATURE, type Baseline, type Quadrature } from '../rules';
+import { LEGACY_QUADRATURE } from '../rules';
 import { injectFact } from '../interventions/inject';
 import type { LoadedModel } from '../families/model';
 import type { Method } from '../interventions/manipulate';
 import { resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { buildFactQueries, FactSession } from '../session/session';
 import { activationsAt } from '../attribution/attribute';
-import { metaDifference, p6, pickCandidates, rowHeadProblem, runPlugin, type ExperimentPlugin, type FactContext, type FactTiming, type RowSink, type RunProgress } from './core';
+import { metaDifference, p6, pickCandidates, rowHeadProblem, runPlugin, type ExperimentPlugin, type FactContext, type FactTiming, type RowSink, type RunMeta, type RunProgress } from './core';
 
 export { parseShard, shardIndices } from './core';
 
@@ -38,27 +38,14 @@ export type EditExperiment = 'edit' | 'enhance' | 'inject';
 /** the language the edit is made from (the objects' tokens, the edited query) */
 export const EDIT_LANG: Lang = 'en';
 
-export interface EditMeta {
-  v: number;
+export interface EditMeta extends RunMeta {
   experiment: EditExperiment;
-  model: { id: string; contentHash: string; dtype: string; kind: string; numLayers: number; ffnSize: number };
-  settings: MatriceSettings;
-  steps: number;
-  baseline: Baseline;
-  /** the IG quadrature; omitted = LEGACY_QUADRATURE (riemann-right), as in every folder written before the option */
-  quadrature?: Quadrature;
-  seed: number;
-  langs: Lang[];
-  methods: string[];
   /** edit: λ and the number of other facts whose queries measure locality */
   edit: { lang: Lang; lambda1: number; lambda2: number; unrelatedFacts: number } | null;
   /** enhance: the languages of Q_error and the factor */
   enhance: { langs: Lang[]; factor: number } | null;
   /** inject: the training language, optimizer settings, and the known facts whose queries are Q_old */
   inject?: { lang: Lang; steps: number; lr: number; oldFacts: string[]; k: number } | null;
-  facts: string[];
-  request: { facts: number; relations: Relation[]; split: string | null; minKnownLangs: number };
-  shard: { k: number; n: number } | null;
 }
 
 export interface EditQueryRec {

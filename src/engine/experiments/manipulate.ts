@@ -8,12 +8,11 @@ import type { RmlLama } from '../../data/loader';
 import type { Lang, Relation } from '../../data/types';
 import { KnError } from '../../shared/errors';
 import type { LoadedModel } from '../families/model';
-import { LEGACY_QUADRATURE, type Quadrature } from '../attribution/attribute';
-import type { Baseline } from '../rules';
+import { LEGACY_QUADRATURE } from '../attribution/attribute';
 import { METHODS, type Method } from '../interventions/manipulate';
 import { languageCoverage, resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { FactSession } from '../session/session';
-import { metaDifference, p6, pickCandidates, rowHeadProblem, runPlugin, type CandidateOptions, type ExperimentPlugin, type FactContext, type RowSink, type RunProgress } from './core';
+import { metaDifference, p6, pickCandidates, rowHeadProblem, runPlugin, type CandidateOptions, type ExperimentPlugin, type FactContext, type RowSink, type RunMeta, type RunProgress } from './core';
 
 // the core's shapes, where they were before it (report.ts, the tests and scripts import them from here)
 export { candidateSessions, p6, parseShard, shardIndices, type FactTiming, type RowSink, type RunProgress } from './core';
@@ -66,24 +65,10 @@ export function readingSpecs(): MethodSpec[] {
   return out;
 }
 
-export interface ExperimentMeta {
-  v: number;
+export interface ExperimentMeta extends RunMeta {
   experiment: 'manipulate';
-  model: { id: string; contentHash: string; dtype: string; kind: string; numLayers: number; ffnSize: number };
-  settings: MatriceSettings;
-  steps: number;
-  baseline: Baseline;
-  /** the IG quadrature; omitted = LEGACY_QUADRATURE (riemann-right), as in every folder written before the option */
-  quadrature?: Quadrature;
-  seed: number;
-  langs: Lang[];
-  methods: string[];
+  /** the k of the knock-out curve */
   knockout: number[];
-  /** the picked facts, in run order (the same for every shard) */
-  facts: string[];
-  /** what was asked for */
-  request: { facts: number; relations: Relation[]; split: string | null; minKnownLangs: number };
-  shard: { k: number; n: number } | null;
 }
 
 /** Query-level record: P before and whether the target was top-1. */

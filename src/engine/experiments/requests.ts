@@ -10,17 +10,10 @@ import { LEGACY_QUADRATURE, type Baseline, type Quadrature } from '../rules';
 import type { MatriceSettings } from '../selection/scoring';
 import { CALIBRATION_VERSION, type CalibrationMeta } from './calibrate';
 import type { CalibrationGrid } from './calibrate-grid';
+import type { ModelRef } from './core';
 import { makeMeta, parseMethodSpec, readingSpecs, type ExperimentMeta, type MethodSpec } from './manipulate';
 
-/** What a results folder records of its model: the same weights are the same model, whatever `id` (label, path, URL) says. */
-export interface ModelRef {
-  id: string;
-  contentHash: string;
-  dtype: string;
-  kind: string;
-  numLayers: number;
-  ffnSize: number;
-}
+export type { ModelRef };
 
 export const modelRef = (model: LoadedModel, id: string): ModelRef => ({
   id,
@@ -46,20 +39,25 @@ export function runMethodSpecs(kind: 'manipulate' | 'readings', methods: readonl
   return specs;
 }
 
-export interface ManipulationRequest {
+/** What every run request names (the CLI's flags, the page's form). */
+export interface RunRequest {
   /** how the run names its model (CLI: the --model argument; page: its label) */
   id: string;
-  specs: readonly MethodSpec[];
-  settings: Partial<MatriceSettings>;
   steps: number;
   baseline: Baseline;
   quadrature: Quadrature;
   seed: number;
   langs: Lang[];
+  /** how many facts to pick */
   facts: number;
-  relations: Relation[];
   split: string | null;
   shard: { k: number; n: number } | null;
+}
+
+export interface ManipulationRequest extends RunRequest {
+  specs: readonly MethodSpec[];
+  settings: Partial<MatriceSettings>;
+  relations: Relation[];
 }
 
 /** The meta of a manipulation or readings run on a model (facts still empty). */
@@ -79,19 +77,10 @@ export function manipulationMeta(model: LoadedModel, r: ManipulationRequest): Ex
   });
 }
 
-export interface CalibrationRequest {
-  id: string;
+export interface CalibrationRequest extends RunRequest {
   /** the settings the grid varies from (resolved) */
   base: MatriceSettings;
   grid: CalibrationGrid;
-  steps: number;
-  baseline: Baseline;
-  quadrature: Quadrature;
-  seed: number;
-  langs: Lang[];
-  facts: number;
-  split: string | null;
-  shard: { k: number; n: number } | null;
 }
 
 /** The meta of a calibration on a model (facts still empty); the legacy quadrature is left out, as in folders before the option. */
