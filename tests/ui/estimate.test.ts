@@ -5,7 +5,7 @@
  * its texts and the long-job note (src/ui/long-job.ts), teach's use of it, and the stores clearing it.
  */
 import { describe, expect, it } from 'vitest';
-import { Estimator, LONG_JOB_MS, timeLeftMs } from '../../src/engine/experiments/estimate';
+import { Estimator, LONG_JOB_MS, timeLeftMs } from '../../src/shared/estimate';
 import { teachEstimate, teachProgressText } from '../../src/ui/explorer/edits';
 import { AnalysisStore } from '../../src/ui/explorer/analysis.svelte';
 import { EditsStore } from '../../src/ui/explorer/edits.svelte';

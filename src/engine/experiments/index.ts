@@ -4,6 +4,6 @@ export * from './calibrate-grid';
 export * from './commands';
 export * from './core';
 export * from './edit';
-export * from './estimate';
+export * from '../../shared/estimate';
 export * from './manipulate';
 export * from './requests';

@@ -7,7 +7,7 @@
  */
 import type { RmlLama } from '../../data/loader';
 import { completenessError, type BytesStore } from '../attribution';
-import { Estimator } from '../experiments/estimate';
+import { Estimator } from '../../shared/estimate';
 import type { LoadedModel } from '../families';
 import { selectNeurons, type FactProgress } from '../interventions';
 import { checkMethod, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, type Method } from '../rules';

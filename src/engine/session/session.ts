@@ -10,7 +10,7 @@ import { factTemplateQueries } from '../../data/queries';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../../data/types';
 import { KnError } from '../../shared/errors';
 import type { LoadedModel } from '../families/model';
-import { checkBaseline, checkSteps, COMPLETENESS_FLAG, DEFAULT_BASELINE, DEFAULT_STEPS, RECHECK, type Baseline } from '../rules';
+import { checkBaseline, checkLangs, checkMethod, checkRelation, checkSteps, COMPLETENESS_FLAG, DEFAULT_BASELINE, DEFAULT_STEPS, RECHECK, type Baseline } from '../rules';
 import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../attribution/attribute';
 import {
   attributeFact,
@@ -90,11 +90,8 @@ export interface SkippedQuery {
 /** A language counts as known for a fact by the project's one rule (src/data/probing.ts isKnownLanguage). */
 export { KNOWN_LANGUAGE_SHARE };
 
-export function checkLangs(langs: readonly string[]): Lang[] {
-  if (!Array.isArray(langs) || langs.length === 0) throw new KnError('bad-input', 'choose at least one language');
-  for (const l of langs) if (!(LANGS as readonly string[]).includes(l)) throw new KnError('bad-input', `unknown language "${l}"; one of ${LANGS.join(', ')}`);
-  return [...new Set(langs)] as Lang[];
-}
+/** The languages' check is a rule (src/engine/rules); re-exported for the session's users. */
+export { checkLangs };
 
 /** `P36:0` → its relation; refuses anything else with the expected form. */
 export function parseFactId(id: string): Relation {
@@ -125,7 +122,7 @@ const MAX_LABEL = 200;
 /** Checks a custom fact's relation and labels (typed by a user: refused with the field named). */
 export function checkCustomFact(f: CustomFact): CustomFact {
   if (!f || typeof f !== 'object') throw new KnError('bad-input', 'a new fact needs a relation and labels');
-  if (!(RELATIONS as readonly string[]).includes(f.relation)) throw new KnError('bad-input', `unknown relation "${String(f.relation)}"; one of ${RELATIONS.join(', ')}`);
+  checkRelation(f.relation);
   const labels: CustomFact['labels'] = {};
   for (const [lang, x] of Object.entries(f.labels ?? {})) {
     checkLangs([lang]);
@@ -350,7 +347,7 @@ export class FactSession {
 
   /** The neurons of a method (re-scoring only, never a gradient). */
   select(method: Method, settings: Partial<MatriceSettings> = {}, seed: number | string = 1): Selection {
-    if (!METHODS.includes(method)) throw new KnError('bad-input', `unknown method "${method}"; one of ${METHODS.join(', ')}`);
+    checkMethod(method);
     return selectNeurons(this.requireFa(), method, settings, seed);
   }
 
