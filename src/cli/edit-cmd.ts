@@ -6,7 +6,7 @@
  */
 import { KnError } from '../shared/errors';
 import { checkBaseline, DEFAULT_BASELINE, LEGACY_QUADRATURE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
-import { EDIT, editMetaMismatch, editRowProblem, makeEditMeta, modelRef, parseEditMethods, parseShard, pickEditFacts, type AnyRow, type EditExperiment, type EditMeta, type RowTiming } from '../engine/experiments';
+import { EDIT, editMetaMismatch, editRowProblem, makeEditMeta, minKnownLangsFor, modelRef, parseEditMethods, parseShard, pickEditFacts, type AnyRow, type EditExperiment, type EditMeta, type RowTiming } from '../engine/experiments';
 import { reportFor } from '../engine/report';
 import { openLocal } from '../data/node';
 import { intOpt, numOpt, parseCli } from './args';
@@ -89,7 +89,7 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   const tau = numOpt(v.tau, 'tau');
   if (tau !== undefined && !(tau >= 0 && tau <= 1)) throw new KnError('bad-input', `--tau must be a number in 0..1, got "${v.tau}"`);
   const lambda1 = numOpt(v.lambda1, 'lambda1'), lambda2 = numOpt(v.lambda2, 'lambda2');
-  const minKnownLangs = Math.min(4, langs.length);
+  const minKnownLangs = minKnownLangsFor(langs);
   const request = { facts: nFacts, relations, split: v.split ?? null, minKnownLangs };
   const knobs = { lambda1, lambda2, unrelatedFacts, injectSteps, lr, injectK };
   // validates λ and languages before the model loads

@@ -6,7 +6,7 @@
  * experiment is a plugin (ExperimentPlugin) bringing its `runFact`, its row check and its meta fields.
  * Environment-free: rows go to a RowSink (NDJSON files in Node, IndexedDB or memory in the page).
  */
-import { timeLeftMs } from './estimate';
+import { timeLeftMs } from '../../shared/estimate';
 import type { RmlLama } from '../../data/loader';
 import { RELATIONS, type Lang, type Relation } from '../../data/types';
 import { KnError } from '../../shared/errors';
@@ -47,6 +47,9 @@ export interface RunMeta {
   request: { facts: number; relations: Relation[]; split: string | null; minKnownLangs: number };
   shard: { k: number; n: number } | null;
 }
+
+/** a fact counts as known when this many of the run's languages are (at most 4): the pickers' default */
+export const minKnownLangsFor = (langs: readonly Lang[]) => Math.min(4, langs.length);
 
 /** Every runner's meta has the picked facts (in run order, the same for every shard) and its shard. */
 export interface ShardedMeta {

@@ -25,7 +25,7 @@ import type { Method } from '../interventions/manipulate';
 import { resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { buildFactQueries, FactSession } from '../session/session';
 import { activationsAt } from '../attribution/attribute';
-import { metaDifference, p6, pickCandidates, rowHeadProblem, runPlugin, type ExperimentPlugin, type FactContext, type FactTiming, type RowSink, type RunMeta, type RunProgress } from './core';
+import { metaDifference, minKnownLangsFor, p6, pickCandidates, rowHeadProblem, runPlugin, type ExperimentPlugin, type FactContext, type FactTiming, type RowSink, type RunMeta, type RunProgress } from './core';
 
 export { parseShard, shardIndices } from './core';
 
@@ -184,7 +184,7 @@ export interface EditPickOptions {
  * wrong query in the low-resource languages (Q_error not empty).
  */
 export async function pickEditFacts(model: LoadedModel, bench: RmlLama, o: EditPickOptions): Promise<string[]> {
-  const minKnown = o.minKnownLangs ?? Math.min(4, o.langs.length);
+  const minKnown = o.minKnownLangs ?? minKnownLangsFor(o.langs);
   const low = LOW_RESOURCE_LANGS.filter((l) => o.langs.includes(l));
   const more = (picked: readonly string[]) => picked.length < o.facts || (o.old !== undefined && o.old.facts.length < o.old.want);
   const { picked, probed } = await pickCandidates(model, bench, o, (s, picked) => {

@@ -12,7 +12,7 @@ import { LEGACY_QUADRATURE } from '../attribution/attribute';
 import { METHODS, type Method } from '../interventions/manipulate';
 import { languageCoverage, resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { FactSession } from '../session/session';
-import { metaDifference, p6, pickCandidates, rowHeadProblem, runPlugin, type CandidateOptions, type ExperimentPlugin, type FactContext, type RowSink, type RunMeta, type RunProgress } from './core';
+import { metaDifference, minKnownLangsFor, p6, pickCandidates, rowHeadProblem, runPlugin, type CandidateOptions, type ExperimentPlugin, type FactContext, type RowSink, type RunMeta, type RunProgress } from './core';
 
 // the core's shapes, where they were before it (report.ts, the tests and scripts import them from here)
 export { candidateSessions, p6, parseShard, shardIndices, type FactTiming, type RowSink, type RunProgress } from './core';
@@ -114,7 +114,7 @@ export interface PickOptions extends CandidateOptions {
  * candidates run out.
  */
 export async function pickFacts(model: LoadedModel, bench: RmlLama, o: PickOptions): Promise<string[]> {
-  const minKnown = o.minKnownLangs ?? Math.min(4, o.langs.length);
+  const minKnown = o.minKnownLangs ?? minKnownLangsFor(o.langs);
   const { picked, probed } = await pickCandidates(model, bench, o, (s) => s.knownLanguages().length >= minKnown);
   if (picked.length === 0) {
     throw new KnError('bad-input', `the model knows none of the ${probed} facts tried (a fact counts when ≥ ${minKnown} of ${o.langs.join(', ')} are answered top-1 on at least half of their queries)`);

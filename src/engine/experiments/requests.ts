@@ -10,7 +10,7 @@ import { LEGACY_QUADRATURE, type Baseline, type Quadrature } from '../rules';
 import type { MatriceSettings } from '../selection/scoring';
 import { CALIBRATION_VERSION, type CalibrationMeta } from './calibrate';
 import type { CalibrationGrid } from './calibrate-grid';
-import type { ModelRef } from './core';
+import { minKnownLangsFor, type ModelRef } from './core';
 import { makeMeta, parseMethodSpec, readingSpecs, type ExperimentMeta, type MethodSpec } from './manipulate';
 
 export type { ModelRef };
@@ -24,8 +24,6 @@ export const modelRef = (model: LoadedModel, id: string): ModelRef => ({
   ffnSize: model.cfg.ffn,
 });
 
-/** a fact counts as known when this many of the run's languages are (at most 4) */
-export const minKnownLangsFor = (langs: readonly Lang[]) => Math.min(4, langs.length);
 
 /**
  * The methods of a manipulation or readings run: readings = MaTrice under every Eq. 9 × Eq. 5 reading, each
