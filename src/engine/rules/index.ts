@@ -5,7 +5,7 @@
  */
 import { KnError } from '../../shared/errors';
 import { METHODS as METHOD_LIST, type Method } from '../selection/methods';
-import type { MatriceSettings } from '../../shared/types';
+import type { AttrNorm, LangNorm, MatriceSettings } from '../../shared/types';
 
 /**
  * Above this share of a query's P(correct), its IG completeness error |Σ_j Attr − (P(w̄) − P(w'))| (max over
@@ -167,7 +167,9 @@ export function checkLambda(name: string, v: unknown): number {
  * learning rate, with their limits. The same defaults in the page, the worker, the CLI and the runner.
  */
 export const TEACH_DEFAULTS = Object.freeze({ k: 10, trainSteps: 40, lr: 0.01, steps: DEFAULT_STEPS });
-export const TRAIN_STEPS_MAX = 10_000;
+export const TRAIN_STEPS_MAX = 1000;
+/** The neurons one edit or injection may name (links and files refuse more). */
+export const EDIT_NEURONS_MAX = 4096;
 export const TEACH_LR_MAX = 10;
 
 /** Checks the gradient steps of an injection. */
@@ -196,6 +198,10 @@ export const DEFAULT_SETTINGS: Readonly<MatriceSettings> = Object.freeze({
   attrNorm: 'none',
 });
 
+/** Eq. 9's and Eq. 5's readings (docs/METHOD.md), the lists the settings' check and the page's forms use. */
+export const LANG_NORMS: readonly LangNorm[] = Object.freeze(['language', 'neuron', 'scale']);
+export const ATTR_NORMS: readonly AttrNorm[] = Object.freeze(['layer', 'global', 'none']);
+
 /** Defaults filled in and every field validated (finite numbers, known modes); throws `bad-input`. */
 export function resolveSettings(s: Partial<MatriceSettings> = {}): MatriceSettings {
   const r: MatriceSettings = { ...DEFAULT_SETTINGS, ...stripUndefined(s) };
@@ -204,10 +210,10 @@ export function resolveSettings(s: Partial<MatriceSettings> = {}): MatriceSettin
       throw new KnError('bad-input', `matrice: setting ${k} must be a finite number, got ${String(r[k])}`);
     }
   }
-  if (r.norm !== 'language' && r.norm !== 'neuron' && r.norm !== 'scale') {
+  if (!LANG_NORMS.includes(r.norm)) {
     throw new KnError('bad-input', `matrice: setting norm must be 'language', 'neuron' or 'scale', got ${String(r.norm)}`);
   }
-  if (r.attrNorm !== 'layer' && r.attrNorm !== 'global' && r.attrNorm !== 'none') {
+  if (!ATTR_NORMS.includes(r.attrNorm)) {
     throw new KnError(
       'bad-input',
       `matrice: setting attrNorm must be 'layer', 'global' or 'none', got ${String(r.attrNorm)}`,
@@ -221,3 +227,11 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Manipulation (Fig. 5): the paper's suppress (×0) and enhance (×2), and the factors a link or the page may set.
+
+export const SUPPRESS_FACTOR = 0;
+export const ENHANCE_FACTOR = 2;
+export const FACTOR_MIN = -10;
+export const FACTOR_MAX = 10;

@@ -6,7 +6,7 @@
  * A report file trusts nothing: it is validated field by field and rebuilt from the checked values only,
  * so the SVG charts regenerated from it hold numbers and escaped text.
  */
-import { BASELINES, checkQuadrature, DEFAULT_FACTS, DEFAULT_SETTINGS, DEFAULT_QUADRATURE, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, LANGS, LEGACY_QUADRATURE, QUADRATURES, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Quadrature } from '../../engine/rules';
+import { ATTR_NORMS, BASELINES, checkQuadrature, LANG_NORMS, DEFAULT_FACTS, DEFAULT_SETTINGS, DEFAULT_QUADRATURE, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, LANGS, LEGACY_QUADRATURE, QUADRATURES, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Quadrature } from '../../engine/rules';
 import { reproduceCommand } from '../../engine/experiments';
 import { KnError } from '../../shared/errors';
 import type { ExperimentMeta } from '../../engine/experiments';
@@ -416,11 +416,11 @@ function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContex
       beta1: v.optional(num(), DEFAULT_SETTINGS.beta1),
       beta2: v.optional(num(), DEFAULT_SETTINGS.beta2),
       tau: num(0, 1),
-      norm: oneOf(['language', 'neuron', 'scale'] as const),
-      attrNorm: oneOf(['layer', 'global', 'none'] as const),
-      steps: int(1, 100000),
+      norm: oneOf(LANG_NORMS),
+      attrNorm: oneOf(ATTR_NORMS),
+      steps: int(STEPS_MIN, STEPS_MAX),
       baseline: oneOf(BASELINES),
-      seed: int(0, 2 ** 53),
+      seed: int(SEED_MIN, SEED_MAX),
       langs: arr(str(8, { pattern: LANG_KEY, what: `one of ${LANGS.join(', ')}` }), LANGS.length, 1),
       // reports written before the field was added hold none
       quadrature: v.optional(oneOf(QUADRATURES)),

@@ -12,7 +12,7 @@ import type { Estimator } from '../../engine/experiments';
 import { timeLeftText } from '../long-job';
 
 /** The edit and teach limits and the paper's λ the Edit view's form states (engine/rules). */
-export { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, LAMBDA_MAX, TEACH_LR_MAX } from '../../engine/rules';
+export { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, EDIT_NEURONS_MAX, LAMBDA_MAX, TEACH_LR_MAX, TRAIN_STEPS_MAX } from '../../engine/rules';
 
 const LANG_NAMES: Record<string, string> = { zh: 'Chinese', en: 'English', fr: 'French', fi: 'Finnish', hu: 'Hungarian', ja: 'Japanese', ko: 'Korean' };
 export const langName = (l: string) => LANG_NAMES[l] ?? l;

@@ -13,7 +13,7 @@
  * validation, so the app can never produce a link it cannot open.
  */
 import { KnError } from '../../shared/errors';
-import { BASELINES, LAMBDA_MAX, QUADRATURES, STEPS_MAX, STEPS_MIN, TEACH_LR_MAX, type Baseline, type Quadrature } from '../../engine/rules';
+import { BASELINES, EDIT_NEURONS_MAX, FACTOR_MAX, FACTOR_MIN, LAMBDA_MAX, QUADRATURES, STEPS_MAX, STEPS_MIN, TEACH_LR_MAX, TRAIN_STEPS_MAX, type Baseline, type Quadrature } from '../../engine/rules';
 import type { MatriceSettings } from '../../engine/selection';
 import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings } from '../explorer/settings';
 import { HUB_REPO_PATTERN } from '../../engine/source';
@@ -80,12 +80,12 @@ export const STATE_LIMITS = Object.freeze({
   /** M, the IG steps: the engine's range (engine/rules/index.ts) */
   minSteps: STEPS_MIN,
   maxSteps: STEPS_MAX,
-  minFactor: -10,
-  maxFactor: 10,
+  minFactor: FACTOR_MIN,
+  maxFactor: FACTOR_MAX,
   /** |α|, |β| bound: generous, but keeps the scores finite */
   maxWeight: 1e6,
   maxEdits: 32,
-  maxEditNeurons: 4096,
+  maxEditNeurons: EDIT_NEURONS_MAX,
   maxLabelLength: 200,
   /** the engine's λ range (engine/rules LAMBDA_MAX) */
   maxLambda: LAMBDA_MAX,
@@ -278,7 +278,7 @@ export const editSchema: Schema<ExplorationEdit> = tagged('kind', [
     fact: v.union([factIdSchema, obj({ relation: str(16, { nonEmpty: true }), lang: lang(), subject: label, object: label })], (i) => `must be a fact id or a typed fact {relation, lang, subject, object}, got ${describe(i.input)}`),
     neurons: editNeurons,
     lang: lang(),
-    trainSteps: int(1, 1000),
+    trainSteps: int(1, TRAIN_STEPS_MAX),
     lr: v.pipe(num(0, TEACH_LR_MAX), v.check((x: number) => x > 0, 'must be above 0')),
   }),
 ]);
