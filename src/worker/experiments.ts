@@ -25,6 +25,11 @@ import type { BytesStore } from '../engine/attribution';
 import { resolveSettings, type MatriceSettings } from '../engine/selection';
 import type { LoadedModel } from '../engine/families';
 import {
+  RecordRowSink,
+  rowPrefix,
+  runKey,
+  unfinishedNote,
+  type StoredRun,
   calibrationMeta,
   DEFAULT_METHODS,
   manipulationMeta,
@@ -67,19 +72,7 @@ const anyRowProblem = (r: unknown, m: AnyMeta) => (isCalibration(m) ? calibratio
 /** The run records' store: JSON values, IndexedDB in the page, memory in tests and where IndexedDB fails (data/store.ts). */
 export { createRecordStore, IdbRecordStore, MemoryRecordStore, type RecordStore };
 
-const runKey = (id: string) => `run:${id}`;
-const rowPrefix = (id: string) => `row:${id}:`;
-
-interface RunRecord {
-  meta: AnyMeta;
-  createdAt: number;
-  updatedAt: number;
-}
-
-interface RowRecord<R = FactRow> {
-  row: R;
-  timing: FactTiming;
-}
+type RunRecord = StoredRun<AnyMeta>;
 
 /** Hex sha256 of a text (shared/hash.ts). */
 const sha256 = (text: string): Promise<string> => sha256Hex(new TextEncoder().encode(text));
@@ -113,56 +106,10 @@ export async function experimentId(meta: AnyMeta): Promise<string> {
   return `${isReadings(meta) ? 'readings' : meta.experiment}-${h.slice(0, 16)}`;
 }
 
-/** The sink of one run: a whole fact per IndexedDB write (nothing half-written), resumable. */
-export class IdbRowSink<R extends { fact: string; index: number } = FactRow> implements RowSink<R> {
-  /** rows written by this sink (since it was made) */
-  written = 0;
-  constructor(
-    readonly store: RecordStore,
-    readonly id: string,
-    readonly meta: AnyMeta,
-  ) {}
-
-  /** The run's rows that read back whole and belong to it; the others are skipped and reported. */
-  async read(): Promise<{ rows: R[]; timings: FactTiming[]; problems: string[] }> {
-    const rows: R[] = [], timings: FactTiming[] = [], problems: string[] = [];
-    const byFact = new Map<string, FactTiming>();
-    const prefix = rowPrefix(this.id);
-    for (const k of (await this.store.keys()).filter((k) => k.startsWith(prefix)).sort()) {
-      let rec: RowRecord<R> | undefined;
-      try {
-        rec = await this.store.get<RowRecord<R>>(k);
-      } catch (e) {
-        problems.push(`${k}: unreadable (${e instanceof Error ? e.message : String(e)}); skipped`);
-        continue;
-      }
-      const p = rec && typeof rec === 'object' ? anyRowProblem(rec.row, this.meta) : 'not a row record';
-      if (p) {
-        problems.push(`${k}: ${p}; skipped`);
-        continue;
-      }
-      if (rec!.row.fact !== k.slice(prefix.length)) {
-        problems.push(`${k}: holds fact ${rec!.row.fact}; skipped`);
-        continue;
-      }
-      rows.push(rec!.row);
-      const t = rec!.timing;
-      if (t && t.fact === rec!.row.fact && Number.isFinite(t.ms)) byFact.set(t.fact, t);
-    }
-    rows.sort((a, b) => a.index - b.index);
-    for (const r of rows) if (byFact.has(r.fact)) timings.push(byFact.get(r.fact)!);
-    return { rows, timings, problems };
-  }
-
-  async finished() {
-    return new Set((await this.read()).rows.map((r) => r.fact));
-  }
-
-  async write(row: R, timing: FactTiming) {
-    await this.store.set(rowPrefix(this.id) + row.fact, { row, timing } satisfies RowRecord<R>);
-    const rec = await this.store.get<RunRecord>(runKey(this.id));
-    if (rec) await this.store.set(runKey(this.id), { ...rec, updatedAt: Date.now() });
-    this.written++;
+/** The sink of one run in the record store (engine/experiments/record-sink.ts), its rows checked against its meta. */
+export class IdbRowSink<R extends { fact: string; index: number } = FactRow> extends RecordRowSink<R, AnyMeta> {
+  constructor(store: RecordStore, id: string, meta: AnyMeta) {
+    super(store, id, meta, anyRowProblem);
   }
 }
 
@@ -361,8 +308,8 @@ export class ExperimentRunner {
     if (isCalibration(rec.meta)) throw new KnError('bad-input', `${id} is a calibration: its report is calibrationReport's`);
     const { rows, timings, problems } = await new IdbRowSink(this.store, id, rec.meta).read();
     if (!rows.length) throw new KnError('bad-input', `experiment ${id} has no finished fact yet${problems.length ? ` (${problems.length} unreadable rows: ${problems[0]})` : ''}`);
-    const missing = rec.meta.facts.length - rows.length;
-    if (missing > 0) problems.push(`${missing} of ${rec.meta.facts.length} picked facts are not finished yet (the report covers ${rows.length})`);
+    const unfinished = unfinishedNote(rec.meta, rows.length);
+    if (unfinished) problems.push(unfinished);
     return { id, meta: rec.meta, summary: summarize(rec.meta, rows, timings, problems), done: rows.length, total: rec.meta.facts.length };
   }
 
@@ -373,8 +320,8 @@ export class ExperimentRunner {
     const meta = rec.meta;
     const { rows, problems } = await new IdbRowSink<CalibrationRow>(this.store, id, meta).read();
     if (!rows.length) throw new KnError('bad-input', `calibration ${id} has no finished fact yet${problems.length ? ` (${problems.length} unreadable rows: ${problems[0]})` : ''}`);
-    const missing = meta.facts.length - rows.length;
-    if (missing > 0) problems.push(`${missing} of ${meta.facts.length} picked facts are not finished yet (the report covers ${rows.length})`);
+    const unfinished = unfinishedNote(meta, rows.length);
+    if (unfinished) problems.push(unfinished);
     const summary = summarizeCalibration(meta, rows, problems);
     const command = calibrateCommand(meta);
     return { id, meta, summary, files: calibrationFiles(meta, summary, command), block: calibrationBlock(meta, summary, command), command, done: rows.length, total: meta.facts.length };

@@ -275,6 +275,12 @@ export function rowHeadProblem(r: unknown, version: number, meta: ShardedMeta & 
   return null;
 }
 
+/** The report's note when picked facts are not finished yet (a shard's folder holds its own facts only), or null. */
+export function unfinishedNote(meta: ShardedMeta, finished: number): string | null {
+  const missing = meta.shard ? 0 : meta.facts.length - finished;
+  return missing > 0 ? `${missing} of ${meta.facts.length} picked facts are not finished yet (the report covers ${finished})` : null;
+}
+
 // ------------------------------------------------------------------------------------------- plugins
 
 /**

@@ -6,4 +6,5 @@ export * from './core';
 export * from './edit';
 export * from '../../shared/estimate';
 export * from './manipulate';
+export * from './record-sink';
 export * from './requests';
