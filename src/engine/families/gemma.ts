@@ -14,7 +14,7 @@ import {
   type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel,
 } from './family';
 import { ropeInvFreq } from './llama';
-import { extendKv, geluErf, geluTanh, linear, matMulW, mergeHeads, rmsNorm, splitHeads } from './ops';
+import { applyRope, extendKv, geluErf, geluTanh, linear, matMulW, mergeHeads, rmsNorm, ropeTables, splitHeads } from './ops';
 
 type LayerType = 'sliding_attention' | 'full_attention';
 
@@ -120,24 +120,12 @@ export const gemma: FamilyDef = {
     const window = c.raw.sliding_window == null ? undefined : positiveInt(c.raw, 'sliding_window');
     const embedScale = Math.fround(Math.sqrt(c.hidden));
     const types = Array.from({ length: c.numLayers }, (_, l) => layerType(c.raw, l));
-    const half = c.headDim / 2;
     const invFreq = new Map<LayerType, Float64Array>();
     for (const t of new Set(types)) invFreq.set(t, ropeInvFreq(ropeRaw(c.raw, t), c.headDim, t));
     const rope = (t: LayerType, T: number, offset: number) => {
       const inv = invFreq.get(t)!;
-      const cos = new Float32Array(T * c.headDim), sin = new Float32Array(T * c.headDim);
-      for (let i = 0; i < T; i++) {
-        for (let k = 0; k < half; k++) {
-          const ang = Math.fround(Math.fround(offset + i) * Math.fround(inv[k]));
-          cos[i * c.headDim + k] = cos[i * c.headDim + k + half] = Math.cos(ang);
-          sin[i * c.headDim + k] = sin[i * c.headDim + k + half] = Math.sin(ang);
-        }
-      }
+      const { cos, sin } = ropeTables(inv, c.headDim, T, offset);
       return { cos: tf.tensor2d(cos, [T, c.headDim]), sin: tf.tensor2d(sin, [T, c.headDim]) };
-    };
-    const applyRope = (x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D) => {
-      const [x1, x2] = tf.split(x, 2, 3);
-      return x.mul(cos).add(tf.concat([x2.neg(), x1], 3).mul(sin)) as tf.Tensor4D;
     };
     const norm = (x: tf.Tensor2D, name: string) => rmsNorm(x, w.vec(name).add(1) as tf.Tensor1D, c.eps);
     const headNorm = (x: tf.Tensor4D, name: string): tf.Tensor4D => {

@@ -11,7 +11,7 @@ import {
   attnBiases, attnProjections, checkHeads, decoderCanonical, decoderEnds, gatedMlp, num, positiveInt, qkNorms,
   type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel,
 } from './family';
-import { attend, attendWithPast, causalMask, extendKv, linear, matMulW, mergeHeads, rmsNorm, silu, splitHeads } from './ops';
+import { applyRope, attend, attendWithPast, causalMask, extendKv, linear, matMulW, mergeHeads, rmsNorm, ropeTables, silu, splitHeads } from './ops';
 
 function isQwen(raw: Record<string, unknown>) {
   const a = (raw.architectures as string[] | undefined)?.[0] ?? '';
@@ -105,31 +105,16 @@ export const llama: FamilyDef = {
   outWeight: (l) => ({ name: `layers.${l}.mlp.down_proj.weight`, neuronAxis: 1 }),
   create(c, w: WeightStore): FamilyModel {
     const inv = ropeInvFreq(c.raw, c.headDim);
-    const half = c.headDim / 2;
     const ropeCache = new Map<string, { cos: Float32Array; sin: Float32Array }>();
     const rope = (T: number, offset: number) => {
       const key = `${T}:${offset}`;
       let r = ropeCache.get(key);
       if (!r) {
-        const cos = new Float32Array(T * c.headDim), sin = new Float32Array(T * c.headDim);
-        for (let t = 0; t < T; t++) {
-          for (let i = 0; i < half; i++) {
-            // HF computes the angle in float32: fp32(pos) * fp32(inv_freq)
-            const ang = Math.fround(Math.fround(offset + t) * Math.fround(inv[i]));
-            cos[t * c.headDim + i] = cos[t * c.headDim + i + half] = Math.cos(ang);
-            sin[t * c.headDim + i] = sin[t * c.headDim + i + half] = Math.sin(ang);
-          }
-        }
-        r = { cos, sin };
+        r = ropeTables(inv, c.headDim, T, offset);
         if (ropeCache.size > 64) ropeCache.clear();
         ropeCache.set(key, r);
       }
       return { cos: tf.tensor2d(r.cos, [T, c.headDim]), sin: tf.tensor2d(r.sin, [T, c.headDim]) };
-    };
-    const applyRope = (x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D) => {
-      const [x1, x2] = tf.split(x, 2, 3);
-      const rot = tf.concat([x2.neg(), x1], 3);
-      return x.mul(cos).add(rot.mul(sin)) as tf.Tensor4D;
     };
     const has = (n: string) => w.has(n);
     // Qwen3: RMSNorm over each head's dimensions (q_norm / k_norm), before the rotary embedding

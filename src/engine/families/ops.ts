@@ -150,3 +150,26 @@ export interface KV {
   k: tf.Tensor4D;
   v: tf.Tensor4D;
 }
+
+/**
+ * RoPE's cos and sin tables [T, headDim] for positions offset..offset+T−1 (rotate-half layout). The angle is taken
+ * in float32 as Hugging Face computes it: fp32(position) · fp32(inv_freq).
+ */
+export function ropeTables(inv: Float64Array, headDim: number, T: number, offset: number): { cos: Float32Array; sin: Float32Array } {
+  const half = headDim / 2;
+  const cos = new Float32Array(T * headDim), sin = new Float32Array(T * headDim);
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < half; i++) {
+      const ang = Math.fround(Math.fround(offset + t) * Math.fround(inv[i]));
+      cos[t * headDim + i] = cos[t * headDim + i + half] = Math.cos(ang);
+      sin[t * headDim + i] = sin[t * headDim + i + half] = Math.sin(ang);
+    }
+  }
+  return { cos, sin };
+}
+
+/** x·cos + rotate_half(x)·sin over the head dimension (axis 3) of [B, H, T, dh]. */
+export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
+  const [x1, x2] = tf.split(x, 2, 3);
+  return x.mul(cos).add(tf.concat([x2.neg(), x1], 3).mul(sin)) as tf.Tensor4D;
+}
