@@ -5,8 +5,8 @@
  * summary.json (`--json` prints the summary).
  */
 import { KnError } from '../shared/errors';
-import { checkBaseline, DEFAULT_BASELINE, LEGACY_QUADRATURE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
-import { EDIT, editMetaMismatch, editRowProblem, makeEditMeta, minKnownLangsFor, modelRef, parseEditMethods, parseShard, pickEditFacts, type AnyRow, type EditExperiment, type EditMeta, type RowTiming } from '../engine/experiments';
+import { checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
+import { EDIT, editMetaMismatch, editRowProblem, makeEditMeta, minKnownLangsFor, modelRef, parseEditMethods, parseShard, pickEditFacts, reproduceEditCommand, type AnyRow, type EditExperiment, type EditMeta, type RowTiming } from '../engine/experiments';
 import { reportFor } from '../engine/report';
 import { openLocal } from '../data/node';
 import { intOpt, numOpt, parseCli } from './args';
@@ -131,20 +131,8 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   });
 }
 
-/** The command line that reproduces a run (printed in its report). */
-export function reproduceEditCommand(m: EditMeta): string {
-  const parts = [`npm run -s kn -- experiment ${m.experiment} --model ${m.model.id}`, `--facts ${m.request.facts}`];
-  if (m.request.split) parts.push(`--split ${m.request.split}`);
-  if (m.request.relations.length) parts.push(`--relations ${m.request.relations.join(',')}`);
-  parts.push(`--langs ${m.langs.join(',')} --methods ${m.methods.join(',')}`);
-  if (m.edit) parts.push(`--lambda1 ${m.edit.lambda1} --lambda2 ${m.edit.lambda2} --unrelated ${m.edit.unrelatedFacts}`);
-  if (m.inject) parts.push(`--train-steps ${m.inject.steps} --lr ${m.inject.lr} --old ${m.inject.oldFacts.length} --k ${m.inject.k}`);
-  const w = (['alpha1', 'alpha2', 'beta1', 'beta2'] as const).filter((k) => m.settings[k] !== 1).map((k) => `--${k} ${m.settings[k]}`);
-  parts.push(`--seed ${m.seed} --steps ${m.steps} --quadrature ${m.quadrature ?? LEGACY_QUADRATURE} --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}`);
-  if (m.model.dtype && m.model.dtype !== 'int8') parts.push(`--dtype ${m.model.dtype}`);
-  parts.push('--out <dir>');
-  return parts.join(' ');
-}
+/** The command line that reproduces a run (printed in its report): engine/experiments/commands.ts. */
+export { reproduceEditCommand };
 
 export const runEditReport = (argv: string[]) => runReportCommand(argv, EDITS);
 export const runEditMerge = (argv: string[]) => runMergeCommand(argv, EDITS);
