@@ -12,8 +12,7 @@
  * edit-views.ts) and the edit specs of src/shared/edit-spec.ts.
  */
 import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResult, Progress, WeightDtype } from '../shared/types';
-import type { ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from './experiments';
-import type { CalibrationReport } from './experiments';
+import type { CalibrationReport, ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from '../engine/experiments';
 import type { Method } from '../engine/interventions';
 import type { MatriceSettings, NeuronId } from '../engine/selection';
 import type {

@@ -15,15 +15,16 @@
  * summary) runs through the same plumbing: its meta is a CalibrationMeta, its id `calibrate-<hash>`, its rows
  * checked by calibrationRowProblem; calibrationReport gives the CLI's report files and the calibration block.
  */
-import { checkBaseline, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, type Baseline, type Quadrature } from '../engine/rules';
+import { checkBaseline, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN } from '../engine/rules';
 import { createRecordStore, IdbRecordStore, MemoryRecordStore, type RecordStore } from '../data/store';
 import type { RmlLama } from '../data/loader';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
 import { KnError } from '../shared/errors';
 import { sha256Hex } from '../shared/hash';
 import type { BytesStore } from '../engine/attribution';
-import { resolveSettings, type MatriceSettings } from '../engine/selection';
+import { resolveSettings } from '../engine/selection';
 import type { LoadedModel } from '../engine/families';
+import type { AnyMeta, CalibrationReport, ExperimentKind, ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from '../engine/experiments';
 import {
   RecordRowSink,
   rowPrefix,
@@ -41,11 +42,9 @@ import {
   runManipulation,
   type ExperimentMeta,
   type FactRow,
-  type FactTiming,
-  type RowSink,
   type RunProgress,
 } from '../engine/experiments';
-import { summarize, type Summary } from '../engine/report';
+import { summarize } from '../engine/report';
 import {
   calibrateCommand,
   calibrationBlock,
@@ -54,15 +53,13 @@ import {
   parseGrid,
   runCalibration,
   summarizeCalibration,
-  type CalibrationBlock,
   type CalibrationMeta,
   type CalibrationRow,
-  type CalibrationSummary,
   calibrationMismatch,
 } from '../engine/experiments';
 
 /** The meta of any run the view keeps: a manipulation / readings run, or a calibration. */
-export type AnyMeta = ExperimentMeta | CalibrationMeta;
+export type { AnyMeta };
 const isCalibration = (m: AnyMeta): m is CalibrationMeta => m.experiment === 'calibrate';
 /** Why a stored row cannot be read against its run's meta, or null. */
 const anyRowProblem = (r: unknown, m: AnyMeta) => (isCalibration(m) ? calibrationRowProblem(r, m) : rowProblem(r as FactRow, m));
@@ -115,86 +112,8 @@ export class IdbRowSink<R extends { fact: string; index: number } = FactRow> ext
 
 // ------------------------------------------------------------------------------------------- API types
 
-/**
- * The experiments the view offers: the manipulation (Fig. 5 …), the readings table (every Eq. 9 × Eq. 5 reading)
- * and the calibration of α2, β2, τ on the loaded model (`kn experiment calibrate`).
- */
-export type ExperimentKind = 'manipulate' | 'readings' | 'calibrate';
-
-/** What the Experiments view asks for. */
-export interface ExperimentRequest {
-  experiment: ExperimentKind;
-  /** how the page names the loaded model (e.g. bundled:demo-causal); not part of the id */
-  modelLabel: string;
-  facts: number;
-  langs: string[];
-  methods: string[];
-  seed: number;
-  /** M, the quadrature points of the IG (engine/rules/index.ts STEPS_MIN..STEPS_MAX) */
-  steps: number;
-  baseline?: Baseline;
-  /** the IG quadrature (absent: the engine's DEFAULT_QUADRATURE) */
-  quadrature?: Quadrature;
-  relations?: string[];
-  settings?: Partial<MatriceSettings>;
-  /** calibrate: the facts' split ('dev': the bundled model's split.json dev facts; 'test' is refused; null: any known fact) */
-  split?: string | null;
-  /** calibrate: the grid as option text per axis (comma-separated; absent: the engine's DEFAULT_GRID) */
-  grid?: { alpha2?: string; beta2?: string; tau?: string };
-}
-
-export interface ExperimentProgress extends RunProgress {
-  id: string;
-  /** facts of the whole run (picked), and how many are finished including earlier sessions */
-  runTotal: number;
-  runDone: number;
-  /** phase 'pick': candidates probed and kept so far */
-  probed?: number;
-  picked?: number;
-}
-
-export interface SavedExperiment {
-  id: string;
-  meta: AnyMeta;
-  /** facts finished */
-  done: number;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface ExperimentRunResult {
-  id: string;
-  status: 'done' | 'cancelled';
-  /** true when the run existed before (rows of an earlier session were kept) */
-  resumed: boolean;
-  /** for a new run: the most recent saved run and the first field in which it differs */
-  differsFrom: { id: string; field: string } | null;
-  written: number;
-  skipped: number;
-  total: number;
-  message: string;
-}
-
-export interface ExperimentReport {
-  id: string;
-  meta: ExperimentMeta;
-  summary: Summary;
-  done: number;
-  total: number;
-}
-
-/** A calibration run's report: the CLI's files (report.md, frontier.csv/svg, calibration.json) and its block. */
-export interface CalibrationReport {
-  id: string;
-  meta: CalibrationMeta;
-  summary: CalibrationSummary;
-  files: Record<string, string>;
-  /** the block "Use these settings for this model" stores (null when no setting qualifies) */
-  block: CalibrationBlock | null;
-  command: string;
-  done: number;
-  total: number;
-}
+/** What the view asks and gets (engine/experiments/runs.ts, so worker/api.ts imports no worker file). */
+export type { CalibrationReport, ExperimentKind, ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment };
 
 // ------------------------------------------------------------------------------------------- runner
 
