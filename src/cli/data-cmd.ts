@@ -15,7 +15,7 @@ import { BUNDLED_DIR } from '../engine/node';
 import { openLocal, defaultDataDir } from '../data/node';
 import { computeStats } from '../data/stats';
 import { asProber, evaluate, experimentSets, type Prober, type ShardSource } from '../data/probing';
-import { isLang, isRelation } from '../data/validate';
+import { checkLang, checkRelation } from '../engine/rules';
 import { LANGS, RELATIONS, type Lang, type Relation, type Shard } from '../data/types';
 import { parseOptions, str, type Args, type OptionSpec } from './args';
 
@@ -47,13 +47,13 @@ const single = (p: Parsed, name: string): string | undefined => str(p, name);
 function parseRelations(p: Parsed): Relation[] {
   const v = list(p, 'relations');
   if (!v) return [...RELATIONS];
-  for (const r of v) if (!isRelation(r)) throw new KnError('bad-input', `unknown relation "${r}" (RML-LAMA has ${RELATIONS.join(', ')})`);
+  for (const r of v) checkRelation(r);
   return v as Relation[];
 }
 function parseLangs(p: Parsed): Lang[] {
   const v = list(p, 'langs');
   if (!v) return [...LANGS];
-  for (const l of v) if (!isLang(l)) throw new KnError('bad-input', `unknown language "${l}" (RML-LAMA has ${LANGS.join(', ')})`);
+  for (const l of v) checkLang(l);
   return v as Lang[];
 }
 function parseInt0(p: Parsed, name: string): number | undefined {

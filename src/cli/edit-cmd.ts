@@ -5,8 +5,12 @@
  * summary.json (`--json` prints the summary).
  */
 import { KnError } from '../shared/errors';
-import { checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
-import { EDIT, editMetaMismatch, editRowProblem, makeEditMeta, minKnownLangsFor, modelRef, parseEditMethods, parseShard, pickEditFacts, reproduceEditCommand, type AnyRow, type EditExperiment, type EditMeta, type RowTiming } from '../engine/experiments';
+import {
+  checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, DEFAULT_OLD_FACTS, DEFAULT_SEED, DEFAULT_STEPS, DEFAULT_UNRELATED, FACTS_MAX, FACTS_MIN,
+  INJECT_K_MAX, OLD_FACTS_MAX, QUADRATURES, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, TAU_MAX, TAU_MIN, TEACH_DEFAULTS, TEACH_LR_MAX, TRAIN_STEPS_MAX, UNRELATED_MAX,
+  LOW_RESOURCE_LANGS,
+} from '../engine/rules';
+import { EDIT, EDIT_METHODS, ENHANCE_METHODS, INJECT_METHODS, editMetaMismatch, editRowProblem, makeEditMeta, minKnownLangsFor, modelRef, parseEditMethods, parseShard, pickEditFacts, reproduceEditCommand, type AnyRow, type EditExperiment, type EditMeta, type RowTiming } from '../engine/experiments';
 import { reportFor } from '../engine/report';
 import { openLocal } from '../data/node';
 import { intOpt, numOpt, parseCli } from './args';
@@ -28,9 +32,9 @@ const RUN_OPTIONS = {
   ...JOBS_OPTION,
 } as const;
 
-export const EDIT_HELP = `  kn experiment edit [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,layer] [--lambda1 1] [--lambda2 8] [--unrelated 5] [--split dev|test] [--seed S] [--steps M] [--quadrature riemann-right|gauss-legendre] [--shard k/n | --jobs N] --out <dir>   Tables III-IV: erase / update from English, reliability, generality, locality per language
-  kn experiment inject [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods direct,random,amig,matrice] [--train-steps 40] [--lr 0.01] [--old 10] [--k 10] [--seed S] [--steps M] [--quadrature riemann-right|gauss-legendre] [--shard k/n | --jobs N] --out <dir>   Table V: train only the neurons (MaTrice: top-k by S; Random: k) on an unknown fact's English queries; accuracy on Q_new per language and on Q_old
-  kn experiment enhance [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods matrice,amig,random] [--seed S] [--steps M] [--quadrature riemann-right|gauss-legendre] [--shard k/n | --jobs N] --out <dir>   Fig. 6: accuracy on Q_error (fi, hu, ja, ko) after doubling the neurons`;
+export const EDIT_HELP = `  kn experiment edit [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods ${EDIT_METHODS.join(',')}] [--lambda1 ${DEFAULT_LAMBDA1}] [--lambda2 ${DEFAULT_LAMBDA2}] [--unrelated ${DEFAULT_UNRELATED}] [--split dev|test] [--seed S] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>   Tables III-IV: erase / update from English, reliability, generality, locality per language
+  kn experiment inject [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods ${INJECT_METHODS.join(',')}] [--train-steps ${TEACH_DEFAULTS.trainSteps}] [--lr ${TEACH_DEFAULTS.lr}] [--old ${DEFAULT_OLD_FACTS}] [--k ${TEACH_DEFAULTS.k}] [--seed S] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>   Table V: train only the neurons (MaTrice: top-k by S; Random: k) on an unknown fact's English queries; accuracy on Q_new per language and on Q_old
+  kn experiment enhance [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods ${ENHANCE_METHODS.join(',')}] [--seed S] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>   Fig. 6: accuracy on Q_error (${LOW_RESOURCE_LANGS.join(', ')}) after doubling the neurons`;
 
 export { resultsKind };
 
@@ -75,19 +79,19 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   const nFacts = intOpt(v.facts, 'facts', FACTS_MIN, FACTS_MAX, DEFAULT_FACTS[kind]);
   const seed = intOpt(v.seed, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
   const steps = intOpt(v.steps, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS);
-  const unrelatedFacts = intOpt(v.unrelated, 'unrelated', 0, 100, 5);
+  const unrelatedFacts = intOpt(v.unrelated, 'unrelated', 0, UNRELATED_MAX, DEFAULT_UNRELATED);
   if (kind !== 'edit' && (v.lambda1 !== undefined || v.lambda2 !== undefined || v.unrelated !== undefined)) throw new KnError('bad-input', '--lambda1, --lambda2 and --unrelated belong to `experiment edit`');
   if (kind !== 'inject' && (v['train-steps'] !== undefined || v.lr !== undefined || v.old !== undefined || v.k !== undefined)) throw new KnError('bad-input', '--train-steps, --lr, --old and --k belong to `experiment inject`');
-  const injectK = intOpt(v.k, 'k', 1, 100000, 10);
-  const injectSteps = intOpt(v['train-steps'], 'train-steps', 1, 1000, 40);
-  const nOld = intOpt(v.old, 'old', 1, 1000, 10);
+  const injectK = intOpt(v.k, 'k', 1, INJECT_K_MAX, TEACH_DEFAULTS.k);
+  const injectSteps = intOpt(v['train-steps'], 'train-steps', 1, TRAIN_STEPS_MAX, TEACH_DEFAULTS.trainSteps);
+  const nOld = intOpt(v.old, 'old', 1, OLD_FACTS_MAX, DEFAULT_OLD_FACTS);
   const lr = numOpt(v.lr, 'lr');
-  if (lr !== undefined && !(lr > 0 && lr <= 10)) throw new KnError('bad-input', `--lr must be a number in (0, 10], got "${v.lr}"`);
+  if (lr !== undefined && !(lr > 0 && lr <= TEACH_LR_MAX)) throw new KnError('bad-input', `--lr must be a number in (0, ${TEACH_LR_MAX}], got "${v.lr}"`);
   const baseline = checkBaseline(v.baseline ?? DEFAULT_BASELINE, '--baseline');
   const quadrature = quadratureArg(v.quadrature);
   const weights = weightFlags(v);
   const tau = numOpt(v.tau, 'tau');
-  if (tau !== undefined && !(tau >= 0 && tau <= 1)) throw new KnError('bad-input', `--tau must be a number in 0..1, got "${v.tau}"`);
+  if (tau !== undefined && !(tau >= TAU_MIN && tau <= TAU_MAX)) throw new KnError('bad-input', `--tau must be a number in ${TAU_MIN}..${TAU_MAX}, got "${v.tau}"`);
   const lambda1 = numOpt(v.lambda1, 'lambda1'), lambda2 = numOpt(v.lambda2, 'lambda2');
   const minKnownLangs = minKnownLangsFor(langs);
   const request = { facts: nFacts, relations, split: v.split ?? null, minKnownLangs };

@@ -7,7 +7,7 @@
  *   <out>/report/        report.md, CSVs and SVG charts (`kn experiment report <out>`)
  */
 import { KnError } from '../shared/errors';
-import { checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
+import { checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, TAU_MAX, TAU_MIN } from '../engine/rules';
 import {
   DEFAULT_METHODS,
   MANIPULATE,
@@ -80,7 +80,7 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   const baseline = checkBaseline(v.baseline ?? DEFAULT_BASELINE, '--baseline');
   const quadrature = quadratureArg(v.quadrature);
   const tau = v.tau === undefined ? undefined : Number(v.tau);
-  if (tau !== undefined && !(Number.isFinite(tau) && tau >= 0 && tau <= 1)) throw new KnError('bad-input', `--tau must be a number in 0..1, got "${v.tau}"`);
+  if (tau !== undefined && !(Number.isFinite(tau) && tau >= TAU_MIN && tau <= TAU_MAX)) throw new KnError('bad-input', `--tau must be a number in ${TAU_MIN}..${TAU_MAX}, got "${v.tau}"`);
   const weights = weightFlags(v);
   let candidates: string[] | undefined;
   return runFlow({ argv, v, out, jobs, load, ctx }, {

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { openLocal } from '../data/node';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
 import { KnError } from '../shared/errors';
+import { checkLang, checkRelation } from '../engine/rules';
 import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../engine/attribution';
 import { runPlugin, type ExperimentPlugin, type FactRowBase, type FactTiming, type RunProgress, type ShardedMeta } from '../engine/experiments';
 import type { LoadedModel } from '../engine/families';
@@ -32,14 +33,14 @@ export function langsArg(a: Args): Lang[] {
   const v = str(a, 'langs');
   if (!v) return [...LANGS];
   const ls = v.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const l of ls) if (!(LANGS as readonly string[]).includes(l)) throw new KnError('bad-input', `unknown language "${l}"; one of ${LANGS.join(', ')}`);
+  for (const l of ls) checkLang(l);
   return ls as Lang[];
 }
 
 /** `--relations P36,P1376,…` (none: every relation). */
 export function relationsArg(v: string | undefined): Relation[] {
   const relations = (v ? v.split(',').map((s) => s.trim()) : []) as Relation[];
-  for (const r of relations) if (!(RELATIONS as readonly string[]).includes(r)) throw new KnError('bad-input', `unknown relation "${r}"; one of ${RELATIONS.join(', ')}`);
+  for (const r of relations) checkRelation(r);
   return relations;
 }
 

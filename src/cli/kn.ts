@@ -8,7 +8,7 @@ import { KnError, loadModelArg } from '../engine/index';
 import { BUNDLED_DIR } from '../engine/node';
 import { QUADRATURES } from '../engine/attribution';
 import { availableParallelism } from 'node:os';
-import { ATTRIBUTION_RESIDENT_BYTES, BASELINES, DEFAULT_JOBS_NOTE, defaultJobs, JOBS_MAX, JOBS_MIN } from '../engine/rules';
+import { ATTR_NORMS, ATTRIBUTION_RESIDENT_BYTES, BASELINES, DEFAULT_GRID, LANG_NORMS, METHODS, DEFAULT_JOBS_NOTE, defaultJobs, JOBS_MAX, JOBS_MIN } from '../engine/rules';
 import { COMPLETENESS_FLAG, RECHECK } from '../engine/session';
 import type { WeightDtype } from '../shared/types';
 import { int, parseArgs, str, takeOption, type Args } from './args';
@@ -19,7 +19,7 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
 
   kn probe --model <dir|url|hf:org/name[@rev]|bundled:name> --prompt "<text>" [--target "<text>"] [--top K] [--dtype f32|int8] --json
   kn attribute --model <m> --prompt "<text>" --target "<text>" [--steps M] [--baseline ${BASELINES.join('|')}] [--quadrature ${QUADRATURES.join('|')}] [--layers L] [--dtype f32|int8] --json
-  kn localize --model <m> --relation <P-id> --fact <id> [--method matrice|amig|random|no-uaq|no-ual] [--langs zh,en,...] [--tau T] [--alpha1 A1] [--alpha2 A2] [--beta1 B1] [--beta2 B2] [--norm language|neuron|scale] [--attr-norm layer|global|none] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--layers L] [--no-recheck] --json
+  kn localize --model <m> --relation <P-id> --fact <id> [--method ${METHODS.join('|')}] [--langs zh,en,...] [--tau T] [--alpha1 A1] [--alpha2 A2] [--beta1 B1] [--beta2 B2] [--norm ${LANG_NORMS.join('|')}] [--attr-norm ${ATTR_NORMS.join('|')}] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--layers L] [--no-recheck] --json
       --layers L: the layers to attribute (all, 3, 0,5,11, 0-5; default all); a model whose float32 weights do not fit
       ${(ATTRIBUTION_RESIDENT_BYTES / 1024 ** 3).toFixed(0)} GiB or the backend is attributed layer by layer (streamed: one layer and one chunk of the LM head at a time)
       (queries whose IG completeness error is above ${COMPLETENESS_FLAG * 100} % of P are re-attributed with ${RECHECK.quadrature} M = ${RECHECK.steps} to check the selection; --no-recheck skips it)
@@ -28,9 +28,9 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
   kn data stats --json                                    RML-LAMA statistics
   kn eval [--model <m>] [--relations P36,...] [--langs en,fr,...] [--limit N] --json
   kn eval [--model <demo model>] --split trained|heldout --json   a demo model on its trained queries / held-out templates
-  kn experiment manipulate [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods matrice,amig,random,no-uaq,no-ual] [--split dev|test] [--seed S] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>
+  kn experiment manipulate [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods ${METHODS.join(',')}] [--split dev|test] [--seed S] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>
   kn experiment readings [--model <m>] [--facts N] [--split dev] [--quadrature ${QUADRATURES.join('|')}] --out <dir>   every Eq. 9 × Eq. 5 reading of MaTrice
-  kn experiment calibrate [--model <m>] [--split dev] [--facts N] [--grid-alpha2 0,0.5,1] [--grid-beta2 0,0.25,0.5,0.75,1] [--grid-tau 0.1,0.2,0.3] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>
+  kn experiment calibrate [--model <m>] [--split dev] [--facts N] [--grid-alpha2 ${DEFAULT_GRID.alpha2.join(',')}] [--grid-beta2 ${DEFAULT_GRID.beta2.join(',')}] [--grid-tau ${DEFAULT_GRID.tau.join(',')}] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>
                                                           choose α2, β2, τ on dev facts by the rule of docs/METHOD.md
   kn experiment report <dir> [--out <dir>] [--json]       Fig. 5, Table II, Fig. 4, selection sizes, knock-out: Markdown, CSV, SVG
   kn experiment merge <shard dir>... --out <dir>          join --shard outputs

@@ -1,6 +1,6 @@
 /** CLI: `kn attribute` (one query) and `kn localize` (a fact of RML-LAMA across languages). */
 import { KnError } from '../shared/errors';
-import { checkBaseline, CLI_PROGRESS_MS, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, parseLayers, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Baseline } from '../engine/rules';
+import { checkBaseline, CLI_PROGRESS_MS, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, parseLayers, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, TAU_MAX, TAU_MIN, type Baseline } from '../engine/rules';
 import { Estimator } from '../engine/experiments';
 import { attributeQuery, choosePath, completenessError, type Quadrature } from '../engine/attribution';
 import { METHODS, withAllLayers, type Method } from '../engine/interventions';
@@ -113,7 +113,7 @@ export async function runLocalize(a: Args, model: LoadedModel) {
   const settings = resolveSettings({
     ...defaults.settings,
     ...definedOnly({
-    tau: num(a, 'tau', 0, 1),
+    tau: num(a, 'tau', TAU_MIN, TAU_MAX),
     alpha1: num(a, 'alpha1', -1e6, 1e6),
     alpha2: num(a, 'alpha2', -1e6, 1e6),
     beta1: num(a, 'beta1', -1e6, 1e6),

@@ -2,7 +2,7 @@
 export * from './types';
 export { RmlLama, type FetchLike, type FetchResponseLike, type RmlLamaOptions, type LoadStats, type ShardLoadResult } from './loader';
 export { createShardStore, FallbackShardStore, IdbShardStore, MemoryShardStore, shardKey, type ShardStore } from './store';
-export { validateManifest, validateShard, isLang, isRelation, checkLangs, checkRelation, checkRelations } from './validate';
+export { validateManifest, validateShard, isLang, isRelation, checkLang, checkLangs, checkRelation, checkRelations } from './validate';
 export { sha256Hex } from '../shared/hash';
 export { causalQuery, maskedQuery, shardQueries, factTemplateQueries, queryLength, type Query } from './queries';
 export { computeStats, type BenchmarkStats, type LangStats } from './stats';

@@ -19,8 +19,14 @@ export function isRelation(x: unknown): x is Relation {
 /** Checks a list of languages (at least one, each of LANGS); returns them without repeats, in order. */
 export function checkLangs(langs: readonly string[], what = 'language'): Lang[] {
   if (!Array.isArray(langs) || langs.length === 0) throw new KnError('bad-input', `choose at least one ${what}`);
-  for (const l of langs) if (!isLang(l)) throw new KnError('bad-input', `unknown ${what} "${String(l)}"; one of ${LANGS.join(', ')}`);
+  for (const l of langs) checkLang(l, what);
   return [...new Set(langs)] as Lang[];
+}
+
+/** Checks one language code against LANGS. */
+export function checkLang(l: unknown, what = 'language'): Lang {
+  if (!isLang(l)) throw new KnError('bad-input', `unknown ${what} "${String(l)}"; one of ${LANGS.join(', ')}`);
+  return l;
 }
 
 /** Checks one relation id (e.g. P36) against RELATIONS. */

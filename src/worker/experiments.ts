@@ -15,7 +15,7 @@
  * summary) runs through the same plumbing: its meta is a CalibrationMeta, its id `calibrate-<hash>`, its rows
  * checked by calibrationRowProblem; calibrationReport gives the CLI's report files and the calibration block.
  */
-import { checkBaseline, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN } from '../engine/rules';
+import { checkBaseline, checkLang, checkRelation, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN } from '../engine/rules';
 import { createRecordStore, IdbRecordStore, MemoryRecordStore, type RecordStore } from '../data/store';
 import type { RmlLama } from '../data/loader';
 import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
@@ -127,9 +127,9 @@ function checkRequest(r: ExperimentRequest): void {
   checkSteps(r.steps, 'M (steps)');
   if (r.baseline !== undefined) checkBaseline(r.baseline);
   if (!Array.isArray(r.langs) || !r.langs.length) throw new KnError('bad-input', 'choose at least one language');
-  for (const l of r.langs) if (!(LANGS as readonly string[]).includes(l)) throw new KnError('bad-input', `unknown language "${l}"; one of ${LANGS.join(', ')}`);
+  for (const l of r.langs) checkLang(l);
   if (r.experiment === 'manipulate' && (!Array.isArray(r.methods) || !r.methods.length)) throw new KnError('bad-input', 'choose at least one method');
-  for (const rel of r.relations ?? []) if (!(RELATIONS as readonly string[]).includes(rel)) throw new KnError('bad-input', `unknown relation "${rel}"; one of ${RELATIONS.join(', ')}`);
+  for (const rel of r.relations ?? []) checkRelation(rel);
 }
 
 /** The meta a request makes on a model (facts still empty): as `kn experiment manipulate|readings` makes it (engine/experiments/requests.ts). */

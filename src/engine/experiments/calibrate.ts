@@ -19,8 +19,8 @@ import { lineChart } from '../report/svg';
 export const CALIBRATION_VERSION = 1;
 
 // the grid, the rule and the grid's option text live in a module without the engine's heavy imports (the page reads them)
-import { DEFAULT_GRID, RULE, type CalibrationGrid } from './calibrate-grid';
-export { DEFAULT_GRID, RULE, parseGrid, type CalibrationGrid } from './calibrate-grid';
+import { DEFAULT_GRID, RULE, type CalibrationGrid } from '../rules/calibration';
+export { DEFAULT_GRID, RULE, parseGrid, type CalibrationGrid } from '../rules/calibration';
 
 export interface CalibrationMeta {
   v: number;

@@ -18,7 +18,7 @@ import type { RmlLama } from '../../data/loader';
 import { LANGS, LOW_RESOURCE_LANGS, type Lang, type Relation } from '../../data/types';
 import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, objectToken, type AppliedEdit } from '../interventions/edit';
 import { KnError } from '../../shared/errors';
-import { LEGACY_QUADRATURE } from '../rules';
+import { DEFAULT_UNRELATED, EDIT_LANG, ENHANCE_FACTOR, LEGACY_QUADRATURE, TEACH_DEFAULTS } from '../rules';
 import { injectFact } from '../interventions/inject';
 import type { LoadedModel } from '../families/model';
 import type { Method } from '../interventions/manipulate';
@@ -35,8 +35,8 @@ export const ENHANCE_METHODS = ['matrice', 'amig', 'random'] as const;
 export const INJECT_METHODS = ['direct', 'random', 'amig', 'matrice'] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number];
 export type EditExperiment = 'edit' | 'enhance' | 'inject';
-/** the language the edit is made from (the objects' tokens, the edited query) */
-export const EDIT_LANG: Lang = 'en';
+/** the language the edit is made from (the objects' tokens, the edited query): a rule (src/engine/rules) */
+export { EDIT_LANG };
 
 export interface EditMeta extends RunMeta {
   experiment: EditExperiment;
@@ -157,9 +157,9 @@ export function makeEditMeta(
     // the legacy rule is left out, as in folders written before the option
     ...(quadrature !== undefined && quadrature !== LEGACY_QUADRATURE ? { quadrature } : {}),
     settings: resolveSettings(settings ?? {}),
-    edit: p.experiment === 'edit' ? { lang: EDIT_LANG, lambda1: checkLambda('λ1', lambda1 ?? DEFAULT_LAMBDA1), lambda2: checkLambda('λ2', lambda2 ?? DEFAULT_LAMBDA2), unrelatedFacts: unrelatedFacts ?? 5 } : null,
-    enhance: p.experiment === 'enhance' ? { langs: low, factor: 2 } : null,
-    inject: p.experiment === 'inject' ? { lang: EDIT_LANG, steps: injectSteps ?? 40, lr: lr ?? 0.01, oldFacts: [], k: injectK ?? 10 } : null,
+    edit: p.experiment === 'edit' ? { lang: EDIT_LANG, lambda1: checkLambda('λ1', lambda1 ?? DEFAULT_LAMBDA1), lambda2: checkLambda('λ2', lambda2 ?? DEFAULT_LAMBDA2), unrelatedFacts: unrelatedFacts ?? DEFAULT_UNRELATED } : null,
+    enhance: p.experiment === 'enhance' ? { langs: low, factor: ENHANCE_FACTOR } : null,
+    inject: p.experiment === 'inject' ? { lang: EDIT_LANG, steps: injectSteps ?? TEACH_DEFAULTS.trainSteps, lr: lr ?? TEACH_DEFAULTS.lr, oldFacts: [], k: injectK ?? TEACH_DEFAULTS.k } : null,
   };
 }
 
@@ -589,4 +589,4 @@ export function editRowProblem(r: unknown, meta: EditMeta): string | null {
   return null;
 }
 
-export const isLang = (l: string): l is Lang => (LANGS as readonly string[]).includes(l);
+export { isLang } from '../rules';

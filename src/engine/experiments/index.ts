@@ -1,6 +1,5 @@
 /** The benchmark-scale runners: one core (pick facts, run, resume, shard, merge); manipulate, edit, calibrate as its plugins. */
 export * from './calibrate';
-export * from './calibrate-grid';
 export * from './commands';
 export * from './core';
 export * from './edit';

@@ -9,6 +9,7 @@ import type { Lang, Relation } from '../../data/types';
 import { KnError } from '../../shared/errors';
 import type { LoadedModel } from '../families/model';
 import { LEGACY_QUADRATURE } from '../attribution/attribute';
+import { ENHANCE_FACTOR, KNOCKOUT_K, SUPPRESS_FACTOR } from '../rules';
 import { METHODS, type Method } from '../interventions/manipulate';
 import { languageCoverage, resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { FactSession } from '../session/session';
@@ -18,7 +19,8 @@ import { metaDifference, minKnownLangsFor, p6, pickCandidates, rowHeadProblem, r
 export { candidateSessions, p6, parseShard, shardIndices, type FactTiming, type RowSink, type RunProgress } from './core';
 
 export const ROW_VERSION = 1;
-export const KNOCKOUT_K = [1, 2, 4, 8, 16, 32, 64];
+/** the knock-out sizes (a rule: src/engine/rules) */
+export { KNOCKOUT_K };
 /** every method, MaTrice first */
 export const DEFAULT_METHODS: readonly string[] = METHODS;
 
@@ -142,10 +144,10 @@ export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId
     const settings = { ...meta.settings, ...m.settings };
     const sel = s.select(m.method, settings, `${meta.seed}:${factId}`);
     const coverage = languageCoverage(sel.neurons, s.selectPerLanguage(settings) as Record<string, NeuronId[]>);
-    plan.push({ key: m.key, neurons: sel.neurons, coverage, sup: job(sel.neurons, 0), enh: job(sel.neurons, 2) });
+    plan.push({ key: m.key, neurons: sel.neurons, coverage, sup: job(sel.neurons, SUPPRESS_FACTOR), enh: job(sel.neurons, ENHANCE_FACTOR) });
   }
   const own = Object.entries(s.selectPerLanguage(meta.settings)) as [Lang, NeuronId[]][];
-  const ownJobs = own.map(([lang, neurons]) => ({ lang, neurons, j: job(neurons, 0, [lang]) }));
+  const ownJobs = own.map(([lang, neurons]) => ({ lang, neurons, j: job(neurons, SUPPRESS_FACTOR, [lang]) }));
   // knock-out: top-k by S (ties by position) against k random neurons, nested sets
   const S = scoreMatrice(s.fa!, meta.settings).S;
   const F = model.cfg.ffn, L = model.cfg.numLayers;
@@ -155,7 +157,7 @@ export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId
   flat.sort((a, b) => b.v - a.v || a.i - b.i);
   const top = flat.slice(0, kMax).map((x) => [Math.floor(x.i / F), x.i % F] as NeuronId);
   const rnd = sampleWithoutReplacement(kMax, L * F, `${meta.seed}:${factId}:knockout`).map((i) => [Math.floor(i / F), i % F] as NeuronId);
-  const koJobs = meta.knockout.map((k) => ({ top: job(top.slice(0, k), 0), random: job(rnd.slice(0, k), 0) }));
+  const koJobs = meta.knockout.map((k) => ({ top: job(top.slice(0, k), SUPPRESS_FACTOR), random: job(rnd.slice(0, k), SUPPRESS_FACTOR) }));
   const res = await s.manipulateMany(jobs, 1);
   const probs = (j: number) => res[j].rows.map((r) => p6(r.after));
   const top1 = (j: number) => res[j].rows.map((r) => r.correctAfter);
@@ -194,7 +196,7 @@ export function makeMeta(p: Omit<ExperimentMeta, 'v' | 'experiment' | 'settings'
     ...rest,
     ...(quadrature !== undefined && quadrature !== LEGACY_QUADRATURE ? { quadrature } : {}),
     settings: resolveSettings(p.settings ?? {}),
-    knockout: p.knockout ?? KNOCKOUT_K,
+    knockout: p.knockout ?? [...KNOCKOUT_K],
   };
 }
 

@@ -9,7 +9,7 @@ import type { LoadedModel } from '../families/model';
 import { LEGACY_QUADRATURE, type Baseline, type Quadrature } from '../rules';
 import type { MatriceSettings } from '../selection/scoring';
 import { CALIBRATION_VERSION, type CalibrationMeta } from './calibrate';
-import type { CalibrationGrid } from './calibrate-grid';
+import type { CalibrationGrid } from '../rules/calibration';
 import { minKnownLangsFor, type ModelRef } from './core';
 import { makeMeta, parseMethodSpec, readingSpecs, type ExperimentMeta, type MethodSpec } from './manipulate';
 

@@ -134,8 +134,8 @@ export function parseLayers(v: string, numLayers: number, option = '--layers'): 
 // Languages, relations, methods, known facts: the data layer states these rules (it sits below the engine);
 // they are re-exported here so that the CLI, the worker and the page read every rule from this one module.
 
-export { LANGS, RELATIONS, type Lang, type Relation } from '../../data/types';
-export { isLang, isRelation, checkLangs, checkRelation, checkRelations } from '../../data/validate';
+export { LANGS, LOW_RESOURCE_LANGS, RELATIONS, type Lang, type Relation } from '../../data/types';
+export { isLang, isRelation, checkLang, checkLangs, checkRelation, checkRelations } from '../../data/validate';
 /** A fact is known in a language when at least half of its queries are answered top-1 correctly. */
 export { KNOWN_LANGUAGE_SHARE, KNOWN_RULE, isKnownLanguage } from '../../data/probing';
 export { METHODS, type Method } from '../selection/methods';
@@ -235,3 +235,31 @@ export const SUPPRESS_FACTOR = 0;
 export const ENHANCE_FACTOR = 2;
 export const FACTOR_MIN = -10;
 export const FACTOR_MAX = 10;
+
+// ---------------------------------------------------------------------------------------------------
+// Experiments (docs/EXPERIMENTS.md): which facts count as known, the edit and inject settings, the knock-out sizes.
+
+/** A fact counts as known for an experiment when at least this many of the run's languages know it (fewer languages: all). */
+export const MIN_KNOWN_LANGS = 4;
+/** The number of languages a fact must be known in, for a run over `langCount` languages. */
+export const minKnownLangsFor = (langCount: number): number => Math.min(MIN_KNOWN_LANGS, langCount);
+
+/** τ's range as the CLI and the page accept it (Eq. 12: a share of max S). */
+export const TAU_MIN = 0;
+export const TAU_MAX = 1;
+
+/** The language an edit or an injection is made from (the paper edits from English). */
+export const EDIT_LANG = 'en' as const;
+/** Unrelated facts per edited fact (locality, Table III): the default and the limit of `--unrelated`. */
+export const DEFAULT_UNRELATED = 5;
+export const UNRELATED_MAX = 100;
+/** `kn experiment inject`: known facts asked before and after (Q_old), and the k neurons' limit. */
+export const DEFAULT_OLD_FACTS = 10;
+export const OLD_FACTS_MAX = 1000;
+export const INJECT_K_MAX = 100_000;
+
+/** Knock-out sizes k: the top-k neurons by S against k random ones (a fact's suppression as k grows). */
+export const KNOCKOUT_K: readonly number[] = Object.freeze([1, 2, 4, 8, 16, 32, 64]);
+
+// The calibration grid and its selection rule (docs/METHOD.md "Calibration").
+export * from './calibration';

@@ -12,7 +12,7 @@ import { KnError } from '../../shared/errors';
 import type { ExperimentMeta } from '../../engine/experiments';
 import { reportFiles, type MethodSummary, type Reading, type Summary } from '../../engine/report';
 import type { AnyMeta, ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
-import { DEFAULT_GRID, parseGrid } from '../../engine/experiments';
+import { DEFAULT_GRID, parseGrid } from '../../engine/rules';
 
 /** The limits and report builder the view needs (it imports no engine module itself). */
 export { FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, reportFiles, LANGS };
@@ -51,7 +51,7 @@ export interface ExperimentForm {
   gridTau: string;
 }
 
-/** The engine's grid as the form's text (engine/experiments/calibrate-grid.ts: one source for the CLI and the page). */
+/** The engine's grid as the form's text (engine/rules/calibration.ts: one source for the CLI and the page). */
 export const DEFAULT_GRID_TEXT = { alpha2: DEFAULT_GRID.alpha2.join(','), beta2: DEFAULT_GRID.beta2.join(','), tau: DEFAULT_GRID.tau.join(',') };
 
 export const defaultForm = (): ExperimentForm => ({

@@ -1,6 +1,6 @@
 /**
- * The calibration grid and rule (docs/METHOD.md "Calibration"), without the engine's heavy imports so the page
- * can show them: engine/experiments/calibrate.ts re-exports all of this (one source for the CLI, the worker and the page).
+ * The calibration grid and rule (docs/METHOD.md "Calibration"): rules the CLI, the worker and the page read
+ * (src/engine/rules re-exports them; engine/experiments/calibrate.ts too).
  */
 import { KnError } from '../../shared/errors';
 
