@@ -23,7 +23,9 @@ test('a software WebGPU adapter: the page picks wasm, says why, and one click sw
   await page.goto('/?autoload=0');
   const chip = page.getByTestId('backend');
   await expect(chip).toHaveAttribute('data-backend', 'wasm', { timeout: 120_000 });
-  await expect(page.getByTestId('backend-why')).toContainText('WebGPU passed over: the WebGPU adapter is a software renderer (SwiftShader); wasm is faster on it');
+  await expect(page.getByTestId('backend-why')).toContainText(
+    'WebGPU passed over: the WebGPU adapter is a software renderer (SwiftShader); wasm is faster on it',
+  );
   const sw = page.getByTestId('backend-switch');
   await expect(sw).toHaveText('Use WebGPU anyway');
   await screenshot(page, info, 'backend-software-default');
@@ -75,31 +77,31 @@ for (const dtype of ['int8', 'f32'] as const) {
 }
 
 for (const dtype of ['int8', 'f32'] as const) {
-test(`tiny BERT by URL (${dtype}): mask prediction matches the float64 reference`, async ({ page }, info) => {
-  await openApp(page, info);
-  await loadByUrl(page, `${MODEL_BASE}/bert/`, dtype);
-  await expectLoaded(page);
-  await expect(page.getByTestId('model-architecture')).toContainText('BertForMaskedLM');
-  const mask = (await page.getByTestId('mask-token').textContent())!.trim();
-  expect(mask).toBe('[MASK]');
-  // build the prompt with the insert button at the end of the text
-  const input = page.getByTestId('prompt-input');
-  await input.fill('the capital of france is ');
-  await input.press('End');
-  await page.getByTestId('insert-mask').click();
-  await expect(input).toHaveValue(`the capital of france is ${mask}`);
-  const { rows, ids, position } = await predict(page, `the capital of france is ${mask} .`);
-  checkTopTable(rows);
-  const ck = await referenceCheckpoint('bert');
-  const ref = refProbs('bert', ck.config, dtype === 'int8' ? int8Simulated('bert', ck.tensors) : ck.tensors, ids, position);
-  const tol = dtype === 'int8' ? 1e-3 : 1e-4;
-  for (const r of rows) expect(Math.abs(r.prob - ref[r.id]), `token ${r.id} ${JSON.stringify(r.token)}`).toBeLessThanOrEqual(tol);
-  if (dtype === 'int8') {
-    const exact = refProbs('bert', ck.config, ck.tensors, ids, position);
-    for (const r of rows) expect(Math.abs(r.prob - exact[r.id])).toBeLessThanOrEqual(2e-2);
-  }
-  await screenshot(page, info, `bert-${dtype}`);
-});
+  test(`tiny BERT by URL (${dtype}): mask prediction matches the float64 reference`, async ({ page }, info) => {
+    await openApp(page, info);
+    await loadByUrl(page, `${MODEL_BASE}/bert/`, dtype);
+    await expectLoaded(page);
+    await expect(page.getByTestId('model-architecture')).toContainText('BertForMaskedLM');
+    const mask = (await page.getByTestId('mask-token').textContent())!.trim();
+    expect(mask).toBe('[MASK]');
+    // build the prompt with the insert button at the end of the text
+    const input = page.getByTestId('prompt-input');
+    await input.fill('the capital of france is ');
+    await input.press('End');
+    await page.getByTestId('insert-mask').click();
+    await expect(input).toHaveValue(`the capital of france is ${mask}`);
+    const { rows, ids, position } = await predict(page, `the capital of france is ${mask} .`);
+    checkTopTable(rows);
+    const ck = await referenceCheckpoint('bert');
+    const ref = refProbs('bert', ck.config, dtype === 'int8' ? int8Simulated('bert', ck.tensors) : ck.tensors, ids, position);
+    const tol = dtype === 'int8' ? 1e-3 : 1e-4;
+    for (const r of rows) expect(Math.abs(r.prob - ref[r.id]), `token ${r.id} ${JSON.stringify(r.token)}`).toBeLessThanOrEqual(tol);
+    if (dtype === 'int8') {
+      const exact = refProbs('bert', ck.config, ck.tensors, ids, position);
+      for (const r of rows) expect(Math.abs(r.prob - exact[r.id])).toBeLessThanOrEqual(2e-2);
+    }
+    await screenshot(page, info, `bert-${dtype}`);
+  });
 }
 
 test('local folder via the folder input (sharded GPT-2)', async ({ page }, info) => {
@@ -123,9 +125,7 @@ test('local files by drag and drop (BERT)', async ({ page }, info) => {
   await openApp(page, info);
   await page.getByTestId('source-files').check();
   const dir = join(e2eState().root, 'bert');
-  const files = await Promise.all(
-    (await readdir(dir)).map(async (name) => ({ name, b64: (await readFile(join(dir, name))).toString('base64') })),
-  );
+  const files = await Promise.all((await readdir(dir)).map(async (name) => ({ name, b64: (await readFile(join(dir, name))).toString('base64') })));
   // a synthetic drop: DataTransfer built in the page from the files' bytes
   const dt = await page.evaluateHandle((fs) => {
     const d = new DataTransfer();

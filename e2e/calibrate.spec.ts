@@ -59,13 +59,19 @@ test('calibrate on this model: progress, frontier, use these settings in the exp
   await expect(page.getByTestId('cal-chart')).toBeVisible();
   const chosen = page.getByTestId('cal-chosen');
   await expect(chosen).toHaveAttribute('data-tau', /\d/);
-  const want = { alpha2: (await chosen.getAttribute('data-alpha2'))!, beta2: (await chosen.getAttribute('data-beta2'))!, tau: (await chosen.getAttribute('data-tau'))! };
+  const want = {
+    alpha2: (await chosen.getAttribute('data-alpha2'))!,
+    beta2: (await chosen.getAttribute('data-beta2'))!,
+    tau: (await chosen.getAttribute('data-tau'))!,
+  };
   console.log(`  chosen: α2 = ${want.alpha2}, β2 = ${want.beta2}, τ = ${want.tau}`);
 
   await page.getByTestId('cal-use').click();
   await expect(page.getByTestId('cal-in-use')).toBeVisible();
   await expect(page.getByTestId('xp-defaults-note')).toHaveAttribute('data-source', 'page');
-  await expect(page.getByTestId('xp-defaults-note')).toContainText(`settings calibrated on this page on 2 dev facts (α2 = ${want.alpha2}, β2 = ${want.beta2}, τ = ${want.tau})`);
+  await expect(page.getByTestId('xp-defaults-note')).toContainText(
+    `settings calibrated on this page on 2 dev facts (α2 = ${want.alpha2}, β2 = ${want.beta2}, τ = ${want.tau})`,
+  );
   await screenshot(page, info, 'calibrate');
 
   // the explorer: the sliders hold the chosen settings, the note says where they come from

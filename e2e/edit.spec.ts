@@ -41,9 +41,29 @@ interface Plan {
 function plan(info: TestInfo): Plan {
   const demo = existsSync(join(process.cwd(), 'public', 'models', 'demo-causal', 'config.json'));
   if (projectBackend(info) === 'wasm' && demo) {
-    return { model: { type: 'bundled', name: 'demo-causal' }, fact: 'P138:53', teach: 'P36:4', langs: ALL, steps: 4, baseline: 'pad', k: 10, trainSteps: 40, teachM: 20 };
+    return {
+      model: { type: 'bundled', name: 'demo-causal' },
+      fact: 'P138:53',
+      teach: 'P36:4',
+      langs: ALL,
+      steps: 4,
+      baseline: 'pad',
+      k: 10,
+      trainSteps: 40,
+      teachM: 20,
+    };
   }
-  return { model: { type: 'url', url: `${MODEL_BASE}/gpt2/` }, fact: 'P36:0', teach: 'P36:0', langs: ['en', 'fi'], steps: 2, baseline: 'zero', k: 2, trainSteps: 3, teachM: 2 };
+  return {
+    model: { type: 'url', url: `${MODEL_BASE}/gpt2/` },
+    fact: 'P36:0',
+    teach: 'P36:0',
+    langs: ['en', 'fi'],
+    steps: 2,
+    baseline: 'zero',
+    k: 2,
+    trainSteps: 3,
+    teachM: 2,
+  };
 }
 
 const link = (p: Plan, fact: string, steps = p.steps) => encodeState({ ...defaultState(), model: p.model, fact, langs: p.langs, steps, baseline: p.baseline });
@@ -67,7 +87,10 @@ async function localized(page: Page) {
 }
 
 test('edit in English: every language, in the link, re-applied on reload with a banner, undone exactly', async ({ page }, info) => {
-  test.skip(projectBackend(info) === 'webgpu', 'the page flow is the same on every backend (wasm runs it); an edited packed-int8 matrix on WebGPU is checked in tests/webgpu/');
+  test.skip(
+    projectBackend(info) === 'webgpu',
+    'the page flow is the same on every backend (wasm runs it); an edited packed-int8 matrix on WebGPU is checked in tests/webgpu/',
+  );
   test.setTimeout(T.test);
   const p = plan(info);
   await openApp(page, info, { hash: link(p, p.fact) });
@@ -132,7 +155,9 @@ test('edit in English: every language, in the link, re-applied on reload with a 
   await expect(page.getByTestId('edit-result')).toHaveAttribute('data-kind', 'update', { timeout: T.edit });
   console.log(`  [time] update, click → result: ${Date.now() - t0} ms; worker ${await page.getByTestId('edit-result').getAttribute('data-ms')} ms`);
   // the demo model knew the query, so the headline counts it; the random tiny GPT-2 knew nothing, and it says so
-  await expect(page.getByTestId('edit-headline')).toContainText(p.model.type === 'bundled' ? /now answers "Paris"|rather than "Paris"/ : /Paris|nothing is counted/);
+  await expect(page.getByTestId('edit-headline')).toContainText(
+    p.model.type === 'bundled' ? /now answers "Paris"|rather than "Paris"/ : /Paris|nothing is counted/,
+  );
   await screenshot(page, info, 'edit-update');
   await page.getByTestId('undo-edit').click();
   await expect(page.getByTestId('active-edit')).toHaveCount(0, { timeout: T.edit });
@@ -197,7 +222,14 @@ test('teach a fact the model does not know: progress, cancel, then the answer in
   const verdict = (await page.getByTestId('teach-verdict').textContent()) ?? '';
   console.log(`  verdict: ${verdict}`);
   expect(verdict).toMatch(/Trained on|Training stopped/);
-  const rows = await page.getByTestId('teach-lang-row').evaluateAll((els) => els.map((e) => ({ lang: e.getAttribute('data-lang'), before: Number(e.getAttribute('data-before')), after: Number(e.getAttribute('data-after')), total: Number(e.getAttribute('data-total')) })));
+  const rows = await page.getByTestId('teach-lang-row').evaluateAll((els) =>
+    els.map((e) => ({
+      lang: e.getAttribute('data-lang'),
+      before: Number(e.getAttribute('data-before')),
+      after: Number(e.getAttribute('data-after')),
+      total: Number(e.getAttribute('data-total')),
+    })),
+  );
   expect(rows.map((r) => r.lang).sort()).toEqual([...p.langs].sort());
   if (projectBackend(info) === 'wasm' && p.model.type === 'bundled') {
     // the demo model learns it in English (measured in tests/worker/edits.test.ts: 8/8 in 3 steps)
@@ -207,7 +239,9 @@ test('teach a fact the model does not know: progress, cancel, then the answer in
   await screenshot(page, info, 'teach');
   if ((await res.getAttribute('data-stopped')) === '') {
     await expect(page.getByTestId('edits-banner')).toContainText(`teach ${p.teach}`);
-    await expect.poll(async () => decodeState(await page.evaluate(() => location.hash)).edits?.[0], { timeout: T.edit }).toMatchObject({ kind: 'inject', fact: p.teach });
+    await expect
+      .poll(async () => decodeState(await page.evaluate(() => location.hash)).edits?.[0], { timeout: T.edit })
+      .toMatchObject({ kind: 'inject', fact: p.teach });
     await page.getByTestId('undo-edit').click();
     await expect(page.getByTestId('active-edit')).toHaveCount(0, { timeout: T.edit });
   }
@@ -246,8 +280,23 @@ test("a link's taught fact waits for the user, and an edit naming neurons the mo
   // an exploration file made on an edited model, opened read-only: the banner says so
   const file = join(info.outputDir, 'edited-exploration.json');
   mkdirSync(info.outputDir, { recursive: true });
-  const edits: ExplorationState['edits'] = [{ kind: 'erase', fact: p.fact, neurons: [[0, 3], [1, 5]] }];
-  writeFileSync(file, exportExploration({ ...st, edits }, { model: { label: 'bundled:demo-causal', contentHash: 'h', architecture: 'GPT2LMHeadModel', numLayers: 4, ffnSize: 512 } }));
+  const edits: ExplorationState['edits'] = [
+    {
+      kind: 'erase',
+      fact: p.fact,
+      neurons: [
+        [0, 3],
+        [1, 5],
+      ],
+    },
+  ];
+  writeFileSync(
+    file,
+    exportExploration(
+      { ...st, edits },
+      { model: { label: 'bundled:demo-causal', contentHash: 'h', architecture: 'GPT2LMHeadModel', numLayers: 4, ffnSize: 512 } },
+    ),
+  );
   await page.getByTestId('tab-share').click();
   await page.getByTestId('import-input').setInputFiles(file);
   await expect(page.getByTestId('static-banner')).toBeVisible();

@@ -66,7 +66,10 @@ test('a server without CORS headers: the alert says the server answered and name
 });
 
 test('a failed load keeps the loaded model: a truncated folder picked over the demo model', async ({ page }, info) => {
-  test.skip(projectBackend(info) === 'webgpu', 'the model slot does not depend on the backend (tests/worker/model-slot.test.ts); the demo model on SwiftShader takes a minute');
+  test.skip(
+    projectBackend(info) === 'webgpu',
+    'the model slot does not depend on the backend (tests/worker/model-slot.test.ts); the demo model on SwiftShader takes a minute',
+  );
   await openApp(page, info, { autoload: true });
   await expectLoaded(page);
   await expect(page.getByTestId('model-source')).toContainText('bundled:demo-causal');
@@ -160,7 +163,10 @@ test('missing files say "not found"; a foreign ?static= is refused with its reas
 
   // ?static= naming a file that is not there
   await page.goto(appUrl(info, { params: { static: 'nope.json' } }));
-  await expectAlert(page, "static exploration nope.json: not found (the server answered with a web page, not the file); put nope.json beside the app's index.html");
+  await expectAlert(
+    page,
+    "static exploration nope.json: not found (the server answered with a web page, not the file); put nope.json beside the app's index.html",
+  );
   await screenshot(page, info, 'error-static-not-found');
 
   // ?static= on another origin: refused, the reason shown, and it stays (the demo model does not autoload over it)

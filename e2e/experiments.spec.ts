@@ -80,7 +80,9 @@ test('experiments: run, cancel, reload and resume, report with Fig. 5, export an
   await page.getByTestId('xp-resume').click();
   await expect(page.getByTestId('xp-facts')).toHaveValue(String(FACTS));
   await expect(page.getByTestId('xp-lang-zh')).not.toBeChecked();
-  await expect(page.getByTestId('xp-notice')).toContainText(`${FACTS} facts finished (${FACTS - kept} now, ${kept} in an earlier session)`, { timeout: 2 * TIMEOUTS.fact });
+  await expect(page.getByTestId('xp-notice')).toContainText(`${FACTS} facts finished (${FACTS - kept} now, ${kept} in an earlier session)`, {
+    timeout: 2 * TIMEOUTS.fact,
+  });
   lap('reload + resume', t);
   await expect(saved).toHaveAttribute('data-done', String(FACTS));
 
@@ -91,7 +93,8 @@ test('experiments: run, cancel, reload and resume, report with Fig. 5, export an
   await expect(fig5.locator('thead th')).toHaveText(['method', 'en', 'fr', 'mean']);
   await expect(fig5.locator('tbody th')).toHaveText(['MaTrice', 'AMIG', 'Random', 'w/o UaQ', 'w/o UaL']);
   await expect(fig5.locator('tbody td').first()).toHaveText(/^-?\d+\.\d %( ± \d+\.\d)?$|^—$/);
-  for (const id of ['fig5-enhance', 'selection', 'fig4-layers', 'table2', 'own-vs-shared', 'knockout']) await expect(page.getByTestId(`table-${id}`)).toBeVisible();
+  for (const id of ['fig5-enhance', 'selection', 'fig4-layers', 'table2', 'own-vs-shared', 'knockout'])
+    await expect(page.getByTestId(`table-${id}`)).toBeVisible();
   await expect(page.getByTestId('chart-fig5-suppress').locator('svg')).toBeVisible();
   await expect(report.locator('code').filter({ hasText: 'kn -- experiment manipulate' })).toContainText(`--facts ${FACTS} --langs en,fr`);
   // into test-results/ like every screenshot (no test writes into tracked files; docs/screenshots/ is

@@ -129,15 +129,21 @@ async function checkCoverage(page: Page, languages: number) {
         covCount: Number(cs.getAttribute('data-count')),
         mean: cs.getAttribute('data-mean'),
         text: cs.textContent ?? '',
-        chips: [...document.querySelectorAll('[data-testid="selected-neuron"]')].map((e) => ({ cov: e.getAttribute('data-coverage'), text: e.textContent ?? '' })),
+        chips: [...document.querySelectorAll('[data-testid="selected-neuron"]')].map((e) => ({
+          cov: e.getAttribute('data-coverage'),
+          text: e.textContent ?? '',
+        })),
       };
     });
   let r = await read();
   await expect
-    .poll(async () => {
-      r = await read();
-      return r.count === r.covCount && r.chips.length === Math.min(40, r.count);
-    }, { timeout: 10_000 })
+    .poll(
+      async () => {
+        r = await read();
+        return r.count === r.covCount && r.chips.length === Math.min(40, r.count);
+      },
+      { timeout: 10_000 },
+    )
     .toBe(true);
   const { count, chips } = r;
   for (const c of chips) {
@@ -162,13 +168,24 @@ async function checkFlips(page: Page) {
   const cells = await page.getByTestId('lang-row').evaluateAll((els) =>
     els.map((e) => {
       const f = e.querySelector('[data-testid="flip-cell"]')!;
-      return { lang: e.getAttribute('data-lang')!, known: e.querySelector('[data-testid="known-cell"]')!.textContent!, lost: f.getAttribute('data-lost'), knownF: Number(f.getAttribute('data-known')), text: f.textContent!.trim() };
+      return {
+        lang: e.getAttribute('data-lang')!,
+        known: e.querySelector('[data-testid="known-cell"]')!.textContent!,
+        lost: f.getAttribute('data-lost'),
+        knownF: Number(f.getAttribute('data-known')),
+        text: f.textContent!.trim(),
+      };
     }),
   );
   const queries = await page.getByTestId('manip-row').evaluateAll((els) =>
-    els.map((e) => ({ lang: e.getAttribute('data-lang')!, before: !!e.querySelector('[aria-label="correct before"]'), after: !!e.querySelector('[aria-label="correct after"]') })),
+    els.map((e) => ({
+      lang: e.getAttribute('data-lang')!,
+      before: !!e.querySelector('[aria-label="correct before"]'),
+      after: !!e.querySelector('[aria-label="correct after"]'),
+    })),
   );
-  let lost = 0, known = 0;
+  let lost = 0,
+    known = 0;
   for (const c of cells) {
     expect(c.known.startsWith(`${c.knownF} of `)).toBe(true);
     const qs = queries.filter((q) => q.lang === c.lang && q.before);
@@ -221,7 +238,8 @@ async function checkConvergence(page: Page, nQueries: number, count: number, sto
   }
   await expect(comp).toHaveAttribute('data-convergence', /^(none|same|changed)$/, { timeout: TIMEOUTS.check });
   const state = (await comp.getAttribute('data-convergence'))!;
-  const k = Number(await comp.getAttribute('data-flagged')), n = Number(await comp.getAttribute('data-queries'));
+  const k = Number(await comp.getAttribute('data-flagged')),
+    n = Number(await comp.getAttribute('data-queries'));
   const text = (await comp.textContent())!.replace(/\s+/g, ' ');
   console.log(`  [time] convergence check: ${state}, ${k} of ${n} queries flagged, ${Date.now() - t0} ms after the selection`);
   expect(n).toBe(nQueries);
@@ -235,7 +253,8 @@ async function checkConvergence(page: Page, nQueries: number, count: number, sto
   expect(k).toBeGreaterThan(0);
   expect(text).toContain(`${k} of ${n} queries have a completeness error above 5 % of P(correct)`);
   expect(text).toContain('re-attributed with gauss-legendre M = 64');
-  const before = Number(await comp.getAttribute('data-before')), after = Number(await comp.getAttribute('data-after'));
+  const before = Number(await comp.getAttribute('data-before')),
+    after = Number(await comp.getAttribute('data-after'));
   const jaccard = Number(await comp.getAttribute('data-jaccard'));
   expect(jaccard).toBeGreaterThanOrEqual(0);
   expect(jaccard).toBeLessThanOrEqual(1);
@@ -275,7 +294,9 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   const { ms: locMs, summary } = await localize(page, p);
   const nQueries = Number(await summary.getAttribute('data-queries'));
   expect(nQueries).toBeGreaterThan(0);
-  console.log(`  [time] localize: ${nQueries} queries, ${await summary.getAttribute('data-ms')} ms in the worker, ${locMs} ms click → view [${projectBackend(info)}, ${p.model}, M = ${p.steps}, ${p.baseline} baseline]`);
+  console.log(
+    `  [time] localize: ${nQueries} queries, ${await summary.getAttribute('data-ms')} ms in the worker, ${locMs} ms click → view [${projectBackend(info)}, ${p.model}, M = ${p.steps}, ${p.baseline} baseline]`,
+  );
   await expect(page.getByTestId('completeness')).toContainText('completeness error');
   const count0 = Number(await page.getByTestId('selection-summary').getAttribute('data-count'));
   expect(count0).toBeGreaterThan(0);
@@ -325,7 +346,9 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   const counts: Record<string, number> = { [defaultNorm]: count, [otherNorm]: countOther };
   const warned = await page.getByTestId('degenerate-selection').isVisible();
   if (p.model === 'demo' && countOther > 1024) expect(warned).toBe(true);
-  console.log(`  selected: ${count} (default Eq. 9 '${defaultNorm}', most-neurons warning: ${warnedDefault}), ${countOther} ('${otherNorm}', warning: ${warned})`);
+  console.log(
+    `  selected: ${count} (default Eq. 9 '${defaultNorm}', most-neurons warning: ${warnedDefault}), ${countOther} ('${otherNorm}', warning: ${warned})`,
+  );
   if (p.model === 'demo') expect(counts.scale).toBeLessThan(counts.language);
   await page.getByTestId(`norm-${defaultNorm}`).check();
   await expect(page.getByTestId('selection-summary')).toHaveAttribute('data-count', String(count));
@@ -365,7 +388,8 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   await page.getByTestId('language-sets-run').click();
   await expect(page.getByTestId('language-sets-row')).toHaveCount(LANGS.length, { timeout: TIMEOUTS.toggle });
   for (const row of await page.getByTestId('language-sets-row').all()) {
-    const own = Number(await row.getAttribute('data-own')), overlap = Number(await row.getAttribute('data-overlap'));
+    const own = Number(await row.getAttribute('data-own')),
+      overlap = Number(await row.getAttribute('data-overlap'));
     expect(overlap).toBeLessThanOrEqual(own);
   }
   console.log(`  [time] language sets (own vs shared, ${LANGS.length} languages): ${Date.now() - tSets} ms`);

@@ -71,12 +71,16 @@ export async function predict(page: Page, prompt: string, target?: string): Prom
   await expect(page.getByTestId('predict-button')).toBeEnabled({ timeout: 120_000 });
   // same ids as last time is legitimate (same prompt); otherwise wait until the new result is shown
   if (before !== null && before !== JSON.stringify(await page.getByTestId('probe-ids').getAttribute('data-ids'))) {
-    await expect(page.getByTestId('probe-ids')).not.toHaveAttribute('data-ids', before, { timeout: 5_000 }).catch(() => undefined);
+    await expect(page.getByTestId('probe-ids'))
+      .not.toHaveAttribute('data-ids', before, { timeout: 5_000 })
+      .catch(() => undefined);
   }
   console.log(`  predicted in ${Date.now() - t0} ms`);
-  const rows = await page.getByTestId('top-row').evaluateAll((els) =>
-    els.map((e) => ({ id: Number(e.getAttribute('data-id')), prob: Number(e.getAttribute('data-prob')), token: e.getAttribute('data-token') ?? '' })),
-  );
+  const rows = await page
+    .getByTestId('top-row')
+    .evaluateAll((els) =>
+      els.map((e) => ({ id: Number(e.getAttribute('data-id')), prob: Number(e.getAttribute('data-prob')), token: e.getAttribute('data-token') ?? '' })),
+    );
   const details = page.getByTestId('probe-ids');
   const ids = JSON.parse((await details.getAttribute('data-ids')) ?? '[]') as number[];
   const position = Number(await details.getAttribute('data-position'));

@@ -8,8 +8,13 @@ const LAYERS = 4;
 const FFN = 512;
 
 function file(selected: [number, number][], maxS: number): string {
-  const S = Array.from({ length: LAYERS }, (_, l) => Array.from({ length: FFN }, (_, j) => (maxS > 0 ? maxS * ((l * FFN + j) % 97) / 96 : maxS - j * 1e-4)));
-  const queries = Array.from({ length: 32 }, (_, i) => ({ lang: ['zh', 'en', 'fr', 'fi'][i % 4], prompt: `query ${i} of the fact`, target: 'Paris', before: 0.999 }));
+  const S = Array.from({ length: LAYERS }, (_, l) => Array.from({ length: FFN }, (_, j) => (maxS > 0 ? (maxS * ((l * FFN + j) % 97)) / 96 : maxS - j * 1e-4)));
+  const queries = Array.from({ length: 32 }, (_, i) => ({
+    lang: ['zh', 'en', 'fr', 'fi'][i % 4],
+    prompt: `query ${i} of the fact`,
+    target: 'Paris',
+    before: 0.999,
+  }));
   return exportExploration(
     { ...defaultState(), fact: 'P36:0', toggles: { set: 'selected', neurons: [], factor: 0 } },
     {
@@ -20,7 +25,9 @@ function file(selected: [number, number][], maxS: number): string {
       queries,
       selections: { matrice: { neurons: selected, scores: selected.map(() => null), threshold: 0.2 * maxS } },
       S,
-      layerDistribution: selected.length ? Array.from({ length: LAYERS }, (_, l) => selected.filter((n) => n[0] === l).length / selected.length) : new Array(LAYERS).fill(0),
+      layerDistribution: selected.length
+        ? Array.from({ length: LAYERS }, (_, l) => selected.filter((n) => n[0] === l).length / selected.length)
+        : new Array(LAYERS).fill(0),
     },
   );
 }

@@ -55,7 +55,8 @@ test.describe('packed int8 on WebGPU', () => {
           const L = await kn.load(url, { dtype: 'int8', deviceWeights: 'lru' });
           const out: any = { before, packedInfo: P.info.deviceWeights, lruInfo: L.info.deviceWeights, probs: [], attr: [], sums: [] };
           for (const q of queries) {
-            const pp = await kn.probs(P.id, q.prompt), pl = await kn.probs(L.id, q.prompt);
+            const pp = await kn.probs(P.id, q.prompt),
+              pl = await kn.probs(L.id, q.prompt);
             out.probs.push({ rel: kn.relErr(pp, pl), maxP: Math.max(...pl), n: pl.length });
             const opts = { steps: 3, baseline: 'pad' };
             const ap = await kn.attribute(P.id, q.prompt, q.target, opts);
@@ -75,7 +76,9 @@ test.describe('packed int8 on WebGPU', () => {
         },
         { url: `${MODEL_BASE}/int8-ref/${fam}/`, queries },
       );
-      console.log(`${fam}: probs ${r.probs.map((p: any) => p.rel.toExponential(2)).join(', ')}; attributions ${r.attr.map((x: number) => x.toExponential(2)).join(', ')}; packed ${r.packedBytes} B; GPU bytes ${r.before.numBytesInGPU} → ${r.during.numBytesInGPU} → ${r.after.numBytesInGPU}`);
+      console.log(
+        `${fam}: probs ${r.probs.map((p: any) => p.rel.toExponential(2)).join(', ')}; attributions ${r.attr.map((x: number) => x.toExponential(2)).join(', ')}; packed ${r.packedBytes} B; GPU bytes ${r.before.numBytesInGPU} → ${r.during.numBytesInGPU} → ${r.after.numBytesInGPU}`,
+      );
       expect(r.packedInfo).toBe('packed-int8');
       expect(r.lruInfo).toBe('dequantized-lru');
       // every matrix of the packed model goes through the int8 kernels; none of the other's does

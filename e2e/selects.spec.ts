@@ -29,15 +29,19 @@ function fit(l: Locator) {
 /** nothing covers the centre of `l` (polled until the layout settles; the failure names what is on top) */
 async function expectUncovered(l: Locator) {
   await expect
-    .poll(() =>
-      l.evaluate((el) => {
-        // the layout may still move (a convergence line appears under the scores): bring it back into view each time
-        el.scrollIntoView({ block: 'center', inline: 'nearest' });
-        const r = el.getBoundingClientRect();
-        const top = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
-        return top && (top === el || el.contains(top)) ? 'uncovered' : `covered by <${top?.tagName.toLowerCase()} data-testid="${top?.getAttribute('data-testid') ?? ''}">`;
-      }),
-    { timeout: 30_000 })
+    .poll(
+      () =>
+        l.evaluate((el) => {
+          // the layout may still move (a convergence line appears under the scores): bring it back into view each time
+          el.scrollIntoView({ block: 'center', inline: 'nearest' });
+          const r = el.getBoundingClientRect();
+          const top = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+          return top && (top === el || el.contains(top))
+            ? 'uncovered'
+            : `covered by <${top?.tagName.toLowerCase()} data-testid="${top?.getAttribute('data-testid') ?? ''}">`;
+        }),
+      { timeout: 30_000 },
+    )
     .toBe('uncovered');
 }
 

@@ -60,7 +60,11 @@ test.describe('cross-origin isolation and wasm threads', () => {
     test.skip(projectBackend(info) !== 'wasm', 'about the wasm backend');
   });
 
-  test('the preview server sends COOP/COEP: the page is isolated, wasm runs one thread per core, same probabilities as ?threads=off', async ({ page, request, context }, info) => {
+  test('the preview server sends COOP/COEP: the page is isolated, wasm runs one thread per core, same probabilities as ?threads=off', async ({
+    page,
+    request,
+    context,
+  }, info) => {
     const r = await request.get('/');
     expect(r.headers()['cross-origin-opener-policy']).toBe('same-origin');
     expect(r.headers()['cross-origin-embedder-policy']).toBe('credentialless');
@@ -90,8 +94,13 @@ test.describe('cross-origin isolation and wasm threads', () => {
     await off.close();
   });
 
-  test('a static host without the headers: with no service worker the page works on one thread; with one, coi-serviceworker isolates it after a reload', async ({ browser }, info) => {
-    test.skip(!existsSync(join(DIST, 'index.html')) || !existsSync(join(DIST, 'coi-serviceworker.js')), 'needs the build (dist/, written by the preview web server)');
+  test('a static host without the headers: with no service worker the page works on one thread; with one, coi-serviceworker isolates it after a reload', async ({
+    browser,
+  }, info) => {
+    test.skip(
+      !existsSync(join(DIST, 'index.html')) || !existsSync(join(DIST, 'coi-serviceworker.js')),
+      'needs the build (dist/, written by the preview web server)',
+    );
     const plain = await startPlainServer(DIST);
     try {
       // no service worker (blocked, as in some private modes): not isolated, wasm on one thread, still computes

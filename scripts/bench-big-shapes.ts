@@ -46,17 +46,41 @@ function run(cmd: string, args: string[]): Promise<{ code: number; stdout: strin
 
 export async function benchBigShapes(o: { shapes?: string; steps?: number; layers?: string; json?: boolean } = {}): Promise<BigShapeRow[]> {
   const names = (o.shapes ?? Object.keys(BIG_SHAPES).join(',')).split(',');
-  const steps = o.steps ?? 2, layers = o.layers ?? '0';
+  const steps = o.steps ?? 2,
+    layers = o.layers ?? '0';
   const rows: BigShapeRow[] = [];
   const log = (s: string) => process.stderr.write(s + '\n');
   for (const name of names) {
     const s = BIG_SHAPES[name];
     if (!s) throw new Error(`unknown shape "${name}"; one of ${Object.keys(BIG_SHAPES).join(', ')}`);
     const dir = join(REAL, s.repo);
-    const args = ['node_modules/.bin/tsx', 'src/cli/kn.ts', 'attribute', '--model', dir, '--prompt', s.prompt, '--target', s.target, '--layers', layers, '--steps', String(steps), '--json'];
-    const command = `/usr/bin/time -v ${args.map((a) => (/[\s<>]/.test(a) ? JSON.stringify(a) : a)).join(' ').replace(ROOT + '/', '')}`;
+    const args = [
+      'node_modules/.bin/tsx',
+      'src/cli/kn.ts',
+      'attribute',
+      '--model',
+      dir,
+      '--prompt',
+      s.prompt,
+      '--target',
+      s.target,
+      '--layers',
+      layers,
+      '--steps',
+      String(steps),
+      '--json',
+    ];
+    const command = `/usr/bin/time -v ${args
+      .map((a) => (/[\s<>]/.test(a) ? JSON.stringify(a) : a))
+      .join(' ')
+      .replace(ROOT + '/', '')}`;
     if (!existsSync(join(dir, 'model.safetensors'))) {
-      rows.push({ shape: name, command, ok: false, error: `no checkpoint in ${dir}: run bash scripts/reference/setup.sh && .cache/venv-ref/bin/python scripts/reference/real_size.py` });
+      rows.push({
+        shape: name,
+        command,
+        ok: false,
+        error: `no checkpoint in ${dir}: run bash scripts/reference/setup.sh && .cache/venv-ref/bin/python scripts/reference/real_size.py`,
+      });
       log(`${name}: ${rows[rows.length - 1].error}`);
       continue;
     }
@@ -65,7 +89,13 @@ export async function benchBigShapes(o: { shapes?: string; steps?: number; layer
     const r = await run('/usr/bin/time', ['-v', ...args]);
     const wallS = (performance.now() - t0) / 1000;
     const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
-    const row: BigShapeRow = { shape: name, command, ok: r.code === 0, wallS: Math.round(wallS * 10) / 10, peakRssGiB: rss ? Math.round((Number(rss[1]) / 1024 ** 2) * 100) / 100 : undefined };
+    const row: BigShapeRow = {
+      shape: name,
+      command,
+      ok: r.code === 0,
+      wallS: Math.round(wallS * 10) / 10,
+      peakRssGiB: rss ? Math.round((Number(rss[1]) / 1024 ** 2) * 100) / 100 : undefined,
+    };
     if (r.code === 0) {
       const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
       row.path = out.path;
@@ -77,7 +107,10 @@ export async function benchBigShapes(o: { shapes?: string; steps?: number; layer
   const table = [
     `| shape | layers | M | path | wall (load + attribution) | attribution | peak RSS |`,
     `|---|---|---|---|---|---|---|`,
-    ...rows.map((r) => `| ${r.shape} | ${layers} | ${steps} | ${r.path ?? '—'} | ${r.wallS ?? '—'} s | ${r.attributionS ?? '—'} s | ${r.peakRssGiB ?? '—'} GiB${r.ok ? '' : ` (failed: ${r.error})`} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.shape} | ${layers} | ${steps} | ${r.path ?? '—'} | ${r.wallS ?? '—'} s | ${r.attributionS ?? '—'} s | ${r.peakRssGiB ?? '—'} GiB${r.ok ? '' : ` (failed: ${r.error})`} |`,
+    ),
   ].join('\n');
   if (o.json) {
     process.stderr.write(table + '\n');

@@ -109,7 +109,11 @@ function pathFor(dir: string, budget: number): { layerMatricesF32GiB: number; bu
   const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { shape?: number[] }>;
   let bytes = 0;
   for (const [name, t] of Object.entries(header)) if (t.shape?.length === 2 && /\.(layers|h)\.\d+\./.test(name)) bytes += t.shape[0] * t.shape[1] * 4;
-  return { layerMatricesF32GiB: +(bytes / 1024 ** 3).toFixed(2), budgetGiB: +(budget / 1024 ** 3).toFixed(2), path: bytes > budget ? 'streamed' : 'fast (or streamed by the device limit)' };
+  return {
+    layerMatricesF32GiB: +(bytes / 1024 ** 3).toFixed(2),
+    budgetGiB: +(budget / 1024 ** 3).toFixed(2),
+    path: bytes > budget ? 'streamed' : 'fast (or streamed by the device limit)',
+  };
 }
 
 async function main() {
@@ -175,7 +179,14 @@ async function main() {
         if (t) throw new Error(`load failed: ${t}`);
       }
       if (Date.now() - tLoad > 900_000) throw new Error('load did not finish in 15 min');
-      const txt = (await page.locator('main').innerText().catch(() => '')).split('\n').find((l) => /%|MB|MiB|GB|GiB|load/i.test(l));
+      const txt = (
+        await page
+          .locator('main')
+          .innerText()
+          .catch(() => '')
+      )
+        .split('\n')
+        .find((l) => /%|MB|MiB|GB|GiB|load/i.test(l));
       if (txt && loadSamples[loadSamples.length - 1] !== txt) loadSamples.push(`${Math.round((Date.now() - tLoad) / 1000)} s: ${txt.slice(0, 160)}`);
       await page.waitForTimeout(2000);
     }
@@ -197,7 +208,9 @@ async function main() {
       if (await cb.count()) await cb.setChecked(l === lang);
     }
     await page.getByTestId('steps-input').fill(String(steps));
-    await page.waitForFunction(() => !(document.querySelector('[data-testid="localize-button"]') as HTMLButtonElement | null)?.disabled, null, { timeout: 300_000 });
+    await page.waitForFunction(() => !(document.querySelector('[data-testid="localize-button"]') as HTMLButtonElement | null)?.disabled, null, {
+      timeout: 300_000,
+    });
     const tLoc = Date.now();
     await page.getByTestId('localize-button').click();
     const samples: { s: number; text: string; rafMs: number; rssGiB: number | null }[] = [];
@@ -236,7 +249,10 @@ async function main() {
       }
       if (Date.now() - tLoc > capMs) {
         cancelled = true;
-        await page.getByTestId('localize-cancel').click().catch(() => undefined);
+        await page
+          .getByTestId('localize-cancel')
+          .click()
+          .catch(() => undefined);
         break;
       }
       await page.waitForTimeout(5000);
@@ -249,13 +265,18 @@ async function main() {
     // the worker answers memory() only between stages of a cancelled attribution: bounded, not awaited forever
     // (measured: it did not answer within 2 min of a cancel at the cap)
     result.tfjsMemory = await Promise.race([
-      page.evaluate(async () => {
-        const c = (globalThis as { __knEngine?: { memory(): Promise<unknown> } }).__knEngine;
-        return c ? await c.memory() : null;
-      }).catch((e) => String(e)),
+      page
+        .evaluate(async () => {
+          const c = (globalThis as { __knEngine?: { memory(): Promise<unknown> } }).__knEngine;
+          return c ? await c.memory() : null;
+        })
+        .catch((e) => String(e)),
       new Promise((r) => setTimeout(() => r('no answer within 20 s'), 20_000)),
     ]);
-    const perf = await ctx.newCDPSession(page).then((c) => c.send('Performance.enable').then(() => c.send('Performance.getMetrics'))).catch(() => null);
+    const perf = await ctx
+      .newCDPSession(page)
+      .then((c) => c.send('Performance.enable').then(() => c.send('Performance.getMetrics')))
+      .catch(() => null);
     result.mainThreadJsHeapMiB = perf ? +((perf.metrics.find((m) => m.name === 'JSHeapTotalSize')?.value ?? 0) / 1024 ** 2).toFixed(1) : null;
   } catch (e) {
     result.error = e instanceof Error ? e.message : String(e);

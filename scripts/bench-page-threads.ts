@@ -41,7 +41,9 @@ async function localizeOnce(browser: Browser, base: string, mode: Run['mode'], e
     await page.getByTestId('tab-localize').click();
     const button = page.getByTestId('localize-button');
     await button.waitFor({ timeout: 60_000 });
-    await page.waitForFunction(() => !(document.querySelector('[data-testid="localize-button"]') as HTMLButtonElement | null)?.disabled, null, { timeout: 300_000 });
+    await page.waitForFunction(() => !(document.querySelector('[data-testid="localize-button"]') as HTMLButtonElement | null)?.disabled, null, {
+      timeout: 300_000,
+    });
     await button.click();
     const summary = page.getByTestId('localize-summary');
     await summary.waitFor({ timeout: 1_800_000 });
@@ -77,7 +79,8 @@ const median = (xs: number[]) => {
 
 export async function benchPageThreads(o: { repeat: number; json: boolean }): Promise<void> {
   const err = (s: string) => process.stderr.write(s + '\n');
-  if (!existsSync(join(process.cwd(), 'public', 'models', 'demo-causal', 'kn-manifest.json'))) throw new Error('needs the bundled demo model (public/models/demo-causal)');
+  if (!existsSync(join(process.cwd(), 'public', 'models', 'demo-causal', 'kn-manifest.json')))
+    throw new Error('needs the bundled demo model (public/models/demo-causal)');
   const outDir = join(process.cwd(), '.cache', 'bench', 'page-dist');
   err(`vite build → ${outDir}`);
   await build({ logLevel: 'error', build: { outDir, emptyOutDir: true } });
@@ -92,7 +95,9 @@ export async function benchPageThreads(o: { repeat: number; json: boolean }): Pr
     for (let i = 0; i < o.repeat; i++) {
       for (const mode of (i % 2 ? ['off', 'threads'] : ['threads', 'off']) as Run['mode'][]) {
         const r = await localizeOnce(browser, base, mode, err);
-        err(`  ${mode === 'off' ? '?threads=off' : 'threaded'}: ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.queries} queries, ${(r.ms / 1000).toFixed(1)} s`);
+        err(
+          `  ${mode === 'off' ? '?threads=off' : 'threaded'}: ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.queries} queries, ${(r.ms / 1000).toFixed(1)} s`,
+        );
         runs.push(r);
       }
     }
@@ -118,6 +123,15 @@ export async function benchPageThreads(o: { repeat: number; json: boolean }): Pr
   };
   const t = result.page_localize_featured_fact;
   if (o.json) err(JSON.stringify(t));
-  console.table([{ threads: t.threads, threaded_s: t.threaded_s, one_thread_s: t.one_thread_s, speedup: t.speedup, load_before: t.load_average_before, load_after: t.load_average_after }]);
+  console.table([
+    {
+      threads: t.threads,
+      threaded_s: t.threaded_s,
+      one_thread_s: t.one_thread_s,
+      speedup: t.speedup,
+      load_before: t.load_average_before,
+      load_after: t.load_average_after,
+    },
+  ]);
   console.log(JSON.stringify(result, null, 2));
 }

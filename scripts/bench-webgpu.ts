@@ -22,14 +22,32 @@ import { softwareAdapter } from '../src/engine/backend/backend';
 /** what the e2e tests use: SwiftShader's WebGPU adapter on a machine without a GPU */
 const MODES = ['f32', 'int8-dequantized', 'int8-packed'] as const;
 function parseModes(v: string): PageBenchParams['modes'] {
-  const ms = v.split(',').map((x) => x.trim()).filter(Boolean);
+  const ms = v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   for (const m of ms) if (!(MODES as readonly string[]).includes(m)) throw new Error(`--modes: unknown mode "${m}"; one of ${MODES.join(', ')}`);
   return ms as PageBenchParams['modes'];
 }
 
-export const SWIFTSHADER_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader', '--no-sandbox'];
+export const SWIFTSHADER_FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-angle=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+  '--no-sandbox',
+];
 /** a hardware adapter in headless Chromium on Linux: Vulkan without a window surface, no blocklist */
-export const GPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--use-vulkan', '--disable-vulkan-surface', '--ignore-gpu-blocklist', '--enable-gpu', '--no-sandbox'];
+export const GPU_FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-angle=vulkan',
+  '--use-vulkan',
+  '--disable-vulkan-surface',
+  '--ignore-gpu-blocklist',
+  '--enable-gpu',
+  '--no-sandbox',
+];
 
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -81,19 +99,40 @@ export async function benchWebGPU(o: WebGPUBenchOptions): Promise<void> {
     page.setDefaultTimeout(0);
     await page.goto(`http://127.0.0.1:${appPort}/gpu.html`, { timeout: 300_000 });
     await page.waitForFunction(() => (globalThis as unknown as { knReady?: boolean }).knReady === true, null, { timeout: 300_000 });
-    const adapter = await page.evaluate(() => (globalThis as unknown as { kn: { adapterReport(): Promise<unknown> } }).kn.adapterReport()) as
-      | { info: Record<string, unknown>; limits: Record<string, number>; features: string[] }
-      | null;
+    const adapter = (await page.evaluate(() => (globalThis as unknown as { kn: { adapterReport(): Promise<unknown> } }).kn.adapterReport())) as {
+      info: Record<string, unknown>;
+      limits: Record<string, number>;
+      features: string[];
+    } | null;
     if (!adapter) throw new Error(`no WebGPU adapter in Chromium with ${flags.join(' ')}`);
     const software = softwareAdapter(adapter.info as never);
     err(`adapter: ${JSON.stringify(adapter.info)}${software ? ` — a software adapter (${software}): speeds mean little` : ''}`);
-    err(`limits: ${Object.entries(adapter.limits).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    err(
+      `limits: ${Object.entries(adapter.limits)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     if (o.gpu && software) err(`warning: --gpu asked for a hardware adapter but Chromium gave ${software}; check the GPU driver (Vulkan) and the flags above`);
     if (o.adapterOnly) {
-      if (o.json) console.log(JSON.stringify({ backend: 'webgpu', adapter: { ...adapter.info, software: software ?? null }, limits: adapter.limits, features: adapter.features, chromium_flags: flags }, null, 2));
+      if (o.json)
+        console.log(
+          JSON.stringify(
+            {
+              backend: 'webgpu',
+              adapter: { ...adapter.info, software: software ?? null },
+              limits: adapter.limits,
+              features: adapter.features,
+              chromium_flags: flags,
+            },
+            null,
+            2,
+          ),
+        );
       return;
     }
-    const backend = await page.evaluate(() => (globalThis as unknown as { kn: { init(p: string[]): Promise<{ name: string; detail?: string }> } }).kn.init(['webgpu']));
+    const backend = await page.evaluate(() =>
+      (globalThis as unknown as { kn: { init(p: string[]): Promise<{ name: string; detail?: string }> } }).kn.init(['webgpu']),
+    );
     if (backend.name !== 'webgpu') throw new Error(`the page could not start tfjs on WebGPU: ${JSON.stringify(backend)}`);
     // a software adapter runs ~0.5 GFLOP/s: a shorter query and M = 2 keep the run within minutes
     const steps = o.steps ?? (software ? 2 : 20);
@@ -119,8 +158,13 @@ export async function benchWebGPU(o: WebGPUBenchOptions): Promise<void> {
       params.models = params.models.filter((m) => keep.some((k) => m.label.startsWith(k)));
       if (!params.models.length) throw new Error(`--models ${o.models}: none of gpt2-small-shape, bert-base-shape, demo-causal`);
     }
-    err(`settings: M = ${steps} steps, ${tokens}-token queries, ${params.whole ? 'whole query too' : 'no whole query'}, models ${params.models.map((m) => m.label).join(', ')}`);
-    const r = await page.evaluate((p) => (globalThis as unknown as { kn: { runBench(p: PageBenchParams): Promise<Record<string, unknown>> } }).kn.runBench(p), params);
+    err(
+      `settings: M = ${steps} steps, ${tokens}-token queries, ${params.whole ? 'whole query too' : 'no whole query'}, models ${params.models.map((m) => m.label).join(', ')}`,
+    );
+    const r = await page.evaluate(
+      (p) => (globalThis as unknown as { kn: { runBench(p: PageBenchParams): Promise<Record<string, unknown>> } }).kn.runBench(p),
+      params,
+    );
     const resident = r.resident as { config: string; weights: string; device_bytes_per_param: number }[];
     const result = {
       backend: 'webgpu',
@@ -142,7 +186,14 @@ export async function benchWebGPU(o: WebGPUBenchOptions): Promise<void> {
       console.table(rows);
       console.log = log;
     };
-    table([{ adapter: [adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' / '), software: software ?? '', matmul_gflops: r.matmul_gflops, int8_matmul_gflops: r.int8_matmul_gflops }]);
+    table([
+      {
+        adapter: [adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' / '),
+        software: software ?? '',
+        matmul_gflops: r.matmul_gflops,
+        int8_matmul_gflops: r.int8_matmul_gflops,
+      },
+    ]);
     table(r.saig as unknown[]);
     table(resident);
     if (o.json) console.log(JSON.stringify(result, null, 2));

@@ -41,7 +41,6 @@ import { nodeBackend } from '../src/cli/node-engine';
 import { FAMILIES } from '../src/engine/families/registry';
 import { loadModel } from '../src/engine/index';
 import { attributeQuery } from '../src/engine/attribution/attribute';
-import type { LoadedModel } from '../src/engine/families/model';
 import { BERT_BASE_CONFIG, GPT2_SMALL_CONFIG, fastFlops, matmulGflops, queryOf, time } from '../src/gpu/bench';
 import { Rng, tinyTokenizer } from '../tests/helpers/tiny-checkpoints';
 
@@ -78,7 +77,21 @@ async function benchJobs(facts: number, list: number[]) {
   const rows: Record<string, unknown>[] = [];
   for (const jobs of list) {
     const out = mkdtempSync(join(tmpdir(), `kn-bench-jobs${jobs}-`));
-    const args = ['experiment', 'manipulate', '--model', 'bundled:demo-causal', '--split', 'test', '--facts', String(facts), '--no-cache', '--jobs', String(jobs), '--out', out];
+    const args = [
+      'experiment',
+      'manipulate',
+      '--model',
+      'bundled:demo-causal',
+      '--split',
+      'test',
+      '--facts',
+      String(facts),
+      '--no-cache',
+      '--jobs',
+      String(jobs),
+      '--out',
+      out,
+    ];
     const command = `npm run -s kn -- ${args.slice(0, -1).join(' ')} <dir>`;
     console.error(`jobs ${jobs}: ${command}`);
     const load0 = loadavg()[0];
@@ -90,11 +103,19 @@ async function benchJobs(facts: number, list: number[]) {
       p.on('close', (code) => (code === 0 ? resolve(err) : reject(new Error(`${command} exited with ${code}: ${err.slice(-500)}`))));
     });
     const wall = (performance.now() - t0) / 1000;
-    const last = stderr.trim().split('\n').filter((l) => / elapsed/.test(l)).pop() ?? '';
+    const last =
+      stderr
+        .trim()
+        .split('\n')
+        .filter((l) => / elapsed/.test(l))
+        .pop() ?? '';
     const phase = durS(/· ([\d a-z]+) elapsed/.exec(last)?.[1] ?? '');
     // Σ of the facts' own wall times ÷ the phase: how many facts ran at once on average (2 on two free cores, less the
     // uneven shards' tail; about 1 when other work takes a core)
-    const factMs = readFileSync(join(out, 'timing.ndjson'), 'utf8').trim().split('\n').reduce((a, l) => a + (JSON.parse(l) as { ms: number }).ms, 0);
+    const factMs = readFileSync(join(out, 'timing.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .reduce((a, l) => a + (JSON.parse(l) as { ms: number }).ms, 0);
     rmSync(out, { recursive: true, force: true });
     rows.push({
       jobs,
@@ -175,7 +196,8 @@ async function benchModel(label: string, dir: string, target: string, layer: num
   console.error(`${label}: fast path…`);
   const fast = await time(() => attributeQuery(m, prompt, target, opts));
   let maxRel = 0;
-  const a = fast.r.raw[layer], b = naive.r.raw[layer];
+  const a = fast.r.raw[layer],
+    b = naive.r.raw[layer];
   let den = 0;
   for (let j = 0; j < a.length; j++) den = Math.max(den, Math.abs(b[j]));
   for (let j = 0; j < a.length; j++) maxRel = Math.max(maxRel, Math.abs(a[j] - b[j]) / den);
@@ -208,9 +230,11 @@ async function benchModel(label: string, dir: string, target: string, layer: num
 async function int8Error(dir: string, prompts: string[]) {
   const f = await loadModel({ type: 'folder', path: dir }, { dtype: 'f32' });
   const q = await loadModel({ type: 'folder', path: dir }, { dtype: 'int8' });
-  let maxAbs = 0, maxRelTop = 0;
+  let maxAbs = 0,
+    maxRelTop = 0;
   for (const p of prompts) {
-    const a = await f.probe(p, { topK: 10 }), b = await q.probe(p, { topK: 10 });
+    const a = await f.probe(p, { topK: 10 }),
+      b = await q.probe(p, { topK: 10 });
     for (const t of a.top) {
       const other = (await q.probe(p, { target: undefined, topK: f.cfg.vocab })).top.find((x) => x.id === t.id)!;
       maxAbs = Math.max(maxAbs, Math.abs(other.prob - t.prob));
@@ -244,11 +268,20 @@ async function benchExperiment(name: string, facts = 3) {
   const picked = await pickFacts(m, bench, { facts, langs, seed: 1 });
   const meta = makeMeta({
     model: { id: name, contentHash: m.info.contentHash, dtype: m.info.dtype, kind: m.info.kind, numLayers: m.cfg.numLayers, ffnSize: m.cfg.ffn },
-    steps: 20, baseline: 'pad', seed: 1, langs, methods: [...DEFAULT_METHODS], facts: picked, request: { facts, relations: [], split: null, minKnownLangs: 4 }, shard: null,
+    steps: 20,
+    baseline: 'pad',
+    seed: 1,
+    langs,
+    methods: [...DEFAULT_METHODS],
+    facts: picked,
+    request: { facts, relations: [], split: null, minKnownLangs: 4 },
+    shard: null,
   });
   const methods = DEFAULT_METHODS.map(parseMethodSpec);
   const store = new MemoryBytesStore();
-  let fresh = 0, cached = 0, queries = 0;
+  let fresh = 0,
+    cached = 0,
+    queries = 0;
   for (const [i, f] of picked.entries()) {
     const a = await time(() => runFact({ model: m, bench, meta, methods, store }, f, i));
     const b = await time(() => runFact({ model: m, bench, meta, methods, store }, f, i));
@@ -265,7 +298,7 @@ async function benchExperiment(name: string, facts = 3) {
     s_per_fact: +(fresh / n).toFixed(2),
     s_per_fact_cached_attributions: +(cached / n).toFixed(2),
     attribution_share: +(1 - cached / fresh).toFixed(3),
-    projected_min_100_facts: +((fresh / n) * 100 / 60).toFixed(1),
+    projected_min_100_facts: +(((fresh / n) * 100) / 60).toFixed(1),
   };
 }
 
@@ -273,7 +306,12 @@ async function main() {
   if (process.argv.includes('--big-shapes')) {
     // real-size shapes (bloom-560m, Qwen2.5-0.5B, xlm-roberta-base) through `kn attribute` under /usr/bin/time -v
     const { benchBigShapes } = await import('./bench-big-shapes');
-    await benchBigShapes({ shapes: arg('--shapes'), steps: arg('--steps') ? Number(arg('--steps')) : undefined, layers: arg('--layers'), json: process.argv.includes('--json') });
+    await benchBigShapes({
+      shapes: arg('--shapes'),
+      steps: arg('--steps') ? Number(arg('--steps')) : undefined,
+      layers: arg('--layers'),
+      json: process.argv.includes('--json'),
+    });
     return;
   }
   if (process.argv.includes('--page-threads')) {
@@ -283,9 +321,20 @@ async function main() {
   }
   if (arg('--backend') === 'webgpu') {
     const { benchWebGPU } = await import('./bench-webgpu');
-    return benchWebGPU({ gpu: process.argv.includes('--gpu'), json: process.argv.includes('--json'), quick, adapterOnly: process.argv.includes('--adapter-only'), models: arg('--models'), modes: arg('--modes'), steps: arg('--steps') ? Number(arg('--steps')) : undefined, tokens: arg('--tokens') ? Number(arg('--tokens')) : undefined, writeRandomCheckpoint });
+    return benchWebGPU({
+      gpu: process.argv.includes('--gpu'),
+      json: process.argv.includes('--json'),
+      quick,
+      adapterOnly: process.argv.includes('--adapter-only'),
+      models: arg('--models'),
+      modes: arg('--modes'),
+      steps: arg('--steps') ? Number(arg('--steps')) : undefined,
+      tokens: arg('--tokens') ? Number(arg('--tokens')) : undefined,
+      writeRandomCheckpoint,
+    });
   }
-  if (arg('--backend') !== undefined && arg('--backend') !== 'wasm') throw new Error(`--backend takes wasm (Node, the default) or webgpu (Chromium), got ${arg('--backend')}`);
+  if (arg('--backend') !== undefined && arg('--backend') !== 'wasm')
+    throw new Error(`--backend takes wasm (Node, the default) or webgpu (Chromium), got ${arg('--backend')}`);
   const backend = await nodeBackend();
   console.error(`backend: ${backend.name}${backend.detail ? ` (${backend.detail})` : ''}`);
   const jobsFacts = Number(arg('--jobs-facts') ?? 6);
@@ -315,7 +364,15 @@ async function main() {
   const int8 = await int8Error(gpt2Dir, ['The capital of France is', 'Paris is the capital of']);
   const experiment = quick ? [] : [await benchExperiment('demo-causal'), await benchExperiment('demo-masked')].filter((x) => x !== null);
   const jobs = quick ? undefined : await benchJobs(jobsFacts, jobsList);
-  const result = { backend: backend.name, matmul_gflops: +gflops.toFixed(2), saig: rows, int8_gpt2_small_shape: int8, experiment_per_fact: experiment, ...(jobs ? { jobs } : {}), tfMemory: tf.memory().numTensors };
+  const result = {
+    backend: backend.name,
+    matmul_gflops: +gflops.toFixed(2),
+    saig: rows,
+    int8_gpt2_small_shape: int8,
+    experiment_per_fact: experiment,
+    ...(jobs ? { jobs } : {}),
+    tfMemory: tf.memory().numTensors,
+  };
   console.table(rows);
   if (experiment.length) console.table(experiment);
   if (jobs) console.table(jobs.runs.map(({ command: _c, ...r }) => r));

@@ -56,13 +56,15 @@ const VARIANTS: { key: string; settings: Partial<MatriceSettings> }[] = [
 function quantile(xs: number[], p: number): number {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
-  const h = (s.length - 1) * p, lo = Math.floor(h);
+  const h = (s.length - 1) * p,
+    lo = Math.floor(h);
   return s[lo] + (h - lo) * ((s[Math.min(lo + 1, s.length - 1)] ?? s[lo]) - s[lo]);
 }
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 function jaccard(a: NeuronId[], b: NeuronId[]): number {
-  const A = new Set(a.map(([l, j]) => `${l}:${j}`)), B = new Set(b.map(([l, j]) => `${l}:${j}`));
+  const A = new Set(a.map(([l, j]) => `${l}:${j}`)),
+    B = new Set(b.map(([l, j]) => `${l}:${j}`));
   if (!A.size && !B.size) return 1;
   let inter = 0;
   for (const x of A) if (B.has(x)) inter++;
@@ -126,7 +128,13 @@ async function main() {
     const bench = await openLocal();
     const candidates = await splitCandidates(modelArg, v.split);
     const t0 = Date.now();
-    const facts = await pickFacts(model, bench, { facts: nFacts, langs, seed, candidates, onProgress: (p) => log(`picking facts: ${p.picked}/${nFacts} kept of ${p.probed} probed`) });
+    const facts = await pickFacts(model, bench, {
+      facts: nFacts,
+      langs,
+      seed,
+      candidates,
+      onProgress: (p) => log(`picking facts: ${p.picked}/${nFacts} kept of ${p.probed} probed`),
+    });
     log(`${facts.length} facts: ${facts.join(' ')} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     const all = [REFERENCE, ...settingsArg(v.settings)];
     const perFact: { fact: string; queries: number; results: Record<string, FactSettingResult> }[] = [];
@@ -136,7 +144,9 @@ async function main() {
       const ref: Record<string, NeuronId[]> = {};
       for (const st of all) {
         // per query: time from the previous query's end, and whether it came from the cache
-        let last = performance.now(), cachedBefore = 0, freshMs = 0;
+        let last = performance.now(),
+          cachedBefore = 0,
+          freshMs = 0;
         const start = last;
         const attributed = await s.localize({
           steps: st.steps,
@@ -163,7 +173,9 @@ async function main() {
         for (const vr of VARIANTS) {
           const sel = s.select('matrice', vr.settings);
           if (st === REFERENCE) ref[vr.key] = sel.neurons;
-          const langsDp = Object.values((await s.manipulate(sel.neurons, 0)).languages).map((l) => l.deltaP).filter(Number.isFinite);
+          const langsDp = Object.values((await s.manipulate(sel.neurons, 0)).languages)
+            .map((l) => l.deltaP)
+            .filter(Number.isFinite);
           matrice[vr.key] = { neurons: sel.neurons, size: sel.neurons.length, jaccard: jaccard(sel.neurons, ref[vr.key]), suppressDeltaP: mean(langsDp) };
         }
         const cached = attributed.filter((q) => q.cached).length;
@@ -193,7 +205,10 @@ async function main() {
             vr.key,
             {
               jaccardMean: mean(rs.map((r) => r.matrice[vr.key].jaccard)),
-              sizeMedian: quantile(rs.map((r) => r.matrice[vr.key].size), 0.5),
+              sizeMedian: quantile(
+                rs.map((r) => r.matrice[vr.key].size),
+                0.5,
+              ),
               suppressDeltaPMean: mean(rs.map((r) => r.matrice[vr.key].suppressDeltaP).filter(Number.isFinite)),
             },
           ]),
@@ -246,7 +261,16 @@ async function main() {
         fact: f.fact,
         queries: f.queries,
         results: Object.fromEntries(
-          Object.entries(f.results).map(([k, r]) => [k, { completenessMedian: quantile(r.completeness, 0.5), completenessMax: Math.max(...r.completeness), cachedQueries: r.cachedQueries, ms: Math.round(r.ms), matrice: r.matrice }]),
+          Object.entries(f.results).map(([k, r]) => [
+            k,
+            {
+              completenessMedian: quantile(r.completeness, 0.5),
+              completenessMax: Math.max(...r.completeness),
+              cachedQueries: r.cachedQueries,
+              ms: Math.round(r.ms),
+              matrice: r.matrice,
+            },
+          ]),
         ),
       })),
     };

@@ -19,7 +19,8 @@ async function main() {
   const { rows, timings, problems } = await readRows(dir, meta);
   const s = summarize(meta, rows, timings, problems);
   const langs = meta.langs;
-  const m = s.methods.matrice, r = s.methods.random;
+  const m = s.methods.matrice,
+    r = s.methods.random;
   // the featured fact: known in the most languages, then the most negative mean MaTrice ΔP over them
   const scored = rows.map((row) => {
     const ds = langs.map((l) => factLanguageDeltaP(row, row.methods.matrice.suppress, l)).filter(Number.isFinite);
@@ -37,7 +38,15 @@ async function main() {
     facts: s.facts,
     split: meta.request.split,
     neurons: meta.model.numLayers * meta.model.ffnSize,
-    settings: { alpha2: meta.settings.alpha2, beta2: meta.settings.beta2, tau: meta.settings.tau, norm: meta.settings.norm, attrNorm: meta.settings.attrNorm, steps: meta.steps, quadrature: meta.quadrature ?? LEGACY_QUADRATURE },
+    settings: {
+      alpha2: meta.settings.alpha2,
+      beta2: meta.settings.beta2,
+      tau: meta.settings.tau,
+      norm: meta.settings.norm,
+      attrNorm: meta.settings.attrNorm,
+      steps: meta.steps,
+      quadrature: meta.quadrature ?? LEGACY_QUADRATURE,
+    },
     selectedMedian: m.selectedMedian,
     suppress: {
       matrice: round(m.mean.suppress),
@@ -52,7 +61,9 @@ async function main() {
   };
   const out = join(BUNDLED_DIR, name, 'experiment.json');
   await writeFile(out, JSON.stringify(headline, null, 1) + '\n');
-  process.stdout.write(JSON.stringify({ out, featuredFact: headline.featuredFact, suppress: headline.suppress.matrice, random: headline.suppress.random }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ out, featuredFact: headline.featuredFact, suppress: headline.suppress.matrice, random: headline.suppress.random }) + '\n',
+  );
 }
 
 main().catch((e) => {

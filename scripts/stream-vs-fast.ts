@@ -18,7 +18,8 @@ import { loadModel } from '../src/engine/index';
 import { attributeQuery, type AttributeOptions } from '../src/engine/attribution/attribute';
 
 const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let n = 0, d = 0;
+  let n = 0,
+    d = 0;
   for (let i = 0; i < b.length; i++) {
     n = Math.max(n, Math.abs(a[i] - b[i]));
     d = Math.max(d, Math.abs(b[i]));
@@ -65,7 +66,17 @@ async function real(dir: string, prompt: string, target: string, layersArg: stri
   }
   const mean = (x: number[]) => x.reduce((a, v) => a + v, 0) / x.length;
   const errs = layers.map((l) => rel(res.streamed.raw![l], res.fast.raw![l]));
-  console.log(JSON.stringify({ dir, layers, steps: Number(steps), fastS: res.fast.t, streamedS: res.streamed.t, ratio: +(mean(res.streamed.t) / mean(res.fast.t)).toFixed(2), maxRelStreamedVsFast: Math.max(...errs) }));
+  console.log(
+    JSON.stringify({
+      dir,
+      layers,
+      steps: Number(steps),
+      fastS: res.fast.t,
+      streamedS: res.streamed.t,
+      ratio: +(mean(res.streamed.t) / mean(res.fast.t)).toFixed(2),
+      maxRelStreamedVsFast: Math.max(...errs),
+    }),
+  );
 }
 
 const args = process.argv.slice(2);

@@ -2,7 +2,15 @@ import { describe, it, expect } from 'vitest';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, describeBackend, softwareAdapter, deferSoftwareWebGPU, checkBackendNames, BROWSER_ORDER, CLI_BACKEND_NAMES } from '../src/engine/backend/backend';
+import {
+  initBackend,
+  describeBackend,
+  softwareAdapter,
+  deferSoftwareWebGPU,
+  checkBackendNames,
+  BROWSER_ORDER,
+  CLI_BACKEND_NAMES,
+} from '../src/engine/backend/backend';
 import { cliBackendOrder } from '../src/cli/node-engine';
 import { KnError } from '../src/shared/errors';
 
@@ -61,7 +69,9 @@ describe('choosing between WebGPU and wasm', () => {
 
   it('checks backend names (case and spaces forgiven)', () => {
     expect(checkBackendNames([' WASM', 'cpu'])).toEqual(['wasm', 'cpu']);
-    expect(() => checkBackendNames(['gpu'])).toThrow(/^unknown backend "gpu"; the names are webgpu, wasm, webgl, cpu \(\?backend= in the page: one name, or a comma-separated order to try\)$/);
+    expect(() => checkBackendNames(['gpu'])).toThrow(
+      /^unknown backend "gpu"; the names are webgpu, wasm, webgl, cpu \(\?backend= in the page: one name, or a comma-separated order to try\)$/,
+    );
   });
 
   it("the CLI's one rule (--backend, else KN_BACKEND): webgpu, wasm and cpu, anything else refused with that list", () => {
@@ -78,8 +88,14 @@ describe('choosing between WebGPU and wasm', () => {
       }
       return null;
     };
-    expect(refused('nonsense')).toEqual(['bad-input', 'unknown backend "nonsense"; the names are webgpu, wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try)']);
-    expect(refused(undefined, 'nonsense')).toEqual(['bad-input', 'unknown backend "nonsense"; the names are webgpu, wasm, cpu (KN_BACKEND in the CLI: one name, or a comma-separated order to try)']);
+    expect(refused('nonsense')).toEqual([
+      'bad-input',
+      'unknown backend "nonsense"; the names are webgpu, wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try)',
+    ]);
+    expect(refused(undefined, 'nonsense')).toEqual([
+      'bad-input',
+      'unknown backend "nonsense"; the names are webgpu, wasm, cpu (KN_BACKEND in the CLI: one name, or a comma-separated order to try)',
+    ]);
     // webgpu is a CLI name too (Dawn's bindings); webgl is the browser's only
     expect(cliBackendOrder('wasm,webgpu')).toEqual(['wasm', 'webgpu']);
     expect(refused('wasm,webgl')).toEqual([

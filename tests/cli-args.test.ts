@@ -38,7 +38,14 @@ describe('kn options (node:util parseArgs)', () => {
 
   it('a negative number after an option that takes a value is its value, so our range check answers', () => {
     const opts = { facts: { type: 'string' }, n: { type: 'string', short: 'n' }, json: { type: 'boolean' } } as const;
-    expect(joinNegativeValues(['--facts', '-2', '-n', '-0.5', '--json', '--', '--facts', '-3'], opts)).toEqual(['--facts=-2', '--n=-0.5', '--json', '--', '--facts', '-3']);
+    expect(joinNegativeValues(['--facts', '-2', '-n', '-0.5', '--json', '--', '--facts', '-3'], opts)).toEqual([
+      '--facts=-2',
+      '--n=-0.5',
+      '--json',
+      '--',
+      '--facts',
+      '-3',
+    ]);
     // a boolean before a negative-looking word, and a word that is no number, are left to node:util
     expect(joinNegativeValues(['--json', '-2', '--facts', '-x'], opts)).toEqual(['--json', '-2', '--facts', '-x']);
     // every numeric option of every parser: kn's own (parseArgs), the experiments' (parseCli)
@@ -53,7 +60,10 @@ describe('kn options (node:util parseArgs)', () => {
   });
 
   it('the dispatcher takes --backend out for every command, the last one winning; a missing value is refused', () => {
-    expect(takeOption(['experiment', 'manipulate', '--backend', 'cpu', '--facts', '2', '--backend=wasm'], 'backend')).toEqual({ value: 'wasm', rest: ['experiment', 'manipulate', '--facts', '2'] });
+    expect(takeOption(['experiment', 'manipulate', '--backend', 'cpu', '--facts', '2', '--backend=wasm'], 'backend')).toEqual({
+      value: 'wasm',
+      rest: ['experiment', 'manipulate', '--facts', '2'],
+    });
     expect(takeOption(['probe', '--prompt', 'x'], 'backend')).toEqual({ value: undefined, rest: ['probe', '--prompt', 'x'] });
     expect(takeOption(['probe', '--', '--backend', 'cpu'], 'backend')).toEqual({ value: undefined, rest: ['probe', '--', '--backend', 'cpu'] });
     expect(() => takeOption(['backend', '--backend'], 'backend')).toThrow(/^--backend needs a value \(--backend <value>\)$/);

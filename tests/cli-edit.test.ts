@@ -21,7 +21,9 @@ const small = ['--facts', '2', '--steps', '4', '--langs', 'en,fr,fi,ja', '--no-c
 
 describe('kn experiment edit', () => {
   it('runs in shards, resumes, merges and reports Tables III-IV per method and language', async () => {
-    const d1 = join(TMP, 'edit-s1'), d2 = join(TMP, 'edit-s2'), merged = join(TMP, 'edit-merged');
+    const d1 = join(TMP, 'edit-s1'),
+      d2 = join(TMP, 'edit-s2'),
+      merged = join(TMP, 'edit-merged');
     const args = [...small, '--methods', 'matrice,random,layer', '--unrelated', '2'];
     const r1 = await runEditCommand('edit', [...args, '--shard', '1/2', '--out', d1], load);
     expect(r1).toMatchObject({ experiment: 'edit', facts: 2, written: 1, skipped: 0 });
@@ -32,8 +34,12 @@ describe('kn experiment edit', () => {
     const meta = JSON.parse(readFileSync(join(d1, 'meta.json'), 'utf8'));
     expect(meta.quadrature).toBe(DEFAULT_QUADRATURE);
     expect(meta.settings.tau).toBe(JSON.parse(readFileSync(join(BUNDLED_DIR, 'demo-causal', 'calibration.json'), 'utf8')).settings.tau);
-    await expect(runEditCommand('edit', [...args, '--quadrature', 'riemann-right', '--shard', '1/2', '--out', d1], load)).rejects.toThrow(/holds results of another run: quadrature/);
-    await expect(runEditCommand('edit', [...args, '--lambda2', '4', '--shard', '1/2', '--out', d1], load)).rejects.toThrow(/holds results of another run: edit/);
+    await expect(runEditCommand('edit', [...args, '--quadrature', 'riemann-right', '--shard', '1/2', '--out', d1], load)).rejects.toThrow(
+      /holds results of another run: quadrature/,
+    );
+    await expect(runEditCommand('edit', [...args, '--lambda2', '4', '--shard', '1/2', '--out', d1], load)).rejects.toThrow(
+      /holds results of another run: edit/,
+    );
     await runEditCommand('edit', [...args, '--shard', '2/2', '--out', d2], load);
     const m = await runEditMerge([d1, d2, '--out', merged]);
     expect(m).toMatchObject({ facts: 2, of: 2, missing: [] });
@@ -62,12 +68,17 @@ describe('kn experiment edit', () => {
     expect(s.timing.liveMsMedian).toBeGreaterThan(0);
     expect(s.requantization).not.toBeNull();
     const dir = join(merged, 'report');
-    for (const f of ['report.md', 'table3.csv', 'table4.csv', 'table3-reliability.svg', 'table4-locality.svg', 'summary.json']) expect(existsSync(join(dir, f)), f).toBe(true);
+    for (const f of ['report.md', 'table3.csv', 'table4.csv', 'table3-reliability.svg', 'table4-locality.svg', 'summary.json'])
+      expect(existsSync(join(dir, f)), f).toBe(true);
     const md = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(md).toMatch(/## Table III: erasure/);
     expect(md).toMatch(/## Table IV: update/);
-    expect(md).toMatch(/Reproduce: `npm run -s kn -- experiment edit --model bundled:demo-causal --facts 2 --langs en,fr,fi,ja --methods matrice,random,layer --lambda1 1 --lambda2 8 --unrelated 2/);
-    expect(readFileSync(join(dir, 'table3.csv'), 'utf8').split('\n')[0]).toBe('method,language,reliability,generality,locality,edited_known,paraphrases_known,unrelated');
+    expect(md).toMatch(
+      /Reproduce: `npm run -s kn -- experiment edit --model bundled:demo-causal --facts 2 --langs en,fr,fi,ja --methods matrice,random,layer --lambda1 1 --lambda2 8 --unrelated 2/,
+    );
+    expect(readFileSync(join(dir, 'table3.csv'), 'utf8').split('\n')[0]).toBe(
+      'method,language,reliability,generality,locality,edited_known,paraphrases_known,unrelated',
+    );
   }, 300_000);
 
   it('refuses bad input before loading the model', async () => {
@@ -78,7 +89,9 @@ describe('kn experiment edit', () => {
     await expect(runEditCommand('edit', [...small, '--lambda2', '500', ...out], never)).rejects.toThrow(/λ2 must be a number in 0\.\.50/);
     await expect(runEditCommand('edit', [...small, '--lambda1', 'x', ...out], never)).rejects.toThrow(/--lambda1 must be a number/);
     await expect(runEditCommand('edit', ['--langs', 'fr,fi', ...out], never)).rejects.toThrow(/must include en/);
-    await expect(runEditCommand('edit', ['--methods', 'matrice,bogus', ...out], never)).rejects.toThrow(/unknown method "bogus" for edit; one of matrice, amig, random, layer/);
+    await expect(runEditCommand('edit', ['--methods', 'matrice,bogus', ...out], never)).rejects.toThrow(
+      /unknown method "bogus" for edit; one of matrice, amig, random, layer/,
+    );
     await expect(runEditCommand('enhance', ['--langs', 'en,fr', ...out], never)).rejects.toThrow(/Q_error in fi, hu, ja, ko/);
     await expect(runEditCommand('enhance', ['--lambda1', '2', ...out], never)).rejects.toThrow(/belong to `experiment edit`/);
     await expect(runEditCommand('edit', ['--shard', '3/2', ...out], never)).rejects.toThrow(/--shard must be k\/n/);
@@ -105,12 +118,34 @@ describe('kn experiment enhance', () => {
 describe('kn experiment inject', () => {
   it('trains on an unknown fact and reports {new, old} accuracy per method and language', async () => {
     const dir = join(TMP, 'inject');
-    const r = await runEditCommand('inject', ['--facts', '1', '--steps', '4', '--langs', 'en,fr,fi,ja', '--methods', 'direct,matrice', '--train-steps', '3', '--old', '2', '--no-cache', '--quiet', '--out', dir], load);
+    const r = await runEditCommand(
+      'inject',
+      [
+        '--facts',
+        '1',
+        '--steps',
+        '4',
+        '--langs',
+        'en,fr,fi,ja',
+        '--methods',
+        'direct,matrice',
+        '--train-steps',
+        '3',
+        '--old',
+        '2',
+        '--no-cache',
+        '--quiet',
+        '--out',
+        dir,
+      ],
+      load,
+    );
     expect(r).toMatchObject({ experiment: 'inject', written: 1 });
     const s = (await runEditReport([dir, '--json'])) as InjectSummary;
     expect(s.experiment).toBe('inject');
     expect(s.settings.oldFacts).toBe(2);
-    for (const k of ['direct', 'matrice']) for (const l of ['en', 'fr', 'fi', 'ja']) expect(Object.keys(s.methods[k].languages[l])).toEqual(['new', 'old', 'n']);
+    for (const k of ['direct', 'matrice'])
+      for (const l of ['en', 'fr', 'fi', 'ja']) expect(Object.keys(s.methods[k].languages[l])).toEqual(['new', 'old', 'n']);
     for (const l of ['en', 'fr', 'fi', 'ja']) expect(s.before.languages[l].new).toBe(0); // unknown facts
     expect(s.before.languages.en.n.old).toBeGreaterThan(0);
     expect(s.methods.direct.stepsMedian).toBeGreaterThan(0);

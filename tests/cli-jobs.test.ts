@@ -28,7 +28,8 @@ interface Run {
 function kn(args: string[], onStderr?: (text: string, proc: ReturnType<typeof spawn>) => void): Promise<Run> {
   return new Promise((resolve) => {
     const proc = spawn(TSX, ['src/cli/kn.ts', ...args], { cwd: ROOT, env: { ...process.env, KN_BACKEND: '' } });
-    let stdout = '', stderr = '';
+    let stdout = '',
+      stderr = '';
     proc.stdout.on('data', (d) => (stdout += d));
     proc.stderr.on('data', (d) => {
       stderr += d;
@@ -66,11 +67,19 @@ describe('kn experiment manipulate --jobs', () => {
     expect(result(two)).toEqual({ out: join(TMP, 'two'), facts: 3, shard: null, written: 3, skipped: 0, jobs: 2 });
     expect(result(five)).toMatchObject({ facts: 3, written: 3, jobs: 3 });
     expect(five.stderr).toContain('kn: --jobs 5 but the run has 3 facts: running 3 jobs, one per fact');
-    for (const [dir, r, n] of [['two', two, 2], ['five', five, 3]] as const) {
+    for (const [dir, r, n] of [
+      ['two', two, 2],
+      ['five', five, 3],
+    ] as const) {
       const d = join(TMP, dir);
       expect(read(d, 'rows.ndjson')).toBe(read(join(TMP, 'one'), 'rows.ndjson'));
       expect(read(d, 'meta.json')).toBe(read(join(TMP, 'one'), 'meta.json'));
-      expect(read(d, 'timing.ndjson').trim().split('\n').map((l) => JSON.parse(l).fact)).toEqual(JSON.parse(read(d, 'meta.json')).facts);
+      expect(
+        read(d, 'timing.ndjson')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).fact),
+      ).toEqual(JSON.parse(read(d, 'meta.json')).facts);
       // the shard folders are gone once every fact is merged: the folder is a one-process run's
       expect(readdirSync(d).sort()).toEqual(['meta.json', 'rows.ndjson', 'timing.ndjson']);
       // one combined progress line (the children run --quiet): facts finished over all shards
@@ -97,7 +106,9 @@ describe('kn experiment manipulate --jobs', () => {
     });
     expect(victim).toBeGreaterThan(0);
     expect(lost.code).toBe(2);
-    expect(lost.stderr).toContain(`kn: error [job-failed]: job 2/2 (pid ${victim}) was killed (SIGKILL). 2 of 3 facts are finished and kept in ${join(TMP, 'lost')}`);
+    expect(lost.stderr).toContain(
+      `kn: error [job-failed]: job 2/2 (pid ${victim}) was killed (SIGKILL). 2 of 3 facts are finished and kept in ${join(TMP, 'lost')}`,
+    );
     expect(lost.stderr).toContain('run the same command again to resume');
     const kept = read(join(TMP, 'lost'), 'rows.ndjson').trim().split('\n');
     expect(kept.length).toBe(2);
@@ -135,7 +146,13 @@ describe('kn experiment manipulate --jobs', () => {
       kn(manipulate('never-shard', '--jobs', '2', '--shard', '1/2')),
       kn(['experiment', 'calibrate', '--jobs', '0', '--out', join(TMP, 'never-c')]),
     ]);
-    const msgs = [`--jobs must be an integer in ${range}, got "0"`, `--jobs must be an integer in ${range}, got "${JOBS_MAX + 1}"`, `--jobs must be an integer in ${range}, got "two"`, '--jobs 2 runs shards of its own; with --shard k/n give --jobs 1 or leave --jobs out', `--jobs must be an integer in ${range}, got "0"`];
+    const msgs = [
+      `--jobs must be an integer in ${range}, got "0"`,
+      `--jobs must be an integer in ${range}, got "${JOBS_MAX + 1}"`,
+      `--jobs must be an integer in ${range}, got "two"`,
+      '--jobs 2 runs shards of its own; with --shard k/n give --jobs 1 or leave --jobs out',
+      `--jobs must be an integer in ${range}, got "0"`,
+    ];
     runs.forEach((r, i) => {
       expect(r.code).toBe(2);
       expect(r.stderr.trim()).toBe(`kn: error [bad-input]: ${msgs[i]}`);
@@ -146,10 +163,32 @@ describe('kn experiment manipulate --jobs', () => {
 
 describe('kn experiment edit|calibrate --jobs', () => {
   /** edit rows carry each step's wall time (`ms`), which no two runs share: compared without them */
-  const noMs = (text: string) => text.trim().split('\n').map((l) => JSON.stringify(JSON.parse(l, (k, v) => (k === 'ms' ? undefined : v))));
+  const noMs = (text: string) =>
+    text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.stringify(JSON.parse(l, (k, v) => (k === 'ms' ? undefined : v))));
 
   it('edit --jobs 2 = --jobs 1 (rows without their wall times, meta byte for byte)', async () => {
-    const args = (out: string, jobs: string) => ['experiment', 'edit', '--facts', '2', '--steps', '2', '--langs', 'en,fr,fi,ja', '--methods', 'matrice,random', '--unrelated', '2', '--no-cache', '--jobs', jobs, '--out', join(TMP, out)];
+    const args = (out: string, jobs: string) => [
+      'experiment',
+      'edit',
+      '--facts',
+      '2',
+      '--steps',
+      '2',
+      '--langs',
+      'en,fr,fi,ja',
+      '--methods',
+      'matrice,random',
+      '--unrelated',
+      '2',
+      '--no-cache',
+      '--jobs',
+      jobs,
+      '--out',
+      join(TMP, out),
+    ];
     const [one, two] = await Promise.all([kn(args('edit-1', '1')), kn(args('edit-2', '2'))]);
     expect(result(one)).toMatchObject({ experiment: 'edit', facts: 2, written: 2 });
     expect(result(two)).toMatchObject({ experiment: 'edit', facts: 2, written: 2, jobs: 2 });
@@ -159,9 +198,30 @@ describe('kn experiment edit|calibrate --jobs', () => {
   }, 600_000);
 
   it('calibrate --jobs 2 = --jobs 1: rows, meta and the report with its calibration.json', async () => {
-    const args = (out: string, jobs: string) => ['experiment', 'calibrate', '--facts', '3', '--steps', '2', '--langs', 'en,fr,fi,ja', '--grid-alpha2', '1', '--grid-beta2', '0.5,1', '--grid-tau', '0.1', '--no-cache', '--jobs', jobs, '--out', join(TMP, out)];
+    const args = (out: string, jobs: string) => [
+      'experiment',
+      'calibrate',
+      '--facts',
+      '3',
+      '--steps',
+      '2',
+      '--langs',
+      'en,fr,fi,ja',
+      '--grid-alpha2',
+      '1',
+      '--grid-beta2',
+      '0.5,1',
+      '--grid-tau',
+      '0.1',
+      '--no-cache',
+      '--jobs',
+      jobs,
+      '--out',
+      join(TMP, out),
+    ];
     const [one, two] = await Promise.all([kn(args('cal-1', '1')), kn(args('cal-2', '2'))]);
-    const a = result(one), b = result(two);
+    const a = result(one),
+      b = result(two);
     expect(b).toEqual({ ...a, out: join(TMP, 'cal-2'), report: join(TMP, 'cal-2', 'report', 'report.md') });
     for (const f of ['rows.ndjson', 'meta.json', 'report/report.md', 'report/calibration.json', 'report/frontier.csv', 'report/summary.json']) {
       if (existsSync(join(TMP, 'cal-1', f))) expect(read(join(TMP, 'cal-2'), f), f).toBe(read(join(TMP, 'cal-1'), f));

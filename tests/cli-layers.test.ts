@@ -41,7 +41,26 @@ describe('kn --layers', () => {
     // the reference fixture: transformers' SAIG of layer 1, ⟨PAD⟩ baselines, right Riemann sum, M = 16
     const exp = JSON.parse(readFileSync(join(REF, 'expected.json'), 'utf8'));
     const q = exp.queries[0];
-    const r = await kn('attribute', '--model', REF, '--dtype', 'f32', '--prompt', q.prompt, '--target', q.target, '--layers', String(q.ig.layer), '--steps', String(q.ig.steps), '--quadrature', 'riemann-right', '--baseline', 'pad', '--json');
+    const r = await kn(
+      'attribute',
+      '--model',
+      REF,
+      '--dtype',
+      'f32',
+      '--prompt',
+      q.prompt,
+      '--target',
+      q.target,
+      '--layers',
+      String(q.ig.layer),
+      '--steps',
+      String(q.ig.steps),
+      '--quadrature',
+      'riemann-right',
+      '--baseline',
+      'pad',
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.layers).toEqual([q.ig.layer]);
@@ -59,7 +78,8 @@ describe('kn --layers', () => {
 
   it('out-of-range and malformed --layers are refused naming the value and the layer count', { timeout: 180_000 }, async () => {
     const t = await tiny('gpt2', {}, 'cli-layers'); // 2 layers
-    const run = (v: string) => kn('attribute', '--model', t.dir, '--prompt', 'The capital of France is', '--target', ' Paris', '--layers', v, '--steps', '2', '--json');
+    const run = (v: string) =>
+      kn('attribute', '--model', t.dir, '--prompt', 'The capital of France is', '--target', ' Paris', '--layers', v, '--steps', '2', '--json');
     const tail = 'the model has 2 layers (0..1), e.g. --layers 0,1 or --layers 0-1 or --layers all';
     const [big, word, empty] = await Promise.all([run('0,2'), run('one'), run('1-0')]);
     refused(big, 'bad-input', `--layers "0,2": layer 2 does not exist; ${tail}`);
@@ -81,6 +101,8 @@ describe('a model that cannot fit even streamed', () => {
     const r = await kn('attribute', '--model', dir, '--prompt', 'The capital of France is', '--target', ' Paris', '--layers', '0', '--json');
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^kn: error \[too-large\]: the model has [\d.]+M parameters and needs at least [\d.]+ GiB of device memory in int8, even attributing layer by layer \(.*one layer's weights as float32 12\.00 GiB.*\); this device allows 2\.00 GiB; nothing was loaded\n$/);
+    expect(r.stderr).toMatch(
+      /^kn: error \[too-large\]: the model has [\d.]+M parameters and needs at least [\d.]+ GiB of device memory in int8, even attributing layer by layer \(.*one layer's weights as float32 12\.00 GiB.*\); this device allows 2\.00 GiB; nothing was loaded\n$/,
+    );
   });
 });

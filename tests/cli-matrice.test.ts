@@ -15,7 +15,21 @@ describe('CLI: attribute and localize', () => {
   it('attribute: raw [layers][neurons] sums to the completeness totals; scores are Eq. 5', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kn-cli-'));
     await writeTinyCheckpoint(join(dir, 'm'), 'gpt2', { seed: 31 });
-    const { stdout } = await run(KN[0], [KN[1], 'attribute', '--model', join(dir, 'm'), '--prompt', 'The capital of France is', '--target', 'Paris', '--steps', '4', '--dtype', 'f32', '--json']);
+    const { stdout } = await run(KN[0], [
+      KN[1],
+      'attribute',
+      '--model',
+      join(dir, 'm'),
+      '--prompt',
+      'The capital of France is',
+      '--target',
+      'Paris',
+      '--steps',
+      '4',
+      '--dtype',
+      'f32',
+      '--json',
+    ]);
     const r = JSON.parse(stdout);
     expect(Object.keys(r)).toEqual(expect.arrayContaining(['ids', 'position', 'targetId', 'steps', 'baseline', 'raw', 'scores']));
     expect(r.steps).toBe(4);
@@ -28,15 +42,71 @@ describe('CLI: attribute and localize', () => {
       expect(r.scores[l].reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 4);
       expect(r.scores[l][5]).toBeCloseTo(r.raw[l][5] / sum, 5);
     }
-    await expect(run(KN[0], [KN[1], 'attribute', '--model', join(dir, 'm'), '--prompt', 'The capital of France is', '--target', 'Paris', '--steps', '0', '--json'])).rejects.toMatchObject({ stderr: expect.stringMatching(/kn: error \[bad-input\].*1\.\.1000/) });
+    await expect(
+      run(KN[0], [KN[1], 'attribute', '--model', join(dir, 'm'), '--prompt', 'The capital of France is', '--target', 'Paris', '--steps', '0', '--json']),
+    ).rejects.toMatchObject({ stderr: expect.stringMatching(/kn: error \[bad-input\].*1\.\.1000/) });
     // --quadrature: recorded; an unknown value refused naming the option and the allowed values
-    const gl = JSON.parse((await run(KN[0], [KN[1], 'attribute', '--model', join(dir, 'm'), '--prompt', 'The capital of France is', '--target', 'Paris', '--steps', '4', '--quadrature', 'gauss-legendre', '--dtype', 'f32', '--json'])).stdout);
+    const gl = JSON.parse(
+      (
+        await run(KN[0], [
+          KN[1],
+          'attribute',
+          '--model',
+          join(dir, 'm'),
+          '--prompt',
+          'The capital of France is',
+          '--target',
+          'Paris',
+          '--steps',
+          '4',
+          '--quadrature',
+          'gauss-legendre',
+          '--dtype',
+          'f32',
+          '--json',
+        ])
+      ).stdout,
+    );
     expect(gl.quadrature).toBe('gauss-legendre');
     expect(r.quadrature).toBe(DEFAULT_QUADRATURE);
-    const rr = JSON.parse((await run(KN[0], [KN[1], 'attribute', '--model', join(dir, 'm'), '--prompt', 'The capital of France is', '--target', 'Paris', '--steps', '4', '--quadrature', 'riemann-right', '--dtype', 'f32', '--json'])).stdout);
+    const rr = JSON.parse(
+      (
+        await run(KN[0], [
+          KN[1],
+          'attribute',
+          '--model',
+          join(dir, 'm'),
+          '--prompt',
+          'The capital of France is',
+          '--target',
+          'Paris',
+          '--steps',
+          '4',
+          '--quadrature',
+          'riemann-right',
+          '--dtype',
+          'f32',
+          '--json',
+        ])
+      ).stdout,
+    );
     expect(rr.quadrature).toBe('riemann-right');
     expect(gl.completeness.maxAbs).toBeLessThan(rr.completeness.maxAbs);
-    await expect(run(KN[0], [KN[1], 'attribute', '--model', join(dir, 'm'), '--prompt', 'The capital of France is', '--target', 'Paris', '--quadrature', 'simpson', '--json'])).rejects.toMatchObject({
+    await expect(
+      run(KN[0], [
+        KN[1],
+        'attribute',
+        '--model',
+        join(dir, 'm'),
+        '--prompt',
+        'The capital of France is',
+        '--target',
+        'Paris',
+        '--quadrature',
+        'simpson',
+        '--json',
+      ]),
+    ).rejects.toMatchObject({
       stderr: expect.stringContaining(`kn: error [bad-input]: --quadrature must be one of ${QUADRATURES.join(', ')}, got "simpson"`),
     });
   });
@@ -44,7 +114,23 @@ describe('CLI: attribute and localize', () => {
   it('localize: selected neurons, scores, and P(correct) before / suppressed / enhanced per language', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kn-cli-'));
     await writeTinyCheckpoint(join(dir, 'm'), 'gpt2', { seed: 32 });
-    const args = [KN[1], 'localize', '--model', join(dir, 'm'), '--relation', 'P36', '--fact', '0', '--langs', 'en,fr', '--steps', '2', '--tau', '0.9', '--json'];
+    const args = [
+      KN[1],
+      'localize',
+      '--model',
+      join(dir, 'm'),
+      '--relation',
+      'P36',
+      '--fact',
+      '0',
+      '--langs',
+      'en,fr',
+      '--steps',
+      '2',
+      '--tau',
+      '0.9',
+      '--json',
+    ];
     const env = { ...process.env, KN_CACHE_DIR: join(dir, 'cache') };
     const r = JSON.parse((await run(KN[0], args, { env })).stdout);
     expect(r.fact).toBe('P36:0');
@@ -72,6 +158,8 @@ describe('CLI: attribute and localize', () => {
     const again = JSON.parse((await run(KN[0], args, { env })).stdout);
     expect(again.cachedQueries).toBe(again.queries);
     expect(again.neurons).toEqual(r.neurons);
-    await expect(run(KN[0], [...args.slice(0, 6), '--fact', '999999', '--json'], { env })).rejects.toMatchObject({ stderr: expect.stringMatching(/unknown fact id "P36:999999"/) });
+    await expect(run(KN[0], [...args.slice(0, 6), '--fact', '999999', '--json'], { env })).rejects.toMatchObject({
+      stderr: expect.stringMatching(/unknown fact id "P36:999999"/),
+    });
   });
 });

@@ -164,11 +164,16 @@ describe('kn refuses bad values naming them and what is accepted', () => {
     expect(r.stderr).toBe(`kn: error [${code}]: ${message}\n`);
     expect(r.code).toBe(2);
   }
-  const BACKEND = (bad: string, extra = '') => `unknown backend "${bad}"; the names are webgpu, wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try)${extra}`;
+  const BACKEND = (bad: string, extra = '') =>
+    `unknown backend "${bad}"; the names are webgpu, wasm, cpu (--backend in the CLI: one name, or a comma-separated order to try)${extra}`;
 
   it('--backend: one rule for every command (backend, probe, experiment), and a good name is used', { timeout: 180_000 }, async () => {
     refused(await kn('backend', '--backend', 'nonsense', '--json'), 'bad-input', BACKEND('nonsense'));
-    refused(await kn('probe', '--backend', 'webgl', '--prompt', PROMPT, '--json'), 'bad-input', BACKEND('webgl', "; webgl runs only in the browser (the page's ?backend=)"));
+    refused(
+      await kn('probe', '--backend', 'webgl', '--prompt', PROMPT, '--json'),
+      'bad-input',
+      BACKEND('webgl', "; webgl runs only in the browser (the page's ?backend=)"),
+    );
     refused(await kn('experiment', 'manipulate', '--facts', '1', '--backend=nonsense', '--out', join(TMP, 'never-written')), 'bad-input', BACKEND('nonsense'));
     expect(existsSync(join(TMP, 'never-written'))).toBe(false);
     expect(oneJson(await kn('backend', '--backend', 'cpu', '--json'))).toMatchObject({ name: 'cpu' });
@@ -177,12 +182,24 @@ describe('kn refuses bad values naming them and what is accepted', () => {
   });
 
   it('--model bundled:<no such name> lists the bundled models', { timeout: 180_000 }, async () => {
-    refused(await kn('probe', '--model', 'bundled:nope', '--prompt', PROMPT, '--json'), 'missing-file', 'no bundled model is named "nope"; the bundled models are demo-causal, demo-masked (bundled:<name>)');
+    refused(
+      await kn('probe', '--model', 'bundled:nope', '--prompt', PROMPT, '--json'),
+      'missing-file',
+      'no bundled model is named "nope"; the bundled models are demo-causal, demo-masked (bundled:<name>)',
+    );
   });
 
   it('a negative number reaches the option\'s range check (no "argument is ambiguous")', { timeout: 180_000 }, async () => {
-    refused(await kn('experiment', 'manipulate', '--facts', '-2', '--out', join(TMP, 'never-written')), 'bad-input', '--facts must be an integer in 1..100000, got "-2"');
-    refused(await kn('experiment', 'edit', '--facts', '5', '--unrelated', '-1', '--out', join(TMP, 'never-written')), 'bad-input', '--unrelated must be an integer in 0..100, got "-1"');
+    refused(
+      await kn('experiment', 'manipulate', '--facts', '-2', '--out', join(TMP, 'never-written')),
+      'bad-input',
+      '--facts must be an integer in 1..100000, got "-2"',
+    );
+    refused(
+      await kn('experiment', 'edit', '--facts', '5', '--unrelated', '-1', '--out', join(TMP, 'never-written')),
+      'bad-input',
+      '--unrelated must be an integer in 0..100, got "-1"',
+    );
     refused(await kn('probe', '--model', gpt2.dir, '--prompt', PROMPT, '--top', '-3', '--json'), 'bad-input', '--top must be an integer in 1..1000, got "-3"');
     refused(await kn('eval', '--limit', '-5', '--json'), 'bad-input', '--limit must be a positive integer, got "-5"');
     expect(existsSync(join(TMP, 'never-written'))).toBe(false);

@@ -70,7 +70,10 @@ describe("the README's CLI examples", () => {
   it('are found: the offline ones to run, the rest (placeholders, network, local folders) named', () => {
     expect(runnable.length).toBeGreaterThanOrEqual(7);
     for (const cmd of ['probe', 'attribute', 'localize', 'fact', 'data stats', 'eval', 'backend']) {
-      expect(runnable.some((l) => l.startsWith(PREFIX + cmd)), cmd).toBe(true);
+      expect(
+        runnable.some((l) => l.startsWith(PREFIX + cmd)),
+        cmd,
+      ).toBe(true);
     }
     expect(skipped.some((l) => l.includes('hf:gpt2'))).toBe(true);
     // the folder example runs (a folder of this clone), the masked prompt's [MASK] is no optional syntax
@@ -106,10 +109,15 @@ describe("the README's CLI examples", () => {
 
   it('its RML-LAMA table is what `data stats` prints', () => {
     const line = runnable.find((l) => l.startsWith(PREFIX + 'data stats'))!;
-    const stats = outputs.get(line) as { languages: Record<string, { facts: number; queries: number; relations: number; avgLen: number }>; factsInAllLanguages: number };
+    const stats = outputs.get(line) as {
+      languages: Record<string, { facts: number; queries: number; relations: number; avgLen: number }>;
+      factsInAllLanguages: number;
+    };
     expect(stats, 'data stats ran').toBeDefined();
     const names: Record<string, string> = { Chinese: 'zh', English: 'en', French: 'fr', Finnish: 'fi', Hungarian: 'hu', Japanese: 'ja', Korean: 'ko' };
-    const rows = [...README.matchAll(/^\|[^|\n]*\| (Chinese|English|French|Finnish|Hungarian|Japanese|Korean) \| ([\d,]+) \| ([\d,]+) \| (\d+) \| ([\d.]+) \|$/gm)];
+    const rows = [
+      ...README.matchAll(/^\|[^|\n]*\| (Chinese|English|French|Finnish|Hungarian|Japanese|Korean) \| ([\d,]+) \| ([\d,]+) \| (\d+) \| ([\d.]+) \|$/gm),
+    ];
     expect(rows.length).toBe(7);
     const num = (s: string) => Number(s.replace(/,/g, ''));
     for (const [, name, facts, queries, rel, len] of rows) {

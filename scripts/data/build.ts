@@ -7,8 +7,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import OpenCC from 'opencc-js';
 import {
-  FORMAT_VERSION, LANGS, RELATIONS,
-  type Fact, type Lang, type Manifest, type Relation, type Shard, type ShardEntry, type Template,
+  FORMAT_VERSION,
+  LANGS,
+  RELATIONS,
+  type Fact,
+  type Lang,
+  type Manifest,
+  type Relation,
+  type Shard,
+  type ShardEntry,
+  type Template,
 } from '../../src/data/types';
 import { SOURCES, DATA_LICENSE, MANIFEST_NOTES } from '../../src/data/provenance';
 import { serializeShard, serializeManifest } from '../../src/data/serialize';
@@ -106,7 +114,10 @@ export function buildTemplates(sourcesDir: string, rel: Relation, lang: Lang, dr
   return [...causalList, ...maskedOnly].map((t, i) => ({ id: `${rel}.${lang}.${i}`, ...t }));
 }
 
-interface FactRow { lineid: number; labels: Record<Lang, { subject: string; object: string }> }
+interface FactRow {
+  lineid: number;
+  labels: Record<Lang, { subject: string; object: string }>;
+}
 
 export function buildFacts(
   sourcesDir: string,
@@ -139,12 +150,23 @@ export function buildFacts(
           conv = true;
         }
       } else t = byLang.get(lang)!.get(id);
-      if (!t || t.sub_uri !== ref.sub_uri || t.obj_uri !== ref.obj_uri) { ok = false; break; }
+      if (!t || t.sub_uri !== ref.sub_uri || t.obj_uri !== ref.obj_uri) {
+        ok = false;
+        break;
+      }
       let subject = t.sub_label.normalize('NFC').trim();
       let object = t.obj_label.normalize('NFC').trim();
-      if (conv) { subject = convert(subject); object = convert(object); }
-      else if (lang === 'zh') { subject = normalizeHans(subject); object = normalizeHans(object); }
-      if (!subject || !object) { ok = false; break; }
+      if (conv) {
+        subject = convert(subject);
+        object = convert(object);
+      } else if (lang === 'zh') {
+        subject = normalizeHans(subject);
+        object = normalizeHans(object);
+      }
+      if (!subject || !object) {
+        ok = false;
+        break;
+      }
       labels[lang] = { subject, object };
     }
     if (!ok) continue;
@@ -184,8 +206,13 @@ export function buildRmlLama(opts: BuildOptions): BuildReport {
       writeFileSync(full, bytes);
       files.push(full);
       shards.push({
-        relation: rel, lang, path, bytes: bytes.length, sha256: sha256Hex(bytes),
-        facts: facts.length, templates: templates.length,
+        relation: rel,
+        lang,
+        path,
+        bytes: bytes.length,
+        sha256: sha256Hex(bytes),
+        facts: facts.length,
+        templates: templates.length,
         causalTemplates: templates.filter((t) => t.causal !== null).length,
       });
     }

@@ -19,10 +19,21 @@ export interface RawPattern {
 
 /** mParaRel uses zh-hans for Chinese. */
 export const MPARAREL_LANG: Record<Lang, string> = {
-  zh: 'zh-hans', en: 'en', fr: 'fr', fi: 'fi', hu: 'hu', ja: 'ja', ko: 'ko',
+  zh: 'zh-hans',
+  en: 'en',
+  fr: 'fr',
+  fi: 'fi',
+  hu: 'hu',
+  ja: 'ja',
+  ko: 'ko',
 };
 const CHEN_DIR: Partial<Record<Lang, string>> = {
-  en: 'en_fr/en', fr: 'en_fr/fr', fi: 'fi_hu/fi', hu: 'fi_hu/hu', ja: 'ja_ko/ja', ko: 'ja_ko/ko',
+  en: 'en_fr/en',
+  fr: 'en_fr/fr',
+  fi: 'fi_hu/fi',
+  hu: 'fi_hu/hu',
+  ja: 'ja_ko/ja',
+  ko: 'ja_ko/ko',
 };
 
 export function readJsonl(path: string): any[] {
@@ -110,18 +121,26 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; }
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') { row.push(cell); cell = ''; }
-    else if (c === '\n' || c === '\r') {
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell); cell = '';
+      row.push(cell);
+      cell = '';
       if (row.some((x) => x !== '')) rows.push(row);
       row = [];
     } else cell += c;
   }
-  if (cell || row.length) { row.push(cell); rows.push(row); }
+  if (cell || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
   return rows;
 }

@@ -16,7 +16,13 @@
 import type { Lang, Relation } from '../../src/data/types';
 
 export const CAUSAL_POLICY: Record<Lang, 'auto' | 'allow'> = {
-  en: 'auto', fr: 'auto', zh: 'allow', fi: 'allow', hu: 'allow', ja: 'allow', ko: 'allow',
+  en: 'auto',
+  fr: 'auto',
+  zh: 'allow',
+  fi: 'allow',
+  hu: 'allow',
+  ja: 'allow',
+  ko: 'allow',
 };
 
 /** [regex, reason]; matched against the cleaned pattern. */
@@ -41,7 +47,7 @@ export const DENY: Record<Lang, [RegExp, string][]> = {
     [/大文字/, '"capital" mistranslated as capital letter'],
     [/首都\[X\]|首都を持つ|首都「/, 'broken capital pattern'],
     [/呼び出/, '"called after" mistranslated as "invoke"'],
-    [/発生|ネイティブ|原産|発祥/, 'wrong word for a person\'s birthplace'],
+    [/発生|ネイティブ|原産|発祥/, "wrong word for a person's birthplace"],
     [/名前は\[Y\]|\[Y\]の名前|名誉で/, 'wrong meaning or calque for "named after"'],
     [/法則/, '"law" mistranslated as law of nature'],
     [/動作|機能します|専門化/, 'calque ("operates in", "specialization")'],
@@ -144,13 +150,20 @@ export const WRITTEN: Record<Relation, Partial<Record<Lang, WrittenTemplate[]>>>
       W('[X] szülőhelye [Y]', '[X] szülőhelye [Y].', HU_POSS),
       W('[X] születési helye [Y]', '[X] születési helye [Y].', HU_POSS),
       W('[X] szülővárosa [Y]', '[X] szülővárosa [Y].', HU_POSS),
-      W('[X] a következő helyen született: [Y]', '[X] a következő helyen született: [Y].', 'hu: the colon construction keeps the object in the nominative (no locative suffix)'),
+      W(
+        '[X] a következő helyen született: [Y]',
+        '[X] a következő helyen született: [Y].',
+        'hu: the colon construction keeps the object in the nominative (no locative suffix)',
+      ),
     ],
     fi: [
       W('[X], jonka syntymäpaikka on [Y]', '[X], jonka syntymäpaikka on [Y].', FI_REL),
       W('[X], jonka synnyinkaupunki on [Y]', '[X], jonka synnyinkaupunki on [Y].', FI_REL),
       W('[X] syntyi paikkakunnalla nimeltä [Y]', '[X] syntyi paikkakunnalla nimeltä [Y].', FI_NIM, { source: 'mlama', pattern: '[X] syntyi [Y].' }),
-      W('[X] on kotoisin paikkakunnalta nimeltä [Y]', '[X] on kotoisin paikkakunnalta nimeltä [Y].', FI_NIM, { source: 'chen-aligned', pattern: '[X] on kotoisin [Y].' }),
+      W('[X] on kotoisin paikkakunnalta nimeltä [Y]', '[X] on kotoisin paikkakunnalta nimeltä [Y].', FI_NIM, {
+        source: 'chen-aligned',
+        pattern: '[X] on kotoisin [Y].',
+      }),
     ],
   },
   P138: {
@@ -181,14 +194,26 @@ export const WRITTEN: Record<Relation, Partial<Record<Lang, WrittenTemplate[]>>>
     fi: [
       W('[X], jonka nimen taustalla on [Y]', '[X], jonka nimen taustalla on [Y].', FI_REL),
       W('[X], jonka nimen alkuperä on [Y]', '[X], jonka nimen alkuperä on [Y].', FI_REL),
-      W('[X] on nimetty seuraavan mukaan: [Y]', '[X] on nimetty seuraavan mukaan: [Y].', 'fi: the colon keeps the object in the nominative', { source: 'chen-aligned', pattern: '[X] on nimetty [Y]:n mukaan.' }),
-      W('[X] sai nimensä seuraavan mukaan: [Y]', '[X] sai nimensä seuraavan mukaan: [Y].', 'fi: the colon keeps the object in the nominative', { source: 'chen-aligned', pattern: '[X] sai nimensä [Y]:ltä.' }),
+      W('[X] on nimetty seuraavan mukaan: [Y]', '[X] on nimetty seuraavan mukaan: [Y].', 'fi: the colon keeps the object in the nominative', {
+        source: 'chen-aligned',
+        pattern: '[X] on nimetty [Y]:n mukaan.',
+      }),
+      W('[X] sai nimensä seuraavan mukaan: [Y]', '[X] sai nimensä seuraavan mukaan: [Y].', 'fi: the colon keeps the object in the nominative', {
+        source: 'chen-aligned',
+        pattern: '[X] sai nimensä [Y]:ltä.',
+      }),
     ],
   },
   P463: {
     en: [
-      W('[X] is part of the organization [Y]', '[X] is part of the organization [Y].', 'en: object moved last', { source: 'pararel', pattern: '[X] is a part of the [Y] organization.' }),
-      W('[X] is affiliated with the organization [Y]', '[X] is affiliated with the organization [Y].', 'en: object moved last', { source: 'pararel', pattern: '[X] is affiliated with the [Y] organization.' }),
+      W('[X] is part of the organization [Y]', '[X] is part of the organization [Y].', 'en: object moved last', {
+        source: 'pararel',
+        pattern: '[X] is a part of the [Y] organization.',
+      }),
+      W('[X] is affiliated with the organization [Y]', '[X] is affiliated with the organization [Y].', 'en: object moved last', {
+        source: 'pararel',
+        pattern: '[X] is affiliated with the [Y] organization.',
+      }),
     ],
     zh: [
       W('[X]隶属于[Y]', '[X]隶属于[Y]。', ZH),
@@ -222,9 +247,7 @@ export const WRITTEN: Record<Relation, Partial<Record<Lang, WrittenTemplate[]>>>
     ],
   },
   P36: {
-    fr: [
-      W('[X] a pour capitale [Y]', '[X] a pour capitale [Y].', 'fr: most object-last source patterns mistranslate "capital"'),
-    ],
+    fr: [W('[X] a pour capitale [Y]', '[X] a pour capitale [Y].', 'fr: most object-last source patterns mistranslate "capital"')],
     zh: [
       W('[X]的首府是[Y]', '[X]的首府是[Y]。', 'zh: 首府 is the usual word for the capital of a province, state or region'),
       W('[X]的政府所在地是[Y]', '[X]的政府所在地是[Y]。', ZH),
@@ -239,10 +262,7 @@ export const WRITTEN: Record<Relation, Partial<Record<Lang, WrittenTemplate[]>>>
       W('[X]의 행정 중심지는 [Y]', '[X]의 행정 중심지는 [Y]입니다.', KO),
       W('[X]의 중심 도시는 [Y]', '[X]의 중심 도시는 [Y]입니다.', KO),
     ],
-    hu: [
-      W('[X] székhelye [Y]', '[X] székhelye [Y].', HU_POSS),
-      W('[X] közigazgatási központja [Y]', '[X] közigazgatási központja [Y].', HU_POSS),
-    ],
+    hu: [W('[X] székhelye [Y]', '[X] székhelye [Y].', HU_POSS), W('[X] közigazgatási központja [Y]', '[X] közigazgatási központja [Y].', HU_POSS)],
     fi: [
       W('[X], jonka hallinnollinen keskus on [Y]', '[X], jonka hallinnollinen keskus on [Y].', FI_REL),
       W('[X], jonka pääkaupunkina toimii [Y]', '[X], jonka pääkaupunkina toimii [Y].', FI_REL),
@@ -252,8 +272,14 @@ export const WRITTEN: Record<Relation, Partial<Record<Lang, WrittenTemplate[]>>>
   P37: {
     en: [
       W("[X]'s official language is [Y]", "[X]'s official language is [Y].", 'en: only the mLAMA pattern has the object last'),
-      W('In [X], the official language is [Y]', 'In [X], the official language is [Y].', 'en: object moved last', { source: 'pararel', pattern: 'In [X], [Y] is the official language.' }),
-      W('Officially, the language of [X] is [Y]', 'Officially, the language of [X] is [Y].', 'en: object moved last', { source: 'pararel', pattern: 'Officially, [Y] is the language of [X].' }),
+      W('In [X], the official language is [Y]', 'In [X], the official language is [Y].', 'en: object moved last', {
+        source: 'pararel',
+        pattern: 'In [X], [Y] is the official language.',
+      }),
+      W('Officially, the language of [X] is [Y]', 'Officially, the language of [X] is [Y].', 'en: object moved last', {
+        source: 'pararel',
+        pattern: 'Officially, [Y] is the language of [X].',
+      }),
     ],
     zh: [
       W('[X]的官方语言为[Y]', '[X]的官方语言为[Y]。', ZH),
@@ -262,8 +288,14 @@ export const WRITTEN: Record<Relation, Partial<Record<Lang, WrittenTemplate[]>>>
     ],
     fr: [
       W('[X] a pour langue officielle [Y]', '[X] a pour langue officielle [Y].', 'fr: only one natural object-last source pattern besides the mLAMA one'),
-      W('La loi de [X] définit comme langue officielle [Y]', 'La loi de [X] définit comme langue officielle [Y].', 'fr: object moved last', { source: 'mpararel', pattern: 'la loi dans [X] définit [Y] comme la langue officielle' }),
-      W('Officiellement, la langue de [X] est [Y]', 'Officiellement, la langue de [X] est [Y].', 'fr: object moved last', { source: 'mpararel', pattern: 'officiellement, [Y] est la langue de [X]' }),
+      W('La loi de [X] définit comme langue officielle [Y]', 'La loi de [X] définit comme langue officielle [Y].', 'fr: object moved last', {
+        source: 'mpararel',
+        pattern: 'la loi dans [X] définit [Y] comme la langue officielle',
+      }),
+      W('Officiellement, la langue de [X] est [Y]', 'Officiellement, la langue de [X] est [Y].', 'fr: object moved last', {
+        source: 'mpararel',
+        pattern: 'officiellement, [Y] est la langue de [X]',
+      }),
     ],
     ja: [
       W('[X]で公用語とされているのは[Y]', '[X]で公用語とされているのは[Y]です。', JA),
@@ -300,7 +332,10 @@ export const WRITTEN: Record<Relation, Partial<Record<Lang, WrittenTemplate[]>>>
       W('[X], jonka erikoisala on [Y]', '[X], jonka erikoisala on [Y].', FI_REL, { source: 'chen-aligned', pattern: '[X]:n erikoisala on [Y].' }),
       W('[X], jonka tutkimusala on [Y]', '[X], jonka tutkimusala on [Y].', FI_REL),
       W('[X], jonka toimiala on [Y]', '[X], jonka toimiala on [Y].', FI_REL, { source: 'chen-aligned', pattern: '[X]:n toimiala on [Y].' }),
-      W('[X], jonka asiantuntemusalue on [Y]', '[X], jonka asiantuntemusalue on [Y].', FI_REL, { source: 'chen-aligned', pattern: '[X]:n asiantuntemus on [Y].' }),
+      W('[X], jonka asiantuntemusalue on [Y]', '[X], jonka asiantuntemusalue on [Y].', FI_REL, {
+        source: 'chen-aligned',
+        pattern: '[X]:n asiantuntemus on [Y].',
+      }),
     ],
   },
   P937: {
@@ -328,18 +363,17 @@ export const WRITTEN: Record<Relation, Partial<Record<Lang, WrittenTemplate[]>>>
       W('[X] a következő helyen dolgozott: [Y]', '[X] a következő helyen dolgozott: [Y].', HU_COLON),
     ],
     fi: [
-      W('[X] työskenteli paikkakunnalla nimeltä [Y]', '[X] työskenteli paikkakunnalla nimeltä [Y].', FI_NIM, { source: 'mpararel', pattern: '[X] työskenteli [Y]' }),
+      W('[X] työskenteli paikkakunnalla nimeltä [Y]', '[X] työskenteli paikkakunnalla nimeltä [Y].', FI_NIM, {
+        source: 'mpararel',
+        pattern: '[X] työskenteli [Y]',
+      }),
       W('[X] työskenteli kaupungissa nimeltä [Y]', '[X] työskenteli kaupungissa nimeltä [Y].', FI_NIM),
       W('[X], jonka työpaikkakunta oli [Y]', '[X], jonka työpaikkakunta oli [Y].', FI_REL),
       W('[X], jonka työskentelypaikka oli [Y]', '[X], jonka työskentelypaikka oli [Y].', FI_REL),
     ],
   },
   P176: {
-    zh: [
-      W('[X]的制造商是[Y]', '[X]的制造商是[Y]。', ZH),
-      W('[X]的开发商是[Y]', '[X]的开发商是[Y]。', ZH),
-      W('[X]的厂商是[Y]', '[X]的厂商是[Y]。', ZH),
-    ],
+    zh: [W('[X]的制造商是[Y]', '[X]的制造商是[Y]。', ZH), W('[X]的开发商是[Y]', '[X]的开发商是[Y]。', ZH), W('[X]的厂商是[Y]', '[X]的厂商是[Y]。', ZH)],
     ja: [
       W('[X]の製造元は[Y]', '[X]の製造元は[Y]です。', JA),
       W('[X]のメーカーは[Y]', '[X]のメーカーは[Y]です。', JA),

@@ -60,7 +60,9 @@ const python = opt('python') ?? process.env.KN_GPU_CHECK_PYTHON ?? 'python3';
 const noTorch = flag('no-torch');
 /** `--real-shapes` with --dry: the real sizes on a software adapter (to see the loads and the budget's cuts, not speeds) */
 const allShapes = dry && !flag('real-shapes') ? dryShapes() : REAL_SHAPES;
-const wanted = opt('models')?.split(',').map((s) => s.trim());
+const wanted = opt('models')
+  ?.split(',')
+  .map((s) => s.trim());
 const shapes = wanted ? allShapes.filter((s) => wanted.some((w) => s.name.startsWith(w))) : allShapes;
 if (wanted && !shapes.length) throw new Error(`--models ${wanted.join(',')}: none of ${allShapes.map((s) => s.name).join(', ')}`);
 /** the fact: 7 languages × 4 templates (RML-LAMA), extrapolated from the queries timed */
@@ -85,8 +87,22 @@ const report: GpuCheckReport = {
   started_at: new Date().toISOString(),
   budget_s: budgetS,
   wall_s: 0,
-  host: { cpus: cpus().length, memory_gib: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform}-${process.arch}`, gpu: nvidiaSmi() },
-  settings: { shapes: allShapes === REAL_SHAPES ? 'real' : 'dry', steps, baseline: 'pad', quadrature: 'gauss-legendre', fact_queries: FACT_QUERY_COUNT, fact_sample: factSample, layers: 'all' },
+  host: {
+    cpus: cpus().length,
+    memory_gib: +(totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    gpu: nvidiaSmi(),
+  },
+  settings: {
+    shapes: allShapes === REAL_SHAPES ? 'real' : 'dry',
+    steps,
+    baseline: 'pad',
+    quadrature: 'gauss-legendre',
+    fact_queries: FACT_QUERY_COUNT,
+    fact_sample: factSample,
+    layers: 'all',
+  },
   backend: null,
   adapter: null,
   matmul_gflops: {},
@@ -101,12 +117,15 @@ const budgetAbort = new AbortController();
 const budgetTimer = setTimeout(() => budgetAbort.abort(new Error('the time budget ran out')), budgetS * 1000);
 budgetTimer.unref();
 // a step that does not look at the signal (a load, a kernel) cannot stop at the budget: print what is there
-const hardStop = setTimeout(() => {
-  if (running) report.skipped.push({ step: running, reason: `still running at the hard stop (it does not look at the budget's abort)` });
-  report.skipped.push({ step: HARD_STOP_STEP, reason: `hard stop ${budgetS + 30} s after the start (budget ${budgetS} s)` });
-  emit();
-  process.exit(3);
-}, (budgetS + 30) * 1000);
+const hardStop = setTimeout(
+  () => {
+    if (running) report.skipped.push({ step: running, reason: `still running at the hard stop (it does not look at the budget's abort)` });
+    report.skipped.push({ step: HARD_STOP_STEP, reason: `hard stop ${budgetS + 30} s after the start (budget ${budgetS} s)` });
+    emit();
+    process.exit(3);
+  },
+  (budgetS + 30) * 1000,
+);
 hardStop.unref();
 
 /** the step under way (named at a hard stop) */
@@ -119,8 +138,8 @@ function skip(step: string, reason: string) {
 
 /** runs `f` if about `estS` seconds are left (else skips it, named); a failure is recorded, not thrown */
 async function step<T>(name: string, estS: number, f: () => Promise<T>): Promise<T | undefined> {
-  if (budgetAbort.signal.aborted) return skip(name, 'the time budget has run out'), undefined;
-  if (estS > left()) return skip(name, `time budget: about ${Math.ceil(estS)} s needed, ${Math.max(0, Math.floor(left()))} s left`), undefined;
+  if (budgetAbort.signal.aborted) return (skip(name, 'the time budget has run out'), undefined);
+  if (estS > left()) return (skip(name, `time budget: about ${Math.ceil(estS)} s needed, ${Math.max(0, Math.floor(left()))} s left`), undefined);
   running = name;
   try {
     return await f();
@@ -148,7 +167,13 @@ function savePartial() {
 
 function nvidiaSmi(): string | null {
   try {
-    return execFileSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+    return (
+      execFileSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() || null
+    );
   } catch {
     return null;
   }
@@ -243,9 +268,11 @@ function queriesFor(m: LoadedModel) {
 
 /** the largest |a − b| over every attributed layer, and that over the largest |b| */
 function compareRaw(a: QueryAttribution, b: Float32Array[] | Float64Array[]): { max_abs_diff: number; max_rel_diff: number } {
-  let maxAbs = 0, den = 0;
+  let maxAbs = 0,
+    den = 0;
   a.layers.forEach((l, i) => {
-    const x = a.raw[l], y = b[i];
+    const x = a.raw[l],
+      y = b[i];
     for (let j = 0; j < x.length; j++) {
       maxAbs = Math.max(maxAbs, Math.abs(x[j] - y[j]));
       den = Math.max(den, Math.abs(y[j]));
@@ -264,19 +291,28 @@ async function timeQuery(m: LoadedModel, q: { prompt: string; target: string }) 
  * one weight mode of one model: load, first query, the same again, the fact's sample; disposed after. The fact's
  * sample queries run only while they end before `extrasUntil` (elapsed seconds: this mode's share of the budget).
  */
-async function runMode(model: ModelRow, dir: string, dtype: 'f32' | 'int8', backend: BackendInfo, extrasUntil: number): Promise<{ row: ModeRow; first?: QueryAttribution }> {
+async function runMode(
+  model: ModelRow,
+  dir: string,
+  dtype: 'f32' | 'int8',
+  backend: BackendInfo,
+  extrasUntil: number,
+): Promise<{ row: ModeRow; first?: QueryAttribution }> {
   // in the report from the start: a hard stop prints what is measured so far
   const row: ModeRow = (model[dtype] = { weights: dtype === 'f32' ? 'f32' : 'packed-int8' });
   const label = `${model.name} ${row.weights}`;
   const before = gpuBytes();
   const m = await step(`${label}: load`, MIN_STEP_S, async () => {
     const s0 = performance.now();
-    const model = await loadModel({ type: 'folder', path: dir }, {
-      dtype,
-      ...(dtype === 'int8' ? { deviceWeights: 'packed' as const } : {}),
-      maxTensorBytes: backend.limits?.maxTensorBytes,
-      signal: budgetAbort.signal,
-    });
+    const model = await loadModel(
+      { type: 'folder', path: dir },
+      {
+        dtype,
+        ...(dtype === 'int8' ? { deviceWeights: 'packed' as const } : {}),
+        maxTensorBytes: backend.limits?.maxTensorBytes,
+        signal: budgetAbort.signal,
+      },
+    );
     row.load_s = r3((performance.now() - s0) / 1000);
     log(`${label}: loaded in ${row.load_s} s (${model.info.deviceWeights})`);
     return model;
@@ -293,14 +329,19 @@ async function runMode(model: ModelRow, dir: string, dtype: 'f32' | 'int8', back
     row.tokens = a.r.ids.length;
     row.baselines = a.r.baselinePositions.length;
     row.device_bytes_per_param = +((gpuBytes() - before) / m.info.numParams).toFixed(3);
-    log(`${label}: first query ${a.s.toFixed(2)} s (${row.tokens} tokens, ${row.baselines} baselines, ${m.cfg.numLayers} layers, M = ${steps}), ${row.device_bytes_per_param} device bytes/param`);
+    log(
+      `${label}: first query ${a.s.toFixed(2)} s (${row.tokens} tokens, ${row.baselines} baselines, ${m.cfg.numLayers} layers, M = ${steps}), ${row.device_bytes_per_param} device bytes/param`,
+    );
     const warm = await step(`${label}: the same query again (warm)`, a.s * 1.2, () => timeQuery(m, qs[0]));
     if (!warm) return { row, first };
     row.query_s = r3(warm.s);
     const times = [warm.s];
     for (let i = 1; i < factSample; i++) {
       if (elapsed() + warm.s * 1.2 > extrasUntil) {
-        skip(`${label}: fact sample queries ${i + 1}-${factSample}`, `this model's share of the budget (until ${Math.round(extrasUntil)} s) is used; the fact is extrapolated from ${i}`);
+        skip(
+          `${label}: fact sample queries ${i + 1}-${factSample}`,
+          `this model's share of the budget (until ${Math.round(extrasUntil)} s) is used; the fact is extrapolated from ${i}`,
+        );
         break;
       }
       const t = await step(`${label}: fact sample query ${i + 1} of ${factSample}`, warm.s * 1.2, () => timeQuery(m, qs[i]));
@@ -383,7 +424,9 @@ async function main() {
     if (!ck) continue;
     const row: ModelRow = { name: shape.name, repo: shape.repo, params: ck.params, config: pickConfig(ck.config), write_s: r3(ck.seconds) };
     report.models.push(row);
-    log(`${shape.name}: ${(ck.params / 1e6).toFixed(1)}M parameters, checkpoint ${ck.bytes ? (ck.bytes / 2 ** 20).toFixed(0) + ' MiB written' : 'already there'} (${ck.seconds.toFixed(1)} s)`);
+    log(
+      `${shape.name}: ${(ck.params / 1e6).toFixed(1)}M parameters, checkpoint ${ck.bytes ? (ck.bytes / 2 ** 20).toFixed(0) + ' MiB written' : 'already there'} (${ck.seconds.toFixed(1)} s)`,
+    );
     // every model gets an equal share of what is left for its optional steps (the fact's sample queries): f32 the
     // first half, packed int8 until the end; f32, PyTorch and int8's first queries only need the whole budget
     const share = left() / (shapes.length - i);
@@ -395,8 +438,20 @@ async function main() {
       const res = await step(`${shape.name}: PyTorch`, MIN_STEP_S, () =>
         torch!.send(
           {
-            cmd: 'ig', dir, family: shape.tokenizer, ids: a.ids, position: a.position, target: a.targetId, baseline_positions: a.baselinePositions,
-            pad: a.padId, steps: a.steps, quadrature: a.quadrature, layers: a.layers, out, repeat: 1, free: true,
+            cmd: 'ig',
+            dir,
+            family: shape.tokenizer,
+            ids: a.ids,
+            position: a.position,
+            target: a.targetId,
+            baseline_positions: a.baselinePositions,
+            pad: a.padId,
+            steps: a.steps,
+            quadrature: a.quadrature,
+            layers: a.layers,
+            out,
+            repeat: 1,
+            free: true,
           },
           Math.max(5, left()),
         ),
@@ -416,7 +471,9 @@ async function main() {
           ...(res.peak_bytes ? { peak_bytes: Number(res.peak_bytes) } : {}),
         };
         rmSync(out, { force: true });
-        log(`${shape.name}: PyTorch ${Number(res.query_s).toFixed(2)} s, ours ÷ PyTorch ${row.torch.ratio_ours_over_torch}, max diff ${row.torch.max_abs_diff.toExponential(2)} (rel ${row.torch.max_rel_diff.toExponential(2)})`);
+        log(
+          `${shape.name}: PyTorch ${Number(res.query_s).toFixed(2)} s, ours ÷ PyTorch ${row.torch.ratio_ours_over_torch}, max diff ${row.torch.max_abs_diff.toExponential(2)} (rel ${row.torch.max_rel_diff.toExponential(2)})`,
+        );
       } else if (res) {
         row.torch = { skipped: String(res.error) };
         skip(`${shape.name}: PyTorch`, String(res.error));
@@ -424,7 +481,11 @@ async function main() {
     } else if (!torch) row.torch = { skipped: report.torch && 'skipped' in report.torch ? report.torch.skipped : 'PyTorch is not running' };
     else row.torch = { skipped: 'no f32 attribution of ours to compare with' };
     const int8 = await runMode(row, dir, 'int8', backend, modelEnd);
-    if (f32.first && int8.first) row.int8_vs_f32 = compareRaw(int8.first, f32.first.layers.map((l) => f32.first!.raw[l]));
+    if (f32.first && int8.first)
+      row.int8_vs_f32 = compareRaw(
+        int8.first,
+        f32.first.layers.map((l) => f32.first!.raw[l]),
+      );
     const int8s = int8.row.query_s ?? int8.row.first_query_s;
     if (row.torch && !('skipped' in row.torch) && int8s) row.torch.ratio_int8_over_torch = r3(int8s / row.torch.query_s);
     if (!dry) rmSync(dir, { recursive: true, force: true });
@@ -434,13 +495,24 @@ async function main() {
 }
 
 function pickConfig(c: Record<string, unknown>) {
-  const keys = ['architectures', 'n_layer', 'num_hidden_layers', 'n_embd', 'hidden_size', 'intermediate_size', 'n_head', 'num_attention_heads', 'num_key_value_heads', 'vocab_size'];
+  const keys = [
+    'architectures',
+    'n_layer',
+    'num_hidden_layers',
+    'n_embd',
+    'hidden_size',
+    'intermediate_size',
+    'n_head',
+    'num_attention_heads',
+    'num_key_value_heads',
+    'vocab_size',
+  ];
   return Object.fromEntries(keys.filter((k) => k in c).map((k) => [k, c[k]]));
 }
 
 main()
   .catch((e) => {
-    report.skipped.push({ step: 'the check', reason: `crashed: ${e instanceof Error ? e.stack ?? e.message : String(e)}` });
+    report.skipped.push({ step: 'the check', reason: `crashed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` });
   })
   .finally(() => {
     clearTimeout(hardStop);

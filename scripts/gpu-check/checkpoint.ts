@@ -25,24 +25,65 @@ export interface ModelShape {
 }
 
 const BLOOM_560M_CONFIG = {
-  apply_residual_connection_post_layernorm: false, architectures: ['BloomForCausalLM'], attention_dropout: 0.0, attention_softmax_in_fp32: true,
-  bias_dropout_fusion: true, bos_token_id: 1, eos_token_id: 2, hidden_dropout: 0.0, hidden_size: 1024, initializer_range: 0.02,
-  layer_norm_epsilon: 1e-5, masked_softmax_fusion: true, model_type: 'bloom', n_head: 16, n_inner: null, n_layer: 24, offset_alibi: 100,
-  pad_token_id: 3, pretraining_tp: 1, skip_bias_add: true, skip_bias_add_qkv: false, slow_but_exact: false, unk_token_id: 0, use_cache: true,
+  apply_residual_connection_post_layernorm: false,
+  architectures: ['BloomForCausalLM'],
+  attention_dropout: 0.0,
+  attention_softmax_in_fp32: true,
+  bias_dropout_fusion: true,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  hidden_dropout: 0.0,
+  hidden_size: 1024,
+  initializer_range: 0.02,
+  layer_norm_epsilon: 1e-5,
+  masked_softmax_fusion: true,
+  model_type: 'bloom',
+  n_head: 16,
+  n_inner: null,
+  n_layer: 24,
+  offset_alibi: 100,
+  pad_token_id: 3,
+  pretraining_tp: 1,
+  skip_bias_add: true,
+  skip_bias_add_qkv: false,
+  slow_but_exact: false,
+  unk_token_id: 0,
+  use_cache: true,
   vocab_size: 250880,
 };
 const XLMR_BASE_CONFIG = {
-  architectures: ['XLMRobertaForMaskedLM'], attention_probs_dropout_prob: 0.1, bos_token_id: 0, eos_token_id: 2, hidden_act: 'gelu',
-  hidden_dropout_prob: 0.1, hidden_size: 768, initializer_range: 0.02, intermediate_size: 3072, layer_norm_eps: 1e-5,
-  max_position_embeddings: 514, model_type: 'xlm-roberta', num_attention_heads: 12, num_hidden_layers: 12, output_past: true,
-  pad_token_id: 1, position_embedding_type: 'absolute', type_vocab_size: 1, use_cache: true, vocab_size: 250002,
+  architectures: ['XLMRobertaForMaskedLM'],
+  attention_probs_dropout_prob: 0.1,
+  bos_token_id: 0,
+  eos_token_id: 2,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0.1,
+  hidden_size: 768,
+  initializer_range: 0.02,
+  intermediate_size: 3072,
+  layer_norm_eps: 1e-5,
+  max_position_embeddings: 514,
+  model_type: 'xlm-roberta',
+  num_attention_heads: 12,
+  num_hidden_layers: 12,
+  output_past: true,
+  pad_token_id: 1,
+  position_embedding_type: 'absolute',
+  type_vocab_size: 1,
+  use_cache: true,
+  vocab_size: 250002,
 };
 
 /** the four shapes of the issue, at their real sizes, smallest first (a cut at the time budget falls on the largest) */
 export const REAL_SHAPES: ModelShape[] = [
   { name: 'gpt2-small', repo: 'openai-community/gpt2', tokenizer: 'gpt2', config: { ...GPT2_SMALL_CONFIG, model_type: 'gpt2' } },
   { name: 'xlm-roberta-base', repo: 'FacebookAI/xlm-roberta-base', tokenizer: 'xlmr', config: XLMR_BASE_CONFIG },
-  { name: 'qwen2.5-0.5b', repo: 'Qwen/Qwen2.5-0.5B', tokenizer: 'qwen2', config: { ...QWEN25_05B_CONFIG, architectures: [...QWEN25_05B_CONFIG.architectures] } },
+  {
+    name: 'qwen2.5-0.5b',
+    repo: 'Qwen/Qwen2.5-0.5B',
+    tokenizer: 'qwen2',
+    config: { ...QWEN25_05B_CONFIG, architectures: [...QWEN25_05B_CONFIG.architectures] },
+  },
   { name: 'bloom-560m', repo: 'bigscience/bloom-560m', tokenizer: 'bloom', config: BLOOM_560M_CONFIG },
 ];
 
@@ -54,8 +95,23 @@ export function dryShapes(): ModelShape[] {
   const small: Record<string, Record<string, unknown>> = {
     'gpt2-small': { n_embd: 64, n_layer: 2, n_head: 4, n_positions: 128, vocab_size: 512 },
     'bloom-560m': { hidden_size: 64, n_layer: 2, n_head: 4, vocab_size: 512 },
-    'qwen2.5-0.5b': { hidden_size: 64, intermediate_size: 192, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 128, vocab_size: 512 },
-    'xlm-roberta-base': { hidden_size: 64, intermediate_size: 256, num_hidden_layers: 2, num_attention_heads: 4, max_position_embeddings: 130, vocab_size: 512 },
+    'qwen2.5-0.5b': {
+      hidden_size: 64,
+      intermediate_size: 192,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      max_position_embeddings: 128,
+      vocab_size: 512,
+    },
+    'xlm-roberta-base': {
+      hidden_size: 64,
+      intermediate_size: 256,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      max_position_embeddings: 130,
+      vocab_size: 512,
+    },
   };
   return REAL_SHAPES.map((s) => ({ ...s, name: `${s.name}-dry`, config: { ...s.config, ...small[s.name] } }));
 }
@@ -108,7 +164,8 @@ function toHalf(x: number): number {
     mant |= 0x800000;
     const shift = 14 - e;
     let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1), half = 1 << (shift - 1);
+    const rem = mant & ((1 << shift) - 1),
+      half = 1 << (shift - 1);
     if (rem > half || (rem === half && h & 1)) h++;
     return sign | h;
   }
@@ -137,7 +194,8 @@ function halfTable(mean: number, std: number, seed: number): Uint16Array {
   const next = rng(seed);
   const t = new Uint16Array(4096);
   for (let i = 0; i < t.length; i += 2) {
-    const u = (next() + 1) / 4294967297, v = next() / 4294967296;
+    const u = (next() + 1) / 4294967297,
+      v = next() / 4294967296;
     const r = Math.sqrt(-2 * Math.log(u));
     t[i] = toHalf(mean + std * r * Math.cos(2 * Math.PI * v));
     t[i + 1] = toHalf(mean + std * r * Math.sin(2 * Math.PI * v));
@@ -195,7 +253,9 @@ export async function writeShapeCheckpoint(dir: string, shape: ModelShape, token
   const write = (b: Buffer) => new Promise<void>((res, rej) => out.write(b, (e) => (e ? rej(e) : res())));
   await write(len);
   await write(Buffer.from(json));
-  const matrix = halfTable(0, 0.02, seed * 3 + 1), bias = halfTable(0, 0.02, seed * 3 + 2), normW = halfTable(1, 0.02, seed * 3 + 3);
+  const matrix = halfTable(0, 0.02, seed * 3 + 1),
+    bias = halfTable(0, 0.02, seed * 3 + 2),
+    normW = halfTable(1, 0.02, seed * 3 + 3);
   // xorshift32 inlined: one table entry per value, two per 32-bit draw (the loop is the writer's cost)
   let x = (seed * 7919 + 17) >>> 0 || 1;
   const CHUNK = 1 << 22;

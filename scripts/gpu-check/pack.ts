@@ -89,7 +89,10 @@ function walk(dir: string): string[] {
 /** bytes of the repository's tracked files (what a device call carries besides the pack) */
 export function trackedBytes(): number {
   try {
-    const files = execFileSync('git', ['ls-files', '-z'], { cwd: REPO, maxBuffer: 1 << 28 }).toString().split('\0').filter(Boolean);
+    const files = execFileSync('git', ['ls-files', '-z'], { cwd: REPO, maxBuffer: 1 << 28 })
+      .toString()
+      .split('\0')
+      .filter(Boolean);
     let n = 0;
     for (const f of files) {
       try {
@@ -135,7 +138,9 @@ export async function pack(o: PackOptions = {}): Promise<PackResult> {
   // 2. Node
   if (o.noNode) leftOut.push('node (--no-node: run.sh uses the node on PATH)');
   else if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`pack ships the Node it runs on, and the GPU machine is linux-x64; this is ${process.platform}-${process.arch} (pack on x86-64 Linux, or --no-node where that machine has Node 20)`);
+    throw new Error(
+      `pack ships the Node it runs on, and the GPU machine is linux-x64; this is ${process.platform}-${process.arch} (pack on x86-64 Linux, or --no-node where that machine has Node 20)`,
+    );
   } else {
     const exe = process.execPath;
     const st = statSync(exe);
@@ -211,9 +216,12 @@ export async function pack(o: PackOptions = {}): Promise<PackResult> {
   writeFileSync(join(dir, 'MANIFEST.json'), JSON.stringify(manifest, null, 2) + '\n');
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   for (const f of files.filter((x) => x.bytes > 512 * 1024)) log(`  ${f.path}: ${mib(f.bytes)}`);
-  log(`${relative(process.cwd(), dir) || dir}: ${mib(bytes)} (limit ${mib(PACK_LIMIT_BYTES)}); with the repository's tracked files (${mib(tracked)}): ${mib(bytes + tracked)} of the ${mib(CARRY_LIMIT_BYTES)} a device call carries`);
+  log(
+    `${relative(process.cwd(), dir) || dir}: ${mib(bytes)} (limit ${mib(PACK_LIMIT_BYTES)}); with the repository's tracked files (${mib(tracked)}): ${mib(bytes + tracked)} of the ${mib(CARRY_LIMIT_BYTES)} a device call carries`,
+  );
   for (const l of leftOut) log(`left out: ${l}`);
   if (bytes > PACK_LIMIT_BYTES) throw new Error(`the pack is ${mib(bytes)}, over ${mib(PACK_LIMIT_BYTES)}`);
-  if (!o.out && bytes + tracked > CARRY_LIMIT_BYTES) log(`WARNING: the pack and the tracked files exceed ${mib(CARRY_LIMIT_BYTES)}: a device call would refuse the tree`);
+  if (!o.out && bytes + tracked > CARRY_LIMIT_BYTES)
+    log(`WARNING: the pack and the tracked files exceed ${mib(CARRY_LIMIT_BYTES)}: a device call would refuse the tree`);
   return { dir, bytes, files, trackedBytes: tracked, leftOut };
 }

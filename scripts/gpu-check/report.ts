@@ -37,7 +37,16 @@ export interface ModeRow {
 
 export type TorchRow =
   | { skipped: string }
-  | { load_s: number; first_query_s: number; query_s: number; ratio_ours_over_torch: number; ratio_int8_over_torch?: number; max_abs_diff: number; max_rel_diff: number; peak_bytes?: number };
+  | {
+      load_s: number;
+      first_query_s: number;
+      query_s: number;
+      ratio_ours_over_torch: number;
+      ratio_int8_over_torch?: number;
+      max_abs_diff: number;
+      max_rel_diff: number;
+      peak_bytes?: number;
+    };
 
 export interface ModelRow {
   name: string;
@@ -147,14 +156,23 @@ export function markdownTables(r: GpuCheckReport): string {
   out.push('');
   out.push('| adapter | software | GPU (nvidia-smi) | dense f32 matmul GFLOP/s | packed int8 matmul GFLOP/s | PyTorch |');
   out.push('|---|---|---|---|---|---|');
-  const rates = (o: Record<string, number>) => Object.entries(o).map(([n, v]) => `${v.toFixed(1)} (${n}³)`).join(', ') || '—';
+  const rates = (o: Record<string, number>) =>
+    Object.entries(o)
+      .map(([n, v]) => `${v.toFixed(1)} (${n}³)`)
+      .join(', ') || '—';
   const t = r.torch;
   const torch = !t ? '—' : 'skipped' in t ? `skipped: ${t.skipped}` : `${t.torch}, transformers ${t.transformers}, ${t.device_name}`;
-  out.push(`| ${a ? [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ') : '—'} | ${a ? (a.software ?? 'no') : '—'} | ${r.host.gpu ?? '—'} | ${rates(r.matmul_gflops)} | ${rates(r.int8_matmul_gflops)} | ${torch} |`);
+  out.push(
+    `| ${a ? [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ') : '—'} | ${a ? (a.software ?? 'no') : '—'} | ${r.host.gpu ?? '—'} | ${rates(r.matmul_gflops)} | ${rates(r.int8_matmul_gflops)} | ${torch} |`,
+  );
   out.push('');
-  out.push(`One query = all layers, M = ${r.settings.steps} (${r.settings.quadrature}), ⟨PAD⟩ baselines; a fact = ${r.settings.fact_queries} queries (7 languages × 4), extrapolated from the queries timed.`);
+  out.push(
+    `One query = all layers, M = ${r.settings.steps} (${r.settings.quadrature}), ⟨PAD⟩ baselines; a fact = ${r.settings.fact_queries} queries (7 languages × 4), extrapolated from the queries timed.`,
+  );
   out.push('');
-  out.push('| model (random weights) | params | tokens × baselines | weights | load s | first query s | query s | fact s | device B/param | PyTorch query s | ours ÷ PyTorch | max diff (rel) |');
+  out.push(
+    '| model (random weights) | params | tokens × baselines | weights | load s | first query s | query s | fact s | device B/param | PyTorch query s | ours ÷ PyTorch | max diff (rel) |',
+  );
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const m of r.models) {
     for (const mode of ['f32', 'int8'] as const) {
@@ -167,7 +185,11 @@ export function markdownTables(r: GpuCheckReport): string {
             : 'skipped' in tr
               ? ['skipped', '—', '—']
               : [f(tr.query_s), f(tr.ratio_ours_over_torch), `${e(tr.max_abs_diff)} (${e(tr.max_rel_diff)})`]
-          : ['', tr && !('skipped' in tr) && tr.ratio_int8_over_torch !== undefined ? f(tr.ratio_int8_over_torch) : '', m.int8_vs_f32 ? `vs f32: ${e(m.int8_vs_f32.max_abs_diff)} (${e(m.int8_vs_f32.max_rel_diff)})` : '—'];
+          : [
+              '',
+              tr && !('skipped' in tr) && tr.ratio_int8_over_torch !== undefined ? f(tr.ratio_int8_over_torch) : '',
+              m.int8_vs_f32 ? `vs f32: ${e(m.int8_vs_f32.max_abs_diff)} (${e(m.int8_vs_f32.max_rel_diff)})` : '—',
+            ];
       out.push(
         `| ${mode === 'f32' ? m.name : ''} | ${mode === 'f32' ? (m.params / 1e6).toFixed(1) + 'M' : ''} | ${row?.tokens !== undefined ? `${row.tokens} × ${row.baselines}` : '—'} | ${mode === 'f32' ? 'f32' : 'packed int8'} | ${f(row?.load_s, 1)} | ${f(row?.first_query_s)} | ${f(row?.query_s)} | ${f(row?.fact_s, 1)} | ${row?.device_bytes_per_param?.toFixed(2) ?? '—'} | ${tcells.join(' | ')} |`,
       );

@@ -39,7 +39,8 @@ async function main() {
     const dir = join(ROOT, '.cache', 'reference', 'real', repo);
     const server = await start({ mounts: { [`/${repo}/resolve/main/`]: dir } });
     setHubUrl(server.url);
-    let peakRss = 0, peakDevice = 0;
+    let peakRss = 0,
+      peakDevice = 0;
     const sample = () => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       peakDevice = Math.max(peakDevice, tf.memory().numBytes);
@@ -49,15 +50,18 @@ async function main() {
     try {
       const t0 = performance.now();
       let lastLog = 0;
-      const m = await loadModel({ type: 'hub', repo }, {
-        dtype,
-        onProgress: (p) => {
-          if (performance.now() - lastLog > 5000) {
-            lastLog = performance.now();
-            console.error(`${repo}: ${p.stage} ${p.loaded}/${p.total}`);
-          }
+      const m = await loadModel(
+        { type: 'hub', repo },
+        {
+          dtype,
+          onProgress: (p) => {
+            if (performance.now() - lastLog > 5000) {
+              lastLog = performance.now();
+              console.error(`${repo}: ${p.stage} ${p.loaded}/${p.total}`);
+            }
+          },
         },
-      });
+      );
       row.loadS = (performance.now() - t0) / 1000;
       row.params = m.info.numParams;
       row.weightBytes = m.info.weightBytes;

@@ -11,7 +11,18 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-interface Cell { alpha2: number; beta2: number; tau: number; selectedMedian: number; coverageMean: number; suppress: number; perLanguage: Record<string, number>; flipRate: number; randomSuppress: number; ownSuppress: number }
+interface Cell {
+  alpha2: number;
+  beta2: number;
+  tau: number;
+  selectedMedian: number;
+  coverageMean: number;
+  suppress: number;
+  perLanguage: Record<string, number>;
+  flipRate: number;
+  randomSuppress: number;
+  ownSuppress: number;
+}
 const args = process.argv.slice(2);
 const outIdx = args.indexOf('--out');
 const out = outIdx >= 0 ? args[outIdx + 1] : undefined;
@@ -25,7 +36,9 @@ const read = (p: string) => (existsSync(p) ? JSON.parse(readFileSync(p, 'utf8'))
 const LANGS = ['zh', 'en', 'fr', 'fi', 'hu', 'ja', 'ko'];
 const cellText = (c: Cell | undefined) => {
   if (!c) return '— | — | — | — | — | —';
-  const weakest = LANGS.map((l) => [l, c.perLanguage[l]] as const).filter(([, v]) => Number.isFinite(v)).sort((a, b) => b[1] - a[1])[0];
+  const weakest = LANGS.map((l) => [l, c.perLanguage[l]] as const)
+    .filter(([, v]) => Number.isFinite(v))
+    .sort((a, b) => b[1] - a[1])[0];
   return `${c.selectedMedian} | ${c.coverageMean.toFixed(2)} | ${pct(c.suppress)} (${weakest ? `${weakest[0]} ${pct(weakest[1])}` : '—'}) | ${pct(c.flipRate)} | ${pct(c.randomSuppress)} | ${pct(c.ownSuppress)}`;
 };
 const rows: string[] = [];
@@ -41,7 +54,9 @@ for (const it of items) {
   const acc = (split: 'trained' | 'heldout') => (ev?.[split] ? LANGS.map((l) => Math.round(100 * ev[split][l].accuracy)).join('/') : '—');
   const train = log ? `${log.steps} steps, ${Math.round(log.seconds)} s` : '—';
   const chosen = s.chosen ? `α2 ${s.chosen.alpha2}, β2 ${s.chosen.beta2}, τ ${s.chosen.tau}` : 'none qualifies';
-  rows.push(`| ${label} | ${train} | ${acc('trained')} | ${acc('heldout')} | ${cellText(find(1, 1, 0.2))} | ${cellText(find(1, 1, 0.1))} | ${cellText(find(1, 0.5, 0.2))} | ${chosen} |`);
+  rows.push(
+    `| ${label} | ${train} | ${acc('trained')} | ${acc('heldout')} | ${cellText(find(1, 1, 0.2))} | ${cellText(find(1, 1, 0.1))} | ${cellText(find(1, 0.5, 0.2))} | ${chosen} |`,
+  );
 }
 const head = (n: string) => `${n}: median sel. | coverage | ΔP (weakest) | flip | Random | own sets`;
 const table = [

@@ -13,8 +13,7 @@
 
 /** Oniguruma-compatible (HF Rust) pattern; @huggingface/tokenizers rewrites \p{Han} to \p{Script=Han}. */
 const CJK = '\\p{Han}\\p{Hiragana}\\p{Katakana}ー々';
-export const SPLIT_PATTERN =
-  `'s|'t|'re|'ve|'m|'ll|'d|[${CJK}]| ?(?:(?![${CJK}])[\\p{L}\\p{M}])+| ?\\p{N}+| ?[^\\s\\p{L}\\p{M}\\p{N}]+|\\s+(?!\\S)|\\s+`;
+export const SPLIT_PATTERN = `'s|'t|'re|'ve|'m|'ll|'d|[${CJK}]| ?(?:(?![${CJK}])[\\p{L}\\p{M}])+| ?\\p{N}+| ?[^\\s\\p{L}\\p{M}\\p{N}]+|\\s+(?!\\S)|\\s+`;
 const JS_PATTERN = new RegExp(SPLIT_PATTERN.replace(/\\p\{(Han|Hiragana|Katakana)\}/g, '\\p{Script=$1}'), 'gu');
 
 /** GPT-2's bytes_to_unicode table. */
@@ -44,7 +43,8 @@ function applyMerges(sym: string[], rank: Map<string, number>): string[] {
   if (sym.length < 2) return sym;
   let s = [...sym];
   for (;;) {
-    let best = -1, bestRank = Infinity;
+    let best = -1,
+      bestRank = Infinity;
     for (let i = 0; i + 1 < s.length; i++) {
       const r = rank.get(s[i] + '\u0000' + s[i + 1]);
       if (r !== undefined && r < bestRank) (bestRank = r), (best = i);
@@ -152,7 +152,13 @@ export function tokenizerJson(bpe: BpeModel, specials: SpecialToken[], bertTempl
   specials.forEach((s, i) => (vocab[s.content] = i));
   for (const s of bpe.symbols) if (!(s in vocab)) vocab[s] = Object.keys(vocab).length;
   const added = specials.map((s, i) => ({
-    id: i, content: s.content, single_word: false, lstrip: !!s.lstrip, rstrip: false, normalized: false, special: true,
+    id: i,
+    content: s.content,
+    single_word: false,
+    lstrip: !!s.lstrip,
+    rstrip: false,
+    normalized: false,
+    special: true,
   }));
   let post: unknown = null;
   if (bertTemplate) {
@@ -161,8 +167,11 @@ export function tokenizerJson(bpe: BpeModel, specials: SpecialToken[], bertTempl
       type: 'TemplateProcessing',
       single: [{ SpecialToken: { id: cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: sep, type_id: 0 } }],
       pair: [
-        { SpecialToken: { id: cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: sep, type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: sep, type_id: 1 } },
+        { SpecialToken: { id: cls, type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: sep, type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 1 } },
+        { SpecialToken: { id: sep, type_id: 1 } },
       ],
       special_tokens: {
         [cls]: { id: cls, ids: [vocab[cls]], tokens: [cls] },
@@ -186,8 +195,16 @@ export function tokenizerJson(bpe: BpeModel, specials: SpecialToken[], bertTempl
     post_processor: post,
     decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: bpe.merges,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges: bpe.merges,
     },
   };
 }

@@ -66,7 +66,9 @@ export const DEV_SPLIT_SEED = 20260;
 
 export async function loadDemoData(opts: DataOptions | number = {}, trainedPerLangArg = 3): Promise<DemoData> {
   const o: DataOptions = typeof opts === 'number' ? { perRelation: opts, trainedPerLang: trainedPerLangArg } : opts;
-  const perRelation = o.perRelation ?? 60, trainedPerLang = o.trainedPerLang ?? 3, minRelations = o.minRelations ?? 1;
+  const perRelation = o.perRelation ?? 60,
+    trainedPerLang = o.trainedPerLang ?? 3,
+    minRelations = o.minRelations ?? 1;
   const bench = await openLocal();
   const shards = new Map<string, Shard>();
   const facts: DemoFact[] = [];
@@ -265,8 +267,11 @@ export interface ExampleBuilder {
 }
 
 export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' | 'masked', maxLen: number, seed = 1234, mix: MixOptions = {}): ExampleBuilder {
-  const codeSwitch = mix.codeSwitch ?? 2, objectShare = mix.objectLineShare ?? 0.5, pairLines = mix.pairLines ?? 0;
-  const cjkPairs = mix.cjkPairLines ?? 0, cjkSwitch = mix.cjkCodeSwitch ?? 0;
+  const codeSwitch = mix.codeSwitch ?? 2,
+    objectShare = mix.objectLineShare ?? 0.5,
+    pairLines = mix.pairLines ?? 0;
+  const cjkPairs = mix.cjkPairLines ?? 0,
+    cjkSwitch = mix.cjkCodeSwitch ?? 0;
   /** two different languages; with `cjk`, one of them (either side, at random) is zh, ja or ko */
   const langPair = (r: () => number, cjk: boolean): [Lang, Lang] => {
     let a = LANGS[Math.floor(r() * LANGS.length)];
@@ -337,12 +342,30 @@ export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' |
           const ex = make(f.relation, a, ts[Math.floor(r() * ts.length)], f.subject[b], f.object[a]);
           if (ex) out.push(ex);
         }
-        const ex = nameLineExample(tok, shuffle(LANGS.map((l) => f.subject[l]), r), kind, r, maxLen);
+        const ex = nameLineExample(
+          tok,
+          shuffle(
+            LANGS.map((l) => f.subject[l]),
+            r,
+          ),
+          kind,
+          r,
+          maxLen,
+        );
         if (ex) out.push(ex);
       }
       for (const o of objectNames) {
         if (objectShare < 1 && r() < 1 - objectShare) continue;
-        const ex = nameLineExample(tok, shuffle(LANGS.map((l) => o[l]), r), kind, r, maxLen);
+        const ex = nameLineExample(
+          tok,
+          shuffle(
+            LANGS.map((l) => o[l]),
+            r,
+          ),
+          kind,
+          r,
+          maxLen,
+        );
         if (ex) out.push(ex);
       }
       if (pairLines + cjkPairs > 0) {
@@ -360,7 +383,8 @@ export function buildExamples(data: DemoData, tok: KnTokenizer, kind: 'causal' |
  * scripts/train/masked_paths.py splits layer-0 attention. null when the span is empty.
  */
 function subjectSpan(tok: KnTokenizer, ids: number[], withSubject: (s: string) => string): [number, number] | null {
-  let start = ids.length, end = 0;
+  let start = ids.length,
+    end = 0;
   for (const other of ['Qzxv Wyk', '가나다라']) {
     const o = tok.encode(withSubject(other));
     let p = 0;

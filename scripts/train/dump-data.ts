@@ -17,21 +17,27 @@
  * Binary example file (little-endian int32): n, nIds, nLabels, nBatches, idOff[n+1], labOff[n+1],
  * batchOff[nBatches+1] (example index), ids[nIds], labels[2*nLabels] (position, token id).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { batchesOf, buildExamples, type Example } from './data';
 import { RECIPES, SPECS, hfConfig, parseFlags, prepare, recipeFromFlags, splitFile } from './train-demo';
 
-
 function pack(batches: Example[][]): Uint8Array {
   const ex = batches.flat();
-  const nIds = ex.reduce((a, e) => a + e.ids.length, 0), nLab = ex.reduce((a, e) => a + e.labels.length, 0);
-  const n = ex.length, nb = batches.length;
+  const nIds = ex.reduce((a, e) => a + e.ids.length, 0),
+    nLab = ex.reduce((a, e) => a + e.labels.length, 0);
+  const n = ex.length,
+    nb = batches.length;
   const buf = new Int32Array(4 + (n + 1) * 2 + (nb + 1) + nIds + 2 * nLab);
   buf.set([n, nIds, nLab, nb]);
   let o = 4;
-  const idOff = o, labOff = o + n + 1, bOff = labOff + n + 1, idsAt = bOff + nb + 1, labAt = idsAt + nIds;
-  let ci = 0, cl = 0;
+  const idOff = o,
+    labOff = o + n + 1,
+    bOff = labOff + n + 1,
+    idsAt = bOff + nb + 1,
+    labAt = idsAt + nIds;
+  let ci = 0,
+    cl = 0;
   ex.forEach((e, i) => {
     buf[idOff + i] = ci;
     buf[labOff + i] = cl;
@@ -74,10 +80,16 @@ async function main() {
   if (spans && k !== 'masked') throw new Error('--subject-spans: only for --model masked');
   // --subject-spans: the same builder as prepare()'s (same mix, same random draws) that also marks the subjects
   const r = spec.recipe;
-  const builder = spans ? buildExamples(run.data, run.tok, spec.kind, config.ctx, spec.seed, {
-    codeSwitch: r.codeSwitch, objectLineShare: r.objectLineShare, pairLines: r.pairLines,
-    cjkPairLines: r.cjkPairLines, cjkCodeSwitch: r.cjkCodeSwitch, subjectSpans: true,
-  }) : run.builder;
+  const builder = spans
+    ? buildExamples(run.data, run.tok, spec.kind, config.ctx, spec.seed, {
+        codeSwitch: r.codeSwitch,
+        objectLineShare: r.objectLineShare,
+        pairLines: r.pairLines,
+        cjkPairLines: r.cjkPairLines,
+        cjkCodeSwitch: r.cjkCodeSwitch,
+        subjectSpans: true,
+      })
+    : run.builder;
   const subj = (batches: Example[][]) => new Uint8Array(Int32Array.from(batches.flat().flatMap((e) => e.subj ?? [-1, -1])).buffer);
   const epochs = f.epochs ? Number(f.epochs) : undefined;
   const written: { file: string; examples: number; batches: number }[] = [];
@@ -98,13 +110,24 @@ async function main() {
   await writeFile(join(out, 'tokenizer_config.json'), JSON.stringify(run.files.config, null, 2) + '\n');
   await writeFile(join(out, 'split.json'), JSON.stringify(splitFile(run), null, 1) + '\n');
   const meta = {
-    format: 'kn-train-dump', version: 1, kind: spec.kind, name: spec.name,
+    format: 'kn-train-dump',
+    version: 1,
+    kind: spec.kind,
+    name: spec.name,
     spec: { batch: spec.batch, steps: spec.steps, lr: spec.lr, warmup: spec.warmup, seed: spec.seed, perRelation: spec.perRelation, vocabSize: spec.vocabSize },
-    recipe: spec.recipe, trainConfig: config, facts: run.data.facts.length, base: builder.base.length,
-    pad: 0, epochs: written, stepsCovered: steps, ...(spans ? { subjectSpans: true } : {}),
+    recipe: spec.recipe,
+    trainConfig: config,
+    facts: run.data.facts.length,
+    base: builder.base.length,
+    pad: 0,
+    epochs: written,
+    stepsCovered: steps,
+    ...(spans ? { subjectSpans: true } : {}),
   };
   await writeFile(join(out, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
-  console.log(`${spec.name}: ${run.data.facts.length} facts, ${builder.base.length} trained queries, vocab ${config.vocab}; ${written.length} epoch(s), ${steps} batches of ${spec.batch} -> ${out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `${spec.name}: ${run.data.facts.length} facts, ${builder.base.length} trained queries, vocab ${config.vocab}; ${written.length} epoch(s), ${steps} batches of ${spec.batch} -> ${out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
 }
 
 main().catch((e) => {

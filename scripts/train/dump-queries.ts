@@ -20,9 +20,11 @@ function flag(args: string[], name: string): string | undefined {
 
 async function main() {
   const args = process.argv.slice(2);
-  const dir = flag(args, '--data'), out = flag(args, '--out');
+  const dir = flag(args, '--data'),
+    out = flag(args, '--out');
   if (!dir || !out) throw new Error('--data <dump dir> and --out <file.json> are required');
-  const split = flag(args, '--split') ?? 'dev', which = flag(args, '--templates') ?? 'all';
+  const split = flag(args, '--split') ?? 'dev',
+    which = flag(args, '--templates') ?? 'all';
   const meta = JSON.parse(readFileSync(resolve(dir, 'meta.json'), 'utf8'));
   const kind = meta.kind as 'causal' | 'masked';
   const spec = { ...SPECS[kind], ...meta.spec, recipe: meta.recipe, kind, name: meta.name };
@@ -34,17 +36,34 @@ async function main() {
     if (!ids.has(f.id)) continue;
     for (const l of LANGS) {
       const ts = data.split.templates[f.relation][l];
-      const list = [...(which !== 'heldout' ? ts.trained.map((t) => [t, false] as const) : []),
-        ...(which !== 'trained' ? ts.heldout.map((t) => [t, true] as const) : [])];
+      const list = [
+        ...(which !== 'heldout' ? ts.trained.map((t) => [t, false] as const) : []),
+        ...(which !== 'trained' ? ts.heldout.map((t) => [t, true] as const) : []),
+      ];
       for (const [tid, heldout] of list) {
         const t = template(data, f.relation, l, tid);
         const fact = { id: f.id, subject: f.subject[l], object: f.object[l] };
-        const ex = kind === 'masked'
-          ? maskedExample(tok, maskedQuery(t, fact, tok.maskToken ?? '[MASK]').prompt, f.object[l], config.ctx)
-          : (() => { const q = causalQuery(t, fact)!; return causalExample(tok, q.prompt, q.target, config.ctx); })();
+        const ex =
+          kind === 'masked'
+            ? maskedExample(tok, maskedQuery(t, fact, tok.maskToken ?? '[MASK]').prompt, f.object[l], config.ctx)
+            : (() => {
+                const q = causalQuery(t, fact)!;
+                return causalExample(tok, q.prompt, q.target, config.ctx);
+              })();
         if (!ex) continue;
-        rows.push({ fact: f.id, split: (data.split.devFacts ?? []).includes(f.id) ? 'dev' : 'test', relation: f.relation, lang: l, template: tid, heldout, ids: ex.ids,
-          position: ex.labels[0][0], label: ex.labels[0][1], subject: f.subject[l], object: f.object[l] });
+        rows.push({
+          fact: f.id,
+          split: (data.split.devFacts ?? []).includes(f.id) ? 'dev' : 'test',
+          relation: f.relation,
+          lang: l,
+          template: tid,
+          heldout,
+          ids: ex.ids,
+          position: ex.labels[0][0],
+          label: ex.labels[0][1],
+          subject: f.subject[l],
+          object: f.object[l],
+        });
       }
     }
   }
@@ -52,4 +71,7 @@ async function main() {
   console.log(`${rows.length} queries of ${ids.size} ${split} facts -> ${out}`);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -80,7 +80,9 @@ export async function exportDemo(run: TrainRun, log: (s: string) => void = conso
   let exp;
   try {
     exp = await exportKnBundle(m, hfDir, outDir, 4 * 1024 * 1024, {
-      config: hfConfig(run), tokenizerJson: run.files.json, tokenizerConfig: run.files.config,
+      config: hfConfig(run),
+      tokenizerJson: run.files.json,
+      tokenizerConfig: run.files.config,
     });
   } finally {
     m.dispose();
@@ -90,13 +92,24 @@ export async function exportDemo(run: TrainRun, log: (s: string) => void = conso
   const t0 = Date.now();
   const trained = await evalSplit(modelArg, 'trained');
   const heldout = await evalSplit(modelArg, 'heldout');
-  log(`${name}: engine int8 eval (${((Date.now() - t0) / 1000).toFixed(0)} s) trained ${JSON.stringify(trained.languages)} heldout ${JSON.stringify(heldout.languages)}`);
+  log(
+    `${name}: engine int8 eval (${((Date.now() - t0) / 1000).toFixed(0)} s) trained ${JSON.stringify(trained.languages)} heldout ${JSON.stringify(heldout.languages)}`,
+  );
   const hfBytes = (await stat(join(hfDir, 'model.safetensors'))).size;
   const weightBytes = await dirBytes(outDir, (f) => /^weights-\d+\.bin$/.test(f));
   const card = modelCard(cardInput(run, { trained, heldout, weightBytes, hfBytes, agree: cmp }));
   await writeFile(join(outDir, 'README.md'), card);
   await writeFile(join(hfDir, 'README.md'), card);
-  const result = { name, trained: trained.languages, heldout: heldout.languages, weightBytes, hfBytes, params: countParams(run.config), steps: run.meta.step, trainMinutes: run.meta.elapsedMs / 60000 };
+  const result = {
+    name,
+    trained: trained.languages,
+    heldout: heldout.languages,
+    weightBytes,
+    hfBytes,
+    params: countParams(run.config),
+    steps: run.meta.step,
+    trainMinutes: run.meta.elapsedMs / 60000,
+  };
   await writeFile(join(outDir, 'eval.json'), JSON.stringify(result, null, 1) + '\n');
   return result;
 }
@@ -111,14 +124,26 @@ export async function writeIndex() {
 }
 
 /** The card's input from a tfjs TrainRun. */
-function cardInput(run: TrainRun, r: { trained: EvalOut; heldout: EvalOut; weightBytes: number; hfBytes: number; agree: { n: number; agree: number } }): CardInput {
-  const c = run.config, s = run.spec;
+function cardInput(
+  run: TrainRun,
+  r: { trained: EvalOut; heldout: EvalOut; weightBytes: number; hfBytes: number; agree: { n: number; agree: number } },
+): CardInput {
+  const c = run.config,
+    s = run.spec;
   const rc = s.recipe ?? RECIPES.v1;
   const recipeName = Object.entries(RECIPES).find(([, r]) => JSON.stringify(r) === JSON.stringify(rc))?.[0] ?? 'custom';
   const minutes = (run.meta.elapsedMs / 60000).toFixed(1);
   return {
-    name: s.name, label: s.label, kind: s.kind, config: c, params: countParams(c), recipe: rc, recipeName,
-    split: run.data.split, facts: run.data.facts.length, baseQueries: run.builder.base.length,
+    name: s.name,
+    label: s.label,
+    kind: s.kind,
+    config: c,
+    params: countParams(c),
+    recipe: rc,
+    recipeName,
+    split: run.data.split,
+    facts: run.data.facts.length,
+    baseQueries: run.builder.base.length,
     trainCommand: `\`npm run train:demo -- --model ${s.kind}\``,
     training: `tfjs ${'4.22'} on the wasm backend in Node (one thread), Adam (β = 0.9, 0.98), peak learning rate ${s.lr}, ${s.warmup} warm-up
 steps then cosine decay to 10%, gradient clipping at 1, batch ${s.batch}, ${run.meta.step} steps, no dropout.
@@ -128,6 +153,9 @@ models trained at the same time, next to other agents' jobs). Resumable: checkpo
 the data order is a function of the seed and the epoch) in \`.cache/train/${s.name}/\` every 250 steps.${run.meta.notes?.length ? `\nTraining history: ${run.meta.notes.join('; ')}.` : ''}`,
     exportCheck: `Export check: the engine, loading \`model.safetensors\` in f32, gives the training model's top-1 prediction on
 ${r.agree.agree}/${r.agree.n} sampled trained queries.`,
-    trained: r.trained, heldout: r.heldout, weightBytes: r.weightBytes, hfBytes: r.hfBytes,
+    trained: r.trained,
+    heldout: r.heldout,
+    weightBytes: r.weightBytes,
+    hfBytes: r.hfBytes,
   };
 }

@@ -19,8 +19,16 @@ import { exportKnBundle } from '../../src/cli/export';
 import { runEvalCommand } from '../../src/cli/data-cmd';
 import { loadModel, loadModelArg } from '../../src/engine/index';
 
-interface Check { ids: number[]; position: number; label: number; top1: number; lang: string }
-interface EvalOut { languages: Record<string, { accuracy: number; n: number; correct: number }> }
+interface Check {
+  ids: number[];
+  position: number;
+  label: number;
+  top1: number;
+  lang: string;
+}
+interface EvalOut {
+  languages: Record<string, { accuracy: number; n: number; correct: number }>;
+}
 
 function flag(argv: string[], k: string): string | undefined {
   const i = argv.indexOf(`--${k}`);
@@ -29,9 +37,11 @@ function flag(argv: string[], k: string): string | undefined {
 
 async function main() {
   const argv = process.argv.slice(2);
-  const hf = flag(argv, 'hf'), outArg = flag(argv, 'out');
+  const hf = flag(argv, 'hf'),
+    outArg = flag(argv, 'out');
   if (!hf || !outArg) throw new Error('usage: export-hf.ts --hf <HF folder> --out <bundle dir> [--no-eval]');
-  const hfDir = resolve(hf), outDir = resolve(outArg);
+  const hfDir = resolve(hf),
+    outDir = resolve(outArg);
   await nodeBackend();
   const config = JSON.parse(await readFile(join(hfDir, 'config.json'), 'utf8'));
   const kind = config.model_type === 'gpt2' ? 'causal' : 'masked';
@@ -41,7 +51,8 @@ async function main() {
   if (existsSync(checkFile)) {
     const checks = JSON.parse(await readFile(checkFile, 'utf8')) as Check[];
     const m = await loadModel({ type: 'folder', path: hfDir }, { dtype: 'f32' });
-    let agree = 0, correct = 0;
+    let agree = 0,
+      correct = 0;
     try {
       for (const c of checks) {
         const ids = kind === 'causal' ? c.ids.slice(0, c.position + 1) : c.ids;
@@ -55,7 +66,9 @@ async function main() {
       m.dispose();
     }
     result.engineVsTransformers = { n: checks.length, agree, engineCorrect: correct, transformersCorrect: checks.filter((c) => c.top1 === c.label).length };
-    console.log(`engine (f32) vs transformers top-1 on ${checks.length} trained queries: ${agree} agree (engine correct ${correct}, transformers ${(result.engineVsTransformers as { transformersCorrect: number }).transformersCorrect})`);
+    console.log(
+      `engine (f32) vs transformers top-1 on ${checks.length} trained queries: ${agree} agree (engine correct ${correct}, transformers ${(result.engineVsTransformers as { transformersCorrect: number }).transformersCorrect})`,
+    );
     if (agree < checks.length * 0.98) throw new Error(`the engine disagrees with transformers (${agree}/${checks.length})`);
   }
 
@@ -77,7 +90,11 @@ async function main() {
       try {
         const r = (await runEvalCommand(['--split', split, '--model', outDir, '--quiet'], em)) as EvalOut;
         result[split] = r.languages;
-        console.log(`engine int8 ${split}: ${Object.entries(r.languages).map(([l, v]) => `${l} ${(v.accuracy * 100).toFixed(1)}`).join(', ')}`);
+        console.log(
+          `engine int8 ${split}: ${Object.entries(r.languages)
+            .map(([l, v]) => `${l} ${(v.accuracy * 100).toFixed(1)}`)
+            .join(', ')}`,
+        );
       } finally {
         em.dispose();
       }

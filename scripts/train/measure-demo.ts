@@ -23,7 +23,15 @@ import { causalQuery, maskedQuery } from '../../src/data/queries';
 import { LANGS } from '../../src/data/types';
 import { loadModelArg, loadModel } from '../../src/engine/index';
 import type { LoadedModel } from '../../src/engine/families/model';
-import { attributeFact, manipulate, perLanguage, selectNeurons, type ManipulationRow, type Method, type QuerySpec } from '../../src/engine/interventions/manipulate';
+import {
+  attributeFact,
+  manipulate,
+  perLanguage,
+  selectNeurons,
+  type ManipulationRow,
+  type Method,
+  type QuerySpec,
+} from '../../src/engine/interventions/manipulate';
 import type { FactAttributions } from '../../src/engine/selection/scoring';
 import { BUNDLED_DIR } from '../../src/engine/source/source-node';
 import type { DemoSplit } from './data';
@@ -108,10 +116,21 @@ async function main() {
       const one: FactAttributions = { ...fa, languages: { [lang]: fa.languages[lang] } };
       const sel = selectNeurons(one, 'matrice', SETTINGS);
       (sizes['per-language'] ??= []).push(sel.neurons.length);
-      push('per-language:suppress', await manipulate(model, queries.filter((q) => q.lang === lang), sel.neurons, 0, 1));
+      push(
+        'per-language:suppress',
+        await manipulate(
+          model,
+          queries.filter((q) => q.lang === lang),
+          sel.neurons,
+          0,
+          1,
+        ),
+      );
     }
     const s = perLanguage(rows['matrice:suppress'].slice(-queries.length));
-    process.stderr.write(`${i + 1}/${n} ${id} matrice ${sizes.matrice.at(-1)} neurons, ΔP ${LANGS.map((l) => (s[l]?.deltaP ?? NaN).toFixed(2)).join(' ')} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+    process.stderr.write(
+      `${i + 1}/${n} ${id} matrice ${sizes.matrice.at(-1)} neurons, ΔP ${LANGS.map((l) => (s[l]?.deltaP ?? NaN).toFixed(2)).join(' ')} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,
+    );
   }
   const table: Record<string, Record<string, number>> = {};
   for (const [k, r] of Object.entries(rows)) {
@@ -124,10 +143,18 @@ async function main() {
   }
   const known = perLanguage(rows['matrice:suppress']);
   const out = {
-    model: label, facts: n, settings: SETTINGS, steps: Number(f.steps ?? 20),
+    model: label,
+    facts: n,
+    settings: SETTINGS,
+    steps: Number(f.steps ?? 20),
     known: Object.fromEntries(LANGS.map((l) => [l, `${known[l]?.correctBefore ?? 0}/${known[l]?.n ?? 0}`])),
     deltaP: table,
-    selection: Object.fromEntries(Object.entries(sizes).map(([m, xs]) => [m, { median: median(xs), medianPct: Math.round((median(xs) / total) * 1e4) / 100, empty: xs.filter((x) => x === 0).length, n: xs.length }])),
+    selection: Object.fromEntries(
+      Object.entries(sizes).map(([m, xs]) => [
+        m,
+        { median: median(xs), medianPct: Math.round((median(xs) / total) * 1e4) / 100, empty: xs.filter((x) => x === 0).length, n: xs.length },
+      ]),
+    ),
     matriceLayers: layerCounts,
     seconds: Math.round((Date.now() - t0) / 1000),
   };
@@ -138,9 +165,20 @@ async function main() {
 }
 
 /** Replaces the dev-measure section of a model card with this measurement. */
-function writeCard(path: string, o: { facts: number; known: Record<string, string>; deltaP: Record<string, Record<string, number>>; selection: Record<string, { median: number; medianPct: number; empty: number; n: number }>; matriceLayers: number[]; seconds: number }) {
+function writeCard(
+  path: string,
+  o: {
+    facts: number;
+    known: Record<string, string>;
+    deltaP: Record<string, Record<string, number>>;
+    selection: Record<string, { median: number; medianPct: number; empty: number; n: number }>;
+    matriceLayers: number[];
+    seconds: number;
+  },
+) {
   const card = readFileSync(path, 'utf8');
-  const a = card.indexOf('<!-- dev-measure:start -->'), b = card.indexOf('<!-- dev-measure:end -->');
+  const a = card.indexOf('<!-- dev-measure:start -->'),
+    b = card.indexOf('<!-- dev-measure:end -->');
   if (a < 0 || b < 0) throw new Error(`${path}: no dev-measure markers`);
   const fmt = (x: number) => (Number.isFinite(x) ? (x >= 0 ? '+' : '') + x.toFixed(3) : '–');
   const row = (label: string, k: string) => `| ${label} | ${LANGS.map((l) => fmt(o.deltaP[k]?.[l])).join(' | ')} | ${fmt(o.deltaP[k]?.mean)} |`;

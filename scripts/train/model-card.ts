@@ -71,7 +71,8 @@ export function attnLayersText(c: Pick<TrainConfig, 'attnLayers' | 'layers'>): s
 }
 
 export function modelCard(x: CardInput): string {
-  const c = x.config, s = { name: x.name, label: x.label, kind: x.kind };
+  const c = x.config,
+    s = { name: x.name, label: x.label, kind: x.kind };
   const rc = x.recipe;
   const relu = c.act === 'relu';
   const someAttn = c.attnLayers !== undefined && c.attnLayers < c.layers;
@@ -79,17 +80,26 @@ export function modelCard(x: CardInput): string {
   const attnNote = someAttn
     ? `; self-attention only in ${attnLayersText(c)} (the other layers' attention weights and biases are zero, so the checkpoint is a standard HF model that computes the same thing)`
     : '';
-  const arch = c.arch === 'gpt2'
-    ? `GPT2LMHeadModel (GPT-2 layout: pre-LN, learned positions, ${relu ? 'ReLU FFN (`activation_function: "relu"`)' : 'gelu_new'}, head tied to wte${attnNote})`
-    : `BertForMaskedLM (BERT layout: post-LN, ${relu ? 'ReLU FFN and MLM-head transform (`hidden_act: "relu"`)' : 'erf GELU'}, MLM head tied to the word embeddings${attnNote})`;
+  const arch =
+    c.arch === 'gpt2'
+      ? `GPT2LMHeadModel (GPT-2 layout: pre-LN, learned positions, ${relu ? 'ReLU FFN (`activation_function: "relu"`)' : 'gelu_new'}, head tied to wte${attnNote})`
+      : `BertForMaskedLM (BERT layout: post-LN, ${relu ? 'ReLU FFN and MLM-head transform (`hidden_act: "relu"`)' : 'erf GELU'}, MLM head tied to the word embeddings${attnNote})`;
   const rels = RELATIONS.filter((rel) => x.split.facts[rel].length > 0);
   const missing = RELATIONS.filter((rel) => x.split.facts[rel].length === 0);
   const perRel = rels.map((rel) => `${rel} ${x.split.facts[rel].length}`).join(', ');
-  const tmplRows = rels.map((rel) => `| ${rel} | ${LANGS.map((l) => `${x.split.templates[rel][l].trained.length}/${x.split.templates[rel][l].heldout.length}`).join(' | ')} |`).join('\n');
+  const tmplRows = rels
+    .map((rel) => `| ${rel} | ${LANGS.map((l) => `${x.split.templates[rel][l].trained.length}/${x.split.templates[rel][l].heldout.length}`).join(' | ')} |`)
+    .join('\n');
   const r = x;
-  const accRows = LANGS.map((l) => `| ${l} | ${pct(r.trained.languages[l].accuracy)} (${r.trained.languages[l].n}) | ${pct(r.heldout.languages[l].accuracy)} (${r.heldout.languages[l].n}) |`).join('\n');
-  const relRows = rels.map((rel) => `| ${rel} | ${LANGS.map((l) => (r.heldout.relations[rel]?.[l] ? pct(r.heldout.relations[rel][l].accuracy) : '–')).join(' | ')} |`).join('\n');
-  const dev = x.split.devFacts ?? [], test = x.split.testFacts ?? [];
+  const accRows = LANGS.map(
+    (l) =>
+      `| ${l} | ${pct(r.trained.languages[l].accuracy)} (${r.trained.languages[l].n}) | ${pct(r.heldout.languages[l].accuracy)} (${r.heldout.languages[l].n}) |`,
+  ).join('\n');
+  const relRows = rels
+    .map((rel) => `| ${rel} | ${LANGS.map((l) => (r.heldout.relations[rel]?.[l] ? pct(r.heldout.relations[rel][l].accuracy) : '–')).join(' | ')} |`)
+    .join('\n');
+  const dev = x.split.devFacts ?? [],
+    test = x.split.testFacts ?? [];
   return `# ${s.name}: ${s.label}
 
 A small ${c.arch === 'gpt2' ? 'causal' : 'masked'} language model trained by this project (${x.trainCommand},
@@ -118,9 +128,11 @@ and much of a fact is carried per language or by attention; expect smaller and n
 ## Data
 
 RML-LAMA (our rebuild, docs/DATA.md; CC BY-NC 4.0), ${x.facts} facts in all 7 languages (zh, en, fr, fi, hu, ja, ko),
-${rels.length} relations (${perRel}): ${rc.minRelations > 1
-    ? `every fact whose labels are at most 28 characters and whose subject has facts in at least ${rc.minRelations} relations (so one entity representation serves several facts; that is why countries, P36 capital and P37 official language, dominate${missing.length ? `, and ${missing.join(', ')} has no such subject` : ''})`
-    : 'the first facts of each relation by line id whose labels are at most 28 characters'},
+${rels.length} relations (${perRel}): ${
+    rc.minRelations > 1
+      ? `every fact whose labels are at most 28 characters and whose subject has facts in at least ${rc.minRelations} relations (so one entity representation serves several facts; that is why countries, P36 capital and P37 official language, dominate${missing.length ? `, and ${missing.join(', ')} has no such subject` : ''})`
+      : 'the first facts of each relation by line id whose labels are at most 28 characters'
+  },
 one object per subject and relation. \`split.json\` lists the facts and the templates, and splits the trained facts
 into \`devFacts\` (${dev.length}, ≈ 25 % per relation, seeded: used to choose the recipe) and \`testFacts\` (${test.length}: never used
 to choose it; the experiment report uses them).
@@ -132,7 +144,7 @@ held out to measure paraphrase generalization; ${c.arch === 'gpt2' ? 'the causal
 |---|${LANGS.map(() => '---').join('|')}|
 ${tmplRows}
 
-Each epoch: every fact × language × trained template (${x.baseQueries} queries; ${c.arch === 'gpt2' ? 'loss on the object\'s tokens after the query' : 'one mask token where the object goes, loss on its first token'}),
+Each epoch: every fact × language × trained template (${x.baseQueries} queries; ${c.arch === 'gpt2' ? "loss on the object's tokens after the query" : 'one mask token where the object goes, loss on its first token'}),
 plus code-switched queries (${rc.codeSwitch} per fact: a trained template of language A with the subject's name in language B, the
 object in A), name-link lines that pair an entity's names in the 7 languages in random order
 ("France = Ranska = 法国 = …", subjects every epoch, objects ${rc.objectLineShare >= 1 ? 'every epoch' : `${Math.round(rc.objectLineShare * 100)} % of the time`})${rc.pairLines ? `, and ${rc.pairLines} "name A = name B" lines per entity (subjects and objects) in random language pairs` : ''}${rc.cjkPairLines || rc.cjkCodeSwitch ? `; for zh, ja and ko, the languages whose share was weakest, ${rc.cjkPairLines ?? 0} more pair lines per entity and ${rc.cjkCodeSwitch ?? 0} more code-switched queries per fact with one side in zh, ja or ko` : ''}

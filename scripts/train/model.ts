@@ -57,12 +57,18 @@ export function paramSpecs(c: TrainConfig): ParamSpec[] {
     for (let l = 0; l < c.layers; l++) {
       const p = `transformer.h.${l}.`;
       s.push(
-        { name: p + 'ln_1.weight', shape: [d], init: 'ones' }, { name: p + 'ln_1.bias', shape: [d], init: 'zeros' },
-        { name: p + 'attn.c_attn.weight', shape: [d, 3 * d], init: 'normal' }, { name: p + 'attn.c_attn.bias', shape: [3 * d], init: 'zeros' },
-        { name: p + 'attn.c_proj.weight', shape: [d, d], init: 'proj' }, { name: p + 'attn.c_proj.bias', shape: [d], init: 'zeros' },
-        { name: p + 'ln_2.weight', shape: [d], init: 'ones' }, { name: p + 'ln_2.bias', shape: [d], init: 'zeros' },
-        { name: p + 'mlp.c_fc.weight', shape: [d, F], init: 'normal' }, { name: p + 'mlp.c_fc.bias', shape: [F], init: 'zeros' },
-        { name: p + 'mlp.c_proj.weight', shape: [F, d], init: 'proj' }, { name: p + 'mlp.c_proj.bias', shape: [d], init: 'zeros' },
+        { name: p + 'ln_1.weight', shape: [d], init: 'ones' },
+        { name: p + 'ln_1.bias', shape: [d], init: 'zeros' },
+        { name: p + 'attn.c_attn.weight', shape: [d, 3 * d], init: 'normal' },
+        { name: p + 'attn.c_attn.bias', shape: [3 * d], init: 'zeros' },
+        { name: p + 'attn.c_proj.weight', shape: [d, d], init: 'proj' },
+        { name: p + 'attn.c_proj.bias', shape: [d], init: 'zeros' },
+        { name: p + 'ln_2.weight', shape: [d], init: 'ones' },
+        { name: p + 'ln_2.bias', shape: [d], init: 'zeros' },
+        { name: p + 'mlp.c_fc.weight', shape: [d, F], init: 'normal' },
+        { name: p + 'mlp.c_fc.bias', shape: [F], init: 'zeros' },
+        { name: p + 'mlp.c_proj.weight', shape: [F, d], init: 'proj' },
+        { name: p + 'mlp.c_proj.bias', shape: [d], init: 'zeros' },
       );
     }
     s.push({ name: 'transformer.ln_f.weight', shape: [d], init: 'ones' }, { name: 'transformer.ln_f.bias', shape: [d], init: 'zeros' });
@@ -73,18 +79,26 @@ export function paramSpecs(c: TrainConfig): ParamSpec[] {
     { name: e + 'word_embeddings.weight', shape: [V, d], init: 'normal' },
     { name: e + 'position_embeddings.weight', shape: [ctx, d], init: 'normal' },
     { name: e + 'token_type_embeddings.weight', shape: [2, d], init: 'normal' },
-    { name: e + 'LayerNorm.weight', shape: [d], init: 'ones' }, { name: e + 'LayerNorm.bias', shape: [d], init: 'zeros' },
+    { name: e + 'LayerNorm.weight', shape: [d], init: 'ones' },
+    { name: e + 'LayerNorm.bias', shape: [d], init: 'zeros' },
   );
   for (let l = 0; l < c.layers; l++) {
     const p = `bert.encoder.layer.${l}.`;
     for (const m of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense']) {
-      s.push({ name: `${p}${m}.weight`, shape: [d, d], init: m.endsWith('dense') ? 'proj' : 'normal', linear: true }, { name: `${p}${m}.bias`, shape: [d], init: 'zeros' });
+      s.push(
+        { name: `${p}${m}.weight`, shape: [d, d], init: m.endsWith('dense') ? 'proj' : 'normal', linear: true },
+        { name: `${p}${m}.bias`, shape: [d], init: 'zeros' },
+      );
     }
     s.push(
-      { name: p + 'attention.output.LayerNorm.weight', shape: [d], init: 'ones' }, { name: p + 'attention.output.LayerNorm.bias', shape: [d], init: 'zeros' },
-      { name: p + 'intermediate.dense.weight', shape: [d, F], init: 'normal', linear: true }, { name: p + 'intermediate.dense.bias', shape: [F], init: 'zeros' },
-      { name: p + 'output.dense.weight', shape: [F, d], init: 'proj', linear: true }, { name: p + 'output.dense.bias', shape: [d], init: 'zeros' },
-      { name: p + 'output.LayerNorm.weight', shape: [d], init: 'ones' }, { name: p + 'output.LayerNorm.bias', shape: [d], init: 'zeros' },
+      { name: p + 'attention.output.LayerNorm.weight', shape: [d], init: 'ones' },
+      { name: p + 'attention.output.LayerNorm.bias', shape: [d], init: 'zeros' },
+      { name: p + 'intermediate.dense.weight', shape: [d, F], init: 'normal', linear: true },
+      { name: p + 'intermediate.dense.bias', shape: [F], init: 'zeros' },
+      { name: p + 'output.dense.weight', shape: [F, d], init: 'proj', linear: true },
+      { name: p + 'output.dense.bias', shape: [d], init: 'zeros' },
+      { name: p + 'output.LayerNorm.weight', shape: [d], init: 'ones' },
+      { name: p + 'output.LayerNorm.bias', shape: [d], init: 'zeros' },
     );
   }
   s.push(
@@ -115,7 +129,9 @@ function freezeAttention(c: TrainConfig, s: ParamSpec[]): ParamSpec[] {
 
 /** names of the parameters the optimizer updates */
 export function trainableNames(c: TrainConfig): string[] {
-  return paramSpecs(c).filter((s) => !s.frozen).map((s) => s.name);
+  return paramSpecs(c)
+    .filter((s) => !s.frozen)
+    .map((s) => s.name);
 }
 
 let uid = 0;
@@ -125,8 +141,7 @@ export function initParams(c: TrainConfig, seed: number): Params {
   let k = 0;
   for (const s of paramSpecs(c)) {
     const std = s.init === 'proj' ? 0.02 / Math.sqrt(2 * c.layers) : 0.02;
-    const t =
-      s.init === 'zeros' ? tf.zeros(s.shape) : s.init === 'ones' ? tf.ones(s.shape) : tf.randomNormal(s.shape, 0, std, 'float32', seed + k++);
+    const t = s.init === 'zeros' ? tf.zeros(s.shape) : s.init === 'ones' ? tf.ones(s.shape) : tf.randomNormal(s.shape, 0, std, 'float32', seed + k++);
     p.set(s.name, tf.variable(t, true, s.name + tag));
     t.dispose();
   }
@@ -141,7 +156,8 @@ export function countParams(c: TrainConfig): number {
 
 /** rows of x [R, d] at idx, with a host-side scatter as gradient (wasm lacks UnsortedSegmentSum). */
 function gatherRows(x: tf.Tensor2D, idx: Int32Array): tf.Tensor2D {
-  const R = x.shape[0], d = x.shape[1];
+  const R = x.shape[0],
+    d = x.shape[1];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const f = tf.customGrad(((xx: tf.Tensor) => ({
     value: tf.gather(xx, tf.tensor1d(idx, 'int32')),
@@ -149,7 +165,8 @@ function gatherRows(x: tf.Tensor2D, idx: Int32Array): tf.Tensor2D {
       const g = dy.dataSync();
       const out = new Float32Array(R * d);
       for (let i = 0; i < idx.length; i++) {
-        const o = idx[i] * d, s = i * d;
+        const o = idx[i] * d,
+          s = i * d;
         for (let j = 0; j < d; j++) out[o + j] += g[s + j];
       }
       return tf.tensor2d(out, [R, d]);
@@ -176,7 +193,11 @@ function mm(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
 
 function ln(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);
-  return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(g).add(b) as tf.Tensor2D;
+  return x
+    .sub(mean)
+    .mul(tf.rsqrt(variance.add(eps)))
+    .mul(g)
+    .add(b) as tf.Tensor2D;
 }
 
 function geluTanh(x: tf.Tensor): tf.Tensor {
@@ -190,14 +211,25 @@ function geluErf(x: tf.Tensor): tf.Tensor {
 
 /** q, k, v [B*T, d] → [B*T, d]; `mask` additive [B, 1, T, T] */
 function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, B: number, T: number, H: number, mask: tf.Tensor): tf.Tensor2D {
-  const d = q.shape[1], dh = d / H;
+  const d = q.shape[1],
+    dh = d / H;
   const split = (x: tf.Tensor2D) => x.reshape([B, T, H, dh]).transpose([0, 2, 1, 3]);
   const qh = split(q).reshape([B * H, T, dh]);
-  const kt = split(k).transpose([0, 1, 3, 2]).reshape([B * H, dh, T]);
+  const kt = split(k)
+    .transpose([0, 1, 3, 2])
+    .reshape([B * H, dh, T]);
   const vh = split(v).reshape([B * H, T, dh]);
-  const s = tf.matMul(qh, kt).mul(1 / Math.sqrt(dh)).reshape([B, H, T, T]).add(mask);
+  const s = tf
+    .matMul(qh, kt)
+    .mul(1 / Math.sqrt(dh))
+    .reshape([B, H, T, T])
+    .add(mask);
   const p = tf.softmax(s, -1).reshape([B * H, T, T]);
-  return tf.matMul(p, vh).reshape([B, H, T, dh]).transpose([0, 2, 1, 3]).reshape([B * T, d]) as tf.Tensor2D;
+  return tf
+    .matMul(p, vh)
+    .reshape([B, H, T, dh])
+    .transpose([0, 2, 1, 3])
+    .reshape([B * T, d]) as tf.Tensor2D;
 }
 
 export interface Batch {
@@ -213,7 +245,8 @@ export function makeBatch(examples: { ids: number[]; labels: [number, number][] 
   const B = examples.length;
   const T = Math.max(...examples.map((e) => e.ids.length));
   const ids = new Int32Array(B * T).fill(pad);
-  const rows: number[] = [], labels: number[] = [];
+  const rows: number[] = [],
+    labels: number[] = [];
   examples.forEach((e, b) => {
     ids.set(e.ids, b * T);
     for (const [p, y] of e.labels) {
@@ -249,7 +282,8 @@ function relu(x: tf.Tensor): tf.Tensor {
 function hiddenAtRows(c: TrainConfig, P: Params, b: Batch, acts?: tf.Tensor2D[]): tf.Tensor2D {
   const g = (n: string) => P.get(n)!;
   const relu_ = c.act === 'relu';
-  const actG = relu_ ? relu : geluTanh, actB = relu_ ? relu : geluErf;
+  const actG = relu_ ? relu : geluTanh,
+    actB = relu_ ? relu : geluErf;
   // rows are gathered as soon as positions stop interacting (after the last attention layer's attention)
   const lastAttn = c.attnLayers === undefined ? c.layers - 1 : c.attnLayers - 1;
   const { B, T } = b;
@@ -292,7 +326,12 @@ function hiddenAtRows(c: TrainConfig, P: Params, b: Batch, acts?: tf.Tensor2D[])
     const p = `bert.encoder.layer.${l}.`;
     if (!noAttn(c, l)) {
       const a = attention(lin(h, p + 'attention.self.query'), lin(h, p + 'attention.self.key'), lin(h, p + 'attention.self.value'), B, T, c.heads, mask);
-      h = ln(h.add(lin(a, p + 'attention.output.dense')) as tf.Tensor2D, g(p + 'attention.output.LayerNorm.weight'), g(p + 'attention.output.LayerNorm.bias'), eps);
+      h = ln(
+        h.add(lin(a, p + 'attention.output.dense')) as tf.Tensor2D,
+        g(p + 'attention.output.LayerNorm.weight'),
+        g(p + 'attention.output.LayerNorm.bias'),
+        eps,
+      );
     } else {
       // zero attention weights and biases: the attention output is 0 and only its LayerNorm acts
       h = ln(h, g(p + 'attention.output.LayerNorm.weight'), g(p + 'attention.output.LayerNorm.bias'), eps);
@@ -350,7 +389,8 @@ export interface AdamState {
 }
 
 export function adamInit(P: Params): AdamState {
-  const m = new Map<string, tf.Variable>(), v = new Map<string, tf.Variable>();
+  const m = new Map<string, tf.Variable>(),
+    v = new Map<string, tf.Variable>();
   for (const [n, p] of P) {
     m.set(n, tf.variable(tf.zerosLike(p), false));
     v.set(n, tf.variable(tf.zerosLike(p), false));
@@ -371,19 +411,28 @@ export interface StepOptions {
 
 /** One optimizer step; returns the loss. */
 export function trainStep(c: TrainConfig, P: Params, S: AdamState, b: Batch, o: StepOptions): number {
-  const b1 = o.beta1 ?? 0.9, b2 = o.beta2 ?? 0.98, eps = o.eps ?? 1e-8, clip = o.clip ?? 1;
+  const b1 = o.beta1 ?? 0.9,
+    b2 = o.beta2 ?? 0.98,
+    eps = o.eps ?? 1e-8,
+    clip = o.clip ?? 1;
   const trainable = new Set(trainableNames(c));
   const names = [...P.keys()].filter((n) => trainable.has(n));
-  const { value, grads } = tf.variableGrads(() => lossOf(c, P, b, { labelSmoothing: o.labelSmoothing, l1: o.l1 }), names.map((n) => P.get(n)!));
+  const { value, grads } = tf.variableGrads(
+    () => lossOf(c, P, b, { labelSmoothing: o.labelSmoothing, l1: o.l1 }),
+    names.map((n) => P.get(n)!),
+  );
   const loss = value.dataSync()[0];
   S.step++;
   tf.tidy(() => {
     const norm = Math.sqrt(tf.addN(names.map((n) => grads[P.get(n)!.name].square().sum())).dataSync()[0]);
     const scale = norm > clip ? clip / norm : 1;
-    const bc1 = 1 - Math.pow(b1, S.step), bc2 = 1 - Math.pow(b2, S.step);
+    const bc1 = 1 - Math.pow(b1, S.step),
+      bc2 = 1 - Math.pow(b2, S.step);
     for (const n of names) {
       const g = grads[P.get(n)!.name].mul(scale);
-      const m = S.m.get(n)!, v = S.v.get(n)!, p = P.get(n)!;
+      const m = S.m.get(n)!,
+        v = S.v.get(n)!,
+        p = P.get(n)!;
       m.assign(m.mul(b1).add(g.mul(1 - b1)));
       v.assign(v.mul(b2).add(g.square().mul(1 - b2)));
       let upd = m.div(bc1).div(v.div(bc2).sqrt().add(eps));

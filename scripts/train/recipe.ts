@@ -87,14 +87,32 @@ export interface DemoSpec {
 
 export const SPECS: Record<'causal' | 'masked', DemoSpec> = {
   causal: {
-    name: 'demo-causal', kind: 'causal', label: 'Demo GPT-2 (causal, 7 languages, trained on RML-LAMA)',
-    model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 }, vocabSize: 6000, perRelation: 1000,
-    batch: 64, steps: 2800, lr: 1.5e-3, warmup: 200, seed: 7, recipe: RECIPES.v2cjk,
+    name: 'demo-causal',
+    kind: 'causal',
+    label: 'Demo GPT-2 (causal, 7 languages, trained on RML-LAMA)',
+    model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 },
+    vocabSize: 6000,
+    perRelation: 1000,
+    batch: 64,
+    steps: 2800,
+    lr: 1.5e-3,
+    warmup: 200,
+    seed: 7,
+    recipe: RECIPES.v2cjk,
   },
   masked: {
-    name: 'demo-masked', kind: 'masked', label: 'Demo BERT (masked, 7 languages, trained on RML-LAMA)',
-    model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 }, vocabSize: 6000, perRelation: 1000,
-    batch: 64, steps: 5500, lr: 1.5e-3, warmup: 200, seed: 11, recipe: RECIPES.v2,
+    name: 'demo-masked',
+    kind: 'masked',
+    label: 'Demo BERT (masked, 7 languages, trained on RML-LAMA)',
+    model: { d: 128, layers: 4, heads: 4, ffn: 512, ctx: 64 },
+    vocabSize: 6000,
+    perRelation: 1000,
+    batch: 64,
+    steps: 5500,
+    lr: 1.5e-3,
+    warmup: 200,
+    seed: 11,
+    recipe: RECIPES.v2,
   },
 };
 
@@ -185,7 +203,10 @@ export async function prepare(spec: DemoSpec, ckptDir: string, fresh: boolean, l
   const files = spec.kind === 'causal' ? causalTokenizer(bpe) : maskedTokenizer(bpe);
   const tok = knTokenizer(files, spec.kind);
   const config: TrainConfig = {
-    arch: spec.kind === 'causal' ? 'gpt2' : 'bert', vocab: tok.vocabSize, ...spec.model, act: recipe.act,
+    arch: spec.kind === 'causal' ? 'gpt2' : 'bert',
+    vocab: tok.vocabSize,
+    ...spec.model,
+    act: recipe.act,
     ...(recipe.attnLayers !== undefined && recipe.attnLayers < spec.model.layers ? { attnLayers: recipe.attnLayers } : {}),
   };
   const P = initParams(config, spec.seed);
@@ -194,29 +215,37 @@ export async function prepare(spec: DemoSpec, ckptDir: string, fresh: boolean, l
   if (!fresh) {
     const m = await loadCheckpoint(ckptDir, P, S);
     if (m && JSON.stringify(m.spec.recipe ?? RECIPES.v1) !== JSON.stringify(recipe)) {
-      throw new Error(`${ckptDir}: the checkpoint was trained with recipe ${JSON.stringify(m.spec.recipe ?? RECIPES.v1)}, not ${JSON.stringify(recipe)}; pass the same flags (or --fresh)`);
+      throw new Error(
+        `${ckptDir}: the checkpoint was trained with recipe ${JSON.stringify(m.spec.recipe ?? RECIPES.v1)}, not ${JSON.stringify(recipe)}; pass the same flags (or --fresh)`,
+      );
     }
     if (m) {
       // an early-stopped run ends where it stopped (unless the caller asks for more steps with --steps)
       if (m.spec.steps < spec.steps && m.step >= m.spec.steps && !spec.explicitSteps) spec.steps = m.spec.steps;
       const notes = [...(m.notes ?? [])];
       if (spec.explicitSteps && m.spec.steps !== spec.steps && m.step < spec.steps) {
-        notes.push(`resumed at step ${m.step} with --steps ${spec.steps} (it had been scheduled for ${m.spec.steps}; the cosine schedule is recomputed over the new count)`);
+        notes.push(
+          `resumed at step ${m.step} with --steps ${spec.steps} (it had been scheduled for ${m.spec.steps}; the cosine schedule is recomputed over the new count)`,
+        );
       }
       meta = { ...m, spec, notes };
       log(`${spec.name}: resumed from ${ckptDir} at step ${m.step}`);
     }
   }
   const builder = buildExamples(data, tok, spec.kind, config.ctx, spec.seed, {
-    codeSwitch: recipe.codeSwitch, objectLineShare: recipe.objectLineShare, pairLines: recipe.pairLines,
-    cjkPairLines: recipe.cjkPairLines, cjkCodeSwitch: recipe.cjkCodeSwitch,
+    codeSwitch: recipe.codeSwitch,
+    objectLineShare: recipe.objectLineShare,
+    pairLines: recipe.pairLines,
+    cjkPairLines: recipe.cjkPairLines,
+    cjkCodeSwitch: recipe.cjkCodeSwitch,
   });
   return { spec, config, data, bpe, files, tok, P, S, meta, builder };
 }
 
 /** The batches of the whole run are a function of (seed, epoch), so a resumed run sees the same data. */
 function batchAt(run: TrainRun, step: number, cache: { epoch: number; batches: Example[][] }): Example[] {
-  let e = 0, start = 0;
+  let e = 0,
+    start = 0;
   for (; ; e++) {
     const n = epochSize(run, e);
     if (step < start + n) break;
@@ -276,8 +305,10 @@ export async function train(run: TrainRun, o: TrainOptions): Promise<{ done: boo
   const runStart = Date.now();
   const cache = { epoch: -1, batches: [] as Example[][] };
   const sample = run.builder.base.filter((_, i) => i % 4 === 0);
-  const every = o.checkpointEvery ?? 250, evalEvery = o.evalEvery ?? 500;
-  let lossAvg = 0, nAvg = 0;
+  const every = o.checkpointEvery ?? 250,
+    evalEvery = o.evalEvery ?? 500;
+  let lossAvg = 0,
+    nAvg = 0;
   while (meta.step < spec.steps) {
     const batch = makeBatch(batchAt(run, meta.step, cache), 0);
     const recipe = spec.recipe ?? RECIPES.v1;
@@ -291,7 +322,9 @@ export async function train(run: TrainRun, o: TrainOptions): Promise<{ done: boo
     if (meta.step % 50 === 0 || last) {
       const perStep = meta.elapsedMs / meta.step;
       const eta = ((spec.steps - meta.step) * perStep) / 60000;
-      log(`${spec.name} step ${meta.step}/${spec.steps} loss ${(lossAvg / nAvg).toFixed(4)} lr ${lrAt(spec, meta.step).toExponential(2)} elapsed ${(meta.elapsedMs / 60000).toFixed(1)} min ETA ${eta.toFixed(1)} min`);
+      log(
+        `${spec.name} step ${meta.step}/${spec.steps} loss ${(lossAvg / nAvg).toFixed(4)} lr ${lrAt(spec, meta.step).toExponential(2)} elapsed ${(meta.elapsedMs / 60000).toFixed(1)} min ETA ${eta.toFixed(1)} min`,
+      );
       meta.log.push({ step: meta.step, loss: lossAvg / nAvg, elapsedMs: meta.elapsedMs });
       lossAvg = nAvg = 0;
     }
@@ -322,17 +355,47 @@ export function hfConfig(run: TrainRun): Record<string, unknown> {
   const c = run.config;
   if (c.arch === 'gpt2') {
     return {
-      architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: c.vocab, n_positions: c.ctx, n_ctx: c.ctx,
-      n_embd: c.d, n_layer: c.layers, n_head: c.heads, n_inner: c.ffn, activation_function: c.act === 'relu' ? 'relu' : 'gelu_new',
-      layer_norm_epsilon: 1e-5, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, initializer_range: 0.02,
-      scale_attn_weights: true, tie_word_embeddings: true, bos_token_id: 0, eos_token_id: 0, torch_dtype: 'float32',
+      architectures: ['GPT2LMHeadModel'],
+      model_type: 'gpt2',
+      vocab_size: c.vocab,
+      n_positions: c.ctx,
+      n_ctx: c.ctx,
+      n_embd: c.d,
+      n_layer: c.layers,
+      n_head: c.heads,
+      n_inner: c.ffn,
+      activation_function: c.act === 'relu' ? 'relu' : 'gelu_new',
+      layer_norm_epsilon: 1e-5,
+      resid_pdrop: 0,
+      embd_pdrop: 0,
+      attn_pdrop: 0,
+      initializer_range: 0.02,
+      scale_attn_weights: true,
+      tie_word_embeddings: true,
+      bos_token_id: 0,
+      eos_token_id: 0,
+      torch_dtype: 'float32',
     };
   }
   return {
-    architectures: ['BertForMaskedLM'], model_type: 'bert', vocab_size: c.vocab, hidden_size: c.d, num_hidden_layers: c.layers,
-    num_attention_heads: c.heads, intermediate_size: c.ffn, hidden_act: c.act === 'relu' ? 'relu' : 'gelu', max_position_embeddings: c.ctx,
-    type_vocab_size: 2, layer_norm_eps: 1e-12, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0,
-    initializer_range: 0.02, position_embedding_type: 'absolute', pad_token_id: 0, tie_word_embeddings: true, torch_dtype: 'float32',
+    architectures: ['BertForMaskedLM'],
+    model_type: 'bert',
+    vocab_size: c.vocab,
+    hidden_size: c.d,
+    num_hidden_layers: c.layers,
+    num_attention_heads: c.heads,
+    intermediate_size: c.ffn,
+    hidden_act: c.act === 'relu' ? 'relu' : 'gelu',
+    max_position_embeddings: c.ctx,
+    type_vocab_size: 2,
+    layer_norm_eps: 1e-12,
+    hidden_dropout_prob: 0,
+    attention_probs_dropout_prob: 0,
+    initializer_range: 0.02,
+    position_embedding_type: 'absolute',
+    pad_token_id: 0,
+    tie_word_embeddings: true,
+    torch_dtype: 'float32',
   };
 }
 

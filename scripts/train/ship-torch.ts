@@ -69,8 +69,20 @@ function trainConfig(hf: Record<string, number | string>, log: TrainLog): TrainC
 function trainCommand(log: TrainLog, tag: string): string {
   const f = log.flags;
   const parts: string[] = [];
-  const keys: [string, string][] = [['steps', 'steps'], ['attn_layers', 'attn-layers'], ['layers', 'layers'], ['hidden', 'hidden'], ['ffn', 'ffn'], ['heads', 'heads'],
-    ['label_smoothing', 'label-smoothing'], ['l1', 'l1'], ['seed', 'seed'], ['lr', 'lr'], ['batch', 'batch'], ['max_minutes', 'max-minutes']];
+  const keys: [string, string][] = [
+    ['steps', 'steps'],
+    ['attn_layers', 'attn-layers'],
+    ['layers', 'layers'],
+    ['hidden', 'hidden'],
+    ['ffn', 'ffn'],
+    ['heads', 'heads'],
+    ['label_smoothing', 'label-smoothing'],
+    ['l1', 'l1'],
+    ['seed', 'seed'],
+    ['lr', 'lr'],
+    ['batch', 'batch'],
+    ['max_minutes', 'max-minutes'],
+  ];
   for (const [k, flag] of keys) if (f[k] !== null && f[k] !== undefined) parts.push(`--${flag} ${f[k]}`);
   return `\`npm run train:torch -- --model ${log.kind} --tag ${tag}${parts.length ? ` -- ${parts.join(' ')}` : ''}\``;
 }
@@ -90,19 +102,22 @@ async function main() {
   if (typeof tag !== 'string') throw new Error('usage: ship-torch.ts --tag <T> [--neurons <markdown file>] [--why <text>]');
   const root = typeof f.root === 'string' ? resolve(f.root) : REPO;
   const src = join(REPO, '.cache', 'train-torch', tag);
-  const hfDir = join(src, 'hf'), bundleDir = join(src, 'bundle');
+  const hfDir = join(src, 'hf'),
+    bundleDir = join(src, 'bundle');
   const log = await readJson<TrainLog>(join(hfDir, 'train-log.json'), 'train-log.json (written by train_torch.py)');
   if (log.format !== 'kn-train-torch-log') throw new Error(`${hfDir}/train-log.json: format is ${String(log.format)}, expected kn-train-torch-log`);
   const hfConfig = await readJson<Record<string, number | string>>(join(hfDir, 'config.json'), 'the HF config');
   const dump = await readJson<{ base: number; facts: number; recipe: Recipe }>(join(src, 'data', 'meta.json'), 'the dump (dump-data.ts)');
   const built = await readJson<{ engineVsTransformers?: { n: number; agree: number } }>(join(bundleDir, 'eval.json'), 'the bundle eval (export-hf.ts)');
   for (const file of BUNDLE_FILES) if (!existsSync(join(bundleDir, file))) throw new Error(`${bundleDir}: ${file} is missing (run export-hf.ts again)`);
-  const name = log.name, kind = log.kind;
+  const name = log.name,
+    kind = log.kind;
   const spec = SPECS[kind];
   if (spec.name !== name) throw new Error(`train-log.json names ${name}, a ${kind} model, but the ${kind} demo model is ${spec.name}`);
 
   await nodeBackend();
-  const hfOut = join(root, 'models', name), pubOut = join(root, 'public', 'models', name);
+  const hfOut = join(root, 'models', name),
+    pubOut = join(root, 'public', 'models', name);
   await mkdir(hfOut, { recursive: true });
   await mkdir(pubOut, { recursive: true });
   for (const file of HF_FILES) await copyFile(join(hfDir, file), join(hfOut, file));
@@ -142,9 +157,17 @@ async function main() {
   const neurons = typeof f.neurons === 'string' ? (await readFile(f.neurons, 'utf8')).trim() : undefined;
   const e = log.effective;
   const card = modelCard({
-    name, label: spec.label, kind, config, params: log.params, recipe, recipeName,
+    name,
+    label: spec.label,
+    kind,
+    config,
+    params: log.params,
+    recipe,
+    recipeName,
     recipeOverrides: overrides.length ? overrides.join(', ') : undefined,
-    split, facts: dump.facts, baseQueries: dump.base,
+    split,
+    facts: dump.facts,
+    baseQueries: dump.base,
     trainCommand: trainCommand(log, tag),
     training: `PyTorch ${log.versions.torch} + transformers ${log.versions.transformers} (Python ${log.versions.python}; \`scripts/train/train_torch.py\`,
 pinned in \`scripts/train/requirements.txt\`), ${kind === 'causal' ? 'GPT2LMHeadModel' : 'BertForMaskedLM'} built from the dumped config, one CPU thread;
@@ -158,19 +181,45 @@ The checkpoint is written by transformers' \`save_pretrained\`, so transformers 
       ? `Export check: the engine, loading \`model.safetensors\` in f32, gives transformers' top-1 prediction on ${ev.agree}/${ev.n}
 trained queries (transformers' own, after reloading the saved folder: \`hf-check.json\`).`
       : 'Export check: not run (no hf-check.json).',
-    trained, heldout, weightBytes, hfBytes, neurons,
+    trained,
+    heldout,
+    weightBytes,
+    hfBytes,
+    neurons,
     why: typeof f.why === 'string' ? f.why : undefined,
   });
   await writeFile(join(pubOut, 'README.md'), card);
   await writeFile(join(hfOut, 'README.md'), card);
-  const result = { name, trainer: 'torch', contentHash: trained.contentHash, trained: trained.languages, heldout: heldout.languages, weightBytes, hfBytes, params: log.params, steps: log.steps, trainMinutes: log.seconds / 60, engineVsTransformers: ev };
+  const result = {
+    name,
+    trainer: 'torch',
+    contentHash: trained.contentHash,
+    trained: trained.languages,
+    heldout: heldout.languages,
+    weightBytes,
+    hfBytes,
+    params: log.params,
+    steps: log.steps,
+    trainMinutes: log.seconds / 60,
+    engineVsTransformers: ev,
+  };
   await writeFile(join(pubOut, 'eval.json'), JSON.stringify(result, null, 1) + '\n');
   console.log(`${name}: shipped .cache/train-torch/${tag} to ${hfOut} and ${pubOut} (${weightBytes} bytes of int8 weights)`);
-  console.log(`trained top-1: ${Object.entries(trained.languages).map(([l, v]) => `${l} ${(v.accuracy * 100).toFixed(1)}`).join(', ')}`);
-  console.log(`held-out top-1: ${Object.entries(heldout.languages).map(([l, v]) => `${l} ${(v.accuracy * 100).toFixed(1)}`).join(', ')}`);
+  console.log(
+    `trained top-1: ${Object.entries(trained.languages)
+      .map(([l, v]) => `${l} ${(v.accuracy * 100).toFixed(1)}`)
+      .join(', ')}`,
+  );
+  console.log(
+    `held-out top-1: ${Object.entries(heldout.languages)
+      .map(([l, v]) => `${l} ${(v.accuracy * 100).toFixed(1)}`)
+      .join(', ')}`,
+  );
   if (removed.length) {
     console.log(`removed ${removed.join(', ')} (measured on the old weights); remake them:`);
-    console.log(`  npm run -s kn -- experiment calibrate --model bundled:${name} --facts 20 --split dev --out <dir>   # then copy <dir>/calibration.json to ${pubOut}/`);
+    console.log(
+      `  npm run -s kn -- experiment calibrate --model bundled:${name} --facts 20 --split dev --out <dir>   # then copy <dir>/calibration.json to ${pubOut}/`,
+    );
     console.log(`  npx tsx scripts/experiment-headline.ts ...   # after the 100-test-fact experiment (docs/EXPERIMENTS.md)`);
   }
 }

@@ -14,18 +14,31 @@ export function causalTokenizer(bpe: BpeModel): TokenizerFiles {
   return {
     json: tokenizerJson(bpe, [{ content: EOT }]),
     config: {
-      tokenizer_class: 'GPT2Tokenizer', bos_token: EOT, eos_token: EOT, unk_token: EOT,
-      add_prefix_space: false, model_max_length: 64,
+      tokenizer_class: 'GPT2Tokenizer',
+      bos_token: EOT,
+      eos_token: EOT,
+      unk_token: EOT,
+      add_prefix_space: false,
+      model_max_length: 64,
     },
   };
 }
 
 export function maskedTokenizer(bpe: BpeModel): TokenizerFiles {
   return {
-    json: tokenizerJson(bpe, BERT_SPECIALS.map((c) => ({ content: c, lstrip: c === '[MASK]' })), { cls: '[CLS]', sep: '[SEP]' }),
+    json: tokenizerJson(
+      bpe,
+      BERT_SPECIALS.map((c) => ({ content: c, lstrip: c === '[MASK]' })),
+      { cls: '[CLS]', sep: '[SEP]' },
+    ),
     config: {
-      tokenizer_class: 'PreTrainedTokenizerFast', cls_token: '[CLS]', sep_token: '[SEP]', mask_token: '[MASK]',
-      pad_token: '[PAD]', unk_token: '[UNK]', model_max_length: 64,
+      tokenizer_class: 'PreTrainedTokenizerFast',
+      cls_token: '[CLS]',
+      sep_token: '[SEP]',
+      mask_token: '[MASK]',
+      pad_token: '[PAD]',
+      unk_token: '[UNK]',
+      model_max_length: 64,
     },
   };
 }

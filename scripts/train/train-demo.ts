@@ -26,7 +26,9 @@ async function main() {
     const ckptDir = join(REPO, '.cache', 'train', tag ? `${spec.name}-${tag}` : spec.name);
     console.log(`${spec.name}: recipe ${JSON.stringify(spec.recipe)}`);
     const run = await prepare(spec, ckptDir, f.fresh === true);
-    console.log(`${spec.name}: ${run.data.facts.length} facts, ${run.builder.base.length} trained queries, vocab ${run.config.vocab}, ${countParams(run.config)} params`);
+    console.log(
+      `${spec.name}: ${run.data.facts.length} facts, ${run.builder.base.length} trained queries, vocab ${run.config.vocab}, ${countParams(run.config)} params`,
+    );
     const { done } = await train(run, {
       ckptDir,
       maxMinutes: f['max-minutes'] ? Number(f['max-minutes']) : undefined,

@@ -100,7 +100,9 @@ export function parseCli<T extends OptionSpec>(argv: string[], options: T) {
 }
 
 export function parseOptions(argv: string[], options: OptionSpec, opts: ParseOptions = {}): Args {
-  const r = refused(() => nodeParseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: opts.strict ?? true, tokens: true }));
+  const r = refused(() =>
+    nodeParseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: opts.strict ?? true, tokens: true }),
+  );
   const out: Args = { _: [] };
   for (const [k, v] of Object.entries(r.values)) out[k] = v as Args[string];
   // list options are rebuilt from the tokens, in order, with the plain words that follow `--list value`

@@ -8,9 +8,32 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KnError } from '../shared/errors';
-import { checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN } from '../engine/rules';
+import {
+  checkBaseline,
+  DEFAULT_BASELINE,
+  DEFAULT_FACTS,
+  DEFAULT_SEED,
+  DEFAULT_STEPS,
+  FACTS_MAX,
+  FACTS_MIN,
+  SEED_MAX,
+  SEED_MIN,
+  STEPS_MAX,
+  STEPS_MIN,
+} from '../engine/rules';
 import { resolveSettings } from '../engine/selection';
-import { CALIBRATE, calibrateCommand, calibrationFiles, calibrationMeta, calibrationMismatch, parseGrid, parseShard, summarizeCalibration, type CalibrationMeta, type CalibrationRow } from '../engine/experiments';
+import {
+  CALIBRATE,
+  calibrateCommand,
+  calibrationFiles,
+  calibrationMeta,
+  calibrationMismatch,
+  parseGrid,
+  parseShard,
+  summarizeCalibration,
+  type CalibrationMeta,
+  type CalibrationRow,
+} from '../engine/experiments';
 import { intOpt, parseCli } from './args';
 import { langsArg, quadratureArg, resultsKindOf, runFlow, type Loader } from './flow';
 import { JOBS_OPTION, jobsArg, type CliContext } from './jobs';
@@ -61,7 +84,8 @@ export async function runCalibrate(argv: string[], load: Loader, ctx?: CliContex
   const { values: v } = parseCli(argv, OPTIONS);
   const out = v.out;
   if (!out) throw new KnError('bad-input', '--out <dir> is required (the results folder; a re-run resumes it)');
-  if (v.split === 'test') throw new KnError('bad-input', '--split test: calibration never sees the test split (it judges the chosen settings); use --split dev');
+  if (v.split === 'test')
+    throw new KnError('bad-input', '--split test: calibration never sees the test split (it judges the chosen settings); use --split dev');
   const shard = v.shard ? parseShard(v.shard) : null;
   const jobs = jobsArg(v.jobs, !!shard, ctx);
   const grid = parseGrid({ alpha2: v['grid-alpha2'], beta2: v['grid-beta2'], tau: v['grid-tau'] });
@@ -73,33 +97,41 @@ export async function runCalibrate(argv: string[], load: Loader, ctx?: CliContex
   const quadrature = quadratureArg(v.quadrature);
   const base = resolveSettings({ ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) });
   let candidates: string[] | undefined;
-  return runFlow({ argv, v, out, jobs, load, ctx }, {
-    sub: 'calibrate',
-    note: false,
-    kind: KIND,
-    plugin: CALIBRATE,
-    options: () => ({}),
-    label: 'calibrating fact',
-    jobsLabel: 'calibration fact',
-    what: 'another calibration',
-    fresh: async (model, arg) => {
-      // a bundled model calibrates on its dev split unless told otherwise
-      const split = v.split ?? (/^bundled:/.test(arg) ? 'dev' : undefined);
-      candidates = await splitCandidates(arg, split);
-      return calibrationMeta(model, { id: arg, base, grid, steps, baseline, quadrature, seed, langs, facts: nFacts, split: split ?? null, shard });
+  return runFlow(
+    { argv, v, out, jobs, load, ctx },
+    {
+      sub: 'calibrate',
+      note: false,
+      kind: KIND,
+      plugin: CALIBRATE,
+      options: () => ({}),
+      label: 'calibrating fact',
+      jobsLabel: 'calibration fact',
+      what: 'another calibration',
+      fresh: async (model, arg) => {
+        // a bundled model calibrates on its dev split unless told otherwise
+        const split = v.split ?? (/^bundled:/.test(arg) ? 'dev' : undefined);
+        candidates = await splitCandidates(arg, split);
+        return calibrationMeta(model, { id: arg, base, grid, steps, baseline, quadrature, seed, langs, facts: nFacts, split: split ?? null, shard });
+      },
+      resumable: (old, fresh) =>
+        calibrationMismatch(old, fresh) ??
+        (JSON.stringify(old.shard ?? null) !== JSON.stringify(shard) ? `shard (${JSON.stringify(old.shard ?? null)} vs ${JSON.stringify(shard)})` : null),
+      pick: async (model, fresh, signal, print) => ({
+        ...fresh,
+        facts: await pickKnownFacts(model, { facts: nFacts, langs, seed, candidates, signal }, print),
+      }),
+      done: async (meta, r) => {
+        // a shard's facts alone choose nothing: `kn experiment merge` the shards, then `kn experiment report`
+        if (meta.shard) return { out, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped };
+        const { rows, problems } = await KIND.readRows(out, meta);
+        const summary = summarizeCalibration(meta, rows, problems);
+        const files = calibrationFiles(meta, summary, calibrateCommand(meta));
+        await mkdir(join(out, 'report'), { recursive: true });
+        for (const [name, text] of Object.entries(files)) await writeFile(join(out, 'report', name), text);
+        await writeFile(join(out, 'report', 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
+        return { out, facts: rows.length, written: r.written, skipped: r.skipped, chosen: summary.chosen, report: join(out, 'report', 'report.md') };
+      },
     },
-    resumable: (old, fresh) => calibrationMismatch(old, fresh) ?? (JSON.stringify(old.shard ?? null) !== JSON.stringify(shard) ? `shard (${JSON.stringify(old.shard ?? null)} vs ${JSON.stringify(shard)})` : null),
-    pick: async (model, fresh, signal, print) => ({ ...fresh, facts: await pickKnownFacts(model, { facts: nFacts, langs, seed, candidates, signal }, print) }),
-    done: async (meta, r) => {
-      // a shard's facts alone choose nothing: `kn experiment merge` the shards, then `kn experiment report`
-      if (meta.shard) return { out, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped };
-      const { rows, problems } = await KIND.readRows(out, meta);
-      const summary = summarizeCalibration(meta, rows, problems);
-      const files = calibrationFiles(meta, summary, calibrateCommand(meta));
-      await mkdir(join(out, 'report'), { recursive: true });
-      for (const [name, text] of Object.entries(files)) await writeFile(join(out, 'report', name), text);
-      await writeFile(join(out, 'report', 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
-      return { out, facts: rows.length, written: r.written, skipped: r.skipped, chosen: summary.chosen, report: join(out, 'report', 'report.md') };
-    },
-  });
+  );
 }

@@ -40,7 +40,12 @@ const parse = (argv: string[]): Parsed => parseOptions(argv, OPTIONS, { lists: [
 /** A list option: repeated, comma-separated, or words after it (`--langs en,fr ja`). */
 const list = (p: Parsed, name: string): string[] | undefined => {
   const v = p[name];
-  return Array.isArray(v) ? v.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean) : undefined;
+  return Array.isArray(v)
+    ? v
+        .flatMap((x) => x.split(','))
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : undefined;
 };
 const single = (p: Parsed, name: string): string | undefined => str(p, name);
 
@@ -105,7 +110,10 @@ export async function runEvalCommand(argv: string[], model: Prober | unknown): P
   const showProgress = !p.quiet && process.stderr.isTTY;
   let last = 0;
   const result = await evaluate(source, prober, {
-    relations, langs, limit, topK,
+    relations,
+    langs,
+    limit,
+    topK,
     onProgress: (pr) => {
       if (!showProgress) return;
       const now = Date.now();

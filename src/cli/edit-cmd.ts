@@ -6,17 +6,68 @@
  */
 import { KnError } from '../shared/errors';
 import {
-  checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, DEFAULT_OLD_FACTS, DEFAULT_SEED, DEFAULT_STEPS, DEFAULT_UNRELATED, FACTS_MAX, FACTS_MIN,
-  INJECT_K_MAX, OLD_FACTS_MAX, QUADRATURES, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, TAU_MAX, TAU_MIN, TEACH_DEFAULTS, TEACH_LR_MAX, TRAIN_STEPS_MAX, UNRELATED_MAX,
+  checkBaseline,
+  DEFAULT_BASELINE,
+  DEFAULT_FACTS,
+  DEFAULT_LAMBDA1,
+  DEFAULT_LAMBDA2,
+  DEFAULT_OLD_FACTS,
+  DEFAULT_SEED,
+  DEFAULT_STEPS,
+  DEFAULT_UNRELATED,
+  FACTS_MAX,
+  FACTS_MIN,
+  INJECT_K_MAX,
+  OLD_FACTS_MAX,
+  QUADRATURES,
+  SEED_MAX,
+  SEED_MIN,
+  STEPS_MAX,
+  STEPS_MIN,
+  TAU_MAX,
+  TAU_MIN,
+  TEACH_DEFAULTS,
+  TEACH_LR_MAX,
+  TRAIN_STEPS_MAX,
+  UNRELATED_MAX,
   LOW_RESOURCE_LANGS,
 } from '../engine/rules';
-import { EDIT, EDIT_METHODS, ENHANCE_METHODS, INJECT_METHODS, editMetaMismatch, editRowProblem, makeEditMeta, minKnownLangsFor, modelRef, parseEditMethods, parseShard, pickEditFacts, reproduceEditCommand, type AnyRow, type EditExperiment, type EditMeta, type RowTiming } from '../engine/experiments';
+import {
+  EDIT,
+  EDIT_METHODS,
+  ENHANCE_METHODS,
+  INJECT_METHODS,
+  editMetaMismatch,
+  editRowProblem,
+  makeEditMeta,
+  minKnownLangsFor,
+  modelRef,
+  parseEditMethods,
+  parseShard,
+  pickEditFacts,
+  reproduceEditCommand,
+  type AnyRow,
+  type EditExperiment,
+  type EditMeta,
+  type RowTiming,
+} from '../engine/experiments';
 import { reportFor } from '../engine/report';
 import { openLocal } from '../data/node';
 import { intOpt, numOpt, parseCli } from './args';
 import { langsArg, quadratureArg, relationsArg, resultsKindOf, runFlow, runSettings, type Loader } from './flow';
 import { JOBS_OPTION, jobsArg, type CliContext } from './jobs';
-import { dur, EXPERIMENT_OPTIONS, NdjsonRowSink, resultsKind, runMergeCommand, runReportCommand, splitCandidates, WEIGHT_OPTIONS, weightFlags, type ResultRows } from './results';
+import {
+  dur,
+  EXPERIMENT_OPTIONS,
+  NdjsonRowSink,
+  resultsKind,
+  runMergeCommand,
+  runReportCommand,
+  splitCandidates,
+  WEIGHT_OPTIONS,
+  weightFlags,
+  type ResultRows,
+} from './results';
 
 const RUN_OPTIONS = {
   ...EXPERIMENT_OPTIONS,
@@ -47,7 +98,8 @@ export async function isEditResults(argv: string[]): Promise<boolean> {
 
 const EDITS = resultsKindOf<EditMeta, AnyRow>(
   EDIT,
-  (m) => (!['edit', 'enhance', 'inject'].includes(m.experiment) || !Array.isArray(m.facts) || !m.model ? 'not an edit, enhancement or injection experiment' : null),
+  (m) =>
+    !['edit', 'enhance', 'inject'].includes(m.experiment) || !Array.isArray(m.facts) || !m.model ? 'not an edit, enhancement or injection experiment' : null,
   (meta, rows, timings, problems) => reportFor(meta, rows, timings, problems, reproduceEditCommand(meta)),
 );
 
@@ -80,8 +132,10 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   const seed = intOpt(v.seed, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
   const steps = intOpt(v.steps, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS);
   const unrelatedFacts = intOpt(v.unrelated, 'unrelated', 0, UNRELATED_MAX, DEFAULT_UNRELATED);
-  if (kind !== 'edit' && (v.lambda1 !== undefined || v.lambda2 !== undefined || v.unrelated !== undefined)) throw new KnError('bad-input', '--lambda1, --lambda2 and --unrelated belong to `experiment edit`');
-  if (kind !== 'inject' && (v['train-steps'] !== undefined || v.lr !== undefined || v.old !== undefined || v.k !== undefined)) throw new KnError('bad-input', '--train-steps, --lr, --old and --k belong to `experiment inject`');
+  if (kind !== 'edit' && (v.lambda1 !== undefined || v.lambda2 !== undefined || v.unrelated !== undefined))
+    throw new KnError('bad-input', '--lambda1, --lambda2 and --unrelated belong to `experiment edit`');
+  if (kind !== 'inject' && (v['train-steps'] !== undefined || v.lr !== undefined || v.old !== undefined || v.k !== undefined))
+    throw new KnError('bad-input', '--train-steps, --lr, --old and --k belong to `experiment inject`');
   const injectK = intOpt(v.k, 'k', 1, INJECT_K_MAX, TEACH_DEFAULTS.k);
   const injectSteps = intOpt(v['train-steps'], 'train-steps', 1, TRAIN_STEPS_MAX, TEACH_DEFAULTS.trainSteps);
   const nOld = intOpt(v.old, 'old', 1, OLD_FACTS_MAX, DEFAULT_OLD_FACTS);
@@ -91,48 +145,87 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   const quadrature = quadratureArg(v.quadrature);
   const weights = weightFlags(v);
   const tau = numOpt(v.tau, 'tau');
-  if (tau !== undefined && !(tau >= TAU_MIN && tau <= TAU_MAX)) throw new KnError('bad-input', `--tau must be a number in ${TAU_MIN}..${TAU_MAX}, got "${v.tau}"`);
-  const lambda1 = numOpt(v.lambda1, 'lambda1'), lambda2 = numOpt(v.lambda2, 'lambda2');
+  if (tau !== undefined && !(tau >= TAU_MIN && tau <= TAU_MAX))
+    throw new KnError('bad-input', `--tau must be a number in ${TAU_MIN}..${TAU_MAX}, got "${v.tau}"`);
+  const lambda1 = numOpt(v.lambda1, 'lambda1'),
+    lambda2 = numOpt(v.lambda2, 'lambda2');
   const minKnownLangs = minKnownLangsFor(langs);
   const request = { facts: nFacts, relations, split: v.split ?? null, minKnownLangs };
   const knobs = { lambda1, lambda2, unrelatedFacts, injectSteps, lr, injectK };
   // validates λ and languages before the model loads
-  makeEditMeta({ experiment: kind, model: { id: '', contentHash: '', dtype: '', kind: '', numLayers: 0, ffnSize: 0 }, steps, baseline, seed, langs, methods, facts: [], request, shard, ...knobs });
-  let candidates: string[] | undefined;
-  return runFlow({ argv, v, out, jobs, load, ctx }, {
-    sub: kind,
-    note: true,
-    kind: EDITS,
-    plugin: EDIT,
-    options: () => ({}),
-    label: `${kind} fact`,
-    what: 'results of another run',
-    fresh: async (model, arg) => {
-      candidates = await splitCandidates(arg, v.split);
-      // the model's calibrated settings (calibration.json) unless flags say otherwise; the meta records them all
-      return makeEditMeta({ experiment: kind, model: modelRef(model, arg), settings: runSettings(model, v, weights, tau), steps, baseline, quadrature, seed, langs, methods, facts: [], request, shard, ...knobs });
-    },
-    resumable: (old, base) => editMetaMismatch({ ...old, facts: [], ...(old.inject ? { inject: { ...old.inject, oldFacts: [] } } : {}) }, base),
-    pick: async (model, base, signal, print) => {
-      const t0 = Date.now();
-      const oldPick = kind === 'inject' ? { want: nOld, facts: [] as string[] } : undefined;
-      const facts = await pickEditFacts(model, await openLocal(), {
-        kind,
-        facts: nFacts,
-        relations,
-        langs,
-        seed,
-        candidates,
-        minKnownLangs,
-        old: oldPick,
-        signal,
-        onProgress: (p) => print(`kn: picking facts: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
-      });
-      if (facts.length < nFacts) print(`kn: only ${facts.length} suitable facts found (asked for ${nFacts})`, true);
-      return { ...base, facts, ...(base.inject ? { inject: { ...base.inject, oldFacts: oldPick!.facts } } : {}) };
-    },
-    done: (meta, r) => ({ out, experiment: kind, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped, ...(r.jobs !== undefined ? { jobs: r.jobs } : {}) }),
+  makeEditMeta({
+    experiment: kind,
+    model: { id: '', contentHash: '', dtype: '', kind: '', numLayers: 0, ffnSize: 0 },
+    steps,
+    baseline,
+    seed,
+    langs,
+    methods,
+    facts: [],
+    request,
+    shard,
+    ...knobs,
   });
+  let candidates: string[] | undefined;
+  return runFlow(
+    { argv, v, out, jobs, load, ctx },
+    {
+      sub: kind,
+      note: true,
+      kind: EDITS,
+      plugin: EDIT,
+      options: () => ({}),
+      label: `${kind} fact`,
+      what: 'results of another run',
+      fresh: async (model, arg) => {
+        candidates = await splitCandidates(arg, v.split);
+        // the model's calibrated settings (calibration.json) unless flags say otherwise; the meta records them all
+        return makeEditMeta({
+          experiment: kind,
+          model: modelRef(model, arg),
+          settings: runSettings(model, v, weights, tau),
+          steps,
+          baseline,
+          quadrature,
+          seed,
+          langs,
+          methods,
+          facts: [],
+          request,
+          shard,
+          ...knobs,
+        });
+      },
+      resumable: (old, base) => editMetaMismatch({ ...old, facts: [], ...(old.inject ? { inject: { ...old.inject, oldFacts: [] } } : {}) }, base),
+      pick: async (model, base, signal, print) => {
+        const t0 = Date.now();
+        const oldPick = kind === 'inject' ? { want: nOld, facts: [] as string[] } : undefined;
+        const facts = await pickEditFacts(model, await openLocal(), {
+          kind,
+          facts: nFacts,
+          relations,
+          langs,
+          seed,
+          candidates,
+          minKnownLangs,
+          old: oldPick,
+          signal,
+          onProgress: (p) => print(`kn: picking facts: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
+        });
+        if (facts.length < nFacts) print(`kn: only ${facts.length} suitable facts found (asked for ${nFacts})`, true);
+        return { ...base, facts, ...(base.inject ? { inject: { ...base.inject, oldFacts: oldPick!.facts } } : {}) };
+      },
+      done: (meta, r) => ({
+        out,
+        experiment: kind,
+        facts: meta.facts.length,
+        shard: meta.shard,
+        written: r.written,
+        skipped: r.skipped,
+        ...(r.jobs !== undefined ? { jobs: r.jobs } : {}),
+      }),
+    },
+  );
 }
 
 /** The command line that reproduces a run (printed in its report): engine/experiments/commands.ts. */

@@ -7,7 +7,21 @@
  *   <out>/report/        report.md, CSVs and SVG charts (`kn experiment report <out>`)
  */
 import { KnError } from '../shared/errors';
-import { checkBaseline, DEFAULT_BASELINE, DEFAULT_FACTS, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, TAU_MAX, TAU_MIN } from '../engine/rules';
+import {
+  checkBaseline,
+  DEFAULT_BASELINE,
+  DEFAULT_FACTS,
+  DEFAULT_SEED,
+  DEFAULT_STEPS,
+  FACTS_MAX,
+  FACTS_MIN,
+  SEED_MAX,
+  SEED_MIN,
+  STEPS_MAX,
+  STEPS_MIN,
+  TAU_MAX,
+  TAU_MIN,
+} from '../engine/rules';
 import {
   DEFAULT_METHODS,
   MANIPULATE,
@@ -26,7 +40,17 @@ import { reportFiles, summarize } from '../engine/report';
 import { intOpt, parseCli } from './args';
 import { langsArg, quadratureArg, relationsArg, resultsKindOf, runFlow, runSettings, type Loader } from './flow';
 import { JOBS_OPTION, jobsArg, type CliContext } from './jobs';
-import { EXPERIMENT_OPTIONS, NdjsonRowSink, pickKnownFacts, runMergeCommand, runReportCommand, splitCandidates, WEIGHT_OPTIONS, weightFlags, type ResultRows } from './results';
+import {
+  EXPERIMENT_OPTIONS,
+  NdjsonRowSink,
+  pickKnownFacts,
+  runMergeCommand,
+  runReportCommand,
+  splitCandidates,
+  WEIGHT_OPTIONS,
+  weightFlags,
+  type ResultRows,
+} from './results';
 
 const RUN_OPTIONS = {
   ...EXPERIMENT_OPTIONS,
@@ -80,25 +104,52 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   const baseline = checkBaseline(v.baseline ?? DEFAULT_BASELINE, '--baseline');
   const quadrature = quadratureArg(v.quadrature);
   const tau = v.tau === undefined ? undefined : Number(v.tau);
-  if (tau !== undefined && !(Number.isFinite(tau) && tau >= TAU_MIN && tau <= TAU_MAX)) throw new KnError('bad-input', `--tau must be a number in ${TAU_MIN}..${TAU_MAX}, got "${v.tau}"`);
+  if (tau !== undefined && !(Number.isFinite(tau) && tau >= TAU_MIN && tau <= TAU_MAX))
+    throw new KnError('bad-input', `--tau must be a number in ${TAU_MIN}..${TAU_MAX}, got "${v.tau}"`);
   const weights = weightFlags(v);
   let candidates: string[] | undefined;
-  return runFlow({ argv, v, out, jobs, load, ctx }, {
-    sub: kind,
-    note: true,
-    kind: MANIPULATION,
-    plugin: MANIPULATE,
-    options: () => ({ methods: specs }),
-    label: 'fact',
-    what: 'results of another run',
-    fresh: async (model, arg) => {
-      candidates = await splitCandidates(arg, v.split);
-      return manipulationMeta(model, { id: arg, specs, settings: runSettings(model, v, weights, tau), steps, baseline, quadrature, seed, langs, facts: nFacts, relations, split: v.split ?? null, shard });
+  return runFlow(
+    { argv, v, out, jobs, load, ctx },
+    {
+      sub: kind,
+      note: true,
+      kind: MANIPULATION,
+      plugin: MANIPULATE,
+      options: () => ({ methods: specs }),
+      label: 'fact',
+      what: 'results of another run',
+      fresh: async (model, arg) => {
+        candidates = await splitCandidates(arg, v.split);
+        return manipulationMeta(model, {
+          id: arg,
+          specs,
+          settings: runSettings(model, v, weights, tau),
+          steps,
+          baseline,
+          quadrature,
+          seed,
+          langs,
+          facts: nFacts,
+          relations,
+          split: v.split ?? null,
+          shard,
+        });
+      },
+      resumable: (old, base) => metaMismatch({ ...old, facts: [] }, base),
+      pick: async (model, base, signal, print) => ({
+        ...base,
+        facts: await pickKnownFacts(model, { facts: nFacts, relations, langs, seed, candidates, signal }, print),
+      }),
+      done: (meta, r) => ({
+        out,
+        facts: meta.facts.length,
+        shard: meta.shard,
+        written: r.written,
+        skipped: r.skipped,
+        ...(r.jobs !== undefined ? { jobs: r.jobs } : {}),
+      }),
     },
-    resumable: (old, base) => metaMismatch({ ...old, facts: [] }, base),
-    pick: async (model, base, signal, print) => ({ ...base, facts: await pickKnownFacts(model, { facts: nFacts, relations, langs, seed, candidates, signal }, print) }),
-    done: (meta, r) => ({ out, facts: meta.facts.length, shard: meta.shard, written: r.written, skipped: r.skipped, ...(r.jobs !== undefined ? { jobs: r.jobs } : {}) }),
-  });
+  );
 }
 
 export const runReport = (argv: string[]) => runReportCommand(argv, MANIPULATION);

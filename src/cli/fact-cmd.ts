@@ -12,7 +12,8 @@ import { str, type Args } from './args';
 import { langsArg } from './flow';
 
 export async function runFact(a: Args, model: LoadedModel) {
-  const relation = str(a, 'relation'), fact = str(a, 'fact');
+  const relation = str(a, 'relation'),
+    fact = str(a, 'fact');
   if (!fact) throw new KnError('bad-input', '--fact is required (e.g. --fact P36:0, or --relation P36 --fact 0)');
   const factId = fact.includes(':') ? fact : `${relation}:${fact}`;
   parseFactId(factId);

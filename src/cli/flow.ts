@@ -7,8 +7,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { openLocal } from '../data/node';
-import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
-import { KnError } from '../shared/errors';
+import { LANGS, type Lang, type Relation } from '../data/types';
 import { checkLang, checkRelation } from '../engine/rules';
 import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../engine/attribution';
 import { runPlugin, type ExperimentPlugin, type FactRowBase, type FactTiming, type RunProgress, type ShardedMeta } from '../engine/experiments';
@@ -17,7 +16,17 @@ import { FolderStore, REPO_ROOT } from '../engine/node';
 import { modelDefaults, type MatriceSettings } from '../engine/selection';
 import { str, type Args } from './args';
 import { jobsFor, runJobs, type CliContext } from './jobs';
-import { factProgressLine, NdjsonRowSink, pickOrResume, progressPrinter, readResultRows, readResultsMeta, withSigint, type Printer, type ResultsKind } from './results';
+import {
+  factProgressLine,
+  NdjsonRowSink,
+  pickOrResume,
+  progressPrinter,
+  readResultRows,
+  readResultsMeta,
+  withSigint,
+  type Printer,
+  type ResultsKind,
+} from './results';
 
 export const ATTRIBUTION_CACHE = process.env.KN_CACHE_DIR ?? join(REPO_ROOT, '.cache', 'attributions');
 
@@ -32,7 +41,10 @@ export function quadratureArg(value: string | undefined): Quadrature {
 export function langsArg(a: Args): Lang[] {
   const v = str(a, 'langs');
   if (!v) return [...LANGS];
-  const ls = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const ls = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const l of ls) checkLang(l);
   return ls as Lang[];
 }
@@ -51,7 +63,13 @@ export function runSettings(
   weights: Partial<MatriceSettings>,
   tau: number | undefined,
 ): Partial<MatriceSettings> {
-  return { ...modelDefaults(model.info).settings, ...weights, ...(tau !== undefined ? { tau } : {}), ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) };
+  return {
+    ...modelDefaults(model.info).settings,
+    ...weights,
+    ...(tau !== undefined ? { tau } : {}),
+    ...(v.norm ? { norm: v.norm as never } : {}),
+    ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}),
+  };
 }
 
 /** What report and merge read of a kind of results folder: its meta check, the plugin's row check and comparison, its report. */
@@ -104,20 +122,41 @@ export interface RunFlow<M extends ShardedMeta & { facts: string[]; shard: { k: 
 }
 
 /** The flow of a run command: load, pick or resume, run (here or in --jobs processes), report what was done. */
-export async function runFlow<M extends ShardedMeta & { facts: string[]; shard: { k: number; n: number } | null }, R extends FactRowBase, O, T>(cli: RunCli, f: RunFlow<M, R, O, T>): Promise<T> {
+export async function runFlow<M extends ShardedMeta & { facts: string[]; shard: { k: number; n: number } | null }, R extends FactRowBase, O, T>(
+  cli: RunCli,
+  f: RunFlow<M, R, O, T>,
+): Promise<T> {
   const { model, arg } = await cli.load(cli.v.model, cli.v.dtype);
   const print = progressPrinter(!!cli.v.quiet);
   if (f.note) print(`kn: ${modelDefaults(model.info).note}`, true);
   try {
     return await withSigint(print, async (signal) => {
       const base = await f.fresh(model, arg);
-      const meta: M = await pickOrResume(cli.out, { read: f.kind.readMeta, mismatch: (old) => f.resumable(old, base), what: f.what, print, pick: () => f.pick(model, base, signal, print) });
+      const meta: M = await pickOrResume(cli.out, {
+        read: f.kind.readMeta,
+        mismatch: (old) => f.resumable(old, base),
+        what: f.what,
+        print,
+        pick: () => f.pick(model, base, signal, print),
+      });
       // --jobs N: N child processes run the shards and the parent merges them (jobs.ts); the model is theirs to load
       const n = jobsFor(cli.jobs, meta.facts.length, print);
       if (n > 1) {
         const backend = tf.getBackend();
         model.dispose();
-        const r = await runJobs({ sub: f.sub, argv: cli.argv, out: cli.out, jobs: n, meta, readRows: f.kind.readRows, print, signal, label: f.jobsLabel ?? f.label, backend, ctx: cli.ctx });
+        const r = await runJobs({
+          sub: f.sub,
+          argv: cli.argv,
+          out: cli.out,
+          jobs: n,
+          meta,
+          readRows: f.kind.readRows,
+          print,
+          signal,
+          label: f.jobsLabel ?? f.label,
+          backend,
+          ctx: cli.ctx,
+        });
         return f.done(meta, r);
       }
       const r = await runPlugin<M, R, O, RunProgress>(f.plugin, {

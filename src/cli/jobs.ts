@@ -42,14 +42,18 @@ export const JOBS_OPTION = { jobs: { type: 'string' } } as const;
  */
 export function jobsArg(v: string | undefined, shard: boolean, ctx: CliContext | undefined): number {
   const n = intOpt(v, 'jobs', JOBS_MIN, JOBS_MAX, undefined);
-  if (n !== undefined && n > 1 && shard) throw new KnError('bad-input', `--jobs ${n} runs shards of its own; with --shard k/n give --jobs 1 or leave --jobs out`);
+  if (n !== undefined && n > 1 && shard)
+    throw new KnError('bad-input', `--jobs ${n} runs shards of its own; with --shard k/n give --jobs 1 or leave --jobs out`);
   return n ?? (shard ? 1 : Math.max(JOBS_MIN, Math.min(JOBS_MAX, ctx?.defaultJobs ?? 1)));
 }
 
 /** The jobs a run of `facts` facts uses: at most one per fact (said on stderr when fewer than asked). */
 export function jobsFor(jobs: number, facts: number, print: Printer): number {
   if (jobs > 1 && facts < jobs) {
-    print(`kn: --jobs ${jobs} but the run has ${facts} fact${facts === 1 ? '' : 's'}: running ${Math.max(1, facts)} job${facts > 1 ? 's' : ''}, one per fact`, true);
+    print(
+      `kn: --jobs ${jobs} but the run has ${facts} fact${facts === 1 ? '' : 's'}: running ${Math.max(1, facts)} job${facts > 1 ? 's' : ''}, one per fact`,
+      true,
+    );
     return Math.max(1, facts);
   }
   return jobs;
@@ -106,7 +110,11 @@ class LineCounter {
   }
 }
 
-export interface JobsRun<M extends { facts: string[]; shard: { k: number; n: number } | null }, R extends { fact: string; index: number }, T extends { fact: string; ms: number }> {
+export interface JobsRun<
+  M extends { facts: string[]; shard: { k: number; n: number } | null },
+  R extends { fact: string; index: number },
+  T extends { fact: string; ms: number },
+> {
   /** the experiment (`manipulate`, `readings`, `edit`, …): `kn experiment <sub>` */
   sub: string;
   /** the experiment command's own argv (after `experiment <sub>`) */
@@ -132,9 +140,11 @@ const TAIL = 4000;
  * Runs the shards of `o.meta` in `o.jobs` child processes and merges them into `o.out`; resolves with the facts
  * written in this run and those finished before, or throws (cancelled, or a child lost) after keeping what finished.
  */
-export async function runJobs<M extends { facts: string[]; shard: { k: number; n: number } | null }, R extends { fact: string; index: number }, T extends { fact: string; ms: number }>(
-  o: JobsRun<M, R, T>,
-): Promise<{ written: number; skipped: number; jobs: number }> {
+export async function runJobs<
+  M extends { facts: string[]; shard: { k: number; n: number } | null },
+  R extends { fact: string; index: number },
+  T extends { fact: string; ms: number },
+>(o: JobsRun<M, R, T>): Promise<{ written: number; skipped: number; jobs: number }> {
   const { meta, out, jobs: n } = o;
   const total = meta.facts.length;
   const shardsDir = join(out, 'shards');
@@ -153,8 +163,14 @@ export async function runJobs<M extends { facts: string[]; shard: { k: number; n
     const mine = new Set(shardIndices(total, s.meta.shard).map((i) => meta.facts[i]));
     const have = new Set((await o.readRows(s.dir, s.meta)).rows.map((r) => r.fact));
     const copy = before.rows.filter((r) => mine.has(r.fact) && !have.has(r.fact));
-    await appendLines(join(s.dir, 'rows.ndjson'), copy.map((r) => JSON.stringify(r) + '\n'));
-    await appendLines(join(s.dir, 'timing.ndjson'), copy.flatMap((r) => (timingOf.has(r.fact) ? [JSON.stringify(timingOf.get(r.fact)) + '\n'] : [])));
+    await appendLines(
+      join(s.dir, 'rows.ndjson'),
+      copy.map((r) => JSON.stringify(r) + '\n'),
+    );
+    await appendLines(
+      join(s.dir, 'timing.ndjson'),
+      copy.flatMap((r) => (timingOf.has(r.fact) ? [JSON.stringify(timingOf.get(r.fact)) + '\n'] : [])),
+    );
     for (const r of copy) have.add(r.fact);
     const left = [...mine].filter((f) => !have.has(f)).length;
     pending += left;
@@ -183,7 +199,10 @@ export async function runJobs<M extends { facts: string[]; shard: { k: number; n
       const finished = Math.max(0, (await count()) - linesAtStart);
       const elapsedMs = Date.now() - t0;
       const eta = timeLeftMs({ elapsedMs, finished, total: pending });
-      o.print(`kn: ${o.label}s finished ${skipped + finished}/${total}${skipped ? ` (${skipped} before)` : ''} · ${todo.length} job${todo.length > 1 ? 's' : ''} · ${dur(elapsedMs)} elapsed${eta !== null ? ` · about ${dur(eta)} left` : ''}`, force);
+      o.print(
+        `kn: ${o.label}s finished ${skipped + finished}/${total}${skipped ? ` (${skipped} before)` : ''} · ${todo.length} job${todo.length > 1 ? 's' : ''} · ${dur(elapsedMs)} elapsed${eta !== null ? ` · about ${dur(eta)} left` : ''}`,
+        force,
+      );
     };
     const timer = setInterval(() => void progress().catch(() => {}), 1000);
     try {
@@ -211,7 +230,10 @@ export async function runJobs<M extends { facts: string[]; shard: { k: number; n
         });
         children.push(c);
       }
-      o.print(`kn: ${todo.length} job${todo.length > 1 ? 's' : ''} (${n} shards of ${total} facts${skipped ? `, ${skipped} done before` : ''}; pids ${children.map((c) => `${c.k}/${n}: ${c.proc.pid}`).join(', ')}) in ${shardsDir}`, true);
+      o.print(
+        `kn: ${todo.length} job${todo.length > 1 ? 's' : ''} (${n} shards of ${total} facts${skipped ? `, ${skipped} done before` : ''}; pids ${children.map((c) => `${c.k}/${n}: ${c.proc.pid}`).join(', ')}) in ${shardsDir}`,
+        true,
+      );
       await Promise.all(children.map((c) => c.done));
     } finally {
       clearInterval(timer);
@@ -245,7 +267,10 @@ export async function runJobs<M extends { facts: string[]; shard: { k: number; n
   const resume = `run the same command again to resume (finished facts are skipped; any --jobs, or none)`;
   if (o.signal.aborted) throw new KnError('cancelled', `experiment cancelled: ${finished} of ${total} facts are finished and kept in ${out}; ${resume}`);
   if (failures.length) {
-    throw new KnError('job-failed', `${failures.join('; ')}. ${finished} of ${total} facts are finished and kept in ${out} (the shards in ${shardsDir}); ${resume}`);
+    throw new KnError(
+      'job-failed',
+      `${failures.join('; ')}. ${finished} of ${total} facts are finished and kept in ${out} (the shards in ${shardsDir}); ${resume}`,
+    );
   }
   if (finished === total) await rm(shardsDir, { recursive: true, force: true });
   return { written, skipped, jobs: n };

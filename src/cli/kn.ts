@@ -8,7 +8,18 @@ import { KnError, loadModelArg } from '../engine/index';
 import { BUNDLED_DIR } from '../engine/node';
 import { QUADRATURES } from '../engine/attribution';
 import { availableParallelism } from 'node:os';
-import { ATTR_NORMS, ATTRIBUTION_RESIDENT_BYTES, BASELINES, DEFAULT_GRID, LANG_NORMS, METHODS, DEFAULT_JOBS_NOTE, defaultJobs, JOBS_MAX, JOBS_MIN } from '../engine/rules';
+import {
+  ATTR_NORMS,
+  ATTRIBUTION_RESIDENT_BYTES,
+  BASELINES,
+  DEFAULT_GRID,
+  LANG_NORMS,
+  METHODS,
+  DEFAULT_JOBS_NOTE,
+  defaultJobs,
+  JOBS_MAX,
+  JOBS_MIN,
+} from '../engine/rules';
 import { COMPLETENESS_FLAG, RECHECK } from '../engine/session';
 import type { WeightDtype } from '../shared/types';
 import { int, parseArgs, str, takeOption, type Args } from './args';
@@ -156,9 +167,11 @@ async function main(args: string[]): Promise<unknown> {
       if (sub === 'edit' || sub === 'enhance' || sub === 'inject') return e.runEditCommand(sub, rest, load, ctx);
       if (sub === 'calibrate') return (await import('./calibrate-cmd')).runCalibrate(rest, load, ctx);
       // report and merge read the kind of experiment from the results folder
-      if (sub === 'report' && (await (await import('./results')).resultsKind(rest.find((x) => !x.startsWith('-')))) === 'calibrate') return (await import('./calibrate-cmd')).runCalibrationReport(rest);
+      if (sub === 'report' && (await (await import('./results')).resultsKind(rest.find((x) => !x.startsWith('-')))) === 'calibrate')
+        return (await import('./calibrate-cmd')).runCalibrationReport(rest);
       if (sub === 'report') return (await e.isEditResults(rest)) ? e.runEditReport(rest) : x.runReport(rest);
-      if (sub === 'merge' && (await (await import('./results')).resultsKind(rest.find((x) => !x.startsWith('-')))) === 'calibrate') return (await import('./calibrate-cmd')).runCalibrationMerge(rest);
+      if (sub === 'merge' && (await (await import('./results')).resultsKind(rest.find((x) => !x.startsWith('-')))) === 'calibrate')
+        return (await import('./calibrate-cmd')).runCalibrationMerge(rest);
       if (sub === 'merge') return (await e.isEditResults(rest)) ? e.runEditMerge(rest) : x.runMerge(rest);
       throw new KnError('bad-input', `unknown experiment "${sub ?? ''}"; one of manipulate, readings, calibrate, edit, enhance, inject, report, merge`);
     }

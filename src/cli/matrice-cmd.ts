@@ -1,6 +1,20 @@
 /** CLI: `kn attribute` (one query) and `kn localize` (a fact of RML-LAMA across languages). */
 import { KnError } from '../shared/errors';
-import { checkBaseline, CLI_PROGRESS_MS, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, parseLayers, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, TAU_MAX, TAU_MIN, type Baseline } from '../engine/rules';
+import {
+  checkBaseline,
+  CLI_PROGRESS_MS,
+  DEFAULT_BASELINE,
+  DEFAULT_SEED,
+  DEFAULT_STEPS,
+  parseLayers,
+  SEED_MAX,
+  SEED_MIN,
+  STEPS_MAX,
+  STEPS_MIN,
+  TAU_MAX,
+  TAU_MIN,
+  type Baseline,
+} from '../engine/rules';
 import { Estimator } from '../engine/experiments';
 import { attributeQuery, choosePath, completenessError, type Quadrature } from '../engine/attribution';
 import { METHODS, withAllLayers, type Method } from '../engine/interventions';
@@ -61,12 +75,15 @@ export function progressLine(what: string, write: (s: string) => void = (s) => p
     const eta = est.update({ elapsedMs: elapsed, finished: done, total });
     if (elapsed < next) return;
     next = elapsed + CLI_PROGRESS_MS;
-    write(`kn: ${what}: ${done.toFixed(done % 1 ? 1 : 0)}/${total} ${unit}, ${fmt(elapsed)} elapsed, ${eta === null ? 'estimating time left' : `about ${fmt(eta)} left`}\n`);
+    write(
+      `kn: ${what}: ${done.toFixed(done % 1 ? 1 : 0)}/${total} ${unit}, ${fmt(elapsed)} elapsed, ${eta === null ? 'estimating time left' : `about ${fmt(eta)} left`}\n`,
+    );
   };
 }
 
 export async function runAttribute(a: Args, model: LoadedModel) {
-  const prompt = str(a, 'prompt'), target = str(a, 'target');
+  const prompt = str(a, 'prompt'),
+    target = str(a, 'target');
   if (prompt === undefined) throw new KnError('bad-input', '--prompt is required');
   if (target === undefined) throw new KnError('bad-input', '--target is required');
   const steps = Number(str(a, 'steps') ?? DEFAULT_STEPS);
@@ -74,7 +91,13 @@ export async function runAttribute(a: Args, model: LoadedModel) {
   const progress = progressLine('attribution');
   const path = choosePath(model, layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l));
   const t0 = performance.now();
-  const r = await attributeQuery(model, prompt, target, { steps, baseline: baselineArg(a), quadrature: quadratureArg(str(a, 'quadrature')), layers, onProgress: (d, t) => progress(d, t, 'interpolation points') });
+  const r = await attributeQuery(model, prompt, target, {
+    steps,
+    baseline: baselineArg(a),
+    quadrature: quadratureArg(str(a, 'quadrature')),
+    layers,
+    onProgress: (d, t) => progress(d, t, 'interpolation points'),
+  });
   const seconds = Math.round((performance.now() - t0) / 10) / 100;
   // layers left out (--layers) stay empty in both
   const scores = normalizePerLayer(withAllLayers(model, r.raw)).scores.map((s, l) => (r.raw[l].length ? s : new Float64Array(0)));
@@ -102,7 +125,8 @@ const definedOnly = <T extends object>(o: T): Partial<T> => Object.fromEntries(O
 const nullIfNaN = (x: number) => (Number.isFinite(x) ? x : null);
 
 export async function runLocalize(a: Args, model: LoadedModel) {
-  const relation = str(a, 'relation'), fact = str(a, 'fact');
+  const relation = str(a, 'relation'),
+    fact = str(a, 'fact');
   if (!fact) throw new KnError('bad-input', '--fact is required (e.g. --relation P36 --fact 0, or --fact P36:0)');
   const method = (str(a, 'method') ?? 'matrice') as Method;
   if (!METHODS.includes(method)) throw new KnError('bad-input', `--method must be one of ${METHODS.join(', ')}, got "${method}"`);
@@ -113,14 +137,14 @@ export async function runLocalize(a: Args, model: LoadedModel) {
   const settings = resolveSettings({
     ...defaults.settings,
     ...definedOnly({
-    tau: num(a, 'tau', TAU_MIN, TAU_MAX),
-    alpha1: num(a, 'alpha1', -1e6, 1e6),
-    alpha2: num(a, 'alpha2', -1e6, 1e6),
-    beta1: num(a, 'beta1', -1e6, 1e6),
-    beta2: num(a, 'beta2', -1e6, 1e6),
-    ...(str(a, 'norm') ? { norm: str(a, 'norm') as LangNorm } : {}),
-    ...(str(a, 'attr-norm') ? { attrNorm: str(a, 'attr-norm') as AttrNorm } : {}),
-  }),
+      tau: num(a, 'tau', TAU_MIN, TAU_MAX),
+      alpha1: num(a, 'alpha1', -1e6, 1e6),
+      alpha2: num(a, 'alpha2', -1e6, 1e6),
+      beta1: num(a, 'beta1', -1e6, 1e6),
+      beta2: num(a, 'beta2', -1e6, 1e6),
+      ...(str(a, 'norm') ? { norm: str(a, 'norm') as LangNorm } : {}),
+      ...(str(a, 'attr-norm') ? { attrNorm: str(a, 'attr-norm') as AttrNorm } : {}),
+    }),
   });
   const steps = int(a, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS)!;
   const quadrature = quadratureArg(str(a, 'quadrature'));
@@ -141,7 +165,8 @@ export async function runLocalize(a: Args, model: LoadedModel) {
   const seed = int(a, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
   const sel = session.select(method, settings, seed);
   // does the quadrature's error change the selection? queries above the completeness flag re-attributed finer
-  const convergence = a['no-recheck'] || method === 'random' ? null : await session.checkConvergence({ method, settings, seed, store, baseline: baselineArg(a) });
+  const convergence =
+    a['no-recheck'] || method === 'random' ? null : await session.checkConvergence({ method, settings, seed, store, baseline: baselineArg(a) });
   // how language-agnostic the set is: per neuron, the languages whose own selection (same settings) holds it
   const coverage = languageCoverage(sel.neurons, session.selectPerLanguage(settings) as Record<string, NeuronId[]>);
   const suppress = (await session.manipulate(sel.neurons, 0)).languages;

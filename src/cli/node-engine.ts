@@ -24,7 +24,10 @@ export function cliBackendOrder(flag: string | undefined, env: string | undefine
   const from = flag !== undefined ? '--backend' : 'KN_BACKEND';
   const value = flag ?? env;
   if (value === undefined || (flag === undefined && value.trim() === '')) return ['wasm'];
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!names.length) throw new KnError('bad-input', `${from} needs a backend name: ${CLI_BACKEND_NAMES.join(', ')} (or a comma-separated order to try)`);
   return checkBackendNames(names, CLI_BACKEND_NAMES, `${from} in the CLI`);
 }

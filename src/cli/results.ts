@@ -19,7 +19,6 @@ import type { LoadedModel } from '../engine/families';
 import { openLocal } from '../data/node';
 import { BUNDLED_DIR } from '../engine/node';
 
-
 /** The options every `kn experiment` run command takes (each adds its own). */
 export const EXPERIMENT_OPTIONS = {
   model: { type: 'string' },
@@ -134,8 +133,12 @@ export async function pickOrResume<M extends { facts: readonly unknown[] }>(
     const old = await o.read(out);
     const diff = o.mismatch(old);
     if (diff) throw new KnError('bad-input', `${out} holds ${o.what}: ${diff} differs; choose another --out or the same settings`);
-    const was = (old as { backend?: { name: string } }).backend?.name, now = backendRecord()?.name;
-    o.print(`kn: resuming ${out} (${old.facts.length} facts picked before)${was && now && was !== now ? `; it began on ${was}, it goes on on ${now}` : ''}`, true);
+    const was = (old as { backend?: { name: string } }).backend?.name,
+      now = backendRecord()?.name;
+    o.print(
+      `kn: resuming ${out} (${old.facts.length} facts picked before)${was && now && was !== now ? `; it began on ${was}, it goes on on ${now}` : ''}`,
+      true,
+    );
     return old;
   }
   // the backend that picked the facts (resuming on another one is allowed: timing.ndjson names each fact's)
@@ -157,7 +160,10 @@ export async function pickKnownFacts(model: LoadedModel, o: PickOptions, print: 
 }
 
 /** A runner's progress as one line: `kn: <label> 3/20 (+2 done before) P36:1 · 1 min elapsed · about 2 min left`. */
-export function factProgressLine(label: string, p: { done: number; total: number; skipped: number; fact?: string | null; elapsedMs: number; etaMs: number | null }): string {
+export function factProgressLine(
+  label: string,
+  p: { done: number; total: number; skipped: number; fact?: string | null; elapsedMs: number; etaMs: number | null },
+): string {
   return `kn: ${label} ${Math.min(p.done + 1, p.total)}/${p.total}${p.skipped ? ` (+${p.skipped} done before)` : ''}${p.fact ? ' ' + p.fact : ''} · ${dur(p.elapsedMs)} elapsed${p.etaMs !== null ? ` · about ${dur(p.etaMs)} left` : ''}`;
 }
 
@@ -270,7 +276,11 @@ export class NdjsonRowSink<R extends { fact: string; index: number }, T extends 
 }
 
 /** What `report` and `merge` need of one kind of experiment (manipulation, or edit / enhance / inject). */
-export interface ResultsKind<M extends { facts: string[]; shard: { k: number; n: number } | null }, R extends { fact: string; index: number }, T extends { fact: string; ms: number }> {
+export interface ResultsKind<
+  M extends { facts: string[]; shard: { k: number; n: number } | null },
+  R extends { fact: string; index: number },
+  T extends { fact: string; ms: number },
+> {
   readMeta(dir: string): Promise<M>;
   readRows(dir: string, meta: M): Promise<ResultRows<R, T>>;
   /** the first field two shards' metas differ in (the shard itself ignored), or null */
@@ -279,16 +289,18 @@ export interface ResultsKind<M extends { facts: string[]; shard: { k: number; n:
 }
 
 /** `kn experiment report <dir> [--out <dir>] [--json]`: report.md, CSV, SVG and summary.json. */
-export async function runReportCommand<M extends { facts: string[]; shard: { k: number; n: number } | null }, R extends { fact: string; index: number }, T extends { fact: string; ms: number }>(
-  argv: string[],
-  kind: ResultsKind<M, R, T>,
-) {
+export async function runReportCommand<
+  M extends { facts: string[]; shard: { k: number; n: number } | null },
+  R extends { fact: string; index: number },
+  T extends { fact: string; ms: number },
+>(argv: string[], kind: ResultsKind<M, R, T>) {
   const { values: v, positionals } = parseCli(argv, { json: { type: 'boolean' }, out: { type: 'string' } } as const);
   const dir = positionals[0];
   if (!dir) throw new KnError('bad-input', 'usage: kn experiment report <results dir> [--out <dir>] [--json]');
   const meta = await kind.readMeta(dir);
   const { rows, timings, problems } = await kind.readRows(dir, meta);
-  if (!rows.length) throw new KnError('bad-input', `${dir} has no finished fact yet${problems.length ? ` (${problems.length} unreadable lines: ${problems[0]})` : ''}`);
+  if (!rows.length)
+    throw new KnError('bad-input', `${dir} has no finished fact yet${problems.length ? ` (${problems.length} unreadable lines: ${problems[0]})` : ''}`);
   const unfinished = unfinishedNote(meta, rows.length);
   if (unfinished) problems.push(unfinished);
   for (const p of problems) process.stderr.write(`kn: ${p}\n`);
@@ -303,10 +315,11 @@ export async function runReportCommand<M extends { facts: string[]; shard: { k: 
 }
 
 /** `kn experiment merge <shard dir> … --out <dir>`: the shards' rows by fact index, byte for byte as one run. */
-export async function runMergeCommand<M extends { facts: string[]; shard: { k: number; n: number } | null }, R extends { fact: string; index: number }, T extends { fact: string; ms: number }>(
-  argv: string[],
-  kind: ResultsKind<M, R, T>,
-) {
+export async function runMergeCommand<
+  M extends { facts: string[]; shard: { k: number; n: number } | null },
+  R extends { fact: string; index: number },
+  T extends { fact: string; ms: number },
+>(argv: string[], kind: ResultsKind<M, R, T>) {
   const { values: v, positionals } = parseCli(argv, { out: { type: 'string' }, json: { type: 'boolean' } } as const);
   if (!v.out || positionals.length < 1) throw new KnError('bad-input', 'usage: kn experiment merge <shard dir> <shard dir> … --out <dir>');
   const metas = await Promise.all(positionals.map((d) => kind.readMeta(d)));
@@ -325,7 +338,9 @@ export async function runMergeCommand<M extends { facts: string[]; shard: { k: n
   });
   const missing = Array.from({ length: n }, (_, i) => i + 1).filter((k) => !ks.has(k));
   if (existsSync(join(v.out, 'rows.ndjson'))) throw new KnError('bad-input', `${v.out} already holds rows; merge into a new folder`);
-  const all: R[] = [], timings: T[] = [], problems: string[] = [];
+  const all: R[] = [],
+    timings: T[] = [],
+    problems: string[] = [];
   for (const [i, d] of positionals.entries()) {
     const r = await kind.readRows(d, metas[i]);
     all.push(...r.rows);

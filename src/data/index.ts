@@ -7,7 +7,19 @@ export { sha256Hex } from '../shared/hash';
 export { causalQuery, maskedQuery, shardQueries, factTemplateQueries, queryLength, type Query } from './queries';
 export { computeStats, type BenchmarkStats, type LangStats } from './stats';
 export {
-  asProber, evaluate, experimentSets, isKnownLanguage, summarize, KNOWN_LANGUAGE_SHARE, KNOWN_RULE,
-  type Prober, type ProbeOutput, type EvalOptions, type EvalResult, type EvalProgress, type QueryOutcome,
-  type ExperimentSets, type ShardSource,
+  asProber,
+  evaluate,
+  experimentSets,
+  isKnownLanguage,
+  summarize,
+  KNOWN_LANGUAGE_SHARE,
+  KNOWN_RULE,
+  type Prober,
+  type ProbeOutput,
+  type EvalOptions,
+  type EvalResult,
+  type EvalProgress,
+  type QueryOutcome,
+  type ExperimentSets,
+  type ShardSource,
 } from './probing';

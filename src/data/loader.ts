@@ -148,7 +148,8 @@ export class RmlLama {
   /** A fact in one language by its id ("P36:123"). */
   async fact(id: string, lang: Lang): Promise<Fact> {
     const m = /^(P\d+):(\d+)$/.exec(id);
-    if (!m || !isRelation(m[1])) throw new KnError('bad-input', `unknown fact id "${id}" (expected <relation>:<lineid>, e.g. P36:0, with a relation of ${this.relations.join(', ')})`);
+    if (!m || !isRelation(m[1]))
+      throw new KnError('bad-input', `unknown fact id "${id}" (expected <relation>:<lineid>, e.g. P36:0, with a relation of ${this.relations.join(', ')})`);
     if (!isLang(lang)) throw new KnError('bad-input', `unknown language "${lang}"`);
     const shard = await this.shard(m[1], lang);
     const f = shard.facts.find((x) => x.id === id);

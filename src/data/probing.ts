@@ -121,7 +121,10 @@ export async function evaluate(source: ShardSource, prober: Prober, opts: EvalOp
       try {
         const r = await prober.probe(q.prompt, { target: q.target, topK: opts.topK });
         const o: QueryOutcome = {
-          factId: q.factId, relation: q.relation, lang: q.lang, templateId: q.templateId,
+          factId: q.factId,
+          relation: q.relation,
+          lang: q.lang,
+          templateId: q.templateId,
           correct: r.target?.rank === 0,
         };
         if (r.target) {

@@ -1,8 +1,7 @@
 /** Licences and citations of every source of RML-LAMA (our rebuild); copied into manifest.json. */
 import type { SourceInfo } from './types';
 
-export const DATA_LICENSE =
-  'CC BY-NC 4.0 (inherited from LAMA/mLAMA T-REx); non-commercial research use only; cite the sources below.';
+export const DATA_LICENSE = 'CC BY-NC 4.0 (inherited from LAMA/mLAMA T-REx); non-commercial research use only; cite the sources below.';
 
 export const SOURCES: SourceInfo[] = [
   {
@@ -18,7 +17,8 @@ export const SOURCES: SourceInfo[] = [
     repo: 'https://github.com/heng840/Dataset',
     commit: 'b998783e9e55f8b9d68f6c7f3d925a478789a1f0',
     license: 'CC BY-NC 4.0 (mLAMA).',
-    citation: 'Nora Kassner, Philipp Dufter and Hinrich Schütze. 2021. Multilingual LAMA: Investigating Knowledge in Multilingual Pretrained Language Models. EACL 2021.',
+    citation:
+      'Nora Kassner, Philipp Dufter and Hinrich Schütze. 2021. Multilingual LAMA: Investigating Knowledge in Multilingual Pretrained Language Models. EACL 2021.',
     used: 'the mLAMA template per relation and language (my_mlama/*/templates.jsonl)',
   },
   {
@@ -26,7 +26,8 @@ export const SOURCES: SourceInfo[] = [
     repo: 'https://github.com/heng840/Dataset',
     commit: 'b998783e9e55f8b9d68f6c7f3d925a478789a1f0',
     license: 'README says CC BY 4.0, but the data is built on mLAMA (CC BY-NC 4.0): treated as CC BY-NC 4.0.',
-    citation: 'Yuheng Chen, Pengfei Cao, Yubo Chen, Kang Liu and Jun Zhao. 2024. Journey to the Center of the Knowledge Neurons: Discoveries of Language-Independent Knowledge Neurons and Degenerate Knowledge Neurons. AAAI 2024.',
+    citation:
+      'Yuheng Chen, Pengfei Cao, Yubo Chen, Kang Liu and Jun Zhao. 2024. Journey to the Center of the Knowledge Neurons: Discoveries of Language-Independent Knowledge Neurons and Degenerate Knowledge Neurons. AAAI 2024.',
     used: 'paraphrase patterns (my_mlama/*/final_template_aligned.jsonl; en, fr, fi, hu, ja, ko)',
   },
   {
@@ -34,7 +35,8 @@ export const SOURCES: SourceInfo[] = [
     repo: 'https://github.com/yanaiela/pararel',
     commit: 'cb5554678457beb5ac163d888f1ce8cf174b3f0b',
     license: 'MIT',
-    citation: 'Yanai Elazar, Nora Kassner, Shauli Ravfogel, Abhilasha Ravichander, Eduard Hovy, Hinrich Schütze and Yoav Goldberg. 2021. Measuring and Improving Consistency in Pretrained Language Models. TACL 9.',
+    citation:
+      'Yanai Elazar, Nora Kassner, Shauli Ravfogel, Abhilasha Ravichander, Eduard Hovy, Hinrich Schütze and Yoav Goldberg. 2021. Measuring and Improving Consistency in Pretrained Language Models. TACL 9.',
     used: 'English paraphrase patterns (data/pattern_data/graphs_json)',
   },
   {
@@ -42,7 +44,8 @@ export const SOURCES: SourceInfo[] = [
     repo: 'https://github.com/jzbjyb/X-FACTR',
     commit: 'c1938ec7262ebc34ac0b39daff3f446e103e8a87',
     license: 'No licence file; research use, cite the paper.',
-    citation: 'Zhengbao Jiang, Antonios Anastasopoulos, Jun Araki, Haibo Ding and Graham Neubig. 2020. X-FACTR: Multilingual Factual Knowledge Retrieval from Pretrained Language Models. EMNLP 2020.',
+    citation:
+      'Zhengbao Jiang, Antonios Anastasopoulos, Jun Araki, Haibo Ding and Graham Neubig. 2020. X-FACTR: Multilingual Factual Knowledge Retrieval from Pretrained Language Models. EMNLP 2020.',
     used: 'one human-written prompt per relation for zh, en, ja, ko, hu (prompts with inflection markup are skipped)',
   },
   {
@@ -50,7 +53,8 @@ export const SOURCES: SourceInfo[] = [
     repo: 'https://github.com/facebookresearch/LAMA',
     commit: 'n/a (reached through mParaRel and mLAMA; fact ids are LAMA TREx line ids)',
     license: 'CC BY-NC 4.0',
-    citation: 'Fabio Petroni, Tim Rocktäschel, Patrick Lewis, Anton Bakhtin, Yuxiang Wu, Alexander H. Miller and Sebastian Riedel. 2019. Language Models as Knowledge Bases? EMNLP 2019. T-REx: Hady Elsahar et al. 2018. T-REx: A Large Scale Alignment of Natural Language with Knowledge Base Triples. LREC 2018.',
+    citation:
+      'Fabio Petroni, Tim Rocktäschel, Patrick Lewis, Anton Bakhtin, Yuxiang Wu, Alexander H. Miller and Sebastian Riedel. 2019. Language Models as Knowledge Bases? EMNLP 2019. T-REx: Hady Elsahar et al. 2018. T-REx: A Large Scale Alignment of Natural Language with Knowledge Base Triples. LREC 2018.',
     used: 'the facts (subject, relation, object) and their line ids',
   },
   {

@@ -25,7 +25,12 @@ export function computeStats(shards: readonly Shard[], langs: readonly Lang[] = 
   const factLangs = new Map<string, Set<string>>();
   for (const lang of langs) {
     const mine = shards.filter((s) => s.lang === lang);
-    let facts = 0, queries = 0, lenSum = 0, masked = 0, causalT = 0, allT = 0;
+    let facts = 0,
+      queries = 0,
+      lenSum = 0,
+      masked = 0,
+      causalT = 0,
+      allT = 0;
     const rels = new Set<string>();
     for (const s of mine) {
       if (s.facts.length) rels.add(s.relation);
@@ -44,9 +49,13 @@ export function computeStats(shards: readonly Shard[], langs: readonly Lang[] = 
       }
     }
     languages[lang] = {
-      facts, queries, relations: rels.size,
+      facts,
+      queries,
+      relations: rels.size,
       avgLen: queries ? Math.round((lenSum / queries) * 10) / 10 : 0,
-      maskedQueries: masked, causalTemplates: causalT, templates: allT,
+      maskedQueries: masked,
+      causalTemplates: causalT,
+      templates: allT,
     };
   }
   let all = 0;

@@ -52,7 +52,11 @@ export class MemoryStore<V> implements KeyValueStore<V> {
 export class IdbStore<V> implements KeyValueStore<V> {
   readonly kind = 'indexeddb' as const;
   private store: UseStore;
-  constructor(dbName: string, storeName: string, private readonly read: (v: unknown) => V = (v) => v as V) {
+  constructor(
+    dbName: string,
+    storeName: string,
+    private readonly read: (v: unknown) => V = (v) => v as V,
+  ) {
     if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available');
     this.store = createStore(dbName, storeName);
   }
@@ -105,14 +109,21 @@ export class IdbRecordStore extends IdbStore<unknown> {
 
 /** IndexedDB when it works, otherwise memory (the view says the rows will not survive a reload). */
 export const createRecordStore = (dbName?: string, storeName?: string): { store: RecordStore; reason: string | null } =>
-  pickStore<RecordStore>(() => new IdbRecordStore(dbName, storeName), () => new MemoryRecordStore());
+  pickStore<RecordStore>(
+    () => new IdbRecordStore(dbName, storeName),
+    () => new MemoryRecordStore(),
+  );
 
 export class FallbackShardStore implements ShardStore {
   private primary: ShardStore | null;
   readonly memory = new MemoryShardStore();
   /** why the store is in memory (null while the primary works) */
   fallbackReason: string | null = null;
-  constructor(primary: ShardStore | null, reason?: string, private onFallback?: (reason: string) => void) {
+  constructor(
+    primary: ShardStore | null,
+    reason?: string,
+    private onFallback?: (reason: string) => void,
+  ) {
     this.primary = primary;
     if (!primary) this.fallbackReason = reason ?? 'no persistent store';
   }
@@ -155,7 +166,10 @@ export class FallbackShardStore implements ShardStore {
  * (QuotaExceededError, blocked database) moves it to memory too.
  */
 export function createShardStore(opts: { dbName?: string; onFallback?: (reason: string) => void } = {}): FallbackShardStore {
-  const { store, reason } = pickStore<ShardStore | null>(() => new IdbShardStore(opts.dbName), () => null);
+  const { store, reason } = pickStore<ShardStore | null>(
+    () => new IdbShardStore(opts.dbName),
+    () => null,
+  );
   if (reason !== null) opts.onFallback?.(reason);
   return new FallbackShardStore(store, reason ?? undefined, opts.onFallback);
 }

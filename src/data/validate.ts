@@ -1,9 +1,6 @@
 /** Structural checks of manifest.json and shards; every refusal is a KnError naming the file at fault. */
 import { KnError } from '../shared/errors';
-import {
-  LANGS, RELATIONS, SUPPORTED_FORMAT_VERSIONS,
-  type Lang, type Manifest, type Relation, type Shard, type ShardEntry,
-} from './types';
+import { LANGS, RELATIONS, SUPPORTED_FORMAT_VERSIONS, type Lang, type Manifest, type Relation, type Shard, type ShardEntry } from './types';
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isStr = (x: unknown): x is string => typeof x === 'string';

@@ -13,19 +13,51 @@ import { WeightStore } from '../engine/weights';
 
 /** GPT-2 small (124M parameters) */
 export const GPT2_SMALL_CONFIG = {
-  architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', n_embd: 768, n_layer: 12, n_head: 12, n_inner: null,
-  n_positions: 1024, vocab_size: 50257, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new', bos_token_id: 530, eos_token_id: 530,
+  architectures: ['GPT2LMHeadModel'],
+  model_type: 'gpt2',
+  n_embd: 768,
+  n_layer: 12,
+  n_head: 12,
+  n_inner: null,
+  n_positions: 1024,
+  vocab_size: 50257,
+  layer_norm_epsilon: 1e-5,
+  activation_function: 'gelu_new',
+  bos_token_id: 530,
+  eos_token_id: 530,
 };
 /** BERT base (110M) */
 export const BERT_BASE_CONFIG = {
-  architectures: ['BertForMaskedLM'], model_type: 'bert', hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12,
-  intermediate_size: 3072, max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12, hidden_act: 'gelu', vocab_size: 30522, pad_token_id: 0,
+  architectures: ['BertForMaskedLM'],
+  model_type: 'bert',
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  max_position_embeddings: 512,
+  type_vocab_size: 2,
+  layer_norm_eps: 1e-12,
+  hidden_act: 'gelu',
+  vocab_size: 30522,
+  pad_token_id: 0,
 };
 /** Qwen2.5-0.5B (494M, tied embeddings, GQA 14/2 heads, q/k/v biases): Qwen/Qwen2.5-0.5B's config.json */
 export const QWEN25_05B_CONFIG = {
-  architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24,
-  num_attention_heads: 14, num_key_value_heads: 2, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000,
-  tie_word_embeddings: true, vocab_size: 151936, hidden_act: 'silu', bos_token_id: 151643, eos_token_id: 151643,
+  architectures: ['Qwen2ForCausalLM'],
+  model_type: 'qwen2',
+  hidden_size: 896,
+  intermediate_size: 4864,
+  num_hidden_layers: 24,
+  num_attention_heads: 14,
+  num_key_value_heads: 2,
+  max_position_embeddings: 32768,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000,
+  tie_word_embeddings: true,
+  vocab_size: 151936,
+  hidden_act: 'silu',
+  bos_token_id: 151643,
+  eos_token_id: 151643,
 };
 
 export async function time<T>(f: () => Promise<T>): Promise<{ s: number; r: T }> {
@@ -36,7 +68,8 @@ export async function time<T>(f: () => Promise<T>): Promise<{ s: number; r: T }>
 
 /** Dense float32 matmul n³ GFLOP/s of the active backend (the ceiling). */
 export async function matmulGflops(n = 1024, reps = 5): Promise<number> {
-  const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
+  const a = tf.randomNormal([n, n]),
+    b = tf.randomNormal([n, n]);
   tf.dispose(await warm(() => tf.matMul(a, b)));
   const t0 = performance.now();
   for (let i = 0; i < reps; i++) {
@@ -79,9 +112,11 @@ export async function int8MatmulGflops(n = 1024, reps = 5): Promise<number> {
  */
 export function fastFlops(m: LoadedModel, layer: number, rows: number, T: number): number {
   const c = m.cfg;
-  const d = c.hidden, F = c.ffn;
+  const d = c.hidden,
+    F = c.ffn;
   const seq = m.info.kind === 'causal' ? 1 : T;
-  const kvd = c.kvHeads * c.headDim, qd = c.heads * c.headDim;
+  const kvd = c.kvHeads * c.headDim,
+    qd = c.heads * c.headDim;
   const attnProj = m.info.family === 'llama' ? 2 * d * (2 * qd + 2 * kvd) : 8 * d * d;
   const ffn = m.info.family === 'llama' ? 6 * d * F : 4 * d * F;
   const perTokLayer = attnProj + ffn + 4 * T * qd;
@@ -127,7 +162,8 @@ export async function benchSaig(label: string, weights: string, m: LoadedModel, 
   const naive = await time(() => attributeQuery(m, prompt, o.target, { ...opts, path: 'naive' }));
   const fast = await time(() => attributeQuery(m, prompt, o.target, opts));
   let maxRel = 0;
-  const a = fast.r.raw[o.layer], b = naive.r.raw[o.layer];
+  const a = fast.r.raw[o.layer],
+    b = naive.r.raw[o.layer];
   let den = 0;
   for (let j = 0; j < a.length; j++) den = Math.max(den, Math.abs(b[j]));
   for (let j = 0; j < a.length; j++) maxRel = Math.max(maxRel, Math.abs(a[j] - b[j]) / den);
@@ -168,7 +204,7 @@ export function randomQuantized(shape: [number, number], axis: 0 | 1, seed: numb
     x ^= x << 5;
     words[i] = x >>> 0;
   }
-  for (let i = words.length * 4; i < n; i++) q[i] = (i * 37) % 255 - 127;
+  for (let i = words.length * 4; i < n; i++) q[i] = ((i * 37) % 255) - 127;
   for (let i = 0; i < n; i++) if (q[i] === -128) q[i] = -127;
   const scales = new Float32Array(axis === 0 ? shape[0] : shape[1]).fill(amp / 127);
   return { shape, axis, q, scales };

@@ -75,8 +75,10 @@ const kn = {
   },
   /** max |a − b| / max |b| over (nested) arrays */
   relErr(a: number[] | number[][], b: number[] | number[][]): number {
-    const x = (a as number[][]).flat(), y = (b as number[][]).flat();
-    let num = 0, den = 0;
+    const x = (a as number[][]).flat(),
+      y = (b as number[][]).flat();
+    let num = 0,
+      den = 0;
     for (let i = 0; i < y.length; i++) {
       num = Math.max(num, Math.abs(x[i] - y[i]));
       den = Math.max(den, Math.abs(y[i]));

@@ -23,6 +23,7 @@ const neuronsLabel = (n: number) => `${n} neuron${n === 1 ? '' : 's'}`;
 export function describeSpec(s: EditSpec): string {
   const fact = typeof s.fact === 'string' ? s.fact : `${s.fact.subject} → ${s.fact.object} (${s.fact.relation}, ${s.fact.lang})`;
   if (s.kind === 'erase') return `erase ${neuronsLabel(s.neurons.length)} of ${fact} (from English)`;
-  if (s.kind === 'update') return `update ${neuronsLabel(s.neurons.length)} of ${fact} to "${s.newObject}" (from English, λ1 = ${s.lambda1}, λ2 = ${s.lambda2})`;
+  if (s.kind === 'update')
+    return `update ${neuronsLabel(s.neurons.length)} of ${fact} to "${s.newObject}" (from English, λ1 = ${s.lambda1}, λ2 = ${s.lambda2})`;
   return `teach ${fact}: ${neuronsLabel(s.neurons.length)} trained on ${s.lang}`;
 }

@@ -14,7 +14,8 @@ export class Hash64 {
   private a = 0x811c9dc5;
   private b = 0x01000193 ^ 0x5bd1e995;
   words(u32: Uint32Array) {
-    let a = this.a, b = this.b;
+    let a = this.a,
+      b = this.b;
     for (let i = 0; i < u32.length; i++) {
       const x = u32[i];
       a = Math.imul(a ^ x, 0x01000193);

@@ -47,7 +47,8 @@ export function backendSwitchUrl(href: string, backend: string | null): string {
  */
 export function wasmThreadsLabel(info: BackendInfo): { text: string; title: string } | null {
   if (info.name !== 'wasm' || info.threads === undefined) return null;
-  if (info.threads > 1) return { text: `${info.threads} threads`, title: `wasm runs on ${info.threads} threads (the page is cross-origin isolated); ?threads=off runs one` };
+  if (info.threads > 1)
+    return { text: `${info.threads} threads`, title: `wasm runs on ${info.threads} threads (the page is cross-origin isolated); ?threads=off runs one` };
   const why = /threads off \((.+)\)$/.exec(info.detail ?? '')?.[1];
   return { text: '1 thread', title: `wasm runs on one thread${why ? `: ${why}` : ''}` };
 }

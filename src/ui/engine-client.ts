@@ -45,7 +45,9 @@ export class EngineClient {
   }
 
   init(prefer?: string[], deviceWeights?: DeviceWeights, threads?: string): Promise<BackendInfo> {
-    return this.call(() => this.api.init(prefer, deviceWeights || threads ? { ...(deviceWeights ? { deviceWeights } : {}), ...(threads ? { threads } : {}) } : undefined));
+    return this.call(() =>
+      this.api.init(prefer, deviceWeights || threads ? { ...(deviceWeights ? { deviceWeights } : {}), ...(threads ? { threads } : {}) } : undefined),
+    );
   }
   subscribe(cb: (e: WorkerEvent) => void): Promise<void> {
     return this.call(() => this.api.subscribe(Comlink.proxy(cb)));
@@ -96,6 +98,9 @@ export function threadsFromUrl(search: string): string | undefined {
 export function preferFromUrl(search: string): string[] | undefined {
   const v = new URLSearchParams(search).get('backend');
   if (!v) return undefined;
-  const list = v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const list = v
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   return list.length ? list : undefined;
 }

@@ -2,12 +2,12 @@
 
 const VISIBLE: Record<string, string> = {
   ' ': '␣',
-  'Ġ': '␣', // GPT-2 byte-level space
+  Ġ: '␣', // GPT-2 byte-level space
   '▁': '␣', // SentencePiece space
   '\n': '↵',
-  'Ċ': '↵',
+  Ċ: '↵',
   '\t': '⇥',
-  'ĉ': '⇥',
+  ĉ: '⇥',
   '\r': '␍',
 };
 

@@ -13,7 +13,13 @@ export interface Headline {
   split: string | null;
   neurons: number;
   selectedMedian: number;
-  suppress: { matrice: number | null; random: number | null; amig: number | null; perLanguage: Record<string, number | null>; ownSets: Record<string, number | null> };
+  suppress: {
+    matrice: number | null;
+    random: number | null;
+    amig: number | null;
+    perLanguage: Record<string, number | null>;
+    ownSets: Record<string, number | null>;
+  };
   enhance: { matrice: number | null; random: number | null };
   featuredFact: { id: string; languages: number; suppress: number; neurons: number } | null;
 }
@@ -28,7 +34,8 @@ export function parseHeadline(j: unknown): Headline | null {
   if (o.format !== 'kn-experiment-headline' || o.version !== 1) return null;
   if (typeof o.model !== 'string' || typeof o.contentHash !== 'string' || typeof o.command !== 'string') return null;
   if (!isNum(o.facts) || !isNum(o.neurons) || !isNum(o.selectedMedian)) return null;
-  const s = o.suppress as Record<string, unknown> | undefined, e = o.enhance as Record<string, unknown> | undefined;
+  const s = o.suppress as Record<string, unknown> | undefined,
+    e = o.enhance as Record<string, unknown> | undefined;
   if (!s || !e || !numOrNull(s.matrice) || !numOrNull(s.random) || !numOrNull(e.matrice)) return null;
   for (const k of ['perLanguage', 'ownSets']) {
     const m = s[k];
@@ -52,7 +59,8 @@ export async function fetchHeadline(name: string, base = import.meta.env?.BASE_U
 
 const pct = (x: number | null) => {
   if (x === null) return 'n/a';
-  const v = Math.abs(x * 100), t = v.toFixed(v < 10 ? 1 : 0);
+  const v = Math.abs(x * 100),
+    t = v.toFixed(v < 10 ? 1 : 0);
   return Number(t) === 0 ? '0 %' : `${x < 0 ? '−' : '+'}${t} %`;
 };
 
@@ -67,6 +75,9 @@ export function headlineSentences(h: Headline): string[] {
       (worst ? ` The weakest language is ${worst[0]} (${pct(worst[1])}).` : ''),
   ];
   const own = Object.values(h.suppress.ownSets).filter(isNum);
-  if (own.length) out.push(`Each language's own neurons, selected from that language alone, remove ${pct(own.reduce((a, b) => a + b, 0) / own.length)} on average: part of the fact is stored per language, not shared.`);
+  if (own.length)
+    out.push(
+      `Each language's own neurons, selected from that language alone, remove ${pct(own.reduce((a, b) => a + b, 0) / own.length)} on average: part of the fact is stored per language, not shared.`,
+    );
   return out;
 }

@@ -39,7 +39,10 @@ export function longJobNote(o: { backend: BackendInfo | null; job: string; etaMs
   const long = o.etaMs !== null && o.etaMs > LONG_JOB_MS;
   const at = long ? ` At the measured speed ${o.job} needs about ${formatDuration(o.etaMs!)}${o.running ? ' more' : ''}.` : '';
   if (b.software) {
-    return { text: `The page computes with WebGPU on a software adapter (${b.software}), which is slower than wasm here: ${o.job} may take a long time.${at}${sw}`, switchTo: canSwitch ? 'wasm' : null };
+    return {
+      text: `The page computes with WebGPU on a software adapter (${b.software}), which is slower than wasm here: ${o.job} may take a long time.${at}${sw}`,
+      switchTo: canSwitch ? 'wasm' : null,
+    };
   }
   if (!long) return null;
   return { text: `${at.trim()}${canSwitch ? ` wasm may be faster on this machine.${sw}` : ''}`, switchTo: canSwitch ? 'wasm' : null };
@@ -71,7 +74,13 @@ export function localizeNote(o: {
 }
 
 /** The Experiments view's note: before a run, from the backend and the time per fact measured by an earlier run; during one, from its time left. */
-export function experimentNote(o: { backend: BackendInfo | null; facts: number; factMs: number | null; running: boolean; etaMs: number | null }): LongJobNote | null {
+export function experimentNote(o: {
+  backend: BackendInfo | null;
+  facts: number;
+  factMs: number | null;
+  running: boolean;
+  etaMs: number | null;
+}): LongJobNote | null {
   return longJobNote({
     backend: o.backend,
     job: `the experiment (${o.facts} facts)`,

@@ -16,20 +16,62 @@ import type { CalibrationReport, ExperimentProgress, ExperimentReport, Experimen
 import type { Method } from '../engine/interventions';
 import type { MatriceSettings, NeuronId } from '../engine/selection';
 import type {
-  ActiveEdit, AttributionsExport, ConvergenceOptions, ConvergenceResult, EditRequest, EditView, FactKnownHint, FactList, FactQueries,
-  LanguageSetsResult, LocalizeOptions, LocalizeProgress, LocalizeResult, ManipulateResult, NeuronStatsResult, ScoreResult,
-  TeachCancelOutcome, TeachHoldPoint, TeachProgress, TeachRequest, TeachView,
+  ActiveEdit,
+  AttributionsExport,
+  ConvergenceOptions,
+  ConvergenceResult,
+  EditRequest,
+  EditView,
+  FactKnownHint,
+  FactList,
+  FactQueries,
+  LanguageSetsResult,
+  LocalizeOptions,
+  LocalizeProgress,
+  LocalizeResult,
+  ManipulateResult,
+  NeuronStatsResult,
+  ScoreResult,
+  TeachCancelOutcome,
+  TeachHoldPoint,
+  TeachProgress,
+  TeachRequest,
+  TeachView,
 } from '../engine/session';
 import type { EditSpec } from '../shared/edit-spec';
 
 export type {
-  AttributionsExport, ConvergenceOptions, ConvergenceResult, FactKnownHint, FactList, FactQueries, FactQueryRow, FactSummary,
-  LanguageSetsResult, LocalizedQuery, LocalizeOptions, LocalizeProgress, LocalizeResult, ManipulateResult, ManipulateRow,
-  NeuronStatsResult, ScoreResult,
+  AttributionsExport,
+  ConvergenceOptions,
+  ConvergenceResult,
+  FactKnownHint,
+  FactList,
+  FactQueries,
+  FactQueryRow,
+  FactSummary,
+  LanguageSetsResult,
+  LocalizedQuery,
+  LocalizeOptions,
+  LocalizeProgress,
+  LocalizeResult,
+  ManipulateResult,
+  ManipulateRow,
+  NeuronStatsResult,
+  ScoreResult,
 } from '../engine/session';
 export type {
-  ActiveEdit, EditQueryView, EditRequest, EditView, TeachCancelOutcome, TeachHoldPoint, TeachProgress, TeachQueryView, TeachRequest,
-  TeachView, TokenAt, UnrelatedView,
+  ActiveEdit,
+  EditQueryView,
+  EditRequest,
+  EditView,
+  TeachCancelOutcome,
+  TeachHoldPoint,
+  TeachProgress,
+  TeachQueryView,
+  TeachRequest,
+  TeachView,
+  TokenAt,
+  UnrelatedView,
 } from '../engine/session';
 export type { TopToken } from '../engine/interventions';
 export type { EditSpec, TypedFact } from '../shared/edit-spec';
@@ -47,9 +89,7 @@ export interface MemoryReport {
   numBytesInGPU?: number;
 }
 
-export type WorkerEvent =
-  | { type: 'device-lost'; message: string; backend: BackendInfo }
-  | { type: 'backend-changed'; backend: BackendInfo };
+export type WorkerEvent = { type: 'device-lost'; message: string; backend: BackendInfo } | { type: 'backend-changed'; backend: BackendInfo };
 
 export interface EngineWorkerApi {
   /**

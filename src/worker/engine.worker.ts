@@ -169,8 +169,7 @@ const api: EngineWorkerApi = {
       return calibrations.effective(m.info);
     }),
 
-  probe: (prompt, target, topK = 10) =>
-    guarded(async (): Promise<ProbeResult> => slot.loaded().probe(prompt, { target: target || undefined, topK })),
+  probe: (prompt, target, topK = 10) => guarded(async (): Promise<ProbeResult> => slot.loaded().probe(prompt, { target: target || undefined, topK })),
 
   cancel: async () => {
     slot.cancel();

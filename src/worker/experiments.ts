@@ -15,16 +15,36 @@
  * summary) runs through the same plumbing: its meta is a CalibrationMeta, its id `calibrate-<hash>`, its rows
  * checked by calibrationRowProblem; calibrationReport gives the CLI's report files and the calibration block.
  */
-import { checkBaseline, checkLang, checkRelation, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN } from '../engine/rules';
+import {
+  checkBaseline,
+  checkLang,
+  checkRelation,
+  checkSteps,
+  DEFAULT_BASELINE,
+  DEFAULT_QUADRATURE,
+  FACTS_MAX,
+  FACTS_MIN,
+  SEED_MAX,
+  SEED_MIN,
+} from '../engine/rules';
 import { createRecordStore, IdbRecordStore, MemoryRecordStore, type RecordStore } from '../data/store';
 import type { RmlLama } from '../data/loader';
-import { LANGS, RELATIONS, type Lang, type Relation } from '../data/types';
+import { LANGS, type Lang, type Relation } from '../data/types';
 import { KnError } from '../shared/errors';
 import { sha256Hex } from '../shared/hash';
 import type { BytesStore } from '../engine/attribution';
 import { resolveSettings } from '../engine/selection';
 import type { LoadedModel } from '../engine/families';
-import type { AnyMeta, CalibrationReport, ExperimentKind, ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from '../engine/experiments';
+import type {
+  AnyMeta,
+  CalibrationReport,
+  ExperimentKind,
+  ExperimentProgress,
+  ExperimentReport,
+  ExperimentRequest,
+  ExperimentRunResult,
+  SavedExperiment,
+} from '../engine/experiments';
 import {
   RecordRowSink,
   rowPrefix,
@@ -119,11 +139,16 @@ export type { CalibrationReport, ExperimentKind, ExperimentProgress, ExperimentR
 
 function checkRequest(r: ExperimentRequest): void {
   if (!r || typeof r !== 'object') throw new KnError('bad-input', 'experiment: no request');
-  if (r.experiment !== 'manipulate' && r.experiment !== 'readings' && r.experiment !== 'calibrate') throw new KnError('bad-input', `unknown experiment "${String(r.experiment)}" (manipulate, readings or calibrate)`);
-  if (r.experiment === 'calibrate' && r.split === 'test') throw new KnError('bad-input', 'split test: calibration never sees the test split (it judges the chosen settings); use the dev split');
-  if (r.experiment === 'calibrate' && r.split !== undefined && r.split !== null && r.split !== 'dev') throw new KnError('bad-input', `split must be dev (or none), got "${String(r.split)}"`);
-  if (!Number.isInteger(r.facts) || r.facts < FACTS_MIN || r.facts > FACTS_MAX) throw new KnError('bad-input', `number of facts must be an integer in ${FACTS_MIN}..${FACTS_MAX}, got ${r.facts}`);
-  if (!Number.isInteger(r.seed) || r.seed < SEED_MIN || r.seed > SEED_MAX) throw new KnError('bad-input', `seed must be an integer in ${SEED_MIN}..${SEED_MAX}, got ${r.seed}`);
+  if (r.experiment !== 'manipulate' && r.experiment !== 'readings' && r.experiment !== 'calibrate')
+    throw new KnError('bad-input', `unknown experiment "${String(r.experiment)}" (manipulate, readings or calibrate)`);
+  if (r.experiment === 'calibrate' && r.split === 'test')
+    throw new KnError('bad-input', 'split test: calibration never sees the test split (it judges the chosen settings); use the dev split');
+  if (r.experiment === 'calibrate' && r.split !== undefined && r.split !== null && r.split !== 'dev')
+    throw new KnError('bad-input', `split must be dev (or none), got "${String(r.split)}"`);
+  if (!Number.isInteger(r.facts) || r.facts < FACTS_MIN || r.facts > FACTS_MAX)
+    throw new KnError('bad-input', `number of facts must be an integer in ${FACTS_MIN}..${FACTS_MAX}, got ${r.facts}`);
+  if (!Number.isInteger(r.seed) || r.seed < SEED_MIN || r.seed > SEED_MAX)
+    throw new KnError('bad-input', `seed must be an integer in ${SEED_MIN}..${SEED_MAX}, got ${r.seed}`);
   checkSteps(r.steps, 'M (steps)');
   if (r.baseline !== undefined) checkBaseline(r.baseline);
   if (!Array.isArray(r.langs) || !r.langs.length) throw new KnError('bad-input', 'choose at least one language');
@@ -175,7 +200,11 @@ export function calibrationRequestMeta(model: LoadedModel, r: ExperimentRequest)
 export { calibrationMismatch };
 
 const anyMismatch = (a: AnyMeta, b: AnyMeta): string | null =>
-  isCalibration(a) !== isCalibration(b) ? `experiment (${a.experiment} vs ${b.experiment})` : isCalibration(a) ? calibrationMismatch(a, b as CalibrationMeta) : metaMismatch(a, b as ExperimentMeta);
+  isCalibration(a) !== isCalibration(b)
+    ? `experiment (${a.experiment} vs ${b.experiment})`
+    : isCalibration(a)
+      ? calibrationMismatch(a, b as CalibrationMeta)
+      : metaMismatch(a, b as ExperimentMeta);
 
 /** The facts of a split of the loaded model (its split.json: bundled models), e.g. the dev facts. */
 export type SplitFacts = (source: string, split: 'dev') => Promise<string[]>;
@@ -226,7 +255,11 @@ export class ExperimentRunner {
     if (!rec?.meta) throw new KnError('bad-input', `no saved experiment ${id}`);
     if (isCalibration(rec.meta)) throw new KnError('bad-input', `${id} is a calibration: its report is calibrationReport's`);
     const { rows, timings, problems } = await new IdbRowSink(this.store, id, rec.meta).read();
-    if (!rows.length) throw new KnError('bad-input', `experiment ${id} has no finished fact yet${problems.length ? ` (${problems.length} unreadable rows: ${problems[0]})` : ''}`);
+    if (!rows.length)
+      throw new KnError(
+        'bad-input',
+        `experiment ${id} has no finished fact yet${problems.length ? ` (${problems.length} unreadable rows: ${problems[0]})` : ''}`,
+      );
     const unfinished = unfinishedNote(rec.meta, rows.length);
     if (unfinished) problems.push(unfinished);
     return { id, meta: rec.meta, summary: summarize(rec.meta, rows, timings, problems), done: rows.length, total: rec.meta.facts.length };
@@ -238,18 +271,32 @@ export class ExperimentRunner {
     if (!rec?.meta || !isCalibration(rec.meta)) throw new KnError('bad-input', `no saved calibration ${id}`);
     const meta = rec.meta;
     const { rows, problems } = await new IdbRowSink<CalibrationRow>(this.store, id, meta).read();
-    if (!rows.length) throw new KnError('bad-input', `calibration ${id} has no finished fact yet${problems.length ? ` (${problems.length} unreadable rows: ${problems[0]})` : ''}`);
+    if (!rows.length)
+      throw new KnError(
+        'bad-input',
+        `calibration ${id} has no finished fact yet${problems.length ? ` (${problems.length} unreadable rows: ${problems[0]})` : ''}`,
+      );
     const unfinished = unfinishedNote(meta, rows.length);
     if (unfinished) problems.push(unfinished);
     const summary = summarizeCalibration(meta, rows, problems);
     const command = calibrateCommand(meta);
-    return { id, meta, summary, files: calibrationFiles(meta, summary, command), block: calibrationBlock(meta, summary, command), command, done: rows.length, total: meta.facts.length };
+    return {
+      id,
+      meta,
+      summary,
+      files: calibrationFiles(meta, summary, command),
+      block: calibrationBlock(meta, summary, command),
+      command,
+      done: rows.length,
+      total: meta.facts.length,
+    };
   }
 
   /** The facts a request may pick from: a calibration's dev split (bundled models), else any. */
   private async candidates(model: LoadedModel, base: AnyMeta): Promise<string[] | undefined> {
     if (!isCalibration(base) || base.request.split !== 'dev') return undefined;
-    if (!this.splitFacts) throw new KnError('bad-input', 'the dev split needs the model\'s split.json (a bundled demo model); choose "any fact the model knows"');
+    if (!this.splitFacts)
+      throw new KnError('bad-input', 'the dev split needs the model\'s split.json (a bundled demo model); choose "any fact the model knows"');
     const ids = await this.splitFacts(model.info.source, 'dev');
     if (!ids.length) throw new KnError('bad-input', `${model.info.source}: its split.json has no dev facts`);
     return ids;
@@ -291,7 +338,19 @@ export class ExperimentRunner {
           seed: base.seed,
           signal: ctl.signal,
           onProgress: (p) =>
-            onProgress?.({ id, phase: 'pick', done: p.picked, total: r.facts, skipped: 0, elapsedMs: performance.now() - t0, etaMs: null, runTotal: r.facts, runDone: 0, probed: p.probed, picked: p.picked }),
+            onProgress?.({
+              id,
+              phase: 'pick',
+              done: p.picked,
+              total: r.facts,
+              skipped: 0,
+              elapsedMs: performance.now() - t0,
+              etaMs: null,
+              runTotal: r.facts,
+              runDone: 0,
+              probed: p.probed,
+              picked: p.picked,
+            }),
         });
         meta = { ...base, facts };
         const now = Date.now();
@@ -300,12 +359,30 @@ export class ExperimentRunner {
       const m = meta;
       const sink = isCalibration(m) ? new IdbRowSink<CalibrationRow>(this.store, id, m) : new IdbRowSink(this.store, id, m);
       const before = (await sink.finished()).size;
-      let written = 0, skipped = 0;
+      let written = 0,
+        skipped = 0;
       const progress = (p: RunProgress) => onProgress?.({ ...p, id, runTotal: m.facts.length, runDone: p.skipped + p.done });
       try {
         const res = isCalibration(m)
-          ? await runCalibration({ model, bench, meta: m, sink: sink as IdbRowSink<CalibrationRow>, store: this.attributionStore, signal: ctl.signal, onProgress: progress })
-          : await runManipulation({ model, bench, meta: m, methods: m.methods.map(parseMethodSpec), sink: sink as IdbRowSink, store: this.attributionStore, signal: ctl.signal, onProgress: progress });
+          ? await runCalibration({
+              model,
+              bench,
+              meta: m,
+              sink: sink as IdbRowSink<CalibrationRow>,
+              store: this.attributionStore,
+              signal: ctl.signal,
+              onProgress: progress,
+            })
+          : await runManipulation({
+              model,
+              bench,
+              meta: m,
+              methods: m.methods.map(parseMethodSpec),
+              sink: sink as IdbRowSink,
+              store: this.attributionStore,
+              signal: ctl.signal,
+              onProgress: progress,
+            });
         written = res.written;
         skipped = res.skipped;
       } catch (e) {
@@ -336,7 +413,16 @@ export class ExperimentRunner {
     } catch (e) {
       if (e instanceof KnError && e.code === 'cancelled') {
         // cancelled while picking facts: nothing was stored
-        return { id, status: 'cancelled', resumed: false, differsFrom: null, written: 0, skipped: 0, total: 0, message: 'cancelled while picking facts; nothing was saved' };
+        return {
+          id,
+          status: 'cancelled',
+          resumed: false,
+          differsFrom: null,
+          written: 0,
+          skipped: 0,
+          total: 0,
+          message: 'cancelled while picking facts; nothing was saved',
+        };
       }
       throw e;
     } finally {

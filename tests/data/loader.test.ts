@@ -5,16 +5,17 @@ import { KnError } from '../../src/shared/errors';
 import { RmlLama } from '../../src/data/loader';
 import { fileFetch, openLocal } from '../../src/data/node';
 import { computeStats } from '../../src/data/stats';
-import {
-  createShardStore, FallbackShardStore, IdbShardStore, MemoryShardStore, shardKey, type ShardStore,
-} from '../../src/data/store';
+import { createShardStore, FallbackShardStore, IdbShardStore, MemoryShardStore, shardKey, type ShardStore } from '../../src/data/store';
 import { sha256Hex } from '../../src/shared/hash';
 import { copyData, countingFetch, DATA_DIR } from './helpers';
 
 const manifestOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
 
 async function rejects(p: Promise<unknown>, code: string, msg: RegExp) {
-  const e = await p.then(() => null, (x) => x);
+  const e = await p.then(
+    () => null,
+    (x) => x,
+  );
   expect(e, 'expected a rejection').toBeInstanceOf(KnError);
   expect((e as KnError).code).toBe(code);
   expect((e as KnError).message).toMatch(msg);
@@ -120,7 +121,9 @@ describe('shard cache', () => {
     const failing: ShardStore = {
       kind: 'indexeddb',
       get: async () => undefined,
-      set: async () => { throw quota; },
+      set: async () => {
+        throw quota;
+      },
       delete: async () => {},
       keys: async () => [],
     };
@@ -139,7 +142,9 @@ describe('shard cache', () => {
   it('falls back to memory when a read throws too', async () => {
     const failing: ShardStore = {
       kind: 'indexeddb',
-      get: async () => { throw new Error('database blocked'); },
+      get: async () => {
+        throw new Error('database blocked');
+      },
       set: async () => {},
       delete: async () => {},
       keys: async () => [],

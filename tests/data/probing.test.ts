@@ -28,13 +28,17 @@ describe('probing', () => {
     const prober = fakeProber();
     const progress: number[] = [];
     const r = await evaluate(bench, prober, { relations: ['P36', 'P463'], langs: ['en', 'zh', 'fi'], onProgress: (p) => progress.push(p.done) });
-    let n = 0, c = 0;
+    let n = 0,
+      c = 0;
     for (const rel of ['P36', 'P463'] as Relation[]) {
       for (const l of ['en', 'zh', 'fi'] as Lang[]) {
         const qs = shardQueries(await bench.shard(rel, l), 'causal');
         const cc = qs.filter((q) => even(q.object)).length;
         expect(r.relations[rel][l]).toEqual({ accuracy: cc / qs.length, n: qs.length, correct: cc });
-        if (l === 'en') { n += qs.length; c += cc; }
+        if (l === 'en') {
+          n += qs.length;
+          c += cc;
+        }
       }
     }
     expect(r.languages.en).toEqual({ accuracy: c / n, n, correct: c });
@@ -58,7 +62,11 @@ describe('probing', () => {
   it('derives the experiment sets: known per language, Q_error (fi/hu/ja/ko), Q_new, Q_old', async () => {
     const facts = (rel: string) => [0, 1, 2].map((i) => ({ id: `${rel}:${i}`, subject: `s${i}`, object: 'o' }));
     const mk = (lang: Lang): Shard => ({
-      formatVersion: 1, version: 't', relation: 'P36', lang, facts: facts('P36'),
+      formatVersion: 1,
+      version: 't',
+      relation: 'P36',
+      lang,
+      facts: facts('P36'),
       templates: [
         { id: 'a', causal: '[X] a [Y]', masked: '[X] a [Y].', origin: { source: 'written', note: 't' } },
         { id: 'b', causal: '[X] b [Y]', masked: '[X] b [Y].', origin: { source: 'written', note: 't' } },
@@ -86,9 +94,16 @@ describe('probing', () => {
     expect(sets.known).toEqual({ en: ['P36:0', 'P36:1'], fi: ['P36:0'], ja: ['P36:0'] });
     expect(sets.qOld).toEqual(['P36:0']);
     expect(sets.qNew).toEqual(['P36:2']);
-    expect(sets.qError.map((o) => `${o.factId}.${o.lang}.${o.templateId}`).sort()).toEqual(
-      ['P36:1.fi.a', 'P36:1.fi.b', 'P36:1.ja.a', 'P36:1.ja.b', 'P36:2.fi.a', 'P36:2.fi.b', 'P36:2.ja.a', 'P36:2.ja.b'],
-    );
+    expect(sets.qError.map((o) => `${o.factId}.${o.lang}.${o.templateId}`).sort()).toEqual([
+      'P36:1.fi.a',
+      'P36:1.fi.b',
+      'P36:1.ja.a',
+      'P36:1.ja.b',
+      'P36:2.fi.a',
+      'P36:2.fi.b',
+      'P36:2.ja.a',
+      'P36:2.ja.b',
+    ]);
     expect(sets.rule).toBe(KNOWN_RULE);
   });
 
@@ -110,7 +125,18 @@ describe('probing', () => {
     // 1 of 4 is not known (the old default 'any' said it was); 2 of 4 is (the old 'majority' said it was not)
     expect(experimentSets(res).known.en).toEqual(['P36:2', 'P36:3']);
     expect(experimentSets(res).qNew).toEqual(['P36:0', 'P36:1']);
-    expect([[0, 4], [1, 4], [2, 4], [3, 4], [1, 3], [1, 2], [1, 1], [0, 0]].map(([c, n]) => isKnownLanguage(c, n))).toEqual([false, false, true, true, false, true, true, false]);
+    expect(
+      [
+        [0, 4],
+        [1, 4],
+        [2, 4],
+        [3, 4],
+        [1, 3],
+        [1, 2],
+        [1, 1],
+        [0, 0],
+      ].map(([c, n]) => isKnownLanguage(c, n)),
+    ).toEqual([false, false, true, true, false, true, true, false]);
     expect(KNOWN_LANGUAGE_SHARE).toBe(0.5);
   });
 
@@ -131,7 +157,13 @@ describe('probing', () => {
     expect(r.languages.hu.n).toBe(0);
 
     const ac = new AbortController();
-    const stopper: Prober = { kind: 'causal', probe: async (p, o) => { ac.abort(); return base.probe(p, o); } };
+    const stopper: Prober = {
+      kind: 'causal',
+      probe: async (p, o) => {
+        ac.abort();
+        return base.probe(p, o);
+      },
+    };
     await expect(evaluate(bench, stopper, { relations: ['P36'], langs: ['en'], signal: ac.signal })).rejects.toMatchObject({ code: 'cancelled' });
   });
 });

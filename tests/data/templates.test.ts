@@ -14,7 +14,12 @@ const stray = (s: string) => /[[\]]/.test(s.replace(/\[[XY]\]/g, ''));
 describe('RML-LAMA templates', () => {
   it('covers 8 relations x 7 languages', () => {
     expect(shards.length).toBe(56);
-    for (const r of RELATIONS) for (const l of LANGS) expect(shards.some((s) => s.relation === r && s.lang === l), `${r}.${l}`).toBe(true);
+    for (const r of RELATIONS)
+      for (const l of LANGS)
+        expect(
+          shards.some((s) => s.relation === r && s.lang === l),
+          `${r}.${l}`,
+        ).toBe(true);
   });
 
   it('has at least 4 causal templates per relation and language', () => {

@@ -78,7 +78,8 @@ describe.each([
     expect(Object.keys(split.facts).sort()).toEqual([...RELATIONS].sort());
     expect(Object.values(split.facts).filter((ids) => ids.length > 0).length).toBeGreaterThanOrEqual(6);
     // dev (≈ 25 %, for choosing the recipe) and test (≥ 100, never used to choose it): disjoint, covering every trained fact
-    const dev = new Set(split.devFacts), test = new Set(split.testFacts);
+    const dev = new Set(split.devFacts),
+      test = new Set(split.testFacts);
     expect(dev.size).toBe(split.devFacts.length);
     expect(test.size).toBe(split.testFacts.length);
     expect(split.devFacts.filter((id) => test.has(id))).toEqual([]);
@@ -129,14 +130,18 @@ describe('kn eval --split', () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
     const run = (split: string) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(join(root, 'node_modules', '.bin', 'tsx'), ['src/cli/kn.ts', 'eval', '--split', split, '--relations', 'P36', '--langs', 'en,ja', '--json'],
+        execFile(
+          join(root, 'node_modules', '.bin', 'tsx'),
+          ['src/cli/kn.ts', 'eval', '--split', split, '--relations', 'P36', '--langs', 'en,ja', '--json'],
           { cwd: root, timeout: 60_000, env: { ...process.env, KN_BACKEND: '' } },
-          (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout: String(stdout), stderr: String(stderr) }));
+          (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout: String(stdout), stderr: String(stderr) }),
+        );
       });
     const [trained, heldout] = await Promise.all([run('trained'), run('heldout')]);
     expect(trained.code, trained.stderr).toBe(0);
     expect(heldout.code, heldout.stderr).toBe(0);
-    const t = JSON.parse(trained.stdout), h = JSON.parse(heldout.stdout);
+    const t = JSON.parse(trained.stdout),
+      h = JSON.parse(heldout.stdout);
     expect(t.kind).toBe('causal');
     expect(t.split).toBe('trained');
     const split: Split = JSON.parse(readFileSync(join(BUNDLED_DIR, 'demo-causal', 'split.json'), 'utf8'));
@@ -144,7 +149,7 @@ describe('kn eval --split', () => {
       expect(t.languages[l].n).toBe(split.facts.P36.length * split.templates.P36[l].trained.length);
       expect(h.languages[l].n).toBe(split.facts.P36.length * split.templates.P36[l].heldout.length);
       expect(t.languages[l].accuracy).toBeGreaterThanOrEqual(0.9);
-      expect(typeof h.languages[l].accuracy).toBe("number");
+      expect(typeof h.languages[l].accuracy).toBe('number');
     }
   }, 60_000);
 });

@@ -16,12 +16,25 @@ function input(attnLayers: number | undefined): CardInput {
   const facts = Object.fromEntries(RELATIONS.map((r) => [r, r === 'P36' ? ['P36:0', 'P36:1'] : []]));
   const templates = Object.fromEntries(RELATIONS.map((r) => [r, Object.fromEntries(LANGS.map((l) => [l, { trained: ['a', 'b', 'c'], heldout: ['d'] }]))]));
   return {
-    name: 'demo-causal', label: 'Demo GPT-2', kind: 'causal',
+    name: 'demo-causal',
+    label: 'Demo GPT-2',
+    kind: 'causal',
     config: { arch: 'gpt2', vocab: 100, d: 16, layers: 4, heads: 2, ffn: 32, ctx: 64, act: 'relu', attnLayers },
-    params: 12345, recipe: { ...RECIPES.v2cjk, attnLayers }, recipeName: 'v2cjk', recipeOverrides: attnLayers === 3 ? 'attention in layers 0-2 (`--attn-layers 3`)' : undefined,
-    split: { facts, templates, devFacts: ['P36:0'], testFacts: ['P36:1'] }, facts: 2, baseQueries: 42,
-    trainCommand: '`npm run train:torch -- --model causal`', training: 'TRAINING-SECTION', exportCheck: 'EXPORT-CHECK',
-    trained: evalOf(1), heldout: evalOf(0.5), weightBytes: 1e6, hfBytes: 4e6, neurons: '## Knowledge neurons\n\nNEURONS',
+    params: 12345,
+    recipe: { ...RECIPES.v2cjk, attnLayers },
+    recipeName: 'v2cjk',
+    recipeOverrides: attnLayers === 3 ? 'attention in layers 0-2 (`--attn-layers 3`)' : undefined,
+    split: { facts, templates, devFacts: ['P36:0'], testFacts: ['P36:1'] },
+    facts: 2,
+    baseQueries: 42,
+    trainCommand: '`npm run train:torch -- --model causal`',
+    training: 'TRAINING-SECTION',
+    exportCheck: 'EXPORT-CHECK',
+    trained: evalOf(1),
+    heldout: evalOf(0.5),
+    weightBytes: 1e6,
+    hfBytes: 4e6,
+    neurons: '## Knowledge neurons\n\nNEURONS',
   };
 }
 
@@ -40,7 +53,7 @@ describe('modelCard', () => {
     expect(all).toMatch(/attention in every layer/);
   });
 
-  it('carries the trainer\'s sections and the accuracy tables', () => {
+  it("carries the trainer's sections and the accuracy tables", () => {
     const c = modelCard(input(3));
     for (const s of ['TRAINING-SECTION', 'EXPORT-CHECK', 'NEURONS', 'npm run train:torch -- --model causal', 'Parameters: 12,345']) expect(c).toContain(s);
     expect(c).toContain('| en | 100.0 (10) | 50.0 (10) |');

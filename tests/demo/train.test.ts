@@ -39,7 +39,8 @@ describe('train:demo (tiny)', () => {
         const q = causalQuery(t, { id: f.id, subject: f.subject[l], object: f.object[l] })!;
         const text = q.prompt + q.target;
         expect(tok.decode(tok.encode(text).ids)).toBe(text);
-        const pre = tok.encode(q.prompt).ids, full = tok.encode(text).ids;
+        const pre = tok.encode(q.prompt).ids,
+          full = tok.encode(text).ids;
         expect(full.slice(0, pre.length), text).toEqual(pre);
         // the object's first token is a whole character (never a lone UTF-8 byte) and not a bare space
         const first = run.tok.display(run.tok.targetId(q.prompt, q.target));
@@ -76,7 +77,8 @@ describe('train:demo (tiny)', () => {
     await train(resumed, { ckptDir: dir, log: quiet, evalEvery: 1000 });
     expect(resumed.meta.step).toBe(6);
     for (const [name, v] of straight.P) {
-      const a = v.dataSync(), b = resumed.P.get(name)!.dataSync();
+      const a = v.dataSync(),
+        b = resumed.P.get(name)!.dataSync();
       let m = 0;
       for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
       expect(m, name).toBeLessThan(1e-5);

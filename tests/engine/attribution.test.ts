@@ -19,7 +19,8 @@ const Q: Record<TinyArch, [string, string]> = {
 const ARCHS: TinyArch[] = ['gpt2', 'llama', 'qwen2', 'bert'];
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>) {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < a.length; i++) {
     num = Math.max(num, Math.abs(a[i] - b[i]));
     den = Math.max(den, Math.abs(b[i]));

@@ -15,7 +15,7 @@ import { KnError, loadModel } from '../../src/engine/index';
 import type { LoadedModel } from '../../src/engine/families/model';
 import type { KnErrorCode } from '../../src/shared/errors';
 import type { LoadOptions, ModelSourceSpec } from '../../src/shared/types';
-import { start, stop, type TestServer } from '../helpers/http-server';
+import { start, stop } from '../helpers/http-server';
 import type { TinyArch, TinyCheckpoint, TinyOptions } from '../helpers/tiny-checkpoints';
 import { maxAbsDiff, ready, tiny, TMP } from './setup';
 
@@ -374,7 +374,8 @@ describe('after failed loads the engine keeps working', () => {
     try {
       const b = await again.probe(GPT2_PROMPT, { topK: 531 });
       expect(b.top[0].id).toBe(a.top[0].id);
-      const pa = new Float64Array(531), pb = new Float64Array(531);
+      const pa = new Float64Array(531),
+        pb = new Float64Array(531);
       for (const t of a.top) pa[t.id] = t.prob;
       for (const t of b.top) pb[t.id] = t.prob;
       expect(maxAbsDiff(pa, pb)).toBe(0);

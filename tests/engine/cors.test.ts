@@ -27,12 +27,12 @@ describe('a fetch that threw', () => {
     expect(CORS_HEADER).toBe('Access-Control-Allow-Origin: *');
   });
 
-  it('in a browser, no answer to the no-cors request either: unreachable, with the browser\'s reason', async () => {
+  it("in a browser, no answer to the no-cors request either: unreachable, with the browser's reason", async () => {
     const e = await fetchFailure(URL_, failed, { browser: true, probe: async () => false });
     expect([e.code, e.message]).toEqual(['unreachable', `${URL_}: unreachable (Failed to fetch)`]);
   });
 
-  it('an error other than fetch\'s TypeError, or Node, is never taken for CORS (no probe is made)', async () => {
+  it("an error other than fetch's TypeError, or Node, is never taken for CORS (no probe is made)", async () => {
     let probes = 0;
     const probe = async () => (probes++, true);
     expect((await fetchFailure(URL_, new Error('socket hang up'), { browser: true, probe })).code).toBe('unreachable');
@@ -40,7 +40,7 @@ describe('a fetch that threw', () => {
     expect(probes).toBe(0);
   });
 
-  it('a UrlSource on a closed port in Node: unreachable, naming the file\'s address', async () => {
+  it("a UrlSource on a closed port in Node: unreachable, naming the file's address", async () => {
     const port = await closedPort();
     const base = `http://127.0.0.1:${port}/m`;
     const e = await new UrlSource(base).open('config.json').catch((x) => x);

@@ -8,7 +8,11 @@ import { LANGS } from '../../src/data/types';
 import { ExplorerState, searchMatch } from '../../src/engine/session';
 
 const bench = openLocal();
-const explorer = new ExplorerState(() => null, () => bench, undefined);
+const explorer = new ExplorerState(
+  () => null,
+  () => bench,
+  undefined,
+);
 
 describe('fact search', () => {
   it('matches subjects and objects in any language, first language first, subject before object', () => {

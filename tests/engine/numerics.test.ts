@@ -102,7 +102,17 @@ describe('probeMany: batched probes equal one-by-one probes', () => {
         { prompt: 'Paris is the capital of', target: 'France' },
         { prompt: 'The capital is', target: 'Paris' },
       ];
-      for (const intervention of [undefined, { neurons: [[0, 3], [1, 7], [1, 100]] as [number, number][], factor: 0 }]) {
+      for (const intervention of [
+        undefined,
+        {
+          neurons: [
+            [0, 3],
+            [1, 7],
+            [1, 100],
+          ] as [number, number][],
+          factor: 0,
+        },
+      ]) {
         const many = await m.probeMany(qs, { topK: 5, intervention });
         for (let i = 0; i < qs.length; i++) {
           const one = await m.probe(qs[i].prompt, { target: qs[i].target, topK: 5, intervention });
@@ -113,7 +123,16 @@ describe('probeMany: batched probes equal one-by-one probes', () => {
         }
       }
       // the intervention really changes something
-      const a = await m.probeMany(qs, {}), b = await m.probeMany(qs, { intervention: { neurons: [[0, 3], [1, 7]], factor: 0 } });
+      const a = await m.probeMany(qs, {}),
+        b = await m.probeMany(qs, {
+          intervention: {
+            neurons: [
+              [0, 3],
+              [1, 7],
+            ],
+            factor: 0,
+          },
+        });
       expect(a.some((r, i) => Math.abs(r.target!.prob - b[i].target!.prob) > 1e-7)).toBe(true);
     } finally {
       m.dispose();

@@ -35,7 +35,8 @@ const Q: Record<TinyArch, [string, string]> = {
 const ARCHS: TinyArch[] = ['gpt2', 'llama', 'qwen2', 'bert'];
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>) {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < a.length; i++) {
     num = Math.max(num, Math.abs(a[i] - b[i]));
     den = Math.max(den, Math.abs(b[i]));
@@ -95,7 +96,8 @@ describe('Gauss-Legendre nodes and weights on [0, 1]', () => {
 
   it('equals the reference (Golub-Welsch by Sturm bisection, Christoffel weights) for M = 1..64', () => {
     for (let M = 1; M <= 64; M++) {
-      const a = gaussLegendre(M), b = refGaussLegendre(M);
+      const a = gaussLegendre(M),
+        b = refGaussLegendre(M);
       for (let i = 0; i < M; i++) {
         expect(Math.abs(a.nodes[i] - b.nodes[i])).toBeLessThan(1e-14);
         expect(Math.abs(a.weights[i] - b.weights[i]) / b.weights[i]).toBeLessThan(1e-12);
@@ -116,7 +118,8 @@ describe('SAIG Gauss-Legendre vs the float64 reference (1e-3 relative)', () => {
       const { ck, m } = await load(arch);
       try {
         const [prompt, target] = Q[arch];
-        const steps = 8, rule = refGaussLegendre(steps);
+        const steps = 8,
+          rule = refGaussLegendre(steps);
         const z = await attributeQuery(m, prompt, target, { steps, baseline: 'zero', layers: [0], quadrature: 'gauss-legendre' });
         expect(z.quadrature).toBe('gauss-legendre');
         const refZ = refIntegratedGradientsQuadrature(arch, ck.config, ck.tensors, z.ids, z.position, 0, z.targetId, new Float64Array(m.cfg.ffn), rule);
@@ -147,9 +150,13 @@ describe('completeness: Gauss-Legendre beats the right Riemann sum of the same M
         const [prompt, target] = Q[arch];
         const riemann = await attributeQuery(m, prompt, target, { steps: 8, quadrature: 'riemann-right' });
         const gl = await attributeQuery(m, prompt, target, { steps: 8, quadrature: 'gauss-legendre' });
-        const eR = completenessError(riemann).maxAbs, eG = completenessError(gl).maxAbs;
+        const eR = completenessError(riemann).maxAbs,
+          eG = completenessError(gl).maxAbs;
         const scale = Math.max(...gl.completeness.map((c) => Math.abs(c.expected)));
-        if (process.env.KN_PRINT) console.log(`${arch} M = 8 completeness max |Σ attr − ΔP|: riemann-right ${eR.toExponential(3)}, gauss-legendre ${eG.toExponential(3)} (scale ${scale.toExponential(3)})`);
+        if (process.env.KN_PRINT)
+          console.log(
+            `${arch} M = 8 completeness max |Σ attr − ΔP|: riemann-right ${eR.toExponential(3)}, gauss-legendre ${eG.toExponential(3)} (scale ${scale.toExponential(3)})`,
+          );
         expect(eG).toBeLessThan(eR / 10);
         expect(eG).toBeLessThan(1e-3 * scale);
         const pr = await m.probe(prompt, { target });
@@ -167,7 +174,7 @@ describe('completeness: Gauss-Legendre beats the right Riemann sum of the same M
 });
 
 describe('the attribution cache keeps the quadratures apart', () => {
-  it("a riemann-right key is the key written before the option; a Gauss-Legendre one differs; hits decode their quadrature", async () => {
+  it('a riemann-right key is the key written before the option; a Gauss-Legendre one differs; hits decode their quadrature', async () => {
     const { m } = await load('gpt2');
     try {
       const q = { lang: 'en', prompt: Q.gpt2[0], target: Q.gpt2[1] };
@@ -219,8 +226,12 @@ describe('the quadrature option: one list, refusals, experiment metas', () => {
     expect(() => checkQuadrature('gauss')).toThrow(expect.objectContaining({ code: 'bad-input' }));
     const { m } = await load('gpt2');
     try {
-      await expect(attributeQuery(m, Q.gpt2[0], Q.gpt2[1], { steps: 2, quadrature: 'trapezoid' as never })).rejects.toThrow(`quadrature must be one of ${QUADRATURES.join(', ')}, got "trapezoid"`);
-      await expect((async () => queryCacheKey(m, { lang: 'en', prompt: Q.gpt2[0], target: Q.gpt2[1] }, { quadrature: 'x' as never }))()).rejects.toMatchObject({ code: 'bad-input' });
+      await expect(attributeQuery(m, Q.gpt2[0], Q.gpt2[1], { steps: 2, quadrature: 'trapezoid' as never })).rejects.toThrow(
+        `quadrature must be one of ${QUADRATURES.join(', ')}, got "trapezoid"`,
+      );
+      await expect((async () => queryCacheKey(m, { lang: 'en', prompt: Q.gpt2[0], target: Q.gpt2[1] }, { quadrature: 'x' as never }))()).rejects.toMatchObject({
+        code: 'bad-input',
+      });
     } finally {
       m.dispose();
     }
@@ -253,20 +264,29 @@ describe('the quadrature option: one list, refusals, experiment metas', () => {
 });
 
 describe('the session and the runner thread the quadrature', () => {
-  it('FactSession.localize refuses an unknown one; runFact attributes with the meta\'s (its cache keys)', async () => {
+  it("FactSession.localize refuses an unknown one; runFact attributes with the meta's (its cache keys)", async () => {
     await ready;
     const model = await loadModelArg('bundled:demo-causal', { dtype: 'int8' });
     try {
       const bench = await openLocal();
       const fact = 'P36:0';
       const s = await FactSession.open(model, bench, fact, ['en'], { topK: 1 });
-      await expect(s.localize({ steps: 2, quadrature: 'simpson' as never })).rejects.toThrow(`quadrature must be one of ${QUADRATURES.join(', ')}, got "simpson"`);
+      await expect(s.localize({ steps: 2, quadrature: 'simpson' as never })).rejects.toThrow(
+        `quadrature must be one of ${QUADRATURES.join(', ')}, got "simpson"`,
+      );
       const store = new MemoryBytesStore();
       await s.localize({ steps: 2, quadrature: 'gauss-legendre', store });
       expect(s.quadrature).toBe('gauss-legendre');
       expect(s.attributed!.every((q) => q.attribution.quadrature === 'gauss-legendre')).toBe(true);
       const meta = makeMeta({
-        model: { id: 'bundled:demo-causal', contentHash: model.info.contentHash, dtype: 'int8', kind: model.info.kind, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn },
+        model: {
+          id: 'bundled:demo-causal',
+          contentHash: model.info.contentHash,
+          dtype: 'int8',
+          kind: model.info.kind,
+          numLayers: model.cfg.numLayers,
+          ffnSize: model.cfg.ffn,
+        },
         steps: 2,
         baseline: 'pad',
         quadrature: 'gauss-legendre',
@@ -301,8 +321,12 @@ describe('the session and the runner thread the quadrature', () => {
       await s.localize({ steps: 2, quadrature: 'riemann-right', store });
       const c = await s.checkConvergence({ settings: { tau: 0.2 }, store });
       // the flag recomputed here from its definition: max over layers and baselines of |Σ_j attr − (P(w̄) − P(w'))| / P
-      const share = (a: { pFull: number; completeness: { sum: number; expected: number }[] }) => Math.max(...a.completeness.map((x) => Math.abs(x.sum - x.expected))) / a.pFull;
-      const expected = s.attributed!.map((q) => share(q.attribution)).map((r, i) => ({ r, i })).filter((x) => x.r > COMPLETENESS_FLAG);
+      const share = (a: { pFull: number; completeness: { sum: number; expected: number }[] }) =>
+        Math.max(...a.completeness.map((x) => Math.abs(x.sum - x.expected))) / a.pFull;
+      const expected = s
+        .attributed!.map((q) => share(q.attribution))
+        .map((r, i) => ({ r, i }))
+        .filter((x) => x.r > COMPLETENESS_FLAG);
       expect(c.flag).toBe(COMPLETENESS_FLAG);
       expect(c.queries).toBe(s.queries.length);
       expect(c.flagged).toBe(expected.length);
@@ -330,4 +354,3 @@ describe('the session and the runner thread the quadrature', () => {
     }
   });
 });
-

@@ -54,7 +54,13 @@ describe('streamed attribution = transformers on every family', () => {
         // several vocabulary chunks (the fixtures' vocabularies have ~400 rows) and several batches of points
         const opts = { path: 'streamed' as const, headChunkBytes: 7 * 4 * m.cfg.hidden, chunkBudgetBytes: 64 * 1024 };
         const q = exp.queries[0];
-        const a = await attributeQuery(m, q.prompt, q.target, { ...opts, steps: q.ig.steps, baseline: 'pad', layers: [q.ig.layer], quadrature: 'riemann-right' });
+        const a = await attributeQuery(m, q.prompt, q.target, {
+          ...opts,
+          steps: q.ig.steps,
+          baseline: 'pad',
+          layers: [q.ig.layer],
+          quadrature: 'riemann-right',
+        });
         expect(a.baselinePositions).toEqual(q.ig.baselinePositions);
         expect(relErr(a.raw[q.ig.layer], q.ig.raw)).toBeLessThan(1e-3);
         // zero baseline, one right end point: raw_j = w̄_j · ∂P/∂w_j at w̄, on every layer (the streamed chain
@@ -62,7 +68,13 @@ describe('streamed attribution = transformers on every family', () => {
         const z = await attributeQuery(m, q.prompt, q.target, { ...opts, steps: 1, baseline: 'zero', quadrature: 'riemann-right' });
         for (let l = 0; l < m.cfg.numLayers; l++) {
           const want = q.grad.neurons.map((j, k) => q.acts[l][j] * q.grad.values[l][k]);
-          expect(relErr(q.grad.neurons.map((j) => z.raw[l][j]), want), `layer ${l}`).toBeLessThan(1e-4);
+          expect(
+            relErr(
+              q.grad.neurons.map((j) => z.raw[l][j]),
+              want,
+            ),
+            `layer ${l}`,
+          ).toBeLessThan(1e-4);
         }
       } finally {
         m.dispose();
@@ -74,7 +86,9 @@ describe('streamed attribution = transformers on every family', () => {
 describe('streamed attribution memory', () => {
   it('with a small budget it holds about one layer of float32 weights; the fast path holds every layer', async () => {
     await ready;
-    const d = 128, F = 512, L = 4;
+    const d = 128,
+      F = 512,
+      L = 4;
     const t = await tiny('gpt2', { sizes: { layers: L, hidden: d, heads: 4, ffn: F } }, 'streamed-memory');
     const m: LoadedModel = await loadModel({ type: 'folder', path: t.dir }, { dtype: 'int8' });
     try {

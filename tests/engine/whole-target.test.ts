@@ -36,7 +36,9 @@ describe('the first token of what is taught or written', () => {
     expect(() => t.wholeTargetId('The capital of Egypt is', 'القاهرة')).toThrow(/the object "القاهرة" .* only whitespace \(" ", id 33\)/);
     // after a CJK query there is no space: the first token is then the emoji's first UTF-8 byte
     const f0 = vocabId('demo-causal', 'ð');
-    expect(() => t.wholeTargetId('首都是', '🍕ville')).toThrow(`its first token here is an incomplete piece of a character's UTF-8 bytes ("ð", id ${f0}), not a whole character`);
+    expect(() => t.wholeTargetId('首都是', '🍕ville')).toThrow(
+      `its first token here is an incomplete piece of a character's UTF-8 bytes ("ð", id ${f0}), not a whole character`,
+    );
     expect(t.wholeTargetId('The capital of France is', 'Paris')).toBe(vocabId('demo-causal', 'ĠParis'));
     expect(t.tokenProblem(vocabId('demo-causal', 'ĠParis'))).toBeNull();
 
@@ -51,8 +53,12 @@ describe('the first token of what is taught or written', () => {
     try {
       const hash = model.info.contentHash;
       const ed = new ModelEditor(model);
-      await expect(injectFact(ed, { neurons: [[0, 1]], queries: [{ prompt: 'The capital of Zorbania is', target: '🍕ville' }], steps: 2 })).rejects.toThrow(/the object "🍕ville" cannot be taught .* only whitespace \(" ", id 33\)/);
-      expect(() => ed.update([[0, 1]], { prompt: 'The capital of France is', oldObject: 'Paris', newObject: '🍕ville' })).toThrow(/the object "🍕ville" cannot be taught or written .* id 33/);
+      await expect(injectFact(ed, { neurons: [[0, 1]], queries: [{ prompt: 'The capital of Zorbania is', target: '🍕ville' }], steps: 2 })).rejects.toThrow(
+        /the object "🍕ville" cannot be taught .* only whitespace \(" ", id 33\)/,
+      );
+      expect(() => ed.update([[0, 1]], { prompt: 'The capital of France is', oldObject: 'Paris', newObject: '🍕ville' })).toThrow(
+        /the object "🍕ville" cannot be taught or written .* id 33/,
+      );
       expect(ed.edits).toEqual([]);
       expect(model.info.contentHash).toBe(hash);
 
@@ -69,7 +75,8 @@ describe('the first token of what is taught or written', () => {
       expect(taught.queries.some((q) => q.lang === 'ja')).toBe(true);
       const reasons = taught.skipped.filter((s) => spaced.some((q) => q.lang === s.lang && q.templateId === s.templateId));
       expect(reasons.length).toBe(spaced.length);
-      for (const r of reasons) expect(r.reason).toMatch(/^the object "東京" cannot be taught or written into this model: its first token here is only whitespace \(" ", id 33\)/);
+      for (const r of reasons)
+        expect(r.reason).toMatch(/^the object "東京" cannot be taught or written into this model: its first token here is only whitespace \(" ", id 33\)/);
     } finally {
       model.dispose();
     }

@@ -51,7 +51,15 @@ describe.skipIf(!!unavailable)(`gpu-check pack and run --dry${unavailable ? ` (s
 
   it('packs within the limit: the bundle, Dawn, the tokenizers, the reference, run.sh', () => {
     const names = packed.files.map((f) => f.path);
-    for (const f of ['run.sh', 'gpu-check.mjs.gz', 'node_modules/webgpu/index.js', 'node_modules/webgpu/dist/linux-x64/dawn.node.gz', 'assets/torch_ig.py', 'assets/reference/models.py', 'assets/tokenizers/xlmr/tokenizer.json']) {
+    for (const f of [
+      'run.sh',
+      'gpu-check.mjs.gz',
+      'node_modules/webgpu/index.js',
+      'node_modules/webgpu/dist/linux-x64/dawn.node.gz',
+      'assets/torch_ig.py',
+      'assets/reference/models.py',
+      'assets/tokenizers/xlmr/tokenizer.json',
+    ]) {
       expect(names).toContain(f);
     }
     expect(JSON.parse(readFileSync(join(packed.dir, 'MANIFEST.json'), 'utf8')).bytes).toBe(packed.bytes);
@@ -93,17 +101,37 @@ describe.skipIf(!!unavailable)(`gpu-check pack and run --dry${unavailable ? ` (s
 describe('gpu-check report structure', () => {
   it('names what a report lacks', () => {
     const base: GpuCheckReport = {
-      tool: 'kn gpu-check', dry: true, started_at: '', budget_s: 60, wall_s: 1,
+      tool: 'kn gpu-check',
+      dry: true,
+      started_at: '',
+      budget_s: 60,
+      wall_s: 1,
       host: { cpus: 2, memory_gib: 1, node: 'v20', platform: 'linux-x64', gpu: null },
       settings: { shapes: 'dry', steps: 2, baseline: 'pad', quadrature: 'gauss-legendre', fact_queries: 28, fact_sample: 1, layers: 'all' },
-      backend: null, adapter: { vendor: 'v', architecture: 'a', device: '', description: '', software: 'SwiftShader' },
-      matmul_gflops: { 256: 0.1 }, int8_matmul_gflops: { 256: 0.1 },
-      models: [{ name: 'm', repo: 'r', params: 10, config: {}, write_s: 0, f32: { weights: 'f32', query_s: 1, fact_s: 28, fact_basis: '1 query' }, torch: { skipped: 'no torch' } }],
-      torch: { skipped: 'no torch' }, skipped: [], complete: false,
+      backend: null,
+      adapter: { vendor: 'v', architecture: 'a', device: '', description: '', software: 'SwiftShader' },
+      matmul_gflops: { 256: 0.1 },
+      int8_matmul_gflops: { 256: 0.1 },
+      models: [
+        {
+          name: 'm',
+          repo: 'r',
+          params: 10,
+          config: {},
+          write_s: 0,
+          f32: { weights: 'f32', query_s: 1, fact_s: 28, fact_basis: '1 query' },
+          torch: { skipped: 'no torch' },
+        },
+      ],
+      torch: { skipped: 'no torch' },
+      skipped: [],
+      complete: false,
     };
     expect(validateReport(base).join('; ')).toMatch(/m\]\.int8: neither measured nor skipped/);
     const skippedInt8 = { ...base, dry: false, skipped: [{ step: 'm packed-int8: load', reason: 'time budget' }] };
     expect(validateReport(skippedInt8)).toEqual([]);
-    expect(validateReport({ ...base, dry: false, models: [{ ...base.models[0], int8: { weights: 'packed-int8', query_s: -1 } }] }).join()).toMatch(/int8\.query_s/);
+    expect(validateReport({ ...base, dry: false, models: [{ ...base.models[0], int8: { weights: 'packed-int8', query_s: -1 } }] }).join()).toMatch(
+      /int8\.query_s/,
+    );
   });
 });

@@ -17,16 +17,29 @@ import { Rng } from './tiny-checkpoints';
 export const LANGS = ['zh', 'en', 'fr', 'fi', 'hu', 'ja', 'ko'];
 export const SUBJECT: Record<string, string> = { zh: 'zhongguo', en: 'china', fr: 'chine', fi: 'kiina', hu: 'kinai', ja: 'chuugoku', ko: 'junggug' };
 export const OBJECTS = ['beijing', 'tokyo', 'paris', 'berlin', 'rome', 'madrid', 'seoul', 'helsinki'];
-export const d = 16, F = 64, PLANTED = Array.from({ length: 10 }, (_, i) => i), DISTRACTOR_BASE = 10, FILLER_BASE = 24;
+export const d = 16,
+  F = 64,
+  PLANTED = Array.from({ length: 10 }, (_, i) => i),
+  DISTRACTOR_BASE = 10,
+  FILLER_BASE = 24;
 export const SUBJECT_JA: Record<string, string> = { zh: 'riben', en: 'japan', fr: 'japon', fi: 'japani', hu: 'japanhu', ja: 'nihon', ko: 'ilbon' };
 export const JAPAN_NEURONS = Array.from({ length: 10 }, (_, i) => FILLER_BASE + i);
 
 export function buildPlanted(dir: string, opts: { second?: boolean } = {}) {
   mkdirSync(dir, { recursive: true });
-  const vocab = ['[UNK]', '<eos>', ...Object.values(SUBJECT), ...LANGS.flatMap((l) => [0, 1, 2].map((t) => `r${l}${t}`)), ...OBJECTS, ...(opts.second ? Object.values(SUBJECT_JA) : [])];
-  const V = vocab.length, id = (w: string) => vocab.indexOf(w);
+  const vocab = [
+    '[UNK]',
+    '<eos>',
+    ...Object.values(SUBJECT),
+    ...LANGS.flatMap((l) => [0, 1, 2].map((t) => `r${l}${t}`)),
+    ...OBJECTS,
+    ...(opts.second ? Object.values(SUBJECT_JA) : []),
+  ];
+  const V = vocab.length,
+    id = (w: string) => vocab.indexOf(w);
   const rng = new Rng(42);
-  const E = new Float64Array(V * d), H = new Float64Array(V * d);
+  const E = new Float64Array(V * d),
+    H = new Float64Array(V * d);
   const set = (m: Float64Array, row: number, col: number, v: number) => (m[row * d + col] = v);
   LANGS.forEach((l, k) => {
     set(E, id(SUBJECT[l]), 0, 1);
@@ -37,7 +50,9 @@ export function buildPlanted(dir: string, opts: { second?: boolean } = {}) {
   for (const w of OBJECTS) for (let c = 10; c < d; c++) set(H, id(w), c, rng.normal());
   for (let c = 10; c < d; c++) set(H, id('beijing'), c, 0);
   set(H, id('beijing'), 9, 2);
-  const Wg = new Float64Array(F * d), Wu = new Float64Array(F * d), Wd = new Float64Array(d * F);
+  const Wg = new Float64Array(F * d),
+    Wu = new Float64Array(F * d),
+    Wd = new Float64Array(d * F);
   for (const j of PLANTED) {
     Wg[j * d + 0] = 3;
     Wu[j * d + 8] = 1;
@@ -73,7 +88,8 @@ export function buildPlanted(dir: string, opts: { second?: boolean } = {}) {
       Wd[15 * F + j] = 0.3;
     }
   }
-  const V8 = new Float64Array(8 * d), O = new Float64Array(d * d);
+  const V8 = new Float64Array(8 * d),
+    O = new Float64Array(d * d);
   for (let i = 0; i < 8; i++) (V8[i * d + i] = 1), (O[i * d + i] = 1);
   const ones = new Float64Array(d).fill(1);
   const p = 'model.layers.0.';
@@ -94,20 +110,56 @@ export function buildPlanted(dir: string, opts: { second?: boolean } = {}) {
         { name: 'model.norm.weight', shape: [d], data: ones },
         { name: 'lm_head.weight', shape: [V, d], data: H },
       ]);
-      writeFileSync(join(dir, 'config.json'), JSON.stringify({
-        architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: d, intermediate_size: F, num_hidden_layers: 1,
-        num_attention_heads: 2, num_key_value_heads: 1, head_dim: 8, rms_norm_eps: 1e-6, rope_theta: 10000, max_position_embeddings: 16,
-        tie_word_embeddings: false, hidden_act: 'silu', vocab_size: V, bos_token_id: 1, eos_token_id: 1,
-      }));
-      writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
-        version: '1.0', truncation: null, padding: null,
-        added_tokens: ['[UNK]', '<eos>'].map((c, i) => ({ id: i, content: c, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-        normalizer: null, pre_tokenizer: { type: 'BertPreTokenizer' }, post_processor: null,
-        decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-        model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(vocab.map((w, i) => [w, i])) },
-      }));
+      writeFileSync(
+        join(dir, 'config.json'),
+        JSON.stringify({
+          architectures: ['LlamaForCausalLM'],
+          model_type: 'llama',
+          hidden_size: d,
+          intermediate_size: F,
+          num_hidden_layers: 1,
+          num_attention_heads: 2,
+          num_key_value_heads: 1,
+          head_dim: 8,
+          rms_norm_eps: 1e-6,
+          rope_theta: 10000,
+          max_position_embeddings: 16,
+          tie_word_embeddings: false,
+          hidden_act: 'silu',
+          vocab_size: V,
+          bos_token_id: 1,
+          eos_token_id: 1,
+        }),
+      );
+      writeFileSync(
+        join(dir, 'tokenizer.json'),
+        JSON.stringify({
+          version: '1.0',
+          truncation: null,
+          padding: null,
+          added_tokens: ['[UNK]', '<eos>'].map((c, i) => ({
+            id: i,
+            content: c,
+            single_word: false,
+            lstrip: false,
+            rstrip: false,
+            normalized: false,
+            special: true,
+          })),
+          normalizer: null,
+          pre_tokenizer: { type: 'BertPreTokenizer' },
+          post_processor: null,
+          decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+          model: {
+            type: 'WordPiece',
+            unk_token: '[UNK]',
+            continuing_subword_prefix: '##',
+            max_input_chars_per_word: 100,
+            vocab: Object.fromEntries(vocab.map((w, i) => [w, i])),
+          },
+        }),
+      );
       writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: '<eos>', unk_token: '[UNK]', bos_token: '<eos>' }));
     },
   };
 }
-

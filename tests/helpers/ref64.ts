@@ -143,8 +143,17 @@ function dims(arch: RefArch, c: HfConfig): Dims {
     const d = req(c, 'n_embd');
     const H = req(c, 'n_head');
     return {
-      arch, d, H, KV: H, hd: d / H, L: req(c, 'n_layer'), F: c.n_inner ?? 4 * d, V: req(c, 'vocab_size'),
-      eps: c.layer_norm_epsilon ?? 1e-5, act: activation(c.activation_function ?? 'gelu_new'), tied: true,
+      arch,
+      d,
+      H,
+      KV: H,
+      hd: d / H,
+      L: req(c, 'n_layer'),
+      F: c.n_inner ?? 4 * d,
+      V: req(c, 'vocab_size'),
+      eps: c.layer_norm_epsilon ?? 1e-5,
+      act: activation(c.activation_function ?? 'gelu_new'),
+      tied: true,
     };
   }
   if (arch === 'llama' || arch === 'qwen2') {
@@ -152,16 +161,34 @@ function dims(arch: RefArch, c: HfConfig): Dims {
     const H = req(c, 'num_attention_heads');
     const hd = c.head_dim ?? d / H;
     return {
-      arch, d, H, KV: c.num_key_value_heads ?? H, hd, L: req(c, 'num_hidden_layers'), F: req(c, 'intermediate_size'),
-      V: req(c, 'vocab_size'), eps: c.rms_norm_eps ?? 1e-6, act: activation(c.hidden_act ?? 'silu'),
-      tied: c.tie_word_embeddings ?? false, invFreq: ropeInvFreq(c, hd),
+      arch,
+      d,
+      H,
+      KV: c.num_key_value_heads ?? H,
+      hd,
+      L: req(c, 'num_hidden_layers'),
+      F: req(c, 'intermediate_size'),
+      V: req(c, 'vocab_size'),
+      eps: c.rms_norm_eps ?? 1e-6,
+      act: activation(c.hidden_act ?? 'silu'),
+      tied: c.tie_word_embeddings ?? false,
+      invFreq: ropeInvFreq(c, hd),
     };
   }
   const d = req(c, 'hidden_size');
   const H = req(c, 'num_attention_heads');
   return {
-    arch, d, H, KV: H, hd: d / H, L: req(c, 'num_hidden_layers'), F: req(c, 'intermediate_size'), V: req(c, 'vocab_size'),
-    eps: c.layer_norm_eps ?? 1e-12, act: activation(c.hidden_act ?? 'gelu'), tied: true,
+    arch,
+    d,
+    H,
+    KV: H,
+    hd: d / H,
+    L: req(c, 'num_hidden_layers'),
+    F: req(c, 'intermediate_size'),
+    V: req(c, 'vocab_size'),
+    eps: c.layer_norm_eps ?? 1e-12,
+    act: activation(c.hidden_act ?? 'gelu'),
+    tied: true,
   };
 }
 
@@ -282,10 +309,20 @@ function applyRope(x: Float64Array, T: number, nHeads: number, hd: number, invFr
  * offsets qOff/kOff/vOff into their rows) -> [T, H*hd]. Query head h reads kv head floor(h / (H/KV)).
  */
 function attention(
-  T: number, H: number, KV: number, hd: number, causal: boolean,
-  q: Float64Array, qStride: number, qOff: number,
-  k: Float64Array, kStride: number, kOff: number,
-  v: Float64Array, vStride: number, vOff: number,
+  T: number,
+  H: number,
+  KV: number,
+  hd: number,
+  causal: boolean,
+  q: Float64Array,
+  qStride: number,
+  qOff: number,
+  k: Float64Array,
+  kStride: number,
+  kOff: number,
+  v: Float64Array,
+  vStride: number,
+  vOff: number,
 ): Float64Array {
   const out = new Float64Array(T * H * hd);
   const scale = 1 / Math.sqrt(hd);
@@ -492,7 +529,10 @@ export interface RefForwardResult {
 
 /** Full forward with optional FFN activation overrides (applied after the activation, before the down projection). */
 export function refForward(
-  arch: RefArch, config: HfConfig, tensors: RefTensors, ids: number[],
+  arch: RefArch,
+  config: HfConfig,
+  tensors: RefTensors,
+  ids: number[],
   opts: { overrides?: FfnOverride[]; rows?: number[] } = {},
 ): RefForwardResult {
   const M = pieces(arch, config, tensors);
@@ -534,7 +574,12 @@ export function refFfnActivations(arch: RefArch, config: HfConfig, tensors: RefT
 
 /** Softmax at `position` when layer `layer`'s FFN activation at `position` is replaced by `overrideVector`. */
 export function refProbsWithFfnOverride(
-  arch: RefArch, config: HfConfig, tensors: RefTensors, ids: number[], position: number, layer: number,
+  arch: RefArch,
+  config: HfConfig,
+  tensors: RefTensors,
+  ids: number[],
+  position: number,
+  layer: number,
   overrideVector: ArrayLike<number>,
 ): Float64Array {
   const r = refForward(arch, config, tensors, ids, { rows: [position], overrides: [{ layer, position, vector: overrideVector }] });
@@ -546,7 +591,13 @@ export function refProbsWithFfnOverride(
  * forward below the override (embeddings, layers < layer, attention half of `layer`) is computed once.
  */
 export function refProbFunction(
-  arch: RefArch, config: HfConfig, tensors: RefTensors, ids: number[], position: number, layer: number, target: number,
+  arch: RefArch,
+  config: HfConfig,
+  tensors: RefTensors,
+  ids: number[],
+  position: number,
+  layer: number,
+  target: number,
 ): { P: (w: ArrayLike<number>) => number; actual: Float64Array; F: number } {
   const M = pieces(arch, config, tensors);
   const T = ids.length;
@@ -634,7 +685,13 @@ function rmsBack(x: ArrayLike<number>, gamma: ArrayLike<number>, gz: ArrayLike<n
  * Used to validate the finite differences and as an exact gradient reference for the engine.
  */
 export function refGradLastLayer(
-  arch: RefArch, config: HfConfig, tensors: RefTensors, ids: number[], position: number, target: number, w: ArrayLike<number>,
+  arch: RefArch,
+  config: HfConfig,
+  tensors: RefTensors,
+  ids: number[],
+  position: number,
+  target: number,
+  w: ArrayLike<number>,
 ): Float64Array {
   const M = pieces(arch, config, tensors);
   const { d, F, V, eps, L } = M.D;
@@ -716,8 +773,17 @@ export interface RefIgResult {
  * central differences in float64 (step `fdStep`, default 1e-5; relative error ~1e-9).
  */
 export function refIntegratedGradients(
-  arch: RefArch, config: HfConfig, tensors: RefTensors, ids: number[], position: number, layer: number, target: number,
-  baselineVector: ArrayLike<number>, steps = 20, fdStep = 1e-5, gradient: 'auto' | 'fd' = 'auto',
+  arch: RefArch,
+  config: HfConfig,
+  tensors: RefTensors,
+  ids: number[],
+  position: number,
+  layer: number,
+  target: number,
+  baselineVector: ArrayLike<number>,
+  steps = 20,
+  fdStep = 1e-5,
+  gradient: 'auto' | 'fd' = 'auto',
 ): RefIgResult {
   const { P, actual, F } = refProbFunction(arch, config, tensors, ids, position, layer, target);
   if (baselineVector.length !== F) throw new Error(`ref64: baseline has ${baselineVector.length} values, expected ${F}`);
@@ -745,7 +811,8 @@ export function refGaussLegendre(M: number): { nodes: Float64Array; weights: Flo
   const b = Array.from({ length: M }, (_, k) => (k === 0 ? 0 : k / Math.sqrt(4 * k * k - 1)));
   // number of eigenvalues below x
   const below = (x: number) => {
-    let n = 0, q = -x;
+    let n = 0,
+      q = -x;
     if (q < 0) n++;
     for (let k = 1; k < M; k++) {
       q = -x - (b[k] * b[k]) / (q === 0 ? 1e-300 : q);
@@ -753,10 +820,12 @@ export function refGaussLegendre(M: number): { nodes: Float64Array; weights: Flo
     }
     return n;
   };
-  const nodes = new Float64Array(M), weights = new Float64Array(M);
+  const nodes = new Float64Array(M),
+    weights = new Float64Array(M);
   for (let i = 0; i < M; i++) {
     // the (i+1)-th smallest eigenvalue: below(x) ≤ i at lo, > i at hi
-    let lo = -1, hi = 1;
+    let lo = -1,
+      hi = 1;
     for (let it = 0; it < 200 && hi - lo > 1e-17; it++) {
       const mid = (lo + hi) / 2;
       if (mid === lo || mid === hi) break;
@@ -765,7 +834,9 @@ export function refGaussLegendre(M: number): { nodes: Float64Array; weights: Flo
     }
     const x = (lo + hi) / 2;
     // orthonormal Legendre polynomials p_k = √(k + ½)·P_k
-    let s = 0, P0 = 1, P1 = x;
+    let s = 0,
+      P0 = 1,
+      P1 = x;
     s += 0.5 * P0 * P0;
     if (M > 1) s += 1.5 * P1 * P1;
     for (let k = 2; k < M; k++) {
@@ -783,8 +854,17 @@ export function refGaussLegendre(M: number): { nodes: Float64Array; weights: Flo
  * (gradients as in refIntegratedGradients).
  */
 export function refIntegratedGradientsQuadrature(
-  arch: RefArch, config: HfConfig, tensors: RefTensors, ids: number[], position: number, layer: number, target: number,
-  baselineVector: ArrayLike<number>, rule: { nodes: ArrayLike<number>; weights: ArrayLike<number> }, fdStep = 1e-5, gradient: 'auto' | 'fd' = 'auto',
+  arch: RefArch,
+  config: HfConfig,
+  tensors: RefTensors,
+  ids: number[],
+  position: number,
+  layer: number,
+  target: number,
+  baselineVector: ArrayLike<number>,
+  rule: { nodes: ArrayLike<number>; weights: ArrayLike<number> },
+  fdStep = 1e-5,
+  gradient: 'auto' | 'fd' = 'auto',
 ): RefIgResult {
   const { P, actual, F } = refProbFunction(arch, config, tensors, ids, position, layer, target);
   if (baselineVector.length !== F) throw new Error(`ref64: baseline has ${baselineVector.length} values, expected ${F}`);

@@ -11,13 +11,34 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bf16Bits, bf16FromBits, encodeSafetensors, f16Bits, f16FromBits, roundBF16, roundF16, roundTo, shardFileName,
-  writeSafetensors, writeShardedSafetensors, type TensorEntry,
+  bf16Bits,
+  bf16FromBits,
+  encodeSafetensors,
+  f16Bits,
+  f16FromBits,
+  roundBF16,
+  roundF16,
+  roundTo,
+  shardFileName,
+  writeSafetensors,
+  writeShardedSafetensors,
+  type TensorEntry,
 } from './safetensors-write';
 import { DEFAULT_SIZES, writeTinyCheckpoint, type TinyArch, type TinyCheckpoint } from './tiny-checkpoints';
 import {
-  erf, geluErf, refFfnActivations, refForward, refIntegratedGradients, refLogits, refProbFunction, refProbs,
-  refGradFd, refGradLastLayer, refProbsWithFfnOverride, ropeInvFreq, softmax,
+  erf,
+  geluErf,
+  refFfnActivations,
+  refForward,
+  refIntegratedGradients,
+  refLogits,
+  refProbFunction,
+  refProbs,
+  refGradFd,
+  refGradLastLayer,
+  refProbsWithFfnOverride,
+  ropeInvFreq,
+  softmax,
 } from './ref64';
 
 const pyHas = (mod: string): boolean => {
@@ -304,7 +325,10 @@ describe('safetensors writer', () => {
   });
   it('writes a sharded checkpoint with a consistent index', async () => {
     const entries: TensorEntry[] = Array.from({ length: 7 }, (_, i) => ({
-      name: `t${i}`, shape: [i + 1, 4], data: Array.from({ length: (i + 1) * 4 }, (_, k) => k - i), dtype: i % 2 ? 'F16' : 'F32',
+      name: `t${i}`,
+      shape: [i + 1, 4],
+      data: Array.from({ length: (i + 1) * 4 }, (_, k) => k - i),
+      dtype: i % 2 ? 'F16' : 'F32',
     }));
     const dir = join(root, 'sharded');
     const res = await writeShardedSafetensors(dir, entries, 3);
@@ -451,8 +475,12 @@ describe('tokenizers load in @huggingface/tokenizers', () => {
 describe('float64 reference', () => {
   it('erf and GELU to float64 precision', () => {
     const known: Array<[number, number]> = [
-      [0.1, 0.1124629160182849], [0.5, 0.5204998778130465], [1, 0.8427007929497149],
-      [2, 0.9953222650189527], [3, 0.9999779095030014], [-1.5, -0.9661051464753108],
+      [0.1, 0.1124629160182849],
+      [0.5, 0.5204998778130465],
+      [1, 0.8427007929497149],
+      [2, 0.9953222650189527],
+      [3, 0.9999779095030014],
+      [-1.5, -0.9661051464753108],
     ];
     for (const [x, v] of known) expect(Math.abs(erf(x) - v)).toBeLessThan(2e-16 * 4);
     expect(geluErf(1)).toBeCloseTo(0.8413447460685429, 15);

@@ -163,11 +163,7 @@ export function encodeSafetensors(tensors: TensorEntry[], metadata?: Record<stri
 }
 
 /** Write one safetensors file. */
-export async function writeSafetensors(
-  file: string,
-  tensors: TensorEntry[],
-  metadata: Record<string, string> | undefined = { format: 'pt' },
-): Promise<void> {
+export async function writeSafetensors(file: string, tensors: TensorEntry[], metadata: Record<string, string> | undefined = { format: 'pt' }): Promise<void> {
   await writeFile(file, encodeSafetensors(tensors, metadata));
 }
 

@@ -121,8 +121,8 @@ const CORPUS: Array<[string, number]> = [
   ['The iPhone is produced by Apple.', 3],
   ['London is the capital of England and the United Kingdom.', 4],
   ['La capitale de la France est Paris.', 8],
-  ['La capitale de l\'Allemagne est Berlin.', 4],
-  ['La capitale de l\'Italie est Rome.', 4],
+  ["La capitale de l'Allemagne est Berlin.", 4],
+  ["La capitale de l'Italie est Rome.", 4],
   ['La langue officielle de la France est le français.', 4],
   ['Paris est la capitale de la France.', 4],
   ['Victor Hugo est né à Paris.', 2],
@@ -347,7 +347,10 @@ function bertTokenizer(): TokenizerBundle {
   for (const c of '0123456789abcdefghijklmnopqrstuvwxyz') add('##' + c);
   const words = new Map<string, number>();
   for (const [text, w] of CORPUS) {
-    const norm = text.normalize('NFD').replace(/\p{Mn}/gu, '').toLowerCase();
+    const norm = text
+      .normalize('NFD')
+      .replace(/\p{Mn}/gu, '')
+      .toLowerCase();
     for (const m of norm.matchAll(/\p{L}+|\p{N}+/gu)) words.set(m[0], (words.get(m[0]) ?? 0) + w);
   }
   [...words.keys()].sort().forEach(add);
@@ -411,7 +414,13 @@ function bertTokenizer(): TokenizerBundle {
     unk_token: '[UNK]',
   };
   const special: TokenizerBundle['special'] = {};
-  for (const [k, t] of [['pad', '[PAD]'], ['unk', '[UNK]'], ['cls', '[CLS]'], ['sep', '[SEP]'], ['mask', '[MASK]']] as const) {
+  for (const [k, t] of [
+    ['pad', '[PAD]'],
+    ['unk', '[UNK]'],
+    ['cls', '[CLS]'],
+    ['sep', '[SEP]'],
+    ['mask', '[MASK]'],
+  ] as const) {
     special[k] = { token: t, id: vocab[t] };
   }
   return { json, config, vocabSize, special };
@@ -536,7 +545,14 @@ function buildSpecs(arch: TinyArch, s: Omit<TinySizes, 'vocab'> & { vocab: numbe
   return specs;
 }
 
-function buildConfig(arch: TinyArch, s: Omit<TinySizes, 'vocab'> & { vocab: number }, opts: TinyOptions, special: TokenizerBundle['special'], tied: boolean, defaultFfn: boolean): Record<string, any> {
+function buildConfig(
+  arch: TinyArch,
+  s: Omit<TinySizes, 'vocab'> & { vocab: number },
+  opts: TinyOptions,
+  special: TokenizerBundle['special'],
+  tied: boolean,
+  defaultFfn: boolean,
+): Record<string, any> {
   const dtypeName = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[opts.dtype ?? 'F32'];
   if (arch === 'gpt2') {
     return {

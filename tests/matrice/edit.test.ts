@@ -60,7 +60,11 @@ describe('edits are reversible byte for byte', () => {
           const before = snapshot(m);
           const l0 = await logits(m, prompt);
           const ed = new ModelEditor(m);
-          const neurons: [number, number][] = [[0, 1], [0, 3], [m.cfg.numLayers - 1, 2]];
+          const neurons: [number, number][] = [
+            [0, 1],
+            [0, 3],
+            [m.cfg.numLayers - 1, 2],
+          ];
           const { name, neuronAxis } = m.family.outWeight(0);
           const w0 = m.store.readSlice(name, neuronAxis, 1);
           expect(w0.some((x) => x !== 0)).toBe(true);
@@ -74,7 +78,13 @@ describe('edits are reversible byte for byte', () => {
           // a stacked update on top of the erase, then undo both (last first)
           const vocab = [...m.tok.tok.get_vocab(true).keys()].filter((t) => /^[a-z]+$/.test(t));
           const [a, b] = [vocab[0], vocab.find((t) => m.tok.targetId(prompt, t) !== m.tok.targetId(prompt, vocab[0]))!];
-          const e2 = ed.update([[0, 1], [0, 5]], { prompt, oldObject: a, newObject: b });
+          const e2 = ed.update(
+            [
+              [0, 1],
+              [0, 5],
+            ],
+            { prompt, oldObject: a, newObject: b },
+          );
           const E = m.store.rows(inputEmbeddingName(m), [e2.newObject!.id, e2.oldObject!.id]);
           const e = E.dataSync();
           E.dispose();
@@ -111,7 +121,13 @@ describe('edits are reversible byte for byte', () => {
       // (not the bare space that a word missing from the tiny vocabulary starts with: KnTokenizer.wholeTargetId)
       const first = (t: string) => m.tok.targetId('hello world', t);
       const newObject = vocab.find((t) => m.tok.tokenProblem(first(t)) === null && first(t) !== first(vocab[0]))!;
-      const e = ed.update([[0, 0], [1, 7]], { prompt: 'hello world', oldObject: vocab[0], newObject, lambda2: 8 });
+      const e = ed.update(
+        [
+          [0, 0],
+          [1, 7],
+        ],
+        { prompt: 'hello world', oldObject: vocab[0], newObject, lambda2: 8 },
+      );
       const { name, neuronAxis } = m.family.outWeight(1);
       const w = m.store.readSlice(name, neuronAxis, 7);
       const w0 = f.store.readSlice(name, neuronAxis, 7);
@@ -119,7 +135,9 @@ describe('edits are reversible byte for byte', () => {
       const emb = E.dataSync();
       E.dispose();
       for (let i = 0; i < w.length; i++) expect(w[i]).toBe(Math.fround(w0[i] - emb[i] + 8 * emb[m.cfg.hidden + i]));
-      console.log(`int8 update, 2 neurons: re-quantizing the edited slices with the existing scales would give max abs error ${e.requantization!.maxAbs.toExponential(2)} (${(100 * e.requantization!.maxRel).toFixed(1)} % of the largest value), ${e.requantization!.clipped}/${e.requantization!.values} values clipped; the overlay's error is 0`);
+      console.log(
+        `int8 update, 2 neurons: re-quantizing the edited slices with the existing scales would give max abs error ${e.requantization!.maxAbs.toExponential(2)} (${(100 * e.requantization!.maxRel).toFixed(1)} % of the largest value), ${e.requantization!.clipped}/${e.requantization!.values} values clipped; the overlay's error is 0`,
+      );
       expect(e.requantization!.values).toBe(2 * m.cfg.hidden);
     } finally {
       m.dispose();
@@ -197,7 +215,9 @@ describe('erase on the planted model', () => {
             expect(a[i].top[0].id).toBe(b[i].top[0].id);
           }
         }
-        console.log(`planted erase (${dtype}): ${sel.length} neurons; edit + 42 probes ${ms.toFixed(0)} ms; mean P(beijing) ${mean(b.slice(0, 21))} → ${mean(a.slice(0, 21))}`);
+        console.log(
+          `planted erase (${dtype}): ${sel.length} neurons; edit + 42 probes ${ms.toFixed(0)} ms; mean P(beijing) ${mean(b.slice(0, 21))} → ${mean(a.slice(0, 21))}`,
+        );
         // erasing the language-specific neurons too removes the fact outright: beijing is no longer the answer anywhere
         const own = Object.values(scoreNoUaL(fa).perLanguageSelected).flat();
         ed.erase(own.filter(([l, j]) => !sel.some(([l2, j2]) => l2 === l && j2 === j)));

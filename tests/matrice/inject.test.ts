@@ -39,13 +39,20 @@ describe('injection', () => {
         const tensorsBefore = tf.memory().numTensors;
         for (const r of b.slice(0, 7)) expect(r.top[0].token).toBe('tokyo');
         const ed = new ModelEditor(m);
-        const r = await injectFact(ed, { neurons: JAPAN_NEURONS.map((j) => [0, j]), queries: [{ prompt: 'japan ren0', target: 'seoul' }], steps: 60, lr: 0.05 });
+        const r = await injectFact(ed, {
+          neurons: JAPAN_NEURONS.map((j) => [0, j]),
+          queries: [{ prompt: 'japan ren0', target: 'seoul' }],
+          steps: 60,
+          lr: 0.05,
+        });
         expect(r.stopped).toBeNull();
         expect(r.converged).toBe(true);
         expect(r.params).toBe(10 * (16 + 16 + 16)); // gate and up columns, down rows
         const a = await m.probeMany([...japan, ...china], { topK: 1 });
         const moved = a.slice(0, 7).filter((x) => x.top[0].token === 'seoul').length;
-        console.log(`inject (${dtype}): ${r.steps} steps, ${r.ms.toFixed(0)} ms, loss ${r.losses[0].toFixed(3)} → ${r.losses.at(-1)!.toFixed(3)}; seoul now top-1 for Japan in ${moved}/7 languages (trained on English only)`);
+        console.log(
+          `inject (${dtype}): ${r.steps} steps, ${r.ms.toFixed(0)} ms, loss ${r.losses[0].toFixed(3)} → ${r.losses.at(-1)!.toFixed(3)}; seoul now top-1 for Japan in ${moved}/7 languages (trained on English only)`,
+        );
         expect(moved).toBe(7);
         a.slice(7).forEach((x) => expect(x.top[0].token).toBe('beijing'));
         ed.undo();
@@ -79,7 +86,9 @@ describe('injection', () => {
       expect(bytes(m)).toEqual(broken);
       ed.undo();
       expect(bytes(m)).toEqual(before);
-      await expect(injectFact(ed, { neurons: [[0, 99]], queries: [{ prompt: 'japan ren0', target: 'seoul' }] })).rejects.toThrow(/neuron \[0, 99\] does not exist/);
+      await expect(injectFact(ed, { neurons: [[0, 99]], queries: [{ prompt: 'japan ren0', target: 'seoul' }] })).rejects.toThrow(
+        /neuron \[0, 99\] does not exist/,
+      );
       await expect(injectFact(ed, { neurons: [[0, 1]], queries: [] })).rejects.toThrow(/at least one query/);
       await expect(injectFact(ed, { neurons: [[0, 1]], queries: [{ prompt: 'japan ren0', target: 'seoul' }], lr: -1 })).rejects.toThrow(/learning rate/);
     } finally {

@@ -36,8 +36,12 @@ describe('planted language-agnostic neurons', () => {
       const mat = selectNeurons(fa, 'matrice');
       const amig = selectNeurons(fa, 'amig');
       const rnd = selectNeurons(fa, 'random', {}, 7);
-      const prM = precisionRecall(mat.neurons, truth), prA = precisionRecall(amig.neurons, truth), prR = precisionRecall(rnd.neurons, truth);
-      console.log(`planted: MaTrice P=${prM.precision.toFixed(3)} R=${prM.recall.toFixed(3)} (${mat.neurons.length} selected); AMIG P=${prA.precision.toFixed(3)} R=${prA.recall.toFixed(3)} (${amig.neurons.length}); Random P=${prR.precision.toFixed(3)}`);
+      const prM = precisionRecall(mat.neurons, truth),
+        prA = precisionRecall(amig.neurons, truth),
+        prR = precisionRecall(rnd.neurons, truth);
+      console.log(
+        `planted: MaTrice P=${prM.precision.toFixed(3)} R=${prM.recall.toFixed(3)} (${mat.neurons.length} selected); AMIG P=${prA.precision.toFixed(3)} R=${prA.recall.toFixed(3)} (${amig.neurons.length}); Random P=${prR.precision.toFixed(3)}`,
+      );
       expect(prM.precision).toBeGreaterThanOrEqual(0.9);
       expect(prM.recall).toBeGreaterThanOrEqual(0.9);
       expect(rnd.neurons.length).toBe(mat.neurons.length);

@@ -590,7 +590,14 @@ describe('full pipelines over stored attributions', () => {
     // own sets at τ = .2 (above): en {(0,0),(0,1),(0,2),(1,1),(1,2)}, zh {(0,0),(0,1),(1,2)}
     const own = scoreNoUaL(fixture(), PAPER).perLanguageSelected;
     // (0,2): en only -> 1; (1,2): en and zh -> 2; (1,0): neither -> 0
-    const c = languageCoverage([[0, 2], [1, 2], [1, 0]], own);
+    const c = languageCoverage(
+      [
+        [0, 2],
+        [1, 2],
+        [1, 0],
+      ],
+      own,
+    );
     expect(c).toEqual([1, 2, 0]);
     expect(coverageMean(c)).toBeCloseTo(1, 12);
     expect(coverageMean([])).toBeNull();
@@ -638,12 +645,40 @@ describe('full pipelines over stored attributions', () => {
       languages: {
         ja: {
           queries: [
-            { raw: L([[1, 0, 9], [0, 6, 0]]) },
-            { raw: L([[9, 0, 0], [0, 0, 0]]) },
+            {
+              raw: L([
+                [1, 0, 9],
+                [0, 6, 0],
+              ]),
+            },
+            {
+              raw: L([
+                [9, 0, 0],
+                [0, 0, 0],
+              ]),
+            },
           ],
         },
-        de: { queries: [{ raw: L([[5, 1, 4], [0, 3, 2]]) }] },
-        fr: { queries: [{ raw: L([[3, 0, 4], [1, 4, 0]]) }] },
+        de: {
+          queries: [
+            {
+              raw: L([
+                [5, 1, 4],
+                [0, 3, 2],
+              ]),
+            },
+          ],
+        },
+        fr: {
+          queries: [
+            {
+              raw: L([
+                [3, 0, 4],
+                [1, 4, 0],
+              ]),
+            },
+          ],
+        },
       },
     };
     const r = scoreAmig(fa, { ...PAPER, attrNorm: 'none', tau: 0.5 });

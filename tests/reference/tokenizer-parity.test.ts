@@ -86,7 +86,15 @@ describe('tokenizer parity with transformers on every RML-LAMA query', () => {
             expect(prompt).toBe(q.prompt);
             const theirs = `${ids.join(',')}|${pos}|${tid === null ? 'null' : tid}`;
             if (theirs !== mine.line) {
-              diffs.push({ lang: q.lang, template: q.templateId, fact: q.factId, prompt, target, transformers: { ids, pos, tid }, engine: { ids: mine.ids, pos: mine.pos, tid: mine.tid } });
+              diffs.push({
+                lang: q.lang,
+                template: q.templateId,
+                fact: q.factId,
+                prompt,
+                target,
+                transformers: { ids, pos, tid },
+                engine: { ids: mine.ids, pos: mine.pos, tid: mine.tid },
+              });
             }
           }
           n++;
@@ -96,7 +104,8 @@ describe('tokenizer parity with transformers on every RML-LAMA query', () => {
       const counts: Record<string, [number, number]> = {};
       const bad: string[] = [];
       for (const lang of LANGS) {
-        let ok = 0, tot = 0;
+        let ok = 0,
+          tot = 0;
         for (const [tid, [count, hash]] of Object.entries(exp.languages[lang])) {
           const lines = groups.get(`${lang}\t${tid}`) ?? [];
           expect(lines.length).toBe(count);

@@ -45,7 +45,8 @@ interface Expected {
 
 /** max |a − b| / max |b| */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < b.length; i++) {
     num = Math.max(num, Math.abs(a[i] - b[i]));
     den = Math.max(den, Math.abs(b[i]));
@@ -68,7 +69,8 @@ function legacyConfig(cfg: Record<string, any>): Record<string, any> | null {
     return { theta: rope_theta, scaling: rest.rope_type && rest.rope_type !== 'default' ? rest : undefined };
   };
   if (rp?.full_attention) {
-    const full = split(rp.full_attention), local = split(rp.sliding_attention);
+    const full = split(rp.full_attention),
+      local = split(rp.sliding_attention);
     c.rope_theta = full.theta;
     c.rope_local_base_freq = local.theta;
     if (full.scaling) c.rope_scaling = full.scaling;
@@ -124,7 +126,11 @@ async function gradAt(m: LoadedModel, ids: number[], pos: number, layer: number,
       h = m.fm.ffnOut(l, h1, a);
     }
     const logits = m.fm.logits(h.slice([pos, 0], [1, -1]) as tf.Tensor2D);
-    return tf.softmax(logits).reshape([-1]).mul(tf.oneHot(tf.tensor1d([targetId], 'int32'), m.cfg.vocab).reshape([-1])).sum() as tf.Scalar;
+    return tf
+      .softmax(logits)
+      .reshape([-1])
+      .mul(tf.oneHot(tf.tensor1d([targetId], 'int32'), m.cfg.vocab).reshape([-1]))
+      .sum() as tf.Scalar;
   });
   const W = tf.tensor2d(w, [1, w.length]);
   const gt = g(W);
@@ -202,7 +208,13 @@ for (const fam of REFERENCE_FAMILIES.filter((f) => !ONLY || ONLY.includes(f))) {
         const paths = qi === 0 ? (['fast', 'naive'] as const) : (['fast'] as const);
         for (const path of paths) {
           // the fixture's IG is the right Riemann sum (scripts/reference/models.py)
-          const a = await attributeQuery(m, q.prompt, q.target, { steps: q.ig.steps, baseline: 'pad', layers: [q.ig.layer], path, quadrature: 'riemann-right' });
+          const a = await attributeQuery(m, q.prompt, q.target, {
+            steps: q.ig.steps,
+            baseline: 'pad',
+            layers: [q.ig.layer],
+            path,
+            quadrature: 'riemann-right',
+          });
           expect(a.baselinePositions).toEqual(q.ig.baselinePositions);
           expect(a.padId).toBe(q.ig.padId);
           expect(note(fam, `ig${path === 'fast' ? 'Fast' : 'Naive'}Rel`, relErr(a.raw[q.ig.layer], q.ig.raw)), `${path}: ${q.prompt}`).toBeLessThan(1e-3);

@@ -35,17 +35,70 @@ const load = async (m: string | undefined, dtype: string | undefined) => {
 const small = ['--facts', '2', '--steps', '4', '--langs', 'en,fr,fi,ja', '--no-cache', '--quiet'];
 /** the runs whose folders are the report inputs; each re-run must write the same rows */
 const RUNS: { name: string; run: (out: string) => Promise<unknown> }[] = [
-  { name: 'manipulate', run: async (out) => (await import('../../src/cli/experiment-cmd')).runExperiment('manipulate', [...small, '--methods', 'matrice,random,amig', '--out', out], load) },
-  { name: 'edit', run: async (out) => (await import('../../src/cli/edit-cmd')).runEditCommand('edit', [...small, '--methods', 'matrice,random,layer', '--unrelated', '2', '--out', out], load) },
-  { name: 'enhance', run: async (out) => (await import('../../src/cli/edit-cmd')).runEditCommand('enhance', [...small, '--methods', 'matrice,random', '--out', out], load) },
+  {
+    name: 'manipulate',
+    run: async (out) =>
+      (await import('../../src/cli/experiment-cmd')).runExperiment('manipulate', [...small, '--methods', 'matrice,random,amig', '--out', out], load),
+  },
+  {
+    name: 'edit',
+    run: async (out) =>
+      (await import('../../src/cli/edit-cmd')).runEditCommand('edit', [...small, '--methods', 'matrice,random,layer', '--unrelated', '2', '--out', out], load),
+  },
+  {
+    name: 'enhance',
+    run: async (out) => (await import('../../src/cli/edit-cmd')).runEditCommand('enhance', [...small, '--methods', 'matrice,random', '--out', out], load),
+  },
   {
     name: 'inject',
     run: async (out) =>
-      (await import('../../src/cli/edit-cmd')).runEditCommand('inject', ['--facts', '1', '--steps', '4', '--langs', 'en,fr,fi,ja', '--methods', 'direct,matrice', '--train-steps', '3', '--old', '2', '--no-cache', '--quiet', '--out', out], load),
+      (await import('../../src/cli/edit-cmd')).runEditCommand(
+        'inject',
+        [
+          '--facts',
+          '1',
+          '--steps',
+          '4',
+          '--langs',
+          'en,fr,fi,ja',
+          '--methods',
+          'direct,matrice',
+          '--train-steps',
+          '3',
+          '--old',
+          '2',
+          '--no-cache',
+          '--quiet',
+          '--out',
+          out,
+        ],
+        load,
+      ),
   },
   {
     name: 'calibrate',
-    run: async (out) => (await import('../../src/cli/calibrate-cmd')).runCalibrate(['--facts', '2', '--langs', 'en,fr', '--steps', '2', '--grid-alpha2', '1', '--grid-beta2', '0,1', '--grid-tau', '0.2', '--no-cache', '--quiet', '--out', out], load),
+    run: async (out) =>
+      (await import('../../src/cli/calibrate-cmd')).runCalibrate(
+        [
+          '--facts',
+          '2',
+          '--langs',
+          'en,fr',
+          '--steps',
+          '2',
+          '--grid-alpha2',
+          '1',
+          '--grid-beta2',
+          '0,1',
+          '--grid-tau',
+          '0.2',
+          '--no-cache',
+          '--quiet',
+          '--out',
+          out,
+        ],
+        load,
+      ),
   },
 ];
 
@@ -87,33 +140,41 @@ describe('golden output (byte-identical across the redesign)', () => {
     }
   }, LONG);
 
-  it.each(RUNS.map((r) => [r.name, r] as const))('the %s runner writes the committed meta and rows', async (_name, r) => {
-    if (WRITE) return;
-    const out = join(DIR, 'run', r.name);
-    await r.run(out);
-    const want = join(GOLDEN, 'in', r.name);
-    expect(readFileSync(join(out, 'meta.json'), 'utf8')).toBe(readFileSync(join(want, 'meta.json'), 'utf8'));
-    expect(stable(readFileSync(join(out, 'rows.ndjson'), 'utf8'))).toBe(stable(readFileSync(join(want, 'rows.ndjson'), 'utf8')));
-  }, LONG);
+  it.each(RUNS.map((r) => [r.name, r] as const))(
+    'the %s runner writes the committed meta and rows',
+    async (_name, r) => {
+      if (WRITE) return;
+      const out = join(DIR, 'run', r.name);
+      await r.run(out);
+      const want = join(GOLDEN, 'in', r.name);
+      expect(readFileSync(join(out, 'meta.json'), 'utf8')).toBe(readFileSync(join(want, 'meta.json'), 'utf8'));
+      expect(stable(readFileSync(join(out, 'rows.ndjson'), 'utf8'))).toBe(stable(readFileSync(join(want, 'rows.ndjson'), 'utf8')));
+    },
+    LONG,
+  );
 
-  it.each(REPORTS.map((r) => [r.name, r] as const))('kn experiment report %s --json: stdout and files byte for byte', async (name, r) => {
-    const out = join(DIR, 'report', name);
-    const res = await kn(['experiment', 'report', r.dir, '--out', out, '--json']);
-    expect(res.stderr.includes('error')).toBe(false);
-    expect(res.code).toBe(0);
-    const want = join(GOLDEN, 'out', name);
-    if (WRITE) {
-      rmSync(want, { recursive: true, force: true });
-      mkdirSync(want, { recursive: true });
-      writeFileSync(join(want, 'stdout.json'), res.stdout);
-      writeFileSync(join(want, 'stderr.txt'), res.stderr);
-      for (const f of readdirSync(out)) cpSync(join(out, f), join(want, 'files', f));
-      return;
-    }
-    expect(res.stdout).toBe(readFileSync(join(want, 'stdout.json'), 'utf8'));
-    expect(res.stderr).toBe(readFileSync(join(want, 'stderr.txt'), 'utf8'));
-    const files = readdirSync(join(want, 'files')).sort();
-    expect(readdirSync(out).sort()).toEqual(files);
-    for (const f of files) expect(readFileSync(join(out, f), 'utf8'), f).toBe(readFileSync(join(want, 'files', f), 'utf8'));
-  }, LONG);
+  it.each(REPORTS.map((r) => [r.name, r] as const))(
+    'kn experiment report %s --json: stdout and files byte for byte',
+    async (name, r) => {
+      const out = join(DIR, 'report', name);
+      const res = await kn(['experiment', 'report', r.dir, '--out', out, '--json']);
+      expect(res.stderr.includes('error')).toBe(false);
+      expect(res.code).toBe(0);
+      const want = join(GOLDEN, 'out', name);
+      if (WRITE) {
+        rmSync(want, { recursive: true, force: true });
+        mkdirSync(want, { recursive: true });
+        writeFileSync(join(want, 'stdout.json'), res.stdout);
+        writeFileSync(join(want, 'stderr.txt'), res.stderr);
+        for (const f of readdirSync(out)) cpSync(join(out, f), join(want, 'files', f));
+        return;
+      }
+      expect(res.stdout).toBe(readFileSync(join(want, 'stdout.json'), 'utf8'));
+      expect(res.stderr).toBe(readFileSync(join(want, 'stderr.txt'), 'utf8'));
+      const files = readdirSync(join(want, 'files')).sort();
+      expect(readdirSync(out).sort()).toEqual(files);
+      for (const f of files) expect(readFileSync(join(out, f), 'utf8'), f).toBe(readFileSync(join(want, 'files', f), 'utf8'));
+    },
+    LONG,
+  );
 });

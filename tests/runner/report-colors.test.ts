@@ -38,7 +38,16 @@ function row(fact: string, index: number, methods: string[]): FactRow {
     ],
     methods: Object.fromEntries(methods.map((k, i) => [k, m(i)])),
     perLanguage: { en: { neurons: [[0, 0]], suppress: [0.5] }, fr: { neurons: [[1, 1]], suppress: [0.3] } },
-    knockout: { top: [[0.7, 0.4], [0.6, 0.3]], random: [[0.8, 0.5], [0.8, 0.5]] },
+    knockout: {
+      top: [
+        [0.7, 0.4],
+        [0.6, 0.3],
+      ],
+      random: [
+        [0.8, 0.5],
+        [0.8, 0.5],
+      ],
+    },
     completeness: 0.01,
   };
 }

@@ -42,7 +42,12 @@ describe('the backend chip', () => {
 describe("the chip's wasm threads", () => {
   it('threaded on an isolated page; one thread with the reason otherwise; nothing on another backend', () => {
     expect(wasmThreadsLabel({ name: 'wasm', fallbacks: [], threads: 4, detail: 'SIMD true, threads 4' })?.text).toBe('4 threads');
-    const one = wasmThreadsLabel({ name: 'wasm', fallbacks: [], threads: 1, detail: 'SIMD true, threads off (the page is not cross-origin isolated (COOP/COEP headers))' });
+    const one = wasmThreadsLabel({
+      name: 'wasm',
+      fallbacks: [],
+      threads: 1,
+      detail: 'SIMD true, threads off (the page is not cross-origin isolated (COOP/COEP headers))',
+    });
     expect(one?.text).toBe('1 thread');
     expect(one?.title).toBe('wasm runs on one thread: the page is not cross-origin isolated (COOP/COEP headers)');
     expect(wasmThreadsLabel({ name: 'webgpu', fallbacks: [] })).toBeNull();

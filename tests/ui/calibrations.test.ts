@@ -58,7 +58,7 @@ describe('calibrations kept per content hash', () => {
     await expect(store.set({ ...block('h1'), contentHash: '' })).rejects.toThrow(/names no contentHash/);
   });
 
-  it("refuses a malformed stored block naming the field, and one of other weights, and ignores them", async () => {
+  it('refuses a malformed stored block naming the field, and one of other weights, and ignores them', async () => {
     const records = new MemoryRecordStore();
     const store = new CalibrationStore(records);
     await records.set('h1', { text: JSON.stringify({ ...block('h1'), settings: { ...block('h1').settings, tau: 7 } }), savedAt: 1 });
@@ -67,7 +67,9 @@ describe('calibrations kept per content hash', () => {
     // the folder's calibration applies instead
     expect(e.calibrationSource).toBe('folder');
     expect(e.calibration!.settings.tau).toBe(0.3);
-    expect(modelDefaults(e).note).toMatch(/from the model folder's calibration\.json.*the calibration stored on this page was refused and ignored: calibration\.json: settings\.tau/);
+    expect(modelDefaults(e).note).toMatch(
+      /from the model folder's calibration\.json.*the calibration stored on this page was refused and ignored: calibration\.json: settings\.tau/,
+    );
     // a block of other weights under this hash's key: refused by contentHash
     await records.set('h1', { text: JSON.stringify(block('h9')), savedAt: 1 });
     e = await store.effective(info('h1'));
@@ -87,7 +89,9 @@ describe('calibrations kept per content hash', () => {
     expect(modelDefaults(both).note).toMatch(/^settings calibrated on this page on 12 dev facts \(α2 = 0\.5, β2 = 0\.25, τ = 0\.1\)/);
     const folder = effectiveCalibration(info('h1', true), null);
     expect(folder.calibrationSource).toBe('folder');
-    expect(modelDefaults(folder).note).toMatch(/^settings calibrated on 12 dev facts \(α2 = 1, β2 = 0\.75, τ = 0\.3\), from the model folder's calibration\.json/);
+    expect(modelDefaults(folder).note).toMatch(
+      /^settings calibrated on 12 dev facts \(α2 = 1, β2 = 0\.75, τ = 0\.3\), from the model folder's calibration\.json/,
+    );
     const none = effectiveCalibration(info('h1'), undefined);
     expect(none.calibration).toBeUndefined();
     expect(modelDefaults(none)).toMatchObject({ source: 'method', settings: DEFAULT_SETTINGS });
@@ -106,7 +110,11 @@ describe('Calibrate on this model: the form and the runner', () => {
     expect(() => formToRequest({ ...f, gridTau: '0.2,,0.3' }, 'bundled:demo-causal')).toThrow(/--grid-tau: an empty value/);
     expect(() => calibrationRequestMeta({} as never, { ...r, split: 'test' })).toThrow(/never sees the test split/);
     // the defaults are the engine's grid
-    expect(defaultForm()).toMatchObject({ gridAlpha2: DEFAULT_GRID.alpha2.join(','), gridBeta2: DEFAULT_GRID.beta2.join(','), gridTau: DEFAULT_GRID.tau.join(',') });
+    expect(defaultForm()).toMatchObject({
+      gridAlpha2: DEFAULT_GRID.alpha2.join(','),
+      gridBeta2: DEFAULT_GRID.beta2.join(','),
+      gridTau: DEFAULT_GRID.tau.join(','),
+    });
     expect(DEFAULT_GRID_TEXT.tau).toBe(DEFAULT_GRID.tau.join(','));
     expect(storedForm(formText(f))).toEqual(f);
     expect(storedForm(JSON.stringify({ ...f, gridTau: '2,3' })).gridTau).toBe(DEFAULT_GRID_TEXT.tau);
@@ -120,8 +128,23 @@ describe('Calibrate on this model: the form and the runner', () => {
       const split = JSON.parse(readFileSync('public/models/demo-causal/split.json', 'utf8')) as { devFacts: string[] };
       const store = new MemoryRecordStore();
       const asked: string[] = [];
-      const runner = new ExperimentRunner(() => model, () => Promise.resolve(bench), store, undefined, async (source, s) => (asked.push(`${source}:${s}`), split.devFacts));
-      const f = { ...defaultForm(), experiment: 'calibrate' as const, facts: 2, steps: 2, langs: LANGS.filter((l) => ['en', 'fr', 'zh', 'ja'].includes(l)), gridAlpha2: '1', gridBeta2: '0,1', gridTau: '0.2' };
+      const runner = new ExperimentRunner(
+        () => model,
+        () => Promise.resolve(bench),
+        store,
+        undefined,
+        async (source, s) => (asked.push(`${source}:${s}`), split.devFacts),
+      );
+      const f = {
+        ...defaultForm(),
+        experiment: 'calibrate' as const,
+        facts: 2,
+        steps: 2,
+        langs: LANGS.filter((l) => ['en', 'fr', 'zh', 'ja'].includes(l)),
+        gridAlpha2: '1',
+        gridBeta2: '0,1',
+        gridTau: '0.2',
+      };
       const req = formToRequest(f, 'bundled:demo-causal');
       const seen: ExperimentProgress[] = [];
       const r1 = await runner.run(req, (p) => {

@@ -93,10 +93,13 @@ describe('chart helpers', () => {
     expect(g.map((x) => x.lang)).toStrictEqual(['en', 'fi']);
     expect(g[0].bars.map((b) => b.kind)).toStrictEqual(['before', 'after']);
     expect(g[0].correctBefore).toBe(true);
-    const two = probGroups([], [
-      { name: 'MaTrice', rows: rows.slice(0, 1) },
-      { name: 'Random', rows: [{ lang: 'en', before: 0.4, after: 0.39, deltaP: -0.025, correctBefore: true }, rows[2]] },
-    ]);
+    const two = probGroups(
+      [],
+      [
+        { name: 'MaTrice', rows: rows.slice(0, 1) },
+        { name: 'Random', rows: [{ lang: 'en', before: 0.4, after: 0.39, deltaP: -0.025, correctBefore: true }, rows[2]] },
+      ],
+    );
     expect(two.map((x) => x.lang)).toStrictEqual(['en', 'fi']);
     expect(two[0].bars.map((b) => b.label)).toStrictEqual(['before', 'MaTrice', 'Random']);
     expect(two[0].bars[1].color).not.toBe(two[0].bars[2].color);

@@ -9,7 +9,16 @@ import ProbBars from '../../src/ui/plots/ProbBars.svelte';
 describe('plot components render (SSR)', () => {
   it('Heatmap', () => {
     const scores = Array.from({ length: 12 }, (_, l) => Array.from({ length: 3072 }, (_, j) => Math.sin(l * 3072 + j)));
-    const { body } = render(Heatmap, { props: { scores, selected: [[3, 10], [11, 3071]], cursor: [3, 10] } });
+    const { body } = render(Heatmap, {
+      props: {
+        scores,
+        selected: [
+          [3, 10],
+          [11, 3071],
+        ],
+        cursor: [3, 10],
+      },
+    });
     expect(body).toContain('data-testid="heatmap"');
     expect(body).toContain('12 layers × 3072 neurons');
     expect(body).toContain('Layer 3, neuron 10');
@@ -33,7 +42,13 @@ describe('plot components render (SSR)', () => {
     expect(one).toContain('MaTrice: 75 % in layer 2, 25 % in layer 1');
     expect((one.match(/class="bar/g) ?? []).length).toBe(3);
     const two = render(LayerBars, {
-      props: { distribution: [], series: [{ name: 'MaTrice', distribution: [0, 1] }, { name: '<b>AMIG</b>', distribution: [0.5, 0.5] }] },
+      props: {
+        distribution: [],
+        series: [
+          { name: 'MaTrice', distribution: [0, 1] },
+          { name: '<b>AMIG</b>', distribution: [0.5, 0.5] },
+        ],
+      },
     }).body;
     expect((two.match(/class="bar/g) ?? []).length).toBe(4);
     expect(two).not.toContain('<b>AMIG</b>');
@@ -43,7 +58,15 @@ describe('plot components render (SSR)', () => {
 
   it('NeuronLanguages', () => {
     const body = render(NeuronLanguages, {
-      props: { perLanguage: [{ lang: 'en', value: 0.9 }, { lang: 'ja', value: 0.1 }], mean: 0.5, std: 0.2, threshold: 0.3 },
+      props: {
+        perLanguage: [
+          { lang: 'en', value: 0.9 },
+          { lang: 'ja', value: 0.1 },
+        ],
+        mean: 0.5,
+        std: 0.2,
+        threshold: 0.3,
+      },
     }).body;
     expect(body).toContain('data-lang="en"');
     expect(body).toContain('class="band');
@@ -60,7 +83,15 @@ describe('plot components render (SSR)', () => {
     expect(one).toContain('data-correct-before="true"');
     expect(one).toContain('−75.0 %');
     expect(one).toContain('n/a');
-    const two = render(ProbBars, { props: { rows: [], series: [{ name: 'MaTrice', rows }, { name: 'Random', rows: rows.slice(0, 1) }] } }).body;
+    const two = render(ProbBars, {
+      props: {
+        rows: [],
+        series: [
+          { name: 'MaTrice', rows },
+          { name: 'Random', rows: rows.slice(0, 1) },
+        ],
+      },
+    }).body;
     expect((two.match(/data-kind="after"/g) ?? []).length).toBe(3);
     expect(two).toContain('After (Random)');
   });

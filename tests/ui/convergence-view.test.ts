@@ -25,8 +25,16 @@ function check(over: Partial<ConvergenceCheck>): ConvergenceCheck {
     worstAfter: 0.004,
     finer: { ...RECHECK },
     method: 'matrice',
-    before: [[1, 2], [3, 4], [0, 7]],
-    after: [[1, 2], [3, 4], [0, 7]],
+    before: [
+      [1, 2],
+      [3, 4],
+      [0, 7],
+    ],
+    after: [
+      [1, 2],
+      [3, 4],
+      [0, 7],
+    ],
     same: true,
     jaccard: 1,
     ...over,
@@ -40,7 +48,11 @@ describe('convergenceView', () => {
 
   it('no flagged query: the completeness line alone, no advice', () => {
     const ok = completenessView([{ completeness: { maxAbs: 1e-4 }, pFull: 0.5 }], 20);
-    for (const v of [convergenceView(ok, null, false), convergenceView(ok, null, true), convergenceView(ok, check({ flagged: 0, finer: null, worstAfter: null }), false)]) {
+    for (const v of [
+      convergenceView(ok, null, false),
+      convergenceView(ok, null, true),
+      convergenceView(ok, check({ flagged: 0, finer: null, worstAfter: null }), false),
+    ]) {
       expect(v).toEqual({ state: 'none', text: ok.text, warn: false });
     }
     // flagged by the page, none by the engine (the same rule: should not happen): no advice either
@@ -51,16 +63,33 @@ describe('convergenceView', () => {
     const v = convergenceView(cv, check({}), false);
     expect(v.state).toBe('same');
     expect(v.warn).toBe(false);
-    expect(v.text).toBe(`2 of 3 queries have a completeness error above 5 % of P(correct) (worst 30 %); re-attributed with ${finer} they select the same 3 neurons: the conclusion stands`);
+    expect(v.text).toBe(
+      `2 of 3 queries have a completeness error above 5 % of P(correct) (worst 30 %); re-attributed with ${finer} they select the same 3 neurons: the conclusion stands`,
+    );
     expect(v.text).not.toMatch(/more steps/);
-    expect(convergenceView(cv, check({ before: [[0, 1]], after: [[0, 1]], worstBefore: 0.062 }), false).text).toContain('(worst 6.2 %); re-attributed with gauss-legendre M = 64 they select the same 1 neuron: the conclusion stands');
+    expect(convergenceView(cv, check({ before: [[0, 1]], after: [[0, 1]], worstBefore: 0.062 }), false).text).toContain(
+      '(worst 6.2 %); re-attributed with gauss-legendre M = 64 they select the same 1 neuron: the conclusion stands',
+    );
   });
 
   it('flagged, the selection changes: the warning with N → N′ and the Jaccard index', () => {
-    const v = convergenceView(cv, check({ after: [[1, 2], [3, 4]], same: false, jaccard: 2 / 3 }), false);
+    const v = convergenceView(
+      cv,
+      check({
+        after: [
+          [1, 2],
+          [3, 4],
+        ],
+        same: false,
+        jaccard: 2 / 3,
+      }),
+      false,
+    );
     expect(v.state).toBe('changed');
     expect(v.warn).toBe(true);
-    expect(v.text).toBe(`2 of 3 queries have a completeness error above 5 % of P(correct) (worst 30 %); re-attributed with ${finer} the selection changes (3 → 2 neurons, Jaccard 0.67): localize with more steps (e.g. M = 80)`);
+    expect(v.text).toBe(
+      `2 of 3 queries have a completeness error above 5 % of P(correct) (worst 30 %); re-attributed with ${finer} the selection changes (3 → 2 neurons, Jaccard 0.67): localize with more steps (e.g. M = 80)`,
+    );
   });
 
   it('running: the engine RECHECK named, with the progress when there is one', () => {
@@ -78,7 +107,19 @@ describe('the analysis store runs the check after a re-score when a query is fla
     const { AnalysisStore, CHECK_DEBOUNCE_MS } = await import('../../src/ui/explorer/analysis.svelte');
     const calls: string[] = [];
     let cancels = 0;
-    const score = { method: 'matrice', selected: [[1, 2]], S: [], bin: 1, numLayers: 1, ffnSize: 1, threshold: 0, maxS: 0, layerDistribution: [], warnings: 0, ms: 0 };
+    const score = {
+      method: 'matrice',
+      selected: [[1, 2]],
+      S: [],
+      bin: 1,
+      numLayers: 1,
+      ffnSize: 1,
+      threshold: 0,
+      maxS: 0,
+      layerDistribution: [],
+      warnings: 0,
+      ms: 0,
+    };
     const client = {
       score: async () => score,
       neuronStats: async () => null,

@@ -11,7 +11,15 @@ import { EditsStore } from '../../src/ui/explorer/edits.svelte';
 const FEATURED = 'P138:53';
 /** a probe of the featured fact: `right` of 54 queries answered top-1 */
 const probe = (right: number, factId = FEATURED) => ({ factId, queries: Array.from({ length: 54 }, (_, i) => ({ correct: i < right })) });
-const edit = (id: string, label: string) => ({ id, kind: 'inject' as 'inject' | 'erase', label, neurons: 10, notes: [], precision: 'f32' as const, spec: { kind: 'inject', fact: 'P36:4', neurons: [], lang: 'en', trainSteps: 40, lr: 0.01 } as never });
+const edit = (id: string, label: string) => ({
+  id,
+  kind: 'inject' as 'inject' | 'erase',
+  label,
+  neurons: 10,
+  notes: [],
+  precision: 'f32' as const,
+  spec: { kind: 'inject', fact: 'P36:4', neurons: [], lang: 'en', trainSteps: 40, lr: 0.01 } as never,
+});
 
 describe('what each edit cost', () => {
   it('counts the open fact before → after, and keeps the costs of the edits still applied', () => {
@@ -22,7 +30,8 @@ describe('what each edit cost', () => {
     // another fact after, or none open: not measured
     expect(editCost(factRight(probe(53)), factRight(probe(45, 'P36:4')))).toBeNull();
     expect(editCost(null, factRight(probe(45)))).toBeNull();
-    const a = edit('inject-1', 'teach P36:4'), b = edit('inject-2', 'teach P36:7');
+    const a = edit('inject-1', 'teach P36:4'),
+      b = edit('inject-2', 'teach P36:7');
     const one = keepCosts({}, [], [a], c);
     expect(one).toEqual({ 'inject-1': c });
     const d: EditCost = { factId: FEATURED, before: 45, after: 40, total: 54 };
@@ -34,13 +43,16 @@ describe('what each edit cost', () => {
   });
 
   it('the banner lists every applied edit with its cost; a new edit on top of others warns that they stack', () => {
-    const a = edit('inject-1', 'teach P36:4'), b = edit('inject-2', 'teach P36:7');
+    const a = edit('inject-1', 'teach P36:4'),
+      b = edit('inject-2', 'teach P36:7');
     const costs = { 'inject-1': { factId: FEATURED, before: 53, after: 45, total: 54 }, 'inject-2': { factId: FEATURED, before: 45, after: 38, total: 54 } };
     expect(editsBanner([a, b], [], costs)).toBe(
       "The model is edited (2 edits, stacked in this order: teach P36:4 — P138:53 53 → 45 of 54 queries right; teach P36:7 — P138:53 45 → 38 of 54 queries right). Every prediction on this page is the edited model's.",
     );
     expect(stackWarning([])).toBeNull();
-    expect(stackWarning([a])).toBe('1 edit is applied already (teach P36:4): a new edit stacks on it. It is made and measured on the edited model, and the effects add up; undo first to start from the loaded model.');
+    expect(stackWarning([a])).toBe(
+      '1 edit is applied already (teach P36:4): a new edit stacks on it. It is made and measured on the edited model, and the effects add up; undo first to start from the loaded model.',
+    );
     expect(stackWarning([a, b])).toMatch(/^2 edits are applied already \(teach P36:4; teach P36:7\): a new edit stacks on them\./);
   });
 
@@ -91,7 +103,9 @@ describe('what each edit cost', () => {
       { factId: FEATURED, before: 41, after: 38, total: 54 },
       { factId: FEATURED, before: 38, after: 30, total: 54 },
     ]);
-    expect(editsBanner(s.active, s.pending, s.costs)).toContain('4 edits, stacked in this order: teach P36:1 — P138:53 53 → 45 of 54 queries right; teach P36:2 — P138:53 45 → 41');
+    expect(editsBanner(s.active, s.pending, s.costs)).toContain(
+      '4 edits, stacked in this order: teach P36:1 — P138:53 53 → 45 of 54 queries right; teach P36:2 — P138:53 45 → 41',
+    );
     await s.undo();
     expect(Object.keys(s.costs)).toEqual(['inject-1', 'inject-2', 'inject-3']);
     s.reset();

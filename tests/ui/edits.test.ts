@@ -5,23 +5,42 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeState, defaultState, encodeState, type ExplorationEdit, type ExplorationState } from '../../src/ui/share/state';
-import { editHeadline, editRows, editsBanner, lateCancelNotice, objectSuggestions, restorePlan, teachProgressFraction, teachProgressText, teachVerdict } from '../../src/ui/explorer/edits';
+import {
+  editHeadline,
+  editRows,
+  editsBanner,
+  lateCancelNotice,
+  objectSuggestions,
+  restorePlan,
+  teachProgressFraction,
+  teachProgressText,
+  teachVerdict,
+} from '../../src/ui/explorer/edits';
 import { exportExploration, importExploration } from '../../src/ui/share/exploration-file';
 import type { EditView, TeachView } from '../../src/worker/api';
 
 const EDITS: ExplorationEdit[] = [
-  { kind: 'erase', fact: 'P138:53', neurons: [[0, 5], [1, 7]] },
+  {
+    kind: 'erase',
+    fact: 'P138:53',
+    neurons: [
+      [0, 5],
+      [1, 7],
+    ],
+  },
   { kind: 'update', fact: 'P138:53', neurons: [[0, 5]], newObject: 'Paris', lambda1: 1, lambda2: 8 },
   { kind: 'inject', fact: { relation: 'P36', lang: 'en', subject: 'Zorbania', object: 'Paris' }, neurons: [[2, 9]], lang: 'en', trainSteps: 40, lr: 0.01 },
   { kind: 'erase', fact: 'P36:4', neurons: [[1, 1]] },
 ];
-const withEdits = (edits: unknown): ExplorationState => ({ ...defaultState(), fact: 'P138:53', edits } as ExplorationState);
+const withEdits = (edits: unknown): ExplorationState => ({ ...defaultState(), fact: 'P138:53', edits }) as ExplorationState;
 
 describe('edits in links and files', () => {
   it('round-trips through the link and the exploration file', () => {
     const st = withEdits(EDITS);
     expect(decodeState(encodeState(st))).toEqual(st);
-    const file = exportExploration(st, { model: { label: 'bundled:demo-causal', contentHash: 'h', architecture: 'GPT2LMHeadModel', numLayers: 4, ffnSize: 512 } });
+    const file = exportExploration(st, {
+      model: { label: 'bundled:demo-causal', contentHash: 'h', architecture: 'GPT2LMHeadModel', numLayers: 4, ffnSize: 512 },
+    });
     expect(importExploration(file).state.edits).toEqual(EDITS);
   });
 
@@ -50,9 +69,21 @@ describe('restoring a link', () => {
 
   it('says so in a banner whenever the model is edited or edits wait', () => {
     expect(editsBanner([], [])).toBeNull();
-    const active = [{ id: 'erase-1', kind: 'erase' as const, label: 'erase 2 neurons of P138:53 (from English)', neurons: 2, notes: [], precision: 'f32' as const, spec: EDITS[0] }];
+    const active = [
+      {
+        id: 'erase-1',
+        kind: 'erase' as const,
+        label: 'erase 2 neurons of P138:53 (from English)',
+        neurons: 2,
+        notes: [],
+        precision: 'f32' as const,
+        spec: EDITS[0],
+      },
+    ];
     expect(editsBanner(active, [])).toMatch(/^The model is edited \(1 edit: erase 2 neurons of P138:53 \(from English\)\)/);
-    expect(editsBanner(active, EDITS.slice(2))).toMatch(/2 edits from the link are not applied \(teach Zorbania → Paris \(P36, en\): 1 neuron trained on en; erase 1 neuron of P36:4/);
+    expect(editsBanner(active, EDITS.slice(2))).toMatch(
+      /2 edits from the link are not applied \(teach Zorbania → Paris \(P36, en\): 1 neuron trained on en; erase 1 neuron of P36:4/,
+    );
   });
 });
 
@@ -73,7 +104,13 @@ function view(): EditView {
     factId: 'P138:53',
     editPrompt: 'en edited',
     oldObject: 'Beijing',
-    queries: [q('en', 'edited', true, false), q('en', 'paraphrase', true, false), q('en', 'paraphrase', true, true), q('zh', 'edited', true, true), q('ja', 'edited', false, true)],
+    queries: [
+      q('en', 'edited', true, false),
+      q('en', 'paraphrase', true, false),
+      q('en', 'paraphrase', true, true),
+      q('zh', 'edited', true, true),
+      q('ja', 'edited', false, true),
+    ],
     unrelated: [
       { lang: 'en', factId: 'P19:1', prompt: 'u', before: ' a', after: ' a', same: true },
       { lang: 'zh', factId: 'P19:1', prompt: 'u', before: ' a', after: ' b', same: false },
@@ -104,7 +141,9 @@ describe('what the Edit view shows', () => {
     );
     const none = view();
     none.queries = none.queries.map((q) => ({ ...q, oldTop: true, after: { ...q.after, pOld: 0.6 } }));
-    expect(editHeadline(none)).toMatch(/^Edited from English \(3 neurons\)\. The edited query still answers "Beijing" in every language it knew \(zh, en\)\. P\("Beijing"\) on it: 80 % → 60 % on average\./);
+    expect(editHeadline(none)).toMatch(
+      /^Edited from English \(3 neurons\)\. The edited query still answers "Beijing" in every language it knew \(zh, en\)\. P\("Beijing"\) on it: 80 % → 60 % on average\./,
+    );
   });
 
   it('says in which languages a taught fact arrived, and when training stopped', () => {
@@ -112,10 +151,17 @@ describe('what the Edit view shows', () => {
       stopped: null,
       converged: true,
       trainLang: 'en',
-      languages: { zh: { before: [0, 4], after: [0, 4] }, en: { before: [0, 8], after: [8, 8] }, fr: { before: [0, 4], after: [4, 4] }, ko: { before: [1, 4], after: [1, 4] } },
+      languages: {
+        zh: { before: [0, 4], after: [0, 4] },
+        en: { before: [0, 8], after: [8, 8] },
+        fr: { before: [0, 4], after: [4, 4] },
+        ko: { before: [1, 4], after: [1, 4] },
+      },
       old: [13, 21],
     } as unknown as TeachView;
-    expect(teachVerdict(t)).toBe('Trained on English: 8/8 of its queries now right. Carried over to fr 4/4. Not to zh, ko. Unrelated facts keep their answer on 13 of 21 queries.');
+    expect(teachVerdict(t)).toBe(
+      'Trained on English: 8/8 of its queries now right. Carried over to fr 4/4. Not to zh, ko. Unrelated facts keep their answer on 13 of 21 queries.',
+    );
     expect(teachVerdict({ ...t, languages: { en: t.languages.en } } as TeachView)).toMatch(/did not carry over to any other language/);
     expect(teachVerdict({ ...t, stopped: 'training diverged at step 3' } as TeachView)).toBe('Training stopped: training diverged at step 3.');
   });
@@ -131,11 +177,11 @@ describe('what the Edit view shows', () => {
   });
 
   it('suggests new objects from the model and the relation, never the old one', () => {
-    const s = objectSuggestions('Beijing', [{ token: ' Beijing' }, { token: ' Tokyo' }, { token: '' }], [
-      { labels: { en: { object: 'Paris' } } },
-      { labels: { en: { object: 'tokyo' } } },
-      { labels: { fr: { object: 'Londres' } } },
-    ]);
+    const s = objectSuggestions(
+      'Beijing',
+      [{ token: ' Beijing' }, { token: ' Tokyo' }, { token: '' }],
+      [{ labels: { en: { object: 'Paris' } } }, { labels: { en: { object: 'tokyo' } } }, { labels: { fr: { object: 'Londres' } } }],
+    );
     expect(s).toEqual(['Tokyo', 'Paris']);
   });
 });
@@ -143,7 +189,9 @@ describe('what the Edit view shows', () => {
 describe('a Cancel that reaches the worker after the teach finished', () => {
   it('says the fact was taught and how to undo it, only when it was kept', () => {
     const active = { id: 'e1' } as unknown as TeachView['active'];
-    expect(lateCancelNotice(true, { active, factId: 'P36:4' })).toBe('Teaching P36:4 had already finished when Cancel arrived, so the fact is taught; "Undo the last edit" removes it.');
+    expect(lateCancelNotice(true, { active, factId: 'P36:4' })).toBe(
+      'Teaching P36:4 had already finished when Cancel arrived, so the fact is taught; "Undo the last edit" removes it.',
+    );
     // the cancel won (no result), or the teach kept nothing (diverged), or no cancel came late
     expect(lateCancelNotice(true, null)).toBeNull();
     expect(lateCancelNotice(true, { active: null, factId: 'P36:4' })).toBeNull();

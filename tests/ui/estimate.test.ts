@@ -47,14 +47,23 @@ describe('the estimator', () => {
 
   it('teach: per phase, from the phase’s own start; the texts', () => {
     const e = new Estimator();
-    const p = (phase: 'localize' | 'train' | 'evaluate', done: number, total: number, elapsedMs: number) => ({ phase, done, total, elapsedMs, loss: 2.5, correct: 3 });
+    const p = (phase: 'localize' | 'train' | 'evaluate', done: number, total: number, elapsedMs: number) => ({
+      phase,
+      done,
+      total,
+      elapsedMs,
+      loss: 2.5,
+      correct: 3,
+    });
     expect(teachEstimate(e, p('localize', 0.5, 10, 1000))).toBeNull();
     expect(teachProgressText(p('localize', 0.5, 10, 1000), null)).toBe('Localizing the new fact: 0 of 10 queries (1.0 s; estimating time left…)');
     expect(teachEstimate(e, p('localize', 2, 10, 4000))).toBe(2000 * 8);
     expect(teachEstimate(e, p('localize', 10, 10, 20_000))).toBe(0);
     // training starts where localizing ended: step 1 took 500 ms, 39 steps at most are left
     expect(teachEstimate(e, p('train', 1, 40, 20_500))).toBe(500 * 39);
-    expect(teachProgressText(p('train', 1, 40, 20_500), 500 * 39)).toBe('Training step 1 of at most 40: loss 2.500, 3 training queries right (20.5 s; at most about 19.5 s left)');
+    expect(teachProgressText(p('train', 1, 40, 20_500), 500 * 39)).toBe(
+      'Training step 1 of at most 40: loss 2.500, 3 training queries right (20.5 s; at most about 19.5 s left)',
+    );
     expect(teachEstimate(e, p('evaluate', 0, 1, 30_000))).toBeNull();
     expect(teachEstimate(e, null)).toBeNull();
     expect(e.etaMs).toBeNull();
@@ -73,7 +82,10 @@ describe('the long-job note', () => {
       text: 'At the measured speed localizing P36:4 needs about 9 min 41 s more. wasm may be faster on this machine. Switching to wasm reloads the page; k.',
       switchTo: 'wasm',
     });
-    expect(longJobNote({ backend: WASM, job: 'the experiment (20 facts)', etaMs: 20 * 60_000, running: false, keeps: 'k' })).toEqual({ text: 'At the measured speed the experiment (20 facts) needs about 20 min 0 s.', switchTo: null });
+    expect(longJobNote({ backend: WASM, job: 'the experiment (20 facts)', etaMs: 20 * 60_000, running: false, keeps: 'k' })).toEqual({
+      text: 'At the measured speed the experiment (20 facts) needs about 20 min 0 s.',
+      switchTo: null,
+    });
     expect(longJobNote({ backend: null, job: 'x', etaMs: 1e9, running: true, keeps: 'k' })).toBeNull();
     expect(predictMs(null, 39)).toBeNull();
     expect(predictMs(36_000, 39)).toBe(39 * 36_000);
@@ -84,10 +96,14 @@ describe('the long-job note', () => {
     expect(localizeNote(base)?.text).toMatch(/^At the measured speed localizing P36:4 needs about 23 min 24 s\. wasm may be faster/);
     expect(localizeNote({ ...base, queryMs: 200 })).toBeNull();
     expect(localizeNote({ ...base, queryMs: null })).toBeNull();
-    expect(localizeNote({ ...base, queryMs: null, localizing: true, etaMs: 10 * 60_000 })?.text).toMatch(/needs about 10 min 0 s more\. .*the queries attributed so far are cached, and localizing resumes from them\.$/);
+    expect(localizeNote({ ...base, queryMs: null, localizing: true, etaMs: 10 * 60_000 })?.text).toMatch(
+      /needs about 10 min 0 s more\. .*the queries attributed so far are cached, and localizing resumes from them\.$/,
+    );
     expect(localizeNote({ ...base, factId: null })).toBeNull();
     expect(experimentNote({ backend: SOFTWARE, facts: 20, factMs: null, running: false, etaMs: null })?.switchTo).toBe('wasm');
-    expect(experimentNote({ backend: GPU, facts: 20, factMs: 30_000, running: false, etaMs: null })?.text).toMatch(/the experiment \(20 facts\) needs about 10 min 0 s\. .*Run then resumes the run\.$/);
+    expect(experimentNote({ backend: GPU, facts: 20, factMs: 30_000, running: false, etaMs: null })?.text).toMatch(
+      /the experiment \(20 facts\) needs about 10 min 0 s\. .*Run then resumes the run\.$/,
+    );
   });
 });
 
@@ -99,7 +115,17 @@ describe('no estimate stays behind', () => {
       model: { info: { contentHash: 'c1' }, spec: { type: 'bundled', name: 'demo-causal' } },
       client: {
         experimentRun: (_req: unknown, onProgress: (p: unknown) => void) => ((report = onProgress), new Promise((r) => (finish = r))),
-        experimentCancel: async () => finish({ id: 'manipulate-1', status: 'cancelled', written: 1, skipped: 0, total: 4, message: 'cancelled: 1 of 4 facts are finished and kept', resumed: false, differsFrom: null }),
+        experimentCancel: async () =>
+          finish({
+            id: 'manipulate-1',
+            status: 'cancelled',
+            written: 1,
+            skipped: 0,
+            total: 4,
+            message: 'cancelled: 1 of 4 facts are finished and kept',
+            resumed: false,
+            differsFrom: null,
+          }),
         experimentList: async () => ({ runs: [], storage: 'idb' }),
         experimentReport: async () => ({ meta: { model: { id: 'x' } }, summary: {}, done: 1, total: 4 }),
       },

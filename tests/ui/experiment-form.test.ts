@@ -12,7 +12,16 @@ function memoryStorage() {
   return { m, getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v) };
 }
 
-const MINE: ExperimentForm = { ...defaultForm(), experiment: 'manipulate', facts: 4, langs: ['en', 'fr'], methods: ['matrice', 'random'], seed: 7, steps: 2, gridTau: '0.1,0.3' };
+const MINE: ExperimentForm = {
+  ...defaultForm(),
+  experiment: 'manipulate',
+  facts: 4,
+  langs: ['en', 'fr'],
+  methods: ['matrice', 'random'],
+  seed: 7,
+  steps: 2,
+  gridTau: '0.1,0.3',
+};
 
 describe('the experiment form across reloads', () => {
   it('reads back what was stored, field by field; anything unreadable takes the default', () => {
@@ -23,9 +32,17 @@ describe('the experiment form across reloads', () => {
     expect(storedForm('{not json')).toEqual(defaultForm());
     expect(storedForm('[1,2]')).toEqual(defaultForm());
     const d = defaultForm();
-    expect(storedForm(JSON.stringify({ ...MINE, facts: -3, langs: ['en', 'xx'], experiment: 'nope' }))).toEqual({ ...MINE, facts: d.facts, langs: d.langs, experiment: d.experiment });
+    expect(storedForm(JSON.stringify({ ...MINE, facts: -3, langs: ['en', 'xx'], experiment: 'nope' }))).toEqual({
+      ...MINE,
+      facts: d.facts,
+      langs: d.langs,
+      experiment: d.experiment,
+    });
     // languages and methods come back in the app's order
-    expect(storedForm(JSON.stringify({ ...MINE, langs: ['fr', 'en'], methods: ['random', 'matrice'] }))).toMatchObject({ langs: ['en', 'fr'], methods: ['matrice', 'random'] });
+    expect(storedForm(JSON.stringify({ ...MINE, langs: ['fr', 'en'], methods: ['random', 'matrice'] }))).toMatchObject({
+      langs: ['en', 'fr'],
+      methods: ['matrice', 'random'],
+    });
   });
 
   it('a reloaded page starts with the form of the last run', async () => {
@@ -34,7 +51,10 @@ describe('the experiment form across reloads', () => {
     const ex = {
       model: { info: { contentHash: 'c1' }, spec: { type: 'bundled', name: 'demo-causal' } },
       client: {
-        experimentRun: async (req: unknown) => (requests.push(req), { id: 'manipulate-1', status: 'cancelled', written: 1, skipped: 0, total: 4, message: 'cancelled', resumed: false, differsFrom: null }),
+        experimentRun: async (req: unknown) => (
+          requests.push(req),
+          { id: 'manipulate-1', status: 'cancelled', written: 1, skipped: 0, total: 4, message: 'cancelled', resumed: false, differsFrom: null }
+        ),
         experimentList: async () => ({ runs: [], storage: 'idb' }),
         experimentReport: async () => ({ meta: { model: { id: 'x' } }, summary: {}, done: 1, total: 4 }),
       },
@@ -50,7 +70,14 @@ describe('the experiment form across reloads', () => {
     await second.run();
     expect(requests[1]).toEqual(requests[0]);
     // a storage that refuses: the defaults, and no error
-    const refusing = { getItem: () => { throw new Error('SecurityError'); }, setItem: () => { throw new Error('QuotaExceededError'); } };
+    const refusing = {
+      getItem: () => {
+        throw new Error('SecurityError');
+      },
+      setItem: () => {
+        throw new Error('QuotaExceededError');
+      },
+    };
     const third = new Experiments(ex as never, refusing);
     expect(third.form).toEqual(defaultForm());
     expect(() => third.saveForm()).not.toThrow();

@@ -57,7 +57,16 @@ function row(fact: string, index: number, scale = 1): FactRow {
     queries,
     methods: { matrice: m(0), amig: m(1), random: { neurons: [[1, 3]], suppress: [0.8, 0.5], enhance: [0.8, 0.5] } },
     perLanguage: { en: { neurons: [[0, 0]], suppress: [0.5] }, fr: { neurons: [[1, 1]], suppress: [0.3] } },
-    knockout: { top: [[0.7, 0.4], [0.6, 0.3]], random: [[0.8, 0.5], [0.8, 0.5]] },
+    knockout: {
+      top: [
+        [0.7, 0.4],
+        [0.6, 0.3],
+      ],
+      random: [
+        [0.8, 0.5],
+        [0.8, 0.5],
+      ],
+    },
     completeness: 0.01,
   };
 }
@@ -101,7 +110,15 @@ describe('IdbRowSink (memory twin of IndexedDB)', () => {
 
 // measured on the shared 2-core machine: 11-55 s for the whole runner test (load average 4-13); budget 600 s
 describe('ExperimentRunner on the bundled causal model', () => {
-  const request = { experiment: 'manipulate' as const, modelLabel: 'bundled:demo-causal', facts: 2, langs: ['en', 'fr'], methods: ['matrice', 'random'], seed: 1, steps: 2 };
+  const request = {
+    experiment: 'manipulate' as const,
+    modelLabel: 'bundled:demo-causal',
+    facts: 2,
+    langs: ['en', 'fr'],
+    methods: ['matrice', 'random'],
+    seed: 1,
+    steps: 2,
+  };
 
   it('cancels between facts keeping finished ones, resumes, keeps other settings apart and refuses a foreign saved run', { timeout: 600_000 }, async () => {
     await ready;
@@ -109,7 +126,11 @@ describe('ExperimentRunner on the bundled causal model', () => {
     try {
       const bench = await openLocal();
       const store = new MemoryRecordStore();
-      const runner = new ExperimentRunner(() => model, () => Promise.resolve(bench), store);
+      const runner = new ExperimentRunner(
+        () => model,
+        () => Promise.resolve(bench),
+        store,
+      );
       const seen: ExperimentProgress[] = [];
       const t0 = Date.now();
       // cancel as soon as the first fact is finished
@@ -172,7 +193,11 @@ describe('ExperimentRunner on the bundled causal model', () => {
   });
 
   it('refuses without a model and with bad requests', async () => {
-    const runner = new ExperimentRunner(() => null, () => Promise.reject(new Error('unused')), new MemoryRecordStore());
+    const runner = new ExperimentRunner(
+      () => null,
+      () => Promise.reject(new Error('unused')),
+      new MemoryRecordStore(),
+    );
     await expect(runner.run(request)).rejects.toThrow(/no model is loaded/);
   });
 });
@@ -206,7 +231,12 @@ describe('Experiments view logic', () => {
     const rm = meta({ methods: ['matrice@scale/none', 'random@scale/none', 'matrice@language/layer', 'random@language/layer'] });
     const rrows = [0, 1].map((i) => {
       const r = row(rm.facts[i], i);
-      r.methods = { 'matrice@scale/none': r.methods.matrice, 'random@scale/none': r.methods.random, 'matrice@language/layer': r.methods.amig, 'random@language/layer': r.methods.random };
+      r.methods = {
+        'matrice@scale/none': r.methods.matrice,
+        'random@scale/none': r.methods.random,
+        'matrice@language/layer': r.methods.amig,
+        'random@language/layer': r.methods.random,
+      };
       return r;
     });
     const rs = summarize(rm, rrows);
@@ -241,7 +271,9 @@ describe('Experiments view logic', () => {
     };
     expect(() => importReport('not json')).toThrow(/report file: not valid JSON/);
     expect(bad((o) => (o.format = 'kn-exploration'))).toThrow(/report file: format must be "kn-experiment-report"/);
-    expect(bad((o) => (o.summary.methods.matrice.languages.en.suppress = '<script>'))).toThrow(/summary\.methods\.matrice\.languages\.en\.suppress must be a finite number/);
+    expect(bad((o) => (o.summary.methods.matrice.languages.en.suppress = '<script>'))).toThrow(
+      /summary\.methods\.matrice\.languages\.en\.suppress must be a finite number/,
+    );
     expect(bad((o) => (o.summary.methods['<img onerror=x>'] = o.summary.methods.amig))).toThrow(/is not a method/);
     expect(bad((o) => delete o.summary.knockout.topByLanguage.fr)).toThrow(/topByLanguage must have one entry per language/);
     expect(bad((o) => (o.summary.knockout.top = [0.1]))).toThrow(/summary\.knockout\.top has 1 entries, at least 2/);
@@ -255,13 +287,29 @@ describe('Experiments view logic', () => {
 
   it('turns the form into a request and a saved run back into the form', () => {
     const f = defaultForm();
-    expect(formToRequest({ ...f, langs: ['fr', 'en'] }, 'bundled:demo-causal')).toMatchObject({ langs: ['en', 'fr'], facts: 20, steps: 20, modelLabel: 'bundled:demo-causal' });
+    expect(formToRequest({ ...f, langs: ['fr', 'en'] }, 'bundled:demo-causal')).toMatchObject({
+      langs: ['en', 'fr'],
+      facts: 20,
+      steps: 20,
+      modelLabel: 'bundled:demo-causal',
+    });
     expect(() => formToRequest({ ...f, facts: 0 }, 'x')).toThrow(/number of facts must be an integer in 1\.\.100000,/);
     expect(() => formToRequest({ ...f, langs: [] }, 'x')).toThrow(/at least one language/);
     // a saved run without a quadrature (written before the option) resumes with the legacy rule
-    expect(metaToForm(m)).toEqual({ ...defaultForm(), experiment: 'manipulate', facts: 3, langs: ['en', 'fr'], methods: ['matrice', 'amig', 'random'], seed: 1, steps: 2, quadrature: LEGACY_QUADRATURE });
+    expect(metaToForm(m)).toEqual({
+      ...defaultForm(),
+      experiment: 'manipulate',
+      facts: 3,
+      langs: ['en', 'fr'],
+      methods: ['matrice', 'amig', 'random'],
+      seed: 1,
+      steps: 2,
+      quadrature: LEGACY_QUADRATURE,
+    });
     expect(formToRequest(f, 'x').quadrature).toBe(DEFAULT_QUADRATURE);
-    expect(() => formToRequest({ ...f, quadrature: 'simpson' as never }, 'x')).toThrow(/quadrature must be one of riemann-right, gauss-legendre, got "simpson"/);
+    expect(() => formToRequest({ ...f, quadrature: 'simpson' as never }, 'x')).toThrow(
+      /quadrature must be one of riemann-right, gauss-legendre, got "simpson"/,
+    );
     // a new run records the default (omitted only when it is the legacy rule); its form comes back with it
     const fake = { info: { contentHash: 'h', dtype: 'int8', kind: 'causal' }, cfg: { numLayers: 4, ffn: 512 } } as unknown as LoadedModel;
     const nm = requestMeta(fake, formToRequest(f, 'bundled:demo-causal'));
@@ -281,13 +329,18 @@ describe('Experiments view logic', () => {
     expect(rm.methods.slice(0, 2)).toEqual(['matrice@language/layer', 'random@language/layer']);
     expect(await experimentId(rm)).toMatch(/^readings-/);
     expect(metaToForm(rm).experiment).toBe('readings');
-    expect(reproduceCommand(rm)).toMatch(/^npm run -s kn -- experiment readings --model bundled:demo-causal --facts 5 --langs zh,en,fr,fi,hu,ja,ko --seed 1 --steps 20 /);
+    expect(reproduceCommand(rm)).toMatch(
+      /^npm run -s kn -- experiment readings --model bundled:demo-causal --facts 5 --langs zh,en,fr,fi,hu,ja,ko --seed 1 --steps 20 /,
+    );
     expect(reproduceCommand(meta())).toContain('experiment manipulate --model bundled:tiny --facts 3 --langs en,fr --methods matrice,amig,random');
   });
 
   it('shows progress as facts done / total, elapsed and time left', () => {
     const base = { id: 'x', phase: 'run' as const, done: 1, total: 3, skipped: 2, elapsedMs: 65_000, etaMs: 130_000, runTotal: 5, runDone: 3, fact: 'P36:1' };
-    expect(progressView(base)).toEqual({ fraction: 0.6, text: '3 / 5 facts · 2 from an earlier session · 1 min 5 s elapsed · about 2 min 10 s left · now P36:1' });
+    expect(progressView(base)).toEqual({
+      fraction: 0.6,
+      text: '3 / 5 facts · 2 from an earlier session · 1 min 5 s elapsed · about 2 min 10 s left · now P36:1',
+    });
     expect(progressView({ ...base, etaMs: null, skipped: 0, done: 0, runDone: 0 }).text).toMatch(/time left: after the first fact/);
     expect(progressView({ ...base, phase: 'pick', picked: 1, probed: 4, total: 2 }).text).toMatch(/picking facts the model knows: 1 of 2 kept, 4 probed/);
   });

@@ -49,7 +49,15 @@ function sample(): { state: ExplorationState; meta: ExplorationMeta; results: Ex
     selections: {
       matrice: { neurons, scores: neurons.map(([l, j]) => S[l][j]), threshold: 0.2 * 0.987654321 },
       amig: { neurons: [[3, 1]], scores: [null], threshold: null },
-      random: { neurons: [[0, 5], [1, 9], [3, 3]], scores: [null, null, null], threshold: null },
+      random: {
+        neurons: [
+          [0, 5],
+          [1, 9],
+          [3, 3],
+        ],
+        scores: [null, null, null],
+        threshold: null,
+      },
     },
     S,
     layerDistribution: layerDistribution(neurons, L),
@@ -125,7 +133,10 @@ describe('exploration file v2', () => {
     const S = importExploration(sparse).results!.S!;
     const flat = results.S!.flat();
     const min = roundSignificant(Math.min(...flat), 4);
-    const top = [...flat].sort((a, b) => b - a).slice(0, 10).map((x) => roundSignificant(x, 4));
+    const top = [...flat]
+      .sort((a, b) => b - a)
+      .slice(0, 10)
+      .map((x) => roundSignificant(x, 4));
     const back = S.flat();
     expect([...back].sort((a, b) => b - a).slice(0, 10)).toStrictEqual(top);
     expect(back.filter((x) => x === min).length).toBe(L * N - 10 + (top.includes(min) ? 1 : 0));
@@ -273,9 +284,30 @@ describe('exploration file: invalid files', () => {
     const huge = ' '.repeat(FILE_LIMITS.maxChars + 1);
     expectBad(() => importExploration(huge), /too large \(\d+ characters, at most \d+ allowed\)/);
   });
-  it('a v1 file\'s layer distribution is the engine\'s layerDistribution', () => {
-    const v1 = { format: 'kn-exploration', version: 1, state: { model: { type: 'bundled', name: 'demo' }, method: 'matrice', settings: { alpha1: 1, alpha2: 1, beta1: 1, beta2: 1, tau: 0.2 }, steps: 20 }, numLayers: 3, ffnSize: 8, selected: [[0, 1], [0, 1], [2, 3], [2, 4]] };
+  it("a v1 file's layer distribution is the engine's layerDistribution", () => {
+    const v1 = {
+      format: 'kn-exploration',
+      version: 1,
+      state: { model: { type: 'bundled', name: 'demo' }, method: 'matrice', settings: { alpha1: 1, alpha2: 1, beta1: 1, beta2: 1, tau: 0.2 }, steps: 20 },
+      numLayers: 3,
+      ffnSize: 8,
+      selected: [
+        [0, 1],
+        [0, 1],
+        [2, 3],
+        [2, 4],
+      ],
+    };
     const im = importExploration(JSON.stringify(v1));
-    expect(im.results!.layerDistribution).toStrictEqual(layerDistribution([[0, 1], [2, 3], [2, 4]], 3));
+    expect(im.results!.layerDistribution).toStrictEqual(
+      layerDistribution(
+        [
+          [0, 1],
+          [2, 3],
+          [2, 4],
+        ],
+        3,
+      ),
+    );
   });
 });

@@ -20,7 +20,9 @@ describe('an exploration file beside another loaded model', () => {
     expect(modelMismatchNote(MASKED, null)).toBeNull();
     // a version-1 file stores no hash: label and shape decide
     expect(modelMismatchNote({ ...MASKED, contentHash: '' }, MASKED)).toBeNull();
-    expect(modelMismatchNote({ ...MASKED, contentHash: '' }, { ...MASKED, numLayers: 6 })).toMatch(/^This exploration was made with bundled:demo-masked .* not with the loaded model bundled:demo-masked \(6 × 512\)/);
+    expect(modelMismatchNote({ ...MASKED, contentHash: '' }, { ...MASKED, numLayers: 6 })).toMatch(
+      /^This exploration was made with bundled:demo-masked .* not with the loaded model bundled:demo-masked \(6 × 512\)/,
+    );
   });
 
   it('importing the file shows the note on the page', () => {

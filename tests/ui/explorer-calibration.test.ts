@@ -10,7 +10,14 @@ import { Explorer } from '../../src/ui/explorer/store.svelte';
 import { encodeState } from '../../src/ui/share/state';
 
 const CALIBRATED = { alpha1: 1, alpha2: 0.5, beta1: 1, beta2: 0.25, tau: 0.1, norm: 'scale' as const, attrNorm: 'none' as const };
-const calibration = { settings: CALIBRATED, steps: 20, facts: 20, split: 'dev', command: 'kn experiment calibrate', measured: { suppress: null, coverageMean: null, selectedMedian: null, randomSuppress: null, flipRate: null } };
+const calibration = {
+  settings: CALIBRATED,
+  steps: 20,
+  facts: 20,
+  split: 'dev',
+  command: 'kn experiment calibrate',
+  measured: { suppress: null, coverageMean: null, selectedMedian: null, randomSuppress: null, flipRate: null },
+};
 const WITH = { source: 'bundled:demo-causal', contentHash: 'c1', architecture: 'GPT2LMHeadModel', numLayers: 4, ffnSize: 512, calibration };
 const WITHOUT = { source: 'bundled:other', contentHash: 'c2', architecture: 'GPT2LMHeadModel', numLayers: 4, ffnSize: 512 };
 
@@ -72,7 +79,15 @@ describe('calibrated defaults on the page', () => {
     vi.stubGlobal('fetch', async () => new Response('not found', { status: 404 }));
     const fresh = new Explorer();
     expect(fresh.analysis.quadrature).toBe(DEFAULT_QUADRATURE);
-    const hash = encodeState({ v: 1, model: { type: 'bundled', name: 'demo-causal' }, method: 'matrice', settings: { ...DEFAULT_SETTINGS }, steps: 8, baseline: 'pad', quadrature: 'gauss-legendre' });
+    const hash = encodeState({
+      v: 1,
+      model: { type: 'bundled', name: 'demo-causal' },
+      method: 'matrice',
+      settings: { ...DEFAULT_SETTINGS },
+      steps: 8,
+      baseline: 'pad',
+      quadrature: 'gauss-legendre',
+    });
     const ex = new Explorer();
     ex.start('?autoload=0', hash, undefined, fakeClient(() => WITH) as never);
     await settle();

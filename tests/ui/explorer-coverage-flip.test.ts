@@ -13,7 +13,10 @@ describe('language coverage in the Localize view', () => {
     expect(coverageText(0, 3)).toBe('0/3');
     expect(coverageText(undefined, 7)).toBe('');
     // 7 + 5 + 0 + 2 = 14 over 4 neurons = 3.5
-    expect(coverageSummary({ perNeuron: [7, 5, 0, 2], mean: 3.5, languages: 7 })).toEqual({ text: 'mean language coverage 3.50 of 7 (over 4 neurons)', mean: 3.5 });
+    expect(coverageSummary({ perNeuron: [7, 5, 0, 2], mean: 3.5, languages: 7 })).toEqual({
+      text: 'mean language coverage 3.50 of 7 (over 4 neurons)',
+      mean: 3.5,
+    });
     // 1 + 2 + 2 = 5 over 3 = 1.666… → 1.67
     expect(coverageSummary({ perNeuron: [1, 2, 2], mean: 5 / 3, languages: 3 })!.text).toBe('mean language coverage 1.67 of 3 (over 3 neurons)');
     expect(coverageSummary({ perNeuron: [3], mean: 3, languages: 3 })!.text).toBe('mean language coverage 3.00 of 3 (over 1 neuron)');

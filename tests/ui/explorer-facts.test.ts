@@ -10,8 +10,28 @@ const live: FactQueries = {
   labels: { en: { subject: 'France', object: 'Paris' }, fr: { subject: 'France', object: 'Paris' } },
   langs: ['fr', 'en'],
   queries: [
-    { lang: 'en', templateId: 't1', prompt: 'The capital of France is', target: 'Paris', targetToken: 'ĠParis', pCorrect: 0.9, rank: 0, correct: true, top: [{ id: 1, token: 'ĠParis', prob: 0.9 }] },
-    { lang: 'fr', templateId: 't1', prompt: 'La capitale de la France est', target: 'Paris', targetToken: 'ĠParis', pCorrect: 0.1, rank: 2, correct: false, top: [{ id: 2, token: 'Ġla', prob: 0.5 }] },
+    {
+      lang: 'en',
+      templateId: 't1',
+      prompt: 'The capital of France is',
+      target: 'Paris',
+      targetToken: 'ĠParis',
+      pCorrect: 0.9,
+      rank: 0,
+      correct: true,
+      top: [{ id: 1, token: 'ĠParis', prob: 0.9 }],
+    },
+    {
+      lang: 'fr',
+      templateId: 't1',
+      prompt: 'La capitale de la France est',
+      target: 'Paris',
+      targetToken: 'ĠParis',
+      pCorrect: 0.1,
+      rank: 2,
+      correct: false,
+      top: [{ id: 2, token: 'Ġla', prob: 0.5 }],
+    },
   ],
   skipped: [],
 };
@@ -27,7 +47,10 @@ function file(correct?: boolean[]): ImportedExploration {
   }));
   const text = exportExploration(
     state,
-    { model: { label: 'bundled:demo', contentHash: 'h', architecture: 'GPT2LMHeadModel', numLayers: 2, ffnSize: 4 }, fact: { id: 'P36:0', relation: 'P36', labels: { en: { subject: 'France', object: 'Paris' } } } },
+    {
+      model: { label: 'bundled:demo', contentHash: 'h', architecture: 'GPT2LMHeadModel', numLayers: 2, ffnSize: 4 },
+      fact: { id: 'P36:0', relation: 'P36', labels: { en: { subject: 'France', object: 'Paris' } } },
+    },
     { queries, selections: {}, layerDistribution: [0, 0] },
   );
   return importExploration(text);
@@ -78,7 +101,7 @@ describe('the Data view of a fact', () => {
     expect(v.groups.map((g) => g.lang)).toEqual(['en']);
   });
 
-  it('the file round-trips a query\'s correctness and refuses a non-boolean one, naming the field', () => {
+  it("the file round-trips a query's correctness and refuses a non-boolean one, naming the field", () => {
     const im = file(Array.from({ length: 32 }, () => true));
     expect(im.results!.queries[3].correct).toBe(true);
     const o = JSON.parse(exportExploration(im.state, im.meta, im.results));

@@ -56,7 +56,7 @@ describe('one source each (issue 14 item 10)', async () => {
   const { parseModelArg } = await import('../../src/engine/source/source');
   const { specFromForm } = await import('../../src/ui/sources');
 
-  it('languages, methods and labels are the engine\'s and the data\'s', () => {
+  it("languages, methods and labels are the engine's and the data's", () => {
     expect(ALL_LANGS).toBe(LANGS);
     expect(EXPLORATION_METHODS).toBe(METHODS);
     expect(EXPERIMENT_METHODS).toBe(METHODS);
@@ -64,7 +64,7 @@ describe('one source each (issue 14 item 10)', async () => {
     expect(Object.keys(METHOD_LABELS)).toEqual([...METHODS]);
   });
 
-  it('default settings are the engine\'s DEFAULT_SETTINGS (store and links)', () => {
+  it("default settings are the engine's DEFAULT_SETTINGS (store and links)", () => {
     expect(defaultSettings()).toStrictEqual({ ...DEFAULT_SETTINGS });
     expect(defaultState().settings).toStrictEqual({ ...DEFAULT_SETTINGS });
   });

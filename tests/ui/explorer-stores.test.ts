@@ -10,7 +10,13 @@ import { ModelStore } from '../../src/ui/explorer/model.svelte';
 import { exportExploration, importExploration } from '../../src/ui/share/exploration-file';
 import { defaultState } from '../../src/ui/share/state';
 
-function imported(selected: [number, number][] = [[0, 1], [1, 2], [1, 3]]) {
+function imported(
+  selected: [number, number][] = [
+    [0, 1],
+    [1, 2],
+    [1, 3],
+  ],
+) {
   const S = [
     [0.1, 0.9, NaN, 0],
     [0.2, 0.3, 0.4, 0.5],
@@ -33,12 +39,22 @@ function imported(selected: [number, number][] = [[0, 1], [1, 2], [1, 3]]) {
 }
 
 describe('analysis logic (analysis.ts)', () => {
-  const base = { set: 'selected' as const, selected: [[1, 2]] as [number, number][], neuron: [0, 3] as [number, number], manualText: '0:1, 1:2', numLayers: 2, ffnSize: 4 };
+  const base = {
+    set: 'selected' as const,
+    selected: [[1, 2]] as [number, number][],
+    neuron: [0, 3] as [number, number],
+    manualText: '0:1, 1:2',
+    numLayers: 2,
+    ffnSize: 4,
+  };
   it('which neurons the Toggle view acts on', () => {
     expect(toggleNeurons(base)).toEqual([[1, 2]]);
     expect(toggleNeurons({ ...base, set: 'one' })).toEqual([[0, 3]]);
     expect(toggleNeurons({ ...base, set: 'one', neuron: null })).toEqual([]);
-    expect(toggleNeurons({ ...base, set: 'manual' })).toEqual([[0, 1], [1, 2]]);
+    expect(toggleNeurons({ ...base, set: 'manual' })).toEqual([
+      [0, 1],
+      [1, 2],
+    ]);
     expect(toggleNeurons({ ...base, set: 'manual', manualText: '5:1' })).toEqual([]);
     expect(manualError({ ...base, set: 'manual', manualText: '5:1' })).toMatch(/layer 5 does not exist/);
     expect(manualError({ ...base, set: 'selected', manualText: '5:1' })).toBe('');
@@ -57,7 +73,11 @@ describe('analysis logic (analysis.ts)', () => {
     expect(storedLocalize({ ...im, results: undefined })).toBeNull();
     const { score, missing } = storedScore(im, 'matrice');
     expect(missing).toBe(false);
-    expect(score!.selected).toEqual([[0, 1], [1, 2], [1, 3]]);
+    expect(score!.selected).toEqual([
+      [0, 1],
+      [1, 2],
+      [1, 3],
+    ]);
     expect(score!.maxS).toBeCloseTo(0.9);
     expect(score!.S[0][2]).toBe(0); // NaN cells drawn as 0
     expect(score!.layerDistribution).toEqual(layerDistribution(score!.selected, 2));
@@ -68,7 +88,13 @@ describe('analysis logic (analysis.ts)', () => {
 describe('model logic (model.ts)', () => {
   it("a model's identity for a file, and whether a link's model is loaded", () => {
     const info = { source: 'x', contentHash: 'abc', architecture: 'GPT2LMHeadModel', numLayers: 4, ffnSize: 512 } as never;
-    expect(modelMeta({ type: 'bundled', name: 'demo' }, info)).toEqual({ label: 'bundled:demo', contentHash: 'abc', architecture: 'GPT2LMHeadModel', numLayers: 4, ffnSize: 512 });
+    expect(modelMeta({ type: 'bundled', name: 'demo' }, info)).toEqual({
+      label: 'bundled:demo',
+      contentHash: 'abc',
+      architecture: 'GPT2LMHeadModel',
+      numLayers: 4,
+      ffnSize: 512,
+    });
     expect(modelMeta({ type: 'files', files: [] }, info, { numLayers: 2, ffnSize: 8 })).toMatchObject({ label: 'x', numLayers: 2, ffnSize: 8 });
     expect(modelMeta(null, null).label).toBe('local files');
     expect(isLoaded({ type: 'hub', repo: 'gpt2' }, info, { type: 'hub', repo: 'gpt2' })).toBe(true);
@@ -125,7 +151,10 @@ describe('the explorer stores', () => {
 
   it('model: a failed load shows the error naming the source and keeps the model that was loaded', async () => {
     const demo = { source: 'bundled:demo-causal', contentHash: 'c1', numLayers: 4, ffnSize: 512 };
-    const answers: (() => Promise<unknown>)[] = [async () => demo, async () => Promise.reject(new KnError('truncated', 'model-00002-of-00002.safetensors: truncated'))];
+    const answers: (() => Promise<unknown>)[] = [
+      async () => demo,
+      async () => Promise.reject(new KnError('truncated', 'model-00002-of-00002.safetensors: truncated')),
+    ];
     const h = host({ load: () => answers.shift()!(), memory: async () => ({ numBytes: 7, numTensors: 3 }) });
     const m = new ModelStore(h);
     // with nothing loaded, a failure leaves nothing loaded and says nothing is kept
@@ -192,7 +221,10 @@ describe('the explorer stores', () => {
     const first = a.applyToggles();
     a.factor = 2;
     const second = a.applyToggles();
-    expect(calls).toEqual([[[[1, 2]], 0], [[[1, 2]], 2]]);
+    expect(calls).toEqual([
+      [[[1, 2]], 0],
+      [[[1, 2]], 2],
+    ]);
     answers[1].resolve({ rows: ['new'] });
     await second;
     answers[0].resolve({ rows: ['old'] });

@@ -156,7 +156,11 @@ describe('the facts store fills the hints', () => {
     await f.listFacts();
     await tick();
     expect(f.knownError).toBe('no model is loaded');
-    const h2 = { ...h, client: { listFacts: async () => list(2), factsKnown: async (ids: string[]) => ids.map((id) => ({ factId: id, known: ['ja'], langs: [] })) } as never, info: { contentHash: 'h2' } as never };
+    const h2 = {
+      ...h,
+      client: { listFacts: async () => list(2), factsKnown: async (ids: string[]) => ids.map((id) => ({ factId: id, known: ['ja'], langs: [] })) } as never,
+      info: { contentHash: 'h2' } as never,
+    };
     const g = new FactsStore(h2);
     g.known = { 'P36:0': ['en'] }; // from another model
     await g.listFacts();

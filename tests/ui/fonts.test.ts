@@ -19,13 +19,16 @@ function decl(name: string): string {
 const families = (v: string) => v.split(',').map((f) => f.trim().replace(/^['"]|['"]$/g, ''));
 
 describe('emoji fallback font', () => {
-  it('the page and monospace stacks end with Noto Color Emoji (and the other platforms\' emoji fonts) after the text fonts', () => {
+  it("the page and monospace stacks end with Noto Color Emoji (and the other platforms' emoji fonts) after the text fonts", () => {
     for (const stack of [decl('font-family'), decl('--mono')]) {
       const f = families(stack);
       const i = f.indexOf('Noto Color Emoji');
       expect(i, stack).toBeGreaterThan(0);
       // a generic text family comes before it, so text never renders in the emoji font
-      expect(f.slice(0, i).some((x) => x === 'sans-serif' || x === 'monospace'), stack).toBe(true);
+      expect(
+        f.slice(0, i).some((x) => x === 'sans-serif' || x === 'monospace'),
+        stack,
+      ).toBe(true);
       expect(f).toContain('Apple Color Emoji');
       expect(f).toContain('Segoe UI Emoji');
     }
@@ -35,7 +38,16 @@ describe('emoji fallback font', () => {
     const face = /@font-face\s*{([^}]*)}/.exec(css)?.[1] ?? '';
     expect(face).toMatch(/font-family:\s*'KN Emoji'/);
     expect(face).toMatch(/local\('Noto Color Emoji'\)/);
-    const range = /unicode-range:\s*([^;]+);/.exec(face)![1].split(',').map((r) => r.trim().replace(/^U\+/, '').split('-').map((h) => parseInt(h, 16)));
+    const range = /unicode-range:\s*([^;]+);/
+      .exec(face)![1]
+      .split(',')
+      .map((r) =>
+        r
+          .trim()
+          .replace(/^U\+/, '')
+          .split('-')
+          .map((h) => parseInt(h, 16)),
+      );
     const covered = (cp: number) => range.some(([lo, hi]) => cp >= lo && cp <= (hi ?? lo));
     expect(covered(0x1f600)).toBe(true); // 😀
     expect(covered(0x1f9e0)).toBe(true); // 🧠

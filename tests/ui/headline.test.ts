@@ -2,10 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { headlineSentences, parseHeadline } from '../../src/ui/headline';
 
 const good = {
-  format: 'kn-experiment-headline', version: 1, model: 'demo-causal', contentHash: 'abc', command: 'npm run -s kn -- experiment manipulate …',
-  facts: 100, split: 'test', neurons: 2048, settings: {}, selectedMedian: 3,
+  format: 'kn-experiment-headline',
+  version: 1,
+  model: 'demo-causal',
+  contentHash: 'abc',
+  command: 'npm run -s kn -- experiment manipulate …',
+  facts: 100,
+  split: 'test',
+  neurons: 2048,
+  settings: {},
+  selectedMedian: 3,
   suppress: { matrice: -0.25, random: -0.004, amig: -0.1, perLanguage: { zh: -0.12, en: -0.3 }, ownSets: { zh: -0.8, en: -0.9 } },
-  enhance: { matrice: 0.1, random: 0 }, knockout: { k: [1], top: [-0.1], random: [0] },
+  enhance: { matrice: 0.1, random: 0 },
+  knockout: { k: [1], top: [-0.1], random: [0] },
   featuredFact: { id: 'P36:4', languages: 7, suppress: -0.6, neurons: 3 },
 };
 
@@ -21,7 +30,16 @@ describe('experiment headline of a bundled model', () => {
     expect(text).toContain('remove −85 % on average');
   });
   it('refuses anything else without throwing', () => {
-    for (const bad of [null, 1, 'x', {}, { ...good, version: 2 }, { ...good, facts: 'many' }, { ...good, featuredFact: { id: '<img>', suppress: 0 } }, { ...good, suppress: { ...good.suppress, perLanguage: { zh: 'x' } } }]) {
+    for (const bad of [
+      null,
+      1,
+      'x',
+      {},
+      { ...good, version: 2 },
+      { ...good, facts: 'many' },
+      { ...good, featuredFact: { id: '<img>', suppress: 0 } },
+      { ...good, suppress: { ...good.suppress, perLanguage: { zh: 'x' } } },
+    ]) {
       expect(parseHeadline(bad)).toBeNull();
     }
   });

@@ -17,7 +17,6 @@ import {
   panToInclude,
   poolColumns,
   pooledToRGBA,
-  relativeLuminance,
   scoreDomain,
   selectedInRange,
   transformToView,
@@ -85,10 +84,11 @@ describe('heatmap binning', () => {
     const S = randomScores(3, 100, 2);
     const p = poolColumns(S, 40, 60, 800);
     expect(p.columns).toBe(20);
-    for (let l = 0; l < 3; l++) for (let c = 0; c < 20; c++) {
-      expect(p.values[l * 20 + c]).toBe(S[l][40 + c]);
-      expect(p.argmax[l * 20 + c]).toBe(40 + c);
-    }
+    for (let l = 0; l < 3; l++)
+      for (let c = 0; c < 20; c++) {
+        expect(p.values[l * 20 + c]).toBe(S[l][40 + c]);
+        expect(p.argmax[l * 20 + c]).toBe(40 + c);
+      }
   });
 
   it('skips non-finite scores; an all-NaN bin is NaN', () => {
@@ -195,7 +195,7 @@ describe('heatmap colour', () => {
     expect(heat.NEGATIVE_QUANTILE).toBe(0.99);
   });
 
-  it('shows the selected neurons of a fact like the issue\'s (S from −0.998 to 0.086): each one visibly coloured, the strongest darkest', () => {
+  it("shows the selected neurons of a fact like the issue's (S from −0.998 to 0.086): each one visibly coloured, the strongest darkest", () => {
     // thousands of near-zero scores, a few large negatives, and a handful of small positives the threshold selects
     const r = createRng(7);
     const S = Array.from({ length: 4 }, () => Float64Array.from({ length: 512 }, () => (r.nextFloat() - 0.5) * 0.004));
@@ -208,8 +208,15 @@ describe('heatmap colour', () => {
     const d = colorDomain(S);
     expect(d[1]).toBe(0.086);
     const lut = colorLUT();
-    const rgb = (x: number) => { const i = lutIndex(x, d); return `rgb(${lut[4 * i]},${lut[4 * i + 1]},${lut[4 * i + 2]})`; };
-    const dE = (a: string, b: string) => { const p = lab(a), q = lab(b); return Math.hypot(p.l - q.l, p.a - q.a, p.b - q.b); };
+    const rgb = (x: number) => {
+      const i = lutIndex(x, d);
+      return `rgb(${lut[4 * i]},${lut[4 * i + 1]},${lut[4 * i + 2]})`;
+    };
+    const dE = (a: string, b: string) => {
+      const p = lab(a),
+        q = lab(b);
+      return Math.hypot(p.l - q.l, p.a - q.a, p.b - q.b);
+    };
     // every selected neuron (S > 𝒯) differs from a zero cell by a clearly visible CIELAB ΔE (> 15), the max by far more
     for (const v of chosen) {
       expect(v).toBeGreaterThan(threshold);
@@ -284,19 +291,57 @@ describe('heatmap: a large selection as a layer', () => {
   it('merges adjacent selected columns into runs per layer, counting each neuron once', () => {
     const { selectionRuns } = heat;
     // one neuron per column (no pooling)
-    const runs = selectionRuns([[1, 2], [1, 3], [1, 3], [1, 4], [1, 7], [0, 0], [5, 1], [1, 99]], 0, 10, 10, 2);
+    const runs = selectionRuns(
+      [
+        [1, 2],
+        [1, 3],
+        [1, 3],
+        [1, 4],
+        [1, 7],
+        [0, 0],
+        [5, 1],
+        [1, 99],
+      ],
+      0,
+      10,
+      10,
+      2,
+    );
     expect(runs).toEqual([
       { layer: 0, start: 0, end: 1, count: 1 },
       { layer: 1, start: 2, end: 5, count: 3 },
       { layer: 1, start: 7, end: 8, count: 1 },
     ]);
     // pooled: 100 neurons in 10 columns of 10; neurons 5 and 12 sit in columns 0 and 1 → one run [0, 20)
-    expect(selectionRuns([[0, 5], [0, 12], [0, 55]], 0, 100, 10, 1)).toEqual([
+    expect(
+      selectionRuns(
+        [
+          [0, 5],
+          [0, 12],
+          [0, 55],
+        ],
+        0,
+        100,
+        10,
+        1,
+      ),
+    ).toEqual([
       { layer: 0, start: 0, end: 20, count: 2 },
       { layer: 0, start: 50, end: 60, count: 1 },
     ]);
     // the view [40, 60): only what is inside
-    expect(selectionRuns([[0, 5], [0, 55]], 40, 60, 20, 1)).toEqual([{ layer: 0, start: 55, end: 56, count: 1 }]);
+    expect(
+      selectionRuns(
+        [
+          [0, 5],
+          [0, 55],
+        ],
+        40,
+        60,
+        20,
+        1,
+      ),
+    ).toEqual([{ layer: 0, start: 55, end: 56, count: 1 }]);
     expect(selectionRuns([], 0, 10, 10, 1)).toEqual([]);
   });
 

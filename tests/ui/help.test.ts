@@ -11,13 +11,29 @@ import { loadModelArg } from '../../src/engine/index';
 import { probeFactKnown } from '../../src/engine/session/session';
 import TeachPanel from '../../src/ui/explorer/TeachPanel.svelte';
 import { EXAMPLE_FACT, exampleTriple } from '../../src/ui/explorer/examples';
-import { BASELINE_OPTIONS, EQ5_OPTIONS, EQ9_OPTIONS, eq5Phrase, eq9Phrase, localizeHelp, neuronValuesNote, optionLabel, selectionHelp, ualHelp, type InForce } from '../../src/ui/explorer/help';
+import {
+  BASELINE_OPTIONS,
+  EQ5_OPTIONS,
+  EQ9_OPTIONS,
+  eq5Phrase,
+  eq9Phrase,
+  localizeHelp,
+  neuronValuesNote,
+  optionLabel,
+  selectionHelp,
+  ualHelp,
+  type InForce,
+} from '../../src/ui/explorer/help';
 import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings } from '../../src/ui/explorer/settings';
 import { ready } from '../engine/setup';
 
 const dflt: InForce = { settings: defaultSettings(), steps: DEFAULT_STEPS, baseline: DEFAULT_BASELINE };
 const other: InForce = { settings: { ...defaultSettings(), norm: 'language', attrNorm: 'layer', tau: 0.35 }, steps: 64, baseline: 'zero' };
-const text = (html: string) => html.replace(/<!--[^]*?-->/g, '').replace(/<[^>]+>/g, '').replace(/\s+/g, ' ');
+const text = (html: string) =>
+  html
+    .replace(/<!--[^]*?-->/g, '')
+    .replace(/<[^>]+>/g, '')
+    .replace(/\s+/g, ' ');
 
 describe('texts that name a setting', () => {
   it('the defaults: Eq. 9 ÷ max |score|, no Eq. 5 division, τ, M and the SAIG baseline as the engine has them', () => {
@@ -62,7 +78,8 @@ describe('texts that name a setting', () => {
   });
 
   it('"(default)" is on the engine default option of each select, and only there', () => {
-    const marked = (opts: readonly { value: string; label: string }[], d: string) => opts.filter((o) => optionLabel(o, d).endsWith('(default)')).map((o) => o.value);
+    const marked = (opts: readonly { value: string; label: string }[], d: string) =>
+      opts.filter((o) => optionLabel(o, d).endsWith('(default)')).map((o) => o.value);
     expect(marked(EQ9_OPTIONS, DEFAULT_SETTINGS.norm)).toEqual([DEFAULT_SETTINGS.norm]);
     expect(marked(EQ5_OPTIONS, DEFAULT_SETTINGS.attrNorm)).toEqual([DEFAULT_SETTINGS.attrNorm]);
     expect(marked(BASELINE_OPTIONS, DEFAULT_BASELINE)).toEqual([DEFAULT_BASELINE]);

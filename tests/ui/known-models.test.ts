@@ -10,7 +10,17 @@ describe('the models the panel offers', () => {
       expect(archs).toContain(m.architecture);
       expect(parseModelArg(`hf:${m.repo}`)).toMatchObject({ type: 'hub', repo: m.repo });
     }
-    for (const a of ['GPT2LMHeadModel', 'BertForMaskedLM', 'XLMRobertaForMaskedLM', 'BloomForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'LlamaForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM']) {
+    for (const a of [
+      'GPT2LMHeadModel',
+      'BertForMaskedLM',
+      'XLMRobertaForMaskedLM',
+      'BloomForCausalLM',
+      'Qwen2ForCausalLM',
+      'Qwen3ForCausalLM',
+      'LlamaForCausalLM',
+      'Gemma2ForCausalLM',
+      'Gemma3ForCausalLM',
+    ]) {
       expect(KNOWN_MODELS.some((m) => m.architecture === a)).toBe(true);
     }
   });

@@ -9,15 +9,21 @@ import { AnalysisStore } from '../../src/ui/explorer/analysis.svelte';
 import { invalidNeuronsText, parseNeuronList, readNeuronList } from '../../src/ui/explorer/logic';
 
 // the demo models' shape: 4 layers × 512 neurons
-const L = 4, F = 512;
+const L = 4,
+  F = 512;
 
 describe('a hand-made neuron list', () => {
   it('keeps a valid id beside an out-of-range one and names the invalid ones', () => {
     expect(readNeuronList('3:511, 9:1', L, F)).toEqual({ neurons: [[3, 511]], invalid: ['9:1 (layer 9 does not exist: 0..3)'] });
-    expect(readNeuronList('[0,512] 2:7 -1:3 2:7', L, F)).toEqual({ neurons: [[2, 7]], invalid: ['0:512 (index 512 does not exist: 0..511)', '-1:3 (layer -1 does not exist: 0..3)'] });
+    expect(readNeuronList('[0,512] 2:7 -1:3 2:7', L, F)).toEqual({
+      neurons: [[2, 7]],
+      invalid: ['0:512 (index 512 does not exist: 0..511)', '-1:3 (layer -1 does not exist: 0..3)'],
+    });
     expect(parseNeuronList('3:511, 9:1', L, F)).toEqual([[3, 511]]);
     expect(invalidNeuronsText(readNeuronList('3:511, 9:1', L, F))).toBe('neurons: left out 9:1 (layer 9 does not exist: 0..3); using the other one');
-    expect(invalidNeuronsText(readNeuronList('9:1, 4:0', L, F))).toBe('neurons: left out 9:1 (layer 9 does not exist: 0..3), 4:0 (layer 4 does not exist: 0..3); no neuron left to use');
+    expect(invalidNeuronsText(readNeuronList('9:1, 4:0', L, F))).toBe(
+      'neurons: left out 9:1 (layer 9 does not exist: 0..3), 4:0 (layer 4 does not exist: 0..3); no neuron left to use',
+    );
     expect(invalidNeuronsText(readNeuronList('1:1, 2:2', L, F))).toBe('');
     // without the model's shape nothing is out of range; text that is not pairs is still refused
     expect(readNeuronList('9:1', undefined, undefined)).toEqual({ neurons: [[9, 1]], invalid: [] });

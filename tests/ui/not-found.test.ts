@@ -36,7 +36,10 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 async function refusal(p: Promise<unknown>): Promise<KnError> {
-  const e = await p.then(() => null, (x) => x);
+  const e = await p.then(
+    () => null,
+    (x) => x,
+  );
   expect(e).toBeInstanceOf(KnError);
   return e as KnError;
 }
@@ -60,7 +63,9 @@ describe('an HTML fallback page means "not found"', () => {
   it('?static=nope.json: "not found", with where to put the file', async () => {
     const e = await refusal(fetchStaticExploration('nope.json', base));
     expect(e.code).toBe('missing-file');
-    expect(e.message).toBe("static exploration nope.json: not found (the server answered with a web page, not the file); put nope.json beside the app's index.html");
+    expect(e.message).toBe(
+      "static exploration nope.json: not found (the server answered with a web page, not the file); put nope.json beside the app's index.html",
+    );
     expect(e.message).not.toMatch(/JSON|token/);
     const e404 = await refusal(fetchStaticExploration('gone/x.json', base));
     expect(e404.message).toMatch(/^static exploration gone\/x\.json: not found \(HTTP 404\)/);

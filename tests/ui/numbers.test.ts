@@ -11,7 +11,13 @@ describe('numbers that do not contradict each other', () => {
   });
   it('completeness: relative to the query P(correct), flagged when large, with what to do', () => {
     // the old "relative" divided by P(w̄) − P(w'), ~0 for a baseline that barely moves P: 1140 % here
-    const ok = completenessView([{ completeness: { maxAbs: 2e-4 }, pFull: 0.5 }, { completeness: { maxAbs: 1e-5 }, pFull: 0.01 }], 20);
+    const ok = completenessView(
+      [
+        { completeness: { maxAbs: 2e-4 }, pFull: 0.5 },
+        { completeness: { maxAbs: 1e-5 }, pFull: 0.01 },
+      ],
+      20,
+    );
     expect(ok.relToP).toBeCloseTo(1e-3, 12);
     expect(ok.large).toBe(false);
     expect(ok.text).toContain('0.10 % of the query');

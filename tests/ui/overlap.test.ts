@@ -3,9 +3,19 @@ import { commonToAll, upsetRows } from '../../src/ui/explorer/overlap';
 
 describe('per-language sets against the shared set (UpSet)', () => {
   const sets = {
-    zh: [[0, 1], [0, 2], [1, 5]] as [number, number][],
-    en: [[0, 1], [0, 3]] as [number, number][],
-    shared: [[0, 1], [2, 9]] as [number, number][],
+    zh: [
+      [0, 1],
+      [0, 2],
+      [1, 5],
+    ] as [number, number][],
+    en: [
+      [0, 1],
+      [0, 3],
+    ] as [number, number][],
+    shared: [
+      [0, 1],
+      [2, 9],
+    ] as [number, number][],
   };
   it('groups every neuron by exactly the sets that hold it, largest groups first', () => {
     const u = upsetRows(sets);

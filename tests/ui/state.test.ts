@@ -126,8 +126,16 @@ describe('share link state', () => {
       expect(decodeState(encodeState(s))).toStrictEqual(s);
     }
     // a link written by the previous version, verbatim
-    const v0 = '#s=eyJ2IjoxLCJtb2RlbCI6eyJ0eXBlIjoiYnVuZGxlZCIsIm5hbWUiOiJkZW1vIn0sIm1ldGhvZCI6Im1hdHJpY2UiLCJzZXR0aW5ncyI6eyJhbHBoYTEiOjEsImFscGhhMiI6MSwiYmV0YTEiOjEsImJldGEyIjoxLCJ0YXUiOjAuMiwibm9ybSI6InNjYWxlIiwiYXR0ck5vcm0iOiJub25lIn0sInN0ZXBzIjoyMCwiYmFzZWxpbmUiOiJwYWQifQ';
-    expect(decodeState(v0)).toStrictEqual({ v: 1, model: { type: 'bundled', name: 'demo' }, method: 'matrice', settings: { alpha1: 1, alpha2: 1, beta1: 1, beta2: 1, tau: 0.2, norm: 'scale', attrNorm: 'none' }, steps: 20, baseline: 'pad' });
+    const v0 =
+      '#s=eyJ2IjoxLCJtb2RlbCI6eyJ0eXBlIjoiYnVuZGxlZCIsIm5hbWUiOiJkZW1vIn0sIm1ldGhvZCI6Im1hdHJpY2UiLCJzZXR0aW5ncyI6eyJhbHBoYTEiOjEsImFscGhhMiI6MSwiYmV0YTEiOjEsImJldGEyIjoxLCJ0YXUiOjAuMiwibm9ybSI6InNjYWxlIiwiYXR0ck5vcm0iOiJub25lIn0sInN0ZXBzIjoyMCwiYmFzZWxpbmUiOiJwYWQifQ';
+    expect(decodeState(v0)).toStrictEqual({
+      v: 1,
+      model: { type: 'bundled', name: 'demo' },
+      method: 'matrice',
+      settings: { alpha1: 1, alpha2: 1, beta1: 1, beta2: 1, tau: 0.2, norm: 'scale', attrNorm: 'none' },
+      steps: 20,
+      baseline: 'pad',
+    });
     // many toggled neurons: the compressed link is much shorter
     const big = defaultState();
     big.toggles = { set: 'manual', neurons: Array.from({ length: 2000 }, (_, i) => [i % 4, i % 512] as [number, number]), factor: 0 };
@@ -190,7 +198,16 @@ describe('share link state', () => {
     });
     it('negative or non-integer neuron index', () => {
       const t = (neurons: unknown) => linkWith((o) => (o.toggles = { set: 'manual', neurons, factor: 0 }));
-      expectBad(() => decodeState(t([[0, 1], [2, -3]])), /link: toggles\.neurons\[1\] neuron index must be a non-negative integer, got -3/);
+      expectBad(
+        () =>
+          decodeState(
+            t([
+              [0, 1],
+              [2, -3],
+            ]),
+          ),
+        /link: toggles\.neurons\[1\] neuron index must be a non-negative integer, got -3/,
+      );
       expectBad(() => decodeState(t([[-1, 0]])), /toggles\.neurons\[0\] layer must be a non-negative integer/);
       expectBad(() => decodeState(t([[1.5, 0]])), /toggles\.neurons\[0\] layer/);
       expectBad(() => decodeState(t([[1, 2, 3]])), /toggles\.neurons\[0\] must be a pair/);
@@ -202,10 +219,16 @@ describe('share link state', () => {
       expect(decodeState(linkWith((o) => (o.quadrature = 'riemann-right'))).quadrature).toBe('riemann-right');
     });
     it('unknown method, model type, enums', () => {
-      expectBad(() => decodeState(linkWith((o) => (o.method = 'magic'))), /link: method must be one of "matrice", "amig", "random", "no-uaq", "no-ual", got "magic"/);
+      expectBad(
+        () => decodeState(linkWith((o) => (o.method = 'magic'))),
+        /link: method must be one of "matrice", "amig", "random", "no-uaq", "no-ual", got "magic"/,
+      );
       expectBad(() => decodeState(linkWith((o) => (o.model = { type: 'folder', path: '/etc' }))), /link: model\.type must be one of/);
       expectBad(() => decodeState(linkWith((o) => (o.baseline = 'eos'))), /link: baseline/);
-      expectBad(() => decodeState(linkWith((o) => (o.quadrature = 'simpson'))), /link: quadrature must be one of "riemann-right", "gauss-legendre", got "simpson"/);
+      expectBad(
+        () => decodeState(linkWith((o) => (o.quadrature = 'simpson'))),
+        /link: quadrature must be one of "riemann-right", "gauss-legendre", got "simpson"/,
+      );
       expectBad(() => decodeState(linkWith((o) => (o.settings.norm = 'x'))), /link: settings\.norm/);
       expectBad(() => decodeState(linkWith((o) => (o.settings.attrNorm = 'x'))), /link: settings\.attrNorm/);
       expectBad(() => decodeState(linkWith((o) => (o.toggles = { set: 'all', neurons: [], factor: 0 }))), /link: toggles\.set/);

@@ -8,11 +8,15 @@ const meta = { model: { label: 'bundled:demo\u0007', contentHash: 'h', architect
 
 describe('static export', () => {
   it('lists the exploration JSON, an opener page and a README', () => {
-    const file = exportExploration({ ...defaultState(), fact: 'P36/0' }, { model: { ...meta.model, label: 'bundled:demo' } }, {
-      queries: [],
-      selections: { matrice: { neurons: [[1, 2]], scores: [0.5], threshold: 0.1 } },
-      layerDistribution: [0, 1],
-    });
+    const file = exportExploration(
+      { ...defaultState(), fact: 'P36/0' },
+      { model: { ...meta.model, label: 'bundled:demo' } },
+      {
+        queries: [],
+        selections: { matrice: { neurons: [[1, 2]], scores: [0.5], threshold: 0.1 } },
+        layerDistribution: [0, 1],
+      },
+    );
     const { files, url } = buildStaticExploration(file);
     expect(files.map((f) => f.path)).toStrictEqual(['exploration.json', 'exploration.html', 'README.txt']);
     expect(files[0].content).toBe(file);

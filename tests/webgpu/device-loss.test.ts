@@ -27,7 +27,7 @@ if (!unavailable) {
 if (unavailable && process.env.CI) throw new Error(`WebGPU in Node is unavailable: ${unavailable} (.ci/run installs libvulkan1 and chromium's SwiftShader)`);
 
 describe.skipIf(!!unavailable)('a lost WebGPU device mid-run', () => {
-  it('stops the run with a backend error naming how to resume, and aborts the work\'s signal', async () => {
+  it("stops the run with a backend error naming how to resume, and aborts the work's signal", async () => {
     expect(gpuLostMessage()).toBeNull();
     let rounds = 0;
     let workSignal: AbortSignal | null = null;
@@ -50,7 +50,9 @@ describe.skipIf(!!unavailable)('a lost WebGPU device mid-run', () => {
     expect(err).toBeInstanceOf(KnError);
     expect((err as KnError).code).toBe('backend');
     const msg = (err as KnError).message;
-    expect(msg).toMatch(/^the WebGPU device was lost \(.+\); the facts finished before are kept in the results folder: run the same command again with --backend wasm/);
+    expect(msg).toMatch(
+      /^the WebGPU device was lost \(.+\); the facts finished before are kept in the results folder: run the same command again with --backend wasm/,
+    );
     expect(msg).toBe(gpuLostMessage());
     expect(workSignal!.aborted).toBe(true);
     expect(rounds).toBeGreaterThanOrEqual(2);

@@ -63,7 +63,10 @@ async function probs(m: LoadedModel, prompt: string): Promise<Float32Array> {
 }
 
 function paths(m: LoadedModel): string[] {
-  return m.store.names().filter((t) => t.shape.length === 2).map((t) => m.store.matPath(t.name));
+  return m.store
+    .names()
+    .filter((t) => t.shape.length === 2)
+    .map((t) => m.store.matPath(t.name));
 }
 
 describe.skipIf(!!unavailable)(`packed int8 on WebGPU in Node (${backend?.detail ?? unavailable})`, () => {
@@ -83,7 +86,8 @@ describe.skipIf(!!unavailable)(`packed int8 on WebGPU in Node (${backend?.detail
       expect(new Set(paths(L))).toEqual(new Set(['f32']));
       const log: string[] = [];
       for (const q of queries) {
-        const pp = await probs(P, q.prompt), pl = await probs(L, q.prompt);
+        const pp = await probs(P, q.prompt),
+          pl = await probs(L, q.prompt);
         expect(pl.length).toBeGreaterThan(300); // the whole vocabulary
         expect(Math.max(...pl)).toBeGreaterThan(0);
         const rp = relErr(pp, pl);
@@ -121,7 +125,8 @@ describe.skipIf(!!unavailable)(`packed int8 on WebGPU in Node (${backend?.detail
     const before = memory();
     const mp = await load('llama', { dtype: 'int8' });
     const ml = await load('llama', { dtype: 'int8', deviceWeights: 'lru' });
-    const prompt = 'The capital of France is', target = ' Paris';
+    const prompt = 'The capital of France is',
+      target = ' Paris';
     const p0 = await probs(mp, prompt);
     // layer 0's FFN output matrix (down_proj); three neurons' slices scaled by 3 and shifted
     const { name, neuronAxis: axis } = mp.family.outWeight(0);
@@ -132,8 +137,16 @@ describe.skipIf(!!unavailable)(`packed int8 on WebGPU in Node (${backend?.detail
     mp.store.writeSlices(name, axis, entries);
     ml.store.writeSlices(name, axis, entries);
     expect(mp.store.matPath(name)).toBe('f32');
-    expect(new Set(mp.store.names().filter((t) => t.shape.length === 2 && t.name !== name).map((t) => mp.store.matPath(t.name)))).toEqual(new Set(['packed']));
-    const pe = await probs(mp, prompt), le = await probs(ml, prompt);
+    expect(
+      new Set(
+        mp.store
+          .names()
+          .filter((t) => t.shape.length === 2 && t.name !== name)
+          .map((t) => mp.store.matPath(t.name)),
+      ),
+    ).toEqual(new Set(['packed']));
+    const pe = await probs(mp, prompt),
+      le = await probs(ml, prompt);
     expect(relErr(pe, p0)).toBeGreaterThan(1e-3); // the edit did change the answer
     expect(relErr(pe, le)).toBeLessThanOrEqual(1e-5);
     const ae = await attributeQuery(mp, prompt, target, { steps: 3 });

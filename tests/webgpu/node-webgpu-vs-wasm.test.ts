@@ -153,7 +153,10 @@ describe.skipIf(!!unavailable)('--backend webgpu in Node = wasm = transformers, 
         log.push(`${dtype}: probs ${dp.toExponential(2)}, attributions ${da.toExponential(2)} rel`);
         if (dtype === 'f32') {
           // the independent reference: transformers in float64
-          const dt = Math.max(...q.top.map(([id, pr]) => Math.abs(g.probs[id] - pr)), Math.abs(g.probs[q.targetId] - (q as unknown as { targetProb: number }).targetProb));
+          const dt = Math.max(
+            ...q.top.map(([id, pr]) => Math.abs(g.probs[id] - pr)),
+            Math.abs(g.probs[q.targetId] - (q as unknown as { targetProb: number }).targetProb),
+          );
           expect(dt, 'probabilities vs transformers').toBeLessThan(1e-5);
           const di = relErr(g.fixtureLayer!, q.ig.raw);
           expect(di, 'SAIG vs transformers').toBeLessThan(1e-3);
@@ -169,7 +172,8 @@ describe.skipIf(!!unavailable)('--backend webgpu in Node = wasm = transformers, 
 function kn(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src', 'cli', 'kn.ts'), ...args], { env: { ...process.env, ...env } });
-    let stdout = '', stderr = '';
+    let stdout = '',
+      stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     p.on('close', (code) => resolve({ code, stdout, stderr }));
@@ -181,7 +185,7 @@ describe.skipIf(!!unavailable)('kn --backend webgpu', () => {
   const exp = JSON.parse(readFileSync(join(gpt2, 'expected.json'), 'utf8')) as Expected;
   const q = exp.queries[0];
 
-  it('kn backend names the adapter; kn probe gives wasm\'s probabilities (and transformers\')', async () => {
+  it("kn backend names the adapter; kn probe gives wasm's probabilities (and transformers')", async () => {
     const icd = process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD;
     const b = await kn(['backend', '--backend', 'webgpu', '--json'], { VK_ICD_FILENAMES: icd });
     expect(b.code, b.stderr).toBe(0);
@@ -190,7 +194,9 @@ describe.skipIf(!!unavailable)('kn --backend webgpu', () => {
     expect(Object.keys(info.adapter).sort()).toEqual(['architecture', 'description', 'device', 'software', 'vendor']);
     if (icd === SWIFTSHADER_ICD) expect(info.adapter.software).toBe('SwiftShader');
     const probe = async (backend: string) => {
-      const r = await kn(['probe', '--model', gpt2, '--backend', backend, '--prompt', q.prompt, '--target', q.target, '--top', '5', '--json'], { VK_ICD_FILENAMES: icd });
+      const r = await kn(['probe', '--model', gpt2, '--backend', backend, '--prompt', q.prompt, '--target', q.target, '--top', '5', '--json'], {
+        VK_ICD_FILENAMES: icd,
+      });
       expect(r.code, r.stderr).toBe(0);
       return JSON.parse(r.stdout) as { top: { id: number; prob: number }[] };
     };

@@ -27,7 +27,11 @@ describe('ExplorerState.checkConvergence', () => {
     try {
       const bench = openLocal();
       const store = new CountingStore();
-      const explorer = new ExplorerState(() => model, () => bench, store);
+      const explorer = new ExplorerState(
+        () => model,
+        () => bench,
+        store,
+      );
       const fact = 'P36:0';
       const opts = { method: 'matrice' as const, settings: { tau: 0.2 } };
       await expect(explorer.checkConvergence(fact, opts)).rejects.toMatchObject({ code: 'bad-input' });
@@ -35,7 +39,10 @@ describe('ExplorerState.checkConvergence', () => {
       const loc = await explorer.localize(fact, { langs: ['en'], steps: 2 });
       const flagged = loc.queries.filter((q) => q.completeness.maxAbs / q.pFull > COMPLETENESS_FLAG).length;
       expect(flagged).toBeGreaterThan(0);
-      await expect(explorer.checkConvergence('P36:1', opts)).rejects.toMatchObject({ code: 'bad-input', message: expect.stringContaining('localize fact P36:1 first') });
+      await expect(explorer.checkConvergence('P36:1', opts)).rejects.toMatchObject({
+        code: 'bad-input',
+        message: expect.stringContaining('localize fact P36:1 first'),
+      });
       await expect(explorer.checkConvergence(fact, { ...opts, method: 'nope' as never })).rejects.toMatchObject({ code: 'bad-input' });
 
       const setsBefore = store.sets;

@@ -24,8 +24,17 @@ function setup() {
     await ready;
     const model = await loadModelArg('bundled:demo-causal', { dtype: 'int8' });
     const bench = openLocal();
-    const explorer = new ExplorerState(() => model, () => bench, undefined);
-    const edits = new EditState(() => model, () => bench, explorer, undefined);
+    const explorer = new ExplorerState(
+      () => model,
+      () => bench,
+      undefined,
+    );
+    const edits = new EditState(
+      () => model,
+      () => bench,
+      explorer,
+      undefined,
+    );
     return { model, explorer, edits };
   })();
   return shared;
@@ -37,7 +46,8 @@ const probs = (q: { queries: { pCorrect: number }[] }) => q.queries.map((x) => x
 function recount(v: EditView, lang: string, update: boolean) {
   const ok = (q: EditView['queries'][number]) => (update ? q.newTop === true : !q.oldTop);
   const qs = v.queries.filter((q) => q.lang === lang && q.known);
-  const ed = qs.filter((q) => q.role === 'edited'), pa = qs.filter((q) => q.role === 'paraphrase');
+  const ed = qs.filter((q) => q.role === 'edited'),
+    pa = qs.filter((q) => q.role === 'paraphrase');
   const un = v.unrelated.filter((u) => u.lang === lang);
   const share = (a: number, n: number) => (n ? a / n : null);
   return {
@@ -74,7 +84,10 @@ describe('edits in the page (worker side)', () => {
       `edit in the page (Node): erase ${neurons.length} neurons of ${FACT}: ${v.ms.total.toFixed(0)} ms (edit ${v.ms.edit.toFixed(1)} ms, evaluation ${v.ms.evaluate.toFixed(0)} ms); reliability ` +
         LANGS.map((l) => `${l} ${v.languages[l].reliability ?? '–'}`).join(', ') +
         '; P(old) of the edited query ' +
-        v.queries.filter((q) => q.role === 'edited').map((q) => `${q.lang} ${(q.before.pOld * 100).toFixed(0)} % → ${(q.after.pOld * 100).toFixed(0)} %`).join(', '),
+        v.queries
+          .filter((q) => q.role === 'edited')
+          .map((q) => `${q.lang} ${(q.before.pOld * 100).toFixed(0)} % → ${(q.after.pOld * 100).toFixed(0)} %`)
+          .join(', '),
     );
     // manipulations now start from the edited model; attributions are kept (made on the loaded weights)
     expect(explorer.score('matrice', {}).selected).toEqual(neurons);
@@ -161,7 +174,12 @@ describe('edits in the page (worker side)', () => {
     expect(probs(await explorer.factQueries(unknown, LANGS))).toEqual(before);
 
     // a typed fact: the subject and object go into every language's templates, and the page is told
-    const typed = await edits.teach({ fact: { relation: 'P36', lang: 'en', subject: 'Zorbania', object: 'Paris' }, langs: ['en', 'fr'], neurons: t.neurons, trainSteps: 3 });
+    const typed = await edits.teach({
+      fact: { relation: 'P36', lang: 'en', subject: 'Zorbania', object: 'Paris' },
+      langs: ['en', 'fr'],
+      neurons: t.neurons,
+      trainSteps: 3,
+    });
     expect(typed.notes.join(' ')).toMatch(/not translated/);
     expect(typed.factId).toMatch(/^new:P36:/);
     expect(Object.keys(typed.languages).sort()).toEqual(['en', 'fr']);

@@ -19,10 +19,15 @@ describe('a partly cached fact', () => {
     const model = await loadModelArg('bundled:demo-causal', { dtype: 'int8' });
     try {
       const bench = openLocal();
-      const explorer = new ExplorerState(() => model, () => bench, new MemoryBytesStore());
+      const explorer = new ExplorerState(
+        () => model,
+        () => bench,
+        new MemoryBytesStore(),
+      );
       const fact = 'P36:4';
       const q = await explorer.factQueries(fact, ['en', 'fr']);
-      const en = q.queries.filter((x) => x.lang === 'en').length, fr = q.queries.filter((x) => x.lang === 'fr').length;
+      const en = q.queries.filter((x) => x.lang === 'en').length,
+        fr = q.queries.filter((x) => x.lang === 'fr').length;
       expect(en).toBeGreaterThan(0);
       expect(fr).toBeGreaterThan(0);
       // nothing cached yet
@@ -50,7 +55,8 @@ describe('a partly cached fact', () => {
       const last = events.at(-1)!;
       expect(last.queriesDone).toBe(en + fr);
       expect(last.etaMs).toBe(0);
-      for (const e of events.filter((x) => x.queriesDone - x.cached > 0)) expect(e.etaMs).toBeLessThanOrEqual((e.elapsedMs / (e.queriesDone - e.cached)) * (en + fr - e.queriesDone) + 1e-6);
+      for (const e of events.filter((x) => x.queriesDone - x.cached > 0))
+        expect(e.etaMs).toBeLessThanOrEqual((e.elapsedMs / (e.queriesDone - e.cached)) * (en + fr - e.queriesDone) + 1e-6);
     } finally {
       model.dispose();
     }
@@ -58,12 +64,24 @@ describe('a partly cached fact', () => {
 
   it('the Localize view keeps the count, and says "not cached" only when none is', async () => {
     const answer = { complete: false, cachedCount: 22, queriesTotal: 39, queries: [] };
-    const h = { client: { localize: async () => answer }, info: {}, factId: 'P36:4', staticView: null, restoring: false, notice: '', error: null, showError() {}, updateHash() {} };
+    const h = {
+      client: { localize: async () => answer },
+      info: {},
+      factId: 'P36:4',
+      staticView: null,
+      restoring: false,
+      notice: '',
+      error: null,
+      showError() {},
+      updateHash() {},
+    };
     const a = new AnalysisStore(h as never);
     expect(await a.localize({ cacheOnly: true })).toBe(false);
     expect(a.needsLocalize).toBe(true);
     expect(a.cachedQueries).toEqual({ cached: 22, total: 39 });
-    expect(needsLocalizeText(a.cachedQueries)).toBe('22 of 39 queries are already attributed on this device (cached); press Localize to compute the other 17: it resumes from the cached ones.');
+    expect(needsLocalizeText(a.cachedQueries)).toBe(
+      '22 of 39 queries are already attributed on this device (cached); press Localize to compute the other 17: it resumes from the cached ones.',
+    );
     expect(needsLocalizeText({ cached: 0, total: 39 })).toBe("The link's attributions are not cached on this device: press Localize to compute them.");
     a.clear();
     expect(a.cachedQueries).toBeNull();

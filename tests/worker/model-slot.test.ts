@@ -55,8 +55,7 @@ describe('the worker model slot', () => {
 
     // a cancelled load keeps it too
     const cancelled = slot.replace(
-      (signal) =>
-        new Promise<LoadedModel>((_, reject) => signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')))),
+      (signal) => new Promise<LoadedModel>((_, reject) => signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')))),
     );
     expect(slot.loading).toBe(true);
     slot.cancel();

@@ -15,7 +15,11 @@ describe('score: language coverage', () => {
     const model = await loadModelArg('bundled:demo-causal', { dtype: 'int8' });
     try {
       const bench = openLocal();
-      const explorer = new ExplorerState(() => model, () => bench, undefined);
+      const explorer = new ExplorerState(
+        () => model,
+        () => bench,
+        undefined,
+      );
       const langs = ['en', 'fr', 'fi'];
       await explorer.localize('P36:0', { langs, steps: 2 });
       for (const method of ['matrice', 'amig'] as const) {

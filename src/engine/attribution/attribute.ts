@@ -27,9 +27,20 @@ export type BaselineKind = Baseline;
 export type AttributionPath = 'fast' | 'naive' | 'streamed';
 
 export { checkQuadrature, DEFAULT_QUADRATURE, LEGACY_QUADRATURE, QUADRATURES, type Quadrature } from '../rules';
-import { ATTRIBUTION_RESIDENT_BYTES, ATTRIBUTION_WORK_BYTES, checkBaseline, checkQuadrature, checkSteps, DEFAULT_BASELINE, DEFAULT_QUADRATURE, DEFAULT_STEPS, HEAD_CHUNK_BYTES, type Baseline, type Quadrature } from '../rules';
+import {
+  ATTRIBUTION_RESIDENT_BYTES,
+  ATTRIBUTION_WORK_BYTES,
+  checkBaseline,
+  checkQuadrature,
+  checkSteps,
+  DEFAULT_BASELINE,
+  DEFAULT_QUADRATURE,
+  DEFAULT_STEPS,
+  HEAD_CHUNK_BYTES,
+  type Baseline,
+  type Quadrature,
+} from '../rules';
 import { headChunkRows, streamedProbFn, type StreamedFn } from './stream';
-
 
 /**
  * M-node Gauss-Legendre quadrature on [0, 1]: nodes t (ascending) and weights ω (Σ ω = 1), exact for
@@ -40,11 +51,13 @@ export function gaussLegendre(m: number): { nodes: Float64Array; weights: Float6
   checkSteps(m);
   // P_M(x) and P_M'(x) by the three-term recurrence
   const legendre = (x: number): [number, number] => {
-    let p0 = 1, p1 = x;
+    let p0 = 1,
+      p1 = x;
     for (let n = 2; n <= m; n++) [p0, p1] = [p1, ((2 * n - 1) * x * p1 - (n - 1) * p0) / n];
     return [p1, (m * (x * p1 - p0)) / (x * x - 1)];
   };
-  const nodes = new Float64Array(m), weights = new Float64Array(m);
+  const nodes = new Float64Array(m),
+    weights = new Float64Array(m);
   for (let i = 0; i < Math.ceil(m / 2); i++) {
     // the (i+1)-th largest root of P_M on (−1, 1)
     let x = Math.cos((Math.PI * (i + 0.75)) / (m + 0.5));
@@ -101,7 +114,8 @@ export interface QueryAttribution {
 }
 
 export function completenessError(a: QueryAttribution): { maxAbs: number; maxRel: number } {
-  let maxAbs = 0, maxRel = 0;
+  let maxAbs = 0,
+    maxRel = 0;
   for (const c of a.completeness) {
     const e = Math.abs(c.sum - c.expected);
     maxAbs = Math.max(maxAbs, e);
@@ -124,8 +138,12 @@ interface Prepared {
 /** Neuron vectors at `position` for every layer, for a batch of equal-length sequences. */
 export async function activationsAt(model: LoadedModel, batch: number[][], position: number): Promise<Float32Array[][]> {
   const { fm, cfg } = model;
-  const B = batch.length, T = batch[0].length;
-  const rows = tf.tensor1d(Array.from({ length: B }, (_, b) => b * T + position), 'int32');
+  const B = batch.length,
+    T = batch[0].length;
+  const rows = tf.tensor1d(
+    Array.from({ length: B }, (_, b) => b * T + position),
+    'int32',
+  );
   const perLayer: tf.Tensor2D[] = [];
   let h = fm.embed(batch);
   for (let l = 0; l < cfg.numLayers; l++) {
@@ -159,7 +177,7 @@ export async function prepareQuery(model: LoadedModel, prompt: string, target: s
   if (baseline === 'pad') {
     if (padId === undefined) throw new KnError('bad-config', 'the tokenizer has no EOS token to use as ⟨PAD⟩; use the zero baseline');
     q.ids.forEach((id, i) => {
-      if (q.special[i] || i === q.position && model.info.kind === 'masked') return;
+      if (q.special[i] || (i === q.position && model.info.kind === 'masked')) return;
       baselinePositions.push(i);
       batch.push(q.ids.map((v, k) => (k === i ? padId : v)));
     });
@@ -200,9 +218,12 @@ interface PrefixCache {
 
 function buildPrefix(model: LoadedModel, p: Prepared): PrefixCache {
   const { fm, cfg } = model;
-  const T = p.ids.length, pos = p.position;
+  const T = p.ids.length,
+    pos = p.position;
   const causal = model.info.kind === 'causal';
-  const h1s: tf.Tensor2D[] = [], acts: tf.Tensor2D[] = [], past: (KV | undefined)[] = [];
+  const h1s: tf.Tensor2D[] = [],
+    acts: tf.Tensor2D[] = [],
+    past: (KV | undefined)[] = [];
   let h = fm.embed([p.ids]);
   for (let l = 0; l < cfg.numLayers; l++) {
     const next = tf.tidy(() => {
@@ -232,11 +253,15 @@ function buildPrefix(model: LoadedModel, p: Prepared): PrefixCache {
 
 function fastProbFn(model: LoadedModel, p: Prepared, layer: number, cache: PrefixCache): ProbFn {
   const { fm, cfg } = model;
-  const T = p.ids.length, pos = p.position, V = cfg.vocab;
+  const T = p.ids.length,
+    pos = p.position,
+    V = cfg.vocab;
   const kept: tf.Tensor[] = [];
   const keep = <X extends tf.Tensor>(t: X) => (kept.push(tf.keep(t)), t);
   const causal = model.info.kind === 'causal';
-  const h1Layer = cache.h1[layer], aLayer = cache.act[layer], past = cache.past;
+  const h1Layer = cache.h1[layer],
+    aLayer = cache.act[layer],
+    past = cache.past;
   const target = keep(tf.tidy(() => tf.oneHot(tf.tensor1d([p.targetId], 'int32'), V).reshape([V]) as tf.Tensor1D));
   const onehotPos = keep(tf.tidy(() => tf.oneHot(tf.tensor1d([pos], 'int32'), T).reshape([1, T, 1])));
   // masked: the block output of layer `layer` for the query itself (every row but the target's is reused)
@@ -256,17 +281,25 @@ function fastProbFn(model: LoadedModel, p: Prepared, layer: number, cache: Prefi
       // masked: every position sees the change from layer `layer` + 1 on. The FFN is position-wise, so at
       // layer `layer` only the target row changes (the other rows are the cached block output), and in the
       // last layer only the target row's FFN is read; everything in between re-runs all positions.
-      const d = cfg.hidden, last = cfg.numLayers - 1;
+      const d = cfg.hidden,
+        last = cfg.numLayers - 1;
       const rowAt = (x: tf.Tensor2D) => x.reshape([N, T, d]).slice([0, pos, 0], [N, 1, d]).reshape([N, d]) as tf.Tensor2D; // slice, not gather: gather's gradient needs UnsortedSegmentSum, which wasm lacks
       const row = fm.ffnOut(layer, h1Layer.slice([pos, 0], [1, -1]).tile([N, 1]) as tf.Tensor2D, W);
       if (layer === last) return tf.softmax(fm.logits(row)).mul(target).sum(1) as tf.Tensor1D;
-      let x = outLayer!.reshape([1, T, d]).mul(tf.sub(1, onehotPos)).add(row.reshape([N, 1, d]).mul(onehotPos)).reshape([N * T, d]) as tf.Tensor2D;
+      let x = outLayer!
+        .reshape([1, T, d])
+        .mul(tf.sub(1, onehotPos))
+        .add(row.reshape([N, 1, d]).mul(onehotPos))
+        .reshape([N * T, d]) as tf.Tensor2D;
       for (let l = layer + 1; l < last; l++) {
         const { h1 } = fm.attnHalf(l, x, N, T);
         x = fm.ffnOut(l, h1, fm.ffnAct(l, h1));
       }
       const h1 = rowAt(fm.attnHalf(last, x, N, T).h1);
-      return tf.softmax(fm.logits(fm.ffnOut(last, h1, fm.ffnAct(last, h1)))).mul(target).sum(1) as tf.Tensor1D;
+      return tf
+        .softmax(fm.logits(fm.ffnOut(last, h1, fm.ffnAct(last, h1))))
+        .mul(target)
+        .sum(1) as tf.Tensor1D;
     },
     dispose() {
       for (const t of kept) t.dispose();
@@ -280,7 +313,8 @@ function fastProbFn(model: LoadedModel, p: Prepared, layer: number, cache: Prefi
  */
 function naiveProbFn(model: LoadedModel, p: Prepared, layer: number): ProbFn {
   const { fm, cfg } = model;
-  const T = p.ids.length, pos = p.position;
+  const T = p.ids.length,
+    pos = p.position;
   const target = tf.tidy(() => tf.oneHot(tf.tensor1d([p.targetId], 'int32'), cfg.vocab).reshape([cfg.vocab]) as tf.Tensor1D);
   const onehotPos = tf.tidy(() => tf.oneHot(tf.tensor1d([pos], 'int32'), T).reshape([T, 1]));
   return {
@@ -295,7 +329,10 @@ function naiveProbFn(model: LoadedModel, p: Prepared, layer: number): ProbFn {
       }
       // like a Hugging Face forward, the LM head runs at every position; then the target position is read
       const logits = fm.logits(h);
-      return tf.softmax(logits.slice([pos, 0], [1, -1])).mul(target).sum(1) as tf.Tensor1D;
+      return tf
+        .softmax(logits.slice([pos, 0], [1, -1]))
+        .mul(target)
+        .sum(1) as tf.Tensor1D;
     },
     dispose() {
       target.dispose();
@@ -366,7 +403,11 @@ export function streamedResidentBytes(model: LoadedModel, chunkBytes: number, he
 }
 
 /** Which path attributeQuery takes for these layers (`opts.path` when given). */
-export function choosePath(model: LoadedModel, layers: number[], opts: Pick<AttributeOptions, 'path' | 'residentBudgetBytes' | 'chunkBudgetBytes'> = {}): AttributionPath {
+export function choosePath(
+  model: LoadedModel,
+  layers: number[],
+  opts: Pick<AttributeOptions, 'path' | 'residentBudgetBytes' | 'chunkBudgetBytes'> = {},
+): AttributionPath {
   if (opts.path) return opts.path;
   const lowest = Math.min(...layers);
   const fast = fastResidentBytes(model, lowest);
@@ -431,7 +472,8 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
   const layers = opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l);
   if (layers.length === 0) throw new KnError('bad-input', 'no layers to attribute');
   for (const l of layers) {
-    if (!Number.isInteger(l) || l < 0 || l >= model.cfg.numLayers) throw new KnError('bad-input', `layer ${l} does not exist (the model has ${model.cfg.numLayers})`);
+    if (!Number.isInteger(l) || l < 0 || l >= model.cfg.numLayers)
+      throw new KnError('bad-input', `layer ${l} does not exist (the model has ${model.cfg.numLayers})`);
   }
   const work = opts.chunkBudgetBytes ?? ATTRIBUTION_WORK_BYTES;
   const headChunkBytes = opts.headChunkBytes ?? HEAD_CHUNK_BYTES;
@@ -469,12 +511,20 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
         });
         return W;
       };
-      const fn: ProbFn | StreamedFn = streamed ? streamedProbFn(model, p, layer, cache!, headChunkBytes) : path === 'fast' ? fastProbFn(model, p, layer, cache!) : naiveProbFn(model, p, layer);
+      const fn: ProbFn | StreamedFn = streamed
+        ? streamedProbFn(model, p, layer, cache!, headChunkBytes)
+        : path === 'fast'
+          ? fastProbFn(model, p, layer, cache!)
+          : naiveProbFn(model, p, layer);
       const gradSum = Array.from({ length: m }, () => new Float64Array(F));
       const pAtEnd = new Float64Array(m); // P(w̄) reached through each baseline's path (Riemann: k = M)
       try {
         const T = p.ids.length;
-        const rowsPer = streamed ? streamedChunkRows(model, layer, work, T, headChunkRows(model, headChunkBytes)) : path === 'fast' ? chunkRows(model, layer, work, T) : 1;
+        const rowsPer = streamed
+          ? streamedChunkRows(model, layer, work, T, headChunkRows(model, headChunkBytes))
+          : path === 'fast'
+            ? chunkRows(model, layer, work, T)
+            : 1;
         for (let s = 0; s < points.length; s += rowsPer) {
           if (opts.signal?.aborted) throw new KnError('cancelled', 'attribution cancelled');
           const list = points.slice(s, s + rowsPer);
@@ -526,7 +576,10 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
           }
         } else {
           const pf = fn as ProbFn;
-          const p0 = path === 'fast' ? tf.tidy(() => pf.probs(W0)) : tf.tidy(() => tf.concat(Array.from({ length: n0 }, (_, i) => pf.probs(W0.slice([i, 0], [1, -1]) as tf.Tensor2D))));
+          const p0 =
+            path === 'fast'
+              ? tf.tidy(() => pf.probs(W0))
+              : tf.tidy(() => tf.concat(Array.from({ length: n0 }, (_, i) => pf.probs(W0.slice([i, 0], [1, -1]) as tf.Tensor2D))));
           pBase = await p0.data();
           tf.dispose([W0, p0]);
         }
@@ -552,5 +605,18 @@ export async function attributeQuery(model: LoadedModel, prompt: string, target:
     cache?.dispose();
     if (!streamed) model.store.unpin();
   }
-  return { ids: p.ids, position: p.position, targetId: p.targetId, steps, baseline, quadrature, baselinePositions: p.baselinePositions, padId: p.padId, layers, raw, pFull, completeness };
+  return {
+    ids: p.ids,
+    position: p.position,
+    targetId: p.targetId,
+    steps,
+    baseline,
+    quadrature,
+    baselinePositions: p.baselinePositions,
+    padId: p.padId,
+    layers,
+    raw,
+    pFull,
+    completeness,
+  };
 }

@@ -4,7 +4,15 @@
  */
 import { KnError } from '../../shared/errors';
 import type { LoadedModel } from '../families/model';
-import { attributeQuery, checkQuadrature, completenessError, DEFAULT_QUADRATURE, LEGACY_QUADRATURE, type AttributeOptions, type QueryAttribution } from './attribute';
+import {
+  attributeQuery,
+  checkQuadrature,
+  completenessError,
+  DEFAULT_QUADRATURE,
+  LEGACY_QUADRATURE,
+  type AttributeOptions,
+  type QueryAttribution,
+} from './attribute';
 import { DEFAULT_BASELINE, DEFAULT_STEPS } from '../rules';
 import { attributionKey, decodeAttribution, encodeAttribution, type BytesStore } from './cache';
 import type { FactAttributions } from '../selection/scoring';
@@ -15,7 +23,6 @@ export interface QuerySpec {
   target: string;
   templateId?: string;
 }
-
 
 export interface FactProgress {
   queriesDone: number;
@@ -41,7 +48,11 @@ export interface AttributedQuery extends QuerySpec {
  * The cache key of a query's attribution: the weights as held (content hash and dtype), ids, target, settings.
  * The quadrature is left out when it is LEGACY_QUADRATURE: those keys are the ones written before the option.
  */
-export function queryCacheKey(model: LoadedModel, q: QuerySpec, opts: Pick<AttributeOptions, 'steps' | 'baseline' | 'layers' | 'quadrature'> = {}): Promise<string> {
+export function queryCacheKey(
+  model: LoadedModel,
+  q: QuerySpec,
+  opts: Pick<AttributeOptions, 'steps' | 'baseline' | 'layers' | 'quadrature'> = {},
+): Promise<string> {
   const enc = model.tok.encodeQuery(q.prompt);
   const quadrature = checkQuadrature(opts.quadrature ?? DEFAULT_QUADRATURE);
   return attributionKey({
@@ -58,7 +69,9 @@ export function queryCacheKey(model: LoadedModel, q: QuerySpec, opts: Pick<Attri
 
 /** Attributes one query, reading and writing the cache. */
 export async function attributeCached(model: LoadedModel, q: QuerySpec, opts: AttributeFactOptions & { onPoints?: (d: number, t: number) => void } = {}) {
-  const steps = opts.steps ?? DEFAULT_STEPS, baseline = opts.baseline ?? DEFAULT_BASELINE, quadrature = opts.quadrature ?? DEFAULT_QUADRATURE;
+  const steps = opts.steps ?? DEFAULT_STEPS,
+    baseline = opts.baseline ?? DEFAULT_BASELINE,
+    quadrature = opts.quadrature ?? DEFAULT_QUADRATURE;
   const layers = opts.layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l);
   const key = await queryCacheKey(model, q, { steps, baseline, layers, quadrature });
   if (opts.store) {
@@ -111,4 +124,3 @@ export function toFactAttributions(model: LoadedModel, qs: AttributedQuery[]): F
   }
   return { numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn, languages };
 }
-

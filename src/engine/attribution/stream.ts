@@ -45,9 +45,18 @@ export function headChunkRows(model: LoadedModel, chunkBytes = HEAD_CHUNK_BYTES)
 
 type Stage = (x: tf.Tensor2D, N: number) => tf.Tensor2D;
 
-export function streamedProbFn(model: LoadedModel, p: { ids: number[]; position: number; targetId: number }, layer: number, cache: StreamPrefix, chunkBytes = HEAD_CHUNK_BYTES): StreamedFn {
+export function streamedProbFn(
+  model: LoadedModel,
+  p: { ids: number[]; position: number; targetId: number },
+  layer: number,
+  cache: StreamPrefix,
+  chunkBytes = HEAD_CHUNK_BYTES,
+): StreamedFn {
   const { fm, cfg, store } = model;
-  const T = p.ids.length, pos = p.position, V = cfg.vocab, d = cfg.hidden;
+  const T = p.ids.length,
+    pos = p.position,
+    V = cfg.vocab,
+    d = cfg.hidden;
   const causal = model.info.kind === 'causal';
   const last = cfg.numLayers - 1;
   const kept: tf.Tensor[] = [];
@@ -73,7 +82,13 @@ export function streamedProbFn(model: LoadedModel, p: { ids: number[]; position:
       const outLayer = keep(tf.tidy(() => fm.ffnOut(layer, h1Layer, cache.act[layer]).reshape([1, T, d])));
       const onehotPos = keep(tf.tidy(() => tf.oneHot(tf.tensor1d([pos], 'int32'), T).reshape([1, T, 1])));
       const rest = keep(tf.tidy(() => tf.sub(1, onehotPos)));
-      stages.push((W, N) => outLayer.mul(rest).add(row(W, N).reshape([N, 1, d]).mul(onehotPos)).reshape([N * T, d]) as tf.Tensor2D);
+      stages.push(
+        (W, N) =>
+          outLayer
+            .mul(rest)
+            .add(row(W, N).reshape([N, 1, d]).mul(onehotPos))
+            .reshape([N * T, d]) as tf.Tensor2D,
+      );
       for (let l = layer + 1; l < last; l++) {
         stages.push((x, N) => {
           const { h1 } = fm.attnHalf(l, x, N, T);
@@ -111,8 +126,10 @@ export function streamedProbFn(model: LoadedModel, p: { ids: number[]; position:
   /** first head pass: per row, max and Σ exp over the whole vocabulary (float64), and the target's logit */
   const headStats = async (z: tf.Tensor2D) => {
     const N = z.shape[0];
-    const lse = new Float64Array(N), zy = new Float64Array(N);
-    const mx = new Float64Array(N).fill(-Infinity), sum = new Float64Array(N);
+    const lse = new Float64Array(N),
+      zy = new Float64Array(N);
+    const mx = new Float64Array(N).fill(-Infinity),
+      sum = new Float64Array(N);
     for (const [v0, v1] of chunks) {
       const M = store.headColumns(head.matrix, v0, v1);
       const [cm, cs, ct] = tf.tidy(() => {

@@ -128,8 +128,11 @@ export function deferSoftwareWebGPU(order: readonly string[], i: number): string
 
 export function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof p?.versions?.node === 'string' && typeof (globalThis as { window?: unknown }).window === 'undefined'
-    && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined';
+  return (
+    typeof p?.versions?.node === 'string' &&
+    typeof (globalThis as { window?: unknown }).window === 'undefined' &&
+    typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined'
+  );
 }
 
 function errText(e: unknown): string {
@@ -189,7 +192,9 @@ interface GpuState {
 }
 let gpuState: GpuState | null = null;
 
-async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<string | { detail: string; limits: BackendInfo['limits']; software: string | null; adapter: AdapterReport }> {
+async function prepareWebGPU(
+  onDeviceLost?: (reason: string) => void,
+): Promise<string | { detail: string; limits: BackendInfo['limits']; software: string | null; adapter: AdapterReport }> {
   const nav = (globalThis as { navigator?: Navigator }).navigator;
   if (!nav || !('gpu' in nav) || !nav.gpu) return 'navigator.gpu is missing';
   let adapter: GPUAdapter | null;
@@ -235,13 +240,13 @@ async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<s
     return `could not load @tensorflow/tfjs-backend-webgpu: ${errText(e)}`;
   }
   const mib = (n: number) => `${Math.round(n / 1048576)} MiB`;
-  const desc = info
-    ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ')
-    : 'adapter info unavailable';
+  const desc = info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') : 'adapter info unavailable';
   const software = softwareAdapter({
     ...(info ? { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description } : {}),
     // isFallbackAdapter: on the adapter (older spec) or on its info (current spec)
-    isFallbackAdapter: !!((adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter || (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
+    isFallbackAdapter: !!(
+      (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter || (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter
+    ),
   });
   const detail = `${desc || 'unknown adapter'}${software ? ` (software: ${software})` : ''}; maxStorageBufferBindingSize ${mib(device.limits.maxStorageBufferBindingSize)}, maxBufferSize ${mib(device.limits.maxBufferSize)}`;
 
@@ -267,7 +272,12 @@ async function prepareWebGPU(onDeviceLost?: (reason: string) => void): Promise<s
     /* not registered */
   }
   tf.registerBackend('webgpu', async () => new WebGPUBackendCtor(device, info), 10);
-  return { detail, software, adapter: adapterReport, limits: { maxTensorBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize) } };
+  return {
+    detail,
+    software,
+    adapter: adapterReport,
+    limits: { maxTensorBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize) },
+  };
 }
 
 /** Why Node found no adapter, and what to do (Dawn looks for a Vulkan driver: VK_ICD_FILENAMES or the system's ICDs). */
@@ -333,7 +343,12 @@ function wasmThreadCount(threads: InitBackendOptions['wasmThreads'] = 'auto'): {
   // auto: threads only from 4 logical cores on (on 2 cores the page's localize took 2.3× longer threaded, measured:
   // docs/PERFORMANCE.md "wasm threads in the page"); ?threads=N asks for N anywhere
   const n = threads === 'auto' ? (cores >= 4 ? Math.min(cores, MAX_WASM_THREADS) : 1) : Math.max(1, Math.min(Math.floor(threads), MAX_WASM_THREADS));
-  return n > 1 ? { n } : { n: 1, why: threads === 'auto' ? `${cores} logical core${cores === 1 ? '' : 's'}: threaded wasm is slower on fewer than 4 (?threads=N to try)` : 'asked for' };
+  return n > 1
+    ? { n }
+    : {
+        n: 1,
+        why: threads === 'auto' ? `${cores} logical core${cores === 1 ? '' : 's'}: threaded wasm is slower on fewer than 4 (?threads=N to try)` : 'asked for',
+      };
 }
 
 let wasmThreadsChosen: { n: number; why?: string } = { n: 1 };
@@ -408,7 +423,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     let reason: string | null = null;
     if (name === 'webgpu') {
       // Node has WebGPU once Dawn's bindings (npm webgpu) set navigator.gpu (src/cli/node-webgpu.ts)
-      if (node && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) reason = "WebGPU in Node needs Dawn's bindings (npm webgpu), installed by asking for the backend by name";
+      if (node && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu)
+        reason = "WebGPU in Node needs Dawn's bindings (npm webgpu), installed by asking for the backend by name";
       else {
         dropWebGPU();
         const r = await prepareWebGPU(opts.onDeviceLost);
@@ -454,7 +470,10 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
           /* not started */
         }
         unshadowCores();
-        detail = detail?.replace(/threads off$/, threads > 1 ? `threads ${threads}` : `threads off${wasmThreadsChosen.why && !isNode() ? ` (${wasmThreadsChosen.why})` : ''}`);
+        detail = detail?.replace(
+          /threads off$/,
+          threads > 1 ? `threads ${threads}` : `threads off${wasmThreadsChosen.why && !isNode() ? ` (${wasmThreadsChosen.why})` : ''}`,
+        );
       }
       if (name === 'webgl') {
         try {

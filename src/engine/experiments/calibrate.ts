@@ -19,7 +19,7 @@ import { lineChart } from '../report/svg';
 export const CALIBRATION_VERSION = 1;
 
 // the grid, the rule and the grid's option text live in a module without the engine's heavy imports (the page reads them)
-import { DEFAULT_GRID, RULE, type CalibrationGrid } from '../rules/calibration';
+import { RULE, type CalibrationGrid } from '../rules/calibration';
 export { DEFAULT_GRID, RULE, parseGrid, type CalibrationGrid } from '../rules/calibration';
 
 export interface CalibrationMeta {
@@ -96,7 +96,8 @@ export async function calibrateFact(o: FactContext<CalibrationMeta>, factId: str
   const res = await s.manipulateMany(jobs, 1);
   const probs = (j: number) => res[j].rows.map((r) => p6(r.after));
   const cells: CalibrationRow['cells'] = {};
-  for (const x of plan) cells[x.key] = { neurons: x.neurons, coverage: x.coverage, suppress: probs(x.sup), top1: res[x.sup].rows.map((r) => r.correctAfter), random: probs(x.rnd) };
+  for (const x of plan)
+    cells[x.key] = { neurons: x.neurons, coverage: x.coverage, suppress: probs(x.sup), top1: res[x.sup].rows.map((r) => r.correctAfter), random: probs(x.rnd) };
   const ownOut: CalibrationRow['own'] = {};
   for (const x of ownJobs) (ownOut[x.key] ??= {})[x.lang] = { n: x.n, suppress: probs(x.j) };
   const queries: RowQuery[] = s.queries.map((q) => ({ lang: q.lang, template: q.templateId, before: p6(q.before), known: q.known }));
@@ -119,7 +120,9 @@ export function calibrateCommand(m: CalibrationMeta): string {
     m.request.split ? `--split ${m.request.split}` : '',
     `--langs ${m.langs.join(',')} --seed ${m.seed} --steps ${m.steps}${m.baseline !== DEFAULT_BASELINE ? ` --baseline ${m.baseline}` : ''} --quadrature ${m.quadrature ?? LEGACY_QUADRATURE}`,
     `--grid-alpha2 ${g.alpha2.join(',')} --grid-beta2 ${g.beta2.join(',')} --grid-tau ${g.tau.join(',')} --out <dir>`,
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 /** The calibration on the runner core (its meta comparison ignores the shard: the CLI checks it apart). */
@@ -133,7 +136,8 @@ export const CALIBRATE: ExperimentPlugin<CalibrationMeta, CalibrationRow> = {
 };
 
 /** Runs the facts of the meta's shard that the sink has not finished; resumable, cancellable between facts. */
-export const runCalibration = (o: FactContext<CalibrationMeta> & { sink: RowSink<CalibrationRow>; onProgress?: (p: RunProgress) => void }) => runPlugin(CALIBRATE, o);
+export const runCalibration = (o: FactContext<CalibrationMeta> & { sink: RowSink<CalibrationRow>; onProgress?: (p: RunProgress) => void }) =>
+  runPlugin(CALIBRATE, o);
 
 /** Why a parsed row cannot be read against this meta, or null. */
 export function calibrationRowProblem(r: unknown, meta: CalibrationMeta): string | null {
@@ -142,12 +146,25 @@ export function calibrationRowProblem(r: unknown, meta: CalibrationMeta): string
   const o = r as Partial<CalibrationRow>;
   if (!Array.isArray(o.queries) || !o.cells || !o.own) return 'missing queries, cells or own';
   const n = o.queries.length;
-  for (const a2 of meta.grid.alpha2) for (const b2 of meta.grid.beta2) for (const t of meta.grid.tau) {
-    const c = o.cells[settingKey(a2, b2, t)];
-    if (!c || !Array.isArray(c.suppress) || c.suppress.length !== n || !Array.isArray(c.random) || c.random.length !== n || !Array.isArray(c.top1) || c.top1.length !== n || !Array.isArray(c.coverage) || !Array.isArray(c.neurons) || c.coverage.length !== c.neurons.length) {
-      return `setting ${settingKey(a2, b2, t)} missing or misaligned (a results folder of another grid?)`;
-    }
-  }
+  for (const a2 of meta.grid.alpha2)
+    for (const b2 of meta.grid.beta2)
+      for (const t of meta.grid.tau) {
+        const c = o.cells[settingKey(a2, b2, t)];
+        if (
+          !c ||
+          !Array.isArray(c.suppress) ||
+          c.suppress.length !== n ||
+          !Array.isArray(c.random) ||
+          c.random.length !== n ||
+          !Array.isArray(c.top1) ||
+          c.top1.length !== n ||
+          !Array.isArray(c.coverage) ||
+          !Array.isArray(c.neurons) ||
+          c.coverage.length !== c.neurons.length
+        ) {
+          return `setting ${settingKey(a2, b2, t)} missing or misaligned (a results folder of another grid?)`;
+        }
+      }
   return null;
 }
 
@@ -198,8 +215,10 @@ export function choose(points: FrontierPoint[], langCount: number): FrontierPoin
     const why: string[] = [];
     if (p.selectedMedian < RULE.minSelectedMedian) why.push(`median selection ${p.selectedMedian} < ${RULE.minSelectedMedian} (empty on most facts)`);
     if (p.selectedShare > RULE.maxShare) why.push(`median selection ${(p.selectedShare * 100).toFixed(2)} % > ${RULE.maxShare * 100} %`);
-    if (p.coverageMean === null || p.coverageMean < RULE.minCoverageShare * langCount - 1e-9) why.push(`coverage ${p.coverageMean === null ? '—' : p.coverageMean.toFixed(2)} < ${(RULE.minCoverageShare * langCount).toFixed(2)}`);
-    if (p.randomSuppress === null || Math.abs(p.randomSuppress) > RULE.maxRandom) why.push(`Random |ΔP| ${p.randomSuppress === null ? '—' : (Math.abs(p.randomSuppress) * 100).toFixed(1) + ' %'} > ${RULE.maxRandom * 100} %`);
+    if (p.coverageMean === null || p.coverageMean < RULE.minCoverageShare * langCount - 1e-9)
+      why.push(`coverage ${p.coverageMean === null ? '—' : p.coverageMean.toFixed(2)} < ${(RULE.minCoverageShare * langCount).toFixed(2)}`);
+    if (p.randomSuppress === null || Math.abs(p.randomSuppress) > RULE.maxRandom)
+      why.push(`Random |ΔP| ${p.randomSuppress === null ? '—' : (Math.abs(p.randomSuppress) * 100).toFixed(1) + ' %'} > ${RULE.maxRandom * 100} %`);
     if (p.suppress === null) why.push('no ΔP');
     p.eligible = why.length === 0;
     p.why = why.join('; ');
@@ -213,42 +232,51 @@ export function summarizeCalibration(meta: CalibrationMeta, rows: CalibrationRow
   const langs = meta.langs;
   const total = meta.model.numLayers * meta.model.ffnSize;
   const frontier: FrontierPoint[] = [];
-  for (const a2 of meta.grid.alpha2) for (const b2 of meta.grid.beta2) for (const tau of meta.grid.tau) {
-    const key = settingKey(a2, b2, tau);
-    const sizes = rows.map((r) => r.cells[key].neurons.length);
-    const perLanguage: Record<string, number | null> = {};
-    const rnd: (number | null)[] = [];
-    const ownL: (number | null)[] = [];
-    for (const lang of langs) {
-      perLanguage[lang] = stat(rows.map((r) => factLanguageDeltaP(r as never, r.cells[key].suppress, lang))).mean;
-      rnd.push(stat(rows.map((r) => factLanguageDeltaP(r as never, r.cells[key].random, lang))).mean);
-      ownL.push(stat(rows.filter((r) => r.own[ownKey(a2, tau)]?.[lang]).map((r) => factLanguageDeltaP(r as never, r.own[ownKey(a2, tau)][lang]!.suppress, lang))).mean);
-    }
-    let known = 0, flipped = 0;
-    for (const lang of langs) {
-      const fr = flipRate(rows as never, lang, (r) => (r as unknown as CalibrationRow).cells[key].top1);
-      const k = rows.reduce((a, r) => a + r.queries.filter((q) => q.lang === lang && q.known).length, 0);
-      if (fr !== null) {
-        known += k;
-        flipped += fr * k;
+  for (const a2 of meta.grid.alpha2)
+    for (const b2 of meta.grid.beta2)
+      for (const tau of meta.grid.tau) {
+        const key = settingKey(a2, b2, tau);
+        const sizes = rows.map((r) => r.cells[key].neurons.length);
+        const perLanguage: Record<string, number | null> = {};
+        const rnd: (number | null)[] = [];
+        const ownL: (number | null)[] = [];
+        for (const lang of langs) {
+          perLanguage[lang] = stat(rows.map((r) => factLanguageDeltaP(r as never, r.cells[key].suppress, lang))).mean;
+          rnd.push(stat(rows.map((r) => factLanguageDeltaP(r as never, r.cells[key].random, lang))).mean);
+          ownL.push(
+            stat(rows.filter((r) => r.own[ownKey(a2, tau)]?.[lang]).map((r) => factLanguageDeltaP(r as never, r.own[ownKey(a2, tau)][lang]!.suppress, lang)))
+              .mean,
+          );
+        }
+        let known = 0,
+          flipped = 0;
+        for (const lang of langs) {
+          const fr = flipRate(rows as never, lang, (r) => (r as unknown as CalibrationRow).cells[key].top1);
+          const k = rows.reduce((a, r) => a + r.queries.filter((q) => q.lang === lang && q.known).length, 0);
+          if (fr !== null) {
+            known += k;
+            flipped += fr * k;
+          }
+        }
+        const med = median(sizes) ?? 0;
+        frontier.push({
+          key,
+          alpha2: a2,
+          beta2: b2,
+          tau,
+          selectedMedian: med,
+          selectedShare: med / total,
+          empty: sizes.filter((x) => x === 0).length,
+          coverageMean: meanOf(rows.flatMap((r) => r.cells[key].coverage)),
+          suppress: meanOf(langs.map((l) => perLanguage[l])),
+          perLanguage,
+          flipRate: known ? flipped / known : null,
+          randomSuppress: meanOf(rnd),
+          ownSuppress: meanOf(ownL),
+          eligible: false,
+          why: '',
+        });
       }
-    }
-    const med = median(sizes) ?? 0;
-    frontier.push({
-      key, alpha2: a2, beta2: b2, tau,
-      selectedMedian: med,
-      selectedShare: med / total,
-      empty: sizes.filter((x) => x === 0).length,
-      coverageMean: meanOf(rows.flatMap((r) => r.cells[key].coverage)),
-      suppress: meanOf(langs.map((l) => perLanguage[l])),
-      perLanguage,
-      flipRate: known ? flipped / known : null,
-      randomSuppress: meanOf(rnd),
-      ownSuppress: meanOf(ownL),
-      eligible: false,
-      why: '',
-    });
-  }
   const c = choose(frontier, langs.length);
   return {
     experiment: 'calibrate',
@@ -300,7 +328,20 @@ export function calibrationFiles(meta: CalibrationMeta, s: CalibrationSummary, c
   const langs = s.langs;
   const head = ['α2', 'β2', 'τ', 'median selection', 'empty', 'coverage', 'ΔP suppress', ...langs, 'flip rate', 'Random ΔP', 'own sets ΔP', 'eligible'];
   const sorted = [...s.frontier].sort((a, b) => a.selectedMedian - b.selectedMedian || (a.suppress ?? 0) - (b.suppress ?? 0));
-  const rowsMd = sorted.map((p) => [String(p.alpha2), String(p.beta2), String(p.tau), String(p.selectedMedian), `${p.empty}/${s.facts}`, p.coverageMean === null ? '—' : p.coverageMean.toFixed(2), pct(p.suppress), ...langs.map((l) => pct(p.perLanguage[l])), pct(p.flipRate), pct(p.randomSuppress), pct(p.ownSuppress), p.key === s.chosen?.key ? '**chosen**' : p.eligible ? 'yes' : `no: ${p.why}`]);
+  const rowsMd = sorted.map((p) => [
+    String(p.alpha2),
+    String(p.beta2),
+    String(p.tau),
+    String(p.selectedMedian),
+    `${p.empty}/${s.facts}`,
+    p.coverageMean === null ? '—' : p.coverageMean.toFixed(2),
+    pct(p.suppress),
+    ...langs.map((l) => pct(p.perLanguage[l])),
+    pct(p.flipRate),
+    pct(p.randomSuppress),
+    pct(p.ownSuppress),
+    p.key === s.chosen?.key ? '**chosen**' : p.eligible ? 'yes' : `no: ${p.why}`,
+  ]);
   const md = [
     `# Calibration of MaTrice on ${s.model}`,
     '',
@@ -311,7 +352,9 @@ export function calibrationFiles(meta: CalibrationMeta, s: CalibrationSummary, c
     '',
     `**Rule**: ${s.rule}.`,
     '',
-    s.chosen ? `**Chosen**: α2 = ${s.chosen.alpha2}, β2 = ${s.chosen.beta2}, τ = ${s.chosen.tau}.` : '**No setting qualifies** under the rule; METHOD\'s defaults stay.',
+    s.chosen
+      ? `**Chosen**: α2 = ${s.chosen.alpha2}, β2 = ${s.chosen.beta2}, τ = ${s.chosen.tau}.`
+      : "**No setting qualifies** under the rule; METHOD's defaults stay.",
     '',
     '![frontier](frontier.svg)',
     '',
@@ -322,21 +365,68 @@ export function calibrationFiles(meta: CalibrationMeta, s: CalibrationSummary, c
     ...(s.problems.length ? ['## Problems', '', ...s.problems.map((p) => `- ${p}`), ''] : []),
   ].join('\n');
   const csvCell = (v: string | number | null) => (v === null ? '' : String(v));
-  const csv = [['alpha2', 'beta2', 'tau', 'selected_median', 'empty', 'coverage', 'suppress', ...langs.map((l) => `suppress_${l}`), 'flip_rate', 'random_suppress', 'own_suppress', 'eligible'].join(','),
-    ...sorted.map((p) => [p.alpha2, p.beta2, p.tau, p.selectedMedian, p.empty, p.coverageMean, p.suppress, ...langs.map((l) => p.perLanguage[l]), p.flipRate, p.randomSuppress, p.ownSuppress, p.eligible ? 1 : 0].map(csvCell).join(','))].join('\n') + '\n';
+  const csv =
+    [
+      [
+        'alpha2',
+        'beta2',
+        'tau',
+        'selected_median',
+        'empty',
+        'coverage',
+        'suppress',
+        ...langs.map((l) => `suppress_${l}`),
+        'flip_rate',
+        'random_suppress',
+        'own_suppress',
+        'eligible',
+      ].join(','),
+      ...sorted.map((p) =>
+        [
+          p.alpha2,
+          p.beta2,
+          p.tau,
+          p.selectedMedian,
+          p.empty,
+          p.coverageMean,
+          p.suppress,
+          ...langs.map((l) => p.perLanguage[l]),
+          p.flipRate,
+          p.randomSuppress,
+          p.ownSuppress,
+          p.eligible ? 1 : 0,
+        ]
+          .map(csvCell)
+          .join(','),
+      ),
+    ].join('\n') + '\n';
   // the frontier: per τ, ΔP against the median selection size (sizes on x), MaTrice and its Random
   const xs = [...new Set(s.frontier.map((p) => Math.max(1, p.selectedMedian)))].sort((a, b) => a - b);
   const series: { name: string; values: (number | null)[]; color?: string }[] = [];
   const colors = ['#1f77b4', '#2ca02c', '#9467bd'];
   meta.grid.tau.forEach((tau, i) => {
-    const best = (pick: (p: FrontierPoint) => number | null) => xs.map((x) => {
-      const v = s.frontier.filter((p) => p.tau === tau && Math.max(1, p.selectedMedian) === x).map(pick).filter((y): y is number => y !== null);
-      return v.length ? Math.min(...v) : null;
-    });
+    const best = (pick: (p: FrontierPoint) => number | null) =>
+      xs.map((x) => {
+        const v = s.frontier
+          .filter((p) => p.tau === tau && Math.max(1, p.selectedMedian) === x)
+          .map(pick)
+          .filter((y): y is number => y !== null);
+        return v.length ? Math.min(...v) : null;
+      });
     series.push({ name: `MaTrice τ = ${tau}`, values: best((p) => p.suppress), color: colors[i % colors.length] });
   });
-  series.push({ name: 'Random, same size', values: xs.map((x) => meanOf(s.frontier.filter((p) => Math.max(1, p.selectedMedian) === x).map((p) => p.randomSuppress))), color: '#7f7f7f' });
-  const svg = lineChart({ title: `Calibration frontier: suppress ΔP against median selection size (${s.facts} facts)`, x: xs, xLabel: 'median selection (neurons)', series, percent: true });
+  series.push({
+    name: 'Random, same size',
+    values: xs.map((x) => meanOf(s.frontier.filter((p) => Math.max(1, p.selectedMedian) === x).map((p) => p.randomSuppress))),
+    color: '#7f7f7f',
+  });
+  const svg = lineChart({
+    title: `Calibration frontier: suppress ΔP against median selection size (${s.facts} facts)`,
+    x: xs,
+    xLabel: 'median selection (neurons)',
+    series,
+    percent: true,
+  });
   const block = calibrationBlock(meta, s, command);
   return { 'report.md': md, 'frontier.csv': csv, 'frontier.svg': svg, ...(block ? { 'calibration.json': JSON.stringify(block, null, 1) + '\n' } : {}) };
 }

@@ -16,7 +16,8 @@ function commandHead(sub: string, m: RunMeta): string[] {
 }
 
 /** The std weights that differ from 1, as flags. */
-const weightFlagsOf = (m: RunMeta) => (['alpha1', 'alpha2', 'beta1', 'beta2'] as const).filter((k) => m.settings[k] !== 1).map((k) => `--${k} ${m.settings[k]}`);
+const weightFlagsOf = (m: RunMeta) =>
+  (['alpha1', 'alpha2', 'beta1', 'beta2'] as const).filter((k) => m.settings[k] !== 1).map((k) => `--${k} ${m.settings[k]}`);
 
 /** A readings run: every method key names an Eq. 9 / Eq. 5 reading (`matrice@scale/none`, …). */
 export const isReadingsMeta = (m: Pick<ExperimentMeta, 'methods'>) => m.methods.length > 0 && m.methods.every((k) => k.includes('@'));
@@ -45,7 +46,9 @@ export function reproduceEditCommand(m: EditMeta): string {
   if (m.edit) parts.push(`--lambda1 ${m.edit.lambda1} --lambda2 ${m.edit.lambda2} --unrelated ${m.edit.unrelatedFacts}`);
   if (m.inject) parts.push(`--train-steps ${m.inject.steps} --lr ${m.inject.lr} --old ${m.inject.oldFacts.length} --k ${m.inject.k}`);
   const w = weightFlagsOf(m);
-  parts.push(`--seed ${m.seed} --steps ${m.steps} --quadrature ${m.quadrature ?? LEGACY_QUADRATURE} --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}`);
+  parts.push(
+    `--seed ${m.seed} --steps ${m.steps} --quadrature ${m.quadrature ?? LEGACY_QUADRATURE} --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}`,
+  );
   if (m.model.dtype && m.model.dtype !== 'int8') parts.push(`--dtype ${m.model.dtype}`);
   parts.push('--out <dir>');
   return parts.join(' ');

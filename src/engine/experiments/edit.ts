@@ -15,7 +15,7 @@
  * per fact to a sink (NDJSON in Node), resumable, shards. Environment-free.
  */
 import type { RmlLama } from '../../data/loader';
-import { LANGS, LOW_RESOURCE_LANGS, type Lang, type Relation } from '../../data/types';
+import { LOW_RESOURCE_LANGS, type Lang, type Relation } from '../../data/types';
 import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, objectToken, type AppliedEdit } from '../interventions/edit';
 import { KnError } from '../../shared/errors';
 import { DEFAULT_UNRELATED, EDIT_LANG, ENHANCE_FACTOR, LEGACY_QUADRATURE, TEACH_DEFAULTS } from '../rules';
@@ -25,7 +25,20 @@ import type { Method } from '../interventions/manipulate';
 import { resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { buildFactQueries, FactSession } from '../session/session';
 import { activationsAt } from '../attribution/attribute';
-import { metaDifference, minKnownLangsFor, p6, pickCandidates, rowHeadProblem, runPlugin, type ExperimentPlugin, type FactContext, type FactTiming, type RowSink, type RunMeta, type RunProgress } from './core';
+import {
+  metaDifference,
+  minKnownLangsFor,
+  p6,
+  pickCandidates,
+  rowHeadProblem,
+  runPlugin,
+  type ExperimentPlugin,
+  type FactContext,
+  type FactTiming,
+  type RowSink,
+  type RunMeta,
+  type RunProgress,
+} from './core';
 
 export { parseShard, shardIndices } from './core';
 
@@ -122,7 +135,20 @@ export interface InjectRow {
   queries: { lang: Lang; template: string; correctBefore: number }[];
   /** Q_old before any training: per language [right, queries] */
   oldBefore: Partial<Record<Lang, [number, number]>>;
-  methods: Record<string, { size: number; neurons: NeuronId[]; steps: number; converged: boolean; stopped: string | null; ms: number; newCorrect: number[]; old: Partial<Record<Lang, [number, number]>>; skipped?: string }>;
+  methods: Record<
+    string,
+    {
+      size: number;
+      neurons: NeuronId[];
+      steps: number;
+      converged: boolean;
+      stopped: string | null;
+      ms: number;
+      newCorrect: number[];
+      old: Partial<Record<Lang, [number, number]>>;
+      skipped?: string;
+    }
+  >;
 }
 
 export type AnyRow = EditRow | EnhanceRow | InjectRow;
@@ -137,7 +163,10 @@ const ms1 = (x: number) => Math.round(x * 10) / 10;
 export function parseEditMethods(s: string | undefined, kind: EditExperiment): string[] {
   const all: readonly string[] = kind === 'edit' ? EDIT_METHODS : kind === 'inject' ? INJECT_METHODS : ENHANCE_METHODS;
   if (s === undefined) return [...all];
-  const ms = s.split(',').map((x) => x.trim()).filter(Boolean);
+  const ms = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   for (const m of ms) if (!all.includes(m)) throw new KnError('bad-input', `unknown method "${m}" for ${kind}; one of ${all.join(', ')}`);
   if (new Set(ms).size !== ms.length) throw new KnError('bad-input', '--methods lists a method twice');
   if (!ms.length) throw new KnError('bad-input', '--methods is empty');
@@ -145,21 +174,42 @@ export function parseEditMethods(s: string | undefined, kind: EditExperiment): s
 }
 
 export function makeEditMeta(
-  p: Omit<EditMeta, 'v' | 'settings' | 'edit' | 'enhance' | 'inject'> & { settings?: Partial<MatriceSettings>; lambda1?: number; lambda2?: number; unrelatedFacts?: number; injectSteps?: number; lr?: number; injectK?: number },
+  p: Omit<EditMeta, 'v' | 'settings' | 'edit' | 'enhance' | 'inject'> & {
+    settings?: Partial<MatriceSettings>;
+    lambda1?: number;
+    lambda2?: number;
+    unrelatedFacts?: number;
+    injectSteps?: number;
+    lr?: number;
+    injectK?: number;
+  },
 ): EditMeta {
   const { lambda1, lambda2, unrelatedFacts, settings, injectSteps, lr, injectK, quadrature, ...rest } = p;
   const low = LOW_RESOURCE_LANGS.filter((l) => p.langs.includes(l));
-  if (p.experiment !== 'enhance' && !p.langs.includes(EDIT_LANG)) throw new KnError('bad-input', `the edit is made from English: --langs must include ${EDIT_LANG}`);
-  if (p.experiment === 'enhance' && !low.length) throw new KnError('bad-input', `enhancement measures Q_error in ${LOW_RESOURCE_LANGS.join(', ')}: --langs must include at least one of them`);
+  if (p.experiment !== 'enhance' && !p.langs.includes(EDIT_LANG))
+    throw new KnError('bad-input', `the edit is made from English: --langs must include ${EDIT_LANG}`);
+  if (p.experiment === 'enhance' && !low.length)
+    throw new KnError('bad-input', `enhancement measures Q_error in ${LOW_RESOURCE_LANGS.join(', ')}: --langs must include at least one of them`);
   return {
     v: EDIT_ROW_VERSION,
     ...rest,
     // the legacy rule is left out, as in folders written before the option
     ...(quadrature !== undefined && quadrature !== LEGACY_QUADRATURE ? { quadrature } : {}),
     settings: resolveSettings(settings ?? {}),
-    edit: p.experiment === 'edit' ? { lang: EDIT_LANG, lambda1: checkLambda('λ1', lambda1 ?? DEFAULT_LAMBDA1), lambda2: checkLambda('λ2', lambda2 ?? DEFAULT_LAMBDA2), unrelatedFacts: unrelatedFacts ?? DEFAULT_UNRELATED } : null,
+    edit:
+      p.experiment === 'edit'
+        ? {
+            lang: EDIT_LANG,
+            lambda1: checkLambda('λ1', lambda1 ?? DEFAULT_LAMBDA1),
+            lambda2: checkLambda('λ2', lambda2 ?? DEFAULT_LAMBDA2),
+            unrelatedFacts: unrelatedFacts ?? DEFAULT_UNRELATED,
+          }
+        : null,
     enhance: p.experiment === 'enhance' ? { langs: low, factor: ENHANCE_FACTOR } : null,
-    inject: p.experiment === 'inject' ? { lang: EDIT_LANG, steps: injectSteps ?? TEACH_DEFAULTS.trainSteps, lr: lr ?? TEACH_DEFAULTS.lr, oldFacts: [], k: injectK ?? TEACH_DEFAULTS.k } : null,
+    inject:
+      p.experiment === 'inject'
+        ? { lang: EDIT_LANG, steps: injectSteps ?? TEACH_DEFAULTS.trainSteps, lr: lr ?? TEACH_DEFAULTS.lr, oldFacts: [], k: injectK ?? TEACH_DEFAULTS.k }
+        : null,
   };
 }
 
@@ -187,28 +237,35 @@ export async function pickEditFacts(model: LoadedModel, bench: RmlLama, o: EditP
   const minKnown = o.minKnownLangs ?? minKnownLangsFor(o.langs);
   const low = LOW_RESOURCE_LANGS.filter((l) => o.langs.includes(l));
   const more = (picked: readonly string[]) => picked.length < o.facts || (o.old !== undefined && o.old.facts.length < o.old.want);
-  const { picked, probed } = await pickCandidates(model, bench, o, (s, picked) => {
-    const known = s.knownLanguages().length >= minKnown;
-    if (o.kind === 'inject') {
-      if (known && o.old && o.old.facts.length < o.old.want) o.old.facts.push(s.factId);
-      // Q_new: the model knows the fact in no language, and none of its English queries
-      const unknown = s.knownLanguages().length === 0 && s.queries.some((x) => x.lang === EDIT_LANG) && !s.queries.some((x) => x.lang === EDIT_LANG && x.known);
-      return unknown && picked.length < o.facts;
-    }
-    const ok =
-      o.kind === 'edit'
-        ? known && s.queries.find((x) => x.lang === EDIT_LANG)?.known === true
-        : known && s.queries.some((x) => low.includes(x.lang) && !x.known);
-    return ok && picked.length < o.facts;
-  }, more);
+  const { picked, probed } = await pickCandidates(
+    model,
+    bench,
+    o,
+    (s, picked) => {
+      const known = s.knownLanguages().length >= minKnown;
+      if (o.kind === 'inject') {
+        if (known && o.old && o.old.facts.length < o.old.want) o.old.facts.push(s.factId);
+        // Q_new: the model knows the fact in no language, and none of its English queries
+        const unknown =
+          s.knownLanguages().length === 0 && s.queries.some((x) => x.lang === EDIT_LANG) && !s.queries.some((x) => x.lang === EDIT_LANG && x.known);
+        return unknown && picked.length < o.facts;
+      }
+      const ok =
+        o.kind === 'edit'
+          ? known && s.queries.find((x) => x.lang === EDIT_LANG)?.known === true
+          : known && s.queries.some((x) => low.includes(x.lang) && !x.known);
+      return ok && picked.length < o.facts;
+    },
+    more,
+  );
   if (!picked.length) {
     throw new KnError(
       'bad-input',
       o.kind === 'inject'
         ? `none of the ${probed} facts tried is unknown to the model (no language known, no English query answered)`
         : o.kind === 'edit'
-        ? `none of the ${probed} facts tried is known in ≥ ${minKnown} languages with its English query answered`
-        : `none of the ${probed} facts tried is known in ≥ ${minKnown} languages with a wrong query in ${low.join(', ')} (Q_error is empty)`,
+          ? `none of the ${probed} facts tried is known in ≥ ${minKnown} languages with its English query answered`
+          : `none of the ${probed} facts tried is known in ≥ ${minKnown} languages with a wrong query in ${low.join(', ')} (Q_error is empty)`,
     );
   }
   return picked;
@@ -270,7 +327,12 @@ async function unrelatedQueries(model: LoadedModel, bench: RmlLama, meta: EditMe
     let qs = cache.get(id);
     if (!qs) {
       const built = await buildFactQueries(model, bench, id, meta.langs);
-      const probes = built.queries.length ? await model.probeMany(built.queries.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
+      const probes = built.queries.length
+        ? await model.probeMany(
+            built.queries.map((q) => ({ prompt: q.prompt })),
+            { topK: 1 },
+          )
+        : [];
       qs = built.queries.map((q, i) => ({ lang: q.lang, prompt: q.prompt, top: probes[i].top[0].id }));
       cache.set(id, qs);
     }
@@ -296,7 +358,12 @@ export async function probeEditOp(
   const t0 = performance.now();
   const fact = queries.length ? await model.probeMany([...queries], { topK }) : [];
   const t1 = performance.now();
-  const other = unrelated.length ? await model.probeMany(unrelated.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
+  const other = unrelated.length
+    ? await model.probeMany(
+        unrelated.map((q) => ({ prompt: q.prompt })),
+        { topK: 1 },
+      )
+    : [];
   const t2 = performance.now();
   const locality: EditOpResult['locality'] = {};
   unrelated.forEach((q, i) => {
@@ -315,7 +382,12 @@ export async function probeEditOp(
 }
 
 /** One fact of the edit experiment. */
-export async function runEditFact(o: Omit<EditRunOptions<EditRow>, 'sink' | 'onProgress'>, factId: string, index: number, cache = new Map<string, Unrelated>()): Promise<EditRow> {
+export async function runEditFact(
+  o: Omit<EditRunOptions<EditRow>, 'sink' | 'onProgress'>,
+  factId: string,
+  index: number,
+  cache = new Map<string, Unrelated>(),
+): Promise<EditRow> {
   const { model, bench, meta } = o;
   const E = meta.edit!;
   const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
@@ -333,7 +405,13 @@ export async function runEditFact(o: Omit<EditRunOptions<EditRow>, 'sink' | 'onP
     }
   });
   const oldIds = s.queries.map((q) => model.tok.targetId(q.prompt, q.target));
-  const queries: EditQueryRec[] = s.queries.map((q, i) => ({ lang: q.lang, template: q.templateId, role: firstOf[q.lang] === q.prompt ? 'edited' : 'paraphrase', known: q.known, newId: newIds[i] }));
+  const queries: EditQueryRec[] = s.queries.map((q, i) => ({
+    lang: q.lang,
+    template: q.templateId,
+    role: firstOf[q.lang] === q.prompt ? 'edited' : 'paraphrase',
+    known: q.known,
+    newId: newIds[i],
+  }));
   const un = await unrelatedQueries(model, bench, meta, factId, cache);
   const unrelatedCount: Partial<Record<Lang, number>> = {};
   for (const q of un.queries) unrelatedCount[q.lang] = (unrelatedCount[q.lang] ?? 0) + 1;
@@ -384,7 +462,13 @@ export async function runEditFact(o: Omit<EditRunOptions<EditRow>, 'sink' | 'onP
     const erase = await evaluate(() => editor.erase(neurons), false);
     let applied: AppliedEdit | null = null;
     const update = await evaluate(() => {
-      applied = editor.update(neurons, { prompt: enPrompt, oldObject: s.labels[EDIT_LANG]!.object, newObject: neu.labels[EDIT_LANG]!, lambda1: E.lambda1, lambda2: E.lambda2 });
+      applied = editor.update(neurons, {
+        prompt: enPrompt,
+        oldObject: s.labels[EDIT_LANG]!.object,
+        newObject: neu.labels[EDIT_LANG]!,
+        lambda1: E.lambda1,
+        lambda2: E.lambda2,
+      });
       return applied;
     }, true);
     const a = applied as AppliedEdit | null;
@@ -477,7 +561,12 @@ async function oldQueries(model: LoadedModel, bench: RmlLama, meta: EditMeta, ca
 }
 
 /** One fact of the injection experiment: train on its English queries, test Q_new in every language and Q_old. */
-export async function runInjectFact(o: Omit<EditRunOptions<InjectRow>, 'sink' | 'onProgress'>, factId: string, index: number, cache = new Map<string, OldQueries>()): Promise<InjectRow> {
+export async function runInjectFact(
+  o: Omit<EditRunOptions<InjectRow>, 'sink' | 'onProgress'>,
+  factId: string,
+  index: number,
+  cache = new Map<string, OldQueries>(),
+): Promise<InjectRow> {
   const { model, bench, meta } = o;
   const J = meta.inject!;
   const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
@@ -498,7 +587,8 @@ export async function runInjectFact(o: Omit<EditRunOptions<InjectRow>, 'sink' | 
     return c;
   };
   const editor = new ModelEditor(model);
-  const L = model.cfg.numLayers, F = model.cfg.ffn;
+  const L = model.cfg.numLayers,
+    F = model.cfg.ffn;
   const methods: InjectRow['methods'] = {};
   for (const key of meta.methods) {
     // a fact the model does not know has S ≤ 0 everywhere, and the thresholded selection is empty:
@@ -506,16 +596,32 @@ export async function runInjectFact(o: Omit<EditRunOptions<InjectRow>, 'sink' | 
     let neurons: NeuronId[] | 'all';
     if (key === 'direct') neurons = 'all';
     else if (key === 'matrice') neurons = await injectionNeurons(model, scoreMatrice(s.fa!, meta.settings).S, train, J.k);
-    else if (key === 'random') neurons = sampleWithoutReplacement(J.k, L * F, `${meta.seed}:${factId}:inject`).map((i) => [Math.floor(i / F), i % F] as NeuronId);
+    else if (key === 'random')
+      neurons = sampleWithoutReplacement(J.k, L * F, `${meta.seed}:${factId}:inject`).map((i) => [Math.floor(i / F), i % F] as NeuronId);
     else neurons = s.select(key as Method, meta.settings, `${meta.seed}:${factId}`).neurons;
     if (neurons !== 'all' && !neurons.length) {
-      methods[key] = { size: 0, neurons: [], steps: 0, converged: false, stopped: null, ms: 0, newCorrect: s.queries.map(() => 0), old: count(old.map((q) => q.right)), skipped: 'empty selection' };
+      methods[key] = {
+        size: 0,
+        neurons: [],
+        steps: 0,
+        converged: false,
+        stopped: null,
+        ms: 0,
+        newCorrect: s.queries.map(() => 0),
+        old: count(old.map((q) => q.right)),
+        skipped: 'empty selection',
+      };
       continue;
     }
     const r = await injectFact(editor, { neurons, queries: train, steps: J.steps, lr: J.lr, signal: o.signal });
     try {
       const pn = await model.probeMany(s.queries, { topK: 1 });
-      const po = old.length ? await model.probeMany(old.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
+      const po = old.length
+        ? await model.probeMany(
+            old.map((q) => ({ prompt: q.prompt })),
+            { topK: 1 },
+          )
+        : [];
       methods[key] = {
         size: neurons === 'all' ? model.cfg.numLayers * model.cfg.ffn : neurons.length,
         neurons: neurons === 'all' ? [] : neurons,
@@ -548,18 +654,40 @@ export const EDIT: ExperimentPlugin<EditMeta, AnyRow> = {
   start(o) {
     const cache = new Map<string, Unrelated>();
     const oldCache = new Map<string, OldQueries>();
-    return (fact, i) => (o.meta.experiment === 'edit' ? runEditFact(o, fact, i, cache) : o.meta.experiment === 'inject' ? runInjectFact(o, fact, i, oldCache) : runEnhanceFact(o, fact, i));
+    return (fact, i) =>
+      o.meta.experiment === 'edit'
+        ? runEditFact(o, fact, i, cache)
+        : o.meta.experiment === 'inject'
+          ? runInjectFact(o, fact, i, oldCache)
+          : runEnhanceFact(o, fact, i);
   },
   rowProblem: (r, meta) => editRowProblem(r, meta),
   mismatch: (a, b, ignoreShard) => editMetaMismatch(a, b, ignoreShard),
 };
 
 /** Runs the facts of the meta's shard that the sink has not finished; resumable, cancellable between facts. */
-export const runEditExperiment = (o: EditRunOptions<AnyRow>): Promise<{ written: number; skipped: number }> => runPlugin<EditMeta, AnyRow, object, EditProgress>(EDIT, o);
+export const runEditExperiment = (o: EditRunOptions<AnyRow>): Promise<{ written: number; skipped: number }> =>
+  runPlugin<EditMeta, AnyRow, object, EditProgress>(EDIT, o);
 
 /** The fields two runs must share to be resumed or merged into one; the first that differs, or null. */
 export function editMetaMismatch(a: EditMeta, b: EditMeta, ignoreShard = false): string | null {
-  const fields: (keyof EditMeta)[] = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'quadrature', 'seed', 'langs', 'methods', 'edit', 'enhance', 'inject', 'facts', 'request'];
+  const fields: (keyof EditMeta)[] = [
+    'v',
+    'experiment',
+    'model',
+    'settings',
+    'steps',
+    'baseline',
+    'quadrature',
+    'seed',
+    'langs',
+    'methods',
+    'edit',
+    'enhance',
+    'inject',
+    'facts',
+    'request',
+  ];
   if (!ignoreShard) fields.push('shard');
   return metaDifference(a, b, fields);
 }

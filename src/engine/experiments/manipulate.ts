@@ -13,7 +13,20 @@ import { ENHANCE_FACTOR, KNOCKOUT_K, SUPPRESS_FACTOR } from '../rules';
 import { METHODS, type Method } from '../interventions/manipulate';
 import { languageCoverage, resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { FactSession } from '../session/session';
-import { metaDifference, minKnownLangsFor, p6, pickCandidates, rowHeadProblem, runPlugin, type CandidateOptions, type ExperimentPlugin, type FactContext, type RowSink, type RunMeta, type RunProgress } from './core';
+import {
+  metaDifference,
+  minKnownLangsFor,
+  p6,
+  pickCandidates,
+  rowHeadProblem,
+  runPlugin,
+  type CandidateOptions,
+  type ExperimentPlugin,
+  type FactContext,
+  type RowSink,
+  type RunMeta,
+  type RunProgress,
+} from './core';
 
 // the core's shapes, where they were before it (report.ts, the tests and scripts import them from here)
 export { candidateSessions, p6, parseShard, shardIndices, type FactTiming, type RowSink, type RunProgress } from './core';
@@ -119,7 +132,10 @@ export async function pickFacts(model: LoadedModel, bench: RmlLama, o: PickOptio
   const minKnown = o.minKnownLangs ?? minKnownLangsFor(o.langs);
   const { picked, probed } = await pickCandidates(model, bench, o, (s) => s.knownLanguages().length >= minKnown);
   if (picked.length === 0) {
-    throw new KnError('bad-input', `the model knows none of the ${probed} facts tried (a fact counts when ≥ ${minKnown} of ${o.langs.join(', ')} are answered top-1 on at least half of their queries)`);
+    throw new KnError(
+      'bad-input',
+      `the model knows none of the ${probed} facts tried (a fact counts when ≥ ${minKnown} of ${o.langs.join(', ')} are answered top-1 on at least half of their queries)`,
+    );
   }
   return picked;
 }
@@ -134,7 +150,13 @@ export interface RunOptions extends FactContext<ExperimentMeta> {
 export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId: string, index: number): Promise<FactRow> {
   const { model, bench, meta } = o;
   const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
-  const attributed = await s.localize({ steps: meta.steps, baseline: meta.baseline, quadrature: meta.quadrature ?? LEGACY_QUADRATURE, store: o.store, signal: o.signal });
+  const attributed = await s.localize({
+    steps: meta.steps,
+    baseline: meta.baseline,
+    quadrature: meta.quadrature ?? LEGACY_QUADRATURE,
+    store: o.store,
+    signal: o.signal,
+  });
   const queries: RowQuery[] = s.queries.map((q) => ({ lang: q.lang, template: q.templateId, before: p6(q.before), known: q.known }));
   // every manipulation of the fact, then all of them in one batched pass (FactSession.manipulateMany)
   const jobs: { neurons: NeuronId[]; factor: number; langs?: Lang[] }[] = [];
@@ -150,7 +172,8 @@ export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId
   const ownJobs = own.map(([lang, neurons]) => ({ lang, neurons, j: job(neurons, SUPPRESS_FACTOR, [lang]) }));
   // knock-out: top-k by S (ties by position) against k random neurons, nested sets
   const S = scoreMatrice(s.fa!, meta.settings).S;
-  const F = model.cfg.ffn, L = model.cfg.numLayers;
+  const F = model.cfg.ffn,
+    L = model.cfg.numLayers;
   const kMax = Math.min(Math.max(...meta.knockout), L * F);
   const flat: { i: number; v: number }[] = [];
   S.forEach((row, l) => row.forEach((v, j) => flat.push({ i: l * F + j, v: Number.isFinite(v) ? v : -Infinity })));
@@ -188,7 +211,9 @@ export const MANIPULATE: ExperimentPlugin<ExperimentMeta, FactRow, { methods: Me
 export const runManipulation = (o: RunOptions): Promise<{ written: number; skipped: number }> => runPlugin(MANIPULATE, o);
 
 /** The meta of a run; `facts` filled by pickFacts. The legacy quadrature is left out (as folders before the option). */
-export function makeMeta(p: Omit<ExperimentMeta, 'v' | 'experiment' | 'settings' | 'knockout'> & { settings?: Partial<MatriceSettings>; knockout?: number[] }): ExperimentMeta {
+export function makeMeta(
+  p: Omit<ExperimentMeta, 'v' | 'experiment' | 'settings' | 'knockout'> & { settings?: Partial<MatriceSettings>; knockout?: number[] },
+): ExperimentMeta {
   const { quadrature, ...rest } = p;
   return {
     v: ROW_VERSION,
@@ -202,7 +227,21 @@ export function makeMeta(p: Omit<ExperimentMeta, 'v' | 'experiment' | 'settings'
 
 /** The fields two runs must share to be merged or resumed into one; the first that differs, or null. */
 export function metaMismatch(a: ExperimentMeta, b: ExperimentMeta, ignoreShard = false): string | null {
-  const fields: (keyof ExperimentMeta)[] = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'quadrature', 'seed', 'langs', 'methods', 'knockout', 'facts', 'request'];
+  const fields: (keyof ExperimentMeta)[] = [
+    'v',
+    'experiment',
+    'model',
+    'settings',
+    'steps',
+    'baseline',
+    'quadrature',
+    'seed',
+    'langs',
+    'methods',
+    'knockout',
+    'facts',
+    'request',
+  ];
   if (!ignoreShard) fields.push('shard');
   return metaDifference(a, b, fields, ['model', 'settings', 'request']);
 }
@@ -216,9 +255,12 @@ export function rowProblem(r: unknown, meta: ExperimentMeta): string | null {
   const n = o.queries.length;
   for (const k of meta.methods) {
     const m = o.methods[k];
-    if (!m || !Array.isArray(m.suppress) || m.suppress.length !== n || !Array.isArray(m.enhance) || m.enhance.length !== n || !Array.isArray(m.neurons)) return `method ${k} missing or misaligned`;
-    if (m.coverage !== undefined && (!Array.isArray(m.coverage) || m.coverage.length !== m.neurons.length)) return `method ${k}: coverage misaligned with its neurons`;
-    if (m.suppressTop1 !== undefined && (!Array.isArray(m.suppressTop1) || m.suppressTop1.length !== n)) return `method ${k}: suppressTop1 misaligned with the queries`;
+    if (!m || !Array.isArray(m.suppress) || m.suppress.length !== n || !Array.isArray(m.enhance) || m.enhance.length !== n || !Array.isArray(m.neurons))
+      return `method ${k} missing or misaligned`;
+    if (m.coverage !== undefined && (!Array.isArray(m.coverage) || m.coverage.length !== m.neurons.length))
+      return `method ${k}: coverage misaligned with its neurons`;
+    if (m.suppressTop1 !== undefined && (!Array.isArray(m.suppressTop1) || m.suppressTop1.length !== n))
+      return `method ${k}: suppressTop1 misaligned with the queries`;
   }
   if (!Array.isArray(o.knockout.top) || o.knockout.top.length !== meta.knockout.length) return 'knockout misaligned';
   return null;

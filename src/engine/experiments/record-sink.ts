@@ -36,7 +36,9 @@ export class RecordRowSink<R extends FactRowBase, M> implements RowSink<R> {
 
   /** The run's rows that read back whole and belong to it; the others are skipped and reported. */
   async read(): Promise<{ rows: R[]; timings: FactTiming[]; problems: string[] }> {
-    const rows: R[] = [], timings: FactTiming[] = [], problems: string[] = [];
+    const rows: R[] = [],
+      timings: FactTiming[] = [],
+      problems: string[] = [];
     const byFact = new Map<string, FactTiming>();
     const prefix = rowPrefix(this.id);
     for (const k of (await this.store.keys()).filter((k) => k.startsWith(prefix)).sort()) {

@@ -24,7 +24,6 @@ export const modelRef = (model: LoadedModel, id: string): ModelRef => ({
   ffnSize: model.cfg.ffn,
 });
 
-
 /**
  * The methods of a manipulation or readings run: readings = MaTrice under every Eq. 9 × Eq. 5 reading, each
  * beside its Random; manipulate = the given method specs, refused when one is listed twice, MaTrice added first

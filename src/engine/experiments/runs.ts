@@ -93,4 +93,3 @@ export interface CalibrationReport {
   done: number;
   total: number;
 }
-

@@ -14,7 +14,8 @@ function parseConfig(raw: Record<string, unknown>): ArchConfig {
   const heads = positiveInt(raw, 'num_attention_heads');
   checkHeads(hidden, heads, heads);
   const act = (raw.hidden_act as string | undefined) ?? 'gelu';
-  if (!['gelu', 'gelu_new', 'relu'].includes(act)) throw new KnError('bad-config', `config.json: hidden_act "${act}" is not supported for BERT (gelu, gelu_new, relu)`);
+  if (!['gelu', 'gelu_new', 'relu'].includes(act))
+    throw new KnError('bad-config', `config.json: hidden_act "${act}" is not supported for BERT (gelu, gelu_new, relu)`);
   const pet = (raw.position_embedding_type as string | undefined) ?? 'absolute';
   if (pet !== 'absolute') throw new KnError('bad-config', `config.json: position_embedding_type "${pet}" is not supported (absolute)`);
   return {
@@ -46,7 +47,8 @@ export const bert: FamilyDef = {
     return s;
   },
   expected(c) {
-    const d = c.hidden, F = c.ffn;
+    const d = c.hidden,
+      F = c.ffn;
     const types = positiveInt(c.raw, 'type_vocab_size', 2);
     const t: StoredTensor[] = [
       { name: 'embeddings.word_embeddings.weight', shape: [c.vocab, d], group: 'embed', axis: 0 },
@@ -61,7 +63,8 @@ export const bert: FamilyDef = {
       { name: 'cls.predictions.bias', shape: [c.vocab], group: 'head' },
     ];
     for (let l = 0; l < c.numLayers; l++) {
-      const p = `encoder.layer.${l}.`, g = `layer.${l}`;
+      const p = `encoder.layer.${l}.`,
+        g = `layer.${l}`;
       for (const m of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense']) {
         t.push({ name: `${p}${m}.weight`, shape: [d, d], group: g, axis: 0 }, { name: `${p}${m}.bias`, shape: [d], group: g });
       }
@@ -86,12 +89,20 @@ export const bert: FamilyDef = {
     return {
       embed(ids, offset = 0) {
         return tf.tidy(() => {
-          const B = ids.length, T = ids[0].length;
+          const B = ids.length,
+            T = ids[0].length;
           if (offset + T > c.maxPositions) throw new KnError('bad-input', `the prompt has ${offset + T} tokens; the model's context is ${c.maxPositions}`);
           const tok = w.rows('embeddings.word_embeddings.weight', ids.flat());
-          const pos = w.rows('embeddings.position_embeddings.weight', Array.from({ length: T }, (_, i) => offset + i));
+          const pos = w.rows(
+            'embeddings.position_embeddings.weight',
+            Array.from({ length: T }, (_, i) => offset + i),
+          );
           const typ = w.rows('embeddings.token_type_embeddings.weight', [0]);
-          const e = tok.reshape([B, T, c.hidden]).add(pos).add(typ).reshape([B * T, c.hidden]) as tf.Tensor2D;
+          const e = tok
+            .reshape([B, T, c.hidden])
+            .add(pos)
+            .add(typ)
+            .reshape([B * T, c.hidden]) as tf.Tensor2D;
           return ln(e, 'embeddings.LayerNorm');
         });
       },
@@ -99,8 +110,14 @@ export const bert: FamilyDef = {
         const p = `encoder.layer.${l}.attention.`;
         const h1 = tf.tidy(() => {
           const lin = (m: string) => linear(h, w.mat(`${p}${m}.weight`), w.vec(`${p}${m}.bias`));
-          const H = c.heads, dh = c.headDim;
-          const att = attend(splitHeads(lin('self.query'), B, T, H, dh), splitHeads(lin('self.key'), B, T, H, dh), splitHeads(lin('self.value'), B, T, H, dh), 1 / Math.sqrt(dh));
+          const H = c.heads,
+            dh = c.headDim;
+          const att = attend(
+            splitHeads(lin('self.query'), B, T, H, dh),
+            splitHeads(lin('self.key'), B, T, H, dh),
+            splitHeads(lin('self.value'), B, T, H, dh),
+            1 / Math.sqrt(dh),
+          );
           const out = linear(mergeHeads(att), w.mat(p + 'output.dense.weight'), w.vec(p + 'output.dense.bias'));
           return ln(h.add(out) as tf.Tensor2D, p + 'output.LayerNorm');
         });
@@ -122,7 +139,13 @@ export const bert: FamilyDef = {
         });
       },
       head: {
-        pre: (h) => tf.tidy(() => ln(act(linear(h, w.mat('cls.predictions.transform.dense.weight'), w.vec('cls.predictions.transform.dense.bias'))) as tf.Tensor2D, 'cls.predictions.transform.LayerNorm')),
+        pre: (h) =>
+          tf.tidy(() =>
+            ln(
+              act(linear(h, w.mat('cls.predictions.transform.dense.weight'), w.vec('cls.predictions.transform.dense.bias'))) as tf.Tensor2D,
+              'cls.predictions.transform.LayerNorm',
+            ),
+          ),
         matrix: 'embeddings.word_embeddings.weight',
         bias: 'cls.predictions.bias',
       },

@@ -59,7 +59,8 @@ export const bloom: FamilyDef = {
     return s;
   },
   expected(c) {
-    const d = c.hidden, F = c.ffn;
+    const d = c.hidden,
+      F = c.ffn;
     const t: StoredTensor[] = [
       { name: 'word_embeddings.weight', shape: [c.vocab, d], group: 'embed', axis: 0 },
       { name: 'word_embeddings_layernorm.weight', shape: [d], group: 'embed' },
@@ -68,7 +69,8 @@ export const bloom: FamilyDef = {
       { name: 'ln_f.bias', shape: [d], group: 'head' },
     ];
     for (let l = 0; l < c.numLayers; l++) {
-      const p = `h.${l}.`, g = `layer.${l}`;
+      const p = `h.${l}.`,
+        g = `layer.${l}`;
       t.push(
         { name: p + 'input_layernorm.weight', shape: [d], group: g },
         { name: p + 'input_layernorm.bias', shape: [d], group: g },
@@ -88,7 +90,8 @@ export const bloom: FamilyDef = {
   },
   outWeight: (l) => ({ name: `h.${l}.mlp.dense_4h_to_h.weight`, neuronAxis: 1 }),
   create(c, w: WeightStore): FamilyModel {
-    const H = c.heads, dh = c.headDim;
+    const H = c.heads,
+      dh = c.headDim;
     const scale = 1 / Math.sqrt(dh);
     const postLnResidual = c.raw.apply_residual_connection_post_layernorm === true;
     const slopes = alibiSlopes(H);
@@ -97,8 +100,14 @@ export const bloom: FamilyDef = {
     const heads = (qkv: tf.Tensor2D, B: number, T: number, offset: number) => {
       const x = qkv.reshape([B, T, H, 3, dh]).transpose([3, 0, 2, 1, 4]); // [3, B, H, T, dh]
       const [q, k, v] = tf.split(x, 3, 0).map((t) => t.reshape([B, H, T, dh]) as tf.Tensor4D);
-      const qs = tf.tensor1d(slopes.map((s) => s / scale)).reshape([1, H, 1, 1]).tile([B, 1, T, 1]);
-      const pos = tf.range(offset, offset + T, 1, 'float32').reshape([1, 1, T, 1]).tile([B, H, 1, 1]);
+      const qs = tf
+        .tensor1d(slopes.map((s) => s / scale))
+        .reshape([1, H, 1, 1])
+        .tile([B, 1, T, 1]);
+      const pos = tf
+        .range(offset, offset + T, 1, 'float32')
+        .reshape([1, 1, T, 1])
+        .tile([B, H, 1, 1]);
       return {
         q: tf.concat([q, qs], 3) as tf.Tensor4D,
         k: tf.concat([k, pos], 3) as tf.Tensor4D,
@@ -132,7 +141,10 @@ export const bloom: FamilyDef = {
       },
       ffnAct(l, h1) {
         const p = `h.${l}.`;
-        return tf.tidy(() => geluTanh(linear(ln(h1, p + 'post_attention_layernorm'), w.mat(p + 'mlp.dense_h_to_4h.weight'), w.vec(p + 'mlp.dense_h_to_4h.bias'))) as tf.Tensor2D);
+        return tf.tidy(
+          () =>
+            geluTanh(linear(ln(h1, p + 'post_attention_layernorm'), w.mat(p + 'mlp.dense_h_to_4h.weight'), w.vec(p + 'mlp.dense_h_to_4h.bias'))) as tf.Tensor2D,
+        );
       },
       ffnOut(l, h1, a) {
         const p = `h.${l}.`;

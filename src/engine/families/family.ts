@@ -117,7 +117,9 @@ export function decoderEnds(c: ArchConfig, tiedHead: boolean): StoredTensor[] {
 
 /** Layer `p`'s attention projections q, k, v (grouped-query: kvHeads) and o, in group `g`. */
 export function attnProjections(c: ArchConfig, p: string, g: string): StoredTensor[] {
-  const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim;
+  const d = c.hidden,
+    qd = c.heads * c.headDim,
+    kvd = c.kvHeads * c.headDim;
   return [
     { name: p + 'self_attn.q_proj.weight', shape: [qd, d], group: g, axis: 0 },
     { name: p + 'self_attn.k_proj.weight', shape: [kvd, d], group: g, axis: 0 },
@@ -128,7 +130,8 @@ export function attnProjections(c: ArchConfig, p: string, g: string): StoredTens
 
 /** Layer `p`'s q, k, v biases, and o's when `withO`. */
 export function attnBiases(c: ArchConfig, p: string, g: string, withO: boolean): StoredTensor[] {
-  const qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim;
+  const qd = c.heads * c.headDim,
+    kvd = c.kvHeads * c.headDim;
   const t: StoredTensor[] = [
     { name: p + 'self_attn.q_proj.bias', shape: [qd], group: g },
     { name: p + 'self_attn.k_proj.bias', shape: [kvd], group: g },
@@ -140,12 +143,16 @@ export function attnBiases(c: ArchConfig, p: string, g: string, withO: boolean):
 
 /** Qwen3's and Gemma 3's RMSNorm of each query and key head. */
 export function qkNorms(c: ArchConfig, p: string, g: string): StoredTensor[] {
-  return [{ name: p + 'self_attn.q_norm.weight', shape: [c.headDim], group: g }, { name: p + 'self_attn.k_norm.weight', shape: [c.headDim], group: g }];
+  return [
+    { name: p + 'self_attn.q_norm.weight', shape: [c.headDim], group: g },
+    { name: p + 'self_attn.k_norm.weight', shape: [c.headDim], group: g },
+  ];
 }
 
 /** Layer `p`'s gated MLP: gate_proj, up_proj (the neuron is act(x·W_gate) ⊙ (x·W_up)) and down_proj. */
 export function gatedMlp(c: ArchConfig, p: string, g: string): StoredTensor[] {
-  const d = c.hidden, F = c.ffn;
+  const d = c.hidden,
+    F = c.ffn;
   return [
     { name: p + 'mlp.gate_proj.weight', shape: [F, d], group: g, axis: 0 },
     { name: p + 'mlp.up_proj.weight', shape: [F, d], group: g, axis: 0 },

@@ -10,8 +10,19 @@ import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../../shared/errors';
 import type { WeightStore } from '../weights/weights';
 import {
-  attnBiases, attnProjections, checkHeads, decoderCanonical, decoderEnds, gatedMlp, num, positiveInt, qkNorms,
-  type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel,
+  attnBiases,
+  attnProjections,
+  checkHeads,
+  decoderCanonical,
+  decoderEnds,
+  gatedMlp,
+  num,
+  positiveInt,
+  qkNorms,
+  type ArchConfig,
+  type AttnOptions,
+  type FamilyDef,
+  type FamilyModel,
 } from './family';
 import { ropeInvFreq } from './llama';
 import { applyRope, extendKv, geluErf, geluTanh, linear, matMulW, mergeHeads, rmsNorm, ropeTables, splitHeads } from './ops';
@@ -30,9 +41,11 @@ function parseConfig(raw: Record<string, unknown>): ArchConfig {
   const kvHeads = positiveInt(raw, 'num_key_value_heads', heads);
   if (heads % kvHeads !== 0) checkHeads(heads, heads, kvHeads);
   const headDim = raw.head_dim == null ? hidden / heads : positiveInt(raw, 'head_dim');
-  if (!Number.isInteger(headDim) || headDim % 2) throw new KnError('bad-config', `config.json: head_dim ${headDim} must be an even integer for rotary embeddings`);
+  if (!Number.isInteger(headDim) || headDim % 2)
+    throw new KnError('bad-config', `config.json: head_dim ${headDim} must be an even integer for rotary embeddings`);
   const act = (raw.hidden_activation ?? raw.hidden_act ?? 'gelu_pytorch_tanh') as string;
-  if (!['gelu_pytorch_tanh', 'gelu_new', 'gelu'].includes(act)) throw new KnError('bad-config', `config.json: hidden_activation "${act}" is not supported (gelu_pytorch_tanh)`);
+  if (!['gelu_pytorch_tanh', 'gelu_new', 'gelu'].includes(act))
+    throw new KnError('bad-config', `config.json: hidden_activation "${act}" is not supported (gelu_pytorch_tanh)`);
   const numLayers = positiveInt(raw, 'num_hidden_layers');
   const cfg: ArchConfig = {
     numLayers,
@@ -56,7 +69,8 @@ export function layerType(raw: Record<string, unknown>, l: number): LayerType {
   const types = raw.layer_types as string[] | undefined;
   if (Array.isArray(types)) {
     const t = types[l];
-    if (t !== 'sliding_attention' && t !== 'full_attention') throw new KnError('bad-config', `config.json: layer_types[${l}] "${t}" is not supported (sliding_attention, full_attention)`);
+    if (t !== 'sliding_attention' && t !== 'full_attention')
+      throw new KnError('bad-config', `config.json: layer_types[${l}] "${t}" is not supported (sliding_attention, full_attention)`);
     return t;
   }
   const pattern = isGemma3(raw) ? num(raw, 'sliding_window_pattern', 6) : 2;
@@ -101,7 +115,8 @@ export const gemma: FamilyDef = {
     const bias = c.raw.attention_bias === true;
     const t = decoderEnds(c, tied(c));
     for (let l = 0; l < c.numLayers; l++) {
-      const p = `layers.${l}.`, g = `layer.${l}`;
+      const p = `layers.${l}.`,
+        g = `layer.${l}`;
       for (const n of ['input_layernorm', 'post_attention_layernorm', 'pre_feedforward_layernorm', 'post_feedforward_layernorm']) {
         t.push({ name: `${p}${n}.weight`, shape: [c.hidden], group: g });
       }
@@ -157,7 +172,8 @@ export const gemma: FamilyDef = {
           const K = extendKv(o.past?.k, kh);
           const V = extendKv(o.past?.v, vh);
           // scores [B, Hkv, rep·T, Tk] (query heads sharing a key/value head folded into the query axis)
-          const rep = c.heads / c.kvHeads, Tk = K.shape[2];
+          const rep = c.heads / c.kvHeads,
+            Tk = K.shape[2];
           const qg = qh.reshape([B, c.kvHeads, rep * T, c.headDim]);
           let s = tf.matMul(qg, K, false, true).mul(scale);
           if (attnCap !== undefined) s = softcap(s, attnCap);

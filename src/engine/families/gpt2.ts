@@ -42,7 +42,8 @@ export const gpt2: FamilyDef = {
     return s;
   },
   expected(c) {
-    const d = c.hidden, F = c.ffn;
+    const d = c.hidden,
+      F = c.ffn;
     const t: StoredTensor[] = [
       { name: 'wte.weight', shape: [c.vocab, d], group: 'embed', axis: 0 },
       { name: 'wpe.weight', shape: [c.maxPositions, d], group: 'embed', axis: 0 },
@@ -50,7 +51,8 @@ export const gpt2: FamilyDef = {
       { name: 'ln_f.bias', shape: [d], group: 'head' },
     ];
     for (let l = 0; l < c.numLayers; l++) {
-      const p = `h.${l}.`, g = `layer.${l}`;
+      const p = `h.${l}.`,
+        g = `layer.${l}`;
       t.push(
         { name: p + 'ln_1.weight', shape: [d], group: g },
         { name: p + 'ln_1.bias', shape: [d], group: g },
@@ -76,11 +78,18 @@ export const gpt2: FamilyDef = {
     return {
       embed(ids, offset = 0) {
         return tf.tidy(() => {
-          const B = ids.length, T = ids[0].length;
+          const B = ids.length,
+            T = ids[0].length;
           if (offset + T > c.maxPositions) throw new KnError('bad-input', `the prompt has ${offset + T} tokens; the model's context is ${c.maxPositions}`);
           const tok = w.rows('wte.weight', ids.flat());
-          const pos = w.rows('wpe.weight', Array.from({ length: T }, (_, i) => offset + i));
-          return tok.reshape([B, T, c.hidden]).add(pos).reshape([B * T, c.hidden]) as tf.Tensor2D;
+          const pos = w.rows(
+            'wpe.weight',
+            Array.from({ length: T }, (_, i) => offset + i),
+          );
+          return tok
+            .reshape([B, T, c.hidden])
+            .add(pos)
+            .reshape([B * T, c.hidden]) as tf.Tensor2D;
         });
       },
       attnHalf(l, h, B, T, o: AttnOptions = {}) {
@@ -89,9 +98,12 @@ export const gpt2: FamilyDef = {
           const x = layerNorm(h, w.vec(p + 'ln_1.weight'), w.vec(p + 'ln_1.bias'), c.eps);
           const qkv = linear(x, w.mat(p + 'attn.c_attn.weight'), w.vec(p + 'attn.c_attn.bias'));
           const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
-          const H = c.heads, dh = c.headDim;
+          const H = c.heads,
+            dh = c.headDim;
           const scale = 1 / Math.sqrt(dh) / (byLayerIdx ? l + 1 : 1);
-          const qh = splitHeads(q, B, T, H, dh), kh = splitHeads(k, B, T, H, dh), vh = splitHeads(v, B, T, H, dh);
+          const qh = splitHeads(q, B, T, H, dh),
+            kh = splitHeads(k, B, T, H, dh),
+            vh = splitHeads(v, B, T, H, dh);
           if (o.past && !o.wantKv) {
             const out = mergeHeads(attendWithPast(qh, kh, vh, o.past, scale));
             return { h1: h.add(linear(out, w.mat(p + 'attn.c_proj.weight'), w.vec(p + 'attn.c_proj.bias'))) as tf.Tensor2D };

@@ -8,8 +8,19 @@ import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../../shared/errors';
 import type { WeightStore } from '../weights/weights';
 import {
-  attnBiases, attnProjections, checkHeads, decoderCanonical, decoderEnds, gatedMlp, num, positiveInt, qkNorms,
-  type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel,
+  attnBiases,
+  attnProjections,
+  checkHeads,
+  decoderCanonical,
+  decoderEnds,
+  gatedMlp,
+  num,
+  positiveInt,
+  qkNorms,
+  type ArchConfig,
+  type AttnOptions,
+  type FamilyDef,
+  type FamilyModel,
 } from './family';
 import { applyRope, attend, attendWithPast, causalMask, extendKv, linear, matMulW, mergeHeads, rmsNorm, ropeTables, silu, splitHeads } from './ops';
 
@@ -63,9 +74,11 @@ export function ropeInvFreq(raw: Record<string, unknown>, dh: number, layerType?
   const factor = num(rs, 'factor');
   if (type === 'linear') return inv.map((f) => f / factor);
   if (type === 'llama3') {
-    const low = num(rs, 'low_freq_factor'), high = num(rs, 'high_freq_factor');
+    const low = num(rs, 'low_freq_factor'),
+      high = num(rs, 'high_freq_factor');
     const old = num(rs, 'original_max_position_embeddings');
-    const lowWave = old / low, highWave = old / high;
+    const lowWave = old / low,
+      highWave = old / high;
     return inv.map((f) => {
       const wave = (2 * Math.PI) / f;
       if (wave < highWave) return f;
@@ -89,7 +102,8 @@ export const llama: FamilyDef = {
     const oBias = !isQwen(c.raw) && c.raw.attention_bias === true;
     const t = decoderEnds(c, tied(c));
     for (let l = 0; l < c.numLayers; l++) {
-      const p = `layers.${l}.`, g = `layer.${l}`;
+      const p = `layers.${l}.`,
+        g = `layer.${l}`;
       t.push(
         { name: p + 'input_layernorm.weight', shape: [c.hidden], group: g },
         ...attnProjections(c, p, g),

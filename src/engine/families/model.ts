@@ -36,14 +36,19 @@ export class LoadedModel {
    */
   /** `scale` per layer: [T, ffn] for every sequence, or [B, T, ffn] one per sequence */
   hidden(ids: number[][], upTo = this.cfg.numLayers, scale?: Map<number, tf.Tensor>): tf.Tensor2D {
-    const B = ids.length, T = ids[0].length;
+    const B = ids.length,
+      T = ids[0].length;
     let h = this.fm.embed(ids);
     for (let l = 0; l < upTo; l++) {
       const next = tf.tidy(() => {
         const { h1 } = this.fm.attnHalf(l, h, B, T);
         let a = this.fm.ffnAct(l, h1);
         const s = scale?.get(l);
-        if (s) a = a.reshape([B, T, this.cfg.ffn]).mul(s).reshape([B * T, this.cfg.ffn]) as tf.Tensor2D;
+        if (s)
+          a = a
+            .reshape([B, T, this.cfg.ffn])
+            .mul(s)
+            .reshape([B * T, this.cfg.ffn]) as tf.Tensor2D;
         return this.fm.ffnOut(l, h1, a);
       });
       h.dispose();
@@ -54,10 +59,17 @@ export class LoadedModel {
 
   /** Logits [B, vocab] at `position` of each sequence. */
   logitsAt(ids: number[][], position: number, scale?: Map<number, tf.Tensor>): tf.Tensor2D {
-    const B = ids.length, T = ids[0].length;
+    const B = ids.length,
+      T = ids[0].length;
     const h = this.hidden(ids, this.cfg.numLayers, scale);
     const out = tf.tidy(() => {
-      const rows = tf.gather(h, tf.tensor1d(Array.from({ length: B }, (_, b) => b * T + position), 'int32')) as tf.Tensor2D;
+      const rows = tf.gather(
+        h,
+        tf.tensor1d(
+          Array.from({ length: B }, (_, b) => b * T + position),
+          'int32',
+        ),
+      ) as tf.Tensor2D;
       return this.headLogits(rows);
     });
     h.dispose();
@@ -69,7 +81,9 @@ export class LoadedModel {
    * float32 runs in vocabulary chunks (never the whole matrix as float32 on the device); otherwise fm.logits.
    */
   headLogits(rows: tf.Tensor2D): tf.Tensor2D {
-    const s = this.store, V = this.cfg.vocab, head = this.fm.head;
+    const s = this.store,
+      V = this.cfg.vocab,
+      head = this.fm.head;
     const rowsPer = Math.max(1, Math.floor(HEAD_CHUNK_BYTES / (4 * this.cfg.hidden)));
     if (s.dtype !== 'int8' || s.devicePacked || rowsPer >= V) return this.fm.logits(rows);
     return tf.tidy(() => {
@@ -130,7 +144,11 @@ export class LoadedModel {
    * repeated once per intervention, with its own [T, ffn] factors): out[k][i] is query i under
    * intervention k. Equal to probeMany per intervention; far fewer forwards for a fact's many manipulations.
    */
-  async probeInterventions(queries: { prompt: string; target?: string }[], interventions: Intervention[], opts: { topK?: number } = {}): Promise<ProbeResult[][]> {
+  async probeInterventions(
+    queries: { prompt: string; target?: string }[],
+    interventions: Intervention[],
+    opts: { topK?: number } = {},
+  ): Promise<ProbeResult[][]> {
     const enc = queries.map((q) => {
       const e = this.tok.encodeQuery(q.prompt);
       this.checkLength(e.ids.length);
@@ -143,16 +161,20 @@ export class LoadedModel {
       groups.get(key)!.push(i);
     });
     const k = Math.max(1, Math.min(opts.topK ?? 10, this.cfg.vocab));
-    const K = interventions.length, V = this.cfg.vocab, F = this.cfg.ffn;
+    const K = interventions.length,
+      V = this.cfg.vocab,
+      F = this.cfg.ffn;
     const out: ProbeResult[][] = interventions.map(() => new Array(queries.length));
     for (const idx of groups.values()) {
       const { ids, position } = enc[idx[0]];
-      const T = ids.length, G = idx.length;
+      const T = ids.length,
+        G = idx.length;
       // interventions per forward: the [K·G, T, ffn] factors of every scaled layer stay within ~64 MiB
       const perIv = G * T * F * 4 * Math.max(1, this.cfg.numLayers);
       const Kc = Math.max(1, Math.floor((64 * 1024 * 1024) / perIv));
       for (let q0 = 0; q0 < K; q0 += Kc) {
-        const q1 = Math.min(K, q0 + Kc), n = q1 - q0;
+        const q1 = Math.min(K, q0 + Kc),
+          n = q1 - q0;
         const per = interventions.slice(q0, q1).map((iv) => this.interventionScale(iv, T, position));
         const layers = new Set<number>();
         for (const m of per) for (const l of m.keys()) layers.add(l);
@@ -181,7 +203,12 @@ export class LoadedModel {
           idx.forEach((i, g) => {
             const p = all.subarray((q * G + g) * V, (q * G + g + 1) * V);
             const e = enc[i];
-            const res: ProbeResult = { ids: e.ids, tokens: e.ids.map((t) => this.tok.token(t)), position: e.position, top: topK(p, k).map((id) => ({ id, token: this.tok.display(id), prob: p[id] })) };
+            const res: ProbeResult = {
+              ids: e.ids,
+              tokens: e.ids.map((t) => this.tok.token(t)),
+              position: e.position,
+              top: topK(p, k).map((id) => ({ id, token: this.tok.display(id), prob: p[id] })),
+            };
             if (e.targetId !== undefined) {
               let rank = 0;
               for (let j = 0; j < p.length; j++) if (p[j] > p[e.targetId]) rank++;

@@ -8,7 +8,11 @@ export { weightGrad, type WeightMat } from '../weights/weight-mat';
 export function layerNorm(x: tf.Tensor2D, w: tf.Tensor1D, b: tf.Tensor1D, eps: number): tf.Tensor2D {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, -1, true);
-    return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(w).add(b) as tf.Tensor2D;
+    return x
+      .sub(mean)
+      .mul(tf.rsqrt(variance.add(eps)))
+      .mul(w)
+      .add(b) as tf.Tensor2D;
   });
 }
 
@@ -132,7 +136,10 @@ export function attendWithPast(q: tf.Tensor4D, kNew: tf.Tensor4D, vNew: tf.Tenso
     sNew = sNew.reshape([B, H, Tq, Tq]);
     const p = tf.softmax(tf.concat([sPast, sNew], 3), -1);
     const [pPast, pNew] = tf.split(p, [Tp, Tq], 3);
-    const oPast = tf.matMul(pPast.transpose([1, 0, 2, 3]).reshape([1, Hkv, rep * B * Tq, Tp]), past.v).reshape([H, B, Tq, dh]).transpose([1, 0, 2, 3]);
+    const oPast = tf
+      .matMul(pPast.transpose([1, 0, 2, 3]).reshape([1, Hkv, rep * B * Tq, Tp]), past.v)
+      .reshape([H, B, Tq, dh])
+      .transpose([1, 0, 2, 3]);
     const oNew = tf.matMul(rep === 1 ? pNew : pNew.reshape([B, Hkv, rep * Tq, Tq]), vNew).reshape([B, H, Tq, dh]);
     return oPast.add(oNew) as tf.Tensor4D;
   });
@@ -157,7 +164,8 @@ export interface KV {
  */
 export function ropeTables(inv: Float64Array, headDim: number, T: number, offset: number): { cos: Float32Array; sin: Float32Array } {
   const half = headDim / 2;
-  const cos = new Float32Array(T * headDim), sin = new Float32Array(T * headDim);
+  const cos = new Float32Array(T * headDim),
+    sin = new Float32Array(T * headDim);
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < half; i++) {
       const ang = Math.fround(Math.fround(offset + t) * Math.fround(inv[i]));

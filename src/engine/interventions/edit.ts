@@ -124,10 +124,10 @@ export function objectToken(model: LoadedModel, prompt: string, object: string, 
   return { text: object, id, token: model.tok.display(id), parts: parts.map((p) => model.tok.display(p)) };
 }
 
-
 function checkNeurons(model: LoadedModel, neurons: readonly NeuronId[]): NeuronId[] {
   if (!Array.isArray(neurons)) throw new KnError('bad-input', 'neurons must be a list of [layer, index] pairs');
-  const L = model.cfg.numLayers, F = model.cfg.ffn;
+  const L = model.cfg.numLayers,
+    F = model.cfg.ffn;
   const seen = new Set<string>();
   const out: NeuronId[] = [];
   for (const n of neurons) {
@@ -146,9 +146,12 @@ function checkNeurons(model: LoadedModel, neurons: readonly NeuronId[]): NeuronI
 
 /** Requantizing `v` into channel scales (per output channel; `channel(i)` = the scale index of value i). */
 function requantError(values: Float32Array, scaleOf: (i: number) => number): RequantizationError {
-  let maxAbs = 0, maxV = 0, clipped = 0;
+  let maxAbs = 0,
+    maxV = 0,
+    clipped = 0;
   for (let i = 0; i < values.length; i++) {
-    const s = scaleOf(i), v = values[i];
+    const s = scaleOf(i),
+      v = values[i];
     let q = Math.round(v / s);
     if (q > 127 || q < -127) {
       clipped++;
@@ -190,20 +193,28 @@ export class ModelEditor {
     const old = objectToken(this.model, o.prompt, o.oldObject);
     const neu = objectToken(this.model, o.prompt, o.newObject, true);
     const notes: string[] = [];
-    for (const [role, t] of [['old object', old], ['new object', neu]] as const) {
+    for (const [role, t] of [
+      ['old object', old],
+      ['new object', neu],
+    ] as const) {
       if (t.parts.length > 1) {
         const msg = `the ${role} "${t.text}" is ${t.parts.length} tokens (${t.parts.map((p) => JSON.stringify(p)).join(' + ')}); the update uses its first token ${JSON.stringify(t.token)} only`;
         if (o.requireSingleToken) throw new KnError('bad-input', msg);
         notes.push(msg);
       }
     }
-    if (old.id === neu.id) throw new KnError('bad-input', `the old and the new object start with the same token ${JSON.stringify(old.token)}; the update would not change the answer's first token`);
+    if (old.id === neu.id)
+      throw new KnError(
+        'bad-input',
+        `the old and the new object start with the same token ${JSON.stringify(old.token)}; the update would not change the answer's first token`,
+      );
     const emb = inputEmbeddingName(this.model);
     const E = this.model.store.rows(emb, [old.id, neu.id]);
     const e = E.dataSync() as Float32Array;
     E.dispose();
     const d = this.model.cfg.hidden;
-    const eo = e.subarray(0, d), en = e.subarray(d, 2 * d);
+    const eo = e.subarray(0, d),
+      en = e.subarray(d, 2 * d);
     return this.apply(
       'update',
       ns,
@@ -221,7 +232,12 @@ export class ModelEditor {
    * Adds deltas to slices of any matrices (HF layout; what injection bakes in after training), as one
    * reversible edit.
    */
-  patch(kind: EditKind, neurons: readonly NeuronId[], changes: { name: string; axis: 0 | 1; index: number; delta: Float32Array }[], extra: Partial<AppliedEdit> = {}): AppliedEdit {
+  patch(
+    kind: EditKind,
+    neurons: readonly NeuronId[],
+    changes: { name: string; axis: 0 | 1; index: number; delta: Float32Array }[],
+    extra: Partial<AppliedEdit> = {},
+  ): AppliedEdit {
     const t0 = performance.now();
     const store = this.model.store;
     const int8 = store.dtype === 'int8';
@@ -230,7 +246,11 @@ export class ModelEditor {
     const current = new Map<string, Map<number, Float32Array>>();
     for (const name of new Set(changes.map((c) => c.name))) {
       const cs = changes.filter((c) => c.name === name);
-      const ws = store.readSlices(name, cs[0].axis, cs.map((c) => c.index));
+      const ws = store.readSlices(
+        name,
+        cs[0].axis,
+        cs.map((c) => c.index),
+      );
       current.set(name, new Map(cs.map((c, i) => [c.index, ws[i]])));
     }
     for (const c of changes) {
@@ -246,7 +266,15 @@ export class ModelEditor {
     }
     for (const [name, w] of byName) store.writeSlices(name, w.axis, w.entries);
     const hashBefore = this.model.info.contentHash;
-    const edit: AppliedEdit = { id: `${kind}-${++this.counter}`, kind, neurons: [...neurons], notes: [], ...extra, precision: int8 ? 'int8 + float32 overlay' : 'f32', ms: 0 };
+    const edit: AppliedEdit = {
+      id: `${kind}-${++this.counter}`,
+      kind,
+      neurons: [...neurons],
+      notes: [],
+      ...extra,
+      precision: int8 ? 'int8 + float32 overlay' : 'f32',
+      ms: 0,
+    };
     const h = new Hash64();
     for (const c of changes) h.text(`${c.name}:${c.axis}:${c.index}`).bytes(new Uint8Array(c.delta.buffer, c.delta.byteOffset, c.delta.byteLength));
     this.stack.push({ edit, backups, hashBefore, digest: h.hex() });
@@ -286,7 +314,12 @@ export class ModelEditor {
         if (q) {
           const e = requantError(v, (i) => (q.axis === neuronAxis ? q.scales[j] : q.scales[i]));
           req = req
-            ? { maxAbs: Math.max(req.maxAbs, e.maxAbs), maxRel: Math.max(req.maxRel, e.maxRel), clipped: req.clipped + e.clipped, values: req.values + e.values }
+            ? {
+                maxAbs: Math.max(req.maxAbs, e.maxAbs),
+                maxRel: Math.max(req.maxRel, e.maxRel),
+                clipped: req.clipped + e.clipped,
+                values: req.values + e.values,
+              }
             : e;
         }
       }
@@ -317,7 +350,13 @@ export class ModelEditor {
     if (!top) return null;
     if (id !== undefined && top.edit.id !== id) {
       if (!this.stack.some((s) => s.edit.id === id)) throw new KnError('bad-input', `no applied edit "${id}"`);
-      throw new KnError('bad-input', `edit "${id}" is not the last one; undo ${this.stack.slice(this.stack.findIndex((s) => s.edit.id === id) + 1).map((s) => s.edit.id).join(', ')} first`);
+      throw new KnError(
+        'bad-input',
+        `edit "${id}" is not the last one; undo ${this.stack
+          .slice(this.stack.findIndex((s) => s.edit.id === id) + 1)
+          .map((s) => s.edit.id)
+          .join(', ')} first`,
+      );
     }
     const store = this.model.store;
     const byName = new Map<string, { axis: 0 | 1; entries: { index: number; values: Float32Array | null }[] }>();
@@ -349,7 +388,9 @@ export class ModelEditor {
 
   private rehash() {
     const base = this.stack[0]?.hashBefore ?? this.model.info.contentHash;
-    const desc = JSON.stringify(this.stack.map((s) => [s.edit.kind, s.edit.neurons, s.edit.lambda1, s.edit.lambda2, s.edit.oldObject?.id, s.edit.newObject?.id, s.digest ?? null]));
+    const desc = JSON.stringify(
+      this.stack.map((s) => [s.edit.kind, s.edit.neurons, s.edit.lambda1, s.edit.lambda2, s.edit.oldObject?.id, s.edit.newObject?.id, s.digest ?? null]),
+    );
     (this.model.info as { contentHash: string }).contentHash = `${base}+edit:${new Hash64().text(desc).hex()}`;
   }
 }

@@ -55,8 +55,13 @@ export interface InjectResult {
 export function inWeights(model: LoadedModel, l: number): string[] {
   const k = model.family.key;
   const names =
-    k === 'gpt2' ? [`h.${l}.mlp.c_fc.weight`] : k === 'llama' ? [`layers.${l}.mlp.gate_proj.weight`, `layers.${l}.mlp.up_proj.weight`] : [`encoder.layer.${l}.intermediate.dense.weight`];
-  for (const n of names) if (!model.store.has(n)) throw new KnError('unsupported-architecture', `injection does not know this model's FFN input weights (${n} missing)`);
+    k === 'gpt2'
+      ? [`h.${l}.mlp.c_fc.weight`]
+      : k === 'llama'
+        ? [`layers.${l}.mlp.gate_proj.weight`, `layers.${l}.mlp.up_proj.weight`]
+        : [`encoder.layer.${l}.intermediate.dense.weight`];
+  for (const n of names)
+    if (!model.store.has(n)) throw new KnError('unsupported-architecture', `injection does not know this model's FFN input weights (${n} missing)`);
   return names;
 }
 
@@ -76,12 +81,14 @@ export async function injectFact(editor: ModelEditor, o: InjectOptions): Promise
   const steps = checkTrainSteps(o.steps ?? TEACH_DEFAULTS.trainSteps);
   const lr = checkTeachLr(o.lr ?? TEACH_DEFAULTS.lr);
   if (!o.queries.length) throw new KnError('bad-input', 'injection needs at least one query of the new fact');
-  const L = model.cfg.numLayers, F = model.cfg.ffn;
+  const L = model.cfg.numLayers,
+    F = model.cfg.ffn;
   const byLayer = new Map<number, number[] | null>();
   if (o.neurons === 'all') for (let l = 0; l < L; l++) byLayer.set(l, null);
   else {
     for (const [l, j] of o.neurons) {
-      if (!Number.isInteger(l) || l < 0 || l >= L || !Number.isInteger(j) || j < 0 || j >= F) throw new KnError('bad-input', `neuron [${l}, ${j}] does not exist (layers 0..${L - 1}, neurons 0..${F - 1})`);
+      if (!Number.isInteger(l) || l < 0 || l >= L || !Number.isInteger(j) || j < 0 || j >= F)
+        throw new KnError('bad-input', `neuron [${l}, ${j}] does not exist (layers 0..${L - 1}, neurons 0..${F - 1})`);
       if (!byLayer.has(l)) byLayer.set(l, []);
       const js = byLayer.get(l)!;
       if (!js.includes(j)) js.push(j);
@@ -115,7 +122,7 @@ export async function injectFact(editor: ModelEditor, o: InjectOptions): Promise
       const zeros = tf.zeros(shape);
       const v = tf.variable(zeros, true);
       zeros.dispose(); // the variable holds its own reference to the data
-      const hfAxis = (side === 'in' ? spec.axis ?? 0 : 1 - (spec.axis ?? 0)) as 0 | 1;
+      const hfAxis = (side === 'in' ? (spec.axis ?? 0) : 1 - (spec.axis ?? 0)) as 0 | 1;
       params.push({ name, side, js, v, hfAxis });
       let sel: tf.Tensor2D | null = null;
       if (js) {
@@ -141,7 +148,8 @@ export async function injectFact(editor: ModelEditor, o: InjectOptions): Promise
   let converged = false;
   const total = enc.length;
   const forward = (ids: number[][], position: number) => {
-    const B = ids.length, T = ids[0].length;
+    const B = ids.length,
+      T = ids[0].length;
     let h = model.fm.embed(ids);
     for (let l = 0; l < L; l++) {
       const { h1 } = model.fm.attnHalf(l, h, B, T);
@@ -158,7 +166,12 @@ export async function injectFact(editor: ModelEditor, o: InjectOptions): Promise
   const correctNow = async () => {
     let ok = 0;
     for (const g of groups.values()) {
-      const topT = tf.tidy(() => forward(g.map((e) => e.ids), g[0].position).argMax(1));
+      const topT = tf.tidy(() =>
+        forward(
+          g.map((e) => e.ids),
+          g[0].position,
+        ).argMax(1),
+      );
       const top = await topT.data();
       topT.dispose();
       g.forEach((e, i) => (ok += top[i] === e.target ? 1 : 0));
@@ -179,8 +192,17 @@ export async function injectFact(editor: ModelEditor, o: InjectOptions): Promise
         () => {
           let sum: tf.Scalar = tf.scalar(0);
           for (const g of groups.values()) {
-            const logits = forward(g.map((e) => e.ids), g[0].position);
-            const y = tf.oneHot(tf.tensor1d(g.map((e) => e.target), 'int32'), model.cfg.vocab);
+            const logits = forward(
+              g.map((e) => e.ids),
+              g[0].position,
+            );
+            const y = tf.oneHot(
+              tf.tensor1d(
+                g.map((e) => e.target),
+                'int32',
+              ),
+              model.cfg.vocab,
+            );
             sum = sum.add(tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.SUM)) as tf.Scalar;
           }
           return sum.div(total) as tf.Scalar;

@@ -82,7 +82,14 @@ export async function manipulateMany(
     befores ?? (await model.probeMany(queries, { topK })).map((r) => ({ before: r.target!.prob, rank: r.target!.rank, top: tops(r, topK) }));
   // only the non-empty manipulations need a forward; an empty set changes nothing
   const live = list.map((m, k) => ({ m, k })).filter((x) => x.m.neurons.length > 0);
-  const probed = live.length && queries.length ? await model.probeInterventions(queries, live.map((x) => ({ neurons: x.m.neurons, factor: x.m.factor })), { topK }) : [];
+  const probed =
+    live.length && queries.length
+      ? await model.probeInterventions(
+          queries,
+          live.map((x) => ({ neurons: x.m.neurons, factor: x.m.factor })),
+          { topK },
+        )
+      : [];
   const afters: (ProbeResult[] | null)[] = list.map(() => null);
   live.forEach((x, n) => (afters[x.k] = probed[n]));
   return list.map((_, k) =>

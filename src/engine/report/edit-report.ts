@@ -38,7 +38,16 @@ export interface EditSummary {
   experiment: 'edit';
   model: string;
   facts: number;
-  settings: EditMeta['settings'] & { steps: number; baseline: string; seed: number; langs: string[]; editLang: string; lambda1: number; lambda2: number; unrelatedFacts: number };
+  settings: EditMeta['settings'] & {
+    steps: number;
+    baseline: string;
+    seed: number;
+    langs: string[];
+    editLang: string;
+    lambda1: number;
+    lambda2: number;
+    unrelatedFacts: number;
+  };
   /** Table III */
   erase: Record<string, EditMethodSummary>;
   /** Table IV */
@@ -78,7 +87,15 @@ export interface EnhanceSummary {
   model: string;
   facts: number;
   settings: EditMeta['settings'] & { steps: number; baseline: string; seed: number; langs: string[]; enhanceLangs: string[]; factor: number };
-  methods: Record<string, { languages: Record<string, EnhanceCell>; relations: Record<string, Record<string, EnhanceCell>>; mean: { before: number; after: number | null }; sizes: { median: number | null; empty: number } }>;
+  methods: Record<
+    string,
+    {
+      languages: Record<string, EnhanceCell>;
+      relations: Record<string, Record<string, EnhanceCell>>;
+      mean: { before: number; after: number | null };
+      sizes: { median: number | null; empty: number };
+    }
+  >;
   timing: { facts: number; msPerFactMedian: number | null };
   problems: string[];
 }
@@ -94,10 +111,32 @@ export interface InjectSummary {
   experiment: 'inject';
   model: string;
   facts: number;
-  settings: EditMeta['settings'] & { steps: number; baseline: string; seed: number; langs: string[]; trainLang: string; trainSteps: number; lr: number; oldFacts: number; k: number };
+  settings: EditMeta['settings'] & {
+    steps: number;
+    baseline: string;
+    seed: number;
+    langs: string[];
+    trainLang: string;
+    trainSteps: number;
+    lr: number;
+    oldFacts: number;
+    k: number;
+  };
   /** before any training */
   before: { languages: Record<string, InjectCell>; mean: { new: number | null; old: number | null; average: number | null } };
-  methods: Record<string, { languages: Record<string, InjectCell>; mean: { new: number | null; old: number | null; average: number | null }; sizeMedian: number | null; stepsMedian: number | null; trainMsMedian: number | null; converged: number; stopped: number; skipped: number }>;
+  methods: Record<
+    string,
+    {
+      languages: Record<string, InjectCell>;
+      mean: { new: number | null; old: number | null; average: number | null };
+      sizeMedian: number | null;
+      stepsMedian: number | null;
+      trainMsMedian: number | null;
+      converged: number;
+      stopped: number;
+      skipped: number;
+    }
+  >;
   timing: { facts: number; msPerFactMedian: number | null };
   problems: string[];
 }
@@ -111,8 +150,18 @@ const meanOf = (xs: (number | null)[]) => {
 };
 
 /** Reliability, generality and locality of one language, pooled over rows (a fact's queries and one edit's result each). */
-export function editCell<R extends Pick<EditRow, 'queries'>>(rows: readonly R[], get: (r: R) => Pick<EditOpResult, 'oldTop' | 'newTop' | 'locality'> | null, lang: string, update: boolean): EditCell {
-  let rel = 0, nRel = 0, gen = 0, nGen = 0, loc = 0, nLoc = 0;
+export function editCell<R extends Pick<EditRow, 'queries'>>(
+  rows: readonly R[],
+  get: (r: R) => Pick<EditOpResult, 'oldTop' | 'newTop' | 'locality'> | null,
+  lang: string,
+  update: boolean,
+): EditCell {
+  let rel = 0,
+    nRel = 0,
+    gen = 0,
+    nGen = 0,
+    loc = 0,
+    nLoc = 0;
   for (const r of rows) {
     const op = get(r);
     if (!op) continue;
@@ -120,8 +169,8 @@ export function editCell<R extends Pick<EditRow, 'queries'>>(rows: readonly R[],
       if (q.lang !== lang || !q.known) return;
       if (update && q.newId === null) return;
       const ok = update ? op.newTop![i] === 1 : op.oldTop[i] === 0;
-      if (q.role === 'edited') (nRel++, (rel += ok ? 1 : 0));
-      else (nGen++, (gen += ok ? 1 : 0));
+      if (q.role === 'edited') nRel++, (rel += ok ? 1 : 0);
+      else nGen++, (gen += ok ? 1 : 0);
     });
     const l = op.locality[lang as Lang];
     if (l) (loc += l[0]), (nLoc += l[1]);
@@ -131,10 +180,14 @@ export function editCell<R extends Pick<EditRow, 'queries'>>(rows: readonly R[],
 
 export function summarizeEdit(meta: EditMeta, rows: EditRow[], timings: RowTiming[] = [], problems: string[] = []): EditSummary {
   const langs = sortLangs(meta.langs);
-  const erase: Record<string, EditMethodSummary> = {}, update: Record<string, EditMethodSummary> = {};
+  const erase: Record<string, EditMethodSummary> = {},
+    update: Record<string, EditMethodSummary> = {};
   const sizes: EditSummary['sizes'] = {};
   for (const key of meta.methods) {
-    for (const [op, out] of [['erase', erase], ['update', update]] as const) {
+    for (const [op, out] of [
+      ['erase', erase],
+      ['update', update],
+    ] as const) {
       const languages: Record<string, EditCell> = {};
       for (const l of langs) languages[l] = editCell(rows, (r) => r.methods[key]?.[op] ?? null, l, op === 'update');
       out[key] = {
@@ -159,12 +212,33 @@ export function summarizeEdit(meta: EditMeta, rows: EditRow[], timings: RowTimin
     experiment: 'edit',
     model: meta.model.id,
     facts: rows.length,
-    settings: { ...meta.settings, steps: meta.steps, baseline: meta.baseline, seed: meta.seed, langs: meta.langs, editLang: meta.edit!.lang, lambda1: meta.edit!.lambda1, lambda2: meta.edit!.lambda2, unrelatedFacts: meta.edit!.unrelatedFacts },
+    settings: {
+      ...meta.settings,
+      steps: meta.steps,
+      baseline: meta.baseline,
+      seed: meta.seed,
+      langs: meta.langs,
+      editLang: meta.edit!.lang,
+      lambda1: meta.edit!.lambda1,
+      lambda2: meta.edit!.lambda2,
+      unrelatedFacts: meta.edit!.unrelatedFacts,
+    },
     erase,
     update,
     updateBaseline,
     sizes,
-    requantization: req.length ? { maxAbs: Math.max(...req.map((x) => x.maxAbs)), maxRel: Math.max(...req.map((x) => x.maxRel)), clippedShare: req.reduce((a, x) => a + x.clipped, 0) / Math.max(1, req.reduce((a, x) => a + x.values, 0)) } : null,
+    requantization: req.length
+      ? {
+          maxAbs: Math.max(...req.map((x) => x.maxAbs)),
+          maxRel: Math.max(...req.map((x) => x.maxRel)),
+          clippedShare:
+            req.reduce((a, x) => a + x.clipped, 0) /
+            Math.max(
+              1,
+              req.reduce((a, x) => a + x.values, 0),
+            ),
+        }
+      : null,
     timing: {
       facts: ms.length,
       msPerFactMedian: median(ms),
@@ -180,15 +254,18 @@ export function summarizeEdit(meta: EditMeta, rows: EditRow[], timings: RowTimin
 }
 
 function enhanceCell(rows: EnhanceRow[], key: string, lang: string, relation?: string): EnhanceCell {
-  let err = 0, fixed = 0, known = 0, kept = 0;
+  let err = 0,
+    fixed = 0,
+    known = 0,
+    kept = 0;
   for (const r of rows) {
     if (relation && r.relation !== relation) continue;
     const m = r.methods[key];
     if (!m) continue;
     r.queries.forEach((q, i) => {
       if (q.lang !== lang) return;
-      if (q.known) (known++, (kept += m.correct[i]));
-      else (err++, (fixed += m.correct[i]));
+      if (q.known) known++, (kept += m.correct[i]);
+      else err++, (fixed += m.correct[i]);
     });
   }
   return { before: 0, after: share(fixed, err), qError: err, knownKept: share(kept, known) };
@@ -207,22 +284,43 @@ export function summarizeEnhance(meta: EditMeta, rows: EnhanceRow[], timings: Ro
       for (const l of langs) rel[r][l] = enhanceCell(rows, key, l, r);
     }
     const sz = rows.map((r) => r.methods[key]?.neurons.length ?? 0);
-    methods[key] = { languages, relations: rel, mean: { before: 0, after: meanOf(langs.map((l) => languages[l].after)) }, sizes: { median: median(sz), empty: sz.filter((x) => x === 0).length } };
+    methods[key] = {
+      languages,
+      relations: rel,
+      mean: { before: 0, after: meanOf(langs.map((l) => languages[l].after)) },
+      sizes: { median: median(sz), empty: sz.filter((x) => x === 0).length },
+    };
   }
   const ms = timings.map((t) => t.ms);
   return {
     experiment: 'enhance',
     model: meta.model.id,
     facts: rows.length,
-    settings: { ...meta.settings, steps: meta.steps, baseline: meta.baseline, seed: meta.seed, langs: meta.langs, enhanceLangs: meta.enhance!.langs, factor: meta.enhance!.factor },
+    settings: {
+      ...meta.settings,
+      steps: meta.steps,
+      baseline: meta.baseline,
+      seed: meta.seed,
+      langs: meta.langs,
+      enhanceLangs: meta.enhance!.langs,
+      factor: meta.enhance!.factor,
+    },
     methods,
     timing: { facts: ms.length, msPerFactMedian: median(ms) },
     problems,
   };
 }
 
-function injectCell(rows: InjectRow[], lang: string, newOf: (r: InjectRow) => number[] | null, oldOf: (r: InjectRow) => Partial<Record<string, [number, number]>> | null): InjectCell {
-  let nr = 0, nn = 0, or = 0, on = 0;
+function injectCell(
+  rows: InjectRow[],
+  lang: string,
+  newOf: (r: InjectRow) => number[] | null,
+  oldOf: (r: InjectRow) => Partial<Record<string, [number, number]>> | null,
+): InjectCell {
+  let nr = 0,
+    nn = 0,
+    or = 0,
+    on = 0;
   for (const r of rows) {
     const c = newOf(r);
     if (c) r.queries.forEach((q, i) => q.lang === lang && (nn++, (nr += c[i])));
@@ -235,16 +333,29 @@ function injectCell(rows: InjectRow[], lang: string, newOf: (r: InjectRow) => nu
 export function summarizeInject(meta: EditMeta, rows: InjectRow[], timings: RowTiming[] = [], problems: string[] = []): InjectSummary {
   const langs = sortLangs(meta.langs);
   const mean = (cells: Record<string, InjectCell>) => {
-    const n = meanOf(langs.map((l) => cells[l].new)), o = meanOf(langs.map((l) => cells[l].old));
+    const n = meanOf(langs.map((l) => cells[l].new)),
+      o = meanOf(langs.map((l) => cells[l].old));
     return { new: n, old: o, average: meanOf([n, o]) };
   };
   const beforeCells: Record<string, InjectCell> = {};
-  for (const l of langs) beforeCells[l] = injectCell(rows, l, (r) => r.queries.map((q) => q.correctBefore), (r) => r.oldBefore);
+  for (const l of langs)
+    beforeCells[l] = injectCell(
+      rows,
+      l,
+      (r) => r.queries.map((q) => q.correctBefore),
+      (r) => r.oldBefore,
+    );
   const methods: InjectSummary['methods'] = {};
   for (const key of meta.methods) {
     const cells: Record<string, InjectCell> = {};
     const ran = rows.filter((r) => r.methods[key] && !r.methods[key].skipped);
-    for (const l of langs) cells[l] = injectCell(rows, l, (r) => r.methods[key]?.newCorrect ?? null, (r) => r.methods[key]?.old ?? null);
+    for (const l of langs)
+      cells[l] = injectCell(
+        rows,
+        l,
+        (r) => r.methods[key]?.newCorrect ?? null,
+        (r) => r.methods[key]?.old ?? null,
+      );
     methods[key] = {
       languages: cells,
       mean: mean(cells),
@@ -262,7 +373,18 @@ export function summarizeInject(meta: EditMeta, rows: InjectRow[], timings: RowT
     experiment: 'inject',
     model: meta.model.id,
     facts: rows.length,
-    settings: { ...meta.settings, steps: meta.steps, baseline: meta.baseline, seed: meta.seed, langs: meta.langs, trainLang: J.lang, trainSteps: J.steps, lr: J.lr, oldFacts: J.oldFacts.length, k: J.k },
+    settings: {
+      ...meta.settings,
+      steps: meta.steps,
+      baseline: meta.baseline,
+      seed: meta.seed,
+      langs: meta.langs,
+      trainLang: J.lang,
+      trainSteps: J.steps,
+      lr: J.lr,
+      oldFacts: J.oldFacts.length,
+      k: J.k,
+    },
     before: { languages: beforeCells, mean: mean(beforeCells) },
     methods,
     timing: { facts: ms.length, msPerFactMedian: median(ms) },
@@ -295,13 +417,30 @@ export function injectReportFiles(s: InjectSummary, command?: string): ReportFil
     '',
     '## Table V: accuracy on Q_new and Q_old per language',
     '',
-    table(['method', ...langs.flatMap((l) => [`${l} new`, `${l} old`]), 'new', 'old', 'mean'], [row('before', s.before), ...keys.map((k) => row(editMethodLabel(k), s.methods[k]))]),
+    table(
+      ['method', ...langs.flatMap((l) => [`${l} new`, `${l} old`]), 'new', 'old', 'mean'],
+      [row('before', s.before), ...keys.map((k) => row(editMethodLabel(k), s.methods[k]))],
+    ),
     '',
     '![Table V](table5.svg)',
     '',
     '## Training',
     '',
-    table(['method', 'parameters: neurons (median)', 'steps (median)', 'time (median)', 'converged', 'stopped', 'skipped (empty selection)'], keys.map((k) => { const m = s.methods[k]; return [editMethodLabel(k), String(m.sizeMedian ?? '—'), String(m.stepsMedian ?? '—'), m.trainMsMedian === null ? '—' : `${(m.trainMsMedian / 1000).toFixed(2)} s`, String(m.converged), String(m.stopped), String(m.skipped)]; })),
+    table(
+      ['method', 'parameters: neurons (median)', 'steps (median)', 'time (median)', 'converged', 'stopped', 'skipped (empty selection)'],
+      keys.map((k) => {
+        const m = s.methods[k];
+        return [
+          editMethodLabel(k),
+          String(m.sizeMedian ?? '—'),
+          String(m.stepsMedian ?? '—'),
+          m.trainMsMedian === null ? '—' : `${(m.trainMsMedian / 1000).toFixed(2)} s`,
+          String(m.converged),
+          String(m.stopped),
+          String(m.skipped),
+        ];
+      }),
+    ),
     '',
     `Wall time per fact (localization and every method): median ${s.timing.msPerFactMedian === null ? '—' : (s.timing.msPerFactMedian / 1000).toFixed(1) + ' s'} over ${s.timing.facts} facts.`,
   ];
@@ -309,12 +448,17 @@ export function injectReportFiles(s: InjectSummary, command?: string): ReportFil
   files['report.md'] = md.join('\n').replace(/\n{3,}/g, '\n\n') + '\n';
   files['table5.csv'] = csv(
     ['method', 'language', 'new', 'old', 'new_queries', 'old_queries'],
-    [['before', s.before] as const, ...keys.map((k) => [k, s.methods[k]] as const)].flatMap(([k, c]) => langs.map((l) => [k, l, c.languages[l].new, c.languages[l].old, c.languages[l].n.new, c.languages[l].n.old])),
+    [['before', s.before] as const, ...keys.map((k) => [k, s.methods[k]] as const)].flatMap(([k, c]) =>
+      langs.map((l) => [k, l, c.languages[l].new, c.languages[l].old, c.languages[l].n.new, c.languages[l].n.old]),
+    ),
   );
   files['table5.svg'] = barChart({
     title: `Injection from ${F.trainLang}: accuracy on the new fact (Q_new) per language`,
     groups: langs,
-    series: [{ name: 'before', values: langs.map((l) => s.before.languages[l].new), color: BEFORE_COLOR }, ...keys.map((k) => ({ name: editMethodLabel(k), values: langs.map((l) => s.methods[k].languages[l].new), color: colors[k] }))],
+    series: [
+      { name: 'before', values: langs.map((l) => s.before.languages[l].new), color: BEFORE_COLOR },
+      ...keys.map((k) => ({ name: editMethodLabel(k), values: langs.map((l) => s.methods[k].languages[l].new), color: colors[k] })),
+    ],
     percent: true,
   });
   return files;
@@ -350,11 +494,19 @@ export function editReportFiles(s: EditSummary, command?: string): ReportFiles {
       `Shares pooled over queries; counts in the CSV. "All neurons of the layer": every neuron of the layer holding most of MaTrice's neurons.`,
     '',
   ];
-  for (const [op, title, tab] of [['erase', 'Table III: erasure', 'table3'], ['update', 'Table IV: update', 'table4']] as const) {
+  for (const [op, title, tab] of [
+    ['erase', 'Table III: erasure', 'table3'],
+    ['update', 'Table IV: update', 'table4'],
+  ] as const) {
     md.push(`## ${title}`, '');
     for (const m of METRICS) {
       md.push(`### ${m}`, '');
-      md.push(table(['method', ...langs, 'mean'], keys.map((k) => [editMethodLabel(k), ...langs.map((l) => pct(s[op][k].languages[l][m])), pct(s[op][k].mean[m])])));
+      md.push(
+        table(
+          ['method', ...langs, 'mean'],
+          keys.map((k) => [editMethodLabel(k), ...langs.map((l) => pct(s[op][k].languages[l][m])), pct(s[op][k].mean[m])]),
+        ),
+      );
       md.push('', `![${op} ${m}](${tab}-${m}.svg)`, '');
       files[`${tab}-${m}.svg`] = barChart({
         title: `${title}: ${m} per language (edit made from English)`,
@@ -365,12 +517,36 @@ export function editReportFiles(s: EditSummary, command?: string): ReportFiles {
     }
     files[`${tab}.csv`] = csv(
       ['method', 'language', 'reliability', 'generality', 'locality', 'edited_known', 'paraphrases_known', 'unrelated'],
-      keys.flatMap((k) => langs.map((l) => { const c = s[op][k].languages[l]; return [k, l, c.reliability, c.generality, c.locality, c.n.edited, c.n.paraphrase, c.n.unrelated]; })),
+      keys.flatMap((k) =>
+        langs.map((l) => {
+          const c = s[op][k].languages[l];
+          return [k, l, c.reliability, c.generality, c.locality, c.n.edited, c.n.paraphrase, c.n.unrelated];
+        }),
+      ),
     );
   }
-  md.push('Queries behind each share (MaTrice row, erase): ' + langs.map((l) => { const n = s.erase[keys[0]]?.languages[l].n; return `${l} ${n?.edited ?? 0} edited / ${n?.paraphrase ?? 0} paraphrases / ${n?.unrelated ?? 0} unrelated`; }).join('; '), '');
+  md.push(
+    'Queries behind each share (MaTrice row, erase): ' +
+      langs
+        .map((l) => {
+          const n = s.erase[keys[0]]?.languages[l].n;
+          return `${l} ${n?.edited ?? 0} edited / ${n?.paraphrase ?? 0} paraphrases / ${n?.unrelated ?? 0} unrelated`;
+        })
+        .join('; '),
+    '',
+  );
   md.push('## Neurons edited', '');
-  md.push(table(['method', 'median', 'mean', 'facts skipped (empty selection)'], keys.map((k) => [editMethodLabel(k), String(s.sizes[k].median ?? '—'), s.sizes[k].mean === null ? '—' : s.sizes[k].mean!.toFixed(1), String(s.sizes[k].skipped)])));
+  md.push(
+    table(
+      ['method', 'median', 'mean', 'facts skipped (empty selection)'],
+      keys.map((k) => [
+        editMethodLabel(k),
+        String(s.sizes[k].median ?? '—'),
+        s.sizes[k].mean === null ? '—' : s.sizes[k].mean!.toFixed(1),
+        String(s.sizes[k].skipped),
+      ]),
+    ),
+  );
   md.push('');
   if (s.requantization) {
     md.push(
@@ -412,7 +588,10 @@ export function enhanceReportFiles(s: EnhanceSummary, command?: string): ReportF
     '',
     '## Accuracy on Q_error after enhancing, per language',
     '',
-    table(['method', ...langs.map((l) => `${l} (n = ${s.methods[keys[0]].languages[l].qError})`), 'mean'], keys.map((k) => [editMethodLabel(k), ...langs.map((l) => pct(s.methods[k].languages[l].after)), pct(s.methods[k].mean.after)])),
+    table(
+      ['method', ...langs.map((l) => `${l} (n = ${s.methods[keys[0]].languages[l].qError})`), 'mean'],
+      keys.map((k) => [editMethodLabel(k), ...langs.map((l) => pct(s.methods[k].languages[l].after)), pct(s.methods[k].mean.after)]),
+    ),
     '',
     '![Fig. 6](fig6.svg)',
     '',
@@ -421,24 +600,58 @@ export function enhanceReportFiles(s: EnhanceSummary, command?: string): ReportF
   ];
   for (const k of keys) {
     md.push(`### ${editMethodLabel(k)}`, '');
-    md.push(table(['relation', ...langs], relations.map((r) => [r, ...langs.map((l) => { const c = s.methods[k].relations[r][l]; return c.qError ? `${pct(c.after)} (${c.qError})` : '—'; })])));
+    md.push(
+      table(
+        ['relation', ...langs],
+        relations.map((r) => [
+          r,
+          ...langs.map((l) => {
+            const c = s.methods[k].relations[r][l];
+            return c.qError ? `${pct(c.after)} (${c.qError})` : '—';
+          }),
+        ]),
+      ),
+    );
     md.push('');
   }
   md.push('![Fig. 6 per relation](fig6-relations.svg)', '');
   md.push('## Known queries kept right after enhancing', '');
-  md.push(table(['method', ...langs], keys.map((k) => [editMethodLabel(k), ...langs.map((l) => pct(s.methods[k].languages[l].knownKept))])));
-  md.push('', `Selection sizes (median): ${keys.map((k) => `${editMethodLabel(k)} ${s.methods[k].sizes.median ?? '—'} (${s.methods[k].sizes.empty} empty)`).join(', ')}. `);
-  md.push(`Wall time per fact: median ${s.timing.msPerFactMedian === null ? '—' : (s.timing.msPerFactMedian / 1000).toFixed(2) + ' s'} over ${s.timing.facts} facts.`);
+  md.push(
+    table(
+      ['method', ...langs],
+      keys.map((k) => [editMethodLabel(k), ...langs.map((l) => pct(s.methods[k].languages[l].knownKept))]),
+    ),
+  );
+  md.push(
+    '',
+    `Selection sizes (median): ${keys.map((k) => `${editMethodLabel(k)} ${s.methods[k].sizes.median ?? '—'} (${s.methods[k].sizes.empty} empty)`).join(', ')}. `,
+  );
+  md.push(
+    `Wall time per fact: median ${s.timing.msPerFactMedian === null ? '—' : (s.timing.msPerFactMedian / 1000).toFixed(2) + ' s'} over ${s.timing.facts} facts.`,
+  );
   if (s.problems.length) md.push('', '### Problems', '', ...s.problems.map((p) => `- ${p}`));
   files['report.md'] = md.join('\n').replace(/\n{3,}/g, '\n\n') + '\n';
   files['fig6.csv'] = csv(
     ['method', 'relation', 'language', 'q_error', 'before', 'after', 'known_kept'],
     keys.flatMap((k) => [
-      ...langs.map((l) => { const c = s.methods[k].languages[l]; return [k, 'all', l, c.qError, c.before, c.after, c.knownKept]; }),
-      ...relations.flatMap((r) => langs.map((l) => { const c = s.methods[k].relations[r][l]; return [k, r, l, c.qError, c.before, c.after, c.knownKept]; })),
+      ...langs.map((l) => {
+        const c = s.methods[k].languages[l];
+        return [k, 'all', l, c.qError, c.before, c.after, c.knownKept];
+      }),
+      ...relations.flatMap((r) =>
+        langs.map((l) => {
+          const c = s.methods[k].relations[r][l];
+          return [k, r, l, c.qError, c.before, c.after, c.knownKept];
+        }),
+      ),
     ]),
   );
-  files['fig6.svg'] = barChart({ title: `Accuracy gained on Q_error by doubling the neurons, per language (${s.facts} facts)`, groups: langs, series: keys.map((k) => ({ name: editMethodLabel(k), values: langs.map((l) => s.methods[k].languages[l].after), color: colors[k] })), percent: true });
+  files['fig6.svg'] = barChart({
+    title: `Accuracy gained on Q_error by doubling the neurons, per language (${s.facts} facts)`,
+    groups: langs,
+    series: keys.map((k) => ({ name: editMethodLabel(k), values: langs.map((l) => s.methods[k].languages[l].after), color: colors[k] })),
+    percent: true,
+  });
   files['fig6-relations.svg'] = barChart({
     title: 'Accuracy gained on Q_error per relation (languages pooled)',
     groups: relations,
@@ -457,7 +670,13 @@ export function enhanceReportFiles(s: EnhanceSummary, command?: string): ReportF
 }
 
 /** The summary and report files of an edit or enhancement run (what `kn experiment report` writes). */
-export function reportFor(meta: EditMeta, rows: (EditRow | EnhanceRow | InjectRow)[], timings: RowTiming[] = [], problems: string[] = [], command?: string): { summary: AnySummary; files: ReportFiles } {
+export function reportFor(
+  meta: EditMeta,
+  rows: (EditRow | EnhanceRow | InjectRow)[],
+  timings: RowTiming[] = [],
+  problems: string[] = [],
+  command?: string,
+): { summary: AnySummary; files: ReportFiles } {
   if (meta.experiment === 'edit') {
     const summary = summarizeEdit(meta, rows as EditRow[], timings, problems);
     return { summary, files: editReportFiles(summary, command) };

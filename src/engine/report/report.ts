@@ -71,7 +71,10 @@ export interface Summary {
   settings: ExperimentMeta['settings'] & { steps: number; baseline: string; seed: number; langs: string[]; quadrature?: string };
   methods: Record<string, MethodSummary>;
   /** each language's own neurons: size, ΔP suppress on its own queries, overlap with MaTrice's set */
-  perLanguageSets: Record<string, { selectedMedian: number; suppress: number | null; suppressCi95: number | null; flipRate: number | null; sharedWithMatrice: number | null }>;
+  perLanguageSets: Record<
+    string,
+    { selectedMedian: number; suppress: number | null; suppressCi95: number | null; flipRate: number | null; sharedWithMatrice: number | null }
+  >;
   /** Table II: each ablation as a fraction of MaTrice, per language then averaged */
   tableII: Record<string, { suppress: number | null; enhance: number | null; average: number | null }>;
   knockout: { k: number[]; top: (number | null)[]; random: (number | null)[]; topByLanguage: Record<string, (number | null)[]> };
@@ -86,7 +89,6 @@ export interface Summary {
   timing: { facts: number; msPerFactMedian: number | null; msPerFactMean: number | null };
   problems: string[];
 }
-
 
 /** The key of MaTrice under the run's settings: 'matrice', else the readings run's `matrice@<norm>/<attrNorm>`. */
 export function matriceKey(methods: readonly string[], settings: { norm: string; attrNorm: string }): string {
@@ -117,7 +119,8 @@ export const meanOf = (xs: (number | null)[]) => {
 
 /** Mean ΔP over the known queries of `lang` in one fact; NaN when it has none. */
 export function factLanguageDeltaP(row: FactRow, after: number[], lang: string, indices?: number[]): number {
-  let s = 0, n = 0;
+  let s = 0,
+    n = 0;
   const idx = indices ?? row.queries.map((_, i) => i);
   idx.forEach((qi, k) => {
     const q = row.queries[qi];
@@ -136,8 +139,14 @@ export function factLanguageDeltaP(row: FactRow, after: number[], lang: string, 
  * aligned with the row's queries, or with `indicesOf(row)` when given); null when there is no such query or a
  * row has no top-1 record.
  */
-export function flipRate(rows: readonly FactRow[], lang: string, top1Of: (r: FactRow) => boolean[] | undefined, indicesOf?: (r: FactRow) => number[]): number | null {
-  let known = 0, flipped = 0;
+export function flipRate(
+  rows: readonly FactRow[],
+  lang: string,
+  top1Of: (r: FactRow) => boolean[] | undefined,
+  indicesOf?: (r: FactRow) => number[],
+): number | null {
+  let known = 0,
+    flipped = 0;
   for (const r of rows) {
     const idx = indicesOf ? indicesOf(r) : r.queries.map((_, i) => i);
     const t = top1Of(r);
@@ -154,7 +163,8 @@ export function flipRate(rows: readonly FactRow[], lang: string, top1Of: (r: Fac
 
 /** Mean ΔP over all known queries of the fact (every language). */
 function factDeltaP(row: FactRow, after: number[]): number {
-  let s = 0, n = 0;
+  let s = 0,
+    n = 0;
   row.queries.forEach((q, i) => {
     if (!q.known) return;
     const d = deltaP(q.before, after[i]);
@@ -180,14 +190,24 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
       const sup = stat(rows.map((r) => factLanguageDeltaP(r, r.methods[key].suppress, lang)));
       const enh = stat(rows.map((r) => factLanguageDeltaP(r, r.methods[key].enhance, lang)));
       const known = rows.reduce((a, r) => a + r.queries.filter((q) => q.lang === lang && q.known).length, 0);
-      languages[lang] = { known, flipRate: flipRate(rows, lang, (r) => r.methods[key].suppressTop1), suppress: sup.mean, enhance: enh.mean, suppressCi95: sup.ci95, enhanceCi95: enh.ci95, facts: sup.n };
+      languages[lang] = {
+        known,
+        flipRate: flipRate(rows, lang, (r) => r.methods[key].suppressTop1),
+        suppress: sup.mean,
+        enhance: enh.mean,
+        suppressCi95: sup.ci95,
+        enhanceCi95: enh.ci95,
+        facts: sup.n,
+      };
     }
     methods[key] = {
       selectedMedian: median(sizes) ?? 0,
       selectedMean: sizes.length ? sizes.reduce((a, b) => a + b, 0) / sizes.length : 0,
       empty: sizes.filter((s) => s === 0).length,
       layers: layerCount.map((c) => (total ? c / total : 0)),
-      coverageMean: rows.some((r) => r.methods[key].neurons.length && !r.methods[key].coverage) ? null : meanOf(rows.flatMap((r) => r.methods[key].coverage ?? [])),
+      coverageMean: rows.some((r) => r.methods[key].neurons.length && !r.methods[key].coverage)
+        ? null
+        : meanOf(rows.flatMap((r) => r.methods[key].coverage ?? [])),
       languages,
       mean: { suppress: meanOf(langs.map((l) => languages[l].suppress)), enhance: meanOf(langs.map((l) => languages[l].enhance)) },
     };
@@ -211,7 +231,13 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
       });
     const ownIdx = (r: FactRow) => r.queries.map((q, i) => (q.lang === lang ? i : -1)).filter((i) => i >= 0);
     const ownFlip = flipRate(own, lang, (r) => r.perLanguage[lang as Lang]!.suppressTop1, ownIdx);
-    perLanguageSets[lang] = { selectedMedian: median(own.map((r) => r.perLanguage[lang as Lang]!.neurons.length)) ?? 0, suppress: d.mean, suppressCi95: d.ci95, flipRate: ownFlip, sharedWithMatrice: meanOf(shared) };
+    perLanguageSets[lang] = {
+      selectedMedian: median(own.map((r) => r.perLanguage[lang as Lang]!.neurons.length)) ?? 0,
+      suppress: d.mean,
+      suppressCi95: d.ci95,
+      flipRate: ownFlip,
+      sharedWithMatrice: meanOf(shared),
+    };
   }
   const tableII: Summary['tableII'] = {};
   const base = meta.methods.find((m) => m === 'matrice');
@@ -221,11 +247,13 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
       const frac = (op: 'suppress' | 'enhance') =>
         meanOf(
           langs.map((l) => {
-            const b = methods[base].languages[l][op], x = methods[key].languages[l][op];
+            const b = methods[base].languages[l][op],
+              x = methods[key].languages[l][op];
             return b === null || x === null || b === 0 ? null : x / b;
           }),
         );
-      const s = frac('suppress'), e = frac('enhance');
+      const s = frac('suppress'),
+        e = frac('enhance');
       tableII[key] = { suppress: s, enhance: e, average: meanOf([s, e]) };
     }
   }
@@ -234,14 +262,24 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
     knockout.top.push(stat(rows.map((r) => factDeltaP(r, r.knockout.top[ki]))).mean);
     knockout.random.push(stat(rows.map((r) => factDeltaP(r, r.knockout.random[ki]))).mean);
   });
-  for (const lang of langs) knockout.topByLanguage[lang] = meta.knockout.map((_, ki) => stat(rows.map((r) => factLanguageDeltaP(r, r.knockout.top[ki], lang))).mean);
+  for (const lang of langs)
+    knockout.topByLanguage[lang] = meta.knockout.map((_, ki) => stat(rows.map((r) => factLanguageDeltaP(r, r.knockout.top[ki], lang))).mean);
   const total = meta.model.numLayers * meta.model.ffnSize;
   const readings: Reading[] = meta.methods
     .filter((k) => k.startsWith('matrice@'))
     .map((k) => {
       const reading = k.slice('matrice@'.length);
-      const m = methods[k], r = methods[`random@${reading}`];
-      return { reading, selectedMedian: m.selectedMedian, selectedShare: m.selectedMedian / total, empty: m.empty, suppress: m.mean.suppress, enhance: m.mean.enhance, randomSuppress: r?.mean.suppress ?? null };
+      const m = methods[k],
+        r = methods[`random@${reading}`];
+      return {
+        reading,
+        selectedMedian: m.selectedMedian,
+        selectedShare: m.selectedMedian / total,
+        empty: m.empty,
+        suppress: m.mean.suppress,
+        enhance: m.mean.enhance,
+        randomSuppress: r?.mean.suppress ?? null,
+      };
     });
   const ok = readings.filter((r) => r.selectedShare <= 0.01 && r.empty <= rows.length / 2 && r.suppress !== null);
   const bestReading = ok.length ? ok.reduce((a, b) => (b.suppress! < a.suppress! ? b : a)).reading : null;
@@ -250,7 +288,14 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
     experiment: 'manipulate',
     model: meta.model.id,
     facts: rows.length,
-    settings: { ...meta.settings, steps: meta.steps, baseline: meta.baseline, seed: meta.seed, langs: meta.langs, quadrature: meta.quadrature ?? LEGACY_QUADRATURE },
+    settings: {
+      ...meta.settings,
+      steps: meta.steps,
+      baseline: meta.baseline,
+      seed: meta.seed,
+      langs: meta.langs,
+      quadrature: meta.quadrature ?? LEGACY_QUADRATURE,
+    },
     methods,
     perLanguageSets,
     tableII,
@@ -308,70 +353,184 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
   ];
   for (const op of ['suppress', 'enhance'] as const) {
     md.push(`### ${op}`, '');
-    md.push(table(['method', ...langs, 'mean'], keys.map((k) => [methodLabel(k), ...langs.map((l) => pct(s.methods[k].languages[l][op], s.methods[k].languages[l][`${op}Ci95`])), pct(s.methods[k].mean[op])])));
+    md.push(
+      table(
+        ['method', ...langs, 'mean'],
+        keys.map((k) => [
+          methodLabel(k),
+          ...langs.map((l) => pct(s.methods[k].languages[l][op], s.methods[k].languages[l][`${op}Ci95`])),
+          pct(s.methods[k].mean[op]),
+        ]),
+      ),
+    );
     md.push('', `![${op}](fig5-${op}.svg)`, '');
   }
-  md.push('Known queries per language (MaTrice row; the same for every method): ' + langs.map((l) => `${l} ${s.methods[keys[0]]?.languages[l].known ?? 0}`).join(', '), '');
+  md.push(
+    'Known queries per language (MaTrice row; the same for every method): ' +
+      langs.map((l) => `${l} ${s.methods[keys[0]]?.languages[l].known ?? 0}`).join(', '),
+    '',
+  );
   md.push('### Answers that disappear: flip rate after suppression', '');
   md.push('The share of the known queries (pooled over facts) whose top-1 answer is no longer the correct one once the neurons are suppressed.', '');
-  md.push(table(['method', ...langs], keys.map((k) => [methodLabel(k), ...langs.map((l) => pct(s.methods[k].languages[l].flipRate))])));
+  md.push(
+    table(
+      ['method', ...langs],
+      keys.map((k) => [methodLabel(k), ...langs.map((l) => pct(s.methods[k].languages[l].flipRate))]),
+    ),
+  );
   md.push('');
   md.push('## Selection sizes and coverage', '');
-  md.push(`Coverage: for each selected neuron, in how many languages' own selections (that language's queries alone, the same τ and readings) it also is, 0 to ${langs.length}, averaged over every selected neuron of every fact: ${langs.length} means every neuron is each language's own too (language-agnostic), 1 that it belongs to one language.`, '');
-  md.push(table(['method', 'median', 'mean', 'empty selections', 'coverage (of ' + langs.length + ')'], keys.map((k) => [methodLabel(k), String(s.methods[k].selectedMedian), s.methods[k].selectedMean.toFixed(1), `${s.methods[k].empty} of ${s.facts}`, num(s.methods[k].coverageMean, 2)])));
+  md.push(
+    `Coverage: for each selected neuron, in how many languages' own selections (that language's queries alone, the same τ and readings) it also is, 0 to ${langs.length}, averaged over every selected neuron of every fact: ${langs.length} means every neuron is each language's own too (language-agnostic), 1 that it belongs to one language.`,
+    '',
+  );
+  md.push(
+    table(
+      ['method', 'median', 'mean', 'empty selections', 'coverage (of ' + langs.length + ')'],
+      keys.map((k) => [
+        methodLabel(k),
+        String(s.methods[k].selectedMedian),
+        s.methods[k].selectedMean.toFixed(1),
+        `${s.methods[k].empty} of ${s.facts}`,
+        num(s.methods[k].coverageMean, 2),
+      ]),
+    ),
+  );
   md.push('', '## Fig. 4: share of selected neurons per layer', '');
   const L = s.methods[keys[0]]?.layers.length ?? 0;
-  md.push(table(['method', ...Array.from({ length: L }, (_, l) => `L${l}`)], keys.map((k) => [methodLabel(k), ...s.methods[k].layers.map((x) => pct(x))])));
+  md.push(
+    table(
+      ['method', ...Array.from({ length: L }, (_, l) => `L${l}`)],
+      keys.map((k) => [methodLabel(k), ...s.methods[k].layers.map((x) => pct(x))]),
+    ),
+  );
   md.push('', '![layers](fig4-layers.svg)', '');
   if (Object.keys(s.tableII).length) {
     md.push('## Table II: each method as a fraction of MaTrice (per language, then averaged)', '');
-    md.push(table(['method', 'suppress', 'enhance', 'average'], Object.entries(s.tableII).map(([k, v]) => [methodLabel(k), num(v.suppress), num(v.enhance), num(v.average)])));
+    md.push(
+      table(
+        ['method', 'suppress', 'enhance', 'average'],
+        Object.entries(s.tableII).map(([k, v]) => [methodLabel(k), num(v.suppress), num(v.enhance), num(v.average)]),
+      ),
+    );
     md.push('');
   }
   if (s.readings?.length) {
     md.push('## Readings of Eq. 9 × Eq. 5', '');
-    md.push('MaTrice under each reading (Eq. 9 normalization / Eq. 5 normalization; `a0` = α2 = 0, no std penalty across queries; `b0.5`, `b0` = β2 = 0.5, 0, less or no std penalty across languages), from the same attributions, beside a Random set of the same size; mean ΔP over the languages.', '');
+    md.push(
+      'MaTrice under each reading (Eq. 9 normalization / Eq. 5 normalization; `a0` = α2 = 0, no std penalty across queries; `b0.5`, `b0` = β2 = 0.5, 0, less or no std penalty across languages), from the same attributions, beside a Random set of the same size; mean ΔP over the languages.',
+      '',
+    );
     md.push(
       table(
         ['reading', 'median selection', 'share of neurons', 'empty', 'ΔP suppress', 'ΔP enhance', 'Random ΔP suppress'],
-        s.readings.map((r) => [r.reading + (r.reading === s.bestReading ? ' (best)' : ''), String(r.selectedMedian), pct(r.selectedShare), `${r.empty} of ${s.facts}`, pct(r.suppress), pct(r.enhance), pct(r.randomSuppress)]),
+        s.readings.map((r) => [
+          r.reading + (r.reading === s.bestReading ? ' (best)' : ''),
+          String(r.selectedMedian),
+          pct(r.selectedShare),
+          `${r.empty} of ${s.facts}`,
+          pct(r.suppress),
+          pct(r.enhance),
+          pct(r.randomSuppress),
+        ]),
       ),
     );
-    md.push('', s.bestReading ? `Best reading (the largest suppression among those selecting at most 1 % of the neurons, empty on at most half of the facts): **${s.bestReading}**.` : 'No reading selects at most 1 % of the neurons with a measurable suppression.', '');
+    md.push(
+      '',
+      s.bestReading
+        ? `Best reading (the largest suppression among those selecting at most 1 % of the neurons, empty on at most half of the facts): **${s.bestReading}**.`
+        : 'No reading selects at most 1 % of the neurons with a measurable suppression.',
+      '',
+    );
   }
   md.push("## Each language's own neurons against the shared set", '');
-  md.push('Per language: the neurons selected from that language alone (UaQ + the same threshold, Dai-style), suppressed on its own queries, beside MaTrice\'s language-agnostic set; "shared" = the share of MaTrice\'s set that is also in the language\'s own set.', '');
+  md.push(
+    "Per language: the neurons selected from that language alone (UaQ + the same threshold, Dai-style), suppressed on its own queries, beside MaTrice's language-agnostic set; \"shared\" = the share of MaTrice's set that is also in the language's own set.",
+    '',
+  );
   md.push(
     table(
       ['language', 'own set median size', 'ΔP suppress own set', 'flip rate own set', 'ΔP suppress MaTrice', 'flip rate MaTrice', 'shared'],
-      langs.map((l) => [l, String(s.perLanguageSets[l]?.selectedMedian ?? 0), pct(s.perLanguageSets[l]?.suppress ?? null, s.perLanguageSets[l]?.suppressCi95), pct(s.perLanguageSets[l]?.flipRate ?? null), pct(s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null), pct(s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].flipRate ?? null), pct(s.perLanguageSets[l]?.sharedWithMatrice ?? null)]),
+      langs.map((l) => [
+        l,
+        String(s.perLanguageSets[l]?.selectedMedian ?? 0),
+        pct(s.perLanguageSets[l]?.suppress ?? null, s.perLanguageSets[l]?.suppressCi95),
+        pct(s.perLanguageSets[l]?.flipRate ?? null),
+        pct(s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null),
+        pct(s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].flipRate ?? null),
+        pct(s.perLanguageSets[l]?.sharedWithMatrice ?? null),
+      ]),
     ),
   );
   md.push('', '![own vs shared](own-vs-shared.svg)', '');
   md.push('## Knock-out: suppress the top-k neurons by S against k random neurons (ΔP over all known queries)', '');
-  md.push(table(['k', ...s.knockout.k.map(String)], [['top-k by S', ...s.knockout.top.map((x) => pct(x))], ['random k', ...s.knockout.random.map((x) => pct(x))], ...langs.map((l) => [`top-k, ${l}`, ...s.knockout.topByLanguage[l].map((x) => pct(x))])]));
+  md.push(
+    table(
+      ['k', ...s.knockout.k.map(String)],
+      [
+        ['top-k by S', ...s.knockout.top.map((x) => pct(x))],
+        ['random k', ...s.knockout.random.map((x) => pct(x))],
+        ...langs.map((l) => [`top-k, ${l}`, ...s.knockout.topByLanguage[l].map((x) => pct(x))]),
+      ],
+    ),
+  );
   md.push('', '![knock-out](knockout.svg)', '');
   md.push('## Run', '');
   md.push(`IG completeness error (max over a fact's queries, relative to P), median over facts: ${num(s.completenessMedian, 4)}. `);
-  md.push(`Wall time per fact: median ${s.timing.msPerFactMedian === null ? '—' : (s.timing.msPerFactMedian / 1000).toFixed(2) + ' s'} over ${s.timing.facts} facts (on the machine that ran them).`);
+  md.push(
+    `Wall time per fact: median ${s.timing.msPerFactMedian === null ? '—' : (s.timing.msPerFactMedian / 1000).toFixed(2) + ' s'} over ${s.timing.facts} facts (on the machine that ran them).`,
+  );
   if (s.problems.length) md.push('', '### Problems', '', ...s.problems.map((p) => `- ${p}`));
   files['report.md'] = md.join('\n').replace(/\n{3,}/g, '\n\n') + '\n';
 
   files['fig5.csv'] = csv(
     ['method', 'language', 'known_queries', 'facts', 'suppress', 'suppress_ci95', 'enhance', 'enhance_ci95', 'flip_rate'],
-    keys.flatMap((k) => langs.map((l) => { const v = s.methods[k].languages[l]; return [k, l, v.known, v.facts, v.suppress, v.suppressCi95, v.enhance, v.enhanceCi95, v.flipRate]; })),
+    keys.flatMap((k) =>
+      langs.map((l) => {
+        const v = s.methods[k].languages[l];
+        return [k, l, v.known, v.facts, v.suppress, v.suppressCi95, v.enhance, v.enhanceCi95, v.flipRate];
+      }),
+    ),
   );
-  files['selection.csv'] = csv(['method', 'median', 'mean', 'empty', 'coverage_mean', ...Array.from({ length: L }, (_, l) => `layer${l}`)], keys.map((k) => [k, s.methods[k].selectedMedian, s.methods[k].selectedMean, s.methods[k].empty, s.methods[k].coverageMean, ...s.methods[k].layers]));
-  files['knockout.csv'] = csv(['k', 'top', 'random', ...langs.map((l) => `top_${l}`)], s.knockout.k.map((k, i) => [k, s.knockout.top[i], s.knockout.random[i], ...langs.map((l) => s.knockout.topByLanguage[l][i])]));
-  files['own-vs-shared.csv'] = csv(['language', 'own_median', 'own_suppress', 'matrice_suppress', 'shared'], langs.map((l) => [l, s.perLanguageSets[l]?.selectedMedian ?? 0, s.perLanguageSets[l]?.suppress ?? null, s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null, s.perLanguageSets[l]?.sharedWithMatrice ?? null]));
-  if (s.readings?.length) files['readings.csv'] = csv(['reading', 'median', 'share', 'empty', 'suppress', 'enhance', 'random_suppress'], s.readings.map((r) => [r.reading, r.selectedMedian, r.selectedShare, r.empty, r.suppress, r.enhance, r.randomSuppress]));
-  if (Object.keys(s.tableII).length) files['table2.csv'] = csv(['method', 'suppress', 'enhance', 'average'], Object.entries(s.tableII).map(([k, v]) => [k, v.suppress, v.enhance, v.average]));
+  files['selection.csv'] = csv(
+    ['method', 'median', 'mean', 'empty', 'coverage_mean', ...Array.from({ length: L }, (_, l) => `layer${l}`)],
+    keys.map((k) => [k, s.methods[k].selectedMedian, s.methods[k].selectedMean, s.methods[k].empty, s.methods[k].coverageMean, ...s.methods[k].layers]),
+  );
+  files['knockout.csv'] = csv(
+    ['k', 'top', 'random', ...langs.map((l) => `top_${l}`)],
+    s.knockout.k.map((k, i) => [k, s.knockout.top[i], s.knockout.random[i], ...langs.map((l) => s.knockout.topByLanguage[l][i])]),
+  );
+  files['own-vs-shared.csv'] = csv(
+    ['language', 'own_median', 'own_suppress', 'matrice_suppress', 'shared'],
+    langs.map((l) => [
+      l,
+      s.perLanguageSets[l]?.selectedMedian ?? 0,
+      s.perLanguageSets[l]?.suppress ?? null,
+      s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null,
+      s.perLanguageSets[l]?.sharedWithMatrice ?? null,
+    ]),
+  );
+  if (s.readings?.length)
+    files['readings.csv'] = csv(
+      ['reading', 'median', 'share', 'empty', 'suppress', 'enhance', 'random_suppress'],
+      s.readings.map((r) => [r.reading, r.selectedMedian, r.selectedShare, r.empty, r.suppress, r.enhance, r.randomSuppress]),
+    );
+  if (Object.keys(s.tableII).length)
+    files['table2.csv'] = csv(
+      ['method', 'suppress', 'enhance', 'average'],
+      Object.entries(s.tableII).map(([k, v]) => [k, v.suppress, v.enhance, v.average]),
+    );
 
   for (const op of ['suppress', 'enhance'] as const) {
     files[`fig5-${op}.svg`] = barChart({
       title: `ΔP after ${op === 'suppress' ? 'suppressing (×0)' : 'enhancing (×2)'} the selected neurons, per language (mean ± 95 % CI over ${s.facts} facts)`,
       groups: langs,
-      series: keys.map((k) => ({ name: methodLabel(k), values: langs.map((l) => s.methods[k].languages[l][op]), errors: langs.map((l) => s.methods[k].languages[l][`${op}Ci95`]), color: colors[k] })),
+      series: keys.map((k) => ({
+        name: methodLabel(k),
+        values: langs.map((l) => s.methods[k].languages[l][op]),
+        errors: langs.map((l) => s.methods[k].languages[l][`${op}Ci95`]),
+        color: colors[k],
+      })),
       percent: true,
     });
   }
@@ -386,8 +545,18 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
     title: "ΔP on a language's queries: its own neurons against the shared (MaTrice) set",
     groups: langs,
     series: [
-      { name: 'own (per-language) set', values: langs.map((l) => s.perLanguageSets[l]?.suppress ?? null), errors: langs.map((l) => s.perLanguageSets[l]?.suppressCi95 ?? null), color: colors.own },
-      { name: 'MaTrice (shared)', values: langs.map((l) => s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null), errors: langs.map((l) => s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppressCi95 ?? null), color: colors[matriceKey(keys, s.settings)] },
+      {
+        name: 'own (per-language) set',
+        values: langs.map((l) => s.perLanguageSets[l]?.suppress ?? null),
+        errors: langs.map((l) => s.perLanguageSets[l]?.suppressCi95 ?? null),
+        color: colors.own,
+      },
+      {
+        name: 'MaTrice (shared)',
+        values: langs.map((l) => s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppress ?? null),
+        errors: langs.map((l) => s.methods[matriceKey(Object.keys(s.methods), s.settings)]?.languages[l].suppressCi95 ?? null),
+        color: colors[matriceKey(keys, s.settings)],
+      },
     ],
     percent: true,
   });
@@ -395,7 +564,10 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
     title: 'Knock-out: ΔP while suppressing the top-k neurons by S, against k random neurons',
     x: s.knockout.k,
     xLabel: 'k (neurons suppressed)',
-    series: [{ name: 'top-k by S', values: s.knockout.top, color: colors[matriceKey(keys, s.settings)] }, { name: 'k random', values: s.knockout.random, color: METHOD_COLORS.random }],
+    series: [
+      { name: 'top-k by S', values: s.knockout.top, color: colors[matriceKey(keys, s.settings)] },
+      { name: 'k random', values: s.knockout.random, color: METHOD_COLORS.random },
+    ],
     percent: true,
   });
   return files;

@@ -43,12 +43,16 @@ function yAxis(y: ReturnType<typeof scaleLinear<number, number>>, x0: number, x1
 }
 
 function legend(series: { name: string; color?: string }[], x: number, y: number): string[] {
-  return series.map((s, i) => `<rect x="${x}" y="${y + i * 15}" width="10" height="10" fill="${seriesFill(s, i)}"/><text x="${x + 14}" y="${y + i * 15 + 9}">${esc(s.name)}</text>`);
+  return series.map(
+    (s, i) =>
+      `<rect x="${x}" y="${y + i * 15}" width="10" height="10" fill="${seriesFill(s, i)}"/><text x="${x + 14}" y="${y + i * 15 + 9}">${esc(s.name)}</text>`,
+  );
 }
 
 /** Grouped bars (groups on x, one bar per series) with optional ± whiskers; null values are drawn as "n/a". */
 export function barChart(o: { title: string; groups: string[]; series: BarSeries[]; percent?: boolean; width?: number; height?: number }): string {
-  const w = o.width ?? 760, h = o.height ?? 340;
+  const w = o.width ?? 760,
+    h = o.height ?? 340;
   const m = { l: 56, r: 180, t: 28, b: 36 };
   const vals: number[] = [0];
   for (const s of o.series)
@@ -57,26 +61,41 @@ export function barChart(o: { title: string; groups: string[]; series: BarSeries
       const e = s.errors?.[i] ?? 0;
       vals.push(v - (e ?? 0), v + (e ?? 0));
     });
-  const y = scaleLinear().domain([Math.min(...vals), Math.max(...vals)]).nice().range([h - m.b, m.t]);
-  const x = scaleBand<string>().domain(o.groups).range([m.l, w - m.r]).padding(0.2);
-  const xi = scaleBand<number>().domain(o.series.map((_, i) => i)).range([0, x.bandwidth()]).padding(0.08);
+  const y = scaleLinear()
+    .domain([Math.min(...vals), Math.max(...vals)])
+    .nice()
+    .range([h - m.b, m.t]);
+  const x = scaleBand<string>()
+    .domain(o.groups)
+    .range([m.l, w - m.r])
+    .padding(0.2);
+  const xi = scaleBand<number>()
+    .domain(o.series.map((_, i) => i))
+    .range([0, x.bandwidth()])
+    .padding(0.08);
   const body = yAxis(y, m.l, w - m.r, o.percent);
   o.groups.forEach((g, gi) => {
     const gx = x(g)!;
     body.push(`<text x="${f(gx + x.bandwidth() / 2)}" y="${h - m.b + 14}" text-anchor="middle">${esc(g)}</text>`);
     o.series.forEach((s, si) => {
       const v = s.values[gi];
-      const bx = gx + xi(si)!, bw = xi.bandwidth();
+      const bx = gx + xi(si)!,
+        bw = xi.bandwidth();
       if (v === null || !Number.isFinite(v)) {
         body.push(`<text x="${f(bx + bw / 2)}" y="${f(y(0) - 3)}" text-anchor="middle" font-size="8" fill="#999">n/a</text>`);
         return;
       }
-      const y0 = y(0), yv = y(v);
-      body.push(`<rect x="${f(bx)}" y="${f(Math.min(y0, yv))}" width="${f(bw)}" height="${f(Math.max(0.5, Math.abs(yv - y0)))}" fill="${seriesFill(s, si)}"><title>${esc(`${s.name}, ${g}: ${fmt(v, o.percent)}`)}</title></rect>`);
+      const y0 = y(0),
+        yv = y(v);
+      body.push(
+        `<rect x="${f(bx)}" y="${f(Math.min(y0, yv))}" width="${f(bw)}" height="${f(Math.max(0.5, Math.abs(yv - y0)))}" fill="${seriesFill(s, si)}"><title>${esc(`${s.name}, ${g}: ${fmt(v, o.percent)}`)}</title></rect>`,
+      );
       const e = s.errors?.[gi];
       if (e !== null && e !== undefined && Number.isFinite(e) && e > 0) {
         const cx = f(bx + bw / 2);
-        body.push(`<path d="M${cx},${f(y(v - e))}V${f(y(v + e))}M${f(bx + bw * 0.3)},${f(y(v - e))}H${f(bx + bw * 0.7)}M${f(bx + bw * 0.3)},${f(y(v + e))}H${f(bx + bw * 0.7)}" stroke="#222" fill="none"/>`);
+        body.push(
+          `<path d="M${cx},${f(y(v - e))}V${f(y(v + e))}M${f(bx + bw * 0.3)},${f(y(v - e))}H${f(bx + bw * 0.7)}M${f(bx + bw * 0.3)},${f(y(v + e))}H${f(bx + bw * 0.7)}" stroke="#222" fill="none"/>`,
+        );
       }
     });
   });
@@ -85,24 +104,42 @@ export function barChart(o: { title: string; groups: string[]; series: BarSeries
 }
 
 /** Lines over numeric x (log2 scale when x spans more than a factor 8). */
-export function lineChart(o: { title: string; x: number[]; xLabel: string; series: { name: string; values: (number | null)[]; color?: string }[]; percent?: boolean; width?: number; height?: number }): string {
-  const w = o.width ?? 760, h = o.height ?? 320;
+export function lineChart(o: {
+  title: string;
+  x: number[];
+  xLabel: string;
+  series: { name: string; values: (number | null)[]; color?: string }[];
+  percent?: boolean;
+  width?: number;
+  height?: number;
+}): string {
+  const w = o.width ?? 760,
+    h = o.height ?? 320;
   const m = { l: 56, r: 180, t: 28, b: 44 };
   const vals = [0, ...o.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)))];
-  const y = scaleLinear().domain([Math.min(...vals), Math.max(...vals)]).nice().range([h - m.b, m.t]);
+  const y = scaleLinear()
+    .domain([Math.min(...vals), Math.max(...vals)])
+    .nice()
+    .range([h - m.b, m.t]);
   const log = Math.max(...o.x) / Math.max(1e-9, Math.min(...o.x)) > 8;
   const tx = (v: number) => (log ? Math.log2(v) : v);
-  const x = scaleLinear().domain([tx(Math.min(...o.x)), tx(Math.max(...o.x))]).range([m.l + 10, w - m.r - 10]);
+  const x = scaleLinear()
+    .domain([tx(Math.min(...o.x)), tx(Math.max(...o.x))])
+    .range([m.l + 10, w - m.r - 10]);
   const body = yAxis(y, m.l, w - m.r, o.percent);
   for (const v of o.x) body.push(`<text x="${f(x(tx(v)))}" y="${h - m.b + 14}" text-anchor="middle">${v}</text>`);
   body.push(`<text x="${(m.l + w - m.r) / 2}" y="${h - 8}" text-anchor="middle" fill="#444">${esc(o.xLabel)}</text>`);
   o.series.forEach((s, si) => {
     const c = seriesFill(s, si);
-    const pts = s.values.map((v, i) => (v === null || !Number.isFinite(v) ? null : [x(tx(o.x[i])), y(v)] as const)).filter((p): p is readonly [number, number] => p !== null);
+    const pts = s.values
+      .map((v, i) => (v === null || !Number.isFinite(v) ? null : ([x(tx(o.x[i])), y(v)] as const)))
+      .filter((p): p is readonly [number, number] => p !== null);
     if (pts.length) body.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts.map((p) => `${f(p[0])},${f(p[1])}`).join(' ')}"/>`);
     s.values.forEach((v, i) => {
       if (v === null || !Number.isFinite(v)) return;
-      body.push(`<circle cx="${f(x(tx(o.x[i])))}" cy="${f(y(v))}" r="3" fill="${c}"><title>${esc(`${s.name}, k = ${o.x[i]}: ${fmt(v, o.percent)}`)}</title></circle>`);
+      body.push(
+        `<circle cx="${f(x(tx(o.x[i])))}" cy="${f(y(v))}" r="3" fill="${c}"><title>${esc(`${s.name}, k = ${o.x[i]}: ${fmt(v, o.percent)}`)}</title></circle>`,
+      );
     });
   });
   body.push(...legend(o.series, w - m.r + 12, m.t + 4));

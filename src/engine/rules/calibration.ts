@@ -26,7 +26,8 @@ export function parseGrid(o: { alpha2?: string; beta2?: string; tau?: string }):
   const axis = (name: keyof CalibrationGrid, text: string | undefined, lo: number, hi: number): number[] => {
     if (text === undefined) return [...DEFAULT_GRID[name]];
     const parts = text.split(',').map((s) => s.trim());
-    if (!parts.length || parts.some((s) => s === '')) throw new KnError('bad-input', `--grid-${name}: an empty value in "${text}"; give comma-separated numbers, e.g. ${DEFAULT_GRID[name].join(',')}`);
+    if (!parts.length || parts.some((s) => s === ''))
+      throw new KnError('bad-input', `--grid-${name}: an empty value in "${text}"; give comma-separated numbers, e.g. ${DEFAULT_GRID[name].join(',')}`);
     const xs = parts.map(Number);
     const bad = parts.find((s, i) => !Number.isFinite(xs[i]) || xs[i] < lo || xs[i] > hi);
     if (bad !== undefined) throw new KnError('bad-input', `--grid-${name}: "${bad}" is not a number in ${lo}..${hi}`);

@@ -34,7 +34,8 @@ export const LEGACY_QUADRATURE: Quadrature = 'riemann-right';
 
 /** Checks a quadrature name; `option` names it in the refusal (e.g. "--quadrature"). */
 export function checkQuadrature(q: unknown, option = 'quadrature'): Quadrature {
-  if (!(QUADRATURES as readonly unknown[]).includes(q)) throw new KnError('bad-input', `${option} must be one of ${QUADRATURES.join(', ')}, got "${String(q)}"`);
+  if (!(QUADRATURES as readonly unknown[]).includes(q))
+    throw new KnError('bad-input', `${option} must be one of ${QUADRATURES.join(', ')}, got "${String(q)}"`);
   return q as Quadrature;
 }
 
@@ -45,7 +46,8 @@ export const STEPS_MAX = 1000;
 
 /** Checks M; `option` names it in the refusal (e.g. "--steps", "M (steps)"). */
 export function checkSteps(v: unknown, option = 'steps (M)'): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < STEPS_MIN || v > STEPS_MAX) throw new KnError('bad-input', `${option} must be an integer in ${STEPS_MIN}..${STEPS_MAX}, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < STEPS_MIN || v > STEPS_MAX)
+    throw new KnError('bad-input', `${option} must be an integer in ${STEPS_MIN}..${STEPS_MAX}, got ${String(v)}`);
   return v;
 }
 
@@ -107,7 +109,10 @@ export const CLI_PROGRESS_MS = 10_000;
  */
 export function parseLayers(v: string, numLayers: number, option = '--layers'): number[] {
   const refuse = (why: string): never => {
-    throw new KnError('bad-input', `${option} "${v}": ${why}; the model has ${numLayers} layers (0..${numLayers - 1}), e.g. ${option} 0,${numLayers - 1} or ${option} 0-${numLayers - 1} or ${option} all`);
+    throw new KnError(
+      'bad-input',
+      `${option} "${v}": ${why}; the model has ${numLayers} layers (0..${numLayers - 1}), e.g. ${option} 0,${numLayers - 1} or ${option} 0-${numLayers - 1} or ${option} all`,
+    );
   };
   const s = v.trim();
   if (s === 'all') return Array.from({ length: numLayers }, (_, l) => l);
@@ -122,7 +127,8 @@ export function parseLayers(v: string, numLayers: number, option = '--layers'): 
     const t = part.trim();
     const range = /^(\d+)\s*-\s*(\d+)$/.exec(t);
     if (range) {
-      const a = index(range[1]), b = index(range[2]);
+      const a = index(range[1]),
+        b = index(range[2]);
       if (a > b) refuse(`the range ${t} is empty`);
       for (let l = a; l <= b; l++) out.add(l);
     } else out.add(index(t));
@@ -174,13 +180,15 @@ export const TEACH_LR_MAX = 10;
 
 /** Checks the gradient steps of an injection. */
 export function checkTrainSteps(v: unknown, option = 'steps'): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > TRAIN_STEPS_MAX) throw new KnError('bad-input', `${option} must be an integer in 1..${TRAIN_STEPS_MAX}, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > TRAIN_STEPS_MAX)
+    throw new KnError('bad-input', `${option} must be an integer in 1..${TRAIN_STEPS_MAX}, got ${String(v)}`);
   return v;
 }
 
 /** Checks the learning rate of an injection. */
 export function checkTeachLr(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > TEACH_LR_MAX) throw new KnError('bad-input', `the learning rate must be in (0, ${TEACH_LR_MAX}], got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > TEACH_LR_MAX)
+    throw new KnError('bad-input', `the learning rate must be in (0, ${TEACH_LR_MAX}], got ${String(v)}`);
   return v;
 }
 
@@ -214,10 +222,7 @@ export function resolveSettings(s: Partial<MatriceSettings> = {}): MatriceSettin
     throw new KnError('bad-input', `matrice: setting norm must be 'language', 'neuron' or 'scale', got ${String(r.norm)}`);
   }
   if (!ATTR_NORMS.includes(r.attrNorm)) {
-    throw new KnError(
-      'bad-input',
-      `matrice: setting attrNorm must be 'layer', 'global' or 'none', got ${String(r.attrNorm)}`,
-    );
+    throw new KnError('bad-input', `matrice: setting attrNorm must be 'layer', 'global' or 'none', got ${String(r.attrNorm)}`);
   }
   return r;
 }

@@ -18,7 +18,8 @@ const fail = (field: string, problem: string): never => {
 const isObj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
 const finite = (o: Record<string, unknown>, k: string, where: string, lo = -1e6, hi = 1e6): number => {
   const v = o[k];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) fail(`${where}${k}`, `must be a number in ${lo}..${hi}, got ${JSON.stringify(v)?.slice(0, 40)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi)
+    fail(`${where}${k}`, `must be a number in ${lo}..${hi}, got ${JSON.stringify(v)?.slice(0, 40)}`);
   return v as number;
 };
 const nullableNum = (o: Record<string, unknown>, k: string): number | null => (typeof o[k] === 'number' && Number.isFinite(o[k]) ? (o[k] as number) : null);
@@ -36,14 +37,17 @@ export function parseCalibration(text: string, contentHash: string): Calibration
   if (o.format !== 'kn-calibration') fail('format', `must be "kn-calibration", got ${JSON.stringify(o.format)?.slice(0, 40)}`);
   if (o.version !== 1) fail('version', `must be 1, got ${JSON.stringify(o.version)?.slice(0, 20)}`);
   if (typeof o.contentHash !== 'string') fail('contentHash', 'must be a string');
-  if (o.contentHash !== contentHash) fail('contentHash', `is ${String(o.contentHash).slice(0, 20)}, but these weights are ${contentHash}: it was calibrated on another model`);
+  if (o.contentHash !== contentHash)
+    fail('contentHash', `is ${String(o.contentHash).slice(0, 20)}, but these weights are ${contentHash}: it was calibrated on another model`);
   if (!isObj(o.settings)) fail('settings', 'must be an object');
   const s = o.settings as Record<string, unknown>;
   const w: Partial<MatriceSettings> = {};
   for (const k of ['alpha1', 'alpha2', 'beta1', 'beta2'] as const) w[k] = finite(s, k, 'settings.');
   w.tau = finite(s, 'tau', 'settings.', 0, 1);
-  if (s.norm !== 'language' && s.norm !== 'neuron' && s.norm !== 'scale') fail('settings.norm', `must be language, neuron or scale, got ${JSON.stringify(s.norm)?.slice(0, 20)}`);
-  if (s.attrNorm !== 'layer' && s.attrNorm !== 'global' && s.attrNorm !== 'none') fail('settings.attrNorm', `must be layer, global or none, got ${JSON.stringify(s.attrNorm)?.slice(0, 20)}`);
+  if (s.norm !== 'language' && s.norm !== 'neuron' && s.norm !== 'scale')
+    fail('settings.norm', `must be language, neuron or scale, got ${JSON.stringify(s.norm)?.slice(0, 20)}`);
+  if (s.attrNorm !== 'layer' && s.attrNorm !== 'global' && s.attrNorm !== 'none')
+    fail('settings.attrNorm', `must be layer, global or none, got ${JSON.stringify(s.attrNorm)?.slice(0, 20)}`);
   const steps = finite(o, 'steps', '', 1, 1000);
   if (!Number.isInteger(steps)) fail('steps', 'must be an integer');
   const facts = finite(o, 'facts', '', 1, 1e7);
@@ -55,7 +59,13 @@ export function parseCalibration(text: string, contentHash: string): Calibration
     facts,
     split: typeof o.split === 'string' ? o.split : null,
     command: o.command as string,
-    measured: { suppress: nullableNum(m, 'suppress'), coverageMean: nullableNum(m, 'coverageMean'), selectedMedian: nullableNum(m, 'selectedMedian'), randomSuppress: nullableNum(m, 'randomSuppress'), flipRate: nullableNum(m, 'flipRate') },
+    measured: {
+      suppress: nullableNum(m, 'suppress'),
+      coverageMean: nullableNum(m, 'coverageMean'),
+      selectedMedian: nullableNum(m, 'selectedMedian'),
+      randomSuppress: nullableNum(m, 'randomSuppress'),
+      flipRate: nullableNum(m, 'flipRate'),
+    },
   };
 }
 
@@ -92,7 +102,10 @@ export function modelDefaults(info: CalibrationFields): ModelDefaults {
   return {
     settings: { ...DEFAULT_SETTINGS },
     source: 'method',
-    note: (info.calibrationProblem ? `METHOD's defaults (the model's calibration was refused: ${info.calibrationProblem})` : `METHOD's defaults (α = β = ${DEFAULT_SETTINGS.alpha1}, τ = ${DEFAULT_SETTINGS.tau}): this model has no calibration`) + refused,
+    note:
+      (info.calibrationProblem
+        ? `METHOD's defaults (the model's calibration was refused: ${info.calibrationProblem})`
+        : `METHOD's defaults (α = β = ${DEFAULT_SETTINGS.alpha1}, τ = ${DEFAULT_SETTINGS.tau}): this model has no calibration`) + refused,
   };
 }
 

@@ -37,10 +37,7 @@ export function shapeOf(scores: LayerScores, what = 'scores'): ScoreShape {
       throw new KnError('bad-input', `matrice: ${what} layer ${l} is not a Float64Array`);
     }
     if (scores[l].length !== ffnSize) {
-      throw new KnError(
-        'bad-input',
-        `matrice: ${what} layer ${l} has ${scores[l].length} neurons, layer 0 has ${ffnSize}`,
-      );
+      throw new KnError('bad-input', `matrice: ${what} layer ${l} has ${scores[l].length} neurons, layer 0 has ${ffnSize}`);
     }
   }
   return { numLayers: scores.length, ffnSize };
@@ -50,10 +47,7 @@ export function shapeOf(scores: LayerScores, what = 'scores'): ScoreShape {
 export function assertShape(scores: LayerScores, shape: ScoreShape, what = 'scores'): void {
   const s = shapeOf(scores, what);
   if (s.numLayers !== shape.numLayers || s.ffnSize !== shape.ffnSize) {
-    throw new KnError(
-      'bad-input',
-      `matrice: ${what} is ${s.numLayers}x${s.ffnSize}, expected ${shape.numLayers}x${shape.ffnSize}`,
-    );
+    throw new KnError('bad-input', `matrice: ${what} is ${s.numLayers}x${s.ffnSize}, expected ${shape.numLayers}x${shape.ffnSize}`);
   }
 }
 
@@ -70,10 +64,7 @@ export function fromFlat(flat: ArrayLike<number>, numLayers: number, ffnSize: nu
   checkDim('numLayers', numLayers);
   checkDim('ffnSize', ffnSize);
   if (flat.length !== numLayers * ffnSize) {
-    throw new KnError(
-      'bad-input',
-      `matrice: flat scores have ${flat.length} values, expected ${numLayers}x${ffnSize}`,
-    );
+    throw new KnError('bad-input', `matrice: flat scores have ${flat.length} values, expected ${numLayers}x${ffnSize}`);
   }
   const out: LayerScores = [];
   for (let l = 0; l < numLayers; l++) {
@@ -117,10 +108,7 @@ export function neuronFromKey(key: number, ffnSize: number): NeuronId {
 export function assertNeuron(n: NeuronId, shape: ScoreShape, what = 'neuron'): void {
   const [l, j] = n;
   if (!Number.isInteger(l) || !Number.isInteger(j) || l < 0 || j < 0 || l >= shape.numLayers || j >= shape.ffnSize) {
-    throw new KnError(
-      'bad-input',
-      `matrice: ${what} [${l}, ${j}] is outside ${shape.numLayers} layers x ${shape.ffnSize} neurons`,
-    );
+    throw new KnError('bad-input', `matrice: ${what} [${l}, ${j}] is outside ${shape.numLayers} layers x ${shape.ffnSize} neurons`);
   }
 }
 

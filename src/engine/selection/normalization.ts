@@ -128,4 +128,3 @@ export function normalize(raw: LayerScores, mode: AttrNorm, opts: NormalizeOptio
       throw new KnError('bad-input', `matrice: unknown attribution normalization ${String(mode)}`);
   }
 }
-

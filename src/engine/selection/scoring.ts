@@ -25,7 +25,7 @@
 import { KnError } from '../../shared/errors';
 import { type LayerScores, type NeuronId, type ScoreShape, assertNeuron, assertShape, neuronKey, neuronsFromKeys } from './layerScores';
 import { type Seed, sampleWithoutReplacement } from './rng';
-import type { AttrNorm, LangNorm, MatriceSettings } from '../../shared/types';
+import type { AttrNorm, MatriceSettings } from '../../shared/types';
 import { DEFAULT_SETTINGS, resolveSettings } from '../rules';
 
 export * from './layerScores';
@@ -246,12 +246,7 @@ export interface RandomResult {
 }
 
 /** Random baseline: as many neurons as MaTrice selects with these settings (pass `matrice` to reuse it). */
-export function scoreRandom(
-  fa: FactAttributions,
-  settings: Partial<MatriceSettings>,
-  seed: Seed,
-  matrice?: MatriceResult,
-): RandomResult {
+export function scoreRandom(fa: FactAttributions, settings: Partial<MatriceSettings>, seed: Seed, matrice?: MatriceResult): RandomResult {
   const m = matrice ?? scoreMatrice(fa, settings);
   const count = m.selected.length;
   return { selected: randomNeurons(count, fa.numLayers, fa.ffnSize, seed), count, seed };
@@ -275,12 +270,7 @@ export interface NeuronStats {
 }
 
 /** Per-neuron breakdown for the UI; pass `matrice` (computed with the same settings) to avoid re-scoring. */
-export function neuronStats(
-  fa: FactAttributions,
-  settings: Partial<MatriceSettings>,
-  neuron: NeuronId,
-  matrice?: MatriceResult,
-): NeuronStats {
+export function neuronStats(fa: FactAttributions, settings: Partial<MatriceSettings>, neuron: NeuronId, matrice?: MatriceResult): NeuronStats {
   assertNeuron(neuron, { numLayers: fa.numLayers, ffnSize: fa.ffnSize });
   const m = matrice ?? scoreMatrice(fa, settings);
   const [l, j] = neuron;

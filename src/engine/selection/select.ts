@@ -29,4 +29,3 @@ export function selectNeurons(fa: FactAttributions, method: Method, settings: Pa
   }
   return checkMethod(method) as never;
 }
-

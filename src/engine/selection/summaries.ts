@@ -117,8 +117,13 @@ export interface LanguageSummary {
 }
 
 /** Per language (in first-seen order): mean P(correct) over all queries; ΔP and the ratio over the known ones. */
-export function perLanguage(rows: readonly { lang: string; before: number; after: number; deltaP: number; correctBefore: boolean; correctAfter?: boolean }[]): Record<string, LanguageSummary> {
-  const acc: Record<string, { before: number; after: number; d: number; nd: number; kb: number; ka: number; n: number; known: number; flips: number; told: number }> = {};
+export function perLanguage(
+  rows: readonly { lang: string; before: number; after: number; deltaP: number; correctBefore: boolean; correctAfter?: boolean }[],
+): Record<string, LanguageSummary> {
+  const acc: Record<
+    string,
+    { before: number; after: number; d: number; nd: number; kb: number; ka: number; n: number; known: number; flips: number; told: number }
+  > = {};
   for (const r of rows) {
     const o = (acc[r.lang] ??= { before: 0, after: 0, d: 0, nd: 0, kb: 0, ka: 0, n: 0, known: 0, flips: 0, told: 0 });
     o.before += r.before;

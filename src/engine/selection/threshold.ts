@@ -81,4 +81,3 @@ export function coverageMean(counts: readonly number[]): number | null {
   for (const c of counts) s += c;
   return s / counts.length;
 }
-

@@ -48,10 +48,7 @@ export function meanAndStd(values: number[]): { mean: number; std: number } {
  * UaQ (Eq. 6-8) for one language: s = α1·mean_t Attr_t − α2·std_t Attr_t over its T queries
  * (population std). Inputs are the normalized per-query maps. Defaults α1 = α2 = 1.
  */
-export function uaq(
-  perQuery: LayerScores[],
-  opts: { alpha1?: number; alpha2?: number } = {},
-): LayerScores {
+export function uaq(perQuery: LayerScores[], opts: { alpha1?: number; alpha2?: number } = {}): LayerScores {
   const a1 = opts.alpha1 ?? DEFAULT_SETTINGS.alpha1;
   const a2 = opts.alpha2 ?? DEFAULT_SETTINGS.alpha2;
   return meanMinusStd(perQuery, a1, a2, 'query');
@@ -136,12 +133,8 @@ export interface UalResult {
 }
 
 /** UaL (Eq. 9-11): normalize (see `normalizeAcrossLanguages`), then S = β1·mean_k s̄_k − β2·std_k s̄_k. */
-export function ual(
-  perLanguage: LayerScores[],
-  opts: { beta1?: number; beta2?: number; norm?: LangNorm } = {},
-): UalResult {
+export function ual(perLanguage: LayerScores[], opts: { beta1?: number; beta2?: number; norm?: LangNorm } = {}): UalResult {
   const normalized = normalizeAcrossLanguages(perLanguage, opts.norm ?? DEFAULT_SETTINGS.norm);
   const S = meanMinusStd(normalized, opts.beta1 ?? DEFAULT_SETTINGS.beta1, opts.beta2 ?? DEFAULT_SETTINGS.beta2, 'language');
   return { S, normalized };
 }
-

@@ -29,8 +29,17 @@ import { checkRelation, DEFAULT_BASELINE, LANGS, RELATIONS, TEACH_DEFAULTS, type
 import { resolveSettings, scoreMatrice, type NeuronId } from '../selection';
 import {
   TEACH_HOLD_POINTS,
-  type ActiveEdit, type EditQueryView, type EditRequest, type EditView, type TeachCancelOutcome, type TeachHoldPoint,
-  type TeachProgress, type TeachQueryView, type TeachRequest, type TeachView, type UnrelatedView,
+  type ActiveEdit,
+  type EditQueryView,
+  type EditRequest,
+  type EditView,
+  type TeachCancelOutcome,
+  type TeachHoldPoint,
+  type TeachProgress,
+  type TeachQueryView,
+  type TeachRequest,
+  type TeachView,
+  type UnrelatedView,
 } from './edit-views';
 import type { ExplorerState } from './explorer';
 import { buildFactQueries, checkLangs, FactSession, parseFactId, type CustomFact } from './session';
@@ -126,7 +135,8 @@ export class EditState {
    * result is returned (a cancel releases it and comes too late). null: no hold (the default).
    */
   setHold(point: TeachHoldPoint | null): void {
-    if (point !== null && !TEACH_HOLD_POINTS.includes(point)) throw new KnError('bad-input', `unknown hold point "${String(point)}"; one of ${TEACH_HOLD_POINTS.join(', ')}`);
+    if (point !== null && !TEACH_HOLD_POINTS.includes(point))
+      throw new KnError('bad-input', `unknown hold point "${String(point)}"; one of ${TEACH_HOLD_POINTS.join(', ')}`);
     this.hold = point;
   }
 
@@ -152,7 +162,11 @@ export class EditState {
   /** Before an experiment runs on the loaded weights: no edit applied, no teach running, no convergence check. */
   async readyForExperiment(): Promise<void> {
     const n = this.list().length;
-    if (n) throw new KnError('bad-input', `the model has ${n} edit${n === 1 ? '' : 's'} applied: undo ${n === 1 ? 'it' : 'them'} (Edit view) before running an experiment on the loaded weights`);
+    if (n)
+      throw new KnError(
+        'bad-input',
+        `the model has ${n} edit${n === 1 ? '' : 's'} applied: undo ${n === 1 ? 'it' : 'them'} (Edit view) before running an experiment on the loaded weights`,
+      );
     if (this.busy) throw new KnError('bad-input', 'a fact is being taught; wait for it or cancel it');
     await this.explorer.stopCheck();
   }
@@ -209,7 +223,12 @@ export class EditState {
       const first = new Map<string, (typeof built.queries)[number]>();
       for (const q of built.queries) if (!first.has(q.lang)) first.set(q.lang, q);
       const qs = [...first.values()];
-      const pr = qs.length ? await model.probeMany(qs.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
+      const pr = qs.length
+        ? await model.probeMany(
+            qs.map((q) => ({ prompt: q.prompt })),
+            { topK: 1 },
+          )
+        : [];
       qs.forEach((q, k) => out.push({ lang: q.lang, prompt: q.prompt, top: pr[k].top[0].id, token: pr[k].top[0].token, factId: id }));
     }
     this.unrelatedCache.set(key, out);
@@ -237,8 +256,10 @@ export class EditState {
     await this.ready('edit');
     const ed = this.ed();
     const model = this.model();
-    if (!req || (req.kind !== 'erase' && req.kind !== 'update')) throw new KnError('bad-input', `an edit is "erase" or "update", got ${JSON.stringify(req?.kind)}`);
-    if (!Array.isArray(req.neurons) || req.neurons.length === 0) throw new KnError('bad-input', 'choose the neurons to edit first (localize, then pick a method)');
+    if (!req || (req.kind !== 'erase' && req.kind !== 'update'))
+      throw new KnError('bad-input', `an edit is "erase" or "update", got ${JSON.stringify(req?.kind)}`);
+    if (!Array.isArray(req.neurons) || req.neurons.length === 0)
+      throw new KnError('bad-input', 'choose the neurons to edit first (localize, then pick a method)');
     const s = await this.explorer.current();
     const en = s.queries.find((q) => q.lang === EDIT_FROM);
     if (!en) throw new KnError('bad-input', `fact ${s.factId} has no English query for this model, so it cannot be edited from English`);
@@ -281,7 +302,13 @@ export class EditState {
     const t1 = performance.now();
     try {
       const p = await probeEditOp(model, s.queries, oldIds, newIds, un);
-      const recs: EditQueryRec[] = s.queries.map((q, i) => ({ lang: q.lang, template: q.templateId, role: first.get(q.lang) === q.prompt ? 'edited' : 'paraphrase', known: q.known, newId: newIds?.[i]?.[0] ?? null }));
+      const recs: EditQueryRec[] = s.queries.map((q, i) => ({
+        lang: q.lang,
+        template: q.templateId,
+        role: first.get(q.lang) === q.prompt ? 'edited' : 'paraphrase',
+        known: q.known,
+        newId: newIds?.[i]?.[0] ?? null,
+      }));
       const languages: Record<string, EditCell> = {};
       for (const l of s.langs) languages[l] = editCell([{ queries: recs }], () => p.op, l, req.kind === 'update');
       const queries: EditQueryView[] = s.queries.map((q, i) => ({
@@ -295,7 +322,14 @@ export class EditState {
         oldTop: p.op.oldTop[i] === 1,
         ...(p.op.newTop ? { newTop: p.op.newTop[i] === 1 } : {}),
       }));
-      const unrelated: UnrelatedView[] = un.map((q, i) => ({ lang: q.lang, factId: q.factId, prompt: q.prompt, before: q.token, after: p.unrelated[i].top[0].token, same: p.unrelated[i].top[0].id === q.top }));
+      const unrelated: UnrelatedView[] = un.map((q, i) => ({
+        lang: q.lang,
+        factId: q.factId,
+        prompt: q.prompt,
+        before: q.token,
+        after: p.unrelated[i].top[0].token,
+        same: p.unrelated[i].top[0].id === q.top,
+      }));
       const t2 = performance.now();
       return {
         active: this.active(edit),
@@ -325,9 +359,14 @@ export class EditState {
     const ed = this.ed();
     const model = this.model();
     if (spec.kind === 'inject') throw new KnError('bad-input', 'a taught fact is replayed by teaching it again');
-    const L = model.cfg.numLayers, F = model.cfg.ffn;
+    const L = model.cfg.numLayers,
+      F = model.cfg.ffn;
     for (const [l, j] of spec.neurons) {
-      if (l >= L || j >= F) throw new KnError('bad-input', `the edit names neuron [${l}, ${j}], which this model does not have (${L} layers × ${F} neurons): the exploration was made with another model`);
+      if (l >= L || j >= F)
+        throw new KnError(
+          'bad-input',
+          `the edit names neuron [${l}, ${j}], which this model does not have (${L} layers × ${F} neurons): the exploration was made with another model`,
+        );
     }
     let edit: AppliedEdit;
     if (spec.kind === 'erase') edit = ed.erase(spec.neurons);
@@ -335,7 +374,13 @@ export class EditState {
       const built = await buildFactQueries(model, await this.bench(), spec.fact, [EDIT_FROM]);
       const en = built.queries[0];
       if (!en) throw new KnError('bad-input', `fact ${spec.fact} has no English query for this model`);
-      edit = ed.update(spec.neurons, { prompt: en.prompt, oldObject: built.labels[EDIT_FROM]!.object, newObject: spec.newObject, lambda1: spec.lambda1, lambda2: spec.lambda2 });
+      edit = ed.update(spec.neurons, {
+        prompt: en.prompt,
+        oldObject: built.labels[EDIT_FROM]!.object,
+        newObject: spec.newObject,
+        lambda1: spec.lambda1,
+        lambda2: spec.lambda2,
+      });
     }
     this.specs.set(edit.id, { ...spec, neurons: spec.neurons.map((n) => [n[0], n[1]]) });
     return this.active(edit);
@@ -351,7 +396,8 @@ export class EditState {
     const typed = typeof req.fact === 'string' ? null : req.fact;
     const trainLang = checkLangs([req.trainLang ?? typed?.lang ?? EDIT_FROM])[0];
     const k = req.k ?? TEACH_DEFAULTS.k;
-    if (!Number.isInteger(k) || k < 1 || k > model.cfg.numLayers * model.cfg.ffn) throw new KnError('bad-input', `k (neurons to train) must be an integer in 1..${model.cfg.numLayers * model.cfg.ffn}, got ${k}`);
+    if (!Number.isInteger(k) || k < 1 || k > model.cfg.numLayers * model.cfg.ffn)
+      throw new KnError('bad-input', `k (neurons to train) must be an integer in 1..${model.cfg.numLayers * model.cfg.ffn}, got ${k}`);
     const trainSteps = req.trainSteps ?? TEACH_DEFAULTS.trainSteps;
     const lr = req.lr ?? TEACH_DEFAULTS.lr;
     const fact: string | CustomFact = typed ? typedToCustom(typed, langs) : (req.fact as string);
@@ -364,13 +410,19 @@ export class EditState {
     try {
       const s = await FactSession.open(model, await this.bench(), fact, langs, { topK: 1, wholeTargets: true });
       const train = s.queries.filter((q) => q.lang === trainLang);
-      if (!train.length) throw new KnError('bad-input', `the fact has no usable ${trainLang} query for this model${s.skipped.length ? ` (${s.skipped.find((x) => x.lang === trainLang)?.reason ?? 'skipped'})` : ''}`);
+      if (!train.length)
+        throw new KnError(
+          'bad-input',
+          `the fact has no usable ${trainLang} query for this model${s.skipped.length ? ` (${s.skipped.find((x) => x.lang === trainLang)?.reason ?? 'skipped'})` : ''}`,
+        );
       if (train.every((q) => q.known)) notes.push(`the model already answers every ${trainLang} query of this fact; teaching it changes little`);
       let neurons: NeuronId[];
       const tl = performance.now();
       if (req.neurons?.length) {
-        const L = model.cfg.numLayers, F = model.cfg.ffn;
-        for (const [l, j] of req.neurons) if (!(l < L && j < F)) throw new KnError('bad-input', `neuron [${l}, ${j}] does not exist in this model (${L} layers × ${F} neurons)`);
+        const L = model.cfg.numLayers,
+          F = model.cfg.ffn;
+        for (const [l, j] of req.neurons)
+          if (!(l < L && j < F)) throw new KnError('bad-input', `neuron [${l}, ${j}] does not exist in this model (${L} layers × ${F} neurons)`);
         neurons = req.neurons.map((n) => [n[0], n[1]]);
       } else {
         await s.localize({
@@ -401,7 +453,12 @@ export class EditState {
       const te = performance.now();
       progress({ phase: 'evaluate', done: 0, total: 1 });
       const after = await model.probeMany(s.queries, { topK: 1 });
-      const ua = un.length ? await model.probeMany(un.map((q) => ({ prompt: q.prompt })), { topK: 1 }) : [];
+      const ua = un.length
+        ? await model.probeMany(
+            un.map((q) => ({ prompt: q.prompt })),
+            { topK: 1 },
+          )
+        : [];
       const evaluateMs = performance.now() - te;
       // reported before the last check; everything from here to the check runs without reading a message
       progress({ phase: 'evaluate', done: 1, total: 1 });

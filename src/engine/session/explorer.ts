@@ -31,8 +31,19 @@ import { KnError } from '../../shared/errors';
 import { listFacts } from './facts';
 import { attributionSettings, checkLangs, FactSession, parseFactId, probeFactKnown } from './session';
 import type {
-  AttributionsExport, ConvergenceOptions, ConvergenceResult, FactKnownHint, FactList, FactQueries, LanguageSetsResult,
-  LocalizeOptions, LocalizeProgress, LocalizeResult, ManipulateResult, NeuronStatsResult, ScoreResult,
+  AttributionsExport,
+  ConvergenceOptions,
+  ConvergenceResult,
+  FactKnownHint,
+  FactList,
+  FactQueries,
+  LanguageSetsResult,
+  LocalizeOptions,
+  LocalizeProgress,
+  LocalizeResult,
+  ManipulateResult,
+  NeuronStatsResult,
+  ScoreResult,
 } from './views';
 
 /**
@@ -145,7 +156,8 @@ export class ExplorerState {
    * answers are given and the rest come back with `known: null`, to be asked again later.
    */
   async factsKnown(factIds: string[], langs: string[], opts: { cachedOnly?: boolean } = {}): Promise<FactKnownHint[]> {
-    if (!Array.isArray(factIds) || factIds.length > MAX_KNOWN_BATCH) throw new KnError('bad-input', `factsKnown takes at most ${MAX_KNOWN_BATCH} fact ids per call`);
+    if (!Array.isArray(factIds) || factIds.length > MAX_KNOWN_BATCH)
+      throw new KnError('bad-input', `factsKnown takes at most ${MAX_KNOWN_BATCH} fact ids per call`);
     const model = this.model();
     const ls = checkLangs(langs);
     for (const id of factIds) parseFactId(id);
@@ -180,7 +192,12 @@ export class ExplorerState {
       session.baseline = c.session.baseline;
       session.quadrature = c.session.quadrature;
     }
-    this.cur = { modelHash: model.info.contentHash, session, matrice: same && c.session.fa ? c.matrice : undefined, perLang: same && c.session.fa ? c.perLang : undefined };
+    this.cur = {
+      modelHash: model.info.contentHash,
+      session,
+      matrice: same && c.session.fa ? c.matrice : undefined,
+      perLang: same && c.session.fa ? c.perLang : undefined,
+    };
     return this.cur;
   }
 
@@ -224,11 +241,15 @@ export class ExplorerState {
     const base = { factId, langs: s.langs, steps, baseline, numLayers: model.cfg.numLayers, ffnSize: model.cfg.ffn, skipped: s.skipped };
     if (s.queries.length === 0) throw new KnError('bad-input', `fact ${factId} has no usable query in ${s.langs.join(', ')} for this model`);
     if (model.info.contentHash !== baseHash(model.info.contentHash)) {
-      throw new KnError('bad-input', 'the model has edits applied: undo them (Edit view) before localizing, so that the neurons are found on the loaded weights');
+      throw new KnError(
+        'bad-input',
+        'the model has edits applied: undo them (Edit view) before localizing, so that the neurons are found on the loaded weights',
+      );
     }
     if (opts.cacheOnly) {
       const cached = await s.cachedCount({ steps, baseline, quadrature, store: this.store });
-      if (cached < s.queries.length) return { ...base, complete: false, queries: [], cachedCount: cached, queriesTotal: s.queries.length, maxCompleteness: { maxAbs: 0, maxRel: 0 }, ms: 0 };
+      if (cached < s.queries.length)
+        return { ...base, complete: false, queries: [], cachedCount: cached, queriesTotal: s.queries.length, maxCompleteness: { maxAbs: 0, maxRel: 0 }, ms: 0 };
     }
     this.localizing?.abort();
     const ctl = new AbortController();
@@ -241,7 +262,8 @@ export class ExplorerState {
       const queries = await s.localize({ steps, baseline, quadrature, store: this.store, signal: ctl.signal, onProgress: relayProgress(onProgress) });
       c.matrice = undefined;
       c.perLang = undefined;
-      let maxAbs = 0, maxRel = 0;
+      let maxAbs = 0,
+        maxRel = 0;
       for (const q of queries) {
         maxAbs = Math.max(maxAbs, q.completeness.maxAbs);
         maxRel = Math.max(maxRel, q.completeness.maxRel);
@@ -282,7 +304,8 @@ export class ExplorerState {
     if (c.session.factId !== factId) throw new KnError('bad-input', `localize fact ${factId} first (the localized fact is ${c.session.factId})`);
     const method = checkMethod(opts?.method);
     const model = this.model();
-    if (model.info.contentHash !== baseHash(model.info.contentHash)) throw new KnError('bad-input', 'the model has edits applied: undo them (Edit view) before checking the attributions');
+    if (model.info.contentHash !== baseHash(model.info.contentHash))
+      throw new KnError('bad-input', 'the model has edits applied: undo them (Edit view) before checking the attributions');
     if (this.localizing) throw new KnError('cancelled', 'convergence check cancelled: a localization runs');
     const prev = this.checking;
     const ctl = new AbortController();
@@ -294,7 +317,14 @@ export class ExplorerState {
       if (ctl.signal.aborted) throw new KnError('cancelled', 'convergence check cancelled');
       const t0 = performance.now();
       try {
-        const r = await c.session.checkConvergence({ method, settings: opts.settings ?? {}, seed: opts.seed ?? DEFAULT_SEED, store: this.store, signal: ctl.signal, onProgress: relayProgress(onProgress) });
+        const r = await c.session.checkConvergence({
+          method,
+          settings: opts.settings ?? {},
+          seed: opts.seed ?? DEFAULT_SEED,
+          store: this.store,
+          signal: ctl.signal,
+          onProgress: relayProgress(onProgress),
+        });
         return { ...r, factId, ms: performance.now() - t0 };
       } catch (e) {
         if (ctl.signal.aborted) throw new KnError('cancelled', 'convergence check cancelled');
@@ -411,7 +441,13 @@ export class ExplorerState {
       const mine = own[lang];
       if (!mine) continue;
       const r = await c.session.manipulate(mine, factor, { langs: [lang], topK: 1 });
-      languages.push({ lang, own: mine, overlap: mine.filter((n) => inShared.has(key(n))).length, ownResult: r.languages[lang], sharedResult: sharedRun.languages[lang] });
+      languages.push({
+        lang,
+        own: mine,
+        overlap: mine.filter((n) => inShared.has(key(n))).length,
+        ownResult: r.languages[lang],
+        sharedResult: sharedRun.languages[lang],
+      });
     }
     return { shared, factor, languages, ms: performance.now() - t0 };
   }

@@ -7,14 +7,24 @@
 import type { RmlLama } from '../../data/loader';
 import { isKnownLanguage, KNOWN_LANGUAGE_SHARE } from '../../data/probing';
 import { factTemplateQueries } from '../../data/queries';
-import { LANGS, RELATIONS, type Lang, type Relation } from '../../data/types';
+import { RELATIONS, type Lang, type Relation } from '../../data/types';
 import { KnError } from '../../shared/errors';
 import type { LoadedModel } from '../families/model';
-import { checkBaseline, checkLangs, checkMethod, checkRelation, checkSteps, COMPLETENESS_FLAG, DEFAULT_BASELINE, DEFAULT_STEPS, RECHECK, type Baseline } from '../rules';
+import {
+  checkBaseline,
+  checkLangs,
+  checkMethod,
+  checkRelation,
+  checkSteps,
+  COMPLETENESS_FLAG,
+  DEFAULT_BASELINE,
+  DEFAULT_STEPS,
+  RECHECK,
+  type Baseline,
+} from '../rules';
 import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../attribution/attribute';
 import {
   attributeFact,
-  METHODS,
   queryCacheKey,
   selectNeurons,
   toFactAttributions,
@@ -27,14 +37,7 @@ import {
   type Selection,
   type TopToken,
 } from '../interventions/manipulate';
-import {
-  perLanguage,
-  scoreNoUaL,
-  type FactAttributions,
-  type LanguageSummary,
-  type MatriceSettings,
-  type NeuronId,
-} from '../selection/scoring';
+import { perLanguage, scoreNoUaL, type FactAttributions, type LanguageSummary, type MatriceSettings, type NeuronId } from '../selection/scoring';
 
 export interface FactQuery extends QuerySpec {
   lang: Lang;
@@ -129,7 +132,8 @@ export function checkCustomFact(f: CustomFact): CustomFact {
     const subject = typeof x?.subject === 'string' ? x.subject.trim() : '';
     const object = typeof x?.object === 'string' ? x.object.trim() : '';
     if (!subject || !object) throw new KnError('bad-input', `the new fact's ${lang} ${subject ? 'object' : 'subject'} is empty`);
-    if (subject.length > MAX_LABEL || object.length > MAX_LABEL) throw new KnError('bad-input', `the new fact's ${lang} labels must be at most ${MAX_LABEL} characters`);
+    if (subject.length > MAX_LABEL || object.length > MAX_LABEL)
+      throw new KnError('bad-input', `the new fact's ${lang} labels must be at most ${MAX_LABEL} characters`);
     labels[lang as Lang] = { subject, object };
   }
   if (!Object.keys(labels).length) throw new KnError('bad-input', 'the new fact needs a subject and an object in at least one language');
@@ -192,7 +196,11 @@ export async function probeFactKnown(model: LoadedModel, bench: RmlLama, factId:
 }
 
 /** The attribution settings of a localize, with the defaults, checked (localize and cachedCount). */
-export function attributionSettings(opts: Pick<AttributeFactOptions, 'steps' | 'baseline' | 'quadrature'>): { steps: number; baseline: Baseline; quadrature: Quadrature } {
+export function attributionSettings(opts: Pick<AttributeFactOptions, 'steps' | 'baseline' | 'quadrature'>): {
+  steps: number;
+  baseline: Baseline;
+  quadrature: Quadrature;
+} {
   return {
     steps: checkSteps(opts.steps ?? DEFAULT_STEPS),
     baseline: checkBaseline(opts.baseline ?? DEFAULT_BASELINE),
@@ -303,7 +311,12 @@ export class FactSession {
    * quadrature (cache first) and compares the method's selection with and without them; the session keeps
    * its own attributions. No flagged query: nothing is recomputed and the check says `same`.
    */
-  async checkConvergence(opts: { method?: Method; settings?: Partial<MatriceSettings>; seed?: number | string } & Pick<AttributeFactOptions, 'store' | 'signal' | 'onProgress' | 'baseline'> = {}): Promise<ConvergenceCheck> {
+  async checkConvergence(
+    opts: { method?: Method; settings?: Partial<MatriceSettings>; seed?: number | string } & Pick<
+      AttributeFactOptions,
+      'store' | 'signal' | 'onProgress' | 'baseline'
+    > = {},
+  ): Promise<ConvergenceCheck> {
     this.requireFa();
     const attributed = this.attributed!;
     const method = opts.method ?? 'matrice';
@@ -313,21 +326,26 @@ export class FactSession {
     const base = { flag: COMPLETENESS_FLAG, flagged: idx.length, queries: attributed.length, worstBefore: Math.max(0, ...shares), method, before };
     if (idx.length === 0) return { ...base, worstAfter: null, finer: null, after: before, same: true, jaccard: 1 };
     const finer: { quadrature: Quadrature; steps: number } = { ...RECHECK };
-    const redo = await attributeFact(this.model, idx.map((i) => attributed[i]), {
-      steps: finer.steps,
-      quadrature: finer.quadrature,
-      baseline: opts.baseline ?? this.baseline ?? DEFAULT_BASELINE,
-      layers: this.layers,
-      store: opts.store,
-      signal: opts.signal,
-      onProgress: opts.onProgress,
-    });
+    const redo = await attributeFact(
+      this.model,
+      idx.map((i) => attributed[i]),
+      {
+        steps: finer.steps,
+        quadrature: finer.quadrature,
+        baseline: opts.baseline ?? this.baseline ?? DEFAULT_BASELINE,
+        layers: this.layers,
+        store: opts.store,
+        signal: opts.signal,
+        onProgress: opts.onProgress,
+      },
+    );
     if (opts.signal?.aborted) throw new KnError('cancelled', 'convergence check cancelled');
     const mixed = [...attributed];
     idx.forEach((i, k) => (mixed[i] = { ...attributed[i], ...redo.queries[k] }));
     const after = selectNeurons(toFactAttributions(this.model, mixed), method, opts.settings, opts.seed).neurons;
     const key = (n: NeuronId) => `${n[0]}:${n[1]}`;
-    const A = new Set(before.map(key)), B = new Set(after.map(key));
+    const A = new Set(before.map(key)),
+      B = new Set(after.map(key));
     const inter = [...A].filter((x) => B.has(x)).length;
     const union = A.size + B.size - inter;
     return {

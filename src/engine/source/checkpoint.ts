@@ -103,7 +103,8 @@ function usePacked(dtype: string, opts: LoadOptions): boolean {
   }
   if (dtype !== 'int8' || mode === 'lru') return false;
   if (!packedKernelsAvailable()) {
-    if (mode === 'packed') throw new KnError('bad-input', `packed int8 weights need the WebGPU backend; this one is ${tf.getBackend()} (use deviceWeights "lru" or "auto")`);
+    if (mode === 'packed')
+      throw new KnError('bad-input', `packed int8 weights need the WebGPU backend; this one is ${tf.getBackend()} (use deviceWeights "lru" or "auto")`);
     return false;
   }
   registerInt8Kernels();
@@ -117,12 +118,13 @@ function usePacked(dtype: string, opts: LoadOptions): boolean {
  */
 function checkFitsPacked(expected: StoredTensor[], numParams: number, opts: LoadOptions) {
   let need = 0;
-  let largest: StoredTensor | undefined, largestBytes = 0;
+  let largest: StoredTensor | undefined,
+    largestBytes = 0;
   for (const t of expected) {
     if (t.shape.length === 2) {
       const b = packedBytes(t.shape, t.axis ?? 0);
       need += b;
-      const words = b - t.shape[(t.axis ?? 0)] * 4; // the int32 words (the scales are a buffer of their own)
+      const words = b - t.shape[t.axis ?? 0] * 4; // the int32 words (the scales are a buffer of their own)
       if (words > largestBytes) {
         largestBytes = words;
         largest = t;
@@ -158,7 +160,8 @@ function checkFits(expected: StoredTensor[], numParams: number, dtype: string, o
     // the device: every norm and bias, the LRU (or the largest layer, dequantized as a whole), one chunk of the
     // vocabulary matrices (embedding rows and head chunks are never dequantized whole) or the largest other
     // matrix, and the attribution's work budget; the int8 matrices themselves stay on the host
-    let vectors = 0, other = 0;
+    let vectors = 0,
+      other = 0;
     const layers = new Map<string, number>();
     for (const t of expected) {
       const b = t.shape.reduce((x, y) => x * y, 1) * 4;
@@ -192,14 +195,7 @@ function checkFits(expected: StoredTensor[], numParams: number, dtype: string, o
   }
 }
 
-async function loadSafetensors(
-  src: ModelSource,
-  family: FamilyDef,
-  expected: StoredTensor[],
-  store: WeightStore,
-  hash: Hash64,
-  opts: LoadOptions,
-) {
+async function loadSafetensors(src: ModelSource, family: FamilyDef, expected: StoredTensor[], store: WeightStore, hash: Hash64, opts: LoadOptions) {
   const { signal } = opts;
   let files: string[];
   const single = await src.open('model.safetensors', signal);
@@ -254,8 +250,14 @@ async function loadSafetensors(
   }
   const missing = expected.filter((t) => !seen.has(t.name));
   if (missing.length) {
-    const names = missing.slice(0, 5).map((t) => `"${t.name}"`).join(', ');
-    throw new KnError('bad-tensor', `${files.join(', ')}: missing tensor${missing.length > 1 ? 's' : ''} ${names}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`);
+    const names = missing
+      .slice(0, 5)
+      .map((t) => `"${t.name}"`)
+      .join(', ');
+    throw new KnError(
+      'bad-tensor',
+      `${files.join(', ')}: missing tensor${missing.length > 1 ? 's' : ''} ${names}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+    );
   }
   for (const [n, h] of tensorHashes.sort((a, b) => (a[0] < b[0] ? -1 : 1))) hash.text(n + h);
 }
@@ -277,7 +279,10 @@ async function loadKnBundle(src: ModelSource, m: KnManifest, expected: StoredTen
     }
     const digest = await sha256Hex(buf);
     if (digest !== s.sha256) {
-      throw new KnError('integrity', `${s.file}: sha256 ${digest.slice(0, 12)}… does not match kn-manifest.json (${s.sha256.slice(0, 12)}…); refusing to load this model`);
+      throw new KnError(
+        'integrity',
+        `${s.file}: sha256 ${digest.slice(0, 12)}… does not match kn-manifest.json (${s.sha256.slice(0, 12)}…); refusing to load this model`,
+      );
     }
     loaded += s.bytes;
     opts.onProgress?.({ stage: s.file, loaded, total });
@@ -295,7 +300,8 @@ async function loadKnBundle(src: ModelSource, m: KnManifest, expected: StoredTen
     }
   }
   const missing = expected.filter((t) => !seen.has(t.name));
-  if (missing.length) throw new KnError('bad-tensor', `kn-manifest.json: missing tensor "${missing[0].name}"${missing.length > 1 ? ` and ${missing.length - 1} more` : ''}`);
+  if (missing.length)
+    throw new KnError('bad-tensor', `kn-manifest.json: missing tensor "${missing[0].name}"${missing.length > 1 ? ` and ${missing.length - 1} more` : ''}`);
   hash.text(m.contentHash);
 }
 

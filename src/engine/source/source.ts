@@ -39,7 +39,10 @@ export async function readJson<T = unknown>(src: ModelSource, name: string, sign
 
 export class UrlSource implements ModelSource {
   readonly base: string;
-  constructor(base: string, readonly label: string = base) {
+  constructor(
+    base: string,
+    readonly label: string = base,
+  ) {
     this.base = base.replace(/\/+$/, '');
   }
   async open(name: string, signal?: AbortSignal): Promise<FileHandle | null> {

@@ -43,7 +43,8 @@ export function isPacked(w: unknown): w is PackedWeight {
 /** Bytes one matrix takes on the device packed: ⌈K/4⌉·4 bytes per output channel plus its scale. */
 export function packedBytes(shape: readonly number[], axis: 0 | 1): number {
   const [r, c] = shape;
-  const N = axis === 0 ? r : c, K = axis === 0 ? c : r;
+  const N = axis === 0 ? r : c,
+    K = axis === 0 ? c : r;
   return N * Math.ceil(K / 4) * 4 + N * 4;
 }
 
@@ -53,7 +54,8 @@ export function packedBytes(shape: readonly number[], axis: 0 | 1): number {
  */
 export function packWords(q: QuantizedMatrix): { words: Int32Array; N: number; K: number; K4: number } {
   const [r, c] = q.shape;
-  const N = q.axis === 0 ? r : c, K = q.axis === 0 ? c : r;
+  const N = q.axis === 0 ? r : c,
+    K = q.axis === 0 ? c : r;
   const K4 = Math.ceil(K / 4);
   if (q.axis === 0 && K % 4 === 0 && q.q.byteOffset % 4 === 0) {
     return { words: new Int32Array(q.q.buffer, q.q.byteOffset, N * K4), N, K, K4 };
@@ -275,7 +277,10 @@ export function packedMatMul(x: tf.Tensor2D, w: PackedWeight): tf.Tensor2D {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const f = tf.customGrad(((xx: tf.Tensor) => ({
     value: tf.engine().runKernel(INT8_MATMUL, { x: xx, p: w.p, s: w.s } as unknown as tf.NamedTensorMap, {}) as tf.Tensor2D,
-    gradFunc: (dy: tf.Tensor) => tf.engine().runKernel(INT8_MATMUL_GRAD_X, { dy, p: w.p, s: w.s } as unknown as tf.NamedTensorMap, { inDim: w.inDim } as unknown as tf.NamedAttrMap) as tf.Tensor2D,
+    gradFunc: (dy: tf.Tensor) =>
+      tf
+        .engine()
+        .runKernel(INT8_MATMUL_GRAD_X, { dy, p: w.p, s: w.s } as unknown as tf.NamedTensorMap, { inDim: w.inDim } as unknown as tf.NamedAttrMap) as tf.Tensor2D,
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor2D;
 }

@@ -91,7 +91,8 @@ export function dequantizeInOut(m: QuantizedMatrix): { data: Float32Array; shape
   const [r, c] = m.shape;
   const out = new Float32Array(r * c);
   for (let i = 0; i < r; i++) {
-    const s = m.scales[i], o = i * c;
+    const s = m.scales[i],
+      o = i * c;
     for (let j = 0; j < c; j++) out[j * r + i] = m.q[o + j] * s;
   }
   return { data: out, shape: [c, r] };

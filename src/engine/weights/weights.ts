@@ -274,7 +274,8 @@ export class WeightStore {
     const spec = this.specs.get(name);
     if (!spec || spec.shape.length !== 2) throw new Error(`internal: matrix ${name} not loaded`);
     const shape = spec.shape as [number, number];
-    for (const index of indices) if (!Number.isInteger(index) || index < 0 || index >= shape[axis]) throw new Error(`internal: ${name} has no slice ${index} along axis ${axis}`);
+    for (const index of indices)
+      if (!Number.isInteger(index) || index < 0 || index >= shape[axis]) throw new Error(`internal: ${name} has no slice ${index} along axis ${axis}`);
     const q = this.hostMats.get(name);
     const ov = q ? this.overlays.get(name) : undefined;
     let host: Float32Array | null = null;

@@ -6,11 +6,30 @@
  * A report file trusts nothing: it is validated field by field and rebuilt from the checked values only,
  * so the SVG charts regenerated from it hold numbers and escaped text.
  */
-import { ATTR_NORMS, BASELINES, checkQuadrature, LANG_NORMS, DEFAULT_FACTS, DEFAULT_SETTINGS, DEFAULT_QUADRATURE, DEFAULT_SEED, DEFAULT_STEPS, FACTS_MAX, FACTS_MIN, LANGS, LEGACY_QUADRATURE, QUADRATURES, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, type Quadrature } from '../../engine/rules';
+import {
+  ATTR_NORMS,
+  BASELINES,
+  checkQuadrature,
+  LANG_NORMS,
+  DEFAULT_FACTS,
+  DEFAULT_SETTINGS,
+  DEFAULT_QUADRATURE,
+  DEFAULT_SEED,
+  DEFAULT_STEPS,
+  FACTS_MAX,
+  FACTS_MIN,
+  LANGS,
+  LEGACY_QUADRATURE,
+  QUADRATURES,
+  SEED_MAX,
+  SEED_MIN,
+  STEPS_MAX,
+  STEPS_MIN,
+  type Quadrature,
+} from '../../engine/rules';
 import { reproduceCommand } from '../../engine/experiments';
 import { KnError } from '../../shared/errors';
-import type { ExperimentMeta } from '../../engine/experiments';
-import { reportFiles, type MethodSummary, type Reading, type Summary } from '../../engine/report';
+import { reportFiles, type Summary } from '../../engine/report';
 import type { AnyMeta, ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
 import { DEFAULT_GRID, parseGrid } from '../../engine/rules';
 
@@ -74,7 +93,8 @@ export const hasDevSplit = (modelLabel: string) => /^bundled:/.test(modelLabel);
 /** The request the worker runs; throws KnError('bad-input') naming the field at fault. */
 export function formToRequest(f: ExperimentForm, modelLabel: string): ExperimentRequest {
   const int = (v: number, name: string, lo: number, hi: number) => {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new KnError('bad-input', `${name} must be an integer in ${lo}..${hi}, got ${Number.isFinite(v) ? v : 'nothing'}`);
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      throw new KnError('bad-input', `${name} must be an integer in ${lo}..${hi}, got ${Number.isFinite(v) ? v : 'nothing'}`);
     return v;
   };
   if (!f.langs.length) throw new KnError('bad-input', 'choose at least one language');
@@ -114,7 +134,19 @@ export const FORM_STORAGE_KEY = 'kn-experiment-form';
 
 /** The form as stored (storedForm reads it back). */
 export const formText = (f: ExperimentForm): string =>
-  JSON.stringify({ experiment: f.experiment, facts: f.facts, langs: f.langs, methods: f.methods, seed: f.seed, steps: f.steps, quadrature: f.quadrature, split: f.split, gridAlpha2: f.gridAlpha2, gridBeta2: f.gridBeta2, gridTau: f.gridTau });
+  JSON.stringify({
+    experiment: f.experiment,
+    facts: f.facts,
+    langs: f.langs,
+    methods: f.methods,
+    seed: f.seed,
+    steps: f.steps,
+    quadrature: f.quadrature,
+    split: f.split,
+    gridAlpha2: f.gridAlpha2,
+    gridBeta2: f.gridBeta2,
+    gridTau: f.gridTau,
+  });
 
 /**
  * The stored form back (formText), field by field: a field that is missing or not valid (another
@@ -132,7 +164,8 @@ export function storedForm(text: string | null | undefined): ExperimentForm {
     return d;
   }
   const intIn = (v: unknown, lo: number, hi: number, dflt: number) => (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? v : dflt);
-  const subset = (v: unknown, all: readonly string[], dflt: string[]) => (Array.isArray(v) && v.every((x) => all.includes(x)) ? all.filter((x) => v.includes(x)) : dflt);
+  const subset = (v: unknown, all: readonly string[], dflt: string[]) =>
+    Array.isArray(v) && v.every((x) => all.includes(x)) ? all.filter((x) => v.includes(x)) : dflt;
   return {
     experiment: EXPERIMENTS.some((e) => e.id === o.experiment) ? (o.experiment as ExperimentId) : d.experiment,
     facts: intIn(o.facts, FACTS_MIN, FACTS_MAX, d.facts),
@@ -201,7 +234,10 @@ export const duration = (ms: number) => {
 export function progressView(p: ExperimentProgress | null): { fraction: number; text: string } {
   if (!p) return { fraction: 0, text: 'starting…' };
   if (p.phase === 'pick') {
-    return { fraction: p.total ? Math.min(1, (p.picked ?? 0) / p.total) : 0, text: `picking facts the model knows: ${p.picked ?? 0} of ${p.total} kept, ${p.probed ?? 0} probed · ${duration(p.elapsedMs)} elapsed` };
+    return {
+      fraction: p.total ? Math.min(1, (p.picked ?? 0) / p.total) : 0,
+      text: `picking facts the model knows: ${p.picked ?? 0} of ${p.total} kept, ${p.probed ?? 0} probed · ${duration(p.elapsedMs)} elapsed`,
+    };
   }
   const done = Math.min(p.runDone, p.runTotal);
   const parts = [`${done} / ${p.runTotal} facts`];
@@ -256,7 +292,13 @@ export function reportBlocks(md: string): ReportBlock[] {
     if (para.length) out.push({ type: 'p', parts: inline(para.join(' ')) });
     para = [];
   };
-  const cells = (l: string) => l.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
+  const cells = (l: string) =>
+    l
+      .trim()
+      .replace(/^\|/, '')
+      .replace(/\|$/, '')
+      .split('|')
+      .map((c) => c.trim());
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
     if (!l.trim()) {
@@ -290,7 +332,11 @@ export function reportBlocks(md: string): ReportBlock[] {
       for (; i < lines.length && lines[i].startsWith('|'); i++) rows.push(cells(lines[i]));
       i--;
       const named = TABLE_IDS.find(([re]) => re.test(heading));
-      const nextChart = lines.slice(i + 1).find((x) => x.trim())?.trim().match(/^!\[[^\]]*\]\(([A-Za-z0-9_.-]+)\.svg\)$/);
+      const nextChart = lines
+        .slice(i + 1)
+        .find((x) => x.trim())
+        ?.trim()
+        .match(/^!\[[^\]]*\]\(([A-Za-z0-9_.-]+)\.svg\)$/);
       out.push({ type: 'table', id: nextChart ? nextChart[1] : named ? named[1] : `table-at-${out.length}`, head, rows });
       continue;
     }
@@ -402,7 +448,15 @@ function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContex
     layers: arr(num(0, 1), MAX_LAYERS, 1),
     coverageMean: v.optional(v.nullable(num(0, LANGS.length)), null),
     languages: perLang(
-      obj({ known: int(0, 1e9), flipRate: v.optional(v.nullable(num(0, 1)), null), suppress: nn(), enhance: nn(), suppressCi95: nn(), enhanceCi95: nn(), facts: int(0, 1e9) }),
+      obj({
+        known: int(0, 1e9),
+        flipRate: v.optional(v.nullable(num(0, 1)), null),
+        suppress: nn(),
+        enhance: nn(),
+        suppressCi95: nn(),
+        enhanceCi95: nn(),
+        facts: int(0, 1e9),
+      }),
     ),
     mean: obj({ suppress: nn(), enhance: nn() }),
   });
@@ -429,7 +483,9 @@ function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContex
       keyed(method, (keys) => {
         if (!keys.length || keys.length > 64) return 'must hold 1..64 methods';
         const k = keys.find((x) => !METHOD_KEY.test(x));
-        return k === undefined ? undefined : { key: k.slice(0, 40), problem: 'is not a method (matrice, amig, random, no-uaq, no-ual, optionally @<norm>/<attr-norm>)' };
+        return k === undefined
+          ? undefined
+          : { key: k.slice(0, 40), problem: 'is not a method (matrice, amig, random, no-uaq, no-ual, optionally @<norm>/<attr-norm>)' };
       }),
       v.rawCheck(({ dataset, addIssue }) => {
         if (!dataset.typed) return;
@@ -440,12 +496,17 @@ function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContex
           const [k, m] = odd;
           addIssue({
             message: `has ${m.layers.length} layers, the other methods ${n}`,
-            path: [{ type: 'object', origin: 'value', input: dataset.value, key: k.slice(0, 40), value: m }, { type: 'object', origin: 'value', input: m, key: 'layers', value: m.layers }],
+            path: [
+              { type: 'object', origin: 'value', input: dataset.value, key: k.slice(0, 40), value: m },
+              { type: 'object', origin: 'value', input: m, key: 'layers', value: m.layers },
+            ],
           });
         }
       }),
     ),
-    perLanguageSets: perLang(obj({ selectedMedian: num(0), suppress: nn(), suppressCi95: nn(), flipRate: v.optional(v.nullable(num(0, 1)), null), sharedWithMatrice: nn() })),
+    perLanguageSets: perLang(
+      obj({ selectedMedian: num(0), suppress: nn(), suppressCi95: nn(), flipRate: v.optional(v.nullable(num(0, 1)), null), sharedWithMatrice: nn() }),
+    ),
     tableII: keyed(obj({ suppress: nn(), enhance: nn(), average: nn() }), (keys) => {
       const k = keys.find((x) => !methods.includes(x));
       return k === undefined ? undefined : { key: k.slice(0, 40), problem: 'is not one of summary.methods' };
@@ -485,7 +546,10 @@ export function reportParam(search: string): string | null {
   try {
     return staticParam(`static=${encodeURIComponent(v)}`);
   } catch (e) {
-    throw new KnError('bad-input', (e instanceof Error ? e.message : String(e)).replace('static exploration: the "static" parameter', `experiment report: the "${REPORT_PARAM}" parameter`));
+    throw new KnError(
+      'bad-input',
+      (e instanceof Error ? e.message : String(e)).replace('static exploration: the "static" parameter', `experiment report: the "${REPORT_PARAM}" parameter`),
+    );
   }
 }
 

@@ -7,7 +7,19 @@ import type { CalibrationReport, ExperimentProgress, ExperimentRunResult, SavedE
 import { modelDefaults } from '../../engine/selection';
 import type { Explorer } from '../explorer/store.svelte';
 import { describeModel, modelToState } from '../explorer/logic';
-import { FORM_STORAGE_KEY, defaultForm, formText, formToRequest, importReport, metaToForm, reportParam, reproduceCommand, storedForm, type ExperimentForm, type ReportDoc } from './logic';
+import {
+  FORM_STORAGE_KEY,
+  defaultForm,
+  formText,
+  formToRequest,
+  importReport,
+  metaToForm,
+  reportParam,
+  reproduceCommand,
+  storedForm,
+  type ExperimentForm,
+  type ReportDoc,
+} from './logic';
 
 type FormStorage = Pick<Storage, 'getItem' | 'setItem'>;
 
@@ -113,7 +125,10 @@ export class Experiments {
     try {
       const r = await c.experimentList();
       this.runs = r.runs;
-      this.storageNote = r.storage === 'memory' ? `IndexedDB is not available (${r.storageNote ?? 'unknown reason'}): rows are kept in memory only and a reload loses them.` : null;
+      this.storageNote =
+        r.storage === 'memory'
+          ? `IndexedDB is not available (${r.storageNote ?? 'unknown reason'}): rows are kept in memory only and a reload loses them.`
+          : null;
     } catch (e) {
       this.error = toKnError(e);
     }
@@ -151,7 +166,9 @@ export class Experiments {
       });
       this.result = r;
       console.info(`[kn] experiment ${r.id} ${r.status}: ${r.written} facts written, ${r.skipped} resumed, in ${Math.round(performance.now() - t0)} ms`);
-      this.notice = r.message + (r.differsFrom ? ` New run ${r.id}: the saved run ${r.differsFrom.id} differs in ${r.differsFrom.field}, so their rows are kept apart.` : '');
+      this.notice =
+        r.message +
+        (r.differsFrom ? ` New run ${r.id}: the saved run ${r.differsFrom.id} differs in ${r.differsFrom.field}, so their rows are kept apart.` : '');
       await this.refresh();
       if (r.written + r.skipped > 0) await this.open(r.id);
     } catch (e) {
@@ -259,7 +276,9 @@ export class Experiments {
       const info = await c.calibrationUse(cal.id);
       this.applyInfo(info);
       const s = info.calibration?.settings;
-      this.notice = s ? `This model now starts with α2 = ${s.alpha2}, β2 = ${s.beta2}, τ = ${s.tau} (calibrated on this page on ${info.calibration!.facts} facts; kept in this browser for these weights, until you forget it).` : '';
+      this.notice = s
+        ? `This model now starts with α2 = ${s.alpha2}, β2 = ${s.beta2}, τ = ${s.tau} (calibrated on this page on ${info.calibration!.facts} facts; kept in this browser for these weights, until you forget it).`
+        : '';
     } catch (e) {
       this.error = toKnError(e);
     } finally {

@@ -258,7 +258,9 @@ export class AnalysisStore {
       });
       if (s !== this.seq.check || this.loc !== loc) return;
       this.check = r;
-      console.info(`[kn] convergence check ${r.factId} (${r.method}): ${r.flagged} of ${r.queries} queries re-attributed, ${r.same ? 'same selection' : `selection ${r.before.length} → ${r.after.length}, Jaccard ${r.jaccard.toFixed(2)}`}, ${Math.round(r.ms)} ms`);
+      console.info(
+        `[kn] convergence check ${r.factId} (${r.method}): ${r.flagged} of ${r.queries} queries re-attributed, ${r.same ? 'same selection' : `selection ${r.before.length} → ${r.after.length}, Jaccard ${r.jaccard.toFixed(2)}`}, ${Math.round(r.ms)} ms`,
+      );
     } catch (e) {
       if (s !== this.seq.check) return;
       const err = toKnError(e);

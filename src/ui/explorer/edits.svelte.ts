@@ -147,7 +147,16 @@ export class EditsStore {
     const langs = [...this.host.langs];
     const trainLang = this.teachMode === 'typed' ? this.typed.lang : langs.includes('en') ? 'en' : langs[0];
     if (!langs.includes(trainLang)) langs.push(trainLang);
-    await this.runTeach({ fact, langs, trainLang, steps: this.host.steps, k: Number(this.k), trainSteps: Number(this.trainSteps), lr: Number(this.lr), ...(neurons ? { neurons } : {}) });
+    await this.runTeach({
+      fact,
+      langs,
+      trainLang,
+      steps: this.host.steps,
+      k: Number(this.k),
+      trainSteps: Number(this.trainSteps),
+      lr: Number(this.lr),
+      ...(neurons ? { neurons } : {}),
+    });
   }
 
   private async runTeach(req: Parameters<NonNullable<EditsHost['client']>['teach']>[0]): Promise<boolean> {

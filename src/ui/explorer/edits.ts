@@ -42,7 +42,17 @@ export function editRows(v: EditView): EditLangRow[] {
     const c = v.languages[lang];
     return {
       lang,
-      edited: e ? { prompt: e.prompt, before: e.before.top.token, after: e.after.top.token, pBefore: e.before.pOld, pAfter: e.after.pOld, success: ok(e), known: e.known } : null,
+      edited: e
+        ? {
+            prompt: e.prompt,
+            before: e.before.top.token,
+            after: e.after.top.token,
+            pBefore: e.before.pOld,
+            pAfter: e.after.pOld,
+            success: ok(e),
+            known: e.known,
+          }
+        : null,
       paraphrases: { success: para.filter(ok).length, total: para.length },
       reliability: c.reliability,
       generality: c.generality,
@@ -65,11 +75,13 @@ export function editHeadline(v: EditView): string {
   let s = `Edited from English (${n} neuron${n === 1 ? '' : 's'}). `;
   if (!counted.length) s += 'The model knew the edited query in no language, so nothing is counted.';
   else if (!no.length) s += `The edited query ${what} in every language it knew (${yes.join(', ')}).`;
-  else if (!yes.length) s += `The edited query still answers ${update ? `"${v.oldObject}" rather than "${v.newObject}"` : `"${v.oldObject}"`} in every language it knew (${no.join(', ')}).`;
+  else if (!yes.length)
+    s += `The edited query still answers ${update ? `"${v.oldObject}" rather than "${v.newObject}"` : `"${v.oldObject}"`} in every language it knew (${no.join(', ')}).`;
   else s += `The edited query ${what} in ${yes.join(', ')}; not in ${no.join(', ')}.`;
   if (counted.length) {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const b = mean(counted.map((r) => r.edited!.pBefore)), a = mean(counted.map((r) => r.edited!.pAfter));
+    const b = mean(counted.map((r) => r.edited!.pBefore)),
+      a = mean(counted.map((r) => r.edited!.pAfter));
     s += ` P("${v.oldObject}") on it: ${Math.round(b * 100)} % → ${Math.round(a * 100)} % on average.`;
   }
   if (unknown.length) s += ` Not counted (the model did not know it before): ${unknown.join(', ')}.`;
@@ -103,7 +115,8 @@ export function teachProgressText(p: TeachProgress | null, etaMs?: number | null
   const s = (p.elapsedMs / 1000).toFixed(1);
   const left = etaMs === undefined ? '' : `; ${p.phase === 'train' && etaMs !== null ? 'at most ' : ''}${timeLeftText(etaMs)}`;
   if (p.phase === 'localize') return `Localizing the new fact: ${Math.floor(p.done)} of ${p.total} queries (${s} s${left})`;
-  if (p.phase === 'train') return `Training step ${p.done} of at most ${p.total}: loss ${p.loss?.toFixed(3) ?? '–'}, ${p.correct ?? 0} training queries right (${s} s${left})`;
+  if (p.phase === 'train')
+    return `Training step ${p.done} of at most ${p.total}: loss ${p.loss?.toFixed(3) ?? '–'}, ${p.correct ?? 0} training queries right (${s} s${left})`;
   return `Asking every language (${s} s)`;
 }
 
@@ -165,7 +178,12 @@ export function editCost(before: FactRight | null, after: FactRight | null): Edi
  * The costs kept for the applied edits: the known ones of edits still applied, and `cost` for the one
  * edit that `list` adds to `previous` (an undo removes its edit's cost).
  */
-export function keepCosts(costs: Readonly<Record<string, EditCost>>, previous: readonly { id: string }[], list: readonly { id: string }[], cost: EditCost | null): Record<string, EditCost> {
+export function keepCosts(
+  costs: Readonly<Record<string, EditCost>>,
+  previous: readonly { id: string }[],
+  list: readonly { id: string }[],
+  cost: EditCost | null,
+): Record<string, EditCost> {
   const out: Record<string, EditCost> = {};
   for (const a of list) if (costs[a.id]) out[a.id] = costs[a.id];
   const added = list.filter((a) => !previous.some((p) => p.id === a.id));
@@ -177,7 +195,8 @@ export function keepCosts(costs: Readonly<Record<string, EditCost>>, previous: r
 export const costText = (c: EditCost) => `${c.factId} ${c.before} → ${c.after} of ${c.total} queries right`;
 
 /** One applied edit as the banner and the Edit view list it: its label and, when measured, what it cost. */
-export const editLine = (a: Pick<ActiveEdit, 'id' | 'label'>, costs: Readonly<Record<string, EditCost>> = {}) => (costs[a.id] ? `${a.label} — ${costText(costs[a.id])}` : a.label);
+export const editLine = (a: Pick<ActiveEdit, 'id' | 'label'>, costs: Readonly<Record<string, EditCost>> = {}) =>
+  costs[a.id] ? `${a.label} — ${costText(costs[a.id])}` : a.label;
 
 /** The banner over every view while the model is edited (null when it is not and nothing waits): every edit and its cost. */
 export function editsBanner(active: readonly ActiveEdit[], pending: readonly ExplorationEdit[], costs: Readonly<Record<string, EditCost>> = {}): string | null {
@@ -187,7 +206,10 @@ export function editsBanner(active: readonly ActiveEdit[], pending: readonly Exp
     const n = active.length === 1 ? '1 edit' : `${active.length} edits, stacked in this order`;
     parts.push(`The model is edited (${n}: ${active.map((a) => editLine(a, costs)).join('; ')}). Every prediction on this page is the edited model's.`);
   }
-  if (pending.length) parts.push(`${pending.length} edit${pending.length === 1 ? '' : 's'} from the link ${pending.length === 1 ? 'is' : 'are'} not applied (${pending.map(describeEdit).join('; ')}): teaching trains again, so it waits for you.`);
+  if (pending.length)
+    parts.push(
+      `${pending.length} edit${pending.length === 1 ? '' : 's'} from the link ${pending.length === 1 ? 'is' : 'are'} not applied (${pending.map(describeEdit).join('; ')}): teaching trains again, so it waits for you.`,
+    );
   return parts.join(' ');
 }
 
@@ -202,7 +224,12 @@ export function stackWarning(active: readonly ActiveEdit[]): string | null {
  * Candidates for the new object of an update: the edited query's top predictions (the model's own
  * vocabulary) and the English objects of the relation's other listed facts, without the old object.
  */
-export function objectSuggestions(oldObject: string, top: readonly { token: string }[], listed: readonly { labels: Record<string, { object: string }> }[], max = 30): string[] {
+export function objectSuggestions(
+  oldObject: string,
+  top: readonly { token: string }[],
+  listed: readonly { labels: Record<string, { object: string }> }[],
+  max = 30,
+): string[] {
   const out: string[] = [];
   const seen = new Set([oldObject.trim().toLowerCase()]);
   const add = (s: string) => {

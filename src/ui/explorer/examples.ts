@@ -15,4 +15,5 @@ export const EXAMPLE_FACT = {
 } as const;
 
 /** ⟨subject, relation, object⟩ in English, as the help writes a fact. */
-export const exampleTriple = (f: typeof EXAMPLE_FACT = EXAMPLE_FACT) => `⟨${f.labels.en.subject}, ${RELATION_NAMES[f.id.split(':')[0]]}, ${f.labels.en.object}⟩`;
+export const exampleTriple = (f: typeof EXAMPLE_FACT = EXAMPLE_FACT) =>
+  `⟨${f.labels.en.subject}, ${RELATION_NAMES[f.id.split(':')[0]]}, ${f.labels.en.object}⟩`;

@@ -64,7 +64,12 @@ export class FactsStore {
       this.knownModel = info.contentHash;
     }
     this.knownError = '';
-    for (const batch of knownBatches(knownPending(list.facts.slice(0, this.knownLimit).map((f) => f.id), this.known))) {
+    for (const batch of knownBatches(
+      knownPending(
+        list.facts.slice(0, this.knownLimit).map((f) => f.id),
+        this.known,
+      ),
+    )) {
       try {
         const r = await client.factsKnown(batch, [...ALL_LANGS]);
         if (s !== this.seq.known) return;

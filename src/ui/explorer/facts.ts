@@ -182,6 +182,8 @@ export function knownHint(known: readonly string[] | null | undefined, langs: nu
   return {
     k,
     text: `known in ${k} of ${langs}`,
-    title: k ? `the model answers at least half of the queries top-1 correctly in ${known.join(', ')}` : 'the model answers fewer than half of the queries correctly in every language',
+    title: k
+      ? `the model answers at least half of the queries top-1 correctly in ${known.join(', ')}`
+      : 'the model answers fewer than half of the queries correctly in every language',
   };
 }

@@ -37,7 +37,7 @@ export const EQ5_OPTIONS: readonly { value: AttrNorm; label: string }[] = [
 ];
 
 /** The caveat under the Eq. 5 select (kept out of the option labels, so the select stays narrow). */
-export const EQ5_NOTE = "Per layer divides by a sum that can nearly cancel (signed scores): ill-conditioned; none keeps the raw scores (docs/METHOD.md).";
+export const EQ5_NOTE = 'Per layer divides by a sum that can nearly cancel (signed scores): ill-conditioned; none keeps the raw scores (docs/METHOD.md).';
 
 /** The IG baselines, as the Localize panel offers them. */
 export const BASELINE_OPTIONS: readonly { value: Baseline; label: string }[] = [
@@ -72,7 +72,7 @@ export function localizeHelp(f: InForce): string {
     `Baselines (SAIG): for each token of the query, the same sentence with that token replaced by ⟨PAD⟩ gives one w′; the scores of all ` +
     `baselines are summed. The alternative is a single zero vector. In force: ${baselineWords(f.baseline)} (${defaultNote(f.baseline === DEFAULT_BASELINE)}) ` +
     `and M = ${f.steps} steps (${defaultNote(f.steps === DEFAULT_STEPS)}). Each query's scores are then ${eq5Phrase(f.settings.attrNorm)}` +
-    ` (${defaultNote(f.settings.attrNorm === DEFAULT_SETTINGS.attrNorm)}). The path integral is taken at M ${(f.quadrature ?? DEFAULT_QUADRATURE) === 'gauss-legendre' ? 'Gauss-Legendre nodes' : 'right end points (the paper\'s Riemann sum)'} ` +
+    ` (${defaultNote(f.settings.attrNorm === DEFAULT_SETTINGS.attrNorm)}). The path integral is taken at M ${(f.quadrature ?? DEFAULT_QUADRATURE) === 'gauss-legendre' ? 'Gauss-Legendre nodes' : "right end points (the paper's Riemann sum)"} ` +
     `(${defaultNote((f.quadrature ?? DEFAULT_QUADRATURE) === DEFAULT_QUADRATURE)}). More steps M give a more accurate sum and take longer; when a query's sum misses ` +
     `P(w̄) − P(w′) by more than ${COMPLETENESS_FLAG * 100} % of its P, the page re-attributes it with ${RECHECK.quadrature} M = ${RECHECK.steps} and says whether the selection changes. ` +
     'Results are cached on this device, so a fact localized once reopens instantly.'
@@ -92,7 +92,7 @@ export function ualHelp(f: InForce): string {
 export function selectionHelp(f: InForce): string {
   return (
     `Neurons with S > τ·max S are selected (τ = ${f.settings.tau} now, ${defaultNote(f.settings.tau === DEFAULT_SETTINGS.tau)}). Moving a slider re-scores instantly: no gradient is recomputed. ` +
-    'Coverage (n/L beside a neuron, L the languages localized) counts the languages whose own selection, from that language\'s queries alone, holds the neuron: a language-agnostic neuron covers most languages. ' +
+    "Coverage (n/L beside a neuron, L the languages localized) counts the languages whose own selection, from that language's queries alone, holds the neuron: a language-agnostic neuron covers most languages. " +
     'The paper gives no values for α and β; a model calibrated on its dev facts (Experiments → Calibrate on this model) starts from the chosen ones.'
   );
 }
@@ -106,5 +106,5 @@ export function neuronValuesNote(settings: Pick<MatriceSettings, 'norm'>): strin
 export function eq9Why(): string {
   return DEFAULT_SETTINGS.norm === 'language'
     ? ''
-    : "Why the default differs from the paper: IG scores are signed, and min-max lifts the thousands of near-zero neurons to one common level above τ·max S, selecting nearly every neuron (docs/METHOD.md).";
+    : 'Why the default differs from the paper: IG scores are signed, and min-max lifts the thousands of near-zero neurons to one common level above τ·max S, selecting nearly every neuron (docs/METHOD.md).';
 }

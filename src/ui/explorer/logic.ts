@@ -54,7 +54,8 @@ export function readNeuronList(text: string, numLayers?: number, ffnSize?: numbe
   const rest = t.replace(re, '').replace(/[\s,;[\]()]+/g, '');
   if (rest) throw new KnError('bad-input', `neurons: cannot read "${rest.slice(0, 20)}"; write layer:index pairs such as "2:17, 3:5"`);
   for (const m of t.matchAll(re)) {
-    const l = Number(m[1]), j = Number(m[2]);
+    const l = Number(m[1]),
+      j = Number(m[2]);
     const k = `${l}:${j}`;
     if (seen.has(k)) continue;
     seen.add(k);
@@ -200,14 +201,16 @@ export function selectionAdvice(a: {
       kind: 'none',
       what: `${label} selects no neuron: no neuron passes the threshold in every language at once.`,
       why: `${label} keeps only the neurons selected in each language separately (an intersection), so one language without a strong neuron empties it.`,
-      tries: ['fewer languages (those where the model answers correctly, see Model & facts)', 'a lower τ', 'MaTrice, which weighs the languages instead of intersecting them'],
+      tries: [
+        'fewer languages (those where the model answers correctly, see Model & facts)',
+        'a lower τ',
+        'MaTrice, which weighs the languages instead of intersecting them',
+      ],
     };
   }
   const none = !(a.maxS > 0);
   const what =
-    a.method === 'random'
-      ? 'Random selects no neuron: it draws as many neurons as MaTrice selects, and MaTrice selects none.'
-      : `${label} selects no neuron.`;
+    a.method === 'random' ? 'Random selects no neuron: it draws as many neurons as MaTrice selects, and MaTrice selects none.' : `${label} selects no neuron.`;
   if (none) {
     return {
       kind: 'none',
@@ -216,7 +219,7 @@ export function selectionAdvice(a: {
       tries: [
         'check in Model & facts which languages the model answers correctly, and localize only those',
         'smaller α2 / β2 (less penalty for disagreement between queries / languages)',
-        'AMIG or w/o UaL, to see each language\'s own neurons',
+        "AMIG or w/o UaL, to see each language's own neurons",
         'another fact the model knows',
       ],
     };
@@ -238,7 +241,9 @@ export { COMPLETENESS_FLAG };
  * that barely moves P and makes the ratio explode), flagged above COMPLETENESS_FLAG with what to do.
  */
 export function completenessView(queries: readonly { completeness: { maxAbs: number }; pFull: number }[], steps: number) {
-  let maxAbs = 0, rel = 0, flagged = 0;
+  let maxAbs = 0,
+    rel = 0,
+    flagged = 0;
   for (const q of queries) {
     maxAbs = Math.max(maxAbs, q.completeness.maxAbs);
     const r = q.completeness.maxAbs / Math.max(q.pFull, 1e-12);
@@ -255,7 +260,9 @@ export function completenessView(queries: readonly { completeness: { maxAbs: num
     queries: queries.length,
     steps,
     text: `IG completeness error ≤ ${maxAbs.toExponential(2)} (${(rel * 100).toFixed(rel < 0.1 ? 2 : 0)} % of the query's P(correct))`,
-    advice: large ? `large: the Riemann sum with M = ${steps} is too coarse for some query; localize again with more steps (e.g. M = ${Math.min(STEPS_MAX, steps * 4)})` : '',
+    advice: large
+      ? `large: the Riemann sum with M = ${steps} is too coarse for some query; localize again with more steps (e.g. M = ${Math.min(STEPS_MAX, steps * 4)})`
+      : '',
   };
 }
 
@@ -294,7 +301,12 @@ export function convergenceView(
   if (check.flagged === 0 || !check.finer) return { state: 'none', text: cv.text, warn: false };
   const used = `${check.finer.quadrature} M = ${check.finer.steps}`;
   const what = `${check.flagged} of ${check.queries} ${check.queries === 1 ? 'query has' : 'queries have'} a completeness error above ${+(100 * check.flag).toPrecision(3)} % of P(correct) (worst ${sharePct(check.worstBefore)})`;
-  if (check.same) return { state: 'same', text: `${what}; re-attributed with ${used} they select the same ${neuronsText(check.before.length)}: the conclusion stands`, warn: false };
+  if (check.same)
+    return {
+      state: 'same',
+      text: `${what}; re-attributed with ${used} they select the same ${neuronsText(check.before.length)}: the conclusion stands`,
+      warn: false,
+    };
   const more = Math.min(STEPS_MAX, cv.steps * 4);
   return {
     state: 'changed',
@@ -322,7 +334,9 @@ export function coverageText(count: number | undefined, languages: number): stri
  * The selection's coverage line: "mean language coverage 4.25 of 7 (over 12 neurons)"; null without
  * coverage (a stored exploration) and a dash for an empty selection. `mean` rounded to 2 decimals.
  */
-export function coverageSummary(c: { perNeuron: readonly number[]; mean: number | null; languages: number } | undefined): { text: string; mean: number | null } | null {
+export function coverageSummary(
+  c: { perNeuron: readonly number[]; mean: number | null; languages: number } | undefined,
+): { text: string; mean: number | null } | null {
   if (!c) return null;
   if (c.mean === null || !Number.isFinite(c.mean)) return { text: 'mean language coverage — (no neuron selected)', mean: null };
   const n = c.perNeuron.length;
@@ -331,7 +345,7 @@ export function coverageSummary(c: { perNeuron: readonly number[]; mean: number 
 
 /** What "answers lost" means, for a tooltip. */
 export const FLIP_HELP =
-  "Answers lost (flip rate): of the queries the model answered correctly (target top-1) before, how many no longer have the target as top-1 after the change.";
+  'Answers lost (flip rate): of the queries the model answered correctly (target top-1) before, how many no longer have the target as top-1 after the change.';
 
 /** A language's answers lost: "3/9 lost (33 %)" from its flip rate and known queries; "no known query" / "—". */
 export function flipCell(s: { flipRate: number; correctBefore: number } | undefined): { text: string; lost: number | null; known: number } {
@@ -346,8 +360,11 @@ export function flipCell(s: { flipRate: number; correctBefore: number } | undefi
  * Answers lost over all languages: lost and known summed over the languages with a flip rate (pooled, each
  * known query counts once); null when no language has one.
  */
-export function flipOverall(languages: Readonly<Record<string, { flipRate: number; correctBefore: number }>>): { lost: number; known: number; rate: number; text: string } | null {
-  let lost = 0, known = 0;
+export function flipOverall(
+  languages: Readonly<Record<string, { flipRate: number; correctBefore: number }>>,
+): { lost: number; known: number; rate: number; text: string } | null {
+  let lost = 0,
+    known = 0;
   for (const s of Object.values(languages)) {
     const c = flipCell(s);
     if (c.lost === null) continue;
@@ -363,7 +380,10 @@ export function flipOverall(languages: Readonly<Record<string, { flipRate: numbe
  * The note beside the settings: where the model's defaults come from (engine modelDefaults). `kind`
  * 'problem' is a warning (the model's calibration.json was refused); 'none' in a read-only view (no model).
  */
-export function settingsNote(info: { calibration?: unknown; calibrationProblem?: string } | null, note: string): { kind: 'calibrated' | 'method' | 'problem' | 'none'; text: string } {
+export function settingsNote(
+  info: { calibration?: unknown; calibrationProblem?: string } | null,
+  note: string,
+): { kind: 'calibrated' | 'method' | 'problem' | 'none'; text: string } {
   if (!info) return { kind: 'none', text: '' };
   if (info.calibration) return { kind: 'calibrated', text: note };
   if (info.calibrationProblem) return { kind: 'problem', text: note };

@@ -27,7 +27,9 @@ export function upsetRows(sets: Record<string, NeuronId[]>, limit = 12): { rows:
     const g = groups.get(k) ?? groups.set(k, { members, count: 0 }).get(k)!;
     g.count++;
   }
-  const rows = [...groups.values()].sort((a, b) => b.count - a.count || b.members.length - a.members.length || a.members.join().localeCompare(b.members.join()));
+  const rows = [...groups.values()].sort(
+    (a, b) => b.count - a.count || b.members.length - a.members.length || a.members.join().localeCompare(b.members.join()),
+  );
   return { rows: rows.slice(0, limit), hidden: rows.slice(limit).reduce((a, r) => a + r.count, 0), total: where.size };
 }
 
@@ -36,9 +38,13 @@ export function commonToAll(own: Record<string, NeuronId[]>): NeuronId[] {
   const langs = Object.keys(own);
   if (!langs.length) return [];
   const counts = new Map<string, { n: NeuronId; c: number }>();
-  for (const l of langs) for (const n of new Map(own[l].map((x) => [key(x), x])).values()) {
-    const e = counts.get(key(n)) ?? counts.set(key(n), { n, c: 0 }).get(key(n))!;
-    e.c++;
-  }
-  return [...counts.values()].filter((e) => e.c === langs.length).map((e) => e.n).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  for (const l of langs)
+    for (const n of new Map(own[l].map((x) => [key(x), x])).values()) {
+      const e = counts.get(key(n)) ?? counts.set(key(n), { n, c: 0 }).get(key(n))!;
+      e.c++;
+    }
+  return [...counts.values()]
+    .filter((e) => e.c === langs.length)
+    .map((e) => e.n)
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }

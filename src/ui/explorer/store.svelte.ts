@@ -58,7 +58,9 @@ export class Explorer implements StoreHost, EditsHost {
   // static
   staticView: StaticView | null = $state.raw(null);
   /** what the Data view shows of the fact: the live probe, or only what an imported file stores (facts.ts) */
-  factView: FactView | null = $derived(this.staticView ? storedFactView(this.staticView.imported) : this.factStore.facts ? liveFactView(this.factStore.facts) : null);
+  factView: FactView | null = $derived(
+    this.staticView ? storedFactView(this.staticView.imported) : this.factStore.facts ? liveFactView(this.factStore.facts) : null,
+  );
 
   restoring = false;
   private ready: Promise<unknown> = Promise.resolve();
@@ -83,14 +85,28 @@ export class Explorer implements StoreHost, EditsHost {
   // ------------------------------------------------------------------------------------------------
   // what the stores need of their host (StoreHost, EditsHost); views read the stores themselves
 
-  get info(): ModelInfo | null { return this.model.info; }
-  get factId(): string | null { return this.factStore.factId; }
-  get facts(): FactQueries | null { return this.factStore.facts; }
-  get langs(): string[] { return this.analysis.langs; }
-  get steps() { return this.analysis.steps; }
-  get toggleNeurons(): NeuronId[] { return this.analysis.toggleNeurons; }
+  get info(): ModelInfo | null {
+    return this.model.info;
+  }
+  get factId(): string | null {
+    return this.factStore.factId;
+  }
+  get facts(): FactQueries | null {
+    return this.factStore.facts;
+  }
+  get langs(): string[] {
+    return this.analysis.langs;
+  }
+  get steps() {
+    return this.analysis.steps;
+  }
+  get toggleNeurons(): NeuronId[] {
+    return this.analysis.toggleNeurons;
+  }
   /** the loaded model's MaTrice defaults: its calibration, else METHOD's (engine/selection/calibration.ts) */
-  get defaults(): ModelDefaults { return modelDefaults(this.model.info ?? {}); }
+  get defaults(): ModelDefaults {
+    return modelDefaults(this.model.info ?? {});
+  }
 
   // ------------------------------------------------------------------------------------------------
   // start
@@ -158,7 +174,10 @@ export class Explorer implements StoreHost, EditsHost {
     await this.ready;
     if (this.backendError) {
       // the worker would not load either: nothing loads or computes until the page starts on a backend
-      this.showError(new KnError('backend', `no model loads while the compute backend is not started: ${this.backendError.message}`), `Could not load ${modelLabel(spec)}`);
+      this.showError(
+        new KnError('backend', `no model loads while the compute backend is not started: ${this.backendError.message}`),
+        `Could not load ${modelLabel(spec)}`,
+      );
       return false;
     }
     this.error = null;
@@ -196,8 +215,6 @@ export class Explorer implements StoreHost, EditsHost {
     this.notice = `Opened on ${f.id}: on this model, switching off its ${f.neurons} shared neurons changes P(correct) by ${Math.round(f.suppress * 100)} % on average over ${f.languages} languages (the model card has the experiment).`;
   }
 
-
-
   clearFact() {
     this.factStore.clear();
     this.analysis.clear();
@@ -217,7 +234,6 @@ export class Explorer implements StoreHost, EditsHost {
     if (this.analysis.loc) void this.analysis.applyToggles();
   }
 
-
   // ------------------------------------------------------------------------------------------------
   // share
 
@@ -230,7 +246,14 @@ export class Explorer implements StoreHost, EditsHost {
     st.langs = [...a.langs];
     if (a.loc) {
       st.toggles = togglesState(
-        { set: a.toggleSet, selected: a.score?.selected ?? [], neuron: a.neuron, manualText: a.manualText, numLayers: a.numLayers ?? undefined, ffnSize: a.ffnSize ?? undefined },
+        {
+          set: a.toggleSet,
+          selected: a.score?.selected ?? [],
+          neuron: a.neuron,
+          manualText: a.manualText,
+          numLayers: a.numLayers ?? undefined,
+          ffnSize: a.ffnSize ?? undefined,
+        },
         a.factor,
       );
     }
@@ -390,7 +413,13 @@ export class Explorer implements StoreHost, EditsHost {
       if (m === a.method && exact) results.S = sc.S;
       if (m === 'matrice' || m === 'amig' || m === 'random' || m === a.method) {
         const r = await this.client.manipulate(sc.selected, a.factor, 5);
-        results.manipulations![m] = perLanguageRows(r.rows).map((x) => ({ lang: x.lang, before: x.before, after: x.after, deltaP: x.deltaP, correctBefore: x.correctBefore }));
+        results.manipulations![m] = perLanguageRows(r.rows).map((x) => ({
+          lang: x.lang,
+          before: x.before,
+          after: x.after,
+          deltaP: x.deltaP,
+          correctBefore: x.correctBefore,
+        }));
       }
     }
     if (!results.S && a.score && a.score.bin === 1) results.S = a.score.S;
@@ -424,7 +453,10 @@ export class Explorer implements StoreHost, EditsHost {
     // the loaded model, named before the read-only view replaces what the page shows
     const loaded = this.model.info ? modelMeta(this.model.spec, this.model.info) : null;
     this.openStatic(im, name);
-    const notes = [im.fromVersion < 2 ? `${name} was written by an older version (${im.fromVersion}) and was converted.` : '', modelMismatchNote(im.meta.model, loaded) ?? ''];
+    const notes = [
+      im.fromVersion < 2 ? `${name} was written by an older version (${im.fromVersion}) and was converted.` : '',
+      modelMismatchNote(im.meta.model, loaded) ?? '',
+    ];
     this.notice = notes.filter(Boolean).join(' ');
     return true;
   }

@@ -183,7 +183,8 @@ export interface ProbSeries {
 }
 
 /** The colour each series is drawn in: its own, else Okabe-Ito by position. */
-export const probSeriesColors = (series: ProbSeries[] | undefined): string[] => (series && series.length ? series.map((s, i) => s.color ?? seriesColor(i)) : [seriesColor(0)]);
+export const probSeriesColors = (series: ProbSeries[] | undefined): string[] =>
+  series && series.length ? series.map((s, i) => s.color ?? seriesColor(i)) : [seriesColor(0)];
 
 export interface ProbBar {
   key: string;
@@ -218,9 +219,7 @@ export function probGroups(rows: ProbRow[], series?: ProbSeries[]): ProbGroup[] 
   for (const s of all) for (const r of s.rows) if (!langs.includes(r.lang)) langs.push(r.lang);
   return langs.map((lang) => {
     const first = agg.find((a) => a.byLang.has(lang))!.byLang.get(lang)!;
-    const bars: ProbBar[] = [
-      { key: `${lang}:before`, lang, label: 'before', kind: 'before', slot: 0, value: first.before, color: BEFORE_COLOR, dash: '' },
-    ];
+    const bars: ProbBar[] = [{ key: `${lang}:before`, lang, label: 'before', kind: 'before', slot: 0, value: first.before, color: BEFORE_COLOR, dash: '' }];
     agg.forEach((a, i) => {
       const r = a.byLang.get(lang);
       if (!r) return;
@@ -246,7 +245,13 @@ export function probGroups(rows: ProbRow[], series?: ProbSeries[]): ProbGroup[] 
  */
 export function aggregateByLanguage(rows: ProbRow[]): ProbRow[] {
   // "correct before" only when every query of the language was
-  return Object.entries(perLanguage(rows)).map(([lang, o]) => ({ lang, before: o.before, after: o.after, deltaP: o.deltaP, correctBefore: o.correctBefore === o.n }));
+  return Object.entries(perLanguage(rows)).map(([lang, o]) => ({
+    lang,
+    before: o.before,
+    after: o.after,
+    deltaP: o.deltaP,
+    correctBefore: o.correctBefore === o.n,
+  }));
 }
 
 export function probMax(groups: ProbGroup[]): number {

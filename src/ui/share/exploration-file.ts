@@ -36,7 +36,28 @@ import { modelLabel } from '../../engine/source';
 import { layerDistribution } from '../../engine/selection';
 import type { ProbRow } from '../plots/charts';
 import * as v from 'valibot';
-import { MAX_FFN, MAX_LAYERS, arr, bool, byLang, describe, fail, fields, int, lang, neuron, num, numOrNaN, obj, parse, pathOf, str, tag, tagged, type Schema } from './schema';
+import {
+  MAX_FFN,
+  MAX_LAYERS,
+  arr,
+  bool,
+  byLang,
+  describe,
+  fail,
+  fields,
+  int,
+  lang,
+  neuron,
+  num,
+  numOrNaN,
+  obj,
+  parse,
+  pathOf,
+  str,
+  tag,
+  tagged,
+  type Schema,
+} from './schema';
 import { EXPLORATION_METHODS, type ExplorationMethod, type ExplorationState, langsSchema, stateSchema, validateModel, validateState } from './state';
 
 export const EXPLORATION_FORMAT = 'kn-exploration';
@@ -146,12 +167,7 @@ export function modelMismatchNote(file: ExplorationModelMeta, loaded: Exploratio
 // export
 
 /** Serializes an exploration (version 2). Validates everything it writes; throws `bad-input`. */
-export function exportExploration(
-  state: ExplorationState,
-  meta: ExplorationMeta,
-  results?: ExplorationResults,
-  opts: ExportOptions = {},
-): string {
+export function exportExploration(state: ExplorationState, meta: ExplorationMeta, results?: ExplorationResults, opts: ExportOptions = {}): string {
   const digits = opts.sDigits ?? 4;
   if (!Number.isInteger(digits) || digits < 1 || digits > 17) {
     throw new KnError('bad-input', `exploration file: sDigits must be an integer in [1, 17], got ${digits}`);
@@ -207,10 +223,7 @@ export function exportExploration(
   // what we write must be what we can read
   parseV2(JSON.parse(text));
   if (text.length > FILE_LIMITS.maxChars) {
-    throw new KnError(
-      'bad-input',
-      `exploration file: ${text.length} characters, at most ${FILE_LIMITS.maxChars} allowed (use sTopK to store fewer scores)`,
-    );
+    throw new KnError('bad-input', `exploration file: ${text.length} characters, at most ${FILE_LIMITS.maxChars} allowed (use sTopK to store fewer scores)`);
   }
   return text;
 }
@@ -258,10 +271,7 @@ function encodeS(S: number[][], digits: number, topK?: number): SWire {
 export function importExploration(text: string): ImportedExploration {
   if (typeof text !== 'string') fail(WHERE, 'content', `must be text, got ${describe(text)}`);
   if (text.length > FILE_LIMITS.maxChars) {
-    throw new KnError(
-      'bad-input',
-      `exploration file: too large (${text.length} characters, at most ${FILE_LIMITS.maxChars} allowed)`,
-    );
+    throw new KnError('bad-input', `exploration file: too large (${text.length} characters, at most ${FILE_LIMITS.maxChars} allowed)`);
   }
   let json: unknown;
   try {
@@ -274,10 +284,7 @@ export function importExploration(text: string): ImportedExploration {
   }
   const o = json as Record<string, unknown>;
   if (o.format !== EXPLORATION_FORMAT) {
-    throw new KnError(
-      'bad-input',
-      `exploration file: format must be "${EXPLORATION_FORMAT}", got ${describe(o.format)} (is this an exploration export?)`,
-    );
+    throw new KnError('bad-input', `exploration file: format must be "${EXPLORATION_FORMAT}", got ${describe(o.format)} (is this an exploration export?)`);
   }
   if (typeof o.version !== 'number' || !Number.isSafeInteger(o.version) || o.version < 1) {
     throw new KnError('bad-input', `exploration file: version must be a positive integer, got ${describe(o.version)}`);
@@ -345,7 +352,10 @@ const perMethod = <T>(s: Schema<T>) =>
   obj(Object.fromEntries(EXPLORATION_METHODS.map((m) => [m, v.optional(s)]))) as unknown as Schema<Partial<Record<ExplorationMethod, T>>>;
 
 const sparseEntry = v.pipe(
-  v.custom<unknown[]>((x) => Array.isArray(x) && x.length === 3, (i) => `must be [layer, index, value], got ${describe(i.input)}`),
+  v.custom<unknown[]>(
+    (x) => Array.isArray(x) && x.length === 3,
+    (i) => `must be [layer, index, value], got ${describe(i.input)}`,
+  ),
   v.strictTuple([int(0, MAX_LAYERS - 1), int(0, MAX_FFN - 1), numOrNaN()]),
 );
 

@@ -186,7 +186,10 @@ export function neuron(maxLayer = MAX_LAYERS, maxIndex = MAX_FFN) {
 export function byLang<const S extends v.GenericSchema>(value: S, max = 64) {
   return v.pipe(
     v.custom<Record<string, unknown>>(isPlainObject, notObject),
-    v.check((o) => Object.keys(o).length <= max, (i) => `has ${Object.keys(i.input).length} languages, at most ${max} allowed`),
+    v.check(
+      (o) => Object.keys(o).length <= max,
+      (i) => `has ${Object.keys(i.input).length} languages, at most ${max} allowed`,
+    ),
     // checked on the raw keys: valibot's record drops "__proto__" silently, and such a file is refused instead
     v.check(
       (o) => Object.keys(o).every((k) => LANG_PATTERN.test(k) && k.length <= 16),

@@ -13,7 +13,20 @@
  * validation, so the app can never produce a link it cannot open.
  */
 import { KnError } from '../../shared/errors';
-import { BASELINES, EDIT_NEURONS_MAX, FACTOR_MAX, FACTOR_MIN, LAMBDA_MAX, QUADRATURES, STEPS_MAX, STEPS_MIN, TEACH_LR_MAX, TRAIN_STEPS_MAX, type Baseline, type Quadrature } from '../../engine/rules';
+import {
+  BASELINES,
+  EDIT_NEURONS_MAX,
+  FACTOR_MAX,
+  FACTOR_MIN,
+  LAMBDA_MAX,
+  QUADRATURES,
+  STEPS_MAX,
+  STEPS_MIN,
+  TEACH_LR_MAX,
+  TRAIN_STEPS_MAX,
+  type Baseline,
+  type Quadrature,
+} from '../../engine/rules';
 import type { MatriceSettings } from '../../engine/selection';
 import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings } from '../explorer/settings';
 import { HUB_REPO_PATTERN } from '../../engine/source';
@@ -27,10 +40,7 @@ import { arr, bool, clip, describe, fail, fields, int, lang, neuron, num, obj, o
 export type ExplorationMethod = Method;
 export const EXPLORATION_METHODS: readonly ExplorationMethod[] = METHODS;
 
-export type ExplorationModel =
-  | { type: 'bundled'; name: string }
-  | { type: 'url'; url: string }
-  | { type: 'hub'; repo: string; revision?: string };
+export type ExplorationModel = { type: 'bundled'; name: string } | { type: 'url'; url: string } | { type: 'hub'; repo: string; revision?: string };
 
 /** The engine's MaTrice settings, as a link carries them. */
 export type ExplorationSettings = MatriceSettings;
@@ -275,11 +285,17 @@ export const editSchema: Schema<ExplorationEdit> = tagged('kind', [
   }),
   fields({
     kind: tag('inject'),
-    fact: v.union([factIdSchema, obj({ relation: str(16, { nonEmpty: true }), lang: lang(), subject: label, object: label })], (i) => `must be a fact id or a typed fact {relation, lang, subject, object}, got ${describe(i.input)}`),
+    fact: v.union(
+      [factIdSchema, obj({ relation: str(16, { nonEmpty: true }), lang: lang(), subject: label, object: label })],
+      (i) => `must be a fact id or a typed fact {relation, lang, subject, object}, got ${describe(i.input)}`,
+    ),
     neurons: editNeurons,
     lang: lang(),
     trainSteps: int(1, TRAIN_STEPS_MAX),
-    lr: v.pipe(num(0, TEACH_LR_MAX), v.check((x: number) => x > 0, 'must be above 0')),
+    lr: v.pipe(
+      num(0, TEACH_LR_MAX),
+      v.check((x: number) => x > 0, 'must be above 0'),
+    ),
   }),
 ]);
 
