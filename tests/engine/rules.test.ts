@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import * as R from '../../src/engine/rules';
+import { reproduceCommand, reproduceEditCommand, type EditMeta, type ExperimentMeta } from '../../src/engine/experiments';
 import { defaultForm, formToRequest } from '../../src/ui/experiments/logic';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -90,5 +91,18 @@ describe('rules: one home, quoted alike by the CLI, the page and the docs', () =
     expect(editing).toContain(`Defaults λ1 = ${R.DEFAULT_LAMBDA1}, λ2 = ${R.DEFAULT_LAMBDA2}`);
     expect(editing).toContain(`λ outside 0..${R.LAMBDA_MAX}`);
     expect(editing).toContain(`${R.TEACH_DEFAULTS.trainSteps} steps at lr ${R.TEACH_DEFAULTS.lr}`);
+  });
+
+  it('the reproduce commands name every setting that differs from the rules (baseline, std weights), for every kind', () => {
+    const meta = (kind: string) => JSON.parse(readFileSync(`${root}tests/fixtures/golden/in/${kind}/meta.json`, 'utf8'));
+    for (const kind of ['edit', 'enhance', 'inject']) {
+      const m = meta(kind) as EditMeta;
+      expect(reproduceEditCommand(m)).not.toContain('--baseline');
+      const other = { ...m, baseline: 'zero' as const, settings: { ...m.settings, beta2: 0.5 } };
+      expect(reproduceEditCommand(other)).toContain(' --baseline zero ');
+      expect(reproduceEditCommand(other)).toContain(' --beta2 0.5 ');
+    }
+    const m = meta('manipulate') as ExperimentMeta;
+    expect(reproduceCommand({ ...m, baseline: 'zero', settings: { ...m.settings, alpha2: 0 } })).toMatch(/ --baseline zero .* --alpha2 0 /);
   });
 });

@@ -2,7 +2,7 @@
  * The command lines that reproduce a results folder, one home for the CLI's reports and the page's: a leaf
  * module (types and rules only), so the page can import it without pulling in the engine.
  */
-import { DEFAULT_BASELINE, LEGACY_QUADRATURE } from '../rules';
+import { DEFAULT_BASELINE, DEFAULT_SETTINGS, LEGACY_QUADRATURE } from '../rules';
 import type { RunMeta } from './core';
 import type { EditMeta } from './edit';
 import type { ExperimentMeta } from './manipulate';
@@ -15,9 +15,12 @@ function commandHead(sub: string, m: RunMeta): string[] {
   return parts;
 }
 
-/** The std weights that differ from 1, as flags. */
+/** The std weights that differ from the defaults (rules: DEFAULT_SETTINGS), as flags. */
 const weightFlagsOf = (m: RunMeta) =>
-  (['alpha1', 'alpha2', 'beta1', 'beta2'] as const).filter((k) => m.settings[k] !== 1).map((k) => `--${k} ${m.settings[k]}`);
+  (['alpha1', 'alpha2', 'beta1', 'beta2'] as const).filter((k) => m.settings[k] !== DEFAULT_SETTINGS[k]).map((k) => `--${k} ${m.settings[k]}`);
+
+/** `--baseline` when the run used another than the default. */
+const baselineFlag = (m: RunMeta) => (m.baseline !== DEFAULT_BASELINE ? ` --baseline ${m.baseline}` : '');
 
 /** A readings run: every method key names an Eq. 9 / Eq. 5 reading (`matrice@scale/none`, …). */
 export const isReadingsMeta = (m: Pick<ExperimentMeta, 'methods'>) => m.methods.length > 0 && m.methods.every((k) => k.includes('@'));
@@ -33,7 +36,7 @@ export function reproduceCommand(m: ExperimentMeta): string {
   // does not change what the command computes
   const q = m.quadrature ?? LEGACY_QUADRATURE;
   parts.push(
-    `--seed ${m.seed} --steps ${m.steps}${m.baseline !== DEFAULT_BASELINE ? ` --baseline ${m.baseline}` : ''} --quadrature ${q}` +
+    `--seed ${m.seed} --steps ${m.steps}${baselineFlag(m)} --quadrature ${q}` +
       ` --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}${m.model.dtype === 'f32' ? ' --dtype f32' : ''} --out <dir>`,
   );
   return parts.join(' ');
@@ -47,7 +50,7 @@ export function reproduceEditCommand(m: EditMeta): string {
   if (m.inject) parts.push(`--train-steps ${m.inject.steps} --lr ${m.inject.lr} --old ${m.inject.oldFacts.length} --k ${m.inject.k}`);
   const w = weightFlagsOf(m);
   parts.push(
-    `--seed ${m.seed} --steps ${m.steps} --quadrature ${m.quadrature ?? LEGACY_QUADRATURE} --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}`,
+    `--seed ${m.seed} --steps ${m.steps}${baselineFlag(m)} --quadrature ${m.quadrature ?? LEGACY_QUADRATURE} --tau ${m.settings.tau}${w.length ? ' ' + w.join(' ') : ''} --norm ${m.settings.norm} --attr-norm ${m.settings.attrNorm}`,
   );
   if (m.model.dtype && m.model.dtype !== 'int8') parts.push(`--dtype ${m.model.dtype}`);
   parts.push('--out <dir>');
