@@ -14,6 +14,7 @@ import type { EditMeta, EditOpResult, EditRow, EnhanceRow, InjectRow, RowTiming 
 import { median, methodLabel as baseLabel, type ReportFiles } from './report';
 import { barChart } from './svg';
 import { BEFORE_COLOR, methodColors } from '../selection/methods';
+import { MIN_KNOWN_LANGS } from '../rules';
 
 const LANG_ORDER = ['zh', 'en', 'fr', 'fi', 'hu', 'ja', 'ko'];
 const sortLangs = (ls: readonly string[]) => [...ls].sort((a, b) => LANG_ORDER.indexOf(a) - LANG_ORDER.indexOf(b));
@@ -486,7 +487,7 @@ export function editReportFiles(s: EditSummary, command?: string): ReportFiles {
     `# Editing experiment: ${s.model}`,
     '',
     command ? `Reproduce: \`${command}\`\n` : '',
-    `${s.facts} facts the model knows (in English and in ≥ 4 languages). Neurons localized with all of ${F.langs.join(', ')} ` +
+    `${s.facts} facts the model knows (in English and in ≥ ${MIN_KNOWN_LANGS} languages). Neurons localized with all of ${F.langs.join(', ')} ` +
       `(τ = ${F.tau}, Eq. 9 \`${F.norm}\`, Eq. 5 \`${F.attrNorm}\`, M = ${F.steps}, seed ${F.seed}); every edit made from English only ` +
       `(update: w − ${F.lambda1}·E(o) + ${F.lambda2}·E(o′), the English objects' first tokens), then evaluated in every language and undone. ` +
       `Reliability: the edited query (each language's first template) among those known before; generality: its paraphrases (the other templates); ` +
@@ -582,7 +583,7 @@ export function enhanceReportFiles(s: EnhanceSummary, command?: string): ReportF
     `# Enhancement in low-resource languages (Fig. 6): ${s.model}`,
     '',
     command ? `Reproduce: \`${command}\`\n` : '',
-    `${s.facts} facts known in ≥ 4 languages with at least one wrong query in ${F.enhanceLangs.join(', ')}. Q_error = those wrong queries (accuracy 0 before, by definition). ` +
+    `${s.facts} facts known in ≥ ${MIN_KNOWN_LANGS} languages with at least one wrong query in ${F.enhanceLangs.join(', ')}. Q_error = those wrong queries (accuracy 0 before, by definition). ` +
       `Each method's neurons (localized with all of ${F.langs.join(', ')}; τ = ${F.tau}, Eq. 9 \`${F.norm}\`, M = ${F.steps}, seed ${F.seed}) are multiplied by ${F.factor} at the target position; ` +
       `the tables give the accuracy on Q_error after (top-1), pooled over queries, and the share of the queries the model knew that stay right.`,
     '',

@@ -11,7 +11,7 @@ import { METHOD_COLORS, methodColors, methodLabel as baseLabel } from '../select
 import { deltaP } from '../selection/scoring';
 import type { ExperimentMeta, FactRow, FactTiming } from '../experiments/manipulate';
 import { barChart, lineChart } from './svg';
-import { LEGACY_QUADRATURE } from '../rules';
+import { LEGACY_QUADRATURE, MIN_KNOWN_LANGS } from '../rules';
 
 export interface Stat {
   /** mean over facts */
@@ -344,7 +344,7 @@ export function reportFiles(s: Summary, command?: string): ReportFiles {
     `# Manipulation experiment: ${s.model}`,
     '',
     command ? `Reproduce: \`${command}\`\n` : '',
-    `${s.facts} facts the model knows (top-1 on at least half of the queries in ≥ 4 languages), languages ${F.langs.join(', ')}; ` +
+    `${s.facts} facts the model knows (top-1 on at least half of the queries in ≥ ${MIN_KNOWN_LANGS} languages), languages ${F.langs.join(', ')}; ` +
       `settings τ = ${F.tau}, α = (${F.alpha1}, ${F.alpha2}), β = (${F.beta1}, ${F.beta2}), Eq. 9 \`${F.norm}\`, Eq. 5 \`${F.attrNorm}\`, M = ${F.steps}${F.quadrature ? ` (${F.quadrature})` : ''}, baseline ${F.baseline}, seed ${F.seed}. ` +
       `ΔP = (P_after − P_before) / P_before averaged over the queries the model knew, per fact, then mean ± 95 % interval over facts (docs/METHOD.md).`,
     '',

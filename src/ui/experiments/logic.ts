@@ -38,6 +38,7 @@ export { FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, reportF
 import * as v from 'valibot';
 import { arr, fail, int, keyed, num, obj, oneOf, parse, str } from '../share/schema';
 import { hostingSteps, redirectPage, staticParam } from '../share/static-export';
+import { CREATED_WITH } from '../share/exploration-file';
 
 // ------------------------------------------------------------------------------------------- form
 
@@ -377,7 +378,7 @@ export interface ReportDoc {
 }
 
 export function exportReport(summary: Summary, command: string, total: number): string {
-  const doc: ReportDoc = { format: REPORT_FORMAT, version: REPORT_VERSION, createdWith: 'knowledge-neuron-explorer 0.1.0', command, total, summary };
+  const doc: ReportDoc = { format: REPORT_FORMAT, version: REPORT_VERSION, createdWith: CREATED_WITH, command, total, summary };
   return JSON.stringify(doc, null, 1) + '\n';
 }
 
