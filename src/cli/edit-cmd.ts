@@ -152,20 +152,11 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   const minKnownLangs = minKnownLangsFor(langs);
   const request = { facts: nFacts, relations, split: v.split ?? null, minKnownLangs };
   const knobs = { lambda1, lambda2, unrelatedFacts, injectSteps, lr, injectK };
+  // the run's meta from the flags; `model` and `settings` once the model is loaded
+  const metaFor = (model: EditMeta['model'], settings?: ReturnType<typeof runSettings>, q?: typeof quadrature) =>
+    makeEditMeta({ experiment: kind, model, settings, steps, baseline, quadrature: q, seed, langs, methods, facts: [], request, shard, ...knobs });
   // validates λ and languages before the model loads
-  makeEditMeta({
-    experiment: kind,
-    model: { id: '', contentHash: '', dtype: '', kind: '', numLayers: 0, ffnSize: 0 },
-    steps,
-    baseline,
-    seed,
-    langs,
-    methods,
-    facts: [],
-    request,
-    shard,
-    ...knobs,
-  });
+  metaFor({ id: '', contentHash: '', dtype: '', kind: '', numLayers: 0, ffnSize: 0 });
   let candidates: string[] | undefined;
   return runFlow(
     { argv, v, out, jobs, load, ctx },
@@ -180,21 +171,7 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
       fresh: async (model, arg) => {
         candidates = await splitCandidates(arg, v.split);
         // the model's calibrated settings (calibration.json) unless flags say otherwise; the meta records them all
-        return makeEditMeta({
-          experiment: kind,
-          model: modelRef(model, arg),
-          settings: runSettings(model, v, weights, tau),
-          steps,
-          baseline,
-          quadrature,
-          seed,
-          langs,
-          methods,
-          facts: [],
-          request,
-          shard,
-          ...knobs,
-        });
+        return metaFor(modelRef(model, arg), runSettings(model, v, weights, tau), quadrature);
       },
       resumable: (old, base) => editMetaMismatch({ ...old, facts: [], ...(old.inject ? { inject: { ...old.inject, oldFacts: [] } } : {}) }, base),
       pick: async (model, base, signal, print) => {

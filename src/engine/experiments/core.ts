@@ -229,6 +229,9 @@ export async function runFacts<M extends ShardedMeta, R, P = RunProgress>(o: Run
 
 // ------------------------------------------------------------------------------------------- checks
 
+/** The fields every run's meta shares and two runs must agree on to be resumed or merged, in the order they are checked. */
+export const RUN_META_FIELDS = ['v', 'experiment', 'model', 'settings', 'steps', 'baseline', 'quadrature', 'seed', 'langs', 'methods'] as const;
+
 /**
  * The first of `fields` two metas differ in, or null (resume and merge). The model is the same when its
  * weights are (the path or URL it was loaded from may differ); a missing quadrature is the legacy one.

@@ -38,6 +38,7 @@ import {
   type RowSink,
   type RunMeta,
   type RunProgress,
+  RUN_META_FIELDS,
 } from './core';
 
 export { parseShard, shardIndices } from './core';
@@ -671,23 +672,7 @@ export const runEditExperiment = (o: EditRunOptions<AnyRow>): Promise<{ written:
 
 /** The fields two runs must share to be resumed or merged into one; the first that differs, or null. */
 export function editMetaMismatch(a: EditMeta, b: EditMeta, ignoreShard = false): string | null {
-  const fields: (keyof EditMeta)[] = [
-    'v',
-    'experiment',
-    'model',
-    'settings',
-    'steps',
-    'baseline',
-    'quadrature',
-    'seed',
-    'langs',
-    'methods',
-    'edit',
-    'enhance',
-    'inject',
-    'facts',
-    'request',
-  ];
+  const fields: (keyof EditMeta)[] = [...RUN_META_FIELDS, 'edit', 'enhance', 'inject', 'facts', 'request'];
   if (!ignoreShard) fields.push('shard');
   return metaDifference(a, b, fields);
 }

@@ -26,6 +26,7 @@ import {
   type RowSink,
   type RunMeta,
   type RunProgress,
+  RUN_META_FIELDS,
 } from './core';
 
 // the core's shapes, where they were before it (report.ts, the tests and scripts import them from here)
@@ -227,21 +228,7 @@ export function makeMeta(
 
 /** The fields two runs must share to be merged or resumed into one; the first that differs, or null. */
 export function metaMismatch(a: ExperimentMeta, b: ExperimentMeta, ignoreShard = false): string | null {
-  const fields: (keyof ExperimentMeta)[] = [
-    'v',
-    'experiment',
-    'model',
-    'settings',
-    'steps',
-    'baseline',
-    'quadrature',
-    'seed',
-    'langs',
-    'methods',
-    'knockout',
-    'facts',
-    'request',
-  ];
+  const fields: (keyof ExperimentMeta)[] = [...RUN_META_FIELDS, 'knockout', 'facts', 'request'];
   if (!ignoreShard) fields.push('shard');
   return metaDifference(a, b, fields, ['model', 'settings', 'request']);
 }

@@ -11,7 +11,7 @@
  */
 import type { Lang } from '../../data/types';
 import type { EditMeta, EditOpResult, EditRow, EnhanceRow, InjectRow, RowTiming } from '../experiments/edit';
-import { median, methodLabel as baseLabel, type ReportFiles } from './report';
+import { median, methodLabel as baseLabel, runSettings, type ReportFiles } from './report';
 import { barChart } from './svg';
 import { BEFORE_COLOR, methodColors } from '../selection/methods';
 import { MIN_KNOWN_LANGS } from '../rules';
@@ -214,11 +214,7 @@ export function summarizeEdit(meta: EditMeta, rows: EditRow[], timings: RowTimin
     model: meta.model.id,
     facts: rows.length,
     settings: {
-      ...meta.settings,
-      steps: meta.steps,
-      baseline: meta.baseline,
-      seed: meta.seed,
-      langs: meta.langs,
+      ...runSettings(meta),
       editLang: meta.edit!.lang,
       lambda1: meta.edit!.lambda1,
       lambda2: meta.edit!.lambda2,
@@ -298,11 +294,7 @@ export function summarizeEnhance(meta: EditMeta, rows: EnhanceRow[], timings: Ro
     model: meta.model.id,
     facts: rows.length,
     settings: {
-      ...meta.settings,
-      steps: meta.steps,
-      baseline: meta.baseline,
-      seed: meta.seed,
-      langs: meta.langs,
+      ...runSettings(meta),
       enhanceLangs: meta.enhance!.langs,
       factor: meta.enhance!.factor,
     },
@@ -375,11 +367,7 @@ export function summarizeInject(meta: EditMeta, rows: InjectRow[], timings: RowT
     model: meta.model.id,
     facts: rows.length,
     settings: {
-      ...meta.settings,
-      steps: meta.steps,
-      baseline: meta.baseline,
-      seed: meta.seed,
-      langs: meta.langs,
+      ...runSettings(meta),
       trainLang: J.lang,
       trainSteps: J.steps,
       lr: J.lr,

@@ -161,6 +161,11 @@ export function flipRate(
   return known ? flipped / known : null;
 }
 
+/** A summary's settings as every report starts them: MaTrice's settings, then M, the baseline, the seed and the languages. */
+export function runSettings(meta: Pick<ExperimentMeta, 'settings' | 'steps' | 'baseline' | 'seed' | 'langs'>) {
+  return { ...meta.settings, steps: meta.steps, baseline: meta.baseline, seed: meta.seed, langs: meta.langs };
+}
+
 /** Mean ΔP over all known queries of the fact (every language). */
 function factDeltaP(row: FactRow, after: number[]): number {
   let s = 0,
@@ -288,14 +293,7 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
     experiment: 'manipulate',
     model: meta.model.id,
     facts: rows.length,
-    settings: {
-      ...meta.settings,
-      steps: meta.steps,
-      baseline: meta.baseline,
-      seed: meta.seed,
-      langs: meta.langs,
-      quadrature: meta.quadrature ?? LEGACY_QUADRATURE,
-    },
+    settings: { ...runSettings(meta), quadrature: meta.quadrature ?? LEGACY_QUADRATURE },
     methods,
     perLanguageSets,
     tableII,
