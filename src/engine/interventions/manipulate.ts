@@ -7,6 +7,7 @@ import { KnError } from '../../shared/errors';
 import type { LoadedModel } from '../families/model';
 import type { ProbeResult } from '../../shared/types';
 import { deltaP, type NeuronId } from '../selection/scoring';
+import { TOP_K } from '../rules';
 
 export * from '../attribution/fact';
 import type { QuerySpec } from '../attribution/fact';
@@ -52,7 +53,7 @@ export async function manipulate(
   queries: QuerySpec[],
   neurons: NeuronId[],
   factor: number,
-  topK = 5,
+  topK = TOP_K,
   befores?: BeforeProbe[],
 ): Promise<ManipulationRow[]> {
   return (await manipulateMany(model, queries, [{ neurons, factor }], topK, befores))[0];
@@ -66,7 +67,7 @@ export async function manipulateMany(
   model: LoadedModel,
   queries: QuerySpec[],
   list: { neurons: NeuronId[]; factor: number }[],
-  topK = 5,
+  topK = TOP_K,
   befores?: BeforeProbe[],
 ): Promise<ManipulationRow[][]> {
   const { numLayers, ffn } = model.cfg;

@@ -268,3 +268,6 @@ export const KNOCKOUT_K: readonly number[] = Object.freeze([1, 2, 4, 8, 16, 32, 
 
 // The calibration grid and its selection rule (docs/METHOD.md "Calibration").
 export * from './calibration';
+
+/** The top predictions a probe lists per query (the page's "before" and "after" columns, the explorer's views). */
+export const TOP_K = 5;

@@ -10,7 +10,7 @@ import { completenessError, type BytesStore } from '../attribution';
 import { Estimator } from '../../shared/estimate';
 import type { LoadedModel } from '../families';
 import { selectNeurons, type FactProgress } from '../interventions';
-import { checkMethod, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, type Method } from '../rules';
+import { checkMethod, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, TOP_K, type Method } from '../rules';
 import {
   binHeatmap,
   coverageMean,
@@ -177,7 +177,7 @@ export class ExplorerState {
   }
 
   /** The session of the fact in these languages on the loaded model (reused while they stay the same). */
-  private async session(factId: string, langs: string[], topK = 5): Promise<Current> {
+  private async session(factId: string, langs: string[], topK = TOP_K): Promise<Current> {
     const model = this.model();
     const ls = checkLangs(langs);
     const c = this.cur;
@@ -201,7 +201,7 @@ export class ExplorerState {
     return this.cur;
   }
 
-  async factQueries(factId: string, langs: string[], topK = 5): Promise<FactQueries> {
+  async factQueries(factId: string, langs: string[], topK = TOP_K): Promise<FactQueries> {
     const { session: s } = await this.session(factId, langs, topK);
     return {
       factId,
@@ -415,7 +415,7 @@ export class ExplorerState {
     };
   }
 
-  async manipulate(neurons: NeuronId[], factor: number, topK = 5): Promise<ManipulateResult> {
+  async manipulate(neurons: NeuronId[], factor: number, topK = TOP_K): Promise<ManipulateResult> {
     const t0 = performance.now();
     const session = await this.current();
     const r = await session.manipulate(neurons, factor, { topK });

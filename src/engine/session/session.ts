@@ -21,6 +21,7 @@ import {
   DEFAULT_STEPS,
   RECHECK,
   type Baseline,
+  TOP_K,
 } from '../rules';
 import { checkQuadrature, DEFAULT_QUADRATURE, type Quadrature } from '../attribution/attribute';
 import {
@@ -238,7 +239,7 @@ export class FactSession {
   /** Builds the fact's queries and probes them all once (batched), without intervention. */
   static async open(model: LoadedModel, bench: RmlLama, fact: string | CustomFact, langs: readonly string[], opts: OpenOptions = {}): Promise<FactSession> {
     const ls = checkLangs(langs);
-    const topK = opts.topK ?? 5;
+    const topK = opts.topK ?? TOP_K;
     const built = await buildFactQueries(model, bench, fact, ls, opts.wholeTargets === true);
     const factId = built.factId;
     const probes = built.queries.length ? await model.probeMany(built.queries, { topK }) : [];

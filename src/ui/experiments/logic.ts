@@ -25,6 +25,8 @@ import {
   SEED_MIN,
   STEPS_MAX,
   STEPS_MIN,
+  TAU_MAX,
+  TAU_MIN,
   type Quadrature,
 } from '../../engine/rules';
 import { reproduceCommand } from '../../engine/experiments';
@@ -470,7 +472,7 @@ function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContex
       alpha2: v.optional(num(), DEFAULT_SETTINGS.alpha2),
       beta1: v.optional(num(), DEFAULT_SETTINGS.beta1),
       beta2: v.optional(num(), DEFAULT_SETTINGS.beta2),
-      tau: num(0, 1),
+      tau: num(TAU_MIN, TAU_MAX),
       norm: oneOf(LANG_NORMS),
       attrNorm: oneOf(ATTR_NORMS),
       steps: int(STEPS_MIN, STEPS_MAX),

@@ -13,7 +13,7 @@ import type { ProbRow } from '../plots/charts';
 import { manualError, storedScore, toggleNeurons, type ToggleInput, type ToggleSet } from './analysis';
 import type { StoreHost } from './host';
 import { ALL_LANGS, completenessView } from './logic';
-import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings, type Settings } from './settings';
+import { DEFAULT_BASELINE, DEFAULT_STEPS, defaultSettings, TOP_K, type Settings } from './settings';
 
 export interface CompareSeries {
   name: string;
@@ -307,7 +307,7 @@ export class AnalysisStore {
     this.manipBusy = true;
     const t0 = performance.now();
     try {
-      const r = await this.host.client!.manipulate(neurons, factor, 5);
+      const r = await this.host.client!.manipulate(neurons, factor, TOP_K);
       if (s !== this.seq.manip) return;
       this.manip = r;
       this.toggleMs = performance.now() - t0;
@@ -330,7 +330,7 @@ export class AnalysisStore {
     try {
       for (const method of COMPARED) {
         const sc = await client.score(method, settings, this.seed);
-        const r = await client.manipulate(sc.selected, this.factor, 5);
+        const r = await client.manipulate(sc.selected, this.factor, TOP_K);
         out.push({ name: METHOD_LABELS[method], method, neurons: sc.selected, result: r });
       }
       if (s === this.seq.compare) this.compareSeries = out;

@@ -8,6 +8,7 @@ import type { FactList, FactQueries } from '../../worker/api';
 import { KNOWN_FIRST, KNOWN_RETRY_MS, knownAuto, knownBatches, knownPending, knownUpTo } from './facts';
 import type { StoreHost } from './host';
 import { ALL_LANGS } from './logic';
+import { TOP_K } from './settings';
 
 export class FactsStore {
   relation = $state('P36');
@@ -112,7 +113,7 @@ export class FactsStore {
     if (!client || !id) return;
     const s = ++this.seq.fact;
     try {
-      const r = await client.factQueries(id, [...ALL_LANGS], 5);
+      const r = await client.factQueries(id, [...ALL_LANGS], TOP_K);
       if (s === this.seq.fact) this.facts = r;
     } catch (e) {
       if (s === this.seq.fact) this.host.showError(e, `Could not read fact ${id}`);
@@ -135,7 +136,7 @@ export class FactsStore {
     this.factBusy = true;
     this.host.error = null;
     try {
-      const r = await client.factQueries(id, [...ALL_LANGS], 5);
+      const r = await client.factQueries(id, [...ALL_LANGS], TOP_K);
       if (s !== this.seq.fact) return false;
       this.facts = r;
       return true;

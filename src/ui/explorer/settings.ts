@@ -13,7 +13,7 @@ export const DEFAULT_MODEL = 'demo-causal';
 export { DEFAULT_BASELINE, DEFAULT_STEPS, STEPS_MAX, STEPS_MIN } from '../../engine/rules';
 
 /** The paper's suppress (×0) and enhance (×2), and the factors the page accepts (engine/rules). */
-export { ENHANCE_FACTOR, FACTOR_MAX, FACTOR_MIN, MIN_KNOWN_LANGS, SUPPRESS_FACTOR } from '../../engine/rules';
+export { ENHANCE_FACTOR, FACTOR_MAX, FACTOR_MIN, MIN_KNOWN_LANGS, SUPPRESS_FACTOR, TAU_MAX, TAU_MIN, TOP_K } from '../../engine/rules';
 
 /** The engine's MaTrice defaults, methods and their colours, for the views (which import no engine module). */
 export { DEFAULT_SETTINGS, METHOD_COLORS, METHODS, type MatriceSettings } from '../../engine/selection';

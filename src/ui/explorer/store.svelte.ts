@@ -29,7 +29,7 @@ import type { StaticView, StoreHost } from './host';
 import { modelToState, perLanguageRows, stateToModel } from './logic';
 import { ModelStore } from './model.svelte';
 import { isLoaded, modelMeta } from './model';
-import { DEFAULT_MODEL } from './settings';
+import { DEFAULT_MODEL, TOP_K } from './settings';
 import { modelDefaults, type ModelDefaults } from '../../engine/selection';
 
 export { DEFAULT_MODEL, defaultSettings, type Settings } from './settings';
@@ -412,7 +412,7 @@ export class Explorer implements StoreHost, EditsHost {
       };
       if (m === a.method && exact) results.S = sc.S;
       if (m === 'matrice' || m === 'amig' || m === 'random' || m === a.method) {
-        const r = await this.client.manipulate(sc.selected, a.factor, 5);
+        const r = await this.client.manipulate(sc.selected, a.factor, TOP_K);
         results.manipulations![m] = perLanguageRows(r.rows).map((x) => ({
           lang: x.lang,
           before: x.before,

@@ -22,6 +22,8 @@ import {
   QUADRATURES,
   STEPS_MAX,
   STEPS_MIN,
+  TAU_MAX,
+  TAU_MIN,
   TEACH_LR_MAX,
   TRAIN_STEPS_MAX,
   type Baseline,
@@ -259,7 +261,7 @@ export const settingsSchema: Schema<ExplorationSettings> = obj({
   alpha2: num(-w, w),
   beta1: num(-w, w),
   beta2: num(-w, w),
-  tau: num(0, 1),
+  tau: num(TAU_MIN, TAU_MAX),
   norm: oneOf(['language', 'neuron', 'scale'] as const),
   attrNorm: oneOf(['layer', 'global', 'none'] as const),
 });
