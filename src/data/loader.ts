@@ -10,7 +10,7 @@ import { KnError } from '../shared/errors';
 import { sha256Hex } from '../shared/hash';
 import { MemoryShardStore, shardKey, type ShardStore } from './store';
 import type { Fact, Lang, Manifest, Relation, Shard, ShardEntry } from './types';
-import { isLang, isRelation, validateManifest, validateShard } from './validate';
+import { checkLang, isRelation, validateManifest, validateShard } from './validate';
 
 export interface FetchResponseLike {
   ok: boolean;
@@ -150,7 +150,7 @@ export class RmlLama {
     const m = /^(P\d+):(\d+)$/.exec(id);
     if (!m || !isRelation(m[1]))
       throw new KnError('bad-input', `unknown fact id "${id}" (expected <relation>:<lineid>, e.g. P36:0, with a relation of ${this.relations.join(', ')})`);
-    if (!isLang(lang)) throw new KnError('bad-input', `unknown language "${lang}"`);
+    checkLang(lang);
     const shard = await this.shard(m[1], lang);
     const f = shard.facts.find((x) => x.id === id);
     if (!f) throw new KnError('bad-input', `unknown fact id "${id}": relation ${m[1]} has no fact with line id ${m[2]} in RML-LAMA`);

@@ -181,7 +181,7 @@ export async function benchSaig(label: string, weights: string, m: LoadedModel, 
     fast_vs_naive_maxRelDiff: maxRel,
   };
   if (o.whole) {
-    const whole = await time(() => attributeQuery(m, prompt, o.target, { steps: o.steps, baseline: 'pad' }));
+    const whole = await time(() => attributeQuery(m, prompt, o.target, { steps: o.steps, baseline: DEFAULT_BASELINE }));
     const mBase = whole.r.baselinePositions.length;
     let flops = 0;
     for (let l = 0; l < m.cfg.numLayers; l++) flops += fastFlops(m, l, mBase * o.steps, T);

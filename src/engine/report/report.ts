@@ -11,7 +11,7 @@ import { METHOD_COLORS, methodColors, methodLabel as baseLabel } from '../select
 import { deltaP } from '../selection/scoring';
 import type { ExperimentMeta, FactRow, FactTiming } from '../experiments/manipulate';
 import { barChart, lineChart } from './svg';
-import { LEGACY_QUADRATURE, MIN_KNOWN_LANGS } from '../rules';
+import { LEGACY_QUADRATURE, MIN_KNOWN_LANGS, RULE } from '../rules';
 
 export interface Stat {
   /** mean over facts */
@@ -286,7 +286,7 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
         randomSuppress: r?.mean.suppress ?? null,
       };
     });
-  const ok = readings.filter((r) => r.selectedShare <= 0.01 && r.empty <= rows.length / 2 && r.suppress !== null);
+  const ok = readings.filter((r) => r.selectedShare <= RULE.maxShare && r.empty <= rows.length / 2 && r.suppress !== null);
   const bestReading = ok.length ? ok.reduce((a, b) => (b.suppress! < a.suppress! ? b : a)).reading : null;
   const ms = timings.map((t) => t.ms);
   return {
