@@ -146,7 +146,7 @@ export { isLang, isRelation, checkLang, checkLangs, checkRelation, checkRelation
 export { KNOWN_LANGUAGE_SHARE, KNOWN_RULE, isKnownLanguage } from '../../data/probing';
 export { METHODS, type Method } from '../selection/methods';
 
-/** Checks a method name against METHODS (`extra` names what else the caller accepts, e.g. "own"). */
+/** Checks a method name against `allowed` (default: METHODS); the refusal lists them. */
 export function checkMethod(m: unknown, allowed: readonly string[] = METHOD_LIST): Method {
   if (!allowed.includes(m as string)) throw new KnError('bad-input', `unknown method "${String(m)}"; one of ${allowed.join(', ')}`);
   return m as Method;
