@@ -15,64 +15,12 @@ import type { BackendInfo, DeviceWeights, ModelInfo, ModelSourceSpec, ProbeResul
 import type { CalibrationReport, ExperimentProgress, ExperimentReport, ExperimentRequest, ExperimentRunResult, SavedExperiment } from '../engine/experiments';
 import type { Method } from '../engine/interventions';
 import type { MatriceSettings, NeuronId } from '../engine/selection';
-import type {
-  ActiveEdit,
-  AttributionsExport,
-  ConvergenceOptions,
-  ConvergenceResult,
-  EditRequest,
-  EditView,
-  FactKnownHint,
-  FactList,
-  FactQueries,
-  LanguageSetsResult,
-  LocalizeOptions,
-  LocalizeProgress,
-  LocalizeResult,
-  ManipulateResult,
-  NeuronStatsResult,
-  ScoreResult,
-  TeachCancelOutcome,
-  TeachHoldPoint,
-  TeachProgress,
-  TeachRequest,
-  TeachView,
-} from '../engine/session';
+import type * as S from '../engine/session';
 import type { EditSpec } from '../shared/edit-spec';
 
-export type {
-  AttributionsExport,
-  ConvergenceOptions,
-  ConvergenceResult,
-  FactKnownHint,
-  FactList,
-  FactQueries,
-  FactQueryRow,
-  FactSummary,
-  LanguageSetsResult,
-  LocalizedQuery,
-  LocalizeOptions,
-  LocalizeProgress,
-  LocalizeResult,
-  ManipulateResult,
-  ManipulateRow,
-  NeuronStatsResult,
-  ScoreResult,
-} from '../engine/session';
-export type {
-  ActiveEdit,
-  EditQueryView,
-  EditRequest,
-  EditView,
-  TeachCancelOutcome,
-  TeachHoldPoint,
-  TeachProgress,
-  TeachQueryView,
-  TeachRequest,
-  TeachView,
-  TokenAt,
-  UnrelatedView,
-} from '../engine/session';
+/** The messages: the engine session's types (views.ts, edit-views.ts), re-exported as the contract. */
+export type * from '../engine/session';
+
 export type { TopToken } from '../engine/interventions';
 export type { EditSpec, TypedFact } from '../shared/edit-spec';
 
@@ -112,47 +60,47 @@ export interface EngineWorkerApi {
   simulateDeviceLost(reason: string): Promise<void>;
 
   /** Facts of a relation; `query` searches subjects and objects in every language (case- and accent-insensitive). */
-  listFacts(relation: string, query?: string, limit?: number): Promise<FactList>;
+  listFacts(relation: string, query?: string, limit?: number): Promise<S.FactList>;
   /** For each fact, the languages of `langs` the loaded model knows (probed top-1, cached per model content hash). */
-  factsKnown(factIds: string[], langs: string[]): Promise<FactKnownHint[]>;
+  factsKnown(factIds: string[], langs: string[]): Promise<S.FactKnownHint[]>;
   /** Every query of the fact in `langs` for the loaded model's kind, with top-k and P(correct). */
-  factQueries(factId: string, langs: string[], topK?: number): Promise<FactQueries>;
+  factQueries(factId: string, langs: string[], topK?: number): Promise<S.FactQueries>;
   /** Attribute every query of the fact (cached in IndexedDB 'kn-attributions'); keeps the result. */
-  localize(factId: string, opts: LocalizeOptions, onProgress?: (p: LocalizeProgress) => void): Promise<LocalizeResult>;
+  localize(factId: string, opts: S.LocalizeOptions, onProgress?: (p: S.LocalizeProgress) => void): Promise<S.LocalizeResult>;
   /**
    * Re-attribute the current fact's queries whose completeness error is above COMPLETENESS_FLAG with RECHECK
    * (cached in 'kn-attributions') and compare the method's selection with and without them; a new check or a
    * localize aborts the previous one (it rejects with code 'cancelled'). Refused when the fact is not localized.
    */
-  checkConvergence(factId: string, opts: ConvergenceOptions, onProgress?: (p: LocalizeProgress) => void): Promise<ConvergenceResult>;
+  checkConvergence(factId: string, opts: S.ConvergenceOptions, onProgress?: (p: S.LocalizeProgress) => void): Promise<S.ConvergenceResult>;
   /** Stop the convergence check in progress (it rejects with code 'cancelled'); nothing else is cancelled. */
   cancelCheck(): Promise<void>;
   /** Re-score the kept attributions with a method and settings (no gradient). */
-  score(method: Method, settings: Partial<MatriceSettings>, seed?: number, maxCells?: number): Promise<ScoreResult>;
+  score(method: Method, settings: Partial<MatriceSettings>, seed?: number, maxCells?: number): Promise<S.ScoreResult>;
   /** One neuron's s̄_k per language, mean ± std and S. */
-  neuronStats(neuron: NeuronId, settings: Partial<MatriceSettings>): Promise<NeuronStatsResult>;
+  neuronStats(neuron: NeuronId, settings: Partial<MatriceSettings>): Promise<S.NeuronStatsResult>;
   /** Scale the neurons' activations by `factor` on every query of the current fact. */
-  manipulate(neurons: NeuronId[], factor: number, topK?: number): Promise<ManipulateResult>;
+  manipulate(neurons: NeuronId[], factor: number, topK?: number): Promise<S.ManipulateResult>;
   /** Each language's own neurons beside MaTrice's shared set, both scaled by `factor` on that language's queries. */
-  languageSets(settings: Partial<MatriceSettings>, factor?: number): Promise<LanguageSetsResult>;
+  languageSets(settings: Partial<MatriceSettings>, factor?: number): Promise<S.LanguageSetsResult>;
   /** The kept attributions (null when nothing was localized). */
-  exportAttributions(): Promise<AttributionsExport | null>;
+  exportAttributions(): Promise<S.AttributionsExport | null>;
 
   /** Edit the current fact from English (erase / update the neurons) and evaluate it in every language (engine/session/edits.ts). */
-  editApply(req: EditRequest): Promise<EditView>;
+  editApply(req: S.EditRequest): Promise<S.EditView>;
   /** Re-apply an erase / update a link or file names. */
-  editReplay(spec: EditSpec): Promise<ActiveEdit>;
+  editReplay(spec: EditSpec): Promise<S.ActiveEdit>;
   /** Undo the last edit (or check that `id` is the last), or with `all` every edit; returns the edits left. */
-  editUndo(id?: string, all?: boolean): Promise<ActiveEdit[]>;
-  editList(): Promise<ActiveEdit[]>;
+  editUndo(id?: string, all?: boolean): Promise<S.ActiveEdit[]>;
+  editList(): Promise<S.ActiveEdit[]>;
   /** Get the current fact's unrelated queries ready, so the first edit answers as fast as the next. */
   editPrepare(): Promise<void>;
   /** Teach a fact the model does not know: localize, train only its top-k neurons, evaluate every language. */
-  teach(req: TeachRequest, onProgress?: (p: TeachProgress) => void): Promise<TeachView>;
+  teach(req: S.TeachRequest, onProgress?: (p: S.TeachProgress) => void): Promise<S.TeachView>;
   /** 'cancelled': the teach stops and nothing is kept; 'finished': it had passed its last step (the fact is taught); 'idle' */
-  teachCancel(): Promise<TeachCancelOutcome>;
+  teachCancel(): Promise<S.TeachCancelOutcome>;
   /** Test seam: park the next teaches at a point of their last step (EditState.setHold); null removes it. */
-  teachHold(point: TeachHoldPoint | null): Promise<void>;
+  teachHold(point: S.TeachHoldPoint | null): Promise<void>;
 
   /** Experiments view (worker/experiments.ts): run or resume a benchmark-scale experiment, rows in IndexedDB 'kn-experiments'. */
   experimentRun(req: ExperimentRequest, onProgress?: (p: ExperimentProgress) => void): Promise<ExperimentRunResult>;

@@ -30,21 +30,7 @@ import {
 import { KnError } from '../../shared/errors';
 import { listFacts } from './facts';
 import { attributionSettings, checkLangs, FactSession, parseFactId, probeFactKnown } from './session';
-import type {
-  AttributionsExport,
-  ConvergenceOptions,
-  ConvergenceResult,
-  FactKnownHint,
-  FactList,
-  FactQueries,
-  LanguageSetsResult,
-  LocalizeOptions,
-  LocalizeProgress,
-  LocalizeResult,
-  ManipulateResult,
-  NeuronStatsResult,
-  ScoreResult,
-} from './views';
+import type * as V from './views';
 
 /**
  * A model's content hash without the suffix edits add (ModelEditor, src/engine/interventions/edit.ts):
@@ -66,7 +52,7 @@ interface Current {
  * The engine's progress as the page gets it: at most every 100 ms (and the last one), with the time elapsed
  * and the time left, measured per finished query (cache reads are no measurement; null before the first).
  */
-function relayProgress(onProgress: ((p: LocalizeProgress) => void) | undefined): ((p: FactProgress) => void) | undefined {
+function relayProgress(onProgress: ((p: V.LocalizeProgress) => void) | undefined): ((p: FactProgress) => void) | undefined {
   if (!onProgress) return undefined;
   const t0 = performance.now();
   const est = new Estimator();
@@ -146,7 +132,7 @@ export class ExplorerState {
   }
 
   /** Facts of a relation; `query` searches subjects and objects in every language (facts.ts listFacts). */
-  async listFacts(relation: string, query = '', limit = 50): Promise<FactList> {
+  async listFacts(relation: string, query = '', limit = 50): Promise<V.FactList> {
     return listFacts(await this.bench(), relation, query, limit);
   }
 
@@ -155,13 +141,13 @@ export class ExplorerState {
    * cached). While an attribution runs, or with `cachedOnly` (the page's edits are busy), only cached
    * answers are given and the rest come back with `known: null`, to be asked again later.
    */
-  async factsKnown(factIds: string[], langs: string[], opts: { cachedOnly?: boolean } = {}): Promise<FactKnownHint[]> {
+  async factsKnown(factIds: string[], langs: string[], opts: { cachedOnly?: boolean } = {}): Promise<V.FactKnownHint[]> {
     if (!Array.isArray(factIds) || factIds.length > MAX_KNOWN_BATCH)
       throw new KnError('bad-input', `factsKnown takes at most ${MAX_KNOWN_BATCH} fact ids per call`);
     const model = this.model();
     const ls = checkLangs(langs);
     for (const id of factIds) parseFactId(id);
-    const out: FactKnownHint[] = [];
+    const out: V.FactKnownHint[] = [];
     for (const factId of factIds) {
       const key = `${model.info.contentHash}\u0000${ls.join()}\u0000${factId}`;
       let known = this.knownCache.get(key) ?? null;
@@ -201,12 +187,12 @@ export class ExplorerState {
     return this.cur;
   }
 
-  async factQueries(factId: string, langs: string[], topK = TOP_K): Promise<FactQueries> {
+  async factQueries(factId: string, langs: string[], topK = TOP_K): Promise<V.FactQueries> {
     const { session: s } = await this.session(factId, langs, topK);
     return {
       factId,
       relation: s.relation,
-      labels: s.labels as FactQueries['labels'],
+      labels: s.labels as V.FactQueries['labels'],
       langs: s.langs,
       queries: s.queries.map((q) => ({
         lang: q.lang,
@@ -223,7 +209,7 @@ export class ExplorerState {
     };
   }
 
-  async localize(factId: string, opts: LocalizeOptions, onProgress?: (p: LocalizeProgress) => void): Promise<LocalizeResult> {
+  async localize(factId: string, opts: V.LocalizeOptions, onProgress?: (p: V.LocalizeProgress) => void): Promise<V.LocalizeResult> {
     // busy from the call on (edits are refused while it runs), not only once the gradients start
     this.pending++;
     try {
@@ -233,7 +219,7 @@ export class ExplorerState {
     }
   }
 
-  private async localizeNow(factId: string, opts: LocalizeOptions, onProgress?: (p: LocalizeProgress) => void): Promise<LocalizeResult> {
+  private async localizeNow(factId: string, opts: V.LocalizeOptions, onProgress?: (p: V.LocalizeProgress) => void): Promise<V.LocalizeResult> {
     const model = this.model();
     const c = await this.session(factId, opts.langs);
     const s = c.session;
@@ -299,7 +285,7 @@ export class ExplorerState {
    * them. A new check, a localize, an edit or a cancel aborts it ('cancelled'); refused when `factId` is not
    * the localized fact or the model has edits applied (the attributions describe the loaded weights).
    */
-  async checkConvergence(factId: string, opts: ConvergenceOptions, onProgress?: (p: LocalizeProgress) => void): Promise<ConvergenceResult> {
+  async checkConvergence(factId: string, opts: V.ConvergenceOptions, onProgress?: (p: V.LocalizeProgress) => void): Promise<V.ConvergenceResult> {
     const c = this.localized();
     if (c.session.factId !== factId) throw new KnError('bad-input', `localize fact ${factId} first (the localized fact is ${c.session.factId})`);
     const method = checkMethod(opts?.method);
@@ -309,7 +295,7 @@ export class ExplorerState {
     if (this.localizing) throw new KnError('cancelled', 'convergence check cancelled: a localization runs');
     const prev = this.checking;
     const ctl = new AbortController();
-    const run = async (): Promise<ConvergenceResult> => {
+    const run = async (): Promise<V.ConvergenceResult> => {
       if (prev) {
         prev.ctl.abort();
         await prev.done.catch(() => undefined);
@@ -368,7 +354,7 @@ export class ExplorerState {
     return r;
   }
 
-  score(method: Method, settings: Partial<MatriceSettings>, seed = DEFAULT_SEED, maxCells = 65536): ScoreResult {
+  score(method: Method, settings: Partial<MatriceSettings>, seed = DEFAULT_SEED, maxCells = 65536): V.ScoreResult {
     const t0 = performance.now();
     checkMethod(method);
     const c = this.localized();
@@ -394,13 +380,13 @@ export class ExplorerState {
   }
 
   /** For each selected neuron, how many languages' own selections (same settings) contain it; and their mean. */
-  private coverage(c: Current & { fa: FactAttributions }, s: MatriceSettings, selected: NeuronId[]): NonNullable<ScoreResult['coverage']> {
+  private coverage(c: Current & { fa: FactAttributions }, s: MatriceSettings, selected: NeuronId[]): NonNullable<V.ScoreResult['coverage']> {
     const own = this.perLanguageFor(c, s);
     const perNeuron = languageCoverage(selected, own as Record<string, NeuronId[]>);
     return { perNeuron, mean: coverageMean(perNeuron), languages: Object.keys(own).length };
   }
 
-  neuronStats(neuron: NeuronId, settings: Partial<MatriceSettings>): NeuronStatsResult {
+  neuronStats(neuron: NeuronId, settings: Partial<MatriceSettings>): V.NeuronStatsResult {
     const c = this.localized();
     const s = resolveSettings(settings);
     const st = engineNeuronStats(c.fa, s, neuron, this.matriceFor(c, s));
@@ -415,18 +401,18 @@ export class ExplorerState {
     };
   }
 
-  async manipulate(neurons: NeuronId[], factor: number, topK = TOP_K): Promise<ManipulateResult> {
+  async manipulate(neurons: NeuronId[], factor: number, topK = TOP_K): Promise<V.ManipulateResult> {
     const t0 = performance.now();
     const session = await this.current();
     const r = await session.manipulate(neurons, factor, { topK });
-    return { factor: r.factor, neurons: r.neurons, rows: r.rows as ManipulateResult['rows'], languages: r.languages, ms: performance.now() - t0 };
+    return { factor: r.factor, neurons: r.neurons, rows: r.rows as V.ManipulateResult['rows'], languages: r.languages, ms: performance.now() - t0 };
   }
 
   /**
    * Each language's own (Dai-style) neurons beside MaTrice's shared set, and both suppressed (or scaled by
    * `factor`) on that language's queries: how much of the fact is shared and how much is per language.
    */
-  async languageSets(settings: Partial<MatriceSettings>, factor = 0): Promise<LanguageSetsResult> {
+  async languageSets(settings: Partial<MatriceSettings>, factor = 0): Promise<V.LanguageSetsResult> {
     const t0 = performance.now();
     await this.current();
     const c = this.localized();
@@ -436,7 +422,7 @@ export class ExplorerState {
     const sharedRun = await c.session.manipulate(shared, factor, { topK: 1 });
     const key = (n: NeuronId) => `${n[0]}:${n[1]}`;
     const inShared = new Set(shared.map(key));
-    const languages: LanguageSetsResult['languages'] = [];
+    const languages: V.LanguageSetsResult['languages'] = [];
     for (const lang of c.session.langs) {
       const mine = own[lang];
       if (!mine) continue;
@@ -452,11 +438,11 @@ export class ExplorerState {
     return { shared, factor, languages, ms: performance.now() - t0 };
   }
 
-  exportAttributions(): AttributionsExport | null {
+  exportAttributions(): V.AttributionsExport | null {
     const c = this.cur;
     const s = c?.session;
     if (!c || !s?.fa || !s.attributed) return null;
-    const languages: AttributionsExport['languages'] = {};
+    const languages: V.AttributionsExport['languages'] = {};
     const F = s.fa.ffnSize;
     for (const q of s.attributed) {
       const flat = new Float32Array(s.fa.numLayers * F);

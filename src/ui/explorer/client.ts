@@ -8,75 +8,56 @@ import * as Comlink from 'comlink';
 import { EngineClient } from '../engine-client';
 import type { Method } from '../../engine/interventions';
 import type { MatriceSettings, NeuronId } from '../../engine/selection';
-import type {
-  AttributionsExport,
-  ConvergenceOptions,
-  ConvergenceResult,
-  FactKnownHint,
-  FactList,
-  FactQueries,
-  LanguageSetsResult,
-  LocalizeOptions,
-  LocalizeProgress,
-  LocalizeResult,
-  ManipulateResult,
-  NeuronStatsResult,
-  ScoreResult,
-  EditRequest,
-  EditSpec,
-  TeachHoldPoint,
-  TeachProgress,
-  TeachRequest,
-} from '../../worker/api';
+import type * as Api from '../../worker/api';
 import type { ExperimentProgress, ExperimentRequest } from '../../worker/experiments';
 
 /** Plain copies: Svelte $state proxies cannot be structured-cloned to the worker. */
 const plain = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)));
 
 /** The worker's per-language sets, for the view (which imports no worker module). */
-export type { LanguageSetsResult };
+export type LanguageSetsResult = Api.LanguageSetsResult;
 
 export class ExplorerClient extends EngineClient {
-  listFacts(relation: string, query?: string, limit?: number): Promise<FactList> {
+  listFacts(relation: string, query?: string, limit?: number): Promise<Api.FactList> {
     return this.call(() => this.api.listFacts(relation, query, limit));
   }
-  factsKnown(factIds: string[], langs: string[]): Promise<FactKnownHint[]> {
+  factsKnown(factIds: string[], langs: string[]): Promise<Api.FactKnownHint[]> {
     return this.call(() => this.api.factsKnown(plain(factIds), plain(langs)));
   }
-  factQueries(factId: string, langs: string[], topK?: number): Promise<FactQueries> {
+  factQueries(factId: string, langs: string[], topK?: number): Promise<Api.FactQueries> {
     return this.call(() => this.api.factQueries(factId, plain(langs), topK));
   }
-  localize(factId: string, opts: LocalizeOptions, onProgress?: (p: LocalizeProgress) => void): Promise<LocalizeResult> {
+  localize(factId: string, opts: Api.LocalizeOptions, onProgress?: (p: Api.LocalizeProgress) => void): Promise<Api.LocalizeResult> {
     return this.call(() => this.api.localize(factId, plain(opts), onProgress ? Comlink.proxy(onProgress) : undefined));
   }
-  checkConvergence(factId: string, opts: ConvergenceOptions, onProgress?: (p: LocalizeProgress) => void): Promise<ConvergenceResult> {
+  checkConvergence(factId: string, opts: Api.ConvergenceOptions, onProgress?: (p: Api.LocalizeProgress) => void): Promise<Api.ConvergenceResult> {
     return this.call(() => this.api.checkConvergence(factId, plain(opts), onProgress ? Comlink.proxy(onProgress) : undefined));
   }
   cancelCheck(): Promise<void> {
     return this.call(() => this.api.cancelCheck());
   }
-  score(method: Method, settings: Partial<MatriceSettings>, seed?: number, maxCells?: number): Promise<ScoreResult> {
+  score(method: Method, settings: Partial<MatriceSettings>, seed?: number, maxCells?: number): Promise<Api.ScoreResult> {
     return this.call(() => this.api.score(method, plain(settings), seed, maxCells));
   }
-  neuronStats(neuron: NeuronId, settings: Partial<MatriceSettings>): Promise<NeuronStatsResult> {
+  neuronStats(neuron: NeuronId, settings: Partial<MatriceSettings>): Promise<Api.NeuronStatsResult> {
     return this.call(() => this.api.neuronStats(plain(neuron), plain(settings)));
   }
-  manipulate(neurons: NeuronId[], factor: number, topK?: number): Promise<ManipulateResult> {
+  manipulate(neurons: NeuronId[], factor: number, topK?: number): Promise<Api.ManipulateResult> {
     return this.call(() => this.api.manipulate(plain(neurons), factor, topK));
   }
 
-  languageSets(settings: Partial<MatriceSettings>, factor = 0): Promise<LanguageSetsResult> {
+  languageSets(settings: Partial<MatriceSettings>, factor = 0): Promise<Api.LanguageSetsResult> {
     return this.call(() => this.api.languageSets(plain(settings), factor));
   }
-  exportAttributions(): Promise<AttributionsExport | null> {
+  exportAttributions(): Promise<Api.AttributionsExport | null> {
     return this.call(() => this.api.exportAttributions());
   }
 
   // edits (engine/session/edits.ts)
-  editApply(req: EditRequest) {
+  editApply(req: Api.EditRequest) {
     return this.call(() => this.api.editApply(plain(req)));
   }
-  editReplay(spec: EditSpec) {
+  editReplay(spec: Api.EditSpec) {
     return this.call(() => this.api.editReplay(plain(spec)));
   }
   editUndo(id?: string, all = false) {
@@ -88,11 +69,11 @@ export class ExplorerClient extends EngineClient {
   editList() {
     return this.call(() => this.api.editList());
   }
-  teach(req: TeachRequest, onProgress?: (p: TeachProgress) => void) {
+  teach(req: Api.TeachRequest, onProgress?: (p: Api.TeachProgress) => void) {
     return this.call(() => this.api.teach(plain(req), onProgress ? Comlink.proxy(onProgress) : undefined));
   }
   /** Test seam: see EngineWorkerApi.teachHold (e2e/edit.spec.ts puts a cancel on either side of a teach's last step). */
-  teachHold(point: TeachHoldPoint | null) {
+  teachHold(point: Api.TeachHoldPoint | null) {
     return this.call(() => this.api.teachHold(point));
   }
   teachCancel() {
