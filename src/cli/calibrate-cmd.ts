@@ -8,19 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KnError } from '../shared/errors';
-import {
-  checkBaseline,
-  DEFAULT_BASELINE,
-  DEFAULT_FACTS,
-  DEFAULT_SEED,
-  DEFAULT_STEPS,
-  FACTS_MAX,
-  FACTS_MIN,
-  SEED_MAX,
-  SEED_MIN,
-  STEPS_MAX,
-  STEPS_MIN,
-} from '../engine/rules';
+import * as rules from '../engine/rules';
 import { resolveSettings } from '../engine/selection';
 import {
   CALIBRATE,
@@ -90,10 +78,10 @@ export async function runCalibrate(argv: string[], load: Loader, ctx?: CliContex
   const jobs = jobsArg(v.jobs, !!shard, ctx);
   const grid = parseGrid({ alpha2: v['grid-alpha2'], beta2: v['grid-beta2'], tau: v['grid-tau'] });
   const langs = langsArg({ _: [], ...(v.langs ? { langs: v.langs } : {}) });
-  const nFacts = intOpt(v.facts, 'facts', FACTS_MIN, FACTS_MAX, DEFAULT_FACTS.calibrate);
-  const seed = intOpt(v.seed, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
-  const steps = intOpt(v.steps, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS);
-  const baseline = checkBaseline(v.baseline ?? DEFAULT_BASELINE, '--baseline');
+  const nFacts = intOpt(v.facts, 'facts', rules.FACTS_MIN, rules.FACTS_MAX, rules.DEFAULT_FACTS.calibrate);
+  const seed = intOpt(v.seed, 'seed', rules.SEED_MIN, rules.SEED_MAX, rules.DEFAULT_SEED);
+  const steps = intOpt(v.steps, 'steps', rules.STEPS_MIN, rules.STEPS_MAX, rules.DEFAULT_STEPS);
+  const baseline = rules.checkBaseline(v.baseline ?? rules.DEFAULT_BASELINE, '--baseline');
   const quadrature = quadratureArg(v.quadrature);
   const base = resolveSettings({ ...(v.norm ? { norm: v.norm as never } : {}), ...(v['attr-norm'] ? { attrNorm: v['attr-norm'] as never } : {}) });
   let candidates: string[] | undefined;

@@ -5,33 +5,7 @@
  * summary.json (`--json` prints the summary).
  */
 import { KnError } from '../shared/errors';
-import {
-  checkBaseline,
-  DEFAULT_BASELINE,
-  DEFAULT_FACTS,
-  DEFAULT_LAMBDA1,
-  DEFAULT_LAMBDA2,
-  DEFAULT_OLD_FACTS,
-  DEFAULT_SEED,
-  DEFAULT_STEPS,
-  DEFAULT_UNRELATED,
-  FACTS_MAX,
-  FACTS_MIN,
-  INJECT_K_MAX,
-  OLD_FACTS_MAX,
-  QUADRATURES,
-  SEED_MAX,
-  SEED_MIN,
-  STEPS_MAX,
-  STEPS_MIN,
-  TAU_MAX,
-  TAU_MIN,
-  TEACH_DEFAULTS,
-  TEACH_LR_MAX,
-  TRAIN_STEPS_MAX,
-  UNRELATED_MAX,
-  LOW_RESOURCE_LANGS,
-} from '../engine/rules';
+import * as rules from '../engine/rules';
 import {
   EDIT,
   EDIT_METHODS,
@@ -83,9 +57,9 @@ const RUN_OPTIONS = {
   ...JOBS_OPTION,
 } as const;
 
-export const EDIT_HELP = `  kn experiment edit [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods ${EDIT_METHODS.join(',')}] [--lambda1 ${DEFAULT_LAMBDA1}] [--lambda2 ${DEFAULT_LAMBDA2}] [--unrelated ${DEFAULT_UNRELATED}] [--split dev|test] [--seed S] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>   Tables III-IV: erase / update from English, reliability, generality, locality per language
-  kn experiment inject [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods ${INJECT_METHODS.join(',')}] [--train-steps ${TEACH_DEFAULTS.trainSteps}] [--lr ${TEACH_DEFAULTS.lr}] [--old ${DEFAULT_OLD_FACTS}] [--k ${TEACH_DEFAULTS.k}] [--seed S] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>   Table V: train only the neurons (MaTrice: top-k by S; Random: k) on an unknown fact's English queries; accuracy on Q_new per language and on Q_old
-  kn experiment enhance [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods ${ENHANCE_METHODS.join(',')}] [--seed S] [--steps M] [--quadrature ${QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>   Fig. 6: accuracy on Q_error (${LOW_RESOURCE_LANGS.join(', ')}) after doubling the neurons`;
+export const EDIT_HELP = `  kn experiment edit [--model <m>] [--facts N] [--relations P36,...] [--langs ...] [--methods ${EDIT_METHODS.join(',')}] [--lambda1 ${rules.DEFAULT_LAMBDA1}] [--lambda2 ${rules.DEFAULT_LAMBDA2}] [--unrelated ${rules.DEFAULT_UNRELATED}] [--split dev|test] [--seed S] [--steps M] [--quadrature ${rules.QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>   Tables III-IV: erase / update from English, reliability, generality, locality per language
+  kn experiment inject [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods ${INJECT_METHODS.join(',')}] [--train-steps ${rules.TEACH_DEFAULTS.trainSteps}] [--lr ${rules.TEACH_DEFAULTS.lr}] [--old ${rules.DEFAULT_OLD_FACTS}] [--k ${rules.TEACH_DEFAULTS.k}] [--seed S] [--steps M] [--quadrature ${rules.QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>   Table V: train only the neurons (MaTrice: top-k by S; Random: k) on an unknown fact's English queries; accuracy on Q_new per language and on Q_old
+  kn experiment enhance [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods ${ENHANCE_METHODS.join(',')}] [--seed S] [--steps M] [--quadrature ${rules.QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>   Fig. 6: accuracy on Q_error (${rules.LOW_RESOURCE_LANGS.join(', ')}) after doubling the neurons`;
 
 export { resultsKind };
 
@@ -128,25 +102,26 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
   const methods = parseEditMethods(v.methods, kind);
   const shard = v.shard ? parseShard(v.shard) : null;
   const jobs = jobsArg(v.jobs, !!shard, ctx);
-  const nFacts = intOpt(v.facts, 'facts', FACTS_MIN, FACTS_MAX, DEFAULT_FACTS[kind]);
-  const seed = intOpt(v.seed, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
-  const steps = intOpt(v.steps, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS);
-  const unrelatedFacts = intOpt(v.unrelated, 'unrelated', 0, UNRELATED_MAX, DEFAULT_UNRELATED);
+  const nFacts = intOpt(v.facts, 'facts', rules.FACTS_MIN, rules.FACTS_MAX, rules.DEFAULT_FACTS[kind]);
+  const seed = intOpt(v.seed, 'seed', rules.SEED_MIN, rules.SEED_MAX, rules.DEFAULT_SEED);
+  const steps = intOpt(v.steps, 'steps', rules.STEPS_MIN, rules.STEPS_MAX, rules.DEFAULT_STEPS);
+  const unrelatedFacts = intOpt(v.unrelated, 'unrelated', 0, rules.UNRELATED_MAX, rules.DEFAULT_UNRELATED);
   if (kind !== 'edit' && (v.lambda1 !== undefined || v.lambda2 !== undefined || v.unrelated !== undefined))
     throw new KnError('bad-input', '--lambda1, --lambda2 and --unrelated belong to `experiment edit`');
   if (kind !== 'inject' && (v['train-steps'] !== undefined || v.lr !== undefined || v.old !== undefined || v.k !== undefined))
     throw new KnError('bad-input', '--train-steps, --lr, --old and --k belong to `experiment inject`');
-  const injectK = intOpt(v.k, 'k', 1, INJECT_K_MAX, TEACH_DEFAULTS.k);
-  const injectSteps = intOpt(v['train-steps'], 'train-steps', 1, TRAIN_STEPS_MAX, TEACH_DEFAULTS.trainSteps);
-  const nOld = intOpt(v.old, 'old', 1, OLD_FACTS_MAX, DEFAULT_OLD_FACTS);
+  const injectK = intOpt(v.k, 'k', 1, rules.INJECT_K_MAX, rules.TEACH_DEFAULTS.k);
+  const injectSteps = intOpt(v['train-steps'], 'train-steps', 1, rules.TRAIN_STEPS_MAX, rules.TEACH_DEFAULTS.trainSteps);
+  const nOld = intOpt(v.old, 'old', 1, rules.OLD_FACTS_MAX, rules.DEFAULT_OLD_FACTS);
   const lr = numOpt(v.lr, 'lr');
-  if (lr !== undefined && !(lr > 0 && lr <= TEACH_LR_MAX)) throw new KnError('bad-input', `--lr must be a number in (0, ${TEACH_LR_MAX}], got "${v.lr}"`);
-  const baseline = checkBaseline(v.baseline ?? DEFAULT_BASELINE, '--baseline');
+  if (lr !== undefined && !(lr > 0 && lr <= rules.TEACH_LR_MAX))
+    throw new KnError('bad-input', `--lr must be a number in (0, ${rules.TEACH_LR_MAX}], got "${v.lr}"`);
+  const baseline = rules.checkBaseline(v.baseline ?? rules.DEFAULT_BASELINE, '--baseline');
   const quadrature = quadratureArg(v.quadrature);
   const weights = weightFlags(v);
   const tau = numOpt(v.tau, 'tau');
-  if (tau !== undefined && !(tau >= TAU_MIN && tau <= TAU_MAX))
-    throw new KnError('bad-input', `--tau must be a number in ${TAU_MIN}..${TAU_MAX}, got "${v.tau}"`);
+  if (tau !== undefined && !(tau >= rules.TAU_MIN && tau <= rules.TAU_MAX))
+    throw new KnError('bad-input', `--tau must be a number in ${rules.TAU_MIN}..${rules.TAU_MAX}, got "${v.tau}"`);
   const lambda1 = numOpt(v.lambda1, 'lambda1'),
     lambda2 = numOpt(v.lambda2, 'lambda2');
   const minKnownLangs = minKnownLangsFor(langs);

@@ -7,21 +7,7 @@
  *   <out>/report/        report.md, CSVs and SVG charts (`kn experiment report <out>`)
  */
 import { KnError } from '../shared/errors';
-import {
-  checkBaseline,
-  DEFAULT_BASELINE,
-  DEFAULT_FACTS,
-  DEFAULT_SEED,
-  DEFAULT_STEPS,
-  FACTS_MAX,
-  FACTS_MIN,
-  SEED_MAX,
-  SEED_MIN,
-  STEPS_MAX,
-  STEPS_MIN,
-  TAU_MAX,
-  TAU_MIN,
-} from '../engine/rules';
+import * as rules from '../engine/rules';
 import {
   DEFAULT_METHODS,
   MANIPULATE,
@@ -98,14 +84,14 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   const specs = runMethodSpecs(kind, (v.methods ?? DEFAULT_METHODS.join(',')).split(','));
   const shard = v.shard ? parseShard(v.shard) : null;
   const jobs = jobsArg(v.jobs, !!shard, ctx);
-  const nFacts = intOpt(v.facts, 'facts', FACTS_MIN, FACTS_MAX, DEFAULT_FACTS[kind]);
-  const seed = intOpt(v.seed, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
-  const steps = intOpt(v.steps, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS);
-  const baseline = checkBaseline(v.baseline ?? DEFAULT_BASELINE, '--baseline');
+  const nFacts = intOpt(v.facts, 'facts', rules.FACTS_MIN, rules.FACTS_MAX, rules.DEFAULT_FACTS[kind]);
+  const seed = intOpt(v.seed, 'seed', rules.SEED_MIN, rules.SEED_MAX, rules.DEFAULT_SEED);
+  const steps = intOpt(v.steps, 'steps', rules.STEPS_MIN, rules.STEPS_MAX, rules.DEFAULT_STEPS);
+  const baseline = rules.checkBaseline(v.baseline ?? rules.DEFAULT_BASELINE, '--baseline');
   const quadrature = quadratureArg(v.quadrature);
   const tau = v.tau === undefined ? undefined : Number(v.tau);
-  if (tau !== undefined && !(Number.isFinite(tau) && tau >= TAU_MIN && tau <= TAU_MAX))
-    throw new KnError('bad-input', `--tau must be a number in ${TAU_MIN}..${TAU_MAX}, got "${v.tau}"`);
+  if (tau !== undefined && !(Number.isFinite(tau) && tau >= rules.TAU_MIN && tau <= rules.TAU_MAX))
+    throw new KnError('bad-input', `--tau must be a number in ${rules.TAU_MIN}..${rules.TAU_MAX}, got "${v.tau}"`);
   const weights = weightFlags(v);
   let candidates: string[] | undefined;
   return runFlow(

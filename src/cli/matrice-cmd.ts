@@ -1,20 +1,6 @@
 /** CLI: `kn attribute` (one query) and `kn localize` (a fact of RML-LAMA across languages). */
 import { KnError } from '../shared/errors';
-import {
-  checkBaseline,
-  CLI_PROGRESS_MS,
-  DEFAULT_BASELINE,
-  DEFAULT_SEED,
-  DEFAULT_STEPS,
-  parseLayers,
-  SEED_MAX,
-  SEED_MIN,
-  STEPS_MAX,
-  STEPS_MIN,
-  TAU_MAX,
-  TAU_MIN,
-  type Baseline,
-} from '../engine/rules';
+import * as rules from '../engine/rules';
 import { Estimator } from '../engine/experiments';
 import { attributeQuery, choosePath, completenessError, type Quadrature } from '../engine/attribution';
 import { METHODS, withAllLayers, type Method } from '../engine/interventions';
@@ -38,8 +24,8 @@ function num(a: Args, k: string, lo: number, hi: number, fallback?: number): num
   return n;
 }
 
-function baselineArg(a: Args): Baseline {
-  return checkBaseline(str(a, 'baseline') ?? DEFAULT_BASELINE, '--baseline');
+function baselineArg(a: Args): rules.Baseline {
+  return rules.checkBaseline(str(a, 'baseline') ?? rules.DEFAULT_BASELINE, '--baseline');
 }
 
 /** What the convergence check means for the user, in one sentence (null when no query was flagged). */
@@ -58,7 +44,7 @@ const round = (x: number) => Math.round(x * 1e9) / 1e9;
 /** `--layers` checked against the model (rules.ts parseLayers); undefined when not given (every layer). */
 export function layersArg(a: Args, model: LoadedModel): number[] | undefined {
   const v = str(a, 'layers');
-  return v === undefined ? undefined : parseLayers(v, model.cfg.numLayers);
+  return v === undefined ? undefined : rules.parseLayers(v, model.cfg.numLayers);
 }
 
 /**
@@ -68,13 +54,13 @@ export function layersArg(a: Args, model: LoadedModel): number[] | undefined {
 export function progressLine(what: string, write: (s: string) => void = (s) => process.stderr.write(s)) {
   const t0 = performance.now();
   const est = new Estimator();
-  let next = CLI_PROGRESS_MS;
+  let next = rules.CLI_PROGRESS_MS;
   const fmt = (ms: number) => (ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
   return (done: number, total: number, unit: string) => {
     const elapsed = performance.now() - t0;
     const eta = est.update({ elapsedMs: elapsed, finished: done, total });
     if (elapsed < next) return;
-    next = elapsed + CLI_PROGRESS_MS;
+    next = elapsed + rules.CLI_PROGRESS_MS;
     write(
       `kn: ${what}: ${done.toFixed(done % 1 ? 1 : 0)}/${total} ${unit}, ${fmt(elapsed)} elapsed, ${eta === null ? 'estimating time left' : `about ${fmt(eta)} left`}\n`,
     );
@@ -86,7 +72,7 @@ export async function runAttribute(a: Args, model: LoadedModel) {
     target = str(a, 'target');
   if (prompt === undefined) throw new KnError('bad-input', '--prompt is required');
   if (target === undefined) throw new KnError('bad-input', '--target is required');
-  const steps = Number(str(a, 'steps') ?? DEFAULT_STEPS);
+  const steps = Number(str(a, 'steps') ?? rules.DEFAULT_STEPS);
   const layers = layersArg(a, model);
   const progress = progressLine('attribution');
   const path = choosePath(model, layers ?? Array.from({ length: model.cfg.numLayers }, (_, l) => l));
@@ -137,7 +123,7 @@ export async function runLocalize(a: Args, model: LoadedModel) {
   const settings = resolveSettings({
     ...defaults.settings,
     ...definedOnly({
-      tau: num(a, 'tau', TAU_MIN, TAU_MAX),
+      tau: num(a, 'tau', rules.TAU_MIN, rules.TAU_MAX),
       alpha1: num(a, 'alpha1', -1e6, 1e6),
       alpha2: num(a, 'alpha2', -1e6, 1e6),
       beta1: num(a, 'beta1', -1e6, 1e6),
@@ -146,7 +132,7 @@ export async function runLocalize(a: Args, model: LoadedModel) {
       ...(str(a, 'attr-norm') ? { attrNorm: str(a, 'attr-norm') as AttrNorm } : {}),
     }),
   });
-  const steps = int(a, 'steps', STEPS_MIN, STEPS_MAX, DEFAULT_STEPS)!;
+  const steps = int(a, 'steps', rules.STEPS_MIN, rules.STEPS_MAX, rules.DEFAULT_STEPS)!;
   const quadrature = quadratureArg(str(a, 'quadrature'));
   const layers = layersArg(a, model);
   const session = await FactSession.open(model, await openLocal(), factId, langsArg(a));
@@ -162,7 +148,7 @@ export async function runLocalize(a: Args, model: LoadedModel) {
     onProgress: (p) => progress(p.queriesDone + (p.pointsTotal ? p.pointsDone / p.pointsTotal : 0), p.queriesTotal, 'queries'),
   });
   const seconds = (performance.now() - t0) / 1000;
-  const seed = int(a, 'seed', SEED_MIN, SEED_MAX, DEFAULT_SEED);
+  const seed = int(a, 'seed', rules.SEED_MIN, rules.SEED_MAX, rules.DEFAULT_SEED);
   const sel = session.select(method, settings, seed);
   // does the quadrature's error change the selection? queries above the completeness flag re-attributed finer
   const convergence =

@@ -6,29 +6,7 @@
  * A report file trusts nothing: it is validated field by field and rebuilt from the checked values only,
  * so the SVG charts regenerated from it hold numbers and escaped text.
  */
-import {
-  ATTR_NORMS,
-  BASELINES,
-  checkQuadrature,
-  LANG_NORMS,
-  DEFAULT_FACTS,
-  DEFAULT_SETTINGS,
-  DEFAULT_QUADRATURE,
-  DEFAULT_SEED,
-  DEFAULT_STEPS,
-  FACTS_MAX,
-  FACTS_MIN,
-  LANGS,
-  LEGACY_QUADRATURE,
-  QUADRATURES,
-  SEED_MAX,
-  SEED_MIN,
-  STEPS_MAX,
-  STEPS_MIN,
-  TAU_MAX,
-  TAU_MIN,
-  type Quadrature,
-} from '../../engine/rules';
+import * as rules from '../../engine/rules';
 import { reproduceCommand } from '../../engine/experiments';
 import { KnError } from '../../shared/errors';
 import { reportFiles, type Summary } from '../../engine/report';
@@ -36,7 +14,8 @@ import type { AnyMeta, ExperimentProgress, ExperimentRequest } from '../../worke
 import { DEFAULT_GRID, parseGrid } from '../../engine/rules';
 
 /** The limits and report builder the view needs (it imports no engine module itself). */
-export { FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, reportFiles, LANGS };
+export { FACTS_MAX, FACTS_MIN, SEED_MAX, SEED_MIN, STEPS_MAX, STEPS_MIN, LANGS } from '../../engine/rules';
+export { reportFiles };
 import * as v from 'valibot';
 import { arr, fail, int, keyed, num, obj, oneOf, parse, str } from '../share/schema';
 import { hostingSteps, redirectPage, staticParam } from '../share/static-export';
@@ -64,7 +43,7 @@ export interface ExperimentForm {
   seed: number;
   steps: number;
   /** the IG quadrature: the engine's default for a new run, a saved run's own when it is resumed */
-  quadrature: Quadrature;
+  quadrature: rules.Quadrature;
   /** calibrate: 'dev' (a bundled model's dev split, as the CLI; other models have none) or any fact the model knows */
   split: 'dev' | 'any';
   /** calibrate: the grid, comma-separated per axis (defaults: the engine's DEFAULT_GRID) */
@@ -78,12 +57,12 @@ export const DEFAULT_GRID_TEXT = { alpha2: DEFAULT_GRID.alpha2.join(','), beta2:
 
 export const defaultForm = (): ExperimentForm => ({
   experiment: 'manipulate',
-  facts: DEFAULT_FACTS.page,
-  langs: [...LANGS],
+  facts: rules.DEFAULT_FACTS.page,
+  langs: [...rules.LANGS],
   methods: [...ALL_METHODS],
-  seed: DEFAULT_SEED,
-  steps: DEFAULT_STEPS,
-  quadrature: DEFAULT_QUADRATURE,
+  seed: rules.DEFAULT_SEED,
+  steps: rules.DEFAULT_STEPS,
+  quadrature: rules.DEFAULT_QUADRATURE,
   split: 'dev',
   gridAlpha2: DEFAULT_GRID_TEXT.alpha2,
   gridBeta2: DEFAULT_GRID_TEXT.beta2,
@@ -108,12 +87,12 @@ export function formToRequest(f: ExperimentForm, modelLabel: string): Experiment
     return {
       experiment: 'calibrate',
       modelLabel,
-      facts: int(f.facts, 'number of facts', FACTS_MIN, FACTS_MAX),
-      langs: LANGS.filter((l) => f.langs.includes(l)),
+      facts: int(f.facts, 'number of facts', rules.FACTS_MIN, rules.FACTS_MAX),
+      langs: rules.LANGS.filter((l) => f.langs.includes(l)),
       methods: [],
-      seed: int(f.seed, 'seed', SEED_MIN, SEED_MAX),
-      steps: int(f.steps, 'M', STEPS_MIN, STEPS_MAX),
-      quadrature: checkQuadrature(f.quadrature, 'quadrature'),
+      seed: int(f.seed, 'seed', rules.SEED_MIN, rules.SEED_MAX),
+      steps: int(f.steps, 'M', rules.STEPS_MIN, rules.STEPS_MAX),
+      quadrature: rules.checkQuadrature(f.quadrature, 'quadrature'),
       // the dev split where the model has one (bundled), as `kn experiment calibrate`; never the test split
       split: f.split === 'dev' && hasDevSplit(modelLabel) ? 'dev' : null,
       grid,
@@ -122,13 +101,13 @@ export function formToRequest(f: ExperimentForm, modelLabel: string): Experiment
   return {
     experiment: f.experiment,
     modelLabel,
-    facts: int(f.facts, 'number of facts', FACTS_MIN, FACTS_MAX),
-    langs: LANGS.filter((l) => f.langs.includes(l)),
+    facts: int(f.facts, 'number of facts', rules.FACTS_MIN, rules.FACTS_MAX),
+    langs: rules.LANGS.filter((l) => f.langs.includes(l)),
     // readings run their own fixed set (every reading of MaTrice and Random)
     methods: f.experiment === 'readings' ? [] : ALL_METHODS.filter((m) => f.methods.includes(m)),
-    seed: int(f.seed, 'seed', SEED_MIN, SEED_MAX),
-    steps: int(f.steps, 'M', STEPS_MIN, STEPS_MAX),
-    quadrature: checkQuadrature(f.quadrature, 'quadrature'),
+    seed: int(f.seed, 'seed', rules.SEED_MIN, rules.SEED_MAX),
+    steps: int(f.steps, 'M', rules.STEPS_MIN, rules.STEPS_MAX),
+    quadrature: rules.checkQuadrature(f.quadrature, 'quadrature'),
   };
 }
 
@@ -171,12 +150,12 @@ export function storedForm(text: string | null | undefined): ExperimentForm {
     Array.isArray(v) && v.every((x) => all.includes(x)) ? all.filter((x) => v.includes(x)) : dflt;
   return {
     experiment: EXPERIMENTS.some((e) => e.id === o.experiment) ? (o.experiment as ExperimentId) : d.experiment,
-    facts: intIn(o.facts, FACTS_MIN, FACTS_MAX, d.facts),
-    langs: subset(o.langs, LANGS, d.langs),
+    facts: intIn(o.facts, rules.FACTS_MIN, rules.FACTS_MAX, d.facts),
+    langs: subset(o.langs, rules.LANGS, d.langs),
     methods: subset(o.methods, ALL_METHODS, d.methods),
-    seed: intIn(o.seed, SEED_MIN, SEED_MAX, d.seed),
-    steps: intIn(o.steps, STEPS_MIN, STEPS_MAX, d.steps),
-    quadrature: (QUADRATURES as readonly unknown[]).includes(o.quadrature) ? (o.quadrature as Quadrature) : d.quadrature,
+    seed: intIn(o.seed, rules.SEED_MIN, rules.SEED_MAX, d.seed),
+    steps: intIn(o.steps, rules.STEPS_MIN, rules.STEPS_MAX, d.steps),
+    quadrature: (rules.QUADRATURES as readonly unknown[]).includes(o.quadrature) ? (o.quadrature as rules.Quadrature) : d.quadrature,
     split: o.split === 'dev' || o.split === 'any' ? o.split : d.split,
     gridAlpha2: gridText(o.gridAlpha2, 'alpha2', d.gridAlpha2),
     gridBeta2: gridText(o.gridBeta2, 'beta2', d.gridBeta2),
@@ -205,7 +184,7 @@ export function metaToForm(m: AnyMeta): ExperimentForm {
       langs: [...m.langs],
       seed: m.seed,
       steps: m.steps,
-      quadrature: m.quadrature ?? LEGACY_QUADRATURE,
+      quadrature: m.quadrature ?? rules.LEGACY_QUADRATURE,
       split: m.request.split === 'dev' ? 'dev' : 'any',
       gridAlpha2: m.grid.alpha2.join(','),
       gridBeta2: m.grid.beta2.join(','),
@@ -222,7 +201,7 @@ export function metaToForm(m: AnyMeta): ExperimentForm {
     seed: m.seed,
     steps: m.steps,
     // a run saved before the option names none: it was computed with the legacy rule
-    quadrature: m.quadrature ?? LEGACY_QUADRATURE,
+    quadrature: m.quadrature ?? rules.LEGACY_QUADRATURE,
   };
 }
 
@@ -387,7 +366,7 @@ export function exportReport(summary: Summary, command: string, total: number): 
 const MAX_LAYERS = 1024;
 const READING = /^(language|neuron|scale)\/(layer|global|none)(\/[ab]-?\d+(\.\d+)?)*$/;
 const METHOD_KEY = /^(matrice|amig|random|no-uaq|no-ual)(@(language|neuron|scale)\/(layer|global|none)(\/[ab]-?\d+(\.\d+)?)*)?$/;
-const LANG_KEY = new RegExp(`^(${LANGS.join('|')})$`);
+const LANG_KEY = new RegExp(`^(${rules.LANGS.join('|')})$`);
 const WHERE = 'report file';
 
 /** Parses and checks a report file; the Summary is rebuilt from checked values only. */
@@ -426,7 +405,7 @@ function summaryContext(s: unknown) {
   const o = isObject(s) ? s : {};
   const langs = isObject(o.settings) && Array.isArray(o.settings.langs) ? (o.settings.langs as unknown[]) : [];
   return {
-    shown: LANGS.filter((l) => langs.includes(l)) as string[],
+    shown: rules.LANGS.filter((l) => langs.includes(l)) as string[],
     methods: isObject(o.methods) ? Object.keys(o.methods) : [],
     kLen: isObject(o.knockout) && Array.isArray(o.knockout.k) ? o.knockout.k.length : 0,
   };
@@ -449,7 +428,7 @@ function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContex
     selectedMean: num(0),
     empty: int(0, 1e9),
     layers: arr(num(0, 1), MAX_LAYERS, 1),
-    coverageMean: v.optional(v.nullable(num(0, LANGS.length)), null),
+    coverageMean: v.optional(v.nullable(num(0, rules.LANGS.length)), null),
     languages: perLang(
       obj({
         known: int(0, 1e9),
@@ -468,19 +447,19 @@ function summarySchema({ shown, methods, kLen }: ReturnType<typeof summaryContex
     model: str(1024, line),
     facts: int(0, 10_000_000),
     settings: obj({
-      alpha1: v.optional(num(), DEFAULT_SETTINGS.alpha1),
-      alpha2: v.optional(num(), DEFAULT_SETTINGS.alpha2),
-      beta1: v.optional(num(), DEFAULT_SETTINGS.beta1),
-      beta2: v.optional(num(), DEFAULT_SETTINGS.beta2),
-      tau: num(TAU_MIN, TAU_MAX),
-      norm: oneOf(LANG_NORMS),
-      attrNorm: oneOf(ATTR_NORMS),
-      steps: int(STEPS_MIN, STEPS_MAX),
-      baseline: oneOf(BASELINES),
-      seed: int(SEED_MIN, SEED_MAX),
-      langs: arr(str(8, { pattern: LANG_KEY, what: `one of ${LANGS.join(', ')}` }), LANGS.length, 1),
+      alpha1: v.optional(num(), rules.DEFAULT_SETTINGS.alpha1),
+      alpha2: v.optional(num(), rules.DEFAULT_SETTINGS.alpha2),
+      beta1: v.optional(num(), rules.DEFAULT_SETTINGS.beta1),
+      beta2: v.optional(num(), rules.DEFAULT_SETTINGS.beta2),
+      tau: num(rules.TAU_MIN, rules.TAU_MAX),
+      norm: oneOf(rules.LANG_NORMS),
+      attrNorm: oneOf(rules.ATTR_NORMS),
+      steps: int(rules.STEPS_MIN, rules.STEPS_MAX),
+      baseline: oneOf(rules.BASELINES),
+      seed: int(rules.SEED_MIN, rules.SEED_MAX),
+      langs: arr(str(8, { pattern: LANG_KEY, what: `one of ${rules.LANGS.join(', ')}` }), rules.LANGS.length, 1),
       // reports written before the field was added hold none
-      quadrature: v.optional(oneOf(QUADRATURES)),
+      quadrature: v.optional(oneOf(rules.QUADRATURES)),
     }),
     methods: v.pipe(
       keyed(method, (keys) => {
