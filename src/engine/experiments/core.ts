@@ -11,7 +11,7 @@ import type { RmlLama } from '../../data/loader';
 import { RELATIONS, type Lang, type Relation } from '../../data/types';
 import { KnError } from '../../shared/errors';
 import type { LoadedModel } from '../families/model';
-import { LEGACY_QUADRATURE, minKnownLangsFor as minKnownLangsForCount, type Baseline, type Quadrature } from '../rules';
+import { LEGACY_QUADRATURE, minKnownLangsFor, type Baseline, type Quadrature } from '../rules';
 import type { BytesStore } from '../attribution/cache';
 import { sampleWithoutReplacement, type MatriceSettings } from '../selection/scoring';
 import { FactSession } from '../session/session';
@@ -48,8 +48,8 @@ export interface RunMeta {
   shard: { k: number; n: number } | null;
 }
 
-/** a fact counts as known when this many of the run's languages are (rules: at most MIN_KNOWN_LANGS): the pickers' default */
-export const minKnownLangsFor = (langs: readonly Lang[]) => minKnownLangsForCount(langs.length);
+/** the pickers' default: a fact counts as known in this many of the run's languages (a rule) */
+export { minKnownLangsFor };
 
 /** Every runner's meta has the picked facts (in run order, the same for every shard) and its shard. */
 export interface ShardedMeta {

@@ -16,9 +16,9 @@
  */
 import type { RmlLama } from '../../data/loader';
 import { LOW_RESOURCE_LANGS, type Lang, type Relation } from '../../data/types';
-import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, objectToken, type AppliedEdit } from '../interventions/edit';
+import { ModelEditor, objectToken, type AppliedEdit } from '../interventions/edit';
 import { KnError } from '../../shared/errors';
-import { DEFAULT_UNRELATED, EDIT_LANG, ENHANCE_FACTOR, LEGACY_QUADRATURE, TEACH_DEFAULTS } from '../rules';
+import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, DEFAULT_UNRELATED, EDIT_LANG, checkLambda, ENHANCE_FACTOR, LEGACY_QUADRATURE, TEACH_DEFAULTS } from '../rules';
 import { injectFact } from '../interventions/inject';
 import type { LoadedModel } from '../families/model';
 import type { Method } from '../interventions/manipulate';
@@ -49,8 +49,6 @@ export const ENHANCE_METHODS = ['matrice', 'amig', 'random'] as const;
 export const INJECT_METHODS = ['direct', 'random', 'amig', 'matrice'] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number];
 export type EditExperiment = 'edit' | 'enhance' | 'inject';
-/** the language the edit is made from (the objects' tokens, the edited query): a rule (src/engine/rules) */
-export { EDIT_LANG };
 
 export interface EditMeta extends RunMeta {
   experiment: EditExperiment;
@@ -701,5 +699,3 @@ export function editRowProblem(r: unknown, meta: EditMeta): string | null {
   }
   return null;
 }
-
-export { isLang } from '../rules';

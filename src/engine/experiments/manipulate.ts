@@ -33,8 +33,6 @@ import {
 export { candidateSessions, p6, parseShard, shardIndices, type FactTiming, type RowSink, type RunProgress } from './core';
 
 export const ROW_VERSION = 1;
-/** the knock-out sizes (a rule: src/engine/rules) */
-export { KNOCKOUT_K };
 /** every method, MaTrice first */
 export const DEFAULT_METHODS: readonly string[] = METHODS;
 

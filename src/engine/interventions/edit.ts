@@ -27,9 +27,6 @@ import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, checkLambda } from '../rules';
 
 export type EditKind = 'erase' | 'update' | 'inject';
 
-/** λ1, λ2 and their check are rules (src/engine/rules/index.ts); re-exported for the editing stage's users. */
-export { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, LAMBDA_MAX, checkLambda } from '../rules';
-
 /** An object's token as an edit uses it: the first token of the object after the query. */
 export interface ObjectToken {
   text: string;

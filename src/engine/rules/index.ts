@@ -246,8 +246,8 @@ export const FACTOR_MAX = 10;
 
 /** A fact counts as known for an experiment when at least this many of the run's languages know it (fewer languages: all). */
 export const MIN_KNOWN_LANGS = 4;
-/** The number of languages a fact must be known in, for a run over `langCount` languages. */
-export const minKnownLangsFor = (langCount: number): number => Math.min(MIN_KNOWN_LANGS, langCount);
+/** The number of languages a fact must be known in, for a run over `langs`. */
+export const minKnownLangsFor = (langs: readonly string[]): number => Math.min(MIN_KNOWN_LANGS, langs.length);
 
 /** τ's range as the CLI and the page accept it (Eq. 12: a share of max S). */
 export const TAU_MIN = 0;

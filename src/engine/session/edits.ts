@@ -23,9 +23,20 @@ import { KnError } from '../../shared/errors';
 import type { BytesStore } from '../attribution';
 import { injectionNeurons, probeEditOp, type EditQueryRec } from '../experiments/edit';
 import type { LoadedModel } from '../families';
-import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, ModelEditor, checkLambda, injectFact, type AppliedEdit } from '../interventions';
+import { ModelEditor, injectFact, type AppliedEdit } from '../interventions';
 import { editCell, type EditCell } from '../report';
-import { checkRelation, DEFAULT_BASELINE, LANGS, RELATIONS, TEACH_DEFAULTS, type Lang } from '../rules';
+import {
+  checkLambda,
+  checkLangs,
+  checkRelation,
+  DEFAULT_BASELINE,
+  DEFAULT_LAMBDA1,
+  DEFAULT_LAMBDA2,
+  LANGS,
+  RELATIONS,
+  TEACH_DEFAULTS,
+  type Lang,
+} from '../rules';
 import { resolveSettings, scoreMatrice, type NeuronId } from '../selection';
 import {
   TEACH_HOLD_POINTS,
@@ -42,7 +53,7 @@ import {
   type UnrelatedView,
 } from './edit-views';
 import type { ExplorerState } from './explorer';
-import { buildFactQueries, checkLangs, FactSession, parseFactId, type CustomFact } from './session';
+import { buildFactQueries, FactSession, parseFactId, type CustomFact } from './session';
 
 /** The language edits are made from (the paper edits with English). */
 export const EDIT_FROM: Lang = 'en';

@@ -10,7 +10,7 @@ import { completenessError, type BytesStore } from '../attribution';
 import { Estimator } from '../../shared/estimate';
 import type { LoadedModel } from '../families';
 import { selectNeurons, type FactProgress } from '../interventions';
-import { checkMethod, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, TOP_K, type Method } from '../rules';
+import { checkLangs, checkMethod, DEFAULT_BASELINE, DEFAULT_SEED, DEFAULT_STEPS, TOP_K, type Method } from '../rules';
 import {
   binHeatmap,
   coverageMean,
@@ -29,7 +29,7 @@ import {
 } from '../selection';
 import { KnError } from '../../shared/errors';
 import { listFacts } from './facts';
-import { attributionSettings, checkLangs, FactSession, parseFactId, probeFactKnown } from './session';
+import { attributionSettings, FactSession, parseFactId, probeFactKnown } from './session';
 import type * as V from './views';
 
 /**

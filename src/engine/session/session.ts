@@ -94,9 +94,6 @@ export interface SkippedQuery {
 /** A language counts as known for a fact by the project's one rule (src/data/probing.ts isKnownLanguage). */
 export { KNOWN_LANGUAGE_SHARE };
 
-/** The languages' check is a rule (src/engine/rules); re-exported for the session's users. */
-export { checkLangs };
-
 /** `P36:0` → its relation; refuses anything else with the expected form. */
 export function parseFactId(id: string): Relation {
   const m = /^(P\d+):(\d+)$/.exec(String(id));
