@@ -271,3 +271,26 @@ export * from './calibration';
 
 /** The top predictions a probe lists per query (the page's "before" and "after" columns, the explorer's views). */
 export const TOP_K = 5;
+
+// ---------------------------------------------------------------------------------------------------
+// The lesson (?lesson, docs/LESSON.md): its precomputed results (public/models/<name>/lesson.json, built by
+// `npm run -s lesson:build`) and the page's limits.
+
+export const LESSON = Object.freeze({
+  /** the file's format name and version (the page refuses any other) */
+  format: 'kn-lesson',
+  version: 1,
+  /** facts precomputed per model: the featured fact (experiment.json) first, then the best known ones of these relations */
+  facts: 5,
+  relations: Object.freeze(['P36', 'P37', 'P176', 'P138']) as readonly string[],
+  /** facts of each relation probed to find the known ones (first template per language, top-1) */
+  candidates: 40,
+  /** a fact is offered by the lesson when the model knows it in at least this many of the 7 languages */
+  minKnownLangs: 4,
+  /** the chapters (?lesson=N takes 1..chapters) */
+  chapters: 8,
+  /** the first chapter is drawn from the precomputed results within this time of opening ?lesson (a goal, measured by e2e/lesson.spec.ts, docs/LESSON.md) */
+  firstChapterMs: 1000,
+  /** the precomputed results keep this many decimals (probabilities and ΔP) */
+  decimals: 4,
+});
