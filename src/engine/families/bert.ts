@@ -6,30 +6,26 @@
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../../shared/errors';
 import type { StoredTensor, WeightStore } from '../weights/weights';
-import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
+import { layerNormTensors, linearTensors, mhaConfig, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
 import { attend, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, relu, splitHeads } from './ops';
 
 function parseConfig(raw: Record<string, unknown>): ArchConfig {
   const hidden = positiveInt(raw, 'hidden_size');
   const heads = positiveInt(raw, 'num_attention_heads');
-  checkHeads(hidden, heads, heads);
   const act = (raw.hidden_act as string | undefined) ?? 'gelu';
   if (!['gelu', 'gelu_new', 'relu'].includes(act))
     throw new KnError('bad-config', `config.json: hidden_act "${act}" is not supported for BERT (gelu, gelu_new, relu)`);
   const pet = (raw.position_embedding_type as string | undefined) ?? 'absolute';
   if (pet !== 'absolute') throw new KnError('bad-config', `config.json: position_embedding_type "${pet}" is not supported (absolute)`);
-  return {
+  return mhaConfig(raw, {
     numLayers: positiveInt(raw, 'num_hidden_layers'),
     hidden,
     ffn: positiveInt(raw, 'intermediate_size'),
     vocab: positiveInt(raw, 'vocab_size'),
     maxPositions: positiveInt(raw, 'max_position_embeddings'),
     heads,
-    kvHeads: heads,
-    headDim: hidden / heads,
     eps: num(raw, 'layer_norm_eps', 1e-12),
-    raw,
-  };
+  });
 }
 
 export const bert: FamilyDef = {
@@ -54,29 +50,22 @@ export const bert: FamilyDef = {
       { name: 'embeddings.word_embeddings.weight', shape: [c.vocab, d], group: 'embed', axis: 0 },
       { name: 'embeddings.position_embeddings.weight', shape: [c.maxPositions, d], group: 'embed', axis: 0 },
       { name: 'embeddings.token_type_embeddings.weight', shape: [types, d], group: 'embed', axis: 0 },
-      { name: 'embeddings.LayerNorm.weight', shape: [d], group: 'embed' },
-      { name: 'embeddings.LayerNorm.bias', shape: [d], group: 'embed' },
-      { name: 'cls.predictions.transform.dense.weight', shape: [d, d], group: 'head', axis: 0 },
-      { name: 'cls.predictions.transform.dense.bias', shape: [d], group: 'head' },
-      { name: 'cls.predictions.transform.LayerNorm.weight', shape: [d], group: 'head' },
-      { name: 'cls.predictions.transform.LayerNorm.bias', shape: [d], group: 'head' },
+      ...layerNormTensors('embeddings.LayerNorm', d, 'embed'),
+      ...linearTensors('cls.predictions.transform.dense', d, d, 'head'),
+      ...layerNormTensors('cls.predictions.transform.LayerNorm', d, 'head'),
       { name: 'cls.predictions.bias', shape: [c.vocab], group: 'head' },
     ];
     for (let l = 0; l < c.numLayers; l++) {
       const p = `encoder.layer.${l}.`,
         g = `layer.${l}`;
       for (const m of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense']) {
-        t.push({ name: `${p}${m}.weight`, shape: [d, d], group: g, axis: 0 }, { name: `${p}${m}.bias`, shape: [d], group: g });
+        t.push(...linearTensors(p + m, d, d, g));
       }
       t.push(
-        { name: p + 'attention.output.LayerNorm.weight', shape: [d], group: g },
-        { name: p + 'attention.output.LayerNorm.bias', shape: [d], group: g },
-        { name: p + 'intermediate.dense.weight', shape: [F, d], group: g, axis: 0 },
-        { name: p + 'intermediate.dense.bias', shape: [F], group: g },
-        { name: p + 'output.dense.weight', shape: [d, F], group: g, axis: 0 },
-        { name: p + 'output.dense.bias', shape: [d], group: g },
-        { name: p + 'output.LayerNorm.weight', shape: [d], group: g },
-        { name: p + 'output.LayerNorm.bias', shape: [d], group: g },
+        ...layerNormTensors(`${p}attention.output.LayerNorm`, d, g),
+        ...linearTensors(`${p}intermediate.dense`, F, d, g),
+        ...linearTensors(`${p}output.dense`, d, F, g),
+        ...layerNormTensors(`${p}output.LayerNorm`, d, g),
       );
     }
     return t;

@@ -12,14 +12,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../../shared/errors';
 import type { StoredTensor, WeightStore } from '../weights/weights';
-import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
+import { layerNormTensors, linearTensors, mhaConfig, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
 import { attend, attendWithPast, causalMask, extendKv, geluTanh, layerNorm, linear, matMulW, mergeHeads } from './ops';
 
 function parseConfig(raw: Record<string, unknown>): ArchConfig {
   const hidden = positiveInt(raw, ['hidden_size', 'n_embed']);
   const heads = positiveInt(raw, ['n_head', 'num_attention_heads']);
-  checkHeads(hidden, heads, heads);
-  return {
+  return mhaConfig(raw, {
     numLayers: positiveInt(raw, ['n_layer', 'num_hidden_layers']),
     hidden,
     ffn: 4 * hidden,
@@ -27,11 +26,8 @@ function parseConfig(raw: Record<string, unknown>): ArchConfig {
     // ALiBi has no position table; BLOOM was trained on 2048 tokens
     maxPositions: positiveInt(raw, ['seq_length', 'max_position_embeddings'], 2048),
     heads,
-    kvHeads: heads,
-    headDim: hidden / heads,
     eps: num(raw, 'layer_norm_epsilon', 1e-5),
-    raw,
-  };
+  });
 }
 
 /** HF's ALiBi slopes: a geometric sequence for the largest power of two ≤ H, then every other slope of 2H. */
@@ -63,27 +59,19 @@ export const bloom: FamilyDef = {
       F = c.ffn;
     const t: StoredTensor[] = [
       { name: 'word_embeddings.weight', shape: [c.vocab, d], group: 'embed', axis: 0 },
-      { name: 'word_embeddings_layernorm.weight', shape: [d], group: 'embed' },
-      { name: 'word_embeddings_layernorm.bias', shape: [d], group: 'embed' },
-      { name: 'ln_f.weight', shape: [d], group: 'head' },
-      { name: 'ln_f.bias', shape: [d], group: 'head' },
+      ...layerNormTensors('word_embeddings_layernorm', d, 'embed'),
+      ...layerNormTensors('ln_f', d, 'head'),
     ];
     for (let l = 0; l < c.numLayers; l++) {
       const p = `h.${l}.`,
         g = `layer.${l}`;
       t.push(
-        { name: p + 'input_layernorm.weight', shape: [d], group: g },
-        { name: p + 'input_layernorm.bias', shape: [d], group: g },
-        { name: p + 'self_attention.query_key_value.weight', shape: [3 * d, d], group: g, axis: 0 },
-        { name: p + 'self_attention.query_key_value.bias', shape: [3 * d], group: g },
-        { name: p + 'self_attention.dense.weight', shape: [d, d], group: g, axis: 0 },
-        { name: p + 'self_attention.dense.bias', shape: [d], group: g },
-        { name: p + 'post_attention_layernorm.weight', shape: [d], group: g },
-        { name: p + 'post_attention_layernorm.bias', shape: [d], group: g },
-        { name: p + 'mlp.dense_h_to_4h.weight', shape: [F, d], group: g, axis: 0 },
-        { name: p + 'mlp.dense_h_to_4h.bias', shape: [F], group: g },
-        { name: p + 'mlp.dense_4h_to_h.weight', shape: [d, F], group: g, axis: 0 },
-        { name: p + 'mlp.dense_4h_to_h.bias', shape: [d], group: g },
+        ...layerNormTensors(`${p}input_layernorm`, d, g),
+        ...linearTensors(`${p}self_attention.query_key_value`, 3 * d, d, g),
+        ...linearTensors(`${p}self_attention.dense`, d, d, g),
+        ...layerNormTensors(`${p}post_attention_layernorm`, d, g),
+        ...linearTensors(`${p}mlp.dense_h_to_4h`, F, d, g),
+        ...linearTensors(`${p}mlp.dense_4h_to_h`, d, F, g),
       );
     }
     return t;

@@ -96,66 +96,35 @@ export function checkHeads(hidden: number, heads: number, kvHeads: number) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------
-// The Hugging Face layout shared by the Llama-style decoders (llama, Qwen2/3, Gemma 2/3): [out, in] matrices.
-
-/** A decoder checkpoint's tensor name without `model.`; RoPE's inv_freq buffer is no weight (null). */
-export function decoderCanonical(n: string): string | null {
-  const s = n.startsWith('model.') ? n.slice('model.'.length) : n;
-  return s.endsWith('rotary_emb.inv_freq') ? null : s;
+/** The fields of a config with one key/value head per query head (GPT-2, BLOOM, BERT): heads checked, head size derived. */
+export function mhaConfig(
+  raw: Record<string, unknown>,
+  f: Pick<ArchConfig, 'numLayers' | 'hidden' | 'ffn' | 'vocab' | 'maxPositions' | 'heads' | 'eps'>,
+): ArchConfig {
+  checkHeads(f.hidden, f.heads, f.heads);
+  return { ...f, kvHeads: f.heads, headDim: f.hidden / f.heads, raw };
 }
 
-/** The token embedding, the final norm and, when the head is not tied to the embedding, lm_head. */
-export function decoderEnds(c: ArchConfig, tiedHead: boolean): StoredTensor[] {
-  const t: StoredTensor[] = [
-    { name: 'embed_tokens.weight', shape: [c.vocab, c.hidden], group: 'embed', axis: 0 },
-    { name: 'norm.weight', shape: [c.hidden], group: 'head' },
-  ];
-  if (!tiedHead) t.push({ name: 'lm_head.weight', shape: [c.vocab, c.hidden], group: 'head', axis: 0 });
-  return t;
-}
-
-/** Layer `p`'s attention projections q, k, v (grouped-query: kvHeads) and o, in group `g`. */
-export function attnProjections(c: ArchConfig, p: string, g: string): StoredTensor[] {
-  const d = c.hidden,
-    qd = c.heads * c.headDim,
-    kvd = c.kvHeads * c.headDim;
+/** An nn.Linear stored [out, in] (output channels on axis 0) and its bias, in LRU group `g`. */
+export function linearTensors(name: string, out: number, inp: number, g: string): StoredTensor[] {
   return [
-    { name: p + 'self_attn.q_proj.weight', shape: [qd, d], group: g, axis: 0 },
-    { name: p + 'self_attn.k_proj.weight', shape: [kvd, d], group: g, axis: 0 },
-    { name: p + 'self_attn.v_proj.weight', shape: [kvd, d], group: g, axis: 0 },
-    { name: p + 'self_attn.o_proj.weight', shape: [d, qd], group: g, axis: 0 },
+    { name: `${name}.weight`, shape: [out, inp], group: g, axis: 0 },
+    { name: `${name}.bias`, shape: [out], group: g },
   ];
 }
 
-/** Layer `p`'s q, k, v biases, and o's when `withO`. */
-export function attnBiases(c: ArchConfig, p: string, g: string, withO: boolean): StoredTensor[] {
-  const qd = c.heads * c.headDim,
-    kvd = c.kvHeads * c.headDim;
-  const t: StoredTensor[] = [
-    { name: p + 'self_attn.q_proj.bias', shape: [qd], group: g },
-    { name: p + 'self_attn.k_proj.bias', shape: [kvd], group: g },
-    { name: p + 'self_attn.v_proj.bias', shape: [kvd], group: g },
-  ];
-  if (withO) t.push({ name: p + 'self_attn.o_proj.bias', shape: [c.hidden], group: g });
-  return t;
-}
-
-/** Qwen3's and Gemma 3's RMSNorm of each query and key head. */
-export function qkNorms(c: ArchConfig, p: string, g: string): StoredTensor[] {
+/** GPT-2's Conv1D, stored [in, out] (output channels on axis 1), and its bias. */
+export function conv1dTensors(name: string, inp: number, out: number, g: string): StoredTensor[] {
   return [
-    { name: p + 'self_attn.q_norm.weight', shape: [c.headDim], group: g },
-    { name: p + 'self_attn.k_norm.weight', shape: [c.headDim], group: g },
+    { name: `${name}.weight`, shape: [inp, out], group: g, axis: 1 },
+    { name: `${name}.bias`, shape: [out], group: g },
   ];
 }
 
-/** Layer `p`'s gated MLP: gate_proj, up_proj (the neuron is act(x·W_gate) ⊙ (x·W_up)) and down_proj. */
-export function gatedMlp(c: ArchConfig, p: string, g: string): StoredTensor[] {
-  const d = c.hidden,
-    F = c.ffn;
+/** A LayerNorm's weight and bias of size d. */
+export function layerNormTensors(name: string, d: number, g: string): StoredTensor[] {
   return [
-    { name: p + 'mlp.gate_proj.weight', shape: [F, d], group: g, axis: 0 },
-    { name: p + 'mlp.up_proj.weight', shape: [F, d], group: g, axis: 0 },
-    { name: p + 'mlp.down_proj.weight', shape: [d, F], group: g, axis: 0 },
+    { name: `${name}.weight`, shape: [d], group: g },
+    { name: `${name}.bias`, shape: [d], group: g },
   ];
 }

@@ -9,21 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../../shared/errors';
 import type { WeightStore } from '../weights/weights';
-import {
-  attnBiases,
-  attnProjections,
-  checkHeads,
-  decoderCanonical,
-  decoderEnds,
-  gatedMlp,
-  num,
-  positiveInt,
-  qkNorms,
-  type ArchConfig,
-  type AttnOptions,
-  type FamilyDef,
-  type FamilyModel,
-} from './family';
+import * as hf from './decoder-layout';
+import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
 import { ropeInvFreq } from './llama';
 import { applyRope, extendKv, geluErf, geluTanh, linear, matMulW, mergeHeads, rmsNorm, ropeTables, splitHeads } from './ops';
 
@@ -110,19 +97,19 @@ export const gemma: FamilyDef = {
   kind: 'causal',
   neuron: 'gelu_tanh(x·W_gate) ⊙ (x·W_up): the input of mlp.down_proj',
   parseConfig,
-  canonical: decoderCanonical,
+  canonical: hf.canonical,
   expected(c) {
     const bias = c.raw.attention_bias === true;
-    const t = decoderEnds(c, tied(c));
+    const t = hf.ends(c, tied(c));
     for (let l = 0; l < c.numLayers; l++) {
       const p = `layers.${l}.`,
         g = `layer.${l}`;
       for (const n of ['input_layernorm', 'post_attention_layernorm', 'pre_feedforward_layernorm', 'post_feedforward_layernorm']) {
         t.push({ name: `${p}${n}.weight`, shape: [c.hidden], group: g });
       }
-      t.push(...attnProjections(c, p, g), ...gatedMlp(c, p, g));
-      if (bias) t.push(...attnBiases(c, p, g, true));
-      if (isGemma3(c.raw)) t.push(...qkNorms(c, p, g));
+      t.push(...hf.attnProjections(c, p, g), ...hf.gatedMlp(c, p, g));
+      if (bias) t.push(...hf.attnBiases(c, p, g, true));
+      if (isGemma3(c.raw)) t.push(...hf.qkNorms(c, p, g));
     }
     return t;
   },

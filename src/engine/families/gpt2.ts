@@ -5,29 +5,25 @@
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../../shared/errors';
 import type { StoredTensor, WeightStore } from '../weights/weights';
-import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
+import { conv1dTensors, layerNormTensors, mhaConfig, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
 import { attend, attendWithPast, causalMask, extendKv, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, relu, splitHeads } from './ops';
 
 function parseConfig(raw: Record<string, unknown>): ArchConfig {
   const hidden = positiveInt(raw, ['n_embd', 'hidden_size']);
   const heads = positiveInt(raw, ['n_head', 'num_attention_heads']);
-  checkHeads(hidden, heads, heads);
   const act = (raw.activation_function as string | undefined) ?? 'gelu_new';
   if (!['gelu_new', 'gelu', 'gelu_pytorch_tanh', 'gelu_fast', 'relu'].includes(act)) {
     throw new KnError('bad-config', `config.json: activation_function "${act}" is not supported for GPT-2 (gelu_new, gelu, relu)`);
   }
-  return {
+  return mhaConfig(raw, {
     numLayers: positiveInt(raw, ['n_layer', 'num_hidden_layers']),
     hidden,
     ffn: raw.n_inner == null ? 4 * hidden : positiveInt(raw, 'n_inner'),
     vocab: positiveInt(raw, 'vocab_size'),
     maxPositions: positiveInt(raw, ['n_positions', 'n_ctx', 'max_position_embeddings']),
     heads,
-    kvHeads: heads,
-    headDim: hidden / heads,
     eps: num(raw, 'layer_norm_epsilon', 1e-5),
-    raw,
-  };
+  });
 }
 
 export const gpt2: FamilyDef = {
@@ -47,25 +43,18 @@ export const gpt2: FamilyDef = {
     const t: StoredTensor[] = [
       { name: 'wte.weight', shape: [c.vocab, d], group: 'embed', axis: 0 },
       { name: 'wpe.weight', shape: [c.maxPositions, d], group: 'embed', axis: 0 },
-      { name: 'ln_f.weight', shape: [d], group: 'head' },
-      { name: 'ln_f.bias', shape: [d], group: 'head' },
+      ...layerNormTensors('ln_f', d, 'head'),
     ];
     for (let l = 0; l < c.numLayers; l++) {
       const p = `h.${l}.`,
         g = `layer.${l}`;
       t.push(
-        { name: p + 'ln_1.weight', shape: [d], group: g },
-        { name: p + 'ln_1.bias', shape: [d], group: g },
-        { name: p + 'attn.c_attn.weight', shape: [d, 3 * d], group: g, axis: 1 },
-        { name: p + 'attn.c_attn.bias', shape: [3 * d], group: g },
-        { name: p + 'attn.c_proj.weight', shape: [d, d], group: g, axis: 1 },
-        { name: p + 'attn.c_proj.bias', shape: [d], group: g },
-        { name: p + 'ln_2.weight', shape: [d], group: g },
-        { name: p + 'ln_2.bias', shape: [d], group: g },
-        { name: p + 'mlp.c_fc.weight', shape: [d, F], group: g, axis: 1 },
-        { name: p + 'mlp.c_fc.bias', shape: [F], group: g },
-        { name: p + 'mlp.c_proj.weight', shape: [F, d], group: g, axis: 1 },
-        { name: p + 'mlp.c_proj.bias', shape: [d], group: g },
+        ...layerNormTensors(`${p}ln_1`, d, g),
+        ...conv1dTensors(`${p}attn.c_attn`, d, 3 * d, g),
+        ...conv1dTensors(`${p}attn.c_proj`, d, d, g),
+        ...layerNormTensors(`${p}ln_2`, d, g),
+        ...conv1dTensors(`${p}mlp.c_fc`, d, F, g),
+        ...conv1dTensors(`${p}mlp.c_proj`, F, d, g),
       );
     }
     return t;

@@ -7,21 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../../shared/errors';
 import type { WeightStore } from '../weights/weights';
-import {
-  attnBiases,
-  attnProjections,
-  checkHeads,
-  decoderCanonical,
-  decoderEnds,
-  gatedMlp,
-  num,
-  positiveInt,
-  qkNorms,
-  type ArchConfig,
-  type AttnOptions,
-  type FamilyDef,
-  type FamilyModel,
-} from './family';
+import * as hf from './decoder-layout';
+import { checkHeads, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
 import { applyRope, attend, attendWithPast, causalMask, extendKv, linear, matMulW, mergeHeads, rmsNorm, ropeTables, silu, splitHeads } from './ops';
 
 function isQwen(raw: Record<string, unknown>) {
@@ -96,23 +83,23 @@ export const llama: FamilyDef = {
   kind: 'causal',
   neuron: 'silu(x·W_gate) ⊙ (x·W_up): the input of mlp.down_proj',
   parseConfig,
-  canonical: decoderCanonical,
+  canonical: hf.canonical,
   expected(c) {
     const qkvBias = isQwen(c.raw) || c.raw.attention_bias === true;
     const oBias = !isQwen(c.raw) && c.raw.attention_bias === true;
-    const t = decoderEnds(c, tied(c));
+    const t = hf.ends(c, tied(c));
     for (let l = 0; l < c.numLayers; l++) {
       const p = `layers.${l}.`,
         g = `layer.${l}`;
       t.push(
         { name: p + 'input_layernorm.weight', shape: [c.hidden], group: g },
-        ...attnProjections(c, p, g),
+        ...hf.attnProjections(c, p, g),
         { name: p + 'post_attention_layernorm.weight', shape: [c.hidden], group: g },
-        ...gatedMlp(c, p, g),
+        ...hf.gatedMlp(c, p, g),
       );
-      if (qkvBias) t.push(...attnBiases(c, p, g, false));
+      if (qkvBias) t.push(...hf.attnBiases(c, p, g, false));
       if (oBias) t.push({ name: p + 'self_attn.o_proj.bias', shape: [c.hidden], group: g });
-      if (isQwen3(c.raw)) t.push(...qkNorms(c, p, g));
+      if (isQwen3(c.raw)) t.push(...hf.qkNorms(c, p, g));
     }
     return t;
   },
