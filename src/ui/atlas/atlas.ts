@@ -1,0 +1,452 @@
+/**
+ * The Atlas view's logic (pure, no DOM; tests/ui/atlas.test.ts): reading a static atlas (src/shared/atlas.ts, the
+ * files `kn atlas build` writes to models/<name>/atlas/) with fetch, so a static host serves it without a model;
+ * checking it (its format, the loaded model's content hash, a neuron inside the model); searching its index by
+ * token, fact, relation, language and type; and the numbers a neuron's page shows.
+ */
+import { KnError } from '../../shared/errors';
+import {
+  ATLAS_FORMAT,
+  ATLAS_VERSION,
+  neuronFile,
+  neuronKey,
+  neuronLabel,
+  parseNeuron,
+  type AtlasEntry,
+  type AtlasIndex,
+  type AtlasMethod,
+  type NeuronPage,
+  type NeuronRef,
+  type NeuronType,
+} from '../../shared/atlas';
+import { LANG_NAMES, METHOD_LABELS, RELATION_NAMES } from '../explorer/logic';
+
+export { neuronKey, neuronLabel, parseNeuron, type AtlasEntry, type AtlasIndex, type NeuronPage, type NeuronRef, type NeuronType };
+export { LANG_NAMES, RELATION_NAMES };
+
+export const NEURON_TYPES: readonly NeuronType[] = ['fact', 'relation', 'language', 'hub', 'other'];
+export const TYPE_LABELS: Readonly<Record<NeuronType, string>> = {
+  fact: 'fact neuron',
+  relation: 'relation neuron',
+  language: 'language-specific',
+  hub: 'shared hub',
+  other: 'other',
+};
+
+// ---------------------------------------------------------------------------------------------------
+// where an atlas lives
+
+/** `models/<name>/atlas/` under the page's base: the shipped atlas of a bundled model. */
+export function atlasDir(name: string, base = '/'): string {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name) || name.includes('..'))
+    throw new KnError('bad-input', `atlas: "${name}" is not a bundled model's folder name`);
+  return `${base.replace(/\/?$/, '/')}models/${name}/atlas/`;
+}
+
+/** The atlas a page opens: `?atlas=<name>` when given, else the loaded bundled model's, else the default model's. */
+export function atlasName(search: string, loaded: string | null, fallback: string): string {
+  const p = new URLSearchParams(search).get('atlas');
+  return p?.trim() || loaded || fallback;
+}
+
+/** `?neuron=0.46` (or `L0·46`) of a page's address: the neuron it opens in the Atlas view; null when none. */
+export function neuronParam(search: string): NeuronRef | null {
+  const p = new URLSearchParams(search).get('neuron');
+  if (p === null) return null;
+  const n = parseNeuron(p);
+  if (!n) throw new KnError('bad-input', `link: neuron "${p.slice(0, 40)}" is not a neuron; write it layer.index, such as 0.46`);
+  return n;
+}
+
+/** The address with `?neuron=` set to n (or removed when null), the other parameters and the hash kept. */
+export function withNeuronParam(search: string, n: NeuronRef | null): string {
+  const p = new URLSearchParams(search);
+  if (n) p.set('neuron', neuronKey(n));
+  else p.delete('neuron');
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+// ---------------------------------------------------------------------------------------------------
+// reading and checking
+
+type Fetch = (url: string) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
+
+const isObj = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isInt = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0;
+const isStrs = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+const isRef = (x: unknown): x is NeuronRef => Array.isArray(x) && x.length === 2 && isInt(x[0]) && isInt(x[1]);
+
+function entryProblem(e: unknown, layers: number, perLayer: number): string {
+  if (!isObj(e)) return 'is not an object';
+  if (!isRef(e.neuron)) return 'has no neuron [layer, index]';
+  if (e.neuron[0] >= layers || e.neuron[1] >= perLayer) return `names ${neuronLabel(e.neuron)}, outside the model's ${layers} × ${perLayer} neurons`;
+  if (!NEURON_TYPES.includes(e.type as NeuronType)) return `has the unknown type "${String(e.type)}"`;
+  if (!isInt(e.facts)) return 'has no fact count';
+  if (!isStrs(e.relations) || !isStrs(e.lapeLangs) || !isStrs(e.topTokens)) return 'lacks relations, lapeLangs or topTokens';
+  if (!isNum(e.coverage) || !isNum(e.entropy)) return 'lacks coverage or entropy';
+  return '';
+}
+
+/** An index checked; an entry that is not well formed is left out and named in `skipped`. */
+export interface ReadAtlas {
+  index: AtlasIndex;
+  skipped: string[];
+}
+
+/** Checks an atlas.json (`where` names it in messages). Throws KnError('corrupt-file') when the file itself is not an atlas. */
+export function parseAtlasIndex(json: unknown, where = 'atlas.json'): ReadAtlas {
+  const bad = (what: string) => new KnError('corrupt-file', `${where}: ${what}`);
+  if (!isObj(json)) throw bad('is not a JSON object');
+  if (json.format !== ATLAS_FORMAT) throw bad(`is not a neuron atlas (format "${String(json.format)}", expected "${ATLAS_FORMAT}")`);
+  if (json.version !== ATLAS_VERSION) throw bad(`has version ${String(json.version)}; this page reads version ${ATLAS_VERSION}`);
+  if (typeof json.model !== 'string' || typeof json.contentHash !== 'string' || !json.contentHash) throw bad('names no model or content hash');
+  if (!isInt(json.layers) || !isInt(json.neuronsPerLayer) || !json.layers || !json.neuronsPerLayer) throw bad('has no layers × neuronsPerLayer');
+  if (!isStrs(json.langs) || !isStrs(json.facts)) throw bad('has no langs or facts list');
+  if (!Array.isArray(json.neurons)) throw bad('has no neurons list');
+  const lape = isObj(json.lape) ? json.lape : null;
+  if (!lape || !isObj(lape.sets)) throw bad('has no LAPE sets');
+  const layers = json.layers,
+    perLayer = json.neuronsPerLayer;
+  const skipped: string[] = [];
+  const neurons: AtlasEntry[] = [];
+  json.neurons.forEach((e, i) => {
+    const p = entryProblem(e, layers, perLayer);
+    if (p) skipped.push(`entry ${i} ${p}`);
+    else neurons.push(e as unknown as AtlasEntry);
+  });
+  const sets: Record<string, NeuronRef[]> = {};
+  for (const [lang, ns] of Object.entries(lape.sets)) {
+    if (!Array.isArray(ns) || !ns.every(isRef)) {
+      skipped.push(`LAPE set "${lang}" is not a list of neurons`);
+      continue;
+    }
+    sets[lang] = ns.filter((n) => n[0] < layers && n[1] < perLayer);
+  }
+  const index = { ...(json as unknown as AtlasIndex), neurons, lape: { ...(lape as unknown as AtlasIndex['lape']), sets } };
+  return { index, skipped };
+}
+
+/** Checks a neuron's page against its index: the same build (content hash), the same neuron. */
+export function parseNeuronPage(json: unknown, index: AtlasIndex, n: NeuronRef): NeuronPage {
+  const where = neuronFile(n);
+  const bad = (what: string) => new KnError('corrupt-file', `${where}: ${what}`);
+  if (!isObj(json) || json.format !== ATLAS_FORMAT) throw bad('is not a neuron atlas page');
+  if (json.contentHash !== index.contentHash)
+    throw bad(`belongs to another model (content hash ${String(json.contentHash).slice(0, 12)}, the atlas's is ${index.contentHash.slice(0, 12)})`);
+  const e = json.entry as AtlasEntry | undefined;
+  if (!e || !isRef(e.neuron) || e.neuron[0] !== n[0] || e.neuron[1] !== n[1]) throw bad(`is not the page of ${neuronLabel(n)}`);
+  if (!Array.isArray(json.uses) || !isObj(json.activation) || !isObj(json.lapeProfile) || !isObj(json.lens))
+    throw bad('lacks uses, activation, lapeProfile or lens');
+  return json as unknown as NeuronPage;
+}
+
+/** A neuron the model has (else a KnError naming the model's size). */
+export function checkNeuron(index: AtlasIndex, n: NeuronRef): void {
+  const { layers, neuronsPerLayer: per } = index;
+  if (n[0] >= layers)
+    throw new KnError('bad-input', `neuron ${neuronLabel(n)} is beyond the model: ${index.model} has layers 0..${layers - 1} (${layers} × ${per} neurons)`);
+  if (n[1] >= per)
+    throw new KnError(
+      'bad-input',
+      `neuron ${neuronLabel(n)} is beyond the model: ${index.model} has neurons 0..${per - 1} in each layer (${layers} × ${per} neurons)`,
+    );
+}
+
+/** The entry of a neuron the atlas has a page for, or a KnError saying why it has none. */
+export function entryOf(index: AtlasIndex, n: NeuronRef): AtlasEntry {
+  checkNeuron(index, n);
+  const e = index.neurons.find((x) => x.neuron[0] === n[0] && x.neuron[1] === n[1]);
+  if (!e) {
+    throw new KnError(
+      'missing-file',
+      `neuron ${neuronLabel(n)} has no page in this atlas: no fact of the ${index.facts.length} it was built from selected it (it has pages for ${index.neurons.length} neurons)`,
+    );
+  }
+  return e;
+}
+
+/** '' when the atlas fits the loaded model (or none is loaded), else what is wrong. */
+export function modelMismatch(index: AtlasIndex, model: { contentHash: string; source?: string } | null): string {
+  if (!model || model.contentHash === index.contentHash) return '';
+  return `This atlas was built from ${index.model} (content hash ${index.contentHash.slice(0, 12)}…), not from the loaded model ${model.source ?? ''} (${model.contentHash.slice(0, 12)}…): its numbers describe other weights.`;
+}
+
+/** Fetches and checks `<dir>atlas.json`; a missing file is a KnError('missing-file') that says how to make one. */
+export async function fetchAtlasIndex(dir: string, name: string, f: Fetch = fetch): Promise<ReadAtlas> {
+  const url = `${dir}atlas.json`;
+  let res: Awaited<ReturnType<Fetch>>;
+  try {
+    res = await f(url);
+  } catch (e) {
+    throw new KnError('unreachable', `atlas: ${url} could not be fetched (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (res.status === 404 || !res.ok) {
+    throw new KnError(
+      'missing-file',
+      `${name} has no atlas: ${url} is missing${res.status === 404 ? '' : ` (HTTP ${res.status})`}. Build one with \`npm run -s kn -- atlas build --model bundled:${name} --out public/models/${name}/atlas\`, or in the Experiments view.`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = await res.json();
+  } catch {
+    throw new KnError('corrupt-file', `${url} is not JSON`);
+  }
+  return parseAtlasIndex(json, url);
+}
+
+export async function fetchNeuronPage(dir: string, index: AtlasIndex, n: NeuronRef, f: Fetch = fetch): Promise<NeuronPage> {
+  entryOf(index, n);
+  const url = `${dir}${neuronFile(n)}`;
+  const res = await f(url).catch((e) => {
+    throw new KnError('unreachable', `atlas: ${url} could not be fetched (${e instanceof Error ? e.message : String(e)})`);
+  });
+  if (!res.ok) throw new KnError('missing-file', `the atlas lists ${neuronLabel(n)} but its page ${url} is missing (HTTP ${res.status})`);
+  let json: unknown;
+  try {
+    json = await res.json();
+  } catch {
+    throw new KnError('corrupt-file', `${url} is not JSON`);
+  }
+  return parseNeuronPage(json, index, n);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// search
+
+export interface AtlasQuery {
+  /** a token of the logit lens (case-insensitive; part of a token matches) */
+  token?: string;
+  /** a fact id such as P36:0 (matched against the neurons' pages: see factCandidates) */
+  fact?: string;
+  relation?: string;
+  lang?: string;
+  type?: NeuronType | '';
+}
+
+/** A lens token as people type it: GPT-2's Ġ and a leading space dropped, lower case. */
+export const normToken = (t: string) => t.replace(/^[\sĠ▁]+/, '').toLowerCase();
+
+/** Whether the query asks for anything (an empty search lists every neuron). */
+export const queryIsEmpty = (q: AtlasQuery) => !q.token?.trim() && !q.fact?.trim() && !q.relation && !q.lang && !q.type;
+
+/**
+ * The index entries that match every given criterion, most facts first (then higher coverage, then layer and index).
+ * A fact is matched on its relation here (the index keeps no fact ids); `factCandidates` + the pages finish it.
+ */
+export function searchIndex(index: AtlasIndex, q: AtlasQuery): AtlasEntry[] {
+  const tok = normToken(q.token?.trim() ?? '');
+  const factRel = q.fact?.trim() ? factRelation(q.fact) : '';
+  const out = index.neurons.filter((e) => {
+    if (q.type && e.type !== q.type) return false;
+    if (q.relation && !e.relations.includes(q.relation)) return false;
+    if (factRel && !e.relations.includes(factRel)) return false;
+    if (q.lang && !e.lapeLangs.includes(q.lang)) return false;
+    if (tok && !e.topTokens.some((t) => normToken(t).includes(tok))) return false;
+    return true;
+  });
+  return out.sort((a, b) => b.facts - a.facts || b.coverage - a.coverage || a.neuron[0] - b.neuron[0] || a.neuron[1] - b.neuron[1]);
+}
+
+/** `P36:0` → `P36` (a fact id is relation:index); KnError when it is not a fact id. */
+export function factRelation(fact: string): string {
+  const m = /^(P\d+)[:/](\d+)$/.exec(fact.trim());
+  if (!m) throw new KnError('bad-input', `fact "${fact.trim().slice(0, 40)}" is not a fact id; write it relation:index, such as P36:0`);
+  return m[1];
+}
+
+/** The fact's id as the atlas writes it (`P36/0` → `P36:0`). */
+export const normFact = (fact: string) => `${factRelation(fact)}:${fact.trim().split(/[:/]/)[1]}`;
+
+/** Whether a neuron's page names the fact among the facts that selected it. */
+export const pageHasFact = (page: NeuronPage, fact: string) => page.uses.some((u) => u.fact === normFact(fact));
+
+/** What the page says when a search matches nothing: the criteria, in words. */
+export function noMatchText(index: AtlasIndex, q: AtlasQuery): string {
+  const parts: string[] = [];
+  if (q.token?.trim()) parts.push(`promotes a token like "${q.token.trim()}"`);
+  if (q.fact?.trim()) parts.push(`was selected for ${q.fact.trim()}`);
+  if (q.relation) parts.push(`was selected for ${q.relation}${RELATION_NAMES[q.relation] ? ` (${RELATION_NAMES[q.relation]})` : ''}`);
+  if (q.lang) parts.push(`is specific to ${LANG_NAMES[q.lang] ?? q.lang}`);
+  if (q.type) parts.push(`is a ${TYPE_LABELS[q.type]}`);
+  const inFacts =
+    q.fact?.trim() && !index.facts.includes(normFactSafe(q.fact))
+      ? ` (the atlas was built from ${index.facts.length} facts and ${q.fact.trim()} is not one of them)`
+      : '';
+  return `No neuron in this atlas ${parts.join(' and ')}${inFacts}.`;
+}
+
+function normFactSafe(f: string): string {
+  try {
+    return normFact(f);
+  } catch {
+    return f;
+  }
+}
+
+/** The relations and languages the index's search offers (as they occur in it). */
+export function searchChoices(index: AtlasIndex): { relations: string[]; langs: string[]; types: NeuronType[] } {
+  const rel = new Set<string>();
+  const langs = new Set<string>();
+  const types = new Set<NeuronType>();
+  for (const e of index.neurons) {
+    for (const r of e.relations) rel.add(r);
+    for (const l of e.lapeLangs) langs.add(l);
+    types.add(e.type);
+  }
+  return {
+    relations: [...rel].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))),
+    langs: index.langs.filter((l) => langs.has(l) || (index.lape.sets[l]?.length ?? 0) > 0),
+    types: NEURON_TYPES.filter((t) => types.has(t)),
+  };
+}
+
+/** A row of the search results' table. */
+export interface AtlasRow {
+  key: string;
+  neuron: NeuronRef;
+  label: string;
+  type: string;
+  facts: number;
+  coverage: string;
+  lape: string;
+  tokens: string;
+  relations: string;
+}
+
+export function atlasRow(e: AtlasEntry, tokens = 5): AtlasRow {
+  return {
+    key: neuronKey(e.neuron),
+    neuron: e.neuron,
+    label: neuronLabel(e.neuron),
+    type: TYPE_LABELS[e.type],
+    facts: e.facts,
+    coverage: `${e.coverage.toFixed(1)} / 7`,
+    lape: e.lapeLangs.length ? e.lapeLangs.join(', ') : '—',
+    tokens: e.topTokens
+      .slice(0, tokens)
+      .map((t) => visible(t))
+      .join(' '),
+    relations: e.relations.join(', '),
+  };
+}
+
+/** A token shown: GPT-2's Ġ as a visible space mark, an empty one as ∅. */
+export function visible(t: string): string {
+  const s = t.replace(/^Ġ/, '␣').replace(/^ /, '␣');
+  return s || '∅';
+}
+
+/** The atlas's neurons of each type (the index's counts), in NEURON_TYPES order. */
+export function typeCounts(index: AtlasIndex): { type: NeuronType; label: string; count: number }[] {
+  return NEURON_TYPES.map((t) => ({ type: t, label: TYPE_LABELS[t], count: index.neurons.filter((e) => e.type === t).length })).filter((r) => r.count > 0);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// a neuron's page
+
+/** A method as the page names it: MaTrice, AMIG, "English's own set". */
+export function methodText(m: AtlasMethod): string {
+  if (m.startsWith('own:')) {
+    const l = m.slice(4);
+    return `${LANG_NAMES[l] ?? l}'s own set`;
+  }
+  return METHOD_LABELS[m] ?? m;
+}
+
+/** Languages whose own set holds it for one fact (the `own:<lang>` methods). */
+export const useCoverage = (methods: readonly AtlasMethod[]) => methods.filter((m) => m.startsWith('own:')).map((m) => m.slice(4));
+
+/** LAPE's entropy of a normalized profile, natural log (0 = one language, ln 7 = even over seven). */
+export function entropy(profile: Record<string, number>): number {
+  let h = 0;
+  for (const p of Object.values(profile)) if (p > 0) h -= p * Math.log(p);
+  return h;
+}
+
+/** One value per language, in the atlas's language order (a language the page lacks is 0). */
+export interface LangValue {
+  lang: string;
+  name: string;
+  value: number;
+  /** the text a readout and the data table show */
+  text: string;
+}
+
+export function activationBars(page: NeuronPage, langs: readonly string[]): { mean: LangValue[]; positive: LangValue[] } {
+  const mean: LangValue[] = [];
+  const positive: LangValue[] = [];
+  for (const l of langs) {
+    const a = page.activation[l];
+    const name = LANG_NAMES[l] ?? l;
+    mean.push({ lang: l, name, value: a?.mean ?? 0, text: a ? `${fmt(a.mean)} (over ${a.count} queries)` : 'no queries' });
+    positive.push({ lang: l, name, value: a?.fracPositive ?? 0, text: a ? `${(a.fracPositive * 100).toFixed(1)} % of ${a.count} queries` : 'no queries' });
+  }
+  return { mean, positive };
+}
+
+export function lapeBars(page: NeuronPage, langs: readonly string[]): LangValue[] {
+  return langs.map((l) => {
+    const p = page.lapeProfile[l] ?? 0;
+    return { lang: l, name: LANG_NAMES[l] ?? l, value: p, text: `${(p * 100).toFixed(1)} %` };
+  });
+}
+
+/** The facts' objects the lens ranks, one row per fact with the rank in each language (null where it has none). */
+export function objectRanks(page: NeuronPage, langs: readonly string[]): { fact: string; object: string; ranks: (number | null)[] }[] {
+  const by = new Map<string, { fact: string; object: string; ranks: (number | null)[] }>();
+  for (const o of page.lens.objects) {
+    let r = by.get(o.fact);
+    if (!r) {
+      r = { fact: o.fact, object: o.object, ranks: langs.map(() => null) };
+      by.set(o.fact, r);
+    }
+    const i = langs.indexOf(o.lang);
+    if (i >= 0) r.ranks[i] = o.rank;
+    if (o.lang === 'en') r.object = o.object;
+  }
+  return [...by.values()].sort((a, b) => best(a.ranks) - best(b.ranks) || a.fact.localeCompare(b.fact));
+}
+
+const best = (r: (number | null)[]) => Math.min(...r.map((x) => x ?? Number.POSITIVE_INFINITY));
+
+/** A number as the page shows it: 3 significant digits, a true minus sign. */
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return 'n/a';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  const s = a >= 1e-3 && a < 1e4 ? String(Number(x.toPrecision(3))) : x.toExponential(2);
+  return s.replace('-', '\u2212');
+}
+
+/** The sentence under a neuron's title: what it is and why, from its entry. */
+export function neuronSummary(e: AtlasEntry, index: AtlasIndex): string {
+  const rel = e.relations.length
+    ? ` of ${e.relations.length === 1 ? 'relation' : 'relations'} ${e.relations.slice(0, 4).join(', ')}${e.relations.length > 4 ? ' …' : ''}`
+    : '';
+  const lape = e.lapeLangs.length ? ` LAPE: specific to ${e.lapeLangs.map((l) => LANG_NAMES[l] ?? l).join(' and ')}.` : ' LAPE: not specific to one language.';
+  return `${neuronLabel(e.neuron)} (layer ${e.neuron[0]} of ${index.layers}) is a ${TYPE_LABELS[e.type]}: selected for ${e.facts} fact${e.facts === 1 ? '' : 's'}${rel}, coverage ${e.coverage.toFixed(1)} of 7 languages on average.${lape}`;
+}
+
+/**
+ * A fact search finished on the neurons' pages: the candidates (entries of the fact's relation, from searchIndex)
+ * whose page names the fact, fetched `batch` at a time through `page` (the store's cache).
+ */
+export async function filterByFact(
+  candidates: readonly AtlasEntry[],
+  fact: string,
+  page: (n: NeuronRef) => Promise<NeuronPage>,
+  batch = 8,
+): Promise<AtlasEntry[]> {
+  const out: AtlasEntry[] = [];
+  for (let i = 0; i < candidates.length; i += batch) {
+    const part = candidates.slice(i, i + batch);
+    const pages = await Promise.all(part.map((e) => page(e.neuron)));
+    part.forEach((e, k) => {
+      if (pageHasFact(pages[k], fact)) out.push(e);
+    });
+  }
+  return out;
+}
