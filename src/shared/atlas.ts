@@ -36,6 +36,8 @@ export interface AtlasEntry {
   entropy: number;
   /** The first tokens of its logit lens (promoted), for search and the index table. */
   topTokens: string[];
+  /** The facts (benchmark ids) that selected it, for search by fact (added by the engine's build; optional). */
+  factIds?: string[];
 }
 
 export interface AtlasIndex {
