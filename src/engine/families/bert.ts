@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../../shared/errors';
 import type { StoredTensor, WeightStore } from '../weights/weights';
 import { layerNormTensors, linearTensors, mhaConfig, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
-import { attend, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, relu, splitHeads } from './ops';
+import { attend, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, relu, splitHeads, tokenAndPosition } from './ops';
 
 function parseConfig(raw: Record<string, unknown>): ArchConfig {
   const hidden = positiveInt(raw, 'hidden_size');
@@ -78,20 +78,9 @@ export const bert: FamilyDef = {
     return {
       embed(ids, offset = 0) {
         return tf.tidy(() => {
-          const B = ids.length,
-            T = ids[0].length;
-          if (offset + T > c.maxPositions) throw new KnError('bad-input', `the prompt has ${offset + T} tokens; the model's context is ${c.maxPositions}`);
-          const tok = w.rows('embeddings.word_embeddings.weight', ids.flat());
-          const pos = w.rows(
-            'embeddings.position_embeddings.weight',
-            Array.from({ length: T }, (_, i) => offset + i),
-          );
+          const names = { tokens: 'embeddings.word_embeddings.weight', positions: 'embeddings.position_embeddings.weight' };
           const typ = w.rows('embeddings.token_type_embeddings.weight', [0]);
-          const e = tok
-            .reshape([B, T, c.hidden])
-            .add(pos)
-            .add(typ)
-            .reshape([B * T, c.hidden]) as tf.Tensor2D;
+          const e = tokenAndPosition(w, names, ids, offset, c).add(typ).reshape([-1, c.hidden]) as tf.Tensor2D;
           return ln(e, 'embeddings.LayerNorm');
         });
       },

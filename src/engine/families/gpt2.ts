@@ -6,7 +6,21 @@ import * as tf from '@tensorflow/tfjs';
 import { KnError } from '../../shared/errors';
 import type { StoredTensor, WeightStore } from '../weights/weights';
 import { conv1dTensors, layerNormTensors, mhaConfig, num, positiveInt, type ArchConfig, type AttnOptions, type FamilyDef, type FamilyModel } from './family';
-import { attend, attendWithPast, causalMask, extendKv, geluErf, geluTanh, layerNorm, linear, matMulW, mergeHeads, relu, splitHeads } from './ops';
+import {
+  attend,
+  attendWithPast,
+  causalMask,
+  extendKv,
+  geluErf,
+  geluTanh,
+  layerNorm,
+  linear,
+  matMulW,
+  mergeHeads,
+  relu,
+  splitHeads,
+  tokenAndPosition,
+} from './ops';
 
 function parseConfig(raw: Record<string, unknown>): ArchConfig {
   const hidden = positiveInt(raw, ['n_embd', 'hidden_size']);
@@ -66,20 +80,7 @@ export const gpt2: FamilyDef = {
     const byLayerIdx = c.raw.scale_attn_by_inverse_layer_idx === true;
     return {
       embed(ids, offset = 0) {
-        return tf.tidy(() => {
-          const B = ids.length,
-            T = ids[0].length;
-          if (offset + T > c.maxPositions) throw new KnError('bad-input', `the prompt has ${offset + T} tokens; the model's context is ${c.maxPositions}`);
-          const tok = w.rows('wte.weight', ids.flat());
-          const pos = w.rows(
-            'wpe.weight',
-            Array.from({ length: T }, (_, i) => offset + i),
-          );
-          return tok
-            .reshape([B, T, c.hidden])
-            .add(pos)
-            .reshape([B * T, c.hidden]) as tf.Tensor2D;
-        });
+        return tf.tidy(() => tokenAndPosition(w, { tokens: 'wte.weight', positions: 'wpe.weight' }, ids, offset, c).reshape([-1, c.hidden]) as tf.Tensor2D);
       },
       attnHalf(l, h, B, T, o: AttnOptions = {}) {
         const p = `h.${l}.`;

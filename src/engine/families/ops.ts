@@ -1,5 +1,6 @@
 /** tfjs building blocks shared by the families. Hidden states are 2-D [B*T, d]. */
 import * as tf from '@tensorflow/tfjs';
+import { KnError } from '../../shared/errors';
 import { isPacked, packedMatMul } from '../weights/int8-webgpu';
 import { weightGrad, type WeightMat } from '../weights/weight-mat';
 
@@ -180,4 +181,25 @@ export function ropeTables(inv: Float64Array, headDim: number, T: number, offset
 export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
   const [x1, x2] = tf.split(x, 2, 3);
   return x.mul(cos).add(tf.concat([x2.neg(), x1], 3).mul(sin)) as tf.Tensor4D;
+}
+
+/**
+ * Token plus learned absolute position embeddings of a [B][T] batch whose first row sits at `offset` (GPT-2, BERT):
+ * [B, T, d]. A prompt past the model's context is refused.
+ */
+export function tokenAndPosition(
+  w: { rows(name: string, ids: number[]): tf.Tensor2D },
+  names: { tokens: string; positions: string },
+  ids: number[][],
+  offset: number,
+  c: { hidden: number; maxPositions: number },
+): tf.Tensor3D {
+  const B = ids.length,
+    T = ids[0].length;
+  if (offset + T > c.maxPositions) throw new KnError('bad-input', `the prompt has ${offset + T} tokens; the model's context is ${c.maxPositions}`);
+  const pos = w.rows(
+    names.positions,
+    Array.from({ length: T }, (_, i) => offset + i),
+  );
+  return w.rows(names.tokens, ids.flat()).reshape([B, T, c.hidden]).add(pos) as tf.Tensor3D;
 }
