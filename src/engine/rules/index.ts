@@ -294,3 +294,50 @@ export const LESSON = Object.freeze({
   /** the precomputed results keep this many decimals (probabilities and ΔP) */
   decimals: 4,
 });
+
+// ---------------------------------------------------------------------------------------------------
+// The neuron atlas (docs/ATLAS.md) and LAPE (Tang et al., ACL 2024, "Language-Specific Neurons").
+
+/**
+ * LAPE's rates. RUCAIBox/Language-Specific-Neurons identify.py (commit 1ec944c) sets top_rate = 0.05, filter_rate =
+ * 0.95, activation_bar_ratio = 0.95; the paper keeps the 1 % of neurons with the lowest entropy, our default (the
+ * issue's `--top-rate 0.01`). A neuron is kept among the lowest-entropy `top_rate` share unless no language's
+ * activation probability passes the `filter_rate` quantile of all probabilities; it is specific to the languages
+ * whose probability passes the `activation_bar_ratio` quantile.
+ */
+export const LAPE_TOP_RATE = 0.01;
+export const LAPE_TOP_RATE_CODE = 0.05;
+export const LAPE_FILTER_RATE = 0.95;
+export const LAPE_ACTIVATION_BAR_RATIO = 0.95;
+
+/** A LAPE rate (a share in (0, 1]); `option` names it in the refusal. */
+export function checkRate(v: unknown, option: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 1) throw new KnError('bad-input', `${option} must be a number in (0, 1], got ${String(v)}`);
+  return v;
+}
+
+/** `kn atlas build` without --facts or --split: this many known facts (seeded, stratified by relation). */
+export const ATLAS_DEFAULT_FACTS = 40;
+/** A relation neuron: selected (MaTrice or AMIG) for at least this many facts of one relation. */
+export const ATLAS_RELATION_MIN_FACTS = 3;
+/** A shared hub: selected (MaTrice or AMIG) for facts of at least this many relations. */
+export const ATLAS_HUB_MIN_RELATIONS = 3;
+/** The rule behind an atlas neuron's type, in words (written into atlas.json as typeRule). */
+export const ATLAS_TYPE_RULE =
+  `in this order: language = LAPE-specific to one or more languages (Tang et al. 2024); hub = selected by MaTrice or AMIG for facts of ≥ ${ATLAS_HUB_MIN_RELATIONS} relations; ` +
+  `relation = selected by MaTrice or AMIG for ≥ ${ATLAS_RELATION_MIN_FACTS} facts of one relation; fact = selected by MaTrice or AMIG for at least one fact; ` +
+  `other = only in some language's own (per-language) set`;
+/** Top activating queries kept per language on a neuron's page. */
+export const ATLAS_TOP_QUERIES = 3;
+/** Logit lens: promoted and suppressed tokens kept per neuron. */
+export const ATLAS_LENS_K = 10;
+/** Logit lens: a fact's object is listed on a neuron's page when its first token ranks within this many of the vocabulary. */
+export const ATLAS_LENS_OBJECT_RANK = 50;
+/** … and at most this many such objects per page (best rank first). */
+export const ATLAS_LENS_OBJECTS_MAX = 20;
+/** Logit-lens tokens written into the index entry (search by token). */
+export const ATLAS_INDEX_TOKENS = 5;
+/** An atlas above this size is too big for a static host (the build says so and offers --facts). */
+export const ATLAS_STATIC_MAX_BYTES = 20 * 1024 ** 2;
+/** `kn experiment lape`: known facts whose queries are measured, and the seed of Random of the same size. */
+export const LAPE_EXPERIMENT_FACTS = 40;
