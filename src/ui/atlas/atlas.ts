@@ -49,6 +49,15 @@ export function atlasName(search: string, loaded: string | null, fallback: strin
   return p?.trim() || loaded || fallback;
 }
 
+/**
+ * The atlas for the page's model: `?atlas=<name>` when given; else the loaded bundled model's; none (null) for a model
+ * loaded from elsewhere (it has no shipped atlas); the default model's while none is loaded.
+ */
+export function atlasNameFor(search: string, spec: { type: string; name?: string } | null, fallback: string): string | null {
+  if (spec && spec.type !== 'bundled' && !new URLSearchParams(search).get('atlas')) return null;
+  return atlasName(search, spec?.type === 'bundled' ? (spec.name ?? null) : null, fallback);
+}
+
 /** `?neuron=0.46` (or `L0·46`) of a page's address: the neuron it opens in the Atlas view; null when none. */
 export function neuronParam(search: string): NeuronRef | null {
   const p = new URLSearchParams(search).get('neuron');
@@ -61,6 +70,8 @@ export function neuronParam(search: string): NeuronRef | null {
 /** The address with `?neuron=` set to n (or removed when null), the other parameters and the hash kept. */
 export function withNeuronParam(search: string, n: NeuronRef | null): string {
   const p = new URLSearchParams(search);
+  // unchanged: the address as it was (URLSearchParams would re-encode the other parameters)
+  if (n ? p.get('neuron') === neuronKey(n) : !p.has('neuron')) return search;
   if (n) p.set('neuron', neuronKey(n));
   else p.delete('neuron');
   const s = p.toString();

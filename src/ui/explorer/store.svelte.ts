@@ -18,6 +18,7 @@ import { fetchHeadline } from '../headline';
 import { importExploration, modelMismatchNote, type ExplorationMeta, type ExplorationResults, type ImportedExploration } from '../share/exploration-file';
 import { decodeState, encodeState, type ExplorationState } from '../share/state';
 import { fetchStaticExploration, staticParam } from '../share/static-export';
+import { neuronParam, withNeuronParam } from '../atlas/atlas';
 import { AnalysisStore } from './analysis.svelte';
 import { EditsStore, type EditsHost } from './edits.svelte';
 import { storedLocalize, togglesFromState, togglesState } from './analysis';
@@ -37,7 +38,7 @@ export type { CompareSeries } from './analysis.svelte';
 export type { ToggleSet } from './analysis';
 export type { StaticView } from './host';
 
-export type View = 'data' | 'localize' | 'toggle' | 'edit' | 'share' | 'experiments';
+export type View = 'data' | 'localize' | 'toggle' | 'edit' | 'share' | 'experiments' | 'atlas';
 
 export class Explorer implements StoreHost, EditsHost {
   client: ExplorerClient | null = null;
@@ -49,6 +50,8 @@ export class Explorer implements StoreHost, EditsHost {
   view: View = $state('data');
   helpOpen = $state(false);
   helpTopic = $state('overview');
+  /** the neuron whose page the Atlas view shows (src/ui/atlas; `?neuron=` and the state's `neuron` carry it) */
+  atlasNeuron: [number, number] | null = $state.raw(null);
 
   readonly model = new ModelStore(this);
   readonly factStore = new FactsStore(this);
@@ -135,6 +138,12 @@ export class Explorer implements StoreHost, EditsHost {
     })();
     const params = new URLSearchParams(search);
     const autoload = params.get('autoload') !== '0';
+    try {
+      const n = neuronParam(search);
+      if (n) this.openInAtlas(n);
+    } catch (e) {
+      this.showError(e, 'This link cannot be opened');
+    }
     let staticUrl: string | null = null;
     let staticRefused = false;
     try {
@@ -215,6 +224,13 @@ export class Explorer implements StoreHost, EditsHost {
     this.notice = `Opened on ${f.id}: on this model, switching off its ${f.neurons} shared neurons changes P(correct) by ${Math.round(f.suppress * 100)} % on average over ${f.languages} languages (the model card has the experiment).`;
   }
 
+  /** Opens a neuron's page in the Atlas view (the chips' "open in atlas", a link's `?neuron=`). */
+  openInAtlas(n: readonly [number, number]) {
+    this.atlasNeuron = [n[0], n[1]];
+    this.view = 'atlas';
+    this.updateHash();
+  }
+
   clearFact() {
     this.factStore.clear();
     this.analysis.clear();
@@ -260,6 +276,7 @@ export class Explorer implements StoreHost, EditsHost {
     if (a.compare) st.compare = true;
     const edits = this.edits.specs;
     if (edits.length) st.edits = edits;
+    if (this.view === 'atlas' && this.atlasNeuron) st.neuron = [...this.atlasNeuron];
     return st;
   }
 
@@ -269,7 +286,8 @@ export class Explorer implements StoreHost, EditsHost {
     if (!st) return;
     try {
       const h = encodeState(st);
-      if (location.hash !== h) history.replaceState(null, '', `${location.pathname}${location.search}${h}`);
+      const q = withNeuronParam(location.search, st.neuron ?? null);
+      if (location.hash !== h || location.search !== q) history.replaceState(null, '', `${location.pathname}${q}${h}`);
     } catch {
       /* an unencodable state (e.g. too many manual neurons) keeps the previous link */
     }
@@ -278,7 +296,7 @@ export class Explorer implements StoreHost, EditsHost {
   shareLink(): string {
     const st = this.exploration();
     if (!st) throw new KnError('bad-input', 'a model loaded from local files cannot be shared by link; export an exploration file instead');
-    return `${location.origin}${location.pathname}${location.search}${encodeState(st)}`;
+    return `${location.origin}${location.pathname}${withNeuronParam(location.search, st.neuron ?? null)}${encodeState(st)}`;
   }
 
   /** Opens a link's state: load its model, choose its fact, reuse cached attributions, apply toggles. */
@@ -318,6 +336,10 @@ export class Explorer implements StoreHost, EditsHost {
     try {
       this.takeSettings(st);
       this.analysis.compare = !!st.compare;
+      if (st.neuron) {
+        this.atlasNeuron = [st.neuron[0], st.neuron[1]];
+        this.view = 'atlas';
+      }
       if (!isLoaded(this.model.spec, this.model.info, st.model)) {
         const ok = await this.load(stateToModel(st.model), this.model.dtype);
         if (!ok) return false;
@@ -334,7 +356,7 @@ export class Explorer implements StoreHost, EditsHost {
           return false;
         }
         const done = await this.analysis.localize({ cacheOnly: !opts.compute });
-        if (this.view === viewAtStart) this.view = done && st.toggles ? 'toggle' : 'localize';
+        if (this.view === viewAtStart && !st.neuron) this.view = done && st.toggles ? 'toggle' : 'localize';
       }
       await this.edits.restore(st.edits);
       return true;

@@ -78,6 +78,8 @@ export interface ExplorationState {
   compare?: boolean;
   /** edits of the model, oldest first (a reload re-applies erase/update and asks before re-teaching) */
   edits?: ExplorationEdit[];
+  /** the neuron open in the Atlas view, [layer, index] (a link made there reopens its page; absent in older files) */
+  neuron?: [number, number];
 }
 
 /** Limits enforced on links (and on the state inside exploration files). */
@@ -314,6 +316,7 @@ export const stateSchema: Schema<ExplorationState> = obj({
   toggles: v.optional(togglesSchema),
   compare: v.optional(bool()),
   edits: v.optional(arr(editSchema, STATE_LIMITS.maxEdits)),
+  neuron: v.optional(neuron()),
 }) as Schema<ExplorationState>;
 
 // ---------------------------------------------------------------------------------------------------
