@@ -11,7 +11,7 @@
  */
 import type { Lang } from '../../data/types';
 import type { EditMeta, EditOpResult, EditRow, EnhanceRow, InjectRow, RowTiming } from '../experiments/edit';
-import { median, methodLabel as baseLabel, runSettings, type ReportFiles } from './report';
+import { factTiming, median, methodLabel as baseLabel, reportHead, type ReportFiles } from './report';
 import { barChart } from './svg';
 import { BEFORE_COLOR, methodColors } from '../selection/methods';
 import { MIN_KNOWN_LANGS } from '../rules';
@@ -208,18 +208,9 @@ export function summarizeEdit(meta: EditMeta, rows: EditRow[], timings: RowTimin
   for (const l of langs) updateBaseline[l] = rows.some((r) => r.queries.some((q) => q.lang === l && q.known)) ? 0 : null;
   const req = rows.map((r) => r.requantization).filter((x): x is NonNullable<typeof x> => !!x);
   const live = rows.map((r) => r.methods.matrice?.update?.ms).filter((x): x is EditOpResult['ms'] => !!x);
-  const ms = timings.map((t) => t.ms);
+  const E = meta.edit!;
   return {
-    experiment: 'edit',
-    model: meta.model.id,
-    facts: rows.length,
-    settings: {
-      ...runSettings(meta),
-      editLang: meta.edit!.lang,
-      lambda1: meta.edit!.lambda1,
-      lambda2: meta.edit!.lambda2,
-      unrelatedFacts: meta.edit!.unrelatedFacts,
-    },
+    ...reportHead('edit' as const, meta, rows.length, { editLang: E.lang, lambda1: E.lambda1, lambda2: E.lambda2, unrelatedFacts: E.unrelatedFacts }),
     erase,
     update,
     updateBaseline,
@@ -237,8 +228,7 @@ export function summarizeEdit(meta: EditMeta, rows: EditRow[], timings: RowTimin
         }
       : null,
     timing: {
-      facts: ms.length,
-      msPerFactMedian: median(ms),
+      ...factTiming(timings),
       liveMsMedian: median(live.map((m) => m.edit + m.fact + m.undo)),
       editMsMedian: median(live.map((m) => m.edit)),
       factEvalMsMedian: median(live.map((m) => m.fact)),
@@ -288,18 +278,10 @@ export function summarizeEnhance(meta: EditMeta, rows: EnhanceRow[], timings: Ro
       sizes: { median: median(sz), empty: sz.filter((x) => x === 0).length },
     };
   }
-  const ms = timings.map((t) => t.ms);
   return {
-    experiment: 'enhance',
-    model: meta.model.id,
-    facts: rows.length,
-    settings: {
-      ...runSettings(meta),
-      enhanceLangs: meta.enhance!.langs,
-      factor: meta.enhance!.factor,
-    },
+    ...reportHead('enhance' as const, meta, rows.length, { enhanceLangs: meta.enhance!.langs, factor: meta.enhance!.factor }),
     methods,
-    timing: { facts: ms.length, msPerFactMedian: median(ms) },
+    timing: factTiming(timings),
     problems,
   };
 }
@@ -361,22 +343,11 @@ export function summarizeInject(meta: EditMeta, rows: InjectRow[], timings: RowT
     };
   }
   const J = meta.inject!;
-  const ms = timings.map((t) => t.ms);
   return {
-    experiment: 'inject',
-    model: meta.model.id,
-    facts: rows.length,
-    settings: {
-      ...runSettings(meta),
-      trainLang: J.lang,
-      trainSteps: J.steps,
-      lr: J.lr,
-      oldFacts: J.oldFacts.length,
-      k: J.k,
-    },
+    ...reportHead('inject' as const, meta, rows.length, { trainLang: J.lang, trainSteps: J.steps, lr: J.lr, oldFacts: J.oldFacts.length, k: J.k }),
     before: { languages: beforeCells, mean: mean(beforeCells) },
     methods,
-    timing: { facts: ms.length, msPerFactMedian: median(ms) },
+    timing: factTiming(timings),
     problems,
   };
 }

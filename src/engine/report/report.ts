@@ -166,6 +166,25 @@ export function runSettings(meta: Pick<ExperimentMeta, 'settings' | 'steps' | 'b
   return { ...meta.settings, steps: meta.steps, baseline: meta.baseline, seed: meta.seed, langs: meta.langs };
 }
 
+/**
+ * The opening of every report: which experiment, model, how many facts and the run's settings (plus the kind's own),
+ * in the key order the report files have always had.
+ */
+export function reportHead<E extends string, X extends object>(
+  experiment: E,
+  meta: Pick<ExperimentMeta, 'settings' | 'steps' | 'baseline' | 'seed' | 'langs' | 'model'>,
+  facts: number,
+  extra: X,
+) {
+  return { experiment, model: meta.model.id, facts, settings: { ...runSettings(meta), ...extra } };
+}
+
+/** Median time per fact over the run's timed facts. */
+export function factTiming(timings: readonly { ms: number }[]) {
+  const ms = timings.map((t) => t.ms);
+  return { facts: ms.length, msPerFactMedian: median(ms) };
+}
+
 /** Mean ΔP over all known queries of the fact (every language). */
 function factDeltaP(row: FactRow, after: number[]): number {
   let s = 0,
@@ -290,10 +309,7 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
   const bestReading = ok.length ? ok.reduce((a, b) => (b.suppress! < a.suppress! ? b : a)).reading : null;
   const ms = timings.map((t) => t.ms);
   return {
-    experiment: 'manipulate',
-    model: meta.model.id,
-    facts: rows.length,
-    settings: { ...runSettings(meta), quadrature: meta.quadrature ?? LEGACY_QUADRATURE },
+    ...reportHead('manipulate' as const, meta, rows.length, { quadrature: meta.quadrature ?? LEGACY_QUADRATURE }),
     methods,
     perLanguageSets,
     tableII,
@@ -301,7 +317,7 @@ export function summarize(meta: ExperimentMeta, rows: FactRow[], timings: FactTi
     readings,
     bestReading,
     completenessMedian: median(rows.map((r) => r.completeness)),
-    timing: { facts: ms.length, msPerFactMedian: median(ms), msPerFactMean: ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : null },
+    timing: { ...factTiming(timings), msPerFactMean: ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : null },
     problems,
   };
 }
