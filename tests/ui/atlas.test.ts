@@ -10,9 +10,9 @@ import {
   atlasDir,
   atlasName,
   atlasRow,
-  checkNeuron,
   entropy,
   entryOf,
+  factNeedsPages,
   fetchAtlasIndex,
   fetchNeuronPage,
   filterByFact,
@@ -48,15 +48,19 @@ describe('reading an atlas', () => {
   it('keeps the well-formed entries and names the two malformed ones', async () => {
     const { index, skipped } = await open();
     expect(keys(index.neurons)).toEqual(['0.3', '1.5', '1.2', '0.7']);
-    expect(skipped).toEqual(["entry 4 names L5·0, outside the model's 2 × 8 neurons", 'entry 5 has the unknown type "mystery"']);
+    expect(skipped).toEqual([
+      '/fx/atlas.json: neuron entry 5: neuron L5·0 is beyond the model (2 layers × 8 neurons); skipped',
+      '/fx/atlas.json: neuron entry 6: type "mystery" is none of fact, relation, language, hub, other; skipped',
+      '/fx/atlas.json: the LAPE set of "fr" names 1 neuron(s) beyond the model; left out',
+    ]);
     // the LAPE set for French names 9.9, outside the model: dropped
     expect(index.lape.sets.fr).toEqual([[0, 1]]);
     expect(index.lape.sets.fi).toEqual([[1, 2]]);
   });
 
   it('refuses what is not an atlas, and says how to make a missing one', async () => {
-    expect(() => parseAtlasIndex({ format: 'kn-experiment-headline' })).toThrow(/is not a neuron atlas/);
-    expect(() => parseAtlasIndex({ format: 'kn-atlas', version: 2 })).toThrow(/has version 2; this page reads version 1/);
+    expect(() => parseAtlasIndex({ format: 'kn-experiment-headline' })).toThrow('atlas.json is not a neuron atlas index (format is not "kn-atlas")');
+    expect(() => parseAtlasIndex({ format: 'kn-atlas', version: 2 })).toThrow('atlas.json is atlas version 2; this build reads version 1');
     await expect(fetchAtlasIndex('/fx/nothing/', 'demo-x', fileFetch)).rejects.toMatchObject({
       code: 'missing-file',
       message: expect.stringMatching(
@@ -67,16 +71,14 @@ describe('reading an atlas', () => {
 
   it('a neuron beyond the model, one without a page, a page of another model', async () => {
     const { index } = await open();
-    expect(() => checkNeuron(index, [2, 0])).toThrow('neuron L2·0 is beyond the model: fixture-model has layers 0..1 (2 × 8 neurons)');
-    expect(() => checkNeuron(index, [1, 8])).toThrow('neuron L1·8 is beyond the model: fixture-model has neurons 0..7 in each layer (2 × 8 neurons)');
-    expect(() => entryOf(index, [1, 1])).toThrow(
-      'neuron L1·1 has no page in this atlas: no fact of the 6 it was built from selected it (it has pages for 4 neurons)',
-    );
+    expect(() => entryOf(index, [2, 0])).toThrow('neuron L2·0 does not exist in fixture-model (2 layers × 8 neurons)');
+    expect(() => entryOf(index, [1, 8])).toThrow('neuron L1·8 does not exist in fixture-model (2 layers × 8 neurons)');
+    expect(() => entryOf(index, [1, 1])).toThrow('neuron L1·1 has no page in this atlas: no fact selected it and it is no LAPE neuron');
     await expect(fetchNeuronPage('/fx/', index, [0, 7], fileFetch)).rejects.toThrow(
       'the atlas lists L0·7 but its page /fx/neurons/L0-7.json is missing (HTTP 404)',
     );
     await expect(fetchNeuronPage('/fx/', index, [1, 2], fileFetch)).rejects.toThrow(
-      "neurons/L1-2.json: belongs to another model (content hash another-mode, the atlas's is fixturehash0)",
+      "neurons/L1-2.json belongs to the model with content hash another-model-hash, not to this atlas's (fixturehash0123456789)",
     );
     const p = await fetchNeuronPage('/fx/', index, [0, 3], fileFetch);
     expect(p.uses[0].fact).toBe('P36:0');
@@ -114,6 +116,16 @@ describe('search', () => {
     expect(keys(await filterByFact(cands, 'P36/2', page))).toEqual(['1.5']);
     expect(keys(await filterByFact(searchIndex(index, { fact: 'P36:0', type: 'fact' }), 'P36:0', page))).toEqual(['0.3']);
     expect(() => searchIndex(index, { fact: 'Paris' })).toThrow('fact "Paris" is not a fact id; write it relation:index, such as P36:0');
+  });
+
+  it('by fact through the ids the index keeps, when it keeps them', async () => {
+    const { index } = await open();
+    const ids = (k: string) => (k === '1.5' ? ['P36:1', 'P36:2', 'P36:3'] : ['P36:0']);
+    const withIds = { ...index, neurons: index.neurons.map((e) => ({ ...e, factIds: ids(`${e.neuron[0]}.${e.neuron[1]}`) })) };
+    expect(factNeedsPages(index, { fact: 'P36:2' })).toBe(true);
+    expect(factNeedsPages(withIds, { fact: 'P36:2' })).toBe(false);
+    expect(keys(searchIndex(withIds, { fact: 'P36/2' }))).toEqual(['1.5']);
+    expect(keys(searchIndex(withIds, { fact: 'P36:0' }))).toEqual(['0.7', '1.2', '0.3']);
   });
 
   it('says plainly when nothing matches', async () => {

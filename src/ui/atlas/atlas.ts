@@ -5,9 +5,8 @@
  * token, fact, relation, language and type; and the numbers a neuron's page shows.
  */
 import { KnError } from '../../shared/errors';
+import { findEntry, readAtlas, readNeuronPage, searchAtlas } from '../../engine/atlas';
 import {
-  ATLAS_FORMAT,
-  ATLAS_VERSION,
   neuronFile,
   neuronKey,
   neuronLabel,
@@ -83,22 +82,7 @@ export function withNeuronParam(search: string, n: NeuronRef | null): string {
 
 type Fetch = (url: string) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
 
-const isObj = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
-const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-const isInt = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0;
-const isStrs = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
-const isRef = (x: unknown): x is NeuronRef => Array.isArray(x) && x.length === 2 && isInt(x[0]) && isInt(x[1]);
-
-function entryProblem(e: unknown, layers: number, perLayer: number): string {
-  if (!isObj(e)) return 'is not an object';
-  if (!isRef(e.neuron)) return 'has no neuron [layer, index]';
-  if (e.neuron[0] >= layers || e.neuron[1] >= perLayer) return `names ${neuronLabel(e.neuron)}, outside the model's ${layers} × ${perLayer} neurons`;
-  if (!NEURON_TYPES.includes(e.type as NeuronType)) return `has the unknown type "${String(e.type)}"`;
-  if (!isInt(e.facts)) return 'has no fact count';
-  if (!isStrs(e.relations) || !isStrs(e.lapeLangs) || !isStrs(e.topTokens)) return 'lacks relations, lapeLangs or topTokens';
-  if (!isNum(e.coverage) || !isNum(e.entropy)) return 'lacks coverage or entropy';
-  return '';
-}
+const isRef = (x: unknown): x is NeuronRef => Array.isArray(x) && x.length === 2 && x.every((v) => Number.isInteger(v) && v >= 0);
 
 /** An index checked; an entry that is not well formed is left out and named in `skipped`. */
 export interface ReadAtlas {
@@ -106,77 +90,36 @@ export interface ReadAtlas {
   skipped: string[];
 }
 
-/** Checks an atlas.json (`where` names it in messages). Throws KnError('corrupt-file') when the file itself is not an atlas. */
+/**
+ * Checks an atlas.json (`where` names it in messages) with the engine's reader (engine/atlas readAtlas: a malformed
+ * entry is skipped and named); a LAPE set's neuron outside the model is dropped and named too.
+ */
 export function parseAtlasIndex(json: unknown, where = 'atlas.json'): ReadAtlas {
-  const bad = (what: string) => new KnError('corrupt-file', `${where}: ${what}`);
-  if (!isObj(json)) throw bad('is not a JSON object');
-  if (json.format !== ATLAS_FORMAT) throw bad(`is not a neuron atlas (format "${String(json.format)}", expected "${ATLAS_FORMAT}")`);
-  if (json.version !== ATLAS_VERSION) throw bad(`has version ${String(json.version)}; this page reads version ${ATLAS_VERSION}`);
-  if (typeof json.model !== 'string' || typeof json.contentHash !== 'string' || !json.contentHash) throw bad('names no model or content hash');
-  if (!isInt(json.layers) || !isInt(json.neuronsPerLayer) || !json.layers || !json.neuronsPerLayer) throw bad('has no layers × neuronsPerLayer');
-  if (!isStrs(json.langs) || !isStrs(json.facts)) throw bad('has no langs or facts list');
-  if (!Array.isArray(json.neurons)) throw bad('has no neurons list');
-  const lape = isObj(json.lape) ? json.lape : null;
-  if (!lape || !isObj(lape.sets)) throw bad('has no LAPE sets');
-  const layers = json.layers,
-    perLayer = json.neuronsPerLayer;
-  const skipped: string[] = [];
-  const neurons: AtlasEntry[] = [];
-  json.neurons.forEach((e, i) => {
-    const p = entryProblem(e, layers, perLayer);
-    if (p) skipped.push(`entry ${i} ${p}`);
-    else neurons.push(e as unknown as AtlasEntry);
-  });
+  const { index, problems } = readAtlas(json, where);
+  const skipped = [...problems];
   const sets: Record<string, NeuronRef[]> = {};
-  for (const [lang, ns] of Object.entries(lape.sets)) {
+  for (const [lang, ns] of Object.entries(index.lape.sets as Record<string, unknown>)) {
     if (!Array.isArray(ns) || !ns.every(isRef)) {
-      skipped.push(`LAPE set "${lang}" is not a list of neurons`);
+      skipped.push(`${where}: the LAPE set of "${lang}" is not a list of neurons; skipped`);
       continue;
     }
-    sets[lang] = ns.filter((n) => n[0] < layers && n[1] < perLayer);
+    const inside = ns.filter((n) => n[0] < index.layers && n[1] < index.neuronsPerLayer);
+    if (inside.length < ns.length) skipped.push(`${where}: the LAPE set of "${lang}" names ${ns.length - inside.length} neuron(s) beyond the model; left out`);
+    sets[lang] = inside;
   }
-  const index = { ...(json as unknown as AtlasIndex), neurons, lape: { ...(lape as unknown as AtlasIndex['lape']), sets } };
-  return { index, skipped };
+  return { index: { ...index, lape: { ...index.lape, sets } }, skipped };
 }
 
-/** Checks a neuron's page against its index: the same build (content hash), the same neuron. */
+/** Checks a neuron's page against its index (engine/atlas readNeuronPage: the same model) and that it is n's page. */
 export function parseNeuronPage(json: unknown, index: AtlasIndex, n: NeuronRef): NeuronPage {
   const where = neuronFile(n);
-  const bad = (what: string) => new KnError('corrupt-file', `${where}: ${what}`);
-  if (!isObj(json) || json.format !== ATLAS_FORMAT) throw bad('is not a neuron atlas page');
-  if (json.contentHash !== index.contentHash)
-    throw bad(`belongs to another model (content hash ${String(json.contentHash).slice(0, 12)}, the atlas's is ${index.contentHash.slice(0, 12)})`);
-  const e = json.entry as AtlasEntry | undefined;
-  if (!e || !isRef(e.neuron) || e.neuron[0] !== n[0] || e.neuron[1] !== n[1]) throw bad(`is not the page of ${neuronLabel(n)}`);
-  if (!Array.isArray(json.uses) || !isObj(json.activation) || !isObj(json.lapeProfile) || !isObj(json.lens))
-    throw bad('lacks uses, activation, lapeProfile or lens');
-  return json as unknown as NeuronPage;
+  const page = readNeuronPage(json, index, where);
+  if (page.entry.neuron[0] !== n[0] || page.entry.neuron[1] !== n[1]) throw new KnError('corrupt-file', `${where} is not the page of ${neuronLabel(n)}`);
+  return page;
 }
 
-/** A neuron the model has (else a KnError naming the model's size). */
-export function checkNeuron(index: AtlasIndex, n: NeuronRef): void {
-  const { layers, neuronsPerLayer: per } = index;
-  if (n[0] >= layers)
-    throw new KnError('bad-input', `neuron ${neuronLabel(n)} is beyond the model: ${index.model} has layers 0..${layers - 1} (${layers} × ${per} neurons)`);
-  if (n[1] >= per)
-    throw new KnError(
-      'bad-input',
-      `neuron ${neuronLabel(n)} is beyond the model: ${index.model} has neurons 0..${per - 1} in each layer (${layers} × ${per} neurons)`,
-    );
-}
-
-/** The entry of a neuron the atlas has a page for, or a KnError saying why it has none. */
-export function entryOf(index: AtlasIndex, n: NeuronRef): AtlasEntry {
-  checkNeuron(index, n);
-  const e = index.neurons.find((x) => x.neuron[0] === n[0] && x.neuron[1] === n[1]);
-  if (!e) {
-    throw new KnError(
-      'missing-file',
-      `neuron ${neuronLabel(n)} has no page in this atlas: no fact of the ${index.facts.length} it was built from selected it (it has pages for ${index.neurons.length} neurons)`,
-    );
-  }
-  return e;
-}
+/** The entry of a neuron the atlas has a page for, or a KnError saying why it has none (beyond the model, or no page). */
+export const entryOf = (index: AtlasIndex, n: NeuronRef): AtlasEntry => findEntry(index, n);
 
 /** '' when the atlas fits the loaded model (or none is loaded), else what is wrong. */
 export function modelMismatch(index: AtlasIndex, model: { contentHash: string; source?: string } | null): string {
@@ -248,18 +191,21 @@ export const queryIsEmpty = (q: AtlasQuery) => !q.token?.trim() && !q.fact?.trim
  * A fact is matched on its relation here (the index keeps no fact ids); `factCandidates` + the pages finish it.
  */
 export function searchIndex(index: AtlasIndex, q: AtlasQuery): AtlasEntry[] {
-  const tok = normToken(q.token?.trim() ?? '');
-  const factRel = q.fact?.trim() ? factRelation(q.fact) : '';
-  const out = index.neurons.filter((e) => {
-    if (q.type && e.type !== q.type) return false;
-    if (q.relation && !e.relations.includes(q.relation)) return false;
-    if (factRel && !e.relations.includes(factRel)) return false;
-    if (q.lang && !e.lapeLangs.includes(q.lang)) return false;
-    if (tok && !e.topTokens.some((t) => normToken(t).includes(tok))) return false;
-    return true;
-  });
+  const fact = q.fact?.trim() ? normFact(q.fact) : '';
+  // the engine's search (engine/atlas searchAtlas); a fact through its ids where the index keeps them, else through its relation
+  const byIds = !!fact && index.neurons.some((e) => e.factIds);
+  const out = searchAtlas(index, {
+    token: q.token?.trim() ? normToken(q.token) : undefined,
+    fact: byIds ? fact : undefined,
+    relation: q.relation || (fact && !byIds ? factRelation(fact) : undefined),
+    lang: q.lang || undefined,
+    type: q.type || undefined,
+  }).filter((e) => !q.relation || !fact || byIds || e.relations.includes(factRelation(fact)));
   return out.sort((a, b) => b.facts - a.facts || b.coverage - a.coverage || a.neuron[0] - b.neuron[0] || a.neuron[1] - b.neuron[1]);
 }
+
+/** Whether a fact search must still read the pages (the index keeps no fact ids). */
+export const factNeedsPages = (index: AtlasIndex, q: AtlasQuery) => !!q.fact?.trim() && !index.neurons.some((e) => e.factIds);
 
 /** `P36:0` → `P36` (a fact id is relation:index); KnError when it is not a fact id. */
 export function factRelation(fact: string): string {

@@ -7,6 +7,7 @@ import { KnError, toKnError } from '../../shared/errors';
 import {
   atlasDir,
   entryOf,
+  factNeedsPages,
   fetchAtlasIndex,
   fetchNeuronPage,
   filterByFact,
@@ -113,7 +114,7 @@ export class AtlasStore {
     this.searching = true;
     try {
       let r = searchIndex(idx, q);
-      if (q.fact?.trim()) r = await filterByFact(r, q.fact, (n) => this.pageOf(n));
+      if (factNeedsPages(idx, q)) r = await filterByFact(r, q.fact ?? '', (n) => this.pageOf(n));
       if (s !== this.seq.search) return;
       this.results = r;
       this.noMatch = r.length || queryIsEmpty(q) ? '' : noMatchText(idx, q);
