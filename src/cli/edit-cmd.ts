@@ -30,21 +30,10 @@ import { openLocal } from '../data/node';
 import { intOpt, numOpt, parseCli } from './args';
 import { langsArg, quadratureArg, relationsArg, resultsKindOf, runFlow, runSettings, type Loader } from './flow';
 import { JOBS_OPTION, jobsArg, type CliContext } from './jobs';
-import {
-  dur,
-  EXPERIMENT_OPTIONS,
-  NdjsonRowSink,
-  resultsKind,
-  runMergeCommand,
-  runReportCommand,
-  splitCandidates,
-  WEIGHT_OPTIONS,
-  weightFlags,
-  type ResultRows,
-} from './results';
+import * as results from './results';
 
 const RUN_OPTIONS = {
-  ...EXPERIMENT_OPTIONS,
+  ...results.EXPERIMENT_OPTIONS,
   lambda1: { type: 'string' },
   lambda2: { type: 'string' },
   unrelated: { type: 'string' },
@@ -53,7 +42,7 @@ const RUN_OPTIONS = {
   old: { type: 'string' },
   k: { type: 'string' },
   quadrature: { type: 'string' },
-  ...WEIGHT_OPTIONS,
+  ...results.WEIGHT_OPTIONS,
   ...JOBS_OPTION,
 } as const;
 
@@ -61,12 +50,12 @@ export const EDIT_HELP = `  kn experiment edit [--model <m>] [--facts N] [--rela
   kn experiment inject [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods ${INJECT_METHODS.join(',')}] [--train-steps ${rules.TEACH_DEFAULTS.trainSteps}] [--lr ${rules.TEACH_DEFAULTS.lr}] [--old ${rules.DEFAULT_OLD_FACTS}] [--k ${rules.TEACH_DEFAULTS.k}] [--seed S] [--steps M] [--quadrature ${rules.QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>   Table V: train only the neurons (MaTrice: top-k by S; Random: k) on an unknown fact's English queries; accuracy on Q_new per language and on Q_old
   kn experiment enhance [--model <m>] [--facts N] [--relations ...] [--langs ...] [--methods ${ENHANCE_METHODS.join(',')}] [--seed S] [--steps M] [--quadrature ${rules.QUADRATURES.join('|')}] [--shard k/n | --jobs N] --out <dir>   Fig. 6: accuracy on Q_error (${rules.LOW_RESOURCE_LANGS.join(', ')}) after doubling the neurons`;
 
-export { resultsKind };
+export { resultsKind } from './results';
 
 /** True when the first positional argument of `argv` is an edit or enhancement results folder. */
 export async function isEditResults(argv: string[]): Promise<boolean> {
   const dirs = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && argv[i - 1] === '--out'));
-  const k = await resultsKind(dirs[0]);
+  const k = await results.resultsKind(dirs[0]);
   return k === 'edit' || k === 'enhance' || k === 'inject';
 }
 
@@ -79,10 +68,10 @@ const EDITS = resultsKindOf<EditMeta, AnyRow>(
 
 export const readEditMeta = (dir: string): Promise<EditMeta> => EDITS.readMeta(dir);
 
-export const readEditRows = (dir: string, meta: EditMeta): Promise<ResultRows<AnyRow, RowTiming>> => EDITS.readRows(dir, meta);
+export const readEditRows = (dir: string, meta: EditMeta): Promise<results.ResultRows<AnyRow, RowTiming>> => EDITS.readRows(dir, meta);
 
 /** NDJSON sink of the edit / enhance / inject rows (results.ts). */
-export class EditNdjsonSink extends NdjsonRowSink<AnyRow, RowTiming> {
+export class EditNdjsonSink extends results.NdjsonRowSink<AnyRow, RowTiming> {
   constructor(
     dir: string,
     readonly meta: EditMeta,
@@ -118,7 +107,7 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
     throw new KnError('bad-input', `--lr must be a number in (0, ${rules.TEACH_LR_MAX}], got "${v.lr}"`);
   const baseline = rules.checkBaseline(v.baseline ?? rules.DEFAULT_BASELINE, '--baseline');
   const quadrature = quadratureArg(v.quadrature);
-  const weights = weightFlags(v);
+  const weights = results.weightFlags(v);
   const tau = numOpt(v.tau, 'tau');
   if (tau !== undefined && !(tau >= rules.TAU_MIN && tau <= rules.TAU_MAX))
     throw new KnError('bad-input', `--tau must be a number in ${rules.TAU_MIN}..${rules.TAU_MAX}, got "${v.tau}"`);
@@ -144,7 +133,7 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
       label: `${kind} fact`,
       what: 'results of another run',
       fresh: async (model, arg) => {
-        candidates = await splitCandidates(arg, v.split);
+        candidates = await results.splitCandidates(arg, v.split);
         // the model's calibrated settings (calibration.json) unless flags say otherwise; the meta records them all
         return metaFor(modelRef(model, arg), runSettings(model, v, weights, tau), quadrature);
       },
@@ -162,7 +151,7 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
           minKnownLangs,
           old: oldPick,
           signal,
-          onProgress: (p) => print(`kn: picking facts: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${dur(Date.now() - t0)}`),
+          onProgress: (p) => print(`kn: picking facts: ${p.picked}/${nFacts} kept of ${p.probed} probed · ${results.dur(Date.now() - t0)}`),
         });
         if (facts.length < nFacts) print(`kn: only ${facts.length} suitable facts found (asked for ${nFacts})`, true);
         return { ...base, facts, ...(base.inject ? { inject: { ...base.inject, oldFacts: oldPick!.facts } } : {}) };
@@ -183,5 +172,5 @@ export async function runEditCommand(kind: EditExperiment, argv: string[], load:
 /** The command line that reproduces a run (printed in its report): engine/experiments/commands.ts. */
 export { reproduceEditCommand };
 
-export const runEditReport = (argv: string[]) => runReportCommand(argv, EDITS);
-export const runEditMerge = (argv: string[]) => runMergeCommand(argv, EDITS);
+export const runEditReport = (argv: string[]) => results.runReportCommand(argv, EDITS);
+export const runEditMerge = (argv: string[]) => results.runMergeCommand(argv, EDITS);

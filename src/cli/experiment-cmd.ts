@@ -26,21 +26,11 @@ import { reportFiles, summarize } from '../engine/report';
 import { intOpt, parseCli } from './args';
 import { langsArg, quadratureArg, relationsArg, resultsKindOf, runFlow, runSettings, type Loader } from './flow';
 import { JOBS_OPTION, jobsArg, type CliContext } from './jobs';
-import {
-  EXPERIMENT_OPTIONS,
-  NdjsonRowSink,
-  pickKnownFacts,
-  runMergeCommand,
-  runReportCommand,
-  splitCandidates,
-  WEIGHT_OPTIONS,
-  weightFlags,
-  type ResultRows,
-} from './results';
+import * as results from './results';
 
 const RUN_OPTIONS = {
-  ...EXPERIMENT_OPTIONS,
-  ...WEIGHT_OPTIONS,
+  ...results.EXPERIMENT_OPTIONS,
+  ...results.WEIGHT_OPTIONS,
   quadrature: { type: 'string' },
   ...JOBS_OPTION,
 } as const;
@@ -56,7 +46,7 @@ const MANIPULATION = resultsKindOf<ExperimentMeta, FactRow>(
   },
 );
 
-export type ReadRows = ResultRows<FactRow, FactTiming>;
+export type ReadRows = results.ResultRows<FactRow, FactTiming>;
 
 /** Reads the NDJSON rows of a results folder; corrupt or foreign lines are skipped and reported, never fatal. */
 export const readRows = (dir: string, meta: ExperimentMeta): Promise<ReadRows> => MANIPULATION.readRows(dir, meta);
@@ -64,7 +54,7 @@ export const readRows = (dir: string, meta: ExperimentMeta): Promise<ReadRows> =
 export const readMeta = (dir: string): Promise<ExperimentMeta> => MANIPULATION.readMeta(dir);
 
 /** NDJSON sink of the manipulation rows (results.ts). */
-export class NdjsonSink extends NdjsonRowSink<FactRow, FactTiming> {
+export class NdjsonSink extends results.NdjsonRowSink<FactRow, FactTiming> {
   constructor(
     dir: string,
     readonly meta: ExperimentMeta,
@@ -92,7 +82,7 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   const tau = v.tau === undefined ? undefined : Number(v.tau);
   if (tau !== undefined && !(Number.isFinite(tau) && tau >= rules.TAU_MIN && tau <= rules.TAU_MAX))
     throw new KnError('bad-input', `--tau must be a number in ${rules.TAU_MIN}..${rules.TAU_MAX}, got "${v.tau}"`);
-  const weights = weightFlags(v);
+  const weights = results.weightFlags(v);
   let candidates: string[] | undefined;
   return runFlow(
     { argv, v, out, jobs, load, ctx },
@@ -105,7 +95,7 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
       label: 'fact',
       what: 'results of another run',
       fresh: async (model, arg) => {
-        candidates = await splitCandidates(arg, v.split);
+        candidates = await results.splitCandidates(arg, v.split);
         return manipulationMeta(model, {
           id: arg,
           specs,
@@ -124,7 +114,7 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
       resumable: (old, base) => metaMismatch({ ...old, facts: [] }, base),
       pick: async (model, base, signal, print) => ({
         ...base,
-        facts: await pickKnownFacts(model, { facts: nFacts, relations, langs, seed, candidates, signal }, print),
+        facts: await results.pickKnownFacts(model, { facts: nFacts, relations, langs, seed, candidates, signal }, print),
       }),
       done: (meta, r) => ({
         out,
@@ -138,8 +128,8 @@ export async function runExperiment(kind: 'manipulate' | 'readings', argv: strin
   );
 }
 
-export const runReport = (argv: string[]) => runReportCommand(argv, MANIPULATION);
-export const runMerge = (argv: string[]) => runMergeCommand(argv, MANIPULATION);
+export const runReport = (argv: string[]) => results.runReportCommand(argv, MANIPULATION);
+export const runMerge = (argv: string[]) => results.runMergeCommand(argv, MANIPULATION);
 
 /** The command line that reproduces a run (printed in its report): engine/experiments/commands.ts, shared with the page. */
 export { reproduceCommand, parseMethodSpec };
