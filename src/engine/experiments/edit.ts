@@ -25,21 +25,7 @@ import type { Method } from '../interventions/manipulate';
 import { resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { buildFactQueries, FactSession } from '../session/session';
 import { activationsAt } from '../attribution/attribute';
-import {
-  metaDifference,
-  minKnownLangsFor,
-  p6,
-  pickCandidates,
-  rowHeadProblem,
-  runPlugin,
-  type ExperimentPlugin,
-  type FactContext,
-  type FactTiming,
-  type RowSink,
-  type RunMeta,
-  type RunProgress,
-  RUN_META_FIELDS,
-} from './core';
+import * as core from './core';
 
 export { parseShard, shardIndices } from './core';
 
@@ -50,7 +36,7 @@ export const INJECT_METHODS = ['direct', 'random', 'amig', 'matrice'] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number];
 export type EditExperiment = 'edit' | 'enhance' | 'inject';
 
-export interface EditMeta extends RunMeta {
+export interface EditMeta extends core.RunMeta {
   experiment: EditExperiment;
   /** edit: λ and the number of other facts whose queries measure locality */
   edit: { lang: Lang; lambda1: number; lambda2: number; unrelatedFacts: number } | null;
@@ -153,9 +139,9 @@ export interface InjectRow {
 export type AnyRow = EditRow | EnhanceRow | InjectRow;
 
 /** the runners' shared shapes (src/engine/experiments/manipulate.ts) */
-export type RowTiming = FactTiming;
-export type EditSink<R> = RowSink<R>;
-export type EditProgress = Omit<RunProgress, 'phase'>;
+export type RowTiming = core.FactTiming;
+export type EditSink<R> = core.RowSink<R>;
+export type EditProgress = Omit<core.RunProgress, 'phase'>;
 
 const ms1 = (x: number) => Math.round(x * 10) / 10;
 
@@ -233,10 +219,10 @@ export interface EditPickOptions {
  * wrong query in the low-resource languages (Q_error not empty).
  */
 export async function pickEditFacts(model: LoadedModel, bench: RmlLama, o: EditPickOptions): Promise<string[]> {
-  const minKnown = o.minKnownLangs ?? minKnownLangsFor(o.langs);
+  const minKnown = o.minKnownLangs ?? core.minKnownLangsFor(o.langs);
   const low = LOW_RESOURCE_LANGS.filter((l) => o.langs.includes(l));
   const more = (picked: readonly string[]) => picked.length < o.facts || (o.old !== undefined && o.old.facts.length < o.old.want);
-  const { picked, probed } = await pickCandidates(
+  const { picked, probed } = await core.pickCandidates(
     model,
     bench,
     o,
@@ -270,7 +256,7 @@ export async function pickEditFacts(model: LoadedModel, bench: RmlLama, o: EditP
   return picked;
 }
 
-export interface EditRunOptions<R> extends FactContext<EditMeta> {
+export interface EditRunOptions<R> extends core.FactContext<EditMeta> {
   sink: EditSink<R>;
   onProgress?: (p: EditProgress) => void;
 }
@@ -372,7 +358,7 @@ export async function probeEditOp(
   });
   const op: Omit<EditOpResult, 'ms'> = {
     oldTop: fact.map((r, i) => (r.top[0].id === oldIds[i] ? 1 : 0)),
-    pOld: fact.map((r) => p6(r.target!.prob)),
+    pOld: fact.map((r) => core.p6(r.target!.prob)),
     locality,
   };
   const hit = (id: number, n: number | readonly number[] | null) => (n === null ? false : typeof n === 'number' ? id === n : n.includes(id));
@@ -501,7 +487,9 @@ export async function runEnhanceFact(o: Omit<EditRunOptions<EnhanceRow>, 'sink' 
   const s = await FactSession.open(model, bench, factId, meta.langs, { topK: 1 });
   await s.localize({ steps: meta.steps, baseline: meta.baseline, quadrature: meta.quadrature ?? LEGACY_QUADRATURE, store: o.store, signal: o.signal });
   const langs = X.langs;
-  const queries = s.queries.filter((q) => langs.includes(q.lang)).map((q) => ({ lang: q.lang, template: q.templateId, known: q.known, before: p6(q.before) }));
+  const queries = s.queries
+    .filter((q) => langs.includes(q.lang))
+    .map((q) => ({ lang: q.lang, template: q.templateId, known: q.known, before: core.p6(q.before) }));
   const methods: EnhanceRow['methods'] = {};
   for (const key of meta.methods) {
     const neurons = s.select(key as Method, meta.settings, `${meta.seed}:${factId}`).neurons;
@@ -509,7 +497,7 @@ export async function runEnhanceFact(o: Omit<EditRunOptions<EnhanceRow>, 'sink' 
     methods[key] = {
       neurons,
       correct: r ? r.rows.map((x) => (x.correctAfter ? 1 : 0)) : queries.map((q) => (q.known ? 1 : 0)),
-      after: r ? r.rows.map((x) => p6(x.after)) : queries.map((q) => q.before),
+      after: r ? r.rows.map((x) => core.p6(x.after)) : queries.map((q) => q.before),
     };
   }
   return { v: EDIT_ROW_VERSION, experiment: 'enhance', fact: factId, index, relation: s.relation, queries, methods };
@@ -648,7 +636,7 @@ export async function runInjectFact(
 }
 
 /** Edit, enhance and inject on the runner core: per run the caches of unrelated and old queries, per fact its runner. */
-export const EDIT: ExperimentPlugin<EditMeta, AnyRow> = {
+export const EDIT: core.ExperimentPlugin<EditMeta, AnyRow> = {
   experiments: ['edit', 'enhance', 'inject'],
   start(o) {
     const cache = new Map<string, Unrelated>();
@@ -666,18 +654,18 @@ export const EDIT: ExperimentPlugin<EditMeta, AnyRow> = {
 
 /** Runs the facts of the meta's shard that the sink has not finished; resumable, cancellable between facts. */
 export const runEditExperiment = (o: EditRunOptions<AnyRow>): Promise<{ written: number; skipped: number }> =>
-  runPlugin<EditMeta, AnyRow, object, EditProgress>(EDIT, o);
+  core.runPlugin<EditMeta, AnyRow, object, EditProgress>(EDIT, o);
 
 /** The fields two runs must share to be resumed or merged into one; the first that differs, or null. */
 export function editMetaMismatch(a: EditMeta, b: EditMeta, ignoreShard = false): string | null {
-  const fields: (keyof EditMeta)[] = [...RUN_META_FIELDS, 'edit', 'enhance', 'inject', 'facts', 'request'];
+  const fields: (keyof EditMeta)[] = [...core.RUN_META_FIELDS, 'edit', 'enhance', 'inject', 'facts', 'request'];
   if (!ignoreShard) fields.push('shard');
-  return metaDifference(a, b, fields);
+  return core.metaDifference(a, b, fields);
 }
 
 /** Checks a parsed NDJSON row has the shape the report reads; an error message or null. */
 export function editRowProblem(r: unknown, meta: EditMeta): string | null {
-  const head = rowHeadProblem(r, EDIT_ROW_VERSION, meta, true);
+  const head = core.rowHeadProblem(r, EDIT_ROW_VERSION, meta, true);
   if (head) return head;
   const o = r as { queries?: unknown[]; methods?: unknown };
   if (!Array.isArray(o.queries) || !o.methods || typeof o.methods !== 'object') return 'missing queries or methods';

@@ -13,21 +13,7 @@ import { ENHANCE_FACTOR, KNOCKOUT_K, SUPPRESS_FACTOR } from '../rules';
 import { METHODS, type Method } from '../interventions/manipulate';
 import { languageCoverage, resolveSettings, sampleWithoutReplacement, scoreMatrice, type MatriceSettings, type NeuronId } from '../selection/scoring';
 import { FactSession } from '../session/session';
-import {
-  metaDifference,
-  minKnownLangsFor,
-  p6,
-  pickCandidates,
-  rowHeadProblem,
-  runPlugin,
-  type CandidateOptions,
-  type ExperimentPlugin,
-  type FactContext,
-  type RowSink,
-  type RunMeta,
-  type RunProgress,
-  RUN_META_FIELDS,
-} from './core';
+import * as core from './core';
 
 // the core's shapes, where they were before it (report.ts, the tests and scripts import them from here)
 export { candidateSessions, p6, parseShard, shardIndices, type FactTiming, type RowSink, type RunProgress } from './core';
@@ -79,7 +65,7 @@ export function readingSpecs(): MethodSpec[] {
   return out;
 }
 
-export interface ExperimentMeta extends RunMeta {
+export interface ExperimentMeta extends core.RunMeta {
   experiment: 'manipulate';
   /** the k of the knock-out curve */
   knockout: number[];
@@ -115,7 +101,7 @@ export interface FactRow {
   completeness: number;
 }
 
-export interface PickOptions extends CandidateOptions {
+export interface PickOptions extends core.CandidateOptions {
   facts: number;
   /** a fact is known when at least this many languages are (default min(4, langs)) */
   minKnownLangs?: number;
@@ -128,8 +114,8 @@ export interface PickOptions extends CandidateOptions {
  * candidates run out.
  */
 export async function pickFacts(model: LoadedModel, bench: RmlLama, o: PickOptions): Promise<string[]> {
-  const minKnown = o.minKnownLangs ?? minKnownLangsFor(o.langs);
-  const { picked, probed } = await pickCandidates(model, bench, o, (s) => s.knownLanguages().length >= minKnown);
+  const minKnown = o.minKnownLangs ?? core.minKnownLangsFor(o.langs);
+  const { picked, probed } = await core.pickCandidates(model, bench, o, (s) => s.knownLanguages().length >= minKnown);
   if (picked.length === 0) {
     throw new KnError(
       'bad-input',
@@ -139,10 +125,10 @@ export async function pickFacts(model: LoadedModel, bench: RmlLama, o: PickOptio
   return picked;
 }
 
-export interface RunOptions extends FactContext<ExperimentMeta> {
+export interface RunOptions extends core.FactContext<ExperimentMeta> {
   methods: MethodSpec[];
-  sink: RowSink<FactRow>;
-  onProgress?: (p: RunProgress) => void;
+  sink: core.RowSink<FactRow>;
+  onProgress?: (p: core.RunProgress) => void;
 }
 
 /** One fact: localize once, every method from the same attributions, suppress/enhance, knock-out. */
@@ -156,7 +142,7 @@ export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId
     store: o.store,
     signal: o.signal,
   });
-  const queries: RowQuery[] = s.queries.map((q) => ({ lang: q.lang, template: q.templateId, before: p6(q.before), known: q.known }));
+  const queries: RowQuery[] = s.queries.map((q) => ({ lang: q.lang, template: q.templateId, before: core.p6(q.before), known: q.known }));
   // every manipulation of the fact, then all of them in one batched pass (FactSession.manipulateMany)
   const jobs: { neurons: NeuronId[]; factor: number; langs?: Lang[] }[] = [];
   const job = (neurons: NeuronId[], factor: number, langs?: Lang[]) => jobs.push({ neurons, factor, langs }) - 1;
@@ -181,7 +167,7 @@ export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId
   const rnd = sampleWithoutReplacement(kMax, L * F, `${meta.seed}:${factId}:knockout`).map((i) => [Math.floor(i / F), i % F] as NeuronId);
   const koJobs = meta.knockout.map((k) => ({ top: job(top.slice(0, k), SUPPRESS_FACTOR), random: job(rnd.slice(0, k), SUPPRESS_FACTOR) }));
   const res = await s.manipulateMany(jobs, 1);
-  const probs = (j: number) => res[j].rows.map((r) => p6(r.after));
+  const probs = (j: number) => res[j].rows.map((r) => core.p6(r.after));
   const top1 = (j: number) => res[j].rows.map((r) => r.correctAfter);
   const methods: FactRow['methods'] = {};
   for (const x of plan) methods[x.key] = { neurons: x.neurons, suppress: probs(x.sup), enhance: probs(x.enh), coverage: x.coverage, suppressTop1: top1(x.sup) };
@@ -194,11 +180,11 @@ export async function runFact(o: Omit<RunOptions, 'sink' | 'onProgress'>, factId
     const r = q.completeness.maxAbs / Math.max(q.attribution.pFull, 1e-12);
     if (Number.isFinite(r)) completeness = Math.max(completeness, r);
   }
-  return { v: ROW_VERSION, fact: factId, index, relation: s.relation, queries, methods, perLanguage, knockout, completeness: p6(completeness) };
+  return { v: ROW_VERSION, fact: factId, index, relation: s.relation, queries, methods, perLanguage, knockout, completeness: core.p6(completeness) };
 }
 
 /** The manipulation experiment on the runner core: a fact's row by runFact, its schema by rowProblem. */
-export const MANIPULATE: ExperimentPlugin<ExperimentMeta, FactRow, { methods: MethodSpec[] }> = {
+export const MANIPULATE: core.ExperimentPlugin<ExperimentMeta, FactRow, { methods: MethodSpec[] }> = {
   experiments: ['manipulate'],
   phase: true,
   start: (o) => (fact, index) => runFact(o, fact, index),
@@ -207,7 +193,7 @@ export const MANIPULATE: ExperimentPlugin<ExperimentMeta, FactRow, { methods: Me
 };
 
 /** Runs the facts of the meta's shard that the sink has not finished; resumable, cancellable between facts. */
-export const runManipulation = (o: RunOptions): Promise<{ written: number; skipped: number }> => runPlugin(MANIPULATE, o);
+export const runManipulation = (o: RunOptions): Promise<{ written: number; skipped: number }> => core.runPlugin(MANIPULATE, o);
 
 /** The meta of a run; `facts` filled by pickFacts. The legacy quadrature is left out (as folders before the option). */
 export function makeMeta(
@@ -226,14 +212,14 @@ export function makeMeta(
 
 /** The fields two runs must share to be merged or resumed into one; the first that differs, or null. */
 export function metaMismatch(a: ExperimentMeta, b: ExperimentMeta, ignoreShard = false): string | null {
-  const fields: (keyof ExperimentMeta)[] = [...RUN_META_FIELDS, 'knockout', 'facts', 'request'];
+  const fields: (keyof ExperimentMeta)[] = [...core.RUN_META_FIELDS, 'knockout', 'facts', 'request'];
   if (!ignoreShard) fields.push('shard');
-  return metaDifference(a, b, fields, ['model', 'settings', 'request']);
+  return core.metaDifference(a, b, fields, ['model', 'settings', 'request']);
 }
 
 /** Checks a parsed NDJSON row has the shape the report reads; returns an error message or null. */
 export function rowProblem(r: unknown, meta: ExperimentMeta): string | null {
-  const head = rowHeadProblem(r, ROW_VERSION, meta);
+  const head = core.rowHeadProblem(r, ROW_VERSION, meta);
   if (head) return head;
   const o = r as Partial<FactRow>;
   if (!Array.isArray(o.queries) || !o.methods || typeof o.methods !== 'object' || !o.knockout) return 'missing queries, methods or knockout';
