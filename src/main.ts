@@ -2,6 +2,7 @@ import { mount } from 'svelte';
 import App from './ui/App.svelte';
 import './ui/app.css';
 
-const app = mount(App, { target: document.getElementById('app')! });
-
-export default app;
+const target = document.getElementById('app')!;
+// ?lesson: the guided lesson (src/ui/lesson, docs/LESSON.md) instead of the explorer
+if (new URLSearchParams(location.search).has('lesson')) void import('./ui/lesson/Lesson.svelte').then((m) => mount(m.default, { target }));
+else mount(App, { target });
