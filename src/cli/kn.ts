@@ -25,6 +25,7 @@ import type { WeightDtype } from '../shared/types';
 import { int, parseArgs, str, takeOption, type Args } from './args';
 import { cliBackendOrder, nodeBackend, useBackend } from './node-engine';
 import { EDIT_HELP } from './edit-cmd';
+import { ATLAS_HELP } from './atlas-cmd';
 
 const HELP = `kn — Knowledge Neuron Explorer CLI
 
@@ -48,6 +49,7 @@ const HELP = `kn — Knowledge Neuron Explorer CLI
       --jobs N (manipulate, readings, edit, inject, enhance, calibrate): N shard processes on this machine, merged into --out
       as one run; ${JOBS_MIN}..${JOBS_MAX}, default ${DEFAULT_JOBS_NOTE} (here ${defaultJobs(availableParallelism())}); --jobs 1: one process
 ${EDIT_HELP}
+${ATLAS_HELP}
   kn backend [--backend webgpu|wasm|cpu] --json          which tfjs backend runs (and, for webgpu, the adapter)
 
 Every command takes --backend webgpu|wasm|cpu (or a comma-separated order; KN_BACKEND when it is not given): the
@@ -82,7 +84,7 @@ async function main(args: string[]): Promise<unknown> {
   const { value: backendFlag, rest: argv } = takeOption(args, 'backend');
   useBackend(cliBackendOrder(backendFlag));
   // data, eval and experiment parse their own options; kn reads only --model, --dtype and --help there
-  const a = parseArgs(argv, { strict: !['data', 'eval', 'experiment'].includes(argv[0]) });
+  const a = parseArgs(argv, { strict: !['data', 'eval', 'experiment', 'atlas', 'lape'].includes(argv[0]) });
   const cmd = a._[0];
   if (!cmd || a.help || cmd === 'help') {
     process.stdout.write(HELP + '\n');
@@ -174,6 +176,16 @@ async function main(args: string[]): Promise<unknown> {
         return (await import('./calibrate-cmd')).runCalibrationMerge(rest);
       if (sub === 'merge') return (await e.isEditResults(rest)) ? e.runEditMerge(rest) : x.runMerge(rest);
       throw new KnError('bad-input', `unknown experiment "${sub ?? ''}"; one of manipulate, readings, calibrate, edit, enhance, inject, report, merge`);
+    }
+    case 'atlas':
+    case 'lape': {
+      const at = await import('./atlas-cmd');
+      const load = async (m: string | undefined, dtype: string | undefined) => {
+        const args: Args = { _: [], ...(m ? { model: m } : {}), ...(dtype ? { dtype } : {}) };
+        return { model: await loadForCli(args), arg: defaultModelArg(args) };
+      };
+      const self = [process.execPath, ...process.execArgv, process.argv[1]];
+      return cmd === 'atlas' ? at.runAtlasCommand(argv.slice(1), load, { self }) : at.runLapeCommand(argv.slice(1), load);
     }
     default:
       throw new KnError('bad-input', `unknown command "${cmd}"; run "kn help"`);

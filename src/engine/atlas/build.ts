@@ -184,7 +184,12 @@ export async function checkAtlasFolder(store: RecordStore, model: LoadedModel, f
 }
 
 /** The build's meta from the options (facts picked when a number is asked for, or taken from a folder being resumed). */
-async function makeMeta(model: LoadedModel, o: AtlasBuildOptions, signal?: AbortSignal, onProgress?: (p: AtlasProgress) => void): Promise<AtlasBuildMeta> {
+export async function prepareAtlas(
+  model: LoadedModel,
+  o: AtlasBuildOptions,
+  signal?: AbortSignal,
+  onProgress?: (p: AtlasProgress) => void,
+): Promise<AtlasBuildMeta> {
   const langs = checkLangs(o.langs ?? LANGS);
   const meta: AtlasBuildMeta = {
     format: 'kn-atlas-build',
@@ -295,7 +300,7 @@ export async function buildAtlas(
   onProgress?: (p: AtlasProgress) => void,
   signal?: AbortSignal,
 ): Promise<AtlasBuildResult> {
-  const meta = await makeMeta(model, opts, signal, onProgress);
+  const meta = await prepareAtlas(model, opts, signal, onProgress);
   const r = await runFacts<AtlasBuildMeta & { shard: { k: number; n: number } | null }, AtlasRow, AtlasProgress>({
     meta: { ...meta, shard: opts.shard ?? null },
     sink: storeSink(opts.store, meta),
