@@ -35,15 +35,14 @@ export interface EditMethodSummary {
   mean: { reliability: number | null; generality: number | null; locality: number | null };
 }
 
+/** A run's settings as every report states them (runSettings). */
+type RunSettings = EditMeta['settings'] & { steps: number; baseline: string; seed: number; langs: string[] };
+
 export interface EditSummary {
   experiment: 'edit';
   model: string;
   facts: number;
-  settings: EditMeta['settings'] & {
-    steps: number;
-    baseline: string;
-    seed: number;
-    langs: string[];
+  settings: RunSettings & {
     editLang: string;
     lambda1: number;
     lambda2: number;
@@ -87,7 +86,7 @@ export interface EnhanceSummary {
   experiment: 'enhance';
   model: string;
   facts: number;
-  settings: EditMeta['settings'] & { steps: number; baseline: string; seed: number; langs: string[]; enhanceLangs: string[]; factor: number };
+  settings: RunSettings & { enhanceLangs: string[]; factor: number };
   methods: Record<
     string,
     {
@@ -112,11 +111,7 @@ export interface InjectSummary {
   experiment: 'inject';
   model: string;
   facts: number;
-  settings: EditMeta['settings'] & {
-    steps: number;
-    baseline: string;
-    seed: number;
-    langs: string[];
+  settings: RunSettings & {
     trainLang: string;
     trainSteps: number;
     lr: number;
@@ -157,26 +152,28 @@ export function editCell<R extends Pick<EditRow, 'queries'>>(
   lang: string,
   update: boolean,
 ): EditCell {
-  let rel = 0,
-    nRel = 0,
-    gen = 0,
-    nGen = 0,
-    loc = 0,
-    nLoc = 0;
+  // hits and counts: the edited query (reliability), its paraphrases (generality), other facts' queries (locality)
+  const rel = { hit: 0, n: 0 },
+    gen = { hit: 0, n: 0 },
+    loc = { hit: 0, n: 0 };
   for (const r of rows) {
     const op = get(r);
     if (!op) continue;
     r.queries.forEach((q, i) => {
       if (q.lang !== lang || !q.known) return;
       if (update && q.newId === null) return;
-      const ok = update ? op.newTop![i] === 1 : op.oldTop[i] === 0;
-      if (q.role === 'edited') nRel++, (rel += ok ? 1 : 0);
-      else nGen++, (gen += ok ? 1 : 0);
+      const tally = q.role === 'edited' ? rel : gen;
+      tally.n++;
+      if (update ? op.newTop![i] === 1 : op.oldTop[i] === 0) tally.hit++;
     });
     const l = op.locality[lang as Lang];
-    if (l) (loc += l[0]), (nLoc += l[1]);
+    if (l) {
+      loc.hit += l[0];
+      loc.n += l[1];
+    }
   }
-  return { reliability: share(rel, nRel), generality: share(gen, nGen), locality: share(loc, nLoc), n: { edited: nRel, paraphrase: nGen, unrelated: nLoc } };
+  const n = { edited: rel.n, paraphrase: gen.n, unrelated: loc.n };
+  return { reliability: share(rel.hit, rel.n), generality: share(gen.hit, gen.n), locality: share(loc.hit, loc.n), n };
 }
 
 export function summarizeEdit(meta: EditMeta, rows: EditRow[], timings: RowTiming[] = [], problems: string[] = []): EditSummary {
