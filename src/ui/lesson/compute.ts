@@ -47,6 +47,13 @@ export const effect = (s: LanguageSummary): LangEffect => ({
 });
 const effects = (m: Record<string, LanguageSummary>) => Object.fromEntries(Object.entries(m).map(([l, s]) => [l, effect(s)]));
 
+export function median(xs: number[]): number {
+  const a = xs.filter(Number.isFinite).sort((x, y) => x - y);
+  if (!a.length) return Number.NaN;
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+
 /** The neuron with the largest S of a score whose heatmap is every neuron (bin 1). */
 export function topNeuron(sc: Pick<Api.ScoreResult, 'S' | 'bin'>): NeuronId {
   if (sc.bin !== 1) throw new Error(`the heatmap is binned (${sc.bin} neurons a cell); the lesson needs every neuron`);
@@ -72,10 +79,15 @@ export function neuronIg(raw: ArrayLike<number>, ffnSize: number, [layer, j]: Ne
   return { neuron: v, layerSum: sum, rank };
 }
 
-/** The English object of another fact of the relation (the update's new answer), or null. */
+/** The English object of another fact of the relation that the model knows in English (the update's new answer), or null. */
 async function otherObject(eng: LessonEngine, relation: string, object: string | undefined): Promise<string | null> {
-  const list = await eng.listFacts(relation, '', LESSON.candidates);
-  return list.facts.find((f) => f.labels.en && f.labels.en.object !== object)?.labels.en.object ?? null;
+  const list = (await eng.listFacts(relation, '', LESSON.candidates)).facts.filter((f) => f.labels.en && f.labels.en.object !== object);
+  const known = await eng.factsKnown(
+    list.map((f) => f.id),
+    ['en'],
+  );
+  const id = known.find((k) => k.known?.includes('en'))?.factId;
+  return (id ? list.find((f) => f.id === id) : list[0])?.labels.en.object ?? null;
 }
 
 /**
@@ -116,7 +128,16 @@ export async function computeLessonFact(
     if (!q) continue;
     const g = neuronIg(q.raw, ex.ffnSize, top);
     const lq = loc.queries.find((x) => x.lang === l && x.prompt === q.text);
-    ig.push({ lang: l, prompt: q.text, pFull: r(lq?.pFull ?? Number.NaN), neuron: r(g.neuron), layerSum: r(g.layerSum), rank: g.rank, ofLayer: ex.ffnSize });
+    ig.push({
+      lang: l,
+      prompt: q.text,
+      pFull: r(lq?.pFull ?? Number.NaN),
+      completenessRel: r(lq?.completeness.maxRel ?? Number.NaN),
+      neuron: r(g.neuron),
+      layerSum: r(g.layerSum),
+      rank: g.rank,
+      ofLayer: ex.ffnSize,
+    });
   }
   step('switching the neurons off and doubling them');
   const sup = await eng.manipulate(sc.selected, SUPPRESS_FACTOR);
@@ -159,7 +180,12 @@ export async function computeLessonFact(
     labels: fq.labels,
     known,
     probes,
-    localize: { queries: loc.queries.length, maxCompletenessRel: r(loc.maxCompleteness.maxRel), ms: Math.round(loc.ms) },
+    localize: {
+      queries: loc.queries.length,
+      maxCompletenessRel: r(loc.maxCompleteness.maxRel),
+      medianCompletenessRel: r(median(loc.queries.map((q) => q.completeness.maxRel))),
+      ms: Math.round(loc.ms),
+    },
     selected: sc.selected.map((n) => [n[0], n[1]]),
     threshold: round(sc.threshold),
     maxS: r(sc.maxS),

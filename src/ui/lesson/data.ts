@@ -38,7 +38,8 @@ export interface LessonFact {
   /** the languages the model knows the fact in (the one known-language rule) */
   known: string[];
   probes: LessonProbe[];
-  localize: { queries: number; maxCompletenessRel: number; ms: number };
+  /** the IG completeness error relative to P(correct): the worst and the median over the fact's queries */
+  localize: { queries: number; maxCompletenessRel: number; medianCompletenessRel: number; ms: number };
   /** MaTrice's selection with the model's settings */
   selected: Neuron[];
   threshold: number | null;
@@ -48,7 +49,7 @@ export interface LessonFact {
   /** the neuron with the largest S: its per-language scores (Eq. 9), mean, std, S */
   neuron: { id: Neuron; perLanguage: { lang: string; value: number }[]; mean: number; std: number; S: number; threshold: number; selected: boolean };
   /** the same neuron's integrated gradients on each language's first query (raw, summed over baselines) and its layer's sum */
-  ig: { lang: string; prompt: string; pFull: number; neuron: number; layerSum: number; rank: number; ofLayer: number }[];
+  ig: { lang: string; prompt: string; pFull: number; completenessRel: number; neuron: number; layerSum: number; rank: number; ofLayer: number }[];
   suppress: Record<string, LangEffect>;
   enhance: Record<string, LangEffect>;
   random: { neurons: Neuron[]; suppress: Record<string, LangEffect> };

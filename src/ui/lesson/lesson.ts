@@ -13,6 +13,9 @@ import type { LangEffect, LessonFact, LessonFile } from './data';
 export const LANG_NAMES: Record<string, string> = { zh: 'Chinese', en: 'English', fr: 'French', fi: 'Finnish', hu: 'Hungarian', ja: 'Japanese', ko: 'Korean' };
 export const langName = (l: string) => LANG_NAMES[l] ?? l;
 
+/** The number of chapters (the rules' LESSON.chapters), for the view. */
+export const CHAPTER_COUNT = LESSON.chapters;
+
 /** What the address asks of the lesson. */
 export interface LessonParams {
   /** the chapter to show (1-based; 1 when the address names none or a bad one) */
@@ -197,9 +200,9 @@ export function chapters(ctx: ChapterContext): Chapter[] {
             ]
           : [`The neuron with the largest score is number ${nj} of layer ${nl}.`],
         [
-          'The shares add up: over a layer they sum to the change of probability they explain, within ',
-          num('completeness', f.localize.maxCompletenessRel, pct(f.localize.maxCompletenessRel, 1)),
-          ' (the worst of the fact’s sentences).',
+          'The shares add up: over a layer they sum to the change of probability they explain, up to the error of the sum, a median of ',
+          num('completeness', f.localize.medianCompletenessRel, pct(f.localize.medianCompletenessRel, 1)),
+          ` of P over the fact’s ${f.localize.queries} sentences (a few short, unlikely sentences do worse).`,
         ],
       ],
       todo: 'Compare the neuron’s bar in each language.',
