@@ -4,8 +4,11 @@
  * link and exploration files carry it); this store follows it. Logic in atlas.ts beside it.
  */
 import { KnError, toKnError } from '../../shared/errors';
+import { untrack } from 'svelte';
+import { DEFAULT_MODEL } from '../explorer/settings';
 import {
   atlasDir,
+  atlasNameFor,
   entryOf,
   factNeedsPages,
   fetchAtlasIndex,
@@ -62,6 +65,17 @@ export class AtlasStore {
   /** What is wrong with the atlas for the loaded model ('' when nothing). */
   get mismatch(): string {
     return this.index ? modelMismatch(this.index, this.host.info) : '';
+  }
+
+  /**
+   * The atlas of the page's model (atlas.ts atlasNameFor: `?atlas=`, the loaded bundled model's, the default model's
+   * while none is loaded; null for a model from elsewhere), opened. Returns its name.
+   */
+  openFor(spec: { type: string; name?: string } | null): string | null {
+    const name = atlasNameFor(typeof location === 'undefined' ? '' : location.search, spec, DEFAULT_MODEL);
+    // untracked: an effect that calls this depends on the model only, not on the store's own state
+    if (name) untrack(() => void this.open(name));
+    return name;
   }
 
   /** Opens `models/<name>/atlas/` (again only when the name changed or the last try failed). */

@@ -19,6 +19,7 @@ import { importExploration, modelMismatchNote, type ExplorationMeta, type Explor
 import { decodeState, encodeState, type ExplorationState } from '../share/state';
 import { fetchStaticExploration, staticParam } from '../share/static-export';
 import { neuronParam, withNeuronParam } from '../atlas/atlas';
+import { AtlasStore } from '../atlas/store.svelte';
 import { AnalysisStore } from './analysis.svelte';
 import { EditsStore, type EditsHost } from './edits.svelte';
 import { storedLocalize, togglesFromState, togglesState } from './analysis';
@@ -57,6 +58,8 @@ export class Explorer implements StoreHost, EditsHost {
   readonly factStore = new FactsStore(this);
   readonly analysis = new AnalysisStore(this);
   readonly edits = new EditsStore(this);
+  /** the Atlas view's store (src/ui/atlas): the model's atlas, read with fetch; Toggle reads its LAPE sets */
+  readonly atlas = new AtlasStore(this, import.meta.env?.BASE_URL ?? '/');
 
   // static
   staticView: StaticView | null = $state.raw(null);
