@@ -17,6 +17,7 @@ import type { Method } from '../engine/interventions';
 import type { MatriceSettings, NeuronId } from '../engine/selection';
 import type * as S from '../engine/session';
 import type { EditSpec } from '../shared/edit-spec';
+import type { AtlasProgress } from '../engine/atlas';
 
 /** The messages: the engine session's types (views.ts, edit-views.ts), re-exported as the contract. */
 export type * from '../engine/session';
@@ -36,6 +37,29 @@ export interface MemoryReport {
   /** WebGPU only: bytes of GPU buffers allocated */
   numBytesInGPU?: number;
 }
+
+/** The in-page atlas build (worker/atlas.ts): how many facts to build the loaded model's atlas from. */
+export interface AtlasBuildRequest {
+  facts: number;
+}
+export interface AtlasBuildStatus {
+  /** a finished atlas (atlas.json) is stored for the loaded model */
+  built: boolean;
+  /** the facts of a build begun (0 when none), and how many are done */
+  facts: number;
+  done: number;
+  storage: 'indexeddb' | 'memory';
+  running?: boolean;
+}
+export interface AtlasBuildResultView {
+  pages: number;
+  bytes: number;
+  written: number;
+  skipped: number;
+  problems: string[];
+  ms: number;
+}
+export type { AtlasProgress };
 
 export type WorkerEvent = { type: 'device-lost'; message: string; backend: BackendInfo } | { type: 'backend-changed'; backend: BackendInfo };
 
@@ -119,4 +143,13 @@ export interface EngineWorkerApi {
   calibrationUse(id: string): Promise<ModelInfo>;
   /** "Forget this calibration": drops the one stored for the loaded weights; returns their info as calibrationUse. */
   calibrationForget(): Promise<ModelInfo>;
+
+  /** Build (or resume) the loaded model's atlas in IndexedDB 'kn-atlas' (worker/atlas.ts, engine/atlas buildAtlas). */
+  atlasBuild(req: AtlasBuildRequest, onProgress?: (p: AtlasProgress) => void): Promise<AtlasBuildResultView>;
+  /** Stop the build after the current fact (finished facts are kept; it rejects with code 'cancelled'). */
+  atlasCancel(): Promise<void>;
+  atlasStatus(): Promise<AtlasBuildStatus>;
+  /** One file of the loaded model's stored atlas ('atlas.json', 'neurons/L0-3.json'), null when there is none. */
+  atlasGet(key: string): Promise<unknown | null>;
+  atlasForget(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import { EditState, ExplorerState } from '../engine/session';
 import { ModelSlot } from './model-slot';
 import { ExperimentRunner, createRecordStore } from './experiments';
 import { createCalibrationStore } from './calibrations';
+import { AtlasBuilder, createAtlasStore } from './atlas';
 import { openRmlLama } from '../data/browser';
 import { createShardStore } from '../data/store';
 import type { RmlLama } from '../data/loader';
@@ -53,11 +54,14 @@ const slot = new ModelSlot(() => {
   explorer.reset();
   edits.reset();
   experiments.cancel();
+  atlas.cancel();
 });
 const model = (): LoadedModel | null => slot.current;
 const explorer = new ExplorerState(model, bench, attributionStore);
 const experimentStore = createRecordStore();
 const experiments = new ExperimentRunner(model, bench, experimentStore.store, attributionStore, splitFacts);
+// atlases built in the page, per content hash ('kn-atlas'; worker/atlas.ts)
+const atlas = new AtlasBuilder(model, bench, createAtlasStore().store, attributionStore);
 // calibrations made on this page, per content hash ('kn-calibrations'): a loaded model's info carries the effective one
 const calibrations = createCalibrationStore();
 
@@ -231,6 +235,16 @@ const api: EngineWorkerApi = {
       return calibrations.use(id, await experiments.calibrationReport(id), m.info);
     }),
   calibrationForget: () => guarded(async () => calibrations.forgetFor(slot.loaded().info)),
+  atlasBuild: (req, onProgress) =>
+    guarded(async () => {
+      if (experiments.busy) throw new KnError('bad-input', 'an experiment runs (Experiments view): build the atlas when it is done');
+      await edits.readyForExperiment();
+      return atlas.build(req, onProgress);
+    }),
+  atlasCancel: async () => atlas.cancel(),
+  atlasStatus: () => guarded(() => atlas.status()),
+  atlasGet: (key) => guarded(() => atlas.get(key)),
+  atlasForget: () => guarded(() => atlas.forget()),
 };
 
 Comlink.expose(api);

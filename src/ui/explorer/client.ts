@@ -46,6 +46,23 @@ export class ExplorerClient extends EngineClient {
     return this.call(() => this.api.manipulate(plain(neurons), factor, topK));
   }
 
+  // the in-page atlas build (worker/atlas.ts): progress, cancel, resume; the Atlas view reads a finished one with atlasGet
+  atlasBuild(req: Api.AtlasBuildRequest, onProgress?: (p: Api.AtlasProgress) => void): Promise<Api.AtlasBuildResultView> {
+    return this.call(() => this.api.atlasBuild(plain(req), onProgress ? Comlink.proxy(onProgress) : undefined));
+  }
+  atlasCancel(): Promise<void> {
+    return this.call(() => this.api.atlasCancel());
+  }
+  atlasStatus(): Promise<Api.AtlasBuildStatus> {
+    return this.call(() => this.api.atlasStatus());
+  }
+  atlasGet(key: string): Promise<unknown | null> {
+    return this.call(() => this.api.atlasGet(key));
+  }
+  atlasForget(): Promise<void> {
+    return this.call(() => this.api.atlasForget());
+  }
+
   languageSets(settings: Partial<MatriceSettings>, factor = 0): Promise<Api.LanguageSetsResult> {
     return this.call(() => this.api.languageSets(plain(settings), factor));
   }
