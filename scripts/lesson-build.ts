@@ -102,6 +102,7 @@ async function build(name: string) {
     version: LESSON.version,
     model: name,
     contentHash: model.info.contentHash,
+    manifestHash: (JSON.parse(await readFile(join(BUNDLED_DIR, name, 'kn-manifest.json'), 'utf8')) as { contentHash: string }).contentHash,
     command: `npm run -s lesson:build -- ${name}`,
     builtAt: new Date().toISOString(),
     settings: { ...settings },

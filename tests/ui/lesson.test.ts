@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { median, neuronIg, topNeuron } from '../../src/ui/lesson/compute';
-import { checkLessonModel, parseLesson, type LessonFact, type LessonFile } from '../../src/ui/lesson/data';
+import { checkLessonManifest, checkLessonModel, parseLesson, type LessonFact, type LessonFile } from '../../src/ui/lesson/data';
 import { chapters, isLesson, keyToChapter, lessonSearch, meanDeltaP, parseLessonParams, type Num } from '../../src/ui/lesson/lesson';
 
 const eff = (before: number, after: number, deltaP: number | null, known = 1) => ({ before, after, deltaP, n: 2, known, flipRate: 0 });
@@ -55,6 +55,7 @@ const FILE: LessonFile = {
   version: 1,
   model: 'demo-causal',
   contentHash: 'abc123def4567890',
+  manifestHash: 'cf1c3c73e96b951f',
   command: 'npm run -s lesson:build -- demo-causal',
   builtAt: '2026-12-07T00:00:00Z',
   settings: { alpha1: 1, alpha2: 1, beta1: 1, beta2: 1, tau: 0.1, norm: 'scale', attrNorm: 'none' },
@@ -113,6 +114,9 @@ describe('the precomputed file', () => {
     expect(() => parseLesson({ ...FILE, format: 'kn-experiment-headline' })).toThrow(/not a kn-lesson file/);
     expect(() => parseLesson({ ...FILE, langs: ['xx'] })).toThrow(/unknown language "xx"/);
     expect(() => parseLesson({ ...FILE, facts: [{ ...FACT, suppress: undefined }] })).toThrow(/P36:0 has no suppress/);
+    expect(() => parseLesson({ ...FILE, manifestHash: undefined })).toThrow(/manifestHash/);
+    expect(() => checkLessonManifest(FILE, 'cf1c3c73e96b951f')).not.toThrow();
+    expect(() => checkLessonManifest(FILE, '0000000000000000')).toThrow(/kn-manifest.json cf1c3c73e96b951f, the bundle's is 0000000000000000/);
     expect(() => checkLessonModel(FILE, 'abc123def4567890')).not.toThrow();
     expect(() => checkLessonModel(FILE, 'ffff00001111aaaa')).toThrow(/built for other weights.*npm run -s lesson:build -- demo-causal/);
   });

@@ -68,7 +68,10 @@ export interface LessonFile {
   format: string;
   version: number;
   model: string;
+  /** the loaded model's content hash (checked once it has loaded) */
   contentHash: string;
+  /** the bundle's kn-manifest.json contentHash (checked before the model loads, so no chapter shows other weights' numbers) */
+  manifestHash: string;
   command: string;
   builtAt: string;
   settings: { alpha1: number; alpha2: number; beta1: number; beta2: number; tau: number; norm: string; attrNorm: string };
@@ -88,8 +91,8 @@ const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFin
 export function parseLesson(j: unknown): LessonFile {
   if (!isObj(j) || j.format !== LESSON.format || j.version !== LESSON.version)
     throw new KnError('bad-input', `lesson.json: not a ${LESSON.format} file of version ${LESSON.version}`);
-  if (typeof j.model !== 'string' || typeof j.contentHash !== 'string' || typeof j.command !== 'string')
-    throw new KnError('bad-input', 'lesson.json: model, contentHash and command are required');
+  if (typeof j.model !== 'string' || typeof j.contentHash !== 'string' || typeof j.manifestHash !== 'string' || typeof j.command !== 'string')
+    throw new KnError('bad-input', 'lesson.json: model, contentHash, manifestHash and command are required');
   if (!isNum(j.numLayers) || !isNum(j.ffnSize) || !Array.isArray(j.langs) || !Array.isArray(j.facts) || j.facts.length === 0)
     throw new KnError('bad-input', 'lesson.json: numLayers, ffnSize, langs and at least one fact are required');
   for (const l of j.langs)
@@ -116,9 +119,28 @@ export function checkLessonModel(file: LessonFile, contentHash: string): void {
     );
 }
 
+/** Before the model loads: the bundle's manifest hash against the file's (the same check on the bundle's files). */
+export function checkLessonManifest(file: LessonFile, manifestHash: string): void {
+  if (file.manifestHash !== manifestHash)
+    throw new KnError(
+      'bad-input',
+      `lesson.json was built for other weights (kn-manifest.json ${file.manifestHash}, the bundle's is ${manifestHash}): rebuild it with \`${file.command}\``,
+    );
+}
+
+/** The bundled model's precomputed lesson, checked against its kn-manifest.json before any chapter draws from it. */
 export async function fetchLesson(name: string, base = import.meta.env?.BASE_URL ?? '/'): Promise<LessonFile> {
   if (!/^[\w.-]+$/.test(name)) throw new KnError('bad-input', `not a bundled model name: ${JSON.stringify(name)}`);
-  const url = `${base.replace(/\/?$/, '/')}models/${name}/lesson.json`;
+  const dir = `${base.replace(/\/?$/, '/')}models/${name}`;
+  const [file, manifest] = await Promise.all([fetchJson(`${dir}/lesson.json`, name), fetchJson(`${dir}/kn-manifest.json`, name)]);
+  const lesson = parseLesson(file);
+  const h = (manifest as { contentHash?: unknown } | null)?.contentHash;
+  if (typeof h !== 'string') throw new KnError('bad-input', `${dir}/kn-manifest.json has no contentHash`);
+  checkLessonManifest(lesson, h);
+  return lesson;
+}
+
+async function fetchJson(url: string, name: string): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(url, { cache: 'no-cache' });
@@ -126,6 +148,6 @@ export async function fetchLesson(name: string, base = import.meta.env?.BASE_URL
     throw new KnError('unreachable', `could not fetch ${url}: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (!res.ok || !(res.headers.get('content-type') ?? '').includes('json'))
-    throw new KnError('bad-input', `${url}: no precomputed lesson for ${name} (HTTP ${res.status}); build it with \`npm run -s lesson:build -- ${name}\``);
-  return parseLesson(await res.json());
+    throw new KnError('bad-input', `${url}: not found (HTTP ${res.status}); build the lesson with \`npm run -s lesson:build -- ${name}\``);
+  return res.json();
 }
