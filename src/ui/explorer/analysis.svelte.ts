@@ -89,7 +89,8 @@ export class AnalysisStore {
   get ffnSize(): number | null {
     return this.loc?.ffnSize ?? this.host.info?.ffnSize ?? null;
   }
-  private get toggleInput(): ToggleInput {
+  /** What the toggle logic reads of this analysis (the set, the selection, the neuron, the typed list, the model's size). */
+  get toggleInput(): ToggleInput {
     return {
       set: this.toggleSet,
       selected: this.score?.selected ?? [],

@@ -264,17 +264,7 @@ export class Explorer implements StoreHost, EditsHost {
     if (this.factStore.factId) st.fact = this.factStore.factId;
     st.langs = [...a.langs];
     if (a.loc) {
-      st.toggles = togglesState(
-        {
-          set: a.toggleSet,
-          selected: a.score?.selected ?? [],
-          neuron: a.neuron,
-          manualText: a.manualText,
-          numLayers: a.numLayers ?? undefined,
-          ffnSize: a.ffnSize ?? undefined,
-        },
-        a.factor,
-      );
+      st.toggles = togglesState(a.toggleInput, a.factor);
     }
     if (a.compare) st.compare = true;
     const edits = this.edits.specs;
