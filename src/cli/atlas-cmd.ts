@@ -28,7 +28,18 @@ import {
   type NeuronPage,
   type NeuronType,
 } from '../engine/atlas';
-import { parseShard, pickFacts } from '../engine/experiments';
+import {
+  LAPE_ROW_VERSION,
+  lapeReport,
+  lapeRowProblem,
+  modelRef,
+  parseShard,
+  pickFacts,
+  randomLike,
+  runLapeExperiment,
+  type LapeMeta,
+  type LapeRow,
+} from '../engine/experiments';
 import { FolderStore } from '../engine/node';
 import type { LoadedModel } from '../engine/index';
 import { KnError } from '../shared/errors';
@@ -36,7 +47,7 @@ import * as rules from '../engine/rules';
 import { intOpt, numOpt, parseCli } from './args';
 import { ATTRIBUTION_CACHE, langsArg, quadratureArg } from './flow';
 import type { CliContext } from './jobs';
-import { dur, progressPrinter, splitCandidates, withSigint, type Printer } from './results';
+import { dur, factProgressLine, NdjsonRowSink, progressPrinter, readResultRows, splitCandidates, withSigint, writeAtomic, type Printer } from './results';
 
 export type AtlasLoader = (arg: string | undefined, dtype: string | undefined) => Promise<{ model: LoadedModel; arg: string }>;
 
@@ -46,7 +57,10 @@ export const ATLAS_HELP = `  kn atlas build [--model <m>] [--facts N | --split d
   kn atlas neuron <dir> <L·j> [--json]                   one neuron's page
   kn atlas search <dir> [--token T] [--fact P36:0] [--relation P36] [--lang ja] [--type fact|relation|language|hub|other] [--json]
   kn lape [--model <m>] [--facts N | --split dev|test] [--top-rate ${rules.LAPE_TOP_RATE}] [--filter-rate ${rules.LAPE_FILTER_RATE}] [--activation-bar-rate ${rules.LAPE_ACTIVATION_BAR_RATIO}] --json
-      language-specific neurons (Tang et al. 2024; identify.py's top_rate is ${rules.LAPE_TOP_RATE_CODE}, the paper's ${rules.LAPE_TOP_RATE})`;
+      language-specific neurons (Tang et al. 2024; identify.py's top_rate is ${rules.LAPE_TOP_RATE_CODE}, the paper's ${rules.LAPE_TOP_RATE})
+  kn experiment lape [--model <m>] [--facts N | --split dev|test] [--langs ...] [--top-rate R] [--seed S] --out <dir>
+      switch off each language's LAPE neurons (and Random ones of the same size): ΔP in every language; report.md + lape.svg
+      (default ${rules.LAPE_EXPERIMENT_FACTS} known facts; resumable)`;
 
 /** A folder of JSON files as the engine's record store: key `a/b.json` is the file `<dir>/a/b.json`. */
 export class JsonFolderStore implements RecordStore {
@@ -378,6 +392,93 @@ export async function runLapeCommand(argv: string[], load: AtlasLoader): Promise
     if (v.json) return out;
     for (const [l, ns] of Object.entries(r.sets)) process.stdout.write(`${l}\t${ns.length}\t${ns.map(neuronLabel).join(' ')}\n`);
     return undefined;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** `kn experiment lape`: each language's LAPE set switched off, ΔP in every language, against Random of the same size. */
+export async function runLapeExperimentCommand(argv: string[], load: AtlasLoader): Promise<unknown> {
+  const { values: v } = parseCli(argv, {
+    model: { type: 'string' },
+    dtype: { type: 'string' },
+    facts: { type: 'string' },
+    split: { type: 'string' },
+    langs: { type: 'string' },
+    seed: { type: 'string' },
+    'top-rate': { type: 'string' },
+    'filter-rate': { type: 'string' },
+    'activation-bar-rate': { type: 'string' },
+    out: { type: 'string' },
+    quiet: { type: 'boolean' },
+    json: { type: 'boolean' },
+  } as const);
+  if (!v.out) throw new KnError('bad-input', 'kn experiment lape needs --out <dir>');
+  const out = v.out;
+  const langs = langsArg({ _: [], ...(v.langs ? { langs: v.langs } : {}) });
+  const rates = lapeRates(v);
+  const seed = intOpt(v.seed, 'seed', rules.SEED_MIN, rules.SEED_MAX, rules.DEFAULT_SEED);
+  const print = progressPrinter(!!v.quiet);
+  const { model, arg } = await load(v.model, v.dtype);
+  const t0 = performance.now();
+  try {
+    const bench = await openLocal();
+    const metaPath = join(out, 'meta.json');
+    let meta: LapeMeta;
+    if (existsSync(metaPath)) {
+      meta = JSON.parse(await readFile(metaPath, 'utf8')) as LapeMeta;
+      if (meta.experiment !== 'lape') throw new KnError('bad-input', `${out} holds a ${String(meta.experiment)} run, not a lape one: use another --out`);
+      if (meta.model.contentHash !== model.info.contentHash)
+        throw new KnError(
+          'bad-input',
+          `${out} holds a run of ${meta.model.id} (content hash ${meta.model.contentHash}), not of ${arg} (${model.info.contentHash}): use another --out`,
+        );
+      const want = { ...meta.rates, ...rates };
+      if (JSON.stringify(meta.langs) !== JSON.stringify(langs) || JSON.stringify(want) !== JSON.stringify(meta.rates) || meta.seed !== seed)
+        throw new KnError('bad-input', `${out} holds a lape run with other languages, rates or seed: resume it with the same options or use another --out`);
+      print(`kn: resuming ${out} (${meta.facts.length} facts)`, true);
+    } else {
+      const req = await factsRequest({ facts: v.facts ?? (v.split ? undefined : String(rules.LAPE_EXPERIMENT_FACTS)), split: v.split }, arg);
+      const facts = await pickFacts(model, bench, { facts: req.facts, candidates: req.candidates, langs, seed });
+      const r = await lapeSets(model, bench, facts, langs, rates, (d, t) => print(`kn: lape activations ${d}/${t} queries`, d === t));
+      meta = {
+        v: LAPE_ROW_VERSION,
+        experiment: 'lape',
+        model: modelRef(model, arg),
+        langs,
+        seed,
+        rates: r.rates,
+        sets: r.sets,
+        random: randomLike(r.sets, model.cfg.numLayers, model.cfg.ffn, seed),
+        facts,
+        shard: null,
+      };
+      await mkdir(out, { recursive: true });
+      await writeAtomic(metaPath, JSON.stringify(meta, null, 1) + '\n');
+    }
+    const sink = new NdjsonRowSink<LapeRow, { fact: string; ms: number }>(out, (r) => lapeRowProblem(r, meta));
+    await withSigint(print, (signal) =>
+      runLapeExperiment({ model, bench, meta, sink, signal, onProgress: (p) => print(factProgressLine('lape', p), p.done === 0) }),
+    );
+    const { rows, problems } = await readResultRows<LapeRow, { fact: string; ms: number }>(out, (r) => lapeRowProblem(r, meta));
+    for (const p of problems) print(`kn: ${p}`, true);
+    const cmd = `npm run -s kn -- experiment lape --model ${arg}${v.facts ? ` --facts ${v.facts}` : ''}${v.split ? ` --split ${v.split}` : ''}${v.langs ? ` --langs ${v.langs}` : ''}${v['top-rate'] ? ` --top-rate ${v['top-rate']}` : ''} --seed ${seed} --out <dir>`;
+    const rep = lapeReport(meta, rows, cmd);
+    await writeAtomic(join(out, 'report.md'), rep.markdown);
+    await writeAtomic(join(out, 'lape.svg'), rep.svg);
+    if (!v.json) process.stdout.write(rep.markdown);
+    const fin = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(4)) : null);
+    const table = Object.fromEntries(
+      Object.entries(rep.table).map(([off, t]) => [
+        off,
+        {
+          size: t.size,
+          lape: Object.fromEntries(Object.entries(t.lape).map(([l, x]) => [l, fin(x)])),
+          random: Object.fromEntries(Object.entries(t.random).map(([l, x]) => [l, fin(x)])),
+        },
+      ]),
+    );
+    return v.json ? { out, facts: rep.facts, wallMs: Math.round(performance.now() - t0), table, problems } : undefined;
   } finally {
     model.dispose();
   }

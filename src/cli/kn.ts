@@ -168,6 +168,7 @@ async function main(args: string[]): Promise<unknown> {
       if (sub === 'manipulate' || sub === 'readings') return x.runExperiment(sub, rest, load, ctx);
       if (sub === 'edit' || sub === 'enhance' || sub === 'inject') return e.runEditCommand(sub, rest, load, ctx);
       if (sub === 'calibrate') return (await import('./calibrate-cmd')).runCalibrate(rest, load, ctx);
+      if (sub === 'lape') return (await import('./atlas-cmd')).runLapeExperimentCommand(rest, load);
       // report and merge read the kind of experiment from the results folder
       if (sub === 'report' && (await (await import('./results')).resultsKind(rest.find((x) => !x.startsWith('-')))) === 'calibrate')
         return (await import('./calibrate-cmd')).runCalibrationReport(rest);
@@ -175,7 +176,7 @@ async function main(args: string[]): Promise<unknown> {
       if (sub === 'merge' && (await (await import('./results')).resultsKind(rest.find((x) => !x.startsWith('-')))) === 'calibrate')
         return (await import('./calibrate-cmd')).runCalibrationMerge(rest);
       if (sub === 'merge') return (await e.isEditResults(rest)) ? e.runEditMerge(rest) : x.runMerge(rest);
-      throw new KnError('bad-input', `unknown experiment "${sub ?? ''}"; one of manipulate, readings, calibrate, edit, enhance, inject, report, merge`);
+      throw new KnError('bad-input', `unknown experiment "${sub ?? ''}"; one of manipulate, readings, calibrate, edit, enhance, inject, lape, report, merge`);
     }
     case 'atlas':
     case 'lape': {

@@ -8,3 +8,4 @@ export * from './manipulate';
 export * from './record-sink';
 export * from './requests';
 export * from './runs';
+export * from './lape';
