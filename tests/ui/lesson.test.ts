@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { median, neuronIg, topNeuron } from '../../src/ui/lesson/compute';
 import { checkLessonManifest, checkLessonModel, parseLesson, type LessonFact, type LessonFile } from '../../src/ui/lesson/data';
-import { chapters, isLesson, keyToChapter, lessonSearch, meanDeltaP, parseLessonParams, type Num } from '../../src/ui/lesson/lesson';
+import { chapters, isLesson, keyToChapter, lessonSearch, meanDeltaP, parseLessonParams, todoText, type Num } from '../../src/ui/lesson/lesson';
 
 const eff = (before: number, after: number, deltaP: number | null, known = 1) => ({ before, after, deltaP, n: 2, known, flipRate: 0 });
 
@@ -96,6 +96,11 @@ describe('the lesson address', () => {
     // a malformed fact or model name is not carried
     expect(parseLessonParams('?lesson&fact=P36/0&model=../x')).toMatchObject({ fact: null, model: 'demo-causal' });
     expect(lessonSearch({ fact: 'P36:8', model: 'demo-causal', presenter: true }, 3)).toBe('?lesson=3&fact=P36%3A8&presenter=1');
+  });
+  it('says "when the model has loaded" only until it has', () => {
+    expect(todoText('When the model has loaded, press “Switch off”.', false)).toBe('When the model has loaded, press “Switch off”.');
+    expect(todoText('When the model has loaded, press “Switch off”.', true)).toBe('Press “Switch off”.');
+    expect(todoText('Read each sentence.', true)).toBe('Read each sentence.');
   });
   it('moves with the arrow keys, not while typing', () => {
     expect(keyToChapter('ArrowRight', 3, false)).toBe(4);

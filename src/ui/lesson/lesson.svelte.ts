@@ -121,6 +121,10 @@ export class LessonStore {
     // measured from the navigation's start (the page's time origin), so the script and the model's fetches count
     const t0 = 0;
     (globalThis as { __knLessonTimes?: LessonTimes }).__knLessonTimes = this.times;
+    let stopped = false;
+    let stop = () => {
+      stopped = true;
+    };
     void (async () => {
       try {
         this.file = await fetchLesson(this.params.model);
@@ -131,13 +135,16 @@ export class LessonStore {
       this.factId = want;
       this.precomputed = this.file?.facts.find((f) => f.id === want) ?? null;
       if (this.precomputed) this.tau = this.file!.settings.tau;
+      // the chapter is drawn first; the worker (tfjs, the model) starts after that frame, not in its way
+      await new Promise<void>((r) => (typeof requestAnimationFrame === 'undefined' ? setTimeout(r, 0) : requestAnimationFrame(() => setTimeout(r, 0))));
       this.times.firstChapterMs = this.precomputed ? performance.now() - t0 : null;
+      if (stopped) return;
+      stop = this.ex.start('?autoload=0', '', preferFromUrl(search));
+      void this.goLive(t0);
       const h = await fetchHeadline(this.params.model);
       if (h) this.headline = headlineSentences(h);
     })();
-    const stop = this.ex.start('?autoload=0', '', preferFromUrl(search));
-    void this.goLive(t0);
-    return stop;
+    return () => stop();
   }
 
   private engine(): LessonEngine {
@@ -167,8 +174,6 @@ export class LessonStore {
       return;
     }
     this.times.modelMs = performance.now() - t0;
-    // wait for the file's fetch (it is fast) before judging it against the weights
-    while (!this.file && !this.fileError) await new Promise((r) => setTimeout(r, 20));
     if (this.file) {
       try {
         checkLessonModel(this.file, info.contentHash);

@@ -326,5 +326,11 @@ export function effectRows(m: Record<string, LangEffect>) {
   }));
 }
 
+/** What to click: a live control's hint loses its "when the model has loaded" once the model is live. */
+export function todoText(todo: string, live: boolean): string {
+  const m = /^When the model has loaded, (.)(.*)$/.exec(todo);
+  return live && m ? m[1].toUpperCase() + m[2] : todo;
+}
+
 export const chapterText = (parts: Part[]) => parts.map((p) => (typeof p === 'string' ? p : p.text)).join('');
 export { pct };
