@@ -41,6 +41,8 @@ export interface MemoryReport {
 /** The in-page atlas build (worker/atlas.ts): how many facts to build the loaded model's atlas from. */
 export interface AtlasBuildRequest {
   facts: number;
+  /** the languages (default: all the benchmark's) */
+  langs?: string[];
 }
 export interface AtlasBuildStatus {
   /** a finished atlas (atlas.json) is stored for the loaded model */

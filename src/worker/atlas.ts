@@ -102,6 +102,7 @@ export class AtlasBuilder {
           bench: await this.bench(),
           store: this.folder(m),
           facts: req.facts,
+          ...(req.langs ? { langs: req.langs } : {}),
           cache: this.cache,
           command: `built in the page (Experiments view) from ${req.facts} facts`,
         },

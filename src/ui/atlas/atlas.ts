@@ -80,7 +80,7 @@ export function withNeuronParam(search: string, n: NeuronRef | null): string {
 // ---------------------------------------------------------------------------------------------------
 // reading and checking
 
-type Fetch = (url: string) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
+export type Fetch = (url: string) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
 
 const isRef = (x: unknown): x is NeuronRef => Array.isArray(x) && x.length === 2 && x.every((v) => Number.isInteger(v) && v >= 0);
 
@@ -406,4 +406,31 @@ export async function filterByFact(
     });
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// the in-page build
+
+export { ATLAS_DEFAULT_FACTS, FACTS_MAX, FACTS_MIN } from '../../engine/rules';
+
+const PHASES: Record<string, string> = {
+  pick: 'picking facts the model knows',
+  facts: 'localizing the facts',
+  activations: 'reading activations over every query',
+  pages: 'writing the pages',
+};
+
+/** The build's progress in words: "localizing the facts: 3 of 40 (P36:4)". */
+export function buildProgressText(p: { phase: string; done: number; total: number; fact?: string } | null): string {
+  if (!p) return 'starting…';
+  return `${PHASES[p.phase] ?? p.phase}: ${p.done} of ${p.total}${p.fact ? ` (${p.fact})` : ''}`;
+}
+
+/** What the store holds of the loaded model's atlas, in words. */
+export function buildStatusText(s: { built: boolean; facts: number; done: number; storage: string } | null): string {
+  if (!s) return '';
+  const where = s.storage === 'indexeddb' ? 'stored in this browser' : 'kept in memory only (this browser has no IndexedDB here): a reload loses it';
+  if (s.built) return `An atlas of these weights was built in this page (${s.facts} facts), ${where}.`;
+  if (s.facts) return `A build was begun: ${s.done} of ${s.facts} facts are done; building again resumes it.`;
+  return 'No atlas of these weights was built in this page yet.';
 }
