@@ -276,7 +276,12 @@ export class Explorer implements StoreHost, EditsHost {
   updateHash() {
     if (this.restoring || this.staticView || typeof history === 'undefined') return;
     const st = this.exploration();
-    if (!st) return;
+    if (!st) {
+      // no model (an atlas read from a static host): the address still names the neuron open in the Atlas view
+      const q = withNeuronParam(location.search, this.view === 'atlas' ? this.atlasNeuron : null);
+      if (location.search !== q) history.replaceState(null, '', `${location.pathname}${q}${location.hash}`);
+      return;
+    }
     try {
       const h = encodeState(st);
       const q = withNeuronParam(location.search, st.neuron ?? null);
