@@ -104,6 +104,13 @@ test.describe('the lesson', () => {
         expect(small, 'tap targets under 40 px').toEqual([]);
       }
       if (size.name === 'desktop') {
+        // presenter mode: larger type, high contrast, kept in the chapter's address
+        await page.getByTestId('lesson-toc-5').click();
+        await page.getByTestId('lesson-presenter').click();
+        await expect(page.getByTestId('lesson')).toHaveClass(/presenter/);
+        expect(new URL(page.url()).searchParams.get('presenter')).toBe('1');
+        await page.screenshot({ path: join(SHOTS, 'presenter-05.png'), fullPage: true });
+        await page.getByTestId('lesson-presenter').click();
         // live widgets: switch off, then the explorer on the same fact shows the same numbers
         await page.getByTestId('lesson-toc-5').click();
         const lessonDelta = await chapterNums(page);
@@ -166,6 +173,13 @@ test.describe('the lesson', () => {
     await page.goto('/?lesson&fact=P36:551&backend=wasm');
     await expect(page.getByTestId('lesson-unknown')).toContainText('The model does not know P36:551', { timeout: 300_000 });
     await expect(page.getByTestId('lesson-suggest')).toHaveText(/^P\d+:\d+$/);
+
+    // a known fact that is not precomputed (⟨France, capital, Paris⟩): computed live, with progress, then drawn
+    await page.goto('/?lesson=5&fact=P36:319&backend=wasm');
+    await expect(page.getByTestId('lesson-waiting')).toBeVisible({ timeout: 60_000 });
+    await expect(page.locator('[data-chapter="5"] [data-num="suppress-mean"]')).toBeVisible({ timeout: 600_000 });
+    await expect(page.getByTestId('lesson')).toHaveAttribute('data-source', 'live');
+    await expect(page.getByTestId('lesson-chapter')).toContainText('France → Paris');
 
     // the precomputed results of another model's weights are refused, not shown as this one's
     const masked = readFileSync(join(process.cwd(), 'public', 'models', 'demo-masked', 'lesson.json'), 'utf8');

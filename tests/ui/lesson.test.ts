@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { median, neuronIg, topNeuron } from '../../src/ui/lesson/compute';
 import { checkLessonManifest, checkLessonModel, parseLesson, type LessonFact, type LessonFile } from '../../src/ui/lesson/data';
-import { chapters, isLesson, keyToChapter, lessonSearch, meanDeltaP, parseLessonParams, todoText, type Num } from '../../src/ui/lesson/lesson';
+import { chapters, comparisonRows, isLesson, keyToChapter, lessonSearch, meanDeltaP, parseLessonParams, todoText, type Num } from '../../src/ui/lesson/lesson';
 
 const eff = (before: number, after: number, deltaP: number | null, known = 1) => ({ before, after, deltaP, n: 2, known, flipRate: 0 });
 
@@ -177,5 +177,14 @@ describe('the numbers the chapters state (worked by hand)', () => {
     expect(text(5)).toContain('−35.0 %');
     expect(text(7)).toContain('answers “Paris” instead of “Baku”');
     expect(text(8)).toContain('On 10 facts');
+    // the last chapter's table: this fact beside the model's experiment
+    const h = { facts: 100, neurons: 2048, selectedMedian: 4, suppress: { matrice: -0.2, random: -0.003, ownSets: { en: -0.9, fr: -1, ko: null } } };
+    expect(comparisonRows(FACT, h)).toEqual([
+      { what: 'neurons selected', fact: '3', model: 'median 4 of 2048' },
+      { what: 'ΔP, MaTrice’s neurons off', fact: '−35.0 %', model: '−20.0 %' },
+      { what: 'ΔP, as many random neurons off', fact: '−5.0 %', model: '−0.3 %' },
+      { what: 'ΔP, each language’s own set off', fact: '−80.0 %', model: '−95.0 %' },
+    ]);
+    expect(comparisonRows(FACT, null)[1]).toEqual({ what: 'ΔP, MaTrice’s neurons off', fact: '−35.0 %', model: 'n/a' });
   });
 });

@@ -15,7 +15,7 @@ import { fetchHeadline, headlineSentences } from '../headline';
 import { encodeState } from '../share/state';
 import { computeLessonFact, effect, type LessonEngine } from './compute';
 import { checkLessonModel, fetchLesson, type LangEffect, type LessonFact, type LessonFile } from './data';
-import { chapters, lessonSearch, parseLessonParams, type Chapter, type LessonParams } from './lesson';
+import { chapters, lessonSearch, parseLessonParams, type Chapter, type HeadlineNumbers, type LessonParams } from './lesson';
 
 export type LiveStatus = 'waiting' | 'loading' | 'computing' | 'ready' | 'error';
 
@@ -33,6 +33,8 @@ export class LessonStore {
   file: LessonFile | null = $state.raw(null);
   fileError = $state('');
   headline: string[] = $state.raw([]);
+  /** the model's experiment (experiment.json) when it was made on these weights' bundle */
+  headlineData: HeadlineNumbers | null = $state.raw(null);
   /** the fact the lesson is on (the address's, else the file's first) */
   factId: string | null = $state(null);
   precomputed: LessonFact | null = $state.raw(null);
@@ -142,7 +144,11 @@ export class LessonStore {
       stop = this.ex.start('?autoload=0', '', preferFromUrl(search));
       void this.goLive(t0);
       const h = await fetchHeadline(this.params.model);
-      if (h) this.headline = headlineSentences(h);
+      // the model card's experiment, when it was measured on the weights the file was built on
+      if (h && (!this.file || h.contentHash === this.file.contentHash)) {
+        this.headline = headlineSentences(h);
+        this.headlineData = h;
+      }
     })();
     return () => stop();
   }

@@ -301,7 +301,7 @@ export function chapters(ctx: ChapterContext): Chapter[] {
       id: 'real',
       text: [
         [
-          'The paper behind this page (Cao et al., “One Mind, Many Tongues”) runs the same steps on real multilingual models (mBERT, mGPT and larger ones): its selected neurons are a tiny share of the network, switching them off lowers the answer in every language far more than random neurons do, and edits made from English carry over to other languages better than with per-language methods.',
+          'The paper behind this page (Cao et al., “One Mind, Many Tongues”) runs these steps on real multilingual models. It reports that the neurons MaTrice selects are a tiny share of the network, that switching them off lowers the answer in all languages much more than switching off as many random neurons, and that editing them from one language changes the fact in the others too.',
         ],
         [
           'The caveat: this demo model is tiny and was trained on the benchmark itself, so its numbers are not the paper’s; the experiment on this model, over many facts, says:',
@@ -313,6 +313,28 @@ export function chapters(ctx: ChapterContext): Chapter[] {
     },
   ];
   return out.map((c, i) => ({ ...c, n: i + 1, title: CHAPTER_TITLES[i] }));
+}
+
+/** What the last chapter's table holds of the model's experiment (experiment.json, ui/headline.ts Headline). */
+export interface HeadlineNumbers {
+  facts: number;
+  neurons: number;
+  selectedMedian: number;
+  suppress: { matrice: number | null; random: number | null; ownSets: Record<string, number | null> };
+}
+
+/** The last chapter's table: this fact beside the model's experiment over many facts (null where a side has no value). */
+export function comparisonRows(f: LessonFact, h: HeadlineNumbers | null): { what: string; fact: string; model: string }[] {
+  const own = f.ownSets.map((o) => o.ownDeltaP).filter((x): x is number => x !== null);
+  const hOwn = h ? Object.values(h.suppress.ownSets).filter((x): x is number => x !== null) : [];
+  const avg = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const d = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : formatDeltaP(x));
+  return [
+    { what: 'neurons selected', fact: String(f.selected.length), model: h ? `median ${h.selectedMedian} of ${h.neurons}` : 'n/a' },
+    { what: 'ΔP, MaTrice’s neurons off', fact: d(meanDeltaP(f.suppress)), model: d(h?.suppress.matrice) },
+    { what: 'ΔP, as many random neurons off', fact: d(meanDeltaP(f.random.suppress)), model: d(h?.suppress.random) },
+    { what: 'ΔP, each language’s own set off', fact: d(avg(own)), model: d(avg(hOwn)) },
+  ];
 }
 
 /** The rows a ProbBars chart draws from a manipulation's per-language results. */
