@@ -273,7 +273,7 @@ export function chapters(ctx: ChapterContext): Chapter[] {
           num('own-overlap', overlapMean, overlapMean.toFixed(1)),
           ' are also in the shared set. Switching off a language’s own set changes its P(correct) by ',
           dp('own-mean', ownMean),
-          ' on average. The honest finding: in a small model much of a fact is stored per language, and the shared neurons are only part of it.',
+          ` on average. The honest finding: in a small model much of a fact is stored per language, and the shared neurons are only part of it (mind the sizes: a language’s own set is ${ownSizeMean > sel ? 'larger than' : 'about as large as'} the ${sel} shared neurons).`,
         ],
       ],
       todo: 'When the model has loaded, press “Other random neurons” to draw another random set.',
