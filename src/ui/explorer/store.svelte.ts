@@ -274,7 +274,8 @@ export class Explorer implements StoreHost, EditsHost {
   }
 
   updateHash() {
-    if (this.restoring || this.staticView || typeof history === 'undefined') return;
+    // before start() has read the address, nothing rewrites it (it holds the link being opened)
+    if (!this.client || this.restoring || this.staticView || typeof history === 'undefined') return;
     const st = this.exploration();
     if (!st) {
       // no model (an atlas read from a static host): the address still names the neuron open in the Atlas view

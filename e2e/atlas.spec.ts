@@ -1,0 +1,121 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { expectLoaded, openApp, projectBackend, screenshot } from './helpers';
+
+// The Atlas view on demo-causal's shipped atlas (public/models/demo-causal/atlas, `kn atlas build`): read with fetch,
+// no model needed; search; a neuron's page; an error for a neuron beyond the model; the ?neuron= link; "open in atlas"
+// from a Localize chip. KN_E2E_ATLAS_DIR serves another atlas folder in its place (to try an atlas before it ships).
+const SHIPPED = join(process.cwd(), 'public', 'models', 'demo-causal', 'atlas');
+const DIR = process.env.KN_E2E_ATLAS_DIR ?? SHIPPED;
+const HEADLINE = join(process.cwd(), 'public', 'models', 'demo-causal', 'experiment.json');
+
+interface Entry {
+  neuron: [number, number];
+  type: string;
+  facts: number;
+  relations: string[];
+  lapeLangs: string[];
+  topTokens: string[];
+  factIds?: string[];
+}
+interface Index {
+  model: string;
+  langs: string[];
+  layers: number;
+  neuronsPerLayer: number;
+  neurons: Entry[];
+}
+const readJson = <T>(rel: string): T => JSON.parse(readFileSync(join(DIR, rel), 'utf8')) as T;
+const key = (n: [number, number]) => `${n[0]}.${n[1]}`;
+
+async function serveAtlas(page: Page) {
+  if (DIR === SHIPPED) return;
+  await page.route('**/models/demo-causal/atlas/**', async (route) => {
+    const rel = decodeURIComponent(new URL(route.request().url()).pathname.split('/atlas/')[1]);
+    const f = join(DIR, rel);
+    if (existsSync(f)) await route.fulfill({ status: 200, contentType: 'application/json', body: readFileSync(f) });
+    else await route.fulfill({ status: 404, body: 'not found' });
+  });
+}
+
+test.describe('the neuron atlas', () => {
+  test.skip(!existsSync(join(DIR, 'atlas.json')), 'needs the shipped atlas of demo-causal (kn atlas build)');
+
+  test('no model: search, a neuron page, nothing found, beyond the model, the ?neuron= link', async ({ page }, info) => {
+    test.skip(projectBackend(info) === 'webgpu', 'no compute: once is enough');
+    const index = readJson<Index>('atlas.json');
+    // the neuron selected for the most facts, and its page as shipped
+    const top = [...index.neurons].sort((a, b) => b.facts - a.facts || a.neuron[0] - b.neuron[0] || a.neuron[1] - b.neuron[1])[0];
+    const page0 = readJson<{ activation: Record<string, { mean: number }>; uses: { fact: string }[] }>(`neurons/L${top.neuron[0]}-${top.neuron[1]}.json`);
+    await serveAtlas(page);
+    await openApp(page, info, { params: { neuron: key(top.neuron) } });
+    await expect(page.getByTestId('view-atlas')).toBeVisible();
+    const view = page.getByTestId('atlas-view');
+    await expect(view).toHaveAttribute('data-neurons', String(index.neurons.length), { timeout: 60_000 });
+    const np = page.getByTestId('neuron-page');
+    await expect(np).toHaveAttribute('data-neuron', key(top.neuron));
+    await expect(np.getByTestId('neuron-summary')).toContainText(`selected for ${top.facts} fact`);
+    await expect(np.getByTestId('neuron-use')).toHaveCount(page0.uses.length);
+    // one bar per language, at the page's mean activation
+    const bars = np.getByTestId('activation-bars').locator('rect.bar');
+    await expect(bars).toHaveCount(index.langs.length);
+    for (const l of index.langs) {
+      const want = page0.activation[l]?.mean ?? 0;
+      const got = Number(await np.getByTestId('activation-bars').locator(`rect.bar[data-lang="${l}"]`).getAttribute('data-value'));
+      expect(got).toBeCloseTo(want, 9);
+    }
+    // every type the index holds is counted
+    for (const t of new Set(index.neurons.map((e) => e.type)))
+      await expect(view.locator(`[data-testid="atlas-count"][data-type="${t}"]`)).toHaveAttribute(
+        'data-count',
+        String(index.neurons.filter((e) => e.type === t).length),
+      );
+
+    // search by a token of its lens: as many rows as the index's entries with a token containing it (the first 100 shown)
+    const tok = top.topTokens[0].replace(/^[\sĠ▁]+/, '').toLowerCase();
+    const byTok = index.neurons.filter((e) => e.topTokens.some((t) => t.trim().toLowerCase().includes(tok)));
+    await page.getByTestId('atlas-token').fill(tok);
+    await page.getByTestId('atlas-search-button').click();
+    await expect(page.getByTestId('atlas-result-count')).toHaveAttribute('data-count', String(byTok.length));
+    await expect(page.getByTestId('atlas-row')).toHaveCount(Math.min(100, byTok.length));
+    // by language: the entries LAPE finds specific to it
+    const lang = index.langs.find((l) => index.neurons.some((e) => e.lapeLangs.includes(l)));
+    if (lang) {
+      await page.getByTestId('atlas-clear').click();
+      await page.getByTestId('atlas-lang').selectOption(lang);
+      await page.getByTestId('atlas-search-button').click();
+      await expect(page.getByTestId('atlas-result-count')).toHaveAttribute(
+        'data-count',
+        String(index.neurons.filter((e) => e.lapeLangs.includes(lang)).length),
+      );
+    }
+    // nothing found, said plainly
+    await page.getByTestId('atlas-clear').click();
+    await page.getByTestId('atlas-token').fill('qqzzxq');
+    await page.getByTestId('atlas-search-button').click();
+    await expect(page.getByTestId('atlas-no-match')).toHaveText('No neuron in this atlas promotes a token like "qqzzxq".');
+
+    // open another neuron from the table: the address names it, and opening that address shows its page
+    await page.getByTestId('atlas-clear').click();
+    const other = page.getByTestId('atlas-row').nth(1);
+    const otherKey = (await other.getAttribute('data-neuron'))!;
+    await other.getByTestId('atlas-open').click();
+    await expect(np).toHaveAttribute('data-neuron', otherKey);
+    await expect.poll(() => new URL(page.url()).searchParams.get('neuron')).toBe(otherKey);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await screenshot(page, info, 'atlas-neuron');
+    await page.goto(page.url());
+    await expect(page.getByTestId('neuron-page')).toHaveAttribute('data-neuron', otherKey, { timeout: 60_000 });
+
+    // phones: no horizontal scroll
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect(page.getByTestId('neuron-page')).toBeVisible();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await screenshot(page, info, 'atlas-phone');
+
+    // a neuron beyond the model
+    await page.goto(page.url().replace(/neuron=[^&]+/, `neuron=${index.layers}.0`));
+    await expect(page.getByTestId('error-alert')).toContainText(`neuron L${index.layers}·0 does not exist in`, { timeout: 60_000 });
+  });
+});
