@@ -53,6 +53,8 @@ export class Explorer implements StoreHost, EditsHost {
   helpTopic = $state('overview');
   /** the neuron whose page the Atlas view shows (src/ui/atlas; `?neuron=` and the state's `neuron` carry it) */
   atlasNeuron: [number, number] | null = $state.raw(null);
+  /** whether links name atlasNeuron: the last view before Share was the Atlas view (viewChanged) */
+  private linkNeuron = false;
 
   readonly model = new ModelStore(this);
   readonly factStore = new FactsStore(this);
@@ -231,6 +233,15 @@ export class Explorer implements StoreHost, EditsHost {
   openInAtlas(n: readonly [number, number]) {
     this.atlasNeuron = [n[0], n[1]];
     this.view = 'atlas';
+    this.viewChanged();
+  }
+
+  /**
+   * The view changed (App calls this): a link names the atlas neuron while the Atlas view shows it, and still from
+   * the Share view when the Atlas view was the one before it.
+   */
+  viewChanged() {
+    if (this.view !== 'share') this.linkNeuron = this.view === 'atlas';
     this.updateHash();
   }
 
@@ -269,7 +280,7 @@ export class Explorer implements StoreHost, EditsHost {
     if (a.compare) st.compare = true;
     const edits = this.edits.specs;
     if (edits.length) st.edits = edits;
-    if (this.view === 'atlas' && this.atlasNeuron) st.neuron = [...this.atlasNeuron];
+    if (this.linkNeuron && this.atlasNeuron) st.neuron = [...this.atlasNeuron];
     return st;
   }
 
@@ -279,7 +290,7 @@ export class Explorer implements StoreHost, EditsHost {
     const st = this.exploration();
     if (!st) {
       // no model (an atlas read from a static host): the address still names the neuron open in the Atlas view
-      const q = withNeuronParam(location.search, this.view === 'atlas' ? this.atlasNeuron : null);
+      const q = withNeuronParam(location.search, this.linkNeuron ? this.atlasNeuron : null);
       if (location.search !== q) history.replaceState(null, '', `${location.pathname}${q}${location.hash}`);
       return;
     }
@@ -338,6 +349,7 @@ export class Explorer implements StoreHost, EditsHost {
       if (st.neuron) {
         this.atlasNeuron = [st.neuron[0], st.neuron[1]];
         this.view = 'atlas';
+        this.linkNeuron = true;
       }
       if (!isLoaded(this.model.spec, this.model.info, st.model)) {
         const ok = await this.load(stateToModel(st.model), this.model.dtype);
