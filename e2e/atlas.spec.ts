@@ -118,4 +118,58 @@ test.describe('the neuron atlas', () => {
     await page.goto(page.url().replace(/neuron=[^&]+/, `neuron=${index.layers}.0`));
     await expect(page.getByTestId('error-alert')).toContainText(`neuron L${index.layers}·0 does not exist in`, { timeout: 60_000 });
   });
+
+  test('with the model: "open in atlas" from a Localize chip, the share link, switching off a language', async ({ page }, info) => {
+    test.skip(projectBackend(info) === 'webgpu', 'the wasm run covers it');
+    test.skip(!existsSync(HEADLINE), 'needs the bundled demo model and its experiment.json');
+    // measured on the busy 2-core machine: load 5-20 s, the featured fact's localize 10-40 s; budgets >= 5x
+    const T = { load: 150_000, localize: 240_000, test: 600_000 };
+    test.setTimeout(T.test);
+    const index = readJson<Index & { lape: { sets: Record<string, [number, number][]> } }>('atlas.json');
+    await serveAtlas(page);
+    await openApp(page, info, { autoload: true });
+    await expectLoaded(page, T.load);
+    await expect(page.getByTestId('fact-queries')).toBeAttached({ timeout: 60_000 });
+    await page.getByTestId('tab-localize').click();
+    if (!(await page.getByTestId('localize-summary').isVisible())) await page.getByTestId('localize-button').click();
+    await expect(page.getByTestId('localize-summary')).toBeVisible({ timeout: T.localize });
+
+    // the first chip's "open in atlas": its page, or the atlas says it has none
+    const link = page.getByTestId('open-in-atlas').first();
+    const k = (await link.getAttribute('data-neuron'))!;
+    await link.click();
+    await expect(page.getByTestId('view-atlas')).toBeVisible();
+    await expect(page.getByTestId('atlas-view')).toHaveAttribute('data-neurons', String(index.neurons.length), { timeout: 60_000 });
+    await expect(page.getByTestId('atlas-mismatch')).toHaveCount(0);
+    const has = index.neurons.some((e) => key(e.neuron) === k);
+    const [l, j] = k.split('.');
+    if (has) await expect(page.getByTestId('neuron-page')).toHaveAttribute('data-neuron', k);
+    else await expect(page.getByTestId('error-alert')).toContainText(`neuron L${l}·${j} has no page in this atlas`);
+    await expect.poll(() => new URL(page.url()).searchParams.get('neuron')).toBe(k);
+
+    // Share right after: the link names the neuron, and opening it loads the model and shows the same page
+    await page.getByTestId('tab-share').click();
+    const shared = await page.getByTestId('share-link').inputValue();
+    expect(new URL(shared).searchParams.get('neuron')).toBe(k);
+    await page.goto(shared);
+    await expectLoaded(page, T.load);
+    await expect(page.getByTestId('view-atlas')).toBeVisible();
+    if (has) await expect(page.getByTestId('neuron-page')).toHaveAttribute('data-neuron', k, { timeout: 60_000 });
+    else await expect(page.getByTestId('error-alert')).toContainText(`neuron L${l}·${j} has no page in this atlas`, { timeout: 60_000 });
+
+    // Toggle: switch off the first language LAPE finds neurons for, beside the fact's MaTrice set
+    const lang = index.langs.find((x) => index.lape.sets[x]?.length);
+    test.skip(!lang, 'the atlas names no language-specific neuron');
+    await page.getByTestId('tab-toggle').click();
+    const sw = page.getByTestId('language-switch');
+    await expect(sw).toBeVisible({ timeout: T.localize });
+    await sw.getByTestId('language-switch-lang').selectOption(lang!);
+    await sw.getByTestId('language-switch-run').click();
+    const text = sw.getByTestId('language-switch-text');
+    await expect(text).toHaveAttribute('data-lang', lang!, { timeout: 120_000 });
+    const n = index.lape.sets[lang!].length;
+    await expect(text).toContainText(`'s ${n} language-specific (LAPE) neuron${n === 1 ? '' : 's'}: ΔP `);
+    await expect(sw.getByTestId('prob-bars')).toBeVisible();
+    await screenshot(page, info, 'atlas-language-switch');
+  });
 });
