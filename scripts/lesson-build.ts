@@ -84,16 +84,23 @@ async function build(name: string) {
   pool.sort((a, b) => b.k - a.k);
   for (const rel of LESSON.relations) {
     const f = pool.find((p) => p.rel === rel && !ids.includes(p.id));
-    if (f && ids.length < LESSON.facts) ids.push(f.id);
+    if (f) ids.push(f.id);
   }
-  for (const p of pool) if (ids.length < LESSON.facts && !ids.includes(p.id)) ids.push(p.id);
-  log(`${name}: facts ${ids.join(', ')}`);
+  // then the rest: candidates in order, until LESSON.facts of them have a selection to teach
+  for (const p of pool) if (!ids.includes(p.id)) ids.push(p.id);
+  log(`${name}: candidates ${ids.slice(0, LESSON.facts + 3).join(', ')} …`);
 
   const facts: LessonFact[] = [];
   const eng = nodeLessonEngine(explorer, edits);
   for (const id of ids) {
+    if (facts.length >= LESSON.facts) break;
     const t1 = performance.now();
     const f = await computeLessonFact(eng, id, { langs, settings, steps, baseline, quadrature });
+    // a fact whose selection is empty has nothing to switch off or edit: not a lesson
+    if (f.selected.length === 0) {
+      log(`${name}: ${id} skipped (MaTrice selects no neuron)`);
+      continue;
+    }
     facts.push(f);
     log(`${name}: ${id} in ${((performance.now() - t1) / 1000).toFixed(1)} s (${f.selected.length} neurons, known in ${f.known.length})`);
   }
@@ -116,7 +123,7 @@ async function build(name: string) {
   };
   const out = join(BUNDLED_DIR, name, 'lesson.json');
   await writeFile(out, `${JSON.stringify(file)}\n`);
-  return { out, facts: ids, seconds: Math.round((performance.now() - t0) / 1000) };
+  return { out, facts: facts.map((f) => f.id), seconds: Math.round((performance.now() - t0) / 1000) };
 }
 
 async function main() {
