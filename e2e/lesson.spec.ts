@@ -159,6 +159,53 @@ test.describe('the lesson', () => {
     });
   }
 
+  test("the explorer's main views at 390×844 (touch): no horizontal scroll, charts within the screen, tap targets ≥ 40 px", async ({ browser }, info) => {
+    test.skip(projectBackend(info) === 'webgpu', 'wasm only');
+    test.setTimeout(600_000);
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+    const page = await ctx.newPage();
+    logConsole(page);
+    // the first visit: the demo model on its featured fact
+    await page.goto('/?backend=wasm');
+    await expect(page.getByTestId('fact-queries')).toBeVisible({ timeout: 300_000 });
+    await expect(page.getByTestId('start-lesson')).toBeVisible();
+    for (const view of ['data', 'localize', 'toggle', 'edit', 'share']) {
+      await page.getByTestId(`tab-${view}`).click();
+      await expect(page.getByTestId(`view-${view}`)).toBeVisible();
+      if (view === 'localize') {
+        await page.getByTestId('localize-button').click();
+        await expect(page.getByTestId('selection-summary')).toBeVisible({ timeout: 300_000 });
+      }
+      if (view === 'toggle') await expect(page.getByTestId('lang-row').first()).toBeVisible({ timeout: 120_000 });
+      await noHorizontalScroll(page);
+      const r = await page.evaluate(() => {
+        const cw = document.documentElement.clientWidth;
+        const shown = (e: Element) => {
+          const b = e.getBoundingClientRect();
+          return b.width > 0 && b.height > 0 && !e.closest('[hidden]');
+        };
+        const svgs = [...document.querySelectorAll('svg')].filter(shown).filter((e) => e.getBoundingClientRect().right > cw + 1).length;
+        // a checkbox or radio is tapped through its label
+        const targets = [
+          ...document.querySelectorAll(
+            'button, select, summary, [role=tab], input:not([type=checkbox]):not([type=radio]):not([type=file]), label:has(> input[type=checkbox]), label:has(> input[type=radio])',
+          ),
+        ].filter(shown);
+        const small = targets
+          .filter((e) => e.getBoundingClientRect().height < 40)
+          .map(
+            (e) =>
+              `${e.tagName.toLowerCase()}[${e.getAttribute('data-testid') ?? ''}] ${Math.round(e.getBoundingClientRect().height)} px "${(e.textContent ?? '').trim().slice(0, 24)}"`,
+          );
+        return { svgs, small };
+      });
+      expect(r.svgs, `${view}: charts wider than the screen`).toBe(0);
+      expect(r.small, `${view}: tap targets under 40 px`).toEqual([]);
+      await page.screenshot({ path: join(SHOTS, `explorer-phone-${view}.png`), fullPage: true });
+    }
+    await ctx.close();
+  });
+
   test('?lesson=99, a fact the model does not know, results made for other weights', async ({ page }, info) => {
     test.skip(projectBackend(info) === 'webgpu', 'wasm only');
     test.setTimeout(600_000);
