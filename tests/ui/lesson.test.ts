@@ -5,7 +5,18 @@
 import { describe, expect, it } from 'vitest';
 import { median, neuronIg, topNeuron } from '../../src/ui/lesson/compute';
 import { checkLessonManifest, checkLessonModel, parseLesson, type LessonFact, type LessonFile } from '../../src/ui/lesson/data';
-import { chapters, comparisonRows, isLesson, keyToChapter, lessonSearch, meanDeltaP, parseLessonParams, todoText, type Num } from '../../src/ui/lesson/lesson';
+import {
+  chapters,
+  comparisonRows,
+  isLesson,
+  neurons,
+  keyToChapter,
+  lessonSearch,
+  meanDeltaP,
+  parseLessonParams,
+  todoText,
+  type Num,
+} from '../../src/ui/lesson/lesson';
 
 const eff = (before: number, after: number, deltaP: number | null, known = 1) => ({ before, after, deltaP, n: 2, known, flipRate: 0 });
 
@@ -133,6 +144,8 @@ describe('the numbers the chapters state (worked by hand)', () => {
     expect(meanDeltaP({ en: eff(0, 0, null, 0), fr: eff(0.5, 0.4, -0.2) })).toBeCloseTo(-0.2, 12);
     expect(meanDeltaP({ en: eff(0, 0, null, 0) })).toBeNull();
     expect(median([3, 1, 2])).toBe(2);
+    expect(neurons(1, 'random ')).toBe('1 random neuron');
+    expect(neurons(4)).toBe('4 neurons');
     expect(median([4, 1, 2, 3])).toBe(2.5);
     // 2 layers × 3 neurons, neuron [1, 1]: raw row of layer 1 = [0.2, 0.5, 0.7] → its value 0.5, sum 1.4, rank 2
     const g = neuronIg([9, 9, 9, 0.2, 0.5, 0.7], 3, [1, 1]);

@@ -86,6 +86,8 @@ export interface Num {
 export type Part = string | Num;
 
 const num = (key: string, value: number, text: string): Num => ({ num: key, value, text });
+/** "1 random neuron", "4 random neurons" */
+export const neurons = (n: number, kind = '') => `${n} ${kind}neuron${n === 1 ? '' : 's'}`;
 const pct = (x: number, digits = 0) => `${(x * 100).toFixed(digits)} %`;
 
 /** Mean of the languages' ΔP that are defined (languages with a known query), or null. */
@@ -248,7 +250,7 @@ export function chapters(ctx: ChapterContext): Chapter[] {
       id: 'toggle',
       text: [
         [
-          `Now the test. Switch these ${sel} neurons off (multiply them by 0) and ask every language again: P(correct) changes by `,
+          `Now the test. Switch ${sel === 1 ? 'this neuron' : `these ${sel} neurons`} off (multiply ${sel === 1 ? 'it' : 'them'} by 0) and ask every language again: P(correct) changes by `,
           dp('suppress-mean', supMean),
           ' on average over the languages that knew the fact. Double them (×2): ',
           dp('enhance-mean', enhMean),
@@ -262,7 +264,7 @@ export function chapters(ctx: ChapterContext): Chapter[] {
       id: 'compare',
       text: [
         [
-          `Is that special? Switch off ${sel} random neurons instead: `,
+          `Is that special? Switch off ${neurons(sel, 'random ')} instead: `,
           dp('random-mean', rndMean),
           ` (MaTrice’s: ${supMean === null ? 'n/a' : formatDeltaP(supMean)}).`,
         ],
@@ -273,7 +275,7 @@ export function chapters(ctx: ChapterContext): Chapter[] {
           num('own-overlap', overlapMean, overlapMean.toFixed(1)),
           ' are also in the shared set. Switching off a language’s own set changes its P(correct) by ',
           dp('own-mean', ownMean),
-          ` on average. The honest finding: in a small model much of a fact is stored per language, and the shared neurons are only part of it (mind the sizes: a language’s own set is ${ownSizeMean > sel ? 'larger than' : 'about as large as'} the ${sel} shared neurons).`,
+          ` on average. The honest finding: in a small model much of a fact is stored per language, and the shared neurons are only part of it (mind the sizes: a language’s own set is ${ownSizeMean > sel ? 'larger than' : 'about as large as'} ${neurons(sel, 'shared ')}).`,
         ],
       ],
       todo: 'When the model has loaded, press “Other random neurons” to draw another random set.',
@@ -284,7 +286,7 @@ export function chapters(ctx: ChapterContext): Chapter[] {
       text: f.edit
         ? [
             [
-              `We rewrite the ${sel} shared neurons so that the English sentence answers “${f.edit.newObject}” instead of “${en.object}”, and ask every language again (each language’s first sentence). The new answer is first in `,
+              `We rewrite ${sel === 1 ? 'the one shared neuron' : `the ${sel} shared neurons`} so that the English sentence answers “${f.edit.newObject}” instead of “${en.object}”, and ask every language again (each language’s first sentence). The new answer is first in `,
               num('edit-new', changed.length, String(changed.length)),
               ` of ${f.edit.queries.length} languages; the old answer is gone in `,
               num('edit-gone', gone.length, String(gone.length)),
