@@ -69,6 +69,19 @@ describe('reading an atlas', () => {
     });
   });
 
+  it("a host's HTML fallback page for a missing file is a missing file", async () => {
+    const html = async () => ({
+      ok: true,
+      status: 200,
+      headers: new Headers({ 'content-type': 'text/html' }),
+      json: async () => JSON.parse('<!doctype html>'),
+    });
+    await expect(fetchAtlasIndex('/x/', 'demo-y', html)).rejects.toMatchObject({
+      code: 'missing-file',
+      message: expect.stringMatching(/^demo-y has no atlas: \/x\/atlas\.json is missing\. /),
+    });
+  });
+
   it('a neuron beyond the model, one without a page, a page of another model', async () => {
     const { index } = await open();
     expect(() => entryOf(index, [2, 0])).toThrow('neuron L2·0 does not exist in fixture-model (2 layers × 8 neurons)');

@@ -80,7 +80,10 @@ export function withNeuronParam(search: string, n: NeuronRef | null): string {
 // ---------------------------------------------------------------------------------------------------
 // reading and checking
 
-export type Fetch = (url: string) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
+export type Fetch = (url: string) => Promise<{ ok: boolean; status: number; json(): Promise<unknown>; headers?: { get(name: string): string | null } }>;
+
+/** An HTML answer to a JSON file: a host's page-not-found fallback (a single-page app's index.html), so the file is missing. */
+const isHtml = (res: { headers?: { get(name: string): string | null } }) => (res.headers?.get('content-type') ?? '').includes('html');
 
 const isRef = (x: unknown): x is NeuronRef => Array.isArray(x) && x.length === 2 && x.every((v) => Number.isInteger(v) && v >= 0);
 
@@ -136,10 +139,10 @@ export async function fetchAtlasIndex(dir: string, name: string, f: Fetch = fetc
   } catch (e) {
     throw new KnError('unreachable', `atlas: ${url} could not be fetched (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (res.status === 404 || !res.ok) {
+  if (res.status === 404 || !res.ok || isHtml(res)) {
     throw new KnError(
       'missing-file',
-      `${name} has no atlas: ${url} is missing${res.status === 404 ? '' : ` (HTTP ${res.status})`}. Build one with \`npm run -s kn -- atlas build --model bundled:${name} --out public/models/${name}/atlas\`, or in the Experiments view.`,
+      `${name} has no atlas: ${url} is missing${res.ok || res.status === 404 ? '' : ` (HTTP ${res.status})`}. Build one with \`npm run -s kn -- atlas build --model bundled:${name} --out public/models/${name}/atlas\`, or in the Experiments view.`,
     );
   }
   let json: unknown;
@@ -157,7 +160,7 @@ export async function fetchNeuronPage(dir: string, index: AtlasIndex, n: NeuronR
   const res = await f(url).catch((e) => {
     throw new KnError('unreachable', `atlas: ${url} could not be fetched (${e instanceof Error ? e.message : String(e)})`);
   });
-  if (!res.ok) throw new KnError('missing-file', `the atlas lists ${neuronLabel(n)} but its page ${url} is missing (HTTP ${res.status})`);
+  if (!res.ok || isHtml(res)) throw new KnError('missing-file', `the atlas lists ${neuronLabel(n)} but its page ${url} is missing (HTTP ${res.status})`);
   let json: unknown;
   try {
     json = await res.json();
