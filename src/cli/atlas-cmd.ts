@@ -385,6 +385,7 @@ export async function runLapeCommand(argv: string[], load: AtlasLoader): Promise
       codeDefaults: { topRate: rules.LAPE_TOP_RATE_CODE, filterRate: rules.LAPE_FILTER_RATE, activationBarRate: rules.LAPE_ACTIVATION_BAR_RATIO },
       filterValue: r.filterValue,
       activationBar: r.activationBar,
+      candidates: r.candidates,
       kept: r.kept.length,
       sets: r.sets,
       sizes: Object.fromEntries(Object.entries(r.sets).map(([l, ns]) => [l, ns.length])),

@@ -46,6 +46,7 @@ describe('LAPE against a hand-worked table', () => {
     expect(r.activationBar).toBe(0.5);
     // L1·2 has no probability above 0.1: dismissed (+∞) although its entropy is 0
     expect(r.entropy[5]).toBe(Infinity);
+    expect(r.candidates).toBe(5);
     // the 3 lowest: L0·2 (0), L0·0 (0.325), then L1·0 and L1·1 tie at ln 2: layer-major order keeps L1·0
     expect(r.kept).toEqual([
       [0, 2],
@@ -60,6 +61,7 @@ describe('LAPE against a hand-worked table', () => {
     const r = lape(table);
     expect(r.rates).toEqual({ topRate: LAPE_TOP_RATE, filterRate: LAPE_FILTER_RATE, activationBarRate: LAPE_ACTIVATION_BAR_RATIO });
     expect(r.filterValue).toBe(0.8);
+    expect(r.candidates).toBe(1);
     expect(r.kept).toEqual([]);
     expect(r.sets).toEqual({ en: [], fr: [], ja: [] });
   });

@@ -50,6 +50,8 @@ export interface LapeResult {
   /** bar_f and bar_a */
   filterValue: number;
   activationBar: number;
+  /** neurons with some language's probability above bar_f (finite entropy: the candidates) */
+  candidates: number;
   /** the round(N·top_rate) kept neurons, lowest entropy first */
   kept: NeuronRef[];
   /** each language's specific neurons, layer-major */
@@ -120,6 +122,8 @@ export function lape(t: ActivationTable, rates: Partial<LapeRates> = {}): LapeRe
     for (let k = 0; k < K; k++) if (t.probs[k][n] > filterValue) over++;
     if (over === 0) entropy[n] = Infinity;
   }
+  let candidates = 0;
+  for (let n = 0; n < N; n++) if (Number.isFinite(entropy[n])) candidates++;
   const order = Array.from({ length: N }, (_, n) => n).sort((a, b) => entropy[a] - entropy[b] || a - b);
   const keptIdx = order.slice(0, Math.min(N, pyRound(N * r.topRate)));
   const activationBar = kth(all, pyRound(N * K * r.activationBarRate));
@@ -131,5 +135,5 @@ export function lape(t: ActivationTable, rates: Partial<LapeRates> = {}): LapeRe
       .sort((a, b) => a - b)
       .map(ref);
   });
-  return { langs: [...t.langs], rates: r, entropy, rawEntropy, normalized, filterValue, activationBar, kept: keptIdx.map(ref), sets };
+  return { langs: [...t.langs], rates: r, entropy, rawEntropy, normalized, filterValue, activationBar, candidates, kept: keptIdx.map(ref), sets };
 }
