@@ -3,7 +3,7 @@
  * causal demo model, 2 dev facts, M = 2, a small grid; progress shown, the frontier table and the chosen setting,
  * "Use these settings for this model", then the explorer's τ, α2, β2 sliders hold the chosen values; after a
  * reload the stored calibration (IndexedDB, per content hash) is the model's again; "Forget" returns to the
- * model folder's calibration.json (demo-causal ships one, τ = 0.1; the grid here leaves 0.1 out, so the chosen
+ * model folder's calibration.json (demo-causal ships one, τ = 0.03; the grid here leaves 0.03 out, so the chosen
  * setting differs from it and the sliders show which one applies). Screenshot: test-results/screenshots/wasm-calibrate.png.
  */
 import { expect, test } from '@playwright/test';

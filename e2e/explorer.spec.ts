@@ -302,11 +302,12 @@ test('explorer: localize a fact, see it, suppress it, reload from the cache, sha
   expect(count0).toBeGreaterThan(0);
   await checkConvergence(page, nQueries, count0, projectBackend(info) === 'webgpu');
   if (p.model === 'demo') {
-    // demo-causal ships a calibration.json (τ = 0.1): the page starts from it, says so, and the paper's
+    // demo-causal ships a calibration.json: the page starts from it, says so, and the paper's
     // α = β = 1 with METHOD's τ = 0.2 is one click away; the rest of the test runs at τ = 0.2
+    const shipped = JSON.parse(readFileSync(join('public', 'models', 'demo-causal', 'calibration.json'), 'utf8')).settings;
     await expect(page.getByTestId('settings-note')).toHaveAttribute('data-kind', 'calibrated');
     await expect(page.getByTestId('settings-note')).toContainText('settings calibrated on 20 dev facts');
-    await expect(page.getByTestId('slider-tau')).toHaveValue('0.1');
+    for (const k of ['tau', 'alpha2', 'beta2'] as const) await expect(page.getByTestId(`slider-${k}`)).toHaveValue(String(shipped[k]));
     await page.getByTestId('settings-paper').click();
     await expect(page.getByTestId('slider-tau')).toHaveValue('0.2');
     for (const k of ['alpha2', 'beta2'] as const) await expect(page.getByTestId(`slider-${k}`)).toHaveValue('1');

@@ -61,7 +61,8 @@ describe('the rule', () => {
   });
 
   it('grid values: defaults, sorted and unique; an empty or foreign value is refused naming the axis', () => {
-    expect(parseGrid({})).toEqual({ alpha2: [0, 0.5, 1], beta2: [0, 0.25, 0.5, 0.75, 1], tau: [0.1, 0.2, 0.3] });
+    // the grid at least (α2 ∈ {0, 0.5, 1}, β2 ∈ {0, 0.25, …, 1}, τ ∈ {0.1, 0.2, 0.3}), and τ below 0.1 too
+    expect(parseGrid({})).toEqual({ alpha2: [0, 0.5, 1], beta2: [0, 0.25, 0.5, 0.75, 1], tau: [0.03, 0.05, 0.075, 0.1, 0.2, 0.3] });
     expect(parseGrid({ beta2: '1, 0.5,0.5' }).beta2).toEqual([0.5, 1]);
     expect(() => parseGrid({ alpha2: '0,,1' })).toThrow(/--grid-alpha2: an empty value/);
     expect(() => parseGrid({ tau: '' })).toThrow(/--grid-tau: an empty value/);

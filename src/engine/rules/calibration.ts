@@ -5,7 +5,7 @@
 import { KnError } from '../../shared/errors';
 
 /** The grid the issue asks for at least; α1 = β1 = 1 throughout. */
-export const DEFAULT_GRID: Readonly<CalibrationGrid> = Object.freeze({ alpha2: [0, 0.5, 1], beta2: [0, 0.25, 0.5, 0.75, 1], tau: [0.1, 0.2, 0.3] });
+export const DEFAULT_GRID: Readonly<CalibrationGrid> = Object.freeze({ alpha2: [0, 0.5, 1], beta2: [0, 0.25, 0.5, 0.75, 1], tau: [0.03, 0.05, 0.075, 0.1, 0.2, 0.3] });
 
 /**
  * The rule (docs/METHOD.md): the largest mean suppression among settings whose median selection is at least
