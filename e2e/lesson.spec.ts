@@ -210,8 +210,11 @@ test.describe('the lesson', () => {
     test.skip(projectBackend(info) === 'webgpu', 'wasm only');
     test.setTimeout(600_000);
     logConsole(page);
+    await page.emulateMedia({ reducedMotion: 'reduce' });
     await page.goto('/?lesson=99&backend=wasm');
     await expect(page.getByTestId('lesson-chapter-error')).toContainText('There is no chapter 99');
+    // reduced motion: the progress bar does not animate
+    expect(await page.locator('[data-testid="lesson-progress"] > div').evaluate((e) => getComputedStyle(e).transitionDuration)).toBe('0s');
     await expect(page.locator('[data-chapter="1"]')).toBeVisible();
     await page.getByTestId('lesson-chapter-error').getByRole('link', { name: 'Start at chapter 1' }).click();
     expect(new URL(page.url()).searchParams.get('lesson')).toBe('1');
