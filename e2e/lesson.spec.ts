@@ -208,7 +208,8 @@ test.describe('the lesson', () => {
 
   test('?lesson=99, a fact the model does not know, results made for other weights', async ({ page }, info) => {
     test.skip(projectBackend(info) === 'webgpu', 'wasm only');
-    test.setTimeout(600_000);
+    // measured 5.2 min on a 2-core machine at load 10 (the live fact's localize, 32 queries): 5× that
+    test.setTimeout(1_800_000);
     logConsole(page);
     await page.emulateMedia({ reducedMotion: 'reduce' });
     await page.goto('/?lesson=99&backend=wasm');
@@ -227,7 +228,7 @@ test.describe('the lesson', () => {
     // a known fact that is not precomputed (⟨France, capital, Paris⟩): computed live, with progress, then drawn
     await page.goto('/?lesson=5&fact=P36:319&backend=wasm');
     await expect(page.getByTestId('lesson-waiting')).toBeVisible({ timeout: 60_000 });
-    await expect(page.locator('[data-chapter="5"] [data-num="suppress-mean"]')).toBeVisible({ timeout: 600_000 });
+    await expect(page.locator('[data-chapter="5"] [data-num="suppress-mean"]')).toBeVisible({ timeout: 1_500_000 });
     await expect(page.getByTestId('lesson')).toHaveAttribute('data-source', 'live');
     await expect(page.getByTestId('lesson-chapter')).toContainText('France → Paris');
 
