@@ -108,6 +108,9 @@ describe('atlas build on bundled:demo-causal', () => {
       expect(r.index).toEqual(index);
       // another run with other settings into the same folder is refused, naming the setting
       await expect(buildAtlas(model, { ...base(), store, langs: ['en', 'ja'] })).rejects.toThrow(/built with langs = \["en","fr"\]/);
+      await expect(buildAtlas(model, { ...base(), store, facts: 5 })).rejects.toThrow(
+        /built with request = \{"facts":3,"candidates":null\}, this build asks for \{"facts":5,"candidates":null\}/,
+      );
     },
     LONG,
   );

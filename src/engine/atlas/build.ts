@@ -86,6 +86,8 @@ export interface AtlasBuildMeta {
   lape: LapeRates;
   /** the picked facts, in run order */
   facts: string[];
+  /** what was asked for: a number of facts (or the length of the list given) and the candidates' count (null: any fact) */
+  request?: { facts: number; candidates: number | null };
   command: string;
 }
 
@@ -172,8 +174,8 @@ export async function checkAtlasFolder(store: RecordStore, model: LoadedModel, f
       );
   }
   if (old && fresh) {
-    for (const k of ['settings', 'steps', 'baseline', 'quadrature', 'langs', 'seed', 'lape'] as const) {
-      if (JSON.stringify(old[k]) !== JSON.stringify(fresh[k]))
+    for (const k of ['settings', 'steps', 'baseline', 'quadrature', 'langs', 'seed', 'lape', 'request'] as const) {
+      if (old[k] !== undefined && JSON.stringify(old[k]) !== JSON.stringify(fresh[k]))
         throw new KnError(
           'bad-input',
           `this folder's atlas was built with ${k} = ${JSON.stringify(old[k])}, this build asks for ${JSON.stringify(fresh[k])}: resume it with the same options or use another folder`,
@@ -206,6 +208,7 @@ export async function prepareAtlas(
     seed: o.seed ?? DEFAULT_SEED,
     lape: { ...LAPE_DEFAULT_RATES, ...(o.lape ?? {}) },
     facts: [],
+    request: { facts: Array.isArray(o.facts) ? o.facts.length : (o.facts ?? ATLAS_DEFAULT_FACTS), candidates: o.candidates ? o.candidates.length : null },
     command: o.command ?? '',
   };
   const old = await checkAtlasFolder(o.store, model, meta);
