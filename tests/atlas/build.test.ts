@@ -23,6 +23,7 @@ import {
   neuronFile,
   neuronKey,
   noMatch,
+  prefixedStore,
   readAtlas,
   readAtlasRows,
   readNeuronPage,
@@ -180,6 +181,19 @@ describe('atlas build on bundled:demo-causal', () => {
     },
     LONG,
   );
+
+  it('one record store holds several atlases under prefixes (the page: one IndexedDB store)', async () => {
+    const shared = new MemoryStore<unknown>(true);
+    const a = prefixedStore(shared, 'atlas:a/'),
+      b = prefixedStore(shared, 'atlas:b/');
+    for (const k of await oneGo.keys()) await a.set(k, await oneGo.get(k));
+    await b.set(INDEX_KEY, { other: true });
+    expect((await a.keys()).sort()).toEqual((await oneGo.keys()).sort());
+    expect(await b.keys()).toEqual([INDEX_KEY]);
+    expect(await a.get(INDEX_KEY)).toEqual(index);
+    const meta = (await a.get<AtlasBuildMeta>(BUILD_KEY))!;
+    expect((await readAtlasRows(a, meta)).rows.map((r) => r.fact)).toEqual(index.facts);
+  });
 
   it('bad inputs: another model’s folder, a corrupt index entry, a neuron beyond the model, a search that matches nothing', async () => {
     const other = new MemoryStore<unknown>(true);

@@ -548,3 +548,14 @@ export async function lapeSets(
   );
   return { ...res, tokens: Object.fromEntries(have.map((l) => [l, acts.overZero[l].tokens])), queries: queries.length };
 }
+
+/** A view of a record store under a key prefix (e.g. `atlas:<content hash>/`), so one IndexedDB store can hold several atlases. */
+export function prefixedStore(store: RecordStore, prefix: string): RecordStore {
+  return {
+    kind: store.kind,
+    get: (key) => store.get(prefix + key),
+    set: (key, value) => store.set(prefix + key, value),
+    delete: (key) => store.delete(prefix + key),
+    keys: async () => (await store.keys()).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)),
+  };
+}

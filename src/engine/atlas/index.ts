@@ -9,6 +9,7 @@ export { queryActivations, type ActivationQuery, type QueryActivations } from '.
 export { logitLens, lensLogits, lensTokens, lensRank, outputVector, checkNeuron, type LensReading } from './lens';
 export {
   buildAtlas,
+  prefixedStore,
   prepareAtlas,
   mergeAtlas,
   lapeSets,
