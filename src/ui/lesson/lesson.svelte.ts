@@ -49,7 +49,8 @@ export class LessonStore {
 
   // live widgets
   tau = $state(0);
-  liveSelect: { selected: NeuronId[]; layerDistribution: number[] } | null = $state.raw(null);
+  liveSelect: { tau: number; selected: NeuronId[]; layerDistribution: number[] } | null = $state.raw(null);
+  private tauPending = false;
   factor = $state(0);
   liveManip: { factor: number; effects: Record<string, LangEffect> } | null = $state.raw(null);
   seed = $state(1);
@@ -263,9 +264,18 @@ export class LessonStore {
   /** Chapter 4: re-score with another τ (no gradient). */
   rescore(tau: number) {
     this.tau = tau;
+    // a drag re-scores while an answer is on its way: the last position is scored once that answer is in
+    if (this.busy === 'scoring') {
+      this.tauPending = true;
+      return;
+    }
     return this.widget('scoring', async () => {
-      const sc = await this.ex.client!.score('matrice', { ...this.settings!, tau }, 1);
-      this.liveSelect = { selected: sc.selected, layerDistribution: sc.layerDistribution };
+      do {
+        this.tauPending = false;
+        const t = this.tau;
+        const sc = await this.ex.client!.score('matrice', { ...this.settings!, tau: t }, 1);
+        this.liveSelect = { tau: t, selected: sc.selected, layerDistribution: sc.layerDistribution };
+      } while (this.tauPending);
     });
   }
 

@@ -15,6 +15,9 @@ export const langName = (l: string) => LANG_NAMES[l] ?? l;
 
 /** The number of chapters (the rules' LESSON.chapters), for the view. */
 export const CHAPTER_COUNT = LESSON.chapters;
+/** The live sliders' ranges (the rules' LESSON). */
+export const TAU_SLIDER = LESSON.tauSlider;
+export const FACTOR_SLIDER = LESSON.factorSlider;
 
 /** What the address asks of the lesson. */
 export interface LessonParams {
