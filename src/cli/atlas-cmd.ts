@@ -22,6 +22,7 @@ import {
   readAtlas,
   readNeuronPage,
   searchAtlas,
+  staticHostCheck,
   type AtlasBuildResult,
   type AtlasProgress,
   type AtlasQuery,
@@ -160,20 +161,16 @@ async function summary(out: string, r: Omit<AtlasBuildResult, 'index'> & { index
   const served = await folderBytes(out, (k) => k === INDEX_KEY || k.startsWith('neurons/'));
   const all = await folderBytes(out);
   const facts = r.index?.facts.length ?? 0;
-  const tooBig = served > rules.ATLAS_STATIC_MAX_BYTES;
+  const host = staticHostCheck(served, facts);
+  const tooBig = host.tooBig;
   const ms = r.timings.map((t) => t.ms).sort((a, b) => a - b);
   const median = ms.length ? ms[Math.floor(ms.length / 2)] : null;
   for (const p of r.problems) print(`kn: ${p}`, true);
-  if (r.index) {
-    const fit = facts && served ? Math.max(1, Math.floor((facts * rules.ATLAS_STATIC_MAX_BYTES) / served)) : null;
+  if (r.index)
     print(
-      `kn: atlas of ${facts} facts: ${r.pages} neuron pages, ${mb(served)} MB served (atlas.json + neurons/), ${mb(all)} MB with the build's rows` +
-        (tooBig
-          ? `; too big for a static host (over ${mb(rules.ATLAS_STATIC_MAX_BYTES)} MB): rebuild with --facts ${fit ?? 'N'} or fewer into a new folder`
-          : ''),
+      `kn: atlas of ${facts} facts: ${r.pages} neuron pages, ${mb(served)} MB served (atlas.json + neurons/), ${mb(all)} MB with the build's rows${host.message ? `; ${host.message}` : ''}`,
       true,
     );
-  }
   return {
     out,
     facts,

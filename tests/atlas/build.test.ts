@@ -28,12 +28,13 @@ import {
   readAtlasRows,
   readNeuronPage,
   searchAtlas,
+  staticHostCheck,
   type AtlasBuildMeta,
   type AtlasIndex,
   type NeuronPage,
 } from '../../src/engine/atlas';
 import { buildFactQueries } from '../../src/engine/session';
-import { ATLAS_HUB_MIN_RELATIONS, ATLAS_RELATION_MIN_FACTS, ATLAS_TYPE_RULE } from '../../src/engine/rules';
+import { ATLAS_HUB_MIN_RELATIONS, ATLAS_RELATION_MIN_FACTS, ATLAS_STATIC_MAX_BYTES, ATLAS_TYPE_RULE } from '../../src/engine/rules';
 import { ready } from '../engine/setup';
 
 const LONG = 600_000;
@@ -225,6 +226,11 @@ describe('atlas build on bundled:demo-causal', () => {
     expect(byFact.length).toBeGreaterThan(0);
     for (const e of byFact) expect(e.factIds).toContain(fact);
     for (const e of searchAtlas(index, { type: 'language' })) expect(e.lapeLangs.length).toBeGreaterThan(0);
+    // an atlas too big for a static host: said, with the --facts that would fit (the size grows with the facts)
+    expect(staticHostCheck(ATLAS_STATIC_MAX_BYTES, 40)).toEqual({ tooBig: false, fitFacts: null, message: null });
+    const big = staticHostCheck(1.5 * ATLAS_STATIC_MAX_BYTES, 40);
+    expect(big.fitFacts).toBe(26);
+    expect(big.message).toBe('the atlas is 30.00 MB: too big for a static host (over 20.00 MB); rebuild it with --facts 26 or fewer into a new folder');
     expect(() => searchAtlas(index, { type: 'nope' as never })).toThrow(/--type must be one of fact, relation, language, hub, other/);
   });
 });

@@ -14,6 +14,7 @@ import {
   type NeuronRef,
   type NeuronType,
 } from '../../shared/atlas';
+import { ATLAS_STATIC_MAX_BYTES } from '../rules';
 
 export const NEURON_TYPES: readonly NeuronType[] = ['fact', 'relation', 'language', 'hub', 'other'];
 
@@ -132,4 +133,20 @@ export function findEntry(index: AtlasIndex, n: NeuronRef): AtlasEntry {
   const e = index.neurons.find((x) => x.neuron[0] === l && x.neuron[1] === j);
   if (!e) throw new KnError('bad-input', `neuron ${neuronLabel(n)} has no page in this atlas: no fact selected it and it is no LAPE neuron`);
   return e;
+}
+
+/**
+ * Whether an atlas of `servedBytes` (atlas.json + pages) fits a static host (ATLAS_STATIC_MAX_BYTES), and when it does
+ * not, how many facts would (the size grows about linearly with the facts) and the sentence that says so.
+ */
+export function staticHostCheck(servedBytes: number, facts: number): { tooBig: boolean; fitFacts: number | null; message: string | null } {
+  const limit = ATLAS_STATIC_MAX_BYTES;
+  if (servedBytes <= limit) return { tooBig: false, fitFacts: null, message: null };
+  const fitFacts = facts > 0 ? Math.max(1, Math.floor((facts * limit) / servedBytes)) : null;
+  const mb = (b: number) => (b / 1024 ** 2).toFixed(2);
+  return {
+    tooBig: true,
+    fitFacts,
+    message: `the atlas is ${mb(servedBytes)} MB: too big for a static host (over ${mb(limit)} MB); rebuild it with --facts ${fitFacts ?? 'N'} or fewer into a new folder`,
+  };
 }

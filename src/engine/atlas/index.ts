@@ -27,4 +27,4 @@ export {
   type AtlasProgress,
   type AtlasRow,
 } from './build';
-export { readAtlas, readNeuronPage, searchAtlas, findEntry, noMatch, entryProblem, NEURON_TYPES, type AtlasQuery } from './format';
+export { readAtlas, readNeuronPage, searchAtlas, staticHostCheck, findEntry, noMatch, entryProblem, NEURON_TYPES, type AtlasQuery } from './format';
