@@ -8,6 +8,7 @@ import { checkLessonManifest, checkLessonModel, parseLesson, type LessonFact, ty
 import {
   chapters,
   comparisonRows,
+  defaultFact,
   isLesson,
   neurons,
   keyToChapter,
@@ -145,6 +146,11 @@ describe('the numbers the chapters state (worked by hand)', () => {
     expect(meanDeltaP({ en: eff(0, 0, null, 0) })).toBeNull();
     expect(median([3, 1, 2])).toBe(2);
     expect(neurons(1, 'random ')).toBe('1 random neuron');
+    // the default fact: the first whose mean switch-off ΔP is at most −10 % (FACT: −35 %)
+    const flat = { ...FACT, id: 'P36:1', suppress: { en: eff(0.6, 0.6, 0), fr: eff(0.5, 0.48, -0.04) } };
+    expect(defaultFact([flat, FACT])?.id).toBe('P36:0');
+    expect(defaultFact([flat])?.id).toBe('P36:1');
+    expect(defaultFact([])).toBeNull();
     expect(neurons(4)).toBe('4 neurons');
     expect(median([4, 1, 2, 3])).toBe(2.5);
     // 2 layers × 3 neurons, neuron [1, 1]: raw row of layer 1 = [0.2, 0.5, 0.7] → its value 0.5, sum 1.4, rank 2

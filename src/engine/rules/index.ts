@@ -293,6 +293,11 @@ export const LESSON = Object.freeze({
   firstChapterMs: 1000,
   /** the precomputed results keep this many decimals (probabilities and ΔP) */
   decimals: 4,
+  /**
+   * the lesson opens on the first precomputed fact whose shared neurons, switched off, change P(correct) by at least this
+   * much on average (a class should see the effect; demo-masked's P36:0 moves by 0 %), else on the first fact
+   */
+  clearEffect: -0.1,
   /** the live sliders: τ (chapter 4, within TAU_MIN..TAU_MAX) and the scale factor (chapter 5, within FACTOR_MIN..FACTOR_MAX) */
   tauSlider: Object.freeze({ min: 0.01, max: 0.5, step: 0.01 }),
   factorSlider: Object.freeze({ min: 0, max: 3, step: 0.5 }),

@@ -15,7 +15,7 @@ import { fetchHeadline, headlineSentences } from '../headline';
 import { encodeState } from '../share/state';
 import { computeLessonFact, effect, type LessonEngine } from './compute';
 import { checkLessonModel, fetchLesson, type LangEffect, type LessonFact, type LessonFile } from './data';
-import { chapters, lessonSearch, parseLessonParams, type Chapter, type HeadlineNumbers, type LessonParams } from './lesson';
+import { chapters, defaultFact, lessonSearch, parseLessonParams, type Chapter, type HeadlineNumbers, type LessonParams } from './lesson';
 
 export type LiveStatus = 'waiting' | 'loading' | 'computing' | 'ready' | 'error';
 
@@ -134,7 +134,7 @@ export class LessonStore {
       } catch (e) {
         this.fileError = toKnError(e).message;
       }
-      const want = this.params.fact ?? this.file?.facts[0]?.id ?? EXAMPLE_FACT.id;
+      const want = this.params.fact ?? (this.file ? defaultFact(this.file.facts)?.id : null) ?? EXAMPLE_FACT.id;
       this.factId = want;
       this.precomputed = this.file?.facts.find((f) => f.id === want) ?? null;
       if (this.precomputed) this.tau = this.file!.settings.tau;

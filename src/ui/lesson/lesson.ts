@@ -101,6 +101,11 @@ export function meanDeltaP(m: Record<string, LangEffect>): number | null {
   return ds.length ? ds.reduce((a, b) => a + b, 0) / ds.length : null;
 }
 
+/** The fact the lesson opens on without `&fact=`: the first whose switch-off effect is clear (LESSON.clearEffect), else the first. */
+export function defaultFact(facts: readonly LessonFact[]): LessonFact | null {
+  return facts.find((f) => (meanDeltaP(f.suppress) ?? 0) <= LESSON.clearEffect) ?? facts[0] ?? null;
+}
+
 /** The first query of each language, in the file's language order. */
 export function firstProbes(f: LessonFact) {
   const out: LessonFact['probes'] = [];
