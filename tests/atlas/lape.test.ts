@@ -96,3 +96,21 @@ describe('LAPE against a hand-worked table', () => {
     expect(() => lape(table, { topRate: 0 })).toThrow(/top-rate must be a number in \(0, 1\]/);
   });
 });
+
+describe('docs/ATLAS.md quotes the rules', () => {
+  it('the LAPE rates, the type rule and the page limits as src/engine/rules states them', async () => {
+    const { readFileSync } = await import('node:fs');
+    const R = await import('../../src/engine/rules');
+    const doc = readFileSync(new URL('../../docs/ATLAS.md', import.meta.url), 'utf8');
+    expect(doc).toContain(`\`filter_rate\` = ${R.LAPE_FILTER_RATE} and \`activation_bar_ratio\` = ${R.LAPE_ACTIVATION_BAR_RATIO}`);
+    expect(doc).toContain(`\`top_rate\` = **${R.LAPE_TOP_RATE}**`);
+    expect(doc).toContain(`identify.py itself sets \`top_rate = ${R.LAPE_TOP_RATE_CODE}\``);
+    expect(doc).toContain(`\`ATLAS_HUB_MIN_RELATIONS\` = ${R.ATLAS_HUB_MIN_RELATIONS} relations`);
+    expect(doc).toContain(`\`ATLAS_RELATION_MIN_FACTS\` = ${R.ATLAS_RELATION_MIN_FACTS} facts`);
+    expect(doc).toContain(`\`ATLAS_TOP_QUERIES\` = ${R.ATLAS_TOP_QUERIES} queries`);
+    expect(doc).toContain(`\`ATLAS_LENS_K\` = ${R.ATLAS_LENS_K} most promoted`);
+    expect(doc).toContain(`\`ATLAS_LENS_OBJECT_RANK\` = ${R.ATLAS_LENS_OBJECT_RANK} of the whole vocabulary`);
+    expect(doc).toContain(`\`ATLAS_DEFAULT_FACTS\` = ${R.ATLAS_DEFAULT_FACTS}`);
+    expect(doc).toContain(`\`ATLAS_STATIC_MAX_BYTES\` (${R.ATLAS_STATIC_MAX_BYTES / 1024 ** 2} MiB served`);
+  });
+});
