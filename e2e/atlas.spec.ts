@@ -151,11 +151,15 @@ test.describe('the neuron atlas', () => {
     await page.getByTestId('tab-share').click();
     const shared = await page.getByTestId('share-link').inputValue();
     expect(new URL(shared).searchParams.get('neuron')).toBe(k);
-    await page.goto(shared);
-    await expectLoaded(page, T.load);
-    await expect(page.getByTestId('view-atlas')).toBeVisible();
-    if (has) await expect(page.getByTestId('neuron-page')).toHaveAttribute('data-neuron', k, { timeout: 60_000 });
-    else await expect(page.getByTestId('error-alert')).toContainText(`neuron L${l}·${j} has no page in this atlas`, { timeout: 60_000 });
+    // (a new tab: the link equals this tab's address, so going there would not reload)
+    const tab = await page.context().newPage();
+    await serveAtlas(tab);
+    await tab.goto(shared);
+    await expectLoaded(tab, T.load);
+    await expect(tab.getByTestId('view-atlas')).toBeVisible();
+    if (has) await expect(tab.getByTestId('neuron-page')).toHaveAttribute('data-neuron', k, { timeout: 60_000 });
+    else await expect(tab.getByTestId('error-alert')).toContainText(`neuron L${l}·${j} has no page in this atlas`, { timeout: 60_000 });
+    await tab.close();
 
     // Toggle: switch off the first language LAPE finds neurons for, beside the fact's MaTrice set
     const lang = index.langs.find((x) => index.lape.sets[x]?.length);
