@@ -121,24 +121,29 @@ export async function folderBytes(dir: string, filter: (rel: string) => boolean 
 
 const mb = (b: number) => (b / 1024 ** 2).toFixed(2);
 
-const BUILD_OPTIONS = {
+/** The options of every atlas/LAPE command that loads a model and picks facts. */
+const PICK_OPTIONS = {
   model: { type: 'string' },
   dtype: { type: 'string' },
   facts: { type: 'string' },
   split: { type: 'string' },
   langs: { type: 'string' },
   seed: { type: 'string' },
-  steps: { type: 'string' },
-  quadrature: { type: 'string' },
   'top-rate': { type: 'string' },
   'filter-rate': { type: 'string' },
   'activation-bar-rate': { type: 'string' },
+  quiet: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+const BUILD_OPTIONS = {
+  ...PICK_OPTIONS,
+  steps: { type: 'string' },
+  quadrature: { type: 'string' },
   jobs: { type: 'string' },
   shard: { type: 'string' },
   out: { type: 'string' },
-  quiet: { type: 'boolean' },
   'no-cache': { type: 'boolean' },
-  json: { type: 'boolean' },
 } as const;
 
 function lapeRates(v: { 'top-rate'?: string; 'filter-rate'?: string; 'activation-bar-rate'?: string }) {
@@ -346,19 +351,7 @@ export async function runAtlasCommand(argv: string[], load: AtlasLoader, ctx?: C
 
 /** `kn lape`: each language's specific neurons over the queries of the facts. */
 export async function runLapeCommand(argv: string[], load: AtlasLoader): Promise<unknown> {
-  const { values: v } = parseCli(argv, {
-    model: { type: 'string' },
-    dtype: { type: 'string' },
-    facts: { type: 'string' },
-    split: { type: 'string' },
-    langs: { type: 'string' },
-    seed: { type: 'string' },
-    'top-rate': { type: 'string' },
-    'filter-rate': { type: 'string' },
-    'activation-bar-rate': { type: 'string' },
-    json: { type: 'boolean' },
-    quiet: { type: 'boolean' },
-  } as const);
+  const { values: v } = parseCli(argv, PICK_OPTIONS);
   const langs = langsArg({ _: [], ...(v.langs ? { langs: v.langs } : {}) });
   const rates = lapeRates(v);
   const print = progressPrinter(!!v.quiet);
@@ -397,20 +390,7 @@ export async function runLapeCommand(argv: string[], load: AtlasLoader): Promise
 
 /** `kn experiment lape`: each language's LAPE set switched off, ΔP in every language, against Random of the same size. */
 export async function runLapeExperimentCommand(argv: string[], load: AtlasLoader): Promise<unknown> {
-  const { values: v } = parseCli(argv, {
-    model: { type: 'string' },
-    dtype: { type: 'string' },
-    facts: { type: 'string' },
-    split: { type: 'string' },
-    langs: { type: 'string' },
-    seed: { type: 'string' },
-    'top-rate': { type: 'string' },
-    'filter-rate': { type: 'string' },
-    'activation-bar-rate': { type: 'string' },
-    out: { type: 'string' },
-    quiet: { type: 'boolean' },
-    json: { type: 'boolean' },
-  } as const);
+  const { values: v } = parseCli(argv, { ...PICK_OPTIONS, out: { type: 'string' } } as const);
   if (!v.out) throw new KnError('bad-input', 'kn experiment lape needs --out <dir>');
   const out = v.out;
   const langs = langsArg({ _: [], ...(v.langs ? { langs: v.langs } : {}) });
