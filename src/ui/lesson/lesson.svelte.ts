@@ -5,7 +5,7 @@
  * Logic in lesson.ts; the view is Lesson.svelte.
  */
 import { LESSON } from '../../engine/rules';
-import { toKnError, type KnError } from '../../shared/errors';
+import { KnError, toKnError } from '../../shared/errors';
 import type { MatriceSettings, NeuronId } from '../../engine/selection';
 import type { EditView, LocalizeProgress } from '../../worker/api';
 import { Explorer } from '../explorer/store.svelte';
@@ -177,7 +177,8 @@ export class LessonStore {
     const info = this.ex.model.info;
     if (!ok || !info) {
       this.liveStatus = 'error';
-      this.liveError = this.ex.error ?? this.ex.backendError;
+      // always say why (a cancelled load leaves only a notice)
+      this.liveError = this.ex.error ?? this.ex.backendError ?? new KnError('backend', this.ex.notice || `the model ${this.params.model} did not load`);
       return;
     }
     this.times.modelMs = performance.now() - t0;
