@@ -6,6 +6,7 @@
  */
 import { KnError } from '../../shared/errors';
 import { findEntry, readAtlas, readNeuronPage, searchAtlas } from '../../engine/atlas';
+import { ATLAS_INDEX_TOKENS } from '../../engine/rules';
 import {
   neuronFile,
   neuronKey,
@@ -276,7 +277,7 @@ export interface AtlasRow {
   relations: string;
 }
 
-export function atlasRow(e: AtlasEntry, tokens = 5): AtlasRow {
+export function atlasRow(e: AtlasEntry, tokens = ATLAS_INDEX_TOKENS): AtlasRow {
   return {
     key: neuronKey(e.neuron),
     neuron: e.neuron,
