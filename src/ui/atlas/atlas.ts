@@ -7,18 +7,8 @@
 import { KnError } from '../../shared/errors';
 import { findEntry, readAtlas, readNeuronPage, searchAtlas } from '../../engine/atlas';
 import { ATLAS_INDEX_TOKENS } from '../../engine/rules';
-import {
-  neuronFile,
-  neuronKey,
-  neuronLabel,
-  parseNeuron,
-  type AtlasEntry,
-  type AtlasIndex,
-  type AtlasMethod,
-  type NeuronPage,
-  type NeuronRef,
-  type NeuronType,
-} from '../../shared/atlas';
+import type { AtlasEntry, AtlasIndex, AtlasMethod, NeuronPage, NeuronRef, NeuronType } from '../../shared/atlas';
+import { neuronFile, neuronKey, neuronLabel, parseNeuron } from '../../shared/atlas';
 import { LANG_NAMES, METHOD_LABELS, RELATION_NAMES } from '../explorer/logic';
 
 export { neuronKey, neuronLabel, parseNeuron, type AtlasEntry, type AtlasIndex, type NeuronPage, type NeuronRef, type NeuronType };
