@@ -15,7 +15,7 @@ type Neuron = [number, number];
 
 export type EditSpec =
   | { kind: 'erase'; fact: string; neurons: Neuron[] }
-  | { kind: 'update'; fact: string; neurons: Neuron[]; newObject: string; lambda1: number; lambda2: number }
+  | { kind: 'update'; fact: string; neurons: Neuron[]; newObject: string; lambda1: number; lambda2: number; lang?: string }
   | { kind: 'inject'; fact: string | TypedFact; neurons: Neuron[]; lang: string; trainSteps: number; lr: number };
 
 const neuronsLabel = (n: number) => `${n} neuron${n === 1 ? '' : 's'}`;
@@ -24,6 +24,6 @@ export function describeSpec(s: EditSpec): string {
   const fact = typeof s.fact === 'string' ? s.fact : `${s.fact.subject} → ${s.fact.object} (${s.fact.relation}, ${s.fact.lang})`;
   if (s.kind === 'erase') return `erase ${neuronsLabel(s.neurons.length)} of ${fact} (from English)`;
   if (s.kind === 'update')
-    return `update ${neuronsLabel(s.neurons.length)} of ${fact} to "${s.newObject}" (from English, λ1 = ${s.lambda1}, λ2 = ${s.lambda2})`;
+    return `update ${neuronsLabel(s.neurons.length)} of ${fact} to "${s.newObject}" (from ${s.lang && s.lang !== 'en' ? s.lang : 'English'}, λ1 = ${s.lambda1}, λ2 = ${s.lambda2})`;
   return `teach ${fact}: ${neuronsLabel(s.neurons.length)} trained on ${s.lang}`;
 }

@@ -108,6 +108,12 @@ describe('the lesson address', () => {
     // a malformed fact or model name is not carried
     expect(parseLessonParams('?lesson&fact=P36/0&model=../x')).toMatchObject({ fact: null, model: 'demo-causal' });
     expect(lessonSearch({ fact: 'P36:8', model: 'demo-causal', presenter: true }, 3)).toBe('?lesson=3&fact=P36%3A8&presenter=1');
+    // the edit language: any of the 7, English when absent or unknown; the address keeps a non-English one
+    expect(parseLessonParams('?lesson=7&edit=ja').editLang).toBe('ja');
+    expect(parseLessonParams('?lesson=7').editLang).toBe('en');
+    expect(parseLessonParams('?lesson=7&edit=xx').editLang).toBe('en');
+    expect(lessonSearch({ fact: null, model: 'demo-causal', presenter: false, editLang: 'fi' }, 7)).toBe('?lesson=7&edit=fi');
+    expect(lessonSearch({ fact: null, model: 'demo-causal', presenter: false, editLang: 'en' }, 7)).toBe('?lesson=7');
   });
   it('says "when the model has loaded" only until it has', () => {
     expect(todoText('When the model has loaded, press “Switch off”.', false)).toBe('When the model has loaded, press “Switch off”.');

@@ -133,6 +133,45 @@ describe('edits in the page (worker side)', () => {
     expect(probs(await explorer.factQueries(FACT, LANGS))).toEqual(probs(before));
   });
 
+  it("updates from another language (the lesson's edit language): its first query, its object, replayed the same", async () => {
+    const { explorer, edits } = await setup();
+    const before = await explorer.factQueries(FACT, LANGS);
+    const frFirst = before.queries.find((q) => q.lang === 'fr')!;
+    // the benchmark's French object of the fact, read from the shard (not from the edit code)
+    const frObject = (await (await openLocal()).fact(FACT, 'fr')).object;
+    await explorer.localize(FACT, { langs: LANGS, steps: 4 });
+    const neurons = explorer.score('matrice', {}).selected;
+    await expect(edits.edit({ kind: 'update', neurons, newObject: 'Paris', lang: 'xx' })).rejects.toThrow(/unknown language "xx"/);
+    const v = await edits.edit({ kind: 'update', neurons, newObject: 'Paris', lang: 'fr' });
+    expect(v.editPrompt).toBe(frFirst.prompt);
+    expect(v.oldObject).toBe(frObject);
+    expect(v.active.spec).toMatchObject({ kind: 'update', newObject: 'Paris', lang: 'fr' });
+    expect(v.active.label).toMatch(/to "Paris" \(from fr,/);
+    for (const l of LANGS) expect(v.languages[l]).toMatchObject(recount(v, l, true));
+    // the French query the update was made from answers the new object
+    const fr = v.queries.find((q) => q.lang === 'fr' && q.role === 'edited')!;
+    expect(fr.after.top.token.trim()).toBe('Paris');
+    expect(fr.newTop).toBe(true);
+    const during = probs(await explorer.factQueries(FACT, LANGS));
+    await edits.undo(v.active.id);
+    expect(probs(await explorer.factQueries(FACT, LANGS))).toEqual(probs(before));
+    // a link's replay of the French update makes the same model; an English one (no lang) is another edit
+    const r = await edits.replay(v.active.spec);
+    expect(probs(await explorer.factQueries(FACT, LANGS))).toEqual(during);
+    await edits.undo(r.id);
+    await edits.undoAll();
+    // from Japanese the old object is レスター, not English's "Leicester": another edit than the English one
+    const ja = await edits.edit({ kind: 'update', neurons, newObject: 'Paris', lang: 'ja' });
+    expect(ja.oldObject).toBe((await (await openLocal()).fact(FACT, 'ja')).object);
+    const fromJa = probs(await explorer.factQueries(FACT, LANGS));
+    await edits.undoAll();
+    const { lang: _ja, ...english } = ja.active.spec as { lang?: string };
+    await edits.replay(english as typeof ja.active.spec);
+    expect(probs(await explorer.factQueries(FACT, LANGS))).not.toEqual(fromJa);
+    await edits.undoAll();
+    expect(probs(await explorer.factQueries(FACT, LANGS))).toEqual(probs(before));
+  });
+
   it('teaches an unknown fact on its English queries; cancel and divergence change nothing', async () => {
     const { explorer, edits, model } = await setup();
     // a benchmark fact the demo model was not trained on (no query right in any language) whose object's

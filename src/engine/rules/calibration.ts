@@ -4,8 +4,12 @@
  */
 import { KnError } from '../../shared/errors';
 
-/** The grid the issue asks for at least; α1 = β1 = 1 throughout. */
-export const DEFAULT_GRID: Readonly<CalibrationGrid> = Object.freeze({ alpha2: [0, 0.5, 1], beta2: [0, 0.25, 0.5, 0.75, 1], tau: [0.03, 0.05, 0.075, 0.1, 0.2, 0.3] });
+/** The calibration grid: the issue's (α2 ∈ {0, 0.5, 1}, β2 ∈ {0, 0.25, …, 1}, τ ∈ {0.1, 0.2, 0.3}) and τ below 0.1; α1 = β1 = 1 throughout. */
+export const DEFAULT_GRID: Readonly<CalibrationGrid> = Object.freeze({
+  alpha2: [0, 0.5, 1],
+  beta2: [0, 0.25, 0.5, 0.75, 1],
+  tau: [0.03, 0.05, 0.075, 0.1, 0.2, 0.3],
+});
 
 /**
  * The rule (docs/METHOD.md): the largest mean suppression among settings whose median selection is at least

@@ -17,10 +17,12 @@ export type TeachCancelOutcome = 'cancelled' | 'finished' | 'idle';
 export interface EditRequest {
   kind: 'erase' | 'update';
   neurons: NeuronId[];
-  /** update: the new object, as the English query should answer it */
+  /** update: the new object, as the edit language's query should answer it */
   newObject?: string;
   lambda1?: number;
   lambda2?: number;
+  /** update: the language whose first query the update is made from (default English, as the paper) */
+  lang?: string;
 }
 
 export interface TokenAt {

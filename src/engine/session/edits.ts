@@ -272,9 +272,15 @@ export class EditState {
     if (!Array.isArray(req.neurons) || req.neurons.length === 0)
       throw new KnError('bad-input', 'choose the neurons to edit first (localize, then pick a method)');
     const s = await this.explorer.current();
-    const en = s.queries.find((q) => q.lang === EDIT_FROM);
-    if (!en) throw new KnError('bad-input', `fact ${s.factId} has no English query for this model, so it cannot be edited from English`);
-    const oldObject = s.labels[EDIT_FROM]!.object;
+    // the update is made from one language's first query (English unless the request names another); erase needs none
+    const from = req.kind === 'update' && req.lang !== undefined ? checkLangs([req.lang])[0] : EDIT_FROM;
+    const en = s.queries.find((q) => q.lang === from);
+    if (!en)
+      throw new KnError(
+        'bad-input',
+        `fact ${s.factId} has no ${from} query in this exploration, so it cannot be edited from ${from}: add ${from} to its languages`,
+      );
+    const oldObject = s.labels[from]!.object;
     const first = new Map<string, string>();
     for (const q of s.queries) if (!first.has(q.lang)) first.set(q.lang, q.prompt);
     const oldIds = s.queries.map((q) => model.tok.targetId(q.prompt, q.target));
@@ -300,7 +306,15 @@ export class EditState {
         const ids = [id(q.prompt), enId].filter((x): x is number => x !== null);
         return ids.length ? [...new Set(ids)] : null;
       });
-      spec = { kind: 'update', fact: s.factId, neurons: req.neurons.map((n) => [n[0], n[1]]), newObject, lambda1, lambda2 };
+      spec = {
+        kind: 'update',
+        fact: s.factId,
+        neurons: req.neurons.map((n) => [n[0], n[1]]),
+        newObject,
+        lambda1,
+        lambda2,
+        ...(from === EDIT_FROM ? {} : { lang: from }),
+      };
       make = () => ed.update(req.neurons, { prompt: en.prompt, oldObject, newObject, lambda1, lambda2 });
     } else {
       spec = { kind: 'erase', fact: s.factId, neurons: req.neurons.map((n) => [n[0], n[1]]) };
@@ -382,12 +396,13 @@ export class EditState {
     let edit: AppliedEdit;
     if (spec.kind === 'erase') edit = ed.erase(spec.neurons);
     else {
-      const built = await buildFactQueries(model, await this.bench(), spec.fact, [EDIT_FROM]);
+      const from = spec.lang === undefined ? EDIT_FROM : checkLangs([spec.lang])[0];
+      const built = await buildFactQueries(model, await this.bench(), spec.fact, [from]);
       const en = built.queries[0];
-      if (!en) throw new KnError('bad-input', `fact ${spec.fact} has no English query for this model`);
+      if (!en) throw new KnError('bad-input', `fact ${spec.fact} has no ${from} query for this model`);
       edit = ed.update(spec.neurons, {
         prompt: en.prompt,
-        oldObject: built.labels[EDIT_FROM]!.object,
+        oldObject: built.labels[from]!.object,
         newObject: spec.newObject,
         lambda1: spec.lambda1,
         lambda2: spec.lambda2,

@@ -56,6 +56,8 @@ export class LessonStore {
   seed = $state(1);
   liveRandom: { seed: number; effects: Record<string, LangEffect> } | null = $state.raw(null);
   newObject = $state('');
+  /** the language chapter 7's live edit is made from (the address's `&edit=`, else English) */
+  editLang = $state('en');
   liveEdit: EditView | null = $state.raw(null);
   busy = $state('');
   widgetError = $state('');
@@ -66,6 +68,7 @@ export class LessonStore {
     this.params = parseLessonParams(search);
     this.chapter = this.params.chapter;
     this.presenter = this.params.presenter;
+    this.editLang = this.params.editLang;
   }
 
   /** what the chapters draw: the live fact once computed, else the precomputed one */
@@ -91,7 +94,8 @@ export class LessonStore {
   go(n: number) {
     const c = Math.min(LESSON.chapters, Math.max(1, Math.round(n)));
     this.chapter = c;
-    if (typeof history !== 'undefined') history.replaceState(null, '', `${location.pathname}${lessonSearch({ ...this.params, presenter: this.presenter }, c)}`);
+    if (typeof history !== 'undefined')
+      history.replaceState(null, '', `${location.pathname}${lessonSearch({ ...this.params, presenter: this.presenter, editLang: this.editLang }, c)}`);
   }
 
   togglePresenter() {
@@ -300,12 +304,19 @@ export class LessonStore {
     });
   }
 
-  /** Chapter 7: update the fact from English to `newObject` (the shared neurons), every language after it. */
+  /** Chapter 7: update the fact from the edit language's first query to `newObject` (the shared neurons), every language after it. */
   edit(newObject: string) {
     return this.widget('editing', async () => {
       await this.ex.client!.editUndo(undefined, true);
-      this.liveEdit = await this.ex.client!.editApply({ kind: 'update', neurons: this.fact!.selected, newObject });
+      this.liveEdit = await this.ex.client!.editApply({ kind: 'update', neurons: this.fact!.selected, newObject, lang: this.editLang });
     });
+  }
+
+  /** The language chapter 7's edit is made from; the address keeps it (`&edit=`). */
+  setEditLang(lang: string) {
+    this.editLang = lang;
+    this.liveEdit = null;
+    this.go(this.chapter);
   }
 
   undoEdit() {

@@ -5,7 +5,7 @@
  * Every number a chapter states is a Num: its key, its raw value and its text, so the page marks it
  * (data-num) and the e2e compares it with the explorer's.
  */
-import { LANGS, LESSON } from '../../engine/rules';
+import { EDIT_LANG as LESSON_EDIT_LANG, LANGS, LESSON } from '../../engine/rules';
 import { formatDeltaP, formatProbability } from '../plots/charts';
 import { RELATION_NAMES } from '../explorer/logic';
 import type { LangEffect, LessonFact, LessonFile } from './data';
@@ -28,9 +28,14 @@ export interface LessonParams {
   fact: string | null;
   model: string;
   presenter: boolean;
+  /** the language chapter 7's live edit is made from (`&edit=fr`; English when the address names none or an unknown one) */
+  editLang: string;
 }
 
 export const DEFAULT_LESSON_MODEL = 'demo-causal';
+
+/** The languages chapter 7's edit can be made from (any of the benchmark's). */
+export const EDIT_LANGS: readonly string[] = LANGS;
 
 export function isLesson(search: string): boolean {
   return new URLSearchParams(search).has('lesson');
@@ -54,16 +59,18 @@ export function parseLessonParams(search: string): LessonParams {
     fact: fact && /^P\d+:\d+$/.test(fact) ? fact : null,
     model: /^[\w.-]+$/.test(model) ? model : DEFAULT_LESSON_MODEL,
     presenter: p.has('presenter') && p.get('presenter') !== '0',
+    editLang: (LANGS as readonly string[]).includes(p.get('edit') ?? '') ? p.get('edit')! : LESSON_EDIT_LANG,
   };
 }
 
 /** The lesson's address for a chapter (the fact, model and presenter mode kept). */
-export function lessonSearch(p: Pick<LessonParams, 'fact' | 'model' | 'presenter'>, chapter: number): string {
+export function lessonSearch(p: Pick<LessonParams, 'fact' | 'model' | 'presenter'> & { editLang?: string }, chapter: number): string {
   const q = new URLSearchParams();
   q.set('lesson', String(chapter));
   if (p.fact) q.set('fact', p.fact);
   if (p.model !== DEFAULT_LESSON_MODEL) q.set('model', p.model);
   if (p.presenter) q.set('presenter', '1');
+  if (p.editLang && p.editLang !== LESSON_EDIT_LANG) q.set('edit', p.editLang);
   return `?${q.toString()}`;
 }
 
@@ -304,7 +311,7 @@ export function chapters(ctx: ChapterContext): Chapter[] {
             ],
           ]
         : [['This fact has no English sentence for this model, so it cannot be edited from English.']],
-      todo: 'When the model has loaded, type another answer and press “Edit”; “Undo” puts the weights back exactly.',
+      todo: 'When the model has loaded, type another answer and press “Edit”; “Edit from” makes the edit from another language’s sentence instead of English; “Undo” puts the weights back exactly.',
       look: 'Which languages follow the English edit, and which keep the old answer.',
     },
     {

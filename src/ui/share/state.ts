@@ -286,6 +286,7 @@ export const editSchema: Schema<ExplorationEdit> = tagged('kind', [
     newObject: label,
     lambda1: num(0, STATE_LIMITS.maxLambda),
     lambda2: num(0, STATE_LIMITS.maxLambda),
+    lang: v.optional(lang()),
   }),
   fields({
     kind: tag('inject'),
