@@ -102,6 +102,16 @@ test.describe('the lesson', () => {
             els.map((e) => ({ t: (e.textContent ?? '').trim().slice(0, 30), h: e.getBoundingClientRect().height })).filter((x) => x.h < 40),
           );
         expect(small, 'tap targets under 40 px').toEqual([]);
+        // chapter 7, live: the edit made from another language's sentence; the address keeps the language
+        await page.getByTestId('lesson-toc-7').click();
+        await page.getByTestId('lesson-edit-lang').selectOption('fr');
+        await expect.poll(() => new URL(page.url()).searchParams.get('edit')).toBe('fr');
+        await page.getByTestId('lesson-edit-apply').click();
+        const edited = page.getByTestId('lesson-edit-live');
+        await expect(edited).toHaveAttribute('data-edit-lang', 'fr', { timeout: 120_000 });
+        await expect(edited.locator('caption')).toContainText('Edited from French');
+        await page.getByTestId('lesson-edit-undo').click();
+        await expect(edited).toHaveCount(0, { timeout: 60_000 });
       }
       if (size.name === 'desktop') {
         // presenter mode: larger type, high contrast, kept in the chapter's address
