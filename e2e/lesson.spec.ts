@@ -11,7 +11,9 @@ import { projectBackend } from './helpers';
 // not know, a lesson.json made for other weights; no horizontal scroll on the phone. The times from opening
 // ?lesson to the first chapter and to the live widgets are printed (docs/LESSON.md quotes them), not asserted.
 const FILE = join(process.cwd(), 'public', 'models', 'demo-causal', 'lesson.json');
-const SHOTS = join(process.cwd(), 'docs', 'screenshots', 'lesson');
+// into test-results/ like every screenshot (no test writes into tracked files); docs/screenshots/lesson/ is refreshed
+// from there by hand: cp test-results/screenshots/lesson/*.png docs/screenshots/lesson/
+const SHOTS = join(process.cwd(), 'test-results', 'screenshots', 'lesson');
 const SIZES = [
   { name: 'desktop', width: 1280, height: 800, touch: false },
   { name: 'phone', width: 390, height: 844, touch: true },
