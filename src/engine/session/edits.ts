@@ -274,8 +274,8 @@ export class EditState {
     const s = await this.explorer.current();
     // the update is made from one language's first query (English unless the request names another); erase needs none
     const from = req.kind === 'update' && req.lang !== undefined ? checkLangs([req.lang])[0] : EDIT_FROM;
-    const en = s.queries.find((q) => q.lang === from);
-    if (!en)
+    const fromQuery = s.queries.find((q) => q.lang === from);
+    if (!fromQuery)
       throw new KnError(
         'bad-input',
         `fact ${s.factId} has no ${from} query in this exploration, so it cannot be edited from ${from}: add ${from} to its languages`,
@@ -292,7 +292,7 @@ export class EditState {
       if (!newObject) throw new KnError('bad-input', 'an update needs the new object (type it or pick a token)');
       const lambda1 = checkLambda('λ1', req.lambda1 ?? DEFAULT_LAMBDA1);
       const lambda2 = checkLambda('λ2', req.lambda2 ?? DEFAULT_LAMBDA2);
-      // the update writes the English query's first token of the new object; in another language the object
+      // the update writes the edit language's first query's first token of the new object; in another language the object
       // may be tokenized otherwise after its query (no leading space in zh/ja): either answer counts
       const id = (prompt: string) => {
         try {
@@ -301,9 +301,9 @@ export class EditState {
           return null;
         }
       };
-      const enId = id(en.prompt);
+      const fromId = id(fromQuery.prompt);
       newIds = s.queries.map((q) => {
-        const ids = [id(q.prompt), enId].filter((x): x is number => x !== null);
+        const ids = [id(q.prompt), fromId].filter((x): x is number => x !== null);
         return ids.length ? [...new Set(ids)] : null;
       });
       spec = {
@@ -315,7 +315,7 @@ export class EditState {
         lambda2,
         ...(from === EDIT_FROM ? {} : { lang: from }),
       };
-      make = () => ed.update(req.neurons, { prompt: en.prompt, oldObject, newObject, lambda1, lambda2 });
+      make = () => ed.update(req.neurons, { prompt: fromQuery.prompt, oldObject, newObject, lambda1, lambda2 });
     } else {
       spec = { kind: 'erase', fact: s.factId, neurons: req.neurons.map((n) => [n[0], n[1]]) };
       make = () => ed.erase(req.neurons);
@@ -359,7 +359,7 @@ export class EditState {
       return {
         active: this.active(edit),
         factId: s.factId,
-        editPrompt: en.prompt,
+        editPrompt: fromQuery.prompt,
         oldObject,
         ...(req.kind === 'update' ? { newObject: (spec as { newObject: string }).newObject } : {}),
         queries,
