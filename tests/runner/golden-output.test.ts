@@ -6,7 +6,8 @@
  * demo model and their meta.json and rows.ndjson compared with the committed inputs (wall-time fields, `ms`,
  * zeroed: they differ run to run).
  *
- * Inputs: docs/experiments/demo-causal (100 manipulation rows) and tests/fixtures/golden/in/<kind>/ (written by
+ * Inputs: tests/fixtures/golden/in/demo-causal (docs/experiments/demo-causal's 100 manipulation rows at the redesign) and
+ * tests/fixtures/golden/in/<kind>/ (written by
  * the runners below). Regenerate everything (only when a format change is intended, and say so in the commit):
  *
  *   KN_GOLDEN_WRITE=1 nice -n 5 npx vitest run tests/runner/golden-output.test.ts
@@ -32,7 +33,9 @@ const load = async (m: string | undefined, dtype: string | undefined) => {
   return { model: await loadModelArg(arg, { dtype: (dtype ?? 'int8') as 'int8' }), arg };
 };
 
-const small = ['--facts', '2', '--steps', '4', '--langs', 'en,fr,fi,ja', '--no-cache', '--quiet'];
+// the selection settings named, so that a recalibration of the bundled model (its calibration.json) leaves these runs alone
+const PINNED = ['--alpha2', '1', '--beta2', '1', '--tau', '0.1'];
+const small = ['--facts', '2', '--steps', '4', '--langs', 'en,fr,fi,ja', ...PINNED, '--no-cache', '--quiet'];
 /** the runs whose folders are the report inputs; each re-run must write the same rows */
 const RUNS: { name: string; run: (out: string) => Promise<unknown> }[] = [
   {
@@ -63,6 +66,7 @@ const RUNS: { name: string; run: (out: string) => Promise<unknown> }[] = [
           'en,fr,fi,ja',
           '--methods',
           'direct,matrice',
+          ...PINNED,
           '--train-steps',
           '3',
           '--old',
@@ -120,7 +124,8 @@ function kn(args: string[]): Promise<{ code: number; stdout: string; stderr: str
 }
 
 const REPORTS: { name: string; dir: string }[] = [
-  { name: 'demo-causal', dir: join(ROOT, 'docs', 'experiments', 'demo-causal') },
+  // docs/experiments/demo-causal as it was at the redesign (100 manipulation rows); kept here, since docs/ is re-run
+  { name: 'demo-causal', dir: join(GOLDEN, 'in', 'demo-causal') },
   ...RUNS.map((r) => ({ name: r.name, dir: join(GOLDEN, 'in', r.name) })),
 ];
 
