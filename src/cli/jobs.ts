@@ -99,14 +99,16 @@ class LineCounter {
     } catch {
       return 0;
     }
-    if (s !== this.size) {
-      this.size = s;
-      const t = await readFile(this.path, 'utf8');
-      const parts = t.split('\n');
-      parts.pop(); // the text after the last newline: empty, or a line still being written
-      this.count = parts.filter((l) => l.trim()).length;
-    }
-    return this.count;
+    if (s === this.size) return this.count;
+    // size and count are set together, after the read: a call that overlaps one in flight (the progress timer's and
+    // the final line's) reads again instead of returning the count of the size before
+    const t = await readFile(this.path, 'utf8');
+    const parts = t.split('\n');
+    parts.pop(); // the text after the last newline: empty, or a line still being written
+    const n = parts.filter((l) => l.trim()).length;
+    this.size = Buffer.byteLength(t);
+    this.count = n;
+    return n;
   }
 }
 
