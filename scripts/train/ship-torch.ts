@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/train/ship-torch.ts --tag <T> [--neurons <markdown file>] [--why <text>] [--root <repo>]`
+ * `npx tsx scripts/train/ship-torch.ts --tag <T> [--neurons <markdown file>] [--why <text>] [--command <text>] [--root <repo>]`
  *
  * Makes a model trained by `npm run train:torch -- ... --tag <T>` (.cache/train-torch/<T>/{data,hf,bundle}) the
  * bundled demo model of its kind:
@@ -11,7 +11,8 @@
  * card's accuracy tables are this very bundle's. The card (scripts/train/model-card.ts, as the tfjs trainer's)
  * gets a Training section from train-log.json (steps, wall time, versions, stop reason) and, with --neurons, the
  * "Knowledge neurons" sections from a markdown file (measured results with their commands); without it, the
- * dev-measure placeholder.
+ * dev-measure placeholder. --command names the training command as it was typed (the dump's flags, which decide the
+ * data, are not in train-log.json); without it, the command is rebuilt from the trainer's flags.
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -32,7 +33,21 @@ interface TrainLog {
   seconds: number;
   stopReason: string;
   finalLoss: number;
-  effective: { seed: number; lr: number; warmup: number; batch: number; labelSmoothing: number; l1: number; attnLayers: number; layers: number };
+  effective: {
+    seed: number;
+    lr: number;
+    warmup: number;
+    batch: number;
+    labelSmoothing: number;
+    l1: number;
+    attnLayers: number;
+    layers: number;
+    // masked runs of train_torch.py
+    mlmTransform?: string;
+    directPenalty?: number | null;
+    directScope?: string;
+    valueDims?: number | null;
+  };
   flags: Record<string, unknown>;
   recipe: Recipe;
   params: number;
@@ -150,12 +165,19 @@ async function main() {
   const recipe: Recipe = { ...dump.recipe, attnLayers: config.attnLayers, labelSmoothing: log.effective.labelSmoothing, l1: log.effective.l1 };
   const recipeName = Object.entries(RECIPES).find(([, r]) => JSON.stringify(r) === JSON.stringify(dump.recipe))?.[0] ?? 'custom';
   const overrides: string[] = [];
+  const e = log.effective;
   if (dump.recipe.attnLayers !== recipe.attnLayers) overrides.push(`attention in ${attnLayersText(config)} (\`--attn-layers ${log.flags.attn_layers}\`)`);
   if (dump.recipe.labelSmoothing !== recipe.labelSmoothing) overrides.push(`label smoothing ${recipe.labelSmoothing}`);
   if (dump.recipe.l1 !== recipe.l1) overrides.push(`L1 ${recipe.l1}`);
+  // the masked trainer's loss and architecture flags (train_torch.py; absent from older logs)
+  if (e.directPenalty)
+    overrides.push(
+      `a direct-path penalty ${e.directPenalty} × max(0, the attention's direct share of the correct margin at the mask, ${e.directScope === 'subject' ? "the subject tokens' only" : 'all source tokens'}) (\`--direct-penalty\`: it moves the fact from layer-0 attention's OV path into the FFN, docs/experiments/demo-masked-v3-ablation)`,
+    );
+  if (e.valueDims) overrides.push(`value projections of rank ${e.valueDims} per head (\`--value-dims\`)`);
+  if (e.mlmTransform && e.mlmTransform !== 'learned') overrides.push(`the MLM head transform fixed to ${e.mlmTransform} (\`--mlm-transform\`)`);
   const ev = built.engineVsTransformers;
   const neurons = typeof f.neurons === 'string' ? (await readFile(f.neurons, 'utf8')).trim() : undefined;
-  const e = log.effective;
   const card = modelCard({
     name,
     label: spec.label,
@@ -168,7 +190,7 @@ async function main() {
     split,
     facts: dump.facts,
     baseQueries: dump.base,
-    trainCommand: trainCommand(log, tag),
+    trainCommand: typeof f.command === 'string' ? `\`${f.command}\`` : trainCommand(log, tag),
     training: `PyTorch ${log.versions.torch} + transformers ${log.versions.transformers} (Python ${log.versions.python}; \`scripts/train/train_torch.py\`,
 pinned in \`scripts/train/requirements.txt\`), ${kind === 'causal' ? 'GPT2LMHeadModel' : 'BertForMaskedLM'} built from the dumped config, one CPU thread;
 the data, tokenizer, split and batch order are the tfjs trainer's (\`scripts/train/dump-data.ts\` calls train-demo.ts's
