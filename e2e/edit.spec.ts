@@ -86,7 +86,7 @@ async function localized(page: Page) {
   console.log(`  [time] localize: ${Date.now() - t0} ms`);
 }
 
-test('edit in English: every language, in the link, re-applied on reload with a banner, undone exactly', async ({ page }, info) => {
+test('edit (erase, and an update from Finnish): every language, in the link, re-applied on reload with a banner, undone exactly', async ({ page }, info) => {
   test.skip(
     projectBackend(info) === 'webgpu',
     'the page flow is the same on every backend (wasm runs it); an edited packed-int8 matrix on WebGPU is checked in tests/webgpu/',
@@ -145,10 +145,12 @@ test('edit in English: every language, in the link, re-applied on reload with a 
   await expect.poll(() => probs(page), { timeout: T.edit }).toEqual(before);
   expect(decodeState(await page.evaluate(() => location.hash)).edits).toBeUndefined();
 
-  // update to another object (typed), then undo from the Edit view
+  // update to another object (typed) from Finnish (the edit language is any of the fact's), then undo from the Edit view
   await localized(page);
   await page.getByTestId('tab-edit').click();
   await page.getByTestId('edit-update').check();
+  await page.getByTestId('edit-from').selectOption('fi');
+  await expect(page.getByTestId('edit-apply')).toHaveText('Update from Finnish');
   await page.getByTestId('edit-new-object').fill('Paris');
   t0 = Date.now();
   await page.getByTestId('edit-apply').click();
@@ -158,6 +160,10 @@ test('edit in English: every language, in the link, re-applied on reload with a 
   await expect(page.getByTestId('edit-headline')).toContainText(
     p.model.type === 'bundled' ? /now answers "Paris"|rather than "Paris"/ : /Paris|nothing is counted/,
   );
+  await expect(page.getByTestId('edit-result').locator('caption')).toContainText('Edited from Finnish');
+  await expect
+    .poll(async () => decodeState(await page.evaluate(() => location.hash)).edits?.[0], { timeout: T.edit })
+    .toMatchObject({ kind: 'update', newObject: 'Paris', lang: 'fi' });
   await screenshot(page, info, 'edit-update');
   await page.getByTestId('undo-edit').click();
   await expect(page.getByTestId('active-edit')).toHaveCount(0, { timeout: T.edit });

@@ -144,6 +144,7 @@ describe('what the Edit view shows', () => {
     expect(editHeadline(none)).toMatch(
       /^Edited from English \(3 neurons\)\. The edited query still answers "Beijing" in every language it knew \(zh, en\)\. P\("Beijing"\) on it: 80 % → 60 % on average\./,
     );
+    expect(editHeadline({ ...view(), fromLang: 'fr' })).toMatch(/^Edited from French \(3 neurons\)\./);
   });
 
   it('says in which languages a taught fact arrived, and when training stopped', () => {

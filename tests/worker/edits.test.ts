@@ -144,6 +144,7 @@ describe('edits in the page (worker side)', () => {
     await expect(edits.edit({ kind: 'update', neurons, newObject: 'Paris', lang: 'xx' })).rejects.toThrow(/unknown language "xx"/);
     const v = await edits.edit({ kind: 'update', neurons, newObject: 'Paris', lang: 'fr' });
     expect(v.editPrompt).toBe(frFirst.prompt);
+    expect(v.fromLang).toBe('fr');
     expect(v.oldObject).toBe(frObject);
     expect(v.active.spec).toMatchObject({ kind: 'update', newObject: 'Paris', lang: 'fr' });
     expect(v.active.label).toMatch(/to "Paris" \(from fr,/);

@@ -68,6 +68,8 @@ export interface EditView {
   active: ActiveEdit;
   factId: string;
   editPrompt: string;
+  /** the language of the edited query (an update's `lang`, else English) */
+  fromLang?: string;
   oldObject: string;
   newObject?: string;
   queries: EditQueryView[];

@@ -1,6 +1,6 @@
 /**
  * The page's edits (the worker's EditState: src/worker/engine.worker.ts only unpacks the page's messages and
- * calls this; no DOM, runs in Node for tests): "Edit in English" and "Teach a new fact" on the loaded model, over
+ * calls this; no DOM, runs in Node for tests): "Edit the fact" (from English or another language) and "Teach a new fact" on the loaded model, over
  * ModelEditor, injectFact, FactSession and the runner's evaluation `probeEditOp` / `editCell`, so the page and
  * `kn experiment edit|inject` count reliability, generality and locality the same way. What it hands the page is
  * in edit-views.ts.
@@ -360,6 +360,7 @@ export class EditState {
         active: this.active(edit),
         factId: s.factId,
         editPrompt: fromQuery.prompt,
+        fromLang: from,
         oldObject,
         ...(req.kind === 'update' ? { newObject: (spec as { newObject: string }).newObject } : {}),
         queries,

@@ -1,5 +1,5 @@
 /**
- * The edits store: "Edit in English" and "Teach a new fact" (engine/session/edits.ts), the list of applied edits
+ * The edits store: "Edit the fact" (from English or another language) and "Teach a new fact" (engine/session/edits.ts), the list of applied edits
  * with undo, and the edits a link or file names (re-applied or waiting, never silently kept or dropped).
  * After any change the fact's queries are probed again, and the Toggle view's results (made on the model
  * as it was) are dropped. Logic in edits.ts.
@@ -100,7 +100,10 @@ export class EditsStore {
     this.costs = keepCosts(this.costs, previous, list, editCost(before, factRight(this.host.facts)));
   }
 
-  async apply() {
+  /** an update's language (the edit is made from that language's first query; English by default) */
+  fromLang = $state('en');
+
+  async apply(fromLang = this.fromLang) {
     const c = this.host.client;
     if (!c || this.busy) return;
     this.busy = true;
@@ -109,7 +112,9 @@ export class EditsStore {
       const r = await c.editApply({
         kind: this.kind,
         neurons: this.host.toggleNeurons,
-        ...(this.kind === 'update' ? { newObject: this.newObject, lambda1: Number(this.lambda1), lambda2: Number(this.lambda2) } : {}),
+        ...(this.kind === 'update'
+          ? { newObject: this.newObject, lambda1: Number(this.lambda1), lambda2: Number(this.lambda2), ...(fromLang === 'en' ? {} : { lang: fromLang }) }
+          : {}),
       });
       this.result = r;
       await this.changed(await c.editList());

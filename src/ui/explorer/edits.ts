@@ -72,7 +72,7 @@ export function editHeadline(v: EditView): string {
   const no = counted.filter((r) => !r.edited!.success).map((r) => r.lang);
   const unknown = rows.filter((r) => r.edited && !r.edited.known).map((r) => r.lang);
   const n = v.active.neurons;
-  let s = `Edited from English (${n} neuron${n === 1 ? '' : 's'}). `;
+  let s = `Edited from ${langName(v.fromLang ?? 'en')} (${n} neuron${n === 1 ? '' : 's'}). `;
   if (!counted.length) s += 'The model knew the edited query in no language, so nothing is counted.';
   else if (!no.length) s += `The edited query ${what} in every language it knew (${yes.join(', ')}).`;
   else if (!yes.length)
