@@ -6,13 +6,15 @@
  * (experiment.json) when the model knows them, then the best known facts of LESSON.relations, each probed in every language, localized, MaTrice's selection, its top neuron's scores
  * and integrated gradients, suppress / enhance per language, Random of the same size, each language's own set, and an
  * update from English with every language after it (undone): src/ui/lesson/compute.ts, which the page runs live. The model's content hash and this command are stored,
- * so the page refuses the file for other weights.
+ * so the page refuses the file for other weights. Attributions come from the CLI's cache when an experiment made them
+ * (KN_CACHE_DIR; KN_NO_CACHE=1 skips it): the numbers are the same either way.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openLocal } from '../src/data/node';
 import { loadModelArg } from '../src/engine/index';
-import { BUNDLED_DIR } from '../src/engine/node';
+import { BUNDLED_DIR, FolderStore } from '../src/engine/node';
+import { ATTRIBUTION_CACHE } from '../src/cli/flow';
 import { DEFAULT_BASELINE, DEFAULT_QUADRATURE, DEFAULT_STEPS, LANGS, LESSON } from '../src/engine/rules';
 import { modelDefaults } from '../src/engine/selection';
 import { EditState, ExplorerState } from '../src/engine/session';
@@ -44,10 +46,12 @@ async function build(name: string) {
   const t0 = performance.now();
   const model = await loadModelArg(`bundled:${name}`, { dtype: 'int8' });
   const bench = openLocal();
+  // the CLI's attribution cache (KN_CACHE_DIR, default .cache/attributions): facts an experiment already attributed
+  // cost nothing here (KN_NO_CACHE=1 attributes everything again)
   const explorer = new ExplorerState(
     () => model,
     () => bench,
-    undefined,
+    process.env.KN_NO_CACHE === '1' ? undefined : new FolderStore(ATTRIBUTION_CACHE),
   );
   const edits = new EditState(
     () => model,
