@@ -155,6 +155,8 @@ export function checkMethod(m: unknown, allowed: readonly string[] = METHOD_LIST
 // ---------------------------------------------------------------------------------------------------
 // Editing (docs/EDITING.md): the paper's λ1 (erase) and λ2 (insert), and teaching a new fact by gradient steps.
 
+/** The language an edit is made from unless the user names another (the paper edits with English). */
+export const EDIT_FROM = 'en' as const;
 export const DEFAULT_LAMBDA1 = 1;
 export const DEFAULT_LAMBDA2 = 8;
 /** λ outside [0, LAMBDA_MAX] is refused: larger factors swamp the residual stream rather than edit a fact. */

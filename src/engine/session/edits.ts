@@ -32,6 +32,7 @@ import {
   DEFAULT_BASELINE,
   DEFAULT_LAMBDA1,
   DEFAULT_LAMBDA2,
+  EDIT_FROM,
   LANGS,
   RELATIONS,
   TEACH_DEFAULTS,
@@ -55,8 +56,6 @@ import {
 import type { ExplorerState } from './explorer';
 import { buildFactQueries, FactSession, parseFactId, type CustomFact } from './session';
 
-/** The language edits are made from (the paper edits with English). */
-export const EDIT_FROM: Lang = 'en';
 /** Unrelated facts whose queries measure locality (their first template in every language). */
 export const UNRELATED_FACTS = 3;
 

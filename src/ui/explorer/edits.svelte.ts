@@ -5,7 +5,7 @@
  * as it was) are dropped. Logic in edits.ts.
  */
 import { toKnError } from '../../shared/errors';
-import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, TEACH_DEFAULTS } from '../../engine/rules';
+import { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, EDIT_FROM, TEACH_DEFAULTS } from '../../engine/rules';
 import type { NeuronId } from '../../engine/selection';
 import type { ActiveEdit, EditView, TeachProgress, TeachView } from '../../worker/api';
 import type { TypedFact } from '../../worker/api';
@@ -41,7 +41,7 @@ export class EditsStore {
 
   // teach
   teachMode: 'fact' | 'typed' = $state('fact');
-  typed: TypedFact = $state({ relation: 'P36', lang: 'en', subject: '', object: '' });
+  typed: TypedFact = $state({ relation: 'P36', lang: EDIT_FROM, subject: '', object: '' });
   k = $state(TEACH_DEFAULTS.k);
   trainSteps = $state(TEACH_DEFAULTS.trainSteps);
   lr = $state(TEACH_DEFAULTS.lr);
@@ -101,7 +101,7 @@ export class EditsStore {
   }
 
   /** an update's language (the edit is made from that language's first query; English by default) */
-  fromLang = $state('en');
+  fromLang: string = $state(EDIT_FROM);
 
   async apply(fromLang = this.fromLang) {
     const c = this.host.client;
@@ -113,7 +113,7 @@ export class EditsStore {
         kind: this.kind,
         neurons: this.host.toggleNeurons,
         ...(this.kind === 'update'
-          ? { newObject: this.newObject, lambda1: Number(this.lambda1), lambda2: Number(this.lambda2), ...(fromLang === 'en' ? {} : { lang: fromLang }) }
+          ? { newObject: this.newObject, lambda1: Number(this.lambda1), lambda2: Number(this.lambda2), ...(fromLang === EDIT_FROM ? {} : { lang: fromLang }) }
           : {}),
       });
       this.result = r;
@@ -150,7 +150,7 @@ export class EditsStore {
       return;
     }
     const langs = [...this.host.langs];
-    const trainLang = this.teachMode === 'typed' ? this.typed.lang : langs.includes('en') ? 'en' : langs[0];
+    const trainLang = this.teachMode === 'typed' ? this.typed.lang : langs.includes(EDIT_FROM) ? EDIT_FROM : langs[0];
     if (!langs.includes(trainLang)) langs.push(trainLang);
     await this.runTeach({
       fact,

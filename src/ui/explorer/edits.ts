@@ -12,7 +12,8 @@ import type { Estimator } from '../../engine/experiments';
 import { timeLeftText } from '../long-job';
 
 /** The edit and teach limits and the paper's λ the Edit view's form states (engine/rules). */
-export { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, EDIT_NEURONS_MAX, LAMBDA_MAX, TEACH_LR_MAX, TRAIN_STEPS_MAX } from '../../engine/rules';
+import { EDIT_FROM } from '../../engine/rules';
+export { DEFAULT_LAMBDA1, DEFAULT_LAMBDA2, EDIT_FROM, EDIT_NEURONS_MAX, LAMBDA_MAX, TEACH_LR_MAX, TRAIN_STEPS_MAX } from '../../engine/rules';
 
 const LANG_NAMES: Record<string, string> = { zh: 'Chinese', en: 'English', fr: 'French', fi: 'Finnish', hu: 'Hungarian', ja: 'Japanese', ko: 'Korean' };
 export const langName = (l: string) => LANG_NAMES[l] ?? l;
@@ -72,7 +73,7 @@ export function editHeadline(v: EditView): string {
   const no = counted.filter((r) => !r.edited!.success).map((r) => r.lang);
   const unknown = rows.filter((r) => r.edited && !r.edited.known).map((r) => r.lang);
   const n = v.active.neurons;
-  let s = `Edited from ${langName(v.fromLang ?? 'en')} (${n} neuron${n === 1 ? '' : 's'}). `;
+  let s = `Edited from ${langName(v.fromLang ?? EDIT_FROM)} (${n} neuron${n === 1 ? '' : 's'}). `;
   if (!counted.length) s += 'The model knew the edited query in no language, so nothing is counted.';
   else if (!no.length) s += `The edited query ${what} in every language it knew (${yes.join(', ')}).`;
   else if (!yes.length)
